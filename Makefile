@@ -1,0 +1,36 @@
+# `make run` sets everything up and opens the app; `make test` sets everything up and runs the tests.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.llmq-installed
+# Without a CUDA GPU we pin the CPU build, so pip can never resolve the multi-GB CUDA wheels.
+# With one, the registry's default (CUDA) build is what we want. Override with TORCH_SPEC=...
+HAVE_CUDA := $(shell nvidia-smi -L >/dev/null 2>&1 && echo yes)
+ifeq ($(HAVE_CUDA),yes)
+TORCH_SPEC ?= torch==2.13.0
+else
+TORCH_SPEC ?= torch==2.13.0+cpu
+endif
+
+.PHONY: run test setup bench clean
+
+run: $(STAMP)
+	$(BIN)/llmq
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+bench: $(STAMP)
+	for f in benchmarks/*.py; do $(BIN)/python $$f; done
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,4 @@
+"""`python -m llmq` runs the command line."""
+from llmq.cli import main
+
+raise SystemExit(main())

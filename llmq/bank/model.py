@@ -1,0 +1,130 @@
+"""Typed records for the question bank: what a loaded YAML question becomes."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Kind = Literal["flashcard", "choice", "numeric", "code"]
+Track = Literal["cpu", "gpu"]
+Difficulty = Literal["easy", "medium", "hard"]
+
+KINDS: tuple[str, ...] = ("flashcard", "choice", "numeric", "code")
+TRACKS: tuple[str, ...] = ("cpu", "gpu")
+DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
+# The notes the bundled bank is written from (shared/NOTES.md), by their `source:` key.
+NOTE_SOURCES: tuple[str, ...] = (
+    "wzzzd",
+    "awesome-llm-learning",
+    "notes-for-llm",
+    "llm-learning-note",
+    "large-model-note",
+    "happy-llm",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Location:
+    """Where a question was written: for error messages and `llmq list`."""
+
+    file: Path
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Question:
+    """Fields every kind shares."""
+
+    id: str
+    kind: Kind
+    topic: str
+    title: str
+    tags: tuple[str, ...] = ()
+    difficulty: Difficulty = "medium"
+    source: str = ""  # "note" or "note:file" (NOTES.md)
+    refs: tuple[str, ...] = ()
+    track: Track = "cpu"
+    where: Location
+
+    @property
+    def note(self) -> str:
+        """The note key of `source`, without the file part."""
+        return self.source.split(":", 1)[0]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Flashcard(Question):
+    prompt: str
+    answer: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Choice(Question):
+    prompt: str
+    options: tuple[str, ...]
+    correct: frozenset[int]
+    explanation: str
+
+    @property
+    def multiple(self) -> bool:
+        return len(self.correct) > 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class NumericParam:
+    """One template parameter: a range (float or integer) or a list of choices."""
+
+    name: str
+    low: float | None = None
+    high: float | None = None
+    integer: bool = False
+    choices: tuple[float | int | str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Numeric(Question):
+    prompt: str  # template with {{name}} placeholders
+    params: tuple[NumericParam, ...]
+    unit: str
+    tolerance: float  # relative
+    solution: str  # template
+    answer_path: Path  # module defining answer(**params) and maybe steps(**params)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CodeExercise(Question):
+    task: str
+    function: str
+    stub: str
+    hints: tuple[str, ...]
+    answer_path: Path  # module with reference, checks, WRONG_ANSWERS, ALTERNATIVES
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Topic:
+    name: str
+    title: str
+    file: Path
+
+
+@dataclass(frozen=True)
+class Bank:
+    """Every question of every loaded bank, by id, in file order."""
+
+    questions: dict[str, Question]
+    topics: dict[str, Topic]
+    roots: tuple[Path, ...] = field(default=())
+
+    def by_kind(self, kind: str) -> list[Question]:
+        return [q for q in self.questions.values() if q.kind == kind]
+
+    def code_exercises(self, track: str | None = None) -> list[CodeExercise]:
+        return [
+            q
+            for q in self.questions.values()
+            if isinstance(q, CodeExercise) and (track in (None, "all") or q.track == track)
+        ]
