@@ -1,0 +1,202 @@
+"""Numeric templates: draw parameters, compute the answer, render text, and read the user's answer.
+
+Answer modules for numeric questions are plain Python (no torch), so the app's process can load
+them. `answer(**params)` returns the value in the question's unit.
+"""
+from __future__ import annotations
+
+import importlib.util
+import math
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from llmq.bank.model import Numeric, NumericParam
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?::([^}]*))?\}\}")
+
+
+def placeholders(template: str) -> set[str]:
+    return {m.group(1) for m in _PLACEHOLDER.finditer(template)}
+
+
+def _format(value: Any, spec: str | None) -> str:
+    if spec:
+        return format(value, spec)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value):,}"
+        return f"{value:,.4g}" if abs(value) >= 1e-3 else f"{value:.4g}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def render(template: str, values: dict[str, Any]) -> str:
+    """Replace {{name}} and {{name:spec}}; a name with no value is left as written."""
+
+    def sub(m: re.Match[str]) -> str:
+        name, spec = m.group(1), m.group(2)
+        return _format(values[name], spec) if name in values else m.group(0)
+
+    return _PLACEHOLDER.sub(sub, template)
+
+
+def sample_params(params: tuple[NumericParam, ...], rng: random.Random) -> dict[str, Any]:
+    """Fresh values for every parameter."""
+    values: dict[str, Any] = {}
+    for p in params:
+        if p.choices:
+            values[p.name] = rng.choice(p.choices)
+        elif p.integer:
+            values[p.name] = rng.randint(int(p.low), int(p.high))  # type: ignore[arg-type]
+        else:
+            values[p.name] = rng.uniform(p.low, p.high)  # type: ignore[arg-type]
+    return values
+
+
+def edge_params(params: tuple[NumericParam, ...]) -> list[dict[str, Any]]:
+    """Every parameter at its low end, then at its high end (to validate a template's range)."""
+    lows: dict[str, Any] = {}
+    highs: dict[str, Any] = {}
+    for p in params:
+        if p.choices:
+            lows[p.name], highs[p.name] = p.choices[0], p.choices[-1]
+        elif p.integer:
+            lows[p.name], highs[p.name] = int(p.low), int(p.high)  # type: ignore[arg-type]
+        else:
+            lows[p.name], highs[p.name] = float(p.low), float(p.high)  # type: ignore[arg-type]
+    return [lows, highs]
+
+
+_module_cache: dict[Path, ModuleType] = {}
+
+
+def load_answer_module(path: Path) -> ModuleType:
+    """Load a numeric answer module by path (cached), without registering it in sys.modules."""
+    path = path.resolve()
+    if path not in _module_cache:
+        spec = importlib.util.spec_from_file_location(f"llmq_numeric_{abs(hash(path))}", path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {path}")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _module_cache[path] = module
+    return _module_cache[path]
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One drawn version of a numeric question, ready to show."""
+
+    question: Numeric
+    values: dict[str, Any]
+    answer: float
+    prompt: str
+    solution: str
+
+
+def evaluate(module: ModuleType, values: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    answer = float(module.answer(**values))
+    steps = dict(module.steps(**values)) if hasattr(module, "steps") else {}
+    return answer, steps
+
+
+def instantiate(question: Numeric, rng: random.Random | None = None) -> Instance:
+    rng = rng or random.Random()
+    values = sample_params(question.params, rng)
+    module = load_answer_module(question.answer_path)
+    answer, steps = evaluate(module, values)
+    context = {**values, **steps, "answer": answer}
+    return Instance(
+        question=question,
+        values=values,
+        answer=answer,
+        prompt=render(question.prompt, context),
+        solution=render(question.solution, context),
+    )
+
+
+# --- reading what the user typed -------------------------------------------------------------
+
+_DECIMAL = {"k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18}
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
+_SMALL = {"m": 1e-3, "u": 1e-6, "µ": 1e-6, "n": 1e-9}
+_NUMBER = re.compile(r"^\s*([-+]?(?:\d[\d,_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+
+
+def _prefix_and_base(unit: str) -> tuple[float, str]:
+    """'GB' -> (1e9, 'B'); 'GiB' -> (2**30, 'B'); 'ms' -> (1e-3, 's'); 'B' -> (1, 'B'); 'M' -> (1e6, '')."""
+    if unit in _DECIMAL or unit in _BINARY:  # a count in thousands, millions, ...
+        return (_DECIMAL | _BINARY)[unit], ""
+    for table in (_BINARY, _DECIMAL, _SMALL):
+        for prefix, factor in table.items():
+            if unit.startswith(prefix) and len(unit) > len(prefix):
+                return factor, unit[len(prefix) :]
+    return 1.0, unit
+
+
+def _suffix_factor(suffix: str, base: str) -> float | None:
+    """How many base units one of `suffix` is: 'GB' -> 1e9 (base B); 'G' -> 1e9; '' -> None."""
+    suffix = suffix.strip()
+    if not suffix:
+        return None
+    if suffix == "%":
+        return 1.0 if base == "%" else 0.01
+    if base and suffix.lower() == base.lower():
+        return 1.0
+    for table in (_BINARY, _DECIMAL, _SMALL):
+        for prefix, factor in table.items():
+            rest = suffix[len(prefix) :]
+            if suffix.startswith(prefix) and (rest == "" or (base and rest.lower() == base.lower())):
+                return factor
+    if suffix.lower() in ("b", "bn", "billion"):
+        return 1e9
+    if suffix.lower() in ("m", "mn", "million"):
+        return 1e6
+    if suffix.lower() in ("t", "trillion"):
+        return 1e12
+    return None
+
+
+class AnswerFormatError(ValueError):
+    """What the user typed is not a number we can read; the message says why."""
+
+
+def read_answer(text: str, unit: str) -> list[float]:
+    """The values (in the question's unit) that the user's text can mean.
+
+    "31.4 GB", "31.4G" and "3.14e10" all read as 31.4 for a question in GB: a bare number is
+    taken in the question's unit, and also in its base unit (bytes for GB) when it has a prefix,
+    since a bare 3.14e10 is plainly bytes. A prefix or unit that disagrees is an error.
+    """
+    m = _NUMBER.match(text.replace("\u00a0", " "))
+    if not m:
+        raise AnswerFormatError(f"not a number: {text.strip()!r}")
+    number = float(m.group(1).replace(",", "").replace("_", ""))
+    suffix = m.group(2)
+    unit_factor, base = _prefix_and_base(unit)
+    if not suffix:
+        candidates = [number]
+        if unit_factor != 1.0:
+            candidates.append(number / unit_factor)
+        return candidates
+    if suffix == unit:
+        return [number]
+    factor = _suffix_factor(suffix, base)
+    if factor is None:
+        raise AnswerFormatError(f"unknown unit {suffix!r} (the answer is in {unit or 'plain numbers'})")
+    return [number * factor / unit_factor]
+
+
+def is_correct(text: str, question: Numeric, answer: float) -> bool:
+    """True when any reading of the user's text is within the question's relative tolerance."""
+    for value in read_answer(text, question.unit):
+        if math.isclose(value, answer, rel_tol=question.tolerance, abs_tol=0.0):
+            return True
+        if answer == 0 and abs(value) <= question.tolerance:
+            return True
+    return False

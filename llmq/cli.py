@@ -1,0 +1,196 @@
+"""The command line: `llmq [COMMAND]` (CONTRACTS.md). Handlers stay thin; work lives in the packages.
+
+Exit codes: 0 success, 1 failure, 2 usage error (unknown id, bad option, unreadable file).
+Imports of Textual and the judge are lazy so that `llmq list` and `llmq stub` start fast.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from typing import Callable, NoReturn
+
+from llmq import __version__
+from llmq.bank import Bank, BankError, CodeExercise, load_bank
+from llmq.bank.model import KINDS, TRACKS
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A mistake in how llmq was called: printed, exit 2."""
+
+
+def _closest(word: str, options: list[str]) -> str:
+    found = difflib.get_close_matches(word, options, n=2, cutoff=0.75)
+    return f" (did you mean {' or '.join(found)}?)" if found else ""
+
+
+def _load(args: argparse.Namespace) -> Bank:
+    return load_bank(tuple(args.bank or ()))
+
+
+def find_question(bank: Bank, qid: str):
+    if qid in bank.questions:
+        return bank.questions[qid]
+    ids = list(bank.questions)
+    # also match on the last part, so `gqa` suggests attention.gqa
+    tails = {i.rsplit(".", 1)[-1]: i for i in ids}
+    hint = _closest(qid, ids)
+    if not hint and qid in tails:
+        hint = f" (did you mean {tails[qid]}?)"
+    raise UsageError(f"unknown question id {qid!r}{hint}; `llmq list` shows them all")
+
+
+def find_exercise(bank: Bank, qid: str) -> CodeExercise:
+    question = find_question(bank, qid)
+    if not isinstance(question, CodeExercise):
+        raise UsageError(f"{qid} is a {question.kind} question, not a code exercise")
+    return question
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    bank = _load(args)
+    if args.topic and args.topic not in bank.topics:
+        raise UsageError(f"unknown topic {args.topic!r}{_closest(args.topic, list(bank.topics))}")
+    rows = [
+        q
+        for q in bank.questions.values()
+        if (not args.kind or q.kind == args.kind)
+        and (not args.topic or q.topic == args.topic)
+        and (not args.track or q.track == args.track)
+    ]
+    if args.json:
+        print(json.dumps(
+            [{"id": q.id, "kind": q.kind, "topic": q.topic, "track": q.track, "title": q.title,
+              "difficulty": q.difficulty, "source": q.source} for q in rows],
+            ensure_ascii=False, indent=1,
+        ))
+        return EXIT_OK
+    if not rows:
+        print("no questions match")
+        return EXIT_OK
+    width = max(len(q.id) for q in rows)
+    for q in rows:
+        print(f"{q.id:<{width}}  {q.kind:<9}  {q.topic:<12}  {q.track:<3}  {q.title}")
+    print(f"\n{len(rows)} question{'s' if len(rows) != 1 else ''}")
+    return EXIT_OK
+
+
+def cmd_stub(args: argparse.Namespace) -> int:
+    exercise = find_exercise(_load(args), args.id)
+    sys.stdout.write(exercise.stub if exercise.stub.endswith("\n") else exercise.stub + "\n")
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    try:
+        bank = _load(args)
+    except BankError as exc:
+        if args.json:
+            print(json.dumps({"ok": False, "exercises": [], "bank_errors": [str(i) for i in exc.issues]}, indent=1))
+        else:
+            print(exc, file=sys.stderr)
+        return EXIT_FAIL
+    if args.json:
+        print(json.dumps({"ok": True, "exercises": [], "bank_errors": []}, indent=1))
+    else:
+        print(f"bank ok: {len(bank.questions)} questions in {len(bank.topics)} topics")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    raise UsageError("`llmq check` arrives with the judge")
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    raise UsageError("`llmq stats` arrives with the progress store")
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    from llmq.tui.app import run_app  # Textual only when the app is opened
+
+    return run_app(_load(args), study=getattr(args, "study", False),
+                   topic=getattr(args, "topic", None), kind=getattr(args, "kind", None))
+
+
+# --- the parser -------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # argparse's own usage errors exit 2 too
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"llmq: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--bank", action="append", metavar="DIR",
+                        help="add a question bank of your own (repeatable; also LLMQ_BANK=DIR[:DIR])")
+
+    parser = _Parser(prog="llmq", parents=[common],
+                     description="Study for LLM-engineering interviews: spaced-repetition cards and judged code exercises.")
+    parser.add_argument("--version", action="version", version=f"llmq {__version__}")
+    parser.set_defaults(handler=cmd_app)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("study", parents=[common], help="open the app straight into the review queue",
+                       description="Open the app in the review queue: due cards first, then new ones.")
+    p.add_argument("--topic", help="only this topic")
+    p.add_argument("--kind", choices=KINDS, help="only this kind of question")
+    p.set_defaults(handler=cmd_app, study=True)
+
+    p = sub.add_parser("check", parents=[common], help="check a solution file for a code exercise",
+                       description="Run the exercise's checks on the solution in FILE. "
+                                   "Exit 0: every check passed; 1: a check failed or the code could not be judged; 2: usage error.")
+    p.add_argument("id", metavar="ID", help="exercise id, e.g. attention.gqa")
+    p.add_argument("file", metavar="FILE", help="your solution (a .py file defining the exercise's function)")
+    p.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    p.add_argument("--seed", type=int, help="reproduce a run exactly")
+    p.add_argument("--watch", action="store_true", help="check again each time FILE is saved")
+    p.set_defaults(handler=cmd_check)
+
+    p = sub.add_parser("stub", parents=[common], help="print the starter file for a code exercise",
+                       description="Print the starter file for exercise ID (redirect it to a file to begin).")
+    p.add_argument("id", metavar="ID")
+    p.set_defaults(handler=cmd_stub)
+
+    p = sub.add_parser("list", parents=[common], help="list the question bank", description="List the question bank.")
+    p.add_argument("--json", action="store_true", help="a JSON array of {id, kind, topic, track, title}")
+    p.add_argument("--kind", choices=KINDS)
+    p.add_argument("--topic")
+    p.add_argument("--track", choices=TRACKS)
+    p.set_defaults(handler=cmd_list)
+
+    p = sub.add_parser("verify", parents=[common], help="the reference suite: bank valid, references pass, wrong answers fail",
+                       description="Validate the bank, then judge every exercise's reference (must pass), "
+                                   "known-wrong answers (must fail) and alternative answers (must pass).")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--track", choices=[*TRACKS, "all"], default="all")
+    p.set_defaults(handler=cmd_verify)
+
+    p = sub.add_parser("stats", parents=[common], help="your progress", description="Show your progress.")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_stats)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except UsageError as exc:
+        print(f"llmq: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BankError as exc:
+        print(f"llmq: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `llmq list | head`
+        return EXIT_OK
