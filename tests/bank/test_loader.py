@@ -1,0 +1,99 @@
+"""The loader: good banks become records; broken ones fail with every problem, each at file:line."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llmq.bank import BankError, Choice, CodeExercise, Flashcard, Numeric, load_bank
+from tests.bank.sample_bank import TOPIC_YAML, write_bank
+
+
+def load(root: Path):
+    return load_bank(roots=[root])
+
+
+def problems(root: Path) -> list[str]:
+    with pytest.raises(BankError) as info:
+        load(root)
+    return [str(i) for i in info.value.issues]
+
+
+def test_valid_bank_becomes_typed_records(tmp_path: Path) -> None:
+    bank = load(write_bank(tmp_path))
+    card, pick, math_q, code = (bank.questions[i] for i in ("demo.card", "demo.pick", "demo.math", "demo.code"))
+    assert isinstance(card, Flashcard) and card.answer == "It is $x$."
+    assert isinstance(pick, Choice) and pick.correct == frozenset({1}) and pick.options == ("a", "b", "c")
+    assert isinstance(math_q, Numeric) and math_q.params[0].integer and math_q.unit == "GB"
+    assert isinstance(code, CodeExercise) and code.function == "double"
+    assert code.answer_path == tmp_path / "answers" / "demo" / "code.py"
+    assert card.where.line == 4 and card.topic == "demo" and card.track == "cpu"
+    assert list(bank.topics) == ["demo"]
+
+
+def test_unknown_field_is_named_with_its_line_and_a_suggestion(tmp_path: Path) -> None:
+    write_bank(tmp_path, TOPIC_YAML.replace("    answer: It is $x$.", "    answr: It is $x$."))
+    found = problems(tmp_path)
+    assert any("demo.yaml:12: answr: unknown field" in p and "did you mean 'answer'" in p for p in found), found
+    assert any("answer: missing" in p for p in found), found
+
+
+def test_wrong_types_are_named(tmp_path: Path) -> None:
+    broken = TOPIC_YAML.replace('correct: [1]', 'correct: [7]').replace("difficulty: hard", "difficulty: 3")
+    write_bank(tmp_path, broken)
+    found = "\n".join(problems(tmp_path))
+    assert "demo.yaml:21: correct: index 7 is not an option" in found
+    assert "difficulty: must be one of easy, medium, hard, not 3" in found
+
+
+def test_duplicate_ids_across_files_name_both_places(tmp_path: Path) -> None:
+    write_bank(tmp_path)
+    (tmp_path / "questions" / "other.yaml").write_text(
+        "topic: other\nquestions:\n" + TOPIC_YAML.split("questions:\n", 1)[1].split("  - id: demo.pick")[0]
+    )
+    found = problems(tmp_path)
+    assert any("other.yaml:3: id: 'demo.card' is already used at" in p and "demo.yaml:4" in p for p in found), found
+
+
+def test_missing_answer_modules_and_bad_stub(tmp_path: Path) -> None:
+    write_bank(tmp_path, TOPIC_YAML.replace("def double(x):", "def triple(x):"))
+    (tmp_path / "answers" / "demo" / "math.py").unlink()
+    found = "\n".join(problems(tmp_path))
+    assert "id: no answer module: expected" in found and "math.py" in found
+    assert "stub: does not define double()" in found
+
+
+def test_numeric_answer_that_fails_on_its_own_range(tmp_path: Path) -> None:
+    write_bank(tmp_path, TOPIC_YAML.replace("n: {min: 1, max: 10, integer: true}", "n: {min: 0, max: 10, integer: true}"))
+    (tmp_path / "answers" / "demo" / "math.py").write_text("def answer(n):\n    return 2 / n\n")
+    found = "\n".join(problems(tmp_path))
+    assert "params: answer() fails for {'n': 0}: ZeroDivisionError" in found
+
+
+def test_numeric_template_with_unknown_placeholder(tmp_path: Path) -> None:
+    write_bank(tmp_path, TOPIC_YAML.replace("2 x {{n}} = {{answer}}", "2 x {{m}} = {{answer}}"))
+    assert any("solution: uses {{m}}" in p for p in problems(tmp_path))
+
+
+def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
+    write_bank(tmp_path, TOPIC_YAML.replace("    title: A choice", "    title: [A choice"))
+    found = problems(tmp_path)
+    assert len(found) == 1 and "demo.yaml:" in found[0] and "is not valid YAML" in found[0]
+
+
+def test_errors_of_every_file_are_reported_and_nothing_is_half_loaded(tmp_path: Path) -> None:
+    write_bank(tmp_path)
+    (tmp_path / "questions" / "a_bad.yaml").write_text("topic: a\nquestions:\n  - id: a.x\n    kind: essay\n")
+    (tmp_path / "questions" / "z_bad.yaml").write_text("topic: z\nquestions: [\n")
+    found = problems(tmp_path)
+    assert any(p.startswith(str(tmp_path / "questions" / "a_bad.yaml") + ":4: kind") for p in found), found
+    assert any("z_bad.yaml" in p for p in found), found
+
+
+def test_bank_error_lists_every_problem_in_its_message(tmp_path: Path) -> None:
+    write_bank(tmp_path, TOPIC_YAML.replace("source: wzzzd", "source: wikipedia").replace("refs: [\"A paper\"]", "refs: []", 1))
+    with pytest.raises(BankError) as info:
+        load(tmp_path)
+    message = str(info.value)
+    assert message.startswith("the question bank has 2 problems:")
+    assert "source: 'wikipedia' names no note" in message and "refs: needs at least 1 entry" in message

@@ -1,0 +1,99 @@
+"""The command line through a subprocess: output, exit codes, suggestions, extra banks."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.bank.sample_bank import write_bank
+from tests.conftest import run_llmq
+
+
+def test_list_json_has_the_contract_fields() -> None:
+    result = run_llmq("list", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert rows and {"id", "kind", "topic", "track", "title"} <= set(rows[0])
+    ids = [r["id"] for r in rows]
+    assert "attention.sdpa" in ids and len(ids) == len(set(ids))
+    assert {r["kind"] for r in rows} == {"flashcard", "choice", "numeric", "code"}
+
+
+def test_list_filters_by_kind_topic_and_track() -> None:
+    rows = json.loads(run_llmq("list", "--json", "--kind", "code", "--topic", "attention").stdout)
+    assert rows and all(r["kind"] == "code" and r["topic"] == "attention" for r in rows)
+    gpu = json.loads(run_llmq("list", "--json", "--track", "gpu").stdout)
+    assert all(r["track"] == "gpu" for r in gpu)
+
+
+def test_list_text_shows_each_question() -> None:
+    result = run_llmq("list", "--kind", "choice")
+    assert result.returncode == 0
+    assert "attention.gqa_kv_reduction" in result.stdout and "choice" in result.stdout
+
+
+def test_stub_prints_a_starter_file_that_defines_the_function() -> None:
+    result = run_llmq("stub", "attention.sdpa")
+    assert result.returncode == 0
+    assert "def scaled_dot_product_attention(q, k, v, mask=None, causal=False):" in result.stdout
+    compile(result.stdout, "stub.py", "exec")
+
+
+def test_unknown_id_exits_2_and_suggests_close_matches() -> None:
+    result = run_llmq("stub", "attention.sdap")
+    assert result.returncode == 2
+    assert "unknown question id 'attention.sdap'" in result.stderr
+    assert "did you mean attention.sdpa" in result.stderr
+
+
+def test_stub_of_a_flashcard_is_a_usage_error() -> None:
+    result = run_llmq("stub", "attention.why_sqrt_dk")
+    assert result.returncode == 2 and "is a flashcard question, not a code exercise" in result.stderr
+
+
+def test_unknown_topic_and_bad_kind_exit_2() -> None:
+    assert run_llmq("list", "--topic", "atention").returncode == 2
+    result = run_llmq("list", "--kind", "essay")
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_version_and_help_on_each_command() -> None:
+    from llmq import __version__
+
+    version = run_llmq("--version")
+    assert version.returncode == 0 and version.stdout.strip() == f"llmq {__version__}"
+    for command in ("study", "check", "stub", "list", "verify", "stats"):
+        result = run_llmq(command, "--help")
+        assert result.returncode == 0, (command, result.stderr)
+        assert f"llmq {command}" in result.stdout
+
+
+def test_verify_passes_on_the_bundled_bank() -> None:
+    result = run_llmq("verify", "--json", timeout=600)
+    report = json.loads(result.stdout)
+    assert report["bank_errors"] == []
+    assert result.returncode == (0 if report["ok"] else 1)
+
+
+def test_extra_bank_by_option_and_by_environment(tmp_path: Path) -> None:
+    write_bank(tmp_path / "mine")
+    by_option = json.loads(run_llmq("list", "--json", "--bank", str(tmp_path / "mine")).stdout)
+    by_env = json.loads(run_llmq("list", "--json", env={"LLMQ_BANK": str(tmp_path / "mine")}).stdout)
+    for rows in (by_option, by_env):
+        ids = {r["id"] for r in rows}
+        assert {"demo.card", "demo.code", "attention.sdpa"} <= ids
+
+
+def test_a_broken_extra_bank_fails_with_file_and_line(tmp_path: Path) -> None:
+    write_bank(tmp_path / "mine", "topic: demo\nquestions:\n  - id: demo.x\n    kind: flashcard\n")
+    result = run_llmq("list", "--bank", str(tmp_path / "mine"))
+    assert result.returncode == 1
+    assert f"{tmp_path / 'mine' / 'questions' / 'demo.yaml'}:3: prompt: missing" in result.stderr
+    verify = run_llmq("verify", "--json", "--bank", str(tmp_path / "mine"))
+    assert verify.returncode == 1 and json.loads(verify.stdout)["ok"] is False
+
+
+@pytest.mark.parametrize("args", [["list"], ["stub", "attention.sdpa"]])
+def test_works_from_another_directory(tmp_path: Path, args: list[str]) -> None:
+    assert run_llmq(*args, cwd=tmp_path).returncode == 0
