@@ -1,0 +1,30 @@
+"""Card state rebuilt from the review log alone: replay every standing event through the same
+code the study session uses. For checking the store, and for recovering the cards table."""
+from __future__ import annotations
+
+from llmq.srs.events import apply_event
+from llmq.store import CardState, Store
+
+
+def rebuild_states(store: Store) -> dict[str, CardState]:
+    """The state of every card that has events, computed only from the log and its configs."""
+    keys = {c.qid: c.key for c in store.all_cards()}
+    configs: dict[int, str] = {}
+    states: dict[str, CardState] = {}
+    for qid, e in store.standing_events():
+        if e.config not in configs:
+            configs[e.config] = store.config_json(e.config)
+        before = states.get(qid, CardState())
+        states[qid] = apply_event(e.kind, e.rating, keys[qid], before, e.at_ms, configs[e.config])
+    return states
+
+
+def differences(store: Store) -> dict[str, tuple[CardState, CardState]]:
+    """Cards whose stored state differs from the rebuilt one: {qid: (stored, rebuilt)}."""
+    rebuilt = rebuild_states(store)
+    out = {}
+    for card in store.all_cards():
+        expected = rebuilt.get(card.qid, CardState())
+        if card.state != expected:
+            out[card.qid] = (card.state, expected)
+    return out

@@ -1,0 +1,91 @@
+"""Study settings (desired retention, daily limits, steps, day start, leech threshold), kept in
+progress.db's settings table; defaults are Anki's."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from fsrs.scheduler import DEFAULT_PARAMETERS
+
+from llmq.store import Store
+
+_STEP = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_step(text: str) -> int:
+    """'10m' -> 600 seconds (Anki writes steps as 1m 10m 1h 1d)."""
+    m = _STEP.match(text)
+    if not m:
+        raise ValueError(f"a step is a number and a unit (s, m, h, d), like 10m; got {text!r}")
+    return round(float(m.group(1)) * _UNIT_S[m.group(2)])
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    desired_retention: float = 0.9
+    new_per_day: int = 20
+    reviews_per_day: int = 200
+    learning_steps: tuple[str, ...] = ("1m", "10m")
+    relearning_steps: tuple[str, ...] = ("10m",)
+    day_starts_at: int = 4  # hour, local time
+    leech_threshold: int = 8  # lapses
+    maximum_interval: int = 36500  # days
+    learn_ahead_minutes: int = 20  # show learning cards this early when nothing else is left
+    fuzz: bool = True
+    parameters: tuple[float, ...] = tuple(DEFAULT_PARAMETERS)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 0.7 <= self.desired_retention <= 0.99:
+            problems.append(f"desired_retention must be between 0.70 and 0.99, not {self.desired_retention}")
+        for name in ("new_per_day", "reviews_per_day", "leech_threshold", "maximum_interval",
+                     "learn_ahead_minutes"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                problems.append(f"{name} must be a whole number >= 0, not {getattr(self, name)!r}")
+        if self.maximum_interval < 1:
+            problems.append("maximum_interval must be at least 1 day")
+        if not 0 <= self.day_starts_at <= 23:
+            problems.append(f"day_starts_at must be an hour 0-23, not {self.day_starts_at}")
+        for name in ("learning_steps", "relearning_steps"):
+            for step in getattr(self, name):
+                try:
+                    parse_step(step)
+                except ValueError as err:
+                    problems.append(f"{name}: {err}")
+        if len(self.parameters) != len(DEFAULT_PARAMETERS):
+            problems.append(f"parameters must be {len(DEFAULT_PARAMETERS)} FSRS-6 weights")
+        if problems:
+            raise ValueError("invalid settings: " + "; ".join(problems))
+
+    def scheduler_config(self) -> str:
+        """The settings that decide a review's outcome, as canonical JSON (logged with each event,
+        so the log replays exactly even after the settings change)."""
+        keep = ("desired_retention", "learning_steps", "relearning_steps", "day_starts_at",
+                "leech_threshold", "maximum_interval", "fuzz", "parameters")
+        data = {k: v for k, v in asdict(self).items() if k in keep}
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_config(cls, text: str) -> Settings:
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Settings:
+        known = {f.name for f in fields(cls)}
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+        return cls(**values)
+
+
+def load_settings(store: Store) -> Settings:
+    """The saved settings over the defaults. Unknown keys (from a newer llmq) are ignored."""
+    return Settings.from_dict(store.settings())
+
+
+def save_settings(store: Store, **changes: Any) -> Settings:
+    """Validate and save some settings, e.g. save_settings(store, desired_retention=0.85)."""
+    new = replace(load_settings(store), **changes)
+    store.set_settings({k: asdict(new)[k] for k in changes})
+    return new

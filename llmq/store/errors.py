@@ -1,0 +1,20 @@
+"""StoreError: what went wrong with the progress database, said for the person using llmq."""
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """A problem with progress.db that the user can act on.
+
+    `str(err)` is the whole message (what happened, where, what to do); the CLI prints it as is.
+    """
+
+    def __init__(self, what: str, *, where: str = "", todo: str = "") -> None:
+        self.what = what
+        self.where = where
+        self.todo = todo
+        parts = [what]
+        if where:
+            parts.append(f"Where: {where}")
+        if todo:
+            parts.append(f"What to do: {todo}")
+        super().__init__("\n".join(parts))

@@ -1,0 +1,90 @@
+"""The progress database's tables, as the SQL of each schema version (applied by migrations.py)."""
+from __future__ import annotations
+
+# Written to PRAGMA application_id so llmq can tell its own database from any other SQLite file.
+APPLICATION_ID = 0x6C6C6D71  # "llmq"
+
+# Kinds of rows in the review log. Only "review" rows are reviews; the others are the manual
+# actions (Anki's bury, suspend, forget) kept in the same log so undo and rebuild see them in order.
+EVENT_KINDS: tuple[str, ...] = ("review", "bury", "unbury", "suspend", "unsuspend", "reset")
+
+V1 = """
+CREATE TABLE cards (
+    key             INTEGER PRIMARY KEY,
+    qid             TEXT    NOT NULL UNIQUE,            -- the bank's question id
+    topic           TEXT    NOT NULL DEFAULT '',
+    kind            TEXT    NOT NULL DEFAULT '',
+    position        INTEGER NOT NULL DEFAULT 0,         -- bank order, for new cards
+    present         INTEGER NOT NULL DEFAULT 1 CHECK (present IN (0, 1)),
+    state           INTEGER NOT NULL DEFAULT 0 CHECK (state BETWEEN 0 AND 3),
+    step            INTEGER,
+    stability       REAL,
+    difficulty      REAL,
+    due_ms          INTEGER NOT NULL DEFAULT 0,
+    last_review_ms  INTEGER,
+    reps            INTEGER NOT NULL DEFAULT 0,
+    lapses          INTEGER NOT NULL DEFAULT 0,
+    suspended       INTEGER NOT NULL DEFAULT 0 CHECK (suspended IN (0, 1)),
+    buried_until_ms INTEGER NOT NULL DEFAULT 0,
+    tags            TEXT    NOT NULL DEFAULT ''          -- space-separated, as in Anki
+) STRICT;
+CREATE INDEX cards_by_due ON cards (state, due_ms);
+CREATE INDEX cards_by_position ON cards (state, position);
+
+-- Scheduler configurations that reviews were computed with, so the log can be replayed exactly.
+CREATE TABLE configs (
+    id   INTEGER PRIMARY KEY,
+    json TEXT NOT NULL UNIQUE
+) STRICT;
+
+CREATE TABLE review_log (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    card         INTEGER NOT NULL REFERENCES cards (key),
+    kind         TEXT    NOT NULL CHECK (kind IN ('review', 'bury', 'unbury', 'suspend', 'unsuspend', 'reset')),
+    rating       INTEGER CHECK (rating BETWEEN 1 AND 4),
+    at_ms        INTEGER NOT NULL,
+    duration_ms  INTEGER NOT NULL DEFAULT 0,
+    state_before INTEGER NOT NULL,
+    state_after  INTEGER NOT NULL,
+    before       TEXT    NOT NULL,                       -- JSON of the card's state
+    after        TEXT    NOT NULL,
+    config       INTEGER NOT NULL REFERENCES configs (id),
+    session      TEXT    NOT NULL,
+    undone_ms    INTEGER,                                -- set once by undo; NULL while it stands
+    CHECK ((kind = 'review') = (rating IS NOT NULL))
+) STRICT;
+CREATE INDEX review_log_by_card ON review_log (card, id);
+CREATE INDEX review_log_by_time ON review_log (at_ms);
+
+-- Append-only: rows are never deleted, and the only change allowed is marking one undone.
+CREATE TRIGGER review_log_no_delete BEFORE DELETE ON review_log
+BEGIN
+    SELECT RAISE(ABORT, 'the review log is append-only');
+END;
+CREATE TRIGGER review_log_only_undo BEFORE UPDATE ON review_log
+WHEN OLD.undone_ms IS NOT NULL OR NEW.undone_ms IS NULL
+  OR NEW.id IS NOT OLD.id OR NEW.card IS NOT OLD.card OR NEW.kind IS NOT OLD.kind
+  OR NEW.rating IS NOT OLD.rating OR NEW.at_ms IS NOT OLD.at_ms
+  OR NEW.duration_ms IS NOT OLD.duration_ms OR NEW.before IS NOT OLD.before
+  OR NEW.after IS NOT OLD.after OR NEW.config IS NOT OLD.config
+  OR NEW.session IS NOT OLD.session OR NEW.state_before IS NOT OLD.state_before
+  OR NEW.state_after IS NOT OLD.state_after
+BEGIN
+    SELECT RAISE(ABORT, 'the review log is append-only: a row can only be marked undone, once');
+END;
+
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL                                  -- JSON
+) STRICT;
+
+CREATE TABLE submissions (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    exercise TEXT    NOT NULL,
+    at_ms    INTEGER NOT NULL,
+    code     TEXT    NOT NULL,
+    verdict  TEXT    NOT NULL,                           -- JSON, as the judge wrote it
+    status   TEXT    NOT NULL                            -- the verdict's "status", for queries
+) STRICT;
+CREATE INDEX submissions_by_exercise ON submissions (exercise, id);
+"""

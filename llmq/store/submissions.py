@@ -1,0 +1,56 @@
+"""Code submissions: every one kept (time, exercise id, code, the judge's verdict JSON)."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class Submission:
+    id: int
+    exercise: str
+    at_ms: int
+    code: str
+    verdict: dict[str, Any]
+
+    @property
+    def status(self) -> str:
+        """The verdict's status: "pass", "fail", "error", "timeout" or "crash" (CONTRACTS.md)."""
+        return str(self.verdict.get("status", ""))
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+
+def _submission(row: tuple) -> Submission:  # type: ignore[type-arg]
+    id_, exercise, at_ms, code, verdict = row
+    return Submission(id=id_, exercise=exercise, at_ms=at_ms, code=code, verdict=json.loads(verdict))
+
+
+def add(conn: sqlite3.Connection, exercise: str, code: str, verdict: dict[str, Any], at_ms: int) -> int:
+    cur = conn.execute(
+        "INSERT INTO submissions (exercise, at_ms, code, verdict, status) VALUES (?, ?, ?, ?, ?)",
+        (exercise, at_ms, code, json.dumps(verdict), str(verdict.get("status", ""))),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def latest(conn: sqlite3.Connection, exercise: str) -> Submission | None:
+    row = conn.execute(
+        "SELECT id, exercise, at_ms, code, verdict FROM submissions WHERE exercise = ? "
+        "ORDER BY id DESC LIMIT 1",
+        (exercise,),
+    ).fetchone()
+    return _submission(row) if row else None
+
+
+def history(conn: sqlite3.Connection, exercise: str, since_ms: int = 0) -> list[Submission]:
+    rows = conn.execute(
+        "SELECT id, exercise, at_ms, code, verdict FROM submissions WHERE exercise = ? AND at_ms >= ? "
+        "ORDER BY id",
+        (exercise, since_ms),
+    )
+    return [_submission(r) for r in rows]
