@@ -1,0 +1,264 @@
+"""attention.gqa — grouped-query attention: reference, checks, known-wrong answers.
+
+q (B, Hq, T, D); k, v (B, Hkv, T, D); Hq % Hkv == 0; query head h reads kv head h // (Hq // Hkv);
+scores scaled by 1/sqrt(D); causal: query i attends keys j <= i.
+"""
+import math
+
+import torch
+from hypothesis import strategies as st
+
+from llmq.judge.kit import check
+
+FORBIDDEN = ["torch.nn.functional.scaled_dot_product_attention"]
+
+
+def reference(q, k, v, causal=True):
+    b, hq, t, d = q.shape
+    rep = hq // k.shape[1]  # query heads per kv head
+    k = k.repeat_interleave(rep, dim=1)  # (B, Hq, T, D): head h gets kv head h // rep
+    v = v.repeat_interleave(rep, dim=1)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)  # (B, Hq, T, T)
+    if causal:
+        future = torch.ones(t, t, dtype=torch.bool).triu(1)  # key j > query i
+        scores = scores.masked_fill(future, float("-inf"))
+    return scores.softmax(dim=-1) @ v  # (B, Hq, T, D)
+
+
+DTYPES = [torch.float32, torch.float64, torch.bfloat16]
+
+
+def _shapes(ctx, max_t=9):
+    """(B, Hkv, rep, T, D), sizes 1 and odd sizes included."""
+    b = ctx.draw(st.integers(1, 2))
+    hkv = ctx.draw(st.integers(1, 3))
+    rep = ctx.draw(st.integers(1, 4))
+    t = ctx.draw(st.integers(1, max_t))
+    d = ctx.draw(st.sampled_from([1, 2, 3, 5, 8, 16]))
+    return b, hkv, rep, t, d
+
+
+def _qkv(ctx, dtype, b, hkv, rep, t, d, scale=1.0):
+    q = ctx.randn(b, hkv * rep, t, d, dtype=dtype, scale=scale)
+    k = ctx.randn(b, hkv, t, d, dtype=dtype, scale=scale)
+    v = ctx.randn(b, hkv, t, d, dtype=dtype)
+    return q, k, v
+
+
+@check("matches the reference (random shapes, float32/float64/bfloat16, causal on, off and default)")
+def matches_reference(ctx):
+    dtype = ctx.draw(st.sampled_from(DTYPES))
+    b, hkv, rep, t, d = _shapes(ctx)
+    causal = ctx.draw(st.sampled_from(["default", True, False]))
+    q, k, v = _qkv(ctx, dtype, b, hkv, rep, t, d)
+    if causal == "default":
+        out = ctx.call(q, k, v)
+        expected = ctx.reference(q, k, v)
+    else:
+        out = ctx.call(q, k, v, causal=causal)
+        expected = ctx.reference(q, k, v, causal=causal)
+    ctx.assert_close(out, expected, dtype=dtype)
+
+
+@check("causal: changing future queries, keys and values leaves earlier outputs unchanged")
+def causality(ctx):
+    dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
+    b, hkv, rep, _, d = _shapes(ctx)
+    t = ctx.draw(st.integers(2, 9))
+    cut = ctx.draw(st.integers(1, t - 1))  # positions >= cut are "the future"
+    q, k, v = _qkv(ctx, dtype, b, hkv, rep, t, d)
+    q2, k2, v2 = q.clone(), k.clone(), v.clone()
+    for x in (q2, k2, v2):
+        x[:, :, cut:] = ctx.randn(*x[:, :, cut:].shape, dtype=dtype) * 3
+    before = ctx.call(q, k, v, causal=True)
+    after = ctx.call(q2, k2, v2, causal=True)
+    if not isinstance(before, torch.Tensor) or before.shape != q.shape:
+        ctx.assert_close(before, ctx.reference(q, k, v), dtype=dtype)
+    ctx.assert_close(after[:, :, :cut], before[:, :, :cut].double(), dtype=dtype)
+
+
+@check("GQA equals multi-head attention with each kv head repeated for its query group")
+def equals_mha(ctx):
+    dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
+    b, hkv, _, t, d = _shapes(ctx)
+    rep = ctx.draw(st.integers(2, 4))
+    causal = ctx.draw(st.booleans())
+    q, k, v = _qkv(ctx, dtype, b, hkv, rep, t, d)
+    grouped = ctx.call(q, k, v, causal=causal)
+    # Hkv = Hq: plain multi-head attention, where the head mapping cannot be wrong.
+    mha = ctx.call(q, k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1), causal=causal)
+    if not isinstance(mha, torch.Tensor) or mha.shape != q.shape:
+        ctx.assert_close(mha, ctx.reference(q, k, v, causal=causal), dtype=dtype)
+    ctx.assert_close(grouped, mha.double(), dtype=dtype)
+
+
+@check("stable for large scores (no overflow in the softmax)", examples=10)
+def large_scores(ctx):
+    b, hkv, rep, t, d = _shapes(ctx)
+    causal = ctx.draw(st.booleans())
+    q, k, v = _qkv(ctx, torch.float32, b, hkv, rep, t, d, scale=12.0)  # scores ~ N(0, 144^2)
+    out = ctx.call(q, k, v, causal=causal)
+    # float32 rounding of scores this large moves the weights a little: a looser tolerance.
+    ctx.assert_close(out, ctx.reference(q, k, v, causal=causal), dtype=torch.float32, rtol=1e-3, atol=1e-3)
+
+
+WRONG_ANSWERS = {
+    "maps query head h to kv head h % Hkv (repeat tiles the heads instead of interleaving them)": '''
+import math
+import torch
+
+def grouped_query_attention(q, k, v, causal=True):
+    rep = q.shape[1] // k.shape[1]
+    k = k.repeat(1, rep, 1, 1)
+    v = v.repeat(1, rep, 1, 1)
+    t, d = q.shape[-2], q.shape[-1]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
+    if causal:
+        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1)
+        scores = scores.masked_fill(mask, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v
+''',
+    "no 1/sqrt(D) scaling of the scores": '''
+import torch
+
+def grouped_query_attention(q, k, v, causal=True):
+    rep = q.shape[1] // k.shape[1]
+    k = k.repeat_interleave(rep, dim=1)
+    v = v.repeat_interleave(rep, dim=1)
+    t = q.shape[-2]
+    scores = q @ k.transpose(-2, -1)
+    if causal:
+        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1)
+        scores = scores.masked_fill(mask, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v
+''',
+    "scales by 1/sqrt(Hq * D), the model width, instead of the head dim": '''
+import math
+import torch
+
+def grouped_query_attention(q, k, v, causal=True):
+    b, hq, t, d = q.shape
+    rep = hq // k.shape[1]
+    k = k.repeat_interleave(rep, dim=1)
+    v = v.repeat_interleave(rep, dim=1)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(hq * d)
+    if causal:
+        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1)
+        scores = scores.masked_fill(mask, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v
+''',
+    "causal mask off by one: lets query i see key i + 1": '''
+import math
+import torch
+
+def grouped_query_attention(q, k, v, causal=True):
+    rep = q.shape[1] // k.shape[1]
+    k = k.repeat_interleave(rep, dim=1)
+    v = v.repeat_interleave(rep, dim=1)
+    t, d = q.shape[-2], q.shape[-1]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
+    if causal:
+        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=2)
+        scores = scores.masked_fill(mask, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v
+''',
+    "softmax over the query axis (dim=-2) instead of the keys": '''
+import math
+import torch
+
+def grouped_query_attention(q, k, v, causal=True):
+    rep = q.shape[1] // k.shape[1]
+    k = k.repeat_interleave(rep, dim=1)
+    v = v.repeat_interleave(rep, dim=1)
+    t, d = q.shape[-2], q.shape[-1]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
+    if causal:
+        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1)
+        scores = scores.masked_fill(mask, float("-inf"))
+    return torch.softmax(scores, dim=-2) @ v
+''',
+    "softmax without subtracting the row max (overflows for large scores)": '''
+import math
+import torch
+
+def grouped_query_attention(q, k, v, causal=True):
+    rep = q.shape[1] // k.shape[1]
+    k = k.repeat_interleave(rep, dim=1)
+    v = v.repeat_interleave(rep, dim=1)
+    t, d = q.shape[-2], q.shape[-1]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
+    weights = scores.exp()
+    if causal:
+        weights = weights.tril()
+    return weights / weights.sum(dim=-1, keepdim=True) @ v
+''',
+    "defaults to causal=False": '''
+import math
+import torch
+
+def grouped_query_attention(q, k, v, causal=False):
+    rep = q.shape[1] // k.shape[1]
+    k = k.repeat_interleave(rep, dim=1)
+    v = v.repeat_interleave(rep, dim=1)
+    t, d = q.shape[-2], q.shape[-1]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
+    if causal:
+        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1)
+        scores = scores.masked_fill(mask, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v
+''',
+    "upcasts to float32 and forgets to cast back": '''
+import math
+import torch
+
+def grouped_query_attention(q, k, v, causal=True):
+    q, k, v = q.float(), k.float(), v.float()
+    rep = q.shape[1] // k.shape[1]
+    k = k.repeat_interleave(rep, dim=1)
+    v = v.repeat_interleave(rep, dim=1)
+    t, d = q.shape[-2], q.shape[-1]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
+    if causal:
+        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1)
+        scores = scores.masked_fill(mask, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v
+''',
+}
+
+ALTERNATIVES = {
+    "einsum over query groups, no repeated kv, in float32 for half-precision inputs": '''
+import torch
+
+def grouped_query_attention(q, k, v, causal=True):
+    b, hq, t, d = q.shape
+    hkv = k.shape[1]
+    work = torch.float64 if q.dtype == torch.float64 else torch.float32
+    qg = q.to(work).reshape(b, hkv, hq // hkv, t, d)         # query heads grouped by kv head
+    scores = torch.einsum("bgrid,bgjd->bgrij", qg, k.to(work)) * d ** -0.5
+    if causal:
+        i = torch.arange(t).unsqueeze(1)
+        j = torch.arange(t).unsqueeze(0)
+        scores = scores.masked_fill(j > i, float("-inf"))
+    scores = scores - scores.amax(dim=-1, keepdim=True)
+    weights = scores.exp()
+    weights = weights / weights.sum(dim=-1, keepdim=True)
+    out = torch.einsum("bgrij,bgjd->bgrid", weights, v.to(work))
+    return out.reshape(b, hq, t, d).to(q.dtype)
+''',
+    "one query head at a time, kv head chosen by integer division": '''
+import math
+import torch
+
+def grouped_query_attention(q, k, v, causal=True):
+    hq, t, d = q.shape[1], q.shape[2], q.shape[3]
+    rep = hq // k.shape[1]
+    heads = []
+    for h in range(hq):
+        kh, vh = k[:, h // rep], v[:, h // rep]
+        scores = q[:, h] @ kh.transpose(-1, -2) / math.sqrt(d)
+        if causal:
+            scores = scores + torch.full((t, t), float("-inf"), dtype=q.dtype).triu(1)
+        heads.append(torch.softmax(scores, dim=-1) @ vh)
+    return torch.stack(heads, dim=1)
+''',
+}

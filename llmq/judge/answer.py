@@ -1,0 +1,119 @@
+"""Loading an answer module by path (never as a package named `answers`), and what it declares.
+
+Answer modules must not compute tensors at import time: the harness loads them before it forks
+the sandbox, and a process forked after threaded torch work can hang.
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+from llmq.judge.kit import CheckSpec
+
+MODULE_PREFIX = "_llmq_answer_"
+RESERVED = {"FORBIDDEN", "TOLERANCES", "WRONG_ANSWERS", "ALTERNATIVES"}
+MIN_WRONG_ANSWERS = 3
+
+
+@dataclass
+class AnswerModule:
+    path: Path
+    module: ModuleType
+    checks: list[CheckSpec]
+    drivers: dict[str, Callable[..., Any]]
+    forbidden: tuple[str, ...]
+    wrong_answers: dict[str, str]
+    alternatives: dict[str, str]
+
+    @property
+    def reference(self) -> Callable[..., Any] | None:
+        return getattr(self.module, "reference", None)
+
+
+def module_name(path: Path) -> str:
+    return MODULE_PREFIX + hashlib.sha1(str(path).encode()).hexdigest()[:12]
+
+
+def load(path: Path | str) -> AnswerModule:
+    """Execute the module at `path` under a private name and collect what it declares."""
+    path = Path(path)
+    name = module_name(path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look modules up by name
+    spec.loader.exec_module(module)
+    checks = [v.__llmq_check__ for v in vars(module).values() if callable(v) and hasattr(v, "__llmq_check__")]
+    drivers = {k: v for k, v in vars(module).items() if callable(v) and getattr(v, "__llmq_sandboxed__", False)}
+    return AnswerModule(
+        path=path,
+        module=module,
+        checks=checks,
+        drivers=drivers,
+        forbidden=tuple(getattr(module, "FORBIDDEN", ())),
+        wrong_answers=dict(getattr(module, "WRONG_ANSWERS", {})),
+        alternatives=dict(getattr(module, "ALTERNATIVES", {})),
+    )
+
+
+def problems(answer: AnswerModule) -> list[str]:
+    """What an answer module lacks (docs/answer-modules.md), each as a sentence naming the file."""
+    where = str(answer.path)
+    found = []
+    if answer.reference is None:
+        found.append(f"{where}: defines no `reference` function")
+    if not answer.checks:
+        found.append(f"{where}: has no @check functions")
+    if len(answer.wrong_answers) < MIN_WRONG_ANSWERS:
+        found.append(f"{where}: WRONG_ANSWERS has {len(answer.wrong_answers)} entries; at least {MIN_WRONG_ANSWERS} are required")
+    if not answer.alternatives:
+        found.append(f"{where}: ALTERNATIVES is empty; at least one correct answer written differently is required")
+    return found
+
+
+def _is_kit_import(node: ast.stmt) -> bool:
+    if isinstance(node, ast.ImportFrom):
+        return (node.module or "").split(".")[0] in ("llmq", "hypothesis")
+    if isinstance(node, ast.Import):
+        return any(a.name.split(".")[0] in ("llmq", "hypothesis") for a in node.names)
+    return False
+
+
+def _assigned_names(node: ast.stmt) -> set[str]:
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]  # type: ignore[attr-defined]
+    return {t.id for t in targets if isinstance(t, ast.Name)}
+
+
+def reference_solution(path: Path | str, function: str) -> str:
+    """The reference as a solution file: the module's imports, plain functions and constants, then
+    `function = reference`. Checks, drivers and the kit imports are left out."""
+    source = Path(path).read_text()
+    tree = ast.parse(source)
+    kept = []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and not _is_kit_import(node):
+            kept.append(node)
+        elif isinstance(node, ast.FunctionDef) and not node.decorator_list:
+            kept.append(node)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and not (_assigned_names(node) & RESERVED):
+            kept.append(node)
+    parts = [ast.get_source_segment(source, node) or ast.unparse(node) for node in kept]
+    header = f'"""The reference of {Path(path).name}, as a solution file."""'
+    return "\n\n".join([header, *parts, f"{function} = reference"]) + "\n"
+
+
+def submission_source(answer: AnswerModule, kind: str, name: str, function: str) -> str:
+    """The source of a bank-provided submission: the reference, a wrong answer or an alternative."""
+    if kind == "reference":
+        return reference_solution(answer.path, function)
+    table = answer.wrong_answers if kind == "wrong" else answer.alternatives
+    if name not in table:
+        raise KeyError(f"{answer.path}: no {'WRONG_ANSWERS' if kind == 'wrong' else 'ALTERNATIVES'} entry {name!r}")
+    return table[name]

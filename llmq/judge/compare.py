@@ -1,0 +1,150 @@
+"""Comparing a submission's output with the expected one: tolerances, mismatch reports, describing values.
+
+Shapes and dtypes are compared exactly (never broadcast); NaN matches only NaN and inf only the
+same inf; finite values pass when |actual - expected| <= atol + rtol * |expected|.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+# (rtol, atol) per dtype; an answer module's TOLERANCES overrides entries.
+DEFAULT_TOLERANCES: dict[torch.dtype, tuple[float, float]] = {
+    torch.float64: (1e-7, 1e-9),
+    torch.float32: (1e-4, 1e-5),
+    torch.float16: (2e-3, 2e-3),
+    torch.bfloat16: (2e-2, 2e-2),
+}
+
+
+def tolerance_for(dtype: torch.dtype, overrides: dict | None = None) -> tuple[float, float]:
+    if overrides and dtype in overrides:
+        return overrides[dtype]
+    return DEFAULT_TOLERANCES.get(dtype, (0.0, 0.0))  # integer and bool outputs: exact
+
+
+def fmt_index(index: tuple[int, ...]) -> str:
+    return "[" + ", ".join(str(i) for i in index) + "]"
+
+
+def fmt_num(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def describe(value: Any) -> str:
+    """A short description of a value for messages: tensors by dtype and shape (values if tiny)."""
+    if isinstance(value, torch.Tensor):
+        text = f"{str(value.dtype).removeprefix('torch.')} {tuple(value.shape)}"
+        if value.numel() <= 8:
+            values = [fmt_num(v) if isinstance(v, float) else str(v) for v in value.detach().flatten().tolist()]
+            text += " = [" + ", ".join(values) + "]"
+        return text
+    if isinstance(value, torch.dtype):
+        return str(value).removeprefix("torch.")
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def type_name(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a {str(value.dtype).removeprefix('torch.')} tensor of shape {tuple(value.shape)}"
+    if value is None:
+        return "None"
+    return f"a {type(value).__name__} ({describe(value)})"
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """Where two same-shaped tensors differ, for the failure message."""
+
+    count: int
+    total: int
+    first_index: tuple[int, ...]
+    first_actual: float
+    first_expected: float
+    max_abs: float
+    max_abs_index: tuple[int, ...] | None
+    max_rel: float
+    nonfinite: int  # elements where NaN/inf do not match
+    rtol: float
+    atol: float
+    dtype: torch.dtype
+
+    def text(self) -> str:
+        pct = 100.0 * self.count / max(self.total, 1)
+        lines = [
+            f"values differ at {self.count} of {self.total} elements ({pct:.3g}%), "
+            f"tolerance rtol={self.rtol:g}, atol={self.atol:g} for {str(self.dtype).removeprefix('torch.')}",
+            f"first differing index {fmt_index(self.first_index)}: got {fmt_num(self.first_actual)}, "
+            f"expected {fmt_num(self.first_expected)}",
+        ]
+        if self.max_abs_index is not None:
+            lines.append(
+                f"largest absolute error {fmt_num(self.max_abs)} at {fmt_index(self.max_abs_index)}; "
+                f"largest relative error {fmt_num(self.max_rel)}"
+            )
+        if self.nonfinite:
+            lines.append(f"{self.nonfinite} of them are NaN or inf on one side only")
+        return "\n".join(lines)
+
+
+def _unravel(flat_index: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    index = []
+    for size in reversed(shape):
+        index.append(flat_index % size)
+        flat_index //= size
+    return tuple(reversed(index))
+
+
+def mismatch(actual: torch.Tensor, expected: torch.Tensor, rtol: float, atol: float, dtype: torch.dtype) -> Mismatch | None:
+    """None when every element is within tolerance; shapes must already be equal."""
+    a = actual.detach().to(torch.float64).flatten()
+    e = expected.detach().to(torch.float64).flatten()
+    finite = torch.isfinite(a) & torch.isfinite(e)
+    diff = (a - e).abs()
+    close = torch.where(finite, diff <= atol + rtol * e.abs(), (a == e) | (a.isnan() & e.isnan()))
+    bad = ~close
+    count = int(bad.sum())
+    if count == 0:
+        return None
+    shape = tuple(expected.shape)
+    first = int(bad.nonzero()[0, 0])
+    finite_diff = torch.where(finite, diff, torch.zeros_like(diff))
+    max_abs_index = None
+    max_abs = max_rel = 0.0
+    if bool(finite.any()):
+        flat_max = int(finite_diff.argmax())
+        max_abs = float(finite_diff[flat_max])
+        max_abs_index = _unravel(flat_max, shape)
+        rel = torch.where(finite & (e != 0), finite_diff / e.abs(), torch.zeros_like(diff))
+        max_rel = float(rel.max())
+    return Mismatch(
+        count=count,
+        total=e.numel(),
+        first_index=_unravel(first, shape),
+        first_actual=float(a[first]),
+        first_expected=float(e[first]),
+        max_abs=max_abs,
+        max_abs_index=max_abs_index,
+        max_rel=max_rel,
+        nonfinite=int((bad & ~finite).sum()),
+        rtol=rtol,
+        atol=atol,
+        dtype=dtype,
+    )
+
+
+def zeros_would_pass(expected: torch.Tensor, rtol: float, atol: float) -> bool:
+    """True when an all-zero output would be accepted: the comparison proves nothing."""
+    e = expected.detach().to(torch.float64)
+    if e.numel() == 0:
+        return False
+    if not bool(torch.isfinite(e).all()):
+        return False  # NaN/inf expected: zeros fail
+    return bool((e.abs() <= atol + rtol * e.abs()).all())
+
+
+def describe_meta(t: torch.Tensor) -> str:
+    return f"{str(t.dtype).removeprefix('torch.')} {tuple(t.shape)}"

@@ -1,0 +1,447 @@
+"""The harness: one process per submission, forked by the worker. It forks the sandbox, draws the
+inputs (hypothesis), computes the reference, compares, and writes the verdict to the worker on a
+pipe the sandbox never holds. Whatever the submission does happens in the sandbox and shows up
+here as an outcome of a call: a reply, an exception, a signal, silence past the deadline.
+"""
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import shutil
+import signal
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import errors as hyp_errors
+from hypothesis import strategies as st
+
+from llmq.judge import answer as answer_mod
+from llmq.judge import forbidden as forbidden_mod
+from llmq.judge import limits as limits_mod
+from llmq.judge import sandbox as sandbox_mod
+from llmq.judge import wire
+from llmq.judge.kit import (
+    BankError,
+    CheckFailed,
+    CheckSpec,
+    CheckStats,
+    Ctx,
+    Outcome,
+    RunInfo,
+    SandboxGone,
+    SubmissionRaised,
+)
+from llmq.judge.verdict import OUTPUT_CUT_NOTE, CheckResult, Verdict, worst
+
+DEFAULT_EXAMPLES = 20  # hypothesis examples per check unless the check says otherwise
+
+
+@dataclass
+class Request:
+    """One check run, as the worker receives it (JSON)."""
+
+    exercise: str
+    answer_path: str
+    function: str
+    source: str = ""
+    filename: str = "solution.py"
+    seed: int = 0
+    timeout_s: float = 10.0
+    memory_bytes: int = limits_mod.GIB * 2
+    examples: int | None = None  # per check; None: DEFAULT_EXAMPLES or the check's own
+    shrink: bool = True
+    stop_on_failure: bool = False
+    submission: str = "source"  # source | reference | wrong | alternative
+    name: str = ""  # which wrong answer or alternative
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Request:
+        return cls(**{k: v for k, v in raw.items() if k in cls.__dataclass_fields__})
+
+
+# --- the harness's end of the sandbox ----------------------------------------------------------
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+@dataclass
+class CapturedOutput:
+    """The first `cap` bytes the submission printed, and how many there were in all."""
+
+    cap: int
+    data: bytearray = field(default_factory=bytearray)
+    total: int = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self.cap - len(self.data)
+        if room > 0:
+            self.data += chunk[:room]
+
+    def text(self) -> str:
+        text = self.data.decode("utf-8", errors="replace")
+        if self.total > self.cap:
+            text += f"\n{OUTPUT_CUT_NOTE} ({self.total} bytes printed)"
+        return text
+
+
+class SandboxProcess:
+    """Forks the sandbox and talks to it; implements kit.Link."""
+
+    def __init__(self, request: Request, answer: answer_mod.AnswerModule, deadline: float, workdir: str) -> None:
+        self.deadline = deadline
+        self.timeout_s = request.timeout_s
+        self.output = CapturedOutput(limits_mod.Limits().output_bytes)
+        self.reader = wire.FrameReader()
+        self.dead: SandboxGone | None = None
+        req_r, self.req_w = os.pipe()
+        self.resp_r, resp_w = os.pipe()
+        self.out_r, out_w = os.pipe()
+        limits = limits_mod.Limits(timeout_s=request.timeout_s, memory_bytes=request.memory_bytes)
+        self.pid = os.fork()
+        if self.pid == 0:
+            sandbox_mod.serve(req_r, resp_w, out_w, workdir, limits, answer.forbidden, answer.drivers)
+        for fd in (req_r, resp_w, out_w):
+            os.close(fd)
+        os.set_blocking(self.out_r, False)
+        os.set_blocking(self.resp_r, False)
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.resp_r, selectors.EVENT_READ)
+        self.selector.register(self.out_r, selectors.EVENT_READ)
+
+    def request(self, message: tuple) -> Any:
+        """Send a frame and wait for the answer, draining output; raises SandboxGone."""
+        if self.dead:
+            raise self.dead
+        try:
+            wire.send(self.req_w, message)
+        except (BrokenPipeError, OSError):
+            self._gone()
+        while True:
+            try:
+                reply = self.reader.take()
+            except wire.ChannelError as exc:
+                self._die("crash", f"the solution wrote into the judge's channel (a file descriptor it did not open): {exc}")
+            if reply is not None:
+                if reply[0] == "setup":
+                    self._die("crash", f"the sandbox could not start: {reply[1]}")
+                return reply
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                self._die("timeout", f"timed out: the checks took longer than {self.timeout_s:g} s (an endless loop?)")
+            for key, _ in self.selector.select(timeout=left):
+                if not self._read(key.fd):
+                    self._gone()
+
+    def _read(self, fd: int) -> bool:
+        """Read what is there; False on end of file of the reply pipe."""
+        try:
+            chunk = os.read(fd, 1 << 20)
+        except BlockingIOError:
+            return True
+        if fd == self.out_r:
+            if chunk:
+                self.output.add(chunk)
+            else:
+                self.selector.unregister(fd)
+            return True
+        if not chunk:
+            return False
+        self.reader.feed(chunk)
+        return True
+
+    def _gone(self) -> None:
+        """The sandbox closed its end: it exited or was killed. Say how."""
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        self._drain_output()
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            hint = {
+                signal.SIGSEGV: " (a segmentation fault: memory accessed out of bounds)",
+                signal.SIGXCPU: " (the CPU time limit)",
+                signal.SIGKILL: " (killed from outside; maybe out of memory)",
+                signal.SIGABRT: " (aborted)",
+            }.get(sig, "")
+            self._die("crash", f"the solution's process was killed by {_signal_name(sig)}{hint}")
+        code = os.WEXITSTATUS(status)
+        self._die("crash", f"the solution's process exited with status {code} before the checks ended (os._exit?)")
+
+    def _die(self, status: str, message: str) -> None:
+        self.kill()
+        self.dead = SandboxGone(status, message)
+        raise self.dead
+
+    def _drain_output(self) -> None:
+        try:
+            while chunk := os.read(self.out_r, 1 << 20):
+                self.output.add(chunk)
+        except (BlockingIOError, OSError):
+            pass
+
+    def kill(self) -> None:
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+            self.pid = 0
+        self._drain_output()
+
+    def close(self) -> None:
+        if self.pid and not self.dead:
+            try:
+                wire.send(self.req_w, ("bye",))
+            except OSError:
+                pass
+        self.kill()
+        for fd in (self.req_w, self.resp_r, self.out_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    # -- kit.Link
+
+    def load(self, source: str, filename: str, function: str) -> tuple:
+        return self.request(("load", source, filename, function))
+
+    def call(self, target: str | None, args: tuple, kwargs: dict, names: list[str]) -> Outcome:
+        before = (wire.encode(list(args), trusted=True), wire.encode(kwargs, trusted=True))
+        reply = self.request(("call", target, before[0], before[1], names))
+        kind = reply[0]
+        if kind == "ok":
+            _, result, after, aliased = reply
+            return Outcome(wire.decode(result, trusted=False), _changes(before, after, names), list(aliased))
+        if kind == "raised":
+            raise SubmissionRaised(f"raised {reply[1]}:\n{reply[2]}")
+        if kind == "forbidden":
+            raise CheckFailed(f"called {reply[1]}, which this exercise forbids")
+        if kind == "exit":
+            raise SubmissionRaised(f"called sys.exit({reply[1]}) while being checked")
+        raise wire.ChannelError(f"unexpected reply {kind!r}")
+
+
+def _changes(before: tuple, after: Any, names: list[str]) -> list[tuple[str, str]]:
+    """Which arguments differ after the call, compared in their encoded form (bytes, exact)."""
+    args_before, kwargs_before = before
+    args_after, kwargs_after = after
+    changed = []
+    pairs = [(names[i] if i < len(names) else f"arg{i}", b, a) for i, (b, a) in enumerate(zip(args_before[1], args_after[1]))]
+    pairs += [(str(k[1]), v, dict(kwargs_after[1]).get(k)) for k, v in kwargs_before[1]]
+    for name, b, a in pairs:
+        if b != a:
+            changed.append((name, _how_changed(b, a)))
+    return changed
+
+
+def _how_changed(before: Any, after: Any) -> str:
+    try:
+        old, new = wire.decode(before, trusted=True), wire.decode(after, trusted=False)
+    except wire.ChannelError:
+        return "it was replaced"
+    if isinstance(old, torch.Tensor) and isinstance(new, torch.Tensor):
+        if old.shape != new.shape or old.dtype != new.dtype:
+            return f"was {str(old.dtype)[6:]} {tuple(old.shape)}, now {str(new.dtype)[6:]} {tuple(new.shape)}"
+        diff = (old != new) & ~(old.isnan() & new.isnan()) if old.is_floating_point() else old != new
+        idx = diff.nonzero()
+        if len(idx):
+            where = tuple(int(i) for i in idx[0])
+            return f"{int(diff.sum())} elements changed, first at {list(where)}: was {old[where].item():.6g}, now {new[where].item():.6g}"
+        return "its requires_grad or layout changed"
+    return f"was {old!r:.60}, now {new!r:.60}"
+
+
+# --- running the checks ------------------------------------------------------------------------
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """Hypothesis may wrap failures (flaky or multiple); take the first real one."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def run_check(spec: CheckSpec, request: Request, answer: answer_mod.AnswerModule, box: SandboxProcess) -> tuple[str, CheckResult]:
+    """Run one check under hypothesis. Returns (outcome status, result line). Raises SandboxGone."""
+    stats = CheckStats()
+    info = RunInfo(request.exercise, request.seed, request.function)
+    phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if request.shrink else [])
+
+    @seed(request.seed)
+    @settings(
+        max_examples=request.examples or spec.examples or DEFAULT_EXAMPLES,
+        database=None,
+        deadline=None,
+        derandomize=False,
+        phases=phases,
+        verbosity=Verbosity.quiet,
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
+        print_blob=False,
+    )
+    @given(st.data())
+    def test(data: Any) -> None:
+        if time.monotonic() > box.deadline:
+            box._die("timeout", f"timed out: the checks took longer than {request.timeout_s:g} s")
+        spec.fn(Ctx(data=data, link=box, module=answer.module, stats=stats, info=info))
+
+    try:
+        test()
+    except SandboxGone:
+        raise
+    except BaseException as raw:
+        exc = _unwrap(raw)
+        if isinstance(exc, SandboxGone):
+            raise exc
+        if isinstance(exc, CheckFailed):
+            return "fail", CheckResult(spec.title, "fail", str(exc))
+        if isinstance(exc, SubmissionRaised):
+            return "error", CheckResult(spec.title, "fail", str(exc))
+        if isinstance(exc, BankError):
+            return "error", CheckResult(spec.title, "fail", f"the answer module is wrong (please report): {exc}")
+        if isinstance(exc, hyp_errors.Unsatisfiable):
+            return "error", CheckResult(spec.title, "fail", f"the answer module is wrong (please report): no usable input: {exc}")
+        return "error", CheckResult(
+            spec.title, "fail", f"the check itself raised {type(exc).__name__}: {exc} (a bug in {answer.path.name}; please report)"
+        )
+    if stats.comparisons and not stats.informative:
+        return "error", CheckResult(
+            spec.title,
+            "fail",
+            f"the answer module is wrong (please report): every comparison in this check would also accept an all-zero output",
+        )
+    return "pass", CheckResult(spec.title, "pass", "")
+
+
+LOADS = "solution loads and defines `{function}`"
+NO_FORBIDDEN = "uses no forbidden call"
+
+
+def judge(request: Request) -> Verdict:
+    """The whole run for one submission. Never raises for anything the submission does."""
+    started = time.monotonic()
+    deadline = started + request.timeout_s
+    verdict = Verdict(exercise=request.exercise, status="pass", seed=request.seed)
+    try:
+        answer = answer_mod.load(request.answer_path)
+        source = request.source if request.submission == "source" else answer_mod.submission_source(answer, request.submission, request.name, request.function)
+    except Exception as exc:
+        verdict.status = "error"
+        verdict.checks.append(CheckResult("answer module loads", "fail", f"{request.answer_path}: {type(exc).__name__}: {exc} (a bank bug; please report)"))
+        return _finish(verdict, started)
+    titles = [NO_FORBIDDEN, LOADS.format(function=request.function)] + [c.title for c in answer.checks]
+
+    def skip_rest() -> None:
+        done = len(verdict.checks)
+        verdict.checks.extend(CheckResult(t, "skip", "") for t in titles[done:])
+
+    try:
+        compile(source, request.filename, "exec")
+    except SyntaxError as exc:
+        verdict.status = "error"
+        verdict.checks.append(CheckResult(NO_FORBIDDEN, "skip", ""))
+        verdict.checks.append(CheckResult(titles[1], "fail", sandbox_mod.trimmed_traceback(exc, request.filename)))
+        skip_rest()
+        return _finish(verdict, started)
+    found = forbidden_mod.scan(source, answer.forbidden)
+    if found:
+        verdict.status = "fail"
+        verdict.checks.append(CheckResult(NO_FORBIDDEN, "fail", "\n".join(f.message() for f in found)))
+        skip_rest()
+        return _finish(verdict, started)
+    verdict.checks.append(CheckResult(NO_FORBIDDEN, "pass", ""))
+
+    workdir = tempfile.mkdtemp(prefix="llmq-sandbox-")
+    box = SandboxProcess(request, answer, deadline, workdir)
+    try:
+        reply = box.load(source, request.filename, request.function)
+        if reply[0] != "loaded":
+            verdict.status = "error"
+            verdict.checks.append(CheckResult(titles[1], "fail", _load_message(reply, request)))
+            skip_rest()
+            return _finish(verdict, started)
+        verdict.checks.append(CheckResult(titles[1], "pass", ""))
+        for spec in answer.checks:
+            status, result = run_check(spec, request, answer, box)
+            verdict.checks.append(result)
+            verdict.status = worst(verdict.status, status)  # type: ignore[assignment]
+            if status != "pass" and request.stop_on_failure:
+                break
+    except SandboxGone as gone:
+        verdict.status = worst(verdict.status, gone.status)  # type: ignore[assignment]
+        name = titles[len(verdict.checks)] if len(verdict.checks) < len(titles) else "judge"
+        verdict.checks.append(CheckResult(name, "fail", gone.message))
+    finally:
+        box.close()
+        verdict.stdout = box.output.text()
+        shutil.rmtree(workdir, ignore_errors=True)
+    skip_rest()
+    return _finish(verdict, started)
+
+
+def _load_message(reply: tuple, request: Request) -> str:
+    kind = reply[0]
+    if kind == "missing":
+        defined = ", ".join(reply[1]) or "no functions"
+        return f"{request.filename} defines no function named `{request.function}` (it defines: {defined})"
+    if kind == "raised":
+        return f"raised {reply[1]} while loading:\n{reply[2]}"
+    if kind == "exit":
+        return f"called sys.exit({reply[1]}) while loading"
+    if kind == "forbidden":
+        return f"called {reply[1]}, which this exercise forbids, while loading"
+    return f"unexpected reply while loading: {kind}"
+
+
+def _finish(verdict: Verdict, started: float) -> Verdict:
+    verdict.elapsed_s = round(time.monotonic() - started, 4)
+    bad = next((c for c in verdict.checks if c.status == "fail"), None)
+    passed = sum(c.status == "pass" for c in verdict.checks)
+    verdict.summary = f"{bad.name}: {bad.message.splitlines()[0] if bad.message else 'failed'}" if bad else f"all {passed} checks passed"
+    if verdict.status == "pass" and bad:
+        verdict.status = "fail"
+    return verdict
+
+
+def main(request: Request, verdict_fd: int) -> None:
+    """Entry point in the freshly forked harness process; never returns."""
+    code = 0
+    try:
+        os.setpgid(0, 0)  # the worker kills this group (harness and sandbox) on timeout or cancel
+        limits_mod.die_with_parent()
+        limits_mod.close_fds_except({verdict_fd})
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1):
+            os.dup2(devnull, fd)
+        torch.set_num_threads(1)
+        os.chdir(tempfile.gettempdir())
+        verdict = judge(request)
+        wire.write_all(verdict_fd, json.dumps(verdict.to_dict()).encode() + b"\n")
+    except BaseException:
+        code = 70  # the worker reports a harness that wrote no verdict
+    os._exit(code)
+
+
+def describe(answer_path: str) -> dict[str, Any]:
+    """What `llmq verify` needs to know about an answer module (run in a forked child too)."""
+    answer = answer_mod.load(Path(answer_path))
+    return {
+        "checks": [c.title for c in answer.checks],
+        "wrong_answers": list(answer.wrong_answers),
+        "alternatives": list(answer.alternatives),
+        "forbidden": list(answer.forbidden),
+        "problems": answer_mod.problems(answer),
+    }

@@ -1,0 +1,77 @@
+"""Resource limits for the sandbox: what they are, and how they are applied inside it.
+
+The address-space limit is *extra* memory: a process forked from the warm worker already maps
+what torch mapped at import (about 0.6 GiB of virtual memory here, most of it never touched), so
+RLIMIT_AS is set to what the sandbox maps at the moment of the fork plus `memory_bytes`. A
+solution can therefore allocate about `memory_bytes` more before allocations fail.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import signal
+from dataclasses import dataclass
+
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-run limits. `timeout_s` is the wall-clock limit for all checks of one submission."""
+
+    timeout_s: float = 10.0
+    memory_bytes: int = 2 * GIB  # address space on top of what the fork inherits
+    cpu_s: int | None = None  # CPU seconds; default: the wall-clock limit plus a little
+    file_bytes: int = 16 * 1024 * 1024  # largest file the submission may write
+    output_bytes: int = 64 * 1024  # stdout+stderr kept for the report
+
+    def cpu_seconds(self) -> int:
+        return self.cpu_s if self.cpu_s is not None else int(self.timeout_s) + 2
+
+
+def mapped_bytes() -> int:
+    """Virtual memory this process maps now (VmSize)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def apply(limits: Limits) -> None:
+    """Set the rlimits of the calling process (the sandbox, right after it is forked)."""
+    address_space = mapped_bytes() + limits.memory_bytes
+    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    cpu = limits.cpu_seconds()
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a segfault must not write a core file
+    # Writing past the file-size limit then raises OSError(EFBIG) instead of killing silently.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (no orphans left running)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: the process group kill still cleans up
+
+
+def close_fds_except(keep: set[int]) -> None:
+    """Close every inherited descriptor except `keep` (and 0, 1, 2, handled by the caller)."""
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = list(range(3, 1024))
+    for fd in fds:
+        if fd > 2 and fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass

@@ -1,0 +1,89 @@
+"""What the judge says about one submission: the verdict record, its JSON form and its text report.
+
+Pure Python on purpose: the command line and the app read verdicts without importing torch.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["pass", "fail", "error", "timeout", "crash"]
+CheckStatus = Literal["pass", "fail", "skip"]
+
+STATUSES: tuple[str, ...] = ("pass", "fail", "error", "timeout", "crash")
+# How bad an outcome is: the verdict takes the worst status any check produced.
+_SEVERITY = {"pass": 0, "fail": 1, "error": 2, "timeout": 3, "crash": 4}
+
+OUTPUT_CAP = 64 * 1024
+OUTPUT_CUT_NOTE = "[output cut at 64 KiB]"
+
+
+@dataclass
+class CheckResult:
+    """One line of the report: a check, how it went, and why."""
+
+    name: str
+    status: CheckStatus
+    message: str = ""
+
+
+@dataclass
+class Verdict:
+    """The judge's answer for one submission (CONTRACTS.md, `check --json`)."""
+
+    exercise: str
+    status: Status
+    checks: list[CheckResult] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    seed: int = 0
+    stdout: str = ""  # what the submission printed (stdout and stderr), capped at 64 KiB
+    summary: str = ""  # one line saying what happened, for lists and status bars
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Verdict:
+        checks = [CheckResult(**c) for c in raw.get("checks", [])]
+        fields = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__ and k != "checks"}
+        return cls(checks=checks, **fields)
+
+
+def worst(a: str, b: str) -> str:
+    """The more serious of two statuses (crash > timeout > error > fail > pass)."""
+    return a if _SEVERITY[a] >= _SEVERITY[b] else b
+
+
+def judge_failure(exercise: str, status: Status, message: str, seed: int = 0) -> Verdict:
+    """A verdict for when the judge could not run the checks at all (worker died, cancelled)."""
+    return Verdict(
+        exercise=exercise,
+        status=status,
+        checks=[CheckResult("judge", "fail", message)],
+        seed=seed,
+        summary=message.splitlines()[0] if message else status,
+    )
+
+
+_MARKS = {"pass": "PASS", "fail": "FAIL", "skip": "skip"}
+
+
+def render_text(verdict: Verdict) -> str:
+    """The readable report of `llmq check` without --json: each check, its status, its message."""
+    lines = [f"{verdict.exercise}: {verdict.status.upper()}  ({verdict.elapsed_s:.2f} s, seed {verdict.seed})"]
+    for check in verdict.checks:
+        lines.append(f"  [{_MARKS[check.status]}] {check.name}")
+        if check.message and check.status != "pass":
+            lines.extend("        " + line for line in check.message.splitlines())
+    if verdict.stdout:
+        lines.append("  output of the solution:")
+        lines.extend("    | " + line for line in verdict.stdout.splitlines()[:40])
+        if verdict.stdout.count("\n") > 40:
+            lines.append("    | ... (see --json for the rest)")
+    if verdict.status != "pass":
+        lines.append(f"  reproduce with: --seed {verdict.seed}")
+    return "\n".join(lines)

@@ -1,0 +1,268 @@
+"""The warm worker: `python -m llmq.judge.worker [--jobs N]`.
+
+It imports torch, numpy and hypothesis once, then serves JSON lines on stdin/stdout:
+  {"op": "check", "id": 1, "request": {...harness.Request...}}  -> {"id": 1, "verdict": {...}}
+  {"op": "describe", "id": 2, "answer_path": "..."}             -> {"id": 2, "describe": {...}}
+  {"op": "cancel", "id": 1}                                     -> {"id": 1, "cancelled": true}
+  {"op": "ping", "id": 3}                                       -> {"id": 3, "pong": true}
+It never computes with tensors itself (a child forked after threaded torch work can hang): each
+request runs in a forked child (for a check, the harness, which forks the sandbox), at most
+`jobs` at a time. It is single-threaded, so forking is safe. Children that overrun their time are
+killed with their whole process group.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import selectors
+import signal
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+GRACE_S = 5.0  # the harness enforces timeout_s itself; the worker kills it this much later
+
+
+@dataclass
+class Job:
+    id: Any
+    op: str
+    payload: dict[str, Any]
+    pid: int = 0
+    fd: int = -1
+    buf: bytearray = field(default_factory=bytearray)
+    deadline: float = 0.0
+
+
+def warm() -> None:
+    """Import everything a child needs, and run hypothesis once (no tensors), so children start hot."""
+    import numpy  # noqa: F401
+    import torch  # noqa: F401
+    from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+    from hypothesis import strategies as st
+
+    import llmq.judge.harness  # noqa: F401
+    import llmq.judge.kit  # noqa: F401
+
+    @seed(0)
+    @settings(max_examples=5, database=None, deadline=None, verbosity=Verbosity.quiet,
+              phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def exercise_hypothesis(data: Any) -> None:
+        data.draw(st.integers(1, 9))
+        data.draw(st.sampled_from([1, 2, 3]))
+        data.draw(st.booleans())
+        data.draw(st.floats(0.1, 10.0))
+        data.draw(st.integers(0, 2**32 - 1))
+
+    exercise_hypothesis()
+    gc.collect()
+    gc.freeze()  # keep the heap's pages shared with forked children (no refcount copy-on-write storms)
+
+
+class Worker:
+    def __init__(self, out_fd: int, jobs: int) -> None:
+        self.out_fd = out_fd
+        self.max_jobs = max(1, jobs)
+        self.queue: deque[Job] = deque()
+        self.running: dict[int, Job] = {}  # by verdict fd
+        self.selector = selectors.DefaultSelector()
+        self.inbuf = bytearray()
+
+    def send(self, message: dict[str, Any]) -> None:
+        from llmq.judge.wire import write_all
+
+        write_all(self.out_fd, json.dumps(message).encode() + b"\n")
+
+    # -- requests
+
+    def handle(self, message: dict[str, Any]) -> None:
+        op, rid = message.get("op"), message.get("id")
+        if op == "ping":
+            self.send({"id": rid, "pong": True, "pid": os.getpid()})
+        elif op in ("check", "describe"):
+            self.queue.append(Job(rid, op, message))
+        elif op == "cancel":
+            self.cancel(rid)
+        else:
+            self.send({"id": rid, "error": f"unknown op {op!r}"})
+
+    def cancel(self, rid: Any) -> None:
+        for job in list(self.queue):
+            if job.id == rid:
+                self.queue.remove(job)
+        for job in list(self.running.values()):
+            if job.id == rid:
+                self.reap(job, kill=True)
+        self.send({"id": rid, "cancelled": True})
+
+    # -- children
+
+    def start(self, job: Job) -> None:
+        from llmq.judge import harness
+
+        r, w = os.pipe()
+        if job.op == "check":
+            request = harness.Request.from_dict(job.payload.get("request", {}))
+            job.deadline = time.monotonic() + request.timeout_s + GRACE_S
+            body: Callable[[], None] = lambda: harness.main(request, w)
+        else:
+            job.deadline = time.monotonic() + 60.0
+            body = lambda: _describe_child(job.payload.get("answer_path", ""), w)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(r)
+                body()
+            finally:
+                os._exit(70)
+        try:
+            os.setpgid(pid, pid)  # also done in the child: whichever runs first wins the race
+        except OSError:
+            pass
+        os.close(w)
+        os.set_blocking(r, False)
+        job.pid, job.fd = pid, r
+        self.running[r] = job
+        self.selector.register(r, selectors.EVENT_READ, job)
+
+    def reap(self, job: Job, kill: bool) -> int:
+        """Finish a child: kill its group if asked (and always its leftovers), wait for it."""
+        self.selector.unregister(job.fd)
+        os.close(job.fd)
+        del self.running[job.fd]
+        if kill:
+            _killpg(job.pid)
+            try:
+                os.kill(job.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            _, status = os.waitpid(job.pid, 0)
+        except ChildProcessError:
+            status = 0
+        _killpg(job.pid)  # a sandbox that outlived its harness
+        return status
+
+    def finished(self, job: Job) -> None:
+        status = self.reap(job, kill=False)
+        try:
+            result = json.loads(bytes(job.buf))
+        except ValueError:
+            result = None
+        key = "verdict" if job.op == "check" else "describe"
+        if result is not None:
+            self.send({"id": job.id, key: result})
+            return
+        how = f"killed by {signal.Signals(os.WTERMSIG(status)).name}" if os.WIFSIGNALED(status) else f"exit status {os.WEXITSTATUS(status)}"
+        self.fail(job, "crash", f"the judge's harness stopped without a verdict ({how}); this is a bug in llmq")
+
+    def fail(self, job: Job, status: str, message: str) -> None:
+        if job.op == "check":
+            from llmq.judge.verdict import judge_failure
+
+            request = job.payload.get("request", {})
+            verdict = judge_failure(request.get("exercise", "?"), status, message, request.get("seed", 0))  # type: ignore[arg-type]
+            self.send({"id": job.id, "verdict": verdict.to_dict()})
+        else:
+            self.send({"id": job.id, "error": message})
+
+    # -- the loop
+
+    def serve(self) -> None:
+        os.set_blocking(0, False)
+        self.selector.register(0, selectors.EVENT_READ, None)
+        while True:
+            while self.queue and len(self.running) < self.max_jobs:
+                self.start(self.queue.popleft())
+            now = time.monotonic()
+            for job in [j for j in self.running.values() if j.deadline <= now]:
+                self.reap(job, kill=True)
+                self.fail(job, "timeout", "timed out: the judge stopped the run (it overran its time limit)")
+            waits = [j.deadline - now for j in self.running.values()]
+            timeout = max(0.0, min(waits)) if waits else None
+            for key, _ in self.selector.select(timeout=timeout):
+                if key.data is None:
+                    if not self.read_stdin():
+                        return
+                else:
+                    self.read_child(key.data)
+
+    def read_stdin(self) -> bool:
+        try:
+            chunk = os.read(0, 1 << 16)
+        except BlockingIOError:
+            return True
+        if not chunk:
+            return False
+        self.inbuf += chunk
+        while b"\n" in self.inbuf:
+            line, _, rest = bytes(self.inbuf).partition(b"\n")
+            self.inbuf = bytearray(rest)
+            if line.strip():
+                try:
+                    self.handle(json.loads(line))
+                except ValueError as exc:
+                    self.send({"id": None, "error": f"bad request: {exc}"})
+        return True
+
+    def read_child(self, job: Job) -> None:
+        try:
+            chunk = os.read(job.fd, 1 << 16)
+        except BlockingIOError:
+            return
+        if chunk:
+            job.buf += chunk
+        else:
+            self.finished(job)
+
+    def shutdown(self) -> None:
+        for job in list(self.running.values()):
+            self.reap(job, kill=True)
+
+
+def _killpg(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _describe_child(answer_path: str, fd: int) -> None:
+    from llmq.judge import harness
+    from llmq.judge.wire import write_all
+
+    os.setpgid(0, 0)
+    try:
+        result = harness.describe(answer_path)
+    except BaseException as exc:
+        result = {"checks": [], "wrong_answers": [], "alternatives": [], "forbidden": [],
+                  "problems": [f"{answer_path}: cannot be loaded: {type(exc).__name__}: {exc}"]}
+    write_all(fd, json.dumps(result).encode() + b"\n")
+    os._exit(0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m llmq.judge.worker")
+    parser.add_argument("--jobs", type=int, default=1, help="checks run at the same time")
+    args = parser.parse_args(argv)
+    # The protocol gets its own descriptor; fd 1 goes to stderr so a stray print cannot corrupt it.
+    out_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    warm()
+    worker = Worker(out_fd, args.jobs)
+    worker.send({"id": None, "ready": True, "pid": os.getpid()})
+    try:
+        worker.serve()
+    finally:
+        worker.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
