@@ -1,0 +1,50 @@
+"""Settings with Anki's defaults, validated and saved; the rating a code result suggests."""
+from __future__ import annotations
+
+import pytest
+
+from llmq.srs import Attempt, Rating, Settings, attempt_from_submissions, load_settings, save_settings, suggested_rating
+from llmq.store import Store
+from tests.store.helpers import open_study
+
+
+def test_defaults_are_ankis() -> None:
+    s = load_settings(Store.open())
+    assert (s.desired_retention, s.new_per_day, s.reviews_per_day, s.day_starts_at, s.leech_threshold) == (
+        0.9, 20, 200, 4, 8)
+    assert s.learning_steps == ("1m", "10m") and s.relearning_steps == ("10m",)
+
+
+def test_settings_are_saved_in_the_database() -> None:
+    save_settings(Store.open(), desired_retention=0.85, learning_steps=("2m", "15m"))
+    s = load_settings(Store.open())
+    assert s.desired_retention == 0.85 and s.learning_steps == ("2m", "15m")
+
+
+def test_bad_settings_are_refused_with_the_reason() -> None:
+    with pytest.raises(ValueError, match="desired_retention must be between"):
+        save_settings(Store.open(), desired_retention=1.5)
+    with pytest.raises(ValueError, match="like 10m"):
+        Settings(learning_steps=("ten minutes",))
+    assert load_settings(Store.open()).desired_retention == 0.9
+
+
+@pytest.mark.parametrize("attempt, rating", [
+    (Attempt(passed=True), Rating.Good),
+    (Attempt(passed=True, failed_submissions=2), Rating.Hard),
+    (Attempt(passed=True, hints_used=1), Rating.Hard),
+    (Attempt(passed=True, revealed_reference=True), Rating.Again),
+    (Attempt(passed=False, gave_up=True), Rating.Again),
+    (Attempt(passed=False), Rating.Again),
+])
+def test_a_code_result_suggests_a_rating(attempt: Attempt, rating: Rating) -> None:
+    assert suggested_rating(attempt) == rating
+
+
+def test_the_attempt_is_read_from_the_submissions() -> None:
+    store, _, _ = open_study()
+    for status in ("fail", "error", "pass", "fail"):
+        store.add_submission("memory.q002", "code", {"status": status})
+    attempt = attempt_from_submissions(store.submissions("memory.q002"))
+    assert attempt == Attempt(passed=True, failed_submissions=2)
+    assert suggested_rating(attempt) == Rating.Hard
