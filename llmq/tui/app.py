@@ -1,24 +1,125 @@
-"""The llmq Textual application."""
+"""The llmq Textual application: owns the progress store and the judge, routes errors to
+notifications, and opens on the home screen (or straight into the review queue)."""
 from __future__ import annotations
 
+import threading
+from typing import Callable
+
 from textual.app import App
+from textual.binding import Binding
 
 from llmq.bank import Bank
+from llmq.tui.commands import LlmqCommands
+from llmq.tui.errors import describe
+from llmq.tui.judging import Judge, JudgeClient, default_client
+from llmq.tui.progress import Progress
 from llmq.tui.screens.home import HomeScreen
 
 
-class LlmqApp(App):
+class LlmqApp(App[int]):
     TITLE = "llmq"
     SUB_TITLE = "LLM-engineering interview prep"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {LlmqCommands}
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True)]
 
-    def __init__(self, bank: Bank) -> None:
+    def __init__(self, bank: Bank, *, study: bool = False, topic: str | None = None,
+                 kind: str | None = None, judge_factory: Callable[[], JudgeClient] = default_client,
+                 warm_judge: bool = True) -> None:
         super().__init__()
         self.bank = bank
+        self.study_args = (topic, kind) if study else None
+        self.judge = Judge(judge_factory)
+        self._warm_judge = warm_judge
+        self._progress: Progress | None = None
+        self._progress_lock = threading.Lock()
+
+    def progress(self) -> Progress:
+        """The progress store, opened on first use. Blocking: call from thread workers only."""
+        with self._progress_lock:
+            if self._progress is None:
+                self._progress = Progress.open(self.bank)
+            return self._progress
 
     def on_mount(self) -> None:
-        self.push_screen(HomeScreen(self.bank))
+        self.push_screen(HomeScreen())
+        if self.study_args is not None:
+            from llmq.tui.screens.review import ReviewScreen
+
+            self.push_screen(ReviewScreen(*self.study_args))
+        if self._warm_judge:
+            # After the first frame: the judge's worker process (torch, hypothesis) starts in the
+            # background so the first check is warm, without delaying the home screen.
+            self.call_after_refresh(self._start_judge)
+
+    def _start_judge(self) -> None:
+        self.run_worker(self._warm, thread=True, exit_on_error=False, group="judge-start",
+                        name="judge-start")
+
+    def _warm(self) -> None:
+        try:
+            self.judge.start()
+        except Exception as err:  # say so once; checks will say it again when asked for
+            self.call_from_thread(self.notify_error, err)
+
+    def notify_error(self, error: BaseException) -> None:
+        """The single place where a failure is shown: a notification, never a crash."""
+        title, message = describe(error)
+        self.notify(message, title=title, severity="error", timeout=10)
+
+    def on_worker_state_changed(self, event: object) -> None:
+        from textual.worker import WorkerState
+
+        worker = getattr(event, "worker", None)
+        if getattr(event, "state", None) == WorkerState.ERROR and worker is not None and worker.error:
+            self.notify_error(worker.error)
+
+    # -- navigation actions (the home screen's keys and the command palette) ------------------
+    def action_home(self) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        if not isinstance(self.screen, HomeScreen):
+            self.pop_screen()
+
+    def action_review(self, topic: str = "", kind: str = "") -> None:
+        from llmq.tui.screens.review import ReviewScreen
+
+        self.push_screen(ReviewScreen(topic or None, kind or None))
+
+    def action_practice(self, exercise: str = "") -> None:
+        from llmq.tui.screens.practice import ExerciseScreen, PracticeScreen
+
+        if exercise:
+            self.push_screen(ExerciseScreen(exercise))
+        else:
+            self.push_screen(PracticeScreen())
+
+    def action_browse(self) -> None:
+        from llmq.tui.screens.browse import BrowseScreen
+
+        self.push_screen(BrowseScreen())
+
+    def action_stats(self) -> None:
+        from llmq.tui.screens.stats import StatsScreen
+
+        self.push_screen(StatsScreen())
+
+    async def action_quit(self) -> None:
+        self.exit(0)
+
+    def on_unmount(self) -> None:
+        self._stop_services()
+
+    def _stop_services(self) -> None:
+        # Quitting stops the judge's worker process; the store is closed after the last write.
+        try:
+            self.judge.close()
+        finally:
+            if self._progress is not None:
+                self._progress.close()
 
 
 def run_app(bank: Bank, study: bool = False, topic: str | None = None, kind: str | None = None) -> int:
-    LlmqApp(bank).run()
-    return 0
+    app = LlmqApp(bank, study=study, topic=topic, kind=kind)
+    code = app.run()
+    return code if isinstance(code, int) else 0

@@ -1,34 +1,87 @@
-"""The home screen: topics with their questions, the way into everything else."""
+"""The home screen: topics with due and new counts, today's progress, the way into everything else."""
 from __future__ import annotations
 
-from collections import Counter
+from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from llmq.bank import Bank
+from llmq.tui.errors import ReportsWorkerErrors
+from llmq.tui.progress import HomeData
+
+if TYPE_CHECKING:
+    from llmq.tui.app import LlmqApp
 
 
-class HomeScreen(Screen):
-    BINDINGS = [("q", "app.quit", "Quit")]
+class HomeScreen(ReportsWorkerErrors, Screen):
+    BINDINGS = [
+        Binding("r", "app.review", "Review all", id="home.review"),
+        Binding("enter", "review_topic", "Review topic", id="home.review_topic"),
+        Binding("c", "app.practice", "Practise code", id="home.practice"),
+        Binding("b", "app.browse", "Browse", id="home.browse"),
+        Binding("s", "app.stats", "Stats", id="home.stats"),
+        Binding("q", "app.quit", "Quit", id="home.quit"),
+    ]
 
-    def __init__(self, bank: Bank) -> None:
-        super().__init__()
-        self.bank = bank
+    class Loaded(Message):
+        def __init__(self, data: HomeData) -> None:
+            self.data = data
+            super().__init__()
+
+    @property
+    def llmq(self) -> LlmqApp:
+        return cast("LlmqApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(f"{len(self.bank.questions)} questions in {len(self.bank.topics)} topics", id="summary")
-        yield DataTable(id="topics", cursor_type="row")
+        yield Static("loading your progress…", id="today")
+        table: DataTable[str] = DataTable(id="topics", cursor_type="row", zebra_stripes=True)
+        table.add_column("topic", key="topic")
+        table.add_column("due", key="due")
+        table.add_column("new", key="new")
+        table.add_column("questions", key="total")
+        for name, topic in self.llmq.bank.topics.items():
+            table.add_row(topic.title, "…", "…", "…", key=name)
+        yield table
+        yield Static("r review all · enter review the topic · c practise code · b browse · s stats · "
+                     "ctrl+p every command", id="home-help")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#topics").focus()
+        self._reload()
+
+    def on_screen_resume(self) -> None:
+        self._reload()
+
+    def _reload(self) -> None:
+        self.run_worker(self._load, thread=True, exclusive=True, exit_on_error=False, group="home")
+
+    def _load(self) -> None:
+        self.post_message(self.Loaded(self.llmq.progress().home()))
+
+    def on_home_screen_loaded(self, message: Loaded) -> None:
+        data = message.data
         table = self.query_one("#topics", DataTable)
-        table.add_columns("topic", "flashcard", "choice", "numeric", "code")
-        counts: dict[str, Counter[str]] = {name: Counter() for name in self.bank.topics}
-        for q in self.bank.questions.values():
-            counts.setdefault(q.topic, Counter())[q.kind] += 1
-        for name, topic in self.bank.topics.items():
-            c = counts[name]
-            table.add_row(topic.title, *(str(c[k]) for k in ("flashcard", "choice", "numeric", "code")), key=name)
+        for row in data.topics:
+            table.update_cell(row.name, "due", str(row.due))
+            table.update_cell(row.name, "new", str(row.new))
+            table.update_cell(row.name, "total", str(row.total))
+        code = self.llmq.bank.code_exercises()
+        self.query_one("#today", Static).update(
+            f"Today: {data.reviewed_today} reviewed · {data.due_total} due · {data.new_total} new · "
+            f"code solved {len(data.solved & {q.id for q in code})}/{len(code)}")
+
+    def action_review_topic(self) -> None:
+        table = self.query_one("#topics", DataTable)
+        if table.row_count == 0:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        self.llmq.action_review(key or "")
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.llmq.action_review(event.row_key.value or "")

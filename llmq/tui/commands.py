@@ -1,0 +1,44 @@
+"""The command palette (ctrl+p): every action of the app, by name, from any screen."""
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Callable, cast
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from llmq.tui.app import LlmqApp
+
+
+class LlmqCommands(Provider):
+    """Review (all or one topic, or one kind), practise code (any exercise), browse, stats, home."""
+
+    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        app = cast("LlmqApp", self.app)
+        commands: list[tuple[str, str, Callable[[], object]]] = [
+            ("Review: all due and new cards", "Start the review queue", app.action_review),
+            ("Practise code", "The code exercises with their solved state", app.action_practice),
+            ("Browse questions", "Search every question; suspend, unsuspend, reset", app.action_browse),
+            ("Stats", "Heatmap, forecast, retention, mastery", app.action_stats),
+            ("Home", "Back to the home screen", app.action_home),
+        ]
+        for name, topic in app.bank.topics.items():
+            commands.append((f"Review topic: {topic.title}", f"Only {name} cards",
+                             partial(app.action_review, name)))
+        for kind in ("flashcard", "choice", "numeric", "code"):
+            commands.append((f"Review kind: {kind}", f"Only {kind} questions",
+                             partial(app.action_review, "", kind)))
+        for q in app.bank.code_exercises():
+            commands.append((f"Practise: {q.id}", q.title, partial(app.action_practice, q.id)))
+        return commands
+
+    async def discover(self) -> Hits:
+        for text, help_text, command in self._commands():
+            yield DiscoveryHit(text, command, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, help_text, command in self._commands():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), command, text=text, help=help_text)

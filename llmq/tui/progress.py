@@ -1,0 +1,144 @@
+"""The app's one door to progress (llmq.store + llmq.srs): every query the screens make, in one place.
+
+Every method here does I/O, so screens call them from thread workers, never on the event loop.
+Swapping the store's API touches this module only.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmq.bank import Bank, Question
+from llmq.srs import QueueFilter, Stats, Study, compute_stats
+from llmq.srs.queue import Queue, done_today
+from llmq.store import STATE_NAMES, Store, StoredCard, Submission, now_ms
+
+
+@dataclass(frozen=True)
+class TopicRow:
+    """One line of the home screen's topic table."""
+
+    name: str
+    title: str
+    due: int  # learning due now + reviews due today (within the daily limit)
+    new: int  # new cards today's limit lets through
+    total: int
+
+
+@dataclass(frozen=True)
+class HomeData:
+    topics: list[TopicRow]
+    reviewed_today: int
+    due_total: int
+    new_total: int
+    solved: set[str] = field(default_factory=set)  # code exercises with a passing submission
+
+
+@dataclass(frozen=True)
+class BrowseRow:
+    """One question in the browse table, with its card's state."""
+
+    id: str
+    topic: str
+    kind: str
+    title: str
+    state: str  # new, learning, review, relearning, suspended
+    due_ms: int | None
+    lapses: int
+    suspended: bool
+
+
+class Progress:
+    """Owns the Store for the app's lifetime; thread-safe (the Store serialises its connection)."""
+
+    def __init__(self, bank: Bank, store: Store) -> None:
+        self.bank = bank
+        self.store = store
+        self._synced = False
+        self._lock = threading.Lock()
+        self._manual: Study | None = None
+
+    @classmethod
+    def open(cls, bank: Bank) -> Progress:
+        """Open progress.db under LLMQ_HOME (call from a worker: it may migrate the file)."""
+        progress = cls(bank, Store.open())
+        progress.sync()
+        return progress
+
+    def close(self) -> None:
+        self.store.close()
+
+    def sync(self) -> None:
+        with self._lock:
+            if not self._synced:
+                self.store.sync_bank(self.bank.questions.values())
+                self._synced = True
+
+    # -- studying -------------------------------------------------------------------------------
+    def study(self, topic: str | None = None, kind: str | None = None) -> Study:
+        return Study(self.store, self.bank.questions.values(), topic=topic, kind=kind)
+
+    def act(self, action: str, qid: str) -> None:
+        """A manual action from the browser: suspend, unsuspend, reset, bury, unbury."""
+        if action not in ("suspend", "unsuspend", "reset", "bury", "unbury"):
+            raise ValueError(f"unknown action {action!r}")
+        with self._lock:
+            if self._manual is None:
+                self._manual = self.study()
+            study = self._manual
+        getattr(study, action)(qid)
+
+    # -- home -----------------------------------------------------------------------------------
+    def home(self) -> HomeData:
+        study = self.study()
+        now = now_ms()
+        rows: list[TopicRow] = []
+        totals: dict[str, int] = {}
+        for q in self.bank.questions.values():
+            totals[q.topic] = totals.get(q.topic, 0) + 1
+        with self.store.reading() as conn:
+            for name, topic in self.bank.topics.items():
+                counts = Queue(study.settings, QueueFilter(name)).counts(conn, now)
+                rows.append(TopicRow(name, topic.title, counts.learning + counts.review, counts.new,
+                                     totals.get(name, 0)))
+            everything = study.queue.counts(conn, now)
+            done = done_today(conn, study.queue.clock.today_start_ms(now))
+        return HomeData(topics=rows, reviewed_today=done.total,
+                        due_total=everything.learning + everything.review, new_total=everything.new,
+                        solved=self.solved())
+
+    def solved(self) -> set[str]:
+        return {q.id for q in self.bank.code_exercises() if any(s.passed for s in self.store.submissions(q.id))}
+
+    # -- browse ---------------------------------------------------------------------------------
+    def browse(self) -> list[BrowseRow]:
+        cards: dict[str, StoredCard] = {c.qid: c for c in self.store.all_cards()}
+        rows = []
+        for q in self.bank.questions.values():
+            card = cards.get(q.id)
+            rows.append(_browse_row(q, card))
+        return rows
+
+    # -- stats ----------------------------------------------------------------------------------
+    def stats(self) -> Stats:
+        return compute_stats(self.store)
+
+    # -- code -----------------------------------------------------------------------------------
+    def last_attempt(self, exercise: str) -> Submission | None:
+        return self.store.latest_submission(exercise)
+
+    def save_submission(self, exercise: str, code: str, verdict: dict[str, Any]) -> int:
+        return self.store.add_submission(exercise, code, verdict)
+
+    def submissions_since(self, exercise: str, since_ms: int) -> list[Submission]:
+        return self.store.submissions(exercise, since_ms)
+
+
+def _browse_row(q: Question, card: StoredCard | None) -> BrowseRow:
+    if card is None:
+        return BrowseRow(q.id, q.topic, q.kind, q.title, "new", None, 0, False)
+    s = card.state
+    state = "suspended" if s.suspended else STATE_NAMES.get(s.state, "?")
+    return BrowseRow(q.id, q.topic, q.kind, q.title, state, s.due_ms if s.state else None, s.lapses,
+                     s.suspended)

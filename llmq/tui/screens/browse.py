@@ -1,0 +1,163 @@
+"""Browse: every question in a searchable, filterable table; suspend, unsuspend, reset, open."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+
+from llmq.bank import CodeExercise
+from llmq.bank.model import KINDS
+from llmq.tui.errors import ReportsWorkerErrors
+from llmq.tui.progress import BrowseRow
+
+if TYPE_CHECKING:
+    from llmq.tui.app import LlmqApp
+
+STATES = ("new", "learning", "review", "relearning", "suspended")
+
+
+def matches(row: BrowseRow, text: str, kind: str | None, state: str | None, topic: str | None) -> bool:
+    """Every word of the search must appear in the id, title or topic."""
+    if kind and row.kind != kind or state and row.state != state or topic and row.topic != topic:
+        return False
+    haystack = f"{row.id} {row.title} {row.topic}".lower()
+    return all(word in haystack for word in text.lower().split())
+
+
+def due_text(row: BrowseRow) -> str:
+    if row.due_ms is None:
+        return "—"
+    return datetime.fromtimestamp(row.due_ms / 1000).strftime("%Y-%m-%d %H:%M")
+
+
+class BrowseScreen(ReportsWorkerErrors, Screen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="browse.back"),
+        Binding("ctrl+f", "focus_search", "Search", id="browse.search"),
+        Binding("s", "act('suspend')", "Suspend", id="browse.suspend"),
+        Binding("u", "act('unsuspend')", "Unsuspend", id="browse.unsuspend"),
+        Binding("r", "act('reset')", "Reset", id="browse.reset"),
+        Binding("o", "open", "Open", id="browse.open"),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, rows: list[BrowseRow], note: str = "") -> None:
+            self.rows = rows
+            self.note = note
+            super().__init__()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[BrowseRow] = []
+
+    @property
+    def llmq(self) -> LlmqApp:
+        return cast("LlmqApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="browse-filters"):
+            yield Input(placeholder="search id, title, topic", id="search")
+            yield Select([(t, t) for t in self.llmq.bank.topics], prompt="any topic", id="filter-topic")
+            yield Select([(k, k) for k in KINDS], prompt="any kind", id="filter-kind")
+            yield Select([(s, s) for s in STATES], prompt="any state", id="filter-state")
+        table: DataTable[str] = DataTable(id="questions", cursor_type="row", zebra_stripes=True)
+        for col in ("id", "topic", "kind", "state", "due", "lapses", "title"):
+            table.add_column(col, key=col)
+        yield table
+        yield Static("", id="browse-count")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#questions").focus()
+        self._reload()
+
+    def on_screen_resume(self) -> None:
+        self._reload()
+
+    def _reload(self, action: str = "", qid: str = "") -> None:
+        self.run_worker(lambda: self._load(action, qid), thread=True, exclusive=True, exit_on_error=False)
+
+    def _load(self, action: str, qid: str) -> None:
+        progress = self.llmq.progress()
+        note = ""
+        if action:
+            progress.act(action, qid)
+            note = f"{qid}: {action} done"
+        self.post_message(self.Loaded(progress.browse(), note))
+
+    def on_browse_screen_loaded(self, message: Loaded) -> None:
+        self.rows = message.rows
+        if message.note:
+            self.notify(message.note)
+        self._fill()
+
+    def _select_value(self, widget_id: str) -> str | None:
+        value = self.query_one(widget_id, Select).value
+        return value if isinstance(value, str) else None
+
+    def _fill(self) -> None:
+        table = self.query_one("#questions", DataTable)
+        keep = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if table.row_count else None
+        table.clear()
+        text = self.query_one("#search", Input).value
+        kind, state, topic = (self._select_value(i) for i in ("#filter-kind", "#filter-state", "#filter-topic"))
+        shown = [r for r in self.rows if matches(r, text, kind, state, topic)]
+        for r in shown:
+            table.add_row(r.id, r.topic, r.kind, r.state, due_text(r), str(r.lapses), r.title, key=r.id)
+        if keep is not None and keep in {r.id for r in shown}:
+            table.move_cursor(row=table.get_row_index(keep))
+        self.query_one("#browse-count", Static).update(f"{len(shown)} of {len(self.rows)} questions")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._fill()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one("#questions").focus()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self._fill()
+
+    def action_focus_search(self) -> None:
+        self.query_one("#search").focus()
+
+    def _current(self) -> str | None:
+        table = self.query_one("#questions", DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # letters type into the search box while it has focus
+        if action in ("act", "open") and isinstance(self.focused, Input):
+            return False
+        return True
+
+    def action_act(self, action: str) -> None:
+        qid = self._current()
+        if qid:
+            self._reload(action, qid)
+
+    def action_open(self) -> None:
+        qid = self._current()
+        if not qid:
+            return
+        question = self.llmq.bank.questions[qid]
+        if isinstance(question, CodeExercise):
+            from llmq.tui.screens.practice import ExerciseScreen
+
+            self.app.push_screen(ExerciseScreen(qid))
+        else:
+            from llmq.tui.screens.question import QuestionScreen
+
+            self.app.push_screen(QuestionScreen(question))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()

@@ -1,0 +1,45 @@
+"""One question opened from the browser: the prompt and its answer, to read (not rated)."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Rule, Static
+
+from llmq.bank import Choice, Flashcard, Numeric, Question
+from llmq.tui.widgets.choice import LETTERS
+from llmq.tui.widgets.markdown import BankMarkdown
+
+
+def answer_markdown(q: Question) -> tuple[str, str]:
+    """(prompt, answer) as Markdown for reading."""
+    if isinstance(q, Flashcard):
+        return q.prompt, q.answer
+    if isinstance(q, Choice):
+        options = "\n".join(f"- **{LETTERS[i]}.** {o}{' ✓' if i in q.correct else ''}" for i, o in enumerate(q.options))
+        return f"{q.prompt}\n\n{options}", q.explanation
+    if isinstance(q, Numeric):
+        return q.prompt, f"Unit: {q.unit or '—'}, tolerance ±{q.tolerance:.1%}\n\n{q.solution}"
+    return getattr(q, "task", ""), ""
+
+
+class QuestionScreen(Screen):
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="question.back")]
+
+    def __init__(self, question: Question) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        prompt, answer = answer_markdown(self.question)
+        q = self.question
+        with VerticalScroll(classes="card"):
+            yield Static(f"{q.title}  ·  {q.id} · {q.kind} · {q.difficulty}", classes="card-title")
+            yield BankMarkdown(prompt, classes="prompt")
+            yield Rule()
+            yield BankMarkdown(answer, classes="answer")
+            if q.refs:
+                yield Static("Sources: " + "; ".join(q.refs), classes="refs")
+        yield Footer()

@@ -1,0 +1,232 @@
+"""The review queue: one card at a time (flashcard, choice, numeric, code), rated 1-4 with the
+interval previews on the buttons. Saving an answer and fetching the next card run in a worker."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from llmq.bank import Choice, CodeExercise, Flashcard, Numeric, Question
+from llmq.bank.numeric import Instance, instantiate
+from llmq.srs import Answered, QueueCounts, Rating, Shown, Study
+from llmq.tui.errors import ReportsWorkerErrors
+from llmq.tui.widgets.card_view import CardView
+from llmq.tui.widgets.choice import ChoiceView
+from llmq.tui.widgets.code_panel import CodePanel
+from llmq.tui.widgets.flashcard import FlashcardView
+from llmq.tui.widgets.numeric import NumericView
+from llmq.tui.widgets.rating_bar import RatingBar
+
+if TYPE_CHECKING:
+    from llmq.tui.app import LlmqApp
+
+
+@dataclass(frozen=True)
+class NextCard:
+    """What the worker hands back: the answer just saved (if any) and the card to show next."""
+
+    answered: Answered | None
+    shown: Shown | None
+    question: Question | None
+    instance: Instance | None  # a numeric card's freshly drawn parameters
+    counts: QueueCounts
+    next_due_ms: int | None
+    note: str = ""
+
+
+class ReviewScreen(ReportsWorkerErrors, Screen):
+    BINDINGS = [
+        Binding("space,enter", "show", "Show answer", id="review.show"),
+        Binding("1", "rate(1)", "Again", id="review.again"),
+        Binding("2", "rate(2)", "Hard", id="review.hard"),
+        Binding("3", "rate(3)", "Good", id="review.good"),
+        Binding("4", "rate(4)", "Easy", id="review.easy"),
+        Binding("escape", "back", "Back", id="review.back"),
+        Binding("u", "undo", "Undo", id="review.undo"),
+        Binding("minus", "bury", "Bury", id="review.bury"),
+        Binding("exclamation_mark", "suspend", "Suspend", id="review.suspend"),
+    ]
+
+    class Advanced(Message):
+        def __init__(self, result: NextCard) -> None:
+            self.result = result
+            super().__init__()
+
+    def __init__(self, topic: str | None = None, kind: str | None = None) -> None:
+        super().__init__()
+        self.topic = topic
+        self.kind = kind
+        self.study: Study | None = None
+        self.shown: Shown | None = None
+        self.view: CardView | None = None
+        self.suggested: Rating | None = None
+        self.busy = True  # a save or load is in flight: keys that change progress wait
+        self._shown_at = 0.0
+
+    @property
+    def llmq(self) -> LlmqApp:
+        return cast("LlmqApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        scope = " · ".join(x for x in (self.topic, self.kind) if x) or "all topics"
+        yield Static(f"Review · {scope}", id="queue-counts")
+        yield Container(Static("loading…", classes="empty"), id="card-area")
+        yield RatingBar(id="rating-bar")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(RatingBar).display = False
+        self._advance(None)
+
+    # -- the worker -----------------------------------------------------------------------------
+    def _advance(self, answer: tuple[Shown, Rating, int] | None, action: str = "") -> None:
+        self.busy = True
+        self.refresh_bindings()
+        self.run_worker(lambda: self._work(answer, action), thread=True, exclusive=True,
+                        exit_on_error=False, group="review")
+
+    def _work(self, answer: tuple[Shown, Rating, int] | None, action: str) -> None:
+        try:
+            self.post_message(self.Advanced(self._next(answer, action)))
+        except BaseException:
+            self.app.call_from_thread(self._unbusy)
+            raise
+
+    def _unbusy(self) -> None:
+        self.busy = False
+        self.refresh_bindings()
+
+    def _next(self, answer: tuple[Shown, Rating, int] | None, action: str) -> NextCard:
+        if self.study is None:
+            self.study = self.llmq.progress().study(self.topic, self.kind)
+        study = self.study
+        answered = None
+        note = ""
+        shown: Shown | None = None
+        if answer is not None:
+            shown_before, rating, duration = answer
+            answered = study.answer(shown_before, rating, duration)
+        if action in ("bury", "suspend") and self.shown is not None:
+            getattr(study, action)(self.shown.qid)
+            note = f"{self.shown.qid} {'buried until tomorrow' if action == 'bury' else 'suspended'}"
+        if action == "undo":
+            undone = study.undo()
+            if undone is None:
+                note = "nothing to undo"
+            else:
+                note = f"undid {undone.kind} of {undone.qid}"
+                card = study.store.card(undone.qid)
+                if card is not None:
+                    shown = study.show(card)
+        if shown is None:
+            shown = study.next()
+        question = self.llmq.bank.questions.get(shown.qid) if shown else None
+        instance = instantiate(question) if isinstance(question, Numeric) else None
+        return NextCard(answered, shown, question, instance, study.counts(),
+                        None if shown else study.next_learning_due_ms(), note)
+
+    # -- showing --------------------------------------------------------------------------------
+    def on_review_screen_advanced(self, message: Advanced) -> None:
+        r = message.result
+        if r.answered is not None and r.answered.notice:
+            self.notify(r.answered.notice, title="Leech", severity="warning", timeout=10)
+        if r.note:
+            self.notify(r.note)
+        c = r.counts
+        scope = " · ".join(x for x in (self.topic, self.kind) if x) or "all topics"
+        self.query_one("#queue-counts", Static).update(
+            f"Review · {scope}    new {c.new} · learning {c.learning} · review {c.review}")
+        self.shown = r.shown
+        self.suggested = None
+        self.query_one(RatingBar).display = False
+        area = self.query_one("#card-area")
+        area.remove_children()
+        if r.shown is None or r.question is None:
+            self.view = None
+            area.mount(Static(self._done_text(r.next_due_ms), classes="empty", id="done"))
+        else:
+            self.view = self._view_for(r.question, r.instance)
+            area.mount(self.view)
+            self.query_one(RatingBar).set_previews(r.shown.previews)
+        self._shown_at = time.monotonic()
+        self.busy = False
+        self.refresh_bindings()
+
+    def _done_text(self, next_due_ms: int | None) -> str:
+        text = "Nothing more to review for now. Well done."
+        if next_due_ms is not None:
+            text += f"\nThe next learning card is due at {datetime.fromtimestamp(next_due_ms / 1000):%H:%M}."
+        return text + "\n\nescape: back to the home screen"
+
+    def _view_for(self, q: Question, instance: Instance | None) -> CardView:
+        if isinstance(q, Flashcard):
+            return FlashcardView(q)
+        if isinstance(q, Choice):
+            return ChoiceView(q)
+        if isinstance(q, Numeric) and instance is not None:
+            return NumericView(instance)
+        if isinstance(q, CodeExercise):
+            return CodePanel(q, review=True)
+        raise TypeError(f"cannot show a {q.kind} question")
+
+    def on_card_view_graded(self, message: CardView.Graded) -> None:
+        if self.shown is None:
+            return
+        self.suggested = message.suggested
+        bar = self.query_one(RatingBar)
+        bar.set_previews(self.shown.previews, message.suggested)
+        bar.display = True
+        bar.focus()  # off the editor or input, so 1-4 rate
+        self.refresh_bindings()
+
+    # -- keys -----------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        graded = self.suggested is not None
+        if action == "rate":
+            return True if graded and not self.busy else None
+        if action == "show":
+            return True if self.view is not None and not self.busy else None
+        if action in ("bury", "suspend"):
+            return True if self.view is not None and not self.busy else None
+        return True
+
+    def action_show(self) -> None:
+        if self.view is None or self.busy:
+            return
+        if self.suggested is not None:
+            self.action_rate(int(self.suggested))
+        else:
+            self.view.reveal()
+
+    def action_rate(self, rating: int) -> None:
+        if self.shown is None or self.suggested is None or self.busy:
+            return
+        duration = int((time.monotonic() - self._shown_at) * 1000)
+        self._advance((self.shown, Rating(rating), duration))
+
+    def on_rating_bar_rated(self, message: RatingBar.Rated) -> None:
+        self.action_rate(int(message.rating))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_undo(self) -> None:
+        if not self.busy:
+            self._advance(None, "undo")
+
+    def action_bury(self) -> None:
+        if not self.busy and self.shown is not None:
+            self._advance(None, "bury")
+
+    def action_suspend(self) -> None:
+        if not self.busy and self.shown is not None:
+            self._advance(None, "suspend")

@@ -1,0 +1,242 @@
+"""A code exercise: the task and hints beside a Python editor; run the checks, see each result,
+reveal the reference, edit in $EDITOR. Used in the review queue and on its own (practice)."""
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import time
+from typing import TYPE_CHECKING, Any, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import ProgressBar, Static, TextArea
+
+from llmq.bank import CodeExercise
+from llmq.home import data_dir
+from llmq.srs import Attempt, Rating, suggested_rating
+from llmq.tui.errors import ReportsWorkerErrors
+from llmq.tui.reference import reference_source
+from llmq.tui.widgets.card_view import CardView
+from llmq.tui.widgets.markdown import BankMarkdown
+from llmq.tui.widgets.results import ResultsPanel
+
+if TYPE_CHECKING:
+    from llmq.tui.app import LlmqApp
+
+
+class CodePanel(ReportsWorkerErrors, CardView):
+    """In the review queue (`review=True`) a pass or a revealed reference grades the card."""
+
+    BINDINGS = [
+        Binding("ctrl+r,f5", "run_checks", "Run checks", id="code.run"),
+        Binding("escape", "cancel_check", "Cancel check", priority=True, id="code.cancel"),
+        Binding("ctrl+t,f2", "hint", "Hint", id="code.hint"),
+        Binding("ctrl+g,f6", "reveal_reference", "Reference", id="code.reveal"),
+        Binding("ctrl+o,f4", "external_editor", "$EDITOR", id="code.editor"),
+    ]
+
+    class CheckFinished(Message):
+        def __init__(self, verdict: dict[str, Any] | None, source: str) -> None:
+            self.verdict = verdict  # None: cancelled
+            self.source = source
+            super().__init__()
+
+    class AttemptLoaded(Message):
+        def __init__(self, code: str) -> None:
+            self.code = code
+            super().__init__()
+
+    class ReferenceLoaded(Message):
+        def __init__(self, source: str) -> None:
+            self.source = source
+            super().__init__()
+
+    def __init__(self, exercise: CodeExercise, review: bool = False) -> None:
+        super().__init__(classes="card code", id="code-panel")
+        self.exercise = exercise
+        self.review = review
+        self.running = False
+        self.failures = 0  # checks run on this card that did not pass
+        self.hints_shown = 0
+        self.passed = False
+        self.revealed = False
+        self._started = 0.0
+        self._ticker: Timer | None = None
+
+    @property
+    def llmq(self) -> LlmqApp:
+        return cast("LlmqApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            with VerticalScroll(id="task-pane"):
+                yield Static(self.exercise.title, classes="card-title")
+                yield BankMarkdown(self.exercise.task, classes="prompt")
+                yield Vertical(id="hints")
+                yield Vertical(id="reference")
+            with Vertical(id="work-pane"):
+                yield TextArea.code_editor(self.exercise.stub, language="python", id="editor")
+                with Horizontal(id="check-status"):
+                    yield Static("ctrl+r or f5: run the checks", id="status-line")
+                    yield ProgressBar(total=self.exercise.timeout_s, show_eta=False, id="check-progress")
+                with VerticalScroll(id="results-scroll"):
+                    yield ResultsPanel(id="results")
+
+    def on_mount(self) -> None:
+        self.query_one("#check-progress").display = False
+        self.editor.focus()
+        self.run_worker(self._load_attempt, thread=True, exit_on_error=False, group="load")
+
+    @property
+    def editor(self) -> TextArea:
+        return self.query_one("#editor", TextArea)
+
+    # -- the last attempt ---------------------------------------------------------------------
+    def _load_attempt(self) -> None:
+        last = self.llmq.progress().last_attempt(self.exercise.id)
+        if last is not None and last.code.strip():
+            self.post_message(self.AttemptLoaded(last.code))
+
+    def on_code_panel_attempt_loaded(self, message: AttemptLoaded) -> None:
+        # only if the user has not started typing over the stub meanwhile
+        if self.editor.text == self.exercise.stub:
+            self.editor.load_text(message.code)
+            self.query_one("#status-line", Static).update("your last attempt · ctrl+r or f5: run the checks")
+
+    # -- checking -------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_check":
+            return self.running  # otherwise escape means "back", handled by the screen
+        if action == "run_checks":
+            return True if not self.running else None
+        if action == "hint":
+            return True if self.hints_shown < len(self.exercise.hints) else None
+        return True
+
+    def action_run_checks(self) -> None:
+        if self.running:
+            return
+        source = self.editor.text
+        self.running = True
+        self._started = time.monotonic()
+        self.query_one("#results", ResultsPanel).show_note("running the checks…")
+        bar = self.query_one("#check-progress", ProgressBar)
+        bar.update(progress=0)
+        bar.display = True
+        self._ticker = self.set_interval(0.1, self._tick)
+        self._tick()
+        self.refresh_bindings()
+        self.run_worker(lambda: self._check(source), thread=True, exit_on_error=False,
+                        group="judge", exclusive=True, name="judge-check")
+
+    def _tick(self) -> None:
+        elapsed = time.monotonic() - self._started
+        self.query_one("#check-progress", ProgressBar).update(progress=min(elapsed, self.exercise.timeout_s))
+        self.query_one("#status-line", Static).update(f"running the checks… {elapsed:.1f} s · esc cancels")
+
+    def _check(self, source: str) -> None:
+        """In a thread: judge, save the submission, report by message."""
+        try:
+            verdict = self.llmq.judge.check(self.exercise, source)
+            if verdict is not None:
+                self.llmq.progress().save_submission(self.exercise.id, source, verdict)
+            self.post_message(self.CheckFinished(verdict, source))
+        except BaseException:
+            self.post_message(self.CheckFinished({"status": "error", "summary": "the check could not run",
+                                                  "checks": []}, source))
+            raise  # the app's worker error handler says what went wrong
+
+    def _stop_running(self) -> None:
+        self.running = False
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
+        self.query_one("#check-progress").display = False
+        self.refresh_bindings()
+
+    def on_code_panel_check_finished(self, message: CheckFinished) -> None:
+        message.stop()
+        if not self.running:
+            return  # cancelled already: the late verdict is not shown
+        self._stop_running()
+        results = self.query_one("#results", ResultsPanel)
+        status = self.query_one("#status-line", Static)
+        if message.verdict is None:
+            results.show_note("cancelled")
+            status.update("check cancelled · ctrl+r or f5: run again")
+            return
+        results.show_verdict(message.verdict)
+        passed = message.verdict.get("status") == "pass"
+        status.update("all checks pass" if passed else f"{message.verdict.get('status', '?')} · ctrl+r or f5: run again")
+        if passed:
+            self.passed = True
+            self.grade(suggested_rating(Attempt(passed=True, failed_submissions=self.failures,
+                                                hints_used=self.hints_shown,
+                                                revealed_reference=self.revealed)))
+        else:
+            self.failures += 1
+
+    def action_cancel_check(self) -> None:
+        if not self.running:
+            return
+        self._stop_running()
+        self.query_one("#results", ResultsPanel).show_note("cancelled")
+        self.query_one("#status-line", Static).update("check cancelled · ctrl+r or f5: run again")
+        # killing the child is a system call or two: off the event loop all the same
+        self.run_worker(self.llmq.judge.cancel, thread=True, exit_on_error=False, group="cancel")
+
+    def on_unmount(self) -> None:
+        if self.running:  # leaving the card mid-check: the judge's child must not run on
+            judge = self.llmq.judge
+            import threading
+
+            threading.Thread(target=judge.cancel, name="llmq-cancel", daemon=True).start()
+
+    # -- help -----------------------------------------------------------------------------------
+    def action_hint(self) -> None:
+        if self.hints_shown >= len(self.exercise.hints):
+            self.notify("No more hints.", severity="information")
+            return
+        n = self.hints_shown
+        self.hints_shown += 1
+        self.query_one("#hints").mount(BankMarkdown(f"**Hint {n + 1} of {len(self.exercise.hints)}.** "
+                                                    f"{self.exercise.hints[n]}", classes="hint"))
+        self.refresh_bindings()
+
+    def action_reveal_reference(self) -> None:
+        if self.revealed:
+            return
+        self.run_worker(self._load_reference, thread=True, exit_on_error=False, group="load")
+
+    def _load_reference(self) -> None:
+        self.post_message(self.ReferenceLoaded(reference_source(self.exercise.answer_path, self.exercise.function)))
+
+    def on_code_panel_reference_loaded(self, message: ReferenceLoaded) -> None:
+        self.revealed = True
+        box = self.query_one("#reference")
+        box.mount(Static("Reference solution" + (" (this card counts as Again)" if self.review else ""),
+                         classes="section-title"))
+        box.mount(TextArea.code_editor(message.source, language="python", read_only=True, id="reference-code"))
+        self.query_one("#task-pane").scroll_end(animate=False)
+        self.grade(Rating.Again)
+
+    # -- $EDITOR --------------------------------------------------------------------------------
+    def action_external_editor(self) -> None:
+        """Open the solution in $VISUAL/$EDITOR with the app suspended, then load it back."""
+        folder = data_dir() / "solutions"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / (self.exercise.id.replace(".", "_") + ".py")
+        path.write_text(self.editor.text, encoding="utf-8")
+        command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        try:
+            with self.app.suspend():
+                subprocess.run([*shlex.split(command), str(path)], check=False)
+        except Exception as err:  # no terminal to suspend (tests), or the editor is missing
+            self.notify(f"Could not run {command!r}: {err}", title="$EDITOR", severity="error")
+            return
+        self.editor.load_text(path.read_text(encoding="utf-8"))
+        self.notify(f"Loaded {path.name} from your editor.")

@@ -1,0 +1,29 @@
+"""A flashcard: the prompt, then (space/enter) the answer."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Rule, Static
+
+from llmq.bank import Flashcard
+from llmq.srs import Rating
+from llmq.tui.widgets.card_view import CardView
+from llmq.tui.widgets.markdown import BankMarkdown
+
+
+class FlashcardView(CardView):
+    def __init__(self, card: Flashcard) -> None:
+        super().__init__(classes="card flashcard")
+        self.card = card
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.card.title, classes="card-title")
+        yield BankMarkdown(self.card.prompt, classes="prompt")
+        yield Static("space or enter: show the answer", classes="hint-line")
+
+    def reveal(self) -> bool:
+        if self.graded:
+            return False
+        self.query_one(".hint-line").remove()
+        self.mount(Rule(), BankMarkdown(self.card.answer, classes="answer"))
+        self.grade(Rating.Good)  # Anki: space after the answer is shown means Good
+        return True

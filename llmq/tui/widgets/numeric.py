@@ -1,0 +1,52 @@
+"""A numeric card: fresh parameters each time; the answer is read with its units and checked
+within the question's tolerance; then the worked solution."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Input, Rule, Static
+
+from llmq.bank.numeric import AnswerFormatError, Instance, is_correct
+from llmq.srs import Rating
+from llmq.tui.widgets.card_view import CardView
+from llmq.tui.widgets.markdown import BankMarkdown
+
+
+def format_answer(value: float) -> str:
+    return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:.4g}"
+
+
+class NumericView(CardView):
+    def __init__(self, instance: Instance) -> None:
+        super().__init__(classes="card numeric")
+        self.instance = instance
+
+    def compose(self) -> ComposeResult:
+        q = self.instance.question
+        yield Static(q.title, classes="card-title")
+        yield BankMarkdown(self.instance.prompt, classes="prompt")
+        unit = f" in {q.unit}" if q.unit else ""
+        yield Input(placeholder=f"your answer{unit} (units understood: 31.4 GB, 3.14e10, 31.4G)",
+                    id="numeric-answer")
+        yield Static(f"enter: check · tolerance ±{q.tolerance:.1%}", classes="hint-line")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self.graded or not event.value.strip():
+            return
+        q = self.instance.question
+        try:
+            right = is_correct(event.value, q, self.instance.answer)
+        except AnswerFormatError as err:
+            self.notify(f"{err}. Try e.g. 31.4 {q.unit}".strip(), title="Could not read that",
+                        severity="warning")
+            return
+        expected = f"{format_answer(self.instance.answer)} {q.unit}".strip()
+        line = self.query_one(".hint-line", Static)
+        line.update(f"✓ Right: {expected}" if right else f"✗ You said {event.value.strip()}; the answer is {expected}")
+        line.set_class(right, "right").set_class(not right, "wrong-line")
+        event.input.disabled = True
+        self.mount(Rule(), BankMarkdown(self.instance.solution, classes="answer solution"))
+        self.grade(Rating.Good if right else Rating.Again)
