@@ -14,6 +14,7 @@ from typing import Callable, NoReturn
 from llmq import __version__
 from llmq.bank import Bank, BankError, CodeExercise, load_bank
 from llmq.bank.model import KINDS, TRACKS
+from llmq.store.errors import StoreError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -108,7 +109,19 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    raise UsageError("`llmq stats` arrives with the progress store")
+    from llmq.srs import compute_stats, format_report
+    from llmq.store import Store
+
+    bank = _load(args)
+    with Store.open() as store:
+        stats = compute_stats(store, bank.questions.values())
+        where = store.path
+    if args.json:
+        print(json.dumps(stats.to_dict(), indent=1))
+    else:
+        print(f"Progress in {where}\n")
+        print(format_report(stats))
+    return EXIT_OK
 
 
 def cmd_app(args: argparse.Namespace) -> int:
@@ -187,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"llmq: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except BankError as exc:
+    except (BankError, StoreError) as exc:
         print(f"llmq: {exc}", file=sys.stderr)
         return EXIT_FAIL
     except KeyboardInterrupt:
