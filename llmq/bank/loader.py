@@ -405,7 +405,7 @@ def load_bank(extra_roots: list[str] | tuple[str, ...] = (), roots: list[Path] |
     roots = roots if roots is not None else bank_roots(extra_roots)
     out = _Collector()
     questions: dict[str, Question] = {}
-    topics: dict[str, Topic] = {}
+    declared: dict[str, Topic] = {}  # topic name -> the file that declares it (its title)
     for root in roots:
         qdir = root / "questions"
         if not qdir.is_dir():
@@ -413,16 +413,21 @@ def load_bank(extra_roots: list[str] | tuple[str, ...] = (), roots: list[Path] |
             continue
         for path in sorted(qdir.glob("*.yaml")):
             topic, found = _read_topic_file(path, root, out)
-            if topic is not None and topic.name not in topics:
-                topics[topic.name] = topic
+            if topic is not None and topic.name not in declared:
+                declared[topic.name] = topic
             for q in found:
                 if q.id in questions:
                     first = questions[q.id].where
                     out.add(q.where.file, q.where.line, "id", f"{q.id!r} is already used at {first}")
                     continue
                 questions[q.id] = q
-                if q.topic not in topics:
-                    topics[q.topic] = Topic(name=q.topic, title=q.topic.replace("_", " ").title(), file=path)
     if out.issues:
         raise BankError(out.issues)
-    return Bank(questions=questions, topics=topics, roots=tuple(roots))
+    # A topic exists when a question is in it; its title comes from the file declaring it.
+    topics: dict[str, Topic] = {}
+    for q in questions.values():
+        if q.topic not in topics:
+            topics[q.topic] = declared.get(q.topic) or Topic(
+                name=q.topic, title=q.topic.replace("_", " ").title(), file=q.where.file
+            )
+    return Bank(questions=questions, topics=dict(sorted(topics.items())), roots=tuple(roots))
