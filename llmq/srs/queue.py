@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from llmq.srs.daytime import DayClock
+from llmq.srs.daytime import DAY_MS, DayClock
 from llmq.srs.settings import Settings
 from llmq.store import LEARNING, NEW, RELEARNING, REVIEW, StoredCard
 from llmq.store.cards import CARD_COLUMNS, card_from_row
@@ -58,8 +58,8 @@ def done_today(conn: sqlite3.Connection, day_start_ms: int) -> DoneToday:
 
 @dataclass(frozen=True)
 class Limits:
-    new: int
-    review: int
+    new: int | None  # None: no limit
+    review: int | None
 
 
 def limits_left(conn: sqlite3.Connection, settings: Settings, clock: DayClock, now_ms: int) -> Limits:
@@ -98,12 +98,16 @@ class Queue:
         ).fetchone()[0])
 
     def _conditions(self, now_ms: int) -> dict[str, tuple[str, list[object]]]:
-        learning = f"state IN ({LEARNING}, {RELEARNING}) AND due_ms <= ?"
+        tomorrow = self.clock.next_day_start_ms(now_ms)
+        # Due by the minute; but a step of a day or more (interday learning) is due, like a
+        # review, for the whole of its day.
+        learning = (f"state IN ({LEARNING}, {RELEARNING}) AND (due_ms <= ? OR "
+                    f"(due_ms < ? AND due_ms - last_review_ms >= {DAY_MS}))")
         return {
-            "learning": (learning, [now_ms]),
-            "review": (f"state = {REVIEW} AND due_ms < ?", [self.clock.next_day_start_ms(now_ms)]),
+            "learning": (learning, [now_ms, tomorrow]),
+            "review": (f"state = {REVIEW} AND due_ms < ?", [tomorrow]),
             "new": (f"state = {NEW}", []),
-            "ahead": (learning, [now_ms + self.settings.learn_ahead_minutes * 60_000]),
+            "ahead": (learning, [now_ms + self.settings.learn_ahead_minutes * 60_000, tomorrow]),
         }
 
     def next_card(self, conn: sqlite3.Connection, now_ms: int) -> StoredCard | None:
@@ -118,8 +122,9 @@ class Queue:
                 return card
         return None
 
-    def counts(self, conn: sqlite3.Connection, now_ms: int) -> QueueCounts:
-        left = limits_left(conn, self.settings, self.clock, now_ms)
+    def counts(self, conn: sqlite3.Connection, now_ms: int, limited: bool = True) -> QueueCounts:
+        """Cards left to study now; `limited=False` ignores the daily limits (what is due)."""
+        left = limits_left(conn, self.settings, self.clock, now_ms) if limited else Limits(None, None)
         c = self._conditions(now_ms)
         return QueueCounts(
             new=self._count(conn, *c["new"], now_ms, limit=left.new),

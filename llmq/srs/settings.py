@@ -9,7 +9,7 @@ from typing import Any
 
 from fsrs.scheduler import DEFAULT_PARAMETERS
 
-from llmq.store import Store
+from llmq.store import Store, StoreError
 
 _STEP = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -81,7 +81,12 @@ class Settings:
 
 def load_settings(store: Store) -> Settings:
     """The saved settings over the defaults. Unknown keys (from a newer llmq) are ignored."""
-    return Settings.from_dict(store.settings())
+    try:
+        return Settings.from_dict(store.settings())
+    except (ValueError, TypeError) as err:
+        raise StoreError(f"The saved study settings are not valid: {err}.", where=f"{store.path} (settings table)",
+                         todo="fix them in the settings screen, or delete the bad row: "
+                         "sqlite3 progress.db \"DELETE FROM settings WHERE key = '...'\"") from err
 
 
 def save_settings(store: Store, **changes: Any) -> Settings:

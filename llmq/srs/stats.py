@@ -35,7 +35,7 @@ class TopicStats:
 class Stats:
     reviews_total: int
     cards_total: int
-    due_now: int  # learning cards due now plus reviews due today (before daily limits)
+    due_now: int  # learning cards due now plus reviews due today, not suspended or buried (before daily limits)
     streak_days: int
     reviews_today: int
     time_today_s: float
@@ -63,13 +63,15 @@ def compute_stats(store: Store, bank: Iterable[BankCard] | None = None, *, at_ms
     today = clock.day_of(now)
     with store.reading() as conn:
         days = _review_days(conn, clock, today)
-        counts = Queue(settings, QueueFilter()).counts(conn, now)
-        states, topics, due_now, forecast = _cards(conn, settings, clock, now, today)
+        queue = Queue(settings, QueueFilter())
+        counts = queue.counts(conn, now)
+        due = queue.counts(conn, now, limited=False)
+        states, topics, forecast = _cards(conn, settings, clock, now, today)
         first = today - timedelta(days=HISTORY_DAYS - 1)
         return Stats(
             reviews_total=sum(n for n, _ in days.values()),
             cards_total=states["total"],
-            due_now=due_now,
+            due_now=due.learning + due.review,
             streak_days=_streak(days, today),
             reviews_today=days.get(today, (0, 0))[0],
             time_today_s=round(days.get(today, (0, 0))[1] / 1000, 1),
@@ -141,8 +143,8 @@ def _retention(conn: sqlite3.Connection, clock: DayClock, today: date, settings:
 
 
 def _cards(conn: sqlite3.Connection, settings: Settings, clock: DayClock, now: int, today: date
-           ) -> tuple[dict[str, int], dict[str, TopicStats], int, list[dict[str, Any]]]:
-    """One pass over the bank's cards: state counts, per-topic mastery, due now, the forecast."""
+           ) -> tuple[dict[str, int], dict[str, TopicStats], list[dict[str, Any]]]:
+    """One pass over the bank's cards: state counts, per-topic mastery, the due forecast."""
     decay = -settings.parameters[20]
     factor = 0.9 ** (1 / decay) - 1
     bounds = [clock.start_ms(today + timedelta(days=i + 1)) for i in range(FORECAST_DAYS)]
@@ -150,11 +152,9 @@ def _cards(conn: sqlite3.Connection, settings: Settings, clock: DayClock, now: i
     names = {NEW: "new", LEARNING: "learning", REVIEW: "review", RELEARNING: "learning"}
     states = {"new": 0, "learning": 0, "review": 0, "suspended": 0}
     topics: dict[str, dict[str, float]] = {}
-    due_now = 0
     rows = conn.execute(
-        "SELECT topic, state, stability, due_ms, last_review_ms, suspended, buried_until_ms FROM cards "
-        "WHERE present = 1")
-    for topic, state, stability, due, last, suspended, buried in rows:
+        "SELECT topic, state, stability, due_ms, last_review_ms, suspended FROM cards WHERE present = 1")
+    for topic, state, stability, due, last, suspended in rows:
         t = topics.setdefault(topic, dict.fromkeys(
             ("cards", "new", "learning", "review", "mature", "suspended", "mastery"), 0))
         t["cards"] += 1
@@ -172,8 +172,6 @@ def _cards(conn: sqlite3.Connection, settings: Settings, clock: DayClock, now: i
         t["mastery"] += (1 + factor * elapsed_days / stability) ** decay
         if suspended:
             continue
-        if buried <= now and (due <= now if state != REVIEW else due < bounds[0]):
-            due_now += 1
         i = bisect_left(bounds, due + 1)  # the day whose end is after `due`
         if i < FORECAST_DAYS:
             forecast[i] += 1
@@ -184,7 +182,7 @@ def _cards(conn: sqlite3.Connection, settings: Settings, clock: DayClock, now: i
         for name, t in sorted(topics.items())
     }
     days = [{"date": (today + timedelta(days=i)).isoformat(), "due": n} for i, n in enumerate(forecast)]
-    return states, topic_stats, due_now, days
+    return states, topic_stats, days
 
 
 def _code(conn: sqlite3.Connection) -> dict[str, int]:

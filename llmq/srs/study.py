@@ -73,11 +73,7 @@ class Study:
 
     def reload_settings(self) -> Settings:
         """Read the settings again (after the user changed them)."""
-        try:
-            self.settings = load_settings(self.store)
-        except ValueError as err:
-            raise StoreError(f"The saved study settings are not valid: {err}.", where=str(self.store.path),
-                             todo="change them in the settings screen, or reset them to the defaults.") from err
+        self.settings = load_settings(self.store)
         self.scheduler = Scheduler(self.settings)
         self.queue = Queue(self.settings, self.filter)
         self._config_json = self.settings.scheduler_config()

@@ -109,12 +109,13 @@ class Store:
 
     # -- the log --------------------------------------------------------------------------------
     def config_id(self, config_json: str) -> int:
+        """The id of a scheduler configuration, adding it the first time it is used."""
         with self._lock:
-            row = self._conn.execute("SELECT id FROM configs WHERE json = ?", (config_json,)).fetchone()
-            if row:
-                return int(row[0])
+            found = reviews.find_config(self._conn, config_json)
+            if found is not None:  # the usual case: no write lock needed
+                return found
             with self.writing() as conn:
-                return reviews.config_id(conn, config_json)
+                return reviews.find_config(conn, config_json) or reviews.add_config(conn, config_json)
 
     def config_json(self, id_: int) -> str:
         with self._lock:

@@ -36,11 +36,12 @@ def _entry(row: tuple) -> LogEntry:  # type: ignore[type-arg]
     )
 
 
-def config_id(conn: sqlite3.Connection, config_json: str) -> int:
-    """The id of a scheduler configuration, adding it the first time it is used."""
+def find_config(conn: sqlite3.Connection, config_json: str) -> int | None:
     row = conn.execute("SELECT id FROM configs WHERE json = ?", (config_json,)).fetchone()
-    if row:
-        return int(row[0])
+    return int(row[0]) if row else None
+
+
+def add_config(conn: sqlite3.Connection, config_json: str) -> int:
     return int(conn.execute("INSERT INTO configs (json) VALUES (?)", (config_json,)).lastrowid or 0)
 
 

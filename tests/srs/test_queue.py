@@ -144,3 +144,15 @@ def test_a_removed_question_is_hidden_and_its_history_returns_with_it() -> None:
     s3 = Study(store, bank, clock=clock)
     assert s3.next().qid == gone.qid and s3.counts().review == 1
     assert compute_stats(store, bank, at_ms=clock.ms).reviews_total == 1
+
+
+def test_a_learning_step_of_a_day_is_due_all_that_day() -> None:
+    save_settings(Store.open(), learning_steps=("1d",))
+    bank = make_bank(1)
+    _, study, clock = open_study(bank)
+    clock.ms = local_ms(2026, 3, 10, 20)
+    study.answer(study.next(), Rating.Again)  # due 20:00 tomorrow
+    clock.ms = local_ms(2026, 3, 11, 3)
+    assert study.next() is None
+    clock.ms = local_ms(2026, 3, 11, 5)  # tomorrow's study day has begun
+    assert study.next().qid == bank[0].id

@@ -48,3 +48,12 @@ def test_the_attempt_is_read_from_the_submissions() -> None:
     attempt = attempt_from_submissions(store.submissions("memory.q002"))
     assert attempt == Attempt(passed=True, failed_submissions=2)
     assert suggested_rating(attempt) == Rating.Hard
+
+
+def test_a_bad_saved_setting_is_reported_not_crashed_on() -> None:
+    from llmq.store import StoreError
+    store = Store.open()
+    store.set_settings({"desired_retention": 3})
+    with pytest.raises(StoreError, match="desired_retention must be between") as info:
+        load_settings(store)
+    assert "settings table" in str(info.value)
