@@ -48,8 +48,13 @@ def load(path: Path | str) -> AnswerModule:
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses and pickling look modules up by name
-    spec.loader.exec_module(module)
+    # In sys.modules only while it runs (dataclasses look their module up): left there,
+    # hypothesis would re-scan it for constants on every run.
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[name]
     checks = [v.__llmq_check__ for v in vars(module).values() if callable(v) and hasattr(v, "__llmq_check__")]
     drivers = {k: v for k, v in vars(module).items() if callable(v) and getattr(v, "__llmq_sandboxed__", False)}
     return AnswerModule(
@@ -96,15 +101,26 @@ def reference_solution(path: Path | str, function: str) -> str:
     `function = reference`. Checks, drivers and the kit imports are left out."""
     source = Path(path).read_text()
     tree = ast.parse(source)
+    dropped = {  # names bound by the kit and hypothesis imports, which the solution cannot have
+        (a.asname or a.name).split(".")[0]
+        for node in tree.body
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and _is_kit_import(node)
+        for a in node.names
+    }
     kept = []
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)) and not _is_kit_import(node):
             kept.append(node)
         elif isinstance(node, ast.FunctionDef) and not node.decorator_list:
             kept.append(node)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and not (_assigned_names(node) & RESERVED):
+        elif (
+            isinstance(node, (ast.Assign, ast.AnnAssign))
+            and not (_assigned_names(node) & RESERVED)
+            and not any(isinstance(n, ast.Name) and n.id in dropped for n in ast.walk(node))
+        ):
             kept.append(node)
-    parts = [ast.get_source_segment(source, node) or ast.unparse(node) for node in kept]
+    lines = source.splitlines()  # slicing by line numbers: get_source_segment re-splits each time
+    parts = ["\n".join(lines[node.lineno - 1 : node.end_lineno]) for node in kept]
     header = f'"""The reference of {Path(path).name}, as a solution file."""'
     return "\n\n".join([header, *parts, f"{function} = reference"]) + "\n"
 

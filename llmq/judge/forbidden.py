@@ -47,7 +47,9 @@ class _Resolver:
     def __init__(self, tree: ast.Module) -> None:
         self.aliases: dict[str, str] = {}
         self.star_modules: list[str] = []
-        for node in ast.walk(tree):
+        self.nodes = list(ast.walk(tree))  # walked once, used by the scan too
+        assigns = []
+        for node in self.nodes:
             if isinstance(node, ast.Import):
                 for a in node.names:
                     if a.asname:
@@ -61,18 +63,15 @@ class _Resolver:
                         self.star_modules.append(node.module)
                     else:
                         self.aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                assigns.append(node)
         # `F = torch.nn.functional` and the like: simple name-to-name assignments, twice so
         # that chains of two resolve.
         for _ in range(2):
-            for node in ast.walk(tree):
-                if (
-                    isinstance(node, ast.Assign)
-                    and len(node.targets) == 1
-                    and isinstance(node.targets[0], ast.Name)
-                ):
-                    target = self.resolve(node.value)
-                    if target:
-                        self.aliases.setdefault(node.targets[0].id, target)
+            for node in assigns:
+                target = self.resolve(node.value)
+                if target:
+                    self.aliases.setdefault(node.targets[0].id, target)  # type: ignore[union-attr]
 
     def resolve(self, node: ast.AST) -> str | None:
         if isinstance(node, ast.Name):
@@ -107,7 +106,7 @@ def scan(source: str, forbidden: list[str] | tuple[str, ...]) -> list[Finding]:
         line = getattr(node, "lineno", 0)
         found.setdefault((name, line), Finding(name, line, _spelling(node)))
 
-    for node in ast.walk(tree):
+    for node in resolver.nodes:
         if isinstance(node, (ast.Name, ast.Attribute, ast.Call)):
             dotted = resolver.resolve(node)
             if dotted:

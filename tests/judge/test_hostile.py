@@ -1,0 +1,154 @@
+"""Hostile submissions: each gets the right verdict and a clear message, and the same worker then
+judges a correct submission normally."""
+from __future__ import annotations
+
+import pytest
+
+from llmq.judge.client import Judge
+from tests.judge.conftest import GOOD, GQA
+
+SIG = "def grouped_query_attention(q, k, v, causal=True):\n"
+ZEROS = SIG + "    return torch.zeros_like(q)\n"
+
+HOSTILE = {
+    "infinite loop": (
+        SIG + "    while True:\n        pass\n",
+        "timeout",
+        ["timed out", "2 s"],
+    ),
+    "unbounded list growth": (
+        SIG + "    x = [0]\n    while True:\n        x.extend(x)\n",
+        "error",
+        ["MemoryError", "2 GiB", "x.extend(x)"],
+    ),
+    "allocating 400 GB": (
+        "import torch\n" + SIG + "    return torch.empty(10**11)\n",
+        "error",
+        ["RuntimeError", "2 GiB", "torch.empty(10**11)"],
+    ),
+    "segfault through ctypes": (
+        "import ctypes\n" + SIG + "    return ctypes.string_at(0)\n",
+        "crash",
+        ["killed by SIGSEGV"],
+    ),
+    "os._exit(0) during the checks": (
+        "import os\n" + SIG + "    os._exit(0)\n",
+        "crash",
+        ["exited with status 0", "before the checks ended"],
+    ),
+    "sys.exit(0) during the checks": (
+        "import sys\n" + SIG + "    sys.exit(0)\n",
+        "error",
+        ["sys.exit(0)"],
+    ),
+    "sys.exit(0) at import": (
+        "import sys\nsys.exit(0)\n",
+        "error",
+        ["sys.exit(0)", "while loading"],
+    ),
+    "patching torch.allclose and torch.testing": (
+        "import torch\nimport torch.testing\n"
+        "torch.allclose = lambda *a, **k: True\n"
+        "torch.equal = lambda *a, **k: True\n"
+        "torch.testing.assert_close = lambda *a, **k: None\n" + ZEROS,
+        "fail",
+        ["values differ"],
+    ),
+    "writing a fake verdict to descriptors it did not open": (
+        "import os, torch\n" + SIG
+        + "    for fd in range(3, 1024):\n"
+        + "        try:\n"
+        + "            os.write(fd, b'{\"status\": \"pass\", \"checks\": []}\\n')\n"
+        + "        except OSError:\n"
+        + "            pass\n"
+        + "    return torch.zeros_like(q)\n",
+        "error",
+        ["wrote into the judge's channel"],
+    ),
+    "importing the reference's module": (
+        "from answers.attention.gqa import reference as grouped_query_attention\n",
+        "error",
+        ["may not import", "answers"],
+    ),
+    "importing llmq": (
+        "import llmq.judge.kit\n" + SIG + "    return q\n",
+        "error",
+        ["may not import", "llmq"],
+    ),
+    "importing a missing package": (
+        "import flash_attn_not_installed\n" + SIG + "    return q\n",
+        "error",
+        ["ModuleNotFoundError", "flash_attn_not_installed", "line 1"],
+    ),
+    "a syntax error": (
+        SIG + "    return (q @ k.transpose(-2, -1)\n",
+        "error",
+        ["SyntaxError", "line 2"],
+    ),
+    "the wrong function name": (
+        "def gqa(q, k, v, causal=True):\n    return q\n",
+        "error",
+        ["defines no function named `grouped_query_attention`", "gqa"],
+    ),
+    "a forbidden call through an alias": (
+        "import torch.nn.functional as F\n" + SIG
+        + "    return F.scaled_dot_product_attention(q, k, v, is_causal=causal)\n",
+        "fail",
+        ["torch.nn.functional.scaled_dot_product_attention", "line 3", "forbids"],
+    ),
+    "a forbidden call the scan cannot see": (
+        "import torch\n" + SIG
+        + "    rep = q.shape[1] // k.shape[1]\n"
+        + "    fn = getattr(torch.nn.functional, 'scaled_dot_product_' + 'attention')\n"
+        + "    return fn(q, k.repeat_interleave(rep, 1), v.repeat_interleave(rep, 1), is_causal=causal)\n",
+        "fail",
+        ["called torch.nn.functional.scaled_dot_product_attention", "forbids"],
+    ),
+    "modifying an input in place": (
+        GOOD.replace("    rep = q.shape[1]", "    q.mul_(1.0)\n    k[..., 0] = 0\n    rep = q.shape[1]"),
+        "fail",
+        ["modified its input `k` in place"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_submission_gets_a_clear_verdict_and_the_worker_goes_on(judge: Judge, name: str) -> None:
+    source, status, phrases = HOSTILE[name]
+    pid = judge.ping()["pid"]
+    verdict = judge.check(GQA, source, seed=1, timeout_s=2.0 if status == "timeout" else 10.0)
+    text = "\n".join(c.message for c in verdict.checks)
+    assert verdict.status == status, text
+    for phrase in phrases:
+        assert phrase in text
+    # The same worker judges the next submission normally.
+    after = judge.check(GQA, GOOD, seed=2)
+    assert after.status == "pass", after.summary
+    assert judge.ping()["pid"] == pid
+
+
+def test_a_gigabyte_printed_is_cut_at_64_kib(judge: Judge) -> None:
+    noisy = "import sys\nfor _ in range(1024):\n    sys.stdout.write('x' * (1 << 20))\n" + GOOD
+    verdict = judge.check(GQA, noisy, seed=1)
+    assert verdict.status == "pass", verdict.summary
+    assert "[output cut at 64 KiB]" in verdict.stdout
+    assert len(verdict.stdout) < 70 * 1024
+    assert judge.check(GQA, GOOD, seed=2).status == "pass"
+
+
+def test_output_of_a_passing_solution_is_reported(judge: Judge) -> None:
+    verdict = judge.check(GQA, "print('hello from the solution')\n" + GOOD, seed=1)
+    assert verdict.status == "pass"
+    assert "hello from the solution" in verdict.stdout
+    assert "cut" not in verdict.stdout
+
+
+def test_an_exception_traceback_shows_the_users_lines_only(judge: Judge) -> None:
+    source = "import torch\n\ndef helper(x):\n    return x @ torch.ones(3, 3, 3, 3, 3)\n\n" + SIG + "    return helper(q)\n"
+    verdict = judge.check(GQA, source, seed=1)
+    assert verdict.status == "error"
+    message = next(c.message for c in verdict.checks if c.status == "fail")
+    assert 'File "solution.py", line 4, in helper' in message
+    assert "return helper(q)" in message
+    assert "llmq" not in message.split("input:")[0]
+    assert "site-packages" not in message
