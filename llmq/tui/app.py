@@ -21,7 +21,7 @@ class LlmqApp(App[int]):
     SUB_TITLE = "LLM-engineering interview prep"
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {LlmqCommands}
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True)]
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, show=False)]
 
     def __init__(self, bank: Bank, *, study: bool = False, topic: str | None = None,
                  kind: str | None = None, judge_factory: Callable[[], JudgeClient] = default_client,
@@ -59,8 +59,8 @@ class LlmqApp(App[int]):
     def _warm(self) -> None:
         try:
             self.judge.start()
-        except Exception as err:  # say so once; checks will say it again when asked for
-            self.call_from_thread(self.notify_error, err)
+        except Exception as err:  # quiet at launch: a check asked for later says what is wrong
+            self.log.warning(f"judge not started: {err}")
 
     def notify_error(self, error: BaseException) -> None:
         """The single place where a failure is shown: a notification, never a crash."""

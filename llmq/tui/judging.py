@@ -1,7 +1,7 @@
-"""The app's handle on the judge (llmq.judge.client): start the warm worker, check, cancel, close.
+"""The app's handle on the judge (llmq.judge.client.Judge): start its warm worker, check, cancel, close.
 
-All methods but `cancel` block, so the app calls them from thread workers. The judge's client is
-imported lazily and never imports torch in this process (its worker process does).
+`check` blocks, so the app calls it from a thread worker; `cancel` may come from any thread.
+llmq.judge.client never imports torch (its worker process does), so importing it here is light.
 """
 from __future__ import annotations
 
@@ -15,24 +15,25 @@ class JudgeUnavailable(RuntimeError):
     """The judge could not be started: the message says why and what to do."""
 
 
-class JudgeClient(Protocol):
-    """What the app uses of llmq.judge.client's client (tests pass fakes with the same shape)."""
-
-    def check(self, exercise: Any, source: str, seed: int | None = None) -> Any: ...
+class PendingCheck(Protocol):
+    def result(self, timeout: float | None = None) -> Any: ...
     def cancel(self) -> None: ...
+
+
+class JudgeClient(Protocol):
+    """What the app uses of llmq.judge.client.Judge (tests pass fakes of the same shape)."""
+
+    def submit(self, exercise: Any, source: str) -> PendingCheck: ...
     def close(self) -> None: ...
 
 
 def default_client() -> JudgeClient:
+    """The real judge; its worker process starts now, in the background."""
     try:
-        from llmq.judge import client as module
+        from llmq.judge.client import Judge as ClientJudge
     except ImportError as err:
         raise JudgeUnavailable(f"The judge is not available ({err}); code exercises cannot be checked.") from err
-    for name in ("JudgeClient", "Judge", "Client"):
-        cls = getattr(module, name, None)
-        if cls is not None:
-            return cls()
-    raise JudgeUnavailable("llmq.judge.client has no client class; code exercises cannot be checked.")
+    return ClientJudge()
 
 
 def verdict_dict(verdict: Any) -> dict[str, Any]:
@@ -44,14 +45,19 @@ def verdict_dict(verdict: Any) -> dict[str, Any]:
     raise TypeError(f"the judge returned {type(verdict).__name__}, not a verdict")
 
 
+def _is_cancelled(error: BaseException) -> bool:
+    return type(error).__name__ == "Cancelled"
+
+
 class Judge:
-    """One judge per app: the client is made on first use (or by `start` at launch, in the
-    background, so the first check is warm); `cancel` may be called from any thread."""
+    """One judge per app: the client is made by `start` (at launch, in the background, so the first
+    check is warm) or on first use."""
 
     def __init__(self, factory: Callable[[], JudgeClient] = default_client) -> None:
         self._factory = factory
         self._client: JudgeClient | None = None
         self._lock = threading.Lock()
+        self._pending: PendingCheck | None = None
         self._cancelled = threading.Event()
         self._closed = False
 
@@ -67,15 +73,24 @@ class Judge:
         """The verdict as a dict, or None when the check was cancelled."""
         client = self.start()
         self._cancelled.clear()
-        verdict = verdict_dict(client.check(exercise, source))
-        return None if self._cancelled.is_set() else verdict
+        pending = client.submit(exercise, source)
+        self._pending = pending
+        try:
+            verdict = pending.result()
+        except Exception as err:
+            if _is_cancelled(err) or self._cancelled.is_set():
+                return None
+            raise
+        finally:
+            self._pending = None
+        return None if self._cancelled.is_set() else verdict_dict(verdict)
 
     def cancel(self) -> None:
-        """Stop the running check (the judge kills its child)."""
+        """Stop the running check: the judge kills the child running it."""
         self._cancelled.set()
-        client = self._client
-        if client is not None:
-            client.cancel()
+        pending = self._pending
+        if pending is not None:
+            pending.cancel()
 
     def close(self) -> None:
         """Stop the judge's worker process (at quit)."""

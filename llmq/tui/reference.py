@@ -1,51 +1,58 @@
 """The reference solution of a code exercise, read from its answer module's source with `ast`.
 
-The UI process never imports an answer module (it imports torch and runs the checks' code); it
-only reads the file: the imports, the plain helper functions and constants the reference uses,
-and `reference` itself, then `<function> = reference` so the text is a working solution file.
+The UI process never imports an answer module (it imports torch and holds the checks); it only
+reads the file: the imports, `reference`, and the top-level functions and constants `reference`
+uses (transitively), then `<function> = reference` so the text is a working solution file.
 """
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-# Names an answer module uses for the judge, not for the solution.
-_JUDGE_NAMES = {"FORBIDDEN", "TOLERANCES", "WRONG_ANSWERS", "ALTERNATIVES"}
-
 
 def _is_kit_import(node: ast.stmt) -> bool:
+    """Imports only the checks need (the judge's kit, hypothesis)."""
     if isinstance(node, ast.ImportFrom):
-        return (node.module or "").startswith(("llmq", "hypothesis"))
+        return (node.module or "").split(".")[0] in ("llmq", "hypothesis")
     if isinstance(node, ast.Import):
-        return any(a.name.startswith(("llmq", "hypothesis")) for a in node.names)
+        return all(a.name.split(".")[0] in ("llmq", "hypothesis") for a in node.names)
     return False
 
 
-def _assigns_judge_name(node: ast.stmt) -> bool:
-    targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-    return any(isinstance(t, ast.Name) and t.id in _JUDGE_NAMES for t in targets)
+def _defined(node: ast.stmt) -> set[str]:
+    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, ast.Assign):
+        return {t.id for t in node.targets if isinstance(t, ast.Name)}
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        return {node.target.id}
+    return set()
+
+
+def _used(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
 def reference_source(answer_path: Path, function: str) -> str:
-    """A solution file built from the answer module's reference (raises OSError/SyntaxError)."""
+    """A solution file built from the answer module's reference (raises OSError, SyntaxError,
+    ValueError when there is no `reference`)."""
     source = answer_path.read_text(encoding="utf-8")
     tree = ast.parse(source, filename=str(answer_path))
-    parts: list[str] = []
-    found = False
-    for node in tree.body:
-        keep = False
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            keep = not _is_kit_import(node)
-        elif isinstance(node, ast.FunctionDef):
-            # decorated functions are the checks and sandbox drivers
-            keep = not node.decorator_list
-            found = found or node.name == "reference"
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            keep = not _assigns_judge_name(node)
-        if keep:
-            parts.append(ast.get_source_segment(source, node) or ast.unparse(node))
-    if not found:
+    by_name = {name: node for node in tree.body for name in _defined(node)}
+    if not isinstance(by_name.get("reference"), ast.FunctionDef):
         raise ValueError(f"{answer_path} defines no `reference` function")
+    needed: set[str] = set()
+    todo = ["reference"]
+    while todo:
+        name = todo.pop()
+        if name in needed or name not in by_name:
+            continue
+        needed.add(name)
+        todo.extend(_used(by_name[name]))
+    imports = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)) and not _is_kit_import(n)]
+    body = [n for n in tree.body if _defined(n) & needed]
+    text = "\n".join(ast.get_source_segment(source, n) or ast.unparse(n) for n in imports)
+    text += "\n\n\n" + "\n\n\n".join(ast.get_source_segment(source, n) or ast.unparse(n) for n in body)
     if function != "reference":
-        parts.append(f"{function} = reference")
-    return "\n\n\n".join(parts) + "\n"
+        text += f"\n\n\n{function} = reference"
+    return text.lstrip("\n") + "\n"
