@@ -101,13 +101,15 @@ class Queue:
         tomorrow = self.clock.next_day_start_ms(now_ms)
         # Due by the minute; but a step of a day or more (interday learning) is due, like a
         # review, for the whole of its day.
-        learning = (f"state IN ({LEARNING}, {RELEARNING}) AND (due_ms <= ? OR "
-                    f"(due_ms < ? AND due_ms - last_review_ms >= {DAY_MS}))")
+        # (The plain `due_ms < ?` lets SQLite use the (state, due_ms) index for the range.)
+        learning = (f"state IN ({LEARNING}, {RELEARNING}) AND due_ms < ? AND "
+                    f"(due_ms <= ? OR due_ms - last_review_ms >= {DAY_MS})")
+        ahead = now_ms + self.settings.learn_ahead_minutes * 60_000
         return {
-            "learning": (learning, [now_ms, tomorrow]),
+            "learning": (learning, [tomorrow, now_ms]),
             "review": (f"state = {REVIEW} AND due_ms < ?", [tomorrow]),
             "new": (f"state = {NEW}", []),
-            "ahead": (learning, [now_ms + self.settings.learn_ahead_minutes * 60_000, tomorrow]),
+            "ahead": (learning, [max(tomorrow, ahead + 1), ahead]),
         }
 
     def next_card(self, conn: sqlite3.Connection, now_ms: int) -> StoredCard | None:
