@@ -9,13 +9,18 @@ import sqlite3
 from collections.abc import Callable
 
 from llmq.store.errors import StoreError
-from llmq.store.schema import APPLICATION_ID, V1
+from llmq.store.schema import APPLICATION_ID, V1, V2
 
 
 def _to_v1(conn: sqlite3.Connection) -> None:
     for statement in _statements(V1):
         conn.execute(statement)
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+
+def _to_v2(conn: sqlite3.Connection) -> None:
+    for statement in _statements(V2):
+        conn.execute(statement)
 
 
 def _statements(script: str) -> list[str]:
@@ -33,7 +38,7 @@ def _statements(script: str) -> list[str]:
 
 
 # MIGRATIONS[n] takes a database at version n to version n + 1.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_to_v1,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_to_v1, _to_v2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

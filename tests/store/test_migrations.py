@@ -15,6 +15,20 @@ from llmq.store.migrations import migrate
 # A new migration adds its old version here, so its test runs on a database with history in it.
 SAMPLES: dict[int, tuple[list[str], str]] = {
     0: ([], "SELECT count(*) FROM cards"),
+    1: (
+        [
+            "INSERT INTO cards (key, qid, topic, kind, position, state, stability, difficulty, due_ms, "
+            "last_review_ms, reps) VALUES (1, 'attention.gqa', 'attention', 'code', 0, 2, 4.5, 5.0, 9000, 1000, 1)",
+            "INSERT INTO configs (id, json) VALUES (1, '{}')",
+            "INSERT INTO review_log (card, kind, rating, at_ms, duration_ms, state_before, state_after, before, "
+            "after, config, session) VALUES (1, 'review', 3, 1000, 1500, 0, 2, '{}', '{}', 1, 's')",
+            "INSERT INTO submissions (exercise, at_ms, code, verdict, status) "
+            "VALUES ('attention.gqa', 1200, 'def f(): ...', '{\"status\": \"pass\"}', 'pass')",
+            "INSERT INTO settings (key, value) VALUES ('desired_retention', '0.85')",
+        ],
+        "SELECT c.qid, c.state, c.stability, r.rating, r.at_ms, r.duration_ms, s.code, s.status, t.value "
+        "FROM cards c JOIN review_log r ON r.card = c.key JOIN submissions s ON s.exercise = c.qid, settings t",
+    ),
 }
 
 
@@ -35,7 +49,8 @@ def test_migrates_from_every_earlier_version(_private_home: Path, version: int) 
     path = _private_home / DB_NAME
     conn = _database_at(path, version)
     statements, check = SAMPLES[version]
-    expected = conn.execute(check).fetchall() if version else None
+    expected = conn.execute(check).fetchall() if statements else None
+    assert expected != [], "the sample query must see the sample data"
     conn.close()
     with Store.open() as store:
         assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
@@ -60,7 +75,7 @@ def test_a_failing_migration_leaves_the_database_as_it_was(_private_home: Path,
         raise RuntimeError("disk pulled out mid-migration")
 
     conn = sqlite3.connect(path, isolation_level=None)
-    monkeypatch.setattr(migrations, "MIGRATIONS", (broken,))
+    monkeypatch.setattr(migrations, "MIGRATIONS", (broken, *migrations.MIGRATIONS[1:]))
     with pytest.raises(RuntimeError):
         migrate(conn, str(path))
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
