@@ -142,6 +142,9 @@ def test_training_days_reproduce_megatron_estimate() -> None:
     # 163 TFLOP/s -> 84 days
     days_1t = d.days(1008, 450, 3072, 312.0, 100 * 163 / 312, flops_per_param_token=8)
     assert round(days_1t) == 84
+    # the template's answer is the same formula with c = 6 at the drawn MFU
+    run = "a 175B model on 300B tokens with 1,024 A100s"
+    assert d.answer(run=run, mfu_pct=40) == pytest.approx(d.days(175, 300, 1024, 312.0, 40))
 
 
 def test_mfu_reproduces_palm() -> None:
