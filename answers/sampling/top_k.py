@@ -1,0 +1,188 @@
+"""sampling.top_k — top-k filtering of logits: reference, checks, known-wrong answers.
+
+top_k_filter(logits, k): logits (..., V) -> same shape and dtype; along the last dim every entry
+smaller than the k-th largest becomes -inf, entries tied with the k-th largest stay, k >= V keeps
+all. Kept entries are returned unchanged, so every comparison here is exact.
+"""
+import torch
+from hypothesis import strategies as st
+
+from llmq.judge.kit import check
+
+EXACT = {"rtol": 0.0, "atol": 0.0}  # filtering only selects: kept values must be bit-identical
+
+
+def reference(logits, k):
+    # logits (..., V); k >= 1
+    v = logits.shape[-1]
+    if k >= v:
+        return logits.clone()
+    kth = logits.topk(k, dim=-1).values[..., -1:]  # (..., 1): the k-th largest of each row
+    return logits.masked_fill(logits < kth, float("-inf"))  # ties with kth are not < kth: kept
+
+
+DTYPES = [torch.float32, torch.float64, torch.bfloat16]
+
+
+def _lead(ctx):
+    """Leading (batch) dims: none, or up to two of sizes 1-3."""
+    return tuple(ctx.draw(st.lists(st.integers(1, 3), min_size=0, max_size=2)))
+
+
+def _logits(ctx, shape, dtype, ties):
+    if ties:  # few distinct values: the k-th largest is often tied
+        return ctx.randint(-2, 3, shape).to(dtype)
+    return ctx.randn(*shape, dtype=dtype, scale=ctx.draw(st.sampled_from([1.0, 5.0])))
+
+
+@check("matches the reference (random (..., V) shapes, float32/float64/bfloat16, with and without ties, k from 1 to beyond V)")
+def matches_reference(ctx):
+    dtype = ctx.draw(st.sampled_from(DTYPES))
+    v = ctx.draw(st.integers(1, 17))
+    shape = _lead(ctx) + (v,)
+    k = ctx.draw(st.integers(1, v + 2))
+    logits = _logits(ctx, shape, dtype, ties=ctx.draw(st.booleans()))
+    out = ctx.call(logits, k)
+    ctx.assert_close(out, ctx.reference(logits, k), dtype=dtype, **EXACT)
+
+
+def _row_problem(row, out_row, k):
+    """What is wrong with one filtered row (1-D), judged from the definition alone, or None."""
+    kept = torch.isfinite(out_row)
+    if not torch.equal(out_row[kept], row[kept]):
+        return "a kept entry was changed: kept entries must keep their value"
+    if not bool((out_row[~kept] == float("-inf")).all()):
+        return "a filtered entry is not -inf"
+    if not bool(kept.any()):
+        return "every entry was filtered out"
+    smallest_kept = row[kept].min()
+    if bool((row[~kept] >= smallest_kept).any()):
+        return (f"an entry >= the smallest kept value {float(smallest_kept):g} was filtered: "
+                "entries tied with the k-th largest must stay")
+    if int(kept.sum()) < min(k, row.numel()):
+        return f"kept {int(kept.sum())} entries, fewer than k={k}"
+    above = int((row > smallest_kept).sum())
+    if above >= k:
+        return (f"kept {float(smallest_kept):g}, but {above} entries are larger: "
+                f"it is not among the k={k} largest")
+    return None
+
+
+@check("ties: every entry tied with the k-th largest stays, everything smaller becomes -inf (checked from the definition)")
+def ties_kept(ctx):
+    dtype = ctx.draw(st.sampled_from(DTYPES))
+    v = ctx.draw(st.integers(2, 12))
+    shape = _lead(ctx) + (v,)
+    k = ctx.draw(st.integers(1, v - 1))
+    logits = ctx.randint(-1, 2, shape).to(dtype)  # three values: ties at the k-th are the rule
+    out = ctx.call(logits, k)
+    expected = ctx.reference(logits, k)
+    if not isinstance(out, torch.Tensor) or out.shape != logits.shape or out.dtype != dtype:
+        ctx.assert_close(out, expected, dtype=dtype, **EXACT)  # says what is wrong with it
+    rows, out_rows = logits.reshape(-1, v), out.reshape(-1, v)
+    for i in range(rows.shape[0]):
+        problem = _row_problem(rows[i], out_rows[i], k)
+        if problem:
+            ctx.fail(f"row {i} = {rows[i].tolist()}, k={k}: {problem}; got {out_rows[i].tolist()}")
+    ctx.assert_close(out, expected, dtype=dtype, **EXACT)
+
+
+@check("k >= V keeps every entry unchanged (and returns a new tensor)")
+def large_k_keeps_all(ctx):
+    dtype = ctx.draw(st.sampled_from(DTYPES))
+    v = ctx.draw(st.integers(1, 9))
+    k = v + ctx.draw(st.sampled_from([0, 1, 5, 1000]))
+    logits = ctx.randn(*(_lead(ctx) + (v,)), dtype=dtype)
+    out = ctx.call(logits, k)
+    ctx.assert_close(out, logits.double(), dtype=dtype, **EXACT)
+
+
+WRONG_ANSWERS = {
+    "keeps entries > the k-th largest instead of >=: drops the k-th itself and its ties": '''
+import torch
+
+def top_k_filter(logits, k):
+    if k >= logits.shape[-1]:
+        return logits.clone()
+    kth = torch.topk(logits, k, dim=-1).values[..., -1:]
+    return torch.where(logits > kth, logits, torch.full_like(logits, float("-inf")))
+''',
+    "keeps exactly the k indices topk returns: entries tied with the k-th largest are dropped": '''
+import torch
+
+def top_k_filter(logits, k):
+    k = min(k, logits.shape[-1])
+    values, indices = torch.topk(logits, k, dim=-1)
+    out = torch.full_like(logits, float("-inf"))
+    return out.scatter(-1, indices, values)
+''',
+    "does not handle k > V (torch.topk raises)": '''
+import torch
+
+def top_k_filter(logits, k):
+    kth = torch.topk(logits, k, dim=-1).values[..., -1:]
+    return logits.masked_fill(logits < kth, float("-inf"))
+''',
+    "uses kthvalue(k), which is the k-th smallest, as the threshold": '''
+import torch
+
+def top_k_filter(logits, k):
+    if k >= logits.shape[-1]:
+        return logits.clone()
+    kth = torch.kthvalue(logits, k, dim=-1, keepdim=True).values
+    return logits.masked_fill(logits < kth, float("-inf"))
+''',
+    "one threshold for the whole batch (topk of the flattened tensor) instead of one per row": '''
+import torch
+
+def top_k_filter(logits, k):
+    if k >= logits.shape[-1]:
+        return logits.clone()
+    kth = torch.topk(logits.flatten(), k).values[-1]
+    return logits.masked_fill(logits < kth, float("-inf"))
+''',
+    "fills with -1e9 instead of -inf": '''
+import torch
+
+def top_k_filter(logits, k):
+    if k >= logits.shape[-1]:
+        return logits.clone()
+    kth = torch.topk(logits, k, dim=-1).values[..., -1:]
+    return logits.masked_fill(logits < kth, -1e9)
+''',
+    "filters in place and returns its input": '''
+import torch
+
+def top_k_filter(logits, k):
+    if k < logits.shape[-1]:
+        kth = torch.topk(logits, k, dim=-1).values[..., -1:]
+        logits[logits < kth] = float("-inf")
+    return logits
+''',
+}
+
+ALTERNATIVES = {
+    "threshold from kthvalue (the (V-k+1)-th smallest), torch.where": '''
+import torch
+
+def top_k_filter(logits, k):
+    v = logits.shape[-1]
+    k = min(k, v)
+    kth = torch.kthvalue(logits, v - k + 1, dim=-1, keepdim=True).values
+    return torch.where(logits >= kth, logits, torch.full_like(logits, float("-inf")))
+''',
+    "sort descending, read the k-th value, one row at a time": '''
+import torch
+
+def top_k_filter(logits, k):
+    v = logits.shape[-1]
+    rows = logits.reshape(-1, v)
+    out = torch.empty_like(rows)
+    for i in range(rows.shape[0]):
+        ordered = sorted(rows[i].tolist(), reverse=True)
+        kth = ordered[min(k, v) - 1]
+        for j in range(v):
+            out[i, j] = rows[i, j] if rows[i, j] >= kth else float("-inf")
+    return out.reshape(logits.shape)
+''',
+}

@@ -1,0 +1,209 @@
+"""sampling.top_p — nucleus (top-p) filtering of logits: reference, checks, known-wrong answers.
+
+top_p_filter(logits, p): logits (..., V), 0 < p <= 1 -> same shape and dtype. Per row, keep the
+smallest set of most probable tokens whose total probability is at least p (the most probable
+token always), set the rest to -inf, and leave kept values unchanged. Inputs have no ties.
+
+A solution may compute the probabilities in the input's precision, so every p used here is kept
+away from the row's cumulative-probability boundaries by a margin per dtype: near a boundary the
+kept set would depend on rounding, not on the algorithm.
+"""
+import torch
+from hypothesis import strategies as st
+
+from llmq.judge.kit import check
+
+EXACT = {"rtol": 0.0, "atol": 0.0}  # kept values must be bit-identical; the rest exactly -inf
+MARGIN = {torch.float64: 1e-6, torch.float32: 1e-4, torch.bfloat16: 0.03}  # distance of p from a boundary
+
+
+def reference(logits, p):
+    # logits (..., V); 0 < p <= 1
+    probs = logits.softmax(dim=-1)  # (..., V), float64 when judged
+    sorted_probs, order = probs.sort(dim=-1, descending=True)  # (..., V) each
+    before = sorted_probs.cumsum(dim=-1) - sorted_probs  # mass of the strictly more probable tokens
+    keep_sorted = before < p  # keep until the mass reaches p: the crossing token stays
+    keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)  # back to vocabulary order
+    return logits.masked_fill(~keep, float("-inf"))
+
+
+DTYPES = [torch.float32, torch.float64, torch.bfloat16]
+
+
+def _shape(ctx, min_v=1, max_v=16):
+    lead = tuple(ctx.draw(st.lists(st.integers(1, 3), min_size=0, max_size=2)))
+    return lead + (ctx.draw(st.integers(min_v, max_v)),)
+
+
+def _logits(ctx, shape, dtype):
+    """Logits with no ties in any row: distinct grid points (exact in bfloat16), jittered for floats."""
+    v = shape[-1]
+    rows = 1
+    for n in shape[:-1]:
+        rows *= n
+    step = ctx.draw(st.sampled_from([0.25, 0.5, 1.0]))
+    grid = torch.stack([torch.randperm(8 * v + 8, generator=ctx.generator)[:v] for _ in range(rows)])
+    values = grid.double() - 4 * v
+    if dtype != torch.bfloat16:
+        values = values + 0.5 * ctx.rand(rows, v, dtype=torch.float64)  # still >= 0.5 apart
+    return (values * step).reshape(shape).to(dtype)
+
+
+def _boundaries(logits):
+    """Sorted cumulative masses at which some row's kept set changes (p just above one keeps one more)."""
+    probs = logits.double().softmax(dim=-1).reshape(-1, logits.shape[-1])
+    sorted_probs = probs.sort(dim=-1, descending=True).values
+    before = sorted_probs.cumsum(dim=-1) - sorted_probs
+    return sorted(before[:, 1:].flatten().tolist())
+
+
+def _safe_p(ctx, logits, margin):
+    """A drawn p in (0, 1], moved to the middle of its gap between boundaries if it lies too near one."""
+    p = ctx.draw(st.one_of(st.floats(0.02, 1.0), st.just(1.0), st.just(0.9), st.just(0.5)))
+    edges = [0.0] + _boundaries(logits) + [1.0]
+    gaps = [(lo, hi) for lo, hi in zip(edges, edges[1:])]
+    if all(abs(p - b) > margin for b in edges[1:-1]) and (p < 1.0 or edges[-2] < 1.0 - margin):
+        return p
+    containing = next(((lo, hi) for lo, hi in gaps if lo <= p <= hi), gaps[-1])
+    lo, hi = containing if containing[1] - containing[0] > 2 * margin else max(gaps, key=lambda g: g[1] - g[0])
+    return 1.0 if hi == 1.0 and hi - lo > margin else (lo + hi) / 2
+
+
+@check("matches the reference (random (..., V) shapes, float32/float64/bfloat16, p from near 0 to 1)")
+def matches_reference(ctx):
+    dtype = ctx.draw(st.sampled_from(DTYPES))
+    shape = _shape(ctx)
+    logits = _logits(ctx, shape, dtype)
+    p = _safe_p(ctx, logits, MARGIN[dtype])
+    out = ctx.call(logits, p)
+    ctx.assert_close(out, ctx.reference(logits, p), dtype=dtype, **EXACT)
+
+
+def _row_problem(row, out_row, p):
+    """What is wrong with one filtered row (1-D), judged from the definition alone, or None."""
+    probs = row.double().softmax(dim=-1)
+    kept = torch.isfinite(out_row)
+    if not torch.equal(out_row[kept], row[kept]):
+        return "a kept entry was changed: kept logits must keep their value (return logits, not probabilities)"
+    if not bool((out_row[~kept] == float("-inf")).all()):
+        return "a filtered entry is not -inf"
+    if not bool(kept[probs.argmax()]):
+        return "the most probable token was filtered out; it must always stay"
+    if bool(kept.all()):
+        return None if probs.sum() - probs.min() < p else f"every token was kept, but a smaller set already has probability >= p={p:g}"
+    if float(probs[kept].min()) < float(probs[~kept].max()):
+        return "a less probable token was kept while a more probable one was filtered (are the positions sorted back?)"
+    mass = float(probs[kept].sum())
+    if mass < p:
+        return f"the kept tokens have total probability {mass:.6g} < p={p:g}: the token that crosses p must stay"
+    if mass - float(probs[kept].min()) >= p:
+        return f"the kept tokens have total probability {mass:.6g}: the set without its least probable token already reaches p={p:g}"
+    return None
+
+
+@check("the kept set is the smallest most-probable set with mass >= p, the top token always stays, kept values unchanged (checked from the definition)")
+def smallest_set(ctx):
+    dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
+    shape = _shape(ctx, min_v=2)
+    logits = _logits(ctx, shape, dtype)
+    p = _safe_p(ctx, logits, MARGIN[dtype])
+    out = ctx.call(logits, p)
+    expected = ctx.reference(logits, p)
+    if not isinstance(out, torch.Tensor) or out.shape != logits.shape or out.dtype != dtype:
+        ctx.assert_close(out, expected, dtype=dtype, **EXACT)  # says what is wrong with it
+    v = shape[-1]
+    rows, out_rows = logits.reshape(-1, v), out.reshape(-1, v)
+    for i in range(rows.shape[0]):
+        problem = _row_problem(rows[i], out_rows[i], p)
+        if problem:
+            probs = [round(x, 4) for x in rows[i].double().softmax(-1).tolist()]
+            ctx.fail(f"row {i}, p={p:g}: {problem}\nrow probabilities {probs}\ngot {out_rows[i].tolist()}")
+    ctx.assert_close(out, expected, dtype=dtype, **EXACT)
+
+
+@check("a tiny p keeps only the most probable token; p = 1 keeps every token unchanged")
+def extremes(ctx):
+    dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
+    shape = _shape(ctx)
+    logits = ctx.randn(*shape, dtype=dtype)  # moderate logits: no token's probability is tiny
+    p = ctx.draw(st.sampled_from([1.0, 1e-6, 1e-3]))
+    out = ctx.call(logits, p)
+    ctx.assert_close(out, ctx.reference(logits, p), dtype=dtype, **EXACT)
+
+
+WRONG_ANSWERS = {
+    "drops the token whose cumulative probability crosses p (keeps cumsum <= p)": '''
+import torch
+
+def top_p_filter(logits, p):
+    probs = torch.softmax(logits, dim=-1)
+    sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
+    keep_sorted = torch.cumsum(sorted_probs, dim=-1) <= p
+    keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)
+    return logits.masked_fill(~keep, float("-inf"))
+''',
+    "cumulative sum of the sorted logits instead of probabilities": '''
+import torch
+
+def top_p_filter(logits, p):
+    sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+    cum = torch.cumsum(sorted_logits, dim=-1)
+    remove = cum > p
+    remove[..., 1:] = remove[..., :-1].clone()
+    remove[..., 0] = False
+    remove = remove.scatter(-1, order, remove)
+    return logits.masked_fill(remove, float("-inf"))
+''',
+    "applies the mask built in sorted order to the unsorted logits (never scatters it back)": '''
+import torch
+
+def top_p_filter(logits, p):
+    probs = torch.softmax(logits, dim=-1)
+    sorted_probs, _ = torch.sort(probs, dim=-1, descending=True)
+    before = torch.cumsum(sorted_probs, dim=-1) - sorted_probs
+    return logits.masked_fill(before >= p, float("-inf"))
+''',
+    "softmax over dim 0 (the batch) instead of the vocabulary": '''
+import torch
+
+def top_p_filter(logits, p):
+    probs = torch.softmax(logits, dim=0)
+    sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
+    before = torch.cumsum(sorted_probs, dim=-1) - sorted_probs
+    keep = torch.zeros_like(before, dtype=torch.bool).scatter(-1, order, before < p)
+    return logits.masked_fill(~keep, float("-inf"))
+''',
+    "returns the filtered probabilities instead of the logits": '''
+import torch
+
+def top_p_filter(logits, p):
+    probs = torch.softmax(logits, dim=-1)
+    sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
+    before = torch.cumsum(sorted_probs, dim=-1) - sorted_probs
+    keep = torch.zeros_like(before, dtype=torch.bool).scatter(-1, order, before < p)
+    return probs.masked_fill(~keep, float("-inf"))
+''',
+}
+
+ALTERNATIVES = {
+    "Hugging Face style: ascending sort, drop while cumsum <= 1 - p, in the input's dtype": '''
+import torch
+
+def top_p_filter(logits, p):
+    sorted_logits, order = torch.sort(logits, dim=-1, descending=False)
+    cum = sorted_logits.softmax(dim=-1).cumsum(dim=-1)
+    remove_sorted = cum <= (1 - p)
+    remove_sorted[..., -1] = False  # the most probable token always stays
+    remove = remove_sorted.scatter(-1, order, remove_sorted)
+    return logits.masked_fill(remove, float("-inf"))
+''',
+    "no sort: a token stays iff the tokens more probable than it hold less than p": '''
+import torch
+
+def top_p_filter(logits, p):
+    probs = torch.softmax(logits.float(), dim=-1)                   # (..., V)
+    more_probable = probs.unsqueeze(-2) > probs.unsqueeze(-1)       # [..., i, j]: j beats i
+    mass_above = (probs.unsqueeze(-2) * more_probable).sum(dim=-1)  # (..., V)
+    return torch.where(mass_above < p, logits, torch.full_like(logits, float("-inf")))
+''',
+}
