@@ -60,8 +60,8 @@ def matches_reference(ctx):
 
 @check("causal: changing future queries, keys and values leaves earlier outputs unchanged")
 def causality(ctx):
-    dtype, (b, hkv, rep, t, d), cut = ctx.draw(
-        st.tuples(st.sampled_from([torch.float32, torch.float64]), SHAPES, st.integers(1, 8))
+    dtype, (b, hkv, rep, t, d), cut, default = ctx.draw(
+        st.tuples(st.sampled_from([torch.float32, torch.float64]), SHAPES, st.integers(1, 8), st.booleans())
     )
     t = max(t, 2)
     cut = min(cut, t - 1)  # positions >= cut are "the future"
@@ -69,8 +69,9 @@ def causality(ctx):
     q2, k2, v2 = q.clone(), k.clone(), v.clone()
     for x in (q2, k2, v2):
         x[:, :, cut:] = ctx.randn(*x[:, :, cut:].shape, dtype=dtype) * 3
-    before = ctx.call(q, k, v, causal=True)
-    after = ctx.call(q2, k2, v2, causal=True)
+    options = {} if default else {"causal": True}  # causal is the default
+    before = ctx.call(q, k, v, **options)
+    after = ctx.call(q2, k2, v2, **options)
     if not isinstance(before, torch.Tensor) or before.shape != q.shape:
         ctx.assert_close(before, ctx.reference(q, k, v), dtype=dtype)
     ctx.assert_close(after[:, :, :cut], before[:, :, :cut].double(), dtype=dtype)

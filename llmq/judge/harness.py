@@ -259,7 +259,8 @@ def _how_changed(before: Any, after: Any) -> str:
         idx = diff.nonzero()
         if len(idx):
             where = tuple(int(i) for i in idx[0])
-            return f"{int(diff.sum())} elements changed, first at {list(where)}: was {old[where].item():.6g}, now {new[where].item():.6g}"
+            n = int(diff.sum())
+            return f"{n} element{'s' if n != 1 else ''} changed, first at {list(where)}: was {old[where].item():.6g}, now {new[where].item():.6g}"
         return "its requires_grad or layout changed"
     return f"was {old!r:.60}, now {new!r:.60}"
 

@@ -1,0 +1,81 @@
+"""How long a check takes: attention.gqa with its reference as the submission, default budget.
+
+Prints one JSON line:
+  cold_first_check_ms      start the judge (worker process, torch import) and get the first verdict
+  warm_p50_ms, warm_p95_ms one check on the warm worker, as the app and `llmq check --watch` see it
+  fresh_subprocess_p50_ms  the naive way: a fresh `python -c` that imports torch and runs the checks
+Details go to stderr. Run: .venv/bin/python benchmarks/judge_latency.py [--runs N]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from llmq.judge.client import ExerciseRef, Judge  # noqa: E402  (no torch in this process)
+
+GQA = ExerciseRef("attention.gqa", ROOT / "answers" / "attention" / "gqa.py", "grouped_query_attention")
+
+FRESH = """
+import json, sys
+from llmq.judge import harness
+request = harness.Request(exercise="attention.gqa", answer_path=sys.argv[1],
+                          function="grouped_query_attention", submission="reference", seed=int(sys.argv[2]))
+print(json.dumps(harness.judge(request).to_dict()))
+"""
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=40, help="warm checks to time")
+    parser.add_argument("--fresh-runs", type=int, default=5, help="fresh-process checks to time")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    judge = Judge()
+    first = judge.check(GQA, "", submission="reference", seed=0)
+    cold_ms = (time.perf_counter() - started) * 1000
+    assert first.status == "pass", first.summary
+
+    warm = []
+    for seed in range(1, args.runs + 1):
+        t = time.perf_counter()
+        verdict = judge.check(GQA, "", submission="reference", seed=seed)
+        warm.append((time.perf_counter() - t) * 1000)
+        assert verdict.status == "pass", verdict.summary
+    judge.close()
+
+    fresh = []
+    env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    for seed in range(args.fresh_runs):
+        t = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", FRESH, str(GQA.answer_path), str(seed)],
+                             capture_output=True, text=True, env=env, check=True)
+        fresh.append((time.perf_counter() - t) * 1000)
+        assert json.loads(out.stdout)["status"] == "pass", out.stdout
+
+    figures = {
+        "cold_first_check_ms": round(cold_ms, 1),
+        "warm_p50_ms": round(statistics.median(warm), 1),
+        "warm_p95_ms": round(percentile(warm, 0.95), 1),
+        "fresh_subprocess_p50_ms": round(statistics.median(fresh), 1),
+    }
+    print(f"warm runs {len(warm)}, fresh runs {len(fresh)}; warm min {min(warm):.1f} ms, max {max(warm):.1f} ms",
+          file=sys.stderr)
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
