@@ -135,7 +135,7 @@ class ReviewScreen(ReportsWorkerErrors, Screen):
                         None if shown else study.next_learning_due_ms(), note)
 
     # -- showing --------------------------------------------------------------------------------
-    def on_review_screen_advanced(self, message: Advanced) -> None:
+    async def on_review_screen_advanced(self, message: Advanced) -> None:
         r = message.result
         if r.answered is not None and r.answered.notice:
             self.notify(r.answered.notice, title="Leech", severity="warning", timeout=10)
@@ -149,7 +149,7 @@ class ReviewScreen(ReportsWorkerErrors, Screen):
         self.suggested = None
         self.query_one(RatingBar).display = False
         area = self.query_one("#card-area")
-        area.remove_children()
+        await area.remove_children()
         if r.shown is None or r.question is None:
             self.view = None
             area.mount(Static(self._done_text(r.next_due_ms), classes="empty", id="done"))

@@ -35,7 +35,7 @@ class CodePanel(ReportsWorkerErrors, CardView):
         Binding("ctrl+r,f5", "run_checks", "Run checks", id="code.run"),
         Binding("escape", "cancel_check", "Cancel check", priority=True, id="code.cancel"),
         Binding("ctrl+t,f2", "hint", "Hint", id="code.hint"),
-        Binding("ctrl+g,f6", "reveal_reference", "Reference", id="code.reveal"),
+        Binding("ctrl+g,f8", "reveal_reference", "Reference", id="code.reveal"),
         Binding("ctrl+o,f4", "external_editor", "$EDITOR", id="code.editor"),
     ]
 
@@ -56,7 +56,7 @@ class CodePanel(ReportsWorkerErrors, CardView):
             super().__init__()
 
     def __init__(self, exercise: CodeExercise, review: bool = False) -> None:
-        super().__init__(classes="card code", id="code-panel")
+        super().__init__(classes="card code")
         self.exercise = exercise
         self.review = review
         self.running = False
