@@ -97,7 +97,7 @@ def write(conn: sqlite3.Connection, where: str) -> Iterator[sqlite3.Connection]:
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as err:
-        raise _as_store_error(err, where) from err
+        raise as_store_error(err, where) from err
     try:
         yield conn
         conn.execute("COMMIT")
@@ -105,11 +105,11 @@ def write(conn: sqlite3.Connection, where: str) -> Iterator[sqlite3.Connection]:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         if isinstance(err, sqlite3.DatabaseError):
-            raise _as_store_error(err, where) from err
+            raise as_store_error(err, where) from err
         raise
 
 
-def _as_store_error(err: sqlite3.DatabaseError, where: str) -> StoreError:
+def as_store_error(err: sqlite3.DatabaseError, where: str) -> StoreError:
     text = str(err)
     if "locked" in text or "busy" in text:
         return StoreError("Another program kept the progress database locked for more than "

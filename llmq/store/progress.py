@@ -14,7 +14,7 @@ from typing import Any
 from llmq.home import data_dir
 from llmq.store import cards, reviews, submissions
 from llmq.store.cards import BankCard, CardState, StoredCard
-from llmq.store.db import DB_NAME, connect, write
+from llmq.store.db import DB_NAME, as_store_error, connect, write
 from llmq.store.errors import StoreError
 from llmq.store.reviews import LogEntry
 from llmq.store.submissions import Submission
@@ -69,25 +69,32 @@ class Store:
     def reading(self) -> Iterator[sqlite3.Connection]:
         """A consistent snapshot for several queries (WAL readers never block writers)."""
         with self._lock:
-            self._conn.execute("BEGIN")
-            try:
+            if self._conn.in_transaction:  # nested in another read or a write: already a snapshot
                 yield self._conn
-            finally:
-                self._conn.execute("COMMIT")
+                return
+            try:
+                self._conn.execute("BEGIN")
+                try:
+                    yield self._conn
+                finally:
+                    self._conn.execute("COMMIT")
+            except sqlite3.DatabaseError as err:  # e.g. a page damaged since the file was opened
+                raise as_store_error(err, str(self.path)) from err
 
     # -- cards ----------------------------------------------------------------------------------
     def sync_bank(self, bank: Iterable[BankCard]) -> None:
         """Bring the cards table in line with the current bank (writes only when it differs)."""
         bank = list(bank)
         with self._lock:
-            if not cards.bank_diff(self._conn, bank):
-                return
+            with self.reading() as conn:
+                if not cards.bank_diff(conn, bank):
+                    return
             with self.writing() as conn:
                 cards.apply_bank_diff(conn, cards.bank_diff(conn, bank))
 
     def card(self, qid: str) -> StoredCard | None:
-        with self._lock:
-            return cards.read_card(self._conn, qid)
+        with self.reading() as conn:
+            return cards.read_card(conn, qid)
 
     def apply(
         self, qid: str, *, kind: str, rating: int | None, at_ms: int, duration_ms: int, config: int,
@@ -111,15 +118,16 @@ class Store:
     def config_id(self, config_json: str) -> int:
         """The id of a scheduler configuration, adding it the first time it is used."""
         with self._lock:
-            found = reviews.find_config(self._conn, config_json)
+            with self.reading() as conn:
+                found = reviews.find_config(conn, config_json)
             if found is not None:  # the usual case: no write lock needed
                 return found
             with self.writing() as conn:
                 return reviews.find_config(conn, config_json) or reviews.add_config(conn, config_json)
 
     def config_json(self, id_: int) -> str:
-        with self._lock:
-            return reviews.config_json(self._conn, id_)
+        with self.reading() as conn:
+            return reviews.config_json(conn, id_)
 
     def undo(self, session: str, at_ms: int | None = None) -> tuple[LogEntry, str] | None:
         """Undo the session's latest standing event; returns it and its card's qid, or None."""
@@ -150,9 +158,9 @@ class Store:
             return [(qids[e.card], e) for e in reviews.standing_events(conn, key)]
 
     def all_cards(self) -> list[StoredCard]:
-        with self._lock:
+        with self.reading() as conn:
             return [cards.card_from_row(r)
-                    for r in self._conn.execute(f"SELECT {cards.CARD_COLUMNS} FROM cards ORDER BY key")]
+                    for r in conn.execute(f"SELECT {cards.CARD_COLUMNS} FROM cards ORDER BY key")]
 
     # -- submissions ----------------------------------------------------------------------------
     def add_submission(self, exercise: str, code: str, verdict: dict[str, Any],
@@ -162,17 +170,17 @@ class Store:
 
     def latest_submission(self, exercise: str) -> Submission | None:
         """The last code submitted for `exercise` (to put back into the editor), or None."""
-        with self._lock:
-            return submissions.latest(self._conn, exercise)
+        with self.reading() as conn:
+            return submissions.latest(conn, exercise)
 
     def submissions(self, exercise: str, since_ms: int = 0) -> list[Submission]:
-        with self._lock:
-            return submissions.history(self._conn, exercise, since_ms)
+        with self.reading() as conn:
+            return submissions.history(conn, exercise, since_ms)
 
     # -- settings -------------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
-        with self._lock:
-            return {k: json.loads(v) for k, v in self._conn.execute("SELECT key, value FROM settings")}
+        with self.reading() as conn:
+            return {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM settings")}
 
     def set_settings(self, values: dict[str, Any]) -> None:
         with self.writing() as conn:

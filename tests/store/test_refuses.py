@@ -70,3 +70,20 @@ def test_an_empty_file_becomes_a_new_database(_private_home: Path) -> None:
     (_private_home / DB_NAME).touch()
     with Store.open() as store:
         assert store.settings() == {}
+
+
+def test_damage_found_after_opening_is_a_store_error_too(_private_home: Path) -> None:
+    store, study, _ = open_study()
+    for _ in range(3):
+        study.answer(study.next(), 3)
+
+    class Broken:
+        in_transaction = False
+
+        def execute(self, *args: object) -> None:
+            raise sqlite3.DatabaseError("database disk image is malformed")
+
+    store._conn = Broken()  # type: ignore[assignment]
+    with pytest.raises(StoreError, match="malformed") as info:
+        store.latest_submission("x")
+    assert str(_private_home / DB_NAME) in str(info.value)
