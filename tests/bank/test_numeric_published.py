@@ -56,6 +56,20 @@ def test_zero_total_is_16_bytes_per_parameter_of_mixed_precision_adam() -> None:
     assert zero.answer(psi_b=1.5, n_d=1, stage=0) == pytest.approx(24.0)
 
 
+def test_fp32_adam_is_4_4_8_not_mixed_precisions_2_2_12() -> None:
+    fp32 = module("memory.zero_fp32_gb")
+    mixed = module("memory.zero_stage_gb")
+    # stage 1: fp32 keeps 8 bytes of weights+grads and shards the 8-byte optimizer state
+    assert fp32.answer(psi_b=1.0, n_d=4, stage=1) == pytest.approx(8 + 8 / 4)
+    assert mixed.answer(psi_b=1.0, n_d=4, stage=1) == pytest.approx(4 + 12 / 4)
+    # stage 2: 4 bytes of weights stay; 12 bytes sharded (vs 2 + 14/N for mixed precision)
+    assert fp32.answer(psi_b=1.0, n_d=4, stage=2) == pytest.approx(4 + 12 / 4)
+    # stage 3 (and no sharding at all) agree: 16 bytes either way
+    for n in (4, 64):
+        assert fp32.answer(psi_b=7.5, n_d=n, stage=3) == pytest.approx(mixed.answer(psi_b=7.5, n_d=n, stage=3))
+    assert fp32.steps(psi_b=1.0, n_d=4, stage=1)["mixed_gb"] == pytest.approx(7.0)
+
+
 # --- KV cache: Kwon et al. 2023 (vLLM), arXiv:2309.06180, sec. 3 ------------------------------
 def test_kv_cache_reproduces_vllm_opt13b_numbers() -> None:
     kv = module("memory.kv_cache_gb")
@@ -227,7 +241,7 @@ def test_decode_bound_is_bandwidth_over_weight_bytes() -> None:
 
 # --- Every template of this file renders and its answer is finite over many draws -----------
 OWN = (
-    "memory.zero_stage_gb", "memory.kv_cache_gb", "memory.activation_per_layer_gb",
+    "memory.zero_stage_gb", "memory.zero_fp32_gb", "memory.kv_cache_gb", "memory.activation_per_layer_gb",
     "params.llama_count", "params.lora_trainable", "params.swiglu_hidden",
     "distributed.train_flops", "distributed.train_days_at_mfu", "distributed.mfu_from_throughput",
     "distributed.pipeline_bubble", "distributed.ring_allreduce_gb",
