@@ -53,6 +53,9 @@ def _check_identity(conn: sqlite3.Connection, path: Path) -> None:
         app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
         tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
         version = user_version(conn)
+    except sqlite3.OperationalError as err:  # e.g. "unable to open database file": not the file's fault
+        raise StoreError(f"Cannot open the progress database ({err}).", where=str(path),
+                         todo="check that the folder exists and you may write to it, or set LLMQ_HOME.") from err
     except sqlite3.DatabaseError as err:
         raise _refuse(path, f"The progress database is damaged and cannot be read ({err}).") from err
     if app_id != APPLICATION_ID and (tables or version or app_id):
