@@ -67,9 +67,9 @@ class HomeScreen(ReportsWorkerErrors, Screen):
         data = message.data
         table = self.query_one("#topics", DataTable)
         for row in data.topics:
-            table.update_cell(row.name, "due", str(row.due))
-            table.update_cell(row.name, "new", str(row.new))
-            table.update_cell(row.name, "total", str(row.total))
+            table.update_cell(row.name, "due", str(row.due), update_width=True)
+            table.update_cell(row.name, "new", str(row.new), update_width=True)
+            table.update_cell(row.name, "total", str(row.total), update_width=True)
         code = self.llmq.bank.code_exercises()
         self.query_one("#today", Static).update(
             f"Today: {data.reviewed_today} reviewed · {data.due_total} due · {data.new_total} new · "

@@ -66,7 +66,7 @@ class PracticeScreen(ReportsWorkerErrors, Screen):
     def on_practice_screen_loaded(self, message: Loaded) -> None:
         table = self.query_one(DataTable)
         for qid, text in message.status.items():
-            table.update_cell(qid, "solved", text)
+            table.update_cell(qid, "solved", text, update_width=True)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
