@@ -17,7 +17,7 @@ from typing import Any, Callable
 from llmq.judge.kit import CheckSpec
 
 MODULE_PREFIX = "_llmq_answer_"
-RESERVED = {"FORBIDDEN", "TOLERANCES", "WRONG_ANSWERS", "ALTERNATIVES"}
+RESERVED = {"FORBIDDEN", "TOLERANCES", "WRONG_ANSWERS", "ALTERNATIVES", "REFERENCE_SOURCE"}
 MIN_WRONG_ANSWERS = 3
 
 
@@ -128,7 +128,9 @@ def reference_solution(path: Path | str, function: str) -> str:
 def submission_source(answer: AnswerModule, kind: str, name: str, function: str) -> str:
     """The source of a bank-provided submission: the reference, a wrong answer or an alternative."""
     if kind == "reference":
-        return reference_solution(answer.path, function)
+        # GPU track: `reference` is the float64 oracle; the Triton reference solution is a file of its own.
+        own = getattr(answer.module, "REFERENCE_SOURCE", None)
+        return own if isinstance(own, str) else reference_solution(answer.path, function)
     table = answer.wrong_answers if kind == "wrong" else answer.alternatives
     if name not in table:
         raise KeyError(f"{answer.path}: no {'WRONG_ANSWERS' if kind == 'wrong' else 'ALTERNATIVES'} entry {name!r}")

@@ -22,6 +22,7 @@ from hypothesis import errors as hyp_errors
 from hypothesis import strategies as st
 
 from llmq.judge import answer as answer_mod
+from llmq.judge import device as device_mod
 from llmq.judge import forbidden as forbidden_mod
 from llmq.judge import limits as limits_mod
 from llmq.judge import sandbox as sandbox_mod
@@ -108,7 +109,8 @@ class SandboxProcess:
         req_r, self.req_w = os.pipe()
         self.resp_r, resp_w = os.pipe()
         self.out_r, out_w = os.pipe()
-        limits = limits_mod.Limits(timeout_s=request.timeout_s, memory_bytes=request.memory_bytes)
+        memory = device_mod.sandbox_memory_bytes(answer.module, request.memory_bytes)  # GPU track: more, or none on CUDA
+        limits = limits_mod.Limits(timeout_s=request.timeout_s, memory_bytes=memory)
         self.pid = os.fork()
         if self.pid == 0:
             sandbox_mod.serve(req_r, resp_w, out_w, workdir, limits, answer.forbidden, answer.drivers)
@@ -349,7 +351,7 @@ def run_check(spec: CheckSpec, request: Request, answer: answer_mod.AnswerModule
             "fail",
             f"the answer module is wrong (please report): every comparison in this check would also accept an all-zero output",
         )
-    return "pass", CheckResult(spec.title, "pass", "")
+    return "pass", CheckResult(spec.title, "pass", "\n".join(dict.fromkeys(stats.notes)))  # ctx.note()s, once each
 
 
 LOADS = "solution loads and defines `{function}`"
@@ -438,6 +440,7 @@ def _finish(verdict: Verdict, started: float) -> Verdict:
     verdict.elapsed_s = round(time.monotonic() - started, 4)
     bad = next((c for c in verdict.checks if c.status == "fail"), None)
     passed = sum(c.status == "pass" for c in verdict.checks)
+    verdict.notes = [line for c in verdict.checks if c.status == "pass" and c.message for line in c.message.splitlines()]
     verdict.summary = f"{bad.name}: {bad.message.splitlines()[0] if bad.message else 'failed'}" if bad else f"all {passed} checks passed"
     if verdict.status == "pass" and bad:
         verdict.status = "fail"

@@ -100,6 +100,7 @@ class CheckStats:
 
     comparisons: int = 0
     informative: int = 0
+    notes: list[str] = field(default_factory=list)  # ctx.note(): shown with a passing check
 
 
 @dataclass
@@ -142,6 +143,7 @@ class Ctx:
     drawn: list[Any] = field(default_factory=list)
     last_input: str = ""
     _from_reference: list[Any] = field(default_factory=list)  # results of ctx.reference this example
+    _input_dtype: torch.dtype | None = None  # of the first floating tensor given to the last call
     _generator: torch.Generator | None = None
 
     # -- inputs
@@ -186,6 +188,8 @@ class Ctx:
         if target is not None:
             names = names[1:]  # a driver's first parameter is the solution function
         self.last_input = self._describe_call(label, args, kwargs, names)
+        floating = [a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor) and a.is_floating_point()]
+        self._input_dtype = floating[0].dtype if floating else None
         try:
             outcome = self.link.call(target, args, kwargs, names)
         except (CheckFailed, SubmissionRaised) as exc:
@@ -210,6 +214,10 @@ class Ctx:
 
     # -- judging
 
+    def note(self, text: str) -> None:
+        """Something the user should read even when the check passes (a speed-up, "correctness only")."""
+        self.stats.notes.append(text)
+
     def fail(self, message: str) -> None:
         raise CheckFailed(f"{message}\n{self.input_text()}")
 
@@ -221,7 +229,10 @@ class Ctx:
         rtol: float | None = None,
         atol: float | None = None,
     ) -> None:
-        """Exact shape and dtype, NaN/inf as such, values within the per-dtype tolerance."""
+        """Exact shape and dtype, NaN/inf as such, values within the per-dtype tolerance.
+
+        `dtype` is the dtype the output must have (and whose tolerance applies); by default that of
+        the first floating tensor argument of the last `ctx.call`. Numbers: rtol 1e-9 by default."""
         if isinstance(expected, torch.Tensor):
             self._close_tensor(actual, expected, dtype, rtol, atol)
         elif isinstance(expected, (int, float)) and not isinstance(expected, bool):
@@ -244,7 +255,9 @@ class Ctx:
         return rtol, atol
 
     def _close_tensor(self, actual: Any, expected: torch.Tensor, dtype: torch.dtype | None, rtol: float | None, atol: float | None) -> None:
-        want = dtype or expected.dtype
+        # The output's dtype: as stated, else that of the main (first floating) input of the last
+        # call, else the expected tensor's own (references return float64 for floating inputs).
+        want = dtype or (self._input_dtype if expected.is_floating_point() else None) or expected.dtype
         if not isinstance(actual, torch.Tensor):
             self.fail(
                 f"returned {compare.type_name(actual)}; expected a {str(want).removeprefix('torch.')} "

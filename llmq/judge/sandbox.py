@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import torch
 
+from llmq.judge import device as device_mod
 from llmq.judge import forbidden as forbidden_mod
 from llmq.judge import limits as limits_mod
 from llmq.judge import wire
@@ -174,6 +175,7 @@ def serve(
         limits_mod.close_fds_except({req_fd, resp_fd})
         os.chdir(workdir)
         os.environ.update({"HOME": workdir, "TMPDIR": workdir})
+        device_mod.prepare_sandbox()  # TRITON_INTERPRET=1 without CUDA (GPU track)
         torch.set_num_threads(1)
         sandbox = Sandbox(req_fd, resp_fd, drivers)
         forbidden_mod.patch(forbidden, sandbox.forbidden_seen)

@@ -38,6 +38,7 @@ class Verdict:
     seed: int = 0
     stdout: str = ""  # what the submission printed (stdout and stderr), capped at 64 KiB
     summary: str = ""  # one line saying what happened, for lists and status bars
+    notes: list[str] = field(default_factory=list)  # what passing checks want read (GPU track: speed-up, device)
 
     @property
     def passed(self) -> bool:
@@ -79,6 +80,8 @@ def render_text(verdict: Verdict) -> str:
         lines.append(f"  [{_MARKS[check.status]}] {check.name}")
         if check.message and check.status != "pass":
             lines.extend("        " + line for line in check.message.splitlines())
+        elif check.message:  # a passing check's notes
+            lines.extend("        note: " + line for line in check.message.splitlines())
     if verdict.stdout:
         lines.append("  output of the solution:")
         lines.extend("    | " + line for line in verdict.stdout.splitlines()[:40])
