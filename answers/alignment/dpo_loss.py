@@ -1,0 +1,139 @@
+"""alignment.dpo_loss — the DPO loss: reference, checks, known-wrong answers.
+
+dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
+each (B,) summed log-probabilities -> a 0-dim tensor in the inputs' dtype, the batch mean of
+-log sigmoid(beta * ((pc - rc) - (pr - rr))) (Rafailov et al. 2023, arXiv:2305.18290, eq. 7),
+finite for margins z = beta * (...) up to 1e4 in magnitude.
+"""
+import math
+
+import torch
+from hypothesis import strategies as st
+
+from llmq.judge.kit import check
+
+
+def reference(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
+    chosen = policy_chosen_logps - ref_chosen_logps  # (B,): log pi/pi_ref of the preferred answer
+    rejected = policy_rejected_logps - ref_rejected_logps  # (B,)
+    z = beta * (chosen - rejected)  # (B,): the implicit reward margin
+    return -torch.nn.functional.logsigmoid(z).mean()  # () ; logsigmoid never takes log(0)
+
+
+DTYPES = [torch.float32, torch.float64]  # summed log-probs in bfloat16 would be mostly rounding
+BETAS = ["default", 0.01, 0.05, 0.1, 0.5, 1.0, 2.5]
+
+
+def _logps(ctx, b, dtype, scale=30.0):
+    """Summed log-probabilities of whole answers: negative, tens to hundreds of nats."""
+    return -(ctx.rand(b, dtype=torch.float64) * scale * 10 + 1).to(dtype)
+
+
+def _call(ctx, args, beta):
+    if beta == "default":
+        return ctx.call(*args), ctx.reference(*args)
+    return ctx.call(*args, beta=beta), ctx.reference(*args, beta=beta)
+
+
+@check("matches the reference (batch 1 to 9, float32/float64, beta at its default and away from it)")
+def matches_reference(ctx):
+    dtype = ctx.draw(st.sampled_from(DTYPES))
+    b = ctx.draw(st.integers(1, 9))
+    beta = ctx.draw(st.sampled_from(BETAS))
+    pc, pr = _logps(ctx, b, dtype), _logps(ctx, b, dtype)
+    # the reference model is near the policy, as in training: differences of a few nats
+    rc = (pc.double() + ctx.randn(b, dtype=torch.float64, scale=5.0)).to(dtype)
+    rr = (pr.double() + ctx.randn(b, dtype=torch.float64, scale=5.0)).to(dtype)
+    out, expected = _call(ctx, (pc, pr, rc, rr), beta)
+    ctx.assert_close(out, expected, dtype=dtype)
+
+
+@check("all margins zero (policy == reference) gives log(2), for any beta")
+def zero_margin(ctx):
+    dtype = ctx.draw(st.sampled_from(DTYPES))
+    b = ctx.draw(st.integers(1, 9))
+    beta = ctx.draw(st.sampled_from(BETAS))
+    pc, pr = _logps(ctx, b, dtype), _logps(ctx, b, dtype)
+    out, _ = _call(ctx, (pc, pr, pc.clone(), pr.clone()), beta)
+    ctx.assert_close(out, torch.tensor(math.log(2.0), dtype=torch.float64), dtype=dtype)
+
+
+@check("finite and right for margins up to 1e4 in magnitude: -log sigmoid(-1e4) is 1e4, not inf")
+def large_margins(ctx):
+    dtype = ctx.draw(st.sampled_from(DTYPES))
+    b = ctx.draw(st.integers(1, 6))
+    beta = ctx.draw(st.sampled_from([0.1, 1.0, 0.5]))
+    # target margins z, at least one large and negative (the loss is then about |z|)
+    z = ctx.draw(st.lists(st.sampled_from([-1e4, -3e3, -200.0, -50.0, 0.0, 30.0, 200.0, 1e4]), min_size=b, max_size=b))
+    z[ctx.draw(st.integers(0, b - 1))] = ctx.draw(st.sampled_from([-1e4, -5e3, -120.0]))
+    pc, pr, rc = _logps(ctx, b, dtype), _logps(ctx, b, dtype), _logps(ctx, b, dtype)
+    # choose rr so that beta * ((pc - rc) - (pr - rr)) = z, rounded to the input dtype
+    rr = (pr.double() - pc.double() + rc.double() + torch.tensor(z, dtype=torch.float64) / beta).to(dtype)
+    out = ctx.call(pc, pr, rc, rr, beta=beta)
+    # float32 inputs of size ~1e5 carry rounding of ~1e-2 nats: a relative tolerance of 1e-5
+    ctx.assert_close(out, ctx.reference(pc, pr, rc, rr, beta=beta), dtype=dtype, rtol=1e-5, atol=1e-5)
+
+
+WRONG_ANSWERS = {
+    "sign flipped: -log sigmoid(-z) rewards the rejected answer": '''
+import torch.nn.functional as F
+
+def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
+    z = beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))
+    return -F.logsigmoid(-z).mean()
+''',
+    "torch.log(torch.sigmoid(z)): sigmoid underflows to 0 and the loss becomes inf for large negative margins": '''
+import torch
+
+def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
+    z = beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))
+    return -torch.log(torch.sigmoid(z)).mean()
+''',
+    "log(1 + exp(-z)) written out: exp overflows for large negative margins": '''
+import torch
+
+def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
+    z = beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))
+    return torch.log(1 + torch.exp(-z)).mean()
+''',
+    "sums over the batch instead of taking the mean": '''
+import torch.nn.functional as F
+
+def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
+    z = beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))
+    return -F.logsigmoid(z).sum()
+''',
+    "beta multiplies only the chosen log-ratio": '''
+import torch.nn.functional as F
+
+def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
+    z = beta * (policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps)
+    return -F.logsigmoid(z).mean()
+''',
+    "default beta of 0.5 instead of 0.1": '''
+import torch.nn.functional as F
+
+def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.5):
+    z = beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))
+    return -F.logsigmoid(z).mean()
+''',
+}
+
+ALTERNATIVES = {
+    "softplus(-z), with the log-ratios grouped as policy margin minus reference margin": '''
+import torch.nn.functional as F
+
+def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
+    policy_margin = policy_chosen_logps - policy_rejected_logps
+    ref_margin = ref_chosen_logps - ref_rejected_logps
+    return F.softplus(-beta * (policy_margin - ref_margin)).mean()
+''',
+    "stable by hand: max(-z, 0) + log1p(exp(-|z|)), mean as sum / B": '''
+import torch
+
+def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
+    z = beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))
+    losses = torch.clamp(-z, min=0) + torch.log1p(torch.exp(-z.abs()))
+    return losses.sum() / z.shape[0]
+''',
+}
