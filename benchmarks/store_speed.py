@@ -2,12 +2,14 @@
 store with 10,000 cards and 100,000 review-log rows (in a temporary LLMQ_HOME).
 
 Prints one JSON line: {"answer_next_p50_ms", "stats_ms", ...}. Targets: 10 ms and 200 ms.
+"bare_commit_p50_ms" is what one fsync'd commit costs on this disk: most of an answer's time.
 """
 from __future__ import annotations
 
 import json
 import os
 import random
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -72,6 +74,23 @@ def build(store: Store, questions: list[Q], now: int) -> None:
                           reviews_ok["status"]))
 
 
+def bare_commit_ms(folder: str) -> float:
+    """The disk's part: one tiny WAL commit with synchronous=FULL (an fsync), in a scratch file."""
+    conn = sqlite3.connect(Path(folder) / "scratch.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("CREATE TABLE t (x INTEGER) STRICT")
+    times = []
+    for i in range(100):
+        t = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO t VALUES (?)", (i,))
+        conn.execute("COMMIT")
+        times.append((time.perf_counter() - t) * 1000)
+    conn.close()
+    return statistics.median(times)
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         os.environ["LLMQ_HOME"] = home
@@ -107,6 +126,7 @@ def main() -> None:
             "answer_next_p50_ms": round(statistics.median(times), 2),
             "stats_ms": round(statistics.median(stats_times), 1),
             "answer_next_p95_ms": round(sorted(times)[int(0.95 * len(times))], 2),
+            "bare_commit_p50_ms": round(bare_commit_ms(home), 2),
             "study_open_ms": round(open_ms, 1),
             "cards": N_CARDS, "review_log_rows": rows, "reviews_total": stats.reviews_total,
             "build_s": round(build_s, 1),
