@@ -1,0 +1,39 @@
+"""Comparisons: exact shapes and dtypes, NaN and inf as such, messages that say where and how much."""
+from __future__ import annotations
+
+import torch
+
+from llmq.judge.compare import mismatch, zeros_would_pass
+
+
+def test_within_tolerance_is_no_mismatch() -> None:
+    e = torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64)
+    assert mismatch(e.float() + 1e-6, e, 1e-4, 1e-5, torch.float32) is None
+
+
+def test_mismatch_reports_count_first_index_and_largest_errors() -> None:
+    expected = torch.zeros(2, 3, dtype=torch.float64) + 1.0
+    actual = expected.clone().float()
+    actual[0, 2] = 1.5
+    actual[1, 1] = 3.0
+    found = mismatch(actual, expected, 1e-4, 1e-5, torch.float32)
+    assert found is not None
+    text = found.text()
+    assert "2 of 6 elements" in text
+    assert "first differing index [0, 2]: got 1.5, expected 1" in text
+    assert "largest absolute error 2 at [1, 1]" in text
+    assert "largest relative error 2" in text
+
+
+def test_nan_matches_only_nan_and_inf_only_the_same_inf() -> None:
+    expected = torch.tensor([float("nan"), float("inf"), -float("inf"), 1.0], dtype=torch.float64)
+    assert mismatch(expected.clone(), expected, 0.0, 0.0, torch.float64) is None
+    flipped = torch.tensor([0.0, float("inf"), float("inf"), float("nan")], dtype=torch.float64)
+    found = mismatch(flipped, expected, 0.1, 0.1, torch.float64)
+    assert found is not None and found.count == 3 and found.nonfinite == 3
+
+
+def test_zeros_would_pass_only_when_every_element_is_within_tolerance_of_zero() -> None:
+    assert zeros_would_pass(torch.tensor([1e-6, -1e-6]), 1e-4, 1e-5)
+    assert not zeros_would_pass(torch.tensor([1e-6, 0.5]), 1e-4, 1e-5)
+    assert not zeros_would_pass(torch.tensor([float("nan")]), 1e-4, 1e-5)

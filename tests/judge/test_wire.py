@@ -1,0 +1,44 @@
+"""The sandbox -> harness channel: values round-trip, forged frames never run code."""
+from __future__ import annotations
+
+import os
+import pickle
+
+import pytest
+import torch
+
+from llmq.judge import wire
+
+
+def test_values_round_trip_as_fresh_copies() -> None:
+    x = torch.randn(2, 3).to(torch.bfloat16)
+    value = {"x": x, "n": 3, "pair": (1.5, None), "items": [torch.arange(4), "s"], "z": 1 + 2j}
+    back = wire.decode(wire.safe_loads(pickle.dumps(wire.encode(value, trusted=False))), trusted=False)
+    assert torch.equal(back["x"], x) and back["x"].dtype == torch.bfloat16
+    assert back["x"].data_ptr() != x.data_ptr()
+    assert back["n"] == 3 and back["pair"] == (1.5, None) and back["z"] == 1 + 2j
+    assert torch.equal(back["items"][0], torch.arange(4))
+
+
+def test_unknown_objects_come_back_opaque() -> None:
+    back = wire.decode(wire.encode(object(), trusted=False), trusted=False)
+    assert isinstance(back, wire.Opaque) and back.type_name == "object"
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def test_a_forged_pickle_with_globals_is_refused() -> None:
+    with pytest.raises(wire.ChannelError):
+        wire.safe_loads(pickle.dumps(_Evil()))
+    with pytest.raises(wire.ChannelError):  # a pickle smuggled inside an untrusted value
+        wire.decode(("k", pickle.dumps([1])), trusted=False)
+
+
+def test_garbage_on_the_channel_is_a_channel_error() -> None:
+    reader = wire.FrameReader()
+    reader.feed(b'{"status": "pass"}\n')
+    with pytest.raises(wire.ChannelError):
+        reader.take()
