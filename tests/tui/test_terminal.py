@@ -1,0 +1,75 @@
+"""The real `llmq` in a real terminal (tmux): what a person sees and what gets saved."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from llmq.store import Store
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
+
+LLMQ = Path(sys.executable).with_name("llmq")
+
+
+class Terminal:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def screen(self) -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True,
+                              text=True).stdout
+
+    def send(self, *keys: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def alive(self) -> bool:
+        return subprocess.run(["tmux", "has-session", "-t", self.name], capture_output=True).returncode == 0
+
+    def wait_for(self, text: str, limit_s: float = 30) -> str:
+        """Poll until `text` is on screen (a condition, not a timing assertion)."""
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared; the screen shows:\n{self.screen()}")
+
+
+def test_study_a_card_in_a_real_terminal(test_bank_dir: Path, tmp_path: Path) -> None:
+    if not LLMQ.exists():
+        pytest.skip("the llmq script is not installed in this environment")
+    name = f"llmq-test-{uuid.uuid4().hex[:8]}"
+    command = (f"env LLMQ_HOME={tmp_path} TERM=xterm-256color {LLMQ} study --bank {test_bank_dir} "
+               f"--topic tuitest --kind flashcard")
+    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "40", command], check=True)
+    term = Terminal(name)
+    try:
+        screen = term.wait_for("Why are the scores QK^⊤ divided by √(d_k)?")
+        assert "$" not in screen
+        assert "Show answer" in screen and "Again" in screen  # the footer shows the keys
+        term.send("Space")
+        screen = term.wait_for("1 Again ·")
+        assert "has variance d_k" in screen and "3 Good ·" in screen
+        term.send("3")
+        term.wait_for("new 0 · learning 0")  # the new card is now a learning card
+        term.send("Escape")
+        screen = term.wait_for("Today: 1 reviewed")
+        assert "TUI test bank" in screen
+        term.send("q")
+        deadline = time.monotonic() + 15
+        while term.alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not term.alive()  # q quit the app (and with it the judge's worker)
+    finally:
+        if term.alive():
+            subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+    with Store.open(tmp_path / "progress.db") as store:
+        assert [e.rating for _, e in store.standing_events("tuitest.sqrt_dk")] == [3]
