@@ -1,10 +1,17 @@
 """attention.sdpa — scaled dot-product attention with a bool mask and bottom-right causal masking.
 
-Reference only for now; checks, wrong answers and alternatives are added with the judge's kit.
+q (..., Lq, E), k (..., Lk, E), v (..., Lk, Ev) -> (..., Lq, Ev); scores scaled by 1/sqrt(E);
+mask bool, broadcastable to (..., Lq, Lk), True = may attend; causal: query i may attend key j iff
+j <= i + (Lk - Lq) (aligned bottom-right, as when decoding with a KV cache).
 """
 import math
 
 import torch
+from hypothesis import strategies as st
+
+from llmq.judge.kit import check
+
+FORBIDDEN = ["torch.nn.functional.scaled_dot_product_attention"]
 
 
 def reference(q, k, v, mask=None, causal=False):
@@ -17,8 +24,272 @@ def reference(q, k, v, mask=None, causal=False):
     if causal:
         i = torch.arange(lq)[:, None]
         j = torch.arange(lk)[None, :]
-        allowed = j <= i + (lk - lq)
+        allowed = j <= i + (lk - lq)  # the last query sees every key
     if mask is not None:
         allowed = allowed & mask
     scores = scores.masked_fill(~allowed, float("-inf"))
     return (torch.softmax(scores, dim=-1) @ v).to(dtype)
+
+
+DTYPES = [torch.float32, torch.float64, torch.bfloat16]
+LEADS = [(), (1,), (2,), (3,), (2, 1), (1, 3), (2, 3)]
+SIZES = st.tuples(st.sampled_from(LEADS), st.integers(1, 7), st.integers(1, 7),
+                  st.sampled_from([1, 2, 3, 5, 8]), st.sampled_from([1, 2, 3, 5]))
+MASK_SHAPES = ["full", "2d", "keys", "heads"]
+
+
+def _qkv(ctx, dtype, lead, lq, lk, e, ev, scale=1.0):
+    q = ctx.randn(*lead, lq, e, dtype=dtype, scale=scale)
+    k = ctx.randn(*lead, lk, e, dtype=dtype, scale=scale)
+    v = ctx.randn(*lead, lk, ev, dtype=dtype)
+    return q, k, v
+
+
+def _mask(ctx, kind, lead, lq, lk):
+    """A random bool mask of a shape broadcastable to (*lead, Lq, Lk) that leaves every row (also
+    under the causal rule, where Lq <= Lk) at least one key: key i + Lk - Lq, or key 0."""
+    shape = {
+        "full": (*lead, lq, lk),  # one pattern per batch and head
+        "2d": (lq, lk),  # the same pattern everywhere
+        "keys": (*lead, 1, lk),  # key padding: the same for every query
+        "heads": (*lead[:1], *([1] * len(lead[1:])), lq, lk),  # broadcast over the later dims
+    }[kind]
+    mask = ctx.rand(*shape, dtype=torch.float64) < 0.6
+    if kind == "keys":
+        mask[..., 0] = True
+    else:
+        rows = torch.arange(lq)
+        mask[..., rows, (rows + lk - lq).clamp(0, lk - 1)] = True
+    return mask
+
+
+@check("matches the reference (random shapes, Lq != Lk, E != Ev, masks of several shapes, causal or not)")
+def matches_reference(ctx):
+    dtype = ctx.draw(st.sampled_from(DTYPES))
+    lead, lq, lk, e, ev = ctx.draw(SIZES)
+    causal = ctx.draw(st.sampled_from(["default", False, True])) if lq <= lk else ctx.draw(st.sampled_from(["default", False]))
+    mask_kind = ctx.draw(st.sampled_from([None, *MASK_SHAPES]))
+    q, k, v = _qkv(ctx, dtype, lead, lq, lk, e, ev)
+    kwargs = {}
+    if mask_kind is not None:
+        kwargs["mask"] = _mask(ctx, mask_kind, lead, lq, lk)
+    if causal != "default":
+        kwargs["causal"] = causal
+    ctx.assert_close(ctx.call(q, k, v, **kwargs), ctx.reference(q, k, v, **kwargs), dtype=dtype)
+
+
+@check("causal with fewer queries than keys (KV cache): aligned bottom-right, the last query sees every key")
+def causal_bottom_right(ctx):
+    dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
+    lead, lq, lk, e, ev = ctx.draw(SIZES)
+    lk = lq + ctx.draw(st.integers(1, 6))  # strictly more keys than queries
+    q, k, v = _qkv(ctx, dtype, lead, lq, lk, e, ev)
+    ctx.assert_close(ctx.call(q, k, v, causal=True), ctx.reference(q, k, v, causal=True), dtype=dtype)
+
+
+@check("mask and causal together: a key must be allowed by both")
+def mask_and_causal(ctx):
+    dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
+    lead, lq, lk, e, ev = ctx.draw(SIZES)
+    lq, lk = min(lq, lk), max(lq, lk)
+    lk = max(lk, 2)  # with one key there is nothing to mask
+    mask = _mask(ctx, ctx.draw(st.sampled_from(MASK_SHAPES)), lead, lq, lk)
+    q, k, v = _qkv(ctx, dtype, lead, lq, lk, e, ev)
+    out = ctx.call(q, k, v, mask=mask, causal=True)
+    ctx.assert_close(out, ctx.reference(q, k, v, mask=mask, causal=True), dtype=dtype)
+
+
+@check("causal: changing future keys and values leaves the earlier queries' outputs unchanged")
+def future_keys(ctx):
+    dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
+    lead, lq, lk, e, ev = ctx.draw(SIZES)
+    lq = max(lq, 2)
+    lk = lq + ctx.draw(st.integers(0, 4))
+    offset = lk - lq
+    cut = ctx.draw(st.integers(offset + 1, lk - 1))  # keys >= cut are the future of queries < cut - offset
+    q, k, v = _qkv(ctx, dtype, lead, lq, lk, e, ev)
+    k2, v2 = k.clone(), v.clone()
+    k2[..., cut:, :] = ctx.randn(*k2[..., cut:, :].shape, dtype=dtype, scale=3.0)
+    v2[..., cut:, :] = ctx.randn(*v2[..., cut:, :].shape, dtype=dtype, scale=3.0)
+    before = ctx.call(q, k, v, causal=True)
+    ctx.assert_close(before, ctx.reference(q, k, v, causal=True), dtype=dtype)
+    after = ctx.call(q, k2, v2, causal=True)
+    rows = cut - offset
+    ctx.assert_close(after[..., :rows, :], before[..., :rows, :].double(), dtype=dtype)
+
+
+@check("stable for large scores (no overflow in the softmax)")
+def large_scores(ctx):
+    lead, lq, lk, e, ev = ctx.draw(SIZES)
+    causal = lq <= lk and ctx.draw(st.booleans())
+    q, k, v = _qkv(ctx, torch.float32, lead, lq, lk, e, ev, scale=12.0)  # scores ~ N(0, 144^2)
+    out = ctx.call(q, k, v, causal=causal)
+    # float32 rounding of scores this large moves the weights a little: a looser tolerance.
+    ctx.assert_close(out, ctx.reference(q, k, v, causal=causal), dtype=torch.float32, rtol=1e-3, atol=1e-3)
+
+
+WRONG_ANSWERS = {
+    "causal mask aligned top-left (tril of ones(Lq, Lk), what is_causal=True builds)": '''
+import math
+import torch
+
+def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
+    lq, lk = q.shape[-2], k.shape[-2]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    allowed = torch.ones(lq, lk, dtype=torch.bool)
+    if causal:
+        allowed = torch.tril(allowed)
+    if mask is not None:
+        allowed = allowed & mask
+    scores = scores.masked_fill(~allowed, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v
+''',
+    "scores scaled by 1/E instead of 1/sqrt(E)": '''
+import torch
+
+def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
+    lq, lk = q.shape[-2], k.shape[-2]
+    scores = q @ k.transpose(-2, -1) / q.shape[-1]
+    allowed = torch.ones(lq, lk, dtype=torch.bool)
+    if causal:
+        allowed = torch.ones(lq, lk, dtype=torch.bool).tril(lk - lq)
+    if mask is not None:
+        allowed = allowed & mask
+    scores = scores.masked_fill(~allowed, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v
+''',
+    "softmax over the query axis (dim=-2)": '''
+import math
+import torch
+
+def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
+    lq, lk = q.shape[-2], k.shape[-2]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    allowed = torch.ones(lq, lk, dtype=torch.bool)
+    if causal:
+        allowed = allowed.tril(lk - lq)
+    if mask is not None:
+        allowed = allowed & mask
+    scores = scores.masked_fill(~allowed, float("-inf"))
+    return torch.softmax(scores, dim=-2) @ v
+''',
+    "mask read as True = masked out (the key_padding_mask convention of nn.MultiheadAttention)": '''
+import math
+import torch
+
+def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
+    lq, lk = q.shape[-2], k.shape[-2]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if causal:
+        future = torch.ones(lq, lk, dtype=torch.bool).triu(lk - lq + 1)
+        scores = scores.masked_fill(future, float("-inf"))
+    if mask is not None:
+        scores = scores.masked_fill(mask, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v
+''',
+    "with causal=True the mask argument is ignored (if/elif)": '''
+import math
+import torch
+
+def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
+    lq, lk = q.shape[-2], k.shape[-2]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if causal:
+        allowed = torch.ones(lq, lk, dtype=torch.bool).tril(lk - lq)
+        scores = scores.masked_fill(~allowed, float("-inf"))
+    elif mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v
+''',
+    "causal mask one step too wide: query i also sees key i + (Lk - Lq) + 1": '''
+import math
+import torch
+
+def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
+    lq, lk = q.shape[-2], k.shape[-2]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    allowed = torch.ones(lq, lk, dtype=torch.bool)
+    if causal:
+        allowed = allowed.tril(lk - lq + 1)
+    if mask is not None:
+        allowed = allowed & mask
+    scores = scores.masked_fill(~allowed, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v
+''',
+    "additive mask built as (~allowed) * -inf: 0 * -inf is NaN on every allowed entry": '''
+import math
+import torch
+
+def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
+    lq, lk = q.shape[-2], k.shape[-2]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    allowed = torch.ones(lq, lk, dtype=torch.bool)
+    if causal:
+        allowed = allowed.tril(lk - lq)
+    if mask is not None:
+        allowed = allowed & mask
+    scores = scores + (~allowed).to(scores.dtype) * float("-inf")
+    return torch.softmax(scores, dim=-1) @ v
+''',
+    "softmax without subtracting the row max (overflows for large scores)": '''
+import math
+import torch
+
+def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
+    lq, lk = q.shape[-2], k.shape[-2]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    allowed = torch.ones(lq, lk, dtype=torch.bool)
+    if causal:
+        allowed = allowed.tril(lk - lq)
+    if mask is not None:
+        allowed = allowed & mask
+    weights = scores.exp() * allowed
+    return weights / weights.sum(dim=-1, keepdim=True) @ v
+''',
+    "calls F.scaled_dot_product_attention": '''
+import torch.nn.functional as F
+
+def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
+''',
+}
+
+ALTERNATIVES = {
+    "einsum, additive bias from torch.where, softmax by hand in float32 for bfloat16": '''
+import torch
+
+def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
+    work = torch.float64 if q.dtype == torch.float64 else torch.float32
+    lq, lk, e = q.shape[-2], k.shape[-2], q.shape[-1]
+    scores = torch.einsum("...ie,...je->...ij", q.to(work), k.to(work)) * e ** -0.5
+    allowed = torch.ones(lq, lk, dtype=torch.bool)
+    if causal:
+        allowed = torch.arange(lk)[None, :] - torch.arange(lq)[:, None] <= lk - lq
+    if mask is not None:
+        allowed = allowed & mask
+    bias = torch.where(allowed, 0.0, float("-inf")).to(work)
+    scores = scores + bias
+    scores = scores - scores.amax(dim=-1, keepdim=True)
+    weights = scores.exp()
+    weights = weights / weights.sum(dim=-1, keepdim=True)
+    return torch.einsum("...ij,...jd->...id", weights, v.to(work)).to(q.dtype)
+''',
+    "one query row at a time, keys sliced to the causal prefix": '''
+import math
+import torch
+
+def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
+    lq, lk = q.shape[-2], k.shape[-2]
+    full_mask = None
+    if mask is not None:
+        full_mask = mask.expand(*q.shape[:-2], lq, lk)
+    rows = []
+    for i in range(lq):
+        end = i + (lk - lq) + 1 if causal else lk
+        s = (q[..., i : i + 1, :] @ k[..., :end, :].transpose(-2, -1)) / math.sqrt(q.shape[-1])
+        if full_mask is not None:
+            s = s.masked_fill(~full_mask[..., i : i + 1, :end], float("-inf"))
+        rows.append(torch.softmax(s, dim=-1) @ v[..., :end, :])
+    return torch.cat(rows, dim=-2)
+''',
+}

@@ -1,0 +1,188 @@
+"""loss.cross_entropy — mean token cross-entropy with ignore_index: reference, checks, wrong answers.
+
+cross_entropy(logits, targets, ignore_index=-100): logits (N, C), targets int64 (N,); the mean of
+logsumexp(logits[n]) - logits[n, targets[n]] over the n whose target is not ignore_index, as a
+0-dim tensor in logits' dtype. Stable for float32 logits up to 1e4 in magnitude.
+"""
+import torch
+from hypothesis import strategies as st
+
+from llmq.judge.kit import check
+
+FORBIDDEN = [
+    "torch.nn.functional.cross_entropy",
+    "torch.nn.functional.nll_loss",
+    "torch.nn.CrossEntropyLoss",
+    "torch.nn.NLLLoss",
+    "torch.softmax",
+    "torch.nn.functional.softmax",
+    "torch.Tensor.softmax",
+    "torch.log_softmax",
+    "torch.nn.functional.log_softmax",
+    "torch.Tensor.log_softmax",
+]
+
+
+def reference(logits, targets, ignore_index=-100):
+    # logits (N, C), targets (N,) -> () ; float64 inside
+    x = logits.double()
+    keep = targets != ignore_index  # (N,)
+    m = x.amax(dim=-1, keepdim=True)  # (N, 1): log-sum-exp shifted by the row max
+    lse = (m + (x - m).exp().sum(dim=-1, keepdim=True).log()).squeeze(-1)  # (N,)
+    picked = x.gather(-1, torch.where(keep, targets, 0).unsqueeze(-1)).squeeze(-1)  # (N,)
+    nll = lse - picked
+    return (nll[keep].sum() / keep.sum()).to(logits.dtype)
+
+
+DTYPES = [torch.float32, torch.float64, torch.bfloat16]
+
+
+def _batch(ctx, dtype, scale=2.0, n_range=(1, 9), c_choices=(1, 2, 3, 5, 8, 17)):
+    """logits (N, C), targets (N,) with some (never all) set to the ignored value, and the keyword
+    arguments: {} (ignore_index at its default, -100) or {"ignore_index": -1 or 0}."""
+    n = ctx.draw(st.integers(*n_range))
+    c = ctx.draw(st.sampled_from(c_choices))
+    logits = ctx.randn(n, c, dtype=dtype, scale=scale)
+    targets = ctx.randint(0, c, (n,))
+    # Besides the default: -1, and a real class id (0, as when padding id 0 is ignored).
+    kw = ctx.draw(st.sampled_from([{}, {"ignore_index": -1}, {"ignore_index": 0}][: 3 if c > 1 else 2]))
+    value = kw.get("ignore_index", -100)
+    n_ignored = ctx.draw(st.integers(0, n - 1))
+    if n_ignored:
+        targets[ctx.randint(0, n, (n_ignored,))] = value
+    if bool((targets == value).all()):  # ignore_index 0 may hit every target: keep one
+        targets[0] = 1 if value == 0 else 0
+    return logits, targets, kw
+
+
+@check("matches the reference (random N and C, some targets ignored, ignore_index default and not, float32/float64/bfloat16)")
+def matches_reference(ctx):
+    dtype = ctx.draw(st.sampled_from(DTYPES))
+    logits, targets, kw = _batch(ctx, dtype)
+    ctx.assert_close(ctx.call(logits, targets, **kw), ctx.reference(logits, targets, **kw), dtype=dtype)
+
+
+@check("ignored targets do not count: the loss equals the loss over the kept rows alone")
+def ignored_rows_do_not_count(ctx):
+    dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
+    logits, targets, kw = _batch(ctx, dtype, n_range=(2, 9), c_choices=(2, 3, 5, 8))
+    value = kw.get("ignore_index", -100)
+    targets[0] = value  # at least one ignored row
+    if bool((targets == value).all()):
+        targets[1] = (value + 1) % logits.shape[1] if value >= 0 else 0
+    keep = targets != value
+    full = ctx.call(logits, targets, **kw)
+    kept_only = ctx.call(logits[keep], targets[keep], **kw)
+    expected = ctx.reference(logits[keep], targets[keep], **kw)
+    ctx.assert_close(kept_only, expected, dtype=dtype)
+    ctx.assert_close(full, expected, dtype=dtype)
+
+
+@check("float32 logits up to 1e4 in magnitude: finite and accurate (log-sum-exp, not log(softmax))", examples=15)
+def large_logits(ctx):
+    logits, targets, kw = _batch(ctx, torch.float32, c_choices=(2, 3, 5, 17))
+    kind = ctx.draw(st.sampled_from(["spread", "offset"]))
+    if kind == "spread":  # the loss itself is in the thousands
+        logits = (ctx.rand(*logits.shape, dtype=torch.float64) * 2e4 - 1e4).float()
+    else:  # every logit near +-1e4: the loss is O(1), exp(1e4) overflows, exp(-1e4) underflows
+        sign = ctx.draw(st.sampled_from([1.0, -1.0]))
+        logits = (sign * 1e4 + ctx.randn(*logits.shape, dtype=torch.float64) * 2).float()
+    out, expected = ctx.call(logits, targets, **kw), ctx.reference(logits, targets, **kw)
+    # A float32 number near 1e4 is only known to ~1e-3 (its ulp), so `logsumexp - logit`
+    # carries that much absolute error; a handful of ulps of 1e4 is still far below the loss.
+    ctx.assert_close(out, expected, dtype=torch.float32, atol=8 * 2.0**-10)
+
+
+WRONG_ANSWERS = {
+    "averages over all N targets, ignored ones included (as zero loss)": '''
+import torch
+
+def cross_entropy(logits, targets, ignore_index=-100):
+    keep = targets != ignore_index
+    lse = torch.logsumexp(logits, dim=-1)
+    picked = logits.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
+    nll = torch.where(keep, lse - picked, torch.zeros_like(lse))
+    return nll.mean()
+''',
+    "log of a softmax computed without the max (inf/NaN for large logits)": '''
+import torch
+
+def cross_entropy(logits, targets, ignore_index=-100):
+    keep = targets != ignore_index
+    probs = logits.exp() / logits.exp().sum(dim=-1, keepdim=True)
+    picked = probs.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
+    return -picked.log()[keep].mean()
+''',
+    "log(softmax) with the max subtracted: still -inf once a probability underflows": '''
+import torch
+
+def cross_entropy(logits, targets, ignore_index=-100):
+    keep = targets != ignore_index
+    e = (logits - logits.amax(dim=-1, keepdim=True)).exp()
+    probs = e / e.sum(dim=-1, keepdim=True)
+    picked = probs.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
+    return -picked.log()[keep].mean()
+''',
+    "ignores the ignore_index argument (always -100)": '''
+import torch
+
+def cross_entropy(logits, targets, ignore_index=-100):
+    keep = targets != -100
+    lse = torch.logsumexp(logits, dim=-1)
+    picked = logits.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
+    return (lse - picked)[keep].mean()
+''',
+    "sum instead of mean": '''
+import torch
+
+def cross_entropy(logits, targets, ignore_index=-100):
+    keep = targets != ignore_index
+    lse = torch.logsumexp(logits, dim=-1)
+    picked = logits.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
+    return (lse - picked)[keep].sum()
+''',
+    "returns the per-token losses instead of their mean": '''
+import torch
+
+def cross_entropy(logits, targets, ignore_index=-100):
+    keep = targets != ignore_index
+    lse = torch.logsumexp(logits, dim=-1)
+    picked = logits.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
+    return (lse - picked)[keep]
+''',
+    "log-sum-exp over the batch (dim 0) instead of the classes": '''
+import torch
+
+def cross_entropy(logits, targets, ignore_index=-100):
+    keep = targets != ignore_index
+    lse = torch.logsumexp(logits, dim=0)[targets.clamp(min=0)]
+    picked = logits.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
+    return (lse - picked)[keep].mean()
+''',
+}
+
+ALTERNATIVES = {
+    "log-softmax by hand, one-hot mask, float32 for bfloat16": '''
+import torch
+
+def cross_entropy(logits, targets, ignore_index=-100):
+    work = torch.float64 if logits.dtype == torch.float64 else torch.float32
+    x = logits.to(work)
+    shifted = x - x.max(dim=1, keepdim=True).values
+    log_probs = shifted - shifted.exp().sum(dim=1, keepdim=True).log()
+    keep = targets != ignore_index
+    one_hot = torch.zeros_like(log_probs)
+    rows = torch.arange(len(targets))[keep]
+    one_hot[rows, targets[keep]] = 1.0
+    return (-(one_hot * log_probs).sum() / keep.sum()).to(logits.dtype)
+''',
+    "torch.logsumexp and boolean indexing, loss in logits' dtype": '''
+import torch
+
+def cross_entropy(logits, targets, ignore_index=-100):
+    keep = targets != ignore_index
+    x, t = logits[keep], targets[keep]
+    nll = torch.logsumexp(x, dim=-1) - x[torch.arange(len(t)), t]
+    return nll.mean()
+''',
+}

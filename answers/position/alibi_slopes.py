@@ -1,0 +1,142 @@
+"""position.alibi_slopes — the per-head slopes of ALiBi: reference, checks, known-wrong answers.
+
+alibi_slopes(n_heads) -> float32 (n_heads,). For n a power of two, slope h is 2 ** (-8 (h+1) / n).
+Otherwise, with c the largest power of two below n: the c slopes for c heads, then the first
+n - c of the even-indexed (0, 2, 4, ...) slopes for 2c heads (Press et al., official code).
+"""
+import torch
+from hypothesis import strategies as st
+
+from llmq.judge.kit import check
+
+FORBIDDEN = []
+
+# Slopes are compared to the correctly rounded float32 values within 1e-5 relative: computing the
+# powers in float32 (torch.pow) is off by an ulp for about half of all n, and a running product
+# by a few more; every wrong formula is off by at least 2 % (2 ** (-8 / 256) for n = 256).
+TOLERANCES = {torch.float32: (1e-5, 0.0)}
+
+
+def _power_of_two_slopes(n):
+    # geometric sequence: start = ratio = 2 ** (-8 / n)
+    return [2.0 ** (-8.0 * (h + 1) / n) for h in range(n)]
+
+
+def reference(n_heads):
+    if n_heads & (n_heads - 1) == 0:  # a power of two
+        slopes = _power_of_two_slopes(n_heads)
+    else:
+        c = 1 << (n_heads.bit_length() - 1)  # largest power of two below n_heads
+        extra = _power_of_two_slopes(2 * c)[0::2][: n_heads - c]  # interleave with the c slopes
+        slopes = _power_of_two_slopes(c) + extra
+    return torch.tensor(slopes, dtype=torch.float32)
+
+
+@check("matches the reference for n_heads from 1 to 128, powers of two and not")
+def matches_reference(ctx):
+    n = ctx.draw(st.one_of(st.sampled_from([1, 2, 6, 8, 12, 16, 24, 40]), st.integers(1, 128)))
+    ctx.assert_close(ctx.call(n), ctx.reference(n), dtype=torch.float32)
+
+
+@check("exact float32 values where every slope is a power of two (n = 1, 2, 4, 8 and 6: c = 4)", examples=5)
+def exact_powers(ctx):
+    n = ctx.draw(st.sampled_from([1, 2, 4, 8, 6]))
+    out = ctx.call(n)
+    if isinstance(out, torch.Tensor) and out.dtype == torch.float32 and out.shape == (n,):
+        ctx.assert_equal(out, ctx.reference(n))  # bit for bit
+    else:
+        ctx.assert_close(out, ctx.reference(n), dtype=torch.float32)  # says what is wrong
+
+
+@check("non-powers of two (6, 12, 24, 48, 96): the 2c-head slopes fill in at even indices")
+def non_powers_of_two(ctx):
+    n = ctx.draw(st.sampled_from([3, 5, 6, 7, 12, 20, 24, 48, 96]))
+    ctx.assert_close(ctx.call(n), ctx.reference(n), dtype=torch.float32)
+
+
+WRONG_ANSWERS = {
+    "off by one: 2 ** (-8 h / n) for h = 0..n-1 (the first slope is 1)": '''
+import math
+import torch
+
+def alibi_slopes(n_heads):
+    def powers(n):
+        return [2.0 ** (-8.0 * h / n) for h in range(n)]
+    if math.log2(n_heads).is_integer():
+        return torch.tensor(powers(n_heads), dtype=torch.float32)
+    c = 2 ** math.floor(math.log2(n_heads))
+    return torch.tensor(powers(c) + powers(2 * c)[0::2][: n_heads - c], dtype=torch.float32)
+''',
+    "takes the first n - c slopes for 2c heads instead of the even-indexed ones": '''
+import math
+import torch
+
+def alibi_slopes(n_heads):
+    def powers(n):
+        return [2.0 ** (-8.0 * (h + 1) / n) for h in range(n)]
+    if math.log2(n_heads).is_integer():
+        return torch.tensor(powers(n_heads), dtype=torch.float32)
+    c = 2 ** math.floor(math.log2(n_heads))
+    return torch.tensor(powers(c) + powers(2 * c)[: n_heads - c], dtype=torch.float32)
+''',
+    "the power-of-two formula 2 ** (-8 (h+1) / n) used for every n": '''
+import torch
+
+def alibi_slopes(n_heads):
+    h = torch.arange(1, n_heads + 1, dtype=torch.float64)
+    return (2.0 ** (-8.0 * h / n_heads)).float()
+''',
+    "rounds n up to the next power of two and keeps the first n slopes": '''
+import math
+import torch
+
+def alibi_slopes(n_heads):
+    m = 2 ** math.ceil(math.log2(n_heads))
+    return torch.tensor([2.0 ** (-8.0 * (h + 1) / m) for h in range(n_heads)], dtype=torch.float32)
+''',
+    "returns float64 (torch.tensor of Python floats with dtype=torch.float64)": '''
+import math
+import torch
+
+def alibi_slopes(n_heads):
+    def powers(n):
+        return [2.0 ** (-8.0 * (h + 1) / n) for h in range(n)]
+    if math.log2(n_heads).is_integer():
+        return torch.tensor(powers(n_heads), dtype=torch.float64)
+    c = 2 ** math.floor(math.log2(n_heads))
+    return torch.tensor(powers(c) + powers(2 * c)[0::2][: n_heads - c], dtype=torch.float64)
+''',
+}
+
+ALTERNATIVES = {
+    "recursive, as a geometric sequence: start * ratio ** i with start = ratio = 2 ** (-8 / n)": '''
+import math
+import torch
+
+def _geometric(n):
+    ratio = 2.0 ** (-8.0 / n)
+    return [ratio * ratio ** i for i in range(n)]
+
+def _all_slopes(n):
+    if n & (n - 1) == 0:
+        return _geometric(n)
+    below = 2 ** int(math.log2(n))
+    return _geometric(below) + _all_slopes(2 * below)[::2][: n - below]
+
+def alibi_slopes(n_heads):
+    return torch.tensor(_all_slopes(n_heads), dtype=torch.float32)
+''',
+    "tensor ops in float32: torch.pow and a strided slice": '''
+import torch
+
+def alibi_slopes(n_heads):
+    c = 1
+    while c * 2 <= n_heads:
+        c *= 2
+    base = torch.pow(2.0, -8.0 * torch.arange(1, c + 1, dtype=torch.float32) / c)
+    if c == n_heads:
+        return base
+    extra = torch.pow(2.0, -8.0 * torch.arange(1, 2 * c + 1, 2, dtype=torch.float32) / (2 * c))
+    return torch.cat([base, extra[: n_heads - c]])
+''',
+}

@@ -1,0 +1,209 @@
+"""position.rope — rotary position embedding, rotate-half layout: reference, checks, wrong answers.
+
+apply_rope(x, positions, theta=10000.0): x (..., T, D), D even; positions int64 (T,). Dim i pairs
+with dim i + D/2 and turns by the angle positions[t] * theta ** (-2i / D):
+out_i = x_i cos - x_{i+D/2} sin, out_{i+D/2} = x_{i+D/2} cos + x_i sin (GPT-NeoX, Hugging Face Llama).
+"""
+import torch
+from hypothesis import strategies as st
+
+from llmq.judge.kit import check
+
+FORBIDDEN = []
+
+# float32: an angle p * freq rounded to float32 is off by ~p * 1e-7 radians (Hugging Face computes
+# it that way); with positions below 64 and |x| of a few units that moves outputs by up to ~1e-4.
+TOLERANCES = {torch.float32: (1e-4, 1e-4)}
+
+
+def reference(x, positions, theta=10000.0):
+    # x (..., T, D), positions (T,) -> (..., T, D); float64 inside
+    d = x.shape[-1]
+    half = d // 2
+    inv_freq = theta ** (-2.0 * torch.arange(half, dtype=torch.float64) / d)  # (D/2,)
+    angles = positions.double()[:, None] * inv_freq[None, :]  # (T, D/2)
+    cos, sin = angles.cos(), angles.sin()
+    x64 = x.double()
+    x1, x2 = x64[..., :half], x64[..., half:]  # dim i pairs with dim i + D/2
+    out = torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1)
+    return out.to(x.dtype)
+
+
+DTYPES = [torch.float32, torch.float64, torch.bfloat16]
+
+
+def _x(ctx, dtype, t=None, d=None):
+    """x (..., T, D): 0 to 2 leading dims, D even."""
+    lead = ctx.draw(st.lists(st.integers(1, 3), max_size=2))
+    t = t or ctx.draw(st.integers(1, 7))
+    d = d or ctx.draw(st.sampled_from([2, 4, 6, 10, 16, 64]))
+    return ctx.randn(*lead, t, d, dtype=dtype)
+
+
+def _positions(ctx, t, high):
+    """Distinct, unsorted-or-sorted positions below `high` (a KV-cache step starts anywhere)."""
+    start = ctx.draw(st.integers(0, high - t))
+    pos = torch.arange(start, start + t)
+    if ctx.draw(st.booleans()):
+        pos = pos[torch.randperm(t, generator=ctx.generator)]
+    return pos
+
+
+@check("matches the reference (random shapes, positions not starting at 0, theta default and not, float32/float64/bfloat16)")
+def matches_reference(ctx):
+    dtype = ctx.draw(st.sampled_from(DTYPES))
+    x = _x(ctx, dtype)
+    positions = _positions(ctx, x.shape[-2], 64)
+    kw = ctx.draw(st.sampled_from([{}, {"theta": 100.0}, {"theta": 500000.0}]))  # {}: theta at its default
+    ctx.assert_close(ctx.call(x, positions, **kw), ctx.reference(x, positions, **kw), dtype=dtype)
+
+
+@check("float64 at large positions (up to 100000): angles computed in float64", examples=10)
+def large_positions(ctx):
+    x = _x(ctx, torch.float64)
+    positions = _positions(ctx, x.shape[-2], 100_000)
+    ctx.assert_close(ctx.call(x, positions), ctx.reference(x, positions), dtype=torch.float64)
+
+
+def _norms_match(ctx, x, out):
+    if not isinstance(out, torch.Tensor) or out.shape != x.shape or out.dtype != x.dtype:
+        return False
+    rtol = 1e-5 if x.dtype == torch.float32 else 1e-10  # a rotation rounds each entry once or twice
+    ctx.assert_close(out.double().norm(dim=-1), x.double().norm(dim=-1), dtype=torch.float64, rtol=rtol, atol=0.0)
+    return True
+
+
+@check("preserves the norm of every vector (a rotation)")
+def preserves_norm(ctx):
+    dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
+    x = _x(ctx, dtype)
+    positions = _positions(ctx, x.shape[-2], 64)
+    out = ctx.call(x, positions)
+    if not _norms_match(ctx, x, out):
+        ctx.assert_close(out, ctx.reference(x, positions), dtype=dtype)  # says what is wrong
+
+
+@check("q.k after RoPE depends only on the offset: shifting both positions by s changes nothing")
+def relative_position(ctx):
+    d = ctx.draw(st.sampled_from([2, 4, 6, 10, 16]))
+    q = ctx.randn(1, d, dtype=torch.float64)
+    k = ctx.randn(1, d, dtype=torch.float64)
+    m, n = ctx.draw(st.integers(0, 40)), ctx.draw(st.integers(0, 40))
+    s = ctx.draw(st.integers(1, 1000))
+    theta = ctx.draw(st.sampled_from([10000.0, 100.0]))
+    rotated = [ctx.call(v, torch.tensor([p]), theta=theta) for v, p in ((q, m), (k, n), (q, m + s), (k, n + s))]
+    for v, r in zip((q, k, q, k), rotated):
+        if not _norms_match(ctx, v, r):
+            ctx.assert_close(r, ctx.reference(v, torch.tensor([0]), theta=theta), dtype=torch.float64)
+    before = (rotated[0] * rotated[1]).sum()
+    after = (rotated[2] * rotated[3]).sum()
+    ctx.assert_close(after, before.double(), dtype=torch.float64)
+
+
+WRONG_ANSWERS = {
+    "interleaved pairs (2i, 2i+1), Meta's original layout, instead of rotate-half": '''
+import torch
+
+def apply_rope(x, positions, theta=10000.0):
+    d = x.shape[-1]
+    inv_freq = theta ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
+    angles = positions.double()[:, None] * inv_freq
+    cos, sin = angles.cos(), angles.sin()
+    xf = x.double()
+    x_even, x_odd = xf[..., 0::2], xf[..., 1::2]
+    out = torch.stack([x_even * cos - x_odd * sin, x_odd * cos + x_even * sin], dim=-1)
+    return out.flatten(-2).to(x.dtype)
+''',
+    "frequency theta ** (-i / D) instead of theta ** (-2i / D)": '''
+import torch
+
+def apply_rope(x, positions, theta=10000.0):
+    d = x.shape[-1]
+    inv_freq = theta ** (-torch.arange(d // 2, dtype=torch.float64) / d)
+    angles = positions.double()[:, None] * inv_freq
+    cos, sin = torch.cat([angles.cos()] * 2, -1), torch.cat([angles.sin()] * 2, -1)
+    xf = x.double()
+    rotated = torch.cat([-xf[..., d // 2:], xf[..., : d // 2]], dim=-1)
+    return (xf * cos + rotated * sin).to(x.dtype)
+''',
+    "rotate_half with the sign on the wrong half (turns by minus the angle)": '''
+import torch
+
+def apply_rope(x, positions, theta=10000.0):
+    d = x.shape[-1]
+    inv_freq = theta ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
+    angles = positions.double()[:, None] * inv_freq
+    cos, sin = torch.cat([angles.cos()] * 2, -1), torch.cat([angles.sin()] * 2, -1)
+    xf = x.double()
+    rotated = torch.cat([xf[..., d // 2:], -xf[..., : d // 2]], dim=-1)
+    return (xf * cos + rotated * sin).to(x.dtype)
+''',
+    "uses 0..T-1 instead of the given positions": '''
+import torch
+
+def apply_rope(x, positions, theta=10000.0):
+    d, t = x.shape[-1], x.shape[-2]
+    inv_freq = theta ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
+    angles = torch.arange(t, dtype=torch.float64)[:, None] * inv_freq
+    cos, sin = torch.cat([angles.cos()] * 2, -1), torch.cat([angles.sin()] * 2, -1)
+    xf = x.double()
+    rotated = torch.cat([-xf[..., d // 2:], xf[..., : d // 2]], dim=-1)
+    return (xf * cos + rotated * sin).to(x.dtype)
+''',
+    "ignores the theta argument (always 10000)": '''
+import torch
+
+def apply_rope(x, positions, theta=10000.0):
+    d = x.shape[-1]
+    inv_freq = 10000.0 ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
+    angles = positions.double()[:, None] * inv_freq
+    cos, sin = torch.cat([angles.cos()] * 2, -1), torch.cat([angles.sin()] * 2, -1)
+    xf = x.double()
+    rotated = torch.cat([-xf[..., d // 2:], xf[..., : d // 2]], dim=-1)
+    return (xf * cos + rotated * sin).to(x.dtype)
+''',
+    "angles computed in float32 even for float64 input": '''
+import torch
+
+def apply_rope(x, positions, theta=10000.0):
+    d = x.shape[-1]
+    inv_freq = 1.0 / (theta ** (torch.arange(0, d, 2).float() / d))
+    angles = positions.float()[:, None] * inv_freq
+    emb = torch.cat([angles, angles], dim=-1)
+    cos, sin = emb.cos().to(x.dtype), emb.sin().to(x.dtype)
+    rotated = torch.cat([-x[..., d // 2:], x[..., : d // 2]], dim=-1)
+    return x * cos + rotated * sin
+''',
+}
+
+ALTERNATIVES = {
+    "Hugging Face style: cos/sin of the angles repeated twice and rotate_half, angles in float64 only for float64": '''
+import torch
+
+def rotate_half(x):
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat((-x2, x1), dim=-1)
+
+def apply_rope(x, positions, theta=10000.0):
+    d = x.shape[-1]
+    work = torch.float64 if x.dtype == torch.float64 else torch.float32
+    inv_freq = 1.0 / (theta ** (torch.arange(0, d, 2, dtype=torch.int64).to(work) / d))
+    freqs = positions.to(work)[:, None] * inv_freq[None, :]
+    emb = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = emb.cos().to(x.dtype), emb.sin().to(x.dtype)
+    return x * cos + rotate_half(x) * sin
+''',
+    "complex multiplication: the halves as real and imaginary parts": '''
+import torch
+
+def apply_rope(x, positions, theta=10000.0):
+    d = x.shape[-1]
+    half = d // 2
+    exponents = torch.arange(half, dtype=torch.float64) * 2 / d
+    angles = torch.outer(positions.to(torch.float64), theta ** -exponents)
+    rot = torch.polar(torch.ones_like(angles), angles)          # e^{i angle}, (T, D/2)
+    z = torch.complex(x[..., :half].double(), x[..., half:].double())
+    z = z * rot
+    return torch.cat([z.real, z.imag], dim=-1).to(x.dtype)
+''',
+}
