@@ -1,0 +1,114 @@
+"""params.llama — exact parameter count of a Llama-style decoder: reference, checks, known-wrong answers.
+
+llama_param_count(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_dim, tie_embeddings=False)
+-> int. No biases. Per layer: q and o d×d, k and v d × n_kv_heads·(d/n_heads), SwiGLU 3·d·ffn_dim,
+two RMSNorm weight vectors of d; plus the embedding vocab×d, an output head vocab×d unless tied,
+and the final RMSNorm d (Touvron et al. 2023, Llama 2, arXiv:2307.09288; Meta's model code).
+"""
+from hypothesis import strategies as st
+
+from llmq.judge.kit import BankError, check
+
+
+def reference(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_dim, tie_embeddings=False):
+    d = d_model
+    head_dim = d // n_heads
+    attention = 2 * d * d + 2 * d * (n_kv_heads * head_dim)  # wq, wo; wk, wv (fewer kv heads under GQA)
+    mlp = 3 * d * ffn_dim  # w1 (gate), w3 (up), w2 (down)
+    norms = 2 * d  # attention_norm, ffn_norm
+    embeddings = vocab_size * d * (1 if tie_embeddings else 2)  # tok_embeddings (+ output head)
+    return embeddings + n_layers * (attention + mlp + norms) + d  # + the final norm
+
+
+# Published totals: (config, tie_embeddings, count, where from)
+PUBLISHED = [
+    ((32000, 4096, 32, 32, 32, 11008), False, 6_738_415_616, "Llama-2-7B"),
+    ((32000, 5120, 40, 40, 40, 13824), False, 13_015_864_320, "Llama-2-13B"),
+    ((32000, 8192, 80, 64, 8, 28672), False, 68_976_648_192, "Llama-2-70B (GQA, 8 kv heads)"),
+    ((32000, 2048, 22, 32, 4, 5632), False, 1_100_048_384, "TinyLlama-1.1B (GQA, 4 kv heads)"),
+    ((128256, 2048, 16, 32, 8, 8192), True, 1_235_814_400, "Llama-3.2-1B (tied embeddings)"),
+]
+
+
+@check("published counts: Llama-2-7B 6,738,415,616, 13B, 70B 68,976,648,192 (GQA), TinyLlama-1.1B, Llama-3.2-1B (tied)", examples=1)
+def published(ctx):
+    for config, tied, expected, name in PUBLISHED:
+        if reference(*config, tie_embeddings=tied) != expected:
+            raise BankError(f"reference disagrees with the published count of {name}")
+        got = ctx.call(*config, tie_embeddings=tied) if tied else ctx.call(*config)
+        if got != expected or type(got) is not int:
+            diff = f" ({got - expected:+,})" if isinstance(got, (int, float)) else ""
+            ctx.fail(f"{name}: expected {expected:,} parameters (an int), got {got!r}{diff}")
+
+
+@check("matches the formula for random configs (MHA, GQA, MQA; sizes 1 and odd), tie_embeddings default, True, False; an int")
+def matches_reference(ctx):
+    n_kv = ctx.draw(st.integers(1, 8))
+    n_heads = n_kv * ctx.draw(st.sampled_from([1, 1, 2, 3, 4, 8]))
+    head_dim = ctx.draw(st.sampled_from([1, 3, 8, 64, 128]))
+    args = (
+        ctx.draw(st.integers(1, 200_000)),  # vocab
+        n_heads * head_dim,  # d_model
+        ctx.draw(st.integers(1, 96)),  # n_layers
+        n_heads,
+        n_kv,
+        ctx.draw(st.integers(1, 50_000)),  # ffn_dim
+    )
+    tied = ctx.draw(st.sampled_from(["default", True, False]))
+    if tied == "default":
+        ctx.assert_equal(ctx.call(*args), ctx.reference(*args))
+    else:
+        ctx.assert_equal(ctx.call(*args, tie_embeddings=tied), ctx.reference(*args, tie_embeddings=tied))
+
+
+WRONG_ANSWERS = {
+    "forgets the final norm": '''
+def llama_param_count(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_dim, tie_embeddings=False):
+    d, hd = d_model, d_model // n_heads
+    layer = 2 * d * d + 2 * d * n_kv_heads * hd + 3 * d * ffn_dim + 2 * d
+    return vocab_size * d * (1 if tie_embeddings else 2) + n_layers * layer
+''',
+    "forgets the two RMSNorm vectors in each layer": '''
+def llama_param_count(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_dim, tie_embeddings=False):
+    d, hd = d_model, d_model // n_heads
+    layer = 2 * d * d + 2 * d * n_kv_heads * hd + 3 * d * ffn_dim
+    return vocab_size * d * (1 if tie_embeddings else 2) + n_layers * layer + d
+''',
+    "k and v projections taken as d×d (ignores grouped-query attention)": '''
+def llama_param_count(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_dim, tie_embeddings=False):
+    d = d_model
+    layer = 4 * d * d + 3 * d * ffn_dim + 2 * d
+    return vocab_size * d * (1 if tie_embeddings else 2) + n_layers * layer + d
+''',
+    "ignores tie_embeddings: always counts a separate output head": '''
+def llama_param_count(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_dim, tie_embeddings=False):
+    d, hd = d_model, d_model // n_heads
+    layer = 2 * d * d + 2 * d * n_kv_heads * hd + 3 * d * ffn_dim + 2 * d
+    return 2 * vocab_size * d + n_layers * layer + d
+''',
+    "head_dim = d_model / n_heads with true division: returns a float": '''
+def llama_param_count(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_dim, tie_embeddings=False):
+    d, hd = d_model, d_model / n_heads
+    layer = 2 * d * d + 2 * d * n_kv_heads * hd + 3 * d * ffn_dim + 2 * d
+    return vocab_size * d * (1 if tie_embeddings else 2) + n_layers * layer + d
+''',
+}
+
+ALTERNATIVES = {
+    "sums the shapes of a state dict, as model.parameters() would": '''
+import math
+
+def llama_param_count(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_dim, tie_embeddings=False):
+    d = d_model
+    kv = n_kv_heads * (d // n_heads)
+    layer = {
+        "attention.wq": (d, d), "attention.wk": (kv, d), "attention.wv": (kv, d), "attention.wo": (d, d),
+        "feed_forward.w1": (ffn_dim, d), "feed_forward.w2": (d, ffn_dim), "feed_forward.w3": (ffn_dim, d),
+        "attention_norm": (d,), "ffn_norm": (d,),
+    }
+    shapes = [(vocab_size, d), (d,)] + [s for _ in range(n_layers) for s in layer.values()]
+    if not tie_embeddings:
+        shapes.append((vocab_size, d))
+    return sum(math.prod(s) for s in shapes)
+''',
+}

@@ -1,0 +1,304 @@
+"""tokenizer.bpe_train — training byte-level BPE merges: reference, checks, known-wrong answers.
+
+bpe_train(text, n_merges) -> list of (int, int): start from the UTF-8 bytes of text (ids 0-255).
+Step s counts every adjacent pair of the current sequence (position i with i + 1, so "aaa" holds
+(97, 97) twice), takes the most frequent pair (ties: the smallest pair as a tuple), replaces its
+non-overlapping occurrences left to right by the new id 256 + s, and records the pair. It stops
+early only when fewer than two tokens remain (a pair seen once is still merged).
+(Sennrich et al. 2016, arXiv:1508.07909, sec. 3.2; GPT-2's byte-level BPE, Radford et al. 2019, sec. 2.2.)
+"""
+from collections import Counter
+
+from hypothesis import strategies as st
+
+from llmq.judge.kit import BankError, check
+
+
+def reference(text, n_merges):
+    ids = list(text.encode("utf-8"))  # byte ids 0..255
+    merges = []
+    for step in range(n_merges):
+        if len(ids) < 2:
+            break
+        counts = Counter(zip(ids, ids[1:]))  # every adjacent position, overlapping ones included
+        best = max(counts.values())
+        pair = min(p for p, c in counts.items() if c == best)  # ties: the smallest pair
+        new_id, out, i = 256 + step, [], 0
+        while i < len(ids):  # left to right; a merged position cannot be reused
+            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
+                out.append(new_id)
+                i += 2
+            else:
+                out.append(ids[i])
+                i += 1
+        ids = out
+        merges.append(pair)
+    return merges
+
+
+# Hand-worked cases, each for one rule: (text, n_merges, merges, what it shows)
+WORKED = [
+    ("", 3, [], "empty text: no tokens, no merges"),
+    ("a", 3, [], "one token: nothing to pair"),
+    ("aaaa", 5, [(97, 97), (256, 256)], "non-overlapping replacement: aaaa -> [256, 256] -> [257], then stop"),
+    ("aaa", 2, [(97, 97), (256, 97)], "left to right: aaa -> [256, 97], not [97, 256]"),
+    ("abcd", 5, [(97, 98), (99, 100), (256, 257)], "all counts 1: still merges (smallest pair first) until one token remains"),
+    ("zzzzabab", 1, [(122, 122)], "overlapping counting: zzzz holds (z, z) three times, abab holds (a, b) twice"),
+    ("cdab", 1, [(97, 98)], "ties: the smallest pair (97, 98), not the first seen (99, 100)"),
+    ("é", 1, [(195, 169)], "UTF-8 bytes: é is 0xC3 0xA9, not the code point 233"),
+]
+
+
+@check("worked examples: overlapping counts, ties to the smallest pair, non-overlapping left-to-right replacement, early stop, UTF-8", examples=1)
+def worked_examples(ctx):
+    for text, n, expected, why in WORKED:
+        got = ctx.call(text, n)
+        if reference(text, n) != expected:
+            raise BankError(f"reference disagrees with the worked example {text!r}")
+        if _as_pairs(got) != expected:
+            ctx.fail(f"bpe_train({text!r}, {n}) should give {expected}, got {got!r}\nthis example tests: {why}")
+    ctx.assert_equal(got, expected)
+
+
+def _as_pairs(value):
+    try:
+        return [tuple(p) for p in value]
+    except TypeError:
+        return value
+
+
+ALPHABETS = ["ab", "abc ", "aab", "zyx", "ab中", "é😀 a", "的的是"]
+
+
+@check("matches the reference on random texts (ASCII and multi-byte UTF-8, many repeats and ties), 0 to 12 merges")
+def matches_reference(ctx):
+    alphabet = ctx.draw(st.sampled_from(ALPHABETS))
+    # runs of one character (zzzz, aaa) are where overlapping pairs and merge order matter
+    runs = ctx.draw(st.lists(st.tuples(st.sampled_from(alphabet), st.integers(1, 5)), max_size=8))
+    text = "".join(char * length for char, length in runs)
+    n = ctx.draw(st.integers(0, 12))
+    ctx.assert_equal(ctx.call(text, n), ctx.reference(text, n))
+
+
+WRONG_ANSWERS = {
+    "counts non-overlapping occurrences only (skips past a repeated pair, like bytes.count): 'aaa' holds (a, a) once": '''
+def bpe_train(text, n_merges):
+    ids = list(text.encode("utf-8"))
+    merges = []
+    for step in range(n_merges):
+        if len(ids) < 2:
+            break
+        counts = {}
+        i = 0
+        while i < len(ids) - 1:
+            pair = (ids[i], ids[i + 1])
+            counts[pair] = counts.get(pair, 0) + 1
+            i += 2 if ids[i] == ids[i + 1] else 1
+        best = max(counts.values())
+        pair = min(p for p, c in counts.items() if c == best)
+        out, i = [], 0
+        while i < len(ids):
+            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
+                out.append(256 + step)
+                i += 2
+            else:
+                out.append(ids[i])
+                i += 1
+        ids = out
+        merges.append(pair)
+    return merges
+''',
+    "ties go to the first pair seen (max(stats, key=stats.get)), not the smallest": '''
+def bpe_train(text, n_merges):
+    ids = list(text.encode("utf-8"))
+    merges = []
+    for step in range(n_merges):
+        if len(ids) < 2:
+            break
+        stats = {}
+        for pair in zip(ids, ids[1:]):
+            stats[pair] = stats.get(pair, 0) + 1
+        pair = max(stats, key=stats.get)
+        out, i = [], 0
+        while i < len(ids):
+            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
+                out.append(256 + step)
+                i += 2
+            else:
+                out.append(ids[i])
+                i += 1
+        ids = out
+        merges.append(pair)
+    return merges
+''',
+    "ties go to the largest pair": '''
+from collections import Counter
+
+def bpe_train(text, n_merges):
+    ids = list(text.encode("utf-8"))
+    merges = []
+    for step in range(n_merges):
+        if len(ids) < 2:
+            break
+        counts = Counter(zip(ids, ids[1:]))
+        pair = max(counts, key=lambda p: (counts[p], p))
+        out, i = [], 0
+        while i < len(ids):
+            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
+                out.append(256 + step)
+                i += 2
+            else:
+                out.append(ids[i])
+                i += 1
+        ids = out
+        merges.append(pair)
+    return merges
+''',
+    "merges right to left ('aaa' -> [97, 256])": '''
+from collections import Counter
+
+def bpe_train(text, n_merges):
+    ids = list(text.encode("utf-8"))
+    merges = []
+    for step in range(n_merges):
+        if len(ids) < 2:
+            break
+        counts = Counter(zip(ids, ids[1:]))
+        pair = min(counts, key=lambda p: (-counts[p], p))
+        out, i = [], len(ids) - 1
+        while i >= 0:
+            if i > 0 and (ids[i - 1], ids[i]) == pair:
+                out.append(256 + step)
+                i -= 2
+            else:
+                out.append(ids[i])
+                i -= 1
+        ids = out[::-1]
+        merges.append(pair)
+    return merges
+''',
+    "stops when no pair occurs at least twice": '''
+from collections import Counter
+
+def bpe_train(text, n_merges):
+    ids = list(text.encode("utf-8"))
+    merges = []
+    for step in range(n_merges):
+        counts = Counter(zip(ids, ids[1:]))
+        if not counts or max(counts.values()) < 2:
+            break
+        pair = min(counts, key=lambda p: (-counts[p], p))
+        out, i = [], 0
+        while i < len(ids):
+            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
+                out.append(256 + step)
+                i += 2
+            else:
+                out.append(ids[i])
+                i += 1
+        ids = out
+        merges.append(pair)
+    return merges
+''',
+    "drops the last token when it is not part of a merge (loops to len - 1)": '''
+from collections import Counter
+
+def bpe_train(text, n_merges):
+    ids = list(text.encode("utf-8"))
+    merges = []
+    for step in range(n_merges):
+        if len(ids) < 2:
+            break
+        counts = Counter(zip(ids, ids[1:]))
+        pair = min(counts, key=lambda p: (-counts[p], p))
+        out, i = [], 0
+        while i < len(ids) - 1:
+            if (ids[i], ids[i + 1]) == pair:
+                out.append(256 + step)
+                i += 2
+            else:
+                out.append(ids[i])
+                i += 1
+        ids = out
+        merges.append(pair)
+    return merges
+''',
+    "works on code points (ord) instead of UTF-8 bytes": '''
+from collections import Counter
+
+def bpe_train(text, n_merges):
+    ids = [ord(c) for c in text]
+    merges = []
+    for step in range(n_merges):
+        if len(ids) < 2:
+            break
+        counts = Counter(zip(ids, ids[1:]))
+        pair = min(counts, key=lambda p: (-counts[p], p))
+        out, i = [], 0
+        while i < len(ids):
+            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
+                out.append(256 + step)
+                i += 2
+            else:
+                out.append(ids[i])
+                i += 1
+        ids = out
+        merges.append(pair)
+    return merges
+''',
+}
+
+ALTERNATIVES = {
+    "a linked list over the positions: merges in place, counts rebuilt each step": '''
+def bpe_train(text, n_merges):
+    ids = list(text.encode("utf-8"))
+    nxt = list(range(1, len(ids))) + [-1]   # next live position, -1 at the end
+    head = 0 if ids else -1
+    merges = []
+    for step in range(n_merges):
+        counts = {}
+        i = head
+        while i != -1 and nxt[i] != -1:
+            pair = (ids[i], ids[nxt[i]])
+            counts[pair] = counts.get(pair, 0) + 1
+            i = nxt[i]
+        if not counts:          # fewer than two tokens
+            break
+        pair = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        i = head
+        while i != -1 and nxt[i] != -1:
+            j = nxt[i]
+            if (ids[i], ids[j]) == pair:
+                ids[i] = 256 + step      # i absorbs j
+                nxt[i] = nxt[j]
+            i = nxt[i]
+        merges.append(pair)
+    return merges
+''',
+    "tuples and a skip flag; ties by sorting the most frequent pairs": '''
+def bpe_train(text, n_merges):
+    seq = tuple(text.encode("utf-8"))
+    merges = []
+    for step in range(n_merges):
+        if len(seq) < 2:
+            break
+        counts = {}
+        for a, b in zip(seq, seq[1:]):
+            counts[(a, b)] = counts.get((a, b), 0) + 1
+        top = max(counts.values())
+        pair = sorted(p for p in counts if counts[p] == top)[0]
+        merged, skip = [], False
+        for i, tok in enumerate(seq):
+            if skip:
+                skip = False
+                continue
+            if i + 1 < len(seq) and (tok, seq[i + 1]) == pair:
+                merged.append(256 + step)
+                skip = True
+            else:
+                merged.append(tok)
+        seq = tuple(merged)
+        merges.append(pair)
+    return merges
+''',
+}
