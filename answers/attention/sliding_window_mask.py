@@ -1,0 +1,108 @@
+"""attention.sliding_window_mask — causal sliding-window mask (Mistral-style): reference, checks, known-wrong answers.
+
+sliding_window_mask(lq, window, lk=None) -> bool (Lq, Lk), True = may attend. Query i sits at key
+position p = i + (Lk - Lq) (aligned bottom-right; lk defaults to lq) and may attend key j iff
+p - window < j <= p: the `window` most recent keys, itself included.
+"""
+import torch
+from hypothesis import strategies as st
+
+from llmq.judge.kit import check
+
+FORBIDDEN = []
+
+
+def reference(lq, window, lk=None):
+    lk = lq if lk is None else lk
+    p = torch.arange(lq).unsqueeze(1) + (lk - lq)  # (Lq, 1) each query's position among the keys
+    j = torch.arange(lk).unsqueeze(0)  # (1, Lk)
+    distance = p - j  # how far back key j is from the query
+    return (distance >= 0) & (distance < window)  # (Lq, Lk): window keys, the query's own included
+
+
+CASES = st.tuples(st.integers(1, 12), st.integers(1, 12), st.integers(1, 14), st.booleans())
+
+
+@check("matches the reference exactly (window 1 to past Lk, Lq <= Lk and Lq > Lk, lk given and default)")
+def matches_reference(ctx):
+    lq, lk, window, default = ctx.draw(CASES)
+    if default:
+        ctx.assert_equal(ctx.call(lq, window), reference(lq, window))
+    else:
+        ctx.assert_equal(ctx.call(lq, window, lk=lk), reference(lq, window, lk))
+
+
+@check("each query sees exactly min(window, p + 1) keys, ending at its own position p = i + Lk - Lq")
+def window_counts(ctx):
+    lq, lk, window, _ = ctx.draw(CASES)
+    lq = min(lq, lk)
+    mask = ctx.call(lq, window, lk=lk)
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or tuple(mask.shape) != (lq, lk):
+        ctx.assert_equal(mask, reference(lq, window, lk))
+    for i in range(lq):
+        p = i + lk - lq
+        seen = mask[i].nonzero().flatten().tolist()
+        want = list(range(max(0, p - window + 1), p + 1))
+        if seen != want:
+            ctx.fail(f"query {i} (position {p}, window {window}) sees keys {seen}; expected keys {want}")
+
+
+@check("a window at least Lk wide is the plain causal mask")
+def wide_window_is_causal(ctx):
+    lq, lk, extra, _ = ctx.draw(CASES)
+    lq = min(lq, lk)
+    causal = torch.ones(lq, lk, dtype=torch.bool).tril(lk - lq)
+    ctx.assert_equal(ctx.call(lq, lk + extra - 1, lk=lk), causal)
+
+
+WRONG_ANSWERS = {
+    "off by one: window + 1 keys (triu with diagonal -window, as in the Mistral paper's 'i - W to i' read literally)": '''
+import torch
+
+def sliding_window_mask(lq, window, lk=None):
+    lk = lq if lk is None else lk
+    causal = torch.ones(lq, lk, dtype=torch.bool).tril(lk - lq)
+    return causal.triu(lk - lq - window)
+''',
+    "off by one the other way: window - 1 keys (distance <= window - 1 read as < window - 1)": '''
+import torch
+
+def sliding_window_mask(lq, window, lk=None):
+    lk = lq if lk is None else lk
+    p = torch.arange(lq)[:, None] + (lk - lq)
+    j = torch.arange(lk)[None, :]
+    return (j <= p) & (p - j < window - 1)
+''',
+    "not causal: a symmetric band |p - j| < window": '''
+import torch
+
+def sliding_window_mask(lq, window, lk=None):
+    lk = lq if lk is None else lk
+    p = torch.arange(lq)[:, None] + (lk - lq)
+    j = torch.arange(lk)[None, :]
+    return (p - j).abs() < window
+''',
+    "aligned top-left: ignores Lk - Lq, so decoding queries see the oldest keys": '''
+import torch
+
+def sliding_window_mask(lq, window, lk=None):
+    lk = lq if lk is None else lk
+    i = torch.arange(lq)[:, None]
+    j = torch.arange(lk)[None, :]
+    return (j <= i) & (i - j < window)
+''',
+}
+
+ALTERNATIVES = {
+    "causal tril minus the keys that fell out of the window": '''
+import torch
+
+def sliding_window_mask(lq, window, lk=None):
+    if lk is None:
+        lk = lq
+    ones = torch.ones(lq, lk, dtype=torch.bool)
+    causal = ones.tril(diagonal=lk - lq)
+    too_old = ones.tril(diagonal=lk - lq - window)  # keys at distance >= window
+    return causal & ~too_old
+''',
+}
