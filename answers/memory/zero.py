@@ -59,11 +59,8 @@ def matches_reference(ctx):
     n = ctx.draw(st.one_of(st.integers(1, 4096), st.sampled_from([1, 2, 3, 8, 1000])))
     stage = ctx.draw(st.integers(0, 3))
     k = ctx.draw(st.sampled_from(["default", 4, 8, 16, 20, 6.5]))
-    if k == "default":
-        got, expected = ctx.call(psi, n, stage), ctx.reference(psi, n, stage)
-    else:
-        got, expected = ctx.call(psi, n, stage, k=k), ctx.reference(psi, n, stage, k=k)
-    ctx.assert_close(got, expected, rtol=RTOL)
+    kwargs = {} if k == "default" else {"k": k}
+    ctx.assert_close(ctx.call(psi, n, stage, **kwargs), ctx.reference(psi, n, stage, **kwargs), rtol=RTOL)
 
 
 WRONG_ANSWERS = {

@@ -55,10 +55,8 @@ def matches_reference(ctx):
         ctx.draw(st.integers(1, 50_000)),  # ffn_dim
     )
     tied = ctx.draw(st.sampled_from(["default", True, False]))
-    if tied == "default":
-        ctx.assert_equal(ctx.call(*args), ctx.reference(*args))
-    else:
-        ctx.assert_equal(ctx.call(*args, tie_embeddings=tied), ctx.reference(*args, tie_embeddings=tied))
+    kwargs = {} if tied == "default" else {"tie_embeddings": tied}
+    ctx.assert_equal(ctx.call(*args, **kwargs), ctx.reference(*args, **kwargs))
 
 
 WRONG_ANSWERS = {
