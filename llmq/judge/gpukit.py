@@ -17,10 +17,12 @@ from __future__ import annotations
 import ctypes
 import datetime
 import importlib.util
+import inspect
 import os
 import pickle
 import select
 import signal
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -34,7 +36,8 @@ from llmq.judge.kit import sandboxed
 
 __all__ = [
     "device",
-    "launch_driver",
+    "kernel_driver",
+    "half_dtypes",
     "call_kernel",
     "run_ranks",
     "RankFailed",
@@ -108,29 +111,121 @@ def _to(value: Any, dev: str) -> Any:
     return value
 
 
-@sandboxed
-def launch_driver(solution: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
-    """Run the solution on the device, counting Triton launches. Inputs are cloned for the device
-    and compared after the call (the judge's own comparison sees only the CPU originals)."""
+_EMPTY = torch.empty
+GUARD = 8192  # elements of canary on each side of every input and every allocation
+
+
+# Integer views of each float type, and the bits of its quiet NaN; the low bits carry a payload
+# that differs from buffer to buffer, so NaN loaded from one guard and stored into another (an
+# unmasked x + y) still changes the second one.
+_BITS = {
+    torch.float64: (torch.int64, 0x7FF8000000000000),
+    torch.float32: (torch.int32, 0x7FC00000),
+    torch.float16: (torch.int16, 0x7E00),
+    torch.bfloat16: (torch.int16, 0x7FC0),
+}
+
+
+def _canary(dtype: torch.dtype, index: int) -> tuple[torch.dtype, int]:
+    """(the dtype the guard is viewed as, the value it holds there) for the index-th buffer."""
+    if dtype in _BITS:
+        view, nan = _BITS[dtype]
+        return view, nan | (1 + index % 31)  # a NaN: nonzero mantissa, quiet bit set
+    if dtype == torch.bool:
+        return torch.uint8, 1
+    return dtype, int(torch.iinfo(dtype).max) - index % 31
+
+
+class _Guards:
+    """Tensors placed inside larger buffers filled with a canary: reading past the end reads NaN,
+    writing past the end changes the canary, which `overrun` reports afterwards."""
+
+    def __init__(self) -> None:
+        self.buffers: list[tuple[torch.Tensor, int, str, torch.dtype, int]] = []
+
+    def place(self, shape: tuple[int, ...], dtype: torch.dtype, dev: Any, what: str) -> torch.Tensor:
+        n = 1
+        for size in shape:
+            n *= int(size)
+        view, value = _canary(dtype, len(self.buffers))
+        buf = _EMPTY((n + 2 * GUARD,), dtype=dtype, device=dev)  # not the patched torch.empty
+        buf.view(view).fill_(value)
+        self.buffers.append((buf, n, what, view, value))
+        return buf[GUARD : GUARD + n].view(shape)
+
+    def overrun(self) -> str | None:
+        for buf, n, what, view, value in self.buffers:
+            bits = buf.view(view)
+            for side, part in (("before the start", bits[:GUARD]), ("past the end", bits[GUARD + n :])):
+                if not bool((part == value).all()):
+                    return f"wrote {side} of {what}"
+        return None
+
+
+def _guarded_input(guards: _Guards, value: Any, dev: str, what: str) -> Any:
+    if isinstance(value, torch.Tensor) and value.numel():
+        t = guards.place(tuple(value.shape), value.dtype, dev, what)
+        t.copy_(value)
+        return t
+    return _to(value, dev)
+
+
+def _patched_allocators(guards: _Guards) -> list[tuple[Any, str, Any]]:
+    """torch.empty/empty_like/zeros/zeros_like hand out guarded tensors while the solution runs."""
+    saved: list[tuple[Any, str, Any]] = []
+
+    def wrap(owner: Any, name: str, like: bool, fill: float | None) -> None:
+        original = getattr(owner, name)
+
+        def alloc(*args: Any, **kwargs: Any) -> Any:
+            plain = original(*args, **kwargs)
+            if plain.numel() == 0 or not plain.is_contiguous() or kwargs.get("out") is not None:
+                return plain
+            t = guards.place(tuple(plain.shape), plain.dtype, plain.device, "a tensor it allocated")
+            if fill is not None:
+                t.fill_(fill)
+            return t
+
+        saved.append((owner, name, original))
+        setattr(owner, name, alloc)
+
+    wrap(torch, "empty", False, None)
+    wrap(torch, "empty_like", True, None)
+    wrap(torch, "zeros", False, 0)
+    wrap(torch, "zeros_like", True, 0)
+    return saved
+
+
+def _launch(solution: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Run the solution on the device, counting Triton launches.
+
+    Inputs are copied into guarded buffers on the device (and compared after the call: the judge's
+    own comparison only sees the CPU originals); what the solution allocates with torch.empty and
+    friends is guarded too, so a store without a mask on the last block shows up.
+    """
     dev = device()
-    dargs = [_to(a, dev) for a in args]
-    dkwargs = {k: _to(v, dev) for k, v in kwargs.items()}
-    before = [a.clone() if isinstance(a, torch.Tensor) else None for a in dargs]
+    guards = _Guards()
+    dargs = [_guarded_input(guards, a, dev, f"input #{i}") for i, a in enumerate(args)]
+    dkwargs = {k: _guarded_input(guards, v, dev, f"input `{k}`") for k, v in kwargs.items()}
     log = _LaunchLog()
     saved = _counting(log)
+    allocators = _patched_allocators(guards)
     try:
         out = solution(*dargs, **dkwargs)
         if dev == "cuda":
             torch.cuda.synchronize()
     finally:
+        for owner, name, original in allocators:
+            setattr(owner, name, original)
         for cls, original in saved:
             cls.run = original
     own_file = solution.__code__.co_filename if hasattr(solution, "__code__") else ""
     modified = None
-    for i, (a, b) in enumerate(zip(dargs, before)):
-        if b is not None and not torch.equal(a.cpu(), b.cpu()) and not (a.isnan().any() and b.isnan().any()):
-            modified = i
-            break
+    for i, (a, b) in enumerate(zip(dargs, args)):
+        if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+            if not torch.equal(a.cpu().nan_to_num(), b.nan_to_num()) or not torch.equal(a.cpu().isnan(), b.isnan()):
+                modified = i
+                break
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
     written = [
         isinstance(o, torch.Tensor) and o.numel() > 0 and o.untyped_storage().data_ptr() in log.pointers for o in outs
@@ -149,8 +244,30 @@ def launch_driver(solution: Callable[..., Any], *args: Any, **kwargs: Any) -> di
         "written": written,
         "modified": modified,
         "aliased": aliased,
+        "overrun": guards.overrun(),
         "device": dev,
     }
+
+
+def kernel_driver(like: Callable[..., Any]) -> Callable[..., Any]:
+    """The `@sandboxed` driver `call_kernel` runs (bind it as `launch_driver` in the answer module):
+    runs the solution on the device, counting Triton launches, with guarded inputs and allocations.
+    It takes the parameters of `like` (the reference), so failure messages name the inputs."""
+
+    def launch_driver(solution: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return _launch(solution, *args, **kwargs)
+
+    params = [inspect.Parameter("solution", inspect.Parameter.POSITIONAL_ONLY)]
+    launch_driver.__signature__ = inspect.signature(like).replace(  # type: ignore[attr-defined]
+        parameters=params + list(inspect.signature(like).parameters.values())
+    )
+    return sandboxed(launch_driver)
+
+
+def half_dtypes() -> list[torch.dtype]:
+    """The 16-bit float types a kernel is checked with: float16 everywhere, bfloat16 only on CUDA
+    (Triton's CPU interpreter does not emulate bfloat16 arithmetic: x + y comes out as garbage)."""
+    return [torch.float16, torch.bfloat16] if device() == "cuda" else [torch.float16]
 
 
 def call_kernel(ctx: Any, *args: Any, **kwargs: Any) -> Any:
@@ -166,6 +283,11 @@ def call_kernel(ctx: Any, *args: Any, **kwargs: Any) -> Any:
         )
     if seen["own"] == 0:
         ctx.fail(f"launched only kernels defined outside your file ({', '.join(seen['kernels'])}); write your own @triton.jit kernel")
+    if seen["overrun"]:
+        ctx.fail(
+            f"{seen['overrun']}: a load or store ran outside the tensor; the last block needs a mask "
+            "(offsets < n), and loads of masked lanes need `other=`"
+        )
     if seen["modified"] is not None:
         ctx.fail(f"modified its input #{seen['modified']} in place; a solution must not change its inputs")
     if seen["aliased"]:
@@ -303,41 +425,48 @@ def run_ranks(body: Callable[..., Any], *args: Any, world: int = 2, timeout_s: f
 def load_kernels_module(answer_file: str, name: str) -> ModuleType:
     """kernels/<name>.py of the bank the answer module at `answer_file` belongs to, loaded by path."""
     path = Path(answer_file).resolve().parents[2] / "kernels" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"_llmq_kernels_{name}", path)
+    key = f"_llmq_kernels_{name}_{abs(hash(str(path))):x}"
+    if key in sys.modules:
+        return sys.modules[key]
+    spec = importlib.util.spec_from_file_location(key, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.modules[key] = module  # dataclasses look their module up while it runs
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[key]
+        raise
     return module
 
 
-def timing_driver(timing: ModuleType, eager: Callable[..., Any], make_inputs: Callable[..., tuple],
-                  bytes_moved: Callable[..., int]) -> Callable[..., Any]:
-    """A `@sandboxed` driver timing the solution against `eager` and torch.compile(eager) on CUDA.
-
-    `make_inputs(*shape, device=..., generator=...)` builds fresh inputs; `bytes_moved(*shape)` is
-    the least memory traffic of one call, for the bandwidth plausibility check. Returns None
-    without CUDA, else the harness's report as a dict.
-    """
+def timing_driver(answer_file: str, exercise: str) -> Callable[..., Any]:
+    """A `@sandboxed` driver (name it `time_driver` in the answer module) that times the solution on
+    CUDA against torch eager and torch.compile, with kernels/timing.py on the first shape of
+    kernels/baselines.py's SPECS[exercise]. It returns None without CUDA, else the report as a dict."""
+    timing = load_kernels_module(answer_file, "timing")
+    eager, make_inputs, bytes_moved, _, shapes = load_kernels_module(answer_file, "baselines").SPECS[exercise]
 
     @sandboxed
-    def time_driver(solution: Callable[..., Any], *shape: int) -> dict[str, Any] | None:
+    def time_driver(solution: Callable[..., Any]) -> dict[str, Any] | None:
         if device() != "cuda":
             return None
+        shape = shapes[0]
         report = timing.compare(
             {"solution": solution, "torch eager": eager, "torch.compile": timing.compiled(eager)},
             lambda gen: make_inputs(*shape, device="cuda", generator=gen),
             bytes_moved=bytes_moved(*shape),
-            budget_s=4.0,
+            budget_s=3.0,
         )
-        return report.to_dict()
+        return {"summary": f"{report.summary} (shape {shape})"}
 
     return time_driver
 
 
-def note_timing(ctx: Any, *shape: int) -> None:
+def note_timing(ctx: Any) -> None:
     """Harness side of the timing check: a note with the speed-ups, or that nothing was timed."""
-    report = ctx.run("time_driver", *shape)
+    report = ctx.run("time_driver")
     if report is None:
         ctx.note(f"{CPU_NOTE}; the Triton kernel ran under TRITON_INTERPRET=1 (Triton's CPU interpreter)")
         return

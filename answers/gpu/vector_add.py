@@ -1,0 +1,154 @@
+"""gpu.vector_add — the Triton warm-up: out = x + y, computed by a kernel the file defines.
+
+x, y (n,) contiguous, same dtype; returns a new (n,) tensor. The reference solution is
+kernels/vector_add.py; `reference` here is the float64 oracle the checks compare with.
+"""
+from pathlib import Path
+
+import torch
+from hypothesis import strategies as st
+
+from llmq.judge import gpukit
+from llmq.judge.kit import check
+
+REFERENCE_SOURCE = (Path(__file__).resolve().parents[2] / "kernels" / "vector_add.py").read_text()
+time_driver = gpukit.timing_driver(__file__, "vector_add")  # @sandboxed drivers, run by ctx.run
+
+# Block sizes people pick are powers of two up to 4096: sizes just around them catch an
+# unmasked or missing last block.
+EDGE_SIZES = [1, 2, 3, 127, 128, 129, 1000, 1023, 1024, 1025, 2047, 2049, 4097]
+
+
+def reference(x, y):
+    return x + y  # (n,), float64 here
+
+
+launch_driver = gpukit.kernel_driver(reference)
+
+
+@check("matches x + y (sizes 1 to 5000, not multiples of the block; float32/float64/float16, bfloat16 on CUDA)", examples=8)
+def matches_reference(ctx):
+    dtypes = [torch.float32, torch.float64, *gpukit.half_dtypes()]
+    dtype, n = ctx.draw(st.tuples(st.sampled_from(dtypes), st.one_of(st.sampled_from(EDGE_SIZES), st.integers(1, 5000))))
+    x, y = ctx.randn(n, dtype=dtype), ctx.randn(n, dtype=dtype)
+    out = gpukit.call_kernel(ctx, x, y)
+    ctx.assert_close(out, ctx.reference(x, y), dtype=dtype)
+
+
+@check("every element, the last partial block included (x + y with distinct values)", examples=3)
+def covers_every_element(ctx):
+    n = ctx.draw(st.sampled_from([1025, 1500, 4099]))
+    x = torch.arange(n, dtype=torch.float32)
+    y = torch.full((n,), 0.5)
+    out = gpukit.call_kernel(ctx, x, y)
+    ctx.assert_close(out, ctx.reference(x, y), dtype=torch.float32)
+
+
+@check("speed on CUDA against torch eager and torch.compile (a note; without CUDA, says correctness only)", examples=1)
+def speed(ctx):
+    gpukit.note_timing(ctx)
+
+
+WRONG_ANSWERS = {
+    "no mask: the last block stores past the end of the output": '''
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def add_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(out_ptr + offs, tl.load(x_ptr + offs) + tl.load(y_ptr + offs))
+
+def vector_add(x, y):
+    out = torch.empty_like(x)
+    n = x.numel()
+    add_kernel[(triton.cdiv(n, 256),)](x, y, out, n, BLOCK=256)
+    return out
+''',
+    "grid rounds down (n // BLOCK programs): the tail is never computed": '''
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def add_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    tl.store(out_ptr + offs, tl.load(x_ptr + offs, mask=mask) + tl.load(y_ptr + offs, mask=mask), mask=mask)
+
+def vector_add(x, y):
+    out = torch.empty_like(x)
+    n = x.numel()
+    add_kernel[(max(1, n // 128),)](x, y, out, n, BLOCK=128)
+    return out
+''',
+    "plain torch, no kernel": '''
+import torch
+
+def vector_add(x, y):
+    return torch.add(x, y)
+''',
+    "launches a kernel but returns a torch result": '''
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def add_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    tl.store(out_ptr + offs, tl.load(x_ptr + offs, mask=mask) + tl.load(y_ptr + offs, mask=mask), mask=mask)
+
+def vector_add(x, y):
+    out = torch.empty_like(x)
+    n = x.numel()
+    add_kernel[(triton.cdiv(n, 128),)](x, y, out, n, BLOCK=128)
+    return x + y
+''',
+    "accumulates in the output buffer without initialising it (torch.empty is not zeros)": '''
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def add_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    acc = tl.load(out_ptr + offs, mask=mask)
+    acc += tl.load(x_ptr + offs, mask=mask)
+    acc += tl.load(y_ptr + offs, mask=mask)
+    tl.store(out_ptr + offs, acc, mask=mask)
+
+def vector_add(x, y):
+    out = torch.empty_like(x)
+    n = x.numel()
+    add_kernel[(triton.cdiv(n, 128),)](x, y, out, n, BLOCK=128)
+    return out
+''',
+}
+
+ALTERNATIVES = {
+    "a fixed number of programs, each looping over blocks with a stride (grid-stride loop)": '''
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def add_kernel(x_ptr, y_ptr, out_ptr, n, n_programs, BLOCK: tl.constexpr):
+    pid = tl.program_id(0)
+    for start in range(pid * BLOCK, n, n_programs * BLOCK):
+        offs = start + tl.arange(0, BLOCK)
+        mask = offs < n
+        x = tl.load(x_ptr + offs, mask=mask, other=0.0)
+        y = tl.load(y_ptr + offs, mask=mask, other=0.0)
+        tl.store(out_ptr + offs, x + y, mask=mask)
+
+def vector_add(x, y):
+    out = torch.empty_like(x)
+    n = x.numel()
+    n_programs = min(4, triton.cdiv(n, 64))
+    add_kernel[(n_programs,)](x, y, out, n, n_programs, BLOCK=64)
+    return out
+''',
+}
