@@ -3,7 +3,8 @@ notifications, and opens on the home screen (or straight into the review queue).
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from textual.app import App
 from textual.binding import Binding
@@ -12,14 +13,16 @@ from llmq.bank import Bank
 from llmq.tui.commands import LlmqCommands
 from llmq.tui.errors import describe
 from llmq.tui.judging import Judge, JudgeClient, default_client
-from llmq.tui.progress import Progress
 from llmq.tui.screens.home import HomeScreen
+
+if TYPE_CHECKING:
+    from llmq.tui.progress import Progress
 
 
 class LlmqApp(App[int]):
     TITLE = "llmq"
     SUB_TITLE = "LLM-engineering interview prep"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses may live elsewhere
     COMMANDS = App.COMMANDS | {LlmqCommands}
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, show=False)]
 
@@ -31,6 +34,7 @@ class LlmqApp(App[int]):
         self.study_args = (topic, kind) if study else None
         self.judge = Judge(judge_factory)
         self._warm_judge = warm_judge
+        self._judge_started = False
         self._progress: Progress | None = None
         self._progress_lock = threading.Lock()
 
@@ -38,6 +42,9 @@ class LlmqApp(App[int]):
         """The progress store, opened on first use. Blocking: call from thread workers only."""
         with self._progress_lock:
             if self._progress is None:
+                # imported here, in the worker's thread: the store and FSRS stay off the start-up path
+                from llmq.tui.progress import Progress
+
                 self._progress = Progress.open(self.bank)
             return self._progress
 
@@ -48,11 +55,15 @@ class LlmqApp(App[int]):
 
             self.push_screen(ReviewScreen(*self.study_args))
         if self._warm_judge:
-            # After the first frame: the judge's worker process (torch, hypothesis) starts in the
-            # background so the first check is warm, without delaying the home screen.
-            self.call_after_refresh(self._start_judge)
+            # The judge's worker process (torch, hypothesis) starts in the background so the first
+            # check is warm: once the first screen has its data, or after a second at the latest.
+            self.set_timer(1.0, self.start_judge)
 
-    def _start_judge(self) -> None:
+    def start_judge(self) -> None:
+        """Start the judge's worker in the background (once; later calls do nothing)."""
+        if not self._warm_judge or self._judge_started:
+            return
+        self._judge_started = True
         self.run_worker(self._warm, thread=True, exit_on_error=False, group="judge-start",
                         name="judge-start")
 

@@ -10,9 +10,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from llmq.tui.errors import ReportsWorkerErrors
-from llmq.tui.progress import HomeData
-
 if TYPE_CHECKING:
+    from llmq.tui.progress import HomeData
     from llmq.tui.app import LlmqApp
 
 
@@ -27,7 +26,7 @@ class HomeScreen(ReportsWorkerErrors, Screen):
     ]
 
     class Loaded(Message):
-        def __init__(self, data: HomeData) -> None:
+        def __init__(self, data: "HomeData") -> None:
             self.data = data
             super().__init__()
 
@@ -74,6 +73,7 @@ class HomeScreen(ReportsWorkerErrors, Screen):
         self.query_one("#today", Static).update(
             f"Today: {data.reviewed_today} reviewed · {data.due_total} due · {data.new_total} new · "
             f"code solved {len(data.solved & {q.id for q in code})}/{len(code)}")
+        self.llmq.start_judge()  # the screen is settled: now warm the judge up
 
     def action_review_topic(self) -> None:
         table = self.query_one("#topics", DataTable)

@@ -158,6 +158,7 @@ class ReviewScreen(ReportsWorkerErrors, Screen):
             area.mount(self.view)
             self.query_one(RatingBar).set_previews(r.shown.previews)
         self._shown_at = time.monotonic()
+        self.llmq.start_judge()
         self.busy = False
         self.refresh_bindings()
 

@@ -1,0 +1,97 @@
+"""Start-up time of the app: from launching the process to the first settled home screen.
+
+Prints one JSON line {"llmq_ms", "minimal_ms", "ratio", ...}. Both are measured the same way in
+the same run: a fresh Python process runs the app headless and prints the wall-clock time once the
+first screen is settled (for llmq: the home screen shows the topics' counts, loaded from the
+progress store; the judge's worker starts in the background as usual), then exits; the parent
+subtracts the time just before it launched the process. Runs alternate; medians are reported.
+
+    python benchmarks/startup.py [--runs 7]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+# The same path as the `llmq` command (cli.main -> load_bank -> run_app), headless, exiting once
+# the home screen has its data.
+LLMQ_CHILD = r'''
+import sys, time
+import llmq.tui.app as tui
+from llmq.tui.screens.home import HomeScreen
+
+class Bench(tui.LlmqApp):
+    def on_ready(self) -> None:
+        self.set_interval(0.002, self._settled)
+
+    def _settled(self) -> None:
+        screen = self.screen
+        if isinstance(screen, HomeScreen) and str(screen.query_one("#today").render()).startswith("Today"):
+            print(time.time(), flush=True)
+            self.exit(0)
+
+    def run(self, **kwargs):
+        return super().run(headless=True)
+
+tui.LlmqApp = Bench
+from llmq.cli import main
+sys.exit(main([]))
+'''
+
+# A minimal Textual app with a Markdown widget, a TextArea and a footer.
+MINIMAL_CHILD = r'''
+import time
+from textual.app import App
+from textual.widgets import Footer, Markdown, TextArea
+
+class Minimal(App):
+    def compose(self):
+        yield Markdown("# Hello\n\nSome *Markdown* and `code`.")
+        yield TextArea("x = 1\n")
+        yield Footer()
+
+    def on_ready(self) -> None:
+        self.call_after_refresh(self._settled)
+
+    def _settled(self) -> None:
+        print(time.time(), flush=True)
+        self.exit(0)
+
+Minimal().run(headless=True)
+'''
+
+
+def launch_ms(code: str, env: dict[str, str]) -> float:
+    start = time.time()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    if out.returncode != 0:
+        raise SystemExit(f"the benchmark child failed:\n{out.stderr[-2000:]}")
+    return (float(out.stdout.split()[-1]) - start) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as home:
+        env = {**os.environ, "LLMQ_HOME": home}
+        launch_ms(LLMQ_CHILD, env)  # first run: creates progress.db and warms the file cache
+        launch_ms(MINIMAL_CHILD, env)
+        llmq, minimal = [], []
+        for _ in range(args.runs):
+            llmq.append(launch_ms(LLMQ_CHILD, env))
+            minimal.append(launch_ms(MINIMAL_CHILD, env))
+    llmq_ms, minimal_ms = statistics.median(llmq), statistics.median(minimal)
+    print(json.dumps({"llmq_ms": round(llmq_ms, 1), "minimal_ms": round(minimal_ms, 1),
+                      "ratio": round(llmq_ms / minimal_ms, 3), "runs": args.runs,
+                      "llmq_all_ms": [round(x) for x in llmq], "minimal_all_ms": [round(x) for x in minimal]}))
+
+
+if __name__ == "__main__":
+    main()
