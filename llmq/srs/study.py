@@ -35,6 +35,7 @@ class Shown:
 
 @dataclass(frozen=True, kw_only=True)
 class Answered:
+    log_id: int  # the review-log row, committed
     qid: str
     rating: Rating
     before: CardState
@@ -123,7 +124,7 @@ class Study:
                                    duration_ms=duration_ms, config=shown.config_id,
                                    session=self.session, compute=compute)
         notice = leech_notice(shown.qid, applied.after.lapses) if chosen.leech else None
-        return Answered(qid=shown.qid, rating=rating, before=applied.before, after=applied.after,
+        return Answered(log_id=applied.log_id, qid=shown.qid, rating=rating, before=applied.before, after=applied.after,
                         notice=notice)
 
     def undo(self) -> Undone | None:

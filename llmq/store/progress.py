@@ -30,8 +30,11 @@ class Applied:
 
     log_id: int
     card: StoredCard  # as it was before the event
-    before: CardState
     after: CardState
+
+    @property
+    def before(self) -> CardState:
+        return self.card.state
 
 
 class Store:
@@ -112,7 +115,7 @@ class Store:
                 conn, card=card.key, kind=kind, rating=rating, at_ms=at_ms, duration_ms=duration_ms,
                 before=card.state, after=after, config=config, session=session,
             )
-        return Applied(log_id=log_id, card=card, before=card.state, after=after)
+        return Applied(log_id=log_id, card=card, after=after)
 
     # -- the log --------------------------------------------------------------------------------
     def config_id(self, config_json: str) -> int:

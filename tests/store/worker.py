@@ -26,10 +26,8 @@ def main(rounds: int) -> int:
             shown = study.next()
             if shown is None:
                 break
-            study.answer(shown, 1 + i % 4, duration_ms=1000)
-            log_id = store._conn.execute("SELECT max(id) FROM review_log WHERE session = ?",
-                                         (study.session,)).fetchone()[0]
-            print("r", log_id, flush=True)
+            answered = study.answer(shown, 1 + i % 4, duration_ms=1000)
+            print("r", answered.log_id, flush=True)
             sub = store.add_submission("memory.q002", f"# try {i}\n", {"status": "fail" if i % 3 else "pass"})
             print("s", sub, flush=True)
             i += 1
