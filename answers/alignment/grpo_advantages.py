@@ -1,0 +1,120 @@
+"""alignment.grpo_advantages — GRPO's group-relative advantages: reference, checks, wrong answers.
+
+grpo_advantages(rewards, eps=1e-4): rewards (n_prompts, G), row i holding the rewards of the G >= 2
+answers sampled for prompt i -> (n_prompts, G) in rewards' dtype: (r - mean of its row) /
+(sample std of its row + eps). DeepSeekMath (arXiv:2402.03300, sec. 4.1.2, outcome supervision)
+normalises by the group's mean and std and publishes no code; we follow TRL's GRPOTrainer:
+`rewards.view(-1, G).std(dim=1)` (Bessel-corrected, divides by G - 1) and `+ 1e-4` outside.
+"""
+import torch
+from hypothesis import strategies as st
+
+from llmq.judge.kit import check
+
+
+def reference(rewards, eps=1e-4):
+    mean = rewards.mean(dim=1, keepdim=True)  # (n, 1): the group's baseline
+    std = rewards.std(dim=1, keepdim=True)  # (n, 1): sample std, divides by G - 1
+    return (rewards - mean) / (std + eps)
+
+
+DTYPES = [torch.float32, torch.float64]
+EPS = ["default", 1e-4, 1e-6, 0.5, 1e-2]
+SIZES = st.tuples(st.integers(1, 5), st.integers(2, 9))  # (n_prompts, G)
+
+
+def _call(ctx, rewards, eps):
+    if eps == "default":
+        return ctx.call(rewards), ctx.reference(rewards)
+    return ctx.call(rewards, eps=eps), ctx.reference(rewards, eps=eps)
+
+
+@check("matches the reference (n_prompts 1 to 5, group 2 to 9, float32/float64, continuous rewards, eps at default and away)")
+def matches_reference(ctx):
+    dtype, (n, g), eps, shift = ctx.draw(
+        st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from(EPS), st.sampled_from([0.0, 3.0, -2.0]))
+    )
+    # each prompt's rewards on its own level, so a batch-wide mean or std is visibly wrong
+    level = ctx.randn(n, 1, dtype=torch.float64, scale=2.0) + shift
+    rewards = (level + ctx.randn(n, g, dtype=torch.float64, scale=0.5 + ctx.draw(st.sampled_from([0.0, 1.5])))).to(dtype)
+    out, expected = _call(ctx, rewards, eps)
+    ctx.assert_close(out, expected, dtype=dtype)
+
+
+@check("0/1 rewards (a verifier's): groups where every answer is right or every answer is wrong get advantage 0, not NaN")
+def binary_rewards(ctx):
+    dtype, (n, g), eps = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from(EPS)))
+    rewards = (ctx.rand(n, g) < ctx.draw(st.sampled_from([0.2, 0.5, 0.8]))).to(dtype)
+    rewards[0] = float(ctx.draw(st.booleans()))  # at least one all-equal group
+    if n > 1:
+        rewards[1, 0], rewards[1, 1:] = 1.0, 0.0  # and one mixed group
+    out, expected = _call(ctx, rewards, eps)
+    ctx.assert_close(out, expected, dtype=dtype)
+
+
+@check("statistics per group: rescaling and shifting the other groups leaves group 0's advantages unchanged")
+def rows_independent(ctx):
+    dtype, (n, g) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES))
+    n = max(n, 2)
+    rewards = ctx.randn(n, g, dtype=dtype)
+    shifted = rewards.clone()
+    shifted[1:] = shifted[1:] * 3 + 10  # other groups on another scale
+    out = ctx.call(rewards)
+    ctx.assert_close(out, ctx.reference(rewards), dtype=dtype)
+    again = ctx.call(shifted)
+    ctx.assert_close(again[0], out[0].double(), dtype=dtype)
+
+
+WRONG_ANSWERS = {
+    "population std (unbiased=False, divides by G) where the convention is the sample std": '''
+def grpo_advantages(rewards, eps=1e-4):
+    mean = rewards.mean(dim=1, keepdim=True)
+    std = rewards.std(dim=1, keepdim=True, unbiased=False)
+    return (rewards - mean) / (std + eps)
+''',
+    "normalises by the std of the whole batch instead of each group's": '''
+def grpo_advantages(rewards, eps=1e-4):
+    mean = rewards.mean(dim=1, keepdim=True)
+    return (rewards - mean) / (rewards.std() + eps)
+''',
+    "subtracts the mean of the whole batch instead of each group's": '''
+def grpo_advantages(rewards, eps=1e-4):
+    std = rewards.std(dim=1, keepdim=True)
+    return (rewards - rewards.mean()) / (std + eps)
+''',
+    "no eps: a group whose answers all got the same reward gives 0/0 = NaN": '''
+def grpo_advantages(rewards, eps=1e-4):
+    mean = rewards.mean(dim=1, keepdim=True)
+    std = rewards.std(dim=1, keepdim=True)
+    return (rewards - mean) / std
+''',
+    "groups along the wrong axis (statistics over prompts, dim=0)": '''
+def grpo_advantages(rewards, eps=1e-4):
+    mean = rewards.mean(dim=0, keepdim=True)
+    std = rewards.std(dim=0, keepdim=True)
+    return (rewards - mean) / (std + eps)
+''',
+}
+
+ALTERNATIVES = {
+    "sums by hand: variance with G - 1 in the denominator, computed in float64": '''
+import torch
+
+def grpo_advantages(rewards, eps=1e-4):
+    r = rewards.double()
+    g = r.shape[1]
+    centred = r - r.sum(dim=1, keepdim=True) / g
+    std = torch.sqrt((centred ** 2).sum(dim=1, keepdim=True) / (g - 1))
+    return (centred / (std + eps)).to(rewards.dtype)
+''',
+    "torch.std_mean with correction=1, one group at a time": '''
+import torch
+
+def grpo_advantages(rewards, eps=1e-4):
+    rows = []
+    for group in rewards:
+        std, mean = torch.std_mean(group, correction=1)
+        rows.append((group - mean) / (std + eps))
+    return torch.stack(rows)
+''',
+}

@@ -1,0 +1,195 @@
+"""alignment.ppo_clip_loss — PPO's clipped surrogate objective as a loss: reference, checks, wrong answers.
+
+ppo_clip_loss(logp_new, logp_old, advantages, mask=None, clip_eps=0.2): three tensors of one shape
+(B, T) (per-token log-probabilities of the sampled tokens under the current and the sampling
+policy, and the advantages), mask a bool tensor of that shape (True = the token counts) or None
+(all count) -> a 0-dim tensor in logp_new's dtype:
+    -sum(mask * min(r * A, clip(r, 1 - eps, 1 + eps) * A)) / sum(mask),  r = exp(logp_new - logp_old)
+(Schulman et al. 2017, arXiv:1707.06347, eq. 7, negated for gradient descent; the mean is over all
+unmasked tokens of the batch, as TRL's masked_mean). The mask never masks everything.
+"""
+import torch
+from hypothesis import strategies as st
+
+from llmq.judge.kit import check
+
+
+def reference(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
+    ratio = torch.exp(logp_new - logp_old)  # (B, T): pi_new / pi_old per token
+    unclipped = ratio * advantages
+    clipped = ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantages
+    surrogate = torch.minimum(unclipped, clipped)  # (B, T): the pessimistic bound
+    if mask is None:
+        return -surrogate.mean()
+    weights = mask.to(surrogate.dtype)
+    return -(surrogate * weights).sum() / weights.sum()  # mean over the tokens that count
+
+
+DTYPES = [torch.float32, torch.float64]
+EPS = ["default", 0.1, 0.3, 0.05]
+SIZES = st.tuples(st.integers(1, 4), st.integers(1, 9))  # (B, T)
+
+
+def _inputs(ctx, dtype, b, t, spread=0.4):
+    """Log-probs of sampled tokens and a policy that moved: ratios on both sides of the clip range."""
+    logp_old = -(ctx.rand(b, t, dtype=torch.float64) * 5 + 0.01)
+    logp_new = logp_old + ctx.randn(b, t, dtype=torch.float64, scale=spread)
+    advantages = ctx.randn(b, t, dtype=torch.float64)  # both signs
+    return logp_new.to(dtype), logp_old.to(dtype), advantages.to(dtype)
+
+
+def _mask(ctx, b, t, kind):
+    if kind == "none":
+        return None
+    mask = ctx.rand(b, t) < 0.6
+    mask[ctx.draw(st.integers(0, b - 1)), ctx.draw(st.integers(0, t - 1))] = True  # never all masked
+    if kind == "ragged" and b > 1:
+        mask[0] = True  # rows of different lengths: a per-row mean then differs from the token mean
+        mask[1, 1:] = False
+    return mask
+
+
+def _call(ctx, args, mask, eps):
+    options = {} if eps == "default" else {"clip_eps": eps}
+    if mask is not None:
+        options["mask"] = mask
+    return ctx.call(*args, **options), ctx.reference(*args, **options)
+
+
+@check("matches the reference (B 1 to 4, T 1 to 9, float32/float64, no mask / random / ragged masks, clip_eps at default and away)")
+def matches_reference(ctx):
+    dtype, (b, t), eps, kind = ctx.draw(
+        st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from(EPS), st.sampled_from(["none", "random", "ragged"]))
+    )
+    args = _inputs(ctx, dtype, b, t)
+    out, expected = _call(ctx, args, _mask(ctx, b, t, kind), eps)
+    ctx.assert_close(out, expected, dtype=dtype)
+
+
+@check("every case of the min: ratio above 1 + eps and below 1 - eps, with positive and negative advantages")
+def clip_cases(ctx):
+    dtype, eps, masked = ctx.draw(st.tuples(st.sampled_from(DTYPES), st.sampled_from(EPS), st.booleans()))
+    e = 0.2 if eps == "default" else eps
+    # one token per case: r in {1 + 3e, 1 - 3e, 1 + e/2, 1 - e/2} x A in {+, -}
+    ratios = torch.tensor([1 + 3 * e, 1 - 3 * e, 1 + e / 2, 1 - e / 2], dtype=torch.float64).repeat(2)
+    adv = torch.tensor([1.5] * 4 + [-0.7] * 4, dtype=torch.float64)
+    keep = ctx.draw(st.integers(0, 7))  # one case alone (when masked), so each branch is seen by itself
+    logp_old = -(ctx.rand(1, 8, dtype=torch.float64) * 3 + 0.1)
+    args = ((logp_old + ratios.log()).to(dtype), logp_old.to(dtype), adv[None].to(dtype))
+    mask = (torch.arange(8) == keep)[None] if masked else None
+    out, expected = _call(ctx, args, mask, eps)
+    ctx.assert_close(out, expected, dtype=dtype)
+
+
+@check("with logp_new == logp_old (the first PPO epoch) the loss is minus the mean advantage over unmasked tokens")
+def no_change(ctx):
+    dtype, (b, t), kind = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from(["none", "random", "ragged"])))
+    _, logp_old, adv = _inputs(ctx, dtype, b, t)
+    mask = _mask(ctx, b, t, kind)
+    out, _ = _call(ctx, (logp_old.clone(), logp_old, adv), mask, "default")
+    a = adv.double()
+    expected = -a.mean() if mask is None else -(a * mask).sum() / mask.sum()
+    ctx.assert_close(out, expected, dtype=dtype)
+
+
+@check("masked-out tokens do not matter: changing their log-probs and advantages leaves the loss unchanged")
+def masked_ignored(ctx):
+    dtype, (b, t) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES))
+    logp_new, logp_old, adv = _inputs(ctx, dtype, b, t)
+    mask = _mask(ctx, b, t, "random")
+    out = ctx.call(logp_new, logp_old, adv, mask=mask)
+    ctx.assert_close(out, ctx.reference(logp_new, logp_old, adv, mask=mask), dtype=dtype)
+    noise = ctx.randn(b, t, dtype=dtype, scale=5.0)
+    other = ctx.call(torch.where(mask, logp_new, logp_new - noise.abs()), logp_old, torch.where(mask, adv, noise), mask=mask)
+    ctx.assert_close(other, out.double(), dtype=dtype)
+
+
+WRONG_ANSWERS = {
+    "max instead of min: the optimistic bound, which lets the policy move without limit": '''
+import torch
+
+def ppo_clip_loss(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
+    ratio = torch.exp(logp_new - logp_old)
+    s = torch.maximum(ratio * advantages, ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantages)
+    if mask is None:
+        return -s.mean()
+    return -(s * mask).sum() / mask.sum()
+''',
+    "clips the advantage instead of the ratio": '''
+import torch
+
+def ppo_clip_loss(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
+    ratio = torch.exp(logp_new - logp_old)
+    s = torch.minimum(ratio * advantages, ratio * advantages.clamp(1 - clip_eps, 1 + clip_eps))
+    if mask is None:
+        return -s.mean()
+    return -(s * mask).sum() / mask.sum()
+''',
+    "ratio as logp_new / logp_old (a ratio of log-probabilities, not of probabilities)": '''
+import torch
+
+def ppo_clip_loss(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
+    ratio = logp_new / logp_old
+    s = torch.minimum(ratio * advantages, ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantages)
+    if mask is None:
+        return -s.mean()
+    return -(s * mask).sum() / mask.sum()
+''',
+    "returns the objective, not the loss (no minus sign): gradient descent then makes good actions rarer": '''
+import torch
+
+def ppo_clip_loss(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
+    ratio = torch.exp(logp_new - logp_old)
+    s = torch.minimum(ratio * advantages, ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantages)
+    if mask is None:
+        return s.mean()
+    return (s * mask).sum() / mask.sum()
+''',
+    "zeroes masked tokens but still divides by every token (mean over padding too)": '''
+import torch
+
+def ppo_clip_loss(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
+    ratio = torch.exp(logp_new - logp_old)
+    s = torch.minimum(ratio * advantages, ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantages)
+    if mask is not None:
+        s = s * mask
+    return -s.mean()
+''',
+    "mean per sequence, then over the batch (weights short sequences' tokens more)": '''
+import torch
+
+def ppo_clip_loss(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
+    ratio = torch.exp(logp_new - logp_old)
+    s = torch.minimum(ratio * advantages, ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantages)
+    if mask is None:
+        mask = torch.ones_like(s, dtype=torch.bool)
+    per_row = (s * mask).sum(dim=-1) / mask.sum(dim=-1).clamp(min=1)
+    return -per_row[mask.any(dim=-1)].mean()
+''',
+}
+
+ALTERNATIVES = {
+    "the clipped objective written by cases (A >= 0: min(r, 1+eps) A; A < 0: max(r, 1-eps) A), masked_select": '''
+import torch
+
+def ppo_clip_loss(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
+    if mask is None:
+        mask = torch.ones_like(advantages, dtype=torch.bool)
+    r = torch.exp(logp_new.masked_select(mask) - logp_old.masked_select(mask))
+    a = advantages.masked_select(mask)
+    capped = torch.where(a >= 0, torch.clamp(r, max=1 + clip_eps), torch.clamp(r, min=1 - clip_eps))
+    return -(capped * a).mean()
+''',
+    "float64 sums with an explicit token count": '''
+import torch
+
+def ppo_clip_loss(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
+    dtype = logp_new.dtype
+    lo, hi = 1.0 - clip_eps, 1.0 + clip_eps
+    ratio = (logp_new.double() - logp_old.double()).exp()
+    adv = advantages.double()
+    per_token = -torch.min(ratio * adv, torch.clip(ratio, lo, hi) * adv)
+    w = torch.ones_like(adv) if mask is None else mask.double()
+    return ((per_token * w).sum() / w.sum()).to(dtype)
+''',
+}
