@@ -101,127 +101,52 @@ def large_scores(ctx):
     ctx.assert_close(out, ctx.reference(q, k, v, causal=causal), dtype=torch.float32, rtol=1e-3, atol=1e-3)
 
 
+# The usual way to write it; each wrong answer below is this file with one bug put in.
+_PLAIN = """
+import math
+import torch
+
+def grouped_query_attention(q, k, v, causal=True):
+    rep = q.shape[1] // k.shape[1]
+    k = k.repeat_interleave(rep, dim=1)
+    v = v.repeat_interleave(rep, dim=1)
+    t, d = q.shape[-2], q.shape[-1]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
+    if causal:
+        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1)
+        scores = scores.masked_fill(mask, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v
+"""
+
+
+def _bug(*edits):
+    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
+    source = _PLAIN
+    for old, new in edits:
+        assert old in source, old
+        source = source.replace(old, new)
+    return source
+
+
 WRONG_ANSWERS = {
-    "maps query head h to kv head h % Hkv (repeat tiles the heads instead of interleaving them)": '''
-import math
-import torch
-
-def grouped_query_attention(q, k, v, causal=True):
-    rep = q.shape[1] // k.shape[1]
-    k = k.repeat(1, rep, 1, 1)
-    v = v.repeat(1, rep, 1, 1)
-    t, d = q.shape[-2], q.shape[-1]
-    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
-    if causal:
-        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1)
-        scores = scores.masked_fill(mask, float("-inf"))
-    return torch.softmax(scores, dim=-1) @ v
-''',
-    "no 1/sqrt(D) scaling of the scores": '''
-import torch
-
-def grouped_query_attention(q, k, v, causal=True):
-    rep = q.shape[1] // k.shape[1]
-    k = k.repeat_interleave(rep, dim=1)
-    v = v.repeat_interleave(rep, dim=1)
-    t = q.shape[-2]
-    scores = q @ k.transpose(-2, -1)
-    if causal:
-        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1)
-        scores = scores.masked_fill(mask, float("-inf"))
-    return torch.softmax(scores, dim=-1) @ v
-''',
-    "scales by 1/sqrt(Hq * D), the model width, instead of the head dim": '''
-import math
-import torch
-
-def grouped_query_attention(q, k, v, causal=True):
-    b, hq, t, d = q.shape
-    rep = hq // k.shape[1]
-    k = k.repeat_interleave(rep, dim=1)
-    v = v.repeat_interleave(rep, dim=1)
-    scores = q @ k.transpose(-2, -1) / math.sqrt(hq * d)
-    if causal:
-        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1)
-        scores = scores.masked_fill(mask, float("-inf"))
-    return torch.softmax(scores, dim=-1) @ v
-''',
-    "causal mask off by one: lets query i see key i + 1": '''
-import math
-import torch
-
-def grouped_query_attention(q, k, v, causal=True):
-    rep = q.shape[1] // k.shape[1]
-    k = k.repeat_interleave(rep, dim=1)
-    v = v.repeat_interleave(rep, dim=1)
-    t, d = q.shape[-2], q.shape[-1]
-    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
-    if causal:
-        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=2)
-        scores = scores.masked_fill(mask, float("-inf"))
-    return torch.softmax(scores, dim=-1) @ v
-''',
-    "softmax over the query axis (dim=-2) instead of the keys": '''
-import math
-import torch
-
-def grouped_query_attention(q, k, v, causal=True):
-    rep = q.shape[1] // k.shape[1]
-    k = k.repeat_interleave(rep, dim=1)
-    v = v.repeat_interleave(rep, dim=1)
-    t, d = q.shape[-2], q.shape[-1]
-    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
-    if causal:
-        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1)
-        scores = scores.masked_fill(mask, float("-inf"))
-    return torch.softmax(scores, dim=-2) @ v
-''',
-    "softmax without subtracting the row max (overflows for large scores)": '''
-import math
-import torch
-
-def grouped_query_attention(q, k, v, causal=True):
-    rep = q.shape[1] // k.shape[1]
-    k = k.repeat_interleave(rep, dim=1)
-    v = v.repeat_interleave(rep, dim=1)
-    t, d = q.shape[-2], q.shape[-1]
-    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
-    weights = scores.exp()
-    if causal:
-        weights = weights.tril()
-    return weights / weights.sum(dim=-1, keepdim=True) @ v
-''',
-    "defaults to causal=False": '''
-import math
-import torch
-
-def grouped_query_attention(q, k, v, causal=False):
-    rep = q.shape[1] // k.shape[1]
-    k = k.repeat_interleave(rep, dim=1)
-    v = v.repeat_interleave(rep, dim=1)
-    t, d = q.shape[-2], q.shape[-1]
-    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
-    if causal:
-        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1)
-        scores = scores.masked_fill(mask, float("-inf"))
-    return torch.softmax(scores, dim=-1) @ v
-''',
-    "upcasts to float32 and forgets to cast back": '''
-import math
-import torch
-
-def grouped_query_attention(q, k, v, causal=True):
-    q, k, v = q.float(), k.float(), v.float()
-    rep = q.shape[1] // k.shape[1]
-    k = k.repeat_interleave(rep, dim=1)
-    v = v.repeat_interleave(rep, dim=1)
-    t, d = q.shape[-2], q.shape[-1]
-    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
-    if causal:
-        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1)
-        scores = scores.masked_fill(mask, float("-inf"))
-    return torch.softmax(scores, dim=-1) @ v
-''',
+    "maps query head h to kv head h % Hkv (repeat tiles the heads instead of interleaving them)": _bug(
+        ("k.repeat_interleave(rep, dim=1)", "k.repeat(1, rep, 1, 1)"),
+        ("v.repeat_interleave(rep, dim=1)", "v.repeat(1, rep, 1, 1)"),
+    ),
+    "no 1/sqrt(D) scaling of the scores": _bug((" / math.sqrt(d)", "")),
+    "scales by 1/sqrt(Hq * D), the model width, instead of the head dim": _bug(
+        ("math.sqrt(d)", "math.sqrt(q.shape[1] * d)"),
+    ),
+    "causal mask off by one: lets query i see key i + 1": _bug(("diagonal=1", "diagonal=2")),
+    "softmax over the query axis (dim=-2) instead of the keys": _bug(("softmax(scores, dim=-1)", "softmax(scores, dim=-2)")),
+    "softmax without subtracting the row max (overflows for large scores)": _bug(
+        ("return torch.softmax(scores, dim=-1) @ v",
+         "weights = scores.exp()\n    return weights / weights.sum(dim=-1, keepdim=True) @ v"),
+    ),
+    "defaults to causal=False": _bug(("causal=True", "causal=False")),
+    "upcasts to float32 and forgets to cast back": _bug(
+        ("    rep = q.shape[1]", "    q, k, v = q.float(), k.float(), v.float()\n    rep = q.shape[1]"),
+    ),
 }
 
 ALTERNATIVES = {

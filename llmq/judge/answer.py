@@ -5,7 +5,6 @@ the sandbox, and a process forked after threaded torch work can hang.
 """
 from __future__ import annotations
 
-import ast
 import hashlib
 import importlib.util
 import sys
@@ -15,9 +14,9 @@ from types import ModuleType
 from typing import Any, Callable
 
 from llmq.judge.kit import CheckSpec
+from llmq.judge.reference_file import reference_solution
 
 MODULE_PREFIX = "_llmq_answer_"
-RESERVED = {"FORBIDDEN", "TOLERANCES", "WRONG_ANSWERS", "ALTERNATIVES", "REFERENCE_SOURCE"}
 MIN_WRONG_ANSWERS = 3
 
 
@@ -81,48 +80,6 @@ def problems(answer: AnswerModule) -> list[str]:
     if not answer.alternatives:
         found.append(f"{where}: ALTERNATIVES is empty; at least one correct answer written differently is required")
     return found
-
-
-def _is_kit_import(node: ast.stmt) -> bool:
-    if isinstance(node, ast.ImportFrom):
-        return (node.module or "").split(".")[0] in ("llmq", "hypothesis")
-    if isinstance(node, ast.Import):
-        return any(a.name.split(".")[0] in ("llmq", "hypothesis") for a in node.names)
-    return False
-
-
-def _assigned_names(node: ast.stmt) -> set[str]:
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target]  # type: ignore[attr-defined]
-    return {t.id for t in targets if isinstance(t, ast.Name)}
-
-
-def reference_solution(path: Path | str, function: str) -> str:
-    """The reference as a solution file: the module's imports, plain functions and constants, then
-    `function = reference`. Checks, drivers and the kit imports are left out."""
-    source = Path(path).read_text()
-    tree = ast.parse(source)
-    dropped = {  # names bound by the kit and hypothesis imports, which the solution cannot have
-        (a.asname or a.name).split(".")[0]
-        for node in tree.body
-        if isinstance(node, (ast.Import, ast.ImportFrom)) and _is_kit_import(node)
-        for a in node.names
-    }
-    kept = []
-    for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)) and not _is_kit_import(node):
-            kept.append(node)
-        elif isinstance(node, ast.FunctionDef) and not node.decorator_list:
-            kept.append(node)
-        elif (
-            isinstance(node, (ast.Assign, ast.AnnAssign))
-            and not (_assigned_names(node) & RESERVED)
-            and not any(isinstance(n, ast.Name) and n.id in dropped for n in ast.walk(node))
-        ):
-            kept.append(node)
-    lines = source.splitlines()  # slicing by line numbers: get_source_segment re-splits each time
-    parts = ["\n".join(lines[node.lineno - 1 : node.end_lineno]) for node in kept]
-    header = f'"""The reference of {Path(path).name}, as a solution file."""'
-    return "\n\n".join([header, *parts, f"{function} = reference"]) + "\n"
 
 
 def submission_source(answer: AnswerModule, kind: str, name: str, function: str) -> str:

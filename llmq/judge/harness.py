@@ -331,7 +331,11 @@ def run_check(spec: CheckSpec, request: Request, answer: answer_mod.AnswerModule
     except SandboxGone:
         raise
     except BaseException as raw:
-        exc = failures[-1] if isinstance(raw, _ShrinkBudgetSpent) else _unwrap(raw)
+        exc = _unwrap(raw)
+        if failures and not isinstance(exc, (CheckFailed, SubmissionRaised, BankError)):
+            # Shrinking was cut short (or hypothesis complained about the cut): the last failure
+            # seen is the smallest example found so far.
+            exc = failures[-1]
         if isinstance(exc, SandboxGone):
             raise exc
         if isinstance(exc, CheckFailed):

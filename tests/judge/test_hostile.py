@@ -17,9 +17,9 @@ HOSTILE = {
         ["timed out", "2 s"],
     ),
     "unbounded list growth": (
-        SIG + "    x = [0]\n    while True:\n        x.extend(x)\n",
+        SIG + "    x = []\n    while True:\n        x.append(bytearray(1 << 24))\n",
         "error",
-        ["MemoryError", "2 GiB", "x.extend(x)"],
+        ["MemoryError", "2 GiB", "x.append(bytearray(1 << 24))"],
     ),
     "allocating 400 GB": (
         "import torch\n" + SIG + "    return torch.empty(10**11)\n",
@@ -116,7 +116,8 @@ HOSTILE = {
 def test_hostile_submission_gets_a_clear_verdict_and_the_worker_goes_on(judge: Judge, name: str) -> None:
     source, status, phrases = HOSTILE[name]
     pid = judge.ping()["pid"]
-    verdict = judge.check(GQA, source, seed=1, timeout_s=2.0 if status == "timeout" else 10.0)
+    # Generous limits elsewhere: a loaded machine must not turn an error into a timeout.
+    verdict = judge.check(GQA, source, seed=1, timeout_s=2.0 if status == "timeout" else 30.0)
     text = "\n".join(c.message for c in verdict.checks)
     assert verdict.status == status, text
     for phrase in phrases:
@@ -129,7 +130,7 @@ def test_hostile_submission_gets_a_clear_verdict_and_the_worker_goes_on(judge: J
 
 def test_a_gigabyte_printed_is_cut_at_64_kib(judge: Judge) -> None:
     noisy = "import sys\nfor _ in range(1024):\n    sys.stdout.write('x' * (1 << 20))\n" + GOOD
-    verdict = judge.check(GQA, noisy, seed=1)
+    verdict = judge.check(GQA, noisy, seed=1, timeout_s=30.0)
     assert verdict.status == "pass", verdict.summary
     assert "[output cut at 64 KiB]" in verdict.stdout
     assert len(verdict.stdout) < 70 * 1024
