@@ -1,0 +1,158 @@
+"""gpu.rms_norm_triton — RMSNorm as a Triton kernel (CONTRACTS.md, fixed interface).
+
+rms_norm(x, weight, eps=1e-6): x (rows, D) with D up to 8192, weight (D,); the maths of
+norm.rms_norm computed by a Triton kernel the file defines and launches. The reference solution is
+kernels/rms_norm.py; `reference` is the float64 oracle.
+"""
+from pathlib import Path
+
+import torch
+from hypothesis import strategies as st
+
+from llmq.judge import gpukit
+from llmq.judge.kit import check
+
+FORBIDDEN = ["torch.nn.functional.rms_norm", "torch.nn.RMSNorm"]
+REFERENCE_SOURCE = (Path(__file__).resolve().parents[2] / "kernels" / "rms_norm.py").read_text()
+time_driver = gpukit.timing_driver(__file__, "rms_norm")  # @sandboxed drivers, run by ctx.run
+
+# bfloat16/float16 outputs computed in float32 and rounded once or twice (see norm.rms_norm).
+TOLERANCES = {
+    torch.float16: (2 * 2**-11 + 1e-6, 1e-3),
+    torch.bfloat16: (2 * 2**-8 + 2**-16 + 1e-6, 1e-2),
+}
+# Widths around the powers of two people use as blocks, and 1.
+WIDTHS = [1, 3, 17, 64, 100, 127, 128, 129, 255, 257, 1000, 1025]
+
+
+def reference(x, weight, eps=1e-6):
+    # x (rows, D), weight (D,) -> (rows, D), float64 inside
+    x64 = x.double()
+    return (x64 * torch.rsqrt(x64.pow(2).mean(dim=-1, keepdim=True) + eps) * weight.double()).to(x.dtype)
+
+
+launch_driver = gpukit.kernel_driver(reference)
+
+
+def _inputs(ctx, dtype, rows, d, scale):
+    x = ctx.randn(rows, d, dtype=dtype, scale=scale)
+    weight = (1 + ctx.randn(d, dtype=torch.float64) * 0.5).to(dtype)
+    return x, weight
+
+
+@check("matches the reference (rows 1-6, D around powers of two; float32/float64/float16, bfloat16 on CUDA; small and large x; eps default and not)", examples=10)
+def matches_reference(ctx):
+    dtypes = [torch.float32, torch.float64, *gpukit.half_dtypes()]
+    dtype, rows, d, scale, eps = ctx.draw(st.tuples(
+        st.sampled_from(dtypes), st.integers(1, 6), st.sampled_from(WIDTHS),
+        st.sampled_from([1e-3, 1.0, 30.0]), st.sampled_from(["default", 1e-5, 0.5]),
+    ))
+    x, weight = _inputs(ctx, dtype, rows, d, scale)
+    kwargs = {} if eps == "default" else {"eps": eps}
+    out = gpukit.call_kernel(ctx, x, weight, **kwargs)
+    ctx.assert_close(out, ctx.reference(x, weight, **kwargs), dtype=dtype)
+
+
+@check("float16 input with |x| ~ 300: squares summed in float32 (x^2 overflows float16)", examples=3)
+def accumulates_in_float32(ctx):
+    rows, d = ctx.draw(st.tuples(st.integers(1, 3), st.sampled_from([5, 64, 129])))
+    x, weight = _inputs(ctx, torch.float16, rows, d, 300.0)
+    out = gpukit.call_kernel(ctx, x, weight)
+    ctx.assert_close(out, ctx.reference(x, weight), dtype=torch.float16)
+
+
+@check("a row of zeros gives zeros, not NaN (eps inside the square root)", examples=3)
+def zero_rows(ctx):
+    rows, d = ctx.draw(st.tuples(st.integers(2, 4), st.sampled_from([3, 100, 257])))
+    x, weight = _inputs(ctx, torch.float32, rows, d, 1.0)
+    x[ctx.draw(st.integers(0, rows - 1))] = 0
+    out = gpukit.call_kernel(ctx, x, weight)
+    ctx.assert_close(out, ctx.reference(x, weight), dtype=torch.float32)
+
+
+@check("wide rows: D = 4097 and 8192", examples=2)
+def wide_rows(ctx):
+    d = ctx.draw(st.sampled_from([4097, 8192]))
+    x, weight = _inputs(ctx, torch.float32, 2, d, 1.0)
+    out = gpukit.call_kernel(ctx, x, weight, eps=1e-5)
+    ctx.assert_close(out, ctx.reference(x, weight, eps=1e-5), dtype=torch.float32)
+
+
+@check("speed on CUDA against torch eager and torch.compile (a note; without CUDA, says correctness only)", examples=1)
+def speed(ctx):
+    gpukit.note_timing(ctx)
+
+
+_KERNEL = '''
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def rms_kernel(x_ptr, w_ptr, out_ptr, d, eps, BLOCK: tl.constexpr, ACC: tl.constexpr):
+    row = tl.program_id(0)
+    cols = tl.arange(0, BLOCK)
+    mask = cols < d
+    x = tl.load(x_ptr + row * d + cols, mask=mask, other=0.0).to(ACC)
+    w = tl.load(w_ptr + cols, mask=mask, other=0.0).to(ACC)
+    ms = tl.sum(x * x, axis=0) / d
+    y = x / tl.sqrt(ms + eps) * w
+    tl.store(out_ptr + row * d + cols, y.to(out_ptr.dtype.element_ty), mask=mask)
+
+def rms_norm(x, weight, eps=1e-6):
+    rows, d = x.shape
+    out = torch.empty_like(x)
+    acc = tl.float64 if x.dtype == torch.float64 else tl.float32
+    rms_kernel[(rows,)](x, weight, out, d, eps, BLOCK=triton.next_power_of_2(d), ACC=acc)
+    return out
+'''
+
+WRONG_ANSWERS = {
+    "divides the sum of squares by BLOCK (the padded width) instead of D": _KERNEL.replace(
+        "ms = tl.sum(x * x, axis=0) / d", "ms = tl.sum(x * x, axis=0) / BLOCK"),
+    "no mask on the loads: the padded lanes read past the row": _KERNEL.replace(
+        "x = tl.load(x_ptr + row * d + cols, mask=mask, other=0.0)", "x = tl.load(x_ptr + row * d + cols)"),
+    "eps added outside the square root": _KERNEL.replace("y = x / tl.sqrt(ms + eps) * w", "y = x / (tl.sqrt(ms) + eps) * w"),
+    "squares summed in the input dtype (float16 overflows)": _KERNEL.replace(".to(ACC)", ""),
+    "plain torch, no Triton kernel": '''
+import torch
+
+def rms_norm(x, weight, eps=1e-6):
+    xf = x.float()
+    return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps) * weight.float()).to(x.dtype)
+''',
+    "weight loaded at the row's offset instead of the column": _KERNEL.replace(
+        "w = tl.load(w_ptr + cols, mask=mask, other=0.0)", "w = tl.load(w_ptr + (row * d + cols) % d, mask=mask, other=0.0)"
+    ).replace("(row * d + cols) % d", "(row + cols) % d"),
+}
+
+ALTERNATIVES = {
+    "fixed 128-wide chunks in a loop: one pass for the sum of squares, one to normalise (any D)": '''
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def rms_kernel(x_ptr, w_ptr, out_ptr, d, eps, CHUNK: tl.constexpr, ACC: tl.constexpr):
+    row_start = tl.program_id(0) * d
+    total = tl.zeros([CHUNK], dtype=ACC)
+    for start in range(0, d, CHUNK):
+        cols = start + tl.arange(0, CHUNK)
+        x = tl.load(x_ptr + row_start + cols, mask=cols < d, other=0.0).to(ACC)
+        total += x * x
+    inv = 1.0 / tl.sqrt(tl.sum(total, axis=0) / d + eps)
+    for start in range(0, d, CHUNK):
+        cols = start + tl.arange(0, CHUNK)
+        mask = cols < d
+        x = tl.load(x_ptr + row_start + cols, mask=mask, other=0.0).to(ACC)
+        w = tl.load(w_ptr + cols, mask=mask, other=0.0).to(ACC)
+        tl.store(out_ptr + row_start + cols, (x * inv * w).to(out_ptr.dtype.element_ty), mask=mask)
+
+def rms_norm(x, weight, eps=1e-6):
+    rows, d = x.shape
+    out = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+    acc = tl.float64 if x.dtype == torch.float64 else tl.float32
+    rms_kernel[(rows,)](x, weight, out, d, eps, CHUNK=128, ACC=acc)
+    return out
+''',
+}

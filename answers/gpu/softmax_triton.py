@@ -1,0 +1,170 @@
+"""gpu.softmax_triton — fused row softmax as a Triton kernel.
+
+softmax(x): x (rows, D) contiguous, D up to 8192; softmax over the last dim, computed in float32
+(float64 for float64 input), returned in x's dtype; exact for |x| up to 1e4. The reference
+solution is kernels/softmax.py; `reference` is the float64 oracle.
+"""
+from pathlib import Path
+
+import torch
+from hypothesis import strategies as st
+
+from llmq.judge import gpukit
+from llmq.judge.kit import check
+
+FORBIDDEN = [
+    "torch.softmax",
+    "torch.nn.functional.softmax",
+    "torch.Tensor.softmax",
+    "torch.log_softmax",
+    "torch.nn.functional.log_softmax",
+    "torch.special.softmax",
+]
+REFERENCE_SOURCE = (Path(__file__).resolve().parents[2] / "kernels" / "softmax.py").read_text()
+time_driver = gpukit.timing_driver(__file__, "softmax")  # @sandboxed drivers, run by ctx.run
+
+WIDTHS = [1, 2, 5, 17, 64, 100, 127, 128, 129, 257, 1000, 1025]
+
+
+def reference(x):
+    # x (rows, D) -> (rows, D), float64 inside
+    x64 = x.double()
+    e = (x64 - x64.amax(dim=-1, keepdim=True)).exp()
+    return (e / e.sum(dim=-1, keepdim=True)).to(x.dtype)
+
+
+launch_driver = gpukit.kernel_driver(reference)
+
+
+@check("matches the reference (rows 1-6, D around powers of two; float32/float64/float16, bfloat16 on CUDA; scales 0.1 to 10)", examples=10)
+def matches_reference(ctx):
+    dtypes = [torch.float32, torch.float64, *gpukit.half_dtypes()]
+    dtype, rows, d, scale = ctx.draw(st.tuples(
+        st.sampled_from(dtypes), st.integers(1, 6), st.sampled_from(WIDTHS), st.sampled_from([0.1, 1.0, 10.0])))
+    x = ctx.randn(rows, d, dtype=dtype, scale=scale)
+    out = gpukit.call_kernel(ctx, x)
+    ctx.assert_close(out, ctx.reference(x), dtype=dtype)
+
+
+@check("stable for float32 inputs up to 1e4 in magnitude (subtract the row max), all-negative rows included", examples=4)
+def large_inputs(ctx):
+    rows, d, shift = ctx.draw(st.tuples(st.integers(1, 4), st.sampled_from([3, 100, 129]), st.sampled_from([0.0, -9000.0, 9000.0])))
+    x = (ctx.randn(rows, d, dtype=torch.float64, scale=500.0) + shift).clamp(-1e4, 1e4).float()
+    out = gpukit.call_kernel(ctx, x)
+    ctx.assert_close(out, ctx.reference(x), dtype=torch.float32)
+
+
+@check("wide rows: D = 4097 and 8192", examples=2)
+def wide_rows(ctx):
+    d = ctx.draw(st.sampled_from([4097, 8192]))
+    x = ctx.randn(2, d, dtype=torch.float32, scale=3.0)
+    out = gpukit.call_kernel(ctx, x)
+    ctx.assert_close(out, ctx.reference(x), dtype=torch.float32)
+
+
+@check("speed on CUDA against torch eager and torch.compile (a note; without CUDA, says correctness only)", examples=1)
+def speed(ctx):
+    gpukit.note_timing(ctx)
+
+
+_KERNEL = '''
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def softmax_kernel(x_ptr, out_ptr, d, BLOCK: tl.constexpr):
+    row = tl.program_id(0)
+    cols = tl.arange(0, BLOCK)
+    mask = cols < d
+    x = tl.load(x_ptr + row * d + cols, mask=mask, other=float("-inf")).to(tl.float32)
+    z = x - tl.max(x, axis=0)
+    e = tl.exp(z)
+    y = e / tl.sum(e, axis=0)
+    tl.store(out_ptr + row * d + cols, y.to(out_ptr.dtype.element_ty), mask=mask)
+
+def softmax(x):
+    rows, d = x.shape
+    out = torch.empty_like(x)
+    softmax_kernel[(rows,)](x, out, d, BLOCK=triton.next_power_of_2(d))
+    return out
+'''
+
+WRONG_ANSWERS = {
+    "no max subtraction: exp overflows for large inputs": _KERNEL.replace("z = x - tl.max(x, axis=0)", "z = x"),
+    "padding lanes load 0.0 instead of -inf: they add exp(-max) to the denominator": _KERNEL.replace(
+        'other=float("-inf")', "other=0.0"),
+    "rows addressed with the padded width (row * BLOCK) instead of D": _KERNEL.replace("row * d + cols", "row * BLOCK + cols"),
+    "plain torch (exp and sum), no Triton kernel": '''
+import torch
+
+def softmax(x):
+    xf = x.float()
+    e = (xf - xf.amax(-1, keepdim=True)).exp()
+    return (e / e.sum(-1, keepdim=True)).to(x.dtype)
+''',
+    "normalises by the sum of the first BLOCK-wide chunk only (loops over chunks but keeps the last sum)": '''
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def softmax_kernel(x_ptr, out_ptr, d, CHUNK: tl.constexpr):
+    base = tl.program_id(0) * d
+    m = float("-inf")
+    for start in range(0, d, CHUNK):
+        cols = start + tl.arange(0, CHUNK)
+        x = tl.load(x_ptr + base + cols, mask=cols < d, other=float("-inf")).to(tl.float32)
+        m = tl.maximum(m, tl.max(x, axis=0))
+    s = 0.0
+    for start in range(0, d, CHUNK):
+        cols = start + tl.arange(0, CHUNK)
+        x = tl.load(x_ptr + base + cols, mask=cols < d, other=float("-inf")).to(tl.float32)
+        s = tl.sum(tl.exp(x - m), axis=0)
+    for start in range(0, d, CHUNK):
+        cols = start + tl.arange(0, CHUNK)
+        x = tl.load(x_ptr + base + cols, mask=cols < d, other=float("-inf")).to(tl.float32)
+        tl.store(out_ptr + base + cols, (tl.exp(x - m) / s).to(out_ptr.dtype.element_ty), mask=cols < d)
+
+def softmax(x):
+    rows, d = x.shape
+    out = torch.empty_like(x)
+    softmax_kernel[(rows,)](x, out, d, CHUNK=64)
+    return out
+''',
+}
+
+ALTERNATIVES = {
+    "online softmax over 64-wide chunks: running max and rescaled running sum, then a write pass": '''
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def softmax_kernel(x_ptr, out_ptr, d, CHUNK: tl.constexpr, ACC: tl.constexpr):
+    base = tl.program_id(0) * d
+    m = tl.full([CHUNK], float("-inf"), ACC)   # per-lane running max
+    s = tl.zeros([CHUNK], ACC)                  # per-lane running sum of exp(x - m)
+    for start in range(0, d, CHUNK):
+        cols = start + tl.arange(0, CHUNK)
+        x = tl.load(x_ptr + base + cols, mask=cols < d, other=float("-inf")).to(ACC)
+        new_m = tl.maximum(m, x)
+        # lanes that have seen only padding keep m = -inf: guard the rescale against -inf - -inf
+        scale = tl.where(new_m == float("-inf"), 0.0, tl.exp(m - new_m))
+        s = s * scale + tl.where(new_m == float("-inf"), 0.0, tl.exp(x - new_m))
+        m = new_m
+    row_max = tl.max(m, axis=0)
+    total = tl.sum(tl.where(m == float("-inf"), 0.0, s * tl.exp(m - row_max)), axis=0)
+    for start in range(0, d, CHUNK):
+        cols = start + tl.arange(0, CHUNK)
+        x = tl.load(x_ptr + base + cols, mask=cols < d, other=0.0).to(ACC)
+        tl.store(out_ptr + base + cols, (tl.exp(x - row_max) / total).to(out_ptr.dtype.element_ty), mask=cols < d)
+
+def softmax(x):
+    rows, d = x.shape
+    out = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+    acc = tl.float64 if x.dtype == torch.float64 else tl.float32
+    softmax_kernel[(rows,)](x.contiguous(), out, d, CHUNK=64, ACC=acc)
+    return out
+''',
+}
