@@ -1,0 +1,172 @@
+"""training.perplexity — perplexity of a language model on a batch: reference, checks, wrong answers.
+
+perplexity(logits, targets, ignore_index=-100): logits (N, C), targets int64 (N,) -> a 0-dim tensor
+in logits' dtype: exp of the mean negative log-likelihood over the positions whose target is not
+ignore_index (never all ignored); stable for float32 logits of magnitude up to 1e4.
+"""
+import torch
+from hypothesis import strategies as st
+
+from llmq.judge.kit import check
+
+FORBIDDEN = [
+    "torch.nn.functional.cross_entropy",
+    "torch.nn.functional.nll_loss",
+    "torch.nn.CrossEntropyLoss",
+    "torch.nn.NLLLoss",
+]
+
+# bfloat16: the output is exp(mean NLL); rounding the logits to 8 bits moves the NLL by ~1e-2,
+# so the perplexity by ~1e-2 relative (zeros still fail: perplexity >= 1).
+TOLERANCES = {torch.bfloat16: (3e-2, 1e-2)}
+
+
+def reference(logits, targets, ignore_index=-100):
+    keep = targets != ignore_index  # (N,): positions that count
+    log_probs = logits - logits.logsumexp(dim=-1, keepdim=True)  # (N, C), stable for large logits
+    safe = torch.where(keep, targets, 0)  # ignored targets may be -100: no valid index
+    nll = -log_probs.gather(-1, safe.unsqueeze(-1)).squeeze(-1)  # (N,)
+    return torch.exp(nll[keep].mean())
+
+
+DTYPES = [torch.float32, torch.float64, torch.bfloat16]
+SIZES = st.tuples(st.integers(1, 9), st.sampled_from([1, 2, 3, 5, 8, 17]))  # (N, C)
+IGNORE = st.sampled_from(["default", -1, 0])
+
+
+def _batch(ctx, dtype, n, c, ignore, scale=1.5):
+    logits = ctx.randn(n, c, dtype=dtype, scale=scale)
+    value = -100 if ignore == "default" else ignore
+    targets = ctx.randint(0, c, (n,))
+    ignored = ctx.rand(n) < 0.35
+    ignored[ctx.draw(st.integers(0, n - 1))] = False  # never all ignored
+    targets = torch.where(ignored, torch.full_like(targets, value), targets)
+    if value == 0:  # a real class id is ignored: the kept targets must differ from it
+        targets = torch.where(ignored, targets, torch.ones_like(targets) if c > 1 else targets)
+        if c == 1:
+            value = -1
+            targets = torch.where(ignored, torch.full_like(targets, -1), torch.zeros_like(targets))
+    return logits, targets, ({} if ignore == "default" else {"ignore_index": value})
+
+
+@check("matches the reference (N 1 to 9, C up to 17, some targets ignored, ignore_index -100 / -1 / 0, float32/float64/bfloat16)")
+def matches_reference(ctx):
+    dtype, (n, c), ignore = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, IGNORE))
+    logits, targets, kw = _batch(ctx, dtype, n, c, ignore)
+    out = ctx.call(logits, targets, **kw)
+    ctx.assert_close(out, ctx.reference(logits, targets, **kw), dtype=dtype)
+
+
+@check("ignored positions do not count: changing their logits leaves the perplexity unchanged, and it equals the perplexity of the kept rows alone")
+def ignored_do_not_count(ctx):
+    dtype, (n, c), ignore = ctx.draw(st.tuples(st.sampled_from([torch.float32, torch.float64]), SIZES, IGNORE))
+    n = max(n, 2)
+    logits, targets, kw = _batch(ctx, dtype, n, c, ignore)
+    value = kw.get("ignore_index", -100)
+    targets[0] = value  # at least one ignored position, and one kept
+    targets[1] = 0 if value != 0 else min(1, c - 1)
+    if value == 0 and c == 1:
+        return
+    out = ctx.call(logits, targets, **kw)
+    keep = targets != value
+    ctx.assert_close(out, ctx.reference(logits[keep], targets[keep], **kw), dtype=dtype)
+    noisy = logits + torch.where(keep[:, None], 0.0, 7.0) * ctx.randn(n, c, dtype=dtype)
+    ctx.assert_close(ctx.call(noisy, targets, **kw), out.double(), dtype=dtype)
+
+
+@check("uniform logits over C classes give perplexity C (the model is as unsure as a fair C-sided die)")
+def uniform_is_c(ctx):
+    dtype, (n, c), level = ctx.draw(st.tuples(st.sampled_from([torch.float32, torch.float64]), SIZES, st.sampled_from([0.0, 3.0, -40.0])))
+    logits = torch.full((n, c), level, dtype=dtype)
+    targets = ctx.randint(0, c, (n,))
+    ctx.assert_close(ctx.call(logits, targets), torch.tensor(float(c), dtype=torch.float64), dtype=dtype, rtol=1e-5)
+
+
+@check("stable for logits up to 1e4 in magnitude (float32 and float64): no overflow in the exponentials", examples=6)
+def large_logits(ctx):
+    dtype, (n, c) = ctx.draw(st.tuples(st.sampled_from([torch.float32, torch.float64]), SIZES))
+    # each row shifted by +-1e4 (a softmax does not change; exp(1e4) overflows), targets near the top
+    offset = torch.where(ctx.rand(n, 1) < 0.5, -1e4, 1e4).to(torch.float64)
+    logits = (ctx.randn(n, c, dtype=torch.float64, scale=2.0) + offset).to(dtype)
+    targets = logits.double().topk(min(2, c), dim=-1).indices[:, -1]
+    out = ctx.call(logits, targets)
+    # float32 logits near 1e4 are rounded to ~1e-3: the NLL, and so log(perplexity), to ~1e-3
+    ctx.assert_close(out, ctx.reference(logits, targets), dtype=dtype, rtol=5e-3 if dtype == torch.float32 else None)
+
+
+WRONG_ANSWERS = {
+    "averages over every position, the ignored ones counted as zero loss": '''
+import torch
+
+def perplexity(logits, targets, ignore_index=-100):
+    keep = targets != ignore_index
+    logp = torch.log_softmax(logits, dim=-1)
+    nll = -logp.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
+    return torch.exp((nll * keep).sum() / targets.numel())
+''',
+    "mean of the per-token perplexities exp(nll) instead of exp of the mean nll": '''
+import torch
+
+def perplexity(logits, targets, ignore_index=-100):
+    keep = targets != ignore_index
+    logp = torch.log_softmax(logits, dim=-1)
+    nll = -logp.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
+    return torch.exp(nll[keep]).mean()
+''',
+    "log of the summed exponentials without subtracting the max: overflows for large logits": '''
+import torch
+
+def perplexity(logits, targets, ignore_index=-100):
+    keep = targets != ignore_index
+    logp = logits - torch.log(torch.exp(logits).sum(dim=-1, keepdim=True))
+    nll = -logp.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
+    return torch.exp(nll[keep].mean())
+''',
+    "exp of the summed nll (the perplexity of the whole batch as one product, not per token)": '''
+import torch
+
+def perplexity(logits, targets, ignore_index=-100):
+    keep = targets != ignore_index
+    logp = torch.log_softmax(logits, dim=-1)
+    nll = -logp.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
+    return torch.exp(nll[keep].sum())
+''',
+    "2 ** mean nll: mixes a base-2 exponent with natural-log likelihoods": '''
+import torch
+
+def perplexity(logits, targets, ignore_index=-100):
+    keep = targets != ignore_index
+    logp = torch.log_softmax(logits, dim=-1)
+    nll = -logp.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
+    return 2 ** nll[keep].mean()
+''',
+}
+
+ALTERNATIVES = {
+    "loop over kept positions in float64, log-sum-exp by hand": '''
+import torch
+
+def perplexity(logits, targets, ignore_index=-100):
+    x = logits.double()
+    total, count = 0.0, 0
+    for row, t in zip(x, targets.tolist()):
+        if t == ignore_index:
+            continue
+        m = row.max()
+        total += float(m + torch.log(torch.exp(row - m).sum()) - row[t])
+        count += 1
+    return torch.tensor(total / count, dtype=torch.float64).exp().to(logits.dtype)
+''',
+    "boolean indexing first, then log_softmax of the kept rows only": '''
+import torch
+import torch.nn.functional as F
+
+def perplexity(logits, targets, ignore_index=-100):
+    keep = targets != ignore_index
+    work = torch.float64 if logits.dtype == torch.float64 else torch.float32
+    kept_logits, kept_targets = logits[keep].to(work), targets[keep]
+    logp = F.log_softmax(kept_logits, dim=-1)
+    nll = -logp[torch.arange(kept_targets.numel()), kept_targets]
+    return nll.mean().exp().to(logits.dtype)
+''',
+}

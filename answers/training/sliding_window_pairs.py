@@ -1,0 +1,154 @@
+"""training.sliding_window_pairs — next-token (input, target) pairs from a token stream: reference, checks, wrong answers.
+
+sliding_window_pairs(token_ids, max_length, stride): token_ids a list of ints; windows start at
+0, stride, 2*stride, ... while start + max_length < len(token_ids), i.e. every window whose target
+(shifted by one) is complete; the last incomplete window is dropped, never padded. Returns
+(inputs, targets), int64 tensors of shape (n_windows, max_length), with
+inputs[i] = token_ids[i*stride : i*stride + max_length] and targets[i] the same slice shifted by 1.
+No complete window: both have shape (0, max_length). As GPTDatasetV1 in Raschka's "Build a Large
+Language Model (From Scratch)", ch. 2.6.
+"""
+import torch
+from hypothesis import strategies as st
+
+from llmq.judge.kit import check
+
+
+def reference(token_ids, max_length, stride):
+    inputs, targets = [], []
+    for start in range(0, len(token_ids) - max_length, stride):  # the target needs one more token
+        inputs.append(token_ids[start : start + max_length])
+        targets.append(token_ids[start + 1 : start + max_length + 1])
+    shape = (len(inputs), max_length)
+    return (
+        torch.tensor(inputs, dtype=torch.int64).reshape(shape),  # reshape: keeps (0, max_length) when empty
+        torch.tensor(targets, dtype=torch.int64).reshape(shape),
+    )
+
+
+# (n_tokens, max_length, stride): streams shorter than a window, strides below, at and above it
+CASES = st.tuples(st.integers(0, 40), st.integers(1, 8), st.integers(1, 10))
+
+
+def _tokens(ctx, n):
+    return ctx.randint(0, 50257, (n,)).tolist()  # GPT-2 ids, as plain Python ints
+
+
+def _pair(ctx, out):
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        ctx.fail(f"returned {type(out).__name__}; expected a tuple (inputs, targets) of int64 tensors")
+    return out
+
+
+@check("matches the reference (0 to 40 tokens, max_length 1 to 8, stride 1 to 10: overlapping, adjacent and gapped windows)")
+def matches_reference(ctx):
+    n, max_length, stride = ctx.draw(CASES)
+    ids = _tokens(ctx, n)
+    inputs, targets = _pair(ctx, ctx.call(ids, max_length, stride))
+    want_inputs, want_targets = ctx.reference(ids, max_length, stride)
+    ctx.assert_equal(inputs, want_inputs)
+    ctx.assert_equal(targets, want_targets)
+
+
+@check("the last window: kept when its target ends exactly at the last token, dropped when one token short")
+def last_window(ctx):
+    k, max_length, stride, short = ctx.draw(st.tuples(st.integers(0, 4), st.integers(1, 8), st.integers(1, 6), st.booleans()))
+    # len = k*stride + max_length + 1: window k's target ends at the last token; one fewer: it is incomplete
+    ids = _tokens(ctx, k * stride + max_length + 1 - int(short))
+    inputs, targets = _pair(ctx, ctx.call(ids, max_length, stride))
+    want_inputs, want_targets = ctx.reference(ids, max_length, stride)
+    ctx.assert_equal(inputs, want_inputs)
+    ctx.assert_equal(targets, want_targets)
+
+
+@check("no complete window (len(token_ids) <= max_length) gives two int64 tensors of shape (0, max_length)")
+def empty(ctx):
+    max_length, stride = ctx.draw(st.tuples(st.integers(1, 8), st.integers(1, 4)))
+    n = ctx.draw(st.integers(0, max_length))
+    ids = _tokens(ctx, n)
+    inputs, targets = _pair(ctx, ctx.call(ids, max_length, stride))
+    empty_pair = ctx.reference(ids, max_length, stride)
+    ctx.assert_equal(inputs, empty_pair[0])
+    ctx.assert_equal(targets, empty_pair[1])
+
+
+@check("targets are the inputs shifted by one: targets[i, :-1] == inputs[i, 1:], and every row is a slice of the stream")
+def shifted(ctx):
+    n, max_length, stride = ctx.draw(CASES)
+    ids = list(range(1000, 1000 + n))  # distinct ids: a row's values say where it was cut from
+    inputs, targets = _pair(ctx, ctx.call(ids, max_length, stride))
+    ctx.assert_equal(inputs, ctx.reference(ids, max_length, stride)[0])
+    ctx.assert_equal(targets[:, :-1], inputs[:, 1:])
+    ctx.assert_equal(targets, inputs + 1)
+
+
+WRONG_ANSWERS = {
+    "targets not shifted (targets = inputs): the model learns to copy, not to predict": '''
+import torch
+
+def sliding_window_pairs(token_ids, max_length, stride):
+    inputs = []
+    for i in range(0, len(token_ids) - max_length, stride):
+        inputs.append(token_ids[i:i + max_length])
+    t = torch.tensor(inputs, dtype=torch.int64).reshape(len(inputs), max_length)
+    return t, t.clone()
+''',
+    "loop bound one too short: drops the last complete window": '''
+import torch
+
+def sliding_window_pairs(token_ids, max_length, stride):
+    inputs, targets = [], []
+    for i in range(0, len(token_ids) - max_length - 1, stride):
+        inputs.append(token_ids[i:i + max_length])
+        targets.append(token_ids[i + 1:i + max_length + 1])
+    shape = (len(inputs), max_length)
+    return torch.tensor(inputs, dtype=torch.int64).reshape(shape), torch.tensor(targets, dtype=torch.int64).reshape(shape)
+''',
+    "keeps the last incomplete window, padding its target with token 0": '''
+import torch
+
+def sliding_window_pairs(token_ids, max_length, stride):
+    inputs, targets = [], []
+    for i in range(0, len(token_ids) - max_length + 1, stride):
+        inputs.append(token_ids[i:i + max_length])
+        tgt = token_ids[i + 1:i + max_length + 1]
+        targets.append(tgt + [0] * (max_length - len(tgt)))
+    shape = (len(inputs), max_length)
+    return torch.tensor(inputs, dtype=torch.int64).reshape(shape), torch.tensor(targets, dtype=torch.int64).reshape(shape)
+''',
+    "ignores stride (always steps by 1)": '''
+import torch
+
+def sliding_window_pairs(token_ids, max_length, stride):
+    inputs, targets = [], []
+    for i in range(0, len(token_ids) - max_length):
+        inputs.append(token_ids[i:i + max_length])
+        targets.append(token_ids[i + 1:i + max_length + 1])
+    shape = (len(inputs), max_length)
+    return torch.tensor(inputs, dtype=torch.int64).reshape(shape), torch.tensor(targets, dtype=torch.int64).reshape(shape)
+''',
+    "torch.tensor of an empty list: shape (0,) instead of (0, max_length) when no window fits": '''
+import torch
+
+def sliding_window_pairs(token_ids, max_length, stride):
+    inputs, targets = [], []
+    for i in range(0, len(token_ids) - max_length, stride):
+        inputs.append(token_ids[i:i + max_length])
+        targets.append(token_ids[i + 1:i + max_length + 1])
+    return torch.tensor(inputs, dtype=torch.int64), torch.tensor(targets, dtype=torch.int64)
+''',
+}
+
+ALTERNATIVES = {
+    "tensor.unfold over the stream: windows of max_length + 1, split into input and target": '''
+import torch
+
+def sliding_window_pairs(token_ids, max_length, stride):
+    ids = torch.tensor(token_ids, dtype=torch.int64)
+    if ids.numel() < max_length + 1:
+        empty = torch.empty(0, max_length, dtype=torch.int64)
+        return empty, empty.clone()
+    windows = ids.unfold(0, max_length + 1, stride)  # (n, max_length + 1), complete windows only
+    return windows[:, :-1].clone(), windows[:, 1:].clone()
+''',
+}

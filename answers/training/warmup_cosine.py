@@ -1,0 +1,165 @@
+"""training.warmup_cosine — learning rate with linear warmup then cosine decay: reference, checks, wrong answers.
+
+warmup_cosine_lr(step, max_lr, warmup_steps, total_steps, min_lr=0.0) -> a Python float, for ints
+0 <= warmup_steps < total_steps and step >= 0:
+    step < W:       max_lr * step / W                       (lr(0) = 0, as Hugging Face's warmup)
+    W <= step <= T: min_lr + (max_lr - min_lr) * 0.5 * (1 + cos(pi * (step - W) / (T - W)))
+    step > T:       min_lr                                  (as nanoGPT's get_lr; it does not rise again)
+so lr(W) = max_lr and lr(T) = min_lr.
+"""
+import math
+
+from hypothesis import strategies as st
+
+from llmq.judge.kit import check, sandboxed
+
+
+def reference(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
+    if step < warmup_steps:
+        return max_lr * step / warmup_steps  # linear from 0, reaching max_lr at step W
+    if step > total_steps:
+        return min_lr  # past the schedule: stay at the floor
+    progress = (step - warmup_steps) / (total_steps - warmup_steps)  # 0 at W, 1 at T
+    return min_lr + (max_lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+@sandboxed
+def schedule(solution, steps, *args, **kwargs):
+    """The submission at many steps in one sandbox call."""
+    return [solution(s, *args, **kwargs) for s in steps]
+
+
+# (max_lr, W, T - W, min_lr): W may be 0 (no warmup) or 1; T - W may be 1
+SETTINGS = st.tuples(
+    st.sampled_from([3e-4, 1e-3, 6e-4, 2.0]),
+    st.sampled_from([0, 1, 2, 5, 10, 100]),
+    st.sampled_from([1, 2, 7, 50, 1000]),
+    st.sampled_from(["default", 0.0, 3e-5, 1e-4]),
+)
+
+
+def _values(ctx, got, n):
+    if not isinstance(got, list) or len(got) != n:
+        ctx.fail(f"schedule returned {type(got).__name__}; expected one value per step")
+    for v in got:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            ctx.fail(f"returned {type(v).__name__} ({v!r:.60}); expected a Python float (use math.cos, not torch)")
+    return got
+
+
+def _check_steps(ctx, steps, max_lr, w, t, min_lr):
+    kwargs = {} if min_lr == "default" else {"min_lr": min_lr}
+    got = _values(ctx, ctx.run("schedule", steps, max_lr, w, t, **kwargs), len(steps))
+    for s, value in zip(steps, got):
+        expected = reference(s, max_lr, w, t, **kwargs)
+        ctx.last_input = f"warmup_cosine_lr(step={s}, max_lr={max_lr}, warmup_steps={w}, total_steps={t}" + (
+            f", min_lr={min_lr})" if kwargs else ")"
+        )
+        ctx.assert_close(value, expected, rtol=1e-9, atol=1e-15)
+
+
+@check("matches the reference at random steps before, during and after the schedule (min_lr at default and away)")
+def matches_reference(ctx):
+    max_lr, w, span, min_lr = ctx.draw(SETTINGS)
+    t = w + span
+    steps = ctx.draw(st.lists(st.integers(0, t + 20), min_size=1, max_size=12))
+    _check_steps(ctx, steps, max_lr, w, t, min_lr)
+
+
+@check("the boundaries: lr(0), lr(W - 1), lr(W) = max_lr, lr(W + 1), lr(T - 1), lr(T) = min_lr, lr(T + 1) = min_lr")
+def boundaries(ctx):
+    max_lr, w, span, min_lr = ctx.draw(SETTINGS)
+    t = w + span
+    steps = sorted({s for s in (0, w - 1, w, w + 1, (w + t) // 2, t - 1, t, t + 1, t + 50) if s >= 0})
+    _check_steps(ctx, steps, max_lr, w, t, min_lr)
+
+
+@check("shape: rises during warmup, never rises after it, stays within [min_lr, max_lr] from step W on", examples=5)
+def monotone(ctx):
+    max_lr, w, span, min_lr = ctx.draw(SETTINGS)
+    span = min(span, 60)
+    t = w + span
+    floor = 0.0 if min_lr == "default" else min_lr
+    kwargs = {} if min_lr == "default" else {"min_lr": min_lr}
+    steps = list(range(0, t + 5))
+    got = _values(ctx, ctx.run("schedule", steps, max_lr, w, t, **kwargs), len(steps))
+    for s in range(1, len(steps)):
+        a, b = got[s - 1], got[s]
+        if s <= w and not b > a:
+            ctx.fail(f"lr({s}) = {b:.6g} is not above lr({s - 1}) = {a:.6g} during warmup (W={w})")
+        if s > w and b > a * (1 + 1e-12):
+            ctx.fail(f"lr({s}) = {b:.6g} rose above lr({s - 1}) = {a:.6g} after warmup (W={w}, T={t})")
+        if s >= w and not floor * (1 - 1e-12) <= b <= max_lr * (1 + 1e-12):
+            ctx.fail(f"lr({s}) = {b:.6g} is outside [min_lr, max_lr] = [{floor:g}, {max_lr:g}]")
+    ctx.assert_close(got[w], max_lr)
+
+
+WRONG_ANSWERS = {
+    "warmup off by one: max_lr * (step + 1) / W, reaching max_lr one step early and never 0": '''
+import math
+
+def warmup_cosine_lr(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
+    if step < warmup_steps:
+        return max_lr * (step + 1) / warmup_steps
+    if step > total_steps:
+        return min_lr
+    progress = (step - warmup_steps) / (total_steps - warmup_steps)
+    return min_lr + (max_lr - min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
+''',
+    "cosine progress measured from step 0 (step / T) instead of from the end of warmup": '''
+import math
+
+def warmup_cosine_lr(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
+    if step < warmup_steps:
+        return max_lr * step / warmup_steps
+    if step > total_steps:
+        return min_lr
+    progress = step / total_steps
+    return min_lr + (max_lr - min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
+''',
+    "adds min_lr to a cosine scaled by max_lr, overshooting max_lr by min_lr": '''
+import math
+
+def warmup_cosine_lr(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
+    if step < warmup_steps:
+        return max_lr * step / warmup_steps
+    if step > total_steps:
+        return min_lr
+    progress = (step - warmup_steps) / (total_steps - warmup_steps)
+    return min_lr + max_lr * 0.5 * (1 + math.cos(math.pi * progress))
+''',
+    "no floor after total_steps: the cosine comes back up": '''
+import math
+
+def warmup_cosine_lr(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
+    if step < warmup_steps:
+        return max_lr * step / warmup_steps
+    progress = (step - warmup_steps) / (total_steps - warmup_steps)
+    return min_lr + (max_lr - min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
+''',
+    "cos(pi/2 * progress): decays over a quarter period only and ends at max_lr - (max_lr - min_lr)/2": '''
+import math
+
+def warmup_cosine_lr(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
+    if step < warmup_steps:
+        return max_lr * step / warmup_steps
+    if step > total_steps:
+        return min_lr
+    progress = (step - warmup_steps) / (total_steps - warmup_steps)
+    return min_lr + (max_lr - min_lr) * 0.5 * (1 + math.cos(math.pi / 2 * progress))
+''',
+}
+
+ALTERNATIVES = {
+    "a multiplier in [0, 1] on max_lr, with the progress clamped to 1 instead of a branch for step > T": '''
+import math
+
+def warmup_cosine_lr(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
+    if warmup_steps > 0 and step < warmup_steps:
+        return step / warmup_steps * max_lr
+    progress = min(1.0, (step - warmup_steps) / (total_steps - warmup_steps))
+    ratio = min_lr / max_lr
+    factor = ratio + (1.0 - ratio) * (math.cos(math.pi * progress) + 1.0) / 2.0
+    return factor * max_lr
+''',
+}
