@@ -6,6 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from llmq.tui.mathtext import render_math
 
 SCRIPT = textwrap.dedent('''
@@ -37,6 +39,7 @@ SCRIPT = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow
 def test_app_and_every_screen_without_torch(test_bank_dir, tmp_path) -> None:
     out = subprocess.run([sys.executable, "-c", SCRIPT, str(test_bank_dir)], capture_output=True, text=True,
                          timeout=120, env={**__import__("os").environ, "LLMQ_HOME": str(tmp_path)})

@@ -58,6 +58,7 @@ class StatsScreen(ReportsWorkerErrors, Screen):
         forecast = self.query_one("#forecast", PlotextPlot).plt
         forecast.clear_figure()
         forecast.bar([str(i) for i in range(len(s.forecast))], [d["due"] for d in s.forecast])
+        forecast.ylim(0, max([1, *(d["due"] for d in s.forecast)]))
         forecast.title("Due in the next 30 days")
         forecast.xlabel("days from today")
 
