@@ -1,4 +1,4 @@
-"""training.perplexity — perplexity of a language model on a batch: reference, checks, wrong answers.
+"""training.perplexity_from_logits — perplexity of a language model on a batch: reference, checks, wrong answers.
 
 perplexity(logits, targets, ignore_index=-100): logits (N, C), targets int64 (N,) -> a 0-dim tensor
 in logits' dtype: exp of the mean negative log-likelihood over the positions whose target is not
