@@ -1,0 +1,181 @@
+"""gpu.flash_attention_triton — the flash-attention forward pass as a Triton kernel.
+
+flash_attention(q, k, v, causal=False): q, k, v (B, H, T, D) contiguous, D in {16, 32, 64, 128};
+softmax(q k^T / sqrt(D)) v with an online softmax over key blocks; causal: query i sees keys
+j <= i. Returns q's dtype. Reference solution: kernels/flash_attention.py.
+"""
+import math
+from pathlib import Path
+
+import torch
+from hypothesis import strategies as st
+
+from llmq.judge import gpukit
+from llmq.judge.kit import check
+
+FORBIDDEN = ["torch.nn.functional.scaled_dot_product_attention", "torch.softmax", "torch.nn.functional.softmax", "torch.Tensor.softmax"]
+REFERENCE_SOURCE = (Path(__file__).resolve().parents[2] / "kernels" / "flash_attention.py").read_text()
+time_driver = gpukit.timing_driver(__file__, "flash_attention")  # @sandboxed drivers, run by ctx.run
+
+# On CUDA, tl.dot on float32 may use TF32 (10-bit mantissa): scores off by ~1e-3 relative.
+TOLERANCES = {torch.float32: (5e-3, 5e-3), torch.float16: (5e-3, 5e-3), torch.bfloat16: (3e-2, 3e-2)}
+# Around the block sizes people use (16, 32, 64): one block, a block and a bit, several.
+LENGTHS = [1, 5, 16, 17, 31, 40]
+
+
+def reference(q, k, v, causal=False):
+    # q, k, v (B, H, T, D) -> (B, H, T, D), float64 inside
+    t, d = q.shape[-2], q.shape[-1]
+    scores = q.double() @ k.double().transpose(-2, -1) / math.sqrt(d)  # (B, H, T, T)
+    if causal:
+        scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
+    return (scores.softmax(dim=-1) @ v.double()).to(q.dtype)
+
+
+launch_driver = gpukit.kernel_driver(reference)
+
+
+def _qkv(ctx, dtype, b, h, t, d, scale=1.0):
+    return tuple(ctx.randn(b, h, t, d, dtype=dtype, scale=scale) for _ in range(3))
+
+
+@check("matches the reference (T around block sizes: 1 to 40; D 16 or 32; float32/float16, bfloat16 on CUDA; causal on, off, default)", examples=8)
+def matches_reference(ctx):
+    dtypes = [torch.float32, *gpukit.half_dtypes()]
+    dtype, (b, h), t, d, causal = ctx.draw(st.tuples(
+        st.sampled_from(dtypes), st.tuples(st.integers(1, 2), st.integers(1, 2)), st.sampled_from(LENGTHS),
+        st.sampled_from([16, 32]), st.sampled_from(["default", True, False])))
+    q, k, v = _qkv(ctx, dtype, b, h, t, d)
+    kwargs = {} if causal == "default" else {"causal": causal}
+    out = gpukit.call_kernel(ctx, q, k, v, **kwargs)
+    ctx.assert_close(out, ctx.reference(q, k, v, **kwargs), dtype=dtype)
+
+
+@check("large scores (|q.k| / sqrt(D) up to ~50) over several key blocks: the running max and rescaling hold", examples=3)
+def large_scores(ctx):
+    t, causal = ctx.draw(st.tuples(st.sampled_from([33, 40]), st.booleans()))
+    q, k, v = _qkv(ctx, torch.float32, 1, 1, t, 16, scale=2.5)
+    out = gpukit.call_kernel(ctx, q, k, v, causal=causal)
+    ctx.assert_close(out, ctx.reference(q, k, v, causal=causal), dtype=torch.float32)
+
+
+@check("speed on CUDA against torch eager (materialised scores) and torch.compile (a note; without CUDA, says correctness only)", examples=1)
+def speed(ctx):
+    gpukit.note_timing(ctx)
+
+
+_KERNEL = '''
+import math
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def attn_kernel(q_ptr, k_ptr, v_ptr, o_ptr, t_len, scale, CAUSAL: tl.constexpr, D: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr):
+    pid = tl.program_id(0)
+    base = tl.program_id(1) * t_len * D
+    rows = pid * BM + tl.arange(0, BM)
+    dims = tl.arange(0, D)
+    q = tl.load(q_ptr + base + rows[:, None] * D + dims[None, :], mask=rows[:, None] < t_len, other=0.0)
+    m = tl.full([BM], float("-inf"), tl.float32)
+    l = tl.zeros([BM], tl.float32)
+    acc = tl.zeros([BM, D], tl.float32)
+    for start in range(0, t_len, BN):
+        cols = start + tl.arange(0, BN)
+        k = tl.load(k_ptr + base + cols[:, None] * D + dims[None, :], mask=cols[:, None] < t_len, other=0.0)
+        v = tl.load(v_ptr + base + cols[:, None] * D + dims[None, :], mask=cols[:, None] < t_len, other=0.0)
+        s = tl.dot(q, tl.trans(k)).to(tl.float32) * scale
+        ok = cols[None, :] < t_len
+        if CAUSAL:
+            ok = ok & (cols[None, :] <= rows[:, None])
+        s = tl.where(ok, s, float("-inf"))
+        m_new = tl.maximum(m, tl.max(s, axis=1))
+        alpha = tl.exp(m - m_new)
+        p = tl.exp(s - m_new[:, None])
+        l = l * alpha + tl.sum(p, axis=1)
+        acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v).to(tl.float32)
+        m = m_new
+    tl.store(o_ptr + base + rows[:, None] * D + dims[None, :], (acc / l[:, None]).to(o_ptr.dtype.element_ty), mask=rows[:, None] < t_len)
+
+def flash_attention(q, k, v, causal=False):
+    b, h, t, d = q.shape
+    out = torch.empty_like(q)
+    attn_kernel[(triton.cdiv(t, 16), b * h)](q, k, v, out, t, 1.0 / math.sqrt(d), CAUSAL=causal, D=d, BM=16, BN=16)
+    return out
+'''
+
+WRONG_ANSWERS = {
+    "forgets to rescale the accumulator when the running max grows": _KERNEL.replace(
+        "acc = acc * alpha[:, None] + tl.dot", "acc = acc + tl.dot"),
+    "causal mask off by one: query i also sees key i + 1": _KERNEL.replace(
+        "(cols[None, :] <= rows[:, None])", "(cols[None, :] <= rows[:, None] + 1)"),
+    "no mask on padding keys past T: they score 0 and take weight": _KERNEL.replace(
+        "ok = cols[None, :] < t_len", "ok = cols[None, :] >= 0"),
+    "scales the scores by 1/D instead of 1/sqrt(D)": _KERNEL.replace("1.0 / math.sqrt(d)", "1.0 / d"),
+    "plain torch (materialised scores), no Triton kernel": '''
+import math
+import torch
+
+def flash_attention(q, k, v, causal=False):
+    t = q.shape[-2]
+    s = q.float() @ k.float().transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if causal:
+        s = s.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
+    w = (s - s.amax(-1, keepdim=True)).exp()
+    return ((w / w.sum(-1, keepdim=True)) @ v.float()).to(q.dtype)
+''',
+}
+
+ALTERNATIVES = {
+    "two passes over the keys: first the exact row max and sum, then the normalised weights times v": '''
+import math
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def two_pass_kernel(q_ptr, k_ptr, v_ptr, o_ptr, t_len, scale, CAUSAL: tl.constexpr, D: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr):
+    pid = tl.program_id(0)
+    base = tl.program_id(1) * t_len * D
+    rows = pid * BM + tl.arange(0, BM)
+    dims = tl.arange(0, D)
+    q = tl.load(q_ptr + base + rows[:, None] * D + dims[None, :], mask=rows[:, None] < t_len, other=0.0)
+    m = tl.full([BM], float("-inf"), tl.float32)
+    for start in range(0, t_len, BN):
+        cols = start + tl.arange(0, BN)
+        k = tl.load(k_ptr + base + cols[:, None] * D + dims[None, :], mask=cols[:, None] < t_len, other=0.0)
+        s = tl.dot(q, tl.trans(k)).to(tl.float32) * scale
+        ok = cols[None, :] < t_len
+        if CAUSAL:
+            ok = ok & (cols[None, :] <= rows[:, None])
+        m = tl.maximum(m, tl.max(tl.where(ok, s, float("-inf")), axis=1))
+    l = tl.zeros([BM], tl.float32)
+    for start in range(0, t_len, BN):
+        cols = start + tl.arange(0, BN)
+        k = tl.load(k_ptr + base + cols[:, None] * D + dims[None, :], mask=cols[:, None] < t_len, other=0.0)
+        s = tl.dot(q, tl.trans(k)).to(tl.float32) * scale
+        ok = cols[None, :] < t_len
+        if CAUSAL:
+            ok = ok & (cols[None, :] <= rows[:, None])
+        l += tl.sum(tl.where(ok, tl.exp(s - m[:, None]), 0.0), axis=1)
+    acc = tl.zeros([BM, D], tl.float32)
+    for start in range(0, t_len, BN):
+        cols = start + tl.arange(0, BN)
+        k = tl.load(k_ptr + base + cols[:, None] * D + dims[None, :], mask=cols[:, None] < t_len, other=0.0)
+        v = tl.load(v_ptr + base + cols[:, None] * D + dims[None, :], mask=cols[:, None] < t_len, other=0.0)
+        s = tl.dot(q, tl.trans(k)).to(tl.float32) * scale
+        ok = cols[None, :] < t_len
+        if CAUSAL:
+            ok = ok & (cols[None, :] <= rows[:, None])
+        p = tl.where(ok, tl.exp(s - m[:, None]), 0.0) / l[:, None]
+        acc += tl.dot(p.to(v.dtype), v).to(tl.float32)
+    tl.store(o_ptr + base + rows[:, None] * D + dims[None, :], acc.to(o_ptr.dtype.element_ty), mask=rows[:, None] < t_len)
+
+def flash_attention(q, k, v, causal=False):
+    b, h, t, d = q.shape
+    q, k, v = q.contiguous(), k.contiguous(), v.contiguous()
+    out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
+    two_pass_kernel[(triton.cdiv(t, 16), b * h)](q, k, v, out, t, 1.0 / math.sqrt(d), CAUSAL=causal, D=d, BM=16, BN=32)
+    return out
+''',
+}

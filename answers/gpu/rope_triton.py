@@ -1,0 +1,150 @@
+"""gpu.rope_triton — rotary position embedding as a fused Triton kernel.
+
+apply_rope(x, positions, theta=10000.0): x (B, H, T, D) contiguous, D even, positions int64 (T,);
+rotate-half pairing (dim i with i + D/2), frequency theta ** (-2i/D), as position.rope. Computed in
+float32 (float64 for float64 input), returned in x's dtype. Reference solution: kernels/rope.py.
+"""
+from pathlib import Path
+
+import torch
+from hypothesis import strategies as st
+
+from llmq.judge import gpukit
+from llmq.judge.kit import check
+
+REFERENCE_SOURCE = (Path(__file__).resolve().parents[2] / "kernels" / "rope.py").read_text()
+time_driver = gpukit.timing_driver(__file__, "rope")  # @sandboxed drivers, run by ctx.run
+
+# Angles up to ~200 rad: float32 rounds an angle of 200 by ~1e-5 rad.
+TOLERANCES = {torch.float32: (1e-4, 1e-4)}
+
+
+def reference(x, positions, theta=10000.0):
+    # x (B, H, T, D), positions (T,) -> (B, H, T, D), float64 inside
+    d = x.shape[-1]
+    inv_freq = theta ** (-torch.arange(0, d // 2, dtype=torch.float64) * 2 / d)  # (D/2,)
+    angles = positions.double()[:, None] * inv_freq[None, :]  # (T, D/2)
+    cos, sin = angles.cos(), angles.sin()
+    x1, x2 = x.double()[..., : d // 2], x.double()[..., d // 2 :]
+    return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1).to(x.dtype)
+
+
+launch_driver = gpukit.kernel_driver(reference)
+
+
+@check("matches the reference (B, H, T small, D even from 2 to 130; positions unsorted, not 0..T-1; theta default and not)", examples=10)
+def matches_reference(ctx):
+    dtypes = [torch.float32, torch.float64, *gpukit.half_dtypes()]
+    dtype, (b, h, t), d, theta = ctx.draw(st.tuples(
+        st.sampled_from(dtypes), st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(1, 7)),
+        st.sampled_from([2, 4, 6, 8, 18, 64, 130]), st.sampled_from(["default", 500.0, 1e6])))
+    x = ctx.randn(b, h, t, d, dtype=dtype)
+    positions = ctx.randint(0, 200, (t,))
+    kwargs = {} if theta == "default" else {"theta": theta}
+    out = gpukit.call_kernel(ctx, x, positions, **kwargs)
+    ctx.assert_close(out, ctx.reference(x, positions, **kwargs), dtype=dtype)
+
+
+@check("position 0 leaves x unchanged; shifting every position by the same amount keeps q.k (relative position only)", examples=4)
+def relative_position(ctx):
+    t, d, shift = ctx.draw(st.tuples(st.integers(2, 6), st.sampled_from([4, 8, 18]), st.integers(1, 50)))
+    q = ctx.randn(1, 1, t, d, dtype=torch.float64)
+    k = ctx.randn(1, 1, t, d, dtype=torch.float64)
+    zero = torch.zeros(t, dtype=torch.int64)
+    ctx.assert_close(gpukit.call_kernel(ctx, q, zero), q.clone(), dtype=torch.float64)
+    positions = ctx.randint(0, 100, (t,))
+    scores = gpukit.call_kernel(ctx, q, positions) @ gpukit.call_kernel(ctx, k, positions).transpose(-1, -2)
+    shifted = gpukit.call_kernel(ctx, q, positions + shift) @ gpukit.call_kernel(ctx, k, positions + shift).transpose(-1, -2)
+    expected = ctx.reference(q, positions) @ ctx.reference(k, positions).transpose(-1, -2)
+    ctx.assert_close(scores, expected, dtype=torch.float64)
+    ctx.assert_close(shifted, expected, dtype=torch.float64, rtol=1e-6, atol=1e-6)
+
+
+@check("speed on CUDA against torch eager and torch.compile (a note; without CUDA, says correctness only)", examples=1)
+def speed(ctx):
+    gpukit.note_timing(ctx)
+
+
+_KERNEL = '''
+import math
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def rope_kernel(x_ptr, pos_ptr, out_ptr, t_len, d, log_theta, HALF: tl.constexpr, ACC: tl.constexpr):
+    row = tl.program_id(0)
+    half = d // 2
+    i = tl.arange(0, HALF)
+    mask = i < half
+    pos = tl.load(pos_ptr + row % t_len).to(ACC)
+    inv_freq = tl.exp(-(2.0 * i.to(ACC) / d) * log_theta)
+    angle = pos * inv_freq
+    c = tl.cos(angle)
+    s = tl.sin(angle)
+    x1 = tl.load(x_ptr + row * d + i, mask=mask, other=0.0).to(ACC)
+    x2 = tl.load(x_ptr + row * d + half + i, mask=mask, other=0.0).to(ACC)
+    tl.store(out_ptr + row * d + i, (x1 * c - x2 * s).to(out_ptr.dtype.element_ty), mask=mask)
+    tl.store(out_ptr + row * d + half + i, (x2 * c + x1 * s).to(out_ptr.dtype.element_ty), mask=mask)
+
+def apply_rope(x, positions, theta=10000.0):
+    t_len, d = x.shape[-2], x.shape[-1]
+    out = torch.empty_like(x)
+    acc = tl.float64 if x.dtype == torch.float64 else tl.float32
+    rope_kernel[(x.numel() // d,)](x, positions, out, t_len, d, math.log(theta), HALF=triton.next_power_of_2(max(d // 2, 1)), ACC=acc)
+    return out
+'''
+
+WRONG_ANSWERS = {
+    "frequency theta ** (-i/D) instead of theta ** (-2i/D)": _KERNEL.replace("-(2.0 * i.to(ACC) / d)", "-(i.to(ACC) / d)"),
+    "uses the row's index t instead of positions[t]": _KERNEL.replace(
+        "pos = tl.load(pos_ptr + row % t_len).to(ACC)", "pos = (row % t_len).to(ACC)"),
+    "rotates the wrong way (sin terms with swapped signs)": _KERNEL.replace(
+        "(x1 * c - x2 * s)", "(x1 * c + x2 * s)").replace("(x2 * c + x1 * s)", "(x2 * c - x1 * s)"),
+    "GPT-J interleaved pairs (2i, 2i+1) instead of rotate-half (i, i + D/2)": _KERNEL.replace(
+        "x_ptr + row * d + i,", "x_ptr + row * d + 2 * i,").replace("x_ptr + row * d + half + i,", "x_ptr + row * d + 2 * i + 1,")
+        .replace("out_ptr + row * d + i,", "out_ptr + row * d + 2 * i,").replace("out_ptr + row * d + half + i,", "out_ptr + row * d + 2 * i + 1,"),
+    "plain torch with a cos/sin table, no Triton kernel": '''
+import torch
+
+def apply_rope(x, positions, theta=10000.0):
+    d = x.shape[-1]
+    inv = theta ** (-torch.arange(0, d // 2, dtype=torch.float64) * 2 / d)
+    ang = positions.double()[:, None] * inv[None, :]
+    x1, x2 = x.double()[..., : d // 2], x.double()[..., d // 2 :]
+    return torch.cat([x1 * ang.cos() - x2 * ang.sin(), x2 * ang.cos() + x1 * ang.sin()], -1).to(x.dtype)
+''',
+}
+
+ALTERNATIVES = {
+    "cos/sin table built in torch (float64), the rotation in a kernel over a 2-D grid (row, half-dim chunk)": '''
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def rotate_kernel(x_ptr, cos_ptr, sin_ptr, out_ptr, t_len, half, CHUNK: tl.constexpr):
+    row = tl.program_id(0)
+    i = tl.program_id(1) * CHUNK + tl.arange(0, CHUNK)
+    mask = i < half
+    t = row % t_len
+    c = tl.load(cos_ptr + t * half + i, mask=mask, other=0.0)
+    s = tl.load(sin_ptr + t * half + i, mask=mask, other=0.0)
+    x1 = tl.load(x_ptr + row * 2 * half + i, mask=mask, other=0.0).to(c.dtype)
+    x2 = tl.load(x_ptr + row * 2 * half + half + i, mask=mask, other=0.0).to(c.dtype)
+    tl.store(out_ptr + row * 2 * half + i, (x1 * c - x2 * s).to(out_ptr.dtype.element_ty), mask=mask)
+    tl.store(out_ptr + row * 2 * half + half + i, (x2 * c + x1 * s).to(out_ptr.dtype.element_ty), mask=mask)
+
+def apply_rope(x, positions, theta=10000.0):
+    t_len, d = x.shape[-2], x.shape[-1]
+    half = d // 2
+    work = torch.float64 if x.dtype == torch.float64 else torch.float32
+    inv = theta ** (-torch.arange(0, half, dtype=torch.float64, device=x.device) * 2 / d)
+    ang = positions.to(torch.float64)[:, None] * inv[None, :]
+    cos, sin = ang.cos().to(work).contiguous(), ang.sin().to(work).contiguous()
+    out = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+    chunk = 16
+    rotate_kernel[(x.numel() // d, triton.cdiv(half, chunk))](x.contiguous(), cos, sin, out, t_len, half, CHUNK=chunk)
+    return out
+''',
+}
