@@ -1,0 +1,177 @@
+"""inference.kv_cache_decode — one decoding step with a KV cache: reference, checks, known-wrong answers.
+
+q, k_new, v_new (B, H, S, D); k_cache, v_cache (B, H, P, D), P >= 0 ->
+(out (B, H, S, D), k_cache' (B, H, P+S, D), v_cache' (B, H, P+S, D)). The new keys/values are
+appended after the cached ones; new token s (position P + s) attends keys 0 .. P + s; scale 1/sqrt(D).
+"""
+import math
+
+import torch
+from hypothesis import strategies as st
+
+from llmq.judge.kit import CheckFailed, check
+
+FORBIDDEN = ["torch.nn.functional.scaled_dot_product_attention"]
+
+
+def reference(q, k_new, v_new, k_cache, v_cache):
+    p, s, d = k_cache.shape[2], q.shape[2], q.shape[3]
+    k = torch.cat([k_cache, k_new], dim=2)  # (B, H, P+S, D): oldest first
+    v = torch.cat([v_cache, v_new], dim=2)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)  # (B, H, S, P+S)
+    i = torch.arange(s).unsqueeze(1) + p  # each new token's position
+    j = torch.arange(p + s).unsqueeze(0)
+    scores = scores.masked_fill(j > i, float("-inf"))  # no new token sees a later new token
+    out = scores.softmax(dim=-1) @ v  # (B, H, S, D)
+    return out, k, v
+
+
+DTYPES = [torch.float32, torch.float64, torch.bfloat16]
+HEADS = st.tuples(st.integers(1, 2), st.integers(1, 3), st.sampled_from([1, 2, 3, 5, 8]))  # B, H, D
+
+
+def _unpack(ctx, got, expected):
+    """The submission's (out, k_cache, v_cache), or a failure saying what it returned instead."""
+    if not isinstance(got, (tuple, list)) or len(got) != 3:
+        what = f"a {type(got).__name__} of length {len(got)}" if isinstance(got, (tuple, list)) else type(got).__name__
+        ctx.fail(f"returned {what}; expected a tuple (out, k_cache, v_cache) with shapes "
+                 f"{tuple(expected[0].shape)}, {tuple(expected[1].shape)}, {tuple(expected[2].shape)}")
+    return got
+
+
+def _close(ctx, name, actual, expected, dtype, **tolerance):
+    """assert_close, with the message saying which of the three results differed."""
+    try:
+        ctx.assert_close(actual, expected, dtype=dtype, **tolerance)
+    except CheckFailed as exc:
+        raise CheckFailed(f"`{name}`: {exc}") from None
+
+
+def _compare(ctx, got, expected, dtype):
+    out, k, v = _unpack(ctx, got, expected)
+    _close(ctx, "k_cache", k, expected[1], dtype, rtol=0.0, atol=0.0)  # the cache is a copy: exact
+    _close(ctx, "v_cache", v, expected[2], dtype, rtol=0.0, atol=0.0)
+    _close(ctx, "out", out, expected[0], dtype)
+
+
+@check("matches the reference: output and both grown caches (cache 0 to 8 long, 1 to 3 new tokens, float32/float64/bfloat16)")
+def matches_reference(ctx):
+    dtype, (b, h, d), p, s = ctx.draw(st.tuples(st.sampled_from(DTYPES), HEADS, st.integers(0, 8), st.sampled_from([1, 1, 2, 3])))
+    q, k_new, v_new = (ctx.randn(b, h, s, d, dtype=dtype) for _ in range(3))
+    k_cache, v_cache = ctx.randn(b, h, p, d, dtype=dtype), ctx.randn(b, h, p, d, dtype=dtype)
+    got = ctx.call(q, k_new, v_new, k_cache, v_cache)
+    _compare(ctx, got, ctx.reference(q, k_new, v_new, k_cache, v_cache), dtype)
+
+
+@check("decoding a sequence step by step from an empty cache (one token or a chunk a step) equals full causal attention")
+def loop_equals_full_attention(ctx):
+    dtype, (b, h, d), steps = ctx.draw(st.tuples(
+        st.sampled_from([torch.float32, torch.float64]), HEADS, st.lists(st.sampled_from([1, 1, 1, 2, 3]), min_size=1, max_size=5)))
+    t = sum(steps)
+    q, k, v = (ctx.randn(b, h, t, d, dtype=dtype) for _ in range(3))
+    k_cache = v_cache = torch.zeros(b, h, 0, d, dtype=dtype)
+    outs, start = [], 0
+    for s in steps:
+        new = slice(start, start + s)
+        got = ctx.call(q[:, :, new], k[:, :, new], v[:, :, new], k_cache, v_cache)
+        expected = ctx.reference(q[:, :, new], k[:, :, new], v[:, :, new], k_cache, v_cache)
+        out, k_cache, v_cache = _unpack(ctx, got, expected)
+        for name, tensor, want in (("out", out, expected[0]), ("k_cache", k_cache, expected[1]), ("v_cache", v_cache, expected[2])):
+            if not isinstance(tensor, torch.Tensor) or tuple(tensor.shape) != tuple(want.shape):
+                ctx.fail(f"step with {s} new token(s) after {start}: `{name}` is {type(tensor).__name__} "
+                         f"{tuple(getattr(tensor, 'shape', ()))}, expected shape {tuple(want.shape)}")
+        outs.append(out)
+        start += s
+    empty = torch.zeros(b, h, 0, d, dtype=dtype)
+    full, full_k, full_v = ctx.reference(q, k, v, empty, empty)  # one causal attention over all t tokens
+    _close(ctx, "k_cache after the last step", k_cache, full_k, dtype, rtol=0.0, atol=0.0)
+    _close(ctx, "v_cache after the last step", v_cache, full_v, dtype, rtol=0.0, atol=0.0)
+    _close(ctx, "the outputs of every step, concatenated", torch.cat(outs, dim=2), full, dtype)
+
+
+@check("stable for large scores (no overflow in the softmax)", examples=5)
+def large_scores(ctx):
+    (b, h, d), p, s = ctx.draw(st.tuples(HEADS, st.integers(0, 8), st.sampled_from([1, 2])))
+    q, k_new = ctx.randn(b, h, s, d, scale=12.0), ctx.randn(b, h, s, d, scale=12.0)
+    v_new = ctx.randn(b, h, s, d)
+    k_cache, v_cache = ctx.randn(b, h, p, d, scale=12.0), ctx.randn(b, h, p, d)
+    expected = ctx.reference(q, k_new, v_new, k_cache, v_cache)
+    out, _, _ = _unpack(ctx, ctx.call(q, k_new, v_new, k_cache, v_cache), expected)
+    # float32 rounding of scores this large moves the weights a little: a looser tolerance.
+    _close(ctx, "out", out, expected[0], torch.float32, rtol=1e-3, atol=1e-3)
+
+
+WRONG_ANSWERS = {
+    "attends only the old cache: appends the new keys and values after computing attention": '''
+import math
+import torch
+
+def kv_cache_decode(q, k_new, v_new, k_cache, v_cache):
+    scores = q @ k_cache.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    out = torch.softmax(scores, dim=-1) @ v_cache
+    return out, torch.cat([k_cache, k_new], dim=2), torch.cat([v_cache, v_new], dim=2)
+''',
+    "no mask at all: fine for one token, but each token of a chunk sees the later ones": '''
+import math
+import torch
+
+def kv_cache_decode(q, k_new, v_new, k_cache, v_cache):
+    k = torch.cat([k_cache, k_new], dim=2)
+    v = torch.cat([v_cache, v_new], dim=2)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    return torch.softmax(scores, dim=-1) @ v, k, v
+''',
+    "causal mask aligned top-left (tril of (S, P+S)): new token s sees only keys 0..s": '''
+import math
+import torch
+
+def kv_cache_decode(q, k_new, v_new, k_cache, v_cache):
+    k = torch.cat([k_cache, k_new], dim=2)
+    v = torch.cat([v_cache, v_new], dim=2)
+    s, total = q.shape[2], k.shape[2]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    allowed = torch.ones(s, total, dtype=torch.bool).tril()
+    scores = scores.masked_fill(~allowed, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v, k, v
+''',
+    "puts the new keys and values in front of the cache (newest first)": '''
+import math
+import torch
+
+def kv_cache_decode(q, k_new, v_new, k_cache, v_cache):
+    k = torch.cat([k_new, k_cache], dim=2)
+    v = torch.cat([v_new, v_cache], dim=2)
+    s, total = q.shape[2], k.shape[2]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    allowed = torch.ones(s, s, dtype=torch.bool).tril()
+    mask = torch.cat([allowed, torch.ones(s, total - s, dtype=torch.bool)], dim=1)
+    scores = scores.masked_fill(~mask, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v, k, v
+''',
+}
+
+ALTERNATIVES = {
+    "preallocated cache buffer, one new token at a time over its visible prefix, float32 inside for bfloat16": '''
+import torch
+
+def kv_cache_decode(q, k_new, v_new, k_cache, v_cache):
+    b, h, p, d = k_cache.shape
+    s = q.shape[2]
+    k = torch.empty(b, h, p + s, d, dtype=k_cache.dtype)
+    v = torch.empty(b, h, p + s, d, dtype=v_cache.dtype)
+    k[:, :, :p] = k_cache
+    k[:, :, p:] = k_new
+    v[:, :, :p] = v_cache
+    v[:, :, p:] = v_new
+    work = torch.float64 if q.dtype == torch.float64 else torch.float32
+    outs = []
+    for t in range(s):
+        seen = p + t + 1  # keys up to and including this token
+        kq, vq = k[:, :, :seen].to(work), v[:, :, :seen].to(work)
+        w = torch.einsum("bhd,bhjd->bhj", q[:, :, t].to(work), kq) / d ** 0.5
+        w = (w - w.max(dim=-1, keepdim=True).values).exp()
+        w = w / w.sum(dim=-1, keepdim=True)
+        outs.append(torch.einsum("bhj,bhjd->bhd", w, vq))
+    return torch.stack(outs, dim=2).to(q.dtype), k, v
+''',
+}
