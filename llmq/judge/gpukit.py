@@ -270,9 +270,10 @@ def half_dtypes() -> list[torch.dtype]:
     return [torch.float16, torch.bfloat16] if device() == "cuda" else [torch.float16]
 
 
-def call_kernel(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+def call_kernel(ctx: Any, *args: Any, written: bool = True, **kwargs: Any) -> Any:
     """Harness side: the solution's result, after checking it launched its own Triton kernel,
-    wrote its output with one, and left its inputs alone. Fails the check with a clear message."""
+    wrote its output with one (unless `written=False`: a loss may be finished in torch), and left
+    its inputs alone. Fails the check with a clear message."""
     seen = ctx.run("launch_driver", *args, **kwargs)
     if not isinstance(seen, dict):
         ctx.fail(f"the judge's driver returned {type(seen).__name__}; did the solution patch Triton?")
@@ -292,7 +293,7 @@ def call_kernel(ctx: Any, *args: Any, **kwargs: Any) -> Any:
         ctx.fail(f"modified its input #{seen['modified']} in place; a solution must not change its inputs")
     if seen["aliased"]:
         ctx.fail("returned one of its inputs (or a view of it); return a new tensor")
-    if not all(seen["written"]):
+    if written and not all(seen["written"]):
         ctx.fail(
             "returned a tensor that no Triton kernel was given: the kernel must write the output "
             "(allocate it, pass it to the kernel, return it)"
