@@ -45,6 +45,7 @@ class NextCard:
 class ReviewScreen(ReportsWorkerErrors, Screen):
     BINDINGS = [
         Binding("space,enter", "show", "Show answer", id="review.show"),
+        Binding("space,enter", "accept", "Save suggested rating", id="review.accept"),
         Binding("1", "rate(1)", "Again", id="review.again"),
         Binding("2", "rate(2)", "Hard", id="review.hard"),
         Binding("3", "rate(3)", "Good", id="review.good"),
@@ -194,19 +195,24 @@ class ReviewScreen(ReportsWorkerErrors, Screen):
         graded = self.suggested is not None
         if action == "rate":
             return True if graded and not self.busy else None
-        if action == "show":
-            return True if self.view is not None and not self.busy else None
+        if action == "show":  # only cards that reveal on space (the others take their own keys)
+            if graded:
+                return False
+            return True if isinstance(self.view, FlashcardView) and not self.busy else None
+        if action == "accept":
+            return (not self.busy) if graded else False
         if action in ("bury", "suspend"):
             return True if self.view is not None and not self.busy else None
         return True
 
     def action_show(self) -> None:
-        if self.view is None or self.busy:
-            return
+        if self.view is not None and not self.busy and self.suggested is None:
+            self.view.reveal()
+
+    def action_accept(self) -> None:
+        """Space/enter once graded: the suggested rating (Good for a flashcard, as in Anki)."""
         if self.suggested is not None:
             self.action_rate(int(self.suggested))
-        else:
-            self.view.reveal()
 
     def action_rate(self, rating: int) -> None:
         if self.shown is None or self.suggested is None or self.busy:
