@@ -36,17 +36,18 @@ def _shape(ctx, min_v=1, max_v=16):
 
 
 def _logits(ctx, shape, dtype):
-    """Logits with no ties in any row: distinct grid points (exact in bfloat16), jittered for floats."""
+    """Logits with no ties in any row: distinct multiples of 1/32 in [-4, 4) (exact in bfloat16),
+    times a power of two, jittered within their grid cell for float32/float64."""
     v = shape[-1]
     rows = 1
     for n in shape[:-1]:
         rows *= n
-    step = ctx.draw(st.sampled_from([0.25, 0.5, 1.0]))
-    grid = torch.stack([torch.randperm(8 * v + 8, generator=ctx.generator)[:v] for _ in range(rows)])
-    values = grid.double() - 4 * v
+    scale = ctx.draw(st.sampled_from([0.5, 1.0, 2.0]))
+    grid = torch.stack([torch.randperm(256, generator=ctx.generator)[:v] for _ in range(rows)])
+    values = (grid.double() - 128) / 32
     if dtype != torch.bfloat16:
-        values = values + 0.5 * ctx.rand(rows, v, dtype=torch.float64)  # still >= 0.5 apart
-    return (values * step).reshape(shape).to(dtype)
+        values = values + ctx.rand(rows, v, dtype=torch.float64) / 64  # still >= 1/64 apart
+    return (values * scale).reshape(shape).to(dtype)
 
 
 def _boundaries(logits):
