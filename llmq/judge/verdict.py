@@ -38,6 +38,7 @@ class Verdict:
     seed: int = 0
     stdout: str = ""  # what the submission printed (stdout and stderr), capped at 64 KiB
     summary: str = ""  # one line saying what happened, for lists and status bars
+    cpu_s: float = 0.0  # CPU time of the harness and sandbox processes (set by the worker)
     notes: list[str] = field(default_factory=list)  # what passing checks want read (GPU track: speed-up, device)
 
     @property

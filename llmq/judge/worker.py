@@ -36,6 +36,7 @@ class Job:
     fd: int = -1
     buf: bytearray = field(default_factory=bytearray)
     deadline: float = 0.0
+    cpu_s: float = 0.0
 
 
 def warm() -> None:
@@ -142,7 +143,8 @@ class Worker:
             except ProcessLookupError:
                 pass
         try:
-            _, status = os.waitpid(job.pid, 0)
+            _, status, usage = os.wait4(job.pid, 0)
+            job.cpu_s = usage.ru_utime + usage.ru_stime  # the harness and the sandbox it waited for
         except ChildProcessError:
             status = 0
         _killpg(job.pid)  # a sandbox that outlived its harness
@@ -156,6 +158,8 @@ class Worker:
             result = None
         key = "verdict" if job.op == "check" else "describe"
         if result is not None:
+            if job.op == "check":
+                result["cpu_s"] = round(job.cpu_s, 4)
             self.send({"id": job.id, key: result})
             return
         how = f"killed by {signal.Signals(os.WTERMSIG(status)).name}" if os.WIFSIGNALED(status) else f"exit status {os.WEXITSTATUS(status)}"
