@@ -308,6 +308,9 @@ class RankFailed(Exception):
     """A rank raised, hung, or died. The message says which and how."""
 
 
+RankFailed.__module__ = "builtins"  # reports read "RankFailed: rank 1 raised ...", not a module path
+
+
 _PR_SET_PDEATHSIG = 1
 
 
