@@ -11,7 +11,7 @@ import math
 
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check, sandboxed
+from llmq.judge.kit import CheckFailed, check, sandboxed
 
 
 def reference(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
@@ -24,9 +24,9 @@ def reference(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
 
 
 @sandboxed
-def schedule(solution, steps, *args, **kwargs):
+def schedule(solution, steps, max_lr, warmup_steps, total_steps, **kwargs):
     """The submission at many steps in one sandbox call."""
-    return [solution(s, *args, **kwargs) for s in steps]
+    return [solution(s, max_lr, warmup_steps, total_steps, **kwargs) for s in steps]
 
 
 # (max_lr, W, T - W, min_lr): W may be 0 (no warmup) or 1; T - W may be 1
@@ -52,10 +52,11 @@ def _check_steps(ctx, steps, max_lr, w, t, min_lr):
     got = _values(ctx, ctx.run("schedule", steps, max_lr, w, t, **kwargs), len(steps))
     for s, value in zip(steps, got):
         expected = reference(s, max_lr, w, t, **kwargs)
-        ctx.last_input = f"warmup_cosine_lr(step={s}, max_lr={max_lr}, warmup_steps={w}, total_steps={t}" + (
-            f", min_lr={min_lr})" if kwargs else ")"
-        )
-        ctx.assert_close(value, expected, rtol=1e-9, atol=1e-15)
+        try:
+            ctx.assert_close(value, expected, rtol=1e-9, atol=1e-15)
+        except CheckFailed as exc:  # name the step: the driver's input is the whole list
+            call = f"warmup_cosine_lr(step={s}, max_lr={max_lr}, warmup_steps={w}, total_steps={t}"
+            raise CheckFailed(f"{call}{f', min_lr={min_lr}' if kwargs else ''}): {exc}") from None
 
 
 @check("matches the reference at random steps before, during and after the schedule (min_lr at default and away)")

@@ -1,0 +1,277 @@
+"""training.adamw_step — one AdamW update, in place: reference, checks, wrong answers.
+
+adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+weight_decay=1e-2): four lists of same-shaped tensors (one floating dtype); step is the 1-based
+number of this update. For each parameter, in place:
+    p  <- p * (1 - lr * weight_decay)                 decoupled decay (Loshchilov & Hutter 2019)
+    m  <- beta1 * m + (1 - beta1) * g
+    v  <- beta2 * v + (1 - beta2) * g^2
+    p  <- p - lr * (m / (1 - beta1^step)) / (sqrt(v / (1 - beta2^step)) + eps)
+returns None. Equal to torch.optim.AdamW (same defaults, maximize/amsgrad off) step after step.
+"""
+import math
+
+import torch
+from hypothesis import strategies as st
+
+from llmq.judge.kit import check, sandboxed
+
+FORBIDDEN = [
+    "torch.optim.AdamW",
+    "torch.optim.Adam",
+    "torch.optim._functional",
+    "torch.optim.adamw",
+    "torch.optim.adam",
+]
+
+
+def reference(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    beta1, beta2 = betas
+    bias1 = 1 - beta1**step  # corrects m's pull toward its zero start
+    bias2 = 1 - beta2**step
+    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
+        p.mul_(1 - lr * weight_decay)  # decay the weights themselves, not the gradient
+        m.mul_(beta1).add_(g, alpha=1 - beta1)  # first moment
+        v.mul_(beta2).add_(g * g, alpha=1 - beta2)  # second moment
+        denom = (v / bias2).sqrt() + eps  # eps outside the square root, as torch
+        p.sub_(lr * (m / bias1) / denom)
+
+
+@sandboxed
+def run_steps(solution, n_params, start_step, options, *tensors):
+    """tensors: params, exp_avgs, exp_avg_sqs (n_params each), then the grads of each step.
+    Runs the submission on copies for consecutive steps; returns (params, exp_avgs, exp_avg_sqs)."""
+    params = [t.clone() for t in tensors[:n_params]]
+    exp_avgs = [t.clone() for t in tensors[n_params : 2 * n_params]]
+    exp_avg_sqs = [t.clone() for t in tensors[2 * n_params : 3 * n_params]]
+    rest = tensors[3 * n_params :]
+    for i in range(len(rest) // n_params):
+        grads = [g.clone() for g in rest[i * n_params : (i + 1) * n_params]]
+        solution(params, grads, exp_avgs, exp_avg_sqs, start_step + i, **options)
+    return params, exp_avgs, exp_avg_sqs
+
+
+DTYPES = [torch.float32, torch.float64]
+SHAPES = st.lists(st.sampled_from([(), (1,), (3,), (2, 5), (7, 1), (4, 3)]), min_size=1, max_size=3)
+# keyword arguments: {} is every default; the others move lr, betas, eps and weight_decay away
+OPTIONS = st.sampled_from(
+    [
+        {},
+        {"lr": 0.1, "weight_decay": 0.5},
+        {"lr": 0.05, "betas": (0.8, 0.95), "weight_decay": 0.1},
+        {"lr": 0.02, "betas": (0.5, 0.9), "eps": 1e-3, "weight_decay": 0.2},
+        {"lr": 0.3, "betas": (0.9, 0.99), "eps": 1e-6, "weight_decay": 0.0},
+        {"lr": 0.01, "weight_decay": 1.0},
+    ]
+)
+
+
+def _torch_adamw(params, grad_steps, options, start_step=1, exp_avgs=None, exp_avg_sqs=None):
+    """torch's AdamW in float64, in the harness (where it is not forbidden): the function
+    torch.optim.AdamW.step calls, which skips the class's seconds-long first-use imports."""
+    from torch.optim.adamw import adamw as torch_adamw  # here, not at the top: the reference file keeps top-level imports
+
+    ps = [p.detach().double().clone() for p in params]
+    ms = [torch.zeros_like(p) for p in ps] if exp_avgs is None else [m.double().clone() for m in exp_avgs]
+    vs = [torch.zeros_like(p) for p in ps] if exp_avg_sqs is None else [v.double().clone() for v in exp_avg_sqs]
+    steps = [torch.tensor(float(start_step - 1)) for _ in ps]  # updates done so far; it adds 1 first
+    full = {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2, **options}
+    for grads in grad_steps:
+        gs = [g.double().clone() for g in grads]
+        try:
+            torch_adamw(
+                ps, gs, ms, vs, [], steps, foreach=False, capturable=False, differentiable=False, fused=None,
+                grad_scale=None, found_inf=None, has_complex=False, amsgrad=False, beta1=full["betas"][0],
+                beta2=full["betas"][1], lr=full["lr"], weight_decay=full["weight_decay"], eps=full["eps"], maximize=False,
+            )
+        except TypeError:  # another torch version's signature: the optimizer class (slower to start)
+            return _torch_adamw_class(params, grad_steps, options, start_step, exp_avgs, exp_avg_sqs)
+    return ps, ms, vs
+
+
+def _torch_adamw_class(params, grad_steps, options, start_step, exp_avgs, exp_avg_sqs):
+    ps = [torch.nn.Parameter(p.detach().double().clone()) for p in params]
+    opt = torch.optim.AdamW(ps, **options)
+    if start_step > 1:  # resume from a saved state after start_step - 1 updates
+        for p, m, v in zip(ps, exp_avgs, exp_avg_sqs):
+            opt.state[p] = {"step": torch.tensor(float(start_step - 1)), "exp_avg": m.double().clone(), "exp_avg_sq": v.double().clone()}
+    for grads in grad_steps:
+        for p, g in zip(ps, grads):
+            p.grad = g.double().clone()
+        opt.step()
+    return [p.detach() for p in ps], [opt.state[p]["exp_avg"] for p in ps], [opt.state[p]["exp_avg_sq"] for p in ps]
+
+
+def _compare(ctx, got, expected, dtype, what):
+    if not isinstance(got, tuple) or len(got) != 3:
+        ctx.fail("the driver got no result back")
+    params_before = what["params"]
+    names = ("params", "exp_avgs", "exp_avg_sqs")
+    if all(torch.equal(a, b) for a, b in zip(got[0], params_before)):
+        ctx.fail("params are unchanged after the step: update params, exp_avgs and exp_avg_sqs in place (p.sub_(...), m.mul_(...).add_(...))")
+    for name, mine, want in zip(names, got, expected):
+        for i, (a, e) in enumerate(zip(mine, want)):
+            try:
+                ctx.assert_close(a, e, dtype=dtype)
+            except Exception as exc:
+                if type(exc).__name__ != "CheckFailed":
+                    raise
+                raise type(exc)(f"{name}[{i}] after {what['steps']} step(s) from step {what['start']} with {what['options'] or 'the defaults'}, compared with torch.optim.AdamW: {exc}") from None
+
+
+def _draw(ctx, n_steps):
+    dtype, shapes, options, scales = ctx.draw(
+        st.tuples(st.sampled_from(DTYPES), SHAPES, OPTIONS, st.lists(st.sampled_from([0.01, 1.0, 5.0]), min_size=n_steps, max_size=n_steps))
+    )
+    params = [ctx.randn(*s, dtype=dtype) for s in shapes]
+    grad_steps = [[ctx.randn(*s, dtype=dtype, scale=scales[i]) for s in shapes] for i in range(n_steps)]
+    return dtype, shapes, options, params, grad_steps
+
+
+@check("equals torch.optim.AdamW over 1 to 5 steps from a fresh state (float32/float64, defaults and lr, betas, eps, weight_decay away from them)")
+def equals_torch(ctx):
+    n_steps = ctx.draw(st.integers(1, 5))
+    dtype, shapes, options, params, grad_steps = _draw(ctx, n_steps)
+    zeros = [torch.zeros_like(p) for p in params]
+    flat = [*params, *zeros, *zeros, *(g for grads in grad_steps for g in grads)]
+    got = ctx.run("run_steps", len(params), 1, options, *flat)
+    expected = _torch_adamw(params, grad_steps, options)
+    _compare(ctx, got, expected, dtype, {"params": params, "steps": n_steps, "start": 1, "options": options})
+
+
+@check("resumes mid-training: from a saved state at step 2 to 50, equals torch.optim.AdamW (bias corrections use the step number)")
+def resumes(ctx):
+    start, n_steps = ctx.draw(st.tuples(st.sampled_from([2, 3, 10, 50]), st.integers(1, 2)))
+    dtype, shapes, options, params, grad_steps = _draw(ctx, n_steps)
+    exp_avgs = [ctx.randn(*s, dtype=dtype, scale=0.3) for s in shapes]
+    exp_avg_sqs = [ctx.rand(*s, dtype=dtype) * 0.5 + 0.01 for s in shapes]  # positive, like a real state
+    flat = [*params, *exp_avgs, *exp_avg_sqs, *(g for grads in grad_steps for g in grads)]
+    got = ctx.run("run_steps", len(params), start, options, *flat)
+    expected = _torch_adamw(params, grad_steps, options, start, exp_avgs, exp_avg_sqs)
+    _compare(ctx, got, expected, dtype, {"params": params, "steps": n_steps, "start": start, "options": options})
+
+
+@check("weight decay is decoupled: a zero gradient on a fresh state only shrinks the weights, p * (1 - lr * weight_decay)")
+def decoupled_decay(ctx):
+    dtype, shapes, wd, lr = ctx.draw(
+        st.tuples(st.sampled_from(DTYPES), SHAPES, st.sampled_from([0.1, 0.5, 1.0]), st.sampled_from([0.01, 0.1]))
+    )
+    params = [ctx.randn(*s, dtype=dtype) for s in shapes]
+    zeros = [torch.zeros_like(p) for p in params]
+    options = {"lr": lr, "weight_decay": wd}
+    got = ctx.run("run_steps", len(params), 1, options, *params, *zeros, *zeros, *zeros)
+    expected = ([p.double() * (1 - lr * wd) for p in params], [z.double() for z in zeros], [z.double() for z in zeros])
+    _compare(ctx, got, expected, dtype, {"params": params, "steps": 1, "start": 1, "options": options})
+
+
+WRONG_ANSWERS = {
+    "Adam with L2: weight decay added to the gradient (coupled), so it is rescaled by the adaptive denominator": '''
+import torch
+
+def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    b1, b2 = betas
+    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
+        g = g + weight_decay * p
+        m.mul_(b1).add_((1 - b1) * g)
+        v.mul_(b2).add_((1 - b2) * g * g)
+        m_hat = m / (1 - b1 ** step)
+        v_hat = v / (1 - b2 ** step)
+        p.sub_(lr * m_hat / (v_hat.sqrt() + eps))
+''',
+    "no bias correction: the first steps are too small": '''
+import torch
+
+def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    b1, b2 = betas
+    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
+        p.mul_(1 - lr * weight_decay)
+        m.mul_(b1).add_((1 - b1) * g)
+        v.mul_(b2).add_((1 - b2) * g * g)
+        p.sub_(lr * m / (v.sqrt() + eps))
+''',
+    "eps inside the square root: sqrt(v_hat + eps)": '''
+import torch
+
+def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    b1, b2 = betas
+    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
+        p.mul_(1 - lr * weight_decay)
+        m.mul_(b1).add_((1 - b1) * g)
+        v.mul_(b2).add_((1 - b2) * g * g)
+        m_hat = m / (1 - b1 ** step)
+        v_hat = v / (1 - b2 ** step)
+        p.sub_(lr * m_hat / torch.sqrt(v_hat + eps))
+''',
+    "decay not scaled by the learning rate: p * (1 - weight_decay)": '''
+import torch
+
+def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    b1, b2 = betas
+    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
+        p.mul_(1 - weight_decay)
+        m.mul_(b1).add_((1 - b1) * g)
+        v.mul_(b2).add_((1 - b2) * g * g)
+        m_hat = m / (1 - b1 ** step)
+        v_hat = v / (1 - b2 ** step)
+        p.sub_(lr * m_hat / (v_hat.sqrt() + eps))
+''',
+    "bias correction with step - 1 after counting from 0 (1 - beta ** (step + 1) at this step)": '''
+import torch
+
+def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    b1, b2 = betas
+    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
+        p.mul_(1 - lr * weight_decay)
+        m.mul_(b1).add_((1 - b1) * g)
+        v.mul_(b2).add_((1 - b2) * g * g)
+        m_hat = m / (1 - b1 ** (step + 1))
+        v_hat = v / (1 - b2 ** (step + 1))
+        p.sub_(lr * m_hat / (v_hat.sqrt() + eps))
+''',
+    "rebinds the moments (m = b1 * m + ...): the saved state never changes": '''
+import torch
+
+def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    b1, b2 = betas
+    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
+        p.mul_(1 - lr * weight_decay)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        m_hat = m / (1 - b1 ** step)
+        v_hat = v / (1 - b2 ** step)
+        p.sub_(lr * m_hat / (v_hat.sqrt() + eps))
+''',
+}
+
+ALTERNATIVES = {
+    "torch's own arrangement: step size lr / bias1, denominator sqrt(v) / sqrt(bias2) + eps, addcdiv_, lerp_": '''
+import math
+import torch
+
+def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    beta1, beta2 = betas
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
+    step_size = lr / bias_correction1
+    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
+        p.mul_(1 - lr * weight_decay)
+        m.lerp_(g, 1 - beta1)
+        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+        denom = (v.sqrt() / bias_correction2_sqrt).add_(eps)
+        p.addcdiv_(m, denom, value=-step_size)
+''',
+    "new values computed in float64 and copied back with copy_": '''
+import torch
+
+def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    b1, b2 = betas
+    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
+        p64, g64 = p.double(), g.double()
+        m64 = b1 * m.double() + (1 - b1) * g64
+        v64 = b2 * v.double() + (1 - b2) * g64 ** 2
+        update = (m64 / (1 - b1 ** step)) / ((v64 / (1 - b2 ** step)).sqrt() + eps)
+        p.copy_(p64 - lr * weight_decay * p64 - lr * update)
+        m.copy_(m64)
+        v.copy_(v64)
+''',
+}

@@ -1,0 +1,210 @@
+"""training.clip_grad_norm — global-norm gradient clipping, in place: reference, checks, wrong answers.
+
+clip_grad_norm(grads, max_norm): grads a list of tensors of one floating dtype (any shapes), the
+gradients of all parameters. total = the L2 norm of all their elements together (sqrt of the sum
+of every tensor's squared norm); every tensor is multiplied in place by
+min(1, max_norm / (total + 1e-6)); returns total (before clipping) as a 0-dim tensor in the
+grads' dtype. Equal to torch.nn.utils.clip_grad_norm_(params, max_norm) (norm_type 2), whose
+1e-6 keeps the division finite and leaves the clipped norm just below max_norm.
+"""
+import torch
+from hypothesis import strategies as st
+
+from llmq.judge.kit import CheckFailed, check, sandboxed
+
+FORBIDDEN = [
+    "torch.nn.utils.clip_grad_norm_",
+    "torch.nn.utils.clip_grad_norm",
+    "torch.nn.utils.clip_grads_with_norm_",
+    "torch.nn.utils.clip_grad.clip_grad_norm_",
+    "torch.nn.utils.clip_grad.clip_grads_with_norm_",
+]
+
+
+def reference(grads, max_norm):
+    norms = torch.stack([g.norm(2) for g in grads])  # (n_tensors,): each tensor's L2 norm
+    total = norms.norm(2)  # () : the norm of everything together
+    scale = (max_norm / (total + 1e-6)).clamp(max=1.0)  # shrink only, never grow
+    for g in grads:
+        g.mul_(scale)  # in place, like torch
+    return total
+
+
+@sandboxed
+def clip_copies(solution, max_norm, *grads):
+    """Run the submission on copies and send back what it returned and what it left in the grads.
+    (The tensors as separate arguments, so a failure message lists each one's dtype and shape.)"""
+    mine = [g.clone() for g in grads]
+    total = solution(mine, max_norm)
+    return total, mine
+
+
+DTYPES = [torch.float32, torch.float64]
+SHAPES = st.lists(
+    st.sampled_from([(), (1,), (3,), (2, 5), (7, 1), (1, 1), (4, 3, 2), (9,)]), min_size=1, max_size=4
+)
+MAX_NORMS = st.sampled_from([0.1, 0.5, 1.0, 2.0, 5.0])
+
+
+def _grads(ctx, dtype, shapes, scales=None):
+    return [ctx.randn(*s, dtype=dtype, scale=scales[i] if scales else 1.0) for i, s in enumerate(shapes)]
+
+
+def _expected(grads, max_norm):
+    """The reference on float64 copies: (total, clipped grads)."""
+    mine = [g.double().clone() for g in grads]
+    total = reference(mine, max_norm)
+    return total, mine
+
+
+def _compare(ctx, got, grads, max_norm, dtype, rtol=None, atol=None):
+    if not isinstance(got, tuple) or len(got) != 2:
+        ctx.fail("the driver got no result back")
+    total, clipped = got
+    want_total, want = _expected(grads, max_norm)
+    if isinstance(total, torch.Tensor) and total.dim() == 1 and total.numel() == 1:
+        ctx.fail(f"returned a tensor of shape {tuple(total.shape)}; return the total norm as a 0-dim tensor")
+    ctx.assert_close(total, want_total, dtype=dtype, rtol=rtol, atol=atol)
+    clipping = float(want_total) > max_norm
+    if clipping and all(torch.equal(a, b) for a, b in zip(clipped, grads)):
+        ctx.fail(
+            f"the gradients were not changed although their norm {float(want_total):.6g} is above max_norm={max_norm}: "
+            "clip them in place (g.mul_(scale)); the caller's optimizer reads those tensors"
+        )
+    for i, (a, e) in enumerate(zip(clipped, want)):
+        if not isinstance(a, torch.Tensor) or a.shape != e.shape:
+            ctx.fail(f"grads[{i}] came back as {type(a).__name__}; clip the given tensors in place")
+        try:
+            ctx.assert_close(a, e, dtype=dtype, rtol=rtol, atol=atol)
+        except CheckFailed as exc:  # say which tensor of the list
+            raise CheckFailed(f"grads[{i}] after clipping (total norm {float(want_total):.6g}, max_norm {max_norm}): {exc}") from None
+
+
+@check("matches the reference: returned norm and clipped grads (1 to 4 tensors, 0-dim to 3-dim, float32/float64, norms below and above max_norm)")
+def matches_reference(ctx):
+    dtype, shapes, max_norm, level = ctx.draw(
+        st.tuples(st.sampled_from(DTYPES), SHAPES, MAX_NORMS, st.sampled_from([0.05, 0.5, 1.0, 3.0]))
+    )
+    grads = _grads(ctx, dtype, shapes, [level] * len(shapes))
+    _compare(ctx, ctx.run("clip_copies", max_norm, *grads), grads, max_norm, dtype)
+
+
+@check("the norm is global: one large and one small tensor are scaled by the same factor", examples=8)
+def global_norm(ctx):
+    dtype, shapes, max_norm = ctx.draw(st.tuples(st.sampled_from(DTYPES), SHAPES, MAX_NORMS))
+    shapes = [(3,), *shapes]
+    scales = [20.0] + [0.01] * (len(shapes) - 1)  # the first dominates the total; the rest are tiny
+    grads = _grads(ctx, dtype, shapes, scales)
+    _compare(ctx, ctx.run("clip_copies", max_norm, *grads), grads, max_norm, dtype)
+
+
+@check("equals torch.nn.utils.clip_grad_norm_ on the same gradients, including its 1e-6 (float64, norms of a few units)")
+def equals_torch(ctx):
+    shapes, ratio = ctx.draw(st.tuples(SHAPES, st.sampled_from([1.5, 2.0, 4.0, 0.5])))
+    grads = _grads(ctx, torch.float64, shapes)
+    total = float(torch.stack([g.norm() for g in grads]).norm())
+    # totals of order 1 so the 1e-6 is ~1e-6 relative: far above float64 rounding
+    scale = 2.0 / max(total, 1e-3)
+    grads = [g * scale for g in grads]
+    max_norm = 2.0 / ratio
+    got = ctx.run("clip_copies", max_norm, *grads)
+    params = [torch.nn.Parameter(torch.zeros_like(g)) for g in grads]
+    for p, g in zip(params, grads):
+        p.grad = g.clone()
+    torch_total = torch.nn.utils.clip_grad_norm_(params, max_norm)
+    if not isinstance(got, tuple) or len(got) != 2:
+        ctx.fail("the driver got no result back")
+    ctx.assert_close(got[0], torch_total, dtype=torch.float64, rtol=1e-12, atol=0.0)
+    for p, a in zip(params, got[1]):
+        ctx.assert_close(a, p.grad, dtype=torch.float64, rtol=1e-12, atol=1e-15)
+    _compare(ctx, got, grads, max_norm, torch.float64)
+
+
+WRONG_ANSWERS = {
+    "clips each tensor by its own norm instead of the global norm": '''
+import torch
+
+def clip_grad_norm(grads, max_norm):
+    norms = []
+    for g in grads:
+        n = g.norm()
+        norms.append(n)
+        g.mul_(torch.clamp(max_norm / (n + 1e-6), max=1.0))
+    return torch.stack(norms).norm()
+''',
+    "scales up as well: multiplies by max_norm / total even when the norm is already below max_norm": '''
+import torch
+
+def clip_grad_norm(grads, max_norm):
+    total = torch.stack([g.norm() for g in grads]).norm()
+    for g in grads:
+        g.mul_(max_norm / (total + 1e-6))
+    return total
+''',
+    "sums the per-tensor norms instead of taking the norm of all elements": '''
+import torch
+
+def clip_grad_norm(grads, max_norm):
+    total = torch.stack([g.norm() for g in grads]).sum()
+    scale = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+    for g in grads:
+        g.mul_(scale)
+    return total
+''',
+    "returns the norm after clipping instead of before": '''
+import torch
+
+def clip_grad_norm(grads, max_norm):
+    total = torch.stack([g.norm() for g in grads]).norm()
+    scale = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+    for g in grads:
+        g.mul_(scale)
+    return torch.stack([g.norm() for g in grads]).norm()
+''',
+    "rebinds the loop variable (g = g * scale): the caller's gradients are never clipped": '''
+import torch
+
+def clip_grad_norm(grads, max_norm):
+    total = torch.stack([g.norm() for g in grads]).norm()
+    scale = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+    for g in grads:
+        g = g * scale
+    return total
+''',
+    "divides by the bare norm (no 1e-6): clipped norms land exactly on max_norm, not where torch puts them": '''
+import torch
+
+def clip_grad_norm(grads, max_norm):
+    total = torch.stack([g.norm() for g in grads]).norm()
+    scale = torch.clamp(max_norm / total, max=1.0)
+    for g in grads:
+        g.mul_(scale)
+    return total
+''',
+}
+
+ALTERNATIVES = {
+    "sum of squares over flattened grads, Python-level min, in-place copy_": '''
+import math
+import torch
+
+def clip_grad_norm(grads, max_norm):
+    squares = sum(float((g.double() ** 2).sum()) for g in grads)
+    total = math.sqrt(squares)
+    coef = min(1.0, max_norm / (total + 1e-6))
+    for g in grads:
+        g.copy_(g * coef)
+    return torch.tensor(total, dtype=grads[0].dtype)
+''',
+    "torch.linalg.vector_norm over one concatenated vector, skipping the multiply when nothing is clipped": '''
+import torch
+
+def clip_grad_norm(grads, max_norm):
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    total = torch.linalg.vector_norm(flat, 2)
+    coef = max_norm / (total + 1e-6)
+    if coef < 1:
+        torch._foreach_mul_(grads, coef)
+    return total
+''',
+}
