@@ -38,6 +38,14 @@ class LlmqApp(App[int]):
         self._progress: Progress | None = None
         self._progress_lock = threading.Lock()
 
+    def _prefetch_progress(self) -> None:
+        """Open the store while Textual builds the first screen (a failure is reported later,
+        by the worker that needs the store)."""
+        try:
+            self.progress()
+        except Exception:
+            pass
+
     def progress(self) -> Progress:
         """The progress store, opened on first use. Blocking: call from thread workers only."""
         with self._progress_lock:
@@ -49,6 +57,7 @@ class LlmqApp(App[int]):
             return self._progress
 
     def on_mount(self) -> None:
+        threading.Thread(target=self._prefetch_progress, name="llmq-open-progress", daemon=True).start()
         self.push_screen(HomeScreen())
         if self.study_args is not None:
             from llmq.tui.screens.review import ReviewScreen
