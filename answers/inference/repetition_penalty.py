@@ -1,0 +1,152 @@
+"""inference.repetition_penalty — Hugging Face's RepetitionPenaltyLogitsProcessor: reference, checks, known-wrong answers.
+
+logits (B, V) float, input_ids (B, L) int64 -> (B, V): for each id that occurs in row b of
+input_ids (once per distinct id), logits[b, id] is divided by penalty if it is >= 0 and multiplied
+by penalty if it is < 0; every other logit is unchanged.
+"""
+import torch
+from hypothesis import strategies as st
+
+from llmq.judge.kit import check
+
+FORBIDDEN = []
+
+
+def reference(logits, input_ids, penalty=1.2):
+    seen = logits.gather(1, input_ids)  # (B, L) the logits of tokens already in the text
+    penalised = torch.where(seen < 0, seen * penalty, seen / penalty)  # both signs move down
+    # scatter writes the same value for a repeated id, so each id is penalised once
+    return logits.scatter(1, input_ids, penalised)  # (B, V)
+
+
+DTYPES = [torch.float32, torch.float64, torch.bfloat16]
+CASES = st.tuples(
+    st.integers(1, 3),  # B
+    st.integers(1, 12),  # V
+    st.integers(0, 10),  # L (0: nothing generated yet)
+    st.sampled_from(["default", 0.5, 1.0, 1.3, 2.0, 3.7]),  # penalty (< 1 rewards repeats)
+)
+
+
+def _inputs(ctx, dtype, b, v, length):
+    logits = ctx.randn(b, v, dtype=torch.float64, scale=3.0)
+    logits[ctx.rand(b, v, dtype=torch.float64) < 0.15] = 0.0  # exact zeros: divided, stay 0
+    logits = logits.to(dtype)
+    # ids from a few values only, so ids repeat within a row
+    ids = ctx.randint(0, max(1, v // 2 + 1), (b, length))
+    return logits, ids
+
+
+@check("matches the reference (repeated ids, empty history, zeros, penalty at its default, above and below 1)")
+def matches_reference(ctx):
+    dtype, (b, v, length, penalty) = ctx.draw(st.tuples(st.sampled_from(DTYPES), CASES))
+    logits, ids = _inputs(ctx, dtype, b, v, length)
+    if penalty == "default":
+        out, expected = ctx.call(logits, ids), ctx.reference(logits, ids)
+    else:
+        out, expected = ctx.call(logits, ids, penalty=penalty), ctx.reference(logits, ids, penalty=penalty)
+    ctx.assert_close(out, expected, dtype=dtype)
+
+
+@check("rows are independent: a logit is left exactly as it was unless its id occurs in that row's input_ids")
+def untouched_elsewhere(ctx):
+    dtype, (b, v, length, _) = ctx.draw(st.tuples(st.sampled_from(DTYPES), CASES))
+    b, v, length = max(b, 2), max(v, 4), max(length, 1)
+    logits = ctx.randn(b, v, dtype=dtype, scale=3.0)
+    # row r draws its ids from its own residue class, so the rows' histories are disjoint
+    ids = torch.stack([r % b + b * ctx.randint(0, (v - 1 - r % b) // b + 1, (length,)) for r in range(b)])
+    out = ctx.call(logits, ids, penalty=2.0)
+    expected = ctx.reference(logits, ids, penalty=2.0)
+    if not isinstance(out, torch.Tensor) or out.shape != logits.shape or out.dtype != dtype:
+        ctx.assert_close(out, expected, dtype=dtype)
+    seen = torch.zeros(b, v, dtype=torch.bool).scatter(1, ids, True)
+    for r in range(b):
+        changed = (out[r] != logits[r]) & ~seen[r]
+        if bool(changed.any()):
+            j = int(changed.nonzero()[0, 0])
+            ctx.fail(f"row {r}: logit {j} changed from {float(logits[r, j]):g} to {float(out[r, j]):g}, but id {j} "
+                     f"does not occur in that row's input_ids {ids[r].tolist()}")
+    ctx.assert_close(out, expected, dtype=dtype)
+
+
+@check("with penalty > 1 no logit ever goes up, whatever its sign", examples=8)
+def never_raises(ctx):
+    dtype, (b, v, length, _), penalty = ctx.draw(
+        st.tuples(st.sampled_from([torch.float32, torch.float64]), CASES, st.sampled_from([1.1, 1.5, 3.0])))
+    logits, ids = _inputs(ctx, dtype, b, v, max(length, 1))
+    out = ctx.call(logits, ids, penalty=penalty)
+    expected = ctx.reference(logits, ids, penalty=penalty)
+    if not isinstance(out, torch.Tensor) or out.shape != logits.shape or out.dtype != dtype:
+        ctx.assert_close(out, expected, dtype=dtype)
+    raised = out > logits
+    if bool(raised.any()):
+        r, j = (int(x) for x in raised.nonzero()[0])
+        ctx.fail(f"penalty {penalty} raised logit [{r}, {j}] from {float(logits[r, j]):g} to {float(out[r, j]):g}; "
+                 f"a penalty above 1 must make a seen token less likely (divide if >= 0, multiply if < 0)")
+    ctx.assert_close(out, expected, dtype=dtype)
+
+
+WRONG_ANSWERS = {
+    "the notes' version: multiplies positive logits by the penalty and divides negative ones": '''
+import torch
+
+def repetition_penalty(logits, input_ids, penalty=1.2):
+    seen = torch.gather(logits, 1, input_ids)
+    seen = torch.where(seen > 0, seen * penalty, seen / penalty)
+    return logits.scatter(1, input_ids, seen)
+''',
+    "divides every seen logit by the penalty, so negative logits move up towards 0": '''
+import torch
+
+def repetition_penalty(logits, input_ids, penalty=1.2):
+    seen = torch.gather(logits, 1, input_ids)
+    return logits.scatter(1, input_ids, seen / penalty)
+''',
+    "penalises once per occurrence: an id seen three times is divided three times": '''
+import torch
+
+def repetition_penalty(logits, input_ids, penalty=1.2):
+    out = logits.clone()
+    for b in range(input_ids.shape[0]):
+        for token in input_ids[b].tolist():
+            if out[b, token] < 0:
+                out[b, token] = out[b, token] * penalty
+            else:
+                out[b, token] = out[b, token] / penalty
+    return out
+''',
+    "uses the ids of the whole batch for every row": '''
+import torch
+
+def repetition_penalty(logits, input_ids, penalty=1.2):
+    ids = torch.unique(input_ids)
+    out = logits.clone()
+    seen = out[:, ids]
+    out[:, ids] = torch.where(seen < 0, seen * penalty, seen / penalty)
+    return out
+''',
+}
+
+ALTERNATIVES = {
+    "a boolean 'seen' mask from one-hot rows, then torch.where over the whole vocabulary": '''
+import torch
+import torch.nn.functional as F
+
+def repetition_penalty(logits, input_ids, penalty=1.2):
+    vocab = logits.shape[-1]
+    seen = F.one_hot(input_ids, vocab).sum(dim=1) > 0  # (B, V); an empty history gives all False
+    penalised = torch.where(logits < 0, logits * penalty, logits / penalty)
+    return torch.where(seen, penalised, logits)
+''',
+    "a Python loop over each row's set of ids": '''
+import torch
+
+def repetition_penalty(logits, input_ids, penalty=1.2):
+    out = logits.clone()
+    for row, ids in enumerate(input_ids.tolist()):
+        for token in set(ids):
+            value = out[row, token]
+            out[row, token] = value * penalty if value < 0 else value / penalty
+    return out
+''',
+}
