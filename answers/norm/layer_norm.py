@@ -32,7 +32,7 @@ def _params(ctx, d, dtype):
 def _rows(ctx, dtype, offset, d=None):
     """x (..., D): 0 to 2 leading dims, each row `offset` plus noise of a drawn scale."""
     lead = ctx.draw(st.lists(st.integers(1, 3), max_size=2))
-    d = d or ctx.draw(st.sampled_from([1, 2, 3, 5, 8, 17]))
+    d = d or ctx.draw(st.sampled_from([5, 1, 2, 3, 8, 17]))
     scale = ctx.draw(st.sampled_from([1e-3, 1.0, 30.0]))
     x = (offset + ctx.randn(*lead, d, dtype=torch.float64) * scale).to(dtype)
     return x
@@ -44,6 +44,16 @@ def matches_reference(ctx):
     x = _rows(ctx, dtype, offset=0.0)
     weight, bias = _params(ctx, x.shape[-1], dtype)
     kw = ctx.draw(st.sampled_from([{}, {"eps": 1e-6}, {"eps": 1e-2}, {"eps": 0.5}]))  # {}: eps at its default
+    ctx.assert_close(ctx.call(x, weight, bias, **kw), ctx.reference(x, weight, bias, **kw), dtype=dtype)
+
+
+@check("eps is added to the variance, inside the square root (rows whose variance is about eps)", examples=5)
+def eps_inside_sqrt(ctx):
+    dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
+    d = ctx.draw(st.sampled_from([8, 3, 17]))
+    kw, spread = ctx.draw(st.sampled_from([({}, 3e-3), ({"eps": 1e-3}, 3e-2)]))  # var ~ spread^2 ~ eps
+    x = ctx.randn(3, d, dtype=dtype, scale=spread)
+    weight, bias = _params(ctx, d, dtype)
     ctx.assert_close(ctx.call(x, weight, bias, **kw), ctx.reference(x, weight, bias, **kw), dtype=dtype)
 
 

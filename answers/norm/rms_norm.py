@@ -30,7 +30,7 @@ DTYPES = [torch.float32, torch.float64, torch.bfloat16]
 def _inputs(ctx, dtype, d=None):
     """x (..., D) with 0 to 2 leading dims (sizes 1 and odd included) and a weight near 1."""
     lead = ctx.draw(st.lists(st.integers(1, 3), max_size=2))
-    d = d or ctx.draw(st.sampled_from([1, 2, 3, 5, 8, 17]))
+    d = d or ctx.draw(st.sampled_from([5, 1, 2, 3, 8, 17]))
     # Small inputs make eps matter: mean(x^2) ~ 1e-6 is the size of the default eps.
     scale = ctx.draw(st.sampled_from([1e-3, 1.0, 30.0]))
     x = ctx.randn(*lead, d, dtype=dtype, scale=scale)
