@@ -108,8 +108,16 @@ class Progress:
                         due_total=everything.learning + everything.review, new_total=everything.new,
                         solved=self.solved())
 
+    def code_status(self) -> dict[str, str]:
+        """Each exercise that has submissions: "pass" if one passed, else "tried". One query over
+        the submissions' status column (the store has no call for this; reading every submission's
+        code and verdict to find it would grow with the history)."""
+        with self.store.reading() as conn:
+            rows = conn.execute("SELECT exercise, max(status = 'pass') FROM submissions GROUP BY exercise")
+            return {exercise: "pass" if passed else "tried" for exercise, passed in rows}
+
     def solved(self) -> set[str]:
-        return {q.id for q in self.bank.code_exercises() if any(s.passed for s in self.store.submissions(q.id))}
+        return {qid for qid, status in self.code_status().items() if status == "pass"}
 
     # -- browse ---------------------------------------------------------------------------------
     def browse(self) -> list[BrowseRow]:

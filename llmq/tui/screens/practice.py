@@ -56,12 +56,10 @@ class PracticeScreen(ReportsWorkerErrors, Screen):
         self.run_worker(self._load, thread=True, exclusive=True, exit_on_error=False)
 
     def _load(self) -> None:
-        progress = self.llmq.progress()
-        status: dict[str, str] = {}
-        for q in self.llmq.bank.code_exercises():
-            subs = progress.submissions_since(q.id, 0)
-            status[q.id] = "✓ solved" if any(s.passed for s in subs) else ("tried" if subs else "·")
-        self.post_message(self.Loaded(status))
+        known = self.llmq.progress().code_status()
+        labels = {"pass": "✓ solved", "tried": "tried"}
+        self.post_message(self.Loaded({q.id: labels.get(known.get(q.id, ""), "·")
+                                       for q in self.llmq.bank.code_exercises()}))
 
     def on_practice_screen_loaded(self, message: Loaded) -> None:
         table = self.query_one(DataTable)
