@@ -1,0 +1,231 @@
+"""tokenizer.bpe_encode — encode text with learned byte-level BPE merges: reference, checks, wrong answers.
+
+bpe_encode(text, merges) -> list of ints. merges is a list of (int, int) pairs as tokenizer.bpe_train
+returns them: merge s joins its pair into the new id 256 + s (ids 0-255 are the bytes). Start from
+the UTF-8 bytes of text; repeatedly find, among the adjacent pairs of the current sequence, the one
+with the lowest rank s (the earliest learned), replace its non-overlapping occurrences left to right
+by 256 + s; stop when no adjacent pair is in merges. (GPT-2's encoder.py bpe(): `min(pairs, key=rank)`;
+Sennrich et al. 2016, arXiv:1508.07909, sec. 3.2: merges are applied in the order they were learned.)
+"""
+import random
+
+from hypothesis import strategies as st
+
+from llmq.judge.kit import BankError, check
+
+
+def _merge(ids, pair, new_id):
+    """Replace non-overlapping occurrences of pair, left to right."""
+    out, i = [], 0
+    while i < len(ids):
+        if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
+            out.append(new_id)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
+    return out
+
+
+def reference(text, merges):
+    ranks = {tuple(pair): s for s, pair in enumerate(merges)}  # pair -> rank (its merge step)
+    ids = list(text.encode("utf-8"))
+    while len(ids) >= 2:
+        present = set(zip(ids, ids[1:]))
+        best = min(present, key=lambda p: ranks.get(p, len(ranks)))  # lowest rank among adjacent pairs
+        if best not in ranks:
+            break  # nothing left to merge
+        ids = _merge(ids, best, 256 + ranks[best])
+    return ids
+
+
+# Hand-worked cases, each for one rule: (text, merges, expected ids, what it shows)
+WORKED = [
+    ("", [(97, 98)], [], "empty text: no tokens"),
+    ("ab", [], [97, 98], "no merges: the UTF-8 bytes"),
+    ("abc", [(98, 99), (97, 98)], [97, 256], "rank, not position: (b, c) was learned first, so it wins over the leftmost (a, b)"),
+    ("aaa", [(97, 97)], [256, 97], "non-overlapping, left to right: aaa -> [256, 97], not [97, 256]"),
+    ("aaaa", [(97, 97), (256, 256)], [257], "merged ids merge again: aaaa -> [256, 256] -> [257]"),
+    ("xy", [(1, 2), (120, 121)], [257], "merge s makes id 256 + s even when earlier merges do not occur"),
+    ("é", [(195, 169)], [256], "UTF-8 bytes: é is 0xC3 0xA9, not the code point 233"),
+    ("abab", [(98, 97), (97, 98), (257, 257)], [97, 256, 98], "the lowest-ranked pair (b, a) sits in the middle: merging it first leaves no (a, b) to merge"),
+]
+
+ALPHABET = "ab c\nédz中😀"  # a few letters, a space and a newline, 2-, 3- and 4-byte UTF-8 characters
+# and runs of one letter, where overlapping occurrences make the replacement order matter
+TEXTS = st.one_of(st.text(alphabet=ALPHABET, min_size=0, max_size=24), st.text(alphabet="aaab", min_size=0, max_size=16))
+
+
+def _learned_merges(text, n, seed, first=None):
+    """A valid merge list: each step joins a random adjacent pair of the current sequence of text
+    (not the most frequent one, so ranks are in unusual orders); `first` fixes step 0's pair."""
+    rng = random.Random(seed)
+    ids, merges = list(text.encode("utf-8")), []
+    for s in range(n):
+        if len(ids) < 2:
+            break
+        i = rng.randrange(len(ids) - 1)
+        pair = first if s == 0 and first else (ids[i], ids[i + 1])
+        if pair in merges:  # already learned: its occurrences are gone from ids, so this cannot happen
+            raise BankError("a merge was learned twice")
+        ids = _merge(ids, pair, 256 + s)
+        merges.append(pair)
+    return merges
+
+
+def _decode(ids, merges):
+    vocab = {i: bytes([i]) for i in range(256)}
+    for s, (a, b) in enumerate(merges):
+        vocab[256 + s] = vocab[a] + vocab[b]
+    return b"".join(vocab[i] for i in ids)
+
+
+def _as_ints(ctx, got):
+    if not isinstance(got, (list, tuple)) or not all(isinstance(i, int) and not isinstance(i, bool) for i in got):
+        ctx.fail(f"returned {got!r:.120}; expected a list of ints")
+    return list(got)
+
+
+@check("worked examples: rank order, non-overlapping left-to-right replacement, merged ids merging again, UTF-8", examples=1)
+def worked_examples(ctx):
+    for text, merges, expected, why in WORKED:
+        if reference(text, merges) != expected:
+            raise BankError(f"reference disagrees with the worked example {text!r}")
+        got = _as_ints(ctx, ctx.call(text, merges))
+        if got != expected:
+            ctx.fail(f"bpe_encode({text!r}, {merges}) should give {expected}, got {got}\nthis example tests: {why}")
+    ctx.assert_equal(got, expected)
+
+
+@check("matches the reference (random texts with multi-byte characters, merges learned on the same or another text)")
+def matches_reference(ctx):
+    text, other, n, seed, same = ctx.draw(st.tuples(TEXTS, TEXTS, st.integers(0, 12), st.integers(0, 2**16), st.booleans()))
+    merges = _learned_merges(text if same else other + text[: len(text) // 2], n, seed)
+    got = _as_ints(ctx, ctx.call(text, merges))
+    ctx.assert_equal(got, reference(text, merges))
+
+
+@check("runs of one repeated character (odd and even lengths): occurrences are replaced left to right")
+def runs(ctx):
+    char, k, tail, n, seed = ctx.draw(
+        st.tuples(st.sampled_from(["a", " ", "z"]), st.integers(2, 9), st.sampled_from(["", "b", "bb"]), st.integers(1, 4), st.integers(0, 2**16))
+    )
+    text = char * k + tail
+    merges = _learned_merges(text, n, seed, first=(ord(char), ord(char)))  # the run's own pair is learned first
+    got = _as_ints(ctx, ctx.call(text, merges))
+    ctx.assert_equal(got, reference(text, merges))
+
+
+@check("round trip: decoding the ids with the merges' vocabulary gives back the UTF-8 bytes; every id is a byte or a merge")
+def round_trip(ctx):
+    text, n, seed = ctx.draw(st.tuples(TEXTS, st.integers(1, 12), st.integers(0, 2**16)))
+    merges = _learned_merges(text + text[::-1], n, seed)
+    got = _as_ints(ctx, ctx.call(text, merges))
+    bad = [i for i in got if not 0 <= i < 256 + len(merges)]
+    if bad:
+        ctx.fail(f"ids {bad[:5]} are neither bytes (0-255) nor made by one of the {len(merges)} merges")
+    if _decode(got, merges) != text.encode("utf-8"):
+        ctx.fail(f"decoding {got} gives {_decode(got, merges)!r}, not the text's UTF-8 bytes {text.encode('utf-8')!r}")
+    ctx.assert_equal(got, reference(text, merges))
+
+
+WRONG_ANSWERS = {
+    "merges the most frequent known pair first (the training rule), not the lowest rank": '''
+from collections import Counter
+
+def bpe_encode(text, merges):
+    ranks = {tuple(p): s for s, p in enumerate(merges)}
+    ids = list(text.encode("utf-8"))
+    while len(ids) >= 2:
+        counts = Counter(p for p in zip(ids, ids[1:]) if p in ranks)
+        if not counts:
+            break
+        pair = max(counts, key=lambda p: (counts[p], -ranks[p]))
+        new, out, i = 256 + ranks[pair], [], 0
+        while i < len(ids):
+            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
+                out.append(new)
+                i += 2
+            else:
+                out.append(ids[i])
+                i += 1
+        ids = out
+    return ids
+''',
+    "merges the leftmost mergeable pair first, whatever its rank": '''
+def bpe_encode(text, merges):
+    ranks = {tuple(p): s for s, p in enumerate(merges)}
+    ids = list(text.encode("utf-8"))
+    while True:
+        for i in range(len(ids) - 1):
+            if (ids[i], ids[i + 1]) in ranks:
+                ids = ids[:i] + [256 + ranks[(ids[i], ids[i + 1])]] + ids[i + 2:]
+                break
+        else:
+            return ids
+''',
+    "code points (ord) instead of UTF-8 bytes": '''
+def bpe_encode(text, merges):
+    ids = [ord(c) for c in text]
+    for s, pair in enumerate(merges):
+        out, i = [], 0
+        while i < len(ids):
+            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == tuple(pair):
+                out.append(256 + s)
+                i += 2
+            else:
+                out.append(ids[i])
+                i += 1
+        ids = out
+    return ids
+''',
+    "replaces occurrences right to left (aaa -> [97, 256])": '''
+def bpe_encode(text, merges):
+    ids = list(text.encode("utf-8"))
+    for s, pair in enumerate(merges):
+        out, i = [], len(ids) - 1
+        while i >= 0:
+            if i - 1 >= 0 and (ids[i - 1], ids[i]) == tuple(pair):
+                out.append(256 + s)
+                i -= 2
+            else:
+                out.append(ids[i])
+                i -= 1
+        ids = out[::-1]
+    return ids
+''',
+    "applies the merges in reverse order (latest learned first)": '''
+def bpe_encode(text, merges):
+    ids = list(text.encode("utf-8"))
+    for s in reversed(range(len(merges))):
+        pair = tuple(merges[s])
+        out, i = [], 0
+        while i < len(ids):
+            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
+                out.append(256 + s)
+                i += 2
+            else:
+                out.append(ids[i])
+                i += 1
+        ids = out
+    return ids
+''',
+}
+
+ALTERNATIVES = {
+    "each merge once, in the order learned (equivalent: a merge can never create an earlier-ranked pair)": '''
+def bpe_encode(text, merges):
+    ids = list(text.encode("utf-8"))
+    for s, (a, b) in enumerate(merges):
+        merged, i = [], 0
+        while i < len(ids):
+            if ids[i] == a and i + 1 < len(ids) and ids[i + 1] == b:
+                merged.append(256 + s)
+                i += 2
+            else:
+                merged.append(ids[i])
+                i += 1
+        ids = merged
+    return ids
+''',
+}
