@@ -22,6 +22,7 @@ def reference(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_
 
 DTYPES = [torch.float32, torch.float64]  # summed log-probs in bfloat16 would be mostly rounding
 BETAS = ["default", 0.01, 0.05, 0.1, 0.5, 1.0, 2.5]
+MARGINS = st.sampled_from([-1e4, -3e3, -200.0, -50.0, 0.0, 30.0, 200.0, 1e4])
 
 
 def _logps(ctx, b, dtype, scale=30.0):
@@ -37,9 +38,7 @@ def _call(ctx, args, beta):
 
 @check("matches the reference (batch 1 to 9, float32/float64, beta at its default and away from it)")
 def matches_reference(ctx):
-    dtype = ctx.draw(st.sampled_from(DTYPES))
-    b = ctx.draw(st.integers(1, 9))
-    beta = ctx.draw(st.sampled_from(BETAS))
+    dtype, b, beta = ctx.draw(st.tuples(st.sampled_from(DTYPES), st.integers(1, 9), st.sampled_from(BETAS)))
     pc, pr = _logps(ctx, b, dtype), _logps(ctx, b, dtype)
     # the reference model is near the policy, as in training: differences of a few nats
     rc = (pc.double() + ctx.randn(b, dtype=torch.float64, scale=5.0)).to(dtype)
@@ -50,9 +49,7 @@ def matches_reference(ctx):
 
 @check("all margins zero (policy == reference) gives log(2), for any beta")
 def zero_margin(ctx):
-    dtype = ctx.draw(st.sampled_from(DTYPES))
-    b = ctx.draw(st.integers(1, 9))
-    beta = ctx.draw(st.sampled_from(BETAS))
+    dtype, b, beta = ctx.draw(st.tuples(st.sampled_from(DTYPES), st.integers(1, 9), st.sampled_from(BETAS)))
     pc, pr = _logps(ctx, b, dtype), _logps(ctx, b, dtype)
     out, _ = _call(ctx, (pc, pr, pc.clone(), pr.clone()), beta)
     ctx.assert_close(out, torch.tensor(math.log(2.0), dtype=torch.float64), dtype=dtype)
@@ -60,12 +57,17 @@ def zero_margin(ctx):
 
 @check("finite and right for margins up to 1e4 in magnitude: -log sigmoid(-1e4) is 1e4, not inf")
 def large_margins(ctx):
-    dtype = ctx.draw(st.sampled_from(DTYPES))
-    b = ctx.draw(st.integers(1, 6))
-    beta = ctx.draw(st.sampled_from([0.1, 1.0, 0.5]))
-    # target margins z, at least one large and negative (the loss is then about |z|)
-    z = ctx.draw(st.lists(st.sampled_from([-1e4, -3e3, -200.0, -50.0, 0.0, 30.0, 200.0, 1e4]), min_size=b, max_size=b))
-    z[ctx.draw(st.integers(0, b - 1))] = ctx.draw(st.sampled_from([-1e4, -5e3, -120.0]))
+    dtype, beta, z, large, where = ctx.draw(
+        st.tuples(
+            st.sampled_from(DTYPES),
+            st.sampled_from([0.1, 1.0, 0.5]),
+            st.lists(MARGINS, min_size=1, max_size=6),  # target margins z, one per pair
+            st.sampled_from([-1e4, -5e3, -120.0]),  # at least one large negative margin: loss about |z|
+            st.integers(0, 5),
+        )
+    )
+    b, z = len(z), list(z)  # a copy: the drawn list is part of the failure message
+    z[where % b] = large
     pc, pr, rc = _logps(ctx, b, dtype), _logps(ctx, b, dtype), _logps(ctx, b, dtype)
     # choose rr so that beta * ((pc - rc) - (pr - rr)) = z, rounded to the input dtype
     rr = (pr.double() - pc.double() + rc.double() + torch.tensor(z, dtype=torch.float64) / beta).to(dtype)
@@ -74,49 +76,27 @@ def large_margins(ctx):
     ctx.assert_close(out, ctx.reference(pc, pr, rc, rr, beta=beta), dtype=dtype, rtol=1e-5, atol=1e-5)
 
 
+# The usual way to write it; each wrong answer below is this file with one bug put in.
+_PLAIN = """
+import torch
+import torch.nn.functional as F
+
+def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
+    z = beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))
+    return -F.logsigmoid(z).mean()
+"""
+
 WRONG_ANSWERS = {
-    "sign flipped: -log sigmoid(-z) rewards the rejected answer": '''
-import torch.nn.functional as F
-
-def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
-    z = beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))
-    return -F.logsigmoid(-z).mean()
-''',
-    "torch.log(torch.sigmoid(z)): sigmoid underflows to 0 and the loss becomes inf for large negative margins": '''
-import torch
-
-def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
-    z = beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))
-    return -torch.log(torch.sigmoid(z)).mean()
-''',
-    "log(1 + exp(-z)) written out: exp overflows for large negative margins": '''
-import torch
-
-def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
-    z = beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))
-    return torch.log(1 + torch.exp(-z)).mean()
-''',
-    "sums over the batch instead of taking the mean": '''
-import torch.nn.functional as F
-
-def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
-    z = beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))
-    return -F.logsigmoid(z).sum()
-''',
-    "beta multiplies only the chosen log-ratio": '''
-import torch.nn.functional as F
-
-def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
-    z = beta * (policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps)
-    return -F.logsigmoid(z).mean()
-''',
-    "default beta of 0.5 instead of 0.1": '''
-import torch.nn.functional as F
-
-def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.5):
-    z = beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))
-    return -F.logsigmoid(z).mean()
-''',
+    "sign flipped: -log sigmoid(-z) rewards the rejected answer": _PLAIN.replace("F.logsigmoid(z)", "F.logsigmoid(-z)"),
+    "torch.log(torch.sigmoid(z)): sigmoid underflows to 0 and the loss becomes inf for large negative margins":
+        _PLAIN.replace("F.logsigmoid(z)", "torch.log(torch.sigmoid(z))"),
+    "log(1 + exp(-z)) written out: exp overflows for large negative margins":
+        _PLAIN.replace("-F.logsigmoid(z).mean()", "torch.log(1 + torch.exp(-z)).mean()"),
+    "sums over the batch instead of taking the mean": _PLAIN.replace(".mean()", ".sum()"),
+    "beta multiplies only the chosen log-ratio":
+        _PLAIN.replace("beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))",
+                       "beta * (policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps)"),
+    "default beta of 0.5 instead of 0.1": _PLAIN.replace("beta=0.1", "beta=0.5"),
 }
 
 ALTERNATIVES = {

@@ -34,35 +34,31 @@ def published(ctx):
 
 @check("matches the formula for random sizes (1s and odd sizes included), bytes_per_element at its default and 1, 4; an int")
 def matches_reference(ctx):
-    args = (
-        ctx.draw(st.integers(1, 64)),  # batch
-        ctx.draw(st.one_of(st.integers(1, 9), st.integers(1, 1_000_003))),  # seq_len
-        ctx.draw(st.integers(1, 128)),  # n_layers
-        ctx.draw(st.integers(1, 64)),  # n_kv_heads
-        ctx.draw(st.sampled_from([1, 3, 64, 80, 96, 128, 256])),  # head_dim
+    *args, bpe = ctx.draw(
+        st.tuples(
+            st.integers(1, 64),  # batch
+            st.one_of(st.integers(1, 9), st.integers(1, 1_000_003)),  # seq_len
+            st.integers(1, 128),  # n_layers
+            st.integers(1, 64),  # n_kv_heads
+            st.sampled_from([1, 3, 64, 80, 96, 128, 256]),  # head_dim
+            st.sampled_from(["default", 1, 2, 4]),  # bytes_per_element
+        )
     )
-    bpe = ctx.draw(st.sampled_from(["default", 1, 2, 4]))
     kwargs = {} if bpe == "default" else {"bytes_per_element": bpe}  # the default is part of the contract
     ctx.assert_equal(ctx.call(*args, **kwargs), ctx.reference(*args, **kwargs))
 
 
-WRONG_ANSWERS = {
-    "forgets the factor 2: counts keys but not values": '''
+# The usual way to write it; each wrong answer below is this file with one bug put in.
+_PLAIN = """
 def kv_cache_bytes(batch, seq_len, n_layers, n_kv_heads, head_dim, bytes_per_element=2):
-    return batch * seq_len * n_layers * n_kv_heads * head_dim * bytes_per_element
-''',
-    "bytes_per_element defaults to 4 (fp32) instead of 2": '''
-def kv_cache_bytes(batch, seq_len, n_layers, n_kv_heads, head_dim, bytes_per_element=4):
     return 2 * batch * seq_len * n_layers * n_kv_heads * head_dim * bytes_per_element
-''',
-    "returns GiB, a float, instead of bytes": '''
-def kv_cache_bytes(batch, seq_len, n_layers, n_kv_heads, head_dim, bytes_per_element=2):
-    return 2 * batch * seq_len * n_layers * n_kv_heads * head_dim * bytes_per_element / 2**30
-''',
-    "counts one layer only": '''
-def kv_cache_bytes(batch, seq_len, n_layers, n_kv_heads, head_dim, bytes_per_element=2):
-    return 2 * batch * seq_len * n_kv_heads * head_dim * bytes_per_element
-''',
+"""
+
+WRONG_ANSWERS = {
+    "forgets the factor 2: counts keys but not values": _PLAIN.replace("return 2 * batch", "return batch"),
+    "bytes_per_element defaults to 4 (fp32) instead of 2": _PLAIN.replace("bytes_per_element=2", "bytes_per_element=4"),
+    "returns GiB, a float, instead of bytes": _PLAIN.replace("* bytes_per_element\n", "* bytes_per_element / 2**30\n"),
+    "counts one layer only": _PLAIN.replace(" * n_layers", ""),
 }
 
 ALTERNATIVES = {

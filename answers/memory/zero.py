@@ -55,61 +55,37 @@ def paper_table_1(ctx):
 
 @check("matches the formulas for random Ψ, N and stage, with k at its default and away from 12")
 def matches_reference(ctx):
-    psi = ctx.draw(st.one_of(st.integers(1, 10**13), st.sampled_from([7e9, 1.5e9, 175e9, 6.738e9])))
-    n = ctx.draw(st.one_of(st.integers(1, 4096), st.sampled_from([1, 2, 3, 8, 1000])))
-    stage = ctx.draw(st.integers(0, 3))
-    k = ctx.draw(st.sampled_from(["default", 4, 8, 16, 20, 6.5]))
+    psi, n, stage, k = ctx.draw(
+        st.tuples(
+            st.one_of(st.integers(1, 10**13), st.sampled_from([7e9, 1.5e9, 175e9, 6.738e9])),  # Ψ, int or float
+            st.one_of(st.integers(1, 4096), st.sampled_from([1, 2, 3, 8, 1000])),  # N
+            st.integers(0, 3),
+            st.sampled_from(["default", 4, 8, 16, 20, 6.5]),  # k
+        )
+    )
     kwargs = {} if k == "default" else {"k": k}
     ctx.assert_close(ctx.call(psi, n, stage, **kwargs), ctx.reference(psi, n, stage, **kwargs), rtol=RTOL)
 
 
-WRONG_ANSWERS = {
-    "stage 2 leaves the gradients unsharded (same as stage 1)": '''
+# The usual way to write it; each wrong answer below is this file with one bug put in.
+_PLAIN = """
 def zero_memory_bytes(n_params, n_gpus, stage, k=12):
-    if stage == 0:
-        return (4 + k) * n_params
-    if stage in (1, 2):
-        return 4 * n_params + k * n_params / n_gpus
-    return (4 + k) * n_params / n_gpus
-''',
-    "stage 1 also shards the fp16 weights": '''
-def zero_memory_bytes(n_params, n_gpus, stage, k=12):
-    if stage == 0:
-        return (4 + k) * n_params
-    if stage == 1:
-        return 2 * n_params + (2 + k) * n_params / n_gpus
-    if stage == 2:
-        return 2 * n_params + (2 + k) * n_params / n_gpus
-    return (4 + k) * n_params / n_gpus
-''',
-    "k defaults to 16 (the '16 bytes per parameter' total taken as the optimizer's share)": '''
-def zero_memory_bytes(n_params, n_gpus, stage, k=16):
     weights, grads, optim = 2 * n_params, 2 * n_params, k * n_params
     if stage >= 1:
-        optim /= n_gpus
+        optim = optim / n_gpus
     if stage >= 2:
-        grads /= n_gpus
+        grads = grads / n_gpus
     if stage >= 3:
-        weights /= n_gpus
+        weights = weights / n_gpus
     return weights + grads + optim
-''',
-    "ignores k: the optimizer always takes 12 bytes per parameter": '''
-def zero_memory_bytes(n_params, n_gpus, stage, k=12):
-    weights, grads, optim = 2 * n_params, 2 * n_params, 12 * n_params
-    if stage >= 1:
-        optim /= n_gpus
-    if stage >= 2:
-        grads /= n_gpus
-    if stage >= 3:
-        weights /= n_gpus
-    return weights + grads + optim
-''',
-    "returns GB instead of bytes": '''
-def zero_memory_bytes(n_params, n_gpus, stage, k=12):
-    psi = n_params / 1e9
-    shard = [1, n_gpus if stage >= 3 else 1, n_gpus if stage >= 2 else 1, n_gpus if stage >= 1 else 1]
-    return 2 * psi / shard[1] + 2 * psi / shard[2] + k * psi / shard[3]
-''',
+"""
+
+WRONG_ANSWERS = {
+    "stage 2 leaves the gradients unsharded (same as stage 1)": _PLAIN.replace("if stage >= 2:", "if stage >= 3:"),
+    "stage 1 also shards the fp16 weights": _PLAIN.replace("if stage >= 3:", "if stage >= 1:"),
+    "k defaults to 16 (the '16 bytes per parameter' total taken as the optimizer's share)": _PLAIN.replace("k=12", "k=16"),
+    "ignores k: the optimizer always takes 12 bytes per parameter": _PLAIN.replace("k * n_params", "12 * n_params"),
+    "returns GB instead of bytes": _PLAIN.replace("return weights + grads + optim", "return (weights + grads + optim) / 1e9"),
 }
 
 ALTERNATIVES = {

@@ -43,53 +43,40 @@ def published(ctx):
 
 @check("matches the formula for random configs (MHA, GQA, MQA; sizes 1 and odd), tie_embeddings default, True, False; an int")
 def matches_reference(ctx):
-    n_kv = ctx.draw(st.integers(1, 8))
-    n_heads = n_kv * ctx.draw(st.sampled_from([1, 1, 2, 3, 4, 8]))
-    head_dim = ctx.draw(st.sampled_from([1, 3, 8, 64, 128]))
-    args = (
-        ctx.draw(st.integers(1, 200_000)),  # vocab
-        n_heads * head_dim,  # d_model
-        ctx.draw(st.integers(1, 96)),  # n_layers
-        n_heads,
-        n_kv,
-        ctx.draw(st.integers(1, 50_000)),  # ffn_dim
+    vocab, n_layers, n_kv, group, head_dim, ffn, tied = ctx.draw(
+        st.tuples(
+            st.integers(1, 200_000),
+            st.integers(1, 96),
+            st.integers(1, 8),  # n_kv_heads
+            st.sampled_from([1, 1, 2, 3, 4, 8]),  # query heads per kv head (1: MHA)
+            st.sampled_from([1, 3, 8, 64, 128]),  # head_dim
+            st.integers(1, 50_000),  # ffn_dim
+            st.sampled_from(["default", True, False]),
+        )
     )
-    tied = ctx.draw(st.sampled_from(["default", True, False]))
+    n_heads = n_kv * group
+    args = (vocab, n_heads * head_dim, n_layers, n_heads, n_kv, ffn)
     kwargs = {} if tied == "default" else {"tie_embeddings": tied}
     ctx.assert_equal(ctx.call(*args, **kwargs), ctx.reference(*args, **kwargs))
 
 
+# The usual way to write it; each wrong answer below is this file with one bug put in.
+_PLAIN = """
+def llama_param_count(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_dim, tie_embeddings=False):
+    d, head_dim = d_model, d_model // n_heads
+    layer = 2 * d * d + 2 * d * n_kv_heads * head_dim + 3 * d * ffn_dim + 2 * d
+    embeddings = vocab_size * d if tie_embeddings else 2 * vocab_size * d
+    return embeddings + n_layers * layer + d
+"""
+
 WRONG_ANSWERS = {
-    "forgets the final norm": '''
-def llama_param_count(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_dim, tie_embeddings=False):
-    d, hd = d_model, d_model // n_heads
-    layer = 2 * d * d + 2 * d * n_kv_heads * hd + 3 * d * ffn_dim + 2 * d
-    return vocab_size * d * (1 if tie_embeddings else 2) + n_layers * layer
-''',
-    "forgets the two RMSNorm vectors in each layer": '''
-def llama_param_count(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_dim, tie_embeddings=False):
-    d, hd = d_model, d_model // n_heads
-    layer = 2 * d * d + 2 * d * n_kv_heads * hd + 3 * d * ffn_dim
-    return vocab_size * d * (1 if tie_embeddings else 2) + n_layers * layer + d
-''',
-    "k and v projections taken as d×d (ignores grouped-query attention)": '''
-def llama_param_count(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_dim, tie_embeddings=False):
-    d = d_model
-    layer = 4 * d * d + 3 * d * ffn_dim + 2 * d
-    return vocab_size * d * (1 if tie_embeddings else 2) + n_layers * layer + d
-''',
-    "ignores tie_embeddings: always counts a separate output head": '''
-def llama_param_count(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_dim, tie_embeddings=False):
-    d, hd = d_model, d_model // n_heads
-    layer = 2 * d * d + 2 * d * n_kv_heads * hd + 3 * d * ffn_dim + 2 * d
-    return 2 * vocab_size * d + n_layers * layer + d
-''',
-    "head_dim = d_model / n_heads with true division: returns a float": '''
-def llama_param_count(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_dim, tie_embeddings=False):
-    d, hd = d_model, d_model / n_heads
-    layer = 2 * d * d + 2 * d * n_kv_heads * hd + 3 * d * ffn_dim + 2 * d
-    return vocab_size * d * (1 if tie_embeddings else 2) + n_layers * layer + d
-''',
+    "forgets the final norm": _PLAIN.replace("n_layers * layer + d", "n_layers * layer"),
+    "forgets the two RMSNorm vectors in each layer": _PLAIN.replace(" + 3 * d * ffn_dim + 2 * d", " + 3 * d * ffn_dim"),
+    "k and v projections taken as d×d (ignores grouped-query attention)":
+        _PLAIN.replace("2 * d * n_kv_heads * head_dim", "2 * d * d"),
+    "ignores tie_embeddings: always counts a separate output head":
+        _PLAIN.replace("vocab_size * d if tie_embeddings else 2 * vocab_size * d", "2 * vocab_size * d"),
+    "head_dim = d_model / n_heads with true division: returns a float": _PLAIN.replace("d_model // n_heads", "d_model / n_heads"),
 }
 
 ALTERNATIVES = {

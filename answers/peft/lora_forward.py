@@ -21,14 +21,17 @@ def reference(x, weight, lora_a, lora_b, alpha, r):
 
 
 DTYPES = [torch.float32, torch.float64, torch.bfloat16]
-ALPHAS = [1, 2, 8, 16, 32, 0.5, 3.0]
+ALPHAS = st.sampled_from([1, 2, 8, 16, 32, 0.5, 3.0, "r"])  # "r": alpha = r, a scale of 1
+SIZES = st.tuples(
+    st.lists(st.integers(1, 3), min_size=0, max_size=2),  # leading dims of x
+    st.integers(1, 9),  # in
+    st.integers(1, 9),  # out
+)
 
 
-def _inputs(ctx, dtype, r, zero_b=False):
-    """x (..., in), weight (out, in), lora_a (r, in), lora_b (out, r) and alpha, scaled so the output is O(1)."""
-    lead = tuple(ctx.draw(st.lists(st.integers(1, 3), min_size=0, max_size=2)))
-    n_in, n_out = ctx.draw(st.integers(1, 9)), ctx.draw(st.integers(1, 9))
-    alpha = ctx.draw(st.sampled_from(ALPHAS + [r]))
+def _inputs(ctx, dtype, sizes, r, alpha, zero_b=False):
+    """x (..., in), weight (out, in), lora_a (r, in), lora_b (out, r), scaled so the output is O(1)."""
+    lead, n_in, n_out = sizes
     x = ctx.randn(*lead, n_in, dtype=dtype)
     weight = ctx.randn(n_out, n_in, dtype=dtype, scale=n_in ** -0.5)
     lora_a = ctx.randn(r, n_in, dtype=dtype, scale=n_in ** -0.5)
@@ -36,24 +39,24 @@ def _inputs(ctx, dtype, r, zero_b=False):
     lora_b = ctx.randn(n_out, r, dtype=dtype, scale=r ** -0.5 / max(1.0, alpha / r))
     if zero_b:
         lora_b = torch.zeros_like(lora_b)
-    return x, weight, lora_a, lora_b, alpha
+    return x, weight, lora_a, lora_b
 
 
 @check("matches the reference (random shapes incl. size 1 and odd sizes, r from 1 to 6, several alpha, float32/float64/bfloat16)")
 def matches_reference(ctx):
-    dtype = ctx.draw(st.sampled_from(DTYPES))
-    r = ctx.draw(st.integers(1, 6))
-    x, weight, lora_a, lora_b, alpha = _inputs(ctx, dtype, r)
+    dtype, sizes, r, alpha = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.integers(1, 6), ALPHAS))
+    alpha = r if alpha == "r" else alpha
+    x, weight, lora_a, lora_b = _inputs(ctx, dtype, sizes, r, alpha)
     out = ctx.call(x, weight, lora_a, lora_b, alpha, r)
     ctx.assert_close(out, ctx.reference(x, weight, lora_a, lora_b, alpha, r), dtype=dtype)
 
 
 @check("the update is scaled by alpha / r: with alpha != r it equals the merged layer x @ (W + (alpha/r) B A).T")
 def scaling(ctx):
-    dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
-    r = ctx.draw(st.integers(2, 6))
-    alpha = ctx.draw(st.sampled_from([1, 3, 7, 16, 0.5]))
-    x, weight, lora_a, lora_b, _ = _inputs(ctx, dtype, r)
+    dtype, sizes, r, alpha = ctx.draw(
+        st.tuples(st.sampled_from([torch.float32, torch.float64]), SIZES, st.integers(2, 6), st.sampled_from([1, 3, 7, 16, 0.5]))
+    )
+    x, weight, lora_a, lora_b = _inputs(ctx, dtype, sizes, r, alpha)
     lora_b = lora_b * 4  # a large update, so a wrong scale cannot hide in the base
     out = ctx.call(x, weight, lora_a, lora_b, alpha, r)
     merged = weight.double() + (alpha / r) * lora_b.double() @ lora_a.double()  # (out, in)
@@ -62,40 +65,31 @@ def scaling(ctx):
 
 @check("rank 1 works, and a zero lora_b (LoRA's initialisation) gives the base layer x @ weight.T")
 def rank_one_and_zero_b(ctx):
-    dtype = ctx.draw(st.sampled_from(DTYPES))
-    zero_b = ctx.draw(st.booleans())
-    x, weight, lora_a, lora_b, alpha = _inputs(ctx, dtype, 1, zero_b=zero_b)
+    dtype, sizes, alpha, zero_b = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, ALPHAS, st.booleans()))
+    alpha = 1 if alpha == "r" else alpha
+    x, weight, lora_a, lora_b = _inputs(ctx, dtype, sizes, 1, alpha, zero_b=zero_b)
     out = ctx.call(x, weight, lora_a, lora_b, alpha, 1)
     expected = x.double() @ weight.double().T if zero_b else ctx.reference(x, weight, lora_a, lora_b, alpha, 1)
     ctx.assert_close(out, expected, dtype=dtype)
 
 
-WRONG_ANSWERS = {
-    "scales the update by alpha instead of alpha / r": '''
+# The usual way to write it; each wrong answer below is this file with one bug put in.
+_PLAIN = """
 def lora_forward(x, weight, lora_a, lora_b, alpha, r):
-    return x @ weight.T + alpha * (x @ lora_a.T) @ lora_b.T
-''',
-    "scales by r / alpha (the ratio upside down)": '''
-def lora_forward(x, weight, lora_a, lora_b, alpha, r):
-    return x @ weight.T + (r / alpha) * (x @ lora_a.T) @ lora_b.T
-''',
-    "alpha // r: integer division truncates the scale": '''
-def lora_forward(x, weight, lora_a, lora_b, alpha, r):
-    return x @ weight.T + (alpha // r) * (x @ lora_a.T) @ lora_b.T
-''',
-    "transposes swapped: multiplies by B A without transposing it": '''
-def lora_forward(x, weight, lora_a, lora_b, alpha, r):
-    return x @ weight.T + (alpha / r) * x @ (lora_b @ lora_a)
-''',
-    "applies the scale to the base output too": '''
-def lora_forward(x, weight, lora_a, lora_b, alpha, r):
-    return (alpha / r) * (x @ weight.T + (x @ lora_a.T) @ lora_b.T)
-''',
-    "computes in float32 and returns float32 whatever the input dtype": '''
-def lora_forward(x, weight, lora_a, lora_b, alpha, r):
-    x, weight, lora_a, lora_b = x.float(), weight.float(), lora_a.float(), lora_b.float()
     return x @ weight.T + (alpha / r) * (x @ lora_a.T) @ lora_b.T
-''',
+"""
+
+WRONG_ANSWERS = {
+    "scales the update by alpha instead of alpha / r": _PLAIN.replace("(alpha / r) *", "alpha *"),
+    "scales by r / alpha (the ratio upside down)": _PLAIN.replace("(alpha / r)", "(r / alpha)"),
+    "alpha // r: integer division truncates the scale": _PLAIN.replace("(alpha / r)", "(alpha // r)"),
+    "transposes swapped: multiplies by B A without transposing it":
+        _PLAIN.replace("(x @ lora_a.T) @ lora_b.T", "x @ (lora_b @ lora_a)"),
+    "applies the scale to the base output too":
+        _PLAIN.replace("x @ weight.T + (alpha / r) * (x @ lora_a.T) @ lora_b.T",
+                       "(alpha / r) * (x @ weight.T + (x @ lora_a.T) @ lora_b.T)"),
+    "computes in float32 and returns float32 whatever the input dtype":
+        _PLAIN.replace("    return", "    x, weight, lora_a, lora_b = x.float(), weight.float(), lora_a.float(), lora_b.float()\n    return"),
 }
 
 ALTERNATIVES = {

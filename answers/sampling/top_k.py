@@ -22,26 +22,22 @@ def reference(logits, k):
 
 
 DTYPES = [torch.float32, torch.float64, torch.bfloat16]
-
-
-def _lead(ctx):
-    """Leading (batch) dims: none, or up to two of sizes 1-3."""
-    return tuple(ctx.draw(st.lists(st.integers(1, 3), min_size=0, max_size=2)))
+LEAD = st.lists(st.integers(1, 3), min_size=0, max_size=2)  # leading (batch) dims: none, or up to two
 
 
 def _logits(ctx, shape, dtype, ties):
     if ties:  # few distinct values: the k-th largest is often tied
         return ctx.randint(-2, 3, shape).to(dtype)
-    return ctx.randn(*shape, dtype=dtype, scale=ctx.draw(st.sampled_from([1.0, 5.0])))
+    return ctx.randn(*shape, dtype=dtype, scale=5.0)
 
 
 @check("matches the reference (random (..., V) shapes, float32/float64/bfloat16, with and without ties, k from 1 to beyond V)")
 def matches_reference(ctx):
-    dtype = ctx.draw(st.sampled_from(DTYPES))
-    v = ctx.draw(st.integers(1, 17))
-    shape = _lead(ctx) + (v,)
-    k = ctx.draw(st.integers(1, v + 2))
-    logits = _logits(ctx, shape, dtype, ties=ctx.draw(st.booleans()))
+    dtype, lead, v, k_offset, ties = ctx.draw(
+        st.tuples(st.sampled_from(DTYPES), LEAD, st.integers(1, 17), st.integers(0, 18), st.booleans())
+    )
+    k = 1 + k_offset % (v + 2)  # 1 .. V + 2
+    logits = _logits(ctx, (*lead, v), dtype, ties)
     out = ctx.call(logits, k)
     ctx.assert_close(out, ctx.reference(logits, k), dtype=dtype, **EXACT)
 
@@ -70,11 +66,9 @@ def _row_problem(row, out_row, k):
 
 @check("ties: every entry tied with the k-th largest stays, everything smaller becomes -inf (checked from the definition)")
 def ties_kept(ctx):
-    dtype = ctx.draw(st.sampled_from(DTYPES))
-    v = ctx.draw(st.integers(2, 12))
-    shape = _lead(ctx) + (v,)
-    k = ctx.draw(st.integers(1, v - 1))
-    logits = ctx.randint(-1, 2, shape).to(dtype)  # three values: ties at the k-th are the rule
+    dtype, lead, v, k_offset = ctx.draw(st.tuples(st.sampled_from(DTYPES), LEAD, st.integers(2, 12), st.integers(0, 11)))
+    k = 1 + k_offset % (v - 1)  # 1 .. V - 1
+    logits = ctx.randint(-1, 2, (*lead, v)).to(dtype)  # three values: ties at the k-th are the rule
     out = ctx.call(logits, k)
     expected = ctx.reference(logits, k)
     if not isinstance(out, torch.Tensor) or out.shape != logits.shape or out.dtype != dtype:
@@ -89,76 +83,48 @@ def ties_kept(ctx):
 
 @check("k >= V keeps every entry unchanged (and returns a new tensor)")
 def large_k_keeps_all(ctx):
-    dtype = ctx.draw(st.sampled_from(DTYPES))
-    v = ctx.draw(st.integers(1, 9))
-    k = v + ctx.draw(st.sampled_from([0, 1, 5, 1000]))
-    logits = ctx.randn(*(_lead(ctx) + (v,)), dtype=dtype)
-    out = ctx.call(logits, k)
+    dtype, lead, v, extra = ctx.draw(
+        st.tuples(st.sampled_from(DTYPES), LEAD, st.integers(1, 9), st.sampled_from([0, 1, 5, 1000]))
+    )
+    logits = ctx.randn(*lead, v, dtype=dtype)
+    out = ctx.call(logits, v + extra)
     ctx.assert_close(out, logits.double(), dtype=dtype, **EXACT)
 
 
+# The usual way to write it; each wrong answer below is this file with one bug put in.
+_PLAIN = """
+import torch
+
+def top_k_filter(logits, k):
+    if k >= logits.shape[-1]:
+        return logits.clone()
+    kth = torch.topk(logits, k, dim=-1).values[..., -1:]
+    return logits.masked_fill(logits < kth, float("-inf"))
+"""
+
 WRONG_ANSWERS = {
-    "keeps entries > the k-th largest instead of >=: drops the k-th itself and its ties": '''
-import torch
-
-def top_k_filter(logits, k):
-    if k >= logits.shape[-1]:
+    "keeps entries > the k-th largest instead of >=: drops the k-th itself and its ties":
+        _PLAIN.replace("masked_fill(logits < kth,", "masked_fill(logits <= kth,"),
+    "keeps exactly the k indices topk returns: entries tied with the k-th largest are dropped":
+        _PLAIN.replace(
+            """    kth = torch.topk(logits, k, dim=-1).values[..., -1:]
+    return logits.masked_fill(logits < kth, float("-inf"))""",
+            """    values, indices = torch.topk(logits, k, dim=-1)
+    return torch.full_like(logits, float("-inf")).scatter(-1, indices, values)"""),
+    "does not handle k > V (torch.topk raises)":
+        _PLAIN.replace("""    if k >= logits.shape[-1]:
         return logits.clone()
-    kth = torch.topk(logits, k, dim=-1).values[..., -1:]
-    return torch.where(logits > kth, logits, torch.full_like(logits, float("-inf")))
-''',
-    "keeps exactly the k indices topk returns: entries tied with the k-th largest are dropped": '''
-import torch
-
-def top_k_filter(logits, k):
-    k = min(k, logits.shape[-1])
-    values, indices = torch.topk(logits, k, dim=-1)
-    out = torch.full_like(logits, float("-inf"))
-    return out.scatter(-1, indices, values)
-''',
-    "does not handle k > V (torch.topk raises)": '''
-import torch
-
-def top_k_filter(logits, k):
-    kth = torch.topk(logits, k, dim=-1).values[..., -1:]
-    return logits.masked_fill(logits < kth, float("-inf"))
-''',
-    "uses kthvalue(k), which is the k-th smallest, as the threshold": '''
-import torch
-
-def top_k_filter(logits, k):
-    if k >= logits.shape[-1]:
-        return logits.clone()
-    kth = torch.kthvalue(logits, k, dim=-1, keepdim=True).values
-    return logits.masked_fill(logits < kth, float("-inf"))
-''',
-    "one threshold for the whole batch (topk of the flattened tensor) instead of one per row": '''
-import torch
-
-def top_k_filter(logits, k):
-    if k >= logits.shape[-1]:
-        return logits.clone()
-    kth = torch.topk(logits.flatten(), k).values[-1]
-    return logits.masked_fill(logits < kth, float("-inf"))
-''',
-    "fills with -1e9 instead of -inf": '''
-import torch
-
-def top_k_filter(logits, k):
-    if k >= logits.shape[-1]:
-        return logits.clone()
-    kth = torch.topk(logits, k, dim=-1).values[..., -1:]
-    return logits.masked_fill(logits < kth, -1e9)
-''',
-    "filters in place and returns its input": '''
-import torch
-
-def top_k_filter(logits, k):
-    if k < logits.shape[-1]:
-        kth = torch.topk(logits, k, dim=-1).values[..., -1:]
-        logits[logits < kth] = float("-inf")
-    return logits
-''',
+""", ""),
+    "uses kthvalue(k), which is the k-th smallest, as the threshold":
+        _PLAIN.replace("torch.topk(logits, k, dim=-1).values[..., -1:]", "torch.kthvalue(logits, k, dim=-1, keepdim=True).values"),
+    "one threshold for the whole batch (topk of the flattened tensor) instead of one per row":
+        _PLAIN.replace("torch.topk(logits, k, dim=-1).values[..., -1:]", "torch.topk(logits.flatten(), k).values[-1]"),
+    "fills with -1e9 instead of -inf":
+        _PLAIN.replace('masked_fill(logits < kth, float("-inf"))', "masked_fill(logits < kth, -1e9)"),
+    "filters in place and returns its input":
+        _PLAIN.replace("""    return logits.masked_fill(logits < kth, float("-inf"))""",
+                       """    logits[logits < kth] = float("-inf")
+    return logits"""),
 }
 
 ALTERNATIVES = {

@@ -30,19 +30,18 @@ def reference(logits, p):
 DTYPES = [torch.float32, torch.float64, torch.bfloat16]
 
 
-def _shape(ctx, min_v=1, max_v=16):
-    lead = tuple(ctx.draw(st.lists(st.integers(1, 3), min_size=0, max_size=2)))
-    return lead + (ctx.draw(st.integers(min_v, max_v)),)
+LEAD = st.lists(st.integers(1, 3), min_size=0, max_size=2)  # leading (batch) dims: none, or up to two
+SCALES = st.sampled_from([0.5, 1.0, 2.0])
+P_DRAWN = st.one_of(st.floats(0.02, 1.0), st.just(1.0), st.just(0.9), st.just(0.5))
 
 
-def _logits(ctx, shape, dtype):
+def _logits(ctx, shape, dtype, scale):
     """Logits with no ties in any row: distinct multiples of 1/32 in [-4, 4) (exact in bfloat16),
     times a power of two, jittered within their grid cell for float32/float64."""
     v = shape[-1]
     rows = 1
     for n in shape[:-1]:
         rows *= n
-    scale = ctx.draw(st.sampled_from([0.5, 1.0, 2.0]))
     grid = torch.stack([torch.randperm(256, generator=ctx.generator)[:v] for _ in range(rows)])
     values = (grid.double() - 128) / 32
     if dtype != torch.bfloat16:
@@ -58,9 +57,8 @@ def _boundaries(logits):
     return sorted(before[:, 1:].flatten().tolist())
 
 
-def _safe_p(ctx, logits, margin):
-    """A drawn p in (0, 1], moved to the middle of its gap between boundaries if it lies too near one."""
-    p = ctx.draw(st.one_of(st.floats(0.02, 1.0), st.just(1.0), st.just(0.9), st.just(0.5)))
+def _safe_p(p, logits, margin):
+    """p in (0, 1], moved to the middle of its gap between boundaries if it lies too near one."""
     edges = [0.0] + _boundaries(logits) + [1.0]
     gaps = [(lo, hi) for lo, hi in zip(edges, edges[1:])]
     if all(abs(p - b) > margin for b in edges[1:-1]) and (p < 1.0 or edges[-2] < 1.0 - margin):
@@ -72,10 +70,9 @@ def _safe_p(ctx, logits, margin):
 
 @check("matches the reference (random (..., V) shapes, float32/float64/bfloat16, p from near 0 to 1)")
 def matches_reference(ctx):
-    dtype = ctx.draw(st.sampled_from(DTYPES))
-    shape = _shape(ctx)
-    logits = _logits(ctx, shape, dtype)
-    p = _safe_p(ctx, logits, MARGIN[dtype])
+    dtype, lead, v, scale, p = ctx.draw(st.tuples(st.sampled_from(DTYPES), LEAD, st.integers(1, 16), SCALES, P_DRAWN))
+    logits = _logits(ctx, (*lead, v), dtype, scale)
+    p = _safe_p(p, logits, MARGIN[dtype])
     out = ctx.call(logits, p)
     ctx.assert_close(out, ctx.reference(logits, p), dtype=dtype, **EXACT)
 
@@ -104,15 +101,16 @@ def _row_problem(row, out_row, p):
 
 @check("the kept set is the smallest most-probable set with mass >= p, the top token always stays, kept values unchanged (checked from the definition)")
 def smallest_set(ctx):
-    dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
-    shape = _shape(ctx, min_v=2)
-    logits = _logits(ctx, shape, dtype)
-    p = _safe_p(ctx, logits, MARGIN[dtype])
+    dtype, lead, v, scale, p = ctx.draw(
+        st.tuples(st.sampled_from([torch.float32, torch.float64]), LEAD, st.integers(2, 16), SCALES, P_DRAWN)
+    )
+    shape = (*lead, v)
+    logits = _logits(ctx, shape, dtype, scale)
+    p = _safe_p(p, logits, MARGIN[dtype])
     out = ctx.call(logits, p)
     expected = ctx.reference(logits, p)
     if not isinstance(out, torch.Tensor) or out.shape != logits.shape or out.dtype != dtype:
         ctx.assert_close(out, expected, dtype=dtype, **EXACT)  # says what is wrong with it
-    v = shape[-1]
     rows, out_rows = logits.reshape(-1, v), out.reshape(-1, v)
     for i in range(rows.shape[0]):
         problem = _row_problem(rows[i], out_rows[i], p)
@@ -124,66 +122,40 @@ def smallest_set(ctx):
 
 @check("a tiny p keeps only the most probable token; p = 1 keeps every token unchanged")
 def extremes(ctx):
-    dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
-    shape = _shape(ctx)
-    logits = ctx.randn(*shape, dtype=dtype)  # moderate logits: no token's probability is tiny
-    p = ctx.draw(st.sampled_from([1.0, 1e-6, 1e-3]))
+    dtype, lead, v, p = ctx.draw(
+        st.tuples(st.sampled_from([torch.float32, torch.float64]), LEAD, st.integers(1, 16), st.sampled_from([1.0, 1e-6, 1e-3]))
+    )
+    logits = ctx.randn(*lead, v, dtype=dtype)  # moderate logits: no token's probability is tiny
     out = ctx.call(logits, p)
     ctx.assert_close(out, ctx.reference(logits, p), dtype=dtype, **EXACT)
 
 
-WRONG_ANSWERS = {
-    "drops the token whose cumulative probability crosses p (keeps cumsum <= p)": '''
+# The usual way to write it; each wrong answer below is this file with one bug put in.
+_PLAIN = """
 import torch
 
 def top_p_filter(logits, p):
     probs = torch.softmax(logits, dim=-1)
     sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
-    keep_sorted = torch.cumsum(sorted_probs, dim=-1) <= p
+    before = torch.cumsum(sorted_probs, dim=-1) - sorted_probs
+    keep_sorted = before < p
     keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)
     return logits.masked_fill(~keep, float("-inf"))
-''',
-    "cumulative sum of the sorted logits instead of probabilities": '''
-import torch
+"""
 
-def top_p_filter(logits, p):
-    sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
-    cum = torch.cumsum(sorted_logits, dim=-1)
-    remove = cum > p
-    remove[..., 1:] = remove[..., :-1].clone()
-    remove[..., 0] = False
-    remove = remove.scatter(-1, order, remove)
-    return logits.masked_fill(remove, float("-inf"))
-''',
-    "applies the mask built in sorted order to the unsorted logits (never scatters it back)": '''
-import torch
-
-def top_p_filter(logits, p):
-    probs = torch.softmax(logits, dim=-1)
-    sorted_probs, _ = torch.sort(probs, dim=-1, descending=True)
-    before = torch.cumsum(sorted_probs, dim=-1) - sorted_probs
-    return logits.masked_fill(before >= p, float("-inf"))
-''',
-    "softmax over dim 0 (the batch) instead of the vocabulary": '''
-import torch
-
-def top_p_filter(logits, p):
-    probs = torch.softmax(logits, dim=0)
-    sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
-    before = torch.cumsum(sorted_probs, dim=-1) - sorted_probs
-    keep = torch.zeros_like(before, dtype=torch.bool).scatter(-1, order, before < p)
-    return logits.masked_fill(~keep, float("-inf"))
-''',
-    "returns the filtered probabilities instead of the logits": '''
-import torch
-
-def top_p_filter(logits, p):
-    probs = torch.softmax(logits, dim=-1)
-    sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
-    before = torch.cumsum(sorted_probs, dim=-1) - sorted_probs
-    keep = torch.zeros_like(before, dtype=torch.bool).scatter(-1, order, before < p)
-    return probs.masked_fill(~keep, float("-inf"))
-''',
+WRONG_ANSWERS = {
+    "drops the token whose cumulative probability crosses p (keeps cumsum <= p)":
+        _PLAIN.replace("keep_sorted = before < p", "keep_sorted = torch.cumsum(sorted_probs, dim=-1) <= p"),
+    "cumulative sum of the sorted logits instead of probabilities":
+        _PLAIN.replace("""    probs = torch.softmax(logits, dim=-1)
+    sorted_probs, order = torch.sort(probs, dim=-1, descending=True)""",
+                       """    sorted_probs, order = torch.sort(logits, dim=-1, descending=True)"""),
+    "applies the mask built in sorted order to the unsorted logits (never scatters it back)":
+        _PLAIN.replace("keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)", "keep = keep_sorted"),
+    "softmax over dim 0 (the batch) instead of the vocabulary":
+        _PLAIN.replace("torch.softmax(logits, dim=-1)", "torch.softmax(logits, dim=0)"),
+    "returns the filtered probabilities instead of the logits":
+        _PLAIN.replace("return logits.masked_fill(", "return probs.masked_fill("),
 }
 
 ALTERNATIVES = {

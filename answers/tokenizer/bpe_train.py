@@ -72,89 +72,20 @@ ALPHABETS = ["ab", "abc ", "aab", "zyx", "ab中", "é😀 a", "的的是"]
 
 @check("matches the reference on random texts (ASCII and multi-byte UTF-8, many repeats and ties), 0 to 12 merges")
 def matches_reference(ctx):
-    alphabet = ctx.draw(st.sampled_from(ALPHABETS))
-    # runs of one character (zzzz, aaa) are where overlapping pairs and merge order matter
-    runs = ctx.draw(st.lists(st.tuples(st.sampled_from(alphabet), st.integers(1, 5)), max_size=8))
-    text = "".join(char * length for char, length in runs)
-    n = ctx.draw(st.integers(0, 12))
+    alphabet, lengths, picks, n = ctx.draw(
+        st.tuples(
+            st.sampled_from(ALPHABETS),
+            st.lists(st.integers(1, 5), max_size=8),  # run lengths: zzzz and aaa are where overlaps matter
+            st.lists(st.integers(0, 3), min_size=8, max_size=8),  # which character each run repeats
+            st.integers(0, 12),
+        )
+    )
+    text = "".join(alphabet[pick % len(alphabet)] * length for pick, length in zip(picks, lengths))
     ctx.assert_equal(ctx.call(text, n), ctx.reference(text, n))
 
 
-WRONG_ANSWERS = {
-    "counts non-overlapping occurrences only (skips past a repeated pair, like bytes.count): 'aaa' holds (a, a) once": '''
-def bpe_train(text, n_merges):
-    ids = list(text.encode("utf-8"))
-    merges = []
-    for step in range(n_merges):
-        if len(ids) < 2:
-            break
-        counts = {}
-        i = 0
-        while i < len(ids) - 1:
-            pair = (ids[i], ids[i + 1])
-            counts[pair] = counts.get(pair, 0) + 1
-            i += 2 if ids[i] == ids[i + 1] else 1
-        best = max(counts.values())
-        pair = min(p for p, c in counts.items() if c == best)
-        out, i = [], 0
-        while i < len(ids):
-            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
-                out.append(256 + step)
-                i += 2
-            else:
-                out.append(ids[i])
-                i += 1
-        ids = out
-        merges.append(pair)
-    return merges
-''',
-    "ties go to the first pair seen (max(stats, key=stats.get)), not the smallest": '''
-def bpe_train(text, n_merges):
-    ids = list(text.encode("utf-8"))
-    merges = []
-    for step in range(n_merges):
-        if len(ids) < 2:
-            break
-        stats = {}
-        for pair in zip(ids, ids[1:]):
-            stats[pair] = stats.get(pair, 0) + 1
-        pair = max(stats, key=stats.get)
-        out, i = [], 0
-        while i < len(ids):
-            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
-                out.append(256 + step)
-                i += 2
-            else:
-                out.append(ids[i])
-                i += 1
-        ids = out
-        merges.append(pair)
-    return merges
-''',
-    "ties go to the largest pair": '''
-from collections import Counter
-
-def bpe_train(text, n_merges):
-    ids = list(text.encode("utf-8"))
-    merges = []
-    for step in range(n_merges):
-        if len(ids) < 2:
-            break
-        counts = Counter(zip(ids, ids[1:]))
-        pair = max(counts, key=lambda p: (counts[p], p))
-        out, i = [], 0
-        while i < len(ids):
-            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
-                out.append(256 + step)
-                i += 2
-            else:
-                out.append(ids[i])
-                i += 1
-        ids = out
-        merges.append(pair)
-    return merges
-''',
-    "merges right to left ('aaa' -> [97, 256])": '''
+# The usual way to write it; each wrong answer below is this file with one bug put in.
+_PLAIN = """
 from collections import Counter
 
 def bpe_train(text, n_merges):
@@ -165,7 +96,42 @@ def bpe_train(text, n_merges):
             break
         counts = Counter(zip(ids, ids[1:]))
         pair = min(counts, key=lambda p: (-counts[p], p))
-        out, i = [], len(ids) - 1
+        out, i = [], 0
+        while i < len(ids):
+            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
+                out.append(256 + step)
+                i += 2
+            else:
+                out.append(ids[i])
+                i += 1
+        ids = out
+        merges.append(pair)
+    return merges
+"""
+
+WRONG_ANSWERS = {
+    "counts non-overlapping occurrences only (skips past a repeated pair, like bytes.count): 'aaa' holds (a, a) once":
+        _PLAIN.replace("""        counts = Counter(zip(ids, ids[1:]))
+""", """        counts, j = Counter(), 0
+        while j < len(ids) - 1:
+            counts[ids[j], ids[j + 1]] += 1
+            j += 2 if ids[j] == ids[j + 1] else 1
+"""),
+    "ties go to the first pair seen (max(stats, key=stats.get)), not the smallest":
+        _PLAIN.replace("min(counts, key=lambda p: (-counts[p], p))", "max(counts, key=counts.get)"),
+    "ties go to the largest pair":
+        _PLAIN.replace("min(counts, key=lambda p: (-counts[p], p))", "max(counts, key=lambda p: (counts[p], p))"),
+    "merges right to left ('aaa' -> [97, 256])":
+        _PLAIN.replace("""        out, i = [], 0
+        while i < len(ids):
+            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
+                out.append(256 + step)
+                i += 2
+            else:
+                out.append(ids[i])
+                i += 1
+        ids = out
+""", """        out, i = [], len(ids) - 1
         while i >= 0:
             if i > 0 and (ids[i - 1], ids[i]) == pair:
                 out.append(256 + step)
@@ -174,78 +140,17 @@ def bpe_train(text, n_merges):
                 out.append(ids[i])
                 i -= 1
         ids = out[::-1]
-        merges.append(pair)
-    return merges
-''',
-    "stops when no pair occurs at least twice": '''
-from collections import Counter
-
-def bpe_train(text, n_merges):
-    ids = list(text.encode("utf-8"))
-    merges = []
-    for step in range(n_merges):
-        counts = Counter(zip(ids, ids[1:]))
-        if not counts or max(counts.values()) < 2:
+"""),
+    "stops when no pair occurs at least twice":
+        _PLAIN.replace("""        pair = min(""", """        if max(counts.values()) < 2:
             break
-        pair = min(counts, key=lambda p: (-counts[p], p))
-        out, i = [], 0
-        while i < len(ids):
-            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
-                out.append(256 + step)
-                i += 2
-            else:
-                out.append(ids[i])
-                i += 1
-        ids = out
-        merges.append(pair)
-    return merges
-''',
-    "drops the last token when it is not part of a merge (loops to len - 1)": '''
-from collections import Counter
-
-def bpe_train(text, n_merges):
-    ids = list(text.encode("utf-8"))
-    merges = []
-    for step in range(n_merges):
-        if len(ids) < 2:
-            break
-        counts = Counter(zip(ids, ids[1:]))
-        pair = min(counts, key=lambda p: (-counts[p], p))
-        out, i = [], 0
-        while i < len(ids) - 1:
-            if (ids[i], ids[i + 1]) == pair:
-                out.append(256 + step)
-                i += 2
-            else:
-                out.append(ids[i])
-                i += 1
-        ids = out
-        merges.append(pair)
-    return merges
-''',
-    "works on code points (ord) instead of UTF-8 bytes": '''
-from collections import Counter
-
-def bpe_train(text, n_merges):
-    ids = [ord(c) for c in text]
-    merges = []
-    for step in range(n_merges):
-        if len(ids) < 2:
-            break
-        counts = Counter(zip(ids, ids[1:]))
-        pair = min(counts, key=lambda p: (-counts[p], p))
-        out, i = [], 0
-        while i < len(ids):
-            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
-                out.append(256 + step)
-                i += 2
-            else:
-                out.append(ids[i])
-                i += 1
-        ids = out
-        merges.append(pair)
-    return merges
-''',
+        pair = min("""),
+    "drops the last token when it is not part of a merge (loops to len - 1)":
+        _PLAIN.replace("""        while i < len(ids):
+            if i + 1 < len(ids) and""", """        while i < len(ids) - 1:
+            if"""),
+    "works on code points (ord) instead of UTF-8 bytes":
+        _PLAIN.replace('list(text.encode("utf-8"))', "[ord(c) for c in text]"),
 }
 
 ALTERNATIVES = {
