@@ -40,12 +40,12 @@ def reference(text, n_merges):
 WORKED = [
     ("", 3, [], "empty text: no tokens, no merges"),
     ("a", 3, [], "one token: nothing to pair"),
-    ("aaaa", 5, [(97, 97), (256, 256)], "non-overlapping replacement: aaaa -> [256, 256] -> [257], then stop"),
-    ("aaa", 2, [(97, 97), (256, 97)], "left to right: aaa -> [256, 97], not [97, 256]"),
-    ("abcd", 5, [(97, 98), (99, 100), (256, 257)], "all counts 1: still merges (smallest pair first) until one token remains"),
-    ("zzzzabab", 1, [(122, 122)], "overlapping counting: zzzz holds (z, z) three times, abab holds (a, b) twice"),
-    ("cdab", 1, [(97, 98)], "ties: the smallest pair (97, 98), not the first seen (99, 100)"),
     ("é", 1, [(195, 169)], "UTF-8 bytes: é is 0xC3 0xA9, not the code point 233"),
+    ("cdab", 1, [(97, 98)], "ties: the smallest pair (97, 98), not the first seen or the largest, (99, 100)"),
+    ("zzzzabab", 1, [(122, 122)], "overlapping counting: zzzz holds (z, z) three times, abab holds (a, b) twice"),
+    ("aaa", 2, [(97, 97), (256, 97)], "left to right: aaa -> [256, 97], not [97, 256]"),
+    ("aaaa", 5, [(97, 97), (256, 256)], "non-overlapping replacement: aaaa -> [256, 256] -> [257], then stop"),
+    ("abcd", 5, [(97, 98), (99, 100), (256, 257)], "every count is 1: still merges, smallest pair first, until one token remains"),
 ]
 
 
