@@ -67,7 +67,7 @@ import torch
 
 def repeat_kv(x, n_rep):
     b, hkv, t, d = x.shape
-    return x[:, None].expand(b, n_rep, hkv, t, d).reshape(b, n_rep * hkv, t, d)
+    return x[:, None].expand(b, n_rep, hkv, t, d).reshape(b, n_rep * hkv, t, d).clone()
 ''',
     "repeat_interleave along the sequence dim instead of the heads": '''
 import torch
