@@ -1,6 +1,10 @@
 """One place where failures become notifications: worker errors and errors from the layers below."""
 from __future__ import annotations
 
+import functools
+import inspect
+from typing import Any, Callable, TypeVar, cast
+
 from textual.dom import DOMNode
 from textual.worker import Worker, WorkerState
 
@@ -20,3 +24,31 @@ class ReportsWorkerErrors(DOMNode):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             self.app.call_later(self.app.notify_error, event.worker.error)  # type: ignore[attr-defined]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guarded(handler: F) -> F:
+    """For handlers that work on data (a verdict, stats, a drawn card): an exception becomes a
+    notification and the screen stays usable (Textual would otherwise stop the app)."""
+    if inspect.iscoroutinefunction(handler):
+        @functools.wraps(handler)
+        async def run_async(self: DOMNode, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return await handler(self, *args, **kwargs)
+            except Exception as error:
+                self.app.notify_error(error)  # type: ignore[attr-defined]
+                return None
+
+        return cast(F, run_async)
+
+    @functools.wraps(handler)
+    def run(self: DOMNode, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(self, *args, **kwargs)
+        except Exception as error:
+            self.app.notify_error(error)  # type: ignore[attr-defined]
+            return None
+
+    return cast(F, run)

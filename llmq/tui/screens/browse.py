@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
 from llmq.bank import CodeExercise
 from llmq.bank.model import KINDS
-from llmq.tui.errors import ReportsWorkerErrors
+from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.progress import BrowseRow
 
 if TYPE_CHECKING:
@@ -102,6 +102,7 @@ class BrowseScreen(ReportsWorkerErrors, Screen):
         value = self.query_one(widget_id, Select).value
         return value if isinstance(value, str) else None
 
+    @guarded
     def _fill(self) -> None:
         table = self.query_one("#questions", DataTable)
         keep = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if table.row_count else None
@@ -144,6 +145,7 @@ class BrowseScreen(ReportsWorkerErrors, Screen):
         if qid:
             self._reload(action, qid)
 
+    @guarded
     def action_open(self) -> None:
         qid = self._current()
         if not qid:

@@ -9,7 +9,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from llmq.tui.errors import ReportsWorkerErrors
+from llmq.tui.errors import ReportsWorkerErrors, guarded
 if TYPE_CHECKING:
     from llmq.tui.progress import HomeData
     from llmq.tui.app import LlmqApp
@@ -62,6 +62,7 @@ class HomeScreen(ReportsWorkerErrors, Screen):
     def _load(self) -> None:
         self.post_message(self.Loaded(self.llmq.progress().home()))
 
+    @guarded
     def on_home_screen_loaded(self, message: Loaded) -> None:
         data = message.data
         table = self.query_one("#topics", DataTable)

@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from llmq.bank import CodeExercise
-from llmq.tui.errors import ReportsWorkerErrors
+from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.widgets.code_panel import CodePanel
 
 if TYPE_CHECKING:
@@ -61,6 +61,7 @@ class PracticeScreen(ReportsWorkerErrors, Screen):
         self.post_message(self.Loaded({q.id: labels.get(known.get(q.id, ""), "·")
                                        for q in self.llmq.bank.code_exercises()}))
 
+    @guarded
     def on_practice_screen_loaded(self, message: Loaded) -> None:
         table = self.query_one(DataTable)
         for qid, text in message.status.items():

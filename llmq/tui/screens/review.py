@@ -17,7 +17,7 @@ from textual.widgets import Footer, Header, Static
 from llmq.bank import Choice, CodeExercise, Flashcard, Numeric, Question
 from llmq.bank.numeric import Instance, instantiate
 from llmq.srs import Answered, QueueCounts, Rating, Shown, Study
-from llmq.tui.errors import ReportsWorkerErrors
+from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.widgets.card_view import CardView
 from llmq.tui.widgets.choice import ChoiceView
 from llmq.tui.widgets.code_panel import CodePanel
@@ -136,6 +136,7 @@ class ReviewScreen(ReportsWorkerErrors, Screen):
                         None if shown else study.next_learning_due_ms(), note)
 
     # -- showing --------------------------------------------------------------------------------
+    @guarded
     async def on_review_screen_advanced(self, message: Advanced) -> None:
         r = message.result
         if r.answered is not None and r.answered.notice:

@@ -12,7 +12,7 @@ from textual.widgets import Footer, Header, Static
 from textual_plotext import PlotextPlot
 
 from llmq.srs import Stats
-from llmq.tui.errors import ReportsWorkerErrors
+from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.widgets.heatmap import Heatmap
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ class StatsScreen(ReportsWorkerErrors, Screen):
     def _load(self) -> None:
         self.post_message(self.Loaded(cast("LlmqApp", self.app).progress().stats()))
 
+    @guarded
     def on_stats_screen_loaded(self, message: Loaded) -> None:
         s = message.stats
         r = s.retention

@@ -9,6 +9,7 @@ from textual.widgets import Rule, Static
 from llmq.bank import Choice
 from llmq.srs import Rating
 from llmq.tui.widgets.card_view import CardView
+from llmq.tui.errors import guarded
 from llmq.tui.widgets.markdown import BankMarkdown
 
 LETTERS = "abcdefgh"
@@ -62,6 +63,7 @@ class ChoiceView(CardView, can_focus=True):
             return
         self._grade()
 
+    @guarded
     def _grade(self) -> None:
         right = self.selected == set(self.card.correct)
         for i in range(len(self.card.options)):

@@ -18,7 +18,7 @@ from textual.widgets import ProgressBar, Static, TextArea
 from llmq.bank import CodeExercise
 from llmq.home import data_dir
 from llmq.srs import Attempt, Rating, suggested_rating
-from llmq.tui.errors import ReportsWorkerErrors
+from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.reference import reference_source
 from llmq.tui.widgets.card_view import CardView
 from llmq.tui.widgets.markdown import BankMarkdown
@@ -158,6 +158,7 @@ class CodePanel(ReportsWorkerErrors, CardView):
         self.query_one("#check-progress").display = False
         self.refresh_bindings()
 
+    @guarded
     def on_code_panel_check_finished(self, message: CheckFinished) -> None:
         message.stop()
         if not self.running:
@@ -215,6 +216,7 @@ class CodePanel(ReportsWorkerErrors, CardView):
     def _load_reference(self) -> None:
         self.post_message(self.ReferenceLoaded(reference_source(self.exercise.answer_path, self.exercise.function)))
 
+    @guarded
     def on_code_panel_reference_loaded(self, message: ReferenceLoaded) -> None:
         self.revealed = True
         box = self.query_one("#reference")
@@ -225,6 +227,7 @@ class CodePanel(ReportsWorkerErrors, CardView):
         self.grade(Rating.Again)
 
     # -- $EDITOR --------------------------------------------------------------------------------
+    @guarded
     def action_external_editor(self) -> None:
         """Open the solution in $VISUAL/$EDITOR with the app suspended, then load it back."""
         folder = data_dir() / "solutions"

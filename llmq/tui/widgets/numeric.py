@@ -8,6 +8,7 @@ from textual.widgets import Input, Rule, Static
 from llmq.bank.numeric import AnswerFormatError, Instance, is_correct
 from llmq.srs import Rating
 from llmq.tui.widgets.card_view import CardView
+from llmq.tui.errors import guarded
 from llmq.tui.widgets.markdown import BankMarkdown
 
 
@@ -32,6 +33,7 @@ class NumericView(CardView):
     def on_mount(self) -> None:
         self.query_one(Input).focus()
 
+    @guarded
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if self.graded or not event.value.strip():
