@@ -164,3 +164,23 @@ async def test_a_broken_progress_database_is_a_notification(make_app: Callable[.
         await pilot.press("r")
         await settle(pilot)
         assert app.is_running  # the review screen says so too, and stays up
+
+
+async def test_an_error_while_drawing_is_a_notification(make_app: Callable[..., Any],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmq.tui.widgets.heatmap import Heatmap
+
+    def broken(self: Heatmap, per_day: Any) -> None:
+        raise ValueError("the heatmap could not be drawn")
+
+    monkeypatch.setattr(Heatmap, "show", broken)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        assert app.is_running and isinstance(app.screen, StatsScreen)
+        assert "the heatmap could not be drawn" in [n.message for n in app._notifications]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "TUI test bank" in screen_text(app)  # still usable
