@@ -1,0 +1,201 @@
+"""moe.topk_routing — Mixtral-style top-k routing with the Switch Transformer load-balancing loss.
+
+topk_routing(logits, k): router logits (N, E) float32/float64 (no ties within a row), 1 <= k <= E ->
+(weights, indices, aux_loss):
+  indices (N, k) int64: each token's k largest logits, largest first (as torch.topk);
+  weights (N, k) in logits' dtype: softmax over the k selected logits (= the full softmax
+    renormalised over the selected experts, as Mixtral), weights[:, j] belongs to indices[:, j];
+  aux_loss (0-dim, logits' dtype) = E * sum_i f_i * P_i, with P_i the mean over tokens of the full
+    softmax over all E experts, and f_i the fraction of the N * k (token, slot) assignments that go to
+    expert i (so sum_i f_i = 1; for k = 1 this is Switch's eq. 4 exactly). Hugging Face's Mixtral
+    load_balancing_loss_func divides the counts by N only, which gives k times this value.
+(Fedus et al. 2021, arXiv:2101.03961, sec. 2.2, eq. 4-6; Jiang et al. 2024, Mixtral of Experts,
+arXiv:2401.04088, sec. 2.1.)
+"""
+import torch
+from hypothesis import strategies as st
+
+from llmq.judge.kit import CheckFailed, check
+
+
+def reference(logits, k):
+    n, e = logits.shape
+    top_logits, indices = logits.topk(k, dim=-1)  # (N, k), (N, k): largest first
+    weights = top_logits.softmax(dim=-1)  # (N, k): softmax over the selected experts only
+    probs = logits.softmax(dim=-1)  # (N, E): the router's full distribution
+    p_mean = probs.mean(dim=0)  # (E,): P_i
+    counts = torch.zeros(e, dtype=logits.dtype).index_add_(0, indices.reshape(-1), torch.ones(n * k, dtype=logits.dtype))
+    f = counts / (n * k)  # (E,): fraction of the N * k assignments
+    return weights, indices, e * (f * p_mean).sum()
+
+
+DTYPES = [torch.float32, torch.float64]
+# (N tokens, E experts, k): size 1 and odd sizes; k clipped to E below
+SIZES = st.tuples(st.integers(1, 9), st.integers(1, 9), st.integers(1, 4))
+
+
+def _triple(ctx, out):
+    if not isinstance(out, (tuple, list)) or len(out) != 3:
+        ctx.fail(f"returned {type(out).__name__}; expected a tuple (weights, indices, aux_loss)")
+    return out
+
+
+def _compare(ctx, out, logits, k, dtype):
+    weights, indices, aux = _triple(ctx, out)
+    want_w, want_i, want_aux = ctx.reference(logits, k)
+    for what, compare, got, want in (
+        ("indices", ctx.assert_equal, indices, want_i),
+        ("weights", ctx.assert_close, weights, want_w),
+        ("aux_loss", ctx.assert_close, aux, want_aux),
+    ):
+        try:
+            compare(got, want) if compare == ctx.assert_equal else compare(got, want, dtype=dtype)
+        except CheckFailed as exc:  # say which of the three outputs
+            raise CheckFailed(f"{what}: {exc}") from None
+
+
+def _logits(ctx, n, e, dtype, scale=2.0):
+    # distinct values in each row (a tie would make the top-k ambiguous): random order plus noise
+    return ctx.randn(n, e, dtype=torch.float64, scale=scale).to(dtype)
+
+
+@check("matches the reference: indices, weights and aux loss (N 1 to 9, E 1 to 9, k 1 to 4, float32/float64)")
+def matches_reference(ctx):
+    dtype, (n, e, k) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES))
+    k = min(k, e)
+    logits = _logits(ctx, n, e, dtype)
+    _compare(ctx, ctx.call(logits, k), logits, k, dtype)
+
+
+@check("weights use the selected logits only: lowering the experts that were not chosen leaves them unchanged")
+def renormalised(ctx):
+    dtype, (n, e, k), drop = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from([1.0, 5.0, 30.0])))
+    e = max(e, 2)
+    k = min(k, e - 1)  # at least one expert not chosen
+    logits = _logits(ctx, n, e, dtype)
+    out = _triple(ctx, ctx.call(logits, k))
+    _compare(ctx, out, logits, k, dtype)
+    chosen = torch.zeros(n, e, dtype=torch.bool).scatter_(1, logits.topk(k, dim=-1).indices, True)
+    lowered = torch.where(chosen, logits, logits - drop)
+    again = _triple(ctx, ctx.call(lowered, k))
+    ctx.assert_close(again[0], out[0].double(), dtype=dtype)
+
+
+@check("balanced routing gives aux loss 1; all tokens on the same experts give a larger one (E * P of those experts)")
+def balance(ctx):
+    dtype, e, k, rounds, collapse = ctx.draw(
+        st.tuples(st.sampled_from(DTYPES), st.integers(2, 8), st.integers(1, 3), st.integers(1, 3), st.booleans())
+    )
+    k = min(k, e)
+    base = torch.linspace(2.0, -1.5, e, dtype=torch.float64) + 0.01 * ctx.rand(e, dtype=torch.float64)  # distinct
+    if collapse:  # every token ranks the experts the same way
+        logits = base.expand(e * rounds, e).clone().to(dtype)
+    else:  # token t's row is base rotated by t: each expert is chosen, and weighted, equally often
+        logits = torch.stack([base.roll(t) for t in range(e * rounds)]).to(dtype)
+    out = _triple(ctx, ctx.call(logits, k))
+    if not collapse:
+        try:
+            ctx.assert_close(out[2], torch.tensor(1.0, dtype=torch.float64), dtype=dtype)
+        except CheckFailed as exc:
+            raise CheckFailed(f"aux_loss of perfectly balanced routing (each expert chosen and weighted equally) should be 1: {exc}") from None
+    _compare(ctx, out, logits, k, dtype)
+
+
+WRONG_ANSWERS = {
+    "weights are the full-softmax probabilities of the chosen experts, not renormalised over them": '''
+import torch
+
+def topk_routing(logits, k):
+    n, e = logits.shape
+    probs = torch.softmax(logits, dim=-1)
+    weights, indices = probs.topk(k, dim=-1)
+    f = torch.zeros(e, dtype=logits.dtype).index_add_(0, indices.reshape(-1), torch.ones(n * k, dtype=logits.dtype)) / (n * k)
+    return weights, indices, e * (f * probs.mean(dim=0)).sum()
+''',
+    "f_i counts only each token's top-1 expert (Switch's k = 1 rule) while routing to k experts": '''
+import torch
+
+def topk_routing(logits, k):
+    n, e = logits.shape
+    top, indices = logits.topk(k, dim=-1)
+    probs = torch.softmax(logits, dim=-1)
+    f = torch.bincount(indices[:, 0], minlength=e).to(logits.dtype) / n
+    return torch.softmax(top, dim=-1), indices, e * (f * probs.mean(dim=0)).sum()
+''',
+    "P_i from the renormalised top-k weights instead of the router's full softmax": '''
+import torch
+
+def topk_routing(logits, k):
+    n, e = logits.shape
+    top, indices = logits.topk(k, dim=-1)
+    weights = torch.softmax(top, dim=-1)
+    dense = torch.zeros(n, e, dtype=logits.dtype).scatter_(1, indices, weights)
+    f = torch.zeros(e, dtype=logits.dtype).index_add_(0, indices.reshape(-1), torch.ones(n * k, dtype=logits.dtype)) / (n * k)
+    return weights, indices, e * (f * dense.mean(dim=0)).sum()
+''',
+    "forgets the factor E (the loss then shrinks as experts are added; balanced gives 1/E, not 1)": '''
+import torch
+
+def topk_routing(logits, k):
+    n, e = logits.shape
+    top, indices = logits.topk(k, dim=-1)
+    probs = torch.softmax(logits, dim=-1)
+    f = torch.zeros(e, dtype=logits.dtype).index_add_(0, indices.reshape(-1), torch.ones(n * k, dtype=logits.dtype)) / (n * k)
+    return torch.softmax(top, dim=-1), indices, (f * probs.mean(dim=0)).sum()
+''',
+    "divides the counts by N, not N * k (Hugging Face's Mixtral convention: k times the stated loss)": '''
+import torch
+import torch.nn.functional as F
+
+def topk_routing(logits, k):
+    n, e = logits.shape
+    top, indices = logits.topk(k, dim=-1)
+    probs = torch.softmax(logits, dim=-1)
+    tokens_per_expert = F.one_hot(indices, e).to(logits.dtype).mean(dim=0)  # (k, E)
+    return torch.softmax(top, dim=-1), indices, e * (tokens_per_expert * probs.mean(dim=0)).sum()
+''',
+    "softmax over the tokens (dim=0) instead of over the experts": '''
+import torch
+
+def topk_routing(logits, k):
+    n, e = logits.shape
+    probs = torch.softmax(logits, dim=0)
+    top, indices = logits.topk(k, dim=-1)
+    weights = torch.gather(probs, 1, indices)
+    weights = weights / weights.sum(dim=-1, keepdim=True)
+    f = torch.zeros(e, dtype=logits.dtype).index_add_(0, indices.reshape(-1), torch.ones(n * k, dtype=logits.dtype)) / (n * k)
+    return weights, indices, e * (f * probs.mean(dim=0)).sum()
+''',
+}
+
+ALTERNATIVES = {
+    "full softmax, gather and renormalise; f from one_hot summed over the k slots": '''
+import torch
+import torch.nn.functional as F
+
+def topk_routing(logits, k):
+    n, e = logits.shape
+    probs = F.softmax(logits, dim=-1)
+    indices = torch.argsort(logits, dim=-1, descending=True)[:, :k]
+    picked = probs.gather(1, indices)
+    weights = picked / picked.sum(dim=-1, keepdim=True)
+    f = F.one_hot(indices, e).sum(dim=(0, 1)).to(logits.dtype) / (n * k)
+    aux = e * torch.dot(f, probs.mean(dim=0))
+    return weights, indices, aux
+''',
+    "per token in float64: stable softmax by hand over the chosen logits": '''
+import torch
+
+def topk_routing(logits, k):
+    n, e = logits.shape
+    x = logits.double()
+    top, indices = torch.topk(x, k, dim=1, sorted=True)
+    w = torch.exp(top - top[:, :1])
+    weights = w / w.sum(dim=1, keepdim=True)
+    full = torch.exp(x - x.max(dim=1, keepdim=True).values)
+    full = full / full.sum(dim=1, keepdim=True)
+    counts = torch.bincount(indices.flatten(), minlength=e).double()
+    aux = e * (counts / (n * k) * full.mean(dim=0)).sum()
+    return weights.to(logits.dtype), indices, aux.to(logits.dtype)
+''',
+}
