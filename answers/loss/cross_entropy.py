@@ -9,16 +9,22 @@ from hypothesis import strategies as st
 
 from llmq.judge.kit import check
 
+# CONTRACTS.md's list, plus other spellings of the same kernels (the nn modules, torch.special,
+# the log_softmax method), which would otherwise slip past.
 FORBIDDEN = [
     "torch.nn.functional.cross_entropy",
     "torch.nn.functional.nll_loss",
-    "torch.nn.CrossEntropyLoss",
-    "torch.nn.NLLLoss",
     "torch.softmax",
     "torch.nn.functional.softmax",
     "torch.Tensor.softmax",
     "torch.log_softmax",
     "torch.nn.functional.log_softmax",
+    "torch.nn.CrossEntropyLoss",
+    "torch.nn.NLLLoss",
+    "torch.special.softmax",
+    "torch.special.log_softmax",
+    "torch.nn.Softmax",
+    "torch.nn.LogSoftmax",
     "torch.Tensor.log_softmax",
 ]
 

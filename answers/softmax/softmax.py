@@ -8,12 +8,19 @@ from hypothesis import strategies as st
 
 from llmq.judge.kit import check
 
+# The five of CONTRACTS.md, then other spellings of the same kernels (torch.special, the nn
+# modules, the log_softmax method), which would otherwise slip past.
 FORBIDDEN = [
     "torch.softmax",
     "torch.nn.functional.softmax",
     "torch.Tensor.softmax",
     "torch.log_softmax",
     "torch.nn.functional.log_softmax",
+    "torch.special.softmax",
+    "torch.special.log_softmax",
+    "torch.nn.Softmax",
+    "torch.nn.LogSoftmax",
+    "torch.Tensor.log_softmax",
 ]
 
 # Outputs are probabilities in [0, 1]: an absolute tolerance of 2e-2 would accept zeros for every
