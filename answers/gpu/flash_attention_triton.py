@@ -15,6 +15,7 @@ from llmq.judge.kit import check
 
 FORBIDDEN = ["torch.nn.functional.scaled_dot_product_attention", "torch.softmax", "torch.nn.functional.softmax", "torch.Tensor.softmax"]
 REFERENCE_SOURCE = (Path(__file__).resolve().parents[2] / "kernels" / "flash_attention.py").read_text()
+USES_CUDA = True  # with a GPU the sandbox gets no address-space limit (CUDA reserves tens of GiB)
 time_driver = gpukit.timing_driver(__file__, "flash_attention")  # @sandboxed drivers, run by ctx.run
 
 # On CUDA, tl.dot on float32 may use TF32 (10-bit mantissa): scores off by ~1e-3 relative.
@@ -59,7 +60,7 @@ def large_scores(ctx):
     ctx.assert_close(out, ctx.reference(q, k, v, causal=causal), dtype=torch.float32)
 
 
-@check("speed on CUDA against torch eager (materialised scores) and torch.compile (a note; without CUDA, says correctness only)", examples=1)
+@check("speed on CUDA against torch eager with materialised scores (a note; without CUDA, says correctness only)", examples=1)
 def speed(ctx):
     gpukit.note_timing(ctx)
 

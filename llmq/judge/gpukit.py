@@ -447,8 +447,11 @@ def load_kernels_module(answer_file: str, name: str) -> ModuleType:
 
 def timing_driver(answer_file: str, exercise: str) -> Callable[..., Any]:
     """A `@sandboxed` driver (name it `time_driver` in the answer module) that times the solution on
-    CUDA against torch eager and torch.compile, with kernels/timing.py on the first shape of
-    kernels/baselines.py's SPECS[exercise]. It returns None without CUDA, else the report as a dict."""
+    CUDA against torch eager, with kernels/timing.py on the first shape of kernels/baselines.py's
+    SPECS[exercise]. It returns None without CUDA, else {"summary": text}.
+
+    torch.compile is left to kernels/bench.py: compiling takes seconds to tens of seconds in a fresh
+    process, which would eat the check's time limit and turn a correct solution into a timeout."""
     timing = load_kernels_module(answer_file, "timing")
     eager, make_inputs, bytes_moved, _, shapes = load_kernels_module(answer_file, "baselines").SPECS[exercise]
 
@@ -458,7 +461,7 @@ def timing_driver(answer_file: str, exercise: str) -> Callable[..., Any]:
             return None
         shape = shapes[0]
         report = timing.compare(
-            {"solution": solution, "torch eager": eager, "torch.compile": timing.compiled(eager)},
+            {"solution": solution, "torch eager": eager},
             lambda gen: make_inputs(*shape, device="cuda", generator=gen),
             bytes_moved=bytes_moved(*shape),
             budget_s=3.0,
