@@ -97,15 +97,26 @@ def cmd_verify(args: argparse.Namespace) -> int:
         else:
             print(exc, file=sys.stderr)
         return EXIT_FAIL
-    if args.json:
-        print(json.dumps({"ok": True, "exercises": [], "bank_errors": []}, indent=1))
-    else:
+    if not args.json:
         print(f"bank ok: {len(bank.questions)} questions in {len(bank.topics)} topics")
-    return EXIT_OK
+    from llmq.judge.commands import verify_exercises  # the judge's half: references, wrong answers
+
+    return verify_exercises(bank.code_exercises(args.track), as_json=args.json)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    raise UsageError("`llmq check` arrives with the judge")
+    from pathlib import Path
+
+    from llmq.judge.commands import check_file, watch_file
+
+    exercise = find_exercise(_load(args), args.id)
+    path = Path(args.file)
+    try:
+        path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {args.file}: {exc.strerror if isinstance(exc, OSError) else exc}") from None
+    run = watch_file if args.watch else check_file
+    return run(exercise, path, as_json=args.json, seed=args.seed)
 
 
 def cmd_stats(args: argparse.Namespace) -> int:

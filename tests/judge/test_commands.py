@@ -1,0 +1,91 @@
+"""`llmq check` and `llmq verify` as a user runs them: exit codes, JSON, the report, --seed, --watch."""
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from llmq.cli import main
+from llmq.judge.commands import verify_exercises, watch_file
+from tests.judge.conftest import GOOD, GQA
+
+WRONG = GOOD.replace("diagonal=1", "diagonal=2")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_check_json_of_a_correct_solution(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    solution = tmp_path / "gqa.py"
+    solution.write_text(GOOD)
+    code, out, _ = run(capsys, "check", "attention.gqa", str(solution), "--json", "--seed", "3")
+    verdict = json.loads(out)
+    assert code == 0
+    assert verdict["exercise"] == "attention.gqa" and verdict["status"] == "pass" and verdict["seed"] == 3
+    assert isinstance(verdict["elapsed_s"], float)
+    assert all(set(c) >= {"name", "status", "message"} and c["status"] == "pass" for c in verdict["checks"])
+
+
+def test_check_of_a_wrong_solution_exits_1_and_reproduces_with_its_seed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    solution = tmp_path / "gqa.py"
+    solution.write_text(WRONG)
+    code, out, _ = run(capsys, "check", "attention.gqa", str(solution), "--json", "--seed", "9")
+    first = json.loads(out)
+    assert code == 1 and first["status"] == "fail"
+    code, out, _ = run(capsys, "check", "attention.gqa", str(solution), "--json", "--seed", "9")
+    assert [c["message"] for c in json.loads(out)["checks"]] == [c["message"] for c in first["checks"]]
+
+
+def test_check_report_without_json_lists_each_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    solution = tmp_path / "gqa.py"
+    solution.write_text(WRONG)
+    code, out, _ = run(capsys, "check", "attention.gqa", str(solution), "--seed", "9")
+    assert code == 1
+    assert "attention.gqa: FAIL" in out and "[PASS] uses no forbidden call" in out
+    assert "[FAIL] matches the reference" in out and "values differ" in out and "--seed 9" in out
+
+
+def test_check_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "check", "attention.nope", str(tmp_path / "x.py"))
+    assert code == 2 and "unknown question id" in err
+    code, _, err = run(capsys, "check", "attention.gqa", str(tmp_path / "missing.py"))
+    assert code == 2 and "missing.py" in err
+
+
+def test_watch_checks_again_when_the_file_is_saved(tmp_path: Path) -> None:
+    solution = tmp_path / "gqa.py"
+    solution.write_text(WRONG)
+    out = io.StringIO()
+    stop = threading.Event()
+
+    def save_fix_then_stop() -> None:
+        deadline = time.monotonic() + 60
+        while "FAIL" not in out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        solution.write_text(GOOD + "\n# fixed\n")
+        while "PASS  (" not in out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        stop.set()
+
+    threading.Thread(target=save_fix_then_stop, daemon=True).start()
+    code = watch_file(GQA, solution, seed=1, out=out, keep_going=lambda: not stop.is_set())
+    text = out.getvalue()
+    assert "attention.gqa: FAIL" in text and "changed: checking again" in text and "attention.gqa: PASS" in text
+    assert code == 0
+
+
+def test_verify_json_for_gqa() -> None:
+    out = io.StringIO()
+    assert verify_exercises([GQA], as_json=True, out=out) == 0
+    report = json.loads(out.getvalue())
+    assert report["ok"] is True and report["bank_errors"] == []
+    (entry,) = report["exercises"]
+    assert entry["id"] == "attention.gqa" and entry["reference"] == "pass"
+    assert entry["wrong_answers_caught"] == entry["wrong_answers_total"] >= 3
