@@ -1,0 +1,125 @@
+"""transformer.embedding_one_hot_matmul — an embedding lookup written as one-hot times the weight:
+reference, checks, known-wrong answers.
+
+ids int64 (...) with values in [0, V), weight (V, D) -> (..., D) in weight's dtype, computed as
+one_hot(ids, V) @ weight, which equals weight[ids] exactly.
+"""
+import torch
+import torch.nn.functional as F
+from hypothesis import strategies as st
+
+from llmq.judge.kit import check, sandboxed
+
+FORBIDDEN = [
+    "torch.nn.functional.embedding",
+    "torch.nn.Embedding",
+    "torch.nn.functional.embedding_bag",
+    "torch.nn.EmbeddingBag",
+    "torch.index_select",
+    "torch.Tensor.index_select",
+    "torch.gather",
+    "torch.Tensor.gather",
+    "torch.take",
+    "torch.Tensor.take",
+    "torch.take_along_dim",
+    "torch.Tensor.take_along_dim",
+]
+
+
+def reference(ids, weight):
+    one_hot = F.one_hot(ids, weight.shape[0]).to(weight.dtype)  # (..., V): a single 1 per id
+    return one_hot @ weight  # (..., D): row ids[...] of the weight
+
+
+DTYPES = [torch.float32, torch.float64, torch.bfloat16]
+ID_SHAPES = st.sampled_from([(), (1,), (5,), (1, 1), (2, 3), (3, 1, 2)])
+CASES = st.tuples(st.sampled_from(DTYPES), ID_SHAPES, st.integers(1, 9), st.integers(1, 6), st.booleans())
+
+
+def _inputs(ctx, dtype, shape, vocab, dim, low_ids):
+    weight = ctx.randn(vocab, dim, dtype=dtype)
+    # low_ids: ids from the lower half only, so the largest id is often below V - 1
+    top = max(1, (vocab + 1) // 2) if low_ids else vocab
+    return ctx.randint(0, top, shape), weight
+
+
+@check("equals weight[ids] exactly (ids of any shape incl. 0-d and size 1, float32/float64/bfloat16 weights)")
+def matches_lookup(ctx):
+    dtype, shape, vocab, dim, low_ids = ctx.draw(CASES)
+    ids, weight = _inputs(ctx, dtype, shape, vocab, dim, low_ids)
+    out = ctx.call(ids, weight)
+    expected = ctx.reference(ids, weight)
+    ctx.assert_close(out, expected, dtype=dtype, rtol=0.0, atol=0.0)
+    ctx.assert_close(out, weight[ids].double(), dtype=dtype, rtol=0.0, atol=0.0)  # the lookup it stands for
+
+
+@sandboxed
+def weight_gradient(solution, ids, weight, upstream):
+    """The gradient of sum(out * upstream) with respect to weight, through the submission."""
+    weight = weight.clone().requires_grad_(True)
+    solution(ids, weight).backward(upstream)
+    return weight.grad
+
+
+@check("gradients match the lookup's too: row v of weight.grad is the sum of the upstream gradients at the positions where ids == v")
+def gradient_is_scatter_add(ctx):
+    _, shape, vocab, dim, low_ids = ctx.draw(CASES)
+    dtype = torch.float64
+    ids, weight = _inputs(ctx, dtype, shape, vocab, dim, low_ids)
+    ctx.assert_close(ctx.call(ids, weight), ctx.reference(ids, weight), dtype=dtype)
+    upstream = ctx.randn(*shape, dim, dtype=dtype)
+    grad = ctx.run("weight_gradient", ids, weight, upstream)
+    expected = torch.zeros(vocab, dim, dtype=dtype).index_add_(0, ids.reshape(-1), upstream.reshape(-1, dim))
+    ctx.assert_close(grad, expected, dtype=dtype)
+
+
+WRONG_ANSWERS = {
+    "one-hot as .float() and never cast back: float32 results for float64 and bfloat16 weights": '''
+import torch
+import torch.nn.functional as F
+
+def embedding_one_hot(ids, weight):
+    return F.one_hot(ids, weight.shape[0]).float() @ weight.float()
+''',
+    "lets F.one_hot infer the number of classes (max id + 1): too narrow when the largest ids do not occur": '''
+import torch
+import torch.nn.functional as F
+
+def embedding_one_hot(ids, weight):
+    return F.one_hot(ids).to(weight.dtype) @ weight
+''',
+    "flattens the ids and returns (N, D), losing their shape": '''
+import torch
+import torch.nn.functional as F
+
+def embedding_one_hot(ids, weight):
+    flat = ids.reshape(-1)
+    return F.one_hot(flat, weight.shape[0]).to(weight.dtype) @ weight
+''',
+    "treats weight as nn.Linear's (out, in) layout and multiplies by weight.T": '''
+import torch
+import torch.nn.functional as F
+
+def embedding_one_hot(ids, weight):
+    return F.one_hot(ids, weight.shape[1]).to(weight.dtype) @ weight.T
+''',
+}
+
+ALTERNATIVES = {
+    "one-hot from comparing ids with arange(V), then einsum": '''
+import torch
+
+def embedding_one_hot(ids, weight):
+    vocab = weight.shape[0]
+    one_hot = (ids.unsqueeze(-1) == torch.arange(vocab)).to(weight.dtype)  # (..., V)
+    return torch.einsum("...v,vd->...d", one_hot, weight)
+''',
+    "a bias-free linear layer applied to one-hot vectors: F.linear(one_hot, weight.T)": '''
+import torch
+import torch.nn.functional as F
+
+def embedding_one_hot(ids, weight):
+    one_hot = F.one_hot(ids, num_classes=weight.shape[0]).to(weight.dtype)
+    return F.linear(one_hot, weight.t())
+''',
+}
