@@ -357,6 +357,10 @@ def _rank_main(rank: int, world: int, store: str, backend: str, body: Callable[.
     os._exit(code)
 
 
+# What gloo and NCCL say when the peer is gone or never came: a collective only some ranks call.
+_PEER_GONE = ("Connection closed by peer", "Connection reset by peer", "Timed out", "timed out", "NCCL")
+
+
 def run_ranks(body: Callable[..., Any], *args: Any, world: int = 2, timeout_s: float = 8.0,
               filename: str = "") -> list[Any]:
     """Fork `world` ranks that each run `body(rank, world, *args)` in one process group; their results.
@@ -418,7 +422,11 @@ def run_ranks(body: Callable[..., Any], *args: Any, world: int = 2, timeout_s: f
             raise RankFailed(f"rank {rank} died without a result (killed, or os._exit)")
         reply = pickle.loads(bytes(chunks[fd]))
         if reply[0] == "raised":
-            raise RankFailed(f"rank {rank} raised {reply[1]}:\n{reply[2]}")
+            hint = ""
+            if any(word in reply[2] for word in _PEER_GONE):
+                hint = ("\n(the other rank left the group while this one waited in a collective: every rank "
+                        "must make the same collective calls, in the same order)")
+            raise RankFailed(f"rank {rank} raised {reply[1]}:\n{reply[2]}{hint}")
         results.append(reply[1])
     return results
 
