@@ -24,6 +24,7 @@ class ExerciseReport:
     alternatives_passed: int = 0
     alternatives_total: int = 0
     problems: list[str] = field(default_factory=list)
+    run_s: float = 0.0  # the judge's time on this exercise, all its submissions together
 
     @property
     def ok(self) -> bool:
@@ -71,6 +72,7 @@ def verify(
     for ex, plan, reference, wrong, alternatives in runs:
         report = ExerciseReport(id=ex.id, reference="fail", problems=list(plan["problems"]))
         ref_verdict = reference.result()
+        report.run_s = round(sum(p.result().elapsed_s for p in [reference, *(p for _, p in wrong + alternatives)]), 2)
         report.reference = "pass" if ref_verdict.passed else "fail"
         if not ref_verdict.passed:
             report.problems.append(f"{ex.id}: the reference does not pass its own checks: {ref_verdict.status}: {ref_verdict.summary}")
@@ -105,7 +107,7 @@ def render_text(report: VerifyReport) -> str:
         mark = "ok  " if ex.ok else "FAIL"
         lines.append(
             f"{mark} {ex.id}: reference {ex.reference}, wrong answers caught {ex.wrong_answers_caught}/{ex.wrong_answers_total}, "
-            f"alternatives passing {ex.alternatives_passed}/{ex.alternatives_total}"
+            f"alternatives passing {ex.alternatives_passed}/{ex.alternatives_total} ({ex.run_s:.1f} s)"
         )
         lines.extend(f"     {p}" for p in ex.problems)
     total = len(report.exercises)
