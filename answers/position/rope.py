@@ -68,7 +68,9 @@ def large_positions(ctx):
 def _norms_match(ctx, x, out):
     if not isinstance(out, torch.Tensor) or out.shape != x.shape or out.dtype != x.dtype:
         return False
-    rtol = 1e-5 if x.dtype == torch.float32 else 1e-10  # a rotation rounds each entry once or twice
+    # Loose enough for cos/sin computed in float32 (float64 precision has checks of its own):
+    # this property is about rotating, not rounding.
+    rtol = 1e-5 if x.dtype == torch.float32 else 1e-6
     ctx.assert_close(out.double().norm(dim=-1), x.double().norm(dim=-1), dtype=torch.float64, rtol=rtol, atol=0.0)
     return True
 
@@ -97,7 +99,8 @@ def relative_position(ctx):
             ctx.assert_close(r, ctx.reference(v, torch.tensor([0]), theta=theta), dtype=torch.float64)
     before = (rotated[0] * rotated[1]).sum()
     after = (rotated[2] * rotated[3]).sum()
-    ctx.assert_close(after, before.double(), dtype=torch.float64)
+    scale = float(q.norm() * k.norm())  # a dot product near 0 still carries rounding of this size
+    ctx.assert_close(after, before.double(), dtype=torch.float64, rtol=1e-6, atol=1e-6 * scale)
 
 
 WRONG_ANSWERS = {
