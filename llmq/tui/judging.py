@@ -46,7 +46,7 @@ def verdict_dict(verdict: Any) -> dict[str, Any]:
 
 
 def _is_cancelled(error: BaseException) -> bool:
-    return type(error).__name__ == "Cancelled"
+    return type(error).__name__ == "Cancelled"  # llmq.judge.client.Cancelled, without importing it
 
 
 class Judge:
@@ -56,9 +56,9 @@ class Judge:
     def __init__(self, factory: Callable[[], JudgeClient] = default_client) -> None:
         self._factory = factory
         self._client: JudgeClient | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the client
         self._pending: PendingCheck | None = None
-        self._cancelled = threading.Event()
+        self._pending_lock = threading.Lock()
         self._closed = False
 
     def start(self) -> JudgeClient:
@@ -72,23 +72,25 @@ class Judge:
     def check(self, exercise: CodeExercise, source: str) -> dict[str, Any] | None:
         """The verdict as a dict, or None when the check was cancelled."""
         client = self.start()
-        self._cancelled.clear()
         pending = client.submit(exercise, source)
-        self._pending = pending
+        with self._pending_lock:
+            self._pending = pending
         try:
             verdict = pending.result()
         except Exception as err:
-            if _is_cancelled(err) or self._cancelled.is_set():
+            if _is_cancelled(err):
                 return None
             raise
         finally:
-            self._pending = None
-        return None if self._cancelled.is_set() else verdict_dict(verdict)
+            with self._pending_lock:  # a later check may already have replaced it
+                if self._pending is pending:
+                    self._pending = None
+        return verdict_dict(verdict)
 
     def cancel(self) -> None:
         """Stop the running check: the judge kills the child running it."""
-        self._cancelled.set()
-        pending = self._pending
+        with self._pending_lock:
+            pending = self._pending
         if pending is not None:
             pending.cancel()
 

@@ -42,6 +42,14 @@ FOREVER = '''def grouped_query_attention(q, k, v, causal=True):
 '''
 
 
+def children(pid: int | None) -> list[int]:
+    """Live child processes of `pid` (Linux /proc)."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    if pid is None or not path.exists():
+        pytest.skip("no /proc to look for child processes")
+    return [int(c) for c in path.read_text().split()]
+
+
 def reference_of(app: Any) -> str:
     exercise = app.bank.questions[EXERCISE]
     assert isinstance(exercise, CodeExercise)
@@ -107,12 +115,20 @@ async def test_cancel_a_long_check(make_app: Callable[..., Any], shared_judge: A
         assert panel.running
         assert "esc cancels" in screen_text(app)
         await pilot.press("escape")
-        await settle(pilot)
+        await pilot.pause()
         assert not panel.running
         text = screen_text(app)
         assert "cancelled" in text
         assert isinstance(app.screen, ExerciseScreen)  # escape cancelled, it did not leave
-        # the judge is still good for the next check
+        await settle(pilot)
+        assert children(shared_judge.judge.worker_pid()) == []  # the child running it was killed
+
+        # again, and at once run the reference, before the cancelled run has answered: its late
+        # answer must not be taken for the new run's
+        panel.editor.load_text(FOREVER)
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        await pilot.press("escape")
         text = await run_checks(pilot, reference_of(app))
         assert "all checks pass" in text
 

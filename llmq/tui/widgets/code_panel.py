@@ -40,7 +40,8 @@ class CodePanel(ReportsWorkerErrors, CardView):
     ]
 
     class CheckFinished(Message):
-        def __init__(self, verdict: dict[str, Any] | None, source: str) -> None:
+        def __init__(self, run: int, verdict: dict[str, Any] | None, source: str) -> None:
+            self.run = run  # which press of ctrl+r this answers
             self.verdict = verdict  # None: cancelled
             self.source = source
             super().__init__()
@@ -66,6 +67,7 @@ class CodePanel(ReportsWorkerErrors, CardView):
         self.revealed = False
         self._started = 0.0
         self._ticker: Timer | None = None
+        self._run = 0  # counts check runs, so a cancelled run's late answer is not taken for the next
 
     @property
     def llmq(self) -> LlmqApp:
@@ -122,6 +124,8 @@ class CodePanel(ReportsWorkerErrors, CardView):
             return
         source = self.editor.text
         self.running = True
+        self._run += 1
+        run = self._run
         self._started = time.monotonic()
         self.query_one("#results", ResultsPanel).show_note("running the checks…")
         bar = self.query_one("#check-progress", ProgressBar)
@@ -130,7 +134,7 @@ class CodePanel(ReportsWorkerErrors, CardView):
         self._ticker = self.set_interval(0.1, self._tick)
         self._tick()
         self.refresh_bindings()
-        self.run_worker(lambda: self._check(source), thread=True, exit_on_error=False,
+        self.run_worker(lambda: self._check(run, source), thread=True, exit_on_error=False,
                         group="judge", exclusive=True, name="judge-check")
 
     def _tick(self) -> None:
@@ -138,16 +142,16 @@ class CodePanel(ReportsWorkerErrors, CardView):
         self.query_one("#check-progress", ProgressBar).update(progress=min(elapsed, self.exercise.timeout_s))
         self.query_one("#status-line", Static).update(f"running the checks… {elapsed:.1f} s · esc cancels")
 
-    def _check(self, source: str) -> None:
+    def _check(self, run: int, source: str) -> None:
         """In a thread: judge, save the submission, report by message."""
         try:
             verdict = self.llmq.judge.check(self.exercise, source)
             if verdict is not None:
                 self.llmq.progress().save_submission(self.exercise.id, source, verdict)
-            self.post_message(self.CheckFinished(verdict, source))
+            self.post_message(self.CheckFinished(run, verdict, source))
         except BaseException:
-            self.post_message(self.CheckFinished({"status": "error", "summary": "the check could not run",
-                                                  "checks": []}, source))
+            self.post_message(self.CheckFinished(run, {"status": "error", "summary": "the check could not run",
+                                                       "checks": []}, source))
             raise  # the app's worker error handler says what went wrong
 
     def _stop_running(self) -> None:
@@ -161,7 +165,7 @@ class CodePanel(ReportsWorkerErrors, CardView):
     @guarded
     def on_code_panel_check_finished(self, message: CheckFinished) -> None:
         message.stop()
-        if not self.running:
+        if not self.running or message.run != self._run:
             return  # cancelled already: the late verdict is not shown
         self._stop_running()
         results = self.query_one("#results", ResultsPanel)
