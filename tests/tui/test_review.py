@@ -160,3 +160,11 @@ async def test_study_opens_straight_into_the_queue(make_app: Callable[..., Any])
         await pilot.press("escape")
         await settle(pilot)
         assert "TUI test bank" in screen_text(app)  # back home
+
+
+async def test_study_an_unknown_topic_says_so(make_app: Callable[..., Any]) -> None:
+    app = make_app(study=True, topic="atention")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert "Nothing more to review" in screen_text(app)
+        assert any(n.title == "Unknown topic" and "tuitest" in n.message for n in app._notifications)

@@ -86,6 +86,10 @@ class ReviewScreen(ReportsWorkerErrors, Screen):
 
     def on_mount(self) -> None:
         self.query_one(RatingBar).display = False
+        topics = self.llmq.bank.topics
+        if self.topic is not None and self.topic not in topics:
+            self.notify(f"There is no topic {self.topic!r}. Topics: {', '.join(topics)}.",
+                        title="Unknown topic", severity="warning", timeout=10)
         self._advance(None)
 
     # -- the worker -----------------------------------------------------------------------------
