@@ -34,8 +34,17 @@ class ChoiceView(CardView, can_focus=True):
                else "Pick one with 1-8 or a-h.")
         yield Static(how, classes="hint-line")
         with Vertical(id="options"):
-            for i, option in enumerate(self.card.options):
-                yield BankMarkdown(f"**{LETTERS[i]}.** {option}", id=f"option-{i}", classes="option")
+            for i in range(len(self.card.options)):
+                yield BankMarkdown(self._label(i), id=f"option-{i}", classes="option")
+
+    def _label(self, i: int, graded: bool = False) -> str:
+        """The option as shown: a box to tick when several are right; ✓/✗ once graded."""
+        mark = ""
+        if graded:
+            mark = "✓ " if i in self.card.correct else ("✗ " if i in self.selected else "· ")
+        elif self.card.multiple:
+            mark = "[x] " if i in self.selected else "[ ] "
+        return f"{mark}**{LETTERS[i]}.** {self.card.options[i]}"
 
     def on_mount(self) -> None:
         self.focus()
@@ -52,7 +61,9 @@ class ChoiceView(CardView, can_focus=True):
     def action_pick(self, index: int) -> None:
         if self.card.multiple:
             self.selected ^= {index}
-            self.query_one(f"#option-{index}").set_class(index in self.selected, "selected")
+            option = self.query_one(f"#option-{index}", BankMarkdown)
+            option.set_class(index in self.selected, "selected")
+            option.update(self._label(index))
         else:
             self.selected = {index}
             self._grade()
@@ -67,7 +78,8 @@ class ChoiceView(CardView, can_focus=True):
     def _grade(self) -> None:
         right = self.selected == set(self.card.correct)
         for i in range(len(self.card.options)):
-            option = self.query_one(f"#option-{i}")
+            option = self.query_one(f"#option-{i}", BankMarkdown)
+            option.update(self._label(i, graded=True))
             option.set_class(i in self.card.correct, "correct")
             option.set_class(i in self.selected and i not in self.card.correct, "wrong")
         letters = ", ".join(LETTERS[i] for i in sorted(self.card.correct))
