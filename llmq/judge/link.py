@@ -121,7 +121,15 @@ class SandboxProcess:
 
     def _gone(self) -> None:
         """The sandbox closed its end: it exited or was killed. Say how."""
-        _, status = os.waitpid(self.pid, 0)
+        # It may also have closed the descriptor and gone on running: give it a moment to exit.
+        wait_until = min(self.deadline, time.monotonic() + 1.0)
+        while True:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > wait_until:
+                self.expire("error", "the solution closed the judge's channel (a file descriptor it did not open)")
+            time.sleep(0.01)
         self.pid = 0
         self._drain_output()
         if os.WIFSIGNALED(status):

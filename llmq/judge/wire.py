@@ -202,7 +202,10 @@ class FrameReader:
             return None
         (size,) = _HEADER.unpack_from(self._buf)
         if size > MAX_FRAME:
-            raise ChannelError(f"a frame of {size} bytes: too large (or not a frame of ours)")
+            raise ChannelError(
+                f"a reply of {size} bytes announced: more than the judge reads "
+                f"({MAX_FRAME // 2**20} MiB; an enormous result, or bytes that are not a frame of ours)"
+            )
         if len(self._buf) < _HEADER.size + size:
             return None
         payload = bytes(self._buf[_HEADER.size : _HEADER.size + size])

@@ -163,7 +163,8 @@ class Worker:
             self.send({"id": job.id, key: result})
             return
         how = f"killed by {signal.Signals(os.WTERMSIG(status)).name}" if os.WIFSIGNALED(status) else f"exit status {os.WEXITSTATUS(status)}"
-        self.fail(job, "crash", f"the judge's harness stopped without a verdict ({how}); this is a bug in llmq")
+        self.fail(job, "crash", f"the judge's harness stopped without a verdict ({how}): the solution may have "
+                                "killed it (it runs under the same user), or this is a bug in llmq")
 
     def fail(self, job: Job, status: str, message: str) -> None:
         if job.op == "check":

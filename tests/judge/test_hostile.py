@@ -65,6 +65,11 @@ HOSTILE = {
         "error",
         ["wrote into the judge's channel"],
     ),
+    "closing the judge's descriptors": (
+        "import os\n" + SIG + "    os.closerange(3, 1024)\n    while True:\n        pass\n",
+        "error",
+        ["closed the judge's channel"],
+    ),
     "importing the reference's module": (
         "from answers.attention.gqa import reference as grouped_query_attention\n",
         "error",
