@@ -22,6 +22,8 @@ FORBIDDEN = [
     "torch.nn.functional.log_softmax",
     "torch.Tensor.log_softmax",
     "torch.special.log_softmax",
+    "torch.nn.Softmax",
+    "torch.nn.LogSoftmax",
     "torch.nn.functional.scaled_dot_product_attention",
 ]
 

@@ -3,12 +3,15 @@ reference, checks, known-wrong answers.
 
 ids int64 (...) with values in [0, V), weight (V, D) -> (..., D) in weight's dtype, computed as
 one_hot(ids, V) @ weight, which equals weight[ids] exactly.
+
+No gradient check: the first backward pass in a freshly forked sandbox costs about 1.7 s (autograd
+starting up), more than the rest of this exercise; the forward pass is a plain matmul anyway.
 """
 import torch
 import torch.nn.functional as F
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check, sandboxed
+from llmq.judge.kit import check
 
 FORBIDDEN = [
     "torch.nn.functional.embedding",
@@ -51,26 +54,6 @@ def matches_lookup(ctx):
     expected = ctx.reference(ids, weight)
     ctx.assert_close(out, expected, dtype=dtype, rtol=0.0, atol=0.0)
     ctx.assert_close(out, weight[ids].double(), dtype=dtype, rtol=0.0, atol=0.0)  # the lookup it stands for
-
-
-@sandboxed
-def weight_gradient(solution, ids, weight, upstream):
-    """The gradient of sum(out * upstream) with respect to weight, through the submission."""
-    weight = weight.clone().requires_grad_(True)
-    solution(ids, weight).backward(upstream)
-    return weight.grad
-
-
-@check("gradients match the lookup's too: row v of weight.grad is the sum of the upstream gradients at the positions where ids == v")
-def gradient_is_scatter_add(ctx):
-    _, shape, vocab, dim, low_ids = ctx.draw(CASES)
-    dtype = torch.float64
-    ids, weight = _inputs(ctx, dtype, shape, vocab, dim, low_ids)
-    ctx.assert_close(ctx.call(ids, weight), ctx.reference(ids, weight), dtype=dtype)
-    upstream = ctx.randn(*shape, dim, dtype=dtype)
-    grad = ctx.run("weight_gradient", ids, weight, upstream)
-    expected = torch.zeros(vocab, dim, dtype=dtype).index_add_(0, ids.reshape(-1), upstream.reshape(-1, dim))
-    ctx.assert_close(grad, expected, dtype=dtype)
 
 
 WRONG_ANSWERS = {
