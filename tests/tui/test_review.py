@@ -91,8 +91,10 @@ async def test_multi_choice_toggle_then_submit(make_app: Callable[..., Any]) -> 
         await settle(pilot)
         assert "toggle with 1-8 or a-h, then enter" in screen_text(app)
         await pilot.press("a", "2")  # toggle two options: nothing graded yet
-        await pilot.pause()
+        await settle(pilot)
         assert screen.suggested is None
+        text = screen_text(app)
+        assert "[x] a. The KV cache" in text and "[x] b. Each group" in text and "[ ] c. It needs" in text
         await pilot.press("enter")
         await settle(pilot)
         assert "✓ Right." in screen_text(app)
