@@ -28,8 +28,6 @@ def reference(logits, p):
 
 
 DTYPES = [torch.float32, torch.float64, torch.bfloat16]
-
-
 LEAD = st.lists(st.integers(1, 3), min_size=0, max_size=2)  # leading (batch) dims: none, or up to two
 SCALES = st.sampled_from([0.5, 1.0, 2.0])
 P_DRAWN = st.one_of(st.floats(0.02, 1.0), st.just(1.0), st.just(0.9), st.just(0.5))
