@@ -85,9 +85,7 @@ def problems(answer: AnswerModule) -> list[str]:
 def submission_source(answer: AnswerModule, kind: str, name: str, function: str) -> str:
     """The source of a bank-provided submission: the reference, a wrong answer or an alternative."""
     if kind == "reference":
-        # GPU track: `reference` is the float64 oracle; the Triton reference solution is a file of its own.
-        own = getattr(answer.module, "REFERENCE_SOURCE", None)
-        return own if isinstance(own, str) else reference_solution(answer.path, function)
+        return reference_solution(answer.path, function)  # or the file REFERENCE_FILE names (GPU track)
     table = answer.wrong_answers if kind == "wrong" else answer.alternatives
     if name not in table:
         raise KeyError(f"{answer.path}: no {'WRONG_ANSWERS' if kind == 'wrong' else 'ALTERNATIVES'} entry {name!r}")

@@ -436,7 +436,10 @@ def run_ranks(body: Callable[..., Any], *args: Any, world: int = 2, timeout_s: f
 
 def load_kernels_module(answer_file: str, name: str) -> ModuleType:
     """kernels/<name>.py of the bank the answer module at `answer_file` belongs to, loaded by path."""
-    path = Path(answer_file).resolve().parents[2] / "kernels" / f"{name}.py"
+    root = next((p.parent for p in Path(answer_file).resolve().parents if p.name == "answers"), None)
+    if root is None:
+        raise ImportError(f"{answer_file} is not inside a bank's answers/ folder")
+    path = root / "kernels" / f"{name}.py"
     key = f"_llmq_kernels_{name}_{abs(hash(str(path))):x}"
     if key in sys.modules:
         return sys.modules[key]
