@@ -50,6 +50,10 @@ def paper_table_1(ctx):
             if not _printed(expected / 1e9, printed):  # guards the reference against the paper
                 raise BankError(f"reference gives {expected / 1e9} GB for N_d={n_d}, stage {stage}; Table 1 prints {printed}")
             got = ctx.call(psi, n_d, stage)
+            number = isinstance(got, (int, float)) and not isinstance(got, bool)
+            if not (number and abs(got - expected) <= RTOL * expected):
+                ctx.fail(f"N_d = {n_d}, stage {stage}: expected {expected:,.0f} bytes "
+                         f"(Table 1 prints {printed} GB), got {got!r}")
             ctx.assert_close(got, expected, rtol=RTOL)
 
 
