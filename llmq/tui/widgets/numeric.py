@@ -26,7 +26,8 @@ class NumericView(CardView):
         yield Static(q.title, classes="card-title")
         yield BankMarkdown(self.instance.prompt, classes="prompt")
         unit = f" in {q.unit}" if q.unit else ""
-        yield Input(placeholder=f"your answer{unit} (units understood: 31.4 GB, 3.14e10, 31.4G)",
+        example = f"e.g. 31.4 {q.unit} or 3.14e10".replace("  ", " ") if q.unit else "e.g. 31.4 or 3.14e10"
+        yield Input(placeholder=f"your answer{unit} ({example}; prefixes like k, M, G, Gi understood)",
                     id="numeric-answer")
         yield Static(f"enter: check · tolerance ±{q.tolerance:.1%}", classes="hint-line")
 
