@@ -45,8 +45,9 @@ def _grads(model):
 
 
 def _rank_body(rank, world, solution, seed, n, d_in, hidden, d_out, dtype):
-    model = _model(seed, d_in, hidden, d_out, dtype)
-    x, y = _batch(seed, n, d_in, d_out, dtype)
+    dev = gpukit.rank_device()  # cuda:<rank> under NCCL, else cpu
+    model = _model(seed, d_in, hidden, d_out, dtype).to(dev)
+    x, y = (t.to(dev) for t in _batch(seed, n, d_in, d_out, dtype))
     share = n // world  # rank r trains on rows [r * share, (r + 1) * share)
     part = slice(rank * share, (rank + 1) * share)
     loss = ((model(x[part]) - y[part]) ** 2).mean()
@@ -98,12 +99,9 @@ def equals_whole_batch(ctx):
     _compare(ctx, got, _whole_batch_grads(seed, n, d_in, hidden, d_out), dtype)
 
 
-@check("device note (without CUDA: correctness only, ranks on gloo)", examples=1)
+@check("where the ranks ran (a note: gloo on the CPU, or NCCL with a GPU per rank)", examples=1)
 def device_note(ctx):
-    if gpukit.device() == "cpu":
-        ctx.note("correctness only: no CUDA device here; the 2 ranks ran on the CPU with the gloo backend")
-    else:
-        ctx.note("ranks ran on CUDA (NCCL with a GPU per rank, else gloo on CUDA tensors)")
+    gpukit.ranks_note(ctx)
 
 
 WRONG_ANSWERS = {

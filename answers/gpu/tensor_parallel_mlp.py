@@ -36,9 +36,9 @@ def _weights(seed, n, d, h, dtype):
 
 
 def _rank_body(rank, world, solution, seed, n, d, h, dtype):
-    x, w1, b1, w2, b2 = _weights(seed, n, d, h, dtype)
+    x, w1, b1, w2, b2 = (t.to(gpukit.rank_device()) for t in _weights(seed, n, d, h, dtype))
     per = h // world
-    others = torch.ones(h, dtype=torch.bool)
+    others = torch.ones(h, dtype=torch.bool, device=x.device)
     others[rank * per : (rank + 1) * per] = False
     w1[:, others] = float("nan")  # not this rank's: a real rank would not even hold them
     b1[others] = float("nan")
@@ -74,10 +74,9 @@ def equals_full_mlp(ctx):
             raise type(exc)(f"rank {rank}: {exc}") from None
 
 
-@check("device note (without CUDA: correctness only, ranks on gloo)", examples=1)
+@check("where the ranks ran (a note: gloo on the CPU, or NCCL with a GPU per rank)", examples=1)
 def device_note(ctx):
-    if gpukit.device() == "cpu":
-        ctx.note("correctness only: no CUDA device here; the 2 ranks ran on the CPU with the gloo backend")
+    gpukit.ranks_note(ctx)
 
 
 WRONG_ANSWERS = {

@@ -57,7 +57,9 @@ def _state_numel(value):
 
 
 def _rank_body(rank, world, solution, seed, n, steps, lr, dtype):
+    dev = gpukit.rank_device()
     param, grads = _data(seed, n, steps, dtype)
+    param, grads = param.to(dev), [g.to(dev) for g in grads]
     state = {}
     for grad in grads:
         solution(param, grad.clone(), state, lr)
@@ -110,10 +112,9 @@ def odd_sizes(ctx):
     _judge(ctx, seed, n, 2, 1e-2, torch.float32)
 
 
-@check("device note (without CUDA: correctness only, ranks on gloo)", examples=1)
+@check("where the ranks ran (a note: gloo on the CPU, or NCCL with a GPU per rank)", examples=1)
 def device_note(ctx):
-    if gpukit.device() == "cpu":
-        ctx.note("correctness only: no CUDA device here; the 2 ranks ran on the CPU with the gloo backend")
+    gpukit.ranks_note(ctx)
 
 
 _BASE = '''
@@ -128,15 +129,15 @@ def zero1_adam_step(param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8):
     lo, hi = min(rank * shard, n), min((rank + 1) * shard, n)
     if not state:
         state["t"] = 0
-        state["m"] = torch.zeros(hi - lo, dtype=param.dtype)
-        state["v"] = torch.zeros(hi - lo, dtype=param.dtype)
+        state["m"] = torch.zeros(hi - lo, dtype=param.dtype, device=param.device)
+        state["v"] = torch.zeros(hi - lo, dtype=param.dtype, device=param.device)
     state["t"] += 1
     t, (b1, b2) = state["t"], betas
     g = grad[lo:hi]
     state["m"] = b1 * state["m"] + (1 - b1) * g
     state["v"] = b2 * state["v"] + (1 - b2) * g * g
     update = (state["m"] / (1 - b1 ** t)) / ((state["v"] / (1 - b2 ** t)).sqrt() + eps)
-    mine = torch.zeros(shard, dtype=param.dtype)
+    mine = torch.zeros(shard, dtype=param.dtype, device=param.device)
     mine[: hi - lo] = param[lo:hi] - lr * update
     parts = [torch.empty_like(mine) for _ in range(world)]
     dist.all_gather(parts, mine)
@@ -147,7 +148,7 @@ WRONG_ANSWERS = {
     "shard size N // world (rounded down): the last elements belong to no rank and never move": _BASE.replace(
         "shard = -(-n // world)", "shard = n // world").replace(
         "param.copy_(torch.cat(parts)[:n])", "param[: shard * world].copy_(torch.cat(parts))"),
-    "no all_gather: each rank updates only its own shard of the parameters": _BASE.replace('''    mine = torch.zeros(shard, dtype=param.dtype)
+    "no all_gather: each rank updates only its own shard of the parameters": _BASE.replace('''    mine = torch.zeros(shard, dtype=param.dtype, device=param.device)
     mine[: hi - lo] = param[lo:hi] - lr * update
     parts = [torch.empty_like(mine) for _ in range(world)]
     dist.all_gather(parts, mine)
@@ -165,7 +166,7 @@ def zero1_adam_step(param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8):
     state["v"] = b2 * state["v"] + (1 - b2) * grad * grad
     param -= lr * (state["m"] / (1 - b1 ** t)) / ((state["v"] / (1 - b2 ** t)).sqrt() + eps)
 ''',
-    "all_reduce (sum) of the parameters after each rank updated its shard: the other shard counts twice": _BASE.replace('''    mine = torch.zeros(shard, dtype=param.dtype)
+    "all_reduce (sum) of the parameters after each rank updated its shard: the other shard counts twice": _BASE.replace('''    mine = torch.zeros(shard, dtype=param.dtype, device=param.device)
     mine[: hi - lo] = param[lo:hi] - lr * update
     parts = [torch.empty_like(mine) for _ in range(world)]
     dist.all_gather(parts, mine)
@@ -190,8 +191,8 @@ def zero1_adam_step(param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8):
     lo, hi = bounds[rank]
     step = state.get("step", 0) + 1
     state["step"] = step
-    m = state.setdefault("m", torch.zeros(hi - lo, dtype=param.dtype))
-    v = state.setdefault("v", torch.zeros(hi - lo, dtype=param.dtype))
+    m = state.setdefault("m", torch.zeros(hi - lo, dtype=param.dtype, device=param.device))
+    v = state.setdefault("v", torch.zeros(hi - lo, dtype=param.dtype, device=param.device))
     g = grad[lo:hi]
     m.lerp_(g, 1 - betas[0])
     v.mul_(betas[1]).add_((1 - betas[1]) * g * g)

@@ -41,6 +41,9 @@ __all__ = [
     "call_kernel",
     "run_ranks",
     "RankFailed",
+    "rank_device",
+    "backend_for",
+    "ranks_note",
     "load_kernels_module",
     "timing_driver",
     "note_timing",
@@ -108,6 +111,8 @@ def _to(value: Any, dev: str) -> Any:
         return value.to(dev)
     if isinstance(value, (list, tuple)):
         return type(value)(_to(v, dev) for v in value)
+    if isinstance(value, dict):
+        return {k: _to(v, dev) for k, v in value.items()}
     return value
 
 
@@ -328,6 +333,30 @@ def _user_traceback(exc: BaseException, filename: str) -> str:
     return "\n".join(lines)
 
 
+_RANK_DEVICE = "cpu"  # set in each forked rank: where its tensors belong (rank_device())
+
+
+def rank_device() -> str:
+    """Inside a rank body: "cuda:<rank>" under NCCL, "cpu" under gloo. Put the model and data there."""
+    return _RANK_DEVICE
+
+
+def backend_for(world: int) -> str:
+    """NCCL when every rank can have a GPU of its own, else gloo on the CPU (NCCL refuses two ranks
+    on one GPU). Asked without initialising CUDA."""
+    return "nccl" if device() == "cuda" and torch.cuda.device_count() >= world else "gloo"
+
+
+def ranks_note(ctx: Any, world: int = 2) -> None:
+    """The verdict note of a distributed exercise: where its ranks ran, and that nothing was timed."""
+    if backend_for(world) == "nccl":
+        ctx.note(f"the {world} ranks ran on {world} GPUs with NCCL (correctness; not timed)")
+    elif device() == "cuda":
+        ctx.note(f"the {world} ranks ran on the CPU with gloo: NCCL needs a GPU per rank and this machine has fewer (correctness only)")
+    else:
+        ctx.note(f"{CPU_NOTE}; the {world} ranks ran on the CPU with the gloo backend")
+
+
 def _rank_main(rank: int, world: int, store: str, backend: str, body: Callable[..., Any], args: tuple,
                timeout_s: float, filename: str, fd: int) -> None:
     """One rank: join the group, run `body(rank, world, *args)`, send what it returned; never returns."""
@@ -336,12 +365,14 @@ def _rank_main(rank: int, world: int, store: str, backend: str, body: Callable[.
         _die_with_parent()
         import torch.distributed as dist
 
+        global _RANK_DEVICE
         if backend == "nccl":
             torch.cuda.set_device(rank)
+            _RANK_DEVICE = f"cuda:{rank}"
         dist.init_process_group(backend, init_method=f"file://{store}", rank=rank, world_size=world,
                                 timeout=datetime.timedelta(seconds=timeout_s))
         try:
-            reply: tuple = ("ok", body(rank, world, *args))
+            reply: tuple = ("ok", _to(body(rank, world, *args), "cpu"))  # CPU tensors only cross back
         finally:
             dist.destroy_process_group()
     except BaseException as exc:  # noqa: BLE001 - whatever the solution did, report it
@@ -368,7 +399,7 @@ def run_ranks(body: Callable[..., Any], *args: Any, world: int = 2, timeout_s: f
     gloo on the CPU; NCCL when there are at least `world` GPUs. Raises RankFailed naming the rank
     that raised (with its traceback, trimmed to `filename`), hung past `timeout_s`, or died.
     """
-    backend = "nccl" if device() == "cuda" and torch.cuda.device_count() >= world else "gloo"
+    backend = backend_for(world)
     store = os.path.join(os.getcwd(), f"llmq-store-{os.getpid()}-{time.monotonic_ns()}")
     pids, fds = [], []
     for rank in range(world):
