@@ -164,6 +164,22 @@ def mha_forward(x, w_q, w_k, w_v, w_o, n_heads, causal=False):
     out = torch.softmax(scores, dim=-1) @ v
     return out.transpose(1, 2).reshape(b, t, d)
 ''',
+    "causal mask from tril instead of triu: hides the past and lets each token see the future": '''
+import math
+import torch
+
+def mha_forward(x, w_q, w_k, w_v, w_o, n_heads, causal=False):
+    b, t, d = x.shape
+    dh = d // n_heads
+    q = (x @ w_q).view(b, t, n_heads, dh).transpose(1, 2)
+    k = (x @ w_k).view(b, t, n_heads, dh).transpose(1, 2)
+    v = (x @ w_v).view(b, t, n_heads, dh).transpose(1, 2)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(dh)
+    if causal:
+        scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool).tril(-1), float("-inf"))
+    out = torch.softmax(scores, dim=-1) @ v
+    return out.transpose(1, 2).reshape(b, t, d) @ w_o
+''',
     "applies the weights as nn.Linear does (x @ w.T), not x @ w as stated": '''
 import math
 import torch
