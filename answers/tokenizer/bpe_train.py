@@ -40,12 +40,13 @@ def reference(text, n_merges):
 WORKED = [
     ("", 3, [], "empty text: no tokens, no merges"),
     ("a", 3, [], "one token: nothing to pair"),
-    ("é", 1, [(195, 169)], "UTF-8 bytes: é is 0xC3 0xA9, not the code point 233"),
-    ("cdab", 1, [(97, 98)], "ties: the smallest pair (97, 98), not the first seen or the largest, (99, 100)"),
+    ("éé", 1, [(195, 169)], "UTF-8 bytes: é is 0xC3 0xA9, not the code point 233"),
+    ("cdcdabab", 1, [(97, 98)], "ties: (c, d) and (a, b) both occur twice; the smallest pair (97, 98) wins, not the first seen or the largest (99, 100)"),
     ("zzzzabab", 1, [(122, 122)], "overlapping counting: zzzz holds (z, z) three times, abab holds (a, b) twice"),
-    ("aaa", 2, [(97, 97), (256, 97)], "left to right: aaa -> [256, 97], not [97, 256]"),
-    ("aaaa", 5, [(97, 97), (256, 256)], "non-overlapping replacement: aaaa -> [256, 256] -> [257], then stop"),
+    ("abcabc", 2, [(97, 98), (256, 99)], "the last token stays: abcabc -> [256, c, 256, c], so (256, c) occurs twice"),
+    ("aaaxaaa", 2, [(97, 97), (256, 97)], "left to right: aaa -> [256, a], not [a, 256], so the next pair is (256, 97)"),
     ("abcd", 5, [(97, 98), (99, 100), (256, 257)], "every count is 1: still merges, smallest pair first, until one token remains"),
+    ("aaaa", 5, [(97, 97), (256, 256)], "non-overlapping replacement: aaaa -> [256, 256] -> [257], then stop"),
 ]
 
 
