@@ -98,21 +98,8 @@ def lambda_limits(ctx):
     ctx.assert_close(out[0], adv, dtype=dtype)
 
 
-WRONG_ANSWERS = {
-    "ignores dones: advantages leak across episode boundaries": '''
-import torch
-
-def gae(rewards, values, dones, gamma=0.99, lam=0.95):
-    T = rewards.shape[1]
-    adv = torch.zeros_like(rewards)
-    last = torch.zeros_like(rewards[:, 0])
-    for t in reversed(range(T)):
-        delta = rewards[:, t] + gamma * values[:, t + 1] - values[:, t]
-        last = delta + gamma * lam * last
-        adv[:, t] = last
-    return adv, adv + values[:, :T]
-''',
-    "stops bootstrapping V at a done but does not reset the recursion": '''
+# The usual way to write it; each wrong answer below is this file with one bug put in.
+_PLAIN = """
 import torch
 
 def gae(rewards, values, dones, gamma=0.99, lam=0.95):
@@ -120,59 +107,41 @@ def gae(rewards, values, dones, gamma=0.99, lam=0.95):
     alive = (~dones).to(rewards.dtype)
     adv = torch.zeros_like(rewards)
     last = torch.zeros_like(rewards[:, 0])
-    for t in reversed(range(T)):
-        delta = rewards[:, t] + gamma * values[:, t + 1] * alive[:, t] - values[:, t]
-        last = delta + gamma * lam * last
-        adv[:, t] = last
-    return adv, adv + values[:, :T]
-''',
-    "reads the done flag one step late (dones[t + 1], the Baselines layout) although dones[t] marks the end of step t": '''
-import torch
-
-def gae(rewards, values, dones, gamma=0.99, lam=0.95):
-    T = rewards.shape[1]
-    alive = (~dones).to(rewards.dtype)
-    adv = torch.zeros_like(rewards)
-    last = torch.zeros_like(rewards[:, 0])
-    for t in reversed(range(T)):
-        nonterminal = alive[:, t + 1] if t + 1 < T else torch.ones_like(alive[:, 0])
-        delta = rewards[:, t] + gamma * values[:, t + 1] * nonterminal - values[:, t]
-        last = delta + gamma * lam * nonterminal * last
-        adv[:, t] = last
-    return adv, adv + values[:, :T]
-''',
-    "forgets gamma in the recursion: A_t = delta_t + lam * A_{t+1}": '''
-import torch
-
-def gae(rewards, values, dones, gamma=0.99, lam=0.95):
-    T = rewards.shape[1]
-    alive = (~dones).to(rewards.dtype)
-    adv = torch.zeros_like(rewards)
-    last = torch.zeros_like(rewards[:, 0])
-    for t in reversed(range(T)):
-        delta = rewards[:, t] + gamma * values[:, t + 1] * alive[:, t] - values[:, t]
-        last = delta + lam * alive[:, t] * last
-        adv[:, t] = last
-    return adv, adv + values[:, :T]
-''',
-    "returns as the discounted reward-to-go instead of advantages + values": '''
-import torch
-
-def gae(rewards, values, dones, gamma=0.99, lam=0.95):
-    T = rewards.shape[1]
-    alive = (~dones).to(rewards.dtype)
-    adv = torch.zeros_like(rewards)
-    ret = torch.zeros_like(rewards)
-    last = torch.zeros_like(rewards[:, 0])
-    run = torch.zeros_like(rewards[:, 0])
     for t in reversed(range(T)):
         delta = rewards[:, t] + gamma * values[:, t + 1] * alive[:, t] - values[:, t]
         last = delta + gamma * lam * alive[:, t] * last
-        run = rewards[:, t] + gamma * alive[:, t] * run
         adv[:, t] = last
-        ret[:, t] = run
-    return adv, ret
-''',
+    return adv, adv + values[:, :T]
+"""
+
+
+def _bug(*edits):
+    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
+    source = _PLAIN
+    for old, new in edits:
+        assert old in source, old
+        source = source.replace(old, new)
+    return source
+
+
+WRONG_ANSWERS = {
+    "ignores dones: advantages leak across episode boundaries": _bug(
+        ("values[:, t + 1] * alive[:, t]", "values[:, t + 1]"), ("lam * alive[:, t] * last", "lam * last"),
+    ),
+    "stops bootstrapping V at a done but does not reset the recursion": _bug(("lam * alive[:, t] * last", "lam * last")),
+    "reads the done flag one step late (dones[t + 1], the Baselines layout) although dones[t] marks the end of step t": _bug(
+        ("    for t in reversed(range(T)):\n",
+         "    for t in reversed(range(T)):\n        nxt = alive[:, t + 1] if t + 1 < T else torch.ones_like(alive[:, 0])\n"),
+        ("values[:, t + 1] * alive[:, t]", "values[:, t + 1] * nxt"), ("lam * alive[:, t] * last", "lam * nxt * last"),
+    ),
+    "forgets gamma in the recursion: A_t = delta_t + lam * A_{t+1}": _bug(("gamma * lam * alive", "lam * alive")),
+    "returns as the discounted reward-to-go instead of advantages + values": _bug(
+        ("    last = torch.zeros_like(rewards[:, 0])\n",
+         "    last = torch.zeros_like(rewards[:, 0])\n    ret = torch.zeros_like(rewards)\n    run = torch.zeros_like(rewards[:, 0])\n"),
+        ("        adv[:, t] = last\n",
+         "        adv[:, t] = last\n        run = rewards[:, t] + gamma * alive[:, t] * run\n        ret[:, t] = run\n"),
+        ("return adv, adv + values[:, :T]", "return adv, ret"),
+    ),
 }
 
 ALTERNATIVES = {

@@ -65,35 +65,32 @@ def rows_independent(ctx):
     ctx.assert_close(again[0], out[0].double(), dtype=dtype)
 
 
+# The usual way to write it; each wrong answer below is this file with one bug put in.
+_PLAIN = """
+def grpo_advantages(rewards, eps=1e-4):
+    mean = rewards.mean(dim=1, keepdim=True)
+    std = rewards.std(dim=1, keepdim=True)
+    return (rewards - mean) / (std + eps)
+"""
+
+
+def _bug(*edits):
+    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
+    source = _PLAIN
+    for old, new in edits:
+        assert old in source, old
+        source = source.replace(old, new)
+    return source
+
+
 WRONG_ANSWERS = {
-    "population std (unbiased=False, divides by G) where the convention is the sample std": '''
-def grpo_advantages(rewards, eps=1e-4):
-    mean = rewards.mean(dim=1, keepdim=True)
-    std = rewards.std(dim=1, keepdim=True, unbiased=False)
-    return (rewards - mean) / (std + eps)
-''',
-    "normalises by the std of the whole batch instead of each group's": '''
-def grpo_advantages(rewards, eps=1e-4):
-    mean = rewards.mean(dim=1, keepdim=True)
-    return (rewards - mean) / (rewards.std() + eps)
-''',
-    "subtracts the mean of the whole batch instead of each group's": '''
-def grpo_advantages(rewards, eps=1e-4):
-    std = rewards.std(dim=1, keepdim=True)
-    return (rewards - rewards.mean()) / (std + eps)
-''',
-    "no eps: a group whose answers all got the same reward gives 0/0 = NaN": '''
-def grpo_advantages(rewards, eps=1e-4):
-    mean = rewards.mean(dim=1, keepdim=True)
-    std = rewards.std(dim=1, keepdim=True)
-    return (rewards - mean) / std
-''',
-    "groups along the wrong axis (statistics over prompts, dim=0)": '''
-def grpo_advantages(rewards, eps=1e-4):
-    mean = rewards.mean(dim=0, keepdim=True)
-    std = rewards.std(dim=0, keepdim=True)
-    return (rewards - mean) / (std + eps)
-''',
+    "population std (unbiased=False, divides by G) where the convention is the sample std": _bug(
+        ("rewards.std(dim=1, keepdim=True)", "rewards.std(dim=1, keepdim=True, unbiased=False)"),
+    ),
+    "normalises by the std of the whole batch instead of each group's": _bug(("rewards.std(dim=1, keepdim=True)", "rewards.std()")),
+    "subtracts the mean of the whole batch instead of each group's": _bug(("rewards.mean(dim=1, keepdim=True)", "rewards.mean()")),
+    "no eps: a group whose answers all got the same reward gives 0/0 = NaN": _bug(("(std + eps)", "std")),
+    "groups along the wrong axis (statistics over prompts, dim=0)": _bug(("dim=1", "dim=0")),
 }
 
 ALTERNATIVES = {

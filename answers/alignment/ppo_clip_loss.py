@@ -104,68 +104,51 @@ def masked_ignored(ctx):
     ctx.assert_close(other, out.double(), dtype=dtype)
 
 
+# The usual way to write it; each wrong answer below is this file with one bug put in.
+_PLAIN = """
+import torch
+
+def ppo_clip_loss(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
+    ratio = torch.exp(logp_new - logp_old)
+    unclipped = ratio * advantages
+    clipped = ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantages
+    s = torch.minimum(unclipped, clipped)
+    if mask is None:
+        return -s.mean()
+    return -(s * mask).sum() / mask.sum()
+"""
+
+
+def _bug(*edits):
+    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
+    source = _PLAIN
+    for old, new in edits:
+        assert old in source, old
+        source = source.replace(old, new)
+    return source
+
+
 WRONG_ANSWERS = {
-    "max instead of min: the optimistic bound, which lets the policy move without limit": '''
-import torch
-
-def ppo_clip_loss(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
-    ratio = torch.exp(logp_new - logp_old)
-    s = torch.maximum(ratio * advantages, ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantages)
-    if mask is None:
-        return -s.mean()
-    return -(s * mask).sum() / mask.sum()
-''',
-    "clips the advantage instead of the ratio": '''
-import torch
-
-def ppo_clip_loss(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
-    ratio = torch.exp(logp_new - logp_old)
-    s = torch.minimum(ratio * advantages, ratio * advantages.clamp(1 - clip_eps, 1 + clip_eps))
-    if mask is None:
-        return -s.mean()
-    return -(s * mask).sum() / mask.sum()
-''',
-    "ratio as logp_new / logp_old (a ratio of log-probabilities, not of probabilities)": '''
-import torch
-
-def ppo_clip_loss(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
-    ratio = logp_new / logp_old
-    s = torch.minimum(ratio * advantages, ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantages)
-    if mask is None:
-        return -s.mean()
-    return -(s * mask).sum() / mask.sum()
-''',
-    "returns the objective, not the loss (no minus sign): gradient descent then makes good actions rarer": '''
-import torch
-
-def ppo_clip_loss(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
-    ratio = torch.exp(logp_new - logp_old)
-    s = torch.minimum(ratio * advantages, ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantages)
-    if mask is None:
-        return s.mean()
-    return (s * mask).sum() / mask.sum()
-''',
-    "zeroes masked tokens but still divides by every token (mean over padding too)": '''
-import torch
-
-def ppo_clip_loss(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
-    ratio = torch.exp(logp_new - logp_old)
-    s = torch.minimum(ratio * advantages, ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantages)
-    if mask is not None:
-        s = s * mask
-    return -s.mean()
-''',
-    "mean per sequence, then over the batch (weights short sequences' tokens more)": '''
-import torch
-
-def ppo_clip_loss(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
-    ratio = torch.exp(logp_new - logp_old)
-    s = torch.minimum(ratio * advantages, ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantages)
-    if mask is None:
-        mask = torch.ones_like(s, dtype=torch.bool)
-    per_row = (s * mask).sum(dim=-1) / mask.sum(dim=-1).clamp(min=1)
-    return -per_row[mask.any(dim=-1)].mean()
-''',
+    "max instead of min: the optimistic bound, which lets the policy move without limit": _bug(("torch.minimum", "torch.maximum")),
+    "clips the advantage instead of the ratio": _bug(
+        ("ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantages", "ratio * advantages.clamp(1 - clip_eps, 1 + clip_eps)"),
+    ),
+    "ratio as logp_new / logp_old (a ratio of log-probabilities, not of probabilities)": _bug(
+        ("torch.exp(logp_new - logp_old)", "logp_new / logp_old"),
+    ),
+    "returns the objective, not the loss (no minus sign): gradient descent then makes good actions rarer": _bug(
+        ("return -s.mean()", "return s.mean()"), ("return -(s * mask)", "return (s * mask)"),
+    ),
+    "zeroes masked tokens but still divides by every token (mean over padding too)": _bug(
+        ("    if mask is None:\n        return -s.mean()\n    return -(s * mask).sum() / mask.sum()",
+         "    if mask is not None:\n        s = s * mask\n    return -s.mean()"),
+    ),
+    "mean per sequence, then over the batch (weights short sequences' tokens more)": _bug(
+        ("    if mask is None:\n        return -s.mean()\n    return -(s * mask).sum() / mask.sum()",
+         "    if mask is None:\n        mask = torch.ones_like(s, dtype=torch.bool)\n"
+         "    per_row = (s * mask).sum(dim=-1) / mask.sum(dim=-1).clamp(min=1)\n"
+         "    return -per_row[mask.any(dim=-1)].mean()"),
+    ),
 }
 
 ALTERNATIVES = {

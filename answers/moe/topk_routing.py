@@ -101,71 +101,53 @@ def balance(ctx):
     _compare(ctx, out, logits, k, dtype)
 
 
-WRONG_ANSWERS = {
-    "weights are the full-softmax probabilities of the chosen experts, not renormalised over them": '''
-import torch
-
-def topk_routing(logits, k):
-    n, e = logits.shape
-    probs = torch.softmax(logits, dim=-1)
-    weights, indices = probs.topk(k, dim=-1)
-    f = torch.zeros(e, dtype=logits.dtype).index_add_(0, indices.reshape(-1), torch.ones(n * k, dtype=logits.dtype)) / (n * k)
-    return weights, indices, e * (f * probs.mean(dim=0)).sum()
-''',
-    "f_i counts only each token's top-1 expert (Switch's k = 1 rule) while routing to k experts": '''
-import torch
-
-def topk_routing(logits, k):
-    n, e = logits.shape
-    top, indices = logits.topk(k, dim=-1)
-    probs = torch.softmax(logits, dim=-1)
-    f = torch.bincount(indices[:, 0], minlength=e).to(logits.dtype) / n
-    return torch.softmax(top, dim=-1), indices, e * (f * probs.mean(dim=0)).sum()
-''',
-    "P_i from the renormalised top-k weights instead of the router's full softmax": '''
+# The usual way to write it; each wrong answer below is this file with one bug put in.
+_PLAIN = """
 import torch
 
 def topk_routing(logits, k):
     n, e = logits.shape
     top, indices = logits.topk(k, dim=-1)
     weights = torch.softmax(top, dim=-1)
-    dense = torch.zeros(n, e, dtype=logits.dtype).scatter_(1, indices, weights)
-    f = torch.zeros(e, dtype=logits.dtype).index_add_(0, indices.reshape(-1), torch.ones(n * k, dtype=logits.dtype)) / (n * k)
-    return weights, indices, e * (f * dense.mean(dim=0)).sum()
-''',
-    "forgets the factor E (the loss then shrinks as experts are added; balanced gives 1/E, not 1)": '''
-import torch
-
-def topk_routing(logits, k):
-    n, e = logits.shape
-    top, indices = logits.topk(k, dim=-1)
     probs = torch.softmax(logits, dim=-1)
-    f = torch.zeros(e, dtype=logits.dtype).index_add_(0, indices.reshape(-1), torch.ones(n * k, dtype=logits.dtype)) / (n * k)
-    return torch.softmax(top, dim=-1), indices, (f * probs.mean(dim=0)).sum()
-''',
-    "divides the counts by N, not N * k (Hugging Face's Mixtral convention: k times the stated loss)": '''
-import torch
-import torch.nn.functional as F
+    counts = torch.bincount(indices.flatten(), minlength=e).to(logits.dtype)
+    f = counts / (n * k)
+    aux = e * (f * probs.mean(dim=0)).sum()
+    return weights, indices, aux
+"""
 
-def topk_routing(logits, k):
-    n, e = logits.shape
-    top, indices = logits.topk(k, dim=-1)
-    probs = torch.softmax(logits, dim=-1)
-    tokens_per_expert = F.one_hot(indices, e).to(logits.dtype).mean(dim=0)  # (k, E)
-    return torch.softmax(top, dim=-1), indices, e * (tokens_per_expert * probs.mean(dim=0)).sum()
-''',
-    "softmax over the tokens (dim=0) instead of over the experts": '''
-import torch
 
-def topk_routing(logits, k):
-    n, e = logits.shape
-    probs = torch.softmax(logits, dim=0)
-    top, indices = logits.topk(k, dim=-1)
-    weights = torch.gather(probs, 1, indices)
-    weights = weights / weights.sum(dim=-1, keepdim=True)
-    f = torch.zeros(e, dtype=logits.dtype).index_add_(0, indices.reshape(-1), torch.ones(n * k, dtype=logits.dtype)) / (n * k)
-    return weights, indices, e * (f * probs.mean(dim=0)).sum()
-''',
+def _bug(*edits):
+    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
+    source = _PLAIN
+    for old, new in edits:
+        assert old in source, old
+        source = source.replace(old, new)
+    return source
+
+
+WRONG_ANSWERS = {
+    "weights are the full-softmax probabilities of the chosen experts, not renormalised over them": _bug(
+        ("weights = torch.softmax(top, dim=-1)", "weights = torch.softmax(logits, dim=-1).gather(1, indices)"),
+    ),
+    "f_i counts only each token's top-1 expert (Switch's k = 1 rule) while routing to k experts": _bug(
+        ("torch.bincount(indices.flatten(), minlength=e)", "torch.bincount(indices[:, 0], minlength=e)"),
+        ("f = counts / (n * k)", "f = counts / n"),
+    ),
+    "P_i from the renormalised top-k weights instead of the router's full softmax": _bug(
+        ("probs = torch.softmax(logits, dim=-1)", "probs = torch.zeros_like(logits).scatter_(1, indices, weights)"),
+    ),
+    "forgets the factor E (the loss then shrinks as experts are added; balanced gives 1/E, not 1)": _bug(
+        ("aux = e * (f * probs", "aux = (f * probs"),
+    ),
+    "divides the counts by N, not N * k (Hugging Face's Mixtral convention: k times the stated loss)": _bug(
+        ("f = counts / (n * k)", "f = counts / n"),
+    ),
+    "softmax over the tokens (dim=0) instead of over the experts": _bug(
+        ("weights = torch.softmax(top, dim=-1)",
+         "weights = torch.softmax(logits, dim=0).gather(1, indices)\n    weights = weights / weights.sum(dim=-1, keepdim=True)"),
+        ("probs = torch.softmax(logits, dim=-1)", "probs = torch.softmax(logits, dim=0)"),
+    ),
 }
 
 ALTERNATIVES = {

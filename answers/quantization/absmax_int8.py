@@ -8,14 +8,10 @@ and values on the grid (integer multiples of scale) come back exactly.
 (Dettmers et al. 2022, LLM.int8(), arXiv:2208.07339, sec. 2: absmax quantization, here per row, i.e.
 vector-wise, sec. 3.1.)
 """
-import ast
-from pathlib import Path
-
 import torch
 from hypothesis import strategies as st
 
 from llmq.judge.kit import CheckFailed, check, sandboxed
-from llmq.judge.reference_file import reference_solution
 
 
 def reference(x):
@@ -24,18 +20,13 @@ def reference(x):
     scale = x.abs().amax(dim=-1, keepdim=True) / 127  # (..., 1): the row's largest magnitude maps to 127
     safe = torch.where(scale > 0, scale, torch.ones_like(scale))  # an all-zero row: divide by 1, get zeros
     q = (x / safe).round().clamp(-127, 127).to(torch.int8)  # (..., D)
+    # what rounding to the grid guarantees: the round trip is within half a step of x
+    assert bool(((dequantize_int8(q, scale) - x).abs() <= scale / 2 + x.abs() * 1e-5).all())
     return q, scale
 
 
 def dequantize_int8(q, scale):
     return q.to(scale.dtype) * scale  # (..., D)
-
-
-# The solution file must define two functions; the generated reference file holds `reference` and
-# what it uses, so dequantize_int8 is appended to it here (read from this file, not copied).
-_OWN = Path(__file__).read_text(encoding="utf-8")
-_DEQUANTIZE = next(n for n in ast.parse(_OWN).body if isinstance(n, ast.FunctionDef) and n.name == "dequantize_int8")
-REFERENCE_SOURCE = reference_solution(__file__, "absmax_int8") + "\n\n" + ast.get_source_segment(_OWN, _DEQUANTIZE) + "\n"
 
 
 @sandboxed
@@ -143,71 +134,48 @@ def zero_rows(ctx):
         ctx.fail(f"an all-zero row came back as q = {q.view(-1, d)[0].tolist()}, dequantized {deq.view(-1, d)[0].tolist()}")
 
 
-WRONG_ANSWERS = {
-    "divides by 128 instead of 127 (int8's range is asymmetric; absmax uses the symmetric [-127, 127])": '''
-import torch
-
-def absmax_int8(x):
-    work = torch.float64 if x.dtype == torch.float64 else torch.float32
-    scale = x.to(work).abs().amax(dim=-1, keepdim=True) / 128
-    q = (x.to(work) / scale.clamp(min=1e-12)).round().clamp(-128, 127).to(torch.int8)
-    return q, scale
-
-def dequantize_int8(q, scale):
-    return q.to(scale.dtype) * scale
-''',
-    "one scale for the whole tensor (per-tensor absmax) instead of one per row": '''
-import torch
-
-def absmax_int8(x):
-    work = torch.float64 if x.dtype == torch.float64 else torch.float32
-    xw = x.to(work)
-    scale = (xw.abs().amax() / 127).expand(*x.shape[:-1], 1).clone()
-    q = (xw / scale.clamp(min=1e-12)).round().clamp(-127, 127).to(torch.int8)
-    return q, scale
-
-def dequantize_int8(q, scale):
-    return q.to(scale.dtype) * scale
-''',
-    "truncates toward zero (.to(torch.int8) without round): errors up to a whole scale": '''
+# The usual way to write it; each wrong answer below is this file with one bug put in.
+_PLAIN = """
 import torch
 
 def absmax_int8(x):
     work = torch.float64 if x.dtype == torch.float64 else torch.float32
     xw = x.to(work)
     scale = xw.abs().amax(dim=-1, keepdim=True) / 127
-    q = (xw / scale.clamp(min=1e-12)).clamp(-127, 127).to(torch.int8)
+    q = (xw / scale.clamp(min=1e-12)).round().clamp(-127, 127).to(torch.int8)
     return q, scale
 
 def dequantize_int8(q, scale):
     return q.to(scale.dtype) * scale
-''',
-    "computes the scale in the input's dtype (bfloat16 or float16 rounding), then returns it as float32": '''
-import torch
+"""
 
-def absmax_int8(x):
-    scale = x.abs().amax(dim=-1, keepdim=True) / 127
-    q = (x / scale.clamp(min=1e-12)).round().clamp(-127, 127).to(torch.int8)
-    work = torch.float64 if x.dtype == torch.float64 else torch.float32
-    return q, scale.to(work)
 
-def dequantize_int8(q, scale):
-    return q.to(scale.dtype) * scale
-''',
-    "absmax over the wrong axis (per column, dim=0)": '''
-import torch
+def _bug(*edits):
+    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
+    source = _PLAIN
+    for old, new in edits:
+        assert old in source, old
+        source = source.replace(old, new)
+    return source
 
-def absmax_int8(x):
-    work = torch.float64 if x.dtype == torch.float64 else torch.float32
-    xw = x.to(work).reshape(-1, x.shape[-1])
-    col = xw.abs().amax(dim=0, keepdim=True) / 127
-    q = (xw / col.clamp(min=1e-12)).round().clamp(-127, 127).to(torch.int8).reshape(x.shape)
-    scale = col.amax().expand(*x.shape[:-1], 1).clone()
-    return q, scale
 
-def dequantize_int8(q, scale):
-    return q.to(scale.dtype) * scale
-''',
+WRONG_ANSWERS = {
+    "divides by 128 instead of 127 (int8's range is asymmetric; absmax uses the symmetric [-127, 127])": _bug(
+        ("keepdim=True) / 127", "keepdim=True) / 128"), ("clamp(-127, 127)", "clamp(-128, 127)"),
+    ),
+    "one scale for the whole tensor (per-tensor absmax) instead of one per row": _bug(
+        ("scale = xw.abs().amax(dim=-1, keepdim=True) / 127", "scale = (xw.abs().amax() / 127).expand(*x.shape[:-1], 1).clone()"),
+    ),
+    "truncates toward zero (.to(torch.int8) without round): errors up to a whole scale": _bug((".round()", "")),
+    "computes the scale in the input's dtype (bfloat16 or float16 rounding), then returns it as float32": _bug(
+        ("scale = xw.abs().amax(dim=-1, keepdim=True) / 127", "scale = (x.abs().amax(dim=-1, keepdim=True) / 127).to(work)"),
+    ),
+    "absmax over the wrong axis (per column, dim=0)": _bug(
+        ("    scale = xw.abs().amax(dim=-1, keepdim=True) / 127\n    q = (xw / scale.clamp(min=1e-12))",
+         "    col = xw.abs().reshape(-1, x.shape[-1]).amax(dim=0) / 127\n"
+         "    scale = col.amax().expand(*x.shape[:-1], 1).clone()\n"
+         "    q = (xw / col.clamp(min=1e-12))"),
+    ),
 }
 
 ALTERNATIVES = {

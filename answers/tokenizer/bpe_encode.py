@@ -129,91 +129,9 @@ def round_trip(ctx):
     ctx.assert_equal(got, reference(text, merges))
 
 
-WRONG_ANSWERS = {
-    "merges the most frequent known pair first (the training rule), not the lowest rank": '''
-from collections import Counter
-
-def bpe_encode(text, merges):
-    ranks = {tuple(p): s for s, p in enumerate(merges)}
-    ids = list(text.encode("utf-8"))
-    while len(ids) >= 2:
-        counts = Counter(p for p in zip(ids, ids[1:]) if p in ranks)
-        if not counts:
-            break
-        pair = max(counts, key=lambda p: (counts[p], -ranks[p]))
-        new, out, i = 256 + ranks[pair], [], 0
-        while i < len(ids):
-            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
-                out.append(new)
-                i += 2
-            else:
-                out.append(ids[i])
-                i += 1
-        ids = out
-    return ids
-''',
-    "merges the leftmost mergeable pair first, whatever its rank": '''
-def bpe_encode(text, merges):
-    ranks = {tuple(p): s for s, p in enumerate(merges)}
-    ids = list(text.encode("utf-8"))
-    while True:
-        for i in range(len(ids) - 1):
-            if (ids[i], ids[i + 1]) in ranks:
-                ids = ids[:i] + [256 + ranks[(ids[i], ids[i + 1])]] + ids[i + 2:]
-                break
-        else:
-            return ids
-''',
-    "code points (ord) instead of UTF-8 bytes": '''
-def bpe_encode(text, merges):
-    ids = [ord(c) for c in text]
-    for s, pair in enumerate(merges):
-        out, i = [], 0
-        while i < len(ids):
-            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == tuple(pair):
-                out.append(256 + s)
-                i += 2
-            else:
-                out.append(ids[i])
-                i += 1
-        ids = out
-    return ids
-''',
-    "replaces occurrences right to left (aaa -> [97, 256])": '''
-def bpe_encode(text, merges):
-    ids = list(text.encode("utf-8"))
-    for s, pair in enumerate(merges):
-        out, i = [], len(ids) - 1
-        while i >= 0:
-            if i - 1 >= 0 and (ids[i - 1], ids[i]) == tuple(pair):
-                out.append(256 + s)
-                i -= 2
-            else:
-                out.append(ids[i])
-                i -= 1
-        ids = out[::-1]
-    return ids
-''',
-    "applies the merges in reverse order (latest learned first)": '''
-def bpe_encode(text, merges):
-    ids = list(text.encode("utf-8"))
-    for s in reversed(range(len(merges))):
-        pair = tuple(merges[s])
-        out, i = [], 0
-        while i < len(ids):
-            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
-                out.append(256 + s)
-                i += 2
-            else:
-                out.append(ids[i])
-                i += 1
-        ids = out
-    return ids
-''',
-}
-
-ALTERNATIVES = {
-    "each merge once, in the order learned (equivalent: a merge can never create an earlier-ranked pair)": '''
+# Applying each merge once, in the order learned: correct too (a merge never creates a pair learned
+# earlier), and the shape most wrong answers below are one-bug edits of.
+_PLAIN = """
 def bpe_encode(text, merges):
     ids = list(text.encode("utf-8"))
     for s, (a, b) in enumerate(merges):
@@ -227,5 +145,64 @@ def bpe_encode(text, merges):
                 i += 1
         ids = merged
     return ids
-''',
+"""
+
+
+def _bug(*edits):
+    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
+    source = _PLAIN
+    for old, new in edits:
+        assert old in source, old
+        source = source.replace(old, new)
+    return source
+
+
+WRONG_ANSWERS = {
+    "merges the most frequent known pair first (the training rule), not the lowest rank": """
+from collections import Counter
+
+def bpe_encode(text, merges):
+    ranks = {tuple(p): s for s, p in enumerate(merges)}
+    ids = list(text.encode("utf-8"))
+    while True:
+        counts = Counter(p for p in zip(ids, ids[1:]) if p in ranks)
+        if not counts:
+            return ids
+        pair = max(counts, key=lambda p: (counts[p], -ranks[p]))
+        merged, i = [], 0
+        while i < len(ids):
+            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
+                merged.append(256 + ranks[pair])
+                i += 2
+            else:
+                merged.append(ids[i])
+                i += 1
+        ids = merged
+""",
+    "merges the leftmost mergeable pair first, whatever its rank": """
+def bpe_encode(text, merges):
+    ranks = {tuple(p): s for s, p in enumerate(merges)}
+    ids = list(text.encode("utf-8"))
+    while True:
+        for i in range(len(ids) - 1):
+            if (ids[i], ids[i + 1]) in ranks:
+                ids = ids[:i] + [256 + ranks[(ids[i], ids[i + 1])]] + ids[i + 2:]
+                break
+        else:
+            return ids
+""",
+    "code points (ord) instead of UTF-8 bytes": _bug(('list(text.encode("utf-8"))', "[ord(c) for c in text]")),
+    "replaces occurrences right to left (aaa -> [97, 256])": _bug(
+        ("        merged, i = [], 0\n        while i < len(ids):\n            if ids[i] == a and i + 1 < len(ids) and ids[i + 1] == b:",
+         "        merged, i = [], len(ids) - 1\n        while i >= 0:\n            if ids[i] == b and i >= 1 and ids[i - 1] == a:"),
+        ("                i += 2", "                i -= 2"), ("                i += 1", "                i -= 1"),
+        ("        ids = merged", "        ids = merged[::-1]"),
+    ),
+    "applies the merges in reverse order (latest learned first)": _bug(
+        ("for s, (a, b) in enumerate(merges):", "for s, (a, b) in reversed(list(enumerate(merges))):"),
+    ),
+}
+
+ALTERNATIVES = {
+    "each merge once, in the order learned (equivalent: a merge can never create an earlier-ranked pair)": _PLAIN,
 }

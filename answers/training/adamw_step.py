@@ -164,83 +164,47 @@ def decoupled_decay(ctx):
     _compare(ctx, got, expected, dtype, {"params": params, "steps": 1, "start": 1, "options": options})
 
 
+# The usual way to write it; each wrong answer below is this file with one bug put in.
+_PLAIN = """
+import torch
+
+def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    b1, b2 = betas
+    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
+        p.mul_(1 - lr * weight_decay)
+        m.mul_(b1).add_((1 - b1) * g)
+        v.mul_(b2).add_((1 - b2) * g * g)
+        m_hat = m / (1 - b1 ** step)
+        v_hat = v / (1 - b2 ** step)
+        p.sub_(lr * m_hat / (v_hat.sqrt() + eps))
+"""
+
+
+def _bug(*edits):
+    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
+    source = _PLAIN
+    for old, new in edits:
+        assert old in source, old
+        source = source.replace(old, new)
+    return source
+
+
 WRONG_ANSWERS = {
-    "Adam with L2: weight decay added to the gradient (coupled), so it is rescaled by the adaptive denominator": '''
-import torch
-
-def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
-    b1, b2 = betas
-    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
-        g = g + weight_decay * p
-        m.mul_(b1).add_((1 - b1) * g)
-        v.mul_(b2).add_((1 - b2) * g * g)
-        m_hat = m / (1 - b1 ** step)
-        v_hat = v / (1 - b2 ** step)
-        p.sub_(lr * m_hat / (v_hat.sqrt() + eps))
-''',
-    "no bias correction: the first steps are too small": '''
-import torch
-
-def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
-    b1, b2 = betas
-    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
-        p.mul_(1 - lr * weight_decay)
-        m.mul_(b1).add_((1 - b1) * g)
-        v.mul_(b2).add_((1 - b2) * g * g)
-        p.sub_(lr * m / (v.sqrt() + eps))
-''',
-    "eps inside the square root: sqrt(v_hat + eps)": '''
-import torch
-
-def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
-    b1, b2 = betas
-    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
-        p.mul_(1 - lr * weight_decay)
-        m.mul_(b1).add_((1 - b1) * g)
-        v.mul_(b2).add_((1 - b2) * g * g)
-        m_hat = m / (1 - b1 ** step)
-        v_hat = v / (1 - b2 ** step)
-        p.sub_(lr * m_hat / torch.sqrt(v_hat + eps))
-''',
-    "decay not scaled by the learning rate: p * (1 - weight_decay)": '''
-import torch
-
-def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
-    b1, b2 = betas
-    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
-        p.mul_(1 - weight_decay)
-        m.mul_(b1).add_((1 - b1) * g)
-        v.mul_(b2).add_((1 - b2) * g * g)
-        m_hat = m / (1 - b1 ** step)
-        v_hat = v / (1 - b2 ** step)
-        p.sub_(lr * m_hat / (v_hat.sqrt() + eps))
-''',
-    "bias correction with step - 1 after counting from 0 (1 - beta ** (step + 1) at this step)": '''
-import torch
-
-def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
-    b1, b2 = betas
-    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
-        p.mul_(1 - lr * weight_decay)
-        m.mul_(b1).add_((1 - b1) * g)
-        v.mul_(b2).add_((1 - b2) * g * g)
-        m_hat = m / (1 - b1 ** (step + 1))
-        v_hat = v / (1 - b2 ** (step + 1))
-        p.sub_(lr * m_hat / (v_hat.sqrt() + eps))
-''',
-    "rebinds the moments (m = b1 * m + ...): the saved state never changes": '''
-import torch
-
-def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
-    b1, b2 = betas
-    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
-        p.mul_(1 - lr * weight_decay)
-        m = b1 * m + (1 - b1) * g
-        v = b2 * v + (1 - b2) * g * g
-        m_hat = m / (1 - b1 ** step)
-        v_hat = v / (1 - b2 ** step)
-        p.sub_(lr * m_hat / (v_hat.sqrt() + eps))
-''',
+    "Adam with L2: weight decay added to the gradient (coupled), so it is rescaled by the adaptive denominator": _bug(
+        ("        p.mul_(1 - lr * weight_decay)\n", "        g = g + weight_decay * p\n"),
+    ),
+    "no bias correction: the first steps are too small": _bug(
+        ("m / (1 - b1 ** step)", "m"), ("v / (1 - b2 ** step)", "v"),
+    ),
+    "eps inside the square root: sqrt(v_hat + eps)": _bug(("(v_hat.sqrt() + eps)", "torch.sqrt(v_hat + eps)")),
+    "decay not scaled by the learning rate: p * (1 - weight_decay)": _bug(("1 - lr * weight_decay", "1 - weight_decay")),
+    "bias correction one step ahead: 1 - beta ** (step + 1), as if step counted from 0": _bug(
+        ("b1 ** step", "b1 ** (step + 1)"), ("b2 ** step", "b2 ** (step + 1)"),
+    ),
+    "rebinds the moments (m = b1 * m + ...): the saved state never changes": _bug(
+        ("m.mul_(b1).add_((1 - b1) * g)", "m = b1 * m + (1 - b1) * g"),
+        ("v.mul_(b2).add_((1 - b2) * g * g)", "v = b2 * v + (1 - b2) * g * g"),
+    ),
 }
 
 ALTERNATIVES = {

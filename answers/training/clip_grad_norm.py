@@ -120,67 +120,47 @@ def equals_torch(ctx):
     _compare(ctx, got, grads, max_norm, torch.float64)
 
 
+# The usual way to write it; each wrong answer below is this file with one bug put in.
+_PLAIN = """
+import torch
+
+def clip_grad_norm(grads, max_norm):
+    total = torch.stack([g.norm() for g in grads]).norm()
+    scale = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+    for g in grads:
+        g.mul_(scale)
+    return total
+"""
+
+
+def _bug(*edits):
+    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
+    source = _PLAIN
+    for old, new in edits:
+        assert old in source, old
+        source = source.replace(old, new)
+    return source
+
+
 WRONG_ANSWERS = {
-    "clips each tensor by its own norm instead of the global norm": '''
-import torch
-
-def clip_grad_norm(grads, max_norm):
-    norms = []
-    for g in grads:
-        n = g.norm()
-        norms.append(n)
-        g.mul_(torch.clamp(max_norm / (n + 1e-6), max=1.0))
-    return torch.stack(norms).norm()
-''',
-    "scales up as well: multiplies by max_norm / total even when the norm is already below max_norm": '''
-import torch
-
-def clip_grad_norm(grads, max_norm):
-    total = torch.stack([g.norm() for g in grads]).norm()
-    for g in grads:
-        g.mul_(max_norm / (total + 1e-6))
-    return total
-''',
-    "sums the per-tensor norms instead of taking the norm of all elements": '''
-import torch
-
-def clip_grad_norm(grads, max_norm):
-    total = torch.stack([g.norm() for g in grads]).sum()
-    scale = torch.clamp(max_norm / (total + 1e-6), max=1.0)
-    for g in grads:
-        g.mul_(scale)
-    return total
-''',
-    "returns the norm after clipping instead of before": '''
-import torch
-
-def clip_grad_norm(grads, max_norm):
-    total = torch.stack([g.norm() for g in grads]).norm()
-    scale = torch.clamp(max_norm / (total + 1e-6), max=1.0)
-    for g in grads:
-        g.mul_(scale)
-    return torch.stack([g.norm() for g in grads]).norm()
-''',
-    "rebinds the loop variable (g = g * scale): the caller's gradients are never clipped": '''
-import torch
-
-def clip_grad_norm(grads, max_norm):
-    total = torch.stack([g.norm() for g in grads]).norm()
-    scale = torch.clamp(max_norm / (total + 1e-6), max=1.0)
-    for g in grads:
-        g = g * scale
-    return total
-''',
-    "divides by the bare norm (no 1e-6): clipped norms land exactly on max_norm, not where torch puts them": '''
-import torch
-
-def clip_grad_norm(grads, max_norm):
-    total = torch.stack([g.norm() for g in grads]).norm()
-    scale = torch.clamp(max_norm / total, max=1.0)
-    for g in grads:
-        g.mul_(scale)
-    return total
-''',
+    "clips each tensor by its own norm instead of the global norm": _bug(
+        ("        g.mul_(scale)", "        g.mul_(torch.clamp(max_norm / (g.norm() + 1e-6), max=1.0))"),
+    ),
+    "scales up as well: multiplies by max_norm / total even when the norm is already below max_norm": _bug(
+        ("torch.clamp(max_norm / (total + 1e-6), max=1.0)", "max_norm / (total + 1e-6)"),
+    ),
+    "sums the per-tensor norms instead of taking the norm of all elements": _bug(
+        ("torch.stack([g.norm() for g in grads]).norm()", "torch.stack([g.norm() for g in grads]).sum()"),
+    ),
+    "returns the norm after clipping instead of before": _bug(
+        ("    return total", "    return torch.stack([g.norm() for g in grads]).norm()"),
+    ),
+    "rebinds the loop variable (g = g * scale): the caller's gradients are never clipped": _bug(
+        ("g.mul_(scale)", "g = g * scale"),
+    ),
+    "divides by the bare norm (no 1e-6): clipped norms land exactly on max_norm, not where torch puts them": _bug(
+        ("max_norm / (total + 1e-6)", "max_norm / total"),
+    ),
 }
 
 ALTERNATIVES = {

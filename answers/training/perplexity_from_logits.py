@@ -94,52 +94,43 @@ def large_logits(ctx):
     ctx.assert_close(out, ctx.reference(logits, targets), dtype=dtype, rtol=5e-3 if dtype == torch.float32 else None)
 
 
-WRONG_ANSWERS = {
-    "averages over every position, the ignored ones counted as zero loss": '''
+# The usual way to write it; each wrong answer below is this file with one bug put in.
+_PLAIN = """
 import torch
 
 def perplexity(logits, targets, ignore_index=-100):
     keep = targets != ignore_index
     logp = torch.log_softmax(logits, dim=-1)
-    nll = -logp.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
-    return torch.exp((nll * keep).sum() / targets.numel())
-''',
-    "mean of the per-token perplexities exp(nll) instead of exp of the mean nll": '''
-import torch
-
-def perplexity(logits, targets, ignore_index=-100):
-    keep = targets != ignore_index
-    logp = torch.log_softmax(logits, dim=-1)
-    nll = -logp.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
-    return torch.exp(nll[keep]).mean()
-''',
-    "log of the summed exponentials without subtracting the max: overflows for large logits": '''
-import torch
-
-def perplexity(logits, targets, ignore_index=-100):
-    keep = targets != ignore_index
-    logp = logits - torch.log(torch.exp(logits).sum(dim=-1, keepdim=True))
     nll = -logp.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
     return torch.exp(nll[keep].mean())
-''',
-    "exp of the summed nll (the perplexity of the whole batch as one product, not per token)": '''
-import torch
+"""
 
-def perplexity(logits, targets, ignore_index=-100):
-    keep = targets != ignore_index
-    logp = torch.log_softmax(logits, dim=-1)
-    nll = -logp.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
-    return torch.exp(nll[keep].sum())
-''',
-    "2 ** mean nll: mixes a base-2 exponent with natural-log likelihoods": '''
-import torch
 
-def perplexity(logits, targets, ignore_index=-100):
-    keep = targets != ignore_index
-    logp = torch.log_softmax(logits, dim=-1)
-    nll = -logp.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
-    return 2 ** nll[keep].mean()
-''',
+def _bug(*edits):
+    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
+    source = _PLAIN
+    for old, new in edits:
+        assert old in source, old
+        source = source.replace(old, new)
+    return source
+
+
+WRONG_ANSWERS = {
+    "averages over every position, the ignored ones counted as zero loss": _bug(
+        ("torch.exp(nll[keep].mean())", "torch.exp((nll * keep).sum() / targets.numel())"),
+    ),
+    "mean of the per-token perplexities exp(nll) instead of exp of the mean nll": _bug(
+        ("torch.exp(nll[keep].mean())", "torch.exp(nll[keep]).mean()"),
+    ),
+    "log of the summed exponentials without subtracting the max: overflows for large logits": _bug(
+        ("torch.log_softmax(logits, dim=-1)", "logits - torch.log(torch.exp(logits).sum(dim=-1, keepdim=True))"),
+    ),
+    "exp of the summed nll (the perplexity of the whole batch as one product, not per token)": _bug(
+        ("nll[keep].mean()", "nll[keep].sum()"),
+    ),
+    "2 ** mean nll: mixes a base-2 exponent with natural-log likelihoods": _bug(
+        ("torch.exp(nll[keep].mean())", "2 ** nll[keep].mean()"),
+    ),
 }
 
 ALTERNATIVES = {

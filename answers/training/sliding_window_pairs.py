@@ -82,61 +82,46 @@ def shifted(ctx):
     ctx.assert_equal(targets, inputs + 1)
 
 
+# The usual way to write it (the book's loop); each wrong answer below is this file with one bug put in.
+_PLAIN = """
+import torch
+
+def sliding_window_pairs(token_ids, max_length, stride):
+    inputs, targets = [], []
+    for i in range(0, len(token_ids) - max_length, stride):
+        inputs.append(token_ids[i:i + max_length])
+        targets.append(token_ids[i + 1:i + max_length + 1])
+    shape = (len(inputs), max_length)
+    return torch.tensor(inputs, dtype=torch.int64).reshape(shape), torch.tensor(targets, dtype=torch.int64).reshape(shape)
+"""
+
+
+def _bug(*edits):
+    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
+    source = _PLAIN
+    for old, new in edits:
+        assert old in source, old
+        source = source.replace(old, new)
+    return source
+
+
 WRONG_ANSWERS = {
-    "targets not shifted (targets = inputs): the model learns to copy, not to predict": '''
-import torch
-
-def sliding_window_pairs(token_ids, max_length, stride):
-    inputs = []
-    for i in range(0, len(token_ids) - max_length, stride):
-        inputs.append(token_ids[i:i + max_length])
-    t = torch.tensor(inputs, dtype=torch.int64).reshape(len(inputs), max_length)
-    return t, t.clone()
-''',
-    "loop bound one too short: drops the last complete window": '''
-import torch
-
-def sliding_window_pairs(token_ids, max_length, stride):
-    inputs, targets = [], []
-    for i in range(0, len(token_ids) - max_length - 1, stride):
-        inputs.append(token_ids[i:i + max_length])
-        targets.append(token_ids[i + 1:i + max_length + 1])
-    shape = (len(inputs), max_length)
-    return torch.tensor(inputs, dtype=torch.int64).reshape(shape), torch.tensor(targets, dtype=torch.int64).reshape(shape)
-''',
-    "keeps the last incomplete window, padding its target with token 0": '''
-import torch
-
-def sliding_window_pairs(token_ids, max_length, stride):
-    inputs, targets = [], []
-    for i in range(0, len(token_ids) - max_length + 1, stride):
-        inputs.append(token_ids[i:i + max_length])
-        tgt = token_ids[i + 1:i + max_length + 1]
-        targets.append(tgt + [0] * (max_length - len(tgt)))
-    shape = (len(inputs), max_length)
-    return torch.tensor(inputs, dtype=torch.int64).reshape(shape), torch.tensor(targets, dtype=torch.int64).reshape(shape)
-''',
-    "ignores stride (always steps by 1)": '''
-import torch
-
-def sliding_window_pairs(token_ids, max_length, stride):
-    inputs, targets = [], []
-    for i in range(0, len(token_ids) - max_length):
-        inputs.append(token_ids[i:i + max_length])
-        targets.append(token_ids[i + 1:i + max_length + 1])
-    shape = (len(inputs), max_length)
-    return torch.tensor(inputs, dtype=torch.int64).reshape(shape), torch.tensor(targets, dtype=torch.int64).reshape(shape)
-''',
-    "torch.tensor of an empty list: shape (0,) instead of (0, max_length) when no window fits": '''
-import torch
-
-def sliding_window_pairs(token_ids, max_length, stride):
-    inputs, targets = [], []
-    for i in range(0, len(token_ids) - max_length, stride):
-        inputs.append(token_ids[i:i + max_length])
-        targets.append(token_ids[i + 1:i + max_length + 1])
-    return torch.tensor(inputs, dtype=torch.int64), torch.tensor(targets, dtype=torch.int64)
-''',
+    "targets not shifted (targets = inputs): the model learns to copy, not to predict": _bug(
+        ("targets.append(token_ids[i + 1:i + max_length + 1])", "targets.append(token_ids[i:i + max_length])"),
+    ),
+    "loop bound one too short: drops the last complete window": _bug(
+        ("len(token_ids) - max_length, stride", "len(token_ids) - max_length - 1, stride"),
+    ),
+    "keeps the last incomplete window, padding its target with token 0": _bug(
+        ("len(token_ids) - max_length, stride", "len(token_ids) - max_length + 1, stride"),
+        ("targets.append(token_ids[i + 1:i + max_length + 1])",
+         "tgt = token_ids[i + 1:i + max_length + 1]\n        targets.append(tgt + [0] * (max_length - len(tgt)))"),
+    ),
+    "ignores stride (always steps by 1)": _bug(("len(token_ids) - max_length, stride)", "len(token_ids) - max_length)")),
+    "torch.tensor of an empty list: shape (0,) instead of (0, max_length) when no window fits": _bug(
+        ("torch.tensor(inputs, dtype=torch.int64).reshape(shape)", "torch.tensor(inputs, dtype=torch.int64)"),
+        ("torch.tensor(targets, dtype=torch.int64).reshape(shape)", "torch.tensor(targets, dtype=torch.int64)"),
+    ),
 }
 
 ALTERNATIVES = {

@@ -95,60 +95,43 @@ def monotone(ctx):
     ctx.assert_close(got[w], max_lr)
 
 
+# The usual way to write it; each wrong answer below is this file with one bug put in.
+_PLAIN = """
+import math
+
+def warmup_cosine_lr(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
+    if step < warmup_steps:
+        return max_lr * step / warmup_steps
+    if step > total_steps:
+        return min_lr
+    progress = (step - warmup_steps) / (total_steps - warmup_steps)
+    return min_lr + (max_lr - min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
+"""
+
+
+def _bug(*edits):
+    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
+    source = _PLAIN
+    for old, new in edits:
+        assert old in source, old
+        source = source.replace(old, new)
+    return source
+
+
 WRONG_ANSWERS = {
-    "warmup off by one: max_lr * (step + 1) / W, reaching max_lr one step early and never 0": '''
-import math
-
-def warmup_cosine_lr(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
-    if step < warmup_steps:
-        return max_lr * (step + 1) / warmup_steps
-    if step > total_steps:
-        return min_lr
-    progress = (step - warmup_steps) / (total_steps - warmup_steps)
-    return min_lr + (max_lr - min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
-''',
-    "cosine progress measured from step 0 (step / T) instead of from the end of warmup": '''
-import math
-
-def warmup_cosine_lr(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
-    if step < warmup_steps:
-        return max_lr * step / warmup_steps
-    if step > total_steps:
-        return min_lr
-    progress = step / total_steps
-    return min_lr + (max_lr - min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
-''',
-    "adds min_lr to a cosine scaled by max_lr, overshooting max_lr by min_lr": '''
-import math
-
-def warmup_cosine_lr(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
-    if step < warmup_steps:
-        return max_lr * step / warmup_steps
-    if step > total_steps:
-        return min_lr
-    progress = (step - warmup_steps) / (total_steps - warmup_steps)
-    return min_lr + max_lr * 0.5 * (1 + math.cos(math.pi * progress))
-''',
-    "no floor after total_steps: the cosine comes back up": '''
-import math
-
-def warmup_cosine_lr(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
-    if step < warmup_steps:
-        return max_lr * step / warmup_steps
-    progress = (step - warmup_steps) / (total_steps - warmup_steps)
-    return min_lr + (max_lr - min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
-''',
-    "cos(pi/2 * progress): decays over a quarter period only and ends at max_lr - (max_lr - min_lr)/2": '''
-import math
-
-def warmup_cosine_lr(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
-    if step < warmup_steps:
-        return max_lr * step / warmup_steps
-    if step > total_steps:
-        return min_lr
-    progress = (step - warmup_steps) / (total_steps - warmup_steps)
-    return min_lr + (max_lr - min_lr) * 0.5 * (1 + math.cos(math.pi / 2 * progress))
-''',
+    "warmup off by one: max_lr * (step + 1) / W, reaching max_lr one step early and never 0": _bug(
+        ("max_lr * step / warmup_steps", "max_lr * (step + 1) / warmup_steps"),
+    ),
+    "cosine progress measured from step 0 (step / T) instead of from the end of warmup": _bug(
+        ("(step - warmup_steps) / (total_steps - warmup_steps)", "step / total_steps"),
+    ),
+    "adds min_lr to a cosine scaled by max_lr, overshooting max_lr by min_lr": _bug(
+        ("min_lr + (max_lr - min_lr) * 0.5", "min_lr + max_lr * 0.5"),
+    ),
+    "no floor after total_steps: the cosine comes back up": _bug(("    if step > total_steps:\n        return min_lr\n", "")),
+    "cos(pi/2 * progress): decays over a quarter period only and ends at max_lr - (max_lr - min_lr)/2": _bug(
+        ("math.cos(math.pi * progress)", "math.cos(math.pi / 2 * progress)"),
+    ),
 }
 
 ALTERNATIVES = {
