@@ -15,7 +15,7 @@ def reference(batch, seq_len, n_layers, n_kv_heads, head_dim, bytes_per_element=
 
 # Published numbers: (arguments, bytes, where from)
 PUBLISHED = [
-    ((1, 1, 40, 40, 128), 800 * 1024, "OPT-13B, 800 KB per token (Kwon et al. 2023, vLLM, arXiv:2309.06180, sec. 3)"),
+    ((1, 1, 40, 40, 128), 800 * 1024, "OPT-13B (40 layers, 40 heads of 128), 800 KB per token in fp16 (Kwon et al. 2023, vLLM, arXiv:2309.06180, sec. 3)"),
     ((1, 2048, 40, 40, 128), 1600 * 1024 * 1024, "OPT-13B, 2048 tokens: 1.6 GB (vLLM paper, sec. 3)"),
     ((1, 4096, 32, 32, 128), 2 * 1024**3, "Llama-2-7B (MHA, 32 kv heads), 4096 tokens in fp16: 2 GiB"),
     ((1, 4096, 80, 8, 128), 1280 * 1024**2, "Llama-2-70B (GQA, 8 kv heads of 64 query heads), 4096 tokens in fp16"),
@@ -29,7 +29,8 @@ def published(ctx):
             raise BankError(f"reference gives {reference(*args):,} bytes, disagreeing with {where}")
         got = ctx.call(*args)
         if got != expected or type(got) is not int:
-            ctx.fail(f"{where}: expected {expected:,} bytes (an int), got {got!r}")
+            ctx.fail(f"{where}: expected {expected:,} bytes (an int; fp16 is the default, "
+                     f"2 bytes per element; keys and values both cached), got {got!r}")
 
 
 @check("matches the formula for random sizes (1s and odd sizes included), bytes_per_element at its default and 1, 4; an int")
