@@ -4,13 +4,14 @@ Answer modules import this at load time, in the harness, before the sandbox is f
 `@sandboxed` drivers built from it then run inside the sandbox next to the solution (where
 `import llmq` is refused, so nothing here imports llmq lazily). Two halves:
 
-- sandbox side: `launch_driver` runs a solution while counting the Triton kernels it launches and
-  noting whether the returned tensor was one of their arguments; `run_ranks` forks ranks of a
-  `torch.distributed` group (gloo on the CPU, NCCL when there is a GPU per rank) and brings back
-  what each rank returned; `timing_driver` times a solution on CUDA against torch eager and
-  torch.compile with the harness in kernels/timing.py.
-- harness side: `call_kernel(ctx, ...)` turns what `launch_driver` saw into clear failures;
-  `note_timing(ctx, ...)` records the speed-up (or that nothing could be timed) on the verdict.
+- sandbox side: the driver from `kernel_driver` runs a solution on the device while counting the
+  Triton kernels it launches, with every input and allocation inside NaN-guarded buffers (a load
+  or store past the end shows); `run_ranks` forks the ranks of a `torch.distributed` group (gloo
+  on the CPU, NCCL when there is a GPU per rank) and brings back what each rank returned; the
+  driver from `timing_driver` times a solution on CUDA against torch eager with kernels/timing.py.
+- harness side: `call_kernel(ctx, ...)` turns what the launch driver saw into clear failures;
+  `note_timing(ctx)` and `ranks_note(ctx)` put the speed-up, or where things ran and that only
+  correctness was checked, in the verdict's notes.
 """
 from __future__ import annotations
 
@@ -104,6 +105,22 @@ def _counting(log: _LaunchLog) -> list[tuple[type, Any]]:
         saved.append((cls, original))
         cls.run = run  # type: ignore[method-assign]
     return saved
+
+
+def _first_config_only() -> list[tuple[type, Any]]:
+    """Under Triton's interpreter, @triton.autotune cannot benchmark (there is no GPU driver to time
+    with): make it keep the first config, as it does when only one config is left after pruning."""
+    try:
+        from triton.runtime.autotuner import Autotuner
+    except ImportError:
+        return []
+    original = Autotuner.__dict__["prune_configs"]
+
+    def prune_configs(self: Any, kwargs: dict, _original: Any = original) -> list:
+        return _original(self, kwargs)[:1]
+
+    Autotuner.prune_configs = prune_configs  # type: ignore[method-assign]
+    return [(Autotuner, original)]
 
 
 def _to(value: Any, dev: str) -> Any:
@@ -214,6 +231,7 @@ def _launch(solution: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str
     dkwargs = {k: _guarded_input(guards, v, dev, f"input `{k}`") for k, v in kwargs.items()}
     log = _LaunchLog()
     saved = _counting(log)
+    tuned = _first_config_only() if dev == "cpu" else []
     allocators = _patched_allocators(guards)
     try:
         out = solution(*dargs, **dkwargs)
@@ -224,6 +242,8 @@ def _launch(solution: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str
             setattr(owner, name, original)
         for cls, original in saved:
             cls.run = original
+        for cls, original in tuned:
+            cls.prune_configs = original
     own_file = solution.__code__.co_filename if hasattr(solution, "__code__") else ""
     modified = None
     for i, (a, b) in enumerate(zip(dargs, args)):
