@@ -107,16 +107,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from llmq.judge.client import Judge
     from llmq.judge.commands import check_file, watch_file
 
-    exercise = find_exercise(_load(args), args.id)
-    path = Path(args.file)
-    try:
-        path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {args.file}: {exc.strerror if isinstance(exc, OSError) else exc}") from None
-    run = watch_file if args.watch else check_file
-    return run(exercise, path, as_json=args.json, seed=args.seed)
+    with Judge() as judge:  # started first: its worker imports torch while the bank loads
+        exercise = find_exercise(_load(args), args.id)
+        path = Path(args.file)
+        try:
+            path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {args.file}: {exc.strerror if isinstance(exc, OSError) else exc}") from None
+        run = watch_file if args.watch else check_file
+        return run(exercise, path, as_json=args.json, seed=args.seed, judge=judge)
 
 
 def cmd_stats(args: argparse.Namespace) -> int:

@@ -8,8 +8,9 @@ import json
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, TextIO
+from typing import Callable, Iterable, Iterator, TextIO
 
 from llmq.judge.client import Cancelled, ExerciseLike, Judge
 from llmq.judge.verdict import Verdict, render_text
@@ -28,11 +29,28 @@ def _print_verdict(verdict: Verdict, as_json: bool, out: TextIO) -> None:
     out.flush()
 
 
-def check_file(exercise: ExerciseLike, path: Path, as_json: bool = False, seed: int | None = None, out: TextIO | None = None) -> int:
+@contextmanager
+def _judge(given: Judge | None) -> Iterator[Judge]:
+    """The caller's judge (left running), or a new one closed afterwards."""
+    if given is not None:
+        yield given
+        return
+    with Judge() as judge:
+        yield judge
+
+
+def check_file(
+    exercise: ExerciseLike,
+    path: Path,
+    as_json: bool = False,
+    seed: int | None = None,
+    out: TextIO | None = None,
+    judge: Judge | None = None,
+) -> int:
     """Judge FILE once: 0 when every check passed, 1 otherwise (CONTRACTS.md exit codes)."""
     out = out or sys.stdout  # looked up now: tests and callers may have replaced it
-    with Judge() as judge:
-        verdict = judge.check(exercise, path, seed=seed)
+    with _judge(judge) as running:
+        verdict = running.check(exercise, path, seed=seed)
     _print_verdict(verdict, as_json, out)
     return EXIT_OK if verdict.passed else EXIT_FAIL
 
@@ -52,12 +70,13 @@ def watch_file(
     seed: int | None = None,
     out: TextIO | None = None,
     keep_going: Callable[[], bool] = lambda: True,
+    judge: Judge | None = None,
 ) -> int:
     """Judge FILE now and again each time it is saved, until Ctrl-C (or `keep_going` says stop).
     A save during a check cancels it and starts over. Returns the last verdict's exit code."""
     out = out or sys.stdout
     code = EXIT_FAIL
-    with Judge() as judge:
+    with _judge(judge) as judge:
         seen = _stamp(path)
         pending = judge.submit(exercise, path, seed=seed)
         if not as_json:
