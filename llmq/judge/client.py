@@ -241,7 +241,11 @@ class Judge:
 
     def describe(self, answer_path: Path | str) -> dict[str, Any]:
         """The checks, wrong answers, alternatives and problems of an answer module."""
-        return self._send({"op": "describe", "answer_path": str(answer_path)}).result()
+        return self.submit_describe(answer_path).result()
+
+    def submit_describe(self, answer_path: Path | str) -> Pending:
+        """`describe`, queued: `result()` gives the dict."""
+        return self._send({"op": "describe", "answer_path": str(answer_path)})
 
     def ping(self, timeout: float | None = 30.0) -> dict[str, Any]:
         return self._send({"op": "ping"}).result(timeout)

@@ -56,7 +56,8 @@ def verify(
     """Judge every bank-provided submission of every exercise; collect what does not hold."""
     started = time.monotonic()
     exercises = list(exercises)
-    plans: list[tuple[ExerciseLike, dict[str, Any]]] = [(ex, judge.describe(ex.answer_path)) for ex in exercises]
+    described = [(ex, judge.submit_describe(ex.answer_path)) for ex in exercises]  # in parallel
+    plans: list[tuple[ExerciseLike, dict[str, Any]]] = [(ex, pending.result()) for ex, pending in described]
     # Queue everything first so the worker keeps all its slots busy.
     runs: list[tuple[ExerciseLike, dict[str, Any], Pending, list[tuple[str, Pending]], list[tuple[str, Pending]]]] = []
     for ex, plan in plans:
