@@ -73,3 +73,26 @@ def test_study_a_card_in_a_real_terminal(test_bank_dir: Path, tmp_path: Path) ->
             subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
     with Store.open(tmp_path / "progress.db") as store:
         assert [e.rating for _, e in store.standing_events("tuitest.sqrt_dk")] == [3]
+
+
+def test_external_editor_in_a_real_terminal(test_bank_dir: Path, tmp_path: Path) -> None:
+    """ctrl+o / f4 suspends the app for $EDITOR and loads the file back (Pilot cannot suspend)."""
+    if not LLMQ.exists():
+        pytest.skip("the llmq script is not installed in this environment")
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\necho "# written by the editor" >> "$1"\n')
+    editor.chmod(0o755)
+    name = f"llmq-test-{uuid.uuid4().hex[:8]}"
+    command = (f"env LLMQ_HOME={tmp_path} EDITOR={editor} TERM=xterm-256color {LLMQ} "
+               f"study --bank {test_bank_dir} --topic tuitest --kind code")
+    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "140", "-y", "40", command], check=True)
+    term = Terminal(name)
+    try:
+        term.wait_for("ctrl+r or f5: run the checks")
+        term.send("F4")
+        screen = term.wait_for("from your editor")
+        assert "# written by the editor" in screen
+        term.send("C-q")
+    finally:
+        if term.alive():
+            subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
