@@ -122,26 +122,10 @@ WRONG_ANSWERS = {
         _PLAIN.replace("min(counts, key=lambda p: (-counts[p], p))", "max(counts, key=counts.get)"),
     "ties go to the largest pair":
         _PLAIN.replace("min(counts, key=lambda p: (-counts[p], p))", "max(counts, key=lambda p: (counts[p], p))"),
-    "merges right to left ('aaa' -> [97, 256])":
-        _PLAIN.replace("""        out, i = [], 0
-        while i < len(ids):
-            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
-                out.append(256 + step)
-                i += 2
-            else:
-                out.append(ids[i])
-                i += 1
-        ids = out
-""", """        out, i = [], len(ids) - 1
-        while i >= 0:
-            if i > 0 and (ids[i - 1], ids[i]) == pair:
-                out.append(256 + step)
-                i -= 2
-            else:
-                out.append(ids[i])
-                i -= 1
-        ids = out[::-1]
-"""),
+    "merges right to left ('aaa' -> [97, 256])":  # scans the reversed sequence for the reversed pair
+        _PLAIN.replace("out, i = [], 0", "ids, out, i = ids[::-1], [], 0")
+        .replace("(ids[i], ids[i + 1]) == pair", "(ids[i + 1], ids[i]) == pair")
+        .replace("ids = out\n", "ids = out[::-1]\n"),
     "stops when no pair occurs at least twice":
         _PLAIN.replace("""        pair = min(""", """        if max(counts.values()) < 2:
             break
