@@ -57,7 +57,7 @@ class LlmqApp(App[int]):
             return self._progress
 
     def on_mount(self) -> None:
-        threading.Thread(target=self._prefetch_progress, name="llmq-open-progress", daemon=True).start()
+        self.run_worker(self._prefetch_progress, thread=True, exit_on_error=False, group="open-progress")
         self.push_screen(HomeScreen())
         if self.study_args is not None:
             from llmq.tui.screens.review import ReviewScreen
