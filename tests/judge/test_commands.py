@@ -59,6 +59,7 @@ def test_check_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture
     assert code == 2 and "missing.py" in err
 
 
+@pytest.mark.slow  # starts processes of its own or moves a gigabyte
 def test_watch_checks_again_when_the_file_is_saved(tmp_path: Path) -> None:
     solution = tmp_path / "gqa.py"
     solution.write_text(WRONG)

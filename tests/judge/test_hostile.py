@@ -133,6 +133,7 @@ def test_hostile_submission_gets_a_clear_verdict_and_the_worker_goes_on(judge: J
     assert judge.ping()["pid"] == pid
 
 
+@pytest.mark.slow  # starts processes of its own or moves a gigabyte
 def test_a_gigabyte_printed_is_cut_at_64_kib(judge: Judge) -> None:
     noisy = "import sys\nfor _ in range(1024):\n    sys.stdout.write('x' * (1 << 20))\n" + GOOD
     verdict = judge.check(GQA, noisy, seed=1, timeout_s=30.0)

@@ -134,6 +134,7 @@ def test_cancel_stops_a_running_check_and_the_worker_goes_on(judge: Judge) -> No
     assert judge.ping()["pid"] == pid
 
 
+@pytest.mark.slow  # starts processes of its own or moves a gigabyte
 def test_the_worker_is_restarted_when_it_dies() -> None:
     with Judge() as judge:
         first = judge.ping()["pid"]
