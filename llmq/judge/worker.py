@@ -182,6 +182,7 @@ class Worker:
         os.set_blocking(0, False)
         self.selector.register(0, selectors.EVENT_READ, None)
         while True:
+            self.reap_orphans()
             while self.queue and len(self.running) < self.max_jobs:
                 self.start(self.queue.popleft())
             now = time.monotonic()
@@ -196,6 +197,21 @@ class Worker:
                         return
                 else:
                     self.read_child(key.data)
+
+    def reap_orphans(self) -> None:
+        """Collect sandboxes whose harness was killed (they come to us: we are their subreaper)."""
+        own = {job.pid for job in self.running.values()}
+        while True:
+            try:
+                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return
+            if info is None or info.si_pid in own:
+                return  # nothing to collect, or a harness of ours, which `reap` collects
+            try:
+                os.waitpid(info.si_pid, 0)
+            except ChildProcessError:
+                return
 
     def read_stdin(self) -> bool:
         try:
@@ -237,6 +253,20 @@ def _killpg(pid: int) -> None:
         pass
 
 
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def _become_subreaper() -> None:
+    """Orphaned sandboxes (their harness killed on timeout or cancel) become our children, so we
+    can reap them instead of leaving zombies to a PID 1 that may not."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _describe_child(answer_path: str, fd: int) -> None:
     from llmq.judge import harness
     from llmq.judge.wire import write_all
@@ -260,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     warm()
+    _become_subreaper()
     worker = Worker(out_fd, args.jobs)
     worker.send({"id": None, "ready": True, "pid": os.getpid()})
     try:
