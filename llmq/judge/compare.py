@@ -48,6 +48,10 @@ def describe(value: Any) -> str:
 
 
 def type_name(value: Any) -> str:
+    from llmq.judge.wire import Opaque  # what the sandbox could not send back as a value
+
+    if isinstance(value, Opaque):
+        return f"an object of type {value.type_name} ({value.text})"
     if isinstance(value, torch.Tensor):
         return f"a {str(value.dtype).removeprefix('torch.')} tensor of shape {tuple(value.shape)}"
     if value is None:
