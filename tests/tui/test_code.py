@@ -2,8 +2,10 @@
 hints, reveal, the last attempt, $EDITOR, and the rating a result suggests."""
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
+import time
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Callable
@@ -43,11 +45,29 @@ FOREVER = '''def grouped_query_attention(q, k, v, causal=True):
 
 
 def children(pid: int | None) -> list[int]:
-    """Live child processes of `pid` (Linux /proc)."""
+    """Running (not zombie) child processes of `pid`, from Linux /proc."""
     path = Path(f"/proc/{pid}/task/{pid}/children")
     if pid is None or not path.exists():
         pytest.skip("no /proc to look for child processes")
-    return [int(c) for c in path.read_text().split()]
+    running = []
+    for child in path.read_text().split():
+        try:
+            state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue  # already gone
+        if state != "Z":
+            running.append(int(child))
+    return running
+
+
+async def no_children_left(pid: int | None, within_s: float) -> list[int]:
+    """Wait for the judge's worker to have no running child; return what is left after `within_s`.
+    The worker kills the cancelled child's process group and reaps it on its own schedule; a child
+    not killed would run on to the exercise's timeout."""
+    deadline = time.monotonic() + within_s
+    while (left := children(pid)) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return left
 
 
 def reference_of(app: Any) -> str:
@@ -121,7 +141,8 @@ async def test_cancel_a_long_check(make_app: Callable[..., Any], shared_judge: A
         assert "cancelled" in text
         assert isinstance(app.screen, ExerciseScreen)  # escape cancelled, it did not leave
         await settle(pilot)
-        assert children(shared_judge.judge.worker_pid()) == []  # the child running it was killed
+        # killed, not left to run into its timeout
+        assert await no_children_left(shared_judge.judge.worker_pid(), panel.exercise.timeout_s / 2) == []
 
         # again, and at once run the reference, before the cancelled run has answered: its late
         # answer must not be taken for the new run's
