@@ -143,3 +143,40 @@ def test_the_worker_is_restarted_when_it_dies() -> None:
         assert verdict.status == "pass"
         assert judge.ping()["pid"] != first
         assert judge.restarts == 1
+
+
+DRIVER_MODULE = '''
+import torch
+from hypothesis import strategies as st
+from llmq.judge.kit import check, sandboxed
+
+WRONG_ANSWERS = {}
+ALTERNATIVES = {}
+
+def reference(x):
+    return x.cumsum(0)
+
+@sandboxed
+def twice(solution, x):
+    """Runs inside the sandbox, next to the solution: calls it twice, returns both results."""
+    return solution(x), solution(x)
+
+@check("the same answer twice, and the right one")
+def deterministic(ctx):
+    n = ctx.draw(st.integers(1, 6))
+    x = ctx.randn(n, dtype=torch.float64)
+    first, second = ctx.run("twice", x)
+    ctx.assert_equal(first, second)
+    ctx.assert_close(first, ctx.reference(x))
+'''
+
+
+def test_a_sandboxed_driver_runs_next_to_the_solution(judge: Judge, tmp_path: Path) -> None:
+    module = tmp_path / "cumsum.py"
+    module.write_text(DRIVER_MODULE)
+    exercise = ExerciseRef("tmp.cumsum", module, "cumsum")
+    good = judge.check(exercise, "def cumsum(x):\n    return x.cumsum(0)\n", seed=1)
+    assert good.status == "pass", good.summary
+    flaky = "import random\ndef cumsum(x):\n    return x.cumsum(0) + random.random()\n"
+    verdict = judge.check(exercise, flaky, seed=1)
+    assert verdict.status == "fail" and "wrong result" in failing_message(verdict)
