@@ -153,14 +153,20 @@ def compare(fns: dict[str, Callable[..., Any] | None], make_inputs: Callable[[to
             errors[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:80] if str(exc) else ''}"
     mine = timings[subject].median_ms
     speedups = {name: t.median_ms / mine for name, t in timings.items() if name != subject}
-    flags = []
-    eager = next((n for n in speedups if "eager" in n), None)
-    if eager and speedups[eager] > MAX_PLAUSIBLE_OVER_EAGER:
-        flags.append(f"{speedups[eager]:.0f}x over {eager} (more than {MAX_PLAUSIBLE_OVER_EAGER:.0f}x): is it computing the whole output?")
     bandwidth = None
     if bytes_moved:
         bandwidth = bytes_moved / (mine / 1e3) / 1e9
         ceiling_gbs = ceiling_gbs or copy_bandwidth_gbs()
-        if bandwidth > ceiling_gbs * BANDWIDTH_SLACK:
-            flags.append(f"{bandwidth:.0f} GB/s is more than the memory can move ({ceiling_gbs:.0f} GB/s by a copy): a cached or skipped read?")
+    flags = implausible(speedups, bandwidth, ceiling_gbs)
     return Report(torch.cuda.get_device_name(), subject, timings, speedups, bandwidth, ceiling_gbs, flags, errors)
+
+
+def implausible(speedups: dict[str, float], bandwidth_gbs: float | None, ceiling_gbs: float | None) -> list[str]:
+    """Why a measurement cannot be right: far faster than eager, or faster than memory allows."""
+    flags = []
+    eager = next((n for n in speedups if "eager" in n), None)
+    if eager and speedups[eager] > MAX_PLAUSIBLE_OVER_EAGER:
+        flags.append(f"{speedups[eager]:.0f}x over {eager} (more than {MAX_PLAUSIBLE_OVER_EAGER:.0f}x): is it computing the whole output?")
+    if bandwidth_gbs is not None and ceiling_gbs and bandwidth_gbs > ceiling_gbs * BANDWIDTH_SLACK:
+        flags.append(f"{bandwidth_gbs:.0f} GB/s is more than the memory can move ({ceiling_gbs:.0f} GB/s by a copy): a cached or skipped read?")
+    return flags
