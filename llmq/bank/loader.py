@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import yaml
 
-from llmq.bank import numeric, yaml_lines
+from llmq.bank import cache, numeric, yaml_lines
 from llmq.bank.model import (
     DIFFICULTIES,
     KINDS,
@@ -400,9 +400,25 @@ def _read_topic_file(path: Path, root: Path, out: _Collector) -> tuple[Topic | N
     return topic, questions
 
 
-def load_bank(extra_roots: list[str] | tuple[str, ...] = (), roots: list[Path] | None = None) -> Bank:
-    """Load every bank (bundled, LLMQ_BANK, --bank); raise BankError listing every problem."""
+def load_bank(
+    extra_roots: list[str] | tuple[str, ...] = (), roots: list[Path] | None = None, *, use_cache: bool = True
+) -> Bank:
+    """Load every bank (bundled, LLMQ_BANK, --bank); raise BankError listing every problem.
+
+    A bank that validated before and has not changed since comes from the cache (bank/cache.py).
+    """
     roots = roots if roots is not None else bank_roots(extra_roots)
+    if not use_cache:
+        return _load_and_validate(roots)
+    key = cache.cache_key(roots)
+    bank = cache.read(key)
+    if bank is None:
+        bank = _load_and_validate(roots)
+        cache.write(key, bank)
+    return bank
+
+
+def _load_and_validate(roots: list[Path]) -> Bank:
     out = _Collector()
     questions: dict[str, Question] = {}
     declared: dict[str, Topic] = {}  # topic name -> the file that declares it (its title)

@@ -72,20 +72,25 @@ def edge_params(params: tuple[NumericParam, ...]) -> list[dict[str, Any]]:
     return [lows, highs]
 
 
-_module_cache: dict[Path, ModuleType] = {}
+_module_cache: dict[tuple[Path, int, int], ModuleType] = {}
 
 
 def load_answer_module(path: Path) -> ModuleType:
-    """Load a numeric answer module by path (cached), without registering it in sys.modules."""
+    """Load a numeric answer module by path, without registering it in sys.modules.
+
+    Cached per file version (modification time and size), so an edited module is loaded afresh.
+    """
     path = path.resolve()
-    if path not in _module_cache:
-        spec = importlib.util.spec_from_file_location(f"llmq_numeric_{abs(hash(path))}", path)
+    st = path.stat()
+    key = (path, st.st_mtime_ns, st.st_size)
+    if key not in _module_cache:
+        spec = importlib.util.spec_from_file_location(f"llmq_numeric_{abs(hash(key))}", path)
         if spec is None or spec.loader is None:
             raise ImportError(f"cannot load {path}")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        _module_cache[path] = module
-    return _module_cache[path]
+        _module_cache[key] = module
+    return _module_cache[key]
 
 
 @dataclass(frozen=True)
