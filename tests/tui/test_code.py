@@ -250,3 +250,11 @@ async def test_quitting_stops_the_judge_worker(make_app: Callable[..., Any]) -> 
     assert pid is not None
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # reaped: the worker process is gone
+
+
+def test_results_panel_shows_the_verdicts_notes() -> None:
+    from llmq.tui.widgets.results import render_verdict
+
+    text = render_verdict({"status": "pass", "checks": [{"name": "matches", "status": "pass", "message": ""}],
+                           "notes": ["correctness only: no CUDA device here, so nothing was timed"]}).plain
+    assert "note: correctness only: no CUDA device here, so nothing was timed" in text

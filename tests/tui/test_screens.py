@@ -58,6 +58,12 @@ async def test_practice_lists_exercises_with_solved_state(make_app: Callable[...
         assert isinstance(app.screen, PracticeScreen)
         text = screen_text(app)
         assert "✓ solved" in text and f"{TOPIC}.gqa" in text
+        # the GPU track says which device it found (here: none, so correctness only)
+        from llmq.judge.device import describe_device
+
+        device = describe_device()
+        assert (f"GPU track: checked and timed on {device.name}" if device.has_cuda
+                else f"GPU track: {device.name} · {device.note}") in " ".join(text.split())
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, ExerciseScreen)

@@ -27,6 +27,11 @@ class PracticeScreen(ReportsWorkerErrors, Screen):
             self.status = status
             super().__init__()
 
+    class DeviceFound(Message):
+        def __init__(self, line: str) -> None:
+            self.line = line
+            super().__init__()
+
     @property
     def llmq(self) -> LlmqApp:
         return cast("LlmqApp", self.app)
@@ -34,6 +39,7 @@ class PracticeScreen(ReportsWorkerErrors, Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Code exercises · enter opens one", id="practice-title")
+        yield Static("GPU track: looking for a CUDA device…", id="practice-device")
         table: DataTable[str] = DataTable(id="exercises", cursor_type="row", zebra_stripes=True)
         table.add_column("", key="solved")
         table.add_column("id", key="id")
@@ -48,6 +54,22 @@ class PracticeScreen(ReportsWorkerErrors, Screen):
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()
         self._reload()
+        # nvidia-smi may take a moment: never on the event loop.
+        self.run_worker(self._find_device, thread=True, exit_on_error=False)
+
+    def _find_device(self) -> None:
+        from llmq.judge.device import describe_device  # no torch: asks nvidia-smi
+
+        device = describe_device()
+        if device.has_cuda:
+            line = f"GPU track: checked and timed on {device.name}"
+        else:
+            line = f"GPU track: {device.name} · {device.note}"
+        self.post_message(self.DeviceFound(line))
+
+    @guarded
+    def on_practice_screen_device_found(self, message: DeviceFound) -> None:
+        self.query_one("#practice-device", Static).update(message.line)
 
     def on_screen_resume(self) -> None:
         self._reload()

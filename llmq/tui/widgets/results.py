@@ -32,6 +32,8 @@ def render_verdict(verdict: dict[str, Any]) -> Text:
         if message and cstatus != "pass":
             for line in message.splitlines():
                 text.append(f"\n    {line}")
+    for note in verdict.get("notes") or []:
+        text.append(f"\nnote: {note}", style="italic")
     output = str(verdict.get("stdout") or "")
     if output:
         text.append("\noutput:", style="dim")
