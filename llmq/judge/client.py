@@ -271,6 +271,10 @@ class Judge:
             p._resolve(error=Cancelled("the judge was closed"))
         if proc is None:
             return
+        if not self.ready.is_set():  # still importing torch: it has no children, stop it now
+            proc.kill()
+            proc.wait()
+            return
         try:
             if proc.stdin:
                 proc.stdin.close()  # the worker sees end of file and kills its children
