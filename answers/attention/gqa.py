@@ -8,7 +8,7 @@ import math
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 FORBIDDEN = ["torch.nn.functional.scaled_dot_product_attention"]
 
@@ -120,12 +120,7 @@ def grouped_query_attention(q, k, v, causal=True):
 
 
 def _bug(*edits):
-    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
-    source = _PLAIN
-    for old, new in edits:
-        assert old in source, old
-        source = source.replace(old, new)
-    return source
+    return edited(_PLAIN, *edits)
 
 
 WRONG_ANSWERS = {

@@ -20,6 +20,7 @@ from llmq.judge import compare
 __all__ = [
     "check",
     "sandboxed",
+    "edited",
     "Ctx",
     "CheckFailed",
     "SubmissionRaised",
@@ -76,6 +77,17 @@ def sandboxed(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Mark a driver that runs inside the sandbox: `driver(solution_function, *args, **kwargs)`."""
     fn.__llmq_sandboxed__ = True  # type: ignore[attr-defined]
     return fn
+
+
+def edited(source: str, *edits: tuple[str, str]) -> str:
+    """`source` with each (old, new) replacement applied: a wrong answer written as one bug put
+    into a correct solution. An edit whose `old` text is not there raises (a bank bug, reported
+    when the module loads), so a typo can never leave a wrong answer that is in fact correct."""
+    for old, new in edits:
+        if old not in source:
+            raise ValueError(f"edited(): {old!r} is not in the source")
+        source = source.replace(old, new)
+    return source
 
 
 # --- what the harness gives a ctx --------------------------------------------------------------
