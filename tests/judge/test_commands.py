@@ -90,3 +90,39 @@ def test_verify_json_for_gqa() -> None:
     (entry,) = report["exercises"]
     assert entry["id"] == "attention.gqa" and entry["reference"] == "pass"
     assert entry["wrong_answers_caught"] == entry["wrong_answers_total"] >= 3
+
+
+WEAK_MODULE = '''
+import torch
+from hypothesis import strategies as st
+from llmq.judge.kit import check
+
+def reference(x):
+    return x.abs()
+
+@check("keeps the shape")
+def shape_only(ctx):
+    x = ctx.randn(ctx.draw(st.integers(1, 4)))
+    out = ctx.call(x)
+    if out.shape != x.shape:
+        ctx.fail("wrong shape")
+
+WRONG_ANSWERS = {"returns x unchanged": "def absolute(x):\\n    return x.clone()\\n"}
+ALTERNATIVES = {"square root of the square": "def absolute(x):\\n    return (x * x).sqrt()\\n"}
+'''
+
+
+def test_verify_reports_weak_checks_and_missing_wrong_answers(tmp_path: Path) -> None:
+    from llmq.judge.client import ExerciseRef
+
+    module = tmp_path / "absolute.py"
+    module.write_text(WEAK_MODULE)
+    out = io.StringIO()
+    assert verify_exercises([ExerciseRef("tmp.absolute", module, "absolute")], as_json=True, out=out) == 1
+    report = json.loads(out.getvalue())
+    (entry,) = report["exercises"]
+    assert report["ok"] is False and entry["reference"] == "pass"
+    assert entry["wrong_answers_caught"] == 0 and entry["wrong_answers_total"] == 1
+    problems = "\n".join(entry["problems"])
+    assert "'returns x unchanged' passes every check (the checks are too weak)" in problems
+    assert "WRONG_ANSWERS has 1 entries; at least 3 are required" in problems
