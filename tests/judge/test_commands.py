@@ -125,4 +125,4 @@ def test_verify_reports_weak_checks_and_missing_wrong_answers(tmp_path: Path) ->
     assert entry["wrong_answers_caught"] == 0 and entry["wrong_answers_total"] == 1
     problems = "\n".join(entry["problems"])
     assert "'returns x unchanged' passes every check (the checks are too weak)" in problems
-    assert "WRONG_ANSWERS has 1 entries; at least 3 are required" in problems
+    assert "WRONG_ANSWERS has 1 entry; at least 3 are required" in problems
