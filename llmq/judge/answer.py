@@ -76,7 +76,8 @@ def problems(answer: AnswerModule) -> list[str]:
     if not answer.checks:
         found.append(f"{where}: has no @check functions")
     if len(answer.wrong_answers) < MIN_WRONG_ANSWERS:
-        found.append(f"{where}: WRONG_ANSWERS has {len(answer.wrong_answers)} {"entry" if len(answer.wrong_answers) == 1 else "entries"}; at least {MIN_WRONG_ANSWERS} are required")
+        count = len(answer.wrong_answers)
+        found.append(f"{where}: WRONG_ANSWERS has {count} {'entry' if count == 1 else 'entries'}; at least {MIN_WRONG_ANSWERS} are required")
     if not answer.alternatives:
         found.append(f"{where}: ALTERNATIVES is empty; at least one correct answer written differently is required")
     return found
