@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import tempfile
 from pathlib import Path
 
 from llmq import __version__
@@ -56,6 +55,8 @@ def read(key: str) -> Bank | None:
 
 def write(key: str, bank: Bank) -> None:
     """Save atomically, and drop caches of older versions of the bank. Never fails the caller."""
+    import tempfile  # only when writing: not on the start-up path
+
     try:
         folder = _cache_dir()
         folder.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from llmq.bank import BankError, cache, load_bank, loader
+from llmq.bank import BankError, cache, load_bank, validate
 from tests.bank.sample_bank import TOPIC_YAML, write_bank
 
 
@@ -16,7 +16,7 @@ def test_an_unchanged_bank_comes_from_the_cache(tmp_path: Path, monkeypatch: pyt
     def must_not_validate(roots):  # the second load may not parse anything
         raise AssertionError("validated again although nothing changed")
 
-    monkeypatch.setattr(loader, "_load_and_validate", must_not_validate)
+    monkeypatch.setattr(validate, "load_and_validate", must_not_validate)
     again = load_bank(roots=[root])
     assert again.questions.keys() == first.questions.keys()
     assert again.questions["demo.card"].answer == "It is $x$."

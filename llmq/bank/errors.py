@@ -1,0 +1,29 @@
+"""What is wrong with a bank: each problem at its file:line, and the error that carries them all."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class BankIssue:
+    """One thing wrong in a bank, where it is."""
+
+    file: Path
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else str(self.file)
+        what = f"{self.field}: " if self.field else ""
+        return f"{where}: {what}{self.message}"
+
+
+class BankError(Exception):
+    """The bank could not be loaded; `issues` lists every problem found."""
+
+    def __init__(self, issues: list[BankIssue]) -> None:
+        self.issues = issues
+        count = f"{len(issues)} problem{'s' if len(issues) != 1 else ''}"
+        super().__init__(f"the question bank has {count}:\n" + "\n".join(f"  {i}" for i in issues))

@@ -1,0 +1,409 @@
+"""Validate banks: YAML topic files + answer modules -> typed records, or every error.
+
+A bank with any error is not loaded at all (never half-loaded), and the errors of every file are
+reported together, each naming file:line, the field, and what is wrong. `loader.load_bank` calls
+this only when the bank changed since it last validated (bank/cache.py).
+"""
+from __future__ import annotations
+
+import ast
+import math
+import random
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from llmq.bank import numeric, yaml_lines
+from llmq.bank.errors import BankError, BankIssue
+from llmq.bank.model import (
+    DIFFICULTIES,
+    KINDS,
+    NOTE_SOURCES,
+    TRACKS,
+    Bank,
+    Choice,
+    CodeExercise,
+    Flashcard,
+    Location,
+    Numeric,
+    NumericParam,
+    Question,
+    Topic,
+)
+from llmq.bank.paths import answer_path
+from llmq.bank.yaml_lines import LinedDict
+
+ID_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+TOPIC_RE = re.compile(r"^[a-z0-9_]+$")
+
+COMMON_REQUIRED = ("id", "kind", "title", "difficulty", "source", "refs")
+COMMON_OPTIONAL = ("topic", "tags", "track")
+KIND_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # kind: (required, optional)
+    "flashcard": (("prompt", "answer"), ()),
+    "choice": (("prompt", "options", "correct", "explanation"), ()),
+    "numeric": (("prompt", "params", "unit", "tolerance", "solution"), ()),
+    "code": (("task", "function", "stub", "hints"), ("timeout_s",)),
+}
+FILE_FIELDS = ("topic", "title", "questions")
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.issues: list[BankIssue] = []
+
+    def add(self, file: Path, line: int, field: str, message: str) -> None:
+        self.issues.append(BankIssue(file, line, field, message))
+
+
+def _kind_name(value: Any) -> str:
+    return {str: "text", int: "a whole number", float: "a number", list: "a list", bool: "true/false"}.get(
+        type(value), type(value).__name__
+    )
+
+
+class _QuestionReader:
+    """Reads one question mapping into a record, reporting every field problem."""
+
+    def __init__(self, raw: LinedDict, file: Path, root: Path, topic: str, out: _Collector) -> None:
+        self.raw, self.file, self.root, self.topic, self.out = raw, file, root, topic, out
+        self.ok = True
+
+    def err(self, field: str, message: str) -> None:
+        self.ok = False
+        self.out.add(self.file, self.raw.line_of(field) if field else self.raw.line, field, message)
+
+    def text(self, field: str, *, allow_empty: bool = False) -> str:
+        value = self.raw.get(field)
+        if not isinstance(value, str):
+            self.err(field, f"must be text, not {_kind_name(value)}")
+            return ""
+        if not allow_empty and not value.strip():
+            self.err(field, "must not be empty")
+        return value
+
+    def text_list(self, field: str, *, min_len: int = 0) -> tuple[str, ...]:
+        value = self.raw.get(field, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            self.err(field, "must be a list of non-empty texts")
+            return ()
+        if len(value) < min_len:
+            self.err(field, f"needs at least {min_len} entr{'y' if min_len == 1 else 'ies'}, has {len(value)}")
+        return tuple(value)
+
+    def enum(self, field: str, allowed: tuple[str, ...], default: str | None = None) -> str:
+        value = self.raw.get(field, default)
+        if value not in allowed:
+            self.err(field, f"must be one of {', '.join(allowed)}, not {value!r}")
+            return allowed[0]
+        return value
+
+    def number(self, field: str, *, positive: bool = True) -> float:
+        value = self.raw.get(field)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            self.err(field, f"must be a number, not {_kind_name(value)}")
+            return 1.0
+        if positive and value <= 0:
+            self.err(field, f"must be greater than 0, not {value}")
+        return float(value)
+
+    def read(self) -> Question | None:
+        raw = self.raw
+        kind = raw.get("kind")
+        if kind not in KINDS:
+            self.err("kind", f"must be one of {', '.join(KINDS)}, not {kind!r}")
+            return None
+        required, optional = KIND_FIELDS[kind]
+        allowed = set(COMMON_REQUIRED) | set(COMMON_OPTIONAL) | set(required) | set(optional)
+        for key in raw:
+            if key not in allowed:
+                close = _closest(str(key), allowed)
+                hint = f" (did you mean {close!r}?)" if close else ""
+                self.err(str(key), f"unknown field for a {kind} question{hint}")
+        for key in (*COMMON_REQUIRED, *required):
+            if key not in raw:
+                self.out.add(self.file, raw.line, key, f"missing (a {kind} question needs it)")
+                self.ok = False
+        if not self.ok:
+            return None
+
+        qid = self.text("id")
+        if qid and not ID_RE.match(qid):
+            self.err("id", f"{qid!r} must be dotted lowercase words, like attention.gqa")
+        topic = raw.get("topic", self.topic)
+        if not isinstance(topic, str) or not TOPIC_RE.match(topic):
+            self.err("topic", f"must be a lowercase word, not {topic!r}")
+        source = self.text("source")
+        if source and source.split(":", 1)[0] not in NOTE_SOURCES:
+            self.err("source", f"{source!r} names no note; use one of {', '.join(NOTE_SOURCES)} (optionally note:file)")
+        common: dict[str, Any] = dict(
+            id=qid,
+            kind=kind,
+            topic=topic,
+            title=self.text("title"),
+            tags=self.text_list("tags"),
+            difficulty=self.enum("difficulty", DIFFICULTIES),
+            source=source,
+            refs=self.text_list("refs", min_len=1),
+            track=self.enum("track", TRACKS, "cpu"),
+            where=Location(file=self.file, line=raw.line),
+        )
+        builder: Callable[[dict[str, Any]], Question | None] = getattr(self, f"_{kind}")
+        question = builder(common)
+        return question if self.ok else None
+
+    def _flashcard(self, common: dict[str, Any]) -> Question:
+        return Flashcard(**common, prompt=self.text("prompt"), answer=self.text("answer"))
+
+    def _choice(self, common: dict[str, Any]) -> Question | None:
+        options = self.text_list("options")
+        if options and not 2 <= len(options) <= 8:
+            self.err("options", f"needs 2 to 8 options, has {len(options)}")
+        if len(set(options)) != len(options):
+            self.err("options", "has the same option twice")
+        correct = self.raw.get("correct")
+        if isinstance(correct, int) and not isinstance(correct, bool):
+            correct = [correct]
+        indices: set[int] = set()
+        if not isinstance(correct, list) or not correct or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in correct
+        ):
+            self.err("correct", "must be a non-empty list of option indices (0-based)")
+        else:
+            for i in correct:
+                if not 0 <= i < len(options):
+                    self.err("correct", f"index {i} is not an option (there are {len(options)}, counted from 0)")
+            indices = set(correct)
+        return Choice(
+            **common,
+            prompt=self.text("prompt"),
+            options=options,
+            correct=frozenset(indices),
+            explanation=self.text("explanation"),
+        )
+
+    def _params(self) -> tuple[NumericParam, ...]:
+        raw = self.raw.get("params")
+        if not isinstance(raw, dict) or not raw:
+            self.err("params", "must be a mapping of parameter names to {min, max} or {choices}")
+            return ()
+        params: list[NumericParam] = []
+        for name, spec in raw.items():
+            field = f"params.{name}"
+            line = raw.line_of(name) if isinstance(raw, LinedDict) else self.raw.line_of("params")
+            if not isinstance(name, str) or not name.isidentifier():
+                self.out.add(self.file, line, field, "parameter names must be Python identifiers")
+                self.ok = False
+                continue
+            if not isinstance(spec, dict):
+                self.out.add(self.file, line, field, "must be {min: .., max: ..} or {choices: [..]}")
+                self.ok = False
+                continue
+            extra = set(spec) - {"min", "max", "integer", "choices"}
+            if extra:
+                self.out.add(self.file, line, field, f"unknown keys {sorted(extra)}")
+                self.ok = False
+            if "choices" in spec:
+                choices = spec["choices"]
+                if not isinstance(choices, list) or not choices or set(spec) - {"choices"}:
+                    self.out.add(self.file, line, field, "choices must be a non-empty list, alone")
+                    self.ok = False
+                    continue
+                params.append(NumericParam(name=name, choices=tuple(choices)))
+                continue
+            low, high, integer = spec.get("min"), spec.get("max"), spec.get("integer", False)
+            numbers_ok = all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (low, high)
+            )
+            if not numbers_ok:
+                self.out.add(self.file, line, field, "min and max must both be numbers")
+                self.ok = False
+                continue
+            if low > high:  # type: ignore[operator]
+                self.out.add(self.file, line, field, f"min {low} is above max {high}")
+                self.ok = False
+                continue
+            if not isinstance(integer, bool):
+                self.out.add(self.file, line, field, "integer must be true or false")
+                self.ok = False
+                continue
+            params.append(NumericParam(name=name, low=low, high=high, integer=integer))
+        return tuple(params)
+
+    def _numeric(self, common: dict[str, Any]) -> Question | None:
+        params = self._params()
+        unit = self.text("unit", allow_empty=True)
+        tolerance = self.number("tolerance")
+        if tolerance >= 0.5:
+            self.err("tolerance", f"a relative tolerance of {tolerance} would accept nearly anything")
+        question = Numeric(
+            **common,
+            prompt=self.text("prompt"),
+            params=params,
+            unit=unit,
+            tolerance=tolerance,
+            solution=self.text("solution"),
+            answer_path=answer_path(self.root, common["id"]),
+        )
+        if self.ok:
+            self._check_numeric_module(question)
+        return question
+
+    def _check_numeric_module(self, q: Numeric) -> None:
+        path = q.answer_path
+        if not path.is_file():
+            self.err("id", f"no answer module: expected {path}")
+            return
+        try:
+            module = numeric.load_answer_module(path)
+        except Exception as exc:  # noqa: BLE001 - any failure is the bank author's to see
+            self.err("id", f"answer module {path} fails to load: {type(exc).__name__}: {exc}")
+            return
+        if not callable(getattr(module, "answer", None)):
+            self.err("id", f"answer module {path} defines no answer(**params)")
+            return
+        known = {p.name for p in q.params} | {"answer"}
+        rng = random.Random(0)
+        trials = numeric.edge_params(q.params) + [numeric.sample_params(q.params, rng) for _ in range(5)]
+        for values in trials:
+            try:
+                value, steps = numeric.evaluate(module, values)
+            except Exception as exc:  # noqa: BLE001
+                self.err("params", f"answer() fails for {values}: {type(exc).__name__}: {exc}")
+                return
+            if not math.isfinite(value):
+                self.err("params", f"answer() gives {value} for {values}")
+                return
+            known |= set(steps)
+        for field in ("prompt", "solution"):
+            unknown = numeric.placeholders(getattr(q, field)) - known
+            if unknown:
+                self.err(field, f"uses {{{{{', '.join(sorted(unknown))}}}}}, which is neither a parameter, answer, nor a step")
+
+    def _code(self, common: dict[str, Any]) -> Question | None:
+        function = self.text("function")
+        if function and not function.isidentifier():
+            self.err("function", f"{function!r} is not a Python function name")
+        stub = self.text("stub")
+        timeout = self.number("timeout_s") if "timeout_s" in self.raw else 10.0
+        question = CodeExercise(
+            **common,
+            task=self.text("task"),
+            function=function,
+            stub=stub,
+            hints=self.text_list("hints", min_len=1),
+            answer_path=answer_path(self.root, common["id"]),
+            timeout_s=timeout,
+        )
+        if self.ok:
+            self._check_stub(stub, function)
+            self._check_code_module(question.answer_path)
+        return question
+
+    def _check_stub(self, stub: str, function: str) -> None:
+        try:
+            tree = ast.parse(stub)
+        except SyntaxError as exc:
+            self.err("stub", f"is not valid Python: {exc.msg} (stub line {exc.lineno})")
+            return
+        if function not in _defined_functions(tree):
+            self.err("stub", f"does not define {function}()")
+
+    def _check_code_module(self, path: Path) -> None:
+        if not path.is_file():
+            self.err("id", f"no answer module: expected {path}")
+            return
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        except SyntaxError as exc:
+            self.err("id", f"answer module {path}:{exc.lineno} is not valid Python: {exc.msg}")
+            return
+        if "reference" not in _defined_functions(tree):
+            self.err("id", f"answer module {path} defines no reference()")
+
+
+def _defined_functions(tree: ast.Module) -> set[str]:
+    return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+def _closest(word: str, options: set[str] | list[str]) -> str | None:
+    import difflib
+
+    found = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _read_topic_file(path: Path, root: Path, out: _Collector) -> tuple[Topic | None, list[Question]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        out.add(path, 0, "", f"cannot be read: {exc}")
+        return None, []
+    try:
+        data = yaml_lines.load(text)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        out.add(path, yaml_lines.error_line(exc), "", f"is not valid YAML: {problem}")
+        return None, []
+    if not isinstance(data, LinedDict):
+        out.add(path, 1, "", "must be a mapping with topic, title and questions")
+        return None, []
+    for key in data:
+        if key not in FILE_FIELDS:
+            out.add(path, data.line_of(str(key)), str(key), "unknown top-level field (expected topic, title, questions)")
+    topic_name = data.get("topic")
+    if not isinstance(topic_name, str) or not TOPIC_RE.match(topic_name):
+        out.add(path, data.line_of("topic"), "topic", f"must be a lowercase word, not {topic_name!r}")
+        topic_name = ""
+    title = data.get("title", topic_name)
+    if not isinstance(title, str):
+        out.add(path, data.line_of("title"), "title", "must be text")
+        title = topic_name
+    items = data.get("questions")
+    if not isinstance(items, list):
+        out.add(path, data.line_of("questions"), "questions", "must be a list of questions")
+        return None, []
+    questions: list[Question] = []
+    for item in items:
+        if not isinstance(item, LinedDict):
+            out.add(path, data.line_of("questions"), "questions", f"each question must be a mapping, found {_kind_name(item)}")
+            continue
+        question = _QuestionReader(item, path, root, topic_name, out).read()
+        if question is not None:
+            questions.append(question)
+    topic = Topic(name=topic_name, title=title, file=path) if topic_name else None
+    return topic, questions
+
+
+def load_and_validate(roots: list[Path]) -> Bank:
+    """Parse and check every bank; raise BankError listing every problem, or return the Bank."""
+    out = _Collector()
+    questions: dict[str, Question] = {}
+    declared: dict[str, Topic] = {}  # topic name -> the file that declares it (its title)
+    for root in roots:
+        qdir = root / "questions"
+        if not qdir.is_dir():
+            out.add(root, 0, "", "is not a bank: it has no questions/ folder")
+            continue
+        for path in sorted(qdir.glob("*.yaml")):
+            topic, found = _read_topic_file(path, root, out)
+            if topic is not None and topic.name not in declared:
+                declared[topic.name] = topic
+            for q in found:
+                if q.id in questions:
+                    first = questions[q.id].where
+                    out.add(q.where.file, q.where.line, "id", f"{q.id!r} is already used at {first}")
+                    continue
+                questions[q.id] = q
+    if out.issues:
+        raise BankError(out.issues)
+    # A topic exists when a question is in it; its title comes from the file declaring it.
+    topics: dict[str, Topic] = {}
+    for q in questions.values():
+        if q.topic not in topics:
+            topics[q.topic] = declared.get(q.topic) or Topic(
+                name=q.topic, title=q.topic.replace("_", " ").title(), file=q.where.file
+            )
+    return Bank(questions=questions, topics=dict(sorted(topics.items())), roots=tuple(roots))
