@@ -159,3 +159,10 @@ def test_an_exception_traceback_shows_the_users_lines_only(judge: Judge) -> None
     assert "return helper(q)" in message
     assert "llmq" not in message.split("input:")[0]
     assert "site-packages" not in message
+
+
+def test_a_solution_may_use_a_gigabyte(judge: Judge) -> None:
+    """The address-space limit is 2 GiB on top of what torch already maps: 1 GiB of real use fits."""
+    big = "import torch\n_scratch = torch.ones(256 * 2**20)  # 1 GiB, touched\nassert float(_scratch[-1]) == 1.0\n" + GOOD
+    verdict = judge.check(GQA, big, seed=1, timeout_s=30.0)
+    assert verdict.status == "pass", verdict.summary
