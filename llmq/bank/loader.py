@@ -22,14 +22,13 @@ def load_bank(
 
     A bank that validated before and has not changed since comes from the cache (bank/cache.py).
     """
-    from llmq.bank import validate  # YAML and the checks, only when there is something to check
-
     roots = roots if roots is not None else bank_roots(extra_roots)
-    if not use_cache:
-        return validate.load_and_validate(roots)
-    key = cache.cache_key(roots)
-    bank = cache.read(key)
+    key = cache.cache_key(roots) if use_cache else ""
+    bank = cache.read(key) if use_cache else None
     if bank is None:
+        from llmq.bank import validate  # YAML and the checks: only when there is something to check
+
         bank = validate.load_and_validate(roots)
-        cache.write(key, bank)
+        if use_cache:
+            cache.write(key, bank)
     return bank

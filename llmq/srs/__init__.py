@@ -1,17 +1,42 @@
-"""Scheduling with FSRS-6 (the `fsrs` package), Anki's queues and daily limits, and progress stats."""
-from llmq.srs.daytime import DayClock
-from llmq.srs.queue import QueueCounts, QueueFilter
-from llmq.srs.ratings import Attempt, attempt_from_submissions, suggested_rating
-from llmq.srs.rebuild import differences, rebuild_states
-from llmq.srs.report import format_report
-from llmq.srs.scheduler import LEECH_TAG, Outcome, Rating, format_interval
-from llmq.srs.settings import Settings, load_settings, save_settings
-from llmq.srs.stats import Stats, TopicStats, compute_stats
-from llmq.srs.study import Answered, Shown, Study, Undone
+"""Scheduling with FSRS-6 (the `fsrs` package), Anki's queues and daily limits, and progress stats.
 
-__all__ = [
-    "LEECH_TAG", "Answered", "Attempt", "DayClock", "Outcome", "QueueCounts", "QueueFilter", "Rating",
-    "Settings", "Shown", "Stats", "Study", "TopicStats", "Undone", "attempt_from_submissions",
-    "compute_stats", "differences", "format_interval", "format_report", "load_settings", "rebuild_states",
-    "save_settings", "suggested_rating",
-]
+The names below are imported on first use (PEP 562), so the app's home screen, which needs only
+the queue, does not pay for fsrs, stats and reports at start-up.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_WHERE = {
+    "DayClock": "daytime",
+    "QueueCounts": "queue", "QueueFilter": "queue",
+    "Attempt": "ratings", "attempt_from_submissions": "ratings", "suggested_rating": "ratings",
+    "differences": "rebuild", "rebuild_states": "rebuild",
+    "format_report": "report",
+    "LEECH_TAG": "scheduler", "Outcome": "scheduler", "Rating": "scheduler", "format_interval": "scheduler",
+    "Settings": "settings", "load_settings": "settings", "save_settings": "settings",
+    "Stats": "stats", "TopicStats": "stats", "compute_stats": "stats",
+    "Answered": "study", "Shown": "study", "Study": "study", "Undone": "study",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'llmq.srs' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"llmq.srs.{_WHERE[name]}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eagerly
+    from llmq.srs.daytime import DayClock
+    from llmq.srs.queue import QueueCounts, QueueFilter
+    from llmq.srs.ratings import Attempt, attempt_from_submissions, suggested_rating
+    from llmq.srs.rebuild import differences, rebuild_states
+    from llmq.srs.report import format_report
+    from llmq.srs.scheduler import LEECH_TAG, Outcome, Rating, format_interval
+    from llmq.srs.settings import Settings, load_settings, save_settings
+    from llmq.srs.stats import Stats, TopicStats, compute_stats
+    from llmq.srs.study import Answered, Shown, Study, Undone

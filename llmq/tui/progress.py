@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmq.bank import Bank, Question
-from llmq.srs import QueueFilter, Stats, Study, compute_stats
-from llmq.srs.queue import Queue, done_today
+from llmq.srs.queue import Queue, QueueFilter, done_today
+from llmq.srs.settings import load_settings
 from llmq.store import STATE_NAMES, Store, StoredCard, Submission, now_ms
+
+if TYPE_CHECKING:  # the scheduler (fsrs) and stats load when first used, not at start-up
+    from llmq.srs import Stats, Study
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ class Progress:
 
     # -- studying -------------------------------------------------------------------------------
     def study(self, topic: str | None = None, kind: str | None = None) -> Study:
+        from llmq.srs import Study
+
         return Study(self.store, self.bank.questions.values(), topic=topic, kind=kind)
 
     def act(self, action: str, qid: str) -> None:
@@ -91,7 +96,9 @@ class Progress:
 
     # -- home -----------------------------------------------------------------------------------
     def home(self) -> HomeData:
-        study = self.study()
+        self.sync()
+        settings = load_settings(self.store)  # counts need the limits, not the scheduler
+        queue = Queue(settings, QueueFilter())
         now = now_ms()
         rows: list[TopicRow] = []
         totals: dict[str, int] = {}
@@ -99,11 +106,11 @@ class Progress:
             totals[q.topic] = totals.get(q.topic, 0) + 1
         with self.store.reading() as conn:
             for name, topic in self.bank.topics.items():
-                counts = Queue(study.settings, QueueFilter(name)).counts(conn, now)
+                counts = Queue(settings, QueueFilter(name)).counts(conn, now)
                 rows.append(TopicRow(name, topic.title, counts.learning + counts.review, counts.new,
                                      totals.get(name, 0)))
-            everything = study.queue.counts(conn, now)
-            done = done_today(conn, study.queue.clock.today_start_ms(now))
+            everything = queue.counts(conn, now)
+            done = done_today(conn, queue.clock.today_start_ms(now))
         return HomeData(topics=rows, reviewed_today=done.total,
                         due_total=everything.learning + everything.review, new_total=everything.new,
                         solved=self.solved())
@@ -130,6 +137,8 @@ class Progress:
 
     # -- stats ----------------------------------------------------------------------------------
     def stats(self) -> Stats:
+        from llmq.srs import compute_stats
+
         return compute_stats(self.store)
 
     # -- code -----------------------------------------------------------------------------------
