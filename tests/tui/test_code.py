@@ -15,7 +15,7 @@ from textual.widgets import TextArea
 
 from llmq.bank import CodeExercise
 from llmq.store import Store
-from llmq.tui.reference import reference_source
+from llmq.judge.reference_file import reference_solution
 from llmq.tui.screens.practice import ExerciseScreen
 from llmq.tui.screens.review import ReviewScreen
 from llmq.tui.widgets.code_panel import CodePanel
@@ -73,7 +73,7 @@ async def no_children_left(pid: int | None, within_s: float) -> list[int]:
 def reference_of(app: Any) -> str:
     exercise = app.bank.questions[EXERCISE]
     assert isinstance(exercise, CodeExercise)
-    return reference_source(exercise.answer_path, exercise.function)
+    return reference_solution(exercise.answer_path, exercise.function)
 
 
 async def open_exercise(pilot: Any) -> CodePanel:

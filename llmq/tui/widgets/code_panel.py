@@ -19,7 +19,7 @@ from llmq.bank import CodeExercise
 from llmq.home import data_dir
 from llmq.srs import Attempt, Rating, suggested_rating
 from llmq.tui.errors import ReportsWorkerErrors, guarded
-from llmq.tui.reference import reference_source
+from llmq.judge.reference_file import reference_solution
 from llmq.tui.widgets.card_view import CardView
 from llmq.tui.widgets.markdown import BankMarkdown
 from llmq.tui.widgets.results import ResultsPanel
@@ -218,7 +218,7 @@ class CodePanel(ReportsWorkerErrors, CardView):
         self.run_worker(self._load_reference, thread=True, exit_on_error=False, group="load")
 
     def _load_reference(self) -> None:
-        self.post_message(self.ReferenceLoaded(reference_source(self.exercise.answer_path, self.exercise.function)))
+        self.post_message(self.ReferenceLoaded(reference_solution(self.exercise.answer_path, self.exercise.function)))
 
     @guarded
     def on_code_panel_reference_loaded(self, message: ReferenceLoaded) -> None:
