@@ -33,6 +33,16 @@ def fmt_num(x: float) -> str:
     return f"{x:.6g}"
 
 
+def fmt_pair(actual: float, expected: float) -> tuple[str, str]:
+    """Two numbers with just enough digits to tell them apart (6 at least): a float64 answer off
+    by 1e-9 must not read "got 0.268421, expected 0.268421"."""
+    for digits in range(6, 18):
+        a, e = f"{actual:.{digits}g}", f"{expected:.{digits}g}"
+        if a != e or actual == expected:
+            break
+    return a, e
+
+
 def describe(value: Any) -> str:
     """A short description of a value for messages: tensors by dtype and shape (values if tiny)."""
     if isinstance(value, torch.Tensor):
@@ -81,10 +91,12 @@ class Mismatch:
         lines = [
             f"values differ at {self.count} of {self.total} elements ({pct:.3g}%), "
             f"tolerance rtol={self.rtol:g}, atol={self.atol:g} for {str(self.dtype).removeprefix('torch.')}",
-            f"first differing index {fmt_index(self.first_index)}: got {fmt_num(self.first_actual)}, "
-            f"expected {fmt_num(self.first_expected)}",
+            "first differing index {}: got {}, expected {}".format(
+                fmt_index(self.first_index), *fmt_pair(self.first_actual, self.first_expected)
+            ),
         ]
-        if self.max_abs_index is not None:
+        # When only NaN/inf differ, the finite errors are all 0: saying so would read as "no error".
+        if self.max_abs_index is not None and self.count > self.nonfinite:
             lines.append(
                 f"largest absolute error {fmt_num(self.max_abs)} at {fmt_index(self.max_abs_index)}; "
                 f"largest relative error {fmt_num(self.max_rel)}"

@@ -37,3 +37,22 @@ def test_zeros_would_pass_only_when_every_element_is_within_tolerance_of_zero() 
     assert zeros_would_pass(torch.tensor([1e-6, -1e-6]), 1e-4, 1e-5)
     assert not zeros_would_pass(torch.tensor([1e-6, 0.5]), 1e-4, 1e-5)
     assert not zeros_would_pass(torch.tensor([float("nan")]), 1e-4, 1e-5)
+
+
+def test_a_tiny_float64_difference_is_printed_with_enough_digits_to_see_it() -> None:
+    expected = torch.tensor([0.2684210526315789], dtype=torch.float64)
+    actual = expected + 3e-9
+    found = mismatch(actual, expected, 1e-10, 1e-12, torch.float64)
+    assert found is not None
+    line = next(l for l in found.text().splitlines() if l.startswith("first differing index"))
+    got, expected_text = line.split("got ")[1].split(", expected ")
+    assert got != expected_text and float(got) != float(expected_text)
+
+
+def test_only_non_finite_mismatches_do_not_claim_a_zero_error() -> None:
+    expected = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    actual = torch.tensor([float("inf"), 2.0], dtype=torch.float64)
+    text = mismatch(actual, expected, 1e-7, 1e-9, torch.float64).text()
+    assert "got inf, expected 1" in text
+    assert "largest absolute error 0" not in text
+    assert "1 of them are NaN or inf on one side only" in text
