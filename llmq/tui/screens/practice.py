@@ -64,7 +64,7 @@ class PracticeScreen(ReportsWorkerErrors, Screen):
         if device.has_cuda:
             line = f"GPU track: checked and timed on {device.name}"
         else:
-            line = f"GPU track: {device.name} · {device.note}"
+            line = f"GPU track: {device.note}"
         self.post_message(self.DeviceFound(line))
 
     @guarded
