@@ -19,18 +19,31 @@ LLMQ = Path(sys.executable).with_name("llmq")
 
 
 class Terminal:
-    def __init__(self, name: str) -> None:
-        self.name = name
+    """The app in a tmux session on a private tmux server (never the user's own), sized from the
+    start: with `default-size` set first, the app never starts at tmux's 80x24 and misses a resize."""
+
+    def __init__(self, command: str, width: int = 120, height: int = 40) -> None:
+        self.socket = f"llmq-test-{uuid.uuid4().hex[:8]}"
+        self.name = "llmq"
+        subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", "start-server", ";",
+                        "set-option", "-g", "default-size", f"{width}x{height}", ";",
+                        "new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height), command],
+                       check=True)
+
+    def tmux(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=check)
 
     def screen(self) -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True,
-                              text=True).stdout
+        return self.tmux("capture-pane", "-p", "-t", self.name).stdout
 
     def send(self, *keys: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+        self.tmux("send-keys", "-t", self.name, *keys, check=True)
 
     def alive(self) -> bool:
-        return subprocess.run(["tmux", "has-session", "-t", self.name], capture_output=True).returncode == 0
+        return self.tmux("has-session", "-t", self.name).returncode == 0
+
+    def close(self) -> None:
+        self.tmux("kill-server")
 
     def wait_for(self, text: str, limit_s: float = 30) -> str:
         """Poll until `text` is on screen (a condition, not a timing assertion)."""
@@ -46,11 +59,10 @@ class Terminal:
 def test_study_a_card_in_a_real_terminal(test_bank_dir: Path, tmp_path: Path) -> None:
     if not LLMQ.exists():
         pytest.skip("the llmq script is not installed in this environment")
-    name = f"llmq-test-{uuid.uuid4().hex[:8]}"
-    command = (f"env LLMQ_HOME={tmp_path} TERM=xterm-256color {LLMQ} study --bank {test_bank_dir} "
+    # -u COLUMNS/LINES: a shell started under pytest may export 80x24, which would override the tty
+    command = (f"env -u COLUMNS -u LINES LLMQ_HOME={tmp_path} TERM=xterm-256color {LLMQ} study --bank {test_bank_dir} "
                f"--topic tuitest --kind flashcard")
-    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "40", command], check=True)
-    term = Terminal(name)
+    term = Terminal(command, 120, 40)
     try:
         screen = term.wait_for("Why are the scores QK^⊤ divided by √(d_k)?")
         assert "$" not in screen
@@ -69,8 +81,7 @@ def test_study_a_card_in_a_real_terminal(test_bank_dir: Path, tmp_path: Path) ->
             time.sleep(0.1)
         assert not term.alive()  # q quit the app (and with it the judge's worker)
     finally:
-        if term.alive():
-            subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+        term.close()
     with Store.open(tmp_path / "progress.db") as store:
         assert [e.rating for _, e in store.standing_events("tuitest.sqrt_dk")] == [3]
 
@@ -82,11 +93,9 @@ def test_external_editor_in_a_real_terminal(test_bank_dir: Path, tmp_path: Path)
     editor = tmp_path / "editor.sh"
     editor.write_text('#!/bin/sh\necho "# written by the editor" >> "$1"\n')
     editor.chmod(0o755)
-    name = f"llmq-test-{uuid.uuid4().hex[:8]}"
-    command = (f"env LLMQ_HOME={tmp_path} EDITOR={editor} TERM=xterm-256color {LLMQ} "
+    command = (f"env -u COLUMNS -u LINES LLMQ_HOME={tmp_path} EDITOR={editor} TERM=xterm-256color {LLMQ} "
                f"study --bank {test_bank_dir} --topic tuitest --kind code")
-    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "140", "-y", "40", command], check=True)
-    term = Terminal(name)
+    term = Terminal(command, 140, 40)
     try:
         term.wait_for("ctrl+r or f5: run the checks")
         term.send("F4")
@@ -94,5 +103,4 @@ def test_external_editor_in_a_real_terminal(test_bank_dir: Path, tmp_path: Path)
         assert "# written by the editor" in screen
         term.send("C-q")
     finally:
-        if term.alive():
-            subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+        term.close()
