@@ -10,7 +10,7 @@ import math
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 
 def reference(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
@@ -87,16 +87,16 @@ def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_r
 """
 
 WRONG_ANSWERS = {
-    "sign flipped: -log sigmoid(-z) rewards the rejected answer": _PLAIN.replace("F.logsigmoid(z)", "F.logsigmoid(-z)"),
+    "sign flipped: -log sigmoid(-z) rewards the rejected answer": edited(_PLAIN, ("F.logsigmoid(z)", "F.logsigmoid(-z)")),
     "torch.log(torch.sigmoid(z)): sigmoid underflows to 0 and the loss becomes inf for large negative margins":
-        _PLAIN.replace("F.logsigmoid(z)", "torch.log(torch.sigmoid(z))"),
+        edited(_PLAIN, ("F.logsigmoid(z)", "torch.log(torch.sigmoid(z))")),
     "log(1 + exp(-z)) written out: exp overflows for large negative margins":
-        _PLAIN.replace("-F.logsigmoid(z).mean()", "torch.log(1 + torch.exp(-z)).mean()"),
-    "sums over the batch instead of taking the mean": _PLAIN.replace(".mean()", ".sum()"),
+        edited(_PLAIN, ("-F.logsigmoid(z).mean()", "torch.log(1 + torch.exp(-z)).mean()")),
+    "sums over the batch instead of taking the mean": edited(_PLAIN, (".mean()", ".sum()")),
     "beta multiplies only the chosen log-ratio":
-        _PLAIN.replace("beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))",
-                       "beta * (policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps)"),
-    "default beta of 0.5 instead of 0.1": _PLAIN.replace("beta=0.1", "beta=0.5"),
+        edited(_PLAIN, ("beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))",
+                       "beta * (policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps)")),
+    "default beta of 0.5 instead of 0.1": edited(_PLAIN, ("beta=0.1", "beta=0.5")),
 }
 
 ALTERNATIVES = {

@@ -14,7 +14,7 @@ new episode", and read it as dones[t + 1].)
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 
 def reference(rewards, values, dones, gamma=0.99, lam=0.95):
@@ -115,27 +115,18 @@ def gae(rewards, values, dones, gamma=0.99, lam=0.95):
 """
 
 
-def _bug(*edits):
-    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
-    source = _PLAIN
-    for old, new in edits:
-        assert old in source, old
-        source = source.replace(old, new)
-    return source
-
-
 WRONG_ANSWERS = {
-    "ignores dones: advantages leak across episode boundaries": _bug(
+    "ignores dones: advantages leak across episode boundaries": edited(_PLAIN,
         ("values[:, t + 1] * alive[:, t]", "values[:, t + 1]"), ("lam * alive[:, t] * last", "lam * last"),
     ),
-    "stops bootstrapping V at a done but does not reset the recursion": _bug(("lam * alive[:, t] * last", "lam * last")),
-    "reads the done flag one step late (dones[t + 1], the Baselines layout) although dones[t] marks the end of step t": _bug(
+    "stops bootstrapping V at a done but does not reset the recursion": edited(_PLAIN, ("lam * alive[:, t] * last", "lam * last")),
+    "reads the done flag one step late (dones[t + 1], the Baselines layout) although dones[t] marks the end of step t": edited(_PLAIN,
         ("    for t in reversed(range(T)):\n",
          "    for t in reversed(range(T)):\n        nxt = alive[:, t + 1] if t + 1 < T else torch.ones_like(alive[:, 0])\n"),
         ("values[:, t + 1] * alive[:, t]", "values[:, t + 1] * nxt"), ("lam * alive[:, t] * last", "lam * nxt * last"),
     ),
-    "forgets gamma in the recursion: A_t = delta_t + lam * A_{t+1}": _bug(("gamma * lam * alive", "lam * alive")),
-    "returns as the discounted reward-to-go instead of advantages + values": _bug(
+    "forgets gamma in the recursion: A_t = delta_t + lam * A_{t+1}": edited(_PLAIN, ("gamma * lam * alive", "lam * alive")),
+    "returns as the discounted reward-to-go instead of advantages + values": edited(_PLAIN,
         ("    last = torch.zeros_like(rewards[:, 0])\n",
          "    last = torch.zeros_like(rewards[:, 0])\n    ret = torch.zeros_like(rewards)\n    run = torch.zeros_like(rewards[:, 0])\n"),
         ("        adv[:, t] = last\n",

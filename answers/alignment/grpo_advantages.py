@@ -9,7 +9,7 @@ normalises by the group's mean and std and publishes no code; we follow TRL's GR
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 
 def reference(rewards, eps=1e-4):
@@ -74,23 +74,14 @@ def grpo_advantages(rewards, eps=1e-4):
 """
 
 
-def _bug(*edits):
-    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
-    source = _PLAIN
-    for old, new in edits:
-        assert old in source, old
-        source = source.replace(old, new)
-    return source
-
-
 WRONG_ANSWERS = {
-    "population std (unbiased=False, divides by G) where the convention is the sample std": _bug(
+    "population std (unbiased=False, divides by G) where the convention is the sample std": edited(_PLAIN,
         ("rewards.std(dim=1, keepdim=True)", "rewards.std(dim=1, keepdim=True, unbiased=False)"),
     ),
-    "normalises by the std of the whole batch instead of each group's": _bug(("rewards.std(dim=1, keepdim=True)", "rewards.std()")),
-    "subtracts the mean of the whole batch instead of each group's": _bug(("rewards.mean(dim=1, keepdim=True)", "rewards.mean()")),
-    "no eps: a group whose answers all got the same reward gives 0/0 = NaN": _bug(("(std + eps)", "std")),
-    "groups along the wrong axis (statistics over prompts, dim=0)": _bug(("dim=1", "dim=0")),
+    "normalises by the std of the whole batch instead of each group's": edited(_PLAIN, ("rewards.std(dim=1, keepdim=True)", "rewards.std()")),
+    "subtracts the mean of the whole batch instead of each group's": edited(_PLAIN, ("rewards.mean(dim=1, keepdim=True)", "rewards.mean()")),
+    "no eps: a group whose answers all got the same reward gives 0/0 = NaN": edited(_PLAIN, ("(std + eps)", "std")),
+    "groups along the wrong axis (statistics over prompts, dim=0)": edited(_PLAIN, ("dim=1", "dim=0")),
 }
 
 ALTERNATIVES = {

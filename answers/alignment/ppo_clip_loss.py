@@ -11,7 +11,7 @@ unmasked tokens of the batch, as TRL's masked_mean). The mask never masks everyt
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 
 def reference(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
@@ -119,31 +119,22 @@ def ppo_clip_loss(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
 """
 
 
-def _bug(*edits):
-    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
-    source = _PLAIN
-    for old, new in edits:
-        assert old in source, old
-        source = source.replace(old, new)
-    return source
-
-
 WRONG_ANSWERS = {
-    "max instead of min: the optimistic bound, which lets the policy move without limit": _bug(("torch.minimum", "torch.maximum")),
-    "clips the advantage instead of the ratio": _bug(
+    "max instead of min: the optimistic bound, which lets the policy move without limit": edited(_PLAIN, ("torch.minimum", "torch.maximum")),
+    "clips the advantage instead of the ratio": edited(_PLAIN,
         ("ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantages", "ratio * advantages.clamp(1 - clip_eps, 1 + clip_eps)"),
     ),
-    "ratio as logp_new / logp_old (a ratio of log-probabilities, not of probabilities)": _bug(
+    "ratio as logp_new / logp_old (a ratio of log-probabilities, not of probabilities)": edited(_PLAIN,
         ("torch.exp(logp_new - logp_old)", "logp_new / logp_old"),
     ),
-    "returns the objective, not the loss (no minus sign): gradient descent then makes good actions rarer": _bug(
+    "returns the objective, not the loss (no minus sign): gradient descent then makes good actions rarer": edited(_PLAIN,
         ("return -s.mean()", "return s.mean()"), ("return -(s * mask)", "return (s * mask)"),
     ),
-    "zeroes masked tokens but still divides by every token (mean over padding too)": _bug(
+    "zeroes masked tokens but still divides by every token (mean over padding too)": edited(_PLAIN,
         ("    if mask is None:\n        return -s.mean()\n    return -(s * mask).sum() / mask.sum()",
          "    if mask is not None:\n        s = s * mask\n    return -s.mean()"),
     ),
-    "mean per sequence, then over the batch (weights short sequences' tokens more)": _bug(
+    "mean per sequence, then over the batch (weights short sequences' tokens more)": edited(_PLAIN,
         ("    if mask is None:\n        return -s.mean()\n    return -(s * mask).sum() / mask.sum()",
          "    if mask is None:\n        mask = torch.ones_like(s, dtype=torch.bool)\n"
          "    per_row = (s * mask).sum(dim=-1) / mask.sum(dim=-1).clamp(min=1)\n"

@@ -119,27 +119,23 @@ def grouped_query_attention(q, k, v, causal=True):
 """
 
 
-def _bug(*edits):
-    return edited(_PLAIN, *edits)
-
-
 WRONG_ANSWERS = {
-    "maps query head h to kv head h % Hkv (repeat tiles the heads instead of interleaving them)": _bug(
+    "maps query head h to kv head h % Hkv (repeat tiles the heads instead of interleaving them)": edited(_PLAIN,
         ("k.repeat_interleave(rep, dim=1)", "k.repeat(1, rep, 1, 1)"),
         ("v.repeat_interleave(rep, dim=1)", "v.repeat(1, rep, 1, 1)"),
     ),
-    "no 1/sqrt(D) scaling of the scores": _bug((" / math.sqrt(d)", "")),
-    "scales by 1/sqrt(Hq * D), the model width, instead of the head dim": _bug(
+    "no 1/sqrt(D) scaling of the scores": edited(_PLAIN, (" / math.sqrt(d)", "")),
+    "scales by 1/sqrt(Hq * D), the model width, instead of the head dim": edited(_PLAIN,
         ("math.sqrt(d)", "math.sqrt(q.shape[1] * d)"),
     ),
-    "causal mask off by one: lets query i see key i + 1": _bug(("diagonal=1", "diagonal=2")),
-    "softmax over the query axis (dim=-2) instead of the keys": _bug(("softmax(scores, dim=-1)", "softmax(scores, dim=-2)")),
-    "softmax without subtracting the row max (overflows for large scores)": _bug(
+    "causal mask off by one: lets query i see key i + 1": edited(_PLAIN, ("diagonal=1", "diagonal=2")),
+    "softmax over the query axis (dim=-2) instead of the keys": edited(_PLAIN, ("softmax(scores, dim=-1)", "softmax(scores, dim=-2)")),
+    "softmax without subtracting the row max (overflows for large scores)": edited(_PLAIN,
         ("return torch.softmax(scores, dim=-1) @ v",
          "weights = scores.exp()\n    return weights / weights.sum(dim=-1, keepdim=True) @ v"),
     ),
-    "defaults to causal=False": _bug(("causal=True", "causal=False")),
-    "upcasts to float32 and forgets to cast back": _bug(
+    "defaults to causal=False": edited(_PLAIN, ("causal=True", "causal=False")),
+    "upcasts to float32 and forgets to cast back": edited(_PLAIN,
         ("    rep = q.shape[1]", "    q, k, v = q.float(), k.float(), v.float()\n    rep = q.shape[1]"),
     ),
 }

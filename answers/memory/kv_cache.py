@@ -5,7 +5,7 @@ key and one value vector of head_dim elements per layer, token and kv head, for 
 """
 from hypothesis import strategies as st
 
-from llmq.judge.kit import BankError, check
+from llmq.judge.kit import BankError, check, edited
 
 
 def reference(batch, seq_len, n_layers, n_kv_heads, head_dim, bytes_per_element=2):
@@ -56,10 +56,10 @@ def kv_cache_bytes(batch, seq_len, n_layers, n_kv_heads, head_dim, bytes_per_ele
 """
 
 WRONG_ANSWERS = {
-    "forgets the factor 2: counts keys but not values": _PLAIN.replace("return 2 * batch", "return batch"),
-    "bytes_per_element defaults to 4 (fp32) instead of 2": _PLAIN.replace("bytes_per_element=2", "bytes_per_element=4"),
-    "returns GiB, a float, instead of bytes": _PLAIN.replace("* bytes_per_element\n", "* bytes_per_element / 2**30\n"),
-    "counts one layer only": _PLAIN.replace(" * n_layers", ""),
+    "forgets the factor 2: counts keys but not values": edited(_PLAIN, ("return 2 * batch", "return batch")),
+    "bytes_per_element defaults to 4 (fp32) instead of 2": edited(_PLAIN, ("bytes_per_element=2", "bytes_per_element=4")),
+    "returns GiB, a float, instead of bytes": edited(_PLAIN, ("* bytes_per_element\n", "* bytes_per_element / 2**30\n")),
+    "counts one layer only": edited(_PLAIN, (" * n_layers", "")),
 }
 
 ALTERNATIVES = {

@@ -8,7 +8,7 @@ also the weights: stage 0 (4+k)Ψ; 1: 4Ψ + kΨ/N; 2: 2Ψ + (2+k)Ψ/N; 3: (4+k)�
 """
 from hypothesis import strategies as st
 
-from llmq.judge.kit import BankError, check
+from llmq.judge.kit import BankError, check, edited
 
 RTOL = 1e-9  # CONTRACTS.md: a number, compared with relative tolerance 1e-9
 
@@ -85,11 +85,11 @@ def zero_memory_bytes(n_params, n_gpus, stage, k=12):
 """
 
 WRONG_ANSWERS = {
-    "stage 2 leaves the gradients unsharded (same as stage 1)": _PLAIN.replace("if stage >= 2:", "if stage >= 3:"),
-    "stage 1 also shards the fp16 weights": _PLAIN.replace("if stage >= 3:", "if stage >= 1:"),
-    "k defaults to 16 (the '16 bytes per parameter' total taken as the optimizer's share)": _PLAIN.replace("k=12", "k=16"),
-    "ignores k: the optimizer always takes 12 bytes per parameter": _PLAIN.replace("k * n_params", "12 * n_params"),
-    "returns GB instead of bytes": _PLAIN.replace("return weights + grads + optim", "return (weights + grads + optim) / 1e9"),
+    "stage 2 leaves the gradients unsharded (same as stage 1)": edited(_PLAIN, ("if stage >= 2:", "if stage >= 3:")),
+    "stage 1 also shards the fp16 weights": edited(_PLAIN, ("if stage >= 3:", "if stage >= 1:")),
+    "k defaults to 16 (the '16 bytes per parameter' total taken as the optimizer's share)": edited(_PLAIN, ("k=12", "k=16")),
+    "ignores k: the optimizer always takes 12 bytes per parameter": edited(_PLAIN, ("k * n_params", "12 * n_params")),
+    "returns GB instead of bytes": edited(_PLAIN, ("return weights + grads + optim", "return (weights + grads + optim) / 1e9")),
 }
 
 ALTERNATIVES = {

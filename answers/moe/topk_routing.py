@@ -15,7 +15,7 @@ arXiv:2401.04088, sec. 2.1.)
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import CheckFailed, check
+from llmq.judge.kit import CheckFailed, check, edited
 
 
 def reference(logits, k):
@@ -117,33 +117,24 @@ def topk_routing(logits, k):
 """
 
 
-def _bug(*edits):
-    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
-    source = _PLAIN
-    for old, new in edits:
-        assert old in source, old
-        source = source.replace(old, new)
-    return source
-
-
 WRONG_ANSWERS = {
-    "weights are the full-softmax probabilities of the chosen experts, not renormalised over them": _bug(
+    "weights are the full-softmax probabilities of the chosen experts, not renormalised over them": edited(_PLAIN,
         ("weights = torch.softmax(top, dim=-1)", "weights = torch.softmax(logits, dim=-1).gather(1, indices)"),
     ),
-    "f_i counts only each token's top-1 expert (Switch's k = 1 rule) while routing to k experts": _bug(
+    "f_i counts only each token's top-1 expert (Switch's k = 1 rule) while routing to k experts": edited(_PLAIN,
         ("torch.bincount(indices.flatten(), minlength=e)", "torch.bincount(indices[:, 0], minlength=e)"),
         ("f = counts / (n * k)", "f = counts / n"),
     ),
-    "P_i from the renormalised top-k weights instead of the router's full softmax": _bug(
+    "P_i from the renormalised top-k weights instead of the router's full softmax": edited(_PLAIN,
         ("probs = torch.softmax(logits, dim=-1)", "probs = torch.zeros_like(logits).scatter_(1, indices, weights)"),
     ),
-    "forgets the factor E (the loss then shrinks as experts are added; balanced gives 1/E, not 1)": _bug(
+    "forgets the factor E (the loss then shrinks as experts are added; balanced gives 1/E, not 1)": edited(_PLAIN,
         ("aux = e * (f * probs", "aux = (f * probs"),
     ),
-    "divides the counts by N, not N * k (Hugging Face's Mixtral convention: k times the stated loss)": _bug(
+    "divides the counts by N, not N * k (Hugging Face's Mixtral convention: k times the stated loss)": edited(_PLAIN,
         ("f = counts / (n * k)", "f = counts / n"),
     ),
-    "softmax over the tokens (dim=0) instead of over the experts": _bug(
+    "softmax over the tokens (dim=0) instead of over the experts": edited(_PLAIN,
         ("weights = torch.softmax(top, dim=-1)",
          "weights = torch.softmax(logits, dim=0).gather(1, indices)\n    weights = weights / weights.sum(dim=-1, keepdim=True)"),
         ("probs = torch.softmax(logits, dim=-1)", "probs = torch.softmax(logits, dim=0)"),

@@ -7,7 +7,7 @@ and the final RMSNorm d (Touvron et al. 2023, Llama 2, arXiv:2307.09288; Meta's 
 """
 from hypothesis import strategies as st
 
-from llmq.judge.kit import BankError, check
+from llmq.judge.kit import BankError, check, edited
 
 
 def reference(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_dim, tie_embeddings=False):
@@ -70,13 +70,13 @@ def llama_param_count(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_di
 """
 
 WRONG_ANSWERS = {
-    "forgets the final norm": _PLAIN.replace("n_layers * layer + d", "n_layers * layer"),
-    "forgets the two RMSNorm vectors in each layer": _PLAIN.replace(" + 3 * d * ffn_dim + 2 * d", " + 3 * d * ffn_dim"),
+    "forgets the final norm": edited(_PLAIN, ("n_layers * layer + d", "n_layers * layer")),
+    "forgets the two RMSNorm vectors in each layer": edited(_PLAIN, (" + 3 * d * ffn_dim + 2 * d", " + 3 * d * ffn_dim")),
     "k and v projections taken as d×d (ignores grouped-query attention)":
-        _PLAIN.replace("2 * d * n_kv_heads * head_dim", "2 * d * d"),
+        edited(_PLAIN, ("2 * d * n_kv_heads * head_dim", "2 * d * d")),
     "ignores tie_embeddings: always counts a separate output head":
-        _PLAIN.replace("vocab_size * d if tie_embeddings else 2 * vocab_size * d", "2 * vocab_size * d"),
-    "head_dim = d_model / n_heads with true division: returns a float": _PLAIN.replace("d_model // n_heads", "d_model / n_heads"),
+        edited(_PLAIN, ("vocab_size * d if tie_embeddings else 2 * vocab_size * d", "2 * vocab_size * d")),
+    "head_dim = d_model / n_heads with true division: returns a float": edited(_PLAIN, ("d_model // n_heads", "d_model / n_heads")),
 }
 
 ALTERNATIVES = {

@@ -7,7 +7,7 @@ lora_b (out, r) -> (..., out) in x's dtype: x @ weight.T + (alpha / r) * (x @ lo
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 # bfloat16 rounds each of the three matmuls and the sum; outputs here are O(1), so an absolute
 # slack of a few bf16 ulps of 1 covers a solution computing in bf16 (zeros still fail).
@@ -80,16 +80,16 @@ def lora_forward(x, weight, lora_a, lora_b, alpha, r):
 """
 
 WRONG_ANSWERS = {
-    "scales the update by alpha instead of alpha / r": _PLAIN.replace("(alpha / r) *", "alpha *"),
-    "scales by r / alpha (the ratio upside down)": _PLAIN.replace("(alpha / r)", "(r / alpha)"),
-    "alpha // r: integer division truncates the scale": _PLAIN.replace("(alpha / r)", "(alpha // r)"),
+    "scales the update by alpha instead of alpha / r": edited(_PLAIN, ("(alpha / r) *", "alpha *")),
+    "scales by r / alpha (the ratio upside down)": edited(_PLAIN, ("(alpha / r)", "(r / alpha)")),
+    "alpha // r: integer division truncates the scale": edited(_PLAIN, ("(alpha / r)", "(alpha // r)")),
     "transposes swapped: multiplies by B A without transposing it":
-        _PLAIN.replace("(x @ lora_a.T) @ lora_b.T", "x @ (lora_b @ lora_a)"),
+        edited(_PLAIN, ("(x @ lora_a.T) @ lora_b.T", "x @ (lora_b @ lora_a)")),
     "applies the scale to the base output too":
-        _PLAIN.replace("x @ weight.T + (alpha / r) * (x @ lora_a.T) @ lora_b.T",
-                       "(alpha / r) * (x @ weight.T + (x @ lora_a.T) @ lora_b.T)"),
+        edited(_PLAIN, ("x @ weight.T + (alpha / r) * (x @ lora_a.T) @ lora_b.T",
+                       "(alpha / r) * (x @ weight.T + (x @ lora_a.T) @ lora_b.T)")),
     "computes in float32 and returns float32 whatever the input dtype":
-        _PLAIN.replace("    return", "    x, weight, lora_a, lora_b = x.float(), weight.float(), lora_a.float(), lora_b.float()\n    return"),
+        edited(_PLAIN, ("    return", "    x, weight, lora_a, lora_b = x.float(), weight.float(), lora_a.float(), lora_b.float()\n    return")),
 }
 
 ALTERNATIVES = {

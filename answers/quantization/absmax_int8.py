@@ -11,7 +11,7 @@ vector-wise, sec. 3.1.)
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import CheckFailed, check, sandboxed
+from llmq.judge.kit import CheckFailed, check, edited, sandboxed
 
 
 def reference(x):
@@ -150,27 +150,18 @@ def dequantize_int8(q, scale):
 """
 
 
-def _bug(*edits):
-    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
-    source = _PLAIN
-    for old, new in edits:
-        assert old in source, old
-        source = source.replace(old, new)
-    return source
-
-
 WRONG_ANSWERS = {
-    "divides by 128 instead of 127 (int8's range is asymmetric; absmax uses the symmetric [-127, 127])": _bug(
+    "divides by 128 instead of 127 (int8's range is asymmetric; absmax uses the symmetric [-127, 127])": edited(_PLAIN,
         ("keepdim=True) / 127", "keepdim=True) / 128"), ("clamp(-127, 127)", "clamp(-128, 127)"),
     ),
-    "one scale for the whole tensor (per-tensor absmax) instead of one per row": _bug(
+    "one scale for the whole tensor (per-tensor absmax) instead of one per row": edited(_PLAIN,
         ("scale = xw.abs().amax(dim=-1, keepdim=True) / 127", "scale = (xw.abs().amax() / 127).expand(*x.shape[:-1], 1).clone()"),
     ),
-    "truncates toward zero (.to(torch.int8) without round): errors up to a whole scale": _bug((".round()", "")),
-    "computes the scale in the input's dtype (bfloat16 or float16 rounding), then returns it as float32": _bug(
+    "truncates toward zero (.to(torch.int8) without round): errors up to a whole scale": edited(_PLAIN, (".round()", "")),
+    "computes the scale in the input's dtype (bfloat16 or float16 rounding), then returns it as float32": edited(_PLAIN,
         ("scale = xw.abs().amax(dim=-1, keepdim=True) / 127", "scale = (x.abs().amax(dim=-1, keepdim=True) / 127).to(work)"),
     ),
-    "absmax over the wrong axis (per column, dim=0)": _bug(
+    "absmax over the wrong axis (per column, dim=0)": edited(_PLAIN,
         ("    scale = xw.abs().amax(dim=-1, keepdim=True) / 127\n    q = (xw / scale.clamp(min=1e-12))",
          "    col = xw.abs().reshape(-1, x.shape[-1]).amax(dim=0) / 127\n"
          "    scale = col.amax().expand(*x.shape[:-1], 1).clone()\n"

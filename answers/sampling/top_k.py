@@ -7,7 +7,7 @@ all. Kept entries are returned unchanged, so every comparison here is exact.
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 EXACT = {"rtol": 0.0, "atol": 0.0}  # filtering only selects: kept values must be bit-identical
 
@@ -104,27 +104,27 @@ def top_k_filter(logits, k):
 
 WRONG_ANSWERS = {
     "keeps entries > the k-th largest instead of >=: drops the k-th itself and its ties":
-        _PLAIN.replace("masked_fill(logits < kth,", "masked_fill(logits <= kth,"),
+        edited(_PLAIN, ("masked_fill(logits < kth,", "masked_fill(logits <= kth,")),
     "keeps exactly the k indices topk returns: entries tied with the k-th largest are dropped":
-        _PLAIN.replace(
+        edited(_PLAIN, (
             """    kth = torch.topk(logits, k, dim=-1).values[..., -1:]
     return logits.masked_fill(logits < kth, float("-inf"))""",
             """    values, indices = torch.topk(logits, k, dim=-1)
-    return torch.full_like(logits, float("-inf")).scatter(-1, indices, values)"""),
+    return torch.full_like(logits, float("-inf")).scatter(-1, indices, values)""")),
     "does not handle k > V (torch.topk raises)":
-        _PLAIN.replace("""    if k >= logits.shape[-1]:
+        edited(_PLAIN, ("""    if k >= logits.shape[-1]:
         return logits.clone()
-""", ""),
+""", "")),
     "uses kthvalue(k), which is the k-th smallest, as the threshold":
-        _PLAIN.replace("torch.topk(logits, k, dim=-1).values[..., -1:]", "torch.kthvalue(logits, k, dim=-1, keepdim=True).values"),
+        edited(_PLAIN, ("torch.topk(logits, k, dim=-1).values[..., -1:]", "torch.kthvalue(logits, k, dim=-1, keepdim=True).values")),
     "one threshold for the whole batch (topk of the flattened tensor) instead of one per row":
-        _PLAIN.replace("torch.topk(logits, k, dim=-1).values[..., -1:]", "torch.topk(logits.flatten(), k).values[-1]"),
+        edited(_PLAIN, ("torch.topk(logits, k, dim=-1).values[..., -1:]", "torch.topk(logits.flatten(), k).values[-1]")),
     "fills with -1e9 instead of -inf":
-        _PLAIN.replace('masked_fill(logits < kth, float("-inf"))', "masked_fill(logits < kth, -1e9)"),
+        edited(_PLAIN, ('masked_fill(logits < kth, float("-inf"))', "masked_fill(logits < kth, -1e9)")),
     "filters in place and returns its input":
-        _PLAIN.replace("""    return logits.masked_fill(logits < kth, float("-inf"))""",
+        edited(_PLAIN, ("""    return logits.masked_fill(logits < kth, float("-inf"))""",
                        """    logits[logits < kth] = float("-inf")
-    return logits"""),
+    return logits""")),
 }
 
 ALTERNATIVES = {

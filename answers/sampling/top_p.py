@@ -11,7 +11,7 @@ kept set would depend on rounding, not on the algorithm.
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 EXACT = {"rtol": 0.0, "atol": 0.0}  # kept values must be bit-identical; the rest exactly -inf
 MARGIN = {torch.float64: 1e-6, torch.float32: 1e-4, torch.bfloat16: 0.03}  # distance of p from a boundary
@@ -143,17 +143,17 @@ def top_p_filter(logits, p):
 
 WRONG_ANSWERS = {
     "drops the token whose cumulative probability crosses p (keeps cumsum <= p)":
-        _PLAIN.replace("keep_sorted = before < p", "keep_sorted = torch.cumsum(sorted_probs, dim=-1) <= p"),
+        edited(_PLAIN, ("keep_sorted = before < p", "keep_sorted = torch.cumsum(sorted_probs, dim=-1) <= p")),
     "cumulative sum of the sorted logits instead of probabilities":
-        _PLAIN.replace("""    probs = torch.softmax(logits, dim=-1)
+        edited(_PLAIN, ("""    probs = torch.softmax(logits, dim=-1)
     sorted_probs, order = torch.sort(probs, dim=-1, descending=True)""",
-                       """    sorted_probs, order = torch.sort(logits, dim=-1, descending=True)"""),
+                       """    sorted_probs, order = torch.sort(logits, dim=-1, descending=True)""")),
     "applies the mask built in sorted order to the unsorted logits (never scatters it back)":
-        _PLAIN.replace("keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)", "keep = keep_sorted"),
+        edited(_PLAIN, ("keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)", "keep = keep_sorted")),
     "softmax over dim 0 (the batch) instead of the vocabulary":
-        _PLAIN.replace("torch.softmax(logits, dim=-1)", "torch.softmax(logits, dim=0)"),
+        edited(_PLAIN, ("torch.softmax(logits, dim=-1)", "torch.softmax(logits, dim=0)")),
     "returns the filtered probabilities instead of the logits":
-        _PLAIN.replace("return logits.masked_fill(", "return probs.masked_fill("),
+        edited(_PLAIN, ("return logits.masked_fill(", "return probs.masked_fill(")),
 }
 
 ALTERNATIVES = {

@@ -11,7 +11,7 @@ import random
 
 from hypothesis import strategies as st
 
-from llmq.judge.kit import BankError, check
+from llmq.judge.kit import BankError, check, edited
 
 
 def _merge(ids, pair, new_id):
@@ -148,15 +148,6 @@ def bpe_encode(text, merges):
 """
 
 
-def _bug(*edits):
-    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
-    source = _PLAIN
-    for old, new in edits:
-        assert old in source, old
-        source = source.replace(old, new)
-    return source
-
-
 WRONG_ANSWERS = {
     "merges the most frequent known pair first (the training rule), not the lowest rank": """
 from collections import Counter
@@ -191,14 +182,14 @@ def bpe_encode(text, merges):
         else:
             return ids
 """,
-    "code points (ord) instead of UTF-8 bytes": _bug(('list(text.encode("utf-8"))', "[ord(c) for c in text]")),
-    "replaces occurrences right to left (aaa -> [97, 256])": _bug(
+    "code points (ord) instead of UTF-8 bytes": edited(_PLAIN, ('list(text.encode("utf-8"))', "[ord(c) for c in text]")),
+    "replaces occurrences right to left (aaa -> [97, 256])": edited(_PLAIN,
         ("        merged, i = [], 0\n        while i < len(ids):\n            if ids[i] == a and i + 1 < len(ids) and ids[i + 1] == b:",
          "        merged, i = [], len(ids) - 1\n        while i >= 0:\n            if ids[i] == b and i >= 1 and ids[i - 1] == a:"),
         ("                i += 2", "                i -= 2"), ("                i += 1", "                i -= 1"),
         ("        ids = merged", "        ids = merged[::-1]"),
     ),
-    "applies the merges in reverse order (latest learned first)": _bug(
+    "applies the merges in reverse order (latest learned first)": edited(_PLAIN,
         ("for s, (a, b) in enumerate(merges):", "for s, (a, b) in reversed(list(enumerate(merges))):"),
     ),
 }

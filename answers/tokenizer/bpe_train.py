@@ -11,7 +11,7 @@ from collections import Counter
 
 from hypothesis import strategies as st
 
-from llmq.judge.kit import BankError, check
+from llmq.judge.kit import BankError, check, edited
 
 
 def reference(text, n_merges):
@@ -112,30 +112,30 @@ def bpe_train(text, n_merges):
 
 WRONG_ANSWERS = {
     "counts non-overlapping occurrences only (skips past a repeated pair, like bytes.count): 'aaa' holds (a, a) once":
-        _PLAIN.replace("""        counts = Counter(zip(ids, ids[1:]))
+        edited(_PLAIN, ("""        counts = Counter(zip(ids, ids[1:]))
 """, """        counts, j = Counter(), 0
         while j < len(ids) - 1:
             counts[ids[j], ids[j + 1]] += 1
             j += 2 if ids[j] == ids[j + 1] else 1
-"""),
+""")),
     "ties go to the first pair seen (max(stats, key=stats.get)), not the smallest":
-        _PLAIN.replace("min(counts, key=lambda p: (-counts[p], p))", "max(counts, key=counts.get)"),
+        edited(_PLAIN, ("min(counts, key=lambda p: (-counts[p], p))", "max(counts, key=counts.get)")),
     "ties go to the largest pair":
-        _PLAIN.replace("min(counts, key=lambda p: (-counts[p], p))", "max(counts, key=lambda p: (counts[p], p))"),
+        edited(_PLAIN, ("min(counts, key=lambda p: (-counts[p], p))", "max(counts, key=lambda p: (counts[p], p))")),
     "merges right to left ('aaa' -> [97, 256])":  # scans the reversed sequence for the reversed pair
-        _PLAIN.replace("out, i = [], 0", "ids, out, i = ids[::-1], [], 0")
+        edited(_PLAIN, ("out, i = [], 0", "ids, out, i = ids[::-1], [], 0"))
         .replace("(ids[i], ids[i + 1]) == pair", "(ids[i + 1], ids[i]) == pair")
         .replace("ids = out\n", "ids = out[::-1]\n"),
     "stops when no pair occurs at least twice":
-        _PLAIN.replace("""        pair = min(""", """        if max(counts.values()) < 2:
+        edited(_PLAIN, ("""        pair = min(""", """        if max(counts.values()) < 2:
             break
-        pair = min("""),
+        pair = min(""")),
     "drops the last token when it is not part of a merge (loops to len - 1)":
-        _PLAIN.replace("""        while i < len(ids):
+        edited(_PLAIN, ("""        while i < len(ids):
             if i + 1 < len(ids) and""", """        while i < len(ids) - 1:
-            if"""),
+            if""")),
     "works on code points (ord) instead of UTF-8 bytes":
-        _PLAIN.replace('list(text.encode("utf-8"))', "[ord(c) for c in text]"),
+        edited(_PLAIN, ('list(text.encode("utf-8"))', "[ord(c) for c in text]")),
 }
 
 ALTERNATIVES = {

@@ -14,7 +14,7 @@ import math
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check, sandboxed
+from llmq.judge.kit import check, edited, sandboxed
 
 FORBIDDEN = [
     "torch.optim.AdamW",
@@ -180,28 +180,19 @@ def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 
 """
 
 
-def _bug(*edits):
-    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
-    source = _PLAIN
-    for old, new in edits:
-        assert old in source, old
-        source = source.replace(old, new)
-    return source
-
-
 WRONG_ANSWERS = {
-    "Adam with L2: weight decay added to the gradient (coupled), so it is rescaled by the adaptive denominator": _bug(
+    "Adam with L2: weight decay added to the gradient (coupled), so it is rescaled by the adaptive denominator": edited(_PLAIN,
         ("        p.mul_(1 - lr * weight_decay)\n", "        g = g + weight_decay * p\n"),
     ),
-    "no bias correction: the first steps are too small": _bug(
+    "no bias correction: the first steps are too small": edited(_PLAIN,
         ("m / (1 - b1 ** step)", "m"), ("v / (1 - b2 ** step)", "v"),
     ),
-    "eps inside the square root: sqrt(v_hat + eps)": _bug(("(v_hat.sqrt() + eps)", "torch.sqrt(v_hat + eps)")),
-    "decay not scaled by the learning rate: p * (1 - weight_decay)": _bug(("1 - lr * weight_decay", "1 - weight_decay")),
-    "bias correction one step ahead: 1 - beta ** (step + 1), as if step counted from 0": _bug(
+    "eps inside the square root: sqrt(v_hat + eps)": edited(_PLAIN, ("(v_hat.sqrt() + eps)", "torch.sqrt(v_hat + eps)")),
+    "decay not scaled by the learning rate: p * (1 - weight_decay)": edited(_PLAIN, ("1 - lr * weight_decay", "1 - weight_decay")),
+    "bias correction one step ahead: 1 - beta ** (step + 1), as if step counted from 0": edited(_PLAIN,
         ("b1 ** step", "b1 ** (step + 1)"), ("b2 ** step", "b2 ** (step + 1)"),
     ),
-    "rebinds the moments (m = b1 * m + ...): the saved state never changes": _bug(
+    "rebinds the moments (m = b1 * m + ...): the saved state never changes": edited(_PLAIN,
         ("m.mul_(b1).add_((1 - b1) * g)", "m = b1 * m + (1 - b1) * g"),
         ("v.mul_(b2).add_((1 - b2) * g * g)", "v = b2 * v + (1 - b2) * g * g"),
     ),

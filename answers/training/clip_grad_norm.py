@@ -10,7 +10,7 @@ grads' dtype. Equal to torch.nn.utils.clip_grad_norm_(params, max_norm) (norm_ty
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import CheckFailed, check, sandboxed
+from llmq.judge.kit import CheckFailed, check, edited, sandboxed
 
 FORBIDDEN = [
     "torch.nn.utils.clip_grad_norm_",
@@ -134,32 +134,23 @@ def clip_grad_norm(grads, max_norm):
 """
 
 
-def _bug(*edits):
-    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
-    source = _PLAIN
-    for old, new in edits:
-        assert old in source, old
-        source = source.replace(old, new)
-    return source
-
-
 WRONG_ANSWERS = {
-    "clips each tensor by its own norm instead of the global norm": _bug(
+    "clips each tensor by its own norm instead of the global norm": edited(_PLAIN,
         ("        g.mul_(scale)", "        g.mul_(torch.clamp(max_norm / (g.norm() + 1e-6), max=1.0))"),
     ),
-    "scales up as well: multiplies by max_norm / total even when the norm is already below max_norm": _bug(
+    "scales up as well: multiplies by max_norm / total even when the norm is already below max_norm": edited(_PLAIN,
         ("torch.clamp(max_norm / (total + 1e-6), max=1.0)", "max_norm / (total + 1e-6)"),
     ),
-    "sums the per-tensor norms instead of taking the norm of all elements": _bug(
+    "sums the per-tensor norms instead of taking the norm of all elements": edited(_PLAIN,
         ("torch.stack([g.norm() for g in grads]).norm()", "torch.stack([g.norm() for g in grads]).sum()"),
     ),
-    "returns the norm after clipping instead of before": _bug(
+    "returns the norm after clipping instead of before": edited(_PLAIN,
         ("    return total", "    return torch.stack([g.norm() for g in grads]).norm()"),
     ),
-    "rebinds the loop variable (g = g * scale): the caller's gradients are never clipped": _bug(
+    "rebinds the loop variable (g = g * scale): the caller's gradients are never clipped": edited(_PLAIN,
         ("g.mul_(scale)", "g = g * scale"),
     ),
-    "divides by the bare norm (no 1e-6): clipped norms land exactly on max_norm, not where torch puts them": _bug(
+    "divides by the bare norm (no 1e-6): clipped norms land exactly on max_norm, not where torch puts them": edited(_PLAIN,
         ("max_norm / (total + 1e-6)", "max_norm / total"),
     ),
 }

@@ -7,7 +7,7 @@ ignore_index (never all ignored); stable for float32 logits of magnitude up to 1
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 FORBIDDEN = [
     "torch.nn.functional.cross_entropy",
@@ -106,29 +106,20 @@ def perplexity(logits, targets, ignore_index=-100):
 """
 
 
-def _bug(*edits):
-    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
-    source = _PLAIN
-    for old, new in edits:
-        assert old in source, old
-        source = source.replace(old, new)
-    return source
-
-
 WRONG_ANSWERS = {
-    "averages over every position, the ignored ones counted as zero loss": _bug(
+    "averages over every position, the ignored ones counted as zero loss": edited(_PLAIN,
         ("torch.exp(nll[keep].mean())", "torch.exp((nll * keep).sum() / targets.numel())"),
     ),
-    "mean of the per-token perplexities exp(nll) instead of exp of the mean nll": _bug(
+    "mean of the per-token perplexities exp(nll) instead of exp of the mean nll": edited(_PLAIN,
         ("torch.exp(nll[keep].mean())", "torch.exp(nll[keep]).mean()"),
     ),
-    "log of the summed exponentials without subtracting the max: overflows for large logits": _bug(
+    "log of the summed exponentials without subtracting the max: overflows for large logits": edited(_PLAIN,
         ("torch.log_softmax(logits, dim=-1)", "logits - torch.log(torch.exp(logits).sum(dim=-1, keepdim=True))"),
     ),
-    "exp of the summed nll (the perplexity of the whole batch as one product, not per token)": _bug(
+    "exp of the summed nll (the perplexity of the whole batch as one product, not per token)": edited(_PLAIN,
         ("nll[keep].mean()", "nll[keep].sum()"),
     ),
-    "2 ** mean nll: mixes a base-2 exponent with natural-log likelihoods": _bug(
+    "2 ** mean nll: mixes a base-2 exponent with natural-log likelihoods": edited(_PLAIN,
         ("torch.exp(nll[keep].mean())", "2 ** nll[keep].mean()"),
     ),
 }

@@ -11,7 +11,7 @@ Language Model (From Scratch)", ch. 2.6.
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 
 def reference(token_ids, max_length, stride):
@@ -96,29 +96,20 @@ def sliding_window_pairs(token_ids, max_length, stride):
 """
 
 
-def _bug(*edits):
-    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
-    source = _PLAIN
-    for old, new in edits:
-        assert old in source, old
-        source = source.replace(old, new)
-    return source
-
-
 WRONG_ANSWERS = {
-    "targets not shifted (targets = inputs): the model learns to copy, not to predict": _bug(
+    "targets not shifted (targets = inputs): the model learns to copy, not to predict": edited(_PLAIN,
         ("targets.append(token_ids[i + 1:i + max_length + 1])", "targets.append(token_ids[i:i + max_length])"),
     ),
-    "loop bound one too short: drops the last complete window": _bug(
+    "loop bound one too short: drops the last complete window": edited(_PLAIN,
         ("len(token_ids) - max_length, stride", "len(token_ids) - max_length - 1, stride"),
     ),
-    "keeps the last incomplete window, padding its target with token 0": _bug(
+    "keeps the last incomplete window, padding its target with token 0": edited(_PLAIN,
         ("len(token_ids) - max_length, stride", "len(token_ids) - max_length + 1, stride"),
         ("targets.append(token_ids[i + 1:i + max_length + 1])",
          "tgt = token_ids[i + 1:i + max_length + 1]\n        targets.append(tgt + [0] * (max_length - len(tgt)))"),
     ),
-    "ignores stride (always steps by 1)": _bug(("len(token_ids) - max_length, stride)", "len(token_ids) - max_length)")),
-    "torch.tensor of an empty list: shape (0,) instead of (0, max_length) when no window fits": _bug(
+    "ignores stride (always steps by 1)": edited(_PLAIN, ("len(token_ids) - max_length, stride)", "len(token_ids) - max_length)")),
+    "torch.tensor of an empty list: shape (0,) instead of (0, max_length) when no window fits": edited(_PLAIN,
         ("torch.tensor(inputs, dtype=torch.int64).reshape(shape)", "torch.tensor(inputs, dtype=torch.int64)"),
         ("torch.tensor(targets, dtype=torch.int64).reshape(shape)", "torch.tensor(targets, dtype=torch.int64)"),
     ),

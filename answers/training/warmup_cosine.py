@@ -11,7 +11,7 @@ import math
 
 from hypothesis import strategies as st
 
-from llmq.judge.kit import CheckFailed, check, sandboxed
+from llmq.judge.kit import CheckFailed, check, edited, sandboxed
 
 
 def reference(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
@@ -109,27 +109,18 @@ def warmup_cosine_lr(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
 """
 
 
-def _bug(*edits):
-    """_PLAIN with each (old, new) edit applied; an edit that does not apply is a bank bug."""
-    source = _PLAIN
-    for old, new in edits:
-        assert old in source, old
-        source = source.replace(old, new)
-    return source
-
-
 WRONG_ANSWERS = {
-    "warmup off by one: max_lr * (step + 1) / W, reaching max_lr one step early and never 0": _bug(
+    "warmup off by one: max_lr * (step + 1) / W, reaching max_lr one step early and never 0": edited(_PLAIN,
         ("max_lr * step / warmup_steps", "max_lr * (step + 1) / warmup_steps"),
     ),
-    "cosine progress measured from step 0 (step / T) instead of from the end of warmup": _bug(
+    "cosine progress measured from step 0 (step / T) instead of from the end of warmup": edited(_PLAIN,
         ("(step - warmup_steps) / (total_steps - warmup_steps)", "step / total_steps"),
     ),
-    "adds min_lr to a cosine scaled by max_lr, overshooting max_lr by min_lr": _bug(
+    "adds min_lr to a cosine scaled by max_lr, overshooting max_lr by min_lr": edited(_PLAIN,
         ("min_lr + (max_lr - min_lr) * 0.5", "min_lr + max_lr * 0.5"),
     ),
-    "no floor after total_steps: the cosine comes back up": _bug(("    if step > total_steps:\n        return min_lr\n", "")),
-    "cos(pi/2 * progress): decays over a quarter period only and ends at max_lr - (max_lr - min_lr)/2": _bug(
+    "no floor after total_steps: the cosine comes back up": edited(_PLAIN, ("    if step > total_steps:\n        return min_lr\n", "")),
+    "cos(pi/2 * progress): decays over a quarter period only and ends at max_lr - (max_lr - min_lr)/2": edited(_PLAIN,
         ("math.cos(math.pi * progress)", "math.cos(math.pi / 2 * progress)"),
     ),
 }
