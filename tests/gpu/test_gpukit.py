@@ -3,29 +3,30 @@ from __future__ import annotations
 
 import torch
 
-from llmq.judge import device, gpukit
+from llmq.judge import device
+from llmq.judge.gpukit import launches
 from llmq.judge.answer import load
 from tests.conftest import REPO
 
 
 def test_guards_catch_a_write_past_the_end_even_of_nan() -> None:
-    guards = gpukit._Guards()
+    guards = launches._Guards()
     a = guards.place((5,), torch.float32, "cpu", "input #0")
     b = guards.place((5,), torch.float32, "cpu", "a tensor it allocated")
     assert guards.overrun() is None
     base = b.untyped_storage()
     # An unmasked store writes a NaN read from another guard: still caught (different payloads).
     full = torch.empty(0, dtype=torch.float32).set_(base)
-    full[gpukit.GUARD + 5] = a.untyped_storage() and torch.tensor(float("nan"))
+    full[launches.GUARD + 5] = a.untyped_storage() and torch.tensor(float("nan"))
     assert guards.overrun() == "wrote past the end of a tensor it allocated"
 
 
 def test_guarded_inputs_read_nan_past_the_end() -> None:
-    guards = gpukit._Guards()
-    t = gpukit._guarded_input(guards, torch.arange(3, dtype=torch.float64), "cpu", "input #0")
+    guards = launches._Guards()
+    t = launches._guarded_input(guards, torch.arange(3, dtype=torch.float64), "cpu", "input #0")
     full = torch.empty(0, dtype=torch.float64).set_(t.untyped_storage())
     assert torch.equal(t, torch.arange(3, dtype=torch.float64))
-    assert full[gpukit.GUARD + 3].isnan()
+    assert full[launches.GUARD + 3].isnan()
 
 
 def test_pipeline_simulator_finds_a_deadlock() -> None:

@@ -1,0 +1,72 @@
+"""Timing a Triton solution on CUDA against torch eager, with the bank's kernels/timing.py.
+
+Without CUDA the driver returns None and the note says that only correctness was checked.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+from llmq.judge.device import CPU_NOTE
+from llmq.judge.gpukit.placement import device
+from llmq.judge.kit import sandboxed
+
+
+def load_kernels_module(answer_file: str, name: str) -> ModuleType:
+    """kernels/<name>.py of the bank the answer module at `answer_file` belongs to, loaded by path."""
+    root = next((p.parent for p in Path(answer_file).resolve().parents if p.name == "answers"), None)
+    if root is None:
+        raise ImportError(f"{answer_file} is not inside a bank's answers/ folder")
+    path = root / "kernels" / f"{name}.py"
+    key = f"_llmq_kernels_{name}_{abs(hash(str(path))):x}"
+    if key in sys.modules:
+        return sys.modules[key]
+    spec = importlib.util.spec_from_file_location(key, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[key] = module  # dataclasses look their module up while it runs
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[key]
+        raise
+    return module
+
+
+def timing_driver(answer_file: str, exercise: str) -> Callable[..., Any]:
+    """A `@sandboxed` driver (name it `time_driver` in the answer module) that times the solution on
+    CUDA against torch eager, with kernels/timing.py on the first shape of kernels/baselines.py's
+    SPECS[exercise]. It returns None without CUDA, else {"summary": text}.
+
+    torch.compile is left to kernels/bench.py: compiling takes seconds to tens of seconds in a fresh
+    process, which would eat the check's time limit and turn a correct solution into a timeout."""
+    timing = load_kernels_module(answer_file, "timing")
+    eager, make_inputs, bytes_moved, _, shapes = load_kernels_module(answer_file, "baselines").SPECS[exercise]
+
+    @sandboxed
+    def time_driver(solution: Callable[..., Any]) -> dict[str, Any] | None:
+        if device() != "cuda":
+            return None
+        shape = shapes[0]
+        report = timing.compare(
+            {"solution": solution, "torch eager": eager},
+            lambda gen: make_inputs(*shape, device="cuda", generator=gen),
+            bytes_moved=bytes_moved(*shape),
+            budget_s=3.0,
+        )
+        return {"summary": f"{report.summary} (shape {shape})"}
+
+    return time_driver
+
+
+def note_timing(ctx: Any) -> None:
+    """Harness side of the timing check: a note with the speed-ups, or that nothing was timed."""
+    report = ctx.run("time_driver")
+    if report is None:
+        ctx.note(f"{CPU_NOTE}; the Triton kernel ran under TRITON_INTERPRET=1 (Triton's CPU interpreter)")
+        return
+    ctx.note(report["summary"])
