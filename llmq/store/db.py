@@ -4,6 +4,7 @@ Nothing is written to a file until it is known to be llmq's own database (or a n
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -50,9 +51,16 @@ def _check_header(path: Path) -> None:
 def _check_identity(conn: sqlite3.Connection, path: Path) -> None:
     """Only an empty database or one marked with llmq's application_id may be used."""
     try:
-        app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
-        tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
-        version = user_version(conn)
+        # One read transaction, so the three reads see the same state: read one by one, they can
+        # straddle another llmq's first migration (no application_id yet, then its tables) and
+        # mistake a database being created for a foreign one.
+        conn.execute("BEGIN")
+        try:
+            app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+            tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+            version = user_version(conn)
+        finally:
+            conn.execute("COMMIT")
     except sqlite3.OperationalError as err:  # e.g. "unable to open database file": not the file's fault
         raise StoreError(f"Cannot open the progress database ({err}).", where=str(path),
                          todo="check that the folder exists and you may write to it, or set LLMQ_HOME.") from err
@@ -63,11 +71,45 @@ def _check_identity(conn: sqlite3.Connection, path: Path) -> None:
     check_not_newer(version, str(path))
 
 
+@contextmanager
+def _opening_lock(folder: Path) -> Iterator[None]:
+    """Let one llmq at a time check, convert to WAL and migrate the database.
+
+    SQLite's busy timeout does not cover all of that: two processes both switching a brand-new
+    file to WAL can get "database is locked" at once (SQLite refuses to wait where waiting could
+    deadlock). An advisory lock on the folder itself (no extra file) queues them instead.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: go without, the busy timeout covers the common cases
+        yield
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # an unreadable folder: let SQLite's own open report the problem
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if missing) the progress database at `path`, checked, configured and migrated."""
-    _check_header(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise StoreError(f"Cannot create the folder for the progress database ({err.strerror}).",
+                         where=str(path.parent), todo="check its permissions, or set LLMQ_HOME.") from err
+    with _opening_lock(path.parent):
+        return _connect_checked(path)
+
+
+def _connect_checked(path: Path) -> sqlite3.Connection:
+    _check_header(path)
+    try:
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves (see `write`).
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                check_same_thread=False)

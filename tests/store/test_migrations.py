@@ -89,13 +89,18 @@ def _open_and_close(home: str) -> None:
     Store.open().close()
 
 
-def test_two_processes_creating_the_database_at_once(_private_home: Path) -> None:
+def test_processes_creating_the_database_at_once(tmp_path: Path) -> None:
+    # The race is narrow (one process reads the new file between another's commit and its own
+    # checks), so several rounds of four processes each, every round on a fresh folder.
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_open_and_close, args=(str(_private_home),)) for _ in range(4)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(60)
-    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
-    with Store.open() as store:
-        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    for round_ in range(6):
+        home = tmp_path / f"home{round_}"
+        procs = [ctx.Process(target=_open_and_close, args=(str(home),)) for _ in range(4)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        assert [p.exitcode for p in procs] == [0, 0, 0, 0], f"round {round_}"
+        conn = sqlite3.connect(home / DB_NAME)
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        conn.close()
