@@ -138,10 +138,14 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
+    from llmq.tui.preload import Preload
+
+    bank = _load(args)
+    preload = Preload.start(bank)  # opens the store and counts cards while Textual is imported
     from llmq.tui.app import run_app  # Textual only when the app is opened
 
-    return run_app(_load(args), study=getattr(args, "study", False),
-                   topic=getattr(args, "topic", None), kind=getattr(args, "kind", None))
+    return run_app(bank, study=getattr(args, "study", False), topic=getattr(args, "topic", None),
+                   kind=getattr(args, "kind", None), preload=preload)
 
 
 # --- the parser -------------------------------------------------------------------------------

@@ -7,9 +7,9 @@ unreadable cache file is ignored and rewritten.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
+import zlib
 from pathlib import Path
 
 from llmq import __version__
@@ -28,16 +28,24 @@ def _bank_files(root: Path) -> list[Path]:
 
 
 def cache_key(roots: list[Path]) -> str:
-    digest = hashlib.sha256(f"{__version__}\n".encode())
+    """Every bank file's identity, as text; the cache file stores it and is used only on an exact
+    match (so no hash is needed: hashlib alone costs start-up a few milliseconds)."""
+    lines = [f"llmq {__version__}"]
     for root in roots:
-        digest.update(f"root {root}\n".encode())
+        lines.append(f"root {root}")
         for path in _bank_files(root):
             try:
                 st = path.stat()
             except OSError:
                 continue
-            digest.update(f"{path}\0{st.st_ino}\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
-    return digest.hexdigest()[:32]
+            lines.append(f"{path}\0{st.st_ino}\0{st.st_mtime_ns}\0{st.st_size}")
+    return "\n".join(lines)
+
+
+def _file_name(key: str) -> str:
+    # A short name for the key; two keys sharing one name only means a cache miss (the stored
+    # key is compared in full).
+    return f"{_PREFIX}{zlib.crc32(key.encode()):08x}.pickle"
 
 
 def _cache_dir() -> Path:
@@ -46,11 +54,11 @@ def _cache_dir() -> Path:
 
 def read(key: str) -> Bank | None:
     try:
-        with open(_cache_dir() / f"{_PREFIX}{key}.pickle", "rb") as f:
-            bank = pickle.load(f)  # noqa: S301 - our own file in the user's data folder
+        with open(_cache_dir() / _file_name(key), "rb") as f:
+            stored_key, bank = pickle.load(f)  # noqa: S301 - our own file in the user's data folder
     except Exception:  # noqa: BLE001 - any trouble means "no cache"
         return None
-    return bank if isinstance(bank, Bank) else None
+    return bank if stored_key == key and isinstance(bank, Bank) else None
 
 
 def write(key: str, bank: Bank) -> None:
@@ -62,8 +70,8 @@ def write(key: str, bank: Bank) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
         with os.fdopen(fd, "wb") as f:
-            pickle.dump(bank, f, protocol=pickle.HIGHEST_PROTOCOL)
-        target = folder / f"{_PREFIX}{key}.pickle"
+            pickle.dump((key, bank), f, protocol=pickle.HIGHEST_PROTOCOL)
+        target = folder / _file_name(key)
         os.replace(tmp, target)
         for old in folder.glob(f"{_PREFIX}*.pickle"):
             if old != target:

@@ -57,12 +57,16 @@ class Question:
 
 @dataclass(frozen=True, kw_only=True)
 class Flashcard(Question):
+    """A prompt and its answer, both Markdown."""
+
     prompt: str
     answer: str
 
 
 @dataclass(frozen=True, kw_only=True)
 class Choice(Question):
+    """Options with one or several correct (0-based indexes), and why."""
+
     prompt: str
     options: tuple[str, ...]
     correct: frozenset[int]
@@ -86,6 +90,8 @@ class NumericParam:
 
 @dataclass(frozen=True, kw_only=True)
 class Numeric(Question):
+    """A template with parameters drawn at random; the answer computed by `answer_path`."""
+
     prompt: str  # template with {{name}} placeholders
     params: tuple[NumericParam, ...]
     unit: str
@@ -96,6 +102,8 @@ class Numeric(Question):
 
 @dataclass(frozen=True, kw_only=True)
 class CodeExercise(Question):
+    """A task to implement `function`, judged against the answer module at `answer_path`."""
+
     task: str
     function: str
     stub: str
@@ -106,6 +114,8 @@ class CodeExercise(Question):
 
 @dataclass(frozen=True, kw_only=True)
 class Topic:
+    """One topic: one YAML file of the bank."""
+
     name: str
     title: str
     file: Path

@@ -7,9 +7,14 @@ import re
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from fsrs.scheduler import DEFAULT_PARAMETERS
-
 from llmq.store import Store, StoreError
+
+# FSRS-6's default weights, as in fsrs.scheduler.DEFAULT_PARAMETERS (a test keeps the two equal).
+# Written out so that reading the settings (the home screen's counts) does not import fsrs.
+FSRS6_DEFAULT_PARAMETERS: tuple[float, ...] = (
+    0.212, 1.2931, 2.3065, 8.2956, 6.4133, 0.8334, 3.0194, 0.001, 1.8722, 0.1666, 0.796,
+    1.4835, 0.0614, 0.2629, 1.6483, 0.6014, 1.8729, 0.5425, 0.0912, 0.0658, 0.1542,
+)
 
 _STEP = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -35,7 +40,7 @@ class Settings:
     maximum_interval: int = 36500  # days
     learn_ahead_minutes: int = 20  # show learning cards this early when nothing else is left
     fuzz: bool = True
-    parameters: tuple[float, ...] = tuple(DEFAULT_PARAMETERS)
+    parameters: tuple[float, ...] = FSRS6_DEFAULT_PARAMETERS
 
     def __post_init__(self) -> None:
         problems = []
@@ -55,8 +60,8 @@ class Settings:
                     parse_step(step)
                 except ValueError as err:
                     problems.append(f"{name}: {err}")
-        if len(self.parameters) != len(DEFAULT_PARAMETERS):
-            problems.append(f"parameters must be {len(DEFAULT_PARAMETERS)} FSRS-6 weights")
+        if len(self.parameters) != len(FSRS6_DEFAULT_PARAMETERS):
+            problems.append(f"parameters must be {len(FSRS6_DEFAULT_PARAMETERS)} FSRS-6 weights")
         if problems:
             raise ValueError("invalid settings: " + "; ".join(problems))
 

@@ -2,6 +2,7 @@
 notifications, and opens on the home screen (or straight into the review queue)."""
 from __future__ import annotations
 
+import gc
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -16,7 +17,8 @@ from llmq.tui.judging import Judge, JudgeClient, default_client
 from llmq.tui.screens.home import HomeScreen
 
 if TYPE_CHECKING:
-    from llmq.tui.progress import Progress
+    from llmq.tui.preload import Preload
+    from llmq.tui.progress import HomeData, Progress
 
 
 class LlmqApp(App[int]):
@@ -28,7 +30,7 @@ class LlmqApp(App[int]):
 
     def __init__(self, bank: Bank, *, study: bool = False, topic: str | None = None,
                  kind: str | None = None, judge_factory: Callable[[], JudgeClient] = default_client,
-                 warm_judge: bool = True) -> None:
+                 warm_judge: bool = True, preload: Preload | None = None) -> None:
         super().__init__()
         self.bank = bank
         self.study_args = (topic, kind) if study else None
@@ -37,6 +39,11 @@ class LlmqApp(App[int]):
         self._judge_started = False
         self._progress: Progress | None = None
         self._progress_lock = threading.Lock()
+        self._preload = preload
+
+    def take_preloaded_home(self) -> HomeData | None:
+        """The home screen's data counted before the app started, if it is ready (once)."""
+        return self._preload.take_home() if self._preload is not None else None
 
     def _prefetch_progress(self) -> None:
         """Open the store while Textual builds the first screen (a failure is reported later,
@@ -49,6 +56,9 @@ class LlmqApp(App[int]):
     def progress(self) -> Progress:
         """The progress store, opened on first use. Blocking: call from thread workers only."""
         with self._progress_lock:
+            if self._progress is None and self._preload is not None:
+                self._progress = self._preload.wait()  # None if that failed: open again, to say why
+                self._preload = None
             if self._progress is None:
                 # imported here, in the worker's thread: the store and FSRS stay off the start-up path
                 from llmq.tui.progress import Progress
@@ -56,9 +66,14 @@ class LlmqApp(App[int]):
                 self._progress = Progress.open(self.bank)
             return self._progress
 
+    def get_default_screen(self) -> HomeScreen:
+        # The home screen is the bottom of the stack itself: pushing it over Textual's blank
+        # default screen composed and drew that one for nothing at every start.
+        return HomeScreen()
+
     def on_mount(self) -> None:
-        self.run_worker(self._prefetch_progress, thread=True, exit_on_error=False, group="open-progress")
-        self.push_screen(HomeScreen())
+        if self._preload is None:
+            self.run_worker(self._prefetch_progress, thread=True, exit_on_error=False, group="open-progress")
         if self.study_args is not None:
             from llmq.tui.screens.review import ReviewScreen
 
@@ -96,9 +111,7 @@ class LlmqApp(App[int]):
 
     # -- navigation actions (the home screen's keys and the command palette) ------------------
     def action_home(self) -> None:
-        while len(self.screen_stack) > 2:
-            self.pop_screen()
-        if not isinstance(self.screen, HomeScreen):
+        while len(self.screen_stack) > 1:
             self.pop_screen()
 
     def action_review(self, topic: str = "", kind: str = "") -> None:
@@ -135,11 +148,19 @@ class LlmqApp(App[int]):
         try:
             self.judge.close()
         finally:
-            if self._progress is not None:
-                self._progress.close()
+            progress = self._progress
+            if progress is None and self._preload is not None:  # opened, never used
+                progress = self._preload.progress
+            if progress is not None:
+                progress.close()
 
 
-def run_app(bank: Bank, study: bool = False, topic: str | None = None, kind: str | None = None) -> int:
-    app = LlmqApp(bank, study=study, topic=topic, kind=kind)
+def run_app(bank: Bank, study: bool = False, topic: str | None = None, kind: str | None = None,
+            preload: Preload | None = None) -> int:
+    # Everything alive now (the modules, the bank) lives as long as the app: freezing it keeps the
+    # garbage collector from walking those ~50,000 objects again in every full collection (about
+    # 15 ms each, several during start-up).
+    gc.freeze()
+    app = LlmqApp(bank, study=study, topic=topic, kind=kind, preload=preload)
     code = app.run()
     return code if isinstance(code, int) else 0

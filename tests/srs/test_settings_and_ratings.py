@@ -15,6 +15,14 @@ def test_defaults_are_ankis() -> None:
     assert s.learning_steps == ("1m", "10m") and s.relearning_steps == ("10m",)
 
 
+def test_default_weights_are_the_fsrs_packages() -> None:
+    # llmq writes FSRS-6's default weights out (reading settings must not import fsrs); they
+    # must stay the package's own, or a new card would be scheduled with stale weights.
+    from fsrs.scheduler import DEFAULT_PARAMETERS
+
+    assert Settings().parameters == tuple(DEFAULT_PARAMETERS)
+
+
 def test_settings_are_saved_in_the_database() -> None:
     save_settings(Store.open(), desired_retention=0.85, learning_steps=("2m", "15m"))
     s = load_settings(Store.open())

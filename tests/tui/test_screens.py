@@ -47,6 +47,54 @@ async def test_home_counts_follow_reviews(make_app: Callable[..., Any]) -> None:
         assert "Today: 1 reviewed" in text and "4 new" in text
 
 
+async def test_counts_counted_before_the_app_starts_are_in_its_first_frame(
+        make_app: Callable[..., Any], bank: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `llmq` counts the cards on a thread while Textual is imported (llmq.tui.preload).
+    from llmq.tui.preload import Preload
+    from llmq.tui.progress import Progress
+
+    preload = Preload.start(bank)
+    preload.wait()
+    counted_again: list[int] = []
+    home = Progress.home
+    monkeypatch.setattr(Progress, "home", lambda self: counted_again.append(1) or home(self))
+    app = make_app(preload=preload)
+    async with app.run_test(size=(120, 40)) as pilot:
+        text = screen_text(app)  # no worker has run yet
+        assert "Today: 0 reviewed · 0 due · 5 new · code solved 0/1" in text
+        row = next(line for line in text.splitlines() if "TUI test bank" in line).split()
+        assert row[-3:] == ["0", "5", "5"]
+        await settle(pilot)
+        assert counted_again == []  # not counted twice at start-up
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("space", "4")
+        await settle(pilot)
+        await pilot.press("escape")  # back home: counted afresh, not the start-up numbers
+        await settle(pilot)
+        assert counted_again == [1]
+        assert "Today: 1 reviewed" in screen_text(app)
+
+
+async def test_a_broken_database_found_before_the_app_starts_is_a_notification(
+        make_app: Callable[..., Any], bank: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmq.tui.preload import Preload
+
+    bad = tmp_path / "home"
+    bad.mkdir()
+    (bad / "progress.db").write_text("this is not a database")
+    monkeypatch.setenv("LLMQ_HOME", str(bad))
+    preload = Preload.start(bank)
+    assert preload.wait() is None and preload.error is not None
+    app = make_app(preload=preload)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.is_running
+        assert [n.title for n in app._notifications][:1] == ["Progress database"]
+        assert "loading your progress" in screen_text(app)
+    assert (bad / "progress.db").read_text() == "this is not a database"
+
+
 async def test_practice_lists_exercises_with_solved_state(make_app: Callable[..., Any]) -> None:
     with Store.open() as store:
         store.add_submission(f"{TOPIC}.gqa", "x", {"status": "pass", "checks": []})

@@ -8,12 +8,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
 from llmq.bank import CodeExercise
 from llmq.bank.model import KINDS
 from llmq.tui.errors import ReportsWorkerErrors, guarded
+from llmq.tui.screens.reloading import ReloadsOnReturn
 from llmq.tui.progress import BrowseRow
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def due_text(row: BrowseRow) -> str:
     return datetime.fromtimestamp(row.due_ms / 1000).strftime("%Y-%m-%d %H:%M")
 
 
-class BrowseScreen(ReportsWorkerErrors, Screen):
+class BrowseScreen(ReportsWorkerErrors, ReloadsOnReturn):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="browse.back"),
         Binding("ctrl+f", "focus_search", "Search", id="browse.search"),
@@ -76,9 +76,6 @@ class BrowseScreen(ReportsWorkerErrors, Screen):
 
     def on_mount(self) -> None:
         self.query_one("#questions").focus()
-        self._reload()
-
-    def on_screen_resume(self) -> None:
         self._reload()
 
     def _reload(self, action: str = "", qid: str = "") -> None:

@@ -6,16 +6,16 @@ from typing import TYPE_CHECKING, cast
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from llmq.tui.errors import ReportsWorkerErrors, guarded
+from llmq.tui.screens.reloading import ReloadsOnReturn
 if TYPE_CHECKING:
     from llmq.tui.progress import HomeData
     from llmq.tui.app import LlmqApp
 
 
-class HomeScreen(ReportsWorkerErrors, Screen):
+class HomeScreen(ReportsWorkerErrors, ReloadsOnReturn):
     BINDINGS = [
         Binding("r", "app.review", "Review all", id="home.review"),
         Binding("enter", "review_topic", "Review topic", id="home.review_topic"),
@@ -24,6 +24,8 @@ class HomeScreen(ReportsWorkerErrors, Screen):
         Binding("s", "app.stats", "Stats", id="home.stats"),
         Binding("q", "app.quit", "Quit", id="home.quit"),
     ]
+
+    _have_data = False  # the counts were drawn in the first frame
 
     class Loaded(Message):
         def __init__(self, data: "HomeData") -> None:
@@ -35,15 +37,24 @@ class HomeScreen(ReportsWorkerErrors, Screen):
         return cast("LlmqApp", self.app)
 
     def compose(self) -> ComposeResult:
+        # Usually the counts are ready (llmq counted them while Textual loaded): draw them at
+        # once. Otherwise placeholders, filled in by a worker.
+        data = self.llmq.take_preloaded_home()
+        self._have_data = data is not None
         yield Header()
-        yield Static("loading your progress…", id="today")
+        yield Static(self._today(data) if data else "loading your progress…", id="today")
         table: DataTable[str] = DataTable(id="topics", cursor_type="row", zebra_stripes=True)
         table.add_column("topic", key="topic")
         table.add_column("due", key="due")
         table.add_column("new", key="new")
         table.add_column("questions", key="total")
+        rows = {row.name: row for row in data.topics} if data else {}
         for name, topic in self.llmq.bank.topics.items():
-            table.add_row(topic.title, "…", "…", "…", key=name)
+            row = rows.get(name)
+            if row is None:
+                table.add_row(topic.title, "…", "…", "…", key=name)
+            else:
+                table.add_row(topic.title, str(row.due), str(row.new), str(row.total), key=name)
         yield table
         yield Static("r review all · enter review the topic · c practise code · b browse · s stats · "
                      "ctrl+p every command", id="home-help")
@@ -51,10 +62,10 @@ class HomeScreen(ReportsWorkerErrors, Screen):
 
     def on_mount(self) -> None:
         self.query_one("#topics").focus()
-        self._reload()
-
-    def on_screen_resume(self) -> None:
-        self._reload()
+        if self._have_data:
+            self._settled()
+        else:
+            self._reload()
 
     def _reload(self) -> None:
         self.run_worker(self._load, thread=True, exclusive=True, exit_on_error=False, group="home")
@@ -70,11 +81,17 @@ class HomeScreen(ReportsWorkerErrors, Screen):
             table.update_cell(row.name, "due", str(row.due), update_width=True)
             table.update_cell(row.name, "new", str(row.new), update_width=True)
             table.update_cell(row.name, "total", str(row.total), update_width=True)
+        self.query_one("#today", Static).update(self._today(data))
+        self._settled()
+
+    def _today(self, data: HomeData) -> str:
         code = self.llmq.bank.code_exercises()
-        self.query_one("#today", Static).update(
-            f"Today: {data.reviewed_today} reviewed · {data.due_total} due · {data.new_total} new · "
-            f"code solved {len(data.solved & {q.id for q in code})}/{len(code)}")
-        self.llmq.start_judge()  # the screen is settled: now warm the judge up
+        return (f"Today: {data.reviewed_today} reviewed · {data.due_total} due · {data.new_total} new · "
+                f"code solved {len(data.solved & {q.id for q in code})}/{len(code)}")
+
+    def _settled(self) -> None:
+        # Once this frame is drawn, warm the judge up (starting its process costs the UI a moment).
+        self.call_after_refresh(self.llmq.start_judge)
 
     def action_review_topic(self) -> None:
         table = self.query_one("#topics", DataTable)

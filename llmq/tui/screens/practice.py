@@ -11,13 +11,14 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from llmq.bank import CodeExercise
 from llmq.tui.errors import ReportsWorkerErrors, guarded
+from llmq.tui.screens.reloading import ReloadsOnReturn
 from llmq.tui.widgets.code_panel import CodePanel
 
 if TYPE_CHECKING:
     from llmq.tui.app import LlmqApp
 
 
-class PracticeScreen(ReportsWorkerErrors, Screen):
+class PracticeScreen(ReportsWorkerErrors, ReloadsOnReturn):
     """Every code exercise: solved (a passing submission), attempted, or not tried."""
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="practice.back")]
@@ -70,9 +71,6 @@ class PracticeScreen(ReportsWorkerErrors, Screen):
     @guarded
     def on_practice_screen_device_found(self, message: DeviceFound) -> None:
         self.query_one("#practice-device", Static).update(message.line)
-
-    def on_screen_resume(self) -> None:
-        self._reload()
 
     def _reload(self) -> None:
         self.run_worker(self._load, thread=True, exclusive=True, exit_on_error=False)
