@@ -6,7 +6,7 @@ first screen is settled (for llmq: the home screen shows the topics' counts, loa
 progress store; the judge's worker starts in the background as usual), then exits; the parent
 subtracts the time just before it launched the process. Runs alternate; medians are reported.
 
-    python benchmarks/startup.py [--runs 7]
+    python benchmarks/startup.py [--runs 15]
 """
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ def launch(code: str, env: dict[str, str]) -> tuple[float, float | None, float |
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "LLMQ_HOME": home}
