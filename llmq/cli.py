@@ -141,7 +141,12 @@ def cmd_app(args: argparse.Namespace) -> int:
     from llmq.tui.preload import Preload
 
     bank = _load(args)
-    preload = Preload.start(bank)  # opens the store and counts cards while Textual is imported
+    # Open the store and count the home screen's cards on a thread, and give it a moment alone:
+    # run side by side with Textual's imports it only trades the GIL back and forth. A slow store
+    # (another process holding a lock) does not hold the app back: it starts and shows the counts
+    # when they come.
+    preload = Preload.start(bank)
+    preload.wait(timeout_s=0.25)
     from llmq.tui.app import run_app  # Textual only when the app is opened
 
     return run_app(bank, study=getattr(args, "study", False), topic=getattr(args, "topic", None),

@@ -1,7 +1,8 @@
-"""Open the progress store and count the home screen's cards while Textual is still being imported.
+"""Open the progress store and count the home screen's cards before the app is drawn.
 
-`llmq` starts this thread before it imports the app, so the home screen usually has its counts
+`llmq` starts this thread before it imports Textual, so the home screen usually has its counts
 when it is first drawn: one settled frame instead of a frame of placeholders and a second one.
+On a thread so that a slow store (locked by another process) never holds the app back.
 Nothing here imports Textual (or torch); a failure is kept and reported where the store is used.
 """
 from __future__ import annotations
@@ -41,14 +42,19 @@ class Preload:
         finally:
             self._done.set()
 
-    def wait(self) -> Progress | None:
-        """The opened store once the thread is done; None if opening failed (see `error`)."""
-        self._done.wait()
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout_s: float | None = None) -> Progress | None:
+        """The opened store once the thread is done; None if opening failed (see `error`) or if it
+        is not done within `timeout_s`."""
+        self._done.wait(timeout_s)
         return self.progress
 
     def take_home(self) -> HomeData | None:
         """The home screen's data if it is ready now, once: later visits must count afresh."""
-        if not self._done.is_set():
+        if not self.done:
             return None
         home, self._home = self._home, None
         return home
