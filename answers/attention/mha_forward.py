@@ -8,7 +8,7 @@ import math
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 FORBIDDEN = [
     "torch.nn.functional.scaled_dot_product_attention",
@@ -99,103 +99,43 @@ def large_scores(ctx):
     ctx.assert_close(out, ctx.reference(x, *ws, h, causal=causal), dtype=torch.float32, rtol=1e-3, atol=1e-3 * 30)
 
 
+# The usual way to write it; each wrong answer below is this text with one bug put in.
+_PLAIN = '''
+import math
+import torch
+
+def mha_forward(x, w_q, w_k, w_v, w_o, n_heads, causal=False):
+    b, t, d = x.shape
+    dh = d // n_heads
+    q = (x @ w_q).view(b, t, n_heads, dh).transpose(1, 2)
+    k = (x @ w_k).view(b, t, n_heads, dh).transpose(1, 2)
+    v = (x @ w_v).view(b, t, n_heads, dh).transpose(1, 2)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(dh)
+    if causal:
+        scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
+    out = torch.softmax(scores, dim=-1) @ v
+    return out.transpose(1, 2).reshape(b, t, d) @ w_o
+'''
+
+
 WRONG_ANSWERS = {
-    "scales the scores by 1/sqrt(D), the model width, instead of 1/sqrt(D / n_heads)": '''
-import math
-import torch
-
-def mha_forward(x, w_q, w_k, w_v, w_o, n_heads, causal=False):
-    b, t, d = x.shape
-    dh = d // n_heads
-    q = (x @ w_q).view(b, t, n_heads, dh).transpose(1, 2)
-    k = (x @ w_k).view(b, t, n_heads, dh).transpose(1, 2)
-    v = (x @ w_v).view(b, t, n_heads, dh).transpose(1, 2)
-    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
-    if causal:
-        scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
-    out = torch.softmax(scores, dim=-1) @ v
-    return out.transpose(1, 2).reshape(b, t, d) @ w_o
-''',
-    "splits heads with view(B, H, T, dh) directly, without the transpose (mixes tokens into heads)": '''
-import math
-import torch
-
-def mha_forward(x, w_q, w_k, w_v, w_o, n_heads, causal=False):
-    b, t, d = x.shape
-    dh = d // n_heads
-    q = (x @ w_q).reshape(b, n_heads, t, dh)
-    k = (x @ w_k).reshape(b, n_heads, t, dh)
-    v = (x @ w_v).reshape(b, n_heads, t, dh)
-    scores = q @ k.transpose(-2, -1) / math.sqrt(dh)
-    if causal:
-        scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
-    out = torch.softmax(scores, dim=-1) @ v
-    return out.reshape(b, t, d) @ w_o
-''',
-    "merges heads with reshape(B, T, D) without transposing back (tokens get other tokens' outputs)": '''
-import math
-import torch
-
-def mha_forward(x, w_q, w_k, w_v, w_o, n_heads, causal=False):
-    b, t, d = x.shape
-    dh = d // n_heads
-    q = (x @ w_q).view(b, t, n_heads, dh).transpose(1, 2)
-    k = (x @ w_k).view(b, t, n_heads, dh).transpose(1, 2)
-    v = (x @ w_v).view(b, t, n_heads, dh).transpose(1, 2)
-    scores = q @ k.transpose(-2, -1) / math.sqrt(dh)
-    if causal:
-        scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
-    out = torch.softmax(scores, dim=-1) @ v
-    return out.reshape(b, t, d) @ w_o
-''',
-    "forgets the output projection w_o": '''
-import math
-import torch
-
-def mha_forward(x, w_q, w_k, w_v, w_o, n_heads, causal=False):
-    b, t, d = x.shape
-    dh = d // n_heads
-    q = (x @ w_q).view(b, t, n_heads, dh).transpose(1, 2)
-    k = (x @ w_k).view(b, t, n_heads, dh).transpose(1, 2)
-    v = (x @ w_v).view(b, t, n_heads, dh).transpose(1, 2)
-    scores = q @ k.transpose(-2, -1) / math.sqrt(dh)
-    if causal:
-        scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
-    out = torch.softmax(scores, dim=-1) @ v
-    return out.transpose(1, 2).reshape(b, t, d)
-''',
-    "causal mask from tril instead of triu: hides the past and lets each token see the future": '''
-import math
-import torch
-
-def mha_forward(x, w_q, w_k, w_v, w_o, n_heads, causal=False):
-    b, t, d = x.shape
-    dh = d // n_heads
-    q = (x @ w_q).view(b, t, n_heads, dh).transpose(1, 2)
-    k = (x @ w_k).view(b, t, n_heads, dh).transpose(1, 2)
-    v = (x @ w_v).view(b, t, n_heads, dh).transpose(1, 2)
-    scores = q @ k.transpose(-2, -1) / math.sqrt(dh)
-    if causal:
-        scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool).tril(-1), float("-inf"))
-    out = torch.softmax(scores, dim=-1) @ v
-    return out.transpose(1, 2).reshape(b, t, d) @ w_o
-''',
-    "applies the weights as nn.Linear does (x @ w.T), not x @ w as stated": '''
-import math
-import torch
-
-def mha_forward(x, w_q, w_k, w_v, w_o, n_heads, causal=False):
-    b, t, d = x.shape
-    dh = d // n_heads
-    q = (x @ w_q.T).view(b, t, n_heads, dh).transpose(1, 2)
-    k = (x @ w_k.T).view(b, t, n_heads, dh).transpose(1, 2)
-    v = (x @ w_v.T).view(b, t, n_heads, dh).transpose(1, 2)
-    scores = q @ k.transpose(-2, -1) / math.sqrt(dh)
-    if causal:
-        scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
-    out = torch.softmax(scores, dim=-1) @ v
-    return out.transpose(1, 2).reshape(b, t, d) @ w_o.T
-''',
+    "scales the scores by 1/sqrt(D), the model width, instead of 1/sqrt(D / n_heads)": edited(_PLAIN,
+        ("math.sqrt(dh)", "math.sqrt(d)"),
+    ),
+    "splits heads with view(B, H, T, dh) directly, without the transpose (mixes tokens into heads)": edited(_PLAIN,
+        (".view(b, t, n_heads, dh).transpose(1, 2)", ".reshape(b, n_heads, t, dh)"),
+        ("out.transpose(1, 2).reshape", "out.reshape"),
+    ),
+    "merges heads with reshape(B, T, D) without transposing back (tokens get other tokens' outputs)": edited(_PLAIN,
+        ("out.transpose(1, 2).reshape", "out.reshape"),
+    ),
+    "forgets the output projection w_o": edited(_PLAIN, (".reshape(b, t, d) @ w_o", ".reshape(b, t, d)")),
+    "causal mask from tril instead of triu: hides the past and lets each token see the future": edited(_PLAIN,
+        (".triu(1)", ".tril(-1)"),
+    ),
+    "applies the weights as nn.Linear does (x @ w.T), not x @ w as stated": edited(_PLAIN,
+        ("x @ w_q", "x @ w_q.T"), ("x @ w_k", "x @ w_k.T"), ("x @ w_v", "x @ w_v.T"), ("@ w_o", "@ w_o.T"),
+    ),
 }
 
 ALTERNATIVES = {

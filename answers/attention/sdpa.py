@@ -9,7 +9,7 @@ import math
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 FORBIDDEN = ["torch.nn.functional.scaled_dot_product_attention"]
 
@@ -128,37 +128,8 @@ def large_scores(ctx):
     ctx.assert_close(out, ctx.reference(q, k, v, causal=causal), dtype=torch.float32, rtol=1e-3, atol=1e-3)
 
 
-WRONG_ANSWERS = {
-    "causal mask aligned top-left (tril of ones(Lq, Lk), what is_causal=True builds)": '''
-import math
-import torch
-
-def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
-    lq, lk = q.shape[-2], k.shape[-2]
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    allowed = torch.ones(lq, lk, dtype=torch.bool)
-    if causal:
-        allowed = torch.tril(allowed)
-    if mask is not None:
-        allowed = allowed & mask
-    scores = scores.masked_fill(~allowed, float("-inf"))
-    return torch.softmax(scores, dim=-1) @ v
-''',
-    "scores scaled by 1/E instead of 1/sqrt(E)": '''
-import torch
-
-def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
-    lq, lk = q.shape[-2], k.shape[-2]
-    scores = q @ k.transpose(-2, -1) / q.shape[-1]
-    allowed = torch.ones(lq, lk, dtype=torch.bool)
-    if causal:
-        allowed = torch.ones(lq, lk, dtype=torch.bool).tril(lk - lq)
-    if mask is not None:
-        allowed = allowed & mask
-    scores = scores.masked_fill(~allowed, float("-inf"))
-    return torch.softmax(scores, dim=-1) @ v
-''',
-    "softmax over the query axis (dim=-2)": '''
+# The usual way to write it; most wrong answers below are this text with one bug put in.
+_PLAIN = '''
 import math
 import torch
 
@@ -171,8 +142,21 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
     if mask is not None:
         allowed = allowed & mask
     scores = scores.masked_fill(~allowed, float("-inf"))
-    return torch.softmax(scores, dim=-2) @ v
-''',
+    return torch.softmax(scores, dim=-1) @ v
+'''
+
+
+WRONG_ANSWERS = {
+    "causal mask aligned top-left (tril of ones(Lq, Lk), what is_causal=True builds)": edited(_PLAIN,
+        ("allowed = allowed.tril(lk - lq)", "allowed = torch.tril(allowed)"),
+    ),
+    "scores scaled by 1/E instead of 1/sqrt(E)": edited(_PLAIN,
+        ("/ math.sqrt(q.shape[-1])", "/ q.shape[-1]"),
+        # not the bug: math is no longer needed, and the causal mask is built from a fresh ones()
+        ("import math\n", ""),
+        ("allowed = allowed.tril(lk - lq)", "allowed = torch.ones(lq, lk, dtype=torch.bool).tril(lk - lq)"),
+    ),
+    "softmax over the query axis (dim=-2)": edited(_PLAIN, ("dim=-1", "dim=-2")),
     "mask read as True = masked out (the key_padding_mask convention of nn.MultiheadAttention)": '''
 import math
 import torch
@@ -201,51 +185,16 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
         scores = scores.masked_fill(~mask, float("-inf"))
     return torch.softmax(scores, dim=-1) @ v
 ''',
-    "causal mask one step too wide: query i also sees key i + (Lk - Lq) + 1": '''
-import math
-import torch
-
-def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
-    lq, lk = q.shape[-2], k.shape[-2]
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    allowed = torch.ones(lq, lk, dtype=torch.bool)
-    if causal:
-        allowed = allowed.tril(lk - lq + 1)
-    if mask is not None:
-        allowed = allowed & mask
-    scores = scores.masked_fill(~allowed, float("-inf"))
-    return torch.softmax(scores, dim=-1) @ v
-''',
-    "additive mask built as (~allowed) * -inf: 0 * -inf is NaN on every allowed entry": '''
-import math
-import torch
-
-def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
-    lq, lk = q.shape[-2], k.shape[-2]
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    allowed = torch.ones(lq, lk, dtype=torch.bool)
-    if causal:
-        allowed = allowed.tril(lk - lq)
-    if mask is not None:
-        allowed = allowed & mask
-    scores = scores + (~allowed).to(scores.dtype) * float("-inf")
-    return torch.softmax(scores, dim=-1) @ v
-''',
-    "softmax without subtracting the row max (overflows for large scores)": '''
-import math
-import torch
-
-def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
-    lq, lk = q.shape[-2], k.shape[-2]
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    allowed = torch.ones(lq, lk, dtype=torch.bool)
-    if causal:
-        allowed = allowed.tril(lk - lq)
-    if mask is not None:
-        allowed = allowed & mask
-    weights = scores.exp() * allowed
-    return weights / weights.sum(dim=-1, keepdim=True) @ v
-''',
+    "causal mask one step too wide: query i also sees key i + (Lk - Lq) + 1": edited(_PLAIN,
+        ("tril(lk - lq)", "tril(lk - lq + 1)"),
+    ),
+    "additive mask built as (~allowed) * -inf: 0 * -inf is NaN on every allowed entry": edited(_PLAIN,
+        ('scores = scores.masked_fill(~allowed, float("-inf"))', 'scores = scores + (~allowed).to(scores.dtype) * float("-inf")'),
+    ),
+    "softmax without subtracting the row max (overflows for large scores)": edited(_PLAIN,
+        ('    scores = scores.masked_fill(~allowed, float("-inf"))\n    return torch.softmax(scores, dim=-1) @ v\n',
+         "    weights = scores.exp() * allowed\n    return weights / weights.sum(dim=-1, keepdim=True) @ v\n"),
+    ),
     "calls F.scaled_dot_product_attention": '''
 import torch.nn.functional as F
 

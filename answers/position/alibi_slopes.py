@@ -7,7 +7,7 @@ n - c of the even-indexed (0, 2, 4, ...) slopes for 2c heads (Press et al., offi
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 FORBIDDEN = []
 
@@ -55,20 +55,9 @@ def non_powers_of_two(ctx):
     ctx.assert_close(ctx.call(n), ctx.reference(n), dtype=torch.float32)
 
 
-WRONG_ANSWERS = {
-    "off by one: 2 ** (-8 h / n) for h = 0..n-1 (the first slope is 1)": '''
-import math
-import torch
-
-def alibi_slopes(n_heads):
-    def powers(n):
-        return [2.0 ** (-8.0 * h / n) for h in range(n)]
-    if math.log2(n_heads).is_integer():
-        return torch.tensor(powers(n_heads), dtype=torch.float32)
-    c = 2 ** math.floor(math.log2(n_heads))
-    return torch.tensor(powers(c) + powers(2 * c)[0::2][: n_heads - c], dtype=torch.float32)
-''',
-    "takes the first n - c slopes for 2c heads instead of the even-indexed ones": '''
+# A correct solution in the shape of the official code; the wrong answers written as
+# edited(_POWERS, ...) are this text with one bug put in.
+_POWERS = '''
 import math
 import torch
 
@@ -78,8 +67,13 @@ def alibi_slopes(n_heads):
     if math.log2(n_heads).is_integer():
         return torch.tensor(powers(n_heads), dtype=torch.float32)
     c = 2 ** math.floor(math.log2(n_heads))
-    return torch.tensor(powers(c) + powers(2 * c)[: n_heads - c], dtype=torch.float32)
-''',
+    return torch.tensor(powers(c) + powers(2 * c)[0::2][: n_heads - c], dtype=torch.float32)
+'''
+
+
+WRONG_ANSWERS = {
+    "off by one: 2 ** (-8 h / n) for h = 0..n-1 (the first slope is 1)": edited(_POWERS, ("(h + 1)", "h")),
+    "takes the first n - c slopes for 2c heads instead of the even-indexed ones": edited(_POWERS, ("[0::2]", "")),
     "the power-of-two formula 2 ** (-8 (h+1) / n) used for every n": '''
 import torch
 
@@ -95,18 +89,9 @@ def alibi_slopes(n_heads):
     m = 2 ** math.ceil(math.log2(n_heads))
     return torch.tensor([2.0 ** (-8.0 * (h + 1) / m) for h in range(n_heads)], dtype=torch.float32)
 ''',
-    "returns float64 (torch.tensor of Python floats with dtype=torch.float64)": '''
-import math
-import torch
-
-def alibi_slopes(n_heads):
-    def powers(n):
-        return [2.0 ** (-8.0 * (h + 1) / n) for h in range(n)]
-    if math.log2(n_heads).is_integer():
-        return torch.tensor(powers(n_heads), dtype=torch.float64)
-    c = 2 ** math.floor(math.log2(n_heads))
-    return torch.tensor(powers(c) + powers(2 * c)[0::2][: n_heads - c], dtype=torch.float64)
-''',
+    "returns float64 (torch.tensor of Python floats with dtype=torch.float64)": edited(_POWERS,
+        ("torch.float32", "torch.float64"),  # both returns
+    ),
 }
 
 ALTERNATIVES = {

@@ -7,7 +7,7 @@ out_i = x_i cos - x_{i+D/2} sin, out_{i+D/2} = x_{i+D/2} cos + x_i sin (GPT-NeoX
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 FORBIDDEN = []
 
@@ -103,6 +103,23 @@ def relative_position(ctx):
     ctx.assert_close(after, before.double(), dtype=torch.float64, rtol=1e-6, atol=1e-6 * scale)
 
 
+# A correct rotate-half solution (cos/sin repeated over both halves, float64 inside). The wrong
+# answers written as edited(_ROTATE_HALF, ...) are this text with one bug put in; the interleaved
+# layout and the float32 one (Hugging Face's code) are other code and are written out in full.
+_ROTATE_HALF = '''
+import torch
+
+def apply_rope(x, positions, theta=10000.0):
+    d = x.shape[-1]
+    inv_freq = theta ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
+    angles = positions.double()[:, None] * inv_freq
+    cos, sin = torch.cat([angles.cos()] * 2, -1), torch.cat([angles.sin()] * 2, -1)
+    xf = x.double()
+    rotated = torch.cat([-xf[..., d // 2:], xf[..., : d // 2]], dim=-1)
+    return (xf * cos + rotated * sin).to(x.dtype)
+'''
+
+
 WRONG_ANSWERS = {
     "interleaved pairs (2i, 2i+1), Meta's original layout, instead of rotate-half": '''
 import torch
@@ -117,54 +134,17 @@ def apply_rope(x, positions, theta=10000.0):
     out = torch.stack([x_even * cos - x_odd * sin, x_odd * cos + x_even * sin], dim=-1)
     return out.flatten(-2).to(x.dtype)
 ''',
-    "frequency theta ** (-i / D) instead of theta ** (-2i / D)": '''
-import torch
-
-def apply_rope(x, positions, theta=10000.0):
-    d = x.shape[-1]
-    inv_freq = theta ** (-torch.arange(d // 2, dtype=torch.float64) / d)
-    angles = positions.double()[:, None] * inv_freq
-    cos, sin = torch.cat([angles.cos()] * 2, -1), torch.cat([angles.sin()] * 2, -1)
-    xf = x.double()
-    rotated = torch.cat([-xf[..., d // 2:], xf[..., : d // 2]], dim=-1)
-    return (xf * cos + rotated * sin).to(x.dtype)
-''',
-    "rotate_half with the sign on the wrong half (turns by minus the angle)": '''
-import torch
-
-def apply_rope(x, positions, theta=10000.0):
-    d = x.shape[-1]
-    inv_freq = theta ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
-    angles = positions.double()[:, None] * inv_freq
-    cos, sin = torch.cat([angles.cos()] * 2, -1), torch.cat([angles.sin()] * 2, -1)
-    xf = x.double()
-    rotated = torch.cat([xf[..., d // 2:], -xf[..., : d // 2]], dim=-1)
-    return (xf * cos + rotated * sin).to(x.dtype)
-''',
-    "uses 0..T-1 instead of the given positions": '''
-import torch
-
-def apply_rope(x, positions, theta=10000.0):
-    d, t = x.shape[-1], x.shape[-2]
-    inv_freq = theta ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
-    angles = torch.arange(t, dtype=torch.float64)[:, None] * inv_freq
-    cos, sin = torch.cat([angles.cos()] * 2, -1), torch.cat([angles.sin()] * 2, -1)
-    xf = x.double()
-    rotated = torch.cat([-xf[..., d // 2:], xf[..., : d // 2]], dim=-1)
-    return (xf * cos + rotated * sin).to(x.dtype)
-''',
-    "ignores the theta argument (always 10000)": '''
-import torch
-
-def apply_rope(x, positions, theta=10000.0):
-    d = x.shape[-1]
-    inv_freq = 10000.0 ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
-    angles = positions.double()[:, None] * inv_freq
-    cos, sin = torch.cat([angles.cos()] * 2, -1), torch.cat([angles.sin()] * 2, -1)
-    xf = x.double()
-    rotated = torch.cat([-xf[..., d // 2:], xf[..., : d // 2]], dim=-1)
-    return (xf * cos + rotated * sin).to(x.dtype)
-''',
+    "frequency theta ** (-i / D) instead of theta ** (-2i / D)": edited(_ROTATE_HALF,
+        ("torch.arange(0, d, 2, dtype", "torch.arange(d // 2, dtype"),
+    ),
+    "rotate_half with the sign on the wrong half (turns by minus the angle)": edited(_ROTATE_HALF,
+        ("torch.cat([-xf[..., d // 2:], xf[..., : d // 2]]", "torch.cat([xf[..., d // 2:], -xf[..., : d // 2]]"),
+    ),
+    "uses 0..T-1 instead of the given positions": edited(_ROTATE_HALF,
+        ("d = x.shape[-1]", "d, t = x.shape[-1], x.shape[-2]"),
+        ("positions.double()", "torch.arange(t, dtype=torch.float64)"),
+    ),
+    "ignores the theta argument (always 10000)": edited(_ROTATE_HALF, ("inv_freq = theta **", "inv_freq = 10000.0 **")),
     "angles computed in float32 even for float64 input": '''
 import torch
 
