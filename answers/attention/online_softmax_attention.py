@@ -11,7 +11,7 @@ import math
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 FORBIDDEN = [
     "torch.softmax",
@@ -101,8 +101,9 @@ def large_scores(ctx):
     ctx.assert_close(ctx.call(q, k, v, **kwargs), ctx.reference(q, k, v, **kwargs), dtype=torch.float32, rtol=1e-3, atol=1e-3)
 
 
-WRONG_ANSWERS = {
-    "forgets to rescale the running output when the running max grows (rescales only the sum)": '''
+# The textbook loop (one of the alternatives below); each wrong answer but the last is this with one
+# bug put in.
+_LOOP = """
 import math
 import torch
 
@@ -113,53 +114,6 @@ def online_softmax_attention(q, k, v, block_size=64, causal=False):
     acc = torch.zeros(q.shape[:-1] + (v.shape[-1],), dtype=q.dtype)
     i = torch.arange(lq)[:, None]
     for start in range(0, lk, block_size):
-        kb, vb = k[..., start:start + block_size, :], v[..., start:start + block_size, :]
-        s = q @ kb.transpose(-2, -1) / math.sqrt(q.shape[-1])
-        if causal:
-            j = torch.arange(start, start + kb.shape[-2])[None, :]
-            s = s.masked_fill(j > i + lk - lq, float("-inf"))
-        m_new = torch.maximum(m, s.amax(dim=-1, keepdim=True))
-        p = torch.exp(s - m_new)
-        l = l * torch.exp(m - m_new) + p.sum(dim=-1, keepdim=True)
-        acc = acc + p @ vb
-        m = m_new
-    return acc / l
-''',
-    "forgets to rescale the running sum when the running max grows": '''
-import math
-import torch
-
-def online_softmax_attention(q, k, v, block_size=64, causal=False):
-    lq, lk = q.shape[-2], k.shape[-2]
-    m = torch.full(q.shape[:-1] + (1,), float("-inf"), dtype=q.dtype)
-    l = torch.zeros(q.shape[:-1] + (1,), dtype=q.dtype)
-    acc = torch.zeros(q.shape[:-1] + (v.shape[-1],), dtype=q.dtype)
-    i = torch.arange(lq)[:, None]
-    for start in range(0, lk, block_size):
-        kb, vb = k[..., start:start + block_size, :], v[..., start:start + block_size, :]
-        s = q @ kb.transpose(-2, -1) / math.sqrt(q.shape[-1])
-        if causal:
-            j = torch.arange(start, start + kb.shape[-2])[None, :]
-            s = s.masked_fill(j > i + lk - lq, float("-inf"))
-        m_new = torch.maximum(m, s.amax(dim=-1, keepdim=True))
-        p = torch.exp(s - m_new)
-        scale = torch.exp(m - m_new)
-        l = l + p.sum(dim=-1, keepdim=True)
-        acc = acc * scale + p @ vb
-        m = m_new
-    return acc / l
-''',
-    "drops the last partial block when block_size does not divide Lk": '''
-import math
-import torch
-
-def online_softmax_attention(q, k, v, block_size=64, causal=False):
-    lq, lk = q.shape[-2], k.shape[-2]
-    m = torch.full(q.shape[:-1] + (1,), float("-inf"), dtype=q.dtype)
-    l = torch.zeros(q.shape[:-1] + (1,), dtype=q.dtype)
-    acc = torch.zeros(q.shape[:-1] + (v.shape[-1],), dtype=q.dtype)
-    i = torch.arange(lq)[:, None]
-    for start in range(0, max(lk - block_size + 1, 1), block_size):
         kb, vb = k[..., start:start + block_size, :], v[..., start:start + block_size, :]
         s = q @ kb.transpose(-2, -1) / math.sqrt(q.shape[-1])
         if causal:
@@ -172,27 +126,30 @@ def online_softmax_attention(q, k, v, block_size=64, causal=False):
         acc = acc * scale + p @ vb
         m = m_new
     return acc / l
-''',
-    "no running max: sums exp(score) directly (exact in theory, overflows for large scores)": '''
-import math
-import torch
+"""
 
-def online_softmax_attention(q, k, v, block_size=64, causal=False):
-    lq, lk = q.shape[-2], k.shape[-2]
-    l = torch.zeros(q.shape[:-1] + (1,), dtype=q.dtype)
-    acc = torch.zeros(q.shape[:-1] + (v.shape[-1],), dtype=q.dtype)
-    i = torch.arange(lq)[:, None]
-    for start in range(0, lk, block_size):
-        kb, vb = k[..., start:start + block_size, :], v[..., start:start + block_size, :]
-        s = q @ kb.transpose(-2, -1) / math.sqrt(q.shape[-1])
-        if causal:
-            j = torch.arange(start, start + kb.shape[-2])[None, :]
-            s = s.masked_fill(j > i + lk - lq, float("-inf"))
-        p = torch.exp(s)
-        l = l + p.sum(dim=-1, keepdim=True)
-        acc = acc + p @ vb
-    return acc / l
-''',
+
+WRONG_ANSWERS = {
+    "forgets to rescale the running output when the running max grows (rescales only the sum)": edited(_LOOP,
+        ("acc = acc * scale + p @ vb", "acc = acc + p @ vb"),
+        ("        scale = torch.exp(m - m_new)\n", ""), ("l = l * scale", "l = l * torch.exp(m - m_new)"),  # scale, used once, inlined
+    ),
+    "forgets to rescale the running sum when the running max grows": edited(_LOOP, ("l = l * scale + ", "l = l + ")),
+    "drops the last partial block when block_size does not divide Lk": edited(_LOOP,
+        ("range(0, lk, block_size)", "range(0, max(lk - block_size + 1, 1), block_size)"),
+    ),
+    "no running max: sums exp(score) directly (exact in theory, overflows for large scores)": edited(_LOOP,
+        ("    m = torch.full(q.shape[:-1] + (1,), float(\"-inf\"), dtype=q.dtype)\n", ""),
+        ("        m_new = torch.maximum(m, s.amax(dim=-1, keepdim=True))\n"
+         "        p = torch.exp(s - m_new)\n"
+         "        scale = torch.exp(m - m_new)\n"
+         "        l = l * scale + p.sum(dim=-1, keepdim=True)\n"
+         "        acc = acc * scale + p @ vb\n"
+         "        m = m_new\n",
+         "        p = torch.exp(s)\n"
+         "        l = l + p.sum(dim=-1, keepdim=True)\n"
+         "        acc = acc + p @ vb\n"),
+    ),
     "normalises each block on its own and averages the block outputs": '''
 import math
 import torch
@@ -241,28 +198,5 @@ def online_softmax_attention(q, k, v, block_size=64, causal=False):
         start = stop
     return out.to(out_dtype)
 ''',
-    "the textbook loop: running max, sum and output in the input dtype, divided once at the end": '''
-import math
-import torch
-
-def online_softmax_attention(q, k, v, block_size=64, causal=False):
-    lq, lk = q.shape[-2], k.shape[-2]
-    m = torch.full(q.shape[:-1] + (1,), float("-inf"), dtype=q.dtype)
-    l = torch.zeros(q.shape[:-1] + (1,), dtype=q.dtype)
-    acc = torch.zeros(q.shape[:-1] + (v.shape[-1],), dtype=q.dtype)
-    i = torch.arange(lq)[:, None]
-    for start in range(0, lk, block_size):
-        kb, vb = k[..., start:start + block_size, :], v[..., start:start + block_size, :]
-        s = q @ kb.transpose(-2, -1) / math.sqrt(q.shape[-1])
-        if causal:
-            j = torch.arange(start, start + kb.shape[-2])[None, :]
-            s = s.masked_fill(j > i + lk - lq, float("-inf"))
-        m_new = torch.maximum(m, s.amax(dim=-1, keepdim=True))
-        p = torch.exp(s - m_new)
-        scale = torch.exp(m - m_new)
-        l = l * scale + p.sum(dim=-1, keepdim=True)
-        acc = acc * scale + p @ vb
-        m = m_new
-    return acc / l
-''',
+    "the textbook loop: running max, sum and output in the input dtype, divided once at the end": _LOOP,
 }

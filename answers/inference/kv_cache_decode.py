@@ -9,7 +9,7 @@ import math
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import CheckFailed, check
+from llmq.judge.kit import CheckFailed, check, edited
 
 FORBIDDEN = ["torch.nn.functional.scaled_dot_product_attention"]
 
@@ -101,6 +101,23 @@ def large_scores(ctx):
     _close(ctx, "out", out, expected[0], torch.float32, rtol=1e-3, atol=1e-3)
 
 
+# A correct way to write it (the mask as tril with the diagonal moved right by P); each wrong
+# answer below but the first is this with one bug put in.
+_PLAIN = """
+import math
+import torch
+
+def kv_cache_decode(q, k_new, v_new, k_cache, v_cache):
+    k = torch.cat([k_cache, k_new], dim=2)
+    v = torch.cat([v_cache, v_new], dim=2)
+    s, total = q.shape[2], k.shape[2]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    allowed = torch.ones(s, total, dtype=torch.bool).tril(total - s)
+    scores = scores.masked_fill(~allowed, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v, k, v
+"""
+
+
 WRONG_ANSWERS = {
     "attends only the old cache: appends the new keys and values after computing attention": '''
 import math
@@ -111,43 +128,23 @@ def kv_cache_decode(q, k_new, v_new, k_cache, v_cache):
     out = torch.softmax(scores, dim=-1) @ v_cache
     return out, torch.cat([k_cache, k_new], dim=2), torch.cat([v_cache, v_new], dim=2)
 ''',
-    "no mask at all: fine for one token, but each token of a chunk sees the later ones": '''
-import math
-import torch
-
-def kv_cache_decode(q, k_new, v_new, k_cache, v_cache):
-    k = torch.cat([k_cache, k_new], dim=2)
-    v = torch.cat([v_cache, v_new], dim=2)
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    return torch.softmax(scores, dim=-1) @ v, k, v
-''',
-    "causal mask aligned top-left (tril of (S, P+S)): new token s sees only keys 0..s": '''
-import math
-import torch
-
-def kv_cache_decode(q, k_new, v_new, k_cache, v_cache):
-    k = torch.cat([k_cache, k_new], dim=2)
-    v = torch.cat([v_cache, v_new], dim=2)
-    s, total = q.shape[2], k.shape[2]
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    allowed = torch.ones(s, total, dtype=torch.bool).tril()
-    scores = scores.masked_fill(~allowed, float("-inf"))
-    return torch.softmax(scores, dim=-1) @ v, k, v
-''',
-    "puts the new keys and values in front of the cache (newest first)": '''
-import math
-import torch
-
-def kv_cache_decode(q, k_new, v_new, k_cache, v_cache):
-    k = torch.cat([k_new, k_cache], dim=2)
-    v = torch.cat([v_new, v_cache], dim=2)
-    s, total = q.shape[2], k.shape[2]
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    allowed = torch.ones(s, s, dtype=torch.bool).tril()
-    mask = torch.cat([allowed, torch.ones(s, total - s, dtype=torch.bool)], dim=1)
-    scores = scores.masked_fill(~mask, float("-inf"))
-    return torch.softmax(scores, dim=-1) @ v, k, v
-''',
+    "no mask at all: fine for one token, but each token of a chunk sees the later ones": edited(_PLAIN,
+        ("    s, total = q.shape[2], k.shape[2]\n", ""),
+        ("    allowed = torch.ones(s, total, dtype=torch.bool).tril(total - s)\n"
+         "    scores = scores.masked_fill(~allowed, float(\"-inf\"))\n", ""),
+    ),
+    "causal mask aligned top-left (tril of (S, P+S)): new token s sees only keys 0..s": edited(_PLAIN,
+        (".tril(total - s)", ".tril()"),
+    ),
+    "puts the new keys and values in front of the cache (newest first)": edited(_PLAIN,
+        ("[k_cache, k_new]", "[k_new, k_cache]"), ("[v_cache, v_new]", "[v_new, v_cache]"),
+        # and the mask to match: each new token sees the new ones up to itself (now first) and the whole cache
+        ("    allowed = torch.ones(s, total, dtype=torch.bool).tril(total - s)\n"
+         "    scores = scores.masked_fill(~allowed",
+         "    allowed = torch.ones(s, s, dtype=torch.bool).tril()\n"
+         "    mask = torch.cat([allowed, torch.ones(s, total - s, dtype=torch.bool)], dim=1)\n"
+         "    scores = scores.masked_fill(~mask"),
+    ),
 }
 
 ALTERNATIVES = {

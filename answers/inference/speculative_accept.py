@@ -8,7 +8,7 @@ position n, or p_G (the extra token's distribution) when all G are accepted.
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import CheckFailed, check
+from llmq.judge.kit import CheckFailed, check, edited
 
 FORBIDDEN = []
 
@@ -104,30 +104,9 @@ def reproduces_target(ctx):
            lambda: ctx.assert_close(mixture, p0, dtype=torch.float64, rtol=0.0, atol=2.0 / GRID))
 
 
-WRONG_ANSWERS = {
-    "ratio reversed: accepts when u <= q(x) / p(x) (mixing up which model is p)": '''
-import torch
-
-def speculative_accept(draft_tokens, draft_probs, target_probs, uniforms):
-    batch, gamma = draft_tokens.shape
-    n_acc = torch.zeros(batch, dtype=torch.int64)
-    dist = torch.empty(batch, target_probs.shape[-1], dtype=target_probs.dtype)
-    for b in range(batch):
-        n = 0
-        while n < gamma:
-            x = draft_tokens[b, n]
-            if uniforms[b, n] > draft_probs[b, n, x] / target_probs[b, n, x]:
-                break
-            n += 1
-        n_acc[b] = n
-        if n < gamma:
-            r = torch.clamp(target_probs[b, n] - draft_probs[b, n], min=0)
-            dist[b] = r / r.sum()
-        else:
-            dist[b] = target_probs[b, gamma]
-    return n_acc, dist
-''',
-    "resamples from max(0, q - p), the draft's excess, instead of max(0, p - q)": '''
+# The plain loop, as the reference writes it; each wrong answer below but the vectorised one is this
+# with one bug put in.
+_LOOP = """
 import torch
 
 def speculative_accept(draft_tokens, draft_probs, target_probs, uniforms):
@@ -143,12 +122,21 @@ def speculative_accept(draft_tokens, draft_probs, target_probs, uniforms):
             n += 1
         n_acc[b] = n
         if n < gamma:
-            r = torch.clamp(draft_probs[b, n] - target_probs[b, n], min=0)
+            r = torch.clamp(target_probs[b, n] - draft_probs[b, n], min=0)
             dist[b] = r / r.sum()
         else:
             dist[b] = target_probs[b, gamma]
     return n_acc, dist
-''',
+"""
+
+
+WRONG_ANSWERS = {
+    "ratio reversed: accepts when u <= q(x) / p(x) (mixing up which model is p)": edited(_LOOP,
+        ("target_probs[b, n, x] / draft_probs[b, n, x]", "draft_probs[b, n, x] / target_probs[b, n, x]"),
+    ),
+    "resamples from max(0, q - p), the draft's excess, instead of max(0, p - q)": edited(_LOOP,
+        ("torch.clamp(target_probs[b, n] - draft_probs[b, n], min=0)", "torch.clamp(draft_probs[b, n] - target_probs[b, n], min=0)"),
+    ),
     "counts every accepted draft token instead of stopping at the first rejection": '''
 import torch
 
@@ -169,49 +157,13 @@ def speculative_accept(draft_tokens, draft_probs, target_probs, uniforms):
             dist.append(target_probs[b, gamma])
     return n_acc, torch.stack(dist)
 ''',
-    "forgets to normalise the residual max(0, p - q)": '''
-import torch
-
-def speculative_accept(draft_tokens, draft_probs, target_probs, uniforms):
-    batch, gamma = draft_tokens.shape
-    n_acc = torch.zeros(batch, dtype=torch.int64)
-    dist = torch.empty(batch, target_probs.shape[-1], dtype=target_probs.dtype)
-    for b in range(batch):
-        n = 0
-        while n < gamma:
-            x = draft_tokens[b, n]
-            if uniforms[b, n] > target_probs[b, n, x] / draft_probs[b, n, x]:
-                break
-            n += 1
-        n_acc[b] = n
-        if n < gamma:
-            dist[b] = torch.clamp(target_probs[b, n] - draft_probs[b, n], min=0)
-        else:
-            dist[b] = target_probs[b, gamma]
-    return n_acc, dist
-''',
-    "all accepted: returns the target distribution at the last draft position, not the extra one p_G": '''
-import torch
-
-def speculative_accept(draft_tokens, draft_probs, target_probs, uniforms):
-    batch, gamma = draft_tokens.shape
-    n_acc = torch.zeros(batch, dtype=torch.int64)
-    dist = torch.empty(batch, target_probs.shape[-1], dtype=target_probs.dtype)
-    for b in range(batch):
-        n = 0
-        while n < gamma:
-            x = draft_tokens[b, n]
-            if uniforms[b, n] > target_probs[b, n, x] / draft_probs[b, n, x]:
-                break
-            n += 1
-        n_acc[b] = n
-        if n < gamma:
-            r = torch.clamp(target_probs[b, n] - draft_probs[b, n], min=0)
-            dist[b] = r / r.sum()
-        else:
-            dist[b] = target_probs[b, gamma - 1]
-    return n_acc, dist
-''',
+    "forgets to normalise the residual max(0, p - q)": edited(_LOOP,
+        ("            r = torch.clamp(target_probs[b, n] - draft_probs[b, n], min=0)\n            dist[b] = r / r.sum()",
+         "            dist[b] = torch.clamp(target_probs[b, n] - draft_probs[b, n], min=0)"),
+    ),
+    "all accepted: returns the target distribution at the last draft position, not the extra one p_G": edited(_LOOP,
+        ("dist[b] = target_probs[b, gamma]", "dist[b] = target_probs[b, gamma - 1]"),
+    ),
 }
 
 ALTERNATIVES = {

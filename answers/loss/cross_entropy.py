@@ -7,7 +7,7 @@ logsumexp(logits[n]) - logits[n, targets[n]] over the n whose target is not igno
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 # CONTRACTS.md's list, plus other spellings of the same kernels (the nn modules, torch.special,
 # the log_softmax method), which would otherwise slip past.
@@ -99,17 +99,24 @@ def large_logits(ctx):
     ctx.assert_close(out, expected, dtype=torch.float32, atol=8 * 2.0**-10)
 
 
-WRONG_ANSWERS = {
-    "averages over all N targets, ignored ones included (as zero loss)": '''
+# The usual way to write it (log-sum-exp minus the target's logit); each wrong answer below but the
+# two log(softmax) ones is this with one bug put in.
+_PLAIN = """
 import torch
 
 def cross_entropy(logits, targets, ignore_index=-100):
     keep = targets != ignore_index
     lse = torch.logsumexp(logits, dim=-1)
     picked = logits.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
-    nll = torch.where(keep, lse - picked, torch.zeros_like(lse))
-    return nll.mean()
-''',
+    return (lse - picked)[keep].mean()
+"""
+
+
+WRONG_ANSWERS = {
+    "averages over all N targets, ignored ones included (as zero loss)": edited(_PLAIN,
+        ("    return (lse - picked)[keep].mean()",
+         "    nll = torch.where(keep, lse - picked, torch.zeros_like(lse))\n    return nll.mean()"),
+    ),
     "log of a softmax computed without the max (inf/NaN for large logits)": '''
 import torch
 
@@ -129,42 +136,12 @@ def cross_entropy(logits, targets, ignore_index=-100):
     picked = probs.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
     return -picked.log()[keep].mean()
 ''',
-    "ignores the ignore_index argument (always -100)": '''
-import torch
-
-def cross_entropy(logits, targets, ignore_index=-100):
-    keep = targets != -100
-    lse = torch.logsumexp(logits, dim=-1)
-    picked = logits.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
-    return (lse - picked)[keep].mean()
-''',
-    "sum instead of mean": '''
-import torch
-
-def cross_entropy(logits, targets, ignore_index=-100):
-    keep = targets != ignore_index
-    lse = torch.logsumexp(logits, dim=-1)
-    picked = logits.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
-    return (lse - picked)[keep].sum()
-''',
-    "returns the per-token losses instead of their mean": '''
-import torch
-
-def cross_entropy(logits, targets, ignore_index=-100):
-    keep = targets != ignore_index
-    lse = torch.logsumexp(logits, dim=-1)
-    picked = logits.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
-    return (lse - picked)[keep]
-''',
-    "log-sum-exp over the batch (dim 0) instead of the classes": '''
-import torch
-
-def cross_entropy(logits, targets, ignore_index=-100):
-    keep = targets != ignore_index
-    lse = torch.logsumexp(logits, dim=0)[targets.clamp(min=0)]
-    picked = logits.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
-    return (lse - picked)[keep].mean()
-''',
+    "ignores the ignore_index argument (always -100)": edited(_PLAIN, ("targets != ignore_index", "targets != -100")),
+    "sum instead of mean": edited(_PLAIN, ("[keep].mean()", "[keep].sum()")),
+    "returns the per-token losses instead of their mean": edited(_PLAIN, ("[keep].mean()", "[keep]")),
+    "log-sum-exp over the batch (dim 0) instead of the classes": edited(_PLAIN,
+        ("torch.logsumexp(logits, dim=-1)", "torch.logsumexp(logits, dim=0)[targets.clamp(min=0)]"),
+    ),
 }
 
 ALTERNATIVES = {
