@@ -14,10 +14,10 @@ from llmq.bank import Bank
 from llmq.tui.commands import LlmqCommands
 from llmq.tui.errors import describe
 from llmq.tui.judging import Judge, JudgeClient, default_client
+from llmq.tui.preload import Preload
 from llmq.tui.screens.home import HomeScreen
 
 if TYPE_CHECKING:
-    from llmq.tui.preload import Preload
     from llmq.tui.progress import HomeData, Progress
 
 
@@ -39,28 +39,20 @@ class LlmqApp(App[int]):
         self._judge_started = False
         self._progress: Progress | None = None
         self._progress_lock = threading.Lock()
-        self._preload = preload
+        # `llmq` starts opening the store before it imports Textual; otherwise it starts here,
+        # while Textual builds the first screen.
+        self._preload = preload if preload is not None else Preload.start(bank)
 
     def take_preloaded_home(self) -> HomeData | None:
         """The home screen's data counted before the app started, if it is ready (once)."""
-        return self._preload.take_home() if self._preload is not None else None
-
-    def _prefetch_progress(self) -> None:
-        """Open the store while Textual builds the first screen (a failure is reported later,
-        by the worker that needs the store)."""
-        try:
-            self.progress()
-        except Exception:
-            pass
+        return self._preload.take_home()
 
     def progress(self) -> Progress:
-        """The progress store, opened on first use. Blocking: call from thread workers only."""
+        """The progress store, once the preload has opened it. Blocking: call from thread workers only."""
         with self._progress_lock:
-            if self._progress is None and self._preload is not None:
-                self._progress = self._preload.wait()  # None if that failed: open again, to say why
-                self._preload = None
             if self._progress is None:
-                # imported here, in the worker's thread: the store and FSRS stay off the start-up path
+                self._progress = self._preload.wait()
+            if self._progress is None:  # opening failed: again, to raise the reason
                 from llmq.tui.progress import Progress
 
                 self._progress = Progress.open(self.bank)
@@ -72,8 +64,6 @@ class LlmqApp(App[int]):
         return HomeScreen()
 
     def on_mount(self) -> None:
-        if self._preload is None:
-            self.run_worker(self._prefetch_progress, thread=True, exit_on_error=False, group="open-progress")
         if self.study_args is not None:
             from llmq.tui.screens.review import ReviewScreen
 
@@ -148,9 +138,7 @@ class LlmqApp(App[int]):
         try:
             self.judge.close()
         finally:
-            progress = self._progress
-            if progress is None and self._preload is not None:  # opened, never used
-                progress = self._preload.progress
+            progress = self._progress or self._preload.progress  # the latter: opened, never used
             if progress is not None:
                 progress.close()
 

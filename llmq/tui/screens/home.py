@@ -25,8 +25,6 @@ class HomeScreen(ReportsWorkerErrors, ReloadsOnReturn):
         Binding("q", "app.quit", "Quit", id="home.quit"),
     ]
 
-    _have_data = False  # the counts were drawn in the first frame
-
     class Loaded(Message):
         def __init__(self, data: "HomeData") -> None:
             self.data = data
@@ -37,24 +35,15 @@ class HomeScreen(ReportsWorkerErrors, ReloadsOnReturn):
         return cast("LlmqApp", self.app)
 
     def compose(self) -> ComposeResult:
-        # Usually the counts are ready (llmq counted them while Textual loaded): draw them at
-        # once. Otherwise placeholders, filled in by a worker.
-        data = self.llmq.take_preloaded_home()
-        self._have_data = data is not None
         yield Header()
-        yield Static(self._today(data) if data else "loading your progress…", id="today")
+        yield Static("loading your progress…", id="today")
         table: DataTable[str] = DataTable(id="topics", cursor_type="row", zebra_stripes=True)
         table.add_column("topic", key="topic")
         table.add_column("due", key="due")
         table.add_column("new", key="new")
         table.add_column("questions", key="total")
-        rows = {row.name: row for row in data.topics} if data else {}
         for name, topic in self.llmq.bank.topics.items():
-            row = rows.get(name)
-            if row is None:
-                table.add_row(topic.title, "…", "…", "…", key=name)
-            else:
-                table.add_row(topic.title, str(row.due), str(row.new), str(row.total), key=name)
+            table.add_row(topic.title, "…", "…", "…", key=name)
         yield table
         yield Static("r review all · enter review the topic · c practise code · b browse · s stats · "
                      "ctrl+p every command", id="home-help")
@@ -62,10 +51,13 @@ class HomeScreen(ReportsWorkerErrors, ReloadsOnReturn):
 
     def on_mount(self) -> None:
         self.query_one("#topics").focus()
-        if self._have_data:
-            self._settled()
-        else:
+        # Usually llmq counted the cards while Textual loaded: shown before the first frame is
+        # drawn. Otherwise the placeholders stay until a worker has counted them.
+        data = self.llmq.take_preloaded_home()
+        if data is None:
             self._reload()
+        else:
+            self._show(data)
 
     def _reload(self) -> None:
         self.run_worker(self._load, thread=True, exclusive=True, exit_on_error=False, group="home")
@@ -73,25 +65,24 @@ class HomeScreen(ReportsWorkerErrors, ReloadsOnReturn):
     def _load(self) -> None:
         self.post_message(self.Loaded(self.llmq.progress().home()))
 
-    @guarded
     def on_home_screen_loaded(self, message: Loaded) -> None:
-        data = message.data
+        self._show(message.data)
+
+    @guarded
+    def _show(self, data: HomeData) -> None:
         table = self.query_one("#topics", DataTable)
         for row in data.topics:
             table.update_cell(row.name, "due", str(row.due), update_width=True)
             table.update_cell(row.name, "new", str(row.new), update_width=True)
             table.update_cell(row.name, "total", str(row.total), update_width=True)
         self.query_one("#today", Static).update(self._today(data))
-        self._settled()
+        # Once this frame is drawn, warm the judge up (starting its process costs the UI a moment).
+        self.call_after_refresh(self.llmq.start_judge)
 
     def _today(self, data: HomeData) -> str:
         code = self.llmq.bank.code_exercises()
         return (f"Today: {data.reviewed_today} reviewed · {data.due_total} due · {data.new_total} new · "
                 f"code solved {len(data.solved & {q.id for q in code})}/{len(code)}")
-
-    def _settled(self) -> None:
-        # Once this frame is drawn, warm the judge up (starting its process costs the UI a moment).
-        self.call_after_refresh(self.llmq.start_judge)
 
     def action_review_topic(self) -> None:
         table = self.query_one("#topics", DataTable)
