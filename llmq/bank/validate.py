@@ -71,9 +71,12 @@ class _QuestionReader:
         self.raw, self.file, self.root, self.topic, self.out = raw, file, root, topic, out
         self.ok = True
 
-    def err(self, field: str, message: str) -> None:
+    def err(self, field: str, message: str, line: int | None = None) -> None:
+        """Report a problem with `field`, at its own line unless `line` says where."""
         self.ok = False
-        self.out.add(self.file, self.raw.line_of(field) if field else self.raw.line, field, message)
+        if line is None:
+            line = self.raw.line_of(field) if field else self.raw.line
+        self.out.add(self.file, line, field, message)
 
     def text(self, field: str, *, allow_empty: bool = False) -> str:
         value = self.raw.get(field)
@@ -124,8 +127,7 @@ class _QuestionReader:
                 self.err(str(key), f"unknown field for a {kind} question{hint}")
         for key in (*COMMON_REQUIRED, *required):
             if key not in raw:
-                self.out.add(self.file, raw.line, key, f"missing (a {kind} question needs it)")
-                self.ok = False
+                self.err(key, f"missing (a {kind} question needs it)", line=raw.line)
         if not self.ok:
             return None
 
@@ -194,22 +196,18 @@ class _QuestionReader:
             field = f"params.{name}"
             line = raw.line_of(name) if isinstance(raw, LinedDict) else self.raw.line_of("params")
             if not isinstance(name, str) or not name.isidentifier():
-                self.out.add(self.file, line, field, "parameter names must be Python identifiers")
-                self.ok = False
+                self.err(field, "parameter names must be Python identifiers", line=line)
                 continue
             if not isinstance(spec, dict):
-                self.out.add(self.file, line, field, "must be {min: .., max: ..} or {choices: [..]}")
-                self.ok = False
+                self.err(field, "must be {min: .., max: ..} or {choices: [..]}", line=line)
                 continue
             extra = set(spec) - {"min", "max", "integer", "choices"}
             if extra:
-                self.out.add(self.file, line, field, f"unknown keys {sorted(extra)}")
-                self.ok = False
+                self.err(field, f"unknown keys {sorted(extra)}", line=line)
             if "choices" in spec:
                 choices = spec["choices"]
                 if not isinstance(choices, list) or not choices or set(spec) - {"choices"}:
-                    self.out.add(self.file, line, field, "choices must be a non-empty list, alone")
-                    self.ok = False
+                    self.err(field, "choices must be a non-empty list, alone", line=line)
                     continue
                 params.append(NumericParam(name=name, choices=tuple(choices)))
                 continue
@@ -218,16 +216,13 @@ class _QuestionReader:
                 isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (low, high)
             )
             if not numbers_ok:
-                self.out.add(self.file, line, field, "min and max must both be numbers")
-                self.ok = False
+                self.err(field, "min and max must both be numbers", line=line)
                 continue
             if low > high:  # type: ignore[operator]
-                self.out.add(self.file, line, field, f"min {low} is above max {high}")
-                self.ok = False
+                self.err(field, f"min {low} is above max {high}", line=line)
                 continue
             if not isinstance(integer, bool):
-                self.out.add(self.file, line, field, "integer must be true or false")
-                self.ok = False
+                self.err(field, "integer must be true or false", line=line)
                 continue
             params.append(NumericParam(name=name, low=low, high=high, integer=integer))
         return tuple(params)
