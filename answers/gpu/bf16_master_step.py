@@ -8,7 +8,7 @@ smaller than bfloat16 can represent next to the weights: stepping in bfloat16 lo
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check, sandboxed
+from llmq.judge.kit import check, edited, sandboxed
 
 
 @torch.no_grad()
@@ -85,56 +85,30 @@ def matches_fp32_training(ctx):
             ctx.fail(f"model parameter {name} still holds a gradient after the step: the next backward adds onto it (clear it: p.grad = None)")
 
 
+# A correct solution (for a model whose parameters all have gradients); each wrong answer below is
+# it with one bug put in.
+_PLAIN = '''
+import torch
+
+@torch.no_grad()
+def mixed_precision_step(model, master_params, lr, loss_scale):
+    for p, master in zip(model.parameters(), master_params):
+        master -= lr * p.grad.float() / loss_scale
+        p.copy_(master)
+        p.grad = None
+'''
+_MASTER_UPDATE = "        master -= lr * p.grad.float() / loss_scale\n"
+
 WRONG_ANSWERS = {
-    "steps the bfloat16 weights and copies them to the masters (updates below bf16 spacing vanish)": '''
-import torch
-
-@torch.no_grad()
-def mixed_precision_step(model, master_params, lr, loss_scale):
-    for p, master in zip(model.parameters(), master_params):
-        p -= lr * (p.grad / loss_scale)
-        master.copy_(p.float())
-        p.grad = None
-''',
-    "forgets to unscale the gradients (divide by loss_scale)": '''
-import torch
-
-@torch.no_grad()
-def mixed_precision_step(model, master_params, lr, loss_scale):
-    for p, master in zip(model.parameters(), master_params):
-        master -= lr * p.grad.float()
-        p.copy_(master)
-        p.grad = None
-''',
-    "updates the masters but never copies them back into the model": '''
-import torch
-
-@torch.no_grad()
-def mixed_precision_step(model, master_params, lr, loss_scale):
-    for p, master in zip(model.parameters(), master_params):
-        master -= lr * p.grad.float() / loss_scale
-        p.grad = None
-''',
-    "leaves the gradients in place: the next step adds onto them": '''
-import torch
-
-@torch.no_grad()
-def mixed_precision_step(model, master_params, lr, loss_scale):
-    for p, master in zip(model.parameters(), master_params):
-        master -= lr * p.grad.float() / loss_scale
-        p.copy_(master)
-''',
-    "computes the update in bfloat16, then adds it to the float32 master": '''
-import torch
-
-@torch.no_grad()
-def mixed_precision_step(model, master_params, lr, loss_scale):
-    for p, master in zip(model.parameters(), master_params):
-        update = (p.grad / loss_scale) * lr
-        master.copy_((master.bfloat16() - update).float())
-        p.copy_(master)
-        p.grad = None
-''',
+    "steps the bfloat16 weights and copies them to the masters (updates below bf16 spacing vanish)": edited(_PLAIN, (
+        _MASTER_UPDATE + "        p.copy_(master)\n",
+        "        p -= lr * (p.grad / loss_scale)\n        master.copy_(p.float())\n")),
+    "forgets to unscale the gradients (divide by loss_scale)": edited(_PLAIN, ("p.grad.float() / loss_scale", "p.grad.float()")),
+    "updates the masters but never copies them back into the model": edited(_PLAIN, ("        p.copy_(master)\n", "")),
+    "leaves the gradients in place: the next step adds onto them": edited(_PLAIN, ("        p.grad = None\n", "")),
+    "computes the update in bfloat16, then adds it to the float32 master": edited(_PLAIN, (
+        _MASTER_UPDATE,
+        "        update = (p.grad / loss_scale) * lr\n        master.copy_((master.bfloat16() - update).float())\n")),
 }
 
 ALTERNATIVES = {

@@ -9,7 +9,7 @@ import torch
 from hypothesis import strategies as st
 
 from llmq.judge import gpukit
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 FORBIDDEN = ["torch.nn.functional.scaled_dot_product_attention", "torch.softmax", "torch.nn.functional.softmax", "torch.Tensor.softmax"]
 REFERENCE_FILE = "kernels/flash_attention.py"  # the reference solution; `reference` below is the float64 oracle
@@ -104,13 +104,13 @@ def flash_attention(q, k, v, causal=False):
 '''
 
 WRONG_ANSWERS = {
-    "forgets to rescale the accumulator when the running max grows": _KERNEL.replace(
-        "acc = acc * alpha[:, None] + tl.dot", "acc = acc + tl.dot"),
-    "causal mask off by one: query i also sees key i + 1": _KERNEL.replace(
-        "(cols[None, :] <= rows[:, None])", "(cols[None, :] <= rows[:, None] + 1)"),
-    "no mask on padding keys past T: they score 0 and take weight": _KERNEL.replace(
-        "ok = cols[None, :] < t_len", "ok = cols[None, :] >= 0"),
-    "scales the scores by 1/D instead of 1/sqrt(D)": _KERNEL.replace("1.0 / math.sqrt(d)", "1.0 / d"),
+    "forgets to rescale the accumulator when the running max grows": edited(_KERNEL,
+        ("acc = acc * alpha[:, None] + tl.dot", "acc = acc + tl.dot")),
+    "causal mask off by one: query i also sees key i + 1": edited(_KERNEL,
+        ("(cols[None, :] <= rows[:, None])", "(cols[None, :] <= rows[:, None] + 1)")),
+    "no mask on padding keys past T: they score 0 and take weight": edited(_KERNEL,
+        ("ok = cols[None, :] < t_len", "ok = cols[None, :] >= 0")),
+    "scales the scores by 1/D instead of 1/sqrt(D)": edited(_KERNEL, ("1.0 / math.sqrt(d)", "1.0 / d")),
     "plain torch (materialised scores), no Triton kernel": '''
 import math
 import torch

@@ -7,7 +7,7 @@ equal those of the mean squared error over the whole batch, then call optimizer.
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check, sandboxed
+from llmq.judge.kit import check, edited, sandboxed
 
 
 def reference(model, optimizer, x, y, n_micro):
@@ -122,45 +122,29 @@ def uneven_micro_batches(ctx):
     _judge(ctx, torch.float64, seed, n, n_micro, 3, 4, 2)
 
 
+# A correct solution (the reference's loop); each wrong answer below is it with one bug put in.
+_PLAIN = '''
+def accumulate_and_step(model, optimizer, x, y, n_micro):
+    optimizer.zero_grad()
+    total = y.numel()
+    for xm, ym in zip(x.tensor_split(n_micro), y.tensor_split(n_micro)):
+        (((model(xm) - ym) ** 2).sum() / total).backward()
+    optimizer.step()
+'''
+_BACKWARD = "        (((model(xm) - ym) ** 2).sum() / total).backward()\n"
+_ZERO_GRAD_IN_LOOP = (("    optimizer.zero_grad()\n", ""), (_BACKWARD, "        optimizer.zero_grad()\n" + _BACKWARD))
+
 WRONG_ANSWERS = {
-    "divides each micro-batch's mean loss by n_micro (wrong when the sizes differ)": '''
-def accumulate_and_step(model, optimizer, x, y, n_micro):
-    optimizer.zero_grad()
-    for xm, ym in zip(x.tensor_split(n_micro), y.tensor_split(n_micro)):
-        loss = ((model(xm) - ym) ** 2).mean() / n_micro
-        loss.backward()
-    optimizer.step()
-''',
-    "sums the micro-batch mean losses without scaling (n_micro times the gradient)": '''
-def accumulate_and_step(model, optimizer, x, y, n_micro):
-    optimizer.zero_grad()
-    for xm, ym in zip(x.tensor_split(n_micro), y.tensor_split(n_micro)):
-        ((model(xm) - ym) ** 2).mean().backward()
-    optimizer.step()
-''',
-    "steps the optimizer after every micro-batch": '''
-def accumulate_and_step(model, optimizer, x, y, n_micro):
-    total = y.numel()
-    for xm, ym in zip(x.tensor_split(n_micro), y.tensor_split(n_micro)):
-        optimizer.zero_grad()
-        (((model(xm) - ym) ** 2).sum() / total).backward()
-        optimizer.step()
-''',
-    "zeroes the gradients inside the loop (only the last micro-batch counts)": '''
-def accumulate_and_step(model, optimizer, x, y, n_micro):
-    total = y.numel()
-    for xm, ym in zip(x.tensor_split(n_micro), y.tensor_split(n_micro)):
-        optimizer.zero_grad()
-        (((model(xm) - ym) ** 2).sum() / total).backward()
-    optimizer.step()
-''',
-    "never zeroes the gradients (the last step's gradients leak in)": '''
-def accumulate_and_step(model, optimizer, x, y, n_micro):
-    total = y.numel()
-    for xm, ym in zip(x.tensor_split(n_micro), y.tensor_split(n_micro)):
-        (((model(xm) - ym) ** 2).sum() / total).backward()
-    optimizer.step()
-''',
+    "divides each micro-batch's mean loss by n_micro (wrong when the sizes differ)": edited(_PLAIN,
+        ("    total = y.numel()\n", ""),
+        (_BACKWARD, "        loss = ((model(xm) - ym) ** 2).mean() / n_micro\n        loss.backward()\n")),
+    "sums the micro-batch mean losses without scaling (n_micro times the gradient)": edited(_PLAIN,
+        ("    total = y.numel()\n", ""),
+        (_BACKWARD, "        ((model(xm) - ym) ** 2).mean().backward()\n")),
+    "steps the optimizer after every micro-batch": edited(_PLAIN,
+        *_ZERO_GRAD_IN_LOOP, ("    optimizer.step()\n", "        optimizer.step()\n")),
+    "zeroes the gradients inside the loop (only the last micro-batch counts)": edited(_PLAIN, *_ZERO_GRAD_IN_LOOP),
+    "never zeroes the gradients (the last step's gradients leak in)": edited(_PLAIN, ("    optimizer.zero_grad()\n", "")),
 }
 
 ALTERNATIVES = {

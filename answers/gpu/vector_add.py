@@ -7,7 +7,7 @@ import torch
 from hypothesis import strategies as st
 
 from llmq.judge import gpukit
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 REFERENCE_FILE = "kernels/vector_add.py"  # the reference solution; `reference` below is the float64 oracle
 USES_CUDA = True  # with a GPU the sandbox gets no address-space limit (CUDA reserves tens of GiB)
@@ -48,24 +48,9 @@ def speed(ctx):
     gpukit.note_timing(ctx)
 
 
-WRONG_ANSWERS = {
-    "no mask: the last block stores past the end of the output": '''
-import torch
-import triton
-import triton.language as tl
-
-@triton.jit
-def add_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    tl.store(out_ptr + offs, tl.load(x_ptr + offs) + tl.load(y_ptr + offs))
-
-def vector_add(x, y):
-    out = torch.empty_like(x)
-    n = x.numel()
-    add_kernel[(triton.cdiv(n, 256),)](x, y, out, n, BLOCK=256)
-    return out
-''',
-    "grid rounds down (n // BLOCK programs): the tail is never computed": '''
+# A correct solution (one masked program per block of 128); each wrong answer below that launches a
+# kernel is this file with one bug put in.
+_PLAIN = '''
 import torch
 import triton
 import triton.language as tl
@@ -79,52 +64,29 @@ def add_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
 def vector_add(x, y):
     out = torch.empty_like(x)
     n = x.numel()
-    add_kernel[(max(1, n // 128),)](x, y, out, n, BLOCK=128)
+    add_kernel[(triton.cdiv(n, 128),)](x, y, out, n, BLOCK=128)
     return out
-''',
+'''
+
+WRONG_ANSWERS = {
+    "no mask: the last block stores past the end of the output": edited(_PLAIN,
+        ("    mask = offs < n\n", ""), (", mask=mask)", ")"), ("128", "256")),
+    "grid rounds down (n // BLOCK programs): the tail is never computed": edited(_PLAIN,
+        ("triton.cdiv(n, 128)", "max(1, n // 128)")),
     "plain torch, no kernel": '''
 import torch
 
 def vector_add(x, y):
     return torch.add(x, y)
 ''',
-    "launches a kernel but returns a torch result": '''
-import torch
-import triton
-import triton.language as tl
-
-@triton.jit
-def add_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    mask = offs < n
-    tl.store(out_ptr + offs, tl.load(x_ptr + offs, mask=mask) + tl.load(y_ptr + offs, mask=mask), mask=mask)
-
-def vector_add(x, y):
-    out = torch.empty_like(x)
-    n = x.numel()
-    add_kernel[(triton.cdiv(n, 128),)](x, y, out, n, BLOCK=128)
-    return x + y
-''',
-    "accumulates in the output buffer without initialising it (torch.empty is not zeros)": '''
-import torch
-import triton
-import triton.language as tl
-
-@triton.jit
-def add_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    mask = offs < n
-    acc = tl.load(out_ptr + offs, mask=mask)
-    acc += tl.load(x_ptr + offs, mask=mask)
-    acc += tl.load(y_ptr + offs, mask=mask)
-    tl.store(out_ptr + offs, acc, mask=mask)
-
-def vector_add(x, y):
-    out = torch.empty_like(x)
-    n = x.numel()
-    add_kernel[(triton.cdiv(n, 128),)](x, y, out, n, BLOCK=128)
-    return out
-''',
+    "launches a kernel but returns a torch result": edited(_PLAIN, ("    return out\n", "    return x + y\n")),
+    "accumulates in the output buffer without initialising it (torch.empty is not zeros)": edited(_PLAIN, (
+        "    tl.store(out_ptr + offs, tl.load(x_ptr + offs, mask=mask) + tl.load(y_ptr + offs, mask=mask), mask=mask)\n",
+        "    acc = tl.load(out_ptr + offs, mask=mask)\n"
+        "    acc += tl.load(x_ptr + offs, mask=mask)\n"
+        "    acc += tl.load(y_ptr + offs, mask=mask)\n"
+        "    tl.store(out_ptr + offs, acc, mask=mask)\n",
+    )),
 }
 
 ALTERNATIVES = {

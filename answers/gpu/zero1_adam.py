@@ -12,7 +12,7 @@ import torch.distributed as dist
 from hypothesis import strategies as st
 
 from llmq.judge import gpukit
-from llmq.judge.kit import check, sandboxed
+from llmq.judge.kit import check, edited, sandboxed
 
 SANDBOX_MEMORY_BYTES = 3 * 1024**3  # two forked ranks and gloo's threads
 USES_CUDA = True
@@ -117,6 +117,16 @@ def device_note(ctx):
     gpukit.ranks_note(ctx)
 
 
+# The last step of a correct solution: gather every rank's updated shard into the whole vector
+# (shards padded to `shard` elements, as all_gather wants equal sizes).
+_ALL_GATHER = '''    mine = torch.zeros(shard, dtype=param.dtype, device=param.device)
+    mine[: hi - lo] = param[lo:hi] - lr * update
+    parts = [torch.empty_like(mine) for _ in range(world)]
+    dist.all_gather(parts, mine)
+    param.copy_(torch.cat(parts)[:n])
+'''
+
+# A correct solution; each wrong answer below but one is it with one bug put in.
 _BASE = '''
 import torch
 import torch.distributed as dist
@@ -137,22 +147,14 @@ def zero1_adam_step(param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8):
     state["m"] = b1 * state["m"] + (1 - b1) * g
     state["v"] = b2 * state["v"] + (1 - b2) * g * g
     update = (state["m"] / (1 - b1 ** t)) / ((state["v"] / (1 - b2 ** t)).sqrt() + eps)
-    mine = torch.zeros(shard, dtype=param.dtype, device=param.device)
-    mine[: hi - lo] = param[lo:hi] - lr * update
-    parts = [torch.empty_like(mine) for _ in range(world)]
-    dist.all_gather(parts, mine)
-    param.copy_(torch.cat(parts)[:n])
-'''
+''' + _ALL_GATHER
 
 WRONG_ANSWERS = {
-    "shard size N // world (rounded down): the last elements belong to no rank and never move": _BASE.replace(
-        "shard = -(-n // world)", "shard = n // world").replace(
-        "param.copy_(torch.cat(parts)[:n])", "param[: shard * world].copy_(torch.cat(parts))"),
-    "no all_gather: each rank updates only its own shard of the parameters": _BASE.replace('''    mine = torch.zeros(shard, dtype=param.dtype, device=param.device)
-    mine[: hi - lo] = param[lo:hi] - lr * update
-    parts = [torch.empty_like(mine) for _ in range(world)]
-    dist.all_gather(parts, mine)
-    param.copy_(torch.cat(parts)[:n])''', '''    param[lo:hi] -= lr * update'''),
+    "shard size N // world (rounded down): the last elements belong to no rank and never move": edited(_BASE,
+        ("shard = -(-n // world)", "shard = n // world"),
+        ("param.copy_(torch.cat(parts)[:n])", "param[: shard * world].copy_(torch.cat(parts))")),
+    "no all_gather: each rank updates only its own shard of the parameters": edited(_BASE,
+        (_ALL_GATHER, "    param[lo:hi] -= lr * update\n")),
     "keeps Adam state for the whole vector on every rank (plain data-parallel Adam)": '''
 import torch
 
@@ -166,15 +168,11 @@ def zero1_adam_step(param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8):
     state["v"] = b2 * state["v"] + (1 - b2) * grad * grad
     param -= lr * (state["m"] / (1 - b1 ** t)) / ((state["v"] / (1 - b2 ** t)).sqrt() + eps)
 ''',
-    "all_reduce (sum) of the parameters after each rank updated its shard: the other shard counts twice": _BASE.replace('''    mine = torch.zeros(shard, dtype=param.dtype, device=param.device)
-    mine[: hi - lo] = param[lo:hi] - lr * update
-    parts = [torch.empty_like(mine) for _ in range(world)]
-    dist.all_gather(parts, mine)
-    param.copy_(torch.cat(parts)[:n])''', '''    param[lo:hi] -= lr * update
-    dist.all_reduce(param)'''),
-    "no bias correction of the moments": _BASE.replace(
-        "update = (state[\"m\"] / (1 - b1 ** t)) / ((state[\"v\"] / (1 - b2 ** t)).sqrt() + eps)",
-        "update = state[\"m\"] / (state[\"v\"].sqrt() + eps)"),
+    "all_reduce (sum) of the parameters after each rank updated its shard: the other shard counts twice": edited(_BASE,
+        (_ALL_GATHER, "    param[lo:hi] -= lr * update\n    dist.all_reduce(param)\n")),
+    "no bias correction of the moments": edited(_BASE, (
+        'update = (state["m"] / (1 - b1 ** t)) / ((state["v"] / (1 - b2 ** t)).sqrt() + eps)',
+        'update = state["m"] / (state["v"].sqrt() + eps)')),
 }
 
 ALTERNATIVES = {

@@ -123,9 +123,10 @@ WRONG_ANSWERS = {
     "ties go to the largest pair":
         edited(_PLAIN, ("min(counts, key=lambda p: (-counts[p], p))", "max(counts, key=lambda p: (counts[p], p))")),
     "merges right to left ('aaa' -> [97, 256])":  # scans the reversed sequence for the reversed pair
-        edited(_PLAIN, ("out, i = [], 0", "ids, out, i = ids[::-1], [], 0"))
-        .replace("(ids[i], ids[i + 1]) == pair", "(ids[i + 1], ids[i]) == pair")
-        .replace("ids = out\n", "ids = out[::-1]\n"),
+        edited(_PLAIN,
+               ("out, i = [], 0", "ids, out, i = ids[::-1], [], 0"),
+               ("(ids[i], ids[i + 1]) == pair", "(ids[i + 1], ids[i]) == pair"),
+               ("ids = out\n", "ids = out[::-1]\n")),
     "stops when no pair occurs at least twice":
         edited(_PLAIN, ("""        pair = min(""", """        if max(counts.values()) < 2:
             break

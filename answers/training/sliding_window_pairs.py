@@ -40,14 +40,18 @@ def _pair(ctx, out):
     return out
 
 
-@check("matches the reference (0 to 40 tokens, max_length 1 to 8, stride 1 to 10: overlapping, adjacent and gapped windows)")
-def matches_reference(ctx):
-    n, max_length, stride = ctx.draw(CASES)
-    ids = _tokens(ctx, n)
+def _matches_reference(ctx, ids, max_length, stride):
     inputs, targets = _pair(ctx, ctx.call(ids, max_length, stride))
     want_inputs, want_targets = ctx.reference(ids, max_length, stride)
     ctx.assert_equal(inputs, want_inputs)
     ctx.assert_equal(targets, want_targets)
+
+
+@check("matches the reference (0 to 40 tokens, max_length 1 to 8, stride 1 to 10: overlapping, adjacent and gapped windows)")
+def matches_reference(ctx):
+    n, max_length, stride = ctx.draw(CASES)
+    ids = _tokens(ctx, n)
+    _matches_reference(ctx, ids, max_length, stride)
 
 
 @check("the last window: kept when its target ends exactly at the last token, dropped when one token short")
@@ -55,10 +59,7 @@ def last_window(ctx):
     k, max_length, stride, short = ctx.draw(st.tuples(st.integers(0, 4), st.integers(1, 8), st.integers(1, 6), st.booleans()))
     # len = k*stride + max_length + 1: window k's target ends at the last token; one fewer: it is incomplete
     ids = _tokens(ctx, k * stride + max_length + 1 - int(short))
-    inputs, targets = _pair(ctx, ctx.call(ids, max_length, stride))
-    want_inputs, want_targets = ctx.reference(ids, max_length, stride)
-    ctx.assert_equal(inputs, want_inputs)
-    ctx.assert_equal(targets, want_targets)
+    _matches_reference(ctx, ids, max_length, stride)
 
 
 @check("no complete window (len(token_ids) <= max_length) gives two int64 tensors of shape (0, max_length)")
@@ -66,10 +67,7 @@ def empty(ctx):
     max_length, stride = ctx.draw(st.tuples(st.integers(1, 8), st.integers(1, 4)))
     n = ctx.draw(st.integers(0, max_length))
     ids = _tokens(ctx, n)
-    inputs, targets = _pair(ctx, ctx.call(ids, max_length, stride))
-    empty_pair = ctx.reference(ids, max_length, stride)
-    ctx.assert_equal(inputs, empty_pair[0])
-    ctx.assert_equal(targets, empty_pair[1])
+    _matches_reference(ctx, ids, max_length, stride)
 
 
 @check("targets are the inputs shifted by one: targets[i, :-1] == inputs[i, 1:], and every row is a slice of the stream")

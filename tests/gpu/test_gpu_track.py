@@ -11,6 +11,8 @@ import sys
 
 import pytest
 
+from llmq.judge.answer import load
+from llmq.judge.kit import edited
 from llmq.judge.verify import verify
 from tests.conftest import REPO, run_llmq
 
@@ -147,27 +149,14 @@ def test_bench_harness_without_cuda_says_there_is_nothing_to_time() -> None:
     assert "no CUDA device" in json.loads(done.stdout)["skipped"]
 
 
-AUTOTUNED_ADD = '''
-import torch
-import triton
-import triton.language as tl
-
-@triton.autotune(configs=[triton.Config({"BLOCK": 64}), triton.Config({"BLOCK": 256})], key=["n"])
-@triton.jit
-def add_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    mask = offs < n
-    tl.store(out_ptr + offs, tl.load(x_ptr + offs, mask=mask) + tl.load(y_ptr + offs, mask=mask), mask=mask)
-
-def vector_add(x, y):
-    out = torch.empty_like(x)
-    n = x.numel()
-    add_kernel[lambda meta: (triton.cdiv(n, meta["BLOCK"]),)](x, y, out, n)
-    return out
-'''
-
-
 def test_an_autotuned_kernel_passes_under_the_interpreter(gpu_judge, gpu_exercises) -> None:
     """@triton.autotune cannot benchmark without a GPU; the judge keeps its first config there."""
-    verdict = gpu_judge.check(gpu_exercises["gpu.vector_add"], AUTOTUNED_ADD, seed=3)
+    exercise = gpu_exercises["gpu.vector_add"]
+    # The answer module's correct masked kernel, with its block size left to the autotuner.
+    autotuned = edited(
+        load(exercise.answer_path).module._PLAIN,
+        ("@triton.jit", '@triton.autotune(configs=[triton.Config({"BLOCK": 64}), triton.Config({"BLOCK": 256})], key=["n"])\n@triton.jit'),
+        ("add_kernel[(triton.cdiv(n, 128),)](x, y, out, n, BLOCK=128)", 'add_kernel[lambda meta: (triton.cdiv(n, meta["BLOCK"]),)](x, y, out, n)'),
+    )
+    verdict = gpu_judge.check(exercise, autotuned, seed=3)
     assert verdict.status == "pass", verdict.summary
