@@ -12,7 +12,7 @@ else
 TORCH_SPEC ?= torch==2.13.0+cpu
 endif
 
-.PHONY: run test setup bench clean
+.PHONY: run test lint setup bench clean
 
 run: $(STAMP)
 	$(BIN)/llmq
@@ -28,6 +28,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(STAMP)
+
+# ruff (lint and format), mypy strict on llmq/, the import-layer contracts in pyproject.toml.
+lint: $(STAMP)
+	$(BIN)/ruff check llmq tests benchmarks kernels answers
+	$(BIN)/ruff format --check llmq tests benchmarks kernels answers
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	for f in benchmarks/*.py; do $(BIN)/python $$f; done
