@@ -14,7 +14,7 @@ from pathlib import Path
 
 from llmq import __version__
 from llmq.bank.model import Bank
-from llmq.home import data_dir
+from llmq.datadir import data_dir
 
 _PREFIX = "bank-"
 

@@ -14,7 +14,7 @@ _WHERE = {
     "Attempt": "ratings", "attempt_from_submissions": "ratings", "suggested_rating": "ratings",
     "differences": "rebuild", "rebuild_states": "rebuild",
     "format_report": "report",
-    "LEECH_TAG": "scheduler", "Outcome": "scheduler", "Rating": "scheduler", "format_interval": "scheduler",
+    "LEECH_TAG": "scheduler", "AnswerOutcome": "scheduler", "Rating": "scheduler", "format_interval": "scheduler",
     "Settings": "settings", "load_settings": "settings", "save_settings": "settings",
     "Stats": "stats", "TopicStats": "stats", "compute_stats": "stats",
     "Answered": "study", "Shown": "study", "Study": "study", "Undone": "study",
@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from llmq.srs.ratings import Attempt, attempt_from_submissions, suggested_rating
     from llmq.srs.rebuild import differences, rebuild_states
     from llmq.srs.report import format_report
-    from llmq.srs.scheduler import LEECH_TAG, Outcome, Rating, format_interval
+    from llmq.srs.scheduler import LEECH_TAG, AnswerOutcome, Rating, format_interval
     from llmq.srs.settings import Settings, load_settings, save_settings
     from llmq.srs.stats import Stats, TopicStats, compute_stats
     from llmq.srs.study import Answered, Shown, Study, Undone

@@ -6,7 +6,7 @@ from dataclasses import replace
 from functools import lru_cache
 
 from llmq.srs.daytime import DayClock
-from llmq.srs.scheduler import Outcome, Rating, Scheduler
+from llmq.srs.scheduler import AnswerOutcome, Rating, Scheduler
 from llmq.srs.settings import Settings
 from llmq.store import CardState
 
@@ -45,5 +45,5 @@ def apply_event(kind: str, rating: int | None, card_key: int, state: CardState, 
 
 
 def review_outcome(rating: Rating, card_key: int, state: CardState, at_ms: int,
-                   config_json: str) -> Outcome:
+                   config_json: str) -> AnswerOutcome:
     return scheduler_for(config_json).outcomes(card_key, state, at_ms)[rating]

@@ -57,17 +57,19 @@ def done_today(conn: sqlite3.Connection, day_start_ms: int) -> DoneToday:
 
 
 @dataclass(frozen=True)
-class Limits:
+class DailyLimits:
+    """How many more new cards and reviews today's limits let through."""
+
     new: int | None  # None: no limit
     review: int | None
 
 
-def limits_left(conn: sqlite3.Connection, settings: Settings, clock: DayClock, now_ms: int) -> Limits:
+def limits_left(conn: sqlite3.Connection, settings: Settings, clock: DayClock, now_ms: int) -> DailyLimits:
     done = done_today(conn, clock.today_start_ms(now_ms))
     review_left = max(0, settings.reviews_per_day - done.review)
     # As in Anki's v3 scheduler, the review limit also caps new cards.
     new_left = max(0, min(settings.new_per_day - done.new, review_left))
-    return Limits(new=new_left, review=review_left)
+    return DailyLimits(new=new_left, review=review_left)
 
 
 class Queue:
@@ -126,7 +128,7 @@ class Queue:
 
     def counts(self, conn: sqlite3.Connection, now_ms: int, limited: bool = True) -> QueueCounts:
         """Cards left to study now; `limited=False` ignores the daily limits (what is due)."""
-        left = limits_left(conn, self.settings, self.clock, now_ms) if limited else Limits(None, None)
+        left = limits_left(conn, self.settings, self.clock, now_ms) if limited else DailyLimits(None, None)
         c = self._conditions(now_ms)
         return QueueCounts(
             new=self._count(conn, *c["new"], now_ms, limit=left.new),

@@ -26,7 +26,9 @@ class Rating(IntEnum):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Outcome:
+class AnswerOutcome:
+    """What answering a card with `rating` does: its state after, and the interval on the button."""
+
     rating: Rating
     after: CardState
     interval_ms: int  # from the review to the new due time
@@ -79,7 +81,7 @@ class Scheduler:
             enable_fuzzing=False,
         )
 
-    def outcomes(self, card_key: int, state: CardState, at_ms: int) -> dict[Rating, Outcome]:
+    def outcomes(self, card_key: int, state: CardState, at_ms: int) -> dict[Rating, AnswerOutcome]:
         """What each button would do, computed once for the interval previews and the answer."""
         fsrs_card = _to_fsrs(card_key, state, at_ms)
         at = _utc(at_ms)
@@ -120,7 +122,7 @@ class Scheduler:
         return rng.randint(low, high)
 
     def _outcome(self, rating: Rating, before: CardState, new: fsrs.Card, at_ms: int,
-                 due_ms: int) -> Outcome:
+                 due_ms: int) -> AnswerOutcome:
         lapse = before.state == REVIEW and rating == Rating.Again
         lapses = before.lapses + int(lapse)
         threshold = self.settings.leech_threshold
@@ -134,7 +136,7 @@ class Scheduler:
         )
         if leech:
             after = replace(after, suspended=True).with_tag(LEECH_TAG, True)
-        return Outcome(rating=rating, after=after, interval_ms=due_ms - at_ms, leech=leech)
+        return AnswerOutcome(rating=rating, after=after, interval_ms=due_ms - at_ms, leech=leech)
 
     def retrievability(self, state: CardState, at_ms: int) -> float:
         """Predicted chance of recall now (0 for a card never answered)."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from llmq.srs.events import apply_manual, review_outcome
 from llmq.srs.queue import Queue, QueueCounts, QueueFilter
-from llmq.srs.scheduler import LEECH_TAG, Outcome, Rating, Scheduler
+from llmq.srs.scheduler import LEECH_TAG, AnswerOutcome, Rating, Scheduler
 from llmq.srs.settings import Settings, load_settings
 from llmq.store import BankCard, CardState, LogEntry, Store, StoredCard, StoreError, now_ms
 
@@ -19,7 +19,7 @@ class Shown:
 
     card: StoredCard
     at_ms: int
-    outcomes: dict[Rating, Outcome]
+    outcomes: dict[Rating, AnswerOutcome]
     config_id: int  # the scheduler configuration the outcomes were computed with
     config_json: str
 

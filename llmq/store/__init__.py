@@ -3,7 +3,7 @@ from llmq.store.cards import LEARNING, NEW, RELEARNING, REVIEW, STATE_NAMES, Ban
 from llmq.store.db import DB_NAME
 from llmq.store.errors import StoreError
 from llmq.store.migrations import SCHEMA_VERSION
-from llmq.store.progress import Applied, Store, now_ms
+from llmq.store.store import Applied, Store, now_ms
 from llmq.store.reviews import LogEntry
 from llmq.store.submissions import Submission
 

@@ -1,12 +1,16 @@
 """StoreError: what went wrong with the progress database, said for the person using llmq."""
 from __future__ import annotations
 
+from llmq.errors import LlmqError
 
-class StoreError(Exception):
+
+class StoreError(LlmqError):
     """A problem with progress.db that the user can act on.
 
     `str(err)` is the whole message (what happened, where, what to do); the CLI prints it as is.
     """
+
+    title = "Progress database"
 
     def __init__(self, what: str, *, where: str = "", todo: str = "") -> None:
         self.what = what

@@ -11,14 +11,14 @@ from textual.app import App
 from textual.binding import Binding
 
 from llmq.bank import Bank
-from llmq.tui.commands import LlmqCommands
-from llmq.tui.errors import describe
-from llmq.tui.judging import Judge, JudgeClient, default_client
+from llmq.tui.command_palette import LlmqCommands
+from llmq.tui.errors import error_notice
+from llmq.tui.judging import CheckRunner, JudgeClient, default_client
 from llmq.tui.preload import Preload
 from llmq.tui.screens.home import HomeScreen
 
 if TYPE_CHECKING:
-    from llmq.tui.progress import HomeData, Progress
+    from llmq.tui.progress_facade import HomeData, Progress
 
 
 class LlmqApp(App[int]):
@@ -34,7 +34,7 @@ class LlmqApp(App[int]):
         super().__init__()
         self.bank = bank
         self.study_args = (topic, kind) if study else None
-        self.judge = Judge(judge_factory)
+        self.judge = CheckRunner(judge_factory)
         self._warm_judge = warm_judge
         self._judge_started = False
         self._progress: Progress | None = None
@@ -53,7 +53,7 @@ class LlmqApp(App[int]):
             if self._progress is None:
                 self._progress = self._preload.wait()
             if self._progress is None:  # opening failed: again, to raise the reason
-                from llmq.tui.progress import Progress
+                from llmq.tui.progress_facade import Progress
 
                 self._progress = Progress.open(self.bank)
             return self._progress
@@ -89,7 +89,7 @@ class LlmqApp(App[int]):
 
     def notify_error(self, error: BaseException) -> None:
         """The single place where a failure is shown: a notification, never a crash."""
-        title, message = describe(error)
+        title, message = error_notice(error)
         self.notify(message, title=title, severity="error", timeout=10)
 
     def on_worker_state_changed(self, event: object) -> None:

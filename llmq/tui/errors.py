@@ -8,12 +8,14 @@ from typing import Any, Callable, TypeVar, cast
 from textual.dom import DOMNode
 from textual.worker import Worker, WorkerState
 
+from llmq.errors import LlmqError
 
-def describe(error: BaseException) -> tuple[str, str]:
-    """(title, message) for a person: the store's and bank's errors already say what to do."""
+
+def error_notice(error: BaseException) -> tuple[str, str]:
+    """(title, message) of the notification for `error`. Errors for people (LlmqError) carry
+    their title and already say what to do; anything else is titled with its type's name."""
     name = type(error).__name__
-    title = {"StoreError": "Progress database", "BankError": "Question bank",
-             "JudgeUnavailable": "Judge"}.get(name, name)
+    title = error.title if isinstance(error, LlmqError) else name
     return title, str(error) or name
 
 

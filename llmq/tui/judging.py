@@ -9,14 +9,24 @@ import threading
 from typing import Any, Callable, Protocol
 
 from llmq.bank import CodeExercise
+from llmq.errors import LlmqError
+from llmq.judge.verdict import Verdict
 
 
-class JudgeUnavailable(RuntimeError):
-    """The judge could not be started: the message says why and what to do."""
+class JudgeStartFailed(LlmqError):
+    """The judge could not be started (or was already stopped): the message says why and what to do."""
+
+    title = "Judge"
+
+
+class CheckFailed(LlmqError):
+    """A check was sent but the judge gave no verdict for it (its worker failed or was closed)."""
+
+    title = "Judge"
 
 
 class PendingCheck(Protocol):
-    def result(self, timeout: float | None = None) -> Any: ...
+    def result(self, timeout: float | None = None) -> Verdict: ...
     def cancel(self) -> None: ...
 
 
@@ -30,28 +40,15 @@ class JudgeClient(Protocol):
 def default_client() -> JudgeClient:
     """The real judge; its worker process starts now, in the background."""
     try:
-        from llmq.judge.client import Judge as ClientJudge
+        from llmq.judge.client import Judge
     except ImportError as err:
-        raise JudgeUnavailable(f"The judge is not available ({err}); code exercises cannot be checked.") from err
-    return ClientJudge()
+        raise JudgeStartFailed(f"The judge is not available ({err}); code exercises cannot be checked.") from err
+    return Judge()
 
 
-def verdict_dict(verdict: Any) -> dict[str, Any]:
-    """The judge's verdict as the plain dict of `llmq check --json` (what the store keeps)."""
-    if isinstance(verdict, dict):
-        return verdict
-    if hasattr(verdict, "to_dict"):
-        return dict(verdict.to_dict())
-    raise TypeError(f"the judge returned {type(verdict).__name__}, not a verdict")
-
-
-def _is_cancelled(error: BaseException) -> bool:
-    return type(error).__name__ == "Cancelled"  # llmq.judge.client.Cancelled, without importing it
-
-
-class Judge:
-    """One judge per app: the client is made by `start` (at launch, in the background, so the first
-    check is warm) or on first use."""
+class CheckRunner:
+    """Runs the app's code checks on one judge client, made by `start` (at launch, in the
+    background, so the first check is warm) or on first use."""
 
     def __init__(self, factory: Callable[[], JudgeClient] = default_client) -> None:
         self._factory = factory
@@ -64,28 +61,36 @@ class Judge:
     def start(self) -> JudgeClient:
         with self._lock:
             if self._closed:
-                raise JudgeUnavailable("The judge has been stopped.")
+                raise JudgeStartFailed("The judge has been stopped.")
             if self._client is None:
                 self._client = self._factory()
             return self._client
 
-    def check(self, exercise: CodeExercise, source: str) -> dict[str, Any] | None:
-        """The verdict as a dict, or None when the check was cancelled."""
+    def check(self, exercise: CodeExercise, source: str) -> Verdict | None:
+        """The judge's verdict, or None when the check was cancelled."""
         client = self.start()
-        pending = client.submit(exercise, source)
+        # Imported only now: the client module is loaded by then (the factory made the client).
+        from llmq.judge.client import Cancelled, JudgeUnavailable
+
+        try:
+            pending = client.submit(exercise, source)
+        except JudgeUnavailable as err:
+            raise CheckFailed(str(err)) from err
         with self._pending_lock:
             self._pending = pending
         try:
             verdict = pending.result()
-        except Exception as err:
-            if _is_cancelled(err):
-                return None
-            raise
+        except Cancelled:
+            return None
+        except JudgeUnavailable as err:
+            raise CheckFailed(str(err)) from err
         finally:
             with self._pending_lock:  # a later check may already have replaced it
                 if self._pending is pending:
                     self._pending = None
-        return verdict_dict(verdict)
+        if not isinstance(verdict, Verdict):
+            raise TypeError(f"the judge returned {type(verdict).__name__}, not a Verdict")
+        return verdict
 
     def cancel(self) -> None:
         """Stop the running check: the judge kills the child running it."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from llmq.bank import Bank
 
 if TYPE_CHECKING:
-    from llmq.tui.progress import HomeData, Progress
+    from llmq.tui.progress_facade import HomeData, Progress
 
 
 class Preload:
@@ -33,7 +33,7 @@ class Preload:
 
     def _run(self) -> None:
         try:
-            from llmq.tui.progress import Progress
+            from llmq.tui.progress_facade import Progress
 
             self.progress = Progress.open(self.bank)
             self._home = self.progress.home()

@@ -86,9 +86,9 @@ def make_app(bank: Bank) -> Callable[..., App[int]]:
 
 
 def _no_judge() -> Any:
-    from llmq.tui.judging import JudgeUnavailable
+    from llmq.tui.judging import JudgeStartFailed
 
-    raise JudgeUnavailable("no judge in this test")
+    raise JudgeStartFailed("no judge in this test")
 
 
 async def settle(pilot: Pilot[Any], rounds: int = 3) -> None:

@@ -219,7 +219,7 @@ async def test_edit_in_external_editor(make_app: Callable[..., Any], tmp_path: P
 
 
 async def test_no_judge_is_a_notification_not_a_crash(make_app: Callable[..., Any]) -> None:
-    app = make_app()  # its judge factory raises JudgeUnavailable
+    app = make_app()  # its judge factory raises JudgeStartFailed
     async with app.run_test(size=(140, 45)) as pilot:
         panel = await open_exercise(pilot)
         await pilot.press("ctrl+r")
@@ -253,8 +253,9 @@ async def test_quitting_stops_the_judge_worker(make_app: Callable[..., Any]) -> 
 
 
 def test_results_panel_shows_the_verdicts_notes() -> None:
+    from llmq.judge.verdict import CheckResult, Verdict
     from llmq.tui.widgets.results import render_verdict
 
-    text = render_verdict({"status": "pass", "checks": [{"name": "matches", "status": "pass", "message": ""}],
-                           "notes": ["correctness only: no CUDA device here, so nothing was timed"]}).plain
+    text = render_verdict(Verdict(exercise="x", status="pass", checks=[CheckResult("matches", "pass")],
+                                  notes=["correctness only: no CUDA device here, so nothing was timed"])).plain
     assert "note: correctness only: no CUDA device here, so nothing was timed" in text

@@ -51,7 +51,7 @@ async def test_counts_counted_before_the_app_starts_are_in_its_first_frame(
         make_app: Callable[..., Any], bank: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     # `llmq` counts the cards on a thread while Textual is imported (llmq.tui.preload).
     from llmq.tui.preload import Preload
-    from llmq.tui.progress import Progress
+    from llmq.tui.progress_facade import Progress
 
     preload = Preload.start(bank)
     preload.wait()

@@ -14,7 +14,7 @@ from llmq.bank import CodeExercise
 from llmq.bank.model import KINDS
 from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.screens.reloading import ReloadsOnReturn
-from llmq.tui.progress import BrowseRow
+from llmq.tui.progress_facade import BrowseRow
 
 if TYPE_CHECKING:
     from llmq.tui.app import LlmqApp

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.screens.reloading import ReloadsOnReturn
 if TYPE_CHECKING:
-    from llmq.tui.progress import HomeData
+    from llmq.tui.progress_facade import HomeData
     from llmq.tui.app import LlmqApp
 
 

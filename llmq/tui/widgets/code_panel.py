@@ -6,7 +6,7 @@ import os
 import shlex
 import subprocess
 import time
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,10 +16,11 @@ from textual.timer import Timer
 from textual.widgets import ProgressBar, Static, TextArea
 
 from llmq.bank import CodeExercise
-from llmq.home import data_dir
+from llmq.datadir import data_dir
 from llmq.srs import Attempt, Rating, suggested_rating
-from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.judge.reference_file import reference_solution
+from llmq.judge.verdict import Verdict
+from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.widgets.card_view import CardView
 from llmq.tui.widgets.markdown import BankMarkdown
 from llmq.tui.widgets.results import ResultsPanel
@@ -40,10 +41,11 @@ class CodePanel(ReportsWorkerErrors, CardView):
     ]
 
     class CheckFinished(Message):
-        def __init__(self, run: int, verdict: dict[str, Any] | None, source: str) -> None:
+        def __init__(self, run: int, verdict: Verdict | None, source: str, ran: bool = True) -> None:
             self.run = run  # which press of ctrl+r this answers
-            self.verdict = verdict  # None: cancelled
+            self.verdict = verdict  # None: cancelled, or the check could not run (`ran` False)
             self.source = source
+            self.ran = ran
             super().__init__()
 
     class AttemptLoaded(Message):
@@ -150,8 +152,7 @@ class CodePanel(ReportsWorkerErrors, CardView):
                 self.llmq.progress().save_submission(self.exercise.id, source, verdict)
             self.post_message(self.CheckFinished(run, verdict, source))
         except BaseException:
-            self.post_message(self.CheckFinished(run, {"status": "error", "summary": "the check could not run",
-                                                       "checks": []}, source))
+            self.post_message(self.CheckFinished(run, None, source, ran=False))
             raise  # the app's worker error handler says what went wrong
 
     def _stop_running(self) -> None:
@@ -170,13 +171,18 @@ class CodePanel(ReportsWorkerErrors, CardView):
         self._stop_running()
         results = self.query_one("#results", ResultsPanel)
         status = self.query_one("#status-line", Static)
+        if not message.ran:
+            results.show_not_run("the check could not run")
+            status.update("error · ctrl+r or f5: run again")
+            self.failures += 1
+            return
         if message.verdict is None:
             results.show_note("cancelled")
             status.update("check cancelled · ctrl+r or f5: run again")
             return
         results.show_verdict(message.verdict)
-        passed = message.verdict.get("status") == "pass"
-        status.update("all checks pass" if passed else f"{message.verdict.get('status', '?')} · ctrl+r or f5: run again")
+        passed = message.verdict.passed
+        status.update("all checks pass" if passed else f"{message.verdict.status} · ctrl+r or f5: run again")
         if passed:
             self.passed = True
             self.grade(suggested_rating(Attempt(passed=True, failed_submissions=self.failures,

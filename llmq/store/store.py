@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmq.home import data_dir
+from llmq.datadir import data_dir
 from llmq.store import cards, reviews, submissions
 from llmq.store.cards import BankCard, CardState, StoredCard
 from llmq.store.db import DB_NAME, as_store_error, connect, write

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from llmq.bank import Bank, Question
 from llmq.srs.queue import Queue, QueueFilter, done_today
@@ -15,6 +15,7 @@ from llmq.srs.settings import load_settings
 from llmq.store import STATE_NAMES, Store, StoredCard, Submission, now_ms
 
 if TYPE_CHECKING:  # the scheduler (fsrs) and stats load when first used, not at start-up
+    from llmq.judge.verdict import Verdict
     from llmq.srs import Stats, Study
 
 
@@ -145,11 +146,9 @@ class Progress:
     def last_attempt(self, exercise: str) -> Submission | None:
         return self.store.latest_submission(exercise)
 
-    def save_submission(self, exercise: str, code: str, verdict: dict[str, Any]) -> int:
-        return self.store.add_submission(exercise, code, verdict)
-
-    def submissions_since(self, exercise: str, since_ms: int) -> list[Submission]:
-        return self.store.submissions(exercise, since_ms)
+    def save_submission(self, exercise: str, code: str, verdict: Verdict) -> int:
+        """Keep the code and its verdict (stored as the JSON of `llmq check --json`)."""
+        return self.store.add_submission(exercise, code, verdict.to_dict())
 
 
 def _browse_row(q: Question, card: StoredCard | None) -> BrowseRow:
