@@ -1,14 +1,45 @@
-"""Shared fixtures: run llmq as a user would, with a private LLMQ_HOME."""
+"""Shared fixtures: run llmq as a user would, with a private LLMQ_HOME.
+
+Tests write only inside an LLMQ_HOME of their own. A session-wide one is set before any test
+module is imported (some load the bank at import time, and session fixtures run before a test's
+own home exists), and each test then gets a fresh one on top of it.
+"""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# The session's LLMQ_HOME, and what LLMQ_HOME / LLMQ_BANK were before the run (restored after).
+_session_home_key = pytest.StashKey[str]()
+_saved_env_key = pytest.StashKey[dict[str, str | None]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Runs before collection imports any test module, so the bank's cache and anything else a
+    module-level load or a session fixture writes lands in this folder, never the user's."""
+    config.stash[_saved_env_key] = {name: os.environ.get(name) for name in ("LLMQ_HOME", "LLMQ_BANK")}
+    home = tempfile.mkdtemp(prefix="llmq-test-session-home-")
+    config.stash[_session_home_key] = home
+    os.environ["LLMQ_HOME"] = home
+    os.environ.pop("LLMQ_BANK", None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for name, value in config.stash.get(_saved_env_key, {}).items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    home = config.stash.get(_session_home_key, None)
+    if home is not None:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

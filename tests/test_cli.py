@@ -69,11 +69,34 @@ def test_version_and_help_on_each_command() -> None:
         assert f"llmq {command}" in result.stdout
 
 
-def test_verify_passes_on_the_bundled_bank() -> None:
+def _code_exercise_ids() -> list[str]:
+    result = run_llmq("list", "--json", "--kind", "code")
+    assert result.returncode == 0, result.stderr
+    return [row["id"] for row in json.loads(result.stdout)]
+
+
+@pytest.mark.slow  # judges every submission the bank ships (about 430)
+def test_verify_json_passes_on_the_bundled_bank() -> None:
     result = run_llmq("verify", "--json", timeout=600)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     report = json.loads(result.stdout)
-    assert report["bank_errors"] == []
-    assert result.returncode == (0 if report["ok"] else 1)
+    assert report["ok"] is True and report["bank_errors"] == []
+    assert sorted(ex["id"] for ex in report["exercises"]) == sorted(_code_exercise_ids())
+    for ex in report["exercises"]:
+        assert ex["reference"] == "pass", ex
+        assert ex["wrong_answers_total"] >= 3 and ex["wrong_answers_caught"] == ex["wrong_answers_total"], ex
+        assert ex["alternatives_total"] >= 1 and ex["alternatives_passed"] == ex["alternatives_total"], ex
+
+
+@pytest.mark.slow  # judges every submission the bank ships (about 430)
+def test_verify_text_says_every_exercise_holds() -> None:
+    result = run_llmq("verify", timeout=600)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    n = len(_code_exercise_ids())
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("bank ok: ")
+    assert lines[-1].startswith(f"OK: {n} of {n} exercises hold"), lines[-1]
+    assert "FAIL" not in result.stdout
 
 
 def test_extra_bank_by_option_and_by_environment(tmp_path: Path) -> None:

@@ -1,0 +1,61 @@
+"""The rules an answer module must meet before `llmq verify` trusts it, counted at their
+boundaries: one wrong answer too few is reported, exactly enough is not."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llmq.judge.answer import MIN_WRONG_ANSWERS, load, problems
+
+MODULE = '''
+from hypothesis import strategies as st
+from llmq.judge.kit import check
+
+def reference(x):
+    return 2 * x
+
+@check("doubles")
+def doubles(ctx):
+    x = ctx.randn(ctx.draw(st.integers(1, 4)))
+    ctx.assert_close(ctx.call(x), ctx.reference(x))
+
+WRONG_ANSWERS = {WRONG}
+ALTERNATIVES = {ALTERNATIVES}
+'''
+ALTERNATIVE = {"sum of two": "def double(x):\n    return x + x\n"}
+
+
+def write_module(folder: Path, n_wrong: int, alternatives: dict[str, str] = ALTERNATIVE) -> Path:
+    wrong = {f"times {k}": f"def double(x):\n    return {k} * x\n" for k in range(3, 3 + n_wrong)}
+    path = folder / "double.py"
+    path.write_text(MODULE.replace("{WRONG}", repr(wrong)).replace("{ALTERNATIVES}", repr(alternatives)))
+    return path
+
+
+def test_one_wrong_answer_too_few_is_reported_with_the_count(tmp_path: Path) -> None:
+    path = write_module(tmp_path, MIN_WRONG_ANSWERS - 1)
+    found = problems(load(path))
+    count = MIN_WRONG_ANSWERS - 1
+    assert found == [
+        f"{path}: WRONG_ANSWERS has {count} {'entry' if count == 1 else 'entries'}; "
+        f"at least {MIN_WRONG_ANSWERS} are required"
+    ]
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_enough_wrong_answers_are_not_reported(tmp_path: Path, extra: int) -> None:
+    assert problems(load(write_module(tmp_path, MIN_WRONG_ANSWERS + extra))) == []
+
+
+def test_no_wrong_answers_and_no_alternative_are_both_reported(tmp_path: Path) -> None:
+    path = write_module(tmp_path, 0, alternatives={})
+    assert problems(load(path)) == [
+        f"{path}: WRONG_ANSWERS has 0 entries; at least {MIN_WRONG_ANSWERS} are required",
+        f"{path}: ALTERNATIVES is empty; at least one correct answer written differently is required",
+    ]
+
+
+def test_the_minimum_is_at_least_three() -> None:
+    """docs/answer-modules.md promises writers (and users) at least three; raising it is fine."""
+    assert MIN_WRONG_ANSWERS >= 3
