@@ -30,7 +30,7 @@ def reference(x, weight, eps=1e-6):
     return (x64 * torch.rsqrt(x64.pow(2).mean(dim=-1, keepdim=True) + eps) * weight.double()).to(x.dtype)
 
 
-launch_driver = gpukit.kernel_driver(reference)
+launch_driver = gpukit.kernel_driver("x", "weight", "eps")  # the reference's parameter names
 
 
 def _inputs(ctx, dtype, rows, d, scale):

@@ -28,7 +28,7 @@ def reference(x, positions, theta=10000.0):
     return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1).to(x.dtype)
 
 
-launch_driver = gpukit.kernel_driver(reference)
+launch_driver = gpukit.kernel_driver("x", "positions", "theta")  # the reference's parameter names
 
 
 @check("matches the reference (B, H, T small, D even from 2 to 130; positions unsorted, not 0..T-1; theta default and not)", examples=10)

@@ -22,7 +22,7 @@ def reference(x, y):
     return x + y  # (n,), float64 here
 
 
-launch_driver = gpukit.kernel_driver(reference)
+launch_driver = gpukit.kernel_driver("x", "y")  # the reference's parameter names
 
 
 @check("matches x + y (sizes 1 to 5000, not multiples of the block; float32/float64/float16, bfloat16 on CUDA)", examples=8)

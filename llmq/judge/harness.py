@@ -1,13 +1,15 @@
-"""The harness: one process per submission, forked by the worker. It forks the sandbox, draws the
-inputs (hypothesis), computes the reference, compares, and writes the verdict to the worker on a
-pipe the sandbox never holds. Whatever the submission does happens in the sandbox and shows up
-here as an outcome of a call: a reply, an exception, a signal, silence past the deadline.
+"""The harness: one process per submission, forked by the worker after the sandbox. It loads the
+answer module (under its own time limit: a module that hangs is the bank's fault), prepares the
+sandbox with the drivers' code only, draws the inputs (hypothesis), computes the reference,
+compares, and writes the verdict with the job's nonce to the worker on a pipe the sandbox never
+holds. Whatever the submission does happens in the sandbox and shows up here as an outcome of a
+call: a reply, an exception, how the supervisor saw it end, silence past the deadline.
 """
 from __future__ import annotations
 
 import json
 import os
-import shutil
+import signal
 import tempfile
 import time
 from dataclasses import dataclass
@@ -20,15 +22,41 @@ from hypothesis import errors as hyp_errors
 from hypothesis import strategies as st
 
 from llmq.judge import answer as answer_mod
+from llmq.judge import device as device_mod
 from llmq.judge import forbidden as forbidden_mod
 from llmq.judge import limits as limits_mod
 from llmq.judge import sandbox as sandbox_mod
-from llmq.judge.link import SandboxProcess
+from llmq.judge.link import SandboxProcess, Started, start_sandbox
 from llmq.judge import wire
 from llmq.judge.kit import BankError, CheckFailed, CheckSpec, CheckStats, Ctx, RunInfo, SandboxGone, SubmissionRaised
 from llmq.judge.verdict import CheckResult, Verdict, worst
 
 DEFAULT_EXAMPLES = 10  # hypothesis examples per check unless the check says otherwise
+ANSWER_LOAD_S = 10.0  # an answer module that takes longer to import is a bank bug
+# The harness's own address space on top of what it maps at the fork: references, inputs, and at
+# most one reply frame (wire.MAX_FRAME) decoded; a forged frame cannot grow it past this.
+HARNESS_MEMORY_BYTES = 3 * limits_mod.GIB
+
+
+class _AnswerLoadTimeout(Exception):
+    """The answer module did not finish importing within ANSWER_LOAD_S."""
+
+
+def load_answer(path: str, limit_s: float = ANSWER_LOAD_S) -> answer_mod.AnswerModule:
+    """Load the answer module, stopping it after `limit_s` seconds (SIGALRM in this process)."""
+
+    def stop(signum: int, frame: Any) -> None:
+        raise _AnswerLoadTimeout()
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, limit_s)
+    try:
+        return answer_mod.load(path)
+    except _AnswerLoadTimeout:
+        raise TimeoutError(f"the answer module {path} did not load within {limit_s:g} s (a bank bug; please report)") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @dataclass
@@ -149,19 +177,40 @@ LOADS = "solution loads and defines `{function}`"
 NO_FORBIDDEN = "uses no forbidden call"
 
 
-def judge(request: Request) -> Verdict:
-    """The whole run for one submission. Never raises for anything the submission does."""
-    started = time.monotonic()
-    deadline = started + request.timeout_s
-    verdict = Verdict(exercise=request.exercise, status="pass", seed=request.seed)
+def judge(request: Request, started: Started) -> Verdict:
+    """The whole run for one submission, in the sandbox `started` (waiting for "prepare"). Never
+    raises for anything the submission does. Kills the sandbox before it returns."""
+    started_at = time.monotonic()
+    verdict = Verdict(exercise=request.exercise, status="pass", seed=request.seed, isolation=started.isolation)
     try:
-        answer = answer_mod.load(request.answer_path)
-        source = request.source if request.submission == "source" else answer_mod.submission_source(answer, request.submission, request.name, request.function)
+        return _judge(request, started, verdict, started_at)
+    finally:
+        started.kill()
+
+
+def _bank_error(verdict: Verdict, title: str, message: str, started_at: float) -> Verdict:
+    verdict.status = "error"
+    verdict.checks.append(CheckResult(title, "fail", message))
+    return _finish(verdict, started_at)
+
+
+def _judge(request: Request, started: Started, verdict: Verdict, started_at: float) -> Verdict:
+    try:
+        answer = load_answer(request.answer_path)
+    except TimeoutError as exc:
+        return _bank_error(verdict, "answer module loads", str(exc), started_at)
     except Exception as exc:
-        verdict.status = "error"
-        verdict.checks.append(CheckResult("answer module loads", "fail", f"{request.answer_path}: {type(exc).__name__}: {exc} (a bank bug; please report)"))
-        return _finish(verdict, started)
+        return _bank_error(verdict, "answer module loads", f"{request.answer_path}: {type(exc).__name__}: {exc} (a bank bug; please report)", started_at)
+    try:
+        source = request.source if request.submission == "source" else answer_mod.submission_source(answer, request.submission, request.name, request.function)
+        bundle = answer_mod.driver_bundle(answer, ship_timing_files=device_mod.cuda_usable())
+    except Exception as exc:
+        return _bank_error(verdict, "answer module loads", f"{type(exc).__name__}: {exc} (a bank bug; please report)", started_at)
+    memory = device_mod.sandbox_memory_bytes(answer.module, request.memory_bytes)  # GPU track: more, or none on CUDA
+    if memory < device_mod.UNLIMITED:  # on CUDA the harness may map the driver's reservations too
+        limits_mod.limit_address_space(HARNESS_MEMORY_BYTES + memory)
     titles = [NO_FORBIDDEN, LOADS.format(function=request.function)] + [c.title for c in answer.checks]
+    deadline = time.monotonic() + request.timeout_s  # the submission's time starts here
 
     def skip_rest() -> None:
         done = len(verdict.checks)
@@ -174,24 +223,29 @@ def judge(request: Request) -> Verdict:
         verdict.checks.append(CheckResult(NO_FORBIDDEN, "skip", ""))
         verdict.checks.append(CheckResult(titles[1], "fail", sandbox_mod.trimmed_traceback(exc, request.filename)))
         skip_rest()
-        return _finish(verdict, started)
+        return _finish(verdict, started_at)
     found = forbidden_mod.scan(source, answer.forbidden)
     if found:
         verdict.status = "fail"
         verdict.checks.append(CheckResult(NO_FORBIDDEN, "fail", "\n".join(f.message() for f in found)))
         skip_rest()
-        return _finish(verdict, started)
+        return _finish(verdict, started_at)
     verdict.checks.append(CheckResult(NO_FORBIDDEN, "pass", ""))
 
-    workdir = tempfile.mkdtemp(prefix="llmq-sandbox-")
-    box = SandboxProcess(request.timeout_s, request.memory_bytes, answer, deadline, workdir)
+    limits = limits_mod.Limits(timeout_s=request.timeout_s, memory_bytes=memory)
+    box = SandboxProcess(started, request.timeout_s, deadline, memory)
     try:
+        box.prepare({
+            "bundle": bundle.source, "bundle_file": bundle.filename, "drivers": list(bundle.names), "files": bundle.files,
+            "forbidden": list(answer.forbidden), "memory_bytes": memory, "cpu_s": limits.cpu_seconds(),
+            "file_bytes": limits.file_bytes,
+        })
         reply = box.load(source, request.filename, request.function)
         if reply[0] != "loaded":
             verdict.status = "error"
             verdict.checks.append(CheckResult(titles[1], "fail", _load_message(reply, request)))
             skip_rest()
-            return _finish(verdict, started)
+            return _finish(verdict, started_at)
         verdict.checks.append(CheckResult(titles[1], "pass", ""))
         for spec in answer.checks:
             status, result = run_check(spec, request, answer, box)
@@ -201,6 +255,9 @@ def judge(request: Request) -> Verdict:
             # they would mostly raise again, slowly.
             if status != "pass" and (request.stop_on_failure or status != "fail"):
                 break
+    except BankError as exc:
+        verdict.status = "error"
+        verdict.checks.append(CheckResult(titles[1], "fail", f"the answer module is wrong (please report): {exc}"))
     except SandboxGone as gone:
         verdict.status = worst(verdict.status, gone.status)  # type: ignore[assignment]
         name = titles[len(verdict.checks)] if len(verdict.checks) < len(titles) else "judge"
@@ -208,9 +265,8 @@ def judge(request: Request) -> Verdict:
     finally:
         box.close()
         verdict.stdout = box.output.text()
-        shutil.rmtree(workdir, ignore_errors=True)
     skip_rest()
-    return _finish(verdict, started)
+    return _finish(verdict, started_at)
 
 
 def _load_message(reply: tuple, request: Request) -> str:
@@ -238,28 +294,49 @@ def _finish(verdict: Verdict, started: float) -> Verdict:
     return verdict
 
 
-def main(request: Request, verdict_fd: int) -> None:
-    """Entry point in the freshly forked harness process; never returns."""
+def main(request: Request, started: Started, nonce: str, verdict_fd: int) -> None:
+    """Entry point in the freshly forked harness process; never returns. The verdict goes to the
+    worker as one JSON line carrying `nonce`, which the sandbox never had."""
     code = 0
     try:
-        os.setpgid(0, 0)  # the worker kills this group (harness and sandbox) on timeout or cancel
+        limits_mod.make_undumpable()
+        os.setpgid(0, 0)  # the worker kills this group on timeout or cancel
         limits_mod.die_with_parent()
-        limits_mod.close_fds_except({verdict_fd})
+        limits_mod.close_fds_except({verdict_fd} | started.fds)
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1):
             os.dup2(devnull, fd)
         torch.set_num_threads(1)
         os.chdir(tempfile.gettempdir())
-        verdict = judge(request)
-        wire.write_all(verdict_fd, json.dumps(verdict.to_dict()).encode() + b"\n")
+        verdict = judge(request, started)
+        wire.write_all(verdict_fd, json.dumps({"nonce": nonce, "verdict": verdict.to_dict()}).encode() + b"\n")
     except BaseException:
         code = 70  # the worker reports a harness that wrote no verdict
+    finally:
+        started.kill()
     os._exit(code)
+
+
+def judge_here(request: Request) -> Verdict:
+    """Judge in this process (a fresh one: the benchmark's naive way): start a sandbox from here
+    before the answer module loads, then run the checks as the harness does."""
+    started = start_sandbox()
+    try:
+        return judge(request, started)
+    finally:
+        started.kill()
+        try:
+            os.waitpid(started.jail.pid, 0)
+        except ChildProcessError:
+            pass
+        cleanup = getattr(started.jail, "cleanup", None)
+        if cleanup is not None:
+            cleanup()
 
 
 def describe(answer_path: str) -> dict[str, Any]:
     """What `llmq verify` needs to know about an answer module (run in a forked child too)."""
-    answer = answer_mod.load(Path(answer_path))
+    answer = load_answer(str(Path(answer_path)))
     return {
         "checks": [c.title for c in answer.checks],
         "wrong_answers": list(answer.wrong_answers),

@@ -40,15 +40,42 @@ def mapped_bytes() -> int:
 
 
 def apply(limits: Limits) -> None:
-    """Set the rlimits of the calling process (the sandbox, right after it is forked)."""
-    address_space = mapped_bytes() + limits.memory_bytes
+    """Set the rlimits of the calling process (the sandbox, once it is prepared)."""
+    apply_numbers(limits.memory_bytes, limits.cpu_seconds(), limits.file_bytes)
+
+
+def apply_numbers(memory_bytes: int, cpu_s: int, file_bytes: int) -> None:
+    """RLIMIT_AS (what is mapped now plus `memory_bytes`), RLIMIT_CPU, RLIMIT_FSIZE, no core files."""
+    address_space = mapped_bytes() + memory_bytes
     resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
-    cpu = limits.cpu_seconds()
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a segfault must not write a core file
     # Writing past the file-size limit then raises OSError(EFBIG) instead of killing silently.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def limit_address_space(extra_bytes: int) -> None:
+    """RLIMIT_AS of the calling process: what it maps now plus `extra_bytes` (the harness's own cap,
+    so that whatever the sandbox sends cannot grow it without bound)."""
+    address_space = mapped_bytes() + extra_bytes
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        address_space = min(address_space, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (address_space, hard))
+
+
+_PR_SET_DUMPABLE = 4
+
+
+def make_undumpable() -> None:
+    """PR_SET_DUMPABLE 0: /proc/<pid>/fd, mem and environ of this process become root's, so another
+    process of the same user (a submission where there is no PID namespace) cannot open our pipes
+    or read our memory. Inherited by children forked afterwards."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux
 
 
 _PR_SET_PDEATHSIG = 1

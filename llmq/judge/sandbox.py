@@ -1,10 +1,15 @@
-"""The sandbox: the process the submission runs in, forked by the harness before any torch compute.
+"""The sandbox: the process the submission runs in, started by the worker before any answer module.
 
-It owns nothing worth protecting: it gets resource limits, a temporary working directory, stdout
-and stderr on a pipe the harness drains and caps, no way to import llmq or the answer modules,
-and forbidden calls that raise. It loads the submission and runs the calls the harness sends,
-answering with results and the arguments as they were after each call. The verdict is written by
-the harness, on a descriptor this process never has.
+The worker starts it first, from its clean template (torch and hypothesis imported, no answer
+module ever loaded), inside the jail (jail.py: namespaces, supervisor; or, where the system
+cannot isolate, a plain fork with limits only). It holds three descriptors: requests in, replies
+out, and the submission's stdout/stderr. The harness, forked after it, sends a "prepare" message
+first: the forbidden names, the limits, and the @sandboxed drivers as source text (never the
+module that holds the reference). The sandbox runs the drivers' code, blocks the forbidden calls,
+locks itself (jail.lock: rlimits, and where there is a jail, capabilities and seccomp), refuses
+imports of llmq and the answers, and says "ready"; only then does it load the submission and run
+the calls the harness sends. The verdict is written by the harness, on a descriptor this process
+never has.
 """
 from __future__ import annotations
 
@@ -54,10 +59,12 @@ def trimmed_traceback(exc: BaseException, filename: str) -> str:
 class Sandbox:
     """The loop run in the sandbox process; see `serve`."""
 
-    def __init__(self, req_fd: int, resp_fd: int, drivers: dict[str, Callable[..., Any]]) -> None:
+    def __init__(self, req_fd: int, resp_fd: int, lock: Callable[[int, int, int], None]) -> None:
         self.req_fd = req_fd
         self.resp_fd = resp_fd
-        self.drivers = drivers
+        self.lock = lock  # jail.lock, or the limits-only fallback
+        self.ready = False
+        self.drivers: dict[str, Callable[..., Any]] = {}
         self.forbidden_seen: list[str] = []
         self.solution: Callable[..., Any] | None = None
         self.filename = "solution.py"
@@ -77,12 +84,30 @@ class Sandbox:
             except EOFError:
                 os._exit(0)
             op = message[0]
-            if op == "load":
+            if op == "prepare" and not self.ready:
+                self.reply(self.prepare(message[1]))
+            elif op == "load" and self.ready:
                 self.reply(self.load(*message[1:]))
-            elif op == "call":
+            elif op == "call" and self.ready:
                 self.reply(self.call(*message[1:]))
             else:
                 os._exit(0)
+
+    def prepare(self, settings: dict[str, Any]) -> tuple:
+        """Define the drivers, block forbidden calls, lock the process; then nothing of llmq is
+        importable and the submission may be loaded."""
+        try:
+            self.drivers = _run_bundle(settings["bundle"], settings["bundle_file"], settings["drivers"], settings["files"])
+        except BaseException as exc:
+            return ("bank", f"the answer module's @sandboxed drivers do not run on their own: {type(exc).__name__}: {exc}")
+        forbidden_mod.patch(tuple(settings["forbidden"]), self.forbidden_seen)
+        self.lock(settings["memory_bytes"], settings["cpu_s"], settings["file_bytes"])
+        for name in [m for m in sys.modules if m.split(".")[0].startswith(BLOCKED_PREFIXES)]:
+            del sys.modules[name]
+        sys.meta_path.insert(0, _BlockImports())
+        gc.collect()  # the bundle's text and code objects no longer needed
+        self.ready = True
+        return ("ready",)
 
     def _raised(self, exc: BaseException) -> tuple:
         """The reply for an exception the submission let out."""
@@ -156,16 +181,37 @@ def _aliased(result: Any, args: tuple, kwargs: dict, names: list[str]) -> list[s
     return found
 
 
-def serve(
-    req_fd: int,
-    resp_fd: int,
-    out_fd: int,
-    workdir: str,
-    limits: limits_mod.Limits,
-    forbidden: tuple[str, ...],
-    drivers: dict[str, Callable[..., Any]],
-) -> None:
-    """Entry point in the freshly forked sandbox process; never returns."""
+_DRIVERS_MODULE = "_sandbox_drivers"
+
+
+def _run_bundle(source: str, filename: str, names: list[str], files: dict[str, str]) -> dict[str, Callable[..., Any]]:
+    """Execute the driver bundle (answer.driver_bundle) and return its drivers by name."""
+    if not names:
+        return {}
+    from llmq.judge.gpukit import cuda_timing  # imported before llmq is blocked; drivers use it
+
+    cuda_timing.ship(files)
+    module = types.ModuleType(_DRIVERS_MODULE)
+    module.__file__ = filename
+    sys.modules[_DRIVERS_MODULE] = module  # dataclasses look their module up while it runs
+    exec(compile(source, filename, "exec"), module.__dict__)
+    drivers = {}
+    for name in names:
+        fn = module.__dict__.get(name)
+        if not callable(fn):
+            raise NameError(f"the bundle defines no driver {name!r}")
+        drivers[name] = fn
+    return drivers
+
+
+def limits_only_lock(memory_bytes: int, cpu_s: int, file_bytes: int) -> None:
+    """What `jail.lock` does where there is no jail: the process's own rlimits."""
+    limits_mod.apply_numbers(memory_bytes, cpu_s, file_bytes)
+
+
+def serve(req_fd: int, resp_fd: int, out_fd: int, workdir: str | None, lock: Callable[[int, int, int], None]) -> None:
+    """Entry point in the freshly started sandbox process; never returns. `workdir`: where to work
+    when the jail did not already put us in a folder of our own (the limits-only fallback)."""
     try:
         limits_mod.die_with_parent()
         devnull = os.open(os.devnull, os.O_RDONLY)
@@ -173,16 +219,12 @@ def serve(
         os.dup2(out_fd, 1)
         os.dup2(out_fd, 2)
         limits_mod.close_fds_except({req_fd, resp_fd})
-        os.chdir(workdir)
-        os.environ.update({"HOME": workdir, "TMPDIR": workdir})
+        if workdir:
+            os.chdir(workdir)
+            os.environ.update({"HOME": workdir, "TMPDIR": workdir})
         device_mod.prepare_sandbox()  # TRITON_INTERPRET=1 without CUDA (GPU track)
         torch.set_num_threads(1)
-        sandbox = Sandbox(req_fd, resp_fd, drivers)
-        forbidden_mod.patch(forbidden, sandbox.forbidden_seen)
-        for name in [m for m in sys.modules if m.split(".")[0].startswith(BLOCKED_PREFIXES)]:
-            del sys.modules[name]
-        sys.meta_path.insert(0, _BlockImports())
-        limits_mod.apply(limits)
+        sandbox = Sandbox(req_fd, resp_fd, lock)
     except BaseException as exc:  # the sandbox could not be set up: tell the harness, then go
         wire.send(resp_fd, ("setup", f"{type(exc).__name__}: {exc}"))
         os._exit(70)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 Status = Literal["pass", "fail", "error", "timeout", "crash"]
 CheckStatus = Literal["pass", "fail", "skip"]
+Isolation = Literal["full", "limits-only"]
 
 STATUSES: tuple[str, ...] = ("pass", "fail", "error", "timeout", "crash")
 # How bad an outcome is: the verdict takes the worst status any check produced.
@@ -40,6 +41,10 @@ class Verdict:
     summary: str = ""  # one line saying what happened, for lists and status bars
     cpu_s: float = 0.0  # CPU time of the harness and sandbox processes (set by the worker)
     notes: list[str] = field(default_factory=list)  # what passing checks want read (GPU track: speed-up, device)
+    # How the sandbox held the submission: "full" (namespaces, seccomp) or "limits-only" (this
+    # system cannot isolate: resource limits only). A verdict that never ran a sandbox says the
+    # least, "limits-only", so that it never claims more than held.
+    isolation: Isolation = "limits-only"
 
     @property
     def passed(self) -> bool:
@@ -60,7 +65,7 @@ def worst(a: str, b: str) -> str:
     return a if _SEVERITY[a] >= _SEVERITY[b] else b
 
 
-def judge_failure(exercise: str, status: Status, message: str, seed: int = 0) -> Verdict:
+def judge_failure(exercise: str, status: Status, message: str, seed: int = 0, isolation: Isolation = "limits-only") -> Verdict:
     """A verdict for when the judge could not run the checks at all (worker died, cancelled)."""
     return Verdict(
         exercise=exercise,
@@ -68,10 +73,21 @@ def judge_failure(exercise: str, status: Status, message: str, seed: int = 0) ->
         checks=[CheckResult("judge", "fail", message)],
         seed=seed,
         summary=message.splitlines()[0] if message else status,
+        isolation=isolation,
     )
 
 
 _MARKS = {"pass": "PASS", "fail": "FAIL", "skip": "skip"}
+
+ISOLATION_TEXT = {
+    "full": "sandbox: full isolation (namespaces, seccomp)",
+    "limits-only": "sandbox: limits only — this system cannot isolate; the submission could read your files",
+}
+
+
+def isolation_text(verdict: Verdict) -> str:
+    """One line saying how the submission was isolated (the report and the app say it once)."""
+    return ISOLATION_TEXT.get(verdict.isolation, ISOLATION_TEXT["limits-only"])
 
 
 def render_text(verdict: Verdict) -> str:
@@ -90,4 +106,5 @@ def render_text(verdict: Verdict) -> str:
             lines.append("    | ... (see --json for the rest)")
     if verdict.status != "pass":
         lines.append(f"  reproduce with: --seed {verdict.seed}")
+    lines.append(f"  {isolation_text(verdict)}")
     return "\n".join(lines)

@@ -5,10 +5,14 @@ It imports torch, numpy and hypothesis once, then serves JSON lines on stdin/std
   {"op": "describe", "id": 2, "answer_path": "..."}             -> {"id": 2, "describe": {...}}
   {"op": "cancel", "id": 1}                                     -> {"id": 1, "cancelled": true}
   {"op": "ping", "id": 3}                                       -> {"id": 3, "pong": true}
-It never computes with tensors itself (a child forked after threaded torch work can hang): each
-request runs in a forked child (for a check, the harness, which forks the sandbox), at most
-`jobs` at a time. It is single-threaded, so forking is safe. Children that overrun their time are
-killed with their whole process group.
+It never computes with tensors itself (a child forked after threaded torch work can hang) and never
+loads an answer module: it is the clean template sandboxes are started from. For a check it starts
+the sandbox first (link.start_sandbox: in the jail, or limits only), then draws a nonce the sandbox
+never sees, then forks the harness with the other pipe ends, the jail handle and the nonce. The
+harness's verdict comes back on a pipe only the harness holds, and one without the nonce is
+refused. At most `jobs` checks run at a time. It is single-threaded, so forking is safe. Children
+that overrun their time are killed, the harness with its process group, the sandbox with its jail.
+It exits when its client goes (end of file on stdin, or its parent process gone).
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import argparse
 import gc
 import json
 import os
+import secrets
 import selectors
 import signal
 import sys
@@ -25,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 GRACE_S = 5.0  # the harness enforces timeout_s itself; the worker kills it this much later
+PARENT_POLL_S = 1.0  # how often the worker looks whether its client is still there
+FORGED = "the verdict channel carried something that is not the harness's verdict"
 
 
 @dataclass
@@ -37,6 +44,8 @@ class Job:
     buf: bytearray = field(default_factory=bytearray)
     deadline: float = 0.0
     cpu_s: float = 0.0
+    nonce: str = ""
+    sandbox: Any = None  # link.Started of a check
 
 
 def warm() -> None:
@@ -46,6 +55,7 @@ def warm() -> None:
     from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
     from hypothesis import strategies as st
 
+    import llmq.judge.gpukit  # noqa: F401  (driver bundles of the GPU track import it in the sandbox)
     import llmq.judge.harness  # noqa: F401
     import llmq.judge.kit  # noqa: F401
 
@@ -104,21 +114,29 @@ class Worker:
     # -- children
 
     def start(self, job: Job) -> None:
-        from llmq.judge import harness
+        from llmq.judge import harness, link
 
-        r, w = os.pipe()
         if job.op == "check":
             request = harness.Request.from_dict(job.payload.get("request", {}))
-            job.deadline = time.monotonic() + request.timeout_s + GRACE_S
-            body: Callable[[], None] = lambda: harness.main(request, w)
+            job.deadline = time.monotonic() + harness.ANSWER_LOAD_S + request.timeout_s + GRACE_S
+            # The sandbox first, from this clean process; the nonce after, so it never has it.
+            try:
+                job.sandbox = link.start_sandbox(gpu=_has_cuda())
+            except OSError as exc:
+                self.fail(job, "crash", f"the judge could not start a sandbox: {exc}")
+                return
+            job.nonce = secrets.token_hex(16)
+            sandbox, nonce = job.sandbox, job.nonce
+            body: Callable[[int], None] = lambda w: harness.main(request, sandbox, nonce, w)
         else:
             job.deadline = time.monotonic() + 60.0
-            body = lambda: _describe_child(job.payload.get("answer_path", ""), w)
+            body = lambda w: _describe_child(job.payload.get("answer_path", ""), w)
+        r, w = os.pipe()
         pid = os.fork()
         if pid == 0:
             try:
                 os.close(r)
-                body()
+                body(w)
             finally:
                 os._exit(70)
         try:
@@ -126,13 +144,16 @@ class Worker:
         except OSError:
             pass
         os.close(w)
+        if job.sandbox is not None:  # the harness holds these now
+            for fd in job.sandbox.fds:
+                os.close(fd)
         os.set_blocking(r, False)
         job.pid, job.fd = pid, r
         self.running[r] = job
         self.selector.register(r, selectors.EVENT_READ, job)
 
     def reap(self, job: Job, kill: bool) -> int:
-        """Finish a child: kill its group if asked (and always its leftovers), wait for it."""
+        """Finish a child: kill its group if asked (and always its leftovers and its sandbox), wait."""
         self.selector.unregister(job.fd)
         os.close(job.fd)
         del self.running[job.fd]
@@ -144,34 +165,61 @@ class Worker:
                 pass
         try:
             _, status, usage = os.wait4(job.pid, 0)
-            job.cpu_s = usage.ru_utime + usage.ru_stime  # the harness and the sandbox it waited for
+            job.cpu_s = usage.ru_utime + usage.ru_stime  # the harness
         except ChildProcessError:
             status = 0
-        _killpg(job.pid)  # a sandbox that outlived its harness
+        _killpg(job.pid)
+        if job.sandbox is not None:
+            self.end_sandbox(job)
         return status
 
+    def end_sandbox(self, job: Job) -> None:
+        """Kill the sandbox (its whole jail), collect its supervisor, remove what it left."""
+        jail = job.sandbox.jail
+        job.sandbox.kill()
+        try:
+            _, _, usage = os.wait4(jail.pid, 0)
+            job.cpu_s += usage.ru_utime + usage.ru_stime  # the sandbox's processes it waited for
+        except ChildProcessError:
+            pass
+        cleanup = getattr(jail, "cleanup", None)
+        if cleanup is not None:
+            cleanup()
+        job.sandbox = None
+
     def finished(self, job: Job) -> None:
+        isolation = job.sandbox.isolation if job.sandbox is not None else "limits-only"
         status = self.reap(job, kill=False)
         try:
             result = json.loads(bytes(job.buf))
         except ValueError:
             result = None
-        key = "verdict" if job.op == "check" else "describe"
+        if job.op == "check":
+            if not job.buf:
+                how = f"killed by {signal.Signals(os.WTERMSIG(status)).name}" if os.WIFSIGNALED(status) else f"exit status {os.WEXITSTATUS(status)}"
+                self.fail(job, "crash", f"the judge's harness stopped without a verdict ({how}): the solution may have "
+                                        "killed it, or this is a bug in llmq", isolation)
+                return
+            if not isinstance(result, dict) or not secrets.compare_digest(str(result.get("nonce", "")), job.nonce) \
+                    or not isinstance(result.get("verdict"), dict):
+                self.fail(job, "crash", FORGED, isolation)
+                return
+            verdict = result["verdict"]
+            verdict["cpu_s"] = round(job.cpu_s, 4)
+            self.send({"id": job.id, "verdict": verdict})
+            return
         if result is not None:
-            if job.op == "check":
-                result["cpu_s"] = round(job.cpu_s, 4)
-            self.send({"id": job.id, key: result})
+            self.send({"id": job.id, "describe": result})
             return
         how = f"killed by {signal.Signals(os.WTERMSIG(status)).name}" if os.WIFSIGNALED(status) else f"exit status {os.WEXITSTATUS(status)}"
-        self.fail(job, "crash", f"the judge's harness stopped without a verdict ({how}): the solution may have "
-                                "killed it (it runs under the same user), or this is a bug in llmq")
+        self.fail(job, "crash", f"the judge's describe process stopped without an answer ({how})")
 
-    def fail(self, job: Job, status: str, message: str) -> None:
+    def fail(self, job: Job, status: str, message: str, isolation: str = "limits-only") -> None:
         if job.op == "check":
             from llmq.judge.verdict import judge_failure
 
             request = job.payload.get("request", {})
-            verdict = judge_failure(request.get("exercise", "?"), status, message, request.get("seed", 0))  # type: ignore[arg-type]
+            verdict = judge_failure(request.get("exercise", "?"), status, message, request.get("seed", 0), isolation)  # type: ignore[arg-type]
             self.send({"id": job.id, "verdict": verdict.to_dict()})
         else:
             self.send({"id": job.id, "error": message})
@@ -181,16 +229,20 @@ class Worker:
     def serve(self) -> None:
         os.set_blocking(0, False)
         self.selector.register(0, selectors.EVENT_READ, None)
+        parent = os.getppid()
         while True:
+            if os.getppid() != parent:
+                return  # the client died (and something else holds our stdin open): go too
             self.reap_orphans()
             while self.queue and len(self.running) < self.max_jobs:
                 self.start(self.queue.popleft())
             now = time.monotonic()
             for job in [j for j in self.running.values() if j.deadline <= now]:
+                isolation = job.sandbox.isolation if job.sandbox is not None else "limits-only"
                 self.reap(job, kill=True)
-                self.fail(job, "timeout", "timed out: the judge stopped the run (it overran its time limit)")
-            waits = [j.deadline - now for j in self.running.values()]
-            timeout = max(0.0, min(waits)) if waits else None
+                self.fail(job, "timeout", "timed out: the judge stopped the run (it overran its time limit)", isolation)
+            waits = [j.deadline - now for j in self.running.values()] + [PARENT_POLL_S]
+            timeout = max(0.0, min(waits))
             for key, _ in self.selector.select(timeout=timeout):
                 if key.data is None:
                     if not self.read_stdin():
@@ -199,8 +251,11 @@ class Worker:
                     self.read_child(key.data)
 
     def reap_orphans(self) -> None:
-        """Collect sandboxes whose harness was killed (they come to us: we are their subreaper)."""
-        own = {job.pid for job in self.running.values()}
+        """Collect processes of ours that nothing else waits for (orphans come to us: we are their
+        subreaper); harnesses and sandbox supervisors of running jobs are collected by `reap`."""
+        own = {job.pid for job in self.running.values()} | {
+            job.sandbox.jail.pid for job in self.running.values() if job.sandbox is not None
+        }
         while True:
             try:
                 info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
@@ -246,6 +301,13 @@ class Worker:
             self.reap(job, kill=True)
 
 
+def _has_cuda() -> bool:
+    """Whether sandboxes get the GPU device nodes (a CUDA machine); asked once, without torch CUDA."""
+    from llmq.judge.device import describe_device
+
+    return describe_device().has_cuda
+
+
 def _killpg(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)
@@ -289,6 +351,9 @@ def main(argv: list[str] | None = None) -> int:
     out_fd = os.dup(1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+    from llmq.judge.limits import make_undumpable
+
+    make_undumpable()  # no process of the same user opens our pipes through /proc/<pid>/fd
     warm()
     _become_subreaper()
     worker = Worker(out_fd, args.jobs)

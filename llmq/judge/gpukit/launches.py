@@ -219,17 +219,19 @@ def _launch(solution: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str
     }
 
 
-def kernel_driver(like: Callable[..., Any]) -> Callable[..., Any]:
+def kernel_driver(*names: str) -> Callable[..., Any]:
     """The `@sandboxed` driver `call_kernel` runs (bind it as `launch_driver` in the answer module):
     runs the solution on the device, counting Triton launches, with guarded inputs and allocations.
-    It takes the parameters of `like` (the reference), so failure messages name the inputs."""
+    `names` are the solution's parameter names (as in the reference), so failure messages name the
+    inputs; the reference itself never goes into the sandbox, so the names are given, not read."""
 
     def launch_driver(solution: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
         return _launch(solution, *args, **kwargs)
 
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
     params = [inspect.Parameter("solution", inspect.Parameter.POSITIONAL_ONLY)]
-    launch_driver.__signature__ = inspect.signature(like).replace(  # type: ignore[attr-defined]
-        parameters=params + list(inspect.signature(like).parameters.values())
+    launch_driver.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        params + [inspect.Parameter(name, kind) for name in names]
     )
     return sandboxed(launch_driver)
 
