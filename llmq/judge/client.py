@@ -15,6 +15,7 @@ import itertools
 import json
 import os
 import random
+import stat
 import subprocess
 import sys
 import threading
@@ -83,11 +84,33 @@ class Pending:
         self._judge.cancel(self)
 
 
+MAX_SOURCE_BYTES = 1024 * 1024  # a solution file larger than this is refused before it is read
+
+
+class SourceRefused(ValueError):
+    """The solution path is not a regular file, or is too large, to be read as a solution."""
+
+
 def read_source(source: str | Path) -> tuple[str, str]:
-    """(text, filename): a Path is read from disk; a str is the source itself."""
-    if isinstance(source, Path):
-        return source.read_text(encoding="utf-8"), str(source)
-    return source, "solution.py"
+    """(text, filename): a Path is read from disk; a str is the source itself. A path that is not
+    a regular file (a device such as /dev/zero, a FIFO, a folder) or is over 1 MiB is refused
+    before anything is read."""
+    if not isinstance(source, Path):
+        return source, "solution.py"
+    fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block the open
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SourceRefused(f"{source} is not a regular file; give the path of a Python file")
+        if info.st_size > MAX_SOURCE_BYTES:
+            raise SourceRefused(f"{source} is {info.st_size} bytes; a solution file may be at most 1 MiB")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(MAX_SOURCE_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_SOURCE_BYTES:  # it grew while we read it
+        raise SourceRefused(f"{source} is over 1 MiB; a solution file may be at most 1 MiB")
+    return data.decode("utf-8"), str(source)
 
 
 class Judge:

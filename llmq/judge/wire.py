@@ -19,7 +19,10 @@ import numpy as np
 import torch
 
 _HEADER = struct.Struct("<Q")
-MAX_FRAME = 256 * 1024 * 1024  # a reply larger than this is refused, not read
+# A reply larger than this is refused from its header, before its body is read: the largest
+# legitimate reply (a result plus the arguments after the call) is a few MiB; the harness's own
+# memory limit (harness.HARNESS_MEMORY_BYTES) leaves room for one such frame decoded.
+MAX_FRAME = 64 * 1024 * 1024
 _MAX_DEPTH = 32
 
 
