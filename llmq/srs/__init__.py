@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 _WHERE = {
     "DayClock": "daytime",
-    "QueueCounts": "queue", "QueueFilter": "queue",
+    "DailyLimits": "queue", "QueueCounts": "queue", "QueueFilter": "queue",
     "Attempt": "ratings", "attempt_from_submissions": "ratings", "suggested_rating": "ratings",
     "differences": "rebuild", "rebuild_states": "rebuild",
     "format_report": "report",
     "LEECH_TAG": "scheduler", "AnswerOutcome": "scheduler", "Rating": "scheduler", "format_interval": "scheduler",
     "Settings": "settings", "load_settings": "settings", "save_settings": "settings",
-    "Stats": "stats", "TopicStats": "stats", "compute_stats": "stats",
+    "DayDue": "stats", "DayReviews": "stats", "Retention": "stats", "StateCounts": "stats", "Stats": "stats",
+    "TopicStats": "stats", "compute_stats": "stats",
     "Answered": "study", "Shown": "study", "Study": "study", "Undone": "study",
 }
 __all__ = sorted(_WHERE)
@@ -32,11 +33,11 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eagerly
     from llmq.srs.daytime import DayClock
-    from llmq.srs.queue import QueueCounts, QueueFilter
+    from llmq.srs.queue import DailyLimits, QueueCounts, QueueFilter
     from llmq.srs.ratings import Attempt, attempt_from_submissions, suggested_rating
     from llmq.srs.rebuild import differences, rebuild_states
     from llmq.srs.report import format_report
     from llmq.srs.scheduler import LEECH_TAG, AnswerOutcome, Rating, format_interval
     from llmq.srs.settings import Settings, load_settings, save_settings
-    from llmq.srs.stats import Stats, TopicStats, compute_stats
+    from llmq.srs.stats import DayDue, DayReviews, Retention, StateCounts, Stats, TopicStats, compute_stats
     from llmq.srs.study import Answered, Shown, Study, Undone

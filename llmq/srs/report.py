@@ -19,18 +19,18 @@ def _pct(x: float | None) -> str:
 
 def format_report(s: Stats) -> str:
     st, q, r, c = s.states, s.queue, s.retention, s.code
-    last14 = [d["reviews"] for d in s.reviews_per_day[-14:]]
-    next14 = [d["due"] for d in s.forecast[:14]]
-    retention = (f"{_pct(r['true_retention'])} true retention over the last {r['days']} days "
-                 f"({r['reviews']} review{'s' if r['reviews'] != 1 else ''}); desired {_pct(r['desired_retention'])}")
+    last14 = [d.reviews for d in s.reviews_per_day[-14:]]
+    next14 = [d.due for d in s.forecast[:14]]
+    retention = (f"{_pct(r.true_retention)} true retention over the last {r.days} days "
+                 f"({r.reviews} review{'s' if r.reviews != 1 else ''}); desired {_pct(r.desired_retention)}")
     lines = [
-        f"Cards      {s.cards_total}: {st['new']} new, {st['learning']} learning, {st['review']} review"
-        + (f" ({st['suspended']} suspended)" if st["suspended"] else ""),
-        f"Due now    {s.due_now}   (a session now: {q['new']} new, {q['learning']} learning, {q['review']} review)",
+        f"Cards      {s.cards_total}: {st.new} new, {st.learning} learning, {st.review} review"
+        + (f" ({st.suspended} suspended)" if st.suspended else ""),
+        f"Due now    {s.due_now}   (a session now: {q.new} new, {q.learning} learning, {q.review} review)",
         f"Reviews    {s.reviews_total} in all; {s.reviews_today} today ({s.time_today_s / 60:.1f} min); "
         f"streak {s.streak_days} day{'s' if s.streak_days != 1 else ''}",
         f"Retention  {retention}",
-        f"Code       {c['solved']} of {c['exercises']} exercises solved, {c['attempted']} attempted",
+        f"Code       {c.solved} of {c.exercises} exercises solved, {c.attempted} attempted",
         f"Last 14 days  {_spark(last14)}  ({sum(last14)} reviews)",
         f"Next 14 days  {_spark(next14)}  ({sum(next14)} due)",
     ]

@@ -7,7 +7,7 @@ import re
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from llmq.store import Store, StoreError
+from llmq.store import Store
 
 # FSRS-6's default weights, as in fsrs.scheduler.DEFAULT_PARAMETERS (a test keeps the two equal).
 # Written out so that reading the settings (the home screen's counts) does not import fsrs.
@@ -89,9 +89,7 @@ def load_settings(store: Store) -> Settings:
     try:
         return Settings.from_dict(store.settings())
     except (ValueError, TypeError) as err:
-        raise StoreError(f"The saved study settings are not valid: {err}.", where=f"{store.path} (settings table)",
-                         todo="fix them in the settings screen, or delete the bad row: "
-                         "sqlite3 progress.db \"DELETE FROM settings WHERE key = '...'\"") from err
+        raise store.settings_error(str(err)) from err
 
 
 def save_settings(store: Store, **changes: Any) -> Settings:

@@ -85,8 +85,7 @@ class Study:
     def next(self) -> Shown | None:
         """The next card to study, or None when the queue is empty for now."""
         now = self.clock()
-        with self.store.reading() as conn:
-            card = self.queue.next_card(conn, now)
+        card = self.queue.next_card(self.store, now)
         return self.show(card, now) if card else None
 
     def show(self, card: StoredCard, at_ms: int | None = None) -> Shown:
@@ -99,12 +98,10 @@ class Study:
         return self.show(self._card(qid)).previews
 
     def counts(self) -> QueueCounts:
-        with self.store.reading() as conn:
-            return self.queue.counts(conn, self.clock())
+        return self.queue.counts(self.store, self.clock())
 
     def next_learning_due_ms(self) -> int | None:
-        with self.store.reading() as conn:
-            return self.queue.next_learning_due_ms(conn, self.clock())
+        return self.queue.next_learning_due_ms(self.store, self.clock())
 
     # -- answering --------------------------------------------------------------------------------
     def answer(self, shown: Shown, rating: Rating | int, duration_ms: int = 0) -> Answered:

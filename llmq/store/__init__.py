@@ -1,13 +1,21 @@
-"""The SQLite progress store: cards' state, the append-only review log, submissions, settings."""
+"""The SQLite progress store: cards' state, the append-only review log, submissions, settings.
+
+The only package that knows SQL: everything else calls Store's named methods and gets the typed
+records exported here.
+"""
 from llmq.store.cards import LEARNING, NEW, RELEARNING, REVIEW, STATE_NAMES, BankCard, CardState, StoredCard
 from llmq.store.db import DB_NAME
 from llmq.store.errors import StoreError
 from llmq.store.migrations import SCHEMA_VERSION
-from llmq.store.store import Applied, Store, now_ms
+from llmq.store.queue_queries import DueWindow, QueueCounts, QueueFilter, QueueName, ReviewsDone
 from llmq.store.reviews import LogEntry
-from llmq.store.submissions import Submission
+from llmq.store.stats_queries import AnswerCounts, CardSummary, CodeProgress, ReviewBucket
+from llmq.store.store import Applied, Store, now_ms
+from llmq.store.submissions import CodeStatus, Submission
 
 __all__ = [
-    "DB_NAME", "LEARNING", "NEW", "RELEARNING", "REVIEW", "SCHEMA_VERSION", "STATE_NAMES", "Applied",
-    "BankCard", "CardState", "LogEntry", "Store", "StoreError", "StoredCard", "Submission", "now_ms",
+    "DB_NAME", "LEARNING", "NEW", "RELEARNING", "REVIEW", "SCHEMA_VERSION", "STATE_NAMES", "AnswerCounts",
+    "Applied", "BankCard", "CardState", "CardSummary", "CodeProgress", "CodeStatus", "DueWindow", "LogEntry",
+    "QueueCounts", "QueueFilter", "QueueName", "ReviewBucket", "ReviewsDone", "Store", "StoreError",
+    "StoredCard", "Submission", "now_ms",
 ]

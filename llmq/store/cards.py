@@ -95,6 +95,10 @@ def read_card_by_key(conn: sqlite3.Connection, key: int) -> StoredCard:
     return card_from_row(row)
 
 
+def all_cards(conn: sqlite3.Connection) -> list[StoredCard]:
+    return [card_from_row(r) for r in conn.execute(f"SELECT {CARD_COLUMNS} FROM cards ORDER BY key")]
+
+
 def write_state(conn: sqlite3.Connection, key: int, s: CardState) -> None:
     conn.execute(
         "UPDATE cards SET state = ?, step = ?, stability = ?, difficulty = ?, due_ms = ?, "

@@ -1,4 +1,6 @@
-"""Store: the one handle on progress.db that the rest of llmq uses (cards, review log, submissions, settings)."""
+"""Store: the one handle on progress.db that the rest of llmq uses (cards, review log, submissions,
+settings). Other packages call its named methods and get typed records; no connection or SQL
+leaves llmq.store."""
 from __future__ import annotations
 
 import json
@@ -12,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from llmq.datadir import data_dir
-from llmq.store import cards, reviews, submissions
+from llmq.store import cards, queue_queries, reviews, stats_queries, submissions
 from llmq.store.cards import BankCard, CardState, StoredCard
 from llmq.store.db import DB_NAME, as_store_error, connect, write
 from llmq.store.errors import StoreError
+from llmq.store.queue_queries import DueWindow, QueueFilter, QueueName, ReviewsDone
 from llmq.store.reviews import LogEntry
-from llmq.store.submissions import Submission
+from llmq.store.stats_queries import AnswerCounts, CardSummary, CodeProgress, ReviewBucket
+from llmq.store.submissions import CodeStatus, Submission
 
 
 def now_ms() -> int:
@@ -64,12 +68,19 @@ class Store:
 
     # -- transactions -------------------------------------------------------------------------
     @contextmanager
-    def writing(self) -> Iterator[sqlite3.Connection]:
+    def _writing(self) -> Iterator[sqlite3.Connection]:
         with self._lock, write(self._conn, str(self.path)) as conn:
             yield conn
 
     @contextmanager
-    def reading(self) -> Iterator[sqlite3.Connection]:
+    def snapshot(self) -> Iterator[None]:
+        """The store's reads inside the block see one state of the database, as if no other
+        window or process wrote meanwhile (other threads of this process wait)."""
+        with self._reading():
+            yield
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
         """A consistent snapshot for several queries (WAL readers never block writers)."""
         with self._lock:
             if self._conn.in_transaction:  # nested in another read or a write: already a snapshot
@@ -89,14 +100,14 @@ class Store:
         """Bring the cards table in line with the current bank (writes only when it differs)."""
         bank = list(bank)
         with self._lock:
-            with self.reading() as conn:
+            with self._reading() as conn:
                 if not cards.bank_diff(conn, bank):
                     return
-            with self.writing() as conn:
+            with self._writing() as conn:
                 cards.apply_bank_diff(conn, cards.bank_diff(conn, bank))
 
     def card(self, qid: str) -> StoredCard | None:
-        with self.reading() as conn:
+        with self._reading() as conn:
             return cards.read_card(conn, qid)
 
     def apply(
@@ -105,7 +116,7 @@ class Store:
     ) -> Applied:
         """Log one event for card `qid` and store its new state, in one transaction. `compute` gets
         the card as it is inside the transaction (another process may have changed it)."""
-        with self.writing() as conn:
+        with self._writing() as conn:
             card = cards.read_card(conn, qid)
             if card is None:
                 raise StoreError(f"No card with id {qid!r} in the progress database.",
@@ -121,20 +132,20 @@ class Store:
     def config_id(self, config_json: str) -> int:
         """The id of a scheduler configuration, adding it the first time it is used."""
         with self._lock:
-            with self.reading() as conn:
+            with self._reading() as conn:
                 found = reviews.find_config(conn, config_json)
             if found is not None:  # the usual case: no write lock needed
                 return found
-            with self.writing() as conn:
+            with self._writing() as conn:
                 return reviews.find_config(conn, config_json) or reviews.add_config(conn, config_json)
 
     def config_json(self, id_: int) -> str:
-        with self.reading() as conn:
+        with self._reading() as conn:
             return reviews.config_json(conn, id_)
 
     def undo(self, session: str, at_ms: int | None = None) -> tuple[LogEntry, str] | None:
         """Undo the session's latest standing event; returns it and its card's qid, or None."""
-        with self.writing() as conn:
+        with self._writing() as conn:
             entry = reviews.last_standing(conn, session)
             if entry is None:
                 return None
@@ -148,9 +159,14 @@ class Store:
             qid = cards.read_card_by_key(conn, entry.card).qid
         return entry, qid
 
+    def reviews_done_since(self, since_ms: int) -> ReviewsDone:
+        """Answers not undone since `since_ms` (today's, for the daily limits)."""
+        with self._reading() as conn:
+            return queue_queries.reviews_done_since(conn, since_ms)
+
     def standing_events(self, qid: str | None = None) -> list[tuple[str, LogEntry]]:
         """(qid, event) for every event not undone, in commit order."""
-        with self.reading() as conn:
+        with self._reading() as conn:
             qids = dict(conn.execute("SELECT key, qid FROM cards"))
             key = None
             if qid is not None:
@@ -161,32 +177,79 @@ class Store:
             return [(qids[e.card], e) for e in reviews.standing_events(conn, key)]
 
     def all_cards(self) -> list[StoredCard]:
-        with self.reading() as conn:
-            return [cards.card_from_row(r)
-                    for r in conn.execute(f"SELECT {cards.CARD_COLUMNS} FROM cards ORDER BY key")]
+        with self._reading() as conn:
+            return cards.all_cards(conn)
+
+    # -- the study queue ------------------------------------------------------------------------
+    def queue_head(self, queue: QueueName, flt: QueueFilter, window: DueWindow) -> StoredCard | None:
+        """The card a queue shows first (learning and ahead: soonest due; review: due, then bank
+        order; new: bank order), or None when it is empty."""
+        with self._reading() as conn:
+            return queue_queries.first_card(conn, queue, flt, window)
+
+    def queue_size(self, queue: QueueName, flt: QueueFilter, window: DueWindow,
+                   limit: int | None = None) -> int:
+        """Cards in a queue, counted up to `limit` (None: all)."""
+        with self._reading() as conn:
+            return queue_queries.count_cards(conn, queue, flt, window, limit)
+
+    def next_learning_due_ms(self, flt: QueueFilter, now_ms: int) -> int | None:
+        """When the soonest learning card is due (for "come back in 12 minutes"), or None."""
+        with self._reading() as conn:
+            return queue_queries.next_learning_due_ms(conn, flt, now_ms)
+
+    # -- progress figures -----------------------------------------------------------------------
+    def reviews_by_bucket(self, bucket_ms: int) -> list[ReviewBucket]:
+        with self._reading() as conn:
+            return stats_queries.reviews_by_bucket(conn, bucket_ms)
+
+    def review_answers_since(self, since_ms: int) -> AnswerCounts:
+        with self._reading() as conn:
+            return stats_queries.review_answers_since(conn, since_ms)
+
+    def card_summaries(self) -> list[CardSummary]:
+        """Every card in the bank, in brief."""
+        with self._reading() as conn:
+            return stats_queries.card_summaries(conn)
+
+    def code_progress(self) -> CodeProgress:
+        with self._reading() as conn:
+            return stats_queries.code_progress(conn)
+
+    def code_status(self) -> dict[str, CodeStatus]:
+        """Each exercise that has submissions: how many, and whether one passed."""
+        with self._reading() as conn:
+            return submissions.status_by_exercise(conn)
 
     # -- submissions ----------------------------------------------------------------------------
     def add_submission(self, exercise: str, code: str, verdict: dict[str, Any],
                        at_ms: int | None = None) -> int:
-        with self.writing() as conn:
+        with self._writing() as conn:
             return submissions.add(conn, exercise, code, verdict, at_ms if at_ms is not None else now_ms())
 
     def latest_submission(self, exercise: str) -> Submission | None:
         """The last code submitted for `exercise` (to put back into the editor), or None."""
-        with self.reading() as conn:
+        with self._reading() as conn:
             return submissions.latest(conn, exercise)
 
     def submissions(self, exercise: str, since_ms: int = 0) -> list[Submission]:
-        with self.reading() as conn:
+        with self._reading() as conn:
             return submissions.history(conn, exercise, since_ms)
 
     # -- settings -------------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
-        with self.reading() as conn:
+        with self._reading() as conn:
             return {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM settings")}
 
+    def settings_error(self, problem: str) -> StoreError:
+        """The error for saved settings that are not valid (`problem` says which and why)."""
+        return StoreError(f"The saved study settings are not valid: {problem}.",
+                          where=f"{self.path} (settings table)",
+                          todo="fix them in the settings screen, or delete the bad row: "
+                          "sqlite3 progress.db \"DELETE FROM settings WHERE key = '...'\"")
+
     def set_settings(self, values: dict[str, Any]) -> None:
-        with self.writing() as conn:
+        with self._writing() as conn:
             conn.executemany(
                 "INSERT INTO settings (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -54,3 +54,18 @@ def history(conn: sqlite3.Connection, exercise: str, since_ms: int = 0) -> list[
         (exercise, since_ms),
     )
     return [_submission(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class CodeStatus:
+    """Where one exercise stands: how many submissions it has, and whether one passed."""
+
+    submissions: int
+    solved: bool
+
+
+def status_by_exercise(conn: sqlite3.Connection) -> dict[str, CodeStatus]:
+    """Every exercise with submissions. One query over the status column: reading each
+    submission's code and verdict would grow with the history."""
+    rows = conn.execute("SELECT exercise, count(*), max(status = 'pass') FROM submissions GROUP BY exercise")
+    return {exercise: CodeStatus(int(n), bool(passed)) for exercise, n, passed in rows}

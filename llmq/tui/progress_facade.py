@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from llmq.bank import Bank, Question
-from llmq.srs.queue import Queue, QueueFilter, done_today
+from llmq.srs.queue import Queue, QueueFilter
 from llmq.srs.settings import load_settings
-from llmq.store import STATE_NAMES, Store, StoredCard, Submission, now_ms
+from llmq.store import STATE_NAMES, CodeStatus, Store, StoredCard, Submission, now_ms
 
 if TYPE_CHECKING:  # the scheduler (fsrs) and stats load when first used, not at start-up
     from llmq.judge.verdict import Verdict
@@ -105,27 +105,23 @@ class Progress:
         totals: dict[str, int] = {}
         for q in self.bank.questions.values():
             totals[q.topic] = totals.get(q.topic, 0) + 1
-        with self.store.reading() as conn:
+        with self.store.snapshot():
             for name, topic in self.bank.topics.items():
-                counts = Queue(settings, QueueFilter(name)).counts(conn, now)
+                counts = Queue(settings, QueueFilter(name)).counts(self.store, now)
                 rows.append(TopicRow(name, topic.title, counts.learning + counts.review, counts.new,
                                      totals.get(name, 0)))
-            everything = queue.counts(conn, now)
-            done = done_today(conn, queue.clock.today_start_ms(now))
+            everything = queue.counts(self.store, now)
+            done = self.store.reviews_done_since(queue.clock.today_start_ms(now))
         return HomeData(topics=rows, reviewed_today=done.total,
                         due_total=everything.learning + everything.review, new_total=everything.new,
                         solved=self.solved())
 
-    def code_status(self) -> dict[str, str]:
-        """Each exercise that has submissions: "pass" if one passed, else "tried". One query over
-        the submissions' status column (the store has no call for this; reading every submission's
-        code and verdict to find it would grow with the history)."""
-        with self.store.reading() as conn:
-            rows = conn.execute("SELECT exercise, max(status = 'pass') FROM submissions GROUP BY exercise")
-            return {exercise: "pass" if passed else "tried" for exercise, passed in rows}
+    def code_status(self) -> dict[str, CodeStatus]:
+        """Each exercise that has submissions: how many, and whether one passed."""
+        return self.store.code_status()
 
     def solved(self) -> set[str]:
-        return {qid for qid, status in self.code_status().items() if status == "pass"}
+        return {qid for qid, status in self.code_status().items() if status.solved}
 
     # -- browse ---------------------------------------------------------------------------------
     def browse(self) -> list[BrowseRow]:

@@ -6,7 +6,7 @@ import json
 from datetime import date
 
 from llmq.srs import Rating, compute_stats
-from llmq.store import Store
+from llmq.store import CodeProgress, Store
 from tests.store.helpers import DAY_MS, HOUR_MS, local_ms, make_bank, open_study
 
 
@@ -29,9 +29,9 @@ def test_reviews_today_per_day_and_the_streak() -> None:
     study.answer(study.next(), Rating.Good)
     s = compute_stats(store, at_ms=clock.ms)
     assert s.reviews_total == 16 and s.reviews_today == 4 and s.streak_days == 2
-    per_day = {d["date"]: d["reviews"] for d in s.reviews_per_day}
+    per_day = {d.date: d.reviews for d in s.reviews_per_day}
     assert per_day["2026-03-12"] == 4 and per_day["2026-03-10"] == 0 and per_day["2026-03-07"] == 3
-    assert s.reviews_per_day[-1]["date"] == "2026-03-12"
+    assert s.reviews_per_day[-1].date == "2026-03-12"
     # the streak holds until today's study day is over without a review
     clock.ms = local_ms(2026, 3, 13, 20)
     assert compute_stats(store, at_ms=clock.ms).streak_days == 2
@@ -47,7 +47,7 @@ def test_true_retention_counts_review_cards_passed() -> None:
     for i in range(10):
         study.answer(study.next(), Rating.Again if i < 2 else Rating.Good)
     r = compute_stats(store, at_ms=clock.ms).retention
-    assert (r["reviews"], r["passed"], r["true_retention"]) == (10, 8, 0.8)
+    assert (r.reviews, r.passed, r.true_retention) == (10, 8, 0.8)
 
 
 def test_the_due_forecast_and_due_now() -> None:
@@ -57,11 +57,11 @@ def test_the_due_forecast_and_due_now() -> None:
         shown = study.next()
         outs.append(study.answer(shown, Rating.Easy).after.due_ms)
     s = compute_stats(store, at_ms=clock.ms)
-    assert sum(d["due"] for d in s.forecast) == 5 and s.due_now == 0
-    assert s.forecast[0]["date"] == date.fromtimestamp(clock.ms / 1000).isoformat()
+    assert sum(d.due for d in s.forecast) == 5 and s.due_now == 0
+    assert s.forecast[0].date == date.fromtimestamp(clock.ms / 1000).isoformat()
     clock.ms = max(outs) + HOUR_MS
     s = compute_stats(store, at_ms=clock.ms)
-    assert s.due_now == 5 and s.forecast[0]["due"] == 5
+    assert s.due_now == 5 and s.forecast[0].due == 5
 
 
 def test_per_topic_counts_and_mastery() -> None:
@@ -83,4 +83,5 @@ def test_code_exercises_solved_and_attempted() -> None:
     store.add_submission(code[0], "x", {"status": "fail"})
     store.add_submission(code[0], "y", {"status": "pass"})
     store.add_submission(code[1], "z", {"status": "error"})
-    assert compute_stats(store).code == {"exercises": 3, "attempted": 2, "solved": 1}
+    assert compute_stats(store).code == CodeProgress(exercises=3, attempted=2, solved=1)
+    assert compute_stats(store).to_dict()["code"] == {"exercises": 3, "attempted": 2, "solved": 1}

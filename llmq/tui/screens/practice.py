@@ -10,12 +10,19 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from llmq.bank import CodeExercise
+from llmq.store import CodeStatus
 from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.screens.reloading import ReloadsOnReturn
 from llmq.tui.widgets.code_panel import CodePanel
 
 if TYPE_CHECKING:
     from llmq.tui.app import LlmqApp
+
+
+def _solved_label(status: CodeStatus | None) -> str:
+    if status is None:
+        return "·"  # not tried
+    return "✓ solved" if status.solved else "tried"
 
 
 class PracticeScreen(ReportsWorkerErrors, ReloadsOnReturn):
@@ -77,8 +84,7 @@ class PracticeScreen(ReportsWorkerErrors, ReloadsOnReturn):
 
     def _load(self) -> None:
         known = self.llmq.progress().code_status()
-        labels = {"pass": "✓ solved", "tried": "tried"}
-        self.post_message(self.Loaded({q.id: labels.get(known.get(q.id, ""), "·")
+        self.post_message(self.Loaded({q.id: _solved_label(known.get(q.id))
                                        for q in self.llmq.bank.code_exercises()}))
 
     @guarded

@@ -50,7 +50,7 @@ class StatsScreen(ReportsWorkerErrors, Screen):
     def on_stats_screen_loaded(self, message: Loaded) -> None:
         s = message.stats
         r = s.retention
-        true = r.get("true_retention")
+        true = r.true_retention
         self.query_one("#stats-summary", Static).update(
             f"{s.reviews_total} reviews · {s.cards_total} cards · {s.due_now} due now · "
             f"streak {s.streak_days} days · today {s.reviews_today} reviews in {s.time_today_s:.0f} s")
@@ -58,18 +58,18 @@ class StatsScreen(ReportsWorkerErrors, Screen):
 
         forecast = self.query_one("#forecast", PlotextPlot).plt
         forecast.clear_figure()
-        forecast.bar([str(i) for i in range(len(s.forecast))], [d["due"] for d in s.forecast])
-        forecast.ylim(0, max([1, *(d["due"] for d in s.forecast)]))
+        forecast.bar([str(i) for i in range(len(s.forecast))], [d.due for d in s.forecast])
+        forecast.ylim(0, max([1, *(d.due for d in s.forecast)]))
         forecast.title("Due in the next 30 days")
         forecast.xlabel("days from today")
 
         retention = self.query_one("#retention", PlotextPlot).plt
         retention.clear_figure()
-        target = float(r.get("desired_retention") or 0.9) * 100
-        retention.bar(["target", f"true ({r.get('reviews', 0)} reviews)"],
+        target = r.desired_retention * 100
+        retention.bar(["target", f"true ({r.reviews} reviews)"],
                       [target, (true or 0) * 100])
         retention.ylim(0, 100)
-        retention.title(f"Retention over {r.get('days', 30)} days (%)"
+        retention.title(f"Retention over {r.days} days (%)"
                         + ("" if true is not None else ": no reviews yet"))
 
         mastery = self.query_one("#mastery", PlotextPlot).plt
@@ -83,8 +83,7 @@ class StatsScreen(ReportsWorkerErrors, Screen):
         code = self.query_one("#code", PlotextPlot).plt
         code.clear_figure()
         c = s.code
-        code.bar(["exercises", "attempted", "solved"],
-                 [c.get("exercises", 0), c.get("attempted", 0), c.get("solved", 0)])
-        code.title(f"Code: {c.get('solved', 0)} of {c.get('exercises', 0)} solved")
+        code.bar(["exercises", "attempted", "solved"], [c.exercises, c.attempted, c.solved])
+        code.title(f"Code: {c.solved} of {c.exercises} solved")
         for plot in self.query(PlotextPlot):
             plot.refresh()
