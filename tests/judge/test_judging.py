@@ -125,11 +125,9 @@ def test_cancel_stops_a_running_check_and_the_worker_goes_on(judge: Judge) -> No
     pid = judge.ping()["pid"]
     pending = judge.submit(GQA, SIG + "    while True:\n        pass\n", seed=1, timeout_s=60)
     time.sleep(0.5)
-    started = time.monotonic()
     pending.cancel()
     with pytest.raises(Cancelled):
         pending.result(timeout=30)
-    assert time.monotonic() - started < 30
     assert judge.check(GQA, GOOD, seed=1).status == "pass"
     assert judge.ping()["pid"] == pid
 
