@@ -8,9 +8,13 @@ so names reached in ways the scan cannot see (getattr with a computed string) st
 from __future__ import annotations
 
 import ast
+import ctypes
 import importlib
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
+
+from llmq.judge import forbidden_ops
 
 TENSOR_PREFIX = "torch.Tensor."
 
@@ -98,8 +102,9 @@ def scan(source: str, forbidden: list[str] | tuple[str, ...]) -> list[Finding]:
         return []
     tree = ast.parse(source)
     resolver = _Resolver(tree)
-    plain = [f for f in forbidden if not f.startswith(TENSOR_PREFIX)]
-    methods = {f[len(TENSOR_PREFIX) :]: f for f in forbidden if f.startswith(TENSOR_PREFIX)}
+    spellings = _spellings(forbidden)
+    plain = {s: n for s, n in spellings.items() if not s.startswith(TENSOR_PREFIX)}
+    methods = {s[len(TENSOR_PREFIX) :]: n for s, n in spellings.items() if s.startswith(TENSOR_PREFIX)}
     found: dict[tuple[str, int], Finding] = {}
 
     def hit(name: str, node: ast.AST) -> None:
@@ -110,13 +115,13 @@ def scan(source: str, forbidden: list[str] | tuple[str, ...]) -> list[Finding]:
         if isinstance(node, (ast.Name, ast.Attribute, ast.Call)):
             dotted = resolver.resolve(node)
             if dotted:
-                for name in forbidden:
-                    if dotted == name or dotted.startswith(name + "."):
+                for spelled, name in spellings.items():
+                    if dotted == spelled or dotted.startswith(spelled + "."):
                         hit(name, node)
             if isinstance(node, ast.Name) and dotted is None:
                 for module in resolver.star_modules:  # from torch.nn.functional import *
                     if f"{module}.{node.id}" in plain:
-                        hit(f"{module}.{node.id}", node)
+                        hit(plain[f"{module}.{node.id}"], node)
         if isinstance(node, ast.Attribute) and node.attr in methods:
             base = resolver.resolve(node.value)
             if base is None or base == "torch.Tensor":  # x.softmax(...), not torch.softmax
@@ -125,8 +130,19 @@ def scan(source: str, forbidden: list[str] | tuple[str, ...]) -> list[Finding]:
             for a in node.names:  # `from torch.nn.functional import softmax` alone counts
                 dotted = f"{node.module}.{a.name}"
                 if dotted in plain:
-                    hit(dotted, node)
+                    hit(plain[dotted], node)
     return sorted(found.values(), key=lambda f: (f.line, f.name))
+
+
+def _spellings(forbidden: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Each dotted name the scan looks for, with the listed name its finding gives: the listed
+    names themselves, then the other names of their families (`torch.special.softmax` and
+    `torch._refs.softmax` when `torch.nn.functional.softmax` is listed)."""
+    spellings = {name: name for name in forbidden}
+    for family, reported in _reported(forbidden).items():
+        for other in family.names + family.aliases + family.twins:
+            spellings.setdefault(other, reported)
+    return spellings
 
 
 def _raiser(name: str, seen: list[str]) -> Callable[..., Any]:
@@ -138,25 +154,152 @@ def _raiser(name: str, seen: list[str]) -> Callable[..., Any]:
     return forbidden_call
 
 
-def patch(forbidden: list[str] | tuple[str, ...], seen: list[str]) -> list[str]:
-    """Replace each forbidden name by a function that records and raises. Returns names not found."""
-    missing = []
-    for name in forbidden:
-        parts = name.split(".")
-        parent: Any = None
-        for cut in range(len(parts) - 1, 0, -1):
-            try:
-                parent = importlib.import_module(".".join(parts[:cut]))
-            except ImportError:
-                continue
-            try:
-                for attr in parts[cut:-1]:
-                    parent = getattr(parent, attr)
-            except AttributeError:
-                parent = None
-            break
-        if parent is None or not hasattr(parent, parts[-1]):
-            missing.append(name)
+def _resolve(name: str) -> tuple[Any, str] | None:
+    """The object that holds the last part of a dotted name, and that part; None if not found."""
+    parts = name.split(".")
+    parent: Any = None
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            parent = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
             continue
-        setattr(parent, parts[-1], _raiser(name, seen))
+        try:
+            for attr in parts[cut:-1]:
+                parent = getattr(parent, attr)
+        except AttributeError:
+            parent = None
+        break
+    if parent is None or not hasattr(parent, parts[-1]):
+        return None
+    return parent, parts[-1]
+
+
+def _reported(forbidden: list[str] | tuple[str, ...]) -> dict[forbidden_ops.Family, str]:
+    """The families the listed names engage, each with the name its messages give: the first
+    of the family's names that the exercise lists."""
+    listed = set(forbidden)
+    engaged = {}
+    for family in forbidden_ops.FAMILIES:
+        names = [n for n in family.names if n in listed]
+        if names:
+            engaged[family] = names[0]
+    return engaged
+
+
+# Where an operator can have a kernel of its own. An alias key (CompositeImplicitAutograd,
+# Autograd, ...) stands for many runtime keys; a kernel registered at a runtime key wins over
+# the alias, so every key an operator has a kernel at is overridden, or the original kernel
+# would still be reached through it (inference_mode skips the Autograd keys and goes straight to
+# CPU; a sparse, nested or mkldnn tensor goes to its own key; `redispatch` picks a key).
+_KERNEL_KEYS = (
+    "CompositeImplicitAutograd",
+    "CompositeExplicitAutograd",
+    "CompositeExplicitAutogradNonFunctional",
+    "Autograd",
+    "AutogradNestedTensor",
+    "CPU",
+    "CUDA",
+    "HIP",
+    "MPS",
+    "XPU",
+    "Meta",  # torch.compile traces with meta kernels
+    "MkldnnCPU",
+    "SparseCPU",
+    "SparseCUDA",
+    "SparseCsrCPU",
+    "SparseCsrCUDA",
+    "QuantizedCPU",
+    "QuantizedCUDA",
+    "NestedTensorCPU",
+    "NestedTensorCUDA",
+)
+
+
+def _block_ops(ops: dict[str, str], seen: list[str]) -> None:
+    """Registers, for each ATen overload in `ops`, a kernel that records and raises
+    ForbiddenCall(the name given) at every dispatch key the overload has a kernel at.
+
+    The library that holds the registrations is kept alive by an extra reference and by no
+    Python name: a submission that walks `gc` finds no handle to destroy (the object is not
+    tracked by the collector), so the kernels stay until the process ends."""
+    if not ops:
+        return
+    import torch  # here: the harness's scan runs without it
+
+    library = torch._C._dispatch_library("IMPL", "aten", "")
+    with warnings.catch_warnings():  # "Overriding a previously registered kernel": on purpose
+        warnings.simplefilter("ignore")
+        for op, name in ops.items():
+            kernel = _raiser(name, seen)
+            short = op.split("::", 1)[1]
+            for key in _KERNEL_KEYS:
+                try:
+                    has = torch._C._dispatch_has_kernel_for_dispatch_key(op, key)
+                except RuntimeError:  # not in this build of torch
+                    break
+                if has:
+                    library.impl(short, key, kernel)
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(library))
+    del library
+    _replace_decompositions(ops, seen)
+
+
+def _replace_decompositions(ops: dict[str, str], seen: list[str]) -> None:
+    """torch's tables of Python decompositions map an operator to a function that computes it
+    from other operators (`decomposition_table[aten._softmax.default](x, -1, False)` is a
+    softmax made of exp and sum): the entries of blocked operators raise too."""
+    import sys
+
+    decomp = sys.modules.get("torch._decomp")  # imported by `import torch`; nothing to do if not
+    if decomp is None:
+        return
+    import torch
+
+    tables = list(getattr(decomp, "global_decomposition_table", {}).values())
+    for op, name in ops.items():
+        base, _, overload = op.split("::", 1)[1].partition(".")
+        # Only operators torch has already looked up can be in a table; looking up the others
+        # would cost a schema parse each.
+        packet = vars(torch.ops.aten).get(base)
+        overload_obj = vars(packet).get(overload or "default") if packet is not None else None
+        if overload_obj is None:
+            continue
+        for table in tables:
+            if overload_obj in table:
+                table[overload_obj] = _raiser(name, seen)
+
+
+def patch(forbidden: list[str] | tuple[str, ...], seen: list[str]) -> list[str]:
+    """Make every forbidden call raise ForbiddenCall, recorded in `seen`. Returns the listed
+    names not found in torch.
+
+    Each listed name's Python attribute is replaced (its message names it exactly); so are the
+    other Python paths to the same function and torch's Python re-implementations of it (their
+    message names the family's preferred listed name); and the ATen operators that are the
+    function are blocked at the dispatcher, which every other spelling reaches."""
+    missing = []
+    engaged = _reported(forbidden)
+    replacements: list[tuple[Any, str, str]] = []  # (parent, attribute, name to report)
+    for name in forbidden:
+        found = _resolve(name)
+        if found is None:
+            missing.append(name)
+        else:
+            replacements.append((*found, name))
+    for family, reported in engaged.items():
+        for other in family.names + family.aliases + family.twins:
+            if other not in forbidden:
+                found = _resolve(other)
+                if found is not None:  # not in every version of torch
+                    replacements.append((*found, reported))
+    for parent, attr, name in replacements:
+        setattr(parent, attr, _raiser(name, seen))
+    ops: dict[str, str] = {}
+    for family, reported in engaged.items():
+        for op in family.ops:
+            ops.setdefault(op, reported)  # an op in two families: the earlier family's name
+    _block_ops(ops, seen)
     return missing
+
+
+unmapped = forbidden_ops.unmapped
