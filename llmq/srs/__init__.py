@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 _WHERE = {
     "DayClock": "daytime",
     "DailyLimits": "queue", "QueueCounts": "queue", "QueueFilter": "queue",
-    "Attempt": "ratings", "attempt_from_submissions": "ratings", "suggested_rating": "ratings",
-    "differences": "rebuild", "rebuild_states": "rebuild",
+    "Attempt": "ratings", "suggested_rating": "ratings",
+    "rebuild_states": "rebuild",
     "format_report": "report",
     "LEECH_TAG": "scheduler", "AnswerOutcome": "scheduler", "Rating": "scheduler", "format_interval": "scheduler",
     "Settings": "settings", "load_settings": "settings", "save_settings": "settings",
@@ -34,8 +34,8 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eagerly
     from llmq.srs.daytime import DayClock
     from llmq.srs.queue import DailyLimits, QueueCounts, QueueFilter
-    from llmq.srs.ratings import Attempt, attempt_from_submissions, suggested_rating
-    from llmq.srs.rebuild import differences, rebuild_states
+    from llmq.srs.ratings import Attempt, suggested_rating
+    from llmq.srs.rebuild import rebuild_states
     from llmq.srs.report import format_report
     from llmq.srs.scheduler import LEECH_TAG, AnswerOutcome, Rating, format_interval
     from llmq.srs.settings import Settings, load_settings, save_settings

@@ -10,8 +10,6 @@ from llmq.srs.scheduler import AnswerOutcome, Rating, Scheduler
 from llmq.srs.settings import Settings
 from llmq.store import CardState
 
-MANUAL_KINDS: tuple[str, ...] = ("bury", "unbury", "suspend", "unsuspend", "reset")
-
 
 @lru_cache(maxsize=32)
 def scheduler_for(config_json: str) -> Scheduler:

@@ -1,5 +1,6 @@
 """Card state rebuilt from the review log alone: replay every standing event through the same
-code the study session uses. For checking the store, and for recovering the cards table."""
+code the study session uses. For checking the store (the tests compare it with the stored state),
+and for recovering the cards table."""
 from __future__ import annotations
 
 from llmq.srs.events import apply_event
@@ -18,13 +19,3 @@ def rebuild_states(store: Store) -> dict[str, CardState]:
         states[qid] = apply_event(e.kind, e.rating, keys[qid], before, e.at_ms, configs[e.config])
     return states
 
-
-def differences(store: Store) -> dict[str, tuple[CardState, CardState]]:
-    """Cards whose stored state differs from the rebuilt one: {qid: (stored, rebuilt)}."""
-    rebuilt = rebuild_states(store)
-    out = {}
-    for card in store.all_cards():
-        expected = rebuilt.get(card.qid, CardState())
-        if card.state != expected:
-            out[card.qid] = (card.state, expected)
-    return out

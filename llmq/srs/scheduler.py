@@ -138,15 +138,6 @@ class Scheduler:
             after = replace(after, suspended=True).with_tag(LEECH_TAG, True)
         return AnswerOutcome(rating=rating, after=after, interval_ms=due_ms - at_ms, leech=leech)
 
-    def retrievability(self, state: CardState, at_ms: int) -> float:
-        """Predicted chance of recall now (0 for a card never answered)."""
-        if state.state == NEW or state.stability is None or state.last_review_ms is None:
-            return 0.0
-        card = fsrs.Card(card_id=1, state=fsrs.State(state.state), step=state.step,
-                         stability=state.stability, difficulty=state.difficulty,
-                         due=_utc(state.due_ms), last_review=_utc(state.last_review_ms))
-        return float(self._fsrs.get_card_retrievability(card, _utc(at_ms)))
-
 
 def _to_fsrs(card_key: int, s: CardState, at_ms: int) -> fsrs.Card:
     if s.state == NEW:  # fsrs has no "new": a new card is Learning at step 0 with no memory state

@@ -10,7 +10,7 @@ from llmq.srs.events import apply_manual, review_outcome
 from llmq.srs.queue import Queue, QueueCounts, QueueFilter
 from llmq.srs.scheduler import LEECH_TAG, AnswerOutcome, Rating, Scheduler
 from llmq.srs.settings import Settings, load_settings
-from llmq.store import BankCard, CardState, LogEntry, Store, StoredCard, StoreError, now_ms
+from llmq.store import BankCard, CardState, Store, StoredCard, now_ms
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,10 +93,6 @@ class Study:
         return Shown(card=card, at_ms=at, outcomes=self.scheduler.outcomes(card.key, card.state, at),
                      config_id=self._config_id, config_json=self._config_json)
 
-    def preview(self, qid: str) -> dict[str, str]:
-        """Interval labels for any card, e.g. {"Again": "10m", "Hard": "2d", "Good": "4d", "Easy": "9d"}."""
-        return self.show(self._card(qid)).previews
-
     def counts(self) -> QueueCounts:
         return self.queue.counts(self.store, self.clock())
 
@@ -157,13 +153,3 @@ class Study:
     def reset(self, qid: str) -> CardState:
         """Forget the card: it becomes new again (its history stays in the log)."""
         return self._act("reset", qid)
-
-    def _card(self, qid: str) -> StoredCard:
-        card = self.store.card(qid)
-        if card is None:
-            raise StoreError(f"No card with id {qid!r}.", where=str(self.store.path),
-                             todo="check the id with `llmq list`.")
-        return card
-
-    def history(self, qid: str) -> list[LogEntry]:
-        return [e for _, e in self.store.standing_events(qid)]

@@ -43,10 +43,6 @@ class QueueCounts:
     learning: int
     review: int
 
-    @property
-    def total(self) -> int:
-        return self.new + self.learning + self.review
-
 
 @dataclass(frozen=True)
 class ReviewsDone:

@@ -232,10 +232,6 @@ class Store:
         with self._reading() as conn:
             return submissions.latest(conn, exercise)
 
-    def submissions(self, exercise: str, since_ms: int = 0) -> list[Submission]:
-        with self._reading() as conn:
-            return submissions.history(conn, exercise, since_ms)
-
     # -- settings -------------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
         with self._reading() as conn:

@@ -47,15 +47,6 @@ def latest(conn: sqlite3.Connection, exercise: str) -> Submission | None:
     return _submission(row) if row else None
 
 
-def history(conn: sqlite3.Connection, exercise: str, since_ms: int = 0) -> list[Submission]:
-    rows = conn.execute(
-        "SELECT id, exercise, at_ms, code, verdict FROM submissions WHERE exercise = ? AND at_ms >= ? "
-        "ORDER BY id",
-        (exercise, since_ms),
-    )
-    return [_submission(r) for r in rows]
-
-
 @dataclass(frozen=True)
 class CodeStatus:
     """Where one exercise stands: how many submissions it has, and whether one passed."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from llmq.srs import Rating, Study, compute_stats, save_settings
 from llmq.store import LEARNING, NEW, REVIEW, Store
-from tests.store.helpers import DAY_MS, HOUR_MS, Clock, Q, local_ms, make_bank, open_study
+from tests.store.helpers import DAY_MS, HOUR_MS, Clock, Q, history, local_ms, make_bank, open_study
 
 
 def test_new_cards_come_in_bank_order() -> None:
@@ -123,10 +123,10 @@ def test_editing_a_question_keeps_its_history() -> None:
     shown = study.next()
     study.answer(shown, Rating.Easy)
     edited = [Q(shown.qid, "renamed-topic", "choice")] + bank[1:]
-    study2 = Study(store, edited, clock=clock)
+    Study(store, edited, clock=clock)  # opening a session syncs the edited bank
     card = store.card(shown.qid)
     assert card.topic == "renamed-topic" and card.kind == "choice"
-    assert card.state.state == REVIEW and len(study2.history(shown.qid)) == 1
+    assert card.state.state == REVIEW and len(history(store, shown.qid)) == 1
 
 
 def test_a_removed_question_is_hidden_and_its_history_returns_with_it() -> None:

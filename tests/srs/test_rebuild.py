@@ -8,9 +8,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmq.srs import Rating, Study, differences, rebuild_states, save_settings
+from llmq.srs import Rating, Study, rebuild_states, save_settings
 from llmq.store import Store
-from tests.store.helpers import Clock, make_bank
+from tests.store.helpers import Clock, differences, make_bank
 
 ACTIONS = st.lists(
     st.one_of(

@@ -76,7 +76,3 @@ def test_interval_labels_read_like_ankis() -> None:
         "30s", "1m", "10m", "1.5h", "4d", "1.5mo", "1.1y"]
 
 
-def test_a_new_card_has_no_predicted_recall() -> None:
-    s = Scheduler(Settings())
-    assert s.retrievability(CardState(state=NEW), T0) == 0.0
-    assert 0.85 < s.retrievability(_review_card(10, 10), T0) < 0.95

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from llmq.srs import Attempt, Rating, Settings, attempt_from_submissions, load_settings, save_settings, suggested_rating
+from llmq.srs import Attempt, Rating, Settings, load_settings, save_settings, suggested_rating
 from llmq.store import Store
-from tests.store.helpers import open_study
 
 
 def test_defaults_are_ankis() -> None:
@@ -47,15 +46,6 @@ def test_bad_settings_are_refused_with_the_reason() -> None:
 ])
 def test_a_code_result_suggests_a_rating(attempt: Attempt, rating: Rating) -> None:
     assert suggested_rating(attempt) == rating
-
-
-def test_the_attempt_is_read_from_the_submissions() -> None:
-    store, _, _ = open_study()
-    for status in ("fail", "error", "pass", "fail"):
-        store.add_submission("memory.q002", "code", {"status": status})
-    attempt = attempt_from_submissions(store.submissions("memory.q002"))
-    assert attempt == Attempt(passed=True, failed_submissions=2)
-    assert suggested_rating(attempt) == Rating.Hard
 
 
 def test_a_bad_saved_setting_is_reported_not_crashed_on() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from llmq.srs import Study
-from llmq.store import Store
+from llmq.srs import Study, rebuild_states
+from llmq.store import CardState, LogEntry, Store
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -47,3 +47,15 @@ def open_study(bank: list[Q] | None = None, clock: Clock | None = None, **kw: ob
     store = Store.open()
     clock = clock or Clock()
     return store, Study(store, bank if bank is not None else make_bank(), clock=clock, **kw), clock
+
+
+def differences(store: Store) -> dict[str, tuple[CardState, CardState]]:
+    """Cards whose stored state differs from the state rebuilt from the log: {qid: (stored, rebuilt)}."""
+    rebuilt = rebuild_states(store)
+    return {card.qid: (card.state, rebuilt.get(card.qid, CardState()))
+            for card in store.all_cards() if card.state != rebuilt.get(card.qid, CardState())}
+
+
+def history(store: Store, qid: str) -> list[LogEntry]:
+    """The card's events that stand (not undone), oldest first."""
+    return [e for _, e in store.standing_events(qid)]

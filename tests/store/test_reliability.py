@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from llmq.srs import differences, save_settings
+from llmq.srs import save_settings
 from llmq.store import Store
+from tests.store.helpers import differences
 
 REPO = Path(__file__).resolve().parents[2]
 
