@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from llmq.srs import Rating, Settings, format_interval
 from llmq.srs.scheduler import Scheduler
-from llmq.store import LEARNING, NEW, RELEARNING, REVIEW, CardState
+from llmq.store import LEARNING, RELEARNING, REVIEW, CardState
 
 T0 = 1_773_000_000_000
 DAY = 86_400_000
