@@ -127,9 +127,12 @@ def instantiate(question: Numeric, rng: random.Random | None = None) -> Instance
 
 # --- reading what the user typed -------------------------------------------------------------
 
-_DECIMAL = {"k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18}
+_DECIMAL = {"k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18, "Z": 1e21, "Y": 1e24}
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
-_SMALL = {"m": 1e-3, "u": 1e-6, "µ": 1e-6, "n": 1e-9}
+_SMALL = {"m": 1e-3, "u": 1e-6, "\u00b5": 1e-6, "\u03bc": 1e-6, "n": 1e-9}  # micro sign and Greek mu
+# A CJK input method types full-width forms (U+FF01..U+FF5E, e.g. '３１．４ＧＢ', '５０％') and the
+# ideographic space; they map one to one onto ASCII. (Not NFKC: it would read '10⁹' as 109.)
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0x00A0: 0x20}
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d[\d,_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
 
 
@@ -153,9 +156,10 @@ def _suffix_factor(suffix: str, base: str) -> float | None:
         return 1.0 if base == "%" else 0.01
     if base and suffix.lower() == base.lower():
         return 1.0
-    for table in (_BINARY, _DECIMAL, _SMALL):
+    # After a count (no base unit) 'm' is a million, never a thousandth: see below.
+    for table in (_BINARY, _DECIMAL) if not base else (_BINARY, _DECIMAL, _SMALL):
         for prefix, factor in table.items():
-            rest = suffix[len(prefix) :]
+            rest = suffix[len(prefix) :].strip()  # '1.2k tokens/s' as well as '1.2ktokens/s'
             if suffix.startswith(prefix) and (rest == "" or (base and rest.lower() == base.lower())):
                 return factor
     if suffix.lower() in ("b", "bn", "billion"):
@@ -178,10 +182,12 @@ def read_answer(text: str, unit: str) -> list[float]:
     taken in the question's unit, and also in its base unit (bytes for GB) when it has a prefix,
     since a bare 3.14e10 is plainly bytes. A prefix or unit that disagrees is an error.
     """
-    m = _NUMBER.match(text.replace("\u00a0", " "))
+    m = _NUMBER.match(text.translate(_FULL_WIDTH))
     if not m:
         raise AnswerFormatError(f"not a number: {text.strip()!r}")
     number = float(m.group(1).replace(",", "").replace("_", ""))
+    if not math.isfinite(number):  # '1e999': float() gives inf, which no answer is close to
+        raise AnswerFormatError(f"too large to read: {m.group(1)!r}")
     suffix = m.group(2)
     unit_factor, base = _prefix_and_base(unit)
     if not suffix:
