@@ -34,9 +34,9 @@ def limits_left(store: Store, settings: Settings, clock: DayClock, now_ms: int) 
 class Queue:
     """Reads the next card and the counts straight from the database, so two windows agree."""
 
-    def __init__(self, settings: Settings, flt: QueueFilter = QueueFilter()) -> None:
+    def __init__(self, settings: Settings, flt: QueueFilter | None = None) -> None:
         self.settings = settings
-        self.filter = flt
+        self.filter = flt if flt is not None else QueueFilter()
         self.clock = DayClock(settings.day_starts_at)
 
     def window(self, now_ms: int) -> DueWindow:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 
 import fsrs
 from fsrs.scheduler import FUZZ_RANGES
 
+from llmq.srs.daytime import DAY_MS, DAY_S
 from llmq.srs.settings import Settings, parse_step
 from llmq.store import NEW, REVIEW, CardState
 
@@ -48,9 +49,9 @@ def format_interval(seconds: float) -> str:
         return f"{max(1, round(seconds))}s"
     if seconds < 3600:
         return f"{round(seconds / 60)}m"
-    if seconds < 86400:
+    if seconds < DAY_S:
         return f"{short(seconds / 3600)}h"
-    days = seconds / 86400
+    days = seconds / DAY_S
     if days < 30:
         return f"{round(days)}d"
     if days < 365:
@@ -59,11 +60,11 @@ def format_interval(seconds: float) -> str:
 
 
 def _utc(ms: int) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=ms)
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
 
 
 def _ms(dt: datetime) -> int:
-    return (dt - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(milliseconds=1)
+    return (dt - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
 
 
 class Scheduler:
@@ -96,7 +97,7 @@ class Scheduler:
         self._fuzz_and_order(days, rng, state.state == REVIEW)
         out = {}
         for rating, new in results.items():
-            due_ms = at_ms + days[rating] * 86_400_000 if rating in days else _ms(new.due)
+            due_ms = at_ms + days[rating] * DAY_MS if rating in days else _ms(new.due)
             out[rating] = self._outcome(rating, state, new, at_ms, due_ms)
         return out
 

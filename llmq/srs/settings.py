@@ -7,6 +7,7 @@ import re
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from llmq.srs.daytime import DAY_S
 from llmq.store import Store
 
 # FSRS-6's default weights, as in fsrs.scheduler.DEFAULT_PARAMETERS (a test keeps the two equal).
@@ -17,7 +18,7 @@ FSRS6_DEFAULT_PARAMETERS: tuple[float, ...] = (
 )
 
 _STEP = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": DAY_S}
 
 
 def parse_step(text: str) -> int:
@@ -80,7 +81,7 @@ class Settings:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Settings:
         known = {f.name for f in fields(cls)}
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
         return cls(**values)
 
 

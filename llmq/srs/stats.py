@@ -15,8 +15,18 @@ from llmq.srs.daytime import DAY_MS, DayClock
 from llmq.srs.queue import Queue, QueueFilter
 from llmq.srs.settings import Settings, load_settings
 from llmq.store import (
-    LEARNING, NEW, RELEARNING, REVIEW, AnswerCounts, BankCard, CardSummary, CodeProgress, QueueCounts,
-    ReviewBucket, Store, now_ms,
+    LEARNING,
+    NEW,
+    RELEARNING,
+    REVIEW,
+    AnswerCounts,
+    BankCard,
+    CardSummary,
+    CodeProgress,
+    QueueCounts,
+    ReviewBucket,
+    Store,
+    now_ms,
 )
 
 HISTORY_DAYS = 365

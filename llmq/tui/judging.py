@@ -6,7 +6,8 @@ llmq.judge.client never imports torch (its worker process does), so importing it
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from llmq.bank import CodeExercise
 from llmq.errors import LlmqError

@@ -27,7 +27,7 @@ _FRACTIONS = ("frac", "dfrac", "tfrac")
 _NEEDS_PARENS = re.compile(r"[\s+\-−*/·×=<>≤≥±]")
 
 
-def _fraction_text(node, l2tobj: LatexNodes2Text) -> str:
+def _fraction_text(node: latexwalker.LatexMacroNode, l2tobj: LatexNodes2Text) -> str:
     """\\frac{a+b}{c} -> (a+b)/c; pylatexenc's default drops the grouping, and knows no \\dfrac."""
     parts = []
     for arg in node.nodeargd.argnlist[:2]:

@@ -13,8 +13,8 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 from llmq.bank import CodeExercise
 from llmq.bank.model import KINDS
 from llmq.tui.errors import ReportsWorkerErrors, guarded
-from llmq.tui.screens.reloading import ReloadsOnReturn
 from llmq.tui.progress_facade import BrowseRow
+from llmq.tui.screens.reloading import ReloadsOnReturn
 
 if TYPE_CHECKING:
     from llmq.tui.app import LlmqApp
@@ -133,9 +133,7 @@ class BrowseScreen(ReportsWorkerErrors, ReloadsOnReturn):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # letters type into the search box while it has focus
-        if action in ("act", "open") and isinstance(self.focused, Input):
-            return False
-        return True
+        return not (action in ("act", "open") and isinstance(self.focused, Input))
 
     def action_act(self, action: str) -> None:
         qid = self._current()

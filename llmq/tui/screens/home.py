@@ -10,9 +10,10 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.screens.reloading import ReloadsOnReturn
+
 if TYPE_CHECKING:
-    from llmq.tui.progress_facade import HomeData
     from llmq.tui.app import LlmqApp
+    from llmq.tui.progress_facade import HomeData
 
 
 class HomeScreen(ReportsWorkerErrors, ReloadsOnReturn):
@@ -26,7 +27,7 @@ class HomeScreen(ReportsWorkerErrors, ReloadsOnReturn):
     ]
 
     class Loaded(Message):
-        def __init__(self, data: "HomeData") -> None:
+        def __init__(self, data: HomeData) -> None:
             self.data = data
             super().__init__()
 

@@ -69,10 +69,7 @@ class PracticeScreen(ReportsWorkerErrors, ReloadsOnReturn):
         from llmq.judge.device import describe_device  # no torch: asks nvidia-smi
 
         device = describe_device()
-        if device.has_cuda:
-            line = f"GPU track: checked and timed on {device.name}"
-        else:
-            line = f"GPU track: {device.note}"
+        line = f"GPU track: checked and timed on {device.name}" if device.has_cuda else f"GPU track: {device.note}"
         self.post_message(self.DeviceFound(line))
 
     @guarded
@@ -99,7 +96,7 @@ class PracticeScreen(ReportsWorkerErrors, ReloadsOnReturn):
             self.app.push_screen(ExerciseScreen(event.row_key.value))
 
 
-class ExerciseScreen(ReportsWorkerErrors, Screen):
+class ExerciseScreen(ReportsWorkerErrors, Screen[None]):
     """One code exercise, not as a review: checks and submissions are saved; nothing is rated."""
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="exercise.back")]

@@ -24,7 +24,7 @@ def answer_markdown(q: Question) -> tuple[str, str]:
     return getattr(q, "task", ""), ""
 
 
-class QuestionScreen(Screen):
+class QuestionScreen(Screen[None]):
     BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="question.back")]
 
     def __init__(self, question: Question) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from textual.screen import Screen
 
 
-class ReloadsOnReturn(Screen):
+class ReloadsOnReturn(Screen[None]):
     """Loads once when opened (the subclass's on_mount calls `_reload`), then again each time the
     user returns from another screen, where progress may have changed.
 

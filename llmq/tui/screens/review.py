@@ -42,7 +42,7 @@ class NextCard:
     note: str = ""
 
 
-class ReviewScreen(ReportsWorkerErrors, Screen):
+class ReviewScreen(ReportsWorkerErrors, Screen[None]):
     BINDINGS = [
         Binding("space,enter", "show", "Show answer", id="review.show"),
         Binding("space,enter", "accept", "Save suggested rating", id="review.accept"),

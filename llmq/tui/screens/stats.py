@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from llmq.tui.app import LlmqApp
 
 
-class StatsScreen(ReportsWorkerErrors, Screen):
+class StatsScreen(ReportsWorkerErrors, Screen[None]):
     BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="stats.back")]
 
     class Loaded(Message):
@@ -60,7 +60,7 @@ class StatsScreen(ReportsWorkerErrors, Screen):
         forecast.clear_figure()
         forecast.bar([str(i) for i in range(len(s.forecast))], [d.due for d in s.forecast])
         forecast.ylim(0, max([1, *(d.due for d in s.forecast)]))
-        forecast.title("Due in the next 30 days")
+        forecast.title(f"Due in the next {len(s.forecast)} days")
         forecast.xlabel("days from today")
 
         retention = self.query_one("#retention", PlotextPlot).plt

@@ -8,8 +8,8 @@ from textual.widgets import Rule, Static
 
 from llmq.bank import Choice
 from llmq.srs import Rating
-from llmq.tui.widgets.card_view import CardView
 from llmq.tui.errors import guarded
+from llmq.tui.widgets.card_view import CardView
 from llmq.tui.widgets.markdown import BankMarkdown
 
 LETTERS = "abcdefgh"
@@ -53,7 +53,8 @@ class ChoiceView(CardView, can_focus=True):
         if self.graded:
             return False  # the keys fall through to the screen's rating keys
         if action == "pick":
-            return int(parameters[0]) < len(self.card.options)  # type: ignore[call-overload]
+            index = parameters[0]  # pick(i): Textual passes i as an int
+            return isinstance(index, int) and index < len(self.card.options)
         if action == "submit":
             return self.card.multiple
         return True

@@ -17,9 +17,9 @@ from textual.widgets import ProgressBar, Static, TextArea
 
 from llmq.bank import CodeExercise
 from llmq.datadir import data_dir
-from llmq.srs import Attempt, Rating, suggested_rating
 from llmq.judge.reference_file import reference_solution
 from llmq.judge.verdict import Verdict
+from llmq.srs import Attempt, Rating, suggested_rating
 from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.widgets.card_view import CardView
 from llmq.tui.widgets.markdown import BankMarkdown

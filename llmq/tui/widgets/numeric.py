@@ -7,8 +7,8 @@ from textual.widgets import Input, Rule, Static
 
 from llmq.bank.numeric import AnswerFormatError, Instance, is_correct
 from llmq.srs import Rating
-from llmq.tui.widgets.card_view import CardView
 from llmq.tui.errors import guarded
+from llmq.tui.widgets.card_view import CardView
 from llmq.tui.widgets.markdown import BankMarkdown
 
 
