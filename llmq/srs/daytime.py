@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
-DAY_MS = 86_400_000
+DAY_S = 86_400
+DAY_MS = DAY_S * 1000
 
 
 @dataclass(frozen=True)
