@@ -14,9 +14,8 @@ from typing import Callable, NoReturn
 from llmq import __version__
 from llmq.bank import Bank, BankError, CodeExercise, load_bank
 from llmq.bank.model import KINDS, TRACKS
+from llmq.exit_codes import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 from llmq.store import StoreError
-
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
 class UsageError(Exception):
