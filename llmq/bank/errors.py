@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from llmq.errors import LlmqError
+
 
 @dataclass(frozen=True)
 class BankIssue:
@@ -20,8 +22,10 @@ class BankIssue:
         return f"{where}: {what}{self.message}"
 
 
-class BankError(Exception):
+class BankError(LlmqError):
     """The bank could not be loaded; `issues` lists every problem found."""
+
+    title = "Question bank"
 
     def __init__(self, issues: list[BankIssue]) -> None:
         self.issues = issues

@@ -24,7 +24,7 @@ def load_bank(
     """
     roots = roots if roots is not None else bank_roots(extra_roots)
     key = cache.cache_key(roots) if use_cache else ""
-    bank = cache.read(key) if use_cache else None
+    bank = cache.read(key, roots) if use_cache else None
     if bank is None:
         from llmq.bank import validate  # YAML and the checks: only when there is something to check
 

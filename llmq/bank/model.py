@@ -1,6 +1,7 @@
 """Typed records for the question bank: what a loaded YAML question becomes."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -12,6 +13,10 @@ Difficulty = Literal["easy", "medium", "hard"]
 KINDS: tuple[str, ...] = ("flashcard", "choice", "numeric", "code")
 TRACKS: tuple[str, ...] = ("cpu", "gpu")
 DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
+# A question id is dotted lowercase words (attention.gqa): it names its answer module's path, so
+# it can never climb out of answers/. A topic is one such word.
+ID_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+TOPIC_RE = re.compile(r"^[a-z0-9_]+$")
 # The notes the bundled bank is written from (shared/NOTES.md), by their `source:` key.
 NOTE_SOURCES: tuple[str, ...] = (
     "wzzzd",

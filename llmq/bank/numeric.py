@@ -1,7 +1,9 @@
 """Numeric templates: draw parameters, compute the answer, render text, and read the user's answer.
 
-Answer modules for numeric questions are plain Python (no torch), so the app's process can load
-them. `answer(**params)` returns the value in the question's unit.
+Answer modules for numeric questions are plain Python (no torch). `answer(**params)` returns the
+value in the question's unit. llmq never runs them in its own process: `instantiate` (and the
+validator) evaluate them in a child process with a time limit (numeric_runner.py), so a module
+that loops or hangs costs an error naming the file, never a hung app.
 """
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from llmq.bank import numeric_runner
 from llmq.bank.model import Numeric, NumericParam
+from llmq.bank.numeric_runner import NumericAnswerError as NumericAnswerError  # raised by instantiate
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?::([^}]*))?\}\}")
 
@@ -76,8 +80,10 @@ _module_cache: dict[tuple[Path, int, int], ModuleType] = {}
 
 
 def load_answer_module(path: Path) -> ModuleType:
-    """Load a numeric answer module by path, without registering it in sys.modules.
+    """Load a numeric answer module by path into this process, without registering it in sys.modules.
 
+    For tests and tools that call a module's helpers directly. llmq itself never does this (a
+    module that hangs at import would hang it): it goes through numeric_runner.
     Cached per file version (modification time and size), so an edited module is loaded afresh.
     """
     path = path.resolve()
@@ -104,17 +110,14 @@ class Instance:
     solution: str
 
 
-def evaluate(module: ModuleType, values: dict[str, Any]) -> tuple[float, dict[str, Any]]:
-    answer = float(module.answer(**values))
-    steps = dict(module.steps(**values)) if hasattr(module, "steps") else {}
-    return answer, steps
-
-
 def instantiate(question: Numeric, rng: random.Random | None = None) -> Instance:
+    """Draw parameters and compute the answer (in a child process, with a time limit).
+
+    Raises NumericAnswerError, naming the answer module, when it cannot give an answer in time.
+    """
     rng = rng or random.Random()
     values = sample_params(question.params, rng)
-    module = load_answer_module(question.answer_path)
-    answer, steps = evaluate(module, values)
+    [(answer, steps)] = numeric_runner.evaluate(question.answer_path, [values])
     context = {**values, **steps, "answer": answer}
     return Instance(
         question=question,
