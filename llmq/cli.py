@@ -14,8 +14,8 @@ from typing import Callable, NoReturn
 from llmq import __version__
 from llmq.bank import Bank, BankError, CodeExercise, load_bank
 from llmq.bank.model import KINDS, TRACKS
+from llmq.errors import LlmqError
 from llmq.exit_codes import EXIT_FAIL, EXIT_OK, EXIT_USAGE
-from llmq.store import StoreError
 
 
 class UsageError(Exception):
@@ -28,7 +28,8 @@ def _closest(word: str, options: list[str]) -> str:
 
 
 def _load(args: argparse.Namespace) -> Bank:
-    return load_bank(tuple(args.bank or ()))
+    # --bank before the command and after it: both count (argparse keeps them apart, see build_parser)
+    return load_bank((*(getattr(args, "bank_before", None) or ()), *(getattr(args, "bank", None) or ())))
 
 
 def find_question(bank: Bank, qid: str):
@@ -108,14 +109,16 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     from llmq.judge.client import Judge
     from llmq.judge.commands import check_file, watch_file
+    from llmq.judge.solution_file import SolutionFileError, read_solution
 
+    path = Path(args.file)
+    try:
+        # Refuses a directory, a FIFO, a device (/dev/zero) or a file over 1 MiB before reading it.
+        read_solution(path)
+    except SolutionFileError as exc:
+        raise UsageError(str(exc)) from None
     with Judge() as judge:  # started first: its worker imports torch while the bank loads
         exercise = find_exercise(_load(args), args.id)
-        path = Path(args.file)
-        try:
-            path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read {args.file}: {exc.strerror if isinstance(exc, OSError) else exc}") from None
         run = watch_file if args.watch else check_file
         return run(exercise, path, as_json=args.json, seed=args.seed, judge=judge)
 
@@ -162,11 +165,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    bank_help = "add a question bank of your own (repeatable; also LLMQ_BANK=DIR[:DIR])"
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--bank", action="append", metavar="DIR",
-                        help="add a question bank of your own (repeatable; also LLMQ_BANK=DIR[:DIR])")
+    common.add_argument("--bank", action="append", metavar="DIR", help=bank_help)
+    # Before the command, --bank goes to its own name: a subcommand's own --bank default would
+    # otherwise overwrite it (`llmq --bank D list` must equal `llmq list --bank D`).
+    before = argparse.ArgumentParser(add_help=False)
+    before.add_argument("--bank", action="append", metavar="DIR", dest="bank_before", help=bank_help)
 
-    parser = _Parser(prog="llmq", parents=[common],
+    parser = _Parser(prog="llmq", parents=[before],
                      description="Study for LLM-engineering interviews: spaced-repetition cards and judged code exercises.")
     parser.add_argument("--version", action="version", version=f"llmq {__version__}")
     parser.set_defaults(handler=cmd_app)
@@ -221,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"llmq: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (BankError, StoreError) as exc:
+    except LlmqError as exc:  # the bank, the store, a numeric answer module: said for people
         print(f"llmq: {exc}", file=sys.stderr)
         return EXIT_FAIL
     except KeyboardInterrupt:

@@ -120,3 +120,67 @@ def test_a_broken_extra_bank_fails_with_file_and_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args", [["list"], ["stub", "attention.sdpa"]])
 def test_works_from_another_directory(tmp_path: Path, args: list[str]) -> None:
     assert run_llmq(*args, cwd=tmp_path).returncode == 0
+
+
+# --- bank-side faults and solution paths never hang llmq (issue 10, point 9) ------------------
+
+
+def _looping_numeric_bank(root: Path) -> Path:
+    write_bank(root)
+    module = root / "answers" / "demo" / "math.py"
+    module.write_text("while True:\n    pass\n")
+    return module
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_numeric_answer_module_that_loops_at_import_is_stopped_and_named(tmp_path: Path, where: str) -> None:
+    module = _looping_numeric_bank(tmp_path / "mine")
+    bank = ["--bank", str(tmp_path / "mine")]
+    result = run_llmq(*(bank + ["list"] if where == "before" else ["list"] + bank), timeout=60)
+    assert result.returncode == 1
+    assert str(module) in result.stderr and "did not finish loading within" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_verify_reports_a_numeric_answer_module_that_loops(tmp_path: Path) -> None:
+    module = _looping_numeric_bank(tmp_path / "mine")
+    result = run_llmq("verify", "--json", "--bank", str(tmp_path / "mine"), timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    assert any(str(module) in error and "did not finish loading" in error for error in report["bank_errors"])
+    text = run_llmq("verify", "--bank", str(tmp_path / "mine"), timeout=60)
+    assert text.returncode == 1 and str(module) in text.stdout + text.stderr and "Traceback" not in text.stderr
+
+
+def test_global_bank_option_before_the_command_counts(tmp_path: Path) -> None:
+    write_bank(tmp_path / "mine")
+    rows = json.loads(run_llmq("--bank", str(tmp_path / "mine"), "list", "--json").stdout)
+    assert {"demo.card", "attention.sdpa"} <= {r["id"] for r in rows}
+
+
+def _refused(path: str, *extra: str) -> str:
+    result = run_llmq("check", "attention.sdpa", path, *extra, timeout=60)
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    return result.stderr
+
+
+@pytest.mark.parametrize("extra", [[], ["--watch"], ["--json"]])
+def test_check_refuses_a_device_before_reading_it(extra: list[str]) -> None:
+    assert "/dev/zero is a character device, not a solution file" in _refused("/dev/zero", *extra)
+
+
+def test_check_refuses_a_fifo_and_a_directory(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "solution.py"
+    os.mkfifo(fifo)
+    assert f"{fifo} is a named pipe (FIFO), not a solution file" in _refused(str(fifo))
+    assert f"{tmp_path} is a directory, not a solution file" in _refused(str(tmp_path), "--watch")
+
+
+def test_check_refuses_a_file_over_1_mib(tmp_path: Path) -> None:
+    big = tmp_path / "solution.py"
+    big.write_text("# padding\n" * (2 * 1024 * 1024 // 10))
+    assert f"{big} is 2.0 MiB; a solution file may be at most 1 MiB" in _refused(str(big))

@@ -1,6 +1,7 @@
 """`llmq verify`, the judge's half: every reference passes its checks, every known-wrong answer
 fails them, every alternative correct answer passes them. Runs through the warm worker, several
-submissions at a time; never imports torch itself.
+submissions at a time; never imports torch itself. An answer module that cannot be loaded is a
+bank error naming it, never a traceback or a hang of verify.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 from llmq.judge.client import ExerciseLike, Judge, Pending
+from llmq.judge.verdict import Verdict, judge_failure
 
 VERIFY_SEED = 0  # fixed, so a verify run is reproducible (CI); `seed=` changes it
 
@@ -42,9 +44,54 @@ class VerifyReport:
         return asdict(self)
 
 
-def _first_failure(pending: Pending) -> str:
-    verdict = pending.result()
-    return f"{verdict.status}: {verdict.summary}"
+# The harness's check for "the answer module could be loaded" (harness.judge). When it fails, the
+# fault is the bank's (an answer module that raises or hangs at import), not the submission's: every
+# wrong answer would "fail" too, and counting them as caught would say more than holds.
+MODULE_LOADS_CHECK = "answer module loads"
+# How long verify waits for the description of one answer module before calling it a bank error.
+# A safety net only: the worker stops a describe that overruns its own limit, well before this.
+DESCRIBE_WAIT_S = 180.0
+
+_PLAN_KEYS = ("checks", "wrong_answers", "alternatives", "problems")
+
+
+def _verdict(pending: Pending, exercise: str) -> Verdict:
+    """The verdict, or one saying why there is none: verify never stops at one exercise's trouble."""
+    try:
+        value = pending.result()
+    except Exception as exc:  # noqa: BLE001 - the worker gave up, was closed, or answered an error
+        return judge_failure(exercise, "crash", f"no verdict from the judge: {type(exc).__name__}: {exc}")
+    if isinstance(value, Verdict):
+        return value
+    return judge_failure(exercise, "crash", f"the judge answered {type(value).__name__}, not a verdict")
+
+
+def _module_fault(verdict: Verdict) -> str | None:
+    """The harness's message when the answer module itself did not load, else None."""
+    for check in verdict.checks:
+        if check.name == MODULE_LOADS_CHECK and check.status == "fail":
+            return check.message or verdict.summary or "the answer module did not load"
+    return None
+
+
+def _describe(ex: ExerciseLike, pending: Pending) -> tuple[dict[str, Any] | None, str | None]:
+    """(the module's plan, None), or (None, a bank error naming the module)."""
+    where = f"{ex.id}: answer module {ex.answer_path}"
+    try:
+        plan = pending.result(timeout=DESCRIBE_WAIT_S)
+    except TimeoutError:
+        pending.cancel()
+        return None, f"{where} was not loaded within {DESCRIBE_WAIT_S:g} s (does it hang at import?)"
+    except Exception as exc:  # noqa: BLE001 - e.g. the worker stopped a describe that overran its limit
+        return None, f"{where} could not be loaded: {exc}"
+    if isinstance(plan, Verdict):  # the worker died twice on it
+        return None, f"{where} could not be loaded: {plan.summary}"
+    if not isinstance(plan, dict) or not all(isinstance(plan.get(k), list) for k in _PLAN_KEYS):
+        return None, f"{where} could not be loaded: the judge's description of it is malformed"
+    if not plan["checks"]:  # nothing to judge with: it failed to load, or declares no checks
+        problems = "; ".join(str(p) for p in plan["problems"]) or "it declares no checks"
+        return None, f"{ex.id}: {problems}"
+    return plan, None
 
 
 def verify(
@@ -53,11 +100,24 @@ def verify(
     bank_errors: Iterable[str] = (),
     seed: int = VERIFY_SEED,
 ) -> VerifyReport:
-    """Judge every bank-provided submission of every exercise; collect what does not hold."""
+    """Judge every bank-provided submission of every exercise; collect what does not hold.
+
+    An answer module that cannot be loaded (it raises or hangs at import, or declares no checks)
+    is a bank error naming it: its exercise is reported as failing, and verify goes on with the rest.
+    """
     started = time.monotonic()
+    errors = list(bank_errors)
     exercises = list(exercises)
     described = [(ex, judge.submit_describe(ex.answer_path)) for ex in exercises]  # in parallel
-    plans: list[tuple[ExerciseLike, dict[str, Any]]] = [(ex, pending.result()) for ex, pending in described]
+    reports: list[ExerciseReport] = []
+    plans: list[tuple[ExerciseLike, dict[str, Any]]] = []
+    for ex, pending in described:
+        plan, error = _describe(ex, pending)
+        if plan is None:
+            errors.append(str(error))
+            reports.append(ExerciseReport(id=ex.id, reference="fail", problems=[str(error)]))
+        else:
+            plans.append((ex, plan))
     # Queue everything first so the worker keeps all its slots busy.
     runs: list[tuple[ExerciseLike, dict[str, Any], Pending, list[tuple[str, Pending]], list[tuple[str, Pending]]]] = []
     for ex, plan in plans:
@@ -69,28 +129,40 @@ def verify(
         alternatives = [(name, judge.submit(ex, submission="alternative", name=name, seed=seed)) for name in plan["alternatives"]]
         runs.append((ex, plan, reference, wrong, alternatives))
 
-    reports = []
     for ex, plan, reference, wrong, alternatives in runs:
-        report = ExerciseReport(id=ex.id, reference="fail", problems=list(plan["problems"]))
-        ref_verdict = reference.result()
-        report.run_s = round(sum(p.result().elapsed_s for p in [reference, *(p for _, p in wrong + alternatives)]), 2)
+        report = ExerciseReport(id=ex.id, reference="fail", problems=[str(p) for p in plan["problems"]])
+        ref_verdict = _verdict(reference, ex.id)
+        wrong_verdicts = [(name, _verdict(p, ex.id)) for name, p in wrong]
+        alt_verdicts = [(name, _verdict(p, ex.id)) for name, p in alternatives]
+        report.run_s = round(sum(v.elapsed_s for v in [ref_verdict, *(v for _, v in wrong_verdicts + alt_verdicts)]), 2)
+        report.wrong_answers_total = len(wrong)
+        report.alternatives_total = len(alternatives)
+        fault = _module_fault(ref_verdict)
+        if fault is not None:
+            error = f"{ex.id}: {fault}"
+            errors.append(error)
+            report.problems.append(error)
+            reports.append(report)
+            continue
         report.reference = "pass" if ref_verdict.passed else "fail"
         if not ref_verdict.passed:
-            report.problems.append(f"{ex.id}: the reference does not pass its own checks: {ref_verdict.status}: {ref_verdict.summary}")
-        report.wrong_answers_total = len(wrong)
-        for name, pending in wrong:
-            if pending.result().passed:
+            why = f"{ref_verdict.status}: {ref_verdict.summary}"
+            report.problems.append(f"{ex.id}: the reference does not pass its own checks: {why}")
+        for name, verdict in wrong_verdicts:
+            if verdict.passed:
                 report.problems.append(f"{ex.id}: wrong answer {name!r} passes every check (the checks are too weak)")
+            elif _module_fault(verdict) is not None:
+                report.problems.append(f"{ex.id}: wrong answer {name!r} was not judged: {_module_fault(verdict)}")
             else:
                 report.wrong_answers_caught += 1
-        report.alternatives_total = len(alternatives)
-        for name, pending in alternatives:
-            if pending.result().passed:
+        for name, verdict in alt_verdicts:
+            if verdict.passed:
                 report.alternatives_passed += 1
             else:
-                report.problems.append(f"{ex.id}: alternative {name!r} fails: {_first_failure(pending)}")
+                report.problems.append(f"{ex.id}: alternative {name!r} fails: {verdict.status}: {verdict.summary}")
         reports.append(report)
-    errors = list(bank_errors)
+    order = {ex.id: i for i, ex in enumerate(exercises)}
+    reports.sort(key=lambda r: order.get(r.id, len(order)))
     return VerifyReport(
         ok=not errors and all(r.ok for r in reports),
         exercises=reports,
