@@ -35,6 +35,7 @@ from llmq.bank.model import (
 )
 from llmq.bank.paths import answer_path
 from llmq.bank.yaml_lines import LinedDict
+from llmq.datadir import data_dir
 
 
 COMMON_REQUIRED = ("id", "kind", "title", "difficulty", "source", "refs")
@@ -66,8 +67,9 @@ def _kind_name(value: Any) -> str:
 class _QuestionReader:
     """Reads one question mapping into a record, reporting every field problem."""
 
-    def __init__(self, raw: LinedDict, file: Path, root: Path, topic: str, out: _Collector) -> None:
+    def __init__(self, raw: LinedDict, file: Path, root: Path, topic: str, out: _Collector, *, cards_only: bool = False) -> None:
         self.raw, self.file, self.root, self.topic, self.out = raw, file, root, topic, out
+        self.cards_only = cards_only  # a bank in the data folder: no question that runs an answer module
         self.ok = True
 
     def err(self, field: str, message: str, line: int | None = None) -> None:
@@ -116,6 +118,10 @@ class _QuestionReader:
         kind = raw.get("kind")
         if kind not in KINDS:
             self.err("kind", f"must be one of {', '.join(KINDS)}, not {kind!r}")
+            return None
+        if self.cards_only and kind in ("numeric", "code"):
+            self.err("kind", f"a bank inside llmq's data folder ({data_dir(create=False)}) may hold cards only: a {kind} "
+                             "question runs an answer module, and nothing in the data folder may run code; move the bank out")
             return None
         required, optional = KIND_FIELDS[kind]
         allowed = set(COMMON_REQUIRED) | set(COMMON_OPTIONAL) | set(required) | set(optional)
@@ -325,6 +331,14 @@ def _closest(word: str, options: set[str] | list[str]) -> str | None:
     return found[0] if found else None
 
 
+def _inside_data_folder(root: Path) -> bool:
+    """Whether `root` is in LLMQ_HOME (where a submission might write: a deck is cards only)."""
+    try:
+        return root.resolve().is_relative_to(data_dir(create=False).resolve())
+    except OSError:
+        return False
+
+
 def _read_topic_file(path: Path, root: Path, out: _Collector) -> tuple[Topic | None, list[Question]]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -356,11 +370,12 @@ def _read_topic_file(path: Path, root: Path, out: _Collector) -> tuple[Topic | N
         out.add(path, data.line_of("questions"), "questions", "must be a list of questions")
         return None, []
     questions: list[Question] = []
+    cards_only = _inside_data_folder(root)
     for item in items:
         if not isinstance(item, LinedDict):
             out.add(path, data.line_of("questions"), "questions", f"each question must be a mapping, found {_kind_name(item)}")
             continue
-        question = _QuestionReader(item, path, root, topic_name, out).read()
+        question = _QuestionReader(item, path, root, topic_name, out, cards_only=cards_only).read()
         if question is not None:
             questions.append(question)
     topic = Topic(name=topic_name, title=title, file=path) if topic_name else None

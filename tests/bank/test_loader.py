@@ -97,3 +97,18 @@ def test_bank_error_lists_every_problem_in_its_message(tmp_path: Path) -> None:
     message = str(info.value)
     assert message.startswith("the question bank has 2 problems:")
     assert "source: 'wikipedia' names no note" in message and "refs: needs at least 1 entry" in message
+
+
+def test_a_bank_inside_the_data_folder_may_hold_cards_only(_private_home: Path) -> None:
+    """Nothing under LLMQ_HOME runs code: a numeric or code question there would run its answer
+    module, so it is refused before any module is loaded (a deck of cards loads as usual)."""
+    root = write_bank(_private_home / "decks" / "mine")
+    marker = _private_home / "ran"
+    (root / "answers" / "demo" / "math.py").write_text(f"open({str(marker)!r}, 'w').close()\ndef answer(n):\n    return n\n")
+    found = problems(root)
+    assert sum("may hold cards only" in p for p in found) == 2, found
+    assert any("demo.yaml:24: kind:" in p for p in found), found
+    assert not marker.exists()
+    cards = TOPIC_YAML.split("  - id: demo.math")[0]
+    write_bank(root, cards)
+    assert set(load(root).questions) == {"demo.card", "demo.pick"}
