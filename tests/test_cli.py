@@ -24,7 +24,7 @@ def test_list_filters_by_kind_topic_and_track() -> None:
     rows = json.loads(run_llmq("list", "--json", "--kind", "code", "--topic", "attention").stdout)
     assert rows and all(r["kind"] == "code" and r["topic"] == "attention" for r in rows)
     gpu = json.loads(run_llmq("list", "--json", "--track", "gpu").stdout)
-    assert all(r["track"] == "gpu" for r in gpu)
+    assert gpu and all(r["track"] == "gpu" for r in gpu)
 
 
 def test_list_text_shows_each_question() -> None:
