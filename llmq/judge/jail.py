@@ -384,6 +384,10 @@ def _enter_body(body: Callable[[], None], keep_fds: Sequence[int], budget_w: int
             _drop_bounding_only()
             os.setresgid(inner, inner, inner)
             os.setresuid(inner, inner, inner)
+            if level == FULL:
+                # The uid change made us non-dumpable; the supervisor (root of the namespace) may
+                # read our /proc only if we are dumpable, since our memory map predates the namespace.
+                _prctl(_PR_SET_DUMPABLE, 1)
         _drop_capabilities_if_any()
         seccomp.install(inet=level == FULL or spec.network)
         holds: dict[str, bool] = {}
@@ -485,8 +489,10 @@ def lock(memory_bytes: int, cpu_s: int, file_bytes: int) -> None:
     if nproc:
         resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past file_bytes fails with EFBIG instead
-    if level == FULL or identity != "user":
-        _prctl(_PR_SET_DUMPABLE, 0)  # the supervisor keeps the right to read us; same-user processes lose it
+    if level == LIMITS_ONLY and identity != "user":
+        # Other processes of our uid lose /proc access to us; the supervisor, real root, keeps it.
+        # (In FULL nothing outside can address us, and the supervisor needs us dumpable.)
+        _prctl(_PR_SET_DUMPABLE, 0)
     try:
         os.write(fd, str(UNLIMITED if unlimited else int(memory_bytes)).encode())
     finally:

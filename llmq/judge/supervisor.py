@@ -107,13 +107,14 @@ def _status_numbers(pid: int) -> tuple[int, int]:
     return threads, rss
 
 
-def _pss(pid: int) -> int:
-    """Pss_Anon + Pss_Shmem of a process in bytes (Pss on kernels without the split)."""
+def _pss(pid: int) -> int | None:
+    """Pss_Anon + Pss_Shmem of a process in bytes (Pss on kernels without the split); None when
+    it cannot be read (the process is gone, or we may not look at it)."""
     try:
         with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
             data = f.read()
     except OSError:
-        return 0
+        return None
     total = 0
     plain = 0
     split = False
@@ -192,7 +193,15 @@ class Supervisor:
             self.budget = int(data.strip() or b"-1")
         except ValueError:
             self.budget = UNLIMITED
-        self.baseline = sum(_pss(p) for p in self.pids())
+        self.baseline = self.exact(self.pids())
+
+    def exact(self, pids: list[int]) -> int:
+        """The submission's memory: Pss where we may read it, else the upper bound."""
+        total = 0
+        for pid in pids:
+            pss = _pss(pid)
+            total += pss if pss is not None else _status_numbers(pid)[1]
+        return total
 
     def check(self) -> str | None:
         """One round of the watchdogs; the status line when the submission must be stopped."""
@@ -206,7 +215,7 @@ class Supervisor:
         if tasks > self.max_tasks:
             return ending("tasks", count=tasks, limit=self.max_tasks)
         if self.budget is not None and self.budget != UNLIMITED and upper - self.baseline > self.budget:
-            used = sum(_pss(p) for p in pids) - self.baseline
+            used = self.exact(pids) - self.baseline
             if used > self.budget:
                 return ending("memory", used=used, limit=self.budget)
         return None
