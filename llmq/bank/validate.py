@@ -9,8 +9,9 @@ from __future__ import annotations
 import ast
 import math
 import random
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -36,7 +37,6 @@ from llmq.bank.model import (
 from llmq.bank.paths import answer_path
 from llmq.bank.yaml_lines import LinedDict
 from llmq.datadir import data_dir
-
 
 COMMON_REQUIRED = ("id", "kind", "title", "difficulty", "source", "refs")
 COMMON_OPTIONAL = ("topic", "tags", "track")
@@ -102,7 +102,7 @@ class _QuestionReader:
         if value not in allowed:
             self.err(field, f"must be one of {', '.join(allowed)}, not {value!r}")
             return allowed[0]
-        return value
+        return str(value)
 
     def number(self, field: str, *, positive: bool = True) -> float:
         value = self.raw.get(field)
@@ -145,18 +145,18 @@ class _QuestionReader:
         source = self.text("source")
         if source and source.split(":", 1)[0] not in NOTE_SOURCES:
             self.err("source", f"{source!r} names no note; use one of {', '.join(NOTE_SOURCES)} (optionally note:file)")
-        common: dict[str, Any] = dict(
-            id=qid,
-            kind=kind,
-            topic=topic,
-            title=self.text("title"),
-            tags=self.text_list("tags"),
-            difficulty=self.enum("difficulty", DIFFICULTIES),
-            source=source,
-            refs=self.text_list("refs", min_len=1),
-            track=self.enum("track", TRACKS, "cpu"),
-            where=Location(file=self.file, line=raw.line),
-        )
+        common: dict[str, Any] = {
+            "id": qid,
+            "kind": kind,
+            "topic": topic,
+            "title": self.text("title"),
+            "tags": self.text_list("tags"),
+            "difficulty": self.enum("difficulty", DIFFICULTIES),
+            "source": source,
+            "refs": self.text_list("refs", min_len=1),
+            "track": self.enum("track", TRACKS, "cpu"),
+            "where": Location(file=self.file, line=raw.line),
+        }
         builder: Callable[[dict[str, Any]], Question | None] = getattr(self, f"_{kind}")
         question = builder(common)
         return question if self.ok else None

@@ -8,7 +8,7 @@ import yaml
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class LinedDict(dict):
+class LinedDict(dict[Any, Any]):
     """A mapping from YAML that knows its own line and each key's line (1-based)."""
 
     line: int = 0

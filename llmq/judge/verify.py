@@ -6,8 +6,9 @@ bank error naming it, never a traceback or a hang of verify.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from llmq.judge.client import ExerciseLike, Judge, Pending
 from llmq.judge.verdict import Verdict, judge_failure

@@ -117,7 +117,9 @@ def test_a_fifo_in_place_of_the_cache_does_not_block(tmp_path: Path) -> None:
     target = _cache_file([root])
     target.parent.mkdir(parents=True, exist_ok=True)
     os.mkfifo(target)
-    result = run_llmq_python(f"from llmq.bank import load_bank; from pathlib import Path; print(len(load_bank(roots=[Path({str(root)!r})]).questions))")
+    code = "from pathlib import Path\nfrom llmq.bank import load_bank\n"
+    code += f"print(len(load_bank(roots=[Path({str(root)!r})]).questions))"
+    result = run_llmq_python(code)
     assert result.returncode == 0 and result.stdout.strip() == "4", result.stderr
 
 
