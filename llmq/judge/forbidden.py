@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 import ctypes
 import importlib
+import sys
+import types
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -174,6 +176,31 @@ def _resolve(name: str) -> tuple[Any, str] | None:
     return parent, parts[-1]
 
 
+def _targets(name: str) -> tuple[list[tuple[Any, str]], bool]:
+    """The attributes to replace for a dotted name, and whether they are the contents of a
+    module: the name itself, or for a module ("torch.optim.adam", which torch.optim does not even
+    keep as an attribute) the functions and classes of its package that it offers. Empty if
+    torch has no such name."""
+    found = _resolve(name)
+    module = getattr(*found) if found is not None else sys.modules.get(name)
+    if module is None:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            return [], False
+    if not isinstance(module, types.ModuleType):
+        return ([found] if found is not None else []), False
+    # The module itself stays (replacing it would turn `module.adam(...)` into an AttributeError).
+    package = name.rsplit(".", 1)[0]
+    public = getattr(module, "__all__", None) or [n for n in vars(module) if not n.startswith("_")]
+    targets = []
+    for attr in public:
+        value = getattr(module, attr, None)
+        if isinstance(value, (types.FunctionType, type)) and str(getattr(value, "__module__", "")).startswith(package):
+            targets.append((module, attr))
+    return targets, True
+
+
 def _reported(forbidden: list[str] | tuple[str, ...]) -> dict[forbidden_ops.Family, str]:
     """The families the listed names engage, each with the name its messages give: the first
     of the family's names that the exercise lists."""
@@ -248,8 +275,6 @@ def _replace_decompositions(ops: dict[str, str], seen: list[str]) -> None:
     """torch's tables of Python decompositions map an operator to a function that computes it
     from other operators (`decomposition_table[aten._softmax.default](x, -1, False)` is a
     softmax made of exp and sum): the entries of blocked operators raise too."""
-    import sys
-
     decomp = sys.modules.get("torch._decomp")  # imported by `import torch`; nothing to do if not
     if decomp is None:
         return
@@ -279,20 +304,26 @@ def patch(forbidden: list[str] | tuple[str, ...], seen: list[str]) -> list[str]:
     function are blocked at the dispatcher, which every other spelling reaches."""
     missing = []
     engaged = _reported(forbidden)
-    replacements: list[tuple[Any, str, str]] = []  # (parent, attribute, name to report)
+    # (parent, attribute, name to report, rank): one function object can be reached by several
+    # entries; it reports, in this order, a listed name that is exactly it, the preferred listed
+    # name of its family, a listed module that offers it.
+    entries: list[tuple[Any, str, str, int]] = []
     for name in forbidden:
-        found = _resolve(name)
-        if found is None:
+        targets, contents = _targets(name)
+        if not targets:
             missing.append(name)
-        else:
-            replacements.append((*found, name))
+        entries += [(parent, attr, name, 2 if contents else 0) for parent, attr in targets]
     for family, reported in engaged.items():
         for other in family.names + family.aliases + family.twins:
-            if other not in forbidden:
-                found = _resolve(other)
-                if found is not None:  # not in every version of torch
-                    replacements.append((*found, reported))
-    for parent, attr, name in replacements:
+            if other not in forbidden:  # not every one is in every version of torch
+                entries += [(parent, attr, reported, 1) for parent, attr in _targets(other)[0]]
+    best: dict[int, tuple[int, str]] = {}
+    for parent, attr, name, rank in entries:
+        key = id(getattr(parent, attr))
+        if key not in best or rank < best[key][0]:
+            best[key] = (rank, name)
+    replaced = [(parent, attr, best[id(getattr(parent, attr))][1]) for parent, attr, _, _ in entries]
+    for parent, attr, name in replaced:
         setattr(parent, attr, _raiser(name, seen))
     ops: dict[str, str] = {}
     for family, reported in engaged.items():
