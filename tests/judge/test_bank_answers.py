@@ -4,12 +4,13 @@ known-wrong answer it ships fails them, and each alternative correct answer pass
 One test per submission, with ids like `softmax.softmax/wrong:<the wrong answer's name>`, so a
 failure names the exercise and the answer. The submissions of the selected tests are all queued
 on the session's warm judge at first use (the worker keeps its slots busy), and each test then
-waits for its own verdict (about 430 submissions; under a minute on two cores). Submissions are judged as `llmq verify` judges them (same seed, wrong
+waits for its own verdict. Submissions are judged as `llmq verify` judges them (same seed, wrong
 answers stop at their first failing check).
 """
 from __future__ import annotations
 
 import runpy
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,9 @@ from llmq.bank.model import CodeExercise
 from llmq.judge.client import Judge, Pending
 
 SEED = 0  # the seed `llmq verify` uses, so a failure here reproduces with `llmq verify`
+# How a wrong answer is caught: a check fails it, or it raises. A timeout or a crash (the judge's
+# worker dying among them) says nothing about the checks, so it does not count here.
+CAUGHT = ("fail", "error")
 
 
 @dataclass(frozen=True)
@@ -62,15 +66,35 @@ def _submit(judge: Judge, case: Case) -> Pending:
     return judge.submit(case.exercise, submission=case.submission, name=case.name, seed=SEED)
 
 
+# The whole set normally takes under a minute; past this, a hung judge fails the remaining
+# tests at once instead of each waiting on its own.
+WAIT_FOR_ALL_S = 900.0
+
+
+@dataclass
+class Queued:
+    """The selected cases' submissions, queued at once, and when to stop waiting for them."""
+
+    pending: dict[str, Pending]
+    deadline: float
+
+    def verdict(self, case: Case) -> Any:
+        left = self.deadline - time.monotonic()
+        try:
+            return self.pending[case.id].result(timeout=max(left, 0.01))
+        except TimeoutError:
+            pytest.fail(f"{case.id}: no verdict from the judge within {WAIT_FOR_ALL_S:.0f} s of queuing the bank's submissions")
+
+
 @pytest.fixture(scope="session")
-def bank_verdicts(request: pytest.FixtureRequest, judge: Judge) -> dict[str, Pending]:
-    """Every selected case's submission, queued at once on the shared judge, by case id."""
+def bank_verdicts(request: pytest.FixtureRequest, judge: Judge) -> Queued:
+    """Every selected case's submission, queued at once on the shared judge."""
     selected = [
         item.callspec.params["case"]
         for item in request.session.items
         if isinstance(item, pytest.Function) and item.originalname == "test_bank_submission"
     ]
-    return {case.id: _submit(judge, case) for case in selected}
+    return Queued({case.id: _submit(judge, case) for case in selected}, time.monotonic() + WAIT_FOR_ALL_S)
 
 
 def _describe(verdict: Any) -> str:
@@ -79,13 +103,17 @@ def _describe(verdict: Any) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.slow  # about 430 submissions: 30 s on two idle cores, minutes on busy ones
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_bank_submission(case: Case, bank_verdicts: dict[str, Pending]) -> None:
-    verdict = bank_verdicts[case.id].result(timeout=600)
+def test_bank_submission(case: Case, bank_verdicts: Queued) -> None:
+    verdict = bank_verdicts.verdict(case)
     if case.submission == "wrong":
         if verdict.passed:
             pytest.fail(f"{case.exercise.id}: the known-wrong answer {case.name!r} passes every check "
                         f"(the checks are too weak): {_describe(verdict)}")
+        if verdict.status not in CAUGHT:
+            pytest.fail(f"{case.exercise.id}: the known-wrong answer {case.name!r} was not judged "
+                        f"(a check must fail it, or it must raise): {_describe(verdict)}")
     elif not verdict.passed:
         what = "the reference" if case.submission == "reference" else f"the alternative {case.name!r}"
         pytest.fail(f"{case.exercise.id}: {what} does not pass its own checks: {_describe(verdict)}")
