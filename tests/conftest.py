@@ -4,6 +4,7 @@ Tests write only inside an LLMQ_HOME of their own. A session-wide one is set bef
 module is imported (some load the bank at import time, and session fixtures run before a test's
 own home exists), and each test then gets a fresh one on top of it.
 """
+
 from __future__ import annotations
 
 import os
@@ -51,9 +52,11 @@ def _private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     return home
 
 
-def run_llmq(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-             timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_llmq(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """`python -m llmq ARGS` in a subprocess, as a user would run it."""
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "llmq", *args], cwd=cwd or REPO, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "llmq", *args], cwd=cwd or REPO, env=full_env, capture_output=True, text=True, timeout=timeout
+    )

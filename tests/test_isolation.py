@@ -5,6 +5,7 @@ Runs pytest in a subprocess on test files that load the bank at import time or i
 fixtures (the writes that happen before a test's own LLMQ_HOME exists), with LLMQ_HOME unset and
 HOME / XDG_DATA_HOME pointing at an empty folder, and then looks at that folder.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,7 +29,10 @@ def _user_env(tmp_path: Path) -> tuple[dict[str, str], Path]:
     env.update(HOME=str(home), XDG_DATA_HOME=str(home / ".local" / "share"), TMPDIR=str(tmp_path / "tmp"))
     where = subprocess.run(
         [sys.executable, "-c", "from platformdirs import user_data_dir; print(user_data_dir('llmq', appauthor=False))"],
-        env=env, capture_output=True, text=True, check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     return env, Path(where)
 
@@ -37,8 +41,14 @@ def test_a_test_run_leaves_the_real_data_folder_untouched(tmp_path: Path) -> Non
     env, data_folder = _user_env(tmp_path)
     assert data_folder.is_relative_to(tmp_path / "home")
 
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *PROBES],
-                         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *PROBES],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert not data_folder.exists(), sorted(str(p) for p in data_folder.rglob("*"))
     assert [p for p in (tmp_path / "home").rglob("*") if "llmq" in p.name] == []
@@ -47,6 +57,7 @@ def test_a_test_run_leaves_the_real_data_folder_untouched(tmp_path: Path) -> Non
 
     # The control: the same environment without the suite's homes does write there, so the
     # checks above look at the right folder.
-    subprocess.run([sys.executable, "-c", "from llmq.bank import load_bank; load_bank()"],
-                   cwd=REPO, env=env, check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-c", "from llmq.bank import load_bank; load_bank()"], cwd=REPO, env=env, check=True, timeout=120
+    )
     assert data_folder.exists()

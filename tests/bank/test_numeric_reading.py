@@ -3,6 +3,7 @@ and `is_correct`): units and SI / binary prefixes, GiB against GB, percent, e-no
 characters from a CJK keyboard, junk (refused with a sentence, never a traceback), and round
 trips (a value printed in any unit we read parses back to the same value).
 """
+
 from __future__ import annotations
 
 import math
@@ -29,29 +30,66 @@ def one(text: str, unit: str) -> float:
 
 # --- units and prefixes ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("31.4 GB", 31.4), ("31.4GB", 31.4), ("31.4 G", 31.4), ("31400 MB", 31.4), ("31400000 kB", 31.4),
-    ("31400000 KB", 31.4), ("0.0314 TB", 31.4), ("3.14e10 B", 31.4),
-])
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("31.4 GB", 31.4),
+        ("31.4GB", 31.4),
+        ("31.4 G", 31.4),
+        ("31400 MB", 31.4),
+        ("31400000 kB", 31.4),
+        ("31400000 KB", 31.4),
+        ("0.0314 TB", 31.4),
+        ("3.14e10 B", 31.4),
+    ],
+)
 def test_decimal_prefixes_of_bytes(text: str, expected: float) -> None:
     assert one(text, "GB") == pytest.approx(expected, rel=1e-12)
 
 
-@pytest.mark.parametrize(("text", "unit", "expected"), [
-    ("2 ms", "s", 2e-3), ("2 us", "ms", 2e-3), ("2 µs", "ms", 2e-3), ("2 μs", "ms", 2e-3), ("5 ns", "s", 5e-9),
-    ("312 TFLOPs", "TFLOPs", 312), ("312 TFLOPS", "TFLOPs", 312), ("0.312 PFLOPs", "TFLOPs", 312),
-    ("3.12e14 FLOPs", "TFLOPs", 312), ("6 EFLOPs", "FLOPs", 6e18), ("60 ZFLOPs", "FLOPs", 6e22),
-    ("1.2k tokens/s", "tokens/s", 1200), ("1.2 k", "tokens/s", 1200), ("1200 tokens/s", "tokens/s", 1200),
-    ("12 days", "days", 12), ("3x", "x", 3), ("3 x", "x", 3),
-])
+@pytest.mark.parametrize(
+    ("text", "unit", "expected"),
+    [
+        ("2 ms", "s", 2e-3),
+        ("2 us", "ms", 2e-3),
+        ("2 µs", "ms", 2e-3),
+        ("2 μs", "ms", 2e-3),
+        ("5 ns", "s", 5e-9),
+        ("312 TFLOPs", "TFLOPs", 312),
+        ("312 TFLOPS", "TFLOPs", 312),
+        ("0.312 PFLOPs", "TFLOPs", 312),
+        ("3.12e14 FLOPs", "TFLOPs", 312),
+        ("6 EFLOPs", "FLOPs", 6e18),
+        ("60 ZFLOPs", "FLOPs", 6e22),
+        ("1.2k tokens/s", "tokens/s", 1200),
+        ("1.2 k", "tokens/s", 1200),
+        ("1200 tokens/s", "tokens/s", 1200),
+        ("12 days", "days", 12),
+        ("3x", "x", 3),
+        ("3 x", "x", 3),
+    ],
+)
 def test_prefixes_on_other_units(text: str, unit: str, expected: float) -> None:
     assert one(text, unit) == pytest.approx(expected, rel=1e-12)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("7M", 7), ("7 M", 7), ("7m", 7), ("7 million", 7), ("7 mn", 7), ("7000k", 7), ("0.007B", 7),
-    ("0.007 bn", 7), ("0.007 billion", 7), ("7e-6 trillion", 7), ("7e-6 T", 7),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("7M", 7),
+        ("7 M", 7),
+        ("7m", 7),
+        ("7 million", 7),
+        ("7 mn", 7),
+        ("7000k", 7),
+        ("0.007B", 7),
+        ("0.007 bn", 7),
+        ("0.007 billion", 7),
+        ("7e-6 trillion", 7),
+        ("7e-6 T", 7),
+    ],
+)
 def test_a_count_in_millions(text: str, expected: float) -> None:
     """'m' after a count is a million (nobody counts parameters in thousandths)."""
     assert one(text, "M") == pytest.approx(expected, rel=1e-12)
@@ -71,6 +109,7 @@ def test_a_lowercase_letter_that_is_no_si_prefix_is_refused_not_guessed() -> Non
 
 # --- GiB and GB -------------------------------------------------------------------------------------
 
+
 def test_gib_and_gb_are_different_units() -> None:
     assert one("1 GiB", "GB") == pytest.approx(GIB / GB)
     assert one("1 GB", "GiB") == pytest.approx(GB / GIB)
@@ -89,6 +128,7 @@ def test_a_gb_answer_to_a_gib_question_is_wrong_when_the_difference_exceeds_the_
 
 # --- percent ----------------------------------------------------------------------------------------
 
+
 def test_percent() -> None:
     assert one("12.5%", "%") == 12.5
     assert one("12.5 %", "%") == 12.5
@@ -99,33 +139,84 @@ def test_percent() -> None:
 
 # --- e-notation and separators ------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("3.14e10", 3.14e10), ("3.14E10", 3.14e10), ("3.14e+10", 3.14e10), ("314e-2", 3.14), (".5e1", 5.0),
-    ("1,000,000", 1e6), ("1_000_000", 1e6), ("-2.5e-3", -2.5e-3), ("+7", 7.0), ("5.", 5.0), (".5", 0.5),
-    ("  42  ", 42.0), ("42\u00a0", 42.0),
-])
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("3.14e10", 3.14e10),
+        ("3.14E10", 3.14e10),
+        ("3.14e+10", 3.14e10),
+        ("314e-2", 3.14),
+        (".5e1", 5.0),
+        ("1,000,000", 1e6),
+        ("1_000_000", 1e6),
+        ("-2.5e-3", -2.5e-3),
+        ("+7", 7.0),
+        ("5.", 5.0),
+        (".5", 0.5),
+        ("  42  ", 42.0),
+        ("42\u00a0", 42.0),
+    ],
+)
 def test_number_forms(text: str, expected: float) -> None:
     assert reads(text, "")[0] == pytest.approx(expected, rel=1e-15)
 
 
 # --- full-width characters (a Chinese or Japanese input method) -------------------------------
 
-@pytest.mark.parametrize(("text", "unit", "expected"), [
-    ("３１.４ GB", "GB", 31.4), ("３１．４ GB", "GB", 31.4), ("３１．４ ＧＢ", "GB", 31.4), ("31.4\u3000GB", "GB", 31.4),
-    ("５０％", "%", 50.0), ("１２．５％", "", 0.125), ("３．１４ｅ１０", "GB", 3.14e10), ("１，０００", "", 1000.0),
-    ("２ µs", "ms", 2e-3),
-])
+
+@pytest.mark.parametrize(
+    ("text", "unit", "expected"),
+    [
+        ("３１.４ GB", "GB", 31.4),
+        ("３１．４ GB", "GB", 31.4),
+        ("３１．４ ＧＢ", "GB", 31.4),
+        ("31.4\u3000GB", "GB", 31.4),
+        ("５０％", "%", 50.0),
+        ("１２．５％", "", 0.125),
+        ("３．１４ｅ１０", "GB", 3.14e10),
+        ("１，０００", "", 1000.0),
+        ("２ µs", "ms", 2e-3),
+    ],
+)
 def test_full_width_digits_letters_and_punctuation(text: str, unit: str, expected: float) -> None:
     assert reads(text, unit)[0] == pytest.approx(expected, rel=1e-12)
 
 
 # --- junk: a sentence for the person, never a traceback ------------------------------------------
 
-@pytest.mark.parametrize("text", [
-    "", "   ", "GB", "abc", "-", "+", ".", "e5", "1e", "nan", "inf", "-inf", "NaN GB", "1.2.3", "1/2", "0x10",
-    "31.4 GBs", "31.4 XB", "31.4 gigabytes please", "1e999", "-1e999", pytest.param("9" * 400, id="400 nines"), "\x00",
-    "３１．４ 円", "10⁹", "2³²",
-])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "GB",
+        "abc",
+        "-",
+        "+",
+        ".",
+        "e5",
+        "1e",
+        "nan",
+        "inf",
+        "-inf",
+        "NaN GB",
+        "1.2.3",
+        "1/2",
+        "0x10",
+        "31.4 GBs",
+        "31.4 XB",
+        "31.4 gigabytes please",
+        "1e999",
+        "-1e999",
+        pytest.param("9" * 400, id="400 nines"),
+        "\x00",
+        "３１．４ 円",
+        "10⁹",
+        "2³²",
+    ],
+)
 def test_junk_is_refused_with_a_sentence(text: str) -> None:
     with pytest.raises(AnswerFormatError) as refused:
         read_answer(text, "GB")
@@ -148,8 +239,20 @@ def test_any_text_is_read_or_refused_never_crashes(text: str) -> None:
 # --- round trips ------------------------------------------------------------------------------------
 
 # (unit of the question, how many base units one of it is), and spellings of the same quantity
-BYTE_UNITS = {"B": 1, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "PB": 1e15,
-              "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50}
+BYTE_UNITS = {
+    "B": 1,
+    "kB": 1e3,
+    "KB": 1e3,
+    "MB": 1e6,
+    "GB": 1e9,
+    "TB": 1e12,
+    "PB": 1e15,
+    "KiB": 2**10,
+    "MiB": 2**20,
+    "GiB": 2**30,
+    "TiB": 2**40,
+    "PiB": 2**50,
+}
 COUNT_UNITS = {"": 1, "k": 1e3, "K": 1e3, "M": 1e6, "million": 1e6, "B": 1e9, "billion": 1e9, "bn": 1e9, "T": 1e12}
 FLOP_UNITS = {"FLOPs": 1, "GFLOPs": 1e9, "TFLOPs": 1e12, "PFLOPs": 1e15, "EFLOPs": 1e18}
 TIME_UNITS = {"s": 1, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
@@ -204,6 +307,7 @@ def test_the_printed_answer_is_correct_and_a_tenth_off_is_not(answer: float, uni
 
 # --- helpers ----------------------------------------------------------------------------------------
 
+
 def _question(unit: str, tolerance: float) -> Numeric:
     """A numeric question record with only what `is_correct` reads set to something meaningful."""
     template = _any_numeric_question()
@@ -228,4 +332,3 @@ def test_questions_of_the_bank_use_only_units_this_file_reads() -> None:
     known = set(BYTE_UNITS) | set(COUNT_UNITS) | set(FLOP_UNITS) | set(TIME_UNITS) | {"%", "x", "tokens/s", "days"}
     units = {q.unit for q in load_bank().questions.values() if isinstance(q, Numeric)}
     assert units <= known, units - known
-

@@ -1,5 +1,6 @@
 """The rules an answer module must meet before `llmq verify` trusts it, counted at their
 boundaries: one wrong answer too few is reported, exactly enough is not."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +9,7 @@ import pytest
 
 from llmq.judge.answer import MIN_WRONG_ANSWERS, load, problems
 
-MODULE = '''
+MODULE = """
 from hypothesis import strategies as st
 from llmq.judge.kit import check
 
@@ -22,7 +23,7 @@ def doubles(ctx):
 
 WRONG_ANSWERS = {WRONG}
 ALTERNATIVES = {ALTERNATIVES}
-'''
+"""
 ALTERNATIVE = {"sum of two": "def double(x):\n    return x + x\n"}
 
 
@@ -38,8 +39,7 @@ def test_one_wrong_answer_too_few_is_reported_with_the_count(tmp_path: Path) -> 
     found = problems(load(path))
     count = MIN_WRONG_ANSWERS - 1
     assert found == [
-        f"{path}: WRONG_ANSWERS has {count} {'entry' if count == 1 else 'entries'}; "
-        f"at least {MIN_WRONG_ANSWERS} are required"
+        f"{path}: WRONG_ANSWERS has {count} {'entry' if count == 1 else 'entries'}; at least {MIN_WRONG_ANSWERS} are required"
     ]
 
 

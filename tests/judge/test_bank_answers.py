@@ -7,6 +7,7 @@ on the session's warm judge at first use (the worker keeps its slots busy), and 
 waits for its own verdict. Submissions are judged as `llmq verify` judges them (same seed, wrong
 answers stop at their first failing check).
 """
+
 from __future__ import annotations
 
 import runpy
@@ -109,11 +110,15 @@ def test_bank_submission(case: Case, bank_verdicts: Queued) -> None:
     verdict = bank_verdicts.verdict(case)
     if case.submission == "wrong":
         if verdict.passed:
-            pytest.fail(f"{case.exercise.id}: the known-wrong answer {case.name!r} passes every check "
-                        f"(the checks are too weak): {_describe(verdict)}")
+            pytest.fail(
+                f"{case.exercise.id}: the known-wrong answer {case.name!r} passes every check "
+                f"(the checks are too weak): {_describe(verdict)}"
+            )
         if verdict.status not in CAUGHT:
-            pytest.fail(f"{case.exercise.id}: the known-wrong answer {case.name!r} was not judged "
-                        f"(a check must fail it, or it must raise): {_describe(verdict)}")
+            pytest.fail(
+                f"{case.exercise.id}: the known-wrong answer {case.name!r} was not judged "
+                f"(a check must fail it, or it must raise): {_describe(verdict)}"
+            )
     elif not verdict.passed:
         what = "the reference" if case.submission == "reference" else f"the alternative {case.name!r}"
         pytest.fail(f"{case.exercise.id}: {what} does not pass its own checks: {_describe(verdict)}")
