@@ -44,6 +44,7 @@ class ExerciseRef:
     answer_path: Path
     function: str
     timeout_s: float = 10.0
+    track: str = "cpu"  # "gpu" for the GPU track (the sandbox may need the GPU, and sockets for gloo)
 
 
 class Cancelled(Exception):
@@ -255,6 +256,7 @@ class Judge:
             "stop_on_failure": stop_on_failure,
             "submission": submission,
             "name": name,
+            "track": getattr(exercise, "track", "cpu"),
         }
         return self._send({"op": "check", "request": request})
 

@@ -76,6 +76,7 @@ class Request:
     stop_on_failure: bool = False
     submission: str = "source"  # source | reference | wrong | alternative
     name: str = ""  # which wrong answer or alternative
+    track: str = "cpu"  # "gpu": the sandbox may need the GPU and, without full isolation, sockets (gloo)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Request:
@@ -320,18 +321,12 @@ def main(request: Request, started: Started, nonce: str, verdict_fd: int) -> Non
 def judge_here(request: Request) -> Verdict:
     """Judge in this process (a fresh one: the benchmark's naive way): start a sandbox from here
     before the answer module loads, then run the checks as the harness does."""
-    started = start_sandbox()
+    started = start_sandbox(network=request.track == "gpu")
     try:
         return judge(request, started)
     finally:
-        started.kill()
-        try:
-            os.waitpid(started.jail.pid, 0)
-        except ChildProcessError:
-            pass
-        cleanup = getattr(started.jail, "cleanup", None)
-        if cleanup is not None:
-            cleanup()
+        started.kill()  # this process started it: also collects it
+        started.jail.close()
 
 
 def describe(answer_path: str) -> dict[str, Any]:

@@ -1,9 +1,8 @@
 """Starting the sandbox (the worker's side) and talking to it (the harness's side).
 
 `start_sandbox` runs in the worker, before any answer module is loaded anywhere: it makes the
-three pipes and starts the sandbox in the jail (jail.py), or, where the system cannot isolate, in
-a limits-only fallback of the same shape (a supervisor process that reports how the sandbox
-ended). `SandboxProcess`, in the harness, implements kit.Link: it prepares the sandbox (drivers
+three pipes and starts the sandbox in the jail (jail.py: full isolation, or limits only where the
+system cannot isolate; its supervisor reports how the sandbox ended). `SandboxProcess`, in the harness, implements kit.Link: it prepares the sandbox (drivers
 as code, limits, forbidden names), waits for each reply with the run's deadline, drains the
 submission's stdout/stderr (keeping the first 64 KiB), and turns every way the sandbox can stop
 answering into SandboxGone with a message for people: the signal that killed it, an exit in the
@@ -14,13 +13,12 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import selectors
-import shutil
 import signal
-import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -30,9 +28,6 @@ from llmq.judge import wire
 from llmq.judge.kit import BankError, CheckFailed, Outcome, SandboxGone, SubmissionRaised
 from llmq.judge.verdict import OUTPUT_CUT_NOTE
 
-FULL, LIMITS_ONLY = "full", "limits-only"
-# Set to "limits-only" to run without the jail even where it works (to see what the fallback does).
-FALLBACK_ENV = "LLMQ_ISOLATION"
 
 
 def _signal_name(signum: int) -> str:
@@ -63,118 +58,66 @@ class CapturedOutput:
         return text
 
 
-class LocalJail:
-    """The limits-only sandbox: a supervisor process (the worker's child, leader of its own process
-    group) forks the sandbox, waits for it and writes how it ended on `status_fd`, as jail.py's
-    supervisor does. It isolates nothing: the submission runs as the user, limited by rlimits."""
-
-    isolation = LIMITS_ONLY
-
-    def __init__(self, pid: int, status_fd: int, workdir: str) -> None:
-        self.pid = pid
-        self.status_fd = status_fd
-        self.workdir = workdir
-
-    @classmethod
-    def start(cls, body: Callable[[str], None], keep_fds: list[int]) -> LocalJail:
-        workdir = tempfile.mkdtemp(prefix="llmq-sandbox-")
-        status_r, status_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the supervisor
-            try:
-                os.setpgid(0, 0)
-                limits_mod.die_with_parent()
-                limits_mod.close_fds_except(set(keep_fds) | {status_w})
-                child = os.fork()
-                if child == 0:
-                    os.close(status_w)
-                    body(workdir)
-                    os._exit(70)
-                for fd in keep_fds:
-                    os.close(fd)
-                _, status = os.waitpid(child, 0)
-                how = {"signal": os.WTERMSIG(status)} if os.WIFSIGNALED(status) else {"exit": os.WEXITSTATUS(status)}
-                os.write(status_w, json.dumps(how).encode() + b"\n")
-            finally:
-                os.killpg(0, signal.SIGKILL)  # whatever the sandbox left in the group, and us
-        try:
-            os.setpgid(pid, pid)  # also done in the child: whichever runs first wins the race
-        except OSError:
-            pass
-        os.close(status_w)
-        return cls(pid, status_r, workdir)
-
-    def kill(self) -> None:
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-    def cleanup(self) -> None:
-        """In the worker, once the supervisor is reaped: remove the folder."""
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-
 @dataclass
 class Started:
-    """A running sandbox as the worker hands it to the harness: the jail handle (pid, status_fd,
-    kill), the harness's ends of the pipes, and the isolation it got."""
+    """A running sandbox as the worker hands it to the harness: the jail handle (jail.Jail: pid,
+    level, status_fd, kill, read_status), the harness's ends of the pipes, and the isolation."""
 
     jail: Any
     req_w: int
     resp_r: int
     out_r: int
-    isolation: str
+
+    @property
+    def isolation(self) -> str:
+        return str(self.jail.level)
 
     @property
     def fds(self) -> set[int]:
         return {self.req_w, self.resp_r, self.out_r, self.jail.status_fd}
 
     def kill(self) -> None:
+        """Every process of the submission goes, and its folder (any holder of the handle may)."""
         self.jail.kill()
 
 
-def _jail_module() -> Any | None:
-    """jail.py where it is importable and the system can isolate, else None (limits only)."""
-    if os.environ.get(FALLBACK_ENV) == LIMITS_ONLY:
-        return None
-    try:
-        from llmq.judge import jail
-    except ImportError:
-        return None
-    return jail if jail.available() else None
+def start_sandbox(gpu: bool = False, network: bool = False) -> Started:
+    """In the worker: start a sandbox from this clean process (no answer module loaded) in the
+    jail; it waits for the harness's "prepare". `gpu`: pass the GPU device nodes (CUDA machines).
+    `network`: where the jail is limits-only, allow IP sockets (the gloo ranks of the GPU track);
+    with full isolation the sandbox always has its own loopback and nothing else."""
+    from llmq.judge import jail
 
-
-def start_sandbox(gpu: bool = False) -> Started:
-    """In the worker: start a sandbox from this clean process (no answer module loaded); it waits
-    for the harness's "prepare". `gpu`: pass the GPU device nodes into the jail (CUDA machines)."""
     req_r, req_w = os.pipe()
     resp_r, resp_w = os.pipe()
     out_r, out_w = os.pipe()
     keep = [req_r, resp_w, out_w]
-    jail = _jail_module()
-    if jail is None:
-        handle: Any = LocalJail.start(lambda workdir: sandbox_mod.serve(req_r, resp_w, out_w, workdir, sandbox_mod.limits_only_lock), keep)
-        isolation = LIMITS_ONLY
-    else:
-        handle = jail.start(lambda: sandbox_mod.serve(req_r, resp_w, out_w, None, jail.lock), keep, jail.JailSpec(gpu=gpu))
-        isolation = getattr(handle, "isolation", FULL)
+    try:
+        handle = jail.start(lambda: sandbox_mod.serve(req_r, resp_w, out_w, jail.lock), keep,
+                            jail.JailSpec(gpu=gpu, network=network))
+    except BaseException:
+        for fd in (*keep, req_w, resp_r, out_r):
+            os.close(fd)
+        raise
     for fd in keep:
         os.close(fd)
-    return Started(handle, req_w, resp_r, out_r, isolation)
+    return Started(handle, req_w, resp_r, out_r)
 
 
 def _ending(how: dict[str, Any], memory_bytes: int) -> tuple[str, str]:
     """(status, message) for the supervisor's line saying how the sandbox ended."""
-    reason = how.get("reason")
-    if reason == "memory":
-        return "error", f"the submission used more than {memory_bytes / limits_mod.GIB:g} GiB across its processes (the memory limit of the whole submission)"
-    if reason == "tasks":
-        return "error", f"the submission started too many processes or threads (at most {how.get('limit', '?')} at a time)"
-    if reason == "disk":
-        return "error", f"the submission wrote more than {int(how.get('limit', 64 << 20)) >> 20} MiB into its folder (the disk quota)"
-    if "signal" in how:
-        sig = int(how["signal"])
+    end = how.get("end")
+    if end == "memory":
+        limit = int(how.get("limit") or memory_bytes)
+        return "error", (f"the submission used more than {limit / limits_mod.GIB:.3g} GiB across its processes "
+                         "(the memory limit of the whole submission)")
+    if end == "tasks":
+        return "error", f"the submission ran too many processes and threads at once (at most {how.get('limit', '?')})"
+    if end == "disk":
+        limit = int(how.get("limit") or 0)
+        return "error", f"the submission wrote more than {limit >> 20} MiB into its folder (the disk quota)"
+    if end == "signal":
+        sig = int(how.get("signal", 0))
         hint = {
             signal.SIGSEGV: " (a segmentation fault: memory accessed out of bounds)",
             signal.SIGXCPU: " (the CPU time limit)",
@@ -183,8 +126,10 @@ def _ending(how: dict[str, Any], memory_bytes: int) -> tuple[str, str]:
             signal.SIGSYS: " (a system call the sandbox does not allow)",
         }.get(sig, "")
         return "crash", f"the solution's process was killed by {_signal_name(sig)}{hint}"
-    if "exit" in how:
-        return "crash", f"the solution's process exited with status {how['exit']} before the checks ended (os._exit?)"
+    if end == "exit":
+        return "crash", f"the solution's process exited with status {how.get('code')} before the checks ended (os._exit?)"
+    if end == "setup":
+        return "crash", f"the sandbox could not start: {how.get('error', '?')}"
     return "crash", f"the sandbox ended in a way the judge does not know: {json.dumps(how)[:200]}"
 
 
@@ -248,37 +193,19 @@ class SandboxProcess:
         self.reader.feed(chunk)
         return True
 
-    def _status_line(self, wait_s: float) -> dict[str, Any] | None:
-        """The supervisor's line saying how the sandbox ended; None if it says nothing in time."""
-        fd = self.started.jail.status_fd
-        data = b""
-        until = time.monotonic() + wait_s
-        with selectors.DefaultSelector() as sel:
-            sel.register(fd, selectors.EVENT_READ)
-            while b"\n" not in data and len(data) < 4096:
-                left = until - time.monotonic()
-                if left <= 0 or not sel.select(timeout=left):
-                    return None
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    break
-                data += chunk
-        try:
-            how = json.loads(data.split(b"\n")[0])
-        except ValueError:
-            return {"lost": True}
-        return how if isinstance(how, dict) else {"lost": True}
-
     def _gone(self) -> None:
         """The sandbox closed its end: it exited or was killed. Say how (the supervisor knows)."""
-        # It may also have closed the descriptor and gone on running: give it a moment to exit.
-        how = self._status_line(max(0.0, min(self.deadline - time.monotonic(), 1.0)))
-        if how is None:
+        # It may also have closed the descriptor and gone on running: give it a moment to end.
+        jail = self.started.jail
+        wait = max(0.0, min(self.deadline - time.monotonic(), 1.0))
+        readable, _, _ = select.select([jail.status_fd], [], [], wait)
+        if not readable:
             self.expire("error", "the solution closed the judge's channel (a file descriptor it did not open)")
+        how = jail.read_status(timeout=1.0)
         self.alive = False
         self._drain_output()
-        if how.get("lost"):
-            self.expire("crash", "the sandbox's supervisor ended without saying how the sandbox ended (killed from inside?)")
+        if how is None:
+            self.expire("crash", "the sandbox's supervisor ended without saying how the sandbox ended")
         status, message = _ending(how, self.memory_bytes)
         self.expire(status, message)
 

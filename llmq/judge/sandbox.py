@@ -26,7 +26,6 @@ import torch
 
 from llmq.judge import device as device_mod
 from llmq.judge import forbidden as forbidden_mod
-from llmq.judge import limits as limits_mod
 from llmq.judge import wire
 
 BLOCKED_PREFIXES = ("llmq", "answers", "_llmq_answer_")
@@ -204,25 +203,19 @@ def _run_bundle(source: str, filename: str, names: list[str], files: dict[str, s
     return drivers
 
 
-def limits_only_lock(memory_bytes: int, cpu_s: int, file_bytes: int) -> None:
-    """What `jail.lock` does where there is no jail: the process's own rlimits."""
-    limits_mod.apply_numbers(memory_bytes, cpu_s, file_bytes)
-
-
-def serve(req_fd: int, resp_fd: int, out_fd: int, workdir: str | None, lock: Callable[[int, int, int], None]) -> None:
-    """Entry point in the freshly started sandbox process; never returns. `workdir`: where to work
-    when the jail did not already put us in a folder of our own (the limits-only fallback)."""
+def serve(req_fd: int, resp_fd: int, out_fd: int, lock: Callable[[int, int, int], None]) -> None:
+    """The body of the jail (jail.start): runs in the sandbox's own folder with a clean
+    environment and only these descriptors; never returns. `lock` is jail.lock."""
     try:
-        limits_mod.die_with_parent()
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(out_fd, 1)
         os.dup2(out_fd, 2)
-        limits_mod.close_fds_except({req_fd, resp_fd})
-        if workdir:
-            os.chdir(workdir)
-            os.environ.update({"HOME": workdir, "TMPDIR": workdir})
+        os.close(out_fd)
+        os.close(devnull)
         device_mod.prepare_sandbox()  # TRITON_INTERPRET=1 without CUDA (GPU track)
+        # gloo picks the interface of the hostname; in the sandbox the loopback is what there is.
+        os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
         torch.set_num_threads(1)
         sandbox = Sandbox(req_fd, resp_fd, lock)
     except BaseException as exc:  # the sandbox could not be set up: tell the harness, then go

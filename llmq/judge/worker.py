@@ -120,9 +120,10 @@ class Worker:
             request = harness.Request.from_dict(job.payload.get("request", {}))
             job.deadline = time.monotonic() + harness.ANSWER_LOAD_S + request.timeout_s + GRACE_S
             # The sandbox first, from this clean process; the nonce after, so it never has it.
+            gpu_track = job.payload.get("request", {}).get("track") == "gpu"
             try:
-                job.sandbox = link.start_sandbox(gpu=_has_cuda())
-            except OSError as exc:
+                job.sandbox = link.start_sandbox(gpu=gpu_track and _has_cuda(), network=gpu_track)
+            except Exception as exc:
                 self.fail(job, "crash", f"the judge could not start a sandbox: {exc}")
                 return
             job.nonce = secrets.token_hex(16)
@@ -174,17 +175,18 @@ class Worker:
         return status
 
     def end_sandbox(self, job: Job) -> None:
-        """Kill the sandbox (its whole jail), collect its supervisor, remove what it left."""
+        """Kill the sandbox (its whole jail), collect it, remove its folder."""
         jail = job.sandbox.jail
-        job.sandbox.kill()
+        try:
+            os.killpg(jail.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
         try:
             _, _, usage = os.wait4(jail.pid, 0)
             job.cpu_s += usage.ru_utime + usage.ru_stime  # the sandbox's processes it waited for
         except ChildProcessError:
             pass
-        cleanup = getattr(jail, "cleanup", None)
-        if cleanup is not None:
-            cleanup()
+        jail.kill()  # the rest: its folder (limits only); idempotent
         job.sandbox = None
 
     def finished(self, job: Job) -> None:
@@ -366,4 +368,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    sys.stderr.flush()
+    os._exit(status)  # no interpreter teardown (seconds with torch loaded): a dead client's worker goes now
