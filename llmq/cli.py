@@ -111,14 +111,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     from llmq.judge.commands import check_file, watch_file
     from llmq.judge.solution_file import SolutionFileError, read_solution
 
-    path = Path(args.file)
-    try:
-        # Refuses a directory, a FIFO, a device (/dev/zero) or a file over 1 MiB before reading it.
-        read_solution(path)
-    except SolutionFileError as exc:
-        raise UsageError(str(exc)) from None
     with Judge() as judge:  # started first: its worker imports torch while the bank loads
         exercise = find_exercise(_load(args), args.id)
+        path = Path(args.file)
+        try:
+            # Refuses a directory, a FIFO, a device (/dev/zero) or a file over 1 MiB before reading it.
+            read_solution(path)
+        except SolutionFileError as exc:
+            raise UsageError(str(exc)) from None
         run = watch_file if args.watch else check_file
         return run(exercise, path, as_json=args.json, seed=args.seed, judge=judge)
 
