@@ -2,9 +2,6 @@
 reveal the reference, edit in $EDITOR. Used in the review queue and on its own (practice)."""
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
 import time
 from typing import TYPE_CHECKING, cast
 
@@ -21,6 +18,7 @@ from llmq.judge.reference_file import reference_solution
 from llmq.judge.verdict import Verdict
 from llmq.srs import Attempt, Rating, suggested_rating
 from llmq.tui.errors import ReportsWorkerErrors, guarded
+from llmq.tui.suspend import editor_command, run_suspended
 from llmq.tui.widgets.card_view import CardView
 from llmq.tui.widgets.markdown import BankMarkdown
 from llmq.tui.widgets.results import ResultsPanel
@@ -244,12 +242,11 @@ class CodePanel(ReportsWorkerErrors, CardView):
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / (self.exercise.id.replace(".", "_") + ".py")
         path.write_text(self.editor.text, encoding="utf-8")
-        command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-        try:
-            with self.app.suspend():
-                subprocess.run([*shlex.split(command), str(path)], check=False)
-        except Exception as err:  # no terminal to suspend (tests), or the editor is missing
-            self.notify(f"Could not run {command!r}: {err}", title="$EDITOR", severity="error")
+        outcome = run_suspended(self.app, editor_command(), str(path))
+        if outcome.error is not None:
+            self.notify(f"{outcome.error}. Set $EDITOR (or $VISUAL) to an editor that waits until the "
+                        f"file is closed, e.g. EDITOR=vim or EDITOR='code --wait'.",
+                        title="Editor not started", severity="error", timeout=10)
             return
         self.editor.load_text(path.read_text(encoding="utf-8"))
-        self.notify(f"Loaded {path.name} from your editor.")
+        self.notify(f"Loaded {path.name} from your editor.", title="Editor")
