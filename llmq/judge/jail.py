@@ -537,12 +537,29 @@ def _s1_common(parent: int | None) -> None:
 
 
 def _fork_body_and_supervise(body: Callable[[], None], keep_fds: Sequence[int], spec: JailSpec, level: str,
-                             status_w: int, folder_inside: str, folder_outside: str | None, identity: str) -> None:
+                             status_w: int, folder_inside: str, folder_outside: str | None, identity: str,
+                             prepare: Callable[[], None] | None = None) -> None:
+    """S1: fork S2, run `prepare` (the new root) while S2 is being scheduled, then supervise.
+    pivot_root moves the root of every process of the mount namespace, S2's too."""
     budget_r, budget_w = os.pipe()
+    ready_r, ready_w = os.pipe()
     child = os.fork()
     if child == 0:
+        os.close(ready_w)
+        if os.read(ready_r, 1) != b"r":
+            os._exit(70)  # the supervisor could not build the jail, and said so on the status pipe
+        os.close(ready_r)
         _enter_body(body, keep_fds, budget_w, level, spec, folder_inside, identity)
-    _close_all_but({status_w, budget_r})  # the body's channel ends here: EOF for the harness when S2 dies
+    # The body's channel ends here: EOF for the harness when S2 dies.
+    _close_all_but({status_w, budget_r, ready_w})
+    if prepare is not None:
+        try:
+            prepare()
+        except BaseException as exc:
+            os.kill(child, signal.SIGKILL)
+            _setup_failed(status_w, exc)
+    os.write(ready_w, b"r")
+    os.close(ready_w)
     _prctl(_PR_SET_DUMPABLE, 0)
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     supervisor.supervise(child, spec.max_tasks, spec.disk_bytes, budget_r, status_w, level == FULL, folder_outside)
@@ -572,6 +589,7 @@ def _nobody_can_read(v: View) -> bool:
 
 def _start_limits_only(body: Callable[[], None], keep_fds: Sequence[int], spec: JailSpec) -> Jail:
     identity = _identity(LIMITS_ONLY)
+    seccomp.build(_arch(), spec.network) if _arch() else None  # cached: the body only installs it
     folder = tempfile.mkdtemp(prefix="llmq-jail-")
     if identity == "nobody":
         os.chown(folder, NOBODY, NOBODY)
@@ -601,7 +619,116 @@ def _setup_failed(status_w: int, exc: BaseException) -> None:
 def _start_full(body: Callable[[], None], keep_fds: Sequence[int], spec: JailSpec) -> Jail:
     v = view()
     identity = _identity(FULL)
+    seccomp.build(_arch(), True)  # cached: the body only installs it
     status_r, status_w = os.pipe()
+    go_r, go_w = os.pipe()  # caller -> S1: the uid/gid maps are written
+    me = os.getpid()
+    pid = _clone_into_namespaces()
+    if pid is None:
+        os.close(go_r)
+        os.close(go_w)
+        return _start_full_via_s0(body, keep_fds, spec, v, identity, status_r, status_w)
+    if pid == 0:  # S1: PID 1 of the new namespaces
+        try:
+            os.close(status_r)
+            os.close(go_w)
+            os.setsid()  # one process group for the whole submission: kill() signals it at once
+            _s1_common(None)
+            if os.read(go_r, 1) != b"g":
+                os._exit(70)
+            os.close(go_r)
+            _fork_body_and_supervise(body, keep_fds, spec, FULL, status_w, INNER_FOLDER, None, identity,
+                                     prepare=lambda: _build_root(v, spec, identity))
+        except BaseException as exc:
+            _setup_failed(status_w, exc)
+        os._exit(70)
+    os.close(status_w)
+    os.close(go_r)
+    try:
+        _write_maps(pid, identity)
+        os.write(go_w, b"g")
+    except BaseException:
+        os.close(status_r)
+        _kill_and_reap(pid)
+        raise
+    finally:
+        os.close(go_w)
+    return Jail(pid, FULL, status_r, None, me)
+
+
+def _kill_and_reap(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+
+
+# clone() straight into new namespaces, done the way os.fork() is done (CPython's before/after
+# hooks; the kernel writes the child's thread id where glibc keeps it): one fork fewer than
+# fork() + unshare() + fork(), which is most of what the jail costs. Used only in a process with
+# one thread and glibc, where nothing else can hold a lock at that moment.
+_CLONE_CHILD_SETTID = 0x01000000
+_NR_CLONE = {"x86_64": 56, "aarch64": 220}
+_tid_field: int | None = None
+
+
+def _glibc_tid_field() -> int | None:
+    """Address of this (main) thread's tid in glibc's struct pthread, found by its value."""
+    global _tid_field
+    if _tid_field is None:
+        _tid_field = 0
+        try:
+            if not os.confstr("CS_GNU_LIBC_VERSION"):
+                return None
+            libc = ctypes.CDLL(None)
+            libc.pthread_self.restype = ctypes.c_void_p
+            base = libc.pthread_self()
+            tid = _libc.syscall(186 if _arch() == "x86_64" else 178)  # gettid
+            if base and tid == os.getpid():
+                words = (ctypes.c_int32 * 512).from_address(base)
+                hits = [i for i, word in enumerate(words) if word == tid]
+                if len(hits) == 1:
+                    _tid_field = base + 4 * hits[0]
+        except (OSError, ValueError, AttributeError):
+            _tid_field = 0
+    return _tid_field or None
+
+
+def _threads() -> int:
+    with open("/proc/self/status", "rb") as f:
+        for line in f:
+            if line.startswith(b"Threads:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _clone_into_namespaces() -> int | None:
+    """0 in the child, its pid in the parent; None when it cannot be done safely here."""
+    arch = _arch()
+    field_address = _glibc_tid_field()
+    if field_address is None or _threads() != 1:
+        return None
+    syscall = ctypes.PyDLL(None, use_errno=True).syscall  # keeps the GIL across the call, as os.fork does
+    flags = ctypes.c_ulong(_NS_FLAGS | _CLONE_CHILD_SETTID | signal.SIGCHLD)
+    null, tid = ctypes.c_void_p(0), ctypes.c_void_p(field_address)
+    args = (flags, null, null, tid, null) if arch == "x86_64" else (flags, null, null, null, tid)
+    api = ctypes.pythonapi
+    api.PyOS_BeforeFork()
+    pid = syscall(ctypes.c_long(_NR_CLONE[arch]), *args)
+    if pid == 0:
+        api.PyOS_AfterFork_Child()
+        return 0
+    err = ctypes.get_errno()
+    api.PyOS_AfterFork_Parent()
+    if pid < 0:
+        raise OSError(err, f"clone into new namespaces: {os.strerror(err)}")
+    return pid
+
+
+def _start_full_via_s0(body: Callable[[], None], keep_fds: Sequence[int], spec: JailSpec, v: View, identity: str,
+                       status_r: int, status_w: int) -> Jail:
+    """The portable way: S0 = fork + unshare, the caller writes its maps, S0 forks S1."""
     told_r, told_w = os.pipe()  # S0 -> caller: unshared (or the reason it could not)
     go_r, go_w = os.pipe()  # caller -> S0: the maps are written
     me = os.getpid()
@@ -617,13 +744,8 @@ def _start_full(body: Callable[[], None], keep_fds: Sequence[int], spec: JailSpe
         _write_maps(pid, identity)
         os.write(go_w, b"g")
     except BaseException:
-        for fd in (status_r,):
-            os.close(fd)
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
+        os.close(status_r)
+        _kill_and_reap(pid)
         raise
     finally:
         os.close(told_r)
@@ -669,8 +791,8 @@ def _s0(body: Callable[[], None], keep_fds: Sequence[int], spec: JailSpec, v: Vi
         if child == 0:
             try:
                 _s1_common(None)  # S0 is outside this PID namespace: getppid() says 0 here
-                _build_root(v, spec, identity)
-                _fork_body_and_supervise(body, keep_fds, spec, FULL, status_w, INNER_FOLDER, None, identity)
+                _fork_body_and_supervise(body, keep_fds, spec, FULL, status_w, INNER_FOLDER, None, identity,
+                                         prepare=lambda: _build_root(v, spec, identity))
             except BaseException as exc:
                 _setup_failed(status_w, exc)
             os._exit(70)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import os
 import platform
 import struct
@@ -135,6 +136,7 @@ class _Program:
         return bytes(out)
 
 
+@functools.lru_cache(maxsize=None)
 def build(arch: str, inet: bool = True) -> bytes:
     """The filter program for `arch`. With `inet` False, IPv4/IPv6 sockets are refused too."""
     nr = _NR[arch]

@@ -191,6 +191,22 @@ def test_full_sees_only_its_own_processes(level: str, run_code: Any) -> None:
     assert set(got["pids"]) <= {1, got["me"]}, got
 
 
+def test_the_portable_start_builds_the_same_jail(run_code: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where clone() into namespaces is not safe (threads, not glibc), fork + unshare is used."""
+    monkeypatch.delenv(jail.ENV_SWITCH, raising=False)
+    if jail.isolation_level() != jail.FULL:
+        pytest.skip(f"no full isolation on this machine: {jail.why_limits_only()}")
+    monkeypatch.setattr(jail, "_clone_into_namespaces", lambda: None)
+    run = run_code("""
+        import socket
+        report({"pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()), "me": os.getpid(),
+                "host": socket.gethostname(), "uid": os.getuid()})
+    """)
+    got = run.report()
+    assert set(got["pids"]) <= {1, got["me"]} and got["host"] == jail.HOSTNAME
+    assert run.status == {"end": "exit", "code": 0}
+
+
 def test_cannot_open_the_callers_pipes_through_proc(level: str, run_code: Any) -> None:
     secret_r, secret_w = os.pipe()  # stands for the harness's verdict pipe
     try:
