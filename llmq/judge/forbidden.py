@@ -2,8 +2,45 @@
 
 `FORBIDDEN` in an answer module lists dotted names such as "torch.nn.functional.softmax" or
 "torch.Tensor.softmax" (a tensor method: any `x.softmax` on something that is not a module).
-The scan runs in the harness before the submission is loaded; the patch runs in the sandbox,
-so names reached in ways the scan cannot see (getattr with a computed string) still raise.
+`forbidden_ops` groups each listed name with the other names of the same function and with the
+ATen operators that are that function.
+
+The scan runs in the harness before the submission is loaded and reports every name of a listed
+function's family, with its line. The patch runs in the sandbox before the submission loads, in
+two layers:
+- Python: each listed name, the other names of its family and torch's own Python
+  re-implementations of it (`torch._refs.softmax`, the decomposition tables) are replaced by a
+  function that records the call in `seen` and raises ForbiddenCall(the listed name).
+- The dispatcher: for each ATen overload of the family (`aten::softmax.int`, `aten::_softmax`,
+  `aten::_softmax.out`, ...) a kernel that records and raises is registered at every dispatch
+  key the overload has a kernel at (CompositeImplicitAutograd for composite operators; Autograd,
+  CPU, CUDA, Meta, sparse, mkldnn, nested, ... for the others). So the block holds however the
+  operator is reached: `torch._C._VariableFunctions`, `torch._C._nn`, `torch.ops.aten` (any
+  overload), `torch._C.TensorBase` methods, bindings captured before the patch (default
+  arguments, closures, modules that imported the function), nn.Modules, no_grad and
+  inference_mode (which skip the Autograd keys), autocast, vmap, sparse, mkldnn and nested
+  tensors, TorchScript, torch.compile (its tracing runs the Meta kernel), the Python dispatcher,
+  `redispatch` and `_op_dk` to a chosen key, `OpOverload.decompose()`. The message always names
+  the function the exercise lists, whatever the spelling.
+
+The registrations live in a C++ library object that is kept alive by a reference nothing holds
+and that the garbage collector does not track: a submission walking `gc` finds no handle to
+destroy, and the original kernels cannot be called while ours shadow them. Rewriting our kernels
+(they are Python functions) gains a submission nothing: it still has no way to the original.
+
+What an in-process block cannot stop, stated plainly:
+- native code: a submission that uses ctypes (or compiles an extension) to patch torch's C++
+  dispatcher or to call ATen's CPU kernels directly is out of reach of any check that runs in
+  its own process. The static scan, the sandbox's limits and the verdict channel still hold.
+- Python-level functions (clip_grad_norm_, the optimizers' Python code,
+  multi_head_attention_forward, torch's Python re-implementations): replaced attributes stop every
+  name torch offers, but the original function objects stay in memory and a submission that walks
+  `gc.get_objects()` for them can still call them.
+- other functions that compute the same result (group_norm or batch_norm for a layer norm,
+  `quantized::softmax`, logsumexp's gradient for a softmax): they are not the forbidden function;
+  an exercise that wants them out lists them.
+- a submission that catches ForbiddenCall gains nothing: the call is recorded in `seen`, which
+  the sandbox reports.
 """
 from __future__ import annotations
 
@@ -159,21 +196,26 @@ def _raiser(name: str, seen: list[str]) -> Callable[..., Any]:
 def _resolve(name: str) -> tuple[Any, str] | None:
     """The object that holds the last part of a dotted name, and that part; None if not found."""
     parts = name.split(".")
-    parent: Any = None
-    for cut in range(len(parts) - 1, 0, -1):
-        try:
-            parent = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        try:
-            for attr in parts[cut:-1]:
-                parent = getattr(parent, attr)
-        except AttributeError:
-            parent = None
-        break
-    if parent is None or not hasattr(parent, parts[-1]):
-        return None
-    return parent, parts[-1]
+    for loaded_only in (True, False):  # modules already loaded first: a failed import costs
+        for cut in range(len(parts) - 1, 0, -1):
+            module_name = ".".join(parts[:cut])
+            parent: Any = sys.modules.get(module_name)
+            if parent is None:
+                if loaded_only:
+                    continue
+                try:
+                    parent = importlib.import_module(module_name)
+                except ImportError:
+                    continue
+            try:
+                for attr in parts[cut:-1]:
+                    parent = getattr(parent, attr)
+            except AttributeError:
+                break
+            if hasattr(parent, parts[-1]):
+                return parent, parts[-1]
+            break
+    return None
 
 
 def _targets(name: str) -> tuple[list[tuple[Any, str]], bool]:
@@ -242,6 +284,24 @@ _KERNEL_KEYS = (
 )
 
 
+def _kernel_keys(torch: Any, op: str) -> list[str]:
+    """The keys of `_KERNEL_KEYS` that `op` has a kernel at (none if this torch lacks the op).
+
+    Read from one dump of the operator's registrations ("CPU: registered at ...",
+    "Autograd[alias]: ...", "Meta (inactive): ..."): one call instead of one per key."""
+    try:
+        dump = torch._C._dispatch_dump(op)
+    except RuntimeError:
+        return []
+    registered = set()
+    for line in dump.splitlines():
+        key = line.split(":", 1)[0]
+        if key.endswith("[alias]"):
+            key = key[: -len("[alias]")]
+        registered.add(key)
+    return [key for key in _KERNEL_KEYS if key in registered]
+
+
 def _block_ops(ops: dict[str, str], seen: list[str]) -> None:
     """Registers, for each ATen overload in `ops`, a kernel that records and raises
     ForbiddenCall(the name given) at every dispatch key the overload has a kernel at.
@@ -259,13 +319,8 @@ def _block_ops(ops: dict[str, str], seen: list[str]) -> None:
         for op, name in ops.items():
             kernel = _raiser(name, seen)
             short = op.split("::", 1)[1]
-            for key in _KERNEL_KEYS:
-                try:
-                    has = torch._C._dispatch_has_kernel_for_dispatch_key(op, key)
-                except RuntimeError:  # not in this build of torch
-                    break
-                if has:
-                    library.impl(short, key, kernel)
+            for key in _kernel_keys(torch, op):
+                library.impl(short, key, kernel)
     ctypes.pythonapi.Py_IncRef(ctypes.py_object(library))
     del library
     _replace_decompositions(ops, seen)
