@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ast
 import math
+import os
 import random
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -312,7 +314,10 @@ class _QuestionReader:
             self.err("id", f"no answer module: expected {path}")
             return
         try:
-            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            tree = ast.parse(_read_text(path), filename=str(path))
+        except _Unreadable as exc:
+            self.err("id", f"answer module {path} cannot be read: {exc}")
+            return
         except SyntaxError as exc:
             self.err("id", f"answer module {path}:{exc.lineno} is not valid Python: {exc.msg}")
             return
@@ -331,6 +336,40 @@ def _closest(word: str, options: set[str] | list[str]) -> str | None:
     return found[0] if found else None
 
 
+MAX_BANK_FILE_BYTES = 16 << 20  # a topic file or an answer module; far above any real one
+
+
+class _Unreadable(Exception):
+    """A bank file that cannot be read as text; the message says why."""
+
+
+def _read_text(path: Path) -> str:
+    """A bank file's UTF-8 text. Never blocks or reads without end: a FIFO, a device or a huge
+    file in a bank is an error naming it, not a hung llmq."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise _Unreadable(exc.strerror or str(exc)) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _Unreadable("it is not a regular file")
+        if st.st_size > MAX_BANK_FILE_BYTES:
+            raise _Unreadable(f"it is {st.st_size >> 20} MiB; a bank file may be at most {MAX_BANK_FILE_BYTES >> 20} MiB")
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read(MAX_BANK_FILE_BYTES + 1)
+    except OSError as exc:
+        raise _Unreadable(exc.strerror or str(exc)) from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_BANK_FILE_BYTES:
+        raise _Unreadable(f"it grew past {MAX_BANK_FILE_BYTES >> 20} MiB while being read")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Unreadable(f"it is not UTF-8 text (byte {exc.start})") from None
+
+
 def _inside_data_folder(root: Path) -> bool:
     """Whether `root` is in LLMQ_HOME (where a submission might write: a deck is cards only)."""
     try:
@@ -341,8 +380,8 @@ def _inside_data_folder(root: Path) -> bool:
 
 def _read_topic_file(path: Path, root: Path, out: _Collector) -> tuple[Topic | None, list[Question]]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = _read_text(path)
+    except _Unreadable as exc:
         out.add(path, 0, "", f"cannot be read: {exc}")
         return None, []
     try:

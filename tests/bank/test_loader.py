@@ -112,3 +112,16 @@ def test_a_bank_inside_the_data_folder_may_hold_cards_only(_private_home: Path) 
     cards = TOPIC_YAML.split("  - id: demo.math")[0]
     write_bank(root, cards)
     assert set(load(root).questions) == {"demo.card", "demo.pick"}
+
+
+def test_a_fifo_a_directory_or_bad_bytes_in_a_bank_are_errors_not_hangs(tmp_path: Path) -> None:
+    import os
+
+    write_bank(tmp_path)
+    os.mkfifo(tmp_path / "questions" / "pipe.yaml")  # read naively, this waits forever
+    (tmp_path / "questions" / "folder.yaml").mkdir()
+    (tmp_path / "answers" / "demo" / "code.py").write_bytes(b"def reference(x):\n    return '\xff'\n")
+    found = "\n".join(problems(tmp_path))
+    assert f"{tmp_path / 'questions' / 'pipe.yaml'}: cannot be read: it is not a regular file" in found
+    assert f"{tmp_path / 'questions' / 'folder.yaml'}: cannot be read: it is not a regular file" in found
+    assert "code.py cannot be read: it is not UTF-8 text" in found
