@@ -442,10 +442,10 @@ def _landlock(folder: str, spec: JailSpec) -> dict[str, bool]:
         for parent in hidden_parents:
             read += _siblings_of_hidden(parent, v.hidden)
     read += [os.path.join("/etc", n) for n in _ETC_BOUND + ("passwd", "group", "hosts", "nsswitch.conf", "host.conf")]
-    read += [os.path.realpath("/etc/localtime"), "/proc", "/sys/devices/system/cpu"]
+    # /sys read-only: gloo lists PCI devices there, torch reads the CPU topology.
+    read += [os.path.realpath("/etc/localtime"), "/proc", "/sys"]
     devices = [os.path.join("/dev", n) for n in _DEVICES]
     if spec.gpu:
-        read.append("/sys")
         devices += list(v.gpu_devices)
     return landlock.restrict(read, [folder], devices, block_tcp=not spec.network)
 
