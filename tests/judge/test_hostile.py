@@ -166,3 +166,62 @@ def test_a_solution_may_use_a_gigabyte(judge: Judge) -> None:
     big = "import torch\n_scratch = torch.ones(256 * 2**20)  # 1 GiB, touched\nassert float(_scratch[-1]) == 1.0\n" + GOOD
     verdict = judge.check(GQA, big, seed=1, timeout_s=30.0)
     assert verdict.status == "pass", verdict.summary
+
+
+# What an answer key left in memory would look like to a submission that searches it: a function
+# named `reference`, the answer module's text (its own names for its tables and its reference),
+# or a tensor equal to the right answer that the submission did not make.
+_SEARCH_MEMORY = '''
+import gc, sys, types, torch
+
+# Spelled in pieces so that this file's own text (in linecache) does not match.
+MARKERS = ["WRONG_" + "ANSWERS", "ALTERNATIVES" + " =", "def " + "reference("]
+
+def _strings(obj):
+    if isinstance(obj, dict):
+        items = list(obj.keys()) + list(obj.values())
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        items = list(obj)
+    elif isinstance(obj, types.CodeType):
+        items = list(obj.co_consts)
+    else:
+        return []
+    return [s for s in items if isinstance(s, str)]
+
+def search(own_answer=None, inputs=()):
+    found = set()
+    for obj in gc.get_objects():
+        if isinstance(obj, types.FunctionType) and obj.__name__ == "reference":
+            found.add("FOUND a function named reference")
+        for text in _strings(obj):
+            own = text in MARKERS or "Spelled in pieces" in text or text.startswith("FOUND")
+            if not own and any(marker in text for marker in MARKERS):
+                found.add("FOUND answer-module text: " + text[:60])
+        if own_answer is not None and isinstance(obj, torch.Tensor) and obj is not own_answer \\
+                and all(obj is not t for t in inputs) and obj.shape == own_answer.shape \\
+                and obj.dtype == own_answer.dtype and obj.numel() > 1 and torch.equal(obj, own_answer):
+            found.add("FOUND a tensor of the expected values")
+    for name, module in list(sys.modules.items()):
+        for key in ("reference", "WRONG_" + "ANSWERS", "ALTERNATIVES"):
+            value = getattr(module, "__dict__", {}).get(key)
+            if value is not None and not isinstance(value, types.ModuleType):  # torch has a submodule `reference`
+                found.add(f"FOUND {key} in module {name}")
+    return sorted(found)
+
+print("FOUND AT LOAD:", search())
+'''
+
+
+def test_a_submission_that_searches_its_memory_finds_nothing_of_the_answer(judge: Judge) -> None:
+    call_time = (
+        "\n_grouped = grouped_query_attention\n\n"
+        + SIG
+        + "    out = _grouped(q, k, v, causal)\n"
+        + "    print('FOUND AT CALL:', search(out, (q, k, v)))\n"
+        + "    return out\n"
+    )
+    verdict = judge.check(GQA, _SEARCH_MEMORY + GOOD + call_time, seed=4, timeout_s=60.0)
+    assert verdict.status == "pass", verdict.summary
+    assert "FOUND AT LOAD: []" in verdict.stdout, verdict.stdout[:2000]
+    assert "FOUND AT CALL: [" in verdict.stdout
+    assert all(line.endswith("[]") for line in verdict.stdout.splitlines() if line.startswith("FOUND")), verdict.stdout[:2000]

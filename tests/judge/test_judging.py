@@ -178,3 +178,80 @@ def test_a_sandboxed_driver_runs_next_to_the_solution(judge: Judge, tmp_path: Pa
     flaky = "import random\ndef cumsum(x):\n    return x.cumsum(0) + random.random()\n"
     verdict = judge.check(exercise, flaky, seed=1)
     assert verdict.status == "fail" and "wrong result" in failing_message(verdict)
+
+
+def test_a_driver_that_needs_the_reference_is_a_bank_error(judge: Judge, tmp_path: Path) -> None:
+    module = tmp_path / "leaky.py"
+    module.write_text(DRIVER_MODULE.replace("return solution(x), solution(x)", "return solution(x), reference(x)"))
+    verdict = judge.check(ExerciseRef("tmp.leaky", module, "cumsum"), "def cumsum(x):\n    return x.cumsum(0)\n", seed=1)
+    assert verdict.status == "error"
+    message = failing_message(verdict)
+    assert "`twice` uses `reference`" in message and "never enters the sandbox" in message and "bank bug" in message
+
+
+def test_an_answer_module_that_hangs_at_import_is_a_bank_error_not_a_timeout(judge: Judge, tmp_path: Path) -> None:
+    module = tmp_path / "hangs.py"
+    module.write_text("while True:\n    pass\n" + DRIVER_MODULE)
+    verdict = judge.check(ExerciseRef("tmp.hangs", module, "cumsum"), "def cumsum(x):\n    return x.cumsum(0)\n", seed=1)
+    assert verdict.status == "error"
+    assert f"the answer module {module} did not load within 10 s (a bank bug" in failing_message(verdict)
+    assert judge.check(GQA, GOOD, seed=1).status == "pass"
+
+
+def test_an_answer_module_that_raises_at_import_is_a_bank_error(judge: Judge, tmp_path: Path) -> None:
+    module = tmp_path / "raises.py"
+    module.write_text("raise RuntimeError('broken bank')\n")
+    verdict = judge.check(ExerciseRef("tmp.raises", module, "f"), "def f(x):\n    return x\n", seed=1)
+    assert verdict.status == "error"
+    assert "RuntimeError: broken bank (a bank bug" in failing_message(verdict)
+
+
+CLIENT = """
+import os, sys, time
+sys.path.insert(0, {root!r})
+from llmq.judge.client import Judge
+judge = Judge()
+print(judge.ping(timeout=120)["pid"], flush=True)
+if os.fork() == 0:  # a child that holds the worker's stdin open, as a forked helper of an app would
+    time.sleep(30)
+    os._exit(0)
+time.sleep(600)
+"""
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a dead worker waits as a zombie until init collects it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow  # starts processes of its own
+def test_a_worker_whose_client_was_killed_exits() -> None:
+    client = subprocess.Popen([sys.executable, "-c", CLIENT.format(root=str(ROOT))], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(client.stdout.readline())
+        assert _running(worker)
+        client.kill()
+        client.wait()
+        for _ in range(100):  # polled for up to 10 s; it goes within about a second
+            if not _running(worker):
+                break
+            time.sleep(0.1)
+        assert not _running(worker), "the judge's worker outlived its client"
+    finally:
+        client.kill()
+        client.wait()
+
+
+def test_a_solution_path_that_is_not_a_regular_file_or_too_big_is_refused(judge: Judge, tmp_path: Path) -> None:
+    from llmq.judge.client import SourceRefused
+
+    with pytest.raises(SourceRefused, match="not a regular file"):
+        judge.submit(GQA, Path("/dev/zero"))
+    big = tmp_path / "big.py"
+    big.write_text("#" * (1024 * 1024 + 1))
+    with pytest.raises(SourceRefused, match="at most 1 MiB"):
+        judge.submit(GQA, big)

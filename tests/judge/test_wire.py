@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import struct
 
 import pytest
 import torch
@@ -42,3 +43,11 @@ def test_garbage_on_the_channel_is_a_channel_error() -> None:
     reader.feed(b'{"status": "pass"}\n')
     with pytest.raises(wire.ChannelError):
         reader.take()
+
+
+def test_a_frame_announcing_more_than_the_cap_is_refused_before_its_body() -> None:
+    reader = wire.FrameReader()
+    reader.feed(struct.pack("<Q", wire.MAX_FRAME + 1))  # only the header: nothing more is waited for
+    with pytest.raises(wire.ChannelError, match="more than the judge reads"):
+        reader.take()
+    assert wire.MAX_FRAME <= 64 * 1024 * 1024
