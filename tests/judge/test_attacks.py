@@ -339,11 +339,14 @@ def assert_contained(s: Scene, verdict: dict[str, Any], before: dict[str, str], 
         assert verdict["isolation"] == "limits-only"
 
 
-def assert_next_check_is_normal(s: Scene, level: str = "default") -> None:
+def assert_next_check_is_normal(s: Scene, level: str = "default", also_wrong: bool = False) -> None:
+    """A correct solution passes after the attack (and, where the attack aimed at the checks, a
+    wrong one still fails)."""
     good = one_verdict(s.check(GOOD, level, name="good.py"))
     assert good["status"] == "pass", text_of(good)
-    wrong = one_verdict(s.check(WRONG, level, name="wrong.py"))
-    assert wrong["status"] == "fail", text_of(wrong)
+    if also_wrong:
+        wrong = one_verdict(s.check(WRONG, level, name="wrong.py"))
+        assert wrong["status"] == "fail", text_of(wrong)
 
 
 def run_attack(s: Scene, attack: str, level: str = "default", **tokens: str) -> tuple[dict[str, Any], dict[str, str]]:
@@ -396,7 +399,7 @@ def test_the_installed_bank_cannot_be_rewritten(scene: Scene) -> None:
     verdict, before = run_attack(scene, "neuter_bank")
     require_full(verdict, "without a mount namespace the bank is writable by its user")
     assert_contained(scene, verdict, before)
-    assert_next_check_is_normal(scene)  # a wrong softmax still fails: the checks are intact
+    assert_next_check_is_normal(scene, also_wrong=True)  # the checks are intact
 
 
 # --- forbidden op under another name ------------------------------------------------------------
@@ -556,9 +559,10 @@ def test_two_hundred_forks_die_with_the_verdict(scene: Scene, level: str) -> Non
 def test_memory_is_limited_across_forks(scene: Scene, level: str) -> None:
     with Sampler(scene.marker) as sampler:
         verdict, before = run_attack(scene, "memory_across_forks", level)
+    held = f"the submission's processes held {sampler.peak_marked / 2**30:.1f} GiB at once"
+    assert sampler.peak_marked < 2.5 * 2**30, f"{held}; verdict {verdict['status']}: {verdict.get('stdout', '')}"
     assert verdict["status"] != "pass", verdict.get("stdout", "")
     assert "memory" in text_of(verdict).lower(), text_of(verdict)
-    assert sampler.peak_marked < 2.5 * 2**30, f"the submission's processes held {sampler.peak_marked / 2**30:.1f} GiB at once"
     assert_contained(scene, verdict, before, level)
     assert_next_check_is_normal(scene, level)
 
