@@ -76,3 +76,13 @@ def test_verify_with_the_real_judge_reports_a_module_that_raises_at_import(tmp_p
     assert str(broken) in error and "broken on purpose" in error
     (entry,) = report["exercises"]
     assert entry["id"] == "tmp.broken" and entry["reference"] == "fail"
+
+
+def test_verify_with_the_real_judge_reports_a_module_that_hangs_at_import(tmp_path: Path) -> None:
+    hangs = tmp_path / "hangs.py"
+    hangs.write_text("while True:\n    pass\n")
+    out = io.StringIO()
+    assert verify_exercises([ExerciseRef("tmp.hangs", hangs, "f")], out=out) == 1
+    text = out.getvalue()
+    assert f"bank error: tmp.hangs: {hangs}" in text and "Traceback" not in text
+    assert "FAILED: 0 of 1 exercises hold, 1 bank errors" in text
