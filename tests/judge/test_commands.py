@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from llmq.cli import main
+from llmq.judge import jail
 from llmq.judge.commands import verify_exercises, watch_file
 from tests.judge.conftest import GOOD, GQA
 
@@ -31,6 +32,7 @@ def test_check_json_of_a_correct_solution(tmp_path: Path, capsys: pytest.Capture
     assert verdict["exercise"] == "attention.gqa" and verdict["status"] == "pass" and verdict["seed"] == 3
     assert isinstance(verdict["elapsed_s"], float)
     assert all(set(c) >= {"name", "status", "message"} and c["status"] == "pass" for c in verdict["checks"])
+    assert verdict["isolation"] == jail.isolation_level()  # what this machine can do, nothing more
 
 
 def test_check_of_a_wrong_solution_exits_1_and_reproduces_with_its_seed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -50,6 +52,20 @@ def test_check_report_without_json_lists_each_check(tmp_path: Path, capsys: pyte
     assert code == 1
     assert "attention.gqa: FAIL" in out and "[PASS] uses no forbidden call" in out
     assert "[FAIL] matches the reference" in out and "values differ" in out and "--seed 9" in out
+    assert out.count("sandbox: ") == 1
+    said = "sandbox: full isolation" if jail.isolation_level() == "full" else "sandbox: limits only"
+    assert said in out
+
+
+@pytest.mark.slow  # starts a judge of its own
+def test_without_isolation_every_verdict_says_limits_only(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(jail.ENV_SWITCH, "limits-only")  # what a system without user namespaces gets
+    solution = tmp_path / "gqa.py"
+    solution.write_text(GOOD)
+    code, out, _ = run(capsys, "check", "attention.gqa", str(solution), "--json", "--seed", "3")
+    assert code == 0 and json.loads(out)["isolation"] == "limits-only"
+    code, out, _ = run(capsys, "check", "attention.gqa", str(solution), "--seed", "3")
+    assert "sandbox: limits only — this system cannot isolate; the submission could read your files" in out
 
 
 def test_check_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
