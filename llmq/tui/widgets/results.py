@@ -7,7 +7,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from llmq.judge.verdict import Verdict
+from llmq.judge.verdict import Verdict, isolation_text
 
 _STATUS_STYLE = {"pass": "bold green", "fail": "bold red", "skip": "dim", "error": "bold red",
                  "timeout": "bold yellow", "crash": "bold magenta"}
@@ -33,6 +33,7 @@ def render_verdict(verdict: Verdict) -> Text:
                 text.append(f"\n    {line}")
     for note in verdict.notes:
         text.append(f"\nnote: {note}", style="italic")
+    text.append(f"\n{isolation_text(verdict)}", style="dim" if verdict.isolation == "full" else "bold yellow")
     if verdict.stdout:
         text.append("\noutput:", style="dim")
         for line in verdict.stdout.splitlines()[:20]:
