@@ -13,6 +13,7 @@ from textual.binding import Binding
 
 from llmq.bank import Bank
 from llmq.tui.command_palette import LlmqCommands
+from llmq.tui.crash import report_crash, save_crash_log
 from llmq.tui.errors import error_notice
 from llmq.tui.judging import CheckRunner, JudgeClient, default_client
 from llmq.tui.preload import Preload
@@ -43,6 +44,7 @@ class LlmqApp(App[int]):
         # `llmq` starts opening the store before it imports Textual; otherwise it starts here,
         # while Textual builds the first screen.
         self._preload = preload if preload is not None else Preload.start(bank)
+        self.crash: tuple[BaseException, Path | None] | None = None  # an unhandled error and its log
 
     def take_preloaded_home(self) -> HomeData | None:
         """The home screen's data counted before the app started, if it is ready (once)."""
@@ -131,6 +133,12 @@ class LlmqApp(App[int]):
     async def action_quit(self) -> None:
         self.exit(0)
 
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual then closes the app and prints the traceback; the log keeps it for a bug report.
+        if self.crash is None:
+            self.crash = (error, save_crash_log(error))
+        super()._handle_exception(error)
+
     def on_unmount(self) -> None:
         self._stop_services()
 
@@ -152,4 +160,13 @@ def run_app(bank: Bank, study: bool = False, topic: str | None = None, kind: str
     gc.freeze()
     app = LlmqApp(bank, study=study, topic=topic, kind=kind, preload=preload)
     code = app.run()
+    return exit_status(app, code)
+
+
+def exit_status(app: LlmqApp, code: int | None) -> int:
+    """The process's exit status: an unhandled error is never 0 (it is reported with its log)."""
+    if app.crash is not None:
+        return report_crash(*app.crash)
+    if app.return_code:
+        return app.return_code
     return code if isinstance(code, int) else 0

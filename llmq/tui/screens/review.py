@@ -40,6 +40,7 @@ class NextCard:
     counts: QueueCounts
     next_due_ms: int | None
     note: str = ""
+    undoable: int = 0  # how this step changed the number of steps `u` can take back
 
 
 class ReviewScreen(ReportsWorkerErrors, Screen[None]):
@@ -71,6 +72,7 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         self.suggested: Rating | None = None
         self.busy = True  # a save or load is in flight: keys that change progress wait
         self._shown_at = 0.0
+        self._undoable = 0  # answers and actions of this session that `u` can still take back
 
     @property
     def llmq(self) -> LlmqApp:
@@ -117,17 +119,22 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         answered = None
         note = ""
         shown: Shown | None = None
+        undoable = 0
         if answer is not None:
             shown_before, rating, duration = answer
             answered = study.answer(shown_before, rating, duration)
+            undoable = 1
         if action in ("bury", "suspend") and self.shown is not None:
             getattr(study, action)(self.shown.qid)
             note = f"{self.shown.qid} {'buried until tomorrow' if action == 'bury' else 'suspended'}"
+            undoable = 1
         if action == "undo":
             undone = study.undo()
             if undone is None:
                 note = "nothing to undo"
+                undoable = -self._undoable
             else:
+                undoable = -1
                 note = f"undid {undone.kind} of {undone.qid}"
                 card = study.store.card(undone.qid)
                 if card is not None:
@@ -137,16 +144,18 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         question = self.llmq.bank.questions.get(shown.qid) if shown else None
         instance = instantiate(question) if isinstance(question, Numeric) else None
         return NextCard(answered, shown, question, instance, study.counts(),
-                        None if shown else study.next_learning_due_ms(), note)
+                        None if shown else study.next_learning_due_ms(), note, undoable)
 
     # -- showing --------------------------------------------------------------------------------
     @guarded
     async def on_review_screen_advanced(self, message: Advanced) -> None:
         r = message.result
+        self.busy = True  # until the card is drawn (see _card_drawn)
         if r.answered is not None and r.answered.notice:
             self.notify(r.answered.notice, title="Leech", severity="warning", timeout=10)
         if r.note:
             self.notify(r.note)
+        self._undoable = max(0, self._undoable + r.undoable)
         c = r.counts
         scope = " · ".join(x for x in (self.topic, self.kind) if x) or "all topics"
         self.query_one("#queue-counts", Static).update(
@@ -158,13 +167,18 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         await area.remove_children()
         if r.shown is None or r.question is None:
             self.view = None
-            area.mount(Static(self._done_text(r.next_due_ms), classes="empty", id="done"))
+            await area.mount(Static(self._done_text(r.next_due_ms), classes="empty", id="done"))
         else:
             self.view = self._view_for(r.question, r.instance)
-            area.mount(self.view)
+            # Awaited: the card's own widgets exist before any key may act on it.
+            await area.mount(self.view)
             self.query_one(RatingBar).set_previews(r.shown.previews)
-        self._shown_at = time.monotonic()
         self.llmq.start_judge()
+        # Keys wait until the card has been drawn: nothing acts on a card the user has not seen.
+        self.call_after_refresh(self._card_drawn)
+
+    def _card_drawn(self) -> None:
+        self._shown_at = time.monotonic()
         self.busy = False
         self.refresh_bindings()
 
@@ -197,17 +211,20 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
 
     # -- keys -----------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Only keys that do something now are offered (and shown in the footer)."""
+        if action in ("back", "help"):
+            return True
+        if self.busy:
+            return False  # a card is loading or changing: no key may act on it
         graded = self.suggested is not None
-        if action == "rate":
-            return True if graded and not self.busy else None
+        if action in ("rate", "accept"):
+            return graded
         if action == "show":  # only cards that reveal on space (the others take their own keys)
-            if graded:
-                return False
-            return True if isinstance(self.view, FlashcardView) and not self.busy else None
-        if action == "accept":
-            return (not self.busy) if graded else False
+            return isinstance(self.view, FlashcardView) and not graded
         if action in ("bury", "suspend"):
-            return True if self.view is not None and not self.busy else None
+            return self.view is not None
+        if action == "undo":
+            return self._undoable > 0
         return True
 
     def action_show(self) -> None:

@@ -23,7 +23,8 @@ class FlashcardView(CardView):
     def reveal(self) -> bool:
         if self.graded:
             return False
-        self.query_one(".hint-line").remove()
+        for line in self.query(".hint-line"):
+            line.remove()
         self.mount(Rule(), BankMarkdown(self.card.answer, classes="answer"))
         self.grade(Rating.Good)  # Anki: space after the answer is shown means Good
         return True
