@@ -316,7 +316,12 @@ def _read_only(target: str) -> None:
     _mount(None, target, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | flags)
 
 
+_LINUX = sys.platform.startswith("linux")
+
+
 def _prctl(option: int, arg: int = 0) -> int:
+    if not _LINUX:
+        return -1
     return _libc.prctl(option, ctypes.c_ulong(arg), 0, 0, 0)
 
 
@@ -389,7 +394,8 @@ def _enter_body(body: Callable[[], None], keep_fds: Sequence[int], budget_w: int
                 # read our /proc only if we are dumpable, since our memory map predates the namespace.
                 _prctl(_PR_SET_DUMPABLE, 1)
         _drop_capabilities_if_any()
-        seccomp.install(inet=level == FULL or spec.network)
+        if _arch():
+            seccomp.install(inet=level == FULL or spec.network)
         holds: dict[str, bool] = {}
         if level == LIMITS_ONLY:
             try:
@@ -425,6 +431,8 @@ def _drop_bounding_only() -> None:
 
 
 def _drop_capabilities_if_any() -> None:
+    if not _LINUX:
+        return
     with open("/proc/self/status", "rb") as f:
         status = f.read()
     for line in status.split(b"\n"):
@@ -478,16 +486,16 @@ def lock(memory_bytes: int, cpu_s: int, file_bytes: int) -> None:
     unlimited = memory_bytes is None or memory_bytes == UNLIMITED or memory_bytes < 0
     if not unlimited:
         room = _mapped_bytes() + memory_bytes
-        resource.setrlimit(resource.RLIMIT_AS, (room, room))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        _setrlimit(resource.RLIMIT_AS, room, room)
+    _setrlimit(resource.RLIMIT_CPU, cpu_s, cpu_s + 1)
+    _setrlimit(resource.RLIMIT_FSIZE, file_bytes, file_bytes)
+    _setrlimit(resource.RLIMIT_CORE, 0, 0)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     files = min(1024, hard) if hard != resource.RLIM_INFINITY else 1024
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, files), files))
+    _setrlimit(resource.RLIMIT_NOFILE, min(soft, files), files)
     nproc = _nproc_limit(level, identity, spec)
     if nproc:
-        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+        _setrlimit(resource.RLIMIT_NPROC, nproc, nproc)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past file_bytes fails with EFBIG instead
     if level == LIMITS_ONLY and identity != "user":
         # Other processes of our uid lose /proc access to us; the supervisor, real root, keeps it.
@@ -498,6 +506,14 @@ def lock(memory_bytes: int, cpu_s: int, file_bytes: int) -> None:
     finally:
         os.close(fd)
         _body_state["budget_fd"] = None
+
+
+def _setrlimit(which: int, soft: int, hard: int) -> None:
+    try:
+        resource.setrlimit(which, (soft, hard))
+    except (ValueError, OSError):
+        if _LINUX:
+            raise  # elsewhere (macOS refuses some limits) the limits that hold are what there is
 
 
 def _nproc_limit(level: str, identity: str, spec: JailSpec) -> int:
@@ -511,6 +527,8 @@ def _nproc_limit(level: str, identity: str, spec: JailSpec) -> int:
 
 
 def _mapped_bytes() -> int:
+    if not _LINUX:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS; a floor, not the map
     with open("/proc/self/status", "rb") as f:
         for line in f:
             if line.startswith(b"VmSize:"):
