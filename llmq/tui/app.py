@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 
@@ -66,7 +67,26 @@ class LlmqApp(App[int]):
         # default screen composed and drew that one for nothing at every start.
         return HomeScreen()
 
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_terminal(event.size.width, event.size.height)
+
+    def _fit_terminal(self, width: int, height: int) -> None:
+        """Below 80x24 a notice covers the app (instead of clipped buttons); it leaves on its own."""
+        from llmq.tui.screens.too_small import TooSmallScreen, too_small
+
+        notice = self.screen if isinstance(self.screen, TooSmallScreen) else None
+        if too_small(width, height):
+            if notice is None:
+                notice = TooSmallScreen()
+                self.push_screen(notice)
+                self.call_after_refresh(notice.show_size, width, height)
+            else:
+                notice.show_size(width, height)
+        elif notice is not None:
+            self.pop_screen()
+
     def on_mount(self) -> None:
+        self.call_after_refresh(lambda: self._fit_terminal(*self.size))
         if self.study_args is not None:
             from llmq.tui.screens.review import ReviewScreen
 
