@@ -9,6 +9,7 @@ arrives), end_ms (until the status line arrives, or the child is reaped), p50 an
 (CPU time of the caller and all the processes of one run, median: what a loaded machine cannot
 hide), and the isolation level this machine gives. Run: .venv/bin/python benchmarks/sandbox_start.py [--runs N]
 """
+
 from __future__ import annotations
 
 import argparse

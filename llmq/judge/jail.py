@@ -24,8 +24,10 @@ LIMITS_ONLY (no user namespaces, other systems, or LLMQ_SANDBOX=limits-only):
 Nothing here imports torch. The body runs inside the new root in FULL: whatever it needs from
 llmq must be imported before start() (the source tree is not visible there).
 """
+
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import fcntl
@@ -43,8 +45,9 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from llmq.judge import landlock, seccomp, supervisor
 
@@ -56,14 +59,17 @@ HOSTNAME = "llmq-sandbox"
 INNER_FOLDER = "/tmp"  # the writable folder as the body sees it in FULL
 NOBODY = 65534
 
-_NS_FLAGS = 0x10000000 | 0x00020000 | 0x20000000 | 0x40000000 | 0x08000000 | 0x04000000 | 0x02000000  # USER NS PID NET IPC UTS CGROUP
+# CLONE_NEWUSER, NEWNS, NEWPID, NEWNET, NEWIPC, NEWUTS, NEWCGROUP
+_NS_FLAGS = 0x10000000 | 0x00020000 | 0x20000000 | 0x40000000 | 0x08000000 | 0x04000000 | 0x02000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 _MNT_DETACH = 2
 _MOUNT_ATTR_RDONLY, _MOUNT_ATTR_NOSUID, _MOUNT_ATTR_NODEV = 1, 2, 4
 _AT_FDCWD, _AT_RECURSIVE = -100, 0x8000
-_NR = {"x86_64": {"pivot_root": 155, "mount_setattr": 442, "capset": 126},
-       "aarch64": {"pivot_root": 41, "mount_setattr": 442, "capset": 91}}
+_NR = {
+    "x86_64": {"pivot_root": 155, "mount_setattr": 442, "capset": 126},
+    "aarch64": {"pivot_root": 41, "mount_setattr": 442, "capset": 91},
+}
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_CAPBSET_DROP = 1, 4, 24
 _PR_SET_SECUREBITS, _PR_SET_CHILD_SUBREAPER, _PR_CAP_AMBIENT = 28, 36, 47
 # SECBIT_NOROOT(+LOCKED), KEEP_CAPS_LOCKED, NO_CAP_AMBIENT_RAISE(+LOCKED): uid 0 gains nothing
@@ -103,15 +109,11 @@ class Jail:
         """Kill every process of the submission, reap what is ours, remove its folder. Any process
         that holds this object may call it (the caller's children too), any number of times."""
         for send in (os.killpg, os.kill):
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 send(self.pid, signal.SIGKILL)  # the group: S0/S1, S2 and all it forked (they cannot leave it)
-            except (ProcessLookupError, PermissionError):
-                pass
         if os.getpid() == self.parent:
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(self.pid, 0)
-            except ChildProcessError:
-                pass
         if self.folder:
             _remove_folder(self.folder)
 
@@ -139,10 +141,8 @@ class Jail:
 
     def close(self) -> None:
         """Close the status pipe (after the status was read, or when it is no longer wanted)."""
-        try:
+        with contextlib.suppress(OSError):
             os.close(self.status_fd)
-        except OSError:
-            pass
 
 
 def _remove_folder(folder: str) -> None:
@@ -276,11 +276,9 @@ def view() -> View:
         elif os.path.isdir(d):
             binds.insert(0, d)
     hidden = sorted({h for h in hide for b in binds if _under(h, b) and h != b and os.path.isdir(h)})
-    gpu = []
-    try:
+    gpu: list[str] = []
+    with contextlib.suppress(OSError):
         gpu = sorted(os.path.join("/dev", n) for n in os.listdir("/dev") if n.startswith("nvidia") or n == "dri")
-    except OSError:
-        pass
     _view_cache = View(tuple(binds), tuple(links), tuple(hidden), tuple(gpu))
     return _view_cache
 
@@ -298,12 +296,16 @@ def _check(rc: int, what: str) -> int:
 
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    _check(_libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(), ctypes.c_ulong(flags),
-                       data and data.encode()), f"mount {source or ''} on {target}")
+    _check(
+        _libc.mount(
+            source and source.encode(), target.encode(), fstype and fstype.encode(), ctypes.c_ulong(flags), data and data.encode()
+        ),
+        f"mount {source or ''} on {target}",
+    )
 
 
 def _syscall(name: str, *args: Any) -> int:
-    return _libc.syscall(_NR[_arch()][name], *args)
+    return int(_libc.syscall(_NR[_arch()][name], *args))
 
 
 def _read_only(target: str) -> None:
@@ -322,7 +324,7 @@ _LINUX = sys.platform.startswith("linux")
 def _prctl(option: int, arg: int = 0) -> int:
     if not _LINUX:
         return -1
-    return _libc.prctl(option, ctypes.c_ulong(arg), 0, 0, 0)
+    return int(_libc.prctl(option, ctypes.c_ulong(arg), 0, 0, 0))
 
 
 def _die_with_parent(parent: int | None) -> None:
@@ -354,13 +356,26 @@ def _close_all_but(keep: set[int]) -> None:
 
 
 def _clean_environment(folder: str) -> None:
-    keep_prefixes = ("TRITON_", "CUDA_", "NCCL_", "NVIDIA_", "OMP_", "MKL_", "OPENBLAS_", "TORCH_", "PYTORCH_",
-                     "LANG", "LC_", "TZ")
+    keep_prefixes = (
+        "TRITON_",
+        "CUDA_",
+        "NCCL_",
+        "NVIDIA_",
+        "OMP_",
+        "MKL_",
+        "OPENBLAS_",
+        "TORCH_",
+        "PYTORCH_",
+        "LANG",
+        "LC_",
+        "TZ",
+    )
     kept = {k: v for k, v in os.environ.items() if k.startswith(keep_prefixes) or k == "LD_LIBRARY_PATH"}
     os.environ.clear()
     os.environ.update(kept)
-    os.environ.update({"HOME": folder, "TMPDIR": folder, "PATH": "/usr/local/bin:/usr/bin:/bin", "USER": "sandbox",
-                       "LOGNAME": "sandbox"})
+    os.environ.update(
+        {"HOME": folder, "TMPDIR": folder, "PATH": "/usr/local/bin:/usr/bin:/bin", "USER": "sandbox", "LOGNAME": "sandbox"}
+    )
     tempfile.tempdir = None  # the worker may have cached the host's /tmp
 
 
@@ -369,8 +384,9 @@ def _clean_environment(folder: str) -> None:
 _body_state: dict[str, Any] = {}
 
 
-def _enter_body(body: Callable[[], None], keep_fds: Sequence[int], budget_w: int, level: str, spec: JailSpec,
-                folder: str, identity: str) -> None:
+def _enter_body(
+    body: Callable[[], None], keep_fds: Sequence[int], budget_w: int, level: str, spec: JailSpec, folder: str, identity: str
+) -> None:
     """S2: shed everything, confine, run body(), exit. Never returns."""
     try:
         _die_with_parent(None)
@@ -459,7 +475,7 @@ def _landlock(folder: str, spec: JailSpec) -> dict[str, bool]:
 
 
 def _siblings_of_hidden(parent: str, hidden: Sequence[str]) -> list[str]:
-    out = []
+    out: list[str] = []
     try:
         names = os.listdir(parent)
     except OSError:
@@ -554,9 +570,17 @@ def _s1_common(parent: int | None) -> None:
         signal.signal(signum, signal.SIG_DFL)  # as PID 1, default means: ignored when sent from inside
 
 
-def _fork_body_and_supervise(body: Callable[[], None], keep_fds: Sequence[int], spec: JailSpec, level: str,
-                             status_w: int, folder_inside: str, folder_outside: str | None, identity: str,
-                             prepare: Callable[[], None] | None = None) -> None:
+def _fork_body_and_supervise(
+    body: Callable[[], None],
+    keep_fds: Sequence[int],
+    spec: JailSpec,
+    level: str,
+    status_w: int,
+    folder_inside: str,
+    folder_outside: str | None,
+    identity: str,
+    prepare: Callable[[], None] | None = None,
+) -> None:
     """S1: fork S2, run `prepare` (the new root) while S2 is being scheduled, then supervise.
     pivot_root moves the root of every process of the mount namespace, S2's too."""
     budget_r, budget_w = os.pipe()
@@ -655,8 +679,9 @@ def _start_full(body: Callable[[], None], keep_fds: Sequence[int], spec: JailSpe
             if os.read(go_r, 1) != b"g":
                 os._exit(70)
             os.close(go_r)
-            _fork_body_and_supervise(body, keep_fds, spec, FULL, status_w, INNER_FOLDER, None, identity,
-                                     prepare=lambda: _build_root(v, spec, identity))
+            _fork_body_and_supervise(
+                body, keep_fds, spec, FULL, status_w, INNER_FOLDER, None, identity, prepare=lambda: _build_root(v, spec, identity)
+            )
         except BaseException as exc:
             _setup_failed(status_w, exc)
         os._exit(70)
@@ -733,7 +758,7 @@ def _clone_into_namespaces() -> int | None:
     args = (flags, null, null, tid, null) if arch == "x86_64" else (flags, null, null, null, tid)
     api = ctypes.pythonapi
     api.PyOS_BeforeFork()
-    pid = syscall(ctypes.c_long(_NR_CLONE[arch]), *args)
+    pid = int(syscall(ctypes.c_long(_NR_CLONE[arch]), *args))
     if pid == 0:
         api.PyOS_AfterFork_Child()
         return 0
@@ -744,8 +769,9 @@ def _clone_into_namespaces() -> int | None:
     return pid
 
 
-def _start_full_via_s0(body: Callable[[], None], keep_fds: Sequence[int], spec: JailSpec, v: View, identity: str,
-                       status_r: int, status_w: int) -> Jail:
+def _start_full_via_s0(
+    body: Callable[[], None], keep_fds: Sequence[int], spec: JailSpec, v: View, identity: str, status_r: int, status_w: int
+) -> Jail:
     """The portable way: S0 = fork + unshare, the caller writes its maps, S0 forks S1."""
     told_r, told_w = os.pipe()  # S0 -> caller: unshared (or the reason it could not)
     go_r, go_w = os.pipe()  # caller -> S0: the maps are written
@@ -786,8 +812,20 @@ def _write_maps(pid: int, identity: str) -> None:
             os.close(fd)
 
 
-def _s0(body: Callable[[], None], keep_fds: Sequence[int], spec: JailSpec, v: View, identity: str, parent: int,
-        status_r: int, status_w: int, told_r: int, told_w: int, go_r: int, go_w: int) -> None:
+def _s0(
+    body: Callable[[], None],
+    keep_fds: Sequence[int],
+    spec: JailSpec,
+    v: View,
+    identity: str,
+    parent: int,
+    status_r: int,
+    status_w: int,
+    told_r: int,
+    told_w: int,
+    go_r: int,
+    go_w: int,
+) -> None:
     """S0: new session and namespaces, wait for the maps, fork S1 (PID 1), wait for it. Never returns."""
     try:
         for fd in (status_r, told_r, go_w):
@@ -804,13 +842,21 @@ def _s0(body: Callable[[], None], keep_fds: Sequence[int], spec: JailSpec, v: Vi
             os._exit(70)
         os.close(told_w)
         os.close(go_r)
-        s0 = os.getpid()
         child = os.fork()
         if child == 0:
             try:
                 _s1_common(None)  # S0 is outside this PID namespace: getppid() says 0 here
-                _fork_body_and_supervise(body, keep_fds, spec, FULL, status_w, INNER_FOLDER, None, identity,
-                                         prepare=lambda: _build_root(v, spec, identity))
+                _fork_body_and_supervise(
+                    body,
+                    keep_fds,
+                    spec,
+                    FULL,
+                    status_w,
+                    INNER_FOLDER,
+                    None,
+                    identity,
+                    prepare=lambda: _build_root(v, spec, identity),
+                )
             except BaseException as exc:
                 _setup_failed(status_w, exc)
             os._exit(70)
@@ -842,8 +888,13 @@ def _build_root(v: View, spec: JailSpec, identity: str) -> None:
     _make_etc(new + "/etc", inner_id)
     # The writable folder: its size is the disk quota, and it vanishes with the namespace.
     os.makedirs(new + INNER_FOLDER, exist_ok=True)
-    _mount("tmpfs", new + INNER_FOLDER, "tmpfs", _MS_NOSUID | _MS_NODEV,
-           f"size={spec.disk_bytes},nr_inodes={max(64, spec.disk_bytes // 16384)},mode=0700,uid={inner_id},gid={inner_id}")
+    _mount(
+        "tmpfs",
+        new + INNER_FOLDER,
+        "tmpfs",
+        _MS_NOSUID | _MS_NODEV,
+        f"size={spec.disk_bytes},nr_inodes={max(64, spec.disk_bytes // 16384)},mode=0700,uid={inner_id},gid={inner_id}",
+    )
     _make_dev(new + "/dev", new + INNER_FOLDER, spec.gpu, v)
     os.mkdir(new + "/proc")
     _mount("proc", new + "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
@@ -914,12 +965,16 @@ def _make_dev(dev: str, shm_source: str, gpu: bool, v: View) -> None:
         _bind_dir("/oldroot/dev/" + name, dev + "/" + name, read_only=False)
     os.mkdir(dev + "/shm")
     _mount(shm_source, dev + "/shm", None, _MS_BIND)  # shared memory counts against the folder's quota
-    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
-                         ("stderr", "/proc/self/fd/2")):
+    for name, target in (
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ):
         os.symlink(target, dev + "/" + name)
     if gpu:
         for path in v.gpu_devices:
-            _bind_dir("/oldroot" + path, dev + path[len("/dev"):], read_only=False)
+            _bind_dir("/oldroot" + path, dev + path[len("/dev") :], read_only=False)
 
 
 def _loopback_up() -> None:

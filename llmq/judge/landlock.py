@@ -6,12 +6,13 @@ process it later forks, and can never lift the restriction. It is what the limit
 instead of a mount namespace. Calls are made through ctypes (syscalls 444-446 on x86_64 and
 aarch64). `restrict()` applies to the calling thread only: call it while the process has one.
 """
+
 from __future__ import annotations
 
 import ctypes
 import os
 import stat
-from typing import Iterable
+from collections.abc import Iterable
 
 _NR_CREATE_RULESET, _NR_ADD_RULE, _NR_RESTRICT_SELF = 444, 445, 446
 _CREATE_RULESET_VERSION = 1

@@ -11,6 +11,7 @@ group (so one group kill reaches every process of the submission), and `kill(-1,
 The architecture is checked first: a call made through another ABI (x32, or i386 via `int 0x80`
 on x86_64) kills the process, since its numbers mean other calls.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -44,6 +45,7 @@ _AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 _X32_BIT = 0x40000000
 
 # Syscall numbers: x86_64 has its own table; aarch64 uses the generic one.
+# fmt: off
 _NR: dict[str, dict[str, int]] = {
     "x86_64": {
         "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "pidfd_getfd": 438,
@@ -88,6 +90,7 @@ DENIED = (
     "lookup_dcookie", "io_uring_setup", "io_uring_enter", "io_uring_register",
     "memfd_create", "memfd_secret", "setsid", "setpgid", "iopl", "ioperm", "uselib",
 )
+# fmt: on
 
 # clone() flags that would make a new namespace (CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER,
 # NEWPID, NEWNET).
@@ -136,7 +139,7 @@ class _Program:
         return bytes(out)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def build(arch: str, inet: bool = True) -> bytes:
     """The filter program for `arch`. With `inet` False, IPv4/IPv6 sockets are refused too."""
     nr = _NR[arch]
@@ -211,4 +214,5 @@ def install(inet: bool = True) -> None:
     rc = libc.syscall(_NR_SECCOMP[arch], _SECCOMP_SET_MODE_FILTER, _SECCOMP_FILTER_FLAG_TSYNC, ctypes.byref(prog))
     if rc != 0:
         err = ctypes.get_errno()
-        raise SeccompError(err, f"seccomp: installing the filter failed: {os.strerror(err) if rc < 0 else f'thread {rc} could not be synchronised'}")
+        why = os.strerror(err) if rc < 0 else f"thread {rc} could not be synchronised"
+        raise SeccompError(err, f"seccomp: installing the filter failed: {why}")

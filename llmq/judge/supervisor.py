@@ -16,8 +16,10 @@ smaps_rollup costs about 1 ms for a torch process, so each round first sums RssA
 /proc/PID/status, an upper bound that is cheap, and reads the exact figure only when that bound
 passes the budget.
 """
+
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -36,22 +38,25 @@ def ending(end: str, **fields: Any) -> str:
     return json.dumps({"end": end, **fields}, separators=(",", ":")) + "\n"
 
 
+def _mib(n: Any) -> str:
+    return f"{int(n) / 1024**2:.0f} MiB"
+
+
 def describe(status: dict[str, Any] | None) -> str:
     """The status line in words, for a person reading a verdict."""
     if not status:
         return "the sandbox ended without saying how (its supervisor was killed)"
     end = status.get("end")
-    mib = lambda n: f"{int(n) / 1024**2:.0f} MiB"  # noqa: E731
     if end == "exit":
         return f"exited with status {status.get('code')}"
     if end == "signal":
         return f"killed by {status.get('name') or 'signal ' + str(status.get('signal'))}"
     if end == "memory":
-        return f"stopped: its processes used {mib(status['used'])} of memory together, over the {mib(status['limit'])} allowed"
+        return f"stopped: its processes used {_mib(status['used'])} of memory together, over the {_mib(status['limit'])} allowed"
     if end == "tasks":
         return f"stopped: it ran {status['count']} processes and threads at once, over the {status['limit']} allowed"
     if end == "disk":
-        return f"stopped: its folder grew to {mib(status['used'])}, over the {mib(status['limit'])} allowed"
+        return f"stopped: its folder grew to {_mib(status['used'])}, over the {_mib(status['limit'])} allowed"
     if end == "setup":
         return f"the sandbox could not be set up: {status.get('error')}"
     return f"ended: {status}"
@@ -217,15 +222,16 @@ class Supervisor:
             upper += rss
         if tasks > self.max_tasks:
             return ending("tasks", count=tasks, limit=self.max_tasks)
-        if self.budget is not None and self.budget != UNLIMITED and upper - self.baseline > self.budget:
-            # The bound says "maybe over". The exact figure of the last round plus what the bound
-            # grew since then is still a bound (processes that exited take their Pss with them).
-            if self.last_exact is None or self.last_exact + (upper - self.last_upper) - self.baseline > self.budget:
-                self.last_exact, self.last_upper = self.exact(pids), upper
-                used = self.last_exact - self.baseline
-                if used > self.budget:
-                    return ending("memory", used=used, limit=self.budget)
-        return None
+        budget = self.budget
+        if budget is None or budget == UNLIMITED or upper - self.baseline <= budget:
+            return None
+        # The bound says "maybe over". The exact figure of the last round plus what the bound grew
+        # since then is still a bound (processes that exited take their Pss with them).
+        if self.last_exact is not None and self.last_exact + (upper - self.last_upper) - self.baseline <= budget:
+            return None
+        self.last_exact, self.last_upper = self.exact(pids), upper
+        used = self.last_exact - self.baseline
+        return ending("memory", used=used, limit=budget) if used > budget else None
 
     def check_disk(self) -> str | None:
         if self.folder is None:
@@ -269,16 +275,12 @@ class Supervisor:
         deadline = time.monotonic() + 5.0
         while time.monotonic() < deadline:
             if self.full:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(-1, signal.SIGKILL)  # from PID 1: every other process of the namespace
-                except ProcessLookupError:
-                    pass
             else:
                 for pid in descendants(os.getpid()):
-                    try:
+                    with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
             try:
                 pid, status = os.waitpid(-1, 0)
             except ChildProcessError:
@@ -298,25 +300,23 @@ def _exit_line(status: int) -> str:
     return ending("exit", code=os.WEXITSTATUS(status))
 
 
-def supervise(child: int, max_tasks: int, disk_bytes: int, budget_fd: int, status_fd: int, full: bool, folder: str | None) -> None:
+def supervise(
+    child: int, max_tasks: int, disk_bytes: int, budget_fd: int, status_fd: int, full: bool, folder: str | None
+) -> None:
     """The rest of S1's life: watch `child`, kill everything at its end, report, exit. Never returns."""
     code = 0
     try:
         watch = Supervisor(child, max_tasks, disk_bytes, budget_fd, full, folder)
         line = watch.run()
         watch.kill_all()
-        try:
+        with contextlib.suppress(OSError):
             os.write(status_fd, line.encode())
-        except OSError:
-            pass
         if not full and not os.path.isdir("/proc/self/task"):
             os.killpg(0, signal.SIGKILL)  # no /proc to find them: the process group, this process too
     except BaseException as exc:  # a bug here must still end the submission
         code = 70
-        try:
+        with contextlib.suppress(OSError):
             os.write(status_fd, ending("setup", error=f"supervisor failed: {type(exc).__name__}: {exc}").encode())
-        except OSError:
-            pass
         if full:
             os.kill(-1, signal.SIGKILL)
         else:

@@ -5,8 +5,10 @@ test reads. The code does what a hostile submission would; the test asserts what
 nothing of it is left afterwards. The limits-only level is the fallback, forced with
 LLMQ_SANDBOX=limits-only; where a guarantee there rests on Landlock, the test says so.
 """
+
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -15,8 +17,9 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -25,6 +28,7 @@ from llmq.judge import jail, landlock
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the jail's guarantees are Linux's")
 
 MIB = 1024**2
+SMALL = jail.JailSpec(disk_bytes=8 * MIB, max_tasks=16)
 LANDLOCK = landlock.abi()
 
 
@@ -92,8 +96,14 @@ def run_code() -> Iterator[Any]:
     """run(code, ...) -> Run; every jail it started is killed and checked empty afterwards."""
     started: list[jail.Jail] = []
 
-    def run(code: str, spec: jail.JailSpec = jail.JailSpec(disk_bytes=8 * MIB, max_tasks=16),
-            memory: int = 256 * MIB, timeout: float = 20.0, wait: bool = True, until_report: bool = False) -> Run:
+    def run(
+        code: str,
+        spec: jail.JailSpec = SMALL,
+        memory: int = 256 * MIB,
+        timeout: float = 20.0,
+        wait: bool = True,
+        until_report: bool = False,
+    ) -> Run:
         """Run `code`; read its output until the jail ends (or, with until_report, until it
         reports); with wait=False, return at once."""
         read, write = os.pipe()
@@ -102,8 +112,9 @@ def run_code() -> Iterator[Any]:
         def body() -> None:
             os.dup2(write, 1)
             os.dup2(write, 2)
-            sys.stdout = open(1, "w", buffering=1, closefd=False)  # pytest's capture files are closed here
-            sys.stderr = open(2, "w", buffering=1, closefd=False)
+            # pytest's capture files are closed in the jail; the process ends with the body.
+            sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+            sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
             jail.lock(memory, 20, 4 * MIB)
             exec(compile(source, "<submission>", "exec"), {"__name__": "submission"})
 
@@ -130,10 +141,8 @@ def run_code() -> Iterator[Any]:
                 break
         if ended:  # what it printed before it was stopped
             os.set_blocking(read, False)
-            try:
+            with contextlib.suppress(BlockingIOError):
                 out += os.read(read, 1 << 20)
-            except BlockingIOError:
-                pass
         os.close(read)
         status = None if until_report else j.read_status(timeout=max(0.1, deadline - time.monotonic()))
         return Run(out.decode(errors="replace"), status, j)
@@ -251,7 +260,7 @@ def test_cannot_read_home_or_a_file_outside(level: str, run_code: Any, tmp_path:
     assert got["secret"] != "the answer" and isinstance(got["secret"], str), got
     for name, path in (("home", home), ("repo", os.getcwd())):
         if isinstance(got[name], list):  # FULL shows only the way to the Python install, if it lives there
-            way = {b[len(path):].strip("/").split("/")[0] for b in jail.view().binds if b.startswith(path + "/")}
+            way = {b[len(path) :].strip("/").split("/")[0] for b in jail.view().binds if b.startswith(path + "/")}
             assert set(got[name]) <= way, f"it listed {path}: {got[name]}"
 
 
@@ -304,7 +313,8 @@ def test_cannot_reach_a_tcp_server_of_the_host(level: str, run_code: Any) -> Non
 def test_its_own_processes_talk_tcp_over_loopback(level: str, run_code: Any) -> None:
     """Two gloo ranks do this. FULL: its own loopback, always. LIMITS_ONLY: only with network=True."""
     spec = jail.JailSpec(disk_bytes=8 * MIB, max_tasks=16, network=level == jail.LIMITS_ONLY)
-    run = run_code("""
+    run = run_code(
+        """
         import socket
         server = socket.socket()
         server.bind(("127.0.0.1", 0))
@@ -316,7 +326,9 @@ def test_its_own_processes_talk_tcp_over_loopback(level: str, run_code: Any) -> 
         conn, _ = server.accept()
         report({"got": conn.recv(16).decode(), "host": socket.gethostname()})
         os.waitpid(pid, 0)
-    """, spec=spec)
+    """,
+        spec=spec,
+    )
     got = run.report()
     assert got["got"] == "rank 1"
     if level == jail.FULL:
@@ -345,8 +357,13 @@ def test_ptrace_unshare_and_namespaces_are_refused(level: str, run_code: Any) ->
         report(got)
     """)
     got = run.report()
-    assert got == {"ptrace_attach_parent": "EPERM", "unshare_user": "EPERM", "unshare_net": "EPERM",
-                   "mount": "EPERM", "setsid": "EPERM"}, got
+    assert got == {
+        "ptrace_attach_parent": "EPERM",
+        "unshare_user": "EPERM",
+        "unshare_net": "EPERM",
+        "mount": "EPERM",
+        "setsid": "EPERM",
+    }, got
 
 
 def test_killing_everything_it_can_leaves_the_caller_alive(level: str, run_code: Any) -> None:
@@ -404,7 +421,8 @@ def test_a_double_forked_daemon_is_gone_after_the_body_ends(level: str, run_code
 
 
 def test_kill_from_another_process_ends_a_running_submission(level: str, run_code: Any) -> None:
-    run = run_code("""
+    run = run_code(
+        """
         import time
         for _ in range(3):
             if os.fork() == 0:
@@ -414,7 +432,9 @@ def test_kill_from_another_process_ends_a_running_submission(level: str, run_cod
             f.write(b"x" * 100000)
         report("running")
         time.sleep(60)
-    """, wait=False)
+    """,
+        wait=False,
+    )
     j = run.jail
     deadline = time.monotonic() + 10
     while len(_alive_in_group(j.pid)) < 4 and time.monotonic() < deadline:
@@ -432,7 +452,8 @@ def test_kill_from_another_process_ends_a_running_submission(level: str, run_cod
 
 
 def test_two_hundred_forks_are_stopped(level: str, run_code: Any) -> None:
-    run = run_code("""
+    run = run_code(
+        """
         import time
         started = 0
         for _ in range(200):
@@ -445,7 +466,9 @@ def test_two_hundred_forks_are_stopped(level: str, run_code: Any) -> None:
                 os._exit(0)
             started += 1
         report(started)
-    """, spec=jail.JailSpec(disk_bytes=8 * MIB, max_tasks=16))
+    """,
+        spec=jail.JailSpec(disk_bytes=8 * MIB, max_tasks=16),
+    )
     # Either the kernel refused the forks (RLIMIT_NPROC counts only the submission's own user in
     # FULL), or the supervisor saw too many tasks and stopped it; the children die with it.
     assert run.status is not None, "the submission was not stopped"
@@ -456,7 +479,8 @@ def test_two_hundred_forks_are_stopped(level: str, run_code: Any) -> None:
 
 
 def test_memory_is_counted_across_forks(level: str, run_code: Any) -> None:
-    run = run_code("""
+    run = run_code(
+        """
         import time
         for _ in range(4):
             if os.fork() == 0:
@@ -465,24 +489,30 @@ def test_memory_is_counted_across_forks(level: str, run_code: Any) -> None:
                 os._exit(0)
         report("forked")
         time.sleep(30)
-    """, memory=256 * MIB)
+    """,
+        memory=256 * MIB,
+    )
     assert run.status is not None and run.status["end"] == "memory", run.status
     assert run.status["limit"] == 256 * MIB and run.status["used"] > 256 * MIB
     assert "memory" in jail.supervisor.describe(run.status)
 
 
 def test_one_process_within_the_budget_is_left_alone(level: str, run_code: Any) -> None:
-    run = run_code("""
+    run = run_code(
+        """
         block = b"\\x01" * (100 * 1024 * 1024)
         import time; time.sleep(0.3)
         report(len(block))
-    """, memory=256 * MIB)
+    """,
+        memory=256 * MIB,
+    )
     assert run.report() == 100 * MIB
     assert run.status == {"end": "exit", "code": 0}
 
 
 def test_the_disk_quota_holds_and_the_folder_goes(level: str, run_code: Any) -> None:
-    run = run_code("""
+    run = run_code(
+        """
         import time
         written = 0
         for i in range(64):
@@ -496,7 +526,10 @@ def test_the_disk_quota_holds_and_the_folder_goes(level: str, run_code: Any) -> 
         else:
             report({"written": written})
         time.sleep(30)
-    """, spec=jail.JailSpec(disk_bytes=4 * MIB, max_tasks=16), until_report=level == jail.FULL)
+    """,
+        spec=jail.JailSpec(disk_bytes=4 * MIB, max_tasks=16),
+        until_report=level == jail.FULL,
+    )
     if level == jail.FULL:
         # The folder is a tmpfs of 4 MiB: writes fail when it is full.
         assert run.report()["written"] <= 4 and run.report()["error"] == "OSError"
