@@ -107,20 +107,25 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from llmq.judge.client import Judge
+    from llmq.judge.client import Judge, SourceRefused, read_source
     from llmq.judge.commands import check_file, watch_file
-    from llmq.judge.solution_file import SolutionFileError, read_solution
 
     with Judge() as judge:  # started first: its worker imports torch while the bank loads
         exercise = find_exercise(_load(args), args.id)
         path = Path(args.file)
         try:
-            # Refuses a directory, a FIFO, a device (/dev/zero) or a file over 1 MiB before reading it.
-            read_solution(path)
-        except SolutionFileError as exc:
+            # The judge's one reader: it refuses a directory, a FIFO, a device (/dev/zero) or a
+            # file over 1 MiB before reading it.
+            read_source(path)
+        except SourceRefused as exc:
             raise UsageError(str(exc)) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {args.file}: {exc.strerror if isinstance(exc, OSError) else exc}") from None
         run = watch_file if args.watch else check_file
-        return run(exercise, path, as_json=args.json, seed=args.seed, judge=judge)
+        try:
+            return run(exercise, path, as_json=args.json, seed=args.seed, judge=judge)
+        except (SourceRefused, UnicodeDecodeError) as exc:  # --watch: the file became one we refuse
+            raise UsageError(f"{path}: {exc}" if isinstance(exc, UnicodeDecodeError) else str(exc)) from None
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
