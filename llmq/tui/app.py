@@ -29,7 +29,8 @@ class LlmqApp(App[int]):
     SUB_TITLE = "LLM-engineering interview prep"
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses may live elsewhere
     COMMANDS = App.COMMANDS | {LlmqCommands}
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, show=False)]
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, show=False),
+                Binding("f1,question_mark", "help", "Help", id="app.help", key_display="?")]
 
     def __init__(self, bank: Bank, *, study: bool = False, topic: str | None = None,
                  kind: str | None = None, judge_factory: Callable[[], JudgeClient] = default_client,
@@ -144,6 +145,14 @@ class LlmqApp(App[int]):
         from llmq.tui.screens.browse import BrowseScreen
 
         self.push_screen(BrowseScreen())
+
+    def action_help(self) -> None:
+        """The help overlay for the screen in front (not over itself or the too-small notice)."""
+        from llmq.tui.screens.help import HelpScreen
+        from llmq.tui.screens.too_small import TooSmallScreen
+
+        if not isinstance(self.screen, (HelpScreen, TooSmallScreen)):
+            self.push_screen(HelpScreen(self.screen))
 
     def action_stats(self) -> None:
         from llmq.tui.screens.stats import StatsScreen

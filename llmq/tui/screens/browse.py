@@ -37,6 +37,7 @@ def due_text(row: BrowseRow) -> str:
 
 
 class BrowseScreen(ReportsWorkerErrors, ReloadsOnReturn):
+    HELP = "every question, searchable; suspend, unsuspend, reset or open the one under the cursor"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="browse.back"),
         Binding("ctrl+f", "focus_search", "Search", id="browse.search"),
@@ -92,7 +93,7 @@ class BrowseScreen(ReportsWorkerErrors, ReloadsOnReturn):
     def on_browse_screen_loaded(self, message: Loaded) -> None:
         self.rows = message.rows
         if message.note:
-            self.notify(message.note)
+            self.notify(message.note, title="Browse")
         self._fill()
 
     def _select_value(self, widget_id: str) -> str | None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 
 class HomeScreen(ReportsWorkerErrors, ReloadsOnReturn):
+    HELP = "your topics with what is due and new today; start a review or go anywhere else"
     BINDINGS = [
         Binding("r", "app.review", "Review all", id="home.review"),
         Binding("enter", "review_topic", "Review topic", id="home.review_topic"),

@@ -28,6 +28,8 @@ def _solved_label(status: CodeStatus | None) -> str:
 class PracticeScreen(ReportsWorkerErrors, ReloadsOnReturn):
     """Every code exercise: solved (a passing submission), attempted, or not tried."""
 
+    HELP = "every code exercise with its state; enter opens one"
+
     BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="practice.back")]
 
     class Loaded(Message):
@@ -98,6 +100,8 @@ class PracticeScreen(ReportsWorkerErrors, ReloadsOnReturn):
 
 class ExerciseScreen(ReportsWorkerErrors, Screen[None]):
     """One code exercise, not as a review: checks and submissions are saved; nothing is rated."""
+
+    HELP = "one code exercise: write the function, run the checks; submissions are saved, nothing is rated"
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="exercise.back")]
 

@@ -25,6 +25,7 @@ def answer_markdown(q: Question) -> tuple[str, str]:
 
 
 class QuestionScreen(Screen[None]):
+    HELP = "one question with its answer, to read (not rated)"
     BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="question.back")]
 
     def __init__(self, question: Question) -> None:

@@ -44,6 +44,7 @@ class NextCard:
 
 
 class ReviewScreen(ReportsWorkerErrors, Screen[None]):
+    HELP = "the review queue: due cards first, then new ones; rate each answer 1-4 as in Anki"
     BINDINGS = [
         Binding("space,enter", "show", "Show answer", id="review.show"),
         Binding("space,enter", "accept", "Save suggested rating", id="review.accept"),
@@ -126,7 +127,7 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
             undoable = 1
         if action in ("bury", "suspend") and self.shown is not None:
             getattr(study, action)(self.shown.qid)
-            note = f"{self.shown.qid} {'buried until tomorrow' if action == 'bury' else 'suspended'}"
+            note = f"“{self._title(self.shown.qid)}” {'buried until tomorrow' if action == 'bury' else 'suspended'}"
             undoable = 1
         if action == "undo":
             undone = study.undo()
@@ -135,7 +136,8 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
                 undoable = -self._undoable
             else:
                 undoable = -1
-                note = f"undid {undone.kind} of {undone.qid}"
+                what = "the answer" if undone.kind == "review" else f"the {undone.kind}"
+                note = f"Undid {what} to “{self._title(undone.qid)}”"
                 card = study.store.card(undone.qid)
                 if card is not None:
                     shown = study.show(card)
@@ -146,6 +148,11 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         return NextCard(answered, shown, question, instance, study.counts(),
                         None if shown else study.next_learning_due_ms(), note, undoable)
 
+    def _title(self, qid: str) -> str:
+        """A question as people know it: its title (the id only if it left the bank)."""
+        question = self.llmq.bank.questions.get(qid)
+        return question.title if question is not None else qid
+
     # -- showing --------------------------------------------------------------------------------
     @guarded
     async def on_review_screen_advanced(self, message: Advanced) -> None:
@@ -154,7 +161,7 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         if r.answered is not None and r.answered.notice:
             self.notify(r.answered.notice, title="Leech", severity="warning", timeout=10)
         if r.note:
-            self.notify(r.note)
+            self.notify(r.note, title="Review")
         self._undoable = max(0, self._undoable + r.undoable)
         c = r.counts
         scope = " · ".join(x for x in (self.topic, self.kind) if x) or "all topics"

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 
 class StatsScreen(ReportsWorkerErrors, Screen[None]):
+    HELP = "your progress: reviews per day, what comes due, retention, mastery by topic, code solved"
     BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="stats.back")]
 
     class Loaded(Message):

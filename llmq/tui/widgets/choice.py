@@ -71,7 +71,7 @@ class ChoiceView(CardView, can_focus=True):
 
     def action_submit(self) -> None:
         if not self.selected:
-            self.notify("Pick at least one option first.", severity="warning")
+            self.notify("Pick at least one option first.", title="Choice", severity="warning")
             return
         self._grade()
 

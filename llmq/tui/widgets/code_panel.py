@@ -114,9 +114,11 @@ class CodePanel(ReportsWorkerErrors, CardView):
         if action == "cancel_check":
             return self.running  # otherwise escape means "back", handled by the screen
         if action == "run_checks":
-            return True if not self.running else None
+            return not self.running
         if action == "hint":
-            return True if self.hints_shown < len(self.exercise.hints) else None
+            return self.hints_shown < len(self.exercise.hints)
+        if action == "reveal_reference":
+            return not self.revealed
         return True
 
     def action_run_checks(self) -> None:
@@ -208,7 +210,7 @@ class CodePanel(ReportsWorkerErrors, CardView):
     # -- help -----------------------------------------------------------------------------------
     def action_hint(self) -> None:
         if self.hints_shown >= len(self.exercise.hints):
-            self.notify("No more hints.", severity="information")
+            self.notify("No more hints.", title="Hints", severity="information")
             return
         n = self.hints_shown
         self.hints_shown += 1

@@ -1,0 +1,53 @@
+"""The help overlay (`?` or `f1` on any screen): what the screen below is for and every key that
+works on it right now, with the keys that work elsewhere on it listed apart."""
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+# Keys every screen shares, beyond the screen's own bindings.
+_GENERAL = [("ctrl+p", "every command, by name"), ("? / f1", "this help"), ("ctrl+q", "quit llmq")]
+
+
+def screen_help(screen: Screen[object]) -> Text | Table:
+    """The overlay's body for `screen`: its HELP text, then its keys as a two-column table."""
+    table = Table(show_header=False, box=None, padding=(0, 2, 0, 0), expand=False)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    seen: set[tuple[str, str]] = set()
+    app = screen.app
+    for active in screen.active_bindings.values():
+        b = active.binding
+        if not b.description or not active.enabled:
+            continue
+        key = b.key_display or app.get_key_display(b)
+        if (key, b.description) in seen:
+            continue
+        seen.add((key, b.description))
+        table.add_row(key, b.description)
+    for key, what in _GENERAL:
+        table.add_row(key, what)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,question_mark,f1,q", "dismiss", "Close help", id="help.close")]
+
+    def __init__(self, below: Screen[object]) -> None:
+        super().__init__()
+        self.below = below
+
+    def compose(self) -> ComposeResult:
+        about = getattr(self.below, "HELP", "") or ""
+        with VerticalScroll(id="help-box"):
+            yield Static(f"Help · {about}" if about else "Help", id="help-title")
+            yield Static(screen_help(self.below), id="help-keys")
+            yield Static("escape, ? or f1 closes this", id="help-close")
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(None)

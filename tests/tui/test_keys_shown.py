@@ -1,0 +1,83 @@
+"""Footers offer only the keys that work now; `?` and `f1` open help for the screen in front;
+notifications carry titles and name questions by their titles, not their ids."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from llmq.tui.screens.help import HelpScreen
+from llmq.tui.screens.home import HomeScreen
+from llmq.tui.screens.practice import ExerciseScreen
+from llmq.tui.screens.review import ReviewScreen
+
+from .conftest import TOPIC, screen_text, settle
+
+
+def footer(app: Any) -> str:
+    return screen_text(app).splitlines()[-1]
+
+
+async def test_review_footer_follows_the_card(make_app: Callable[..., Any]) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.push_screen(ReviewScreen(TOPIC, "flashcard"))
+        await settle(pilot)
+        line = footer(app)
+        assert "Show answer" in line and "Bury" in line
+        assert "Again" not in line and "Good" not in line and "Undo" not in line  # nothing to rate or undo
+        await pilot.press("space")
+        await settle(pilot)
+        line = footer(app)
+        assert "Again" in line and "Easy" in line and "Show answer" not in line
+        await pilot.press("3")
+        await settle(pilot)
+        assert "Undo" in footer(app)  # now there is an answer to take back
+
+
+async def test_code_footer_drops_the_hint_key_when_none_is_left(make_app: Callable[..., Any]) -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 40)) as pilot:
+        app.push_screen(ExerciseScreen(f"{TOPIC}.gqa"))
+        await settle(pilot)
+        assert "Hint" in footer(app)
+        exercise = app.bank.questions[f"{TOPIC}.gqa"]
+        for _ in exercise.hints:
+            await pilot.press("ctrl+t")
+            await settle(pilot)
+        assert "Hint" not in footer(app) and "Run checks" in footer(app)
+
+
+async def test_question_mark_and_f1_open_help_for_the_screen_in_front(make_app: Callable[..., Any]) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        assert "Review all" in text and "Browse" in text and "ctrl+p" in text
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+        app.push_screen(ReviewScreen(TOPIC, "flashcard"))
+        await settle(pilot)
+        await pilot.press("f1")
+        await settle(pilot)
+        text = screen_text(app)
+        assert isinstance(app.screen, HelpScreen) and "the review queue" in text
+        assert "Show answer" in text and "Bury" in text and "Again" not in text  # what works now
+        await pilot.press("f1")
+        await settle(pilot)
+        assert isinstance(app.screen, ReviewScreen)
+
+
+async def test_notifications_have_titles_and_name_the_question(make_app: Callable[..., Any]) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.push_screen(ReviewScreen(TOPIC, "flashcard"))
+        await settle(pilot)
+        await pilot.press("minus")
+        await settle(pilot)
+        notes = list(app._notifications)
+        assert notes and all(n.title for n in notes)
+        assert any("“Why divide by sqrt(d_k)?” buried until tomorrow" in n.message for n in notes)
+        assert not any("tuitest.sqrt_dk" in n.message for n in notes)
