@@ -7,6 +7,8 @@ request ids 1..8 (what a worker writes), with every nonce it found and without.
 
 TARGET selects whose pipes: "all" (every process of this check, the command line's own stdout
 included) or "judge" (only the judge's processes, not the command line that asked).
+With TARGET "judge" it reads other processes' command lines and environments for a nonce but
+not their memory (which a user's own processes can hide from it: non-dumpable, Yama ptrace).
 The marker guard keeps the attack on the processes of the test that runs it (the machine is
 shared); a real attacker would stop nowhere.
 """
@@ -88,10 +90,16 @@ def _nonces_in_memory_of(pid: int, budget: int = 256 << 20) -> set[str]:
                 continue
             budget -= size
             found.update(m.decode() for m in NONCE_TEXT.findall(data or b""))
+    return found
+
+
+def _nonces_in_proc_text(pid: int) -> set[str]:
+    """A nonce handed over on a command line or in the environment is readable by anyone's /proc."""
+    found: set[str] = set()
     for name in ("environ", "cmdline"):
         try:
             with open(f"/proc/{pid}/{name}", "rb") as f:
-                found.update(m.decode() for m in NONCE_TEXT.findall(f.read()))
+                found.update(m.decode() for m in NONCE_TEXT.findall(f.read().replace(b"\0", b" ")))
         except OSError:
             pass
     return found
@@ -135,8 +143,9 @@ def _attack() -> int:
     requests = {_pipe_of(f"/proc/{pid}/fd/0") for pid in pids}
     requests |= {_pipe_of(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")}
     nonces = _nonces_in_own_memory()
-    if SCAN_MEMORY:
-        for pid in pids:
+    for pid in pids:
+        nonces |= _nonces_in_proc_text(pid)
+        if SCAN_MEMORY:
             nonces |= _nonces_in_memory_of(pid)
     payload = _forged(nonces)
     written = 0
