@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import runpy
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 
 from llmq.bank import load_bank
 from llmq.bank.model import CodeExercise
+from llmq.judge.answer import MIN_WRONG_ANSWERS, load, problems
 from llmq.judge.client import Judge, Pending
 
 SEED = 0  # the seed `llmq verify` uses, so a failure here reproduces with `llmq verify`
@@ -59,6 +61,15 @@ def test_the_bank_has_code_exercises_on_both_tracks() -> None:
     tracks = {case.exercise.track for case in CASES}
     assert tracks == {"cpu", "gpu"}, tracks
     assert sum(case.submission == "wrong" for case in CASES) >= 3 * sum(case.submission == "reference" for case in CASES)
+
+
+def test_every_exercise_meets_the_answer_module_rules() -> None:
+    """The loader's rules (a reference, checks, at least MIN_WRONG_ANSWERS wrong answers, an
+    alternative), counted per exercise of the bundled bank."""
+    lacking = {ex.id: found for ex in load_bank().code_exercises("all") if (found := problems(load(ex.answer_path)))}
+    assert lacking == {}
+    per_exercise = Counter(case.exercise.id for case in CASES if case.submission == "wrong")
+    assert min(per_exercise.values()) >= MIN_WRONG_ANSWERS
 
 
 def _submit(judge: Judge, case: Case) -> Pending:
