@@ -50,8 +50,9 @@ import importlib
 import sys
 import types
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from llmq.judge import forbidden_ops
 
@@ -114,7 +115,7 @@ class _Resolver:
             for node in assigns:
                 target = self.resolve(node.value)
                 if target:
-                    self.aliases.setdefault(node.targets[0].id, target)  # type: ignore[union-attr]
+                    self.aliases.setdefault(node.targets[0].id, target)  # type: ignore[attr-defined]
 
     def resolve(self, node: ast.AST) -> str | None:
         if isinstance(node, ast.Name):

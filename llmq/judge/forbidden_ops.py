@@ -97,7 +97,14 @@ FAMILIES: tuple[Family, ...] = (
         ),
     ),
     Family(
-        names=(F + "log_softmax", "torch.log_softmax", T + "log_softmax", "torch.special.log_softmax", "torch.nn.LogSoftmax", "torch._log_softmax"),
+        names=(
+            F + "log_softmax",
+            "torch.log_softmax",
+            T + "log_softmax",
+            "torch.special.log_softmax",
+            "torch.nn.LogSoftmax",
+            "torch._log_softmax",
+        ),
         ops=(
             "aten::log_softmax.int",
             "aten::log_softmax.int_out",
@@ -210,7 +217,12 @@ FAMILIES: tuple[Family, ...] = (
     # Python-level only: these are Python functions over general-purpose operators
     # (torch._foreach_norm, torch._foreach_mul_) that correct answers may use themselves.
     Family(
-        names=("torch.nn.utils.clip_grad_norm_", "torch.nn.utils.clip_grad.clip_grad_norm_", "torch.nn.utils.clip_grad_norm", "torch.nn.utils.clip_grad.clip_grad_norm"),
+        names=(
+            "torch.nn.utils.clip_grad_norm_",
+            "torch.nn.utils.clip_grad.clip_grad_norm_",
+            "torch.nn.utils.clip_grad_norm",
+            "torch.nn.utils.clip_grad.clip_grad_norm",
+        ),
     ),
     Family(
         names=("torch.nn.utils.clip_grads_with_norm_", "torch.nn.utils.clip_grad.clip_grads_with_norm_"),
@@ -228,7 +240,12 @@ FAMILIES: tuple[Family, ...] = (
             "aten::_fused_adam_",
             "aten::_fused_adam_.tensor_lr",
         ),
-        aliases=("torch.optim._functional.adam", "torch.optim.adam._single_tensor_adam", "torch.optim.adam._multi_tensor_adam", "torch.optim.adam._fused_adam"),
+        aliases=(
+            "torch.optim._functional.adam",
+            "torch.optim.adam._single_tensor_adam",
+            "torch.optim.adam._multi_tensor_adam",
+            "torch.optim.adam._fused_adam",
+        ),
     ),
     Family(
         names=("torch.optim.AdamW", "torch.optim.adamw", "torch.optim.adamw.AdamW", "torch.optim.adamw.adamw"),

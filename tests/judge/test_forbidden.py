@@ -138,7 +138,10 @@ def run(job):
         missing = []
     results = {}
     for label, code in job["cases"].items():
-        results[label] = in_fork(lambda: run_case(code, env, seen))  # one case cannot spoil the next
+        if job.get("isolate", True):  # a fork each: one case cannot spoil the next
+            results[label] = in_fork(lambda: run_case(code, env, seen))
+        else:
+            results[label] = run_case(code, env, seen)
     return {"missing": missing, "results": results}
 
 
@@ -200,9 +203,10 @@ def all_bank_forbidden() -> dict[str, list[str]]:
 FN = "torch.nn.functional."
 
 # Each run: the exercise's list, then attacks (code that must end in ForbiddenCall naming the
-# given listed function) and legitimate code (which must run). `captured` holds bindings taken
-# before the patch, as a default argument or closure could have if the sandbox loaded a
-# submission first: the Python attributes are then no help, only the dispatcher is.
+# given listed function) and legitimate code (which must run). `capture` names bindings taken
+# before the patch, as a default argument or closure would hold them had the submission loaded
+# first, or as torch's own modules hold them: replaced attributes are no help there, only the
+# dispatcher is.
 SOFTMAX_ATTACKS = {
     "torch._C._VariableFunctions.softmax": "torch._C._VariableFunctions.softmax(x, -1)",
     "torch._C._VariableFunctions._softmax": "torch._C._VariableFunctions._softmax(x, -1, False)",
@@ -212,7 +216,7 @@ SOFTMAX_ATTACKS = {
     "torch._C.TensorBase.softmax": "torch._C.TensorBase.softmax(x, -1)",
     "torch._softmax": "torch._softmax(x, -1, False)",
     "a default argument bound before": "def f(a, sm=captured_softmax):\n    return sm(a, -1)\nf(x)",
-    "a closure bound before": "def outer(m=captured_method):\n    return lambda a: m(a, -1)\nouter()(x)",
+    "a closure bound before": "def outer():\n    m = captured_method\n    return lambda a: m(a, -1)\nouter()(x)",
     "under inference_mode": "with torch.inference_mode():\n    torch.ops.aten._softmax(x, -1, False)",
     "under no_grad": "with torch.no_grad():\n    torch._C._VariableFunctions._softmax(x, -1, False)",
     "under autocast": "with torch.autocast('cpu', dtype=torch.bfloat16):\n    torch.ops.aten.softmax.int(x, -1)",
@@ -224,8 +228,13 @@ SOFTMAX_ATTACKS = {
     "vmap": "torch.vmap(lambda r: torch.ops.aten._softmax(r, -1, False))(x)",
     "TorchScript": "torch.jit.CompilationUnit('def g(a: Tensor):\\n    return torch.ops.aten._softmax(a, -1, False)\\n').g(x)",
     "the python dispatcher": "with torch._C._EnablePythonDispatcher():\n    torch.ops.aten._softmax(x, -1, False)",
-    "redispatch to the CPU key": "torch.ops.aten._softmax.default.redispatch(torch._C.DispatchKeySet(torch._C.DispatchKey.CPU), x, -1, False)",
-    "a kernel for one dispatch key": "torch.ops.aten._softmax.default._op_dk(torch._C.DispatchKey.CompositeExplicitAutogradNonFunctional, x, -1, False)",
+    "redispatch to the CPU key": (
+        "torch.ops.aten._softmax.default.redispatch(torch._C.DispatchKeySet(torch._C.DispatchKey.CPU), x, -1, False)"
+    ),
+    "a kernel for one dispatch key": (
+        "key = torch._C.DispatchKey.CompositeExplicitAutogradNonFunctional\n"
+        "torch.ops.aten._softmax.default._op_dk(key, x, -1, False)"
+    ),
     "decompose()": "torch.ops.aten.softmax.int.decompose(x, -1)",
     "torch's decomposition table": "torch._decomp.decomposition_table[torch.ops.aten._softmax.default](x, -1, False)",
     "torch._refs.softmax": "torch._refs.softmax(x, -1)",
@@ -263,7 +272,9 @@ RUNS: dict[str, dict] = {
             ),
             "exp over sum in inference_mode": "with torch.inference_mode():\n    e = x.exp()\n    e / e.sum(0)",
             "logsumexp (not forbidden here)": "(x - x.logsumexp(-1, keepdim=True)).exp()",
-            "bfloat16 and float64": "for d in (torch.bfloat16, torch.float64):\n    e = x.to(d).exp()\n    e / e.sum(-1, keepdim=True)",
+            "bfloat16 and float64": (
+                "for d in (torch.bfloat16, torch.float64):\n    e = x.to(d).exp()\n    e / e.sum(-1, keepdim=True)"
+            ),
         },
     },
     # The listed names decide the message: this list has no torch.special.softmax, so its
@@ -326,14 +337,17 @@ RUNS: dict[str, dict] = {
             "the CPU flash kernel": (
                 "torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(q4, q4, q4)", FN + "scaled_dot_product_attention"
             ),
-            "the math kernel": ("torch.ops.aten._scaled_dot_product_attention_math(q4, q4, q4)", FN + "scaled_dot_product_attention"),
+            "the math kernel": (
+                "torch.ops.aten._scaled_dot_product_attention_math(q4, q4, q4)", FN + "scaled_dot_product_attention"
+            ),
             "nn.MultiheadAttention's fast path": (
                 "_mha_fast(torch.nn.MultiheadAttention)", FN + "scaled_dot_product_attention"
             ),
         },
         "legit": {
             "matmul, mask, softmax by hand": (
-                "s = q4 @ q4.transpose(-2, -1) / 2.0\ns = s.masked_fill(~torch.ones(3, 3, dtype=torch.bool).tril(), float('-inf'))\n"
+                "s = q4 @ q4.transpose(-2, -1) / 2.0\n"
+                "s = s.masked_fill(~torch.ones(3, 3, dtype=torch.bool).tril(), float('-inf'))\n"
                 "e = (s - s.amax(-1, keepdim=True)).exp()\n(e / e.sum(-1, keepdim=True)) @ q4"
             ),
             "torch.softmax (not forbidden here)": "torch.softmax(q4 @ q4.transpose(-2, -1), -1) @ q4",
@@ -346,11 +360,14 @@ RUNS: dict[str, dict] = {
                 "torch.nn.modules.activation.MultiheadAttention(4, 2)(q, q, q)", "torch.nn.MultiheadAttention"
             ),
             "the fused kernel": (
-                "torch._native_multi_head_attention(q, q, q, 4, 2, torch.eye(12, 4), torch.zeros(12), torch.eye(4), torch.zeros(4))",
+                "torch._native_multi_head_attention(\n"
+                "    q, q, q, 4, 2, torch.eye(12, 4), torch.zeros(12), torch.eye(4), torch.zeros(4))",
                 FN + "multi_head_attention_forward",
             ),
         },
-        "legit": {"projections and softmax by hand": "a = torch.softmax((q @ q.transpose(-2, -1)) / 2.0, -1)\n(a @ q) @ torch.eye(4)"},
+        "legit": {
+            "projections and softmax by hand": "a = torch.softmax((q @ q.transpose(-2, -1)) / 2.0, -1)\n(a @ q) @ torch.eye(4)"
+        },
     },
     "layer_norm": {
         "forbidden": bank_forbidden("norm/layer_norm.py"),
@@ -428,7 +445,8 @@ RUNS: dict[str, dict] = {
         },
         "legit": {
             "foreach_norm and a scale": (
-                "ps = [_param(), _param()]\nn = torch.linalg.vector_norm(torch.stack(torch._foreach_norm([p.grad for p in ps])))\n"
+                "ps = [_param(), _param()]\n"
+                "n = torch.linalg.vector_norm(torch.stack(torch._foreach_norm([p.grad for p in ps])))\n"
                 "torch._foreach_mul_([p.grad for p in ps], (1.0 / (n + 1e-6)).clamp(max=1.0))"
             ),
         },
@@ -455,7 +473,8 @@ def outcomes() -> dict:
     for run_id, run in RUNS.items():
         cases = {f"attack: {k}": code for k, (code, _) in run["attacks"].items()}
         cases.update({f"legit: {k}": code for k, code in run["legit"].items()})
-        jobs.append({"id": run_id, "mode": "patch", "forbidden": run["forbidden"], "capture": run.get("capture", {}), "cases": cases})
+        capture = run.get("capture", {})
+        jobs.append({"id": run_id, "mode": "patch", "forbidden": run["forbidden"], "capture": capture, "cases": cases})
     jobs.append(_table_job("dispatch_only"))
     jobs.append(_table_job("patch"))
     out = _child(jobs)
@@ -468,7 +487,7 @@ ATTACKS = [(run_id, label) for run_id, run in RUNS.items() for label in run["att
 LEGIT = [(run_id, label) for run_id, run in RUNS.items() for label in run["legit"]]
 
 
-@pytest.mark.parametrize("run_id, label", ATTACKS, ids=[f"{r}: {l}" for r, l in ATTACKS])
+@pytest.mark.parametrize("run_id, label", ATTACKS, ids=[f"{r}: {a}" for r, a in ATTACKS])
 def test_every_spelling_of_a_forbidden_function_raises_naming_the_listed_one(outcomes: dict, run_id: str, label: str) -> None:
     expected = RUNS[run_id]["attacks"][label][1]
     assert expected in RUNS[run_id]["forbidden"]  # the message names what the exercise lists
@@ -479,7 +498,7 @@ def test_every_spelling_of_a_forbidden_function_raises_naming_the_listed_one(out
         assert got == {"outcome": "forbidden", "name": expected, "seen": [expected]}, got
 
 
-@pytest.mark.parametrize("run_id, label", LEGIT, ids=[f"{r}: {l}" for r, l in LEGIT])
+@pytest.mark.parametrize("run_id, label", LEGIT, ids=[f"{r}: {a}" for r, a in LEGIT])
 def test_hand_written_code_still_runs_under_the_block(outcomes: dict, run_id: str, label: str) -> None:
     assert outcomes[run_id]["results"][f"legit: {label}"] == {"outcome": "ran", "seen": []}
 
@@ -614,11 +633,11 @@ def _table_job(mode: str) -> dict:
         calls = {n: c for n, (c, kind) in NAME_CALLS.items() if kind == "op"}
         capture = {f"fn_{i}": n for i, n in enumerate(calls)}
         cases = {n: f"fn = fn_{i}\n{c}" for i, (n, c) in enumerate(calls.items())}
-        return {"id": mode, "mode": mode, "capture": capture, "cases": cases}
+        return {"id": mode, "mode": mode, "capture": capture, "cases": cases, "isolate": False}
     cases = {n: f"fn = _after({n!r})\n{c}" for n, (c, kind) in NAME_CALLS.items() if kind != "absent"}
     first = [f.names[0] for f in forbidden_ops.FAMILIES]
     assert set(names) == set(NAME_CALLS)
-    return {"id": mode, "mode": mode, "forbidden": first, "cases": cases}
+    return {"id": mode, "mode": mode, "forbidden": first, "cases": cases, "isolate": False}  # plain calls
 
 
 def test_every_name_of_the_table_has_a_call_here() -> None:
@@ -671,7 +690,8 @@ def test_each_name_of_the_table_raises_after_patch(outcomes: dict, name: str) ->
 
 
 def test_patch_returns_the_names_torch_does_not_have() -> None:
-    got = _child([{"id": "x", "mode": "patch", "forbidden": ["torch.softmax", "torch.nn.functional.no_such_function"], "cases": {}}])
+    listed = ["torch.softmax", "torch.nn.functional.no_such_function"]
+    got = _child([{"id": "x", "mode": "patch", "forbidden": listed, "cases": {}}])
     assert got["x"]["missing"] == ["torch.nn.functional.no_such_function"]
 
 
