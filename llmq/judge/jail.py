@@ -879,14 +879,8 @@ def _build_root(v: View, spec: JailSpec, identity: str) -> None:
     os.chdir("/")
     new = "/newroot"
     _mount("tmpfs", new, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=0755")
-    for path in v.binds:
-        _bind_dir("/oldroot" + path, new + path, read_only=True)
-    for link, target in v.links:
-        os.symlink(target, new + link)
-    for path in v.hidden:
-        _mount("tmpfs", new + path, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_RDONLY, "size=4k,mode=0555")
-    _make_etc(new + "/etc", inner_id)
-    # The writable folder: its size is the disk quota, and it vanishes with the namespace.
+    # The writable folder: its size is the disk quota, and it vanishes with the namespace. Mounted
+    # first, so that a Python install living under /tmp (a CI virtualenv) is bound on top of it.
     os.makedirs(new + INNER_FOLDER, exist_ok=True)
     _mount(
         "tmpfs",
@@ -895,6 +889,13 @@ def _build_root(v: View, spec: JailSpec, identity: str) -> None:
         _MS_NOSUID | _MS_NODEV,
         f"size={spec.disk_bytes},nr_inodes={max(64, spec.disk_bytes // 16384)},mode=0700,uid={inner_id},gid={inner_id}",
     )
+    for path in v.binds:
+        _bind_dir("/oldroot" + path, new + path, read_only=True)
+    for link, target in v.links:
+        os.symlink(target, new + link)
+    for path in v.hidden:
+        _mount("tmpfs", new + path, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_RDONLY, "size=4k,mode=0555")
+    _make_etc(new + "/etc", inner_id)
     _make_dev(new + "/dev", new + INNER_FOLDER, spec.gpu, v)
     os.mkdir(new + "/proc")
     _mount("proc", new + "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)

@@ -264,6 +264,38 @@ def test_cannot_read_home_or_a_file_outside(level: str, run_code: Any, tmp_path:
             assert set(got[name]) <= way, f"it listed {path}: {got[name]}"
 
 
+def test_an_installed_llmq_and_its_bank_are_hidden_but_its_neighbours_are_not(
+    level: str, run_code: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wheel install puts llmq (with the bank at llmq/_bank) in the site-packages torch lives in."""
+    if level == jail.LIMITS_ONLY and not LANDLOCK:
+        pytest.skip("limits-only without Landlock reads whatever its user may read")
+    import llmq
+
+    site = tmp_path / "lib" / "site-packages"
+    (site / "llmq" / "_bank").mkdir(parents=True)
+    (site / "llmq" / "__init__.py").write_text("")
+    (site / "llmq" / "_bank" / "answer.py").write_text("REFERENCE = 42")
+    (site / "neighbour").mkdir()
+    (site / "neighbour" / "__init__.py").write_text("VALUE = 7")
+    monkeypatch.setattr(llmq, "__file__", str(site / "llmq" / "__init__.py"))
+    monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
+    monkeypatch.setattr(jail, "_view_cache", None)
+    assert str(site / "llmq") in jail.view().hidden
+    run = run_code(f"""
+        got = {{}}
+        for name in ("llmq/_bank/answer.py", "llmq/__init__.py", "neighbour/__init__.py"):
+            try:
+                got[name] = open({str(site)!r} + "/" + name).read()
+            except OSError as exc:
+                got[name] = type(exc).__name__
+        report(got)
+    """)
+    got = run.report()
+    assert got["neighbour/__init__.py"] == "VALUE = 7"
+    assert got["llmq/_bank/answer.py"] != "REFERENCE = 42" and got["llmq/__init__.py"] != ""
+
+
 def test_cannot_write_outside_its_folder(level: str, run_code: Any, tmp_path: Any) -> None:
     if level == jail.LIMITS_ONLY and not LANDLOCK:
         pytest.skip("limits-only without Landlock writes wherever its user may write")
