@@ -411,7 +411,9 @@ def _enter_body(
                 _prctl(_PR_SET_DUMPABLE, 1)
         _drop_capabilities_if_any()
         if _arch():
-            seccomp.install(inet=level == FULL or spec.network)
+            # Without a network namespace, a unix socket could connect to any listening socket
+            # file on the machine (a root-owned daemon's, as root-without-capabilities).
+            seccomp.install(inet=level == FULL or spec.network, unix=level == FULL)
         holds: dict[str, bool] = {}
         if level == LIMITS_ONLY:
             try:
@@ -631,7 +633,8 @@ def _nobody_can_read(v: View) -> bool:
 
 def _start_limits_only(body: Callable[[], None], keep_fds: Sequence[int], spec: JailSpec) -> Jail:
     identity = _identity(LIMITS_ONLY)
-    seccomp.build(_arch(), spec.network) if _arch() else None  # cached: the body only installs it
+    if _arch():
+        seccomp.build(_arch(), spec.network, False)  # cached: the body only installs it
     folder = tempfile.mkdtemp(prefix="llmq-jail-")
     if identity == "nobody":
         os.chown(folder, NOBODY, NOBODY)

@@ -140,8 +140,9 @@ class _Program:
 
 
 @functools.cache
-def build(arch: str, inet: bool = True) -> bytes:
-    """The filter program for `arch`. With `inet` False, IPv4/IPv6 sockets are refused too."""
+def build(arch: str, inet: bool = True, unix: bool = True) -> bytes:
+    """The filter program for `arch`. With `inet` False, IPv4/IPv6 sockets are refused too; with
+    `unix` False, socket(AF_UNIX) is (socketpair() still works: it reaches nobody else)."""
     nr = _NR[arch]
     p = _Program()
     p.emit(_LD_W_ABS, _OFF_ARCH)
@@ -164,13 +165,15 @@ def build(arch: str, inet: bool = True) -> bytes:
 
     p.label("socket")
     p.emit(_LD_W_ABS, _arg_low(0))
-    p.emit(_JEQ_K, AF_UNIX, "allow", 0)
+    p.emit(_JEQ_K, AF_UNIX, "allow" if unix else "eacces", 0)
     p.emit(_JEQ_K, AF_NETLINK, "allow", 0)
     p.emit(_JEQ_K, AF_INET, "inet", 0)
     p.emit(_JEQ_K, AF_INET6, "inet", 0)
     p.emit(_RET_K, _RET_ERRNO | errno.EAFNOSUPPORT)
     p.label("inet")
     p.emit(_RET_K, _RET_ALLOW if inet else _RET_ERRNO | errno.EACCES)
+    p.label("eacces")
+    p.emit(_RET_K, _RET_ERRNO | errno.EACCES)
 
     p.label("kill_call")  # kill(-1, sig): every process the caller may signal
     p.emit(_LD_W_ABS, _arg_low(0))
@@ -197,14 +200,14 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-def install(inet: bool = True) -> None:
+def install(inet: bool = True, unix: bool = True) -> None:
     """Set no_new_privs and install the filter on every thread of the calling process.
 
     Raises SeccompError when the machine is not supported or the kernel refuses."""
     arch = machine()
     if not arch:
         raise SeccompError(f"seccomp: no filter for {platform.system()} {platform.machine()}")
-    program = build(arch, inet)
+    program = build(arch, inet, unix)
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         err = ctypes.get_errno()

@@ -342,6 +342,34 @@ def test_cannot_reach_a_tcp_server_of_the_host(level: str, run_code: Any) -> Non
         server.close()
 
 
+def test_cannot_reach_a_unix_socket_of_the_host(level: str, run_code: Any, tmp_path: Any) -> None:
+    """A daemon's socket file (the worker's, a root service's): FULL does not show it; the
+    fallback refuses socket(AF_UNIX), since it could otherwise connect to any socket file."""
+    path = str(tmp_path / "daemon.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+    server.setblocking(False)
+    try:
+        run = run_code(f"""
+            import socket
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect({path!r})
+                report("connected")
+            except OSError as exc:
+                report(type(exc).__name__)
+            a, b = socket.socketpair()  # its own pairs still work
+            a.sendall(b"x")
+            report(b.recv(1).decode())
+        """)
+        assert run.lines() == [run.lines()[0], "x"] and run.lines()[0] != "connected", run.output
+        with pytest.raises(BlockingIOError):
+            server.accept()
+    finally:
+        server.close()
+
+
 def test_its_own_processes_talk_tcp_over_loopback(level: str, run_code: Any) -> None:
     """Two gloo ranks do this. FULL: its own loopback, always. LIMITS_ONLY: only with network=True."""
     spec = jail.JailSpec(disk_bytes=8 * MIB, max_tasks=16, network=level == jail.LIMITS_ONLY)
