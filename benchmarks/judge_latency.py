@@ -4,7 +4,10 @@ Prints one JSON line:
   cold_first_check_ms      start the judge (worker process, torch import) and get the first verdict
   warm_p50_ms, warm_p95_ms one check on the warm worker, as the app and `llmq check --watch` see it
   fresh_subprocess_p50_ms  the naive way: a fresh `python -c` that imports torch and runs the checks
+  isolation                what the sandbox gave the submission ("full" or "limits-only")
+  load_average_1min        the machine's load when the figures were taken (they scale with it)
 Details go to stderr. Run: .venv/bin/python benchmarks/judge_latency.py [--runs N]
+(LLMQ_SANDBOX=limits-only measures the fallback.)
 """
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ import json, sys
 from llmq.judge import harness
 request = harness.Request(exercise="attention.gqa", answer_path=sys.argv[1],
                           function="grouped_query_attention", submission="reference", seed=int(sys.argv[2]))
-print(json.dumps(harness.judge(request).to_dict()))
+print(json.dumps(harness.judge_here(request).to_dict()))
 """
 
 
@@ -49,6 +52,7 @@ def main() -> None:
     first = judge.check(GQA, "", submission="reference", seed=0)
     cold_ms = (time.perf_counter() - started) * 1000
     assert first.status == "pass", first.summary
+    isolation = first.isolation
 
     warm, cpu = [], []
     for seed in range(1, args.runs + 1):
@@ -57,10 +61,13 @@ def main() -> None:
         warm.append((time.perf_counter() - t) * 1000)
         cpu.append(verdict.cpu_s * 1000)
         assert verdict.status == "pass", verdict.summary
+        assert verdict.isolation == isolation
     judge.close()
 
     fresh = []
     env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    if os.environ.get("LLMQ_SANDBOX"):
+        env["LLMQ_SANDBOX"] = os.environ["LLMQ_SANDBOX"]
     for seed in range(args.fresh_runs):
         t = time.perf_counter()
         out = subprocess.run([sys.executable, "-c", FRESH, str(GQA.answer_path), str(seed)],
@@ -73,6 +80,8 @@ def main() -> None:
         "warm_p50_ms": round(statistics.median(warm), 1),
         "warm_p95_ms": round(percentile(warm, 0.95), 1),
         "fresh_subprocess_p50_ms": round(statistics.median(fresh), 1),
+        "isolation": isolation,
+        "load_average_1min": round(os.getloadavg()[0], 2),
     }
     # CPU time of harness + sandbox per warm check: what the wall figures tend to on an idle machine.
     print(f"warm runs {len(warm)}, fresh runs {len(fresh)}; warm min {min(warm):.1f} ms, max {max(warm):.1f} ms; "

@@ -104,7 +104,6 @@ class Sandbox:
         for name in [m for m in sys.modules if m.split(".")[0].startswith(BLOCKED_PREFIXES)]:
             del sys.modules[name]
         sys.meta_path.insert(0, _BlockImports())
-        gc.collect()  # the bundle's text and code objects no longer needed
         self.ready = True
         return ("ready",)
 
