@@ -97,6 +97,15 @@ def marked_processes(marker: str) -> list[str]:
     return found
 
 
+def pss_bytes(pid: int) -> int:
+    """A process's share of the memory it uses: pages shared with others (a forked template's)
+    count once across all of them, so a sum over processes is the memory really held."""
+    for line in _read(f"/proc/{pid}/smaps_rollup").decode(errors="replace").splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    return rss_bytes(pid)
+
+
 def rss_bytes(pid: int) -> int:
     for line in _read(f"/proc/{pid}/status").decode(errors="replace").splitlines():
         if line.startswith("VmRSS:"):
@@ -164,7 +173,7 @@ class Sampler:
                     continue
                 parents[pid] = int(fields[1])
                 if _read(f"/proc/{pid}/comm").decode(errors="replace").strip() == self.marker:
-                    marked_total += rss_bytes(pid)
+                    marked_total += pss_bytes(pid)
                     parents[pid] = -1  # the submission's memory is its own affair
             self.peak_marked = max(self.peak_marked, marked_total)
             for pid in self._below_root(parents):
