@@ -238,7 +238,8 @@ def _judge(request: Request, started: Started, verdict: Verdict, started_at: flo
     try:
         box.prepare({
             "bundle": bundle.source, "bundle_file": bundle.filename, "drivers": list(bundle.names), "files": bundle.files,
-            "forbidden": list(answer.forbidden), "memory_bytes": memory, "cpu_s": limits.cpu_seconds(),
+            "forbidden": list(answer.forbidden), "cpu_s": limits.cpu_seconds(),
+            "memory_bytes": memory if memory < device_mod.UNLIMITED else -1,  # -1: jail.UNLIMITED (CUDA)
             "file_bytes": limits.file_bytes,
         })
         reply = box.load(source, request.filename, request.function)

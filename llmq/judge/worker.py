@@ -71,6 +71,10 @@ def warm() -> None:
         data.draw(st.integers(0, 2**32 - 1))
 
     exercise_hypothesis()
+    from llmq.judge import jail
+
+    jail.isolation_level()  # the probe jail, and the read-only view, once, before the first check
+    jail.view()
     gc.collect()
     gc.freeze()  # keep the heap's pages shared with forked children (no refcount copy-on-write storms)
 
