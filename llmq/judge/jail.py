@@ -275,11 +275,22 @@ def view() -> View:
             links.append((d, os.readlink(d)))
         elif os.path.isdir(d):
             binds.insert(0, d)
-    hidden = sorted({h for h in hide for b in binds if _under(h, b) and h != b and os.path.isdir(h)})
+    # Any llmq package in a bound site-packages holds a bank (llmq/_bank), imported or not: an
+    # editable install leaves one there too.
+    hide += [os.path.join(p, "llmq") for p in candidates if "site-packages" in p or "dist-packages" in p]
+    hidden: set[str] = set()
+    for h in hide:
+        if not os.path.isdir(h):
+            continue
+        real = os.path.realpath(h)
+        for b in binds:  # as the bind spells it: a bind through a symlink is another way in
+            real_b = os.path.realpath(b)
+            if real != real_b and _under(real, real_b):
+                hidden.add(b + real[len(real_b) :])
     gpu: list[str] = []
     with contextlib.suppress(OSError):
         gpu = sorted(os.path.join("/dev", n) for n in os.listdir("/dev") if n.startswith("nvidia") or n == "dri")
-    _view_cache = View(tuple(binds), tuple(links), tuple(hidden), tuple(gpu))
+    _view_cache = View(tuple(binds), tuple(links), tuple(sorted(hidden)), tuple(gpu))
     return _view_cache
 
 
@@ -477,6 +488,9 @@ def _landlock(folder: str, spec: JailSpec) -> dict[str, bool]:
 
 
 def _siblings_of_hidden(parent: str, hidden: Sequence[str]) -> list[str]:
+    """Everything under `parent` but the hidden paths, as few Landlock rules as it takes.
+    Rules follow symlinks, so a link to the hidden path or above it is left out too."""
+    hidden_real = [os.path.realpath(h) for h in hidden]
     out: list[str] = []
     try:
         names = os.listdir(parent)
@@ -484,12 +498,11 @@ def _siblings_of_hidden(parent: str, hidden: Sequence[str]) -> list[str]:
         return out
     for name in names:
         path = os.path.join(parent, name)
-        if any(path == h for h in hidden):
-            continue
-        if any(_under(h, path) for h in hidden):
-            out += _siblings_of_hidden(path, hidden)
-        else:
+        real = os.path.realpath(path)
+        if not any(_under(h, real) for h in hidden_real):
             out.append(path)
+        elif real == path and real not in hidden_real:
+            out += _siblings_of_hidden(path, hidden)
     return out
 
 

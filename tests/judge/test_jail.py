@@ -278,13 +278,14 @@ def test_an_installed_llmq_and_its_bank_are_hidden_but_its_neighbours_are_not(
     (site / "llmq" / "_bank" / "answer.py").write_text("REFERENCE = 42")
     (site / "neighbour").mkdir()
     (site / "neighbour" / "__init__.py").write_text("VALUE = 7")
+    (site / "alias").symlink_to(".")  # another way to the same folder
     monkeypatch.setattr(llmq, "__file__", str(site / "llmq" / "__init__.py"))
     monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
     monkeypatch.setattr(jail, "_view_cache", None)
     assert str(site / "llmq") in jail.view().hidden
     run = run_code(f"""
         got = {{}}
-        for name in ("llmq/_bank/answer.py", "llmq/__init__.py", "neighbour/__init__.py"):
+        for name in ("llmq/_bank/answer.py", "llmq/__init__.py", "neighbour/__init__.py", "alias/llmq/_bank/answer.py"):
             try:
                 got[name] = open({str(site)!r} + "/" + name).read()
             except OSError as exc:
@@ -294,6 +295,7 @@ def test_an_installed_llmq_and_its_bank_are_hidden_but_its_neighbours_are_not(
     got = run.report()
     assert got["neighbour/__init__.py"] == "VALUE = 7"
     assert got["llmq/_bank/answer.py"] != "REFERENCE = 42" and got["llmq/__init__.py"] != ""
+    assert got["alias/llmq/_bank/answer.py"] != "REFERENCE = 42"
 
 
 def test_cannot_write_outside_its_folder(level: str, run_code: Any, tmp_path: Any) -> None:
