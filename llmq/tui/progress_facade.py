@@ -17,6 +17,7 @@ from llmq.store import STATE_NAMES, CodeStatus, Store, StoredCard, Submission, n
 if TYPE_CHECKING:  # the scheduler (fsrs) and stats load when first used, not at start-up
     from llmq.judge.verdict import Verdict
     from llmq.srs import Stats, Study
+    from llmq.srs.study import Undone
 
 
 @dataclass(frozen=True)
@@ -85,15 +86,21 @@ class Progress:
 
         return Study(self.store, self.bank.questions.values(), topic=topic, kind=kind)
 
+    def _manual_study(self) -> Study:
+        with self._lock:
+            if self._manual is None:
+                self._manual = self.study()
+            return self._manual
+
     def act(self, action: str, qid: str) -> None:
         """A manual action from the browser: suspend, unsuspend, reset, bury, unbury."""
         if action not in ("suspend", "unsuspend", "reset", "bury", "unbury"):
             raise ValueError(f"unknown action {action!r}")
-        with self._lock:
-            if self._manual is None:
-                self._manual = self.study()
-            study = self._manual
-        getattr(study, action)(qid)
+        getattr(self._manual_study(), action)(qid)
+
+    def undo_act(self) -> Undone | None:
+        """Take back the browser's latest action (repeat to go further back); None: nothing left."""
+        return self._manual_study().undo()
 
     # -- home -----------------------------------------------------------------------------------
     def home(self) -> HomeData:

@@ -146,9 +146,10 @@ async def test_browse_search_filter_suspend_unsuspend_reset_open(make_app: Calla
         await settle(pilot)
         with Store.open() as store:
             assert not store.card(f"{TOPIC}.one_choice").state.suspended
-        await pilot.press("r")
+        await pilot.press("r", "y")  # reset asks first
         await settle(pilot)
-        assert f"{TOPIC}.one_choice: reset done" in [n.message for n in app._notifications]
+        assert "“Which heads does MQA share?”: reset to new. z undoes it." in [
+            n.message for n in app._notifications]
 
         await pilot.press("o")
         await settle(pilot)

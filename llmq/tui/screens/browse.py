@@ -1,6 +1,7 @@
 """Browse: every question in a searchable, filterable table; suspend, unsuspend, reset, open."""
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from llmq.tui.app import LlmqApp
 
 STATES = ("new", "learning", "review", "relearning", "suspended")
+_DONE = {"suspend": "suspended", "unsuspend": "unsuspended", "reset": "reset to new",
+         "bury": "buried until tomorrow", "unbury": "unburied"}
 
 
 def matches(row: BrowseRow, text: str, kind: str | None, state: str | None, topic: str | None) -> bool:
@@ -43,19 +46,23 @@ class BrowseScreen(ReportsWorkerErrors, ReloadsOnReturn):
         Binding("ctrl+f", "focus_search", "Search", id="browse.search"),
         Binding("s", "act('suspend')", "Suspend", id="browse.suspend"),
         Binding("u", "act('unsuspend')", "Unsuspend", id="browse.unsuspend"),
-        Binding("r", "act('reset')", "Reset", id="browse.reset"),
+        Binding("r", "reset", "Reset…", id="browse.reset"),
+        Binding("z", "undo", "Undo", id="browse.undo"),
         Binding("o", "open", "Open", id="browse.open"),
     ]
 
     class Loaded(Message):
-        def __init__(self, rows: list[BrowseRow], note: str = "") -> None:
+        def __init__(self, rows: list[BrowseRow], note: str = "", undoable: int = 0) -> None:
             self.rows = rows
             self.note = note
+            self.undoable = undoable
             super().__init__()
 
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[BrowseRow] = []
+        self.undoable = 0  # actions taken here that `z` can still take back
+        self._loading = threading.Lock()
 
     @property
     def llmq(self) -> LlmqApp:
@@ -80,21 +87,41 @@ class BrowseScreen(ReportsWorkerErrors, ReloadsOnReturn):
         self._reload()
 
     def _reload(self, action: str = "", qid: str = "") -> None:
-        self.run_worker(lambda: self._load(action, qid), thread=True, exclusive=True, exit_on_error=False)
+        # Not exclusive: an action must never be cancelled by a reload queued after it.
+        self.run_worker(lambda: self._load(action, qid), thread=True, exit_on_error=False, group="browse")
 
     def _load(self, action: str, qid: str) -> None:
+        # One at a time, each posting what it read after its own change: the last rows posted are
+        # always the latest, whatever order the workers started in.
+        with self._loading:
+            self._load_locked(action, qid)
+
+    def _load_locked(self, action: str, qid: str) -> None:
         progress = self.llmq.progress()
         note = ""
-        if action:
+        change = 0
+        if action == "undo":
+            undone = progress.undo_act()
+            if undone is None:
+                note, change = "Nothing to undo here.", -self.undoable
+            else:
+                note, change = f"Undid the {undone.kind} of “{self._title(undone.qid)}”.", -1
+        elif action:
             progress.act(action, qid)
-            note = f"{qid}: {action} done"
-        self.post_message(self.Loaded(progress.browse(), note))
+            note, change = f"“{self._title(qid)}”: {_DONE[action]}. z undoes it.", 1
+        self.post_message(self.Loaded(progress.browse(), note, change))
+
+    def _title(self, qid: str) -> str:
+        question = self.llmq.bank.questions.get(qid)
+        return question.title if question is not None else qid
 
     def on_browse_screen_loaded(self, message: Loaded) -> None:
         self.rows = message.rows
+        self.undoable = max(0, self.undoable + message.undoable)
         if message.note:
             self.notify(message.note, title="Browse")
         self._fill()
+        self.refresh_bindings()
 
     def _select_value(self, widget_id: str) -> str | None:
         value = self.query_one(widget_id, Select).value
@@ -134,12 +161,35 @@ class BrowseScreen(ReportsWorkerErrors, ReloadsOnReturn):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # letters type into the search box while it has focus
-        return not (action in ("act", "open") and isinstance(self.focused, Input))
+        if action in ("act", "open", "reset", "undo") and isinstance(self.focused, Input):
+            return False
+        if action == "undo":
+            return self.undoable > 0
+        return True
 
     def action_act(self, action: str) -> None:
         qid = self._current()
         if qid:
             self._reload(action, qid)
+
+    def action_reset(self) -> None:
+        """Reset forgets the card's schedule: asked first, and `z` takes it back."""
+        qid = self._current()
+        if not qid:
+            return
+        from llmq.tui.screens.confirm import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._reload("reset", qid)
+
+        self.app.push_screen(ConfirmScreen(
+            f"Reset “{self._title(qid)}”?",
+            "It becomes a new card again and its schedule is forgotten (its review history is kept). "
+            "z undoes the reset afterwards.", "reset it"), answered)
+
+    def action_undo(self) -> None:
+        self._reload("undo")
 
     @guarded
     def action_open(self) -> None:

@@ -53,7 +53,8 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         Binding("3", "rate(3)", "Good", id="review.good"),
         Binding("4", "rate(4)", "Easy", id="review.easy"),
         Binding("escape", "back", "Back", id="review.back"),
-        Binding("u", "undo", "Undo", id="review.undo"),
+        # ctrl+z too: it reaches the screen while the numeric card's input has the focus
+        Binding("u,ctrl+z", "undo", "Undo", id="review.undo", key_display="u"),
         Binding("minus", "bury", "Bury", id="review.bury"),
         Binding("exclamation_mark", "suspend", "Suspend", id="review.suspend"),
     ]
@@ -73,6 +74,9 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         self.suggested: Rating | None = None
         self.busy = True  # a save or load is in flight: keys that change progress wait
         self._shown_at = 0.0
+        # For each step `u` can take back, the numbers of the numeric card it was taken on (None
+        # for other cards): undo shows that card again with the same numbers.
+        self._undo_stack: list[Instance | None] = []
         self._undoable = 0  # answers and actions of this session that `u` can still take back
 
     @property
@@ -97,6 +101,8 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
 
     # -- the worker -----------------------------------------------------------------------------
     def _advance(self, answer: tuple[Shown, Rating, int] | None, action: str = "") -> None:
+        if answer is not None or action in ("bury", "suspend"):
+            self._undo_stack.append(self.view.instance if isinstance(self.view, NumericView) else None)
         self.busy = True
         self.refresh_bindings()
         self.run_worker(lambda: self._work(answer, action), thread=True, exclusive=True,
@@ -144,7 +150,12 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         if shown is None:
             shown = study.next()
         question = self.llmq.bank.questions.get(shown.qid) if shown else None
-        instance = instantiate(question) if isinstance(question, Numeric) else None
+        instance = None
+        if isinstance(question, Numeric):
+            # Undo brings back the very numbers the card was answered with: `u` never re-rolls
+            # them (that would be a way to fish for an easy variant). Otherwise fresh ones.
+            kept = self._undo_stack[-1] if action == "undo" and self._undo_stack else None
+            instance = kept if kept is not None and kept.question.id == question.id else instantiate(question)
         return NextCard(answered, shown, question, instance, study.counts(),
                         None if shown else study.next_learning_due_ms(), note, undoable)
 
@@ -163,6 +174,8 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         if r.note:
             self.notify(r.note, title="Review")
         self._undoable = max(0, self._undoable + r.undoable)
+        if r.undoable < 0:
+            del self._undo_stack[len(self._undo_stack) + r.undoable:]
         c = r.counts
         scope = " · ".join(x for x in (self.topic, self.kind) if x) or "all topics"
         self.query_one("#queue-counts", Static).update(
