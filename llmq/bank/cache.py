@@ -49,20 +49,33 @@ _SIZE_CAP = 64 << 20  # bytes: a bigger file is not ours
 _BANK_CODE = Path(__file__).resolve().parent  # llmq/bank: the code that turns a bank into records
 
 
-def _bank_files(root: Path) -> list[Path]:
-    files = sorted((root / "questions").glob("*.yaml"))
-    answers = root / "answers"
-    if answers.is_dir():
-        files += sorted(answers.rglob("*.py"))
-    return files
-
-
-def _identity(path: Path | str) -> str:
+def _identity(entry: os.DirEntry[str]) -> str:
     try:
-        st = os.stat(path)
+        st = entry.stat()
     except OSError:
-        return f"{path}\0missing"
-    return f"{path}\0{st.st_ino}\0{st.st_mtime_ns}\0{st.st_size}"
+        return f"{entry.path}\0missing"
+    return f"{entry.path}\0{st.st_ino}\0{st.st_mtime_ns}\0{st.st_size}"
+
+
+def _entries(folder: str, suffix: str, recursive: bool) -> list[os.DirEntry[str]]:
+    """Files named *suffix in `folder` (and below it, following links to folders once each),
+    sorted by path. os.scandir, not pathlib: this runs at every start."""
+    found: list[os.DirEntry[str]] = []
+    stack, seen = [folder], set()
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as it:
+                for entry in it:
+                    if entry.name.endswith(suffix):
+                        found.append(entry)
+                    elif recursive and entry.name != "__pycache__" and entry.is_dir():
+                        st = entry.stat()
+                        if (st.st_dev, st.st_ino) not in seen:  # a link loop is walked once
+                            seen.add((st.st_dev, st.st_ino))
+                            stack.append(entry.path)
+        except OSError:
+            continue
+    return sorted(found, key=lambda e: e.path)
 
 
 def cache_key(roots: list[Path]) -> str:
@@ -70,11 +83,11 @@ def cache_key(roots: list[Path]) -> str:
     and is used only on an exact match (so no hash is needed: hashlib alone costs start-up a few
     milliseconds)."""
     lines = [f"llmq {__version__} cache {FORMAT}"]
-    with os.scandir(_BANK_CODE) as entries:
-        lines += sorted(_identity(e.path) for e in entries if e.name.endswith(".py"))
+    lines += map(_identity, _entries(str(_BANK_CODE), ".py", recursive=False))
     for root in roots:
         lines.append(f"root {root}")
-        lines += (_identity(path) for path in _bank_files(root))
+        lines += map(_identity, _entries(os.path.join(root, "questions"), ".yaml", recursive=False))
+        lines += map(_identity, _entries(os.path.join(root, "answers"), ".py", recursive=True))
     return "\n".join(lines)
 
 
