@@ -225,3 +225,41 @@ def test_a_submission_that_searches_its_memory_finds_nothing_of_the_answer(judge
     assert "FOUND AT LOAD: []" in verdict.stdout, verdict.stdout[:2000]
     assert "FOUND AT CALL: [" in verdict.stdout
     assert all(line.endswith("[]") for line in verdict.stdout.splitlines() if line.startswith("FOUND")), verdict.stdout[:2000]
+
+
+FORK_TREE = "import os, time\n" + SIG + (
+    "    for _ in range(200):\n"
+    "        if os.fork() == 0:\n"
+    "            time.sleep(60)\n"
+    "            os._exit(0)\n"
+    "    return q\n"
+)
+
+MEMORY_ACROSS_FORKS = "import mmap, os, time\n" + SIG + (
+    "    for _ in range(3):  # three processes of 0.9 GiB each: within any one process's limit\n"
+    "        if os.fork() == 0:\n"
+    "            block = mmap.mmap(-1, 900 << 20)\n"
+    "            for offset in range(0, len(block), 4096):\n"
+    "                block[offset] = 1\n"
+    "            time.sleep(60)\n"
+    "            os._exit(0)\n"
+    "    time.sleep(60)\n"
+)
+
+
+def test_a_fork_tree_is_stopped_as_a_whole(judge: Judge) -> None:
+    verdict = judge.check(GQA, FORK_TREE, seed=1, timeout_s=30.0)
+    text = "\n".join(c.message for c in verdict.checks)
+    assert verdict.status == "error", text
+    # The process cap refuses the fork (BlockingIOError), or the supervisor ends the submission.
+    assert "BlockingIOError" in text or "too many processes and threads" in text, text
+    assert judge.check(GQA, GOOD, seed=2).status == "pass"
+
+
+@pytest.mark.slow  # touches close to 3 GiB
+def test_memory_is_limited_across_the_submissions_processes(judge: Judge) -> None:
+    verdict = judge.check(GQA, MEMORY_ACROSS_FORKS, seed=1, timeout_s=60.0)
+    text = "\n".join(c.message for c in verdict.checks)
+    assert verdict.status == "error", text
+    assert "the submission used more than 2 GiB across its processes" in text, text
+    assert judge.check(GQA, GOOD, seed=2).status == "pass"
