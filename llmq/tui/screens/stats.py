@@ -1,22 +1,87 @@
-"""Stats: review heatmap, due forecast, retention against the target, per-topic mastery, code solved."""
+"""Stats: review heatmap, due forecast from today, retention against the target, mastery per topic
+(every topic on its own labelled row), code solved. Every number on screen is a field of
+`llmq stats --json` (the same Stats record)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
-from textual_plotext import PlotextPlot
 
 from llmq.srs import Stats
 from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.widgets.heatmap import Heatmap
 
 if TYPE_CHECKING:
+    from llmq.srs import DayDue, Retention, TopicStats
     from llmq.tui.app import LlmqApp
+
+_BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def bar(fraction: float, width: int) -> str:
+    """A horizontal bar of `width` cells, filled to `fraction` (eighths of a cell)."""
+    eighths = round(max(0.0, min(1.0, fraction)) * width * 8)
+    full, part = divmod(eighths, 8)
+    return ("█" * full + ("▏▎▍▌▋▊▉"[part - 1] if part else "")).ljust(width)
+
+
+def forecast_text(forecast: list[DayDue], height: int = 6) -> Text:
+    """A column per day from today (two cells wide), labelled today, +7, +14, ...; then the totals."""
+    text = Text()
+    if not forecast:
+        return Text("nothing scheduled")
+    top = max(d.due for d in forecast)
+    if top == 0:
+        return Text(f"nothing due in the next {len(forecast)} days")
+    for level in range(height, 0, -1):
+        text.append(f"{top if level == height else '':>4} ", style="dim")
+        for d in forecast:
+            fill = d.due / top * height if top else 0
+            cell = "█" if fill >= level else (_BLOCKS[round((fill - level + 1) * 8)] if fill > level - 1 else " ")
+            text.append(cell * 2 if d.due else "  ", style="cyan")
+        text.append("\n")
+    axis = [" "] * (len(forecast) * 2 + 8)
+    for i in range(0, len(forecast), 7):
+        label = "today" if i == 0 else f"+{i}"
+        axis[i * 2:i * 2 + len(label)] = list(label)
+    text.append("     " + "".join(axis).rstrip() + "\n", style="dim")
+    week = sum(d.due for d in forecast[:7])
+    text.append(f"today {forecast[0].due} · tomorrow {forecast[1].due if len(forecast) > 1 else 0} · "
+                f"next 7 days {week} · next {len(forecast)} days {sum(d.due for d in forecast)}")
+    return text
+
+
+def retention_text(r: Retention) -> Text:
+    text = Text()
+    target = f"target {r.desired_retention * 100:.0f}%"
+    if r.true_retention is None:
+        text.append(f"no reviews of review cards in the last {r.days} days · {target}")
+        return text
+    text.append(f"{bar(r.true_retention, 30)} ", style="green" if r.true_retention >= r.desired_retention
+                else "yellow")
+    text.append(f"{r.true_retention * 100:.1f}% true retention ({r.passed} of {r.reviews} reviews passed, "
+                f"last {r.days} days) · {target}")
+    return text
+
+
+def mastery_table(topics: dict[str, TopicStats], titles: dict[str, str]) -> Table:
+    """One row per topic, its name beside its own bar: never a label next to another topic's bar."""
+    table = Table(box=None, padding=(0, 1, 0, 0), show_edge=False, header_style="bold")
+    table.add_column("topic", no_wrap=True, overflow="ellipsis", max_width=28)
+    for name in ("cards", "new", "learn", "review", "mature"):
+        table.add_column(name, justify="right")
+    table.add_column("mastery (predicted recall)", no_wrap=True)
+    for name, t in topics.items():
+        table.add_row(titles.get(name, name), str(t.cards), str(t.new), str(t.learning), str(t.review),
+                      str(t.mature), f"{bar(t.mastery, 16)} {t.mastery * 100:5.1f}%")
+    return table
 
 
 class StatsScreen(ReportsWorkerErrors, Screen[None]):
@@ -30,18 +95,22 @@ class StatsScreen(ReportsWorkerErrors, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with VerticalScroll(id="stats-body"):
+        with VerticalScroll(id="stats-body", classes="reading"):
             yield Static("loading…", id="stats-summary")
             yield Static("Reviews per day", classes="section-title")
             yield Heatmap(id="heatmap")
-            with Grid(id="plots"):
-                yield PlotextPlot(id="forecast")
-                yield PlotextPlot(id="retention")
-                yield PlotextPlot(id="mastery")
-                yield PlotextPlot(id="code")
+            yield Static("Due from today", classes="section-title")
+            yield Static("", id="forecast", classes="stats-part")
+            yield Static("Retention", classes="section-title")
+            yield Static("", id="retention", classes="stats-part")
+            yield Static("Mastery by topic", classes="section-title")
+            yield Static("", id="mastery", classes="stats-part")
+            yield Static("Code", classes="section-title")
+            yield Static("", id="code", classes="stats-part")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#stats-body").focus()
         self.run_worker(self._load, thread=True, exclusive=True, exit_on_error=False)
 
     def _load(self) -> None:
@@ -50,41 +119,14 @@ class StatsScreen(ReportsWorkerErrors, Screen[None]):
     @guarded
     def on_stats_screen_loaded(self, message: Loaded) -> None:
         s = message.stats
-        r = s.retention
-        true = r.true_retention
         self.query_one("#stats-summary", Static).update(
             f"{s.reviews_total} reviews · {s.cards_total} cards · {s.due_now} due now · "
             f"streak {s.streak_days} days · today {s.reviews_today} reviews in {s.time_today_s:.0f} s")
         self.query_one(Heatmap).show(s.reviews_per_day)
-
-        forecast = self.query_one("#forecast", PlotextPlot).plt
-        forecast.clear_figure()
-        forecast.bar([str(i) for i in range(len(s.forecast))], [d.due for d in s.forecast])
-        forecast.ylim(0, max([1, *(d.due for d in s.forecast)]))
-        forecast.title(f"Due in the next {len(s.forecast)} days")
-        forecast.xlabel("days from today")
-
-        retention = self.query_one("#retention", PlotextPlot).plt
-        retention.clear_figure()
-        target = r.desired_retention * 100
-        retention.bar(["target", f"true ({r.reviews} reviews)"],
-                      [target, (true or 0) * 100])
-        retention.ylim(0, 100)
-        retention.title(f"Retention over {r.days} days (%)"
-                        + ("" if true is not None else ": no reviews yet"))
-
-        mastery = self.query_one("#mastery", PlotextPlot).plt
-        mastery.clear_figure()
-        names = list(s.topics)
-        mastery.bar(names or ["—"], [round(s.topics[n].mastery * 100, 1) for n in names] or [0],
-                    orientation="horizontal")
-        mastery.xlim(0, 100)
-        mastery.title("Mastery by topic (% predicted recall)")
-
-        code = self.query_one("#code", PlotextPlot).plt
-        code.clear_figure()
+        self.query_one("#forecast", Static).update(forecast_text(s.forecast))
+        self.query_one("#retention", Static).update(retention_text(s.retention))
+        titles = {name: topic.title for name, topic in cast("LlmqApp", self.app).bank.topics.items()}
+        self.query_one("#mastery", Static).update(mastery_table(s.topics, titles))
         c = s.code
-        code.bar(["exercises", "attempted", "solved"], [c.exercises, c.attempted, c.solved])
-        code.title(f"Code: {c.solved} of {c.exercises} solved")
-        for plot in self.query(PlotextPlot):
-            plot.refresh()
+        self.query_one("#code", Static).update(
+            f"{c.solved} of {c.exercises} exercises solved · {c.attempted} attempted")

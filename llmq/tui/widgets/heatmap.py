@@ -1,7 +1,8 @@
-"""A GitHub-style calendar of reviews per day: one column per week, one row per weekday."""
+"""A GitHub-style calendar of reviews per day: one column per week (Monday at the top), one row
+per weekday, every row starting at the same column."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -11,32 +12,33 @@ if TYPE_CHECKING:
     from llmq.srs import DayReviews
 
 _LEVELS = [("·", "grey37"), ("■", "green4"), ("■", "green3"), ("■", "green1"), ("■", "bold bright_green")]
-_DAYS = ["Mon", "   ", "Wed", "   ", "Fri", "   ", "Sun"]
+_DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
 def heatmap_text(per_day: list[DayReviews], weeks: int = 26) -> Text:
-    """`per_day` is Stats.reviews_per_day (oldest first)."""
-    days = per_day[-weeks * 7 :]
-    if not days:
+    """`per_day` is Stats.reviews_per_day (oldest first, the last entry is today). Whole weeks:
+    the first column starts on a Monday, so each row is one weekday; days after today stay blank."""
+    if not per_day:
         return Text("no reviews yet")
-    first = date.fromisoformat(days[0].date)
-    pad = first.weekday()  # start the first column on a Monday
-    cells: list[int | None] = [None] * pad + [d.reviews for d in days]
-    top = max([c for c in cells if c], default=0)
-    columns = [cells[i : i + 7] for i in range(0, len(cells), 7)]
+    today = date.fromisoformat(per_day[-1].date)
+    first = today - timedelta(days=today.weekday() + 7 * (weeks - 1))  # a Monday
+    counts = {d.date: d.reviews for d in per_day}
+    shown = [counts.get((first + timedelta(days=i)).isoformat()) for i in range((today - first).days + 1)]
+    top = max([c for c in shown if c], default=0)
     text = Text()
     for row in range(7):
         text.append(_DAYS[row] + " ", style="dim")
-        for col in columns:
-            value = col[row] if row < len(col) else None
-            if value is None:
-                text.append("  ")
+        for col in range(weeks):
+            i = col * 7 + row
+            if i >= len(shown):
+                text.append("  ")  # after today
                 continue
+            value = shown[i] or 0
             level = 0 if value == 0 else min(4, 1 + (value * 4 - 1) // max(top, 1))
             glyph, style = _LEVELS[level]
             text.append(glyph + " ", style=style)
         text.append("\n")
-    total = sum(d.reviews for d in days)
+    total = sum(c or 0 for c in shown)
     text.append(f"{total} reviews in the last {weeks} weeks · busiest day {top}", style="dim")
     return text
 

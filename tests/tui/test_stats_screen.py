@@ -1,0 +1,72 @@
+"""The stats screen: every topic on its own labelled row, the forecast from today, the heatmap's
+weekday rows aligned, and the numbers equal to `llmq stats --json` for the same progress."""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from llmq.srs import DayReviews, compute_stats
+from llmq.store import Store
+from llmq.tui.screens.review import ReviewScreen
+from llmq.tui.screens.stats import StatsScreen, mastery_table
+from llmq.tui.widgets.heatmap import heatmap_text
+from llmq.srs import TopicStats
+
+from .conftest import TOPIC, screen_text, settle
+
+
+def test_every_topic_has_its_own_row_with_its_own_number() -> None:
+    from rich.console import Console
+
+    topics = {f"topic{i:02d}": TopicStats(cards=i + 1, mastery=i / 20) for i in range(20)}
+    console = Console(width=100, record=True, file=open("/dev/null", "w"))
+    console.print(mastery_table(topics, {}))
+    lines = console.export_text().splitlines()
+    for i in range(20):
+        row = next(line for line in lines if line.startswith(f"topic{i:02d}"))
+        assert row.split()[1] == str(i + 1)  # its own card count on its own line
+        assert row.rstrip().endswith(f"{i / 20 * 100:5.1f}%".strip())
+
+
+def test_heatmap_rows_are_whole_weekdays_aligned() -> None:
+    # 365 days ending on a Wednesday (2026-12-02), with reviews only on Mondays
+    from datetime import date, timedelta
+
+    end = date(2026, 12, 2)
+    days = [end - timedelta(days=364 - i) for i in range(365)]
+    text = heatmap_text([DayReviews(d.isoformat(), 3 if d.weekday() == 0 else 0) for d in days]).plain
+    rows = text.splitlines()[:7]
+    assert [r[:3] for r in rows] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    assert len({r.index("■") if "■" in r else r.index("·") for r in rows}) == 1  # every row starts in one column
+    assert "·" not in rows[0] and rows[0].count("■") == 26  # Mondays: one row, all of them
+    assert rows[2].rstrip().endswith("·") and rows[3].rstrip() == rows[3][:4 + 25 * 2].rstrip()  # today is Wed
+
+
+async def test_stats_numbers_equal_stats_json(make_app: Callable[..., Any]) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 60)) as pilot:
+        app.push_screen(ReviewScreen(TOPIC, "flashcard"))
+        await settle(pilot)
+        await pilot.press("space", "3")
+        await settle(pilot)
+        await pilot.press("escape", "s")
+        await settle(pilot)
+        assert isinstance(app.screen, StatsScreen)
+        text = screen_text(app)
+    with Store.open() as store:  # what `llmq stats --json` prints (cmd_stats) for this bank
+        data = compute_stats(store, app.bank.questions.values()).to_dict()
+    assert (f"{data['reviews_total']} reviews · {data['cards_total']} cards · {data['due_now']} due now · "
+            f"streak {data['streak_days']} days") in text
+    forecast = [d["due"] for d in data["forecast"]]
+    assert (f"today {forecast[0]} · tomorrow {forecast[1]} · next 7 days {sum(forecast[:7])} · "
+            f"next 30 days {sum(forecast)}") in text
+    assert re.search(r"^\s+today\s+\+7\s+\+14\s+\+21\s+\+28", text, re.M)  # the axis starts at today
+    for name, t in data["topics"].items():
+        title = app.bank.topics[name].title
+        row = next(line for line in text.splitlines() if line.strip().startswith(title))
+        numbers = row.replace(title, "").split()
+        assert numbers[:5] == [str(t[k]) for k in ("cards", "new", "learning", "review", "mature")]
+        assert f"{t['mastery'] * 100:.1f}%" in row
+    code = data["code"]
+    assert f"{code['solved']} of {code['exercises']} exercises solved · {code['attempted']} attempted" in text
+    assert "Reviews per day" in text and f"{data['reviews_total']} reviews in the last 26 weeks" in text
