@@ -248,7 +248,13 @@ class Scene:
 
     def source(self, attack: str, **tokens: str) -> str:
         text = (ATTACKS / f"{attack}.py").read_text()
-        tokens = {"MARKER": self.marker, "OUTSIDE": str(self.outside), "BANK_ROOT": str(self.installed), **tokens}
+        tokens = {
+            "MARKER": self.marker,
+            "OUTSIDE": str(self.outside),
+            "BANK_ROOT": str(self.installed),
+            "HOST_PIDNS": os.readlink("/proc/self/ns/pid"),
+            **tokens,
+        }
         for key, value in tokens.items():
             text = text.replace(f"__{key}__", value)
         return text

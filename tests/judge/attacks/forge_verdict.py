@@ -9,8 +9,8 @@ TARGET selects whose pipes: "all" (every process of this check, the command line
 included) or "judge" (only the judge's processes, not the command line that asked).
 With TARGET "judge" it reads other processes' command lines and environments for a nonce but
 not their memory (which a user's own processes can hide from it: non-dumpable, Yama ptrace).
-The marker guard keeps the attack on the processes of the test that runs it (the machine is
-shared); a real attacker would stop nowhere.
+Unless it finds itself in a PID namespace of its own, the marker guard keeps the attack on the
+processes of the test that runs it (the machine is shared); a real attacker would stop nowhere.
 """
 
 import gc
@@ -19,13 +19,31 @@ import os
 import re
 
 MARKER = "__MARKER__"
+HOST_PID_NAMESPACE = "__HOST_PIDNS__"
+
+
+def _confined() -> bool:
+    """In a PID namespace of its own, with a /proc of that namespace (where /proc/self names this
+    process by its pid in the namespace), every process it sees is the submission's: no guard."""
+    try:
+        own = os.readlink("/proc/self/ns/pid")
+        return own != HOST_PID_NAMESPACE and os.readlink("/proc/self") == str(os.getpid())
+    except OSError:
+        return False  # cannot tell: stay on the guarded side
+
+
 TARGET = "__TARGET__"
 SCAN_MEMORY = TARGET == "all"
 
 NONCE_TEXT = re.compile(rb"nonce[\"']?\s*[:=]\s*[\"']?([0-9A-Za-z_\-]{8,128})")
 
 
+CONFINED = _confined()
+
+
 def _ours(pid: int) -> bool:
+    if CONFINED:
+        return True
     try:
         with open(f"/proc/{pid}/environ", "rb") as f:
             return MARKER.encode() in f.read()

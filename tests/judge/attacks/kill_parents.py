@@ -1,8 +1,8 @@
 """Hostile submission: kill the judge and the program that asked for the check.
 
-SIGKILL every ancestor (os.getppid chain), then every other process it can see. The marker guard
-keeps the attack on the processes of the test that runs it (the machine is shared); a real
-attacker would kill everything of its user.
+SIGKILL every ancestor (os.getppid chain), then every other process it can see. Unless it finds
+itself in a PID namespace of its own, the marker guard keeps the attack on the processes of the
+test that runs it (the machine is shared); a real attacker would kill everything of its user.
 """
 
 import contextlib
@@ -10,9 +10,25 @@ import os
 import signal
 
 MARKER = "__MARKER__"
+HOST_PID_NAMESPACE = "__HOST_PIDNS__"
+
+
+def _confined() -> bool:
+    """In a PID namespace of its own, with a /proc of that namespace (where /proc/self names this
+    process by its pid in the namespace), every process it sees is the submission's: no guard."""
+    try:
+        own = os.readlink("/proc/self/ns/pid")
+        return own != HOST_PID_NAMESPACE and os.readlink("/proc/self") == str(os.getpid())
+    except OSError:
+        return False  # cannot tell: stay on the guarded side
+
+
+CONFINED = _confined()
 
 
 def _ours(pid: int) -> bool:
+    if CONFINED:
+        return True
     try:
         with open(f"/proc/{pid}/environ", "rb") as f:
             return MARKER.encode() in f.read()
