@@ -166,6 +166,16 @@ def test_the_switch_forces_the_fallback(monkeypatch: pytest.MonkeyPatch) -> None
     assert "LLMQ_SANDBOX" in jail.why_limits_only()
 
 
+def test_the_fallback_claims_landlock_only_where_the_kernel_has_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(landlock, "abi", lambda: 0)
+    said = "\n".join(jail.guarantees(jail.LIMITS_ONLY))
+    assert "no Landlock" in said and "writes only its folder" not in said
+    assert "it can signal processes of its own user" in said
+    monkeypatch.setattr(landlock, "abi", lambda: 6)
+    said = "\n".join(jail.guarantees(jail.LIMITS_ONLY))
+    assert "writes only its folder" in said and "cannot signal" in said
+
+
 def test_a_clean_run_exits_zero_and_the_body_is_confined_to_its_folder(level: str, run_code: Any) -> None:
     run = run_code("""
         import tempfile
