@@ -6,9 +6,10 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
+
+from llmq.tui.widgets.reading import ReadingScroll
 
 # Keys every screen shares, beyond the screen's own bindings.
 _GENERAL = [("ctrl+p", "every command, by name"), ("? / f1", "this help"), ("ctrl+q", "quit llmq")]
@@ -44,7 +45,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         about = getattr(self.below, "HELP", "") or ""
-        with VerticalScroll(id="help-box"):
+        with ReadingScroll(id="help-box"):
             yield Static(f"Help · {about}" if about else "Help", id="help-title")
             yield Static(screen_help(self.below), id="help-keys")
             yield Static("escape, ? or f1 closes this", id="help-close")

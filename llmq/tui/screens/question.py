@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Rule, Static
 
 from llmq.bank import Choice, Flashcard, Numeric, Question
 from llmq.tui.widgets.choice import LETTERS
 from llmq.tui.widgets.markdown import BankMarkdown
+from llmq.tui.widgets.reading import ReadingScroll
 
 
 def answer_markdown(q: Question) -> tuple[str, str]:
@@ -36,7 +36,7 @@ class QuestionScreen(Screen[None]):
         yield Header()
         prompt, answer = answer_markdown(self.question)
         q = self.question
-        with VerticalScroll(classes="card"):
+        with ReadingScroll(classes="card"):
             yield Static(f"{q.title}  ·  {q.id} · {q.kind} · {q.difficulty}", classes="card-title")
             yield BankMarkdown(prompt, classes="prompt")
             yield Rule()
@@ -44,3 +44,6 @@ class QuestionScreen(Screen[None]):
             if q.refs:
                 yield Static("Sources: " + "; ".join(q.refs), classes="refs")
         yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(ReadingScroll).focus()  # the keys scroll the question at once

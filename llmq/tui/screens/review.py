@@ -57,6 +57,13 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         Binding("u,ctrl+z", "undo", "Undo", id="review.undo", key_display="u"),
         Binding("minus", "bury", "Bury", id="review.bury"),
         Binding("exclamation_mark", "suspend", "Suspend", id="review.suspend"),
+        # Reading a long answer: the card scrolls (the keys are listed in the help, not the footer).
+        Binding("j,down", "scroll('down')", "Scroll down", show=False),
+        Binding("k,up", "scroll('up')", "Scroll up", show=False),
+        Binding("pagedown", "scroll('page_down')", "Page down", show=False),
+        Binding("pageup", "scroll('page_up')", "Page up", show=False),
+        Binding("home", "scroll('home')", "Top", show=False),
+        Binding("end", "scroll('end')", "Bottom", show=False),
     ]
 
     class Advanced(Message):
@@ -232,7 +239,7 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
     # -- keys -----------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Only keys that do something now are offered (and shown in the footer)."""
-        if action in ("back", "help"):
+        if action in ("back", "help", "scroll"):
             return True
         if self.busy:
             return False  # a card is loading or changing: no key may act on it
@@ -246,6 +253,11 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         if action == "undo":
             return self._undoable > 0
         return True
+
+    def action_scroll(self, where: str) -> None:
+        """Scroll the card (a code card's panes scroll themselves)."""
+        if self.view is not None and not isinstance(self.view, CodePanel):
+            getattr(self.view, f"scroll_{where}")(animate=False)
 
     def action_show(self) -> None:
         if self.view is not None and not self.busy and self.suggested is None:

@@ -9,7 +9,6 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
@@ -17,6 +16,7 @@ from textual.widgets import Footer, Header, Static
 from llmq.srs import Stats
 from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.widgets.heatmap import Heatmap
+from llmq.tui.widgets.reading import ReadingScroll
 
 if TYPE_CHECKING:
     from llmq.srs import DayDue, Retention, TopicStats
@@ -95,7 +95,7 @@ class StatsScreen(ReportsWorkerErrors, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with VerticalScroll(id="stats-body", classes="reading"):
+        with ReadingScroll(id="stats-body"):
             yield Static("loading…", id="stats-summary")
             yield Static("Reviews per day", classes="section-title")
             yield Heatmap(id="heatmap")

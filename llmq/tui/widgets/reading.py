@@ -1,0 +1,13 @@
+"""A scrolling pane for reading (a question, an answer, stats): j/k as well as the arrows, PgUp/PgDn
+and home/end, with a scrollbar whenever there is more than fits."""
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+
+
+class ReadingScroll(VerticalScroll):
+    BINDINGS = [
+        Binding("j", "scroll_down", "Scroll down", show=False),
+        Binding("k", "scroll_up", "Scroll up", show=False),
+    ]
