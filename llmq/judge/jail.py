@@ -97,20 +97,58 @@ class JailSpec:
 class Jail:
     """A started jail, as the caller (and whoever it forks) holds it."""
 
-    pid: int  # S0 in FULL, S1 in LIMITS_ONLY: a child of the caller, leader of the jail's process group
+    pid: int  # S1 (S0 on the fallback path): a child of the caller, leader of the jail's process group
     level: str
     status_fd: int  # read end of the status pipe: one JSON line, see supervisor.ending()
     folder: str | None = None  # LIMITS_ONLY: the folder on disk (FULL: /tmp inside, nothing outside)
     parent: int = 0  # the process that called start()
     status: dict[str, Any] | None = field(default=None, repr=False)
+    pidfd: int = field(default=-1, repr=False)  # refers to `pid` itself, whatever its number becomes
+    _pidfd_inode: int = field(default=0, repr=False)
     _status_buf: bytearray = field(default_factory=bytearray, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.pidfd < 0 and hasattr(os, "pidfd_open"):
+            with contextlib.suppress(OSError):
+                self.pidfd = os.pidfd_open(self.pid)  # our child: its number cannot be reused yet
+                self._pidfd_inode = os.fstat(self.pidfd).st_ino
+
+    def _pidfd_is_ours(self) -> bool:
+        """Whether `pidfd` is still our pidfd (a forked holder may have closed that number)."""
+        if self.pidfd < 0:
+            return False
+        try:
+            with open(f"/proc/self/fdinfo/{self.pidfd}", "rb") as f:
+                info = f.read()
+        except OSError:
+            return False
+        if f"\nPid:\t{self.pid}\n".encode() in info:
+            return True
+        # Ended and reaped: "Pid: -1". Ours only if it is the same file (its inode, as opened).
+        return b"\nPid:\t-1\n" in info and f"\nino:\t{self._pidfd_inode}\n".encode() in info
+
+    def _leader_alive(self) -> bool:
+        if not self._pidfd_is_ours():
+            return True
+        try:
+            readable, _, _ = select.select([self.pidfd], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return not readable  # a pidfd becomes readable when its process has ended
 
     def kill(self) -> None:
         """Kill every process of the submission, reap what is ours, remove its folder. Any process
         that holds this object may call it (the caller's children too), any number of times."""
-        for send in (os.killpg, os.kill):
+        # Once the leader has ended (and been reaped), its number may belong to someone else: then
+        # there is nothing to signal (the supervisor ends last; in FULL the namespace went with it).
+        if self._leader_alive():
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                send(self.pid, signal.SIGKILL)  # the group: S0/S1, S2 and all it forked (they cannot leave it)
+                os.killpg(self.pid, signal.SIGKILL)  # the group: S1, S2 and all it forked (they cannot leave it)
+            with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+                if self._pidfd_is_ours():
+                    signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+                else:
+                    os.kill(self.pid, signal.SIGKILL)
         if os.getpid() == self.parent:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(self.pid, 0)
@@ -140,9 +178,14 @@ class Jail:
         return self.status
 
     def close(self) -> None:
-        """Close the status pipe (after the status was read, or when it is no longer wanted)."""
+        """Close the status pipe and the pidfd (after the status was read, or when it is no longer
+        wanted; kill() still works afterwards, by pid)."""
         with contextlib.suppress(OSError):
             os.close(self.status_fd)
+        if self.pidfd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.pidfd)
+            self.pidfd = -1
 
 
 def _remove_folder(folder: str) -> None:

@@ -523,6 +523,27 @@ def test_kill_from_another_process_ends_a_running_submission(level: str, run_cod
         assert not os.path.exists(j.folder)
 
 
+def test_kill_works_when_the_holder_reused_the_pidfd_number(level: str, run_code: Any) -> None:
+    """A forked holder (the harness) may close every descriptor it does not know, the pidfd too,
+    and get that number back for a pipe: kill() must not take that pipe for the jail's end."""
+    run = run_code(
+        """
+        import time
+        report("running")
+        time.sleep(60)
+        """,
+        until_report=True,
+    )
+    j = run.jail
+    r, w = os.pipe()
+    os.write(w, b"readable")
+    os.dup2(r, j.pidfd)  # the pidfd's number now names a readable pipe
+    os.close(r)
+    os.close(w)
+    j.kill()
+    assert _wait_gone(j.pid) == []
+
+
 def test_two_hundred_forks_are_stopped(level: str, run_code: Any) -> None:
     run = run_code(
         """
