@@ -43,6 +43,8 @@ import pytest
 
 from llmq.judge.client import ExerciseRef, Judge
 
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the attacks walk Linux's /proc")
+
 REPO = Path(__file__).resolve().parents[2]
 ATTACKS = Path(__file__).resolve().parent / "attacks"
 EXERCISE = "softmax.softmax"
