@@ -31,6 +31,7 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import functools
 import json
 import os
 import platform
@@ -573,6 +574,15 @@ def _drop_capabilities_if_any() -> None:
 
 def _landlock(folder: str, spec: JailSpec) -> dict[str, bool]:
     v = view()
+    devices = [os.path.join("/dev", n) for n in _DEVICES]
+    if spec.gpu:
+        devices += list(v.gpu_devices)
+    return landlock.restrict(_readable(v), [folder], devices, block_tcp=not spec.network)
+
+
+@functools.lru_cache(maxsize=4)
+def _readable(v: View) -> tuple[str, ...]:
+    """The paths the fallback may read (Landlock rules), worked out once in the caller."""
     read = list(v.binds) + [os.path.join(os.path.dirname(link), target) for link, target in v.links]
     hidden_parents = {b for b in v.binds for h in v.hidden if _under(h, b)}
     if hidden_parents:  # Landlock only adds: allow the siblings of what must stay hidden
@@ -582,10 +592,7 @@ def _landlock(folder: str, spec: JailSpec) -> dict[str, bool]:
     read += [os.path.join("/etc", n) for n in _ETC_BOUND + ("passwd", "group", "hosts", "nsswitch.conf", "host.conf")]
     # /sys read-only: gloo lists PCI devices there, torch reads the CPU topology.
     read += [os.path.realpath("/etc/localtime"), "/proc", "/sys"]
-    devices = [os.path.join("/dev", n) for n in _DEVICES]
-    if spec.gpu:
-        devices += list(v.gpu_devices)
-    return landlock.restrict(read, [folder], devices, block_tcp=not spec.network)
+    return tuple(read)
 
 
 def _siblings_of_hidden(parent: str, hidden: Sequence[str]) -> list[str]:
@@ -749,6 +756,7 @@ def _start_limits_only(body: Callable[[], None], keep_fds: Sequence[int], spec: 
     identity = _identity(LIMITS_ONLY)
     if _arch():
         seccomp.build(_arch(), spec.network, False)  # cached: the body only installs it
+        _readable(view())  # cached too: the body only opens them
     folder = tempfile.mkdtemp(prefix="llmq-jail-")
     if identity == "nobody":
         os.chown(folder, NOBODY, NOBODY)
