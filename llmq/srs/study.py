@@ -76,7 +76,9 @@ class Study:
         """Read the settings again (after the user changed them)."""
         self.settings = load_settings(self.store)
         self.scheduler = Scheduler(self.settings)
+        extra = self.queue.extra_new if hasattr(self, "queue") else 0
         self.queue = Queue(self.settings, self.filter)
+        self.queue.extra_new = extra  # custom study survives a settings reload
         self._config_json = self.settings.scheduler_config()
         self._config_id = self.store.config_id(self._config_json)
         return self.settings
@@ -93,8 +95,18 @@ class Study:
         return Shown(card=card, at_ms=at, outcomes=self.scheduler.outcomes(card.key, card.state, at),
                      config_id=self._config_id, config_json=self._config_json)
 
-    def counts(self) -> QueueCounts:
-        return self.queue.counts(self.store, self.clock())
+    def counts(self, learn_ahead: bool = False) -> QueueCounts:
+        return self.queue.counts(self.store, self.clock(), learn_ahead=learn_ahead)
+
+    def new_waiting(self) -> int:
+        """New cards of this session's topic/kind that today's limit holds back (0 if none)."""
+        now = self.clock()
+        unlimited = self.queue.counts(self.store, now, limited=False).new
+        return max(0, unlimited - self.queue.counts(self.store, now).new)
+
+    def study_more_new(self, n: int) -> None:
+        """Custom study: let `n` more new cards through in this session, beyond today's limit."""
+        self.queue.extra_new += max(0, n)
 
     def next_learning_due_ms(self) -> int | None:
         return self.queue.next_learning_due_ms(self.store, self.clock())

@@ -33,6 +33,7 @@ class DueWindow:
     tomorrow_ms: int  # the next study day starts: reviews due before it are due today
     ahead_ms: int  # learning cards due by then may be shown early (learn ahead)
     interday_ms: int  # a learning step at least this long is due, like a review, for its whole day
+    today_ms: int = 0  # the study day started: new cards met since then share out the topics' turns
 
 
 @dataclass(frozen=True)
@@ -87,10 +88,24 @@ def _condition(queue: QueueName, w: DueWindow) -> tuple[str, list[object], str]:
 def first_card(conn: sqlite3.Connection, queue: QueueName, flt: QueueFilter, w: DueWindow) -> StoredCard | None:
     cond, args, order = _condition(queue, w)
     where, fargs = _visible(flt, w.now_ms)
-    row = conn.execute(
-        f"SELECT {CARD_COLUMNS} FROM cards WHERE {cond} AND {where} ORDER BY {order} LIMIT 1",
-        [*args, *fargs],
-    ).fetchone()
+    if queue == "new" and flt.topic is None:
+        # Across topics, new cards take turns: each topic's first, then each topic's second, ...
+        # (in bank order within a topic), instead of one topic drained before the next. A topic's
+        # turn counts the new cards it has already had today, so the turns go on across sessions.
+        row = conn.execute(
+            f"WITH met AS (SELECT c.topic AS topic, count(*) AS n FROM review_log r JOIN cards c "
+            f"ON c.key = r.card WHERE r.kind = 'review' AND r.undone_ms IS NULL AND r.at_ms >= ? "
+            f"AND r.state_before = {NEW} GROUP BY c.topic) "
+            f"SELECT {CARD_COLUMNS} FROM (SELECT cards.*, row_number() OVER (PARTITION BY cards.topic "
+            f"ORDER BY position) + coalesce((SELECT n FROM met WHERE met.topic = cards.topic), 0) AS turn "
+            f"FROM cards WHERE {cond} AND {where}) ORDER BY turn, position LIMIT 1",
+            [w.today_ms, *args, *fargs],
+        ).fetchone()
+    else:
+        row = conn.execute(
+            f"SELECT {CARD_COLUMNS} FROM cards WHERE {cond} AND {where} ORDER BY {order} LIMIT 1",
+            [*args, *fargs],
+        ).fetchone()
     return card_from_row(row) if row else None
 
 

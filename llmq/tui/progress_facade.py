@@ -29,6 +29,7 @@ class TopicRow:
     due: int  # learning due now + reviews due today (within the daily limit)
     new: int  # new cards today's limit lets through
     total: int
+    new_held: int = 0  # the topic has no new card left today only because of the limit: how many wait
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,11 @@ class HomeData:
     due_total: int
     new_total: int
     solved: set[str] = field(default_factory=set)  # code exercises with a passing submission
+    new_done: int = 0  # new cards studied today, against...
+    new_limit: int = 0  # ...the daily new-card limit
+    reviews_done: int = 0  # reviews of review cards today, against...
+    review_limit: int = 0  # ...the daily review limit
+    new_held: int = 0  # new cards the daily limit holds back today, over all topics
 
 
 @dataclass(frozen=True)
@@ -113,15 +119,19 @@ class Progress:
         for q in self.bank.questions.values():
             totals[q.topic] = totals.get(q.topic, 0) + 1
         with self.store.snapshot():
+            window = queue.window(now)
             for name, topic in self.bank.topics.items():
                 counts = Queue(settings, QueueFilter(name)).counts(self.store, now)
+                unlimited_new = self.store.queue_size("new", QueueFilter(name), window)
                 rows.append(TopicRow(name, topic.title, counts.learning + counts.review, counts.new,
-                                     totals.get(name, 0)))
+                                     totals.get(name, 0), new_held=unlimited_new if counts.new == 0 else 0))
             everything = queue.counts(self.store, now)
+            held = self.store.queue_size("new", QueueFilter(), window) - everything.new
             done = self.store.reviews_done_since(queue.clock.today_start_ms(now))
         return HomeData(topics=rows, reviewed_today=done.total,
                         due_total=everything.learning + everything.review, new_total=everything.new,
-                        solved=self.solved())
+                        solved=self.solved(), new_done=done.new, new_limit=settings.new_per_day,
+                        reviews_done=done.review, review_limit=settings.reviews_per_day, new_held=held)
 
     def code_status(self) -> dict[str, CodeStatus]:
         """Each exercise that has submissions: how many, and whether one passed."""

@@ -71,7 +71,7 @@ def test_study_a_card_in_a_real_terminal(test_bank_dir: Path, tmp_path: Path) ->
         screen = term.wait_for("1 Again ·")
         assert "has variance d_k" in screen and "3 Good ·" in screen
         term.send("3")
-        term.wait_for("new 0 · learning 0")  # the new card is now a learning card
+        term.wait_for("new 0 · learning 1")  # the new card is now a learning card, counted
         term.send("Escape")
         screen = term.wait_for("Today: 1 reviewed")
         assert "TUI test bank" in screen

@@ -75,7 +75,8 @@ class HomeScreen(ReportsWorkerErrors, ReloadsOnReturn):
         table = self.query_one("#topics", DataTable)
         for row in data.topics:
             table.update_cell(row.name, "due", str(row.due), update_width=True)
-            table.update_cell(row.name, "new", str(row.new), update_width=True)
+            new = f"0 (limit; {row.new_held} wait)" if row.new_held else str(row.new)
+            table.update_cell(row.name, "new", new, update_width=True)
             table.update_cell(row.name, "total", str(row.total), update_width=True)
         self.query_one("#today", Static).update(self._today(data))
         # Once this frame is drawn, warm the judge up (starting its process costs the UI a moment).
@@ -83,8 +84,13 @@ class HomeScreen(ReportsWorkerErrors, ReloadsOnReturn):
 
     def _today(self, data: HomeData) -> str:
         code = self.llmq.bank.code_exercises()
+        held = data.new_held
+        limits = (f"new today {data.new_done}/{data.new_limit} · reviews today {data.reviews_done}/"
+                  f"{data.review_limit}")
+        if held:
+            limits += f" · {held} more wait (+ in a review adds more)"
         return (f"Today: {data.reviewed_today} reviewed · {data.due_total} due · {data.new_total} new · "
-                f"code solved {len(data.solved & {q.id for q in code})}/{len(code)}")
+                f"code solved {len(data.solved & {q.id for q in code})}/{len(code)}\n{limits}")
 
     def action_review_topic(self) -> None:
         table = self.query_one("#topics", DataTable)

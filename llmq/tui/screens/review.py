@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from llmq.tui.app import LlmqApp
 
 
+STUDY_MORE = 10  # new cards that `+` lets through beyond today's limit
+
+
 @dataclass(frozen=True)
 class NextCard:
     """What the worker hands back: the answer just saved (if any) and the card to show next."""
@@ -41,6 +44,36 @@ class NextCard:
     next_due_ms: int | None
     note: str = ""
     undoable: int = 0  # how this step changed the number of steps `u` can take back
+    new_waiting: int = 0  # when the queue is empty: new cards today's limit holds back
+    new_limit: int = 0
+    undid_rating: Rating | None = None  # the rating of the answer `u` took back
+
+
+@dataclass
+class SessionTally:
+    """What this visit to the queue has done, for the summary at the end."""
+
+    answered: int = 0
+    passed: int = 0  # answers other than Again
+    time_ms: int = 0
+
+    def add(self, rating: Rating, duration_ms: int) -> None:
+        self.answered += 1
+        self.passed += rating != Rating.Again
+        self.time_ms += duration_ms
+
+    def remove(self, rating: Rating) -> None:
+        """An answer taken back with `u` (its time stays spent)."""
+        self.answered = max(0, self.answered - 1)
+        self.passed = max(0, self.passed - (rating != Rating.Again))
+
+    def text(self) -> str:
+        if not self.answered:
+            return "No cards answered in this session."
+        minutes, seconds = divmod(round(self.time_ms / 1000), 60)
+        spent = f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+        return (f"This session: {self.answered} card{'s' if self.answered != 1 else ''} in {spent} · "
+                f"{self.passed / self.answered:.0%} not Again ({self.passed} of {self.answered})")
 
 
 class ReviewScreen(ReportsWorkerErrors, Screen[None]):
@@ -54,6 +87,7 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         Binding("4", "rate(4)", "Easy", id="review.easy"),
         Binding("escape", "back", "Back", id="review.back"),
         # ctrl+z too: it reaches the screen while the numeric card's input has the focus
+        Binding("plus", "study_more", "More new cards", id="review.more"),
         Binding("u,ctrl+z", "undo", "Undo", id="review.undo", key_display="u"),
         Binding("minus", "bury", "Bury", id="review.bury"),
         Binding("exclamation_mark", "suspend", "Suspend", id="review.suspend"),
@@ -84,6 +118,8 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         # For each step `u` can take back, the numbers of the numeric card it was taken on (None
         # for other cards): undo shows that card again with the same numbers.
         self._undo_stack: list[Instance | None] = []
+        self.tally = SessionTally()
+        self._new_waiting = 0
         self._undoable = 0  # answers and actions of this session that `u` can still take back
 
     @property
@@ -134,6 +170,7 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         note = ""
         shown: Shown | None = None
         undoable = 0
+        undid: Rating | None = None
         if answer is not None:
             shown_before, rating, duration = answer
             answered = study.answer(shown_before, rating, duration)
@@ -142,6 +179,9 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
             getattr(study, action)(self.shown.qid)
             note = f"“{self._title(self.shown.qid)}” {'buried until tomorrow' if action == 'bury' else 'suspended'}"
             undoable = 1
+        if action == "more":
+            study.study_more_new(STUDY_MORE)
+            note = f"{STUDY_MORE} more new cards in this session."
         if action == "undo":
             undone = study.undo()
             if undone is None:
@@ -149,6 +189,7 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
                 undoable = -self._undoable
             else:
                 undoable = -1
+                undid = undone.rating if undone.kind == "review" else None
                 what = "the answer" if undone.kind == "review" else f"the {undone.kind}"
                 note = f"Undid {what} to “{self._title(undone.qid)}”"
                 card = study.store.card(undone.qid)
@@ -163,8 +204,10 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
             # them (that would be a way to fish for an easy variant). Otherwise fresh ones.
             kept = self._undo_stack[-1] if action == "undo" and self._undo_stack else None
             instance = kept if kept is not None and kept.question.id == question.id else instantiate(question)
-        return NextCard(answered, shown, question, instance, study.counts(),
-                        None if shown else study.next_learning_due_ms(), note, undoable)
+        waiting = 0 if shown else study.new_waiting()
+        return NextCard(answered, shown, question, instance, study.counts(learn_ahead=True),
+                        None if shown else study.next_learning_due_ms(), note, undoable, waiting,
+                        study.settings.new_per_day, undid)
 
     def _title(self, qid: str) -> str:
         """A question as people know it: its title (the id only if it left the bank)."""
@@ -181,6 +224,8 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         if r.note:
             self.notify(r.note, title="Review")
         self._undoable = max(0, self._undoable + r.undoable)
+        if r.undid_rating is not None:
+            self.tally.remove(r.undid_rating)
         if r.undoable < 0:
             del self._undo_stack[len(self._undo_stack) + r.undoable:]
         c = r.counts
@@ -194,7 +239,8 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         await area.remove_children()
         if r.shown is None or r.question is None:
             self.view = None
-            await area.mount(Static(self._done_text(r.next_due_ms), classes="empty", id="done"))
+            self._new_waiting = r.new_waiting
+            await area.mount(Static(self._done_text(r), classes="empty", id="done"))
         else:
             self.view = self._view_for(r.question, r.instance)
             # Awaited: the card's own widgets exist before any key may act on it.
@@ -209,11 +255,20 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         self.busy = False
         self.refresh_bindings()
 
-    def _done_text(self, next_due_ms: int | None) -> str:
-        text = "Nothing more to review for now. Well done."
-        if next_due_ms is not None:
-            text += f"\nThe next learning card is due at {datetime.fromtimestamp(next_due_ms / 1000):%H:%M}."
-        return text + "\n\nescape: back to the home screen"
+    def _done_text(self, r: NextCard) -> str:
+        lines = ["Nothing more to review for now. Well done.", "", self.tally.text()]
+        if r.next_due_ms is not None:
+            minutes = max(0, round((r.next_due_ms - time.time() * 1000) / 60_000))
+            lines.append(f"The next learning card is due at "
+                         f"{datetime.fromtimestamp(r.next_due_ms / 1000):%H:%M} (in {minutes} min).")
+        else:
+            lines.append("No learning card is waiting today.")
+        if r.new_waiting:
+            scope = f"in {self.topic}" if self.topic else "across your topics"
+            lines += ["", f"Today's limit of {r.new_limit} new cards is reached; {r.new_waiting} more new "
+                          f"card{'s' if r.new_waiting != 1 else ''} wait {scope}.",
+                      f"+: study {min(STUDY_MORE, r.new_waiting)} more new cards now (custom study, this session)"]
+        return "\n".join([*lines, "", "escape: back to the home screen"])
 
     def _view_for(self, q: Question, instance: Instance | None) -> CardView:
         if isinstance(q, Flashcard):
@@ -252,6 +307,8 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
             return self.view is not None
         if action == "undo":
             return self._undoable > 0
+        if action == "study_more":
+            return self.view is None and self._new_waiting > 0
         return True
 
     def action_scroll(self, where: str) -> None:
@@ -272,6 +329,7 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         if self.shown is None or self.suggested is None or self.busy:
             return
         duration = int((time.monotonic() - self._shown_at) * 1000)
+        self.tally.add(Rating(rating), duration)
         self._advance((self.shown, Rating(rating), duration))
 
     def on_rating_bar_rated(self, message: RatingBar.Rated) -> None:
@@ -279,6 +337,11 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    def action_study_more(self) -> None:
+        """Custom study: more new cards than today's limit, in this session (as Anki's option)."""
+        if not self.busy and self.view is None and self._new_waiting:
+            self._advance(None, "more")
 
     def action_undo(self) -> None:
         if not self.busy:
