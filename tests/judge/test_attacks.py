@@ -372,6 +372,13 @@ def run_attack(s: Scene, attack: str, level: str = "default", **tokens: str) -> 
     return verdict, before
 
 
+def assert_attack_ran(verdict: dict[str, Any], says: str) -> None:
+    """The attack got to its last line (it prints `says` there): a verdict that is not `pass`
+    only because the hostile file never ran would prove nothing."""
+    assert verdict["status"] != "pass", f"the attack passed: {text_of(verdict)[:800]}\noutput: {verdict.get('stdout', '')[:800]}"
+    assert says in verdict.get("stdout", ""), f"the attack did not run to its end ({verdict['status']}): {text_of(verdict)[:600]}"
+
+
 # --- forge the verdict --------------------------------------------------------------------------
 
 
@@ -380,6 +387,7 @@ def test_forging_a_verdict_through_proc_pipes_and_memory(scene: Scene) -> None:
     looked for in the judge's memory: only isolation keeps these out of reach."""
     verdict, before = run_attack(scene, "forge_verdict", TARGET="all")
     require_full(verdict, "same-user /proc lets a submission open the pipes and memory of the user's processes")
+    assert_attack_ran(verdict, "forged verdicts written into")
     assert_contained(scene, verdict, before)
     assert_next_check_is_normal(scene)
 
@@ -389,6 +397,7 @@ def test_a_forged_reply_without_the_nonce_is_refused(scene: Scene, level: str) -
     """Forged replies written into the judge's own pipes (not the asker's): refused at both levels,
     since the sandbox never sees the nonce."""
     verdict, before = run_attack(scene, "forge_verdict", level, TARGET="judge")
+    assert_attack_ran(verdict, "forged verdicts written into")
     assert_contained(scene, verdict, before, level)
     assert_next_check_is_normal(scene, level)
 
@@ -399,6 +408,7 @@ def test_a_forged_reply_without_the_nonce_is_refused(scene: Scene, level: str) -
 @pytest.mark.parametrize("level", LEVELS)
 def test_the_reference_is_nowhere_in_the_sandboxs_memory(scene: Scene, level: str) -> None:
     verdict, before = run_attack(scene, "reference_in_memory", level)
+    assert_attack_ran(verdict, " in memory")
     assert "reference found in memory" not in verdict.get("stdout", "")
     assert_contained(scene, verdict, before, level)
     assert_next_check_is_normal(scene, level)
@@ -415,6 +425,7 @@ def test_the_installed_bank_cannot_be_read(scene: Scene) -> None:
 def test_the_installed_bank_cannot_be_rewritten(scene: Scene) -> None:
     verdict, before = run_attack(scene, "neuter_bank")
     require_full(verdict, "without a mount namespace the bank is writable by its user")
+    assert_attack_ran(verdict, "answer modules rewritten")
     assert_contained(scene, verdict, before)
     assert_next_check_is_normal(scene, also_wrong=True)  # the checks are intact
 
@@ -483,6 +494,7 @@ def test_the_data_folder_cannot_carry_code_into_the_next_llmq(scene: Scene, leve
     ran = scene.outside.parent / "code-ran-in-llmq"
     cache_before = _hash_tree([scene.home / "cache"]) if (scene.home / "cache").exists() else {}
     verdict, before = run_attack(scene, "plant_in_data_folder", level, RAN=str(ran))
+    assert_attack_ran(verdict, "planted:")
     listing = scene.llmq("list", "--json", level=level)
     assert not ran.exists(), "a file planted in LLMQ_HOME ran code in the next `llmq list`"
     assert listing.returncode == 0, listing.stderr[-2000:]
@@ -500,6 +512,7 @@ def test_the_data_folder_cannot_carry_code_into_the_next_llmq(scene: Scene, leve
 def test_progress_db_is_out_of_reach(scene: Scene) -> None:
     verdict, before = run_attack(scene, "tamper_progress_db")
     require_full(verdict, "without a mount namespace the user's files are the submission's too")
+    assert_attack_ran(verdict, "tampered with:")
     assert "tampered with: []" in verdict.get("stdout", ""), verdict.get("stdout", "")[:500]
     assert_contained(scene, verdict, before)
     assert_next_check_is_normal(scene)
@@ -517,6 +530,7 @@ def test_the_users_home_cannot_be_read(scene: Scene) -> None:
 def test_nothing_is_written_outside_the_folder(scene: Scene) -> None:
     verdict, before = run_attack(scene, "write_outside")
     require_full(verdict, "without a mount namespace the submission writes wherever its user may")
+    assert_attack_ran(verdict, str(scene.outside))
     assert_contained(scene, verdict, before)
     assert_next_check_is_normal(scene)
 
@@ -566,6 +580,7 @@ def test_a_double_forked_daemon_dies_with_the_verdict(scene: Scene, level: str) 
 @pytest.mark.parametrize("level", LEVELS)
 def test_two_hundred_forks_die_with_the_verdict(scene: Scene, level: str) -> None:
     verdict, before = run_attack(scene, "fork_tree", level)
+    assert_attack_ran(verdict, "forked ")
     assert wait_until(lambda: not marked_processes(scene.marker), 5.0), f"{len(marked_processes(scene.marker))} forks live on"
     assert_contained(scene, verdict, before, level)
     assert_next_check_is_normal(scene, level)
