@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -95,6 +96,7 @@ def level(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> st
 def run_code() -> Iterator[Any]:
     """run(code, ...) -> Run; every jail it started is killed and checked empty afterwards."""
     started: list[jail.Jail] = []
+    kept_open: list[int] = []
 
     def run(
         code: str,
@@ -122,7 +124,7 @@ def run_code() -> Iterator[Any]:
         started.append(j)
         os.close(write)
         if not wait:
-            os.close(read)
+            kept_open.append(read)  # its output pipe stays open (a closed one would end it early)
             return Run("", None, j)
         out = bytearray()
         deadline = time.monotonic() + timeout
@@ -148,6 +150,8 @@ def run_code() -> Iterator[Any]:
         return Run(out.decode(errors="replace"), status, j)
 
     yield run
+    for fd in kept_open:
+        os.close(fd)
     for j in started:
         j.kill()
         j.read_status(timeout=1.0)
@@ -542,6 +546,69 @@ def test_kill_works_when_the_holder_reused_the_pidfd_number(level: str, run_code
     os.close(w)
     j.kill()
     assert _wait_gone(j.pid) == []
+
+
+def test_the_supervisor_holds_none_of_the_bodys_descriptors(level: str, run_code: Any) -> None:
+    """So the harness sees EOF on its pipes as soon as the submission is gone."""
+    read, write = os.pipe()
+    try:
+        run = run_code(
+            """
+            import time
+            report(sorted(int(fd) for fd in os.listdir("/proc/self/fd")))
+            time.sleep(60)
+            """,
+            until_report=True,
+        )
+        j = run.jail
+        channel = {os.fstat(fd).st_ino for fd in (read, write)}
+        held = []
+        for name in os.listdir(f"/proc/{j.pid}/fd"):
+            with contextlib.suppress(OSError):
+                held.append(os.stat(f"/proc/{j.pid}/fd/{name}").st_ino)
+        assert held, "could not look at the supervisor's descriptors"
+        assert not channel & set(held)
+    finally:
+        os.close(read)
+        os.close(write)
+
+
+def test_threads_count_as_tasks(level: str, run_code: Any) -> None:
+    run = run_code(
+        """
+        import threading, time
+        threading.stack_size(64 * 1024)  # small stacks: the address-space limit is not what stops them
+        threads = [threading.Thread(target=time.sleep, args=(30,), daemon=True) for _ in range(40)]
+        started = 0
+        for t in threads:
+            try:
+                t.start()
+                started += 1
+            except RuntimeError:
+                break
+        report(started)
+        time.sleep(0.5)  # long enough for the supervisor to look
+        """,
+        spec=SMALL,
+    )
+    if run.status is not None and run.status["end"] == "tasks":
+        assert run.status["count"] > SMALL.max_tasks
+    else:  # RLIMIT_NPROC refused the threads (it counts them too)
+        assert run.report() < SMALL.max_tasks, (run.status, run.output[-300:])
+
+
+def test_cpu_time_past_the_limit_ends_with_the_signal(level: str, run_code: Any) -> None:
+    run = run_code(
+        """
+        import resource
+        resource.setrlimit(resource.RLIMIT_CPU, (1, 2))  # lower than lock() set: allowed, and quick
+        while True:
+            pass
+        """,
+        timeout=30,
+    )
+    assert run.status == {"end": "signal", "signal": signal.SIGXCPU, "name": "SIGXCPU"}, run.status
+    assert "SIGXCPU" in jail.supervisor.describe(run.status)
 
 
 def test_two_hundred_forks_are_stopped(level: str, run_code: Any) -> None:
