@@ -4,14 +4,15 @@
 called by the body right before it runs untrusted code, fixes the limits for good. Two levels:
 
 FULL (Linux with unprivileged user namespaces; see `isolation_level()`):
-  S0  forked by start(): a new session (so one group kill reaches every process below), then
-      unshare() of user, mount, PID, network, IPC, UTS and cgroup namespaces; the caller writes
-      its uid/gid maps; it forks S1 and only waits for it.
-  S1  PID 1 of the new PID namespace (the supervisor, supervisor.py): builds a new root (a
-      tmpfs; pivot_root; the old root detached) that shows read-only only what Python and the
-      libraries need, a synthetic /etc, a minimal /dev, its own /proc, and one writable tmpfs of
-      `disk_bytes` at /tmp (the folder; /dev/shm is the same tmpfs); brings up the loopback of
-      its empty network namespace; forks S2; then only supervises.
+  S1  cloned by start() straight into new user, mount, PID, network, IPC, UTS and cgroup
+      namespaces (the caller writes its uid/gid maps); PID 1 there, leader of a new session (so
+      one group kill reaches every process below), the supervisor (supervisor.py). It forks S2,
+      and meanwhile builds a new root (a tmpfs; pivot_root; the old root detached) that shows
+      read-only only what Python and the libraries need, a synthetic /etc, a minimal /dev, its own
+      /proc, and one writable tmpfs of `disk_bytes` at /tmp (the folder; /dev/shm is the same
+      tmpfs); brings up the loopback of its empty network namespace; then only supervises.
+      Where that clone is not safe (threads, not glibc), S0 = fork + unshare comes first and
+      forks S1: the same jail, one fork slower.
   S2  the body: as uid 1 of the namespace (nobody outside) when the caller is root, else as the
       namespace's uid 0 with every capability dropped; seccomp filter installed.
 LIMITS_ONLY (no user namespaces, other systems, or LLMQ_SANDBOX=limits-only):
@@ -114,39 +115,34 @@ class Jail:
                 self.pidfd = os.pidfd_open(self.pid)  # our child: its number cannot be reused yet
                 self._pidfd_inode = os.fstat(self.pidfd).st_ino
 
-    def _pidfd_is_ours(self) -> bool:
-        """Whether `pidfd` is still our pidfd (a forked holder may have closed that number)."""
+    def _leader_reaped(self) -> bool | None:
+        """True once the leader has been reaped (its number, and so its group's, may then be
+        reused), False while it is alive or a zombie, None when we cannot tell (no pidfd, or a
+        forked holder closed that number)."""
         if self.pidfd < 0:
-            return False
+            return None
         try:
             with open(f"/proc/self/fdinfo/{self.pidfd}", "rb") as f:
                 info = f.read()
         except OSError:
-            return False
+            return None
         if f"\nPid:\t{self.pid}\n".encode() in info:
-            return True
-        # Ended and reaped: "Pid: -1". Ours only if it is the same file (its inode, as opened).
-        return b"\nPid:\t-1\n" in info and f"\nino:\t{self._pidfd_inode}\n".encode() in info
-
-    def _leader_alive(self) -> bool:
-        if not self._pidfd_is_ours():
-            return True
-        try:
-            readable, _, _ = select.select([self.pidfd], [], [], 0)
-        except (OSError, ValueError):
-            return True
-        return not readable  # a pidfd becomes readable when its process has ended
+            return False
+        if b"\nPid:\t-1\n" in info and f"\nino:\t{self._pidfd_inode}\n".encode() in info:
+            return True  # the same pidfd (its inode, as opened), its process gone
+        return None
 
     def kill(self) -> None:
         """Kill every process of the submission, reap what is ours, remove its folder. Any process
         that holds this object may call it (the caller's children too), any number of times."""
-        # Once the leader has ended (and been reaped), its number may belong to someone else: then
-        # there is nothing to signal (the supervisor ends last; in FULL the namespace went with it).
-        if self._leader_alive():
+        # While the leader is not reaped, its number is its group's: every process of the
+        # submission is in that group (seccomp keeps them there), so one killpg reaches them all.
+        reaped = self._leader_reaped()
+        if not reaped:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.pid, signal.SIGKILL)  # the group: S1, S2 and all it forked (they cannot leave it)
-            with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
-                if self._pidfd_is_ours():
+                os.killpg(self.pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                if reaped is False:
                     signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
                 else:
                     os.kill(self.pid, signal.SIGKILL)
