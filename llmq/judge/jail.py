@@ -79,7 +79,7 @@ _PR_SET_SECUREBITS, _PR_SET_CHILD_SUBREAPER, _PR_CAP_AMBIENT = 28, 36, 47
 _SECUREBITS = 0x01 | 0x02 | 0x20 | 0x40 | 0x80
 
 
-class JailError(RuntimeError):
+class JailError(OSError):
     """The jail could not be started."""
 
 
@@ -219,7 +219,8 @@ def isolation_level() -> str:
 
 
 def why_limits_only() -> str:
-    """Why the last isolation_level() said LIMITS_ONLY, in words ('' when it said FULL)."""
+    """Why this process runs jails limits-only, in words: the switch, the probe's failure, or the
+    last full jail that could not start ('' when nothing went wrong)."""
     if os.environ.get(ENV_SWITCH, "").strip().lower() in ("limits-only", "limits_only"):
         return f"{ENV_SWITCH}=limits-only is set"
     return _probe_problem
@@ -286,8 +287,8 @@ def guarantees(level: str | None = None) -> list[str]:
 def _probe() -> tuple[str, str]:
     try:
         jail = _start_full(lambda: None, (), JailSpec(disk_bytes=1024**2, max_tasks=4))
-    except (JailError, OSError) as exc:
-        return LIMITS_ONLY, str(exc)
+    except Exception as exc:  # whatever stops the probe stops the jail: the fallback, and why
+        return LIMITS_ONLY, f"{type(exc).__name__}: {exc}"
     try:
         status = jail.read_status(timeout=10.0)
     finally:
@@ -323,7 +324,8 @@ def _under(path: str, root: str) -> bool:
 
 
 def _sensitive() -> tuple[list[str], list[str]]:
-    """(never bind these or anything above them, hide these when under a bind)."""
+    """(never bind these folders themselves, nor anything in llmq's package; hide these when
+    they lie under a folder that is bound)."""
     import llmq
 
     package = os.path.dirname(os.path.abspath(llmq.__file__))
@@ -679,7 +681,13 @@ def start(body: Callable[[], None], keep_fds: Sequence[int], spec: JailSpec = Ja
     kept), cwd = its writable folder (also HOME and TMPDIR), a clean environment."""
     view()  # computed here, with the caller's environment, before any fork
     if isolation_level() == FULL:
-        return _start_full(body, keep_fds, spec)
+        try:
+            return _start_full(body, keep_fds, spec)
+        except OSError as exc:
+            # The probe worked, this one did not (a namespace limit reached, say): this check runs
+            # limits-only, and its Jail.level says so.
+            global _probe_problem
+            _probe_problem = f"the last full jail could not start: {exc}"
     return _start_limits_only(body, keep_fds, spec)
 
 

@@ -230,6 +230,20 @@ def test_the_portable_start_builds_the_same_jail(run_code: Any, monkeypatch: pyt
     assert run.status == {"end": "exit", "code": 0}
 
 
+def test_a_full_jail_that_cannot_start_runs_limits_only_and_says_so(run_code: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(jail.ENV_SWITCH, raising=False)
+    if jail.isolation_level() != jail.FULL:
+        pytest.skip(f"no full isolation on this machine: {jail.why_limits_only()}")
+
+    def refused() -> int:
+        raise OSError(28, "No space left on device (max_user_namespaces reached)")
+
+    monkeypatch.setattr(jail, "_clone_into_namespaces", refused)
+    run = run_code("report('ran')")
+    assert run.jail.level == jail.LIMITS_ONLY and run.report() == "ran"
+    assert "max_user_namespaces" in jail.why_limits_only()
+
+
 def test_cannot_open_the_callers_pipes_through_proc(level: str, run_code: Any) -> None:
     secret_r, secret_w = os.pipe()  # stands for the harness's verdict pipe
     try:
