@@ -526,11 +526,8 @@ def _enter_body(
             # file on the machine (a root-owned daemon's, as root-without-capabilities).
             seccomp.install(inet=level == FULL or spec.network, unix=level == FULL)
         holds: dict[str, bool] = {}
-        if level == LIMITS_ONLY:
-            try:
-                holds = _landlock(folder, spec)
-            except landlock.LandlockError:
-                holds = {}
+        if level == LIMITS_ONLY and _arch() and landlock.abi() >= 1:
+            holds = _landlock(folder, spec)  # a kernel that has Landlock and refuses it: no body
         _body_state.update(budget_fd=budget_w, level=level, identity=identity, spec=spec, landlock=holds)
     except BaseException as exc:
         try:
@@ -541,7 +538,7 @@ def _enter_body(
     try:
         body()
     except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
+        code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1
     except BaseException:
         code = 1
         try:
