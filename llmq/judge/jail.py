@@ -643,7 +643,12 @@ def lock(memory_bytes: int, cpu_s: int, file_bytes: int) -> None:
 
 
 def _setrlimit(which: int, soft: int, hard: int) -> None:
+    """Set a limit, never above the hard limit already there (only lowering is allowed)."""
     try:
+        current = resource.getrlimit(which)[1]
+        if current != resource.RLIM_INFINITY:
+            hard = min(hard, current)
+            soft = min(soft, hard)
         resource.setrlimit(which, (soft, hard))
     except (ValueError, OSError):
         if _LINUX:
