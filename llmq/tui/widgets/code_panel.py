@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import ProgressBar, Static, TextArea
@@ -20,7 +20,9 @@ from llmq.srs import Attempt, Rating, suggested_rating
 from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.suspend import editor_command, run_suspended
 from llmq.tui.widgets.card_view import CardView
+from llmq.tui.widgets.code_editor import CodeEditor
 from llmq.tui.widgets.markdown import BankMarkdown
+from llmq.tui.widgets.reading import ReadingScroll
 from llmq.tui.widgets.results import ResultsPanel
 
 if TYPE_CHECKING:
@@ -36,6 +38,9 @@ class CodePanel(ReportsWorkerErrors, CardView):
         Binding("ctrl+t,f2", "hint", "Hint", id="code.hint"),
         Binding("ctrl+g,f8", "reveal_reference", "Reference", id="code.reveal"),
         Binding("ctrl+o,f4", "external_editor", "$EDITOR", id="code.editor"),
+        Binding("f11,ctrl+b", "maximise", "Maximise", id="code.maximise", key_display="f11"),
+        Binding("f3", "toggle_task", "Task pane", id="code.task"),
+        Binding("f9", "focus_results", "Results", id="code.results", show=False),
     ]
 
     class CheckFinished(Message):
@@ -74,18 +79,20 @@ class CodePanel(ReportsWorkerErrors, CardView):
         return cast("LlmqApp", self.app)
 
     def compose(self) -> ComposeResult:
+        # The editor and the results take most of the room; the task, hints and reference sit in
+        # a pane of their own that scrolls (f3 hides it, f11 maximises the editor or the results).
         with Horizontal():
-            with VerticalScroll(id="task-pane"):
+            with ReadingScroll(id="task-pane"):
                 yield Static(self.exercise.title, classes="card-title")
                 yield BankMarkdown(self.exercise.task, classes="prompt")
                 yield Vertical(id="hints")
                 yield Vertical(id="reference")
             with Vertical(id="work-pane"):
-                yield TextArea.code_editor(self.exercise.stub, language="python", id="editor")
+                yield CodeEditor(self.exercise.stub, id="editor")
                 with Horizontal(id="check-status"):
                     yield Static("ctrl+r or f5: run the checks", id="status-line")
                     yield ProgressBar(total=self.exercise.timeout_s, show_eta=False, id="check-progress")
-                with VerticalScroll(id="results-scroll"):
+                with ReadingScroll(id="results-scroll"):
                     yield ResultsPanel(id="results")
 
     def on_mount(self) -> None:
@@ -94,8 +101,27 @@ class CodePanel(ReportsWorkerErrors, CardView):
         self.run_worker(self._load_attempt, thread=True, exit_on_error=False, group="load")
 
     @property
-    def editor(self) -> TextArea:
-        return self.query_one("#editor", TextArea)
+    def editor(self) -> CodeEditor:
+        return self.query_one("#editor", CodeEditor)
+
+    # -- room -----------------------------------------------------------------------------------
+    def action_maximise(self) -> None:
+        """Toggle: the editor (or the results, when they have the focus) fills the screen."""
+        screen = self.screen
+        if screen.maximized is not None:
+            screen.minimize()
+            return
+        results = self.query_one("#results-scroll", ReadingScroll)
+        target = results if results.has_focus else self.editor
+        target.focus()
+        screen.maximize(target, container=False)
+
+    def action_toggle_task(self) -> None:
+        pane = self.query_one("#task-pane")
+        pane.display = not pane.display
+
+    def action_focus_results(self) -> None:
+        self.query_one("#results-scroll").focus()
 
     # -- the last attempt ---------------------------------------------------------------------
     def _load_attempt(self) -> None:
@@ -230,7 +256,7 @@ class CodePanel(ReportsWorkerErrors, CardView):
     def on_code_panel_reference_loaded(self, message: ReferenceLoaded) -> None:
         self.revealed = True
         box = self.query_one("#reference")
-        box.mount(Static("Reference solution" + (" (this card counts as Again)" if self.review else ""),
+        box.mount(Static("Reference" + (" (this card counts as Again)" if self.review else " solution"),
                          classes="section-title"))
         box.mount(TextArea.code_editor(message.source, language="python", read_only=True, id="reference-code"))
         self.query_one("#task-pane").scroll_end(animate=False)

@@ -7,6 +7,7 @@ from textual.containers import VerticalScroll
 
 
 class ReadingScroll(VerticalScroll):
+    ALLOW_MAXIMIZE = True  # f11 on the code screen's results
     BINDINGS = [
         Binding("j", "scroll_down", "Scroll down", show=False),
         Binding("k", "scroll_up", "Scroll up", show=False),

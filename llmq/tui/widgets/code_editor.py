@@ -1,0 +1,36 @@
+"""The Python editor of code exercises: a TextArea that keeps the indentation on enter (one level
+more after a line ending in ':'), selects all with ctrl+a, and gives the focus away on escape
+(so a second escape leaves the screen, and no key meant for the app lands in the code)."""
+from __future__ import annotations
+
+from textual import events
+from textual.binding import Binding
+from textual.widgets import TextArea
+
+INDENT = "    "
+
+
+def next_line_indent(line_before_cursor: str) -> str:
+    """The indentation a new line gets: the current line's, one level more after a ':'."""
+    indent = line_before_cursor[: len(line_before_cursor) - len(line_before_cursor.lstrip(" \t"))]
+    code = line_before_cursor.split("#", 1)[0].rstrip()  # a comment after the colon does not count
+    return indent + INDENT if code.endswith(":") else indent
+
+
+class CodeEditor(TextArea):
+    BINDINGS = [Binding("ctrl+a", "select_all", "Select all", show=False)]
+
+    def __init__(self, text: str = "", **kwargs: object) -> None:
+        super().__init__(text, language="python", theme="monokai", soft_wrap=False, tab_behavior="indent",
+                         show_line_numbers=True, **kwargs)  # type: ignore[arg-type]
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "enter" and not self.read_only:
+            event.stop()
+            event.prevent_default()
+            start, end = self.selection
+            first = min(start, end)
+            line = self.document.get_line(first[0])[: first[1]]
+            self.replace("\n" + next_line_indent(line), start, end, maintain_selection_offset=False)
+            return
+        await super()._on_key(event)
