@@ -155,7 +155,7 @@ class Jail:
     def read_status(self, timeout: float | None = None) -> dict[str, Any] | None:
         """Wait (at most `timeout` s) for the supervisor's line; None if it ended without one,
         or the time ran out. The result is kept in `self.status`."""
-        if self.status is not None:
+        if self.status is not None or self.status_fd < 0:
             return self.status
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -177,8 +177,10 @@ class Jail:
     def close(self) -> None:
         """Close the status pipe and the pidfd (after the status was read, or when it is no longer
         wanted; kill() still works afterwards, by pid)."""
-        with contextlib.suppress(OSError):
-            os.close(self.status_fd)
+        if self.status_fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.status_fd)
+            self.status_fd = -1  # closing twice could close a descriptor that reused the number
         if self.pidfd >= 0:
             with contextlib.suppress(OSError):
                 os.close(self.pidfd)
@@ -796,7 +798,12 @@ def _start_full(body: Callable[[], None], keep_fds: Sequence[int], spec: JailSpe
     status_r, status_w = os.pipe()
     go_r, go_w = os.pipe()  # caller -> S1: the uid/gid maps are written
     me = os.getpid()
-    pid = _clone_into_namespaces()
+    try:
+        pid = _clone_into_namespaces()
+    except OSError:
+        for fd in (status_r, status_w, go_r, go_w):
+            os.close(fd)
+        raise
     if pid is None:
         os.close(go_r)
         os.close(go_w)

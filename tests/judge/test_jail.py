@@ -239,7 +239,10 @@ def test_a_full_jail_that_cannot_start_runs_limits_only_and_says_so(run_code: An
         raise OSError(28, "No space left on device (max_user_namespaces reached)")
 
     monkeypatch.setattr(jail, "_clone_into_namespaces", refused)
+    open_before = len(os.listdir("/proc/self/fd"))
     run = run_code("report('ran')")
+    run.jail.close()
+    assert len(os.listdir("/proc/self/fd")) == open_before, "the failed start left descriptors open"
     assert run.jail.level == jail.LIMITS_ONLY and run.report() == "ran"
     assert "max_user_namespaces" in jail.why_limits_only()
 
