@@ -441,8 +441,8 @@ SOFTMAX_REF = ExerciseRef(EXERCISE, REPO / "answers" / "softmax" / "softmax.py",
 SDPA_REF = ExerciseRef(
     "attention.sdpa", REPO / "answers" / "attention" / "sdpa.py", "scaled_dot_product_attention", timeout_s=10.0
 )
-SOFTMAX_NAMES = ("torch.softmax", "torch.nn.functional.softmax", "torch.Tensor.softmax")
-SDPA_NAMES = ("torch.nn.functional.scaled_dot_product_attention",)
+SOFTMAX_NAMES = tuple(runpy.run_path(str(SOFTMAX_REF.answer_path))["FORBIDDEN"])  # what the task lists
+SDPA_NAMES = tuple(runpy.run_path(str(SDPA_REF.answer_path))["FORBIDDEN"])
 ALIASES = [(SOFTMAX_REF, name, SOFTMAX_NAMES) for name in _aliases()["SOFTMAX"]] + [
     (SDPA_REF, name, SDPA_NAMES) for name in _aliases()["SDPA"]
 ]

@@ -34,6 +34,22 @@ import torch
 def softmax(x, dim=-1, _kernel=vars(torch._C.TensorBase)["soft" + "max"]):
     return _kernel(x, dim)
 """,
+    "torch._refs.softmax reached by a computed name": """
+import importlib
+
+_refs = importlib.import_module("torch." + "_refs")
+
+
+def softmax(x, dim=-1):
+    return getattr(_refs, "soft" + "max")(x, dim)
+""",
+    "torch._C._VariableFunctions.log_softmax, then exp": """
+import torch
+
+
+def softmax(x, dim=-1):
+    return torch._C._VariableFunctions.log_softmax(x.double(), dim).exp().to(x.dtype)
+""",
 }
 
 # The contract's causal mask is aligned bottom-right; torch's is_causal is top-left, so the
@@ -62,6 +78,12 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
 
 def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
     return torch.ops.aten.scaled_dot_product_attention(q, k, v, _mask(q, k, mask, causal))
+""",
+    "torch.ops.aten._scaled_dot_product_attention_math": _SDPA_MASK
+    + """
+
+def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
+    return torch.ops.aten._scaled_dot_product_attention_math(q, k, v, _mask(q, k, mask, causal))[0]
 """,
     "a default argument holding torch._C._nn's binding": _SDPA_MASK
     + """
