@@ -80,7 +80,7 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
     HELP = "the review queue: due cards first, then new ones; rate each answer 1-4 as in Anki"
     BINDINGS = [
         Binding("space,enter", "show", "Show answer", id="review.show"),
-        Binding("space,enter", "accept", "Save suggested rating", id="review.accept"),
+        Binding("space,enter", "accept", "Rate ◆", id="review.accept"),  # the suggested rating
         Binding("1", "rate(1)", "Again", id="review.again"),
         Binding("2", "rate(2)", "Hard", id="review.hard"),
         Binding("3", "rate(3)", "Good", id="review.good"),
