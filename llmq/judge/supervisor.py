@@ -134,7 +134,8 @@ def _pss(pid: int) -> int | None:
 
 
 def folder_bytes(path: str) -> int:
-    """Space the files under `path` take on disk."""
+    """Space the files under `path` take on disk, each at least 4 KiB (so that a million empty
+    files count too)."""
     total = 0
     stack = [path]
     while stack:
@@ -147,7 +148,7 @@ def folder_bytes(path: str) -> int:
                 st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            total += st.st_blocks * 512
+            total += max(st.st_blocks * 512, 4096)  # an empty file still costs an inode and a block
             if entry.is_dir(follow_symlinks=False):
                 stack.append(entry.path)
     return total

@@ -716,3 +716,27 @@ def test_the_disk_quota_holds_and_the_folder_goes(level: str, run_code: Any) -> 
         assert run.status is not None and run.status["end"] == "disk", run.status
         run.jail.kill()
         assert not os.path.exists(run.jail.folder)
+
+
+def test_a_flood_of_empty_files_is_stopped_too(level: str, run_code: Any) -> None:
+    run = run_code(
+        """
+        import time
+        made = 0
+        try:
+            for i in range(20000):
+                open("e%d" % i, "w").close()
+                made += 1
+        except OSError as exc:
+            report({"made": made, "error": type(exc).__name__})
+        else:
+            report({"made": made})
+        time.sleep(30)
+        """,
+        spec=SMALL,
+        until_report=level == jail.FULL,
+    )
+    if level == jail.FULL:  # the folder's tmpfs has a bounded number of inodes
+        assert run.report()["made"] < 20000 and run.report()["error"] == "OSError"
+    else:  # each file counts at least 4 KiB against the quota
+        assert run.status is not None and run.status["end"] == "disk", run.status
