@@ -79,12 +79,6 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
 def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
     return torch.ops.aten.scaled_dot_product_attention(q, k, v, _mask(q, k, mask, causal))
 """,
-    "torch.ops.aten._scaled_dot_product_attention_math": _SDPA_MASK
-    + """
-
-def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
-    return torch.ops.aten._scaled_dot_product_attention_math(q, k, v, _mask(q, k, mask, causal))[0]
-""",
     "a default argument holding torch._C._nn's binding": _SDPA_MASK
     + """
 
