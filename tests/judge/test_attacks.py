@@ -14,9 +14,13 @@ writing files, killing the asker, reading the bank from disk) are skipped where 
 `"isolation": "limits-only"`; the others run at both levels (`LLMQ_SANDBOX=limits-only`).
 
 Attacks that reach other processes carry a guard (the marker in the environment of this test's
-processes) because this machine is shared; a real attacker would not stop there. Leftovers of an
-attack are bounded (30 s at most) and killed at teardown, so a failing run does not load the
-machine.
+processes, dropped only where the attack finds itself in a PID namespace with its own /proc)
+because this machine is shared; a real attacker would not stop there. Attacks that write into
+the bank write only into the throwaway copy. Leftovers of an attack are bounded (30 s at most)
+and killed at teardown, so a failing run does not load the machine.
+
+Against f62acaa (before the sandbox was rebuilt) every test here fails, each because its attack
+works: that is what they were written to show.
 """
 
 from __future__ import annotations
