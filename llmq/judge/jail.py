@@ -574,7 +574,9 @@ def _landlock(folder: str, spec: JailSpec) -> dict[str, bool]:
     devices = [os.path.join("/dev", n) for n in _DEVICES]
     if spec.gpu:
         devices += list(v.gpu_devices)
-    return landlock.restrict(_readable(v), [folder], devices, block_tcp=not spec.network)
+    # /dev by name only (CUDA looks for its nodes there): its other files stay closed, whatever
+    # their permissions would let this user do.
+    return landlock.restrict(_readable(v), [folder], devices, block_tcp=not spec.network, list_only=["/dev"])
 
 
 @functools.lru_cache(maxsize=4)

@@ -78,9 +78,12 @@ class _PathBeneath(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
-def restrict(read: Iterable[str], write: Iterable[str], devices: Iterable[str], block_tcp: bool) -> dict[str, bool]:
+def restrict(
+    read: Iterable[str], write: Iterable[str], devices: Iterable[str], block_tcp: bool, list_only: Iterable[str] = ()
+) -> dict[str, bool]:
     """Restrict the calling thread (and its future children) to: reading and executing under
-    `read`, everything under `write`, reading/writing/ioctl on the device files `devices`; with
+    `read`, everything under `write`, reading/writing/ioctl on the device files `devices`,
+    listing (names only) the folders `list_only`; with
     `block_tcp`, no TCP bind or connect (ABI 4+). Signals and abstract unix sockets are scoped to
     the sandbox where the kernel can (ABI 6+). no_new_privs must already be set.
 
@@ -100,7 +103,7 @@ def restrict(read: Iterable[str], write: Iterable[str], devices: Iterable[str], 
         err = ctypes.get_errno()
         raise LandlockError(err, f"landlock_create_ruleset: {os.strerror(err)}")
     try:
-        for paths, rights in ((read, READ), (write, handled_fs), (devices, DEVICE)):
+        for paths, rights in ((read, READ), (write, handled_fs), (devices, DEVICE), (list_only, FS_READ_DIR)):
             for path in paths:
                 _add_path(libc, ruleset, path, rights & handled_fs)
         if libc.syscall(_NR_RESTRICT_SELF, ruleset, 0) != 0:

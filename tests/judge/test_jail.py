@@ -14,6 +14,7 @@ import os
 import select
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import textwrap
@@ -278,6 +279,7 @@ def test_cannot_read_home_or_a_file_outside(level: str, run_code: Any, tmp_path:
     secret = tmp_path / "secret.txt"
     secret.write_text("the answer")
     home = os.path.expanduser("~")
+    disks = [f"/dev/{n}" for n in sorted(os.listdir("/dev")) if stat.S_ISBLK(os.stat(f"/dev/{n}").st_mode)][:1]
     run = run_code(f"""
         got = {{}}
         for name, path in (("secret", {str(secret)!r}), ("home", {home!r}), ("repo", {os.getcwd()!r})):
@@ -285,9 +287,15 @@ def test_cannot_read_home_or_a_file_outside(level: str, run_code: Any, tmp_path:
                 got[name] = open(path).read() if os.path.isfile(path) else os.listdir(path)
             except OSError as exc:
                 got[name] = type(exc).__name__
+        for disk in {disks!r}:  # the raw disk: every file of every user
+            try:
+                got["disk"] = len(open(disk, "rb").read(4096))
+            except OSError as exc:
+                got["disk"] = type(exc).__name__
         report(got)
     """)
     got = run.report()
+    assert not isinstance(got.get("disk"), int), f"it read the raw disk {disks}"
     assert got["secret"] != "the answer" and isinstance(got["secret"], str), got
     for name, path in (("home", home), ("repo", os.getcwd())):
         if isinstance(got[name], list):  # FULL shows only the way to the Python install, if it lives there
@@ -740,3 +748,24 @@ def test_a_flood_of_empty_files_is_stopped_too(level: str, run_code: Any) -> Non
         assert run.report()["made"] < 20000 and run.report()["error"] == "OSError"
     else:  # each file counts at least 4 KiB against the quota
         assert run.status is not None and run.status["end"] == "disk", run.status
+
+
+def test_the_gpu_spec_shows_sys_read_only_and_the_device_nodes_there_are(level: str, run_code: Any) -> None:
+    """On a CUDA machine /dev/nvidia* come through; here there may be none, and /sys is read-only."""
+    run = run_code(
+        """
+        got = {"sys": os.path.isdir("/sys/class"), "devices": sorted(n for n in os.listdir("/dev") if n.startswith("nvidia"))}
+        try:
+            open("/sys/kernel/mm/transparent_hugepage/enabled", "w").write("never")
+            got["write"] = "written"
+        except OSError as exc:
+            got["write"] = type(exc).__name__
+        report(got)
+        """,
+        spec=jail.JailSpec(disk_bytes=8 * MIB, max_tasks=16, gpu=True),
+    )
+    got = run.report()
+    assert got["sys"] and got["write"] != "written"
+    host = sorted(n for n in os.listdir("/dev") if n.startswith("nvidia"))
+    if level == jail.FULL:
+        assert got["devices"] == host
