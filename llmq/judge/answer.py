@@ -196,7 +196,8 @@ def driver_bundle(answer: AnswerModule, ship_timing_files: bool = False) -> Driv
     if ship_timing_files and _TIMING_CALL in text:
         root = next((p.parent for p in answer.path.resolve().parents if p.name == "answers"), None)
         if root is None:
-            raise BundleError(f"{answer.path}: a timing driver needs the bank's kernels/ folder, and this file is not in answers/")
+            raise BundleError(f"{answer.path}: a timing driver needs the bank's kernels/ folder, "
+                              "and this file is not in answers/")
         for name in ("timing", "baselines"):
             files[name] = (root / "kernels" / f"{name}.py").read_text(encoding="utf-8")
     return DriverBundle(source=text, filename=str(answer.path), names=tuple(answer.drivers), files=files)

@@ -26,10 +26,10 @@ from llmq.judge import device as device_mod
 from llmq.judge import forbidden as forbidden_mod
 from llmq.judge import limits as limits_mod
 from llmq.judge import sandbox as sandbox_mod
-from llmq.judge.link import SandboxProcess, Started, start_sandbox
 from llmq.judge import wire
 from llmq.judge.kit import BankError, CheckFailed, CheckSpec, CheckStats, Ctx, RunInfo, SandboxGone, SubmissionRaised
-from llmq.judge.verdict import CheckResult, Verdict, worst
+from llmq.judge.link import SandboxProcess, Started, start_sandbox
+from llmq.judge.verdict import CheckResult, Isolation, Verdict, worst
 
 DEFAULT_EXAMPLES = 10  # hypothesis examples per check unless the check says otherwise
 ANSWER_LOAD_S = 10.0  # an answer module that takes longer to import is a bank bug
@@ -182,7 +182,8 @@ def judge(request: Request, started: Started) -> Verdict:
     """The whole run for one submission, in the sandbox `started` (waiting for "prepare"). Never
     raises for anything the submission does. Kills the sandbox before it returns."""
     started_at = time.monotonic()
-    verdict = Verdict(exercise=request.exercise, status="pass", seed=request.seed, isolation=started.isolation)
+    isolation: Isolation = "full" if started.isolation == "full" else "limits-only"
+    verdict = Verdict(exercise=request.exercise, status="pass", seed=request.seed, isolation=isolation)
     try:
         return _judge(request, started, verdict, started_at)
     finally:
@@ -201,9 +202,11 @@ def _judge(request: Request, started: Started, verdict: Verdict, started_at: flo
     except TimeoutError as exc:
         return _bank_error(verdict, "answer module loads", str(exc), started_at)
     except Exception as exc:
-        return _bank_error(verdict, "answer module loads", f"{request.answer_path}: {type(exc).__name__}: {exc} (a bank bug; please report)", started_at)
+        message = f"{request.answer_path}: {type(exc).__name__}: {exc} (a bank bug; please report)"
+        return _bank_error(verdict, "answer module loads", message, started_at)
     try:
-        source = request.source if request.submission == "source" else answer_mod.submission_source(answer, request.submission, request.name, request.function)
+        source = request.source if request.submission == "source" else answer_mod.submission_source(
+            answer, request.submission, request.name, request.function)
         bundle = answer_mod.driver_bundle(answer, ship_timing_files=device_mod.cuda_usable())
     except Exception as exc:
         return _bank_error(verdict, "answer module loads", f"{type(exc).__name__}: {exc} (a bank bug; please report)", started_at)

@@ -2,9 +2,10 @@
 
 `start_sandbox` runs in the worker, before any answer module is loaded anywhere: it makes the
 three pipes and starts the sandbox in the jail (jail.py: full isolation, or limits only where the
-system cannot isolate; its supervisor reports how the sandbox ended). `SandboxProcess`, in the harness, implements kit.Link: it prepares the sandbox (drivers
-as code, limits, forbidden names), waits for each reply with the run's deadline, drains the
-submission's stdout/stderr (keeping the first 64 KiB), and turns every way the sandbox can stop
+system cannot isolate; its supervisor reports how the sandbox ended). `SandboxProcess`, in the
+harness, implements kit.Link: it prepares the sandbox (drivers as code, limits, forbidden
+names), waits for each reply with the run's deadline, drains the submission's stdout/stderr
+(keeping the first 64 KiB), and turns every way the sandbox can stop
 answering into SandboxGone with a message for people: the signal that killed it, an exit in the
 middle of the checks, a limit of the whole submission (memory, processes, disk), silence past
 the deadline, garbage on the channel.
@@ -28,7 +29,6 @@ from llmq.judge import sandbox as sandbox_mod
 from llmq.judge import wire
 from llmq.judge.kit import BankError, CheckFailed, Outcome, SandboxGone, SubmissionRaised
 from llmq.judge.verdict import OUTPUT_CUT_NOTE
-
 
 
 def _signal_name(signum: int) -> str:
@@ -133,13 +133,13 @@ def _ending(how: dict[str, Any], memory_bytes: int) -> tuple[str, str]:
         return "error", f"the submission wrote more than {limit >> 20} MiB into its folder (the disk quota)"
     if end == "signal":
         sig = int(how.get("signal", 0))
-        hint = {
+        hint: str = {
             signal.SIGSEGV: " (a segmentation fault: memory accessed out of bounds)",
             signal.SIGXCPU: " (the CPU time limit)",
             signal.SIGKILL: " (killed from outside; maybe out of memory)",
             signal.SIGABRT: " (aborted)",
             signal.SIGSYS: " (a system call the sandbox does not allow)",
-        }.get(sig, "")
+        }.get(sig, "")  # type: ignore[call-overload]  # an int that is not a known signal: no hint
         return "crash", f"the solution's process was killed by {_signal_name(sig)}{hint}"
     if end == "exit":
         return "crash", f"the solution's process exited with status {how.get('code')} before the checks ended (os._exit?)"

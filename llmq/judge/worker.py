@@ -27,7 +27,10 @@ import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from llmq.judge.link import Started
 
 GRACE_S = 5.0  # the harness enforces timeout_s itself; the worker kills it this much later
 PARENT_POLL_S = 1.0  # how often the worker looks whether its client is still there
@@ -45,7 +48,7 @@ class Job:
     deadline: float = 0.0
     cpu_s: float = 0.0
     nonce: str = ""
-    sandbox: Any = None  # link.Started of a check
+    sandbox: Started | None = None  # a check's sandbox, from its start until it is ended
 
 
 def warm() -> None:
@@ -180,6 +183,7 @@ class Worker:
 
     def end_sandbox(self, job: Job) -> None:
         """Kill the sandbox (its whole jail), collect it, remove its folder."""
+        assert job.sandbox is not None
         jail = job.sandbox.jail
         try:
             os.killpg(jail.pid, signal.SIGKILL)
@@ -202,7 +206,7 @@ class Worker:
             result = None
         if job.op == "check":
             if not job.buf:
-                how = f"killed by {signal.Signals(os.WTERMSIG(status)).name}" if os.WIFSIGNALED(status) else f"exit status {os.WEXITSTATUS(status)}"
+                how = _how_ended(status)
                 self.fail(job, "crash", f"the judge's harness stopped without a verdict ({how}): the solution may have "
                                         "killed it, or this is a bug in llmq", isolation)
                 return
@@ -217,7 +221,7 @@ class Worker:
         if result is not None:
             self.send({"id": job.id, "describe": result})
             return
-        how = f"killed by {signal.Signals(os.WTERMSIG(status)).name}" if os.WIFSIGNALED(status) else f"exit status {os.WEXITSTATUS(status)}"
+        how = _how_ended(status)
         self.fail(job, "crash", f"the judge's describe process stopped without an answer ({how})")
 
     def fail(self, job: Job, status: str, message: str, isolation: str = "limits-only") -> None:
@@ -305,6 +309,13 @@ class Worker:
     def shutdown(self) -> None:
         for job in list(self.running.values()):
             self.reap(job, kill=True)
+
+
+def _how_ended(status: int) -> str:
+    """A wait status in words."""
+    if os.WIFSIGNALED(status):
+        return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exit status {os.WEXITSTATUS(status)}"
 
 
 def _has_cuda() -> bool:

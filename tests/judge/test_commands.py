@@ -58,7 +58,9 @@ def test_check_report_without_json_lists_each_check(tmp_path: Path, capsys: pyte
 
 
 @pytest.mark.slow  # starts a judge of its own
-def test_without_isolation_every_verdict_says_limits_only(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_isolation_every_verdict_says_limits_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(jail.ENV_SWITCH, "limits-only")  # what a system without user namespaces gets
     solution = tmp_path / "gqa.py"
     solution.write_text(GOOD)

@@ -213,7 +213,7 @@ from llmq.judge.client import Judge
 judge = Judge()
 print(judge.ping(timeout=120)["pid"], flush=True)
 if os.fork() == 0:  # a child that holds the worker's stdin open, as a forked helper of an app would
-    time.sleep(30)
+    time.sleep(15)
     os._exit(0)
 time.sleep(600)
 """

@@ -16,7 +16,6 @@ from llmq.judge.device import CPU_NOTE
 from llmq.judge.gpukit.placement import device
 from llmq.judge.kit import sandboxed
 
-
 _SHIPPED: dict[str, str] = {}  # kernels/<name>.py texts the harness sent into the sandbox
 
 
