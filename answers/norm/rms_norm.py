@@ -2,11 +2,21 @@
 
 rms_norm(x, weight, eps=1e-6): over the last dim, x / sqrt(mean(x^2) + eps) * weight, computed in
 float32 (float64 for float64 input) and returned in x's dtype.
+
+Regimes where implementations diverge, each run every time by `boundary_regimes` and
+`float64_precision` beside the random draws:
+- the width of the reduction: D = 1, a few, and thousands (a mean over only the first block of a
+  row, or the wrong dim, shows only there); x 1-D, 2-D and 3-D (a dim counted from the front);
+- rows whose mean square is far below eps (1e-6 values: eps dominates), about eps (1e-3 values:
+  sqrt(ms) + eps and max(ms, eps) differ from ms + eps), zero rows, and 1e6 values;
+- eps at its default and away from it;
+- float64 input computed in float64 (a `.float()` leaves errors of 1e-8, far above rtol 1e-12);
+- bfloat16 input computed in float32 (`computes_in_float32`).
 """
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 # torch.rms_norm is the same kernel under its top-level name (F.rms_norm calls it).
 FORBIDDEN = ["torch.nn.functional.rms_norm", "torch.nn.RMSNorm", "torch.rms_norm"]
@@ -47,9 +57,48 @@ def matches_reference(ctx):
     ctx.assert_close(ctx.call(x, weight, **kw), ctx.reference(x, weight, **kw), dtype=dtype)
 
 
+# Far below float32's rounding (6e-8) and far above float64's error over a row of 4096.
+FLOAT64_RTOL = 1e-12
+
+
+@check("float64 input is computed in float64 (rtol 1e-12: a float32 step such as `.float()` fails)", examples=2)
+def float64_precision(ctx):
+    d = ctx.draw(st.sampled_from([4096, 777]))
+    # Rows of mixed magnitudes: any float32 rounding of x, the mean or the rsqrt shows at 1e-8.
+    x = ctx.randn(3, d, dtype=torch.float64) * torch.tensor([[1e-3], [1.0], [1e4]], dtype=torch.float64)
+    weight = 1 + ctx.randn(d, dtype=torch.float64) * 0.5
+    out = ctx.call(x, weight)
+    ctx.assert_close(out, ctx.reference(x, weight), dtype=torch.float64, rtol=FLOAT64_RTOL, atol=0.0)
+
+
+# (shape of x, scale of its values, keyword arguments): every regime of the module docstring.
+REGIMES = [
+    ((1,), 1.0, {}),  # D = 1, 1-D x: the output is sign(x) * weight
+    ((7,), 1.0, {}),  # 1-D x
+    ((2, 3, 5), 1.0, {}),  # 3-D x: a reduction over dim 1 or over the flattened tensor shows
+    ((3, 1000), 1.0, {}),  # many blocks: a mean over only the first elements shows
+    ((2, 4, 64), 1.0, {}),
+    ((3, 16), 1e-6, {}),  # mean(x^2) ~ 1e-12, far below eps: the output is about x / sqrt(eps)
+    ((3, 16), 1e-3, {}),  # mean(x^2) ~ eps
+    ((3, 16), 0.1, {"eps": 1e-2}),  # mean(x^2) ~ a non-default eps
+    ((2, 9), 1e6, {"eps": 0.5}),
+]
+
+
+@check("boundary regimes, every run: D = 1, 7, 1000; 1-D and 3-D x; rows of 1e-6, 1e-3 and 1e6; eps away from its default", examples=1)
+def boundary_regimes(ctx):
+    for dtype in (torch.float32, torch.float64):
+        for shape, scale, kw in REGIMES:
+            x = ctx.randn(*shape, dtype=dtype, scale=scale)
+            weight = (1 + ctx.randn(shape[-1], dtype=torch.float64) * 0.5).to(dtype)
+            ctx.assert_close(ctx.call(x, weight, **kw), ctx.reference(x, weight, **kw), dtype=dtype)
+
+
 @check("a row of zeros gives zeros, not NaN (eps inside the square root)")
 def zero_rows(ctx):
-    dtype = ctx.draw(st.sampled_from(DTYPES))
+    # float32 and bfloat16 only: float64 precision has its own check above, so a float32 step on
+    # float64 input is never reported under this title.
+    dtype = ctx.draw(st.sampled_from([torch.float32, torch.bfloat16]))
     x, weight = _inputs(ctx, dtype)
     x = x.reshape(-1, x.shape[-1]).clone()
     zero = ctx.draw(st.integers(0, x.shape[0] - 1))
@@ -68,7 +117,31 @@ def computes_in_float32(ctx):
     ctx.assert_close(out, ctx.reference(x, weight), dtype=torch.bfloat16, rtol=BF16_FLOAT32_RTOL, atol=0.0)
 
 
+_BASE = '''
+import torch
+
+def rms_norm(x, weight, eps=1e-6):
+    xf = x.float() if x.dtype != torch.float64 else x
+    ms = xf.pow(2).mean(dim=-1, keepdim=True)
+    return (xf * torch.rsqrt(ms + eps) * weight).to(x.dtype)
+'''
+
 WRONG_ANSWERS = {
+    "computes in float32 for float64 input too (`x.float()` unconditionally)": edited(
+        _BASE, ("xf = x.float() if x.dtype != torch.float64 else x", "xf = x.float()")
+    ),
+    "scales x in place (`x.float()` is x itself for float32 input)": edited(
+        _BASE, ("return (xf * torch.rsqrt(ms + eps) * weight).to(x.dtype)", "xf.mul_(torch.rsqrt(ms + eps))\n    return (xf * weight).to(x.dtype)")
+    ),
+    "mean square over the first 256 elements of each row only (one block of a long row)": edited(
+        _BASE, ("ms = xf.pow(2).mean(dim=-1, keepdim=True)", "ms = xf[..., :256].pow(2).mean(dim=-1, keepdim=True)")
+    ),
+    "mean square over dim 1 (right for 2-D x only)": edited(
+        _BASE, ("ms = xf.pow(2).mean(dim=-1, keepdim=True)", "ms = xf.pow(2).mean(dim=1, keepdim=True)")
+    ),
+    "max(mean(x^2), eps) instead of mean(x^2) + eps (differs only when mean(x^2) is near eps)": edited(
+        _BASE, ("torch.rsqrt(ms + eps)", "torch.rsqrt(ms.clamp(min=eps))")
+    ),
     "eps added outside the square root: x / (sqrt(mean(x^2)) + eps)": '''
 import torch
 
