@@ -5,6 +5,12 @@ weights, 2 of fp16 gradients and k of optimizer states (fp32 master weights, mom
 k = 12) per parameter (Rajbhandari et al. 2019, arXiv:1910.02054, sec. 5 and Table 1). Stage 1
 shards the optimizer states over the N data-parallel GPUs, stage 2 also the gradients, stage 3
 also the weights: stage 0 (4+k)Ψ; 1: 4Ψ + kΨ/N; 2: 2Ψ + (2+k)Ψ/N; 3: (4+k)Ψ/N.
+
+Regimes where implementations diverge (each run every time by `boundary_cases`):
+- N = 1 (every stage equals stage 0) against N > 1, for each of the four stages;
+- N that does not divide the sharded bytes (floor division `//` is exact only when it does);
+- k away from 12, fractional k (6.5), and k = 0;
+- Ψ as an int and as a float, tiny (1) and huge (1e13).
 """
 from hypothesis import strategies as st
 
@@ -41,6 +47,20 @@ def _printed(value_gb, printed):
     return abs(value_gb - float(printed)) <= 0.5 * 10 ** -decimals + 1e-12
 
 
+@check("matches the formulas for random Ψ, N and stage, with k at its default and away from 12")
+def matches_reference(ctx):
+    psi, n, stage, k = ctx.draw(
+        st.tuples(
+            st.one_of(st.integers(1, 10**13), st.sampled_from([7e9, 1.5e9, 175e9, 6.738e9])),  # Ψ, int or float
+            st.one_of(st.integers(1, 4096), st.sampled_from([1, 2, 3, 8, 1000])),  # N
+            st.integers(0, 3),
+            st.sampled_from(["default", 4, 8, 16, 20, 6.5]),  # k
+        )
+    )
+    kwargs = {} if k == "default" else {"k": k}
+    ctx.assert_close(ctx.call(psi, n, stage, **kwargs), ctx.reference(psi, n, stage, **kwargs), rtol=RTOL)
+
+
 @check("reproduces Table 1 of the ZeRO paper: Ψ = 7.5B at N_d = 1, 4, 16, 64, 1024, stages 0-3, default k", examples=1)
 def paper_table_1(ctx):
     psi = 7_500_000_000
@@ -57,18 +77,25 @@ def paper_table_1(ctx):
             ctx.assert_close(got, expected, rtol=RTOL)
 
 
-@check("matches the formulas for random Ψ, N and stage, with k at its default and away from 12")
-def matches_reference(ctx):
-    psi, n, stage, k = ctx.draw(
-        st.tuples(
-            st.one_of(st.integers(1, 10**13), st.sampled_from([7e9, 1.5e9, 175e9, 6.738e9])),  # Ψ, int or float
-            st.one_of(st.integers(1, 4096), st.sampled_from([1, 2, 3, 8, 1000])),  # N
-            st.integers(0, 3),
-            st.sampled_from(["default", 4, 8, 16, 20, 6.5]),  # k
-        )
-    )
-    kwargs = {} if k == "default" else {"k": k}
-    ctx.assert_close(ctx.call(psi, n, stage, **kwargs), ctx.reference(psi, n, stage, **kwargs), rtol=RTOL)
+# (n_params, n_gpus, stage, keyword arguments, why this case)
+BOUNDARY_CASES = [
+    *[(10, 1, stage, {}, f"one GPU, stage {stage} (nothing to shard)") for stage in range(4)],
+    *[(10, 3, stage, {}, f"Ψ = 10 on 3 GPUs, stage {stage} (3 does not divide the sharded bytes)") for stage in range(4)],
+    *[(1, 7, stage, {"k": 6.5}, f"Ψ = 1, 7 GPUs, k = 6.5, stage {stage}") for stage in range(4)],
+    (1e13, 1000, 2, {"k": 0}, "Ψ = 1e13 (a float), stage 2, k = 0"),
+    (7_000_000_001, 64, 3, {"k": 16}, "odd Ψ, stage 3, k = 16"),
+]
+
+
+@check("boundary cases every run: one GPU at every stage, N not dividing Ψ, fractional k and k = 0, float Ψ", examples=1)
+def boundary_cases(ctx):
+    for psi, n, stage, kwargs, why in BOUNDARY_CASES:
+        got = ctx.call(psi, n, stage, **kwargs)
+        expected = ctx.reference(psi, n, stage, **kwargs)
+        number = isinstance(got, (int, float)) and not isinstance(got, bool)
+        if not (number and abs(got - expected) <= RTOL * expected):
+            ctx.fail(f"{why}: expected {expected!r} bytes, got {got!r}")
+        ctx.assert_close(got, expected, rtol=RTOL)
 
 
 # The usual way to write it; each wrong answer below is this file with one bug put in.
@@ -90,6 +117,10 @@ WRONG_ANSWERS = {
     "k defaults to 16 (the '16 bytes per parameter' total taken as the optimizer's share)": edited(_PLAIN, ("k=12", "k=16")),
     "ignores k: the optimizer always takes 12 bytes per parameter": edited(_PLAIN, ("k * n_params", "12 * n_params")),
     "returns GB instead of bytes": edited(_PLAIN, ("return weights + grads + optim", "return (weights + grads + optim) / 1e9")),
+    "floor division // (wrong when N does not divide the sharded bytes)": edited(
+        _PLAIN, ("optim / n_gpus", "optim // n_gpus"), ("grads / n_gpus", "grads // n_gpus"), ("weights / n_gpus", "weights // n_gpus")),
+    "stage 3 forgets to shard the fp16 weights (same as stage 2)": edited(_PLAIN, ("if stage >= 3:", "if stage >= 4:")),
+    "optimizer bytes per parameter truncated to an int (k = 6.5 taken as 6)": edited(_PLAIN, ("k * n_params", "int(k) * n_params")),
 }
 
 ALTERNATIVES = {
