@@ -1,12 +1,22 @@
 """softmax.softmax — a numerically stable softmax along any dim: reference, checks, wrong answers.
 
 softmax(x, dim=-1) = exp(x - max) / sum(exp(x - max)) along `dim`; accurate for float32 inputs of
-magnitude up to 1e4, where exp(x) alone overflows.
+magnitude up to 1e4, where exp(x) alone overflows; float64 input computed in float64.
+
+Regimes where implementations diverge, each run every time by `boundary_regimes` and
+`float64_precision` (the other checks draw at random):
+- the reduced dim of size 1 (every output is 1), and dim 0 of a 2-D tensor;
+- rows of one, several and many blocks (3, 200, a 32768-entry vocabulary row) with the maximum
+  far from the first entries: a max or sum over only the first block fails;
+- magnitudes near eps (rows of 1e-6: nearly uniform), near float32 exp overflow (~89) and at
+  +-1e4, rows entirely near -1e4 (a max clamped at 0 underflows to 0/0);
+- float64 input whose float32 rounding shows (entries ~1000 apart by a few units): compared at
+  rtol 1e-10, far below float32's rounding (~6e-8 relative per entry, 1e-5 here).
 """
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import CheckFailed, check, edited
 
 # The five of CONTRACTS.md, then other spellings of the same kernels (torch.special, the nn
 # modules, the log_softmax method), which would otherwise slip past.
@@ -59,6 +69,45 @@ def matches_reference(ctx):
     ctx.assert_close(ctx.call(x, **kw), ctx.reference(x, **kw), dtype=dtype)
 
 
+def _regime_cases(ctx):
+    """(what, x, kwargs, rtol) for every boundary regime of the module docstring, in order."""
+    many = ctx.randn(32768, scale=3.0)
+    many[-1] = many.max() + 40.0  # the maximum in the last block, far above the rest
+    late = ctx.randn(2, 200, scale=3.0)
+    late[:, 150:] += 1e4  # the large entries come after the first 64 or 128
+    low = ctx.randn(2, 200, scale=3.0) - 1e4
+    return [
+        ("one entry", ctx.randn(1, scale=3.0), {}, None),
+        ("reduced dim of size 1", ctx.randn(3, 1, scale=3.0), {}, None),
+        ("dim=0 of a (40, 3) tensor", ctx.randn(40, 3, scale=3.0), {"dim": 0}, None),
+        ("three entries", ctx.randn(2, 3, scale=3.0), {}, None),
+        ("a 32768-entry row (vocabulary-sized), maximum in the last entry", many, {}, None),
+        ("rows of 200: 150 entries near 0, then 50 near 1e4", late, {}, LARGE_RTOL),
+        ("rows of 200 entries all near -1e4 (every exp(x) underflows)", low, {}, LARGE_RTOL),
+        ("rows near 100 (exp(x) overflows float32 above ~88.7)", ctx.randn(3, 50, scale=3.0) + 100.0, {}, None),
+        ("rows of magnitude 1e-6 (nearly uniform)", ctx.randn(3, 50, scale=1e-6), {}, None),
+        ("columns of 200 (150 near 0, then 50 near 1e4), dim=0", late.T.contiguous(), {"dim": 0}, LARGE_RTOL),
+    ]
+
+
+@check("boundary regimes, every run: size-1 dims, rows of 3, 200 and 32768 entries, magnitudes 1e-6, ~100 and +-1e4", examples=1)
+def boundary_regimes(ctx):
+    for what, x, kw, rtol in _regime_cases(ctx):
+        out = ctx.call(x, **kw)
+        try:
+            ctx.assert_close(out, ctx.reference(x, **kw), dtype=torch.float32, rtol=rtol, atol=1e-6 if rtol else None)
+        except CheckFailed as exc:
+            raise CheckFailed(f"{what}: {exc}") from None
+
+
+@check("float64 input is computed in float64 (rtol 1e-10; entries near 1000, where float32 rounding shows)", examples=2)
+def float64_precision(ctx):
+    # Entries ~1000 rounded to float32 move by up to 3e-5, so a float32 computation is off by
+    # ~1e-5 relative; float64 arithmetic (max subtraction or logsumexp) stays near 1e-13.
+    x = 1000.0 + ctx.randn(3, 1000, dtype=torch.float64, scale=5.0)
+    ctx.assert_close(ctx.call(x), ctx.reference(x), dtype=torch.float64, rtol=1e-10, atol=0.0)
+
+
 @check("sums to 1 along the given dim, every entry in [0, 1]")
 def sums_to_one(ctx):
     dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
@@ -86,7 +135,35 @@ def large_inputs(ctx):
     ctx.assert_close(ctx.call(x, **kw), ctx.reference(x, **kw), dtype=torch.float32, rtol=LARGE_RTOL, atol=1e-6)
 
 
+# The usual way to write it; the wrong answers written with edited() are this with one bug put in.
+_PLAIN = '''
+import torch
+
+def softmax(x, dim=-1):
+    m = x.amax(dim=dim, keepdim=True)
+    e = torch.exp(x - m)
+    return e / e.sum(dim=dim, keepdim=True)
+'''
+
+
 WRONG_ANSWERS = {
+    "max taken over the first 128 entries only (a block's max, never updated)": edited(_PLAIN,
+        ("m = x.amax(dim=dim, keepdim=True)", "m = x.narrow(dim, 0, min(128, x.shape[dim])).amax(dim=dim, keepdim=True)"),
+    ),
+    "sum taken over the first 1024 entries only (one block of the reduction)": edited(_PLAIN,
+        ("e.sum(dim=dim, keepdim=True)", "e.narrow(dim, 0, min(1024, e.shape[dim])).sum(dim=dim, keepdim=True)"),
+    ),
+    "max clamped at 0 (subtracts the max only when it is positive): rows near -1e4 give 0/0": edited(_PLAIN,
+        ("m = x.amax(dim=dim, keepdim=True)", "m = x.amax(dim=dim, keepdim=True).clamp(min=0)"),
+    ),
+    "computes in float32 (.float()) and casts back: float64 input loses precision": edited(_PLAIN,
+        ("    m = x.amax(", "    dtype = x.dtype\n    x = x.float()\n    m = x.amax("),
+        ("return e / e.sum(dim=dim, keepdim=True)", "return (e / e.sum(dim=dim, keepdim=True)).to(dtype)"),
+    ),
+    "adds 1e-6 to the denominator 'for safety'": edited(_PLAIN, ("e.sum(dim=dim, keepdim=True)", "(e.sum(dim=dim, keepdim=True) + 1e-6)")),
+    "subtracts the max in place (x -= max): the caller's tensor changes": edited(_PLAIN,
+        ("    e = torch.exp(x - m)", "    x -= m\n    e = torch.exp(x)"),
+    ),
     "no max subtraction: exp overflows to inf (NaN) for large inputs": '''
 import torch
 
