@@ -4,6 +4,13 @@ llama_param_count(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_dim, t
 -> int. No biases. Per layer: q and o d×d, k and v d × n_kv_heads·(d/n_heads), SwiGLU 3·d·ffn_dim,
 two RMSNorm weight vectors of d; plus the embedding vocab×d, an output head vocab×d unless tied,
 and the final RMSNorm d (Touvron et al. 2023, Llama 2, arXiv:2307.09288; Meta's model code).
+
+Regimes where implementations diverge (each run every time by `boundary_configs`):
+- MHA (n_kv_heads = n_heads), GQA (1 < n_kv_heads < n_heads) and MQA (n_kv_heads = 1): k and v
+  both shrink with the kv heads;
+- one layer against many (per-layer terms against the once-only final norm), one head;
+- tie_embeddings left at its default, given True and given False;
+- totals past 2**31 (an int32 count wraps) and sizes of 1.
 """
 from hypothesis import strategies as st
 
@@ -30,17 +37,6 @@ PUBLISHED = [
 ]
 
 
-@check("published counts: Llama-2-7B 6,738,415,616, 13B, 70B 68,976,648,192 (GQA), TinyLlama-1.1B, Llama-3.2-1B (tied)", examples=1)
-def published(ctx):
-    for config, tied, expected, name in PUBLISHED:
-        if reference(*config, tie_embeddings=tied) != expected:
-            raise BankError(f"reference disagrees with the published count of {name}")
-        got = ctx.call(*config, tie_embeddings=tied) if tied else ctx.call(*config)
-        if got != expected or type(got) is not int:
-            diff = f" ({got - expected:+,})" if isinstance(got, (int, float)) else ""
-            ctx.fail(f"{name}: expected {expected:,} parameters (an int), got {got!r}{diff}")
-
-
 @check("matches the formula for random configs (MHA, GQA, MQA; sizes 1 and odd), tie_embeddings default, True, False; an int")
 def matches_reference(ctx):
     vocab, n_layers, n_kv, group, head_dim, ffn, tied = ctx.draw(
@@ -60,6 +56,39 @@ def matches_reference(ctx):
     ctx.assert_equal(ctx.call(*args, **kwargs), ctx.reference(*args, **kwargs))
 
 
+@check("published counts: Llama-2-7B 6,738,415,616, 13B, 70B 68,976,648,192 (GQA), TinyLlama-1.1B, Llama-3.2-1B (tied)", examples=1)
+def published(ctx):
+    for config, tied, expected, name in PUBLISHED:
+        if reference(*config, tie_embeddings=tied) != expected:
+            raise BankError(f"reference disagrees with the published count of {name}")
+        got = ctx.call(*config, tie_embeddings=tied) if tied else ctx.call(*config)
+        if got != expected or type(got) is not int:
+            diff = f" ({got - expected:+,})" if isinstance(got, (int, float)) else ""
+            ctx.fail(f"{name}: expected {expected:,} parameters (an int), got {got!r}{diff}")
+
+
+# (config, keyword arguments, why this case)
+BOUNDARY_CONFIGS = [
+    ((1, 1, 1, 1, 1, 1), {}, "every size 1"),
+    ((7, 12, 1, 4, 4, 5), {}, "one layer, MHA"),
+    ((7, 12, 3, 4, 2, 5), {"tie_embeddings": False}, "GQA, 2 kv heads of 4"),
+    ((7, 12, 3, 4, 1, 5), {"tie_embeddings": True}, "MQA (one kv head), tied"),
+    ((11, 5, 2, 1, 1, 3), {"tie_embeddings": True}, "one head, tied"),
+    ((128256, 4096, 32, 32, 8, 14336), {}, "Llama-3-8B-sized, past 2**31"),
+]
+
+
+@check("boundary configs every run: MHA, GQA, MQA, one layer, one head, tied and untied, past 2**31; an int", examples=1)
+def boundary_configs(ctx):
+    for config, kwargs, why in BOUNDARY_CONFIGS:
+        got = ctx.call(*config, **kwargs)
+        expected = ctx.reference(*config, **kwargs)
+        if got != expected or type(got) is not int:
+            diff = f" ({got - expected:+,})" if isinstance(got, (int, float)) else ""
+            ctx.fail(f"{why}: expected {expected:,} parameters (an int), got {got!r}{diff}")
+        ctx.assert_equal(got, expected)
+
+
 # The usual way to write it; each wrong answer below is this file with one bug put in.
 _PLAIN = """
 def llama_param_count(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_dim, tie_embeddings=False):
@@ -77,6 +106,14 @@ WRONG_ANSWERS = {
     "ignores tie_embeddings: always counts a separate output head":
         edited(_PLAIN, ("vocab_size * d if tie_embeddings else 2 * vocab_size * d", "2 * vocab_size * d")),
     "head_dim = d_model / n_heads with true division: returns a float": edited(_PLAIN, ("d_model // n_heads", "d_model / n_heads")),
+    "only k shrinks under GQA; v taken as d×d": edited(_PLAIN, ("2 * d * n_kv_heads * head_dim", "d * n_kv_heads * head_dim + d * d")),
+    "counts in numpy int32 (wraps past 2**31 parameters)": edited(
+        _PLAIN,
+        ("def llama_param_count", "import numpy as np\n\ndef llama_param_count"),
+        ("d, head_dim = d_model, d_model // n_heads", "d, head_dim = np.int32(d_model), np.int32(d_model // n_heads)"),
+        ("return embeddings + n_layers * layer + d", "return int(embeddings + n_layers * layer + d)"),
+    ),
+    "SwiGLU counted as two matrices (no gate)": edited(_PLAIN, ("3 * d * ffn_dim", "2 * d * ffn_dim")),
 }
 
 ALTERNATIVES = {
