@@ -769,3 +769,27 @@ def test_the_gpu_spec_shows_sys_read_only_and_the_device_nodes_there_are(level: 
     host = sorted(n for n in os.listdir("/dev") if n.startswith("nvidia"))
     if level == jail.FULL:
         assert got["devices"] == host
+
+
+def test_the_fallback_as_root_runs_the_submission_as_nobody_where_it_can(run_code: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where uid 65534 can read the Python install (not here: it lives in /root), root's fallback
+    drops to it; here we pretend it can, with a body that needs no new imports."""
+    if os.geteuid() != 0:
+        pytest.skip("only a root caller changes the submission's user")
+    monkeypatch.setenv(jail.ENV_SWITCH, "limits-only")
+    monkeypatch.setattr(jail, "_nobody_can_read", lambda v: True)
+    run = run_code("""
+        with open("mine.txt", "w") as f:
+            f.write("x")
+        got = {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups()}
+        try:
+            os.kill(os.getppid(), 0)
+            got["signal_supervisor"] = "allowed"
+        except OSError as exc:
+            got["signal_supervisor"] = type(exc).__name__
+        report(got)
+    """)
+    got = run.report()
+    assert (got["uid"], got["gid"], got["groups"]) == (65534, 65534, [])
+    assert got["signal_supervisor"] == "PermissionError"
+    assert run.status == {"end": "exit", "code": 0}
