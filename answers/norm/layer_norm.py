@@ -2,11 +2,21 @@
 
 layer_norm(x, weight, bias, eps=1e-5): over the last dim, (x - mean) / sqrt(var + eps) * weight +
 bias with the biased variance (divide by D), returned in x's dtype.
+
+Regimes where implementations diverge, each run every time by `float64_precision` and
+`boundary_regimes` beside the random draws:
+- the width of the reductions: D = 1 (variance 0: the output is the bias; an unbiased variance
+  divides by 0), a few, and thousands (statistics over only the first block of a row show);
+  x 1-D, 2-D and 3-D (a dim counted from the front, or the whole tensor);
+- a row's variance far below, about, and far above eps; eps at its default and away from it;
+- rows whose mean is large against their spread (E[x^2] - E[x]^2 cancels);
+- float64 input computed in float64 (a `.float()` leaves errors of 1e-6 on rows near 100);
+- bfloat16 input with statistics in float32 (`bf16_statistics`).
 """
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 # torch.layer_norm is the same kernel under its top-level name (F.layer_norm calls it).
 FORBIDDEN = ["torch.nn.functional.layer_norm", "torch.nn.LayerNorm", "torch.layer_norm"]
@@ -48,6 +58,46 @@ def matches_reference(ctx):
     ctx.assert_close(ctx.call(x, weight, bias, **kw), ctx.reference(x, weight, bias, **kw), dtype=dtype)
 
 
+# Far below float32's rounding and far above float64's error on rows of 4096 near 100.
+FLOAT64_TOL = 1e-12
+
+
+@check("float64 input is computed in float64 (rows near 100, rtol and atol 1e-12: a float32 step such as `.float()` fails)", examples=2)
+def float64_precision(ctx):
+    d = ctx.draw(st.sampled_from([4096, 777]))
+    x = 100.0 + ctx.randn(3, d, dtype=torch.float64)
+    weight, bias = _params(ctx, d, torch.float64)
+    out = ctx.call(x, weight, bias)
+    ctx.assert_close(out, ctx.reference(x, weight, bias), dtype=torch.float64, rtol=FLOAT64_TOL, atol=FLOAT64_TOL)
+
+
+# (shape of x, offset, spread, keyword arguments): every regime of the module docstring.
+REGIMES = [
+    ((1,), 0.0, 1.0, {}),  # D = 1, 1-D x: variance 0, the output is the bias
+    ((4, 1), 3.0, 1.0, {}),
+    ((7,), 0.0, 1.0, {}),
+    ((2, 3, 5), 0.0, 1.0, {}),  # 3-D x: statistics over dim 1 or over everything show
+    ((3, 1000), 0.0, 1.0, {}),  # many blocks: statistics over only the first elements show
+    ((2, 4, 64), 1.0, 2.0, {}),
+    ((3, 16), 0.0, 1e-6, {}),  # variance far below eps
+    ((3, 16), 0.0, 3e-3, {}),  # variance about eps
+    ((3, 16), 0.5, 3e-2, {"eps": 1e-3}),  # variance about a non-default eps
+    ((2, 9), 0.0, 10.0, {"eps": 0.5}),
+    ((3, 64), 100.0, 1.0, {}),  # large mean against the spread
+]
+
+
+@check("boundary regimes, every run: D = 1, 7, 1000; 1-D and 3-D x; variance far below, near and above eps; rows near 100", examples=1)
+def boundary_regimes(ctx):
+    for dtype in (torch.float32, torch.float64):
+        for shape, offset, spread, kw in REGIMES:
+            x = (offset + ctx.randn(*shape, dtype=torch.float64) * spread).to(dtype)
+            weight, bias = _params(ctx, shape[-1], dtype)
+            # float32: the mean of values near 100 is off by half an ulp of 100 (4e-6).
+            atol = 5e-5 if dtype == torch.float32 and offset >= 100 else None
+            ctx.assert_close(ctx.call(x, weight, bias, **kw), ctx.reference(x, weight, bias, **kw), dtype=dtype, atol=atol)
+
+
 @check("eps is added to the variance, inside the square root (rows whose variance is about eps)", examples=5)
 def eps_inside_sqrt(ctx):
     dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
@@ -81,7 +131,36 @@ def bf16_statistics(ctx):
     ctx.assert_close(ctx.call(x, weight, bias), ctx.reference(x, weight, bias), dtype=torch.bfloat16)
 
 
+_BASE = '''
+import torch
+
+def layer_norm(x, weight, bias, eps=1e-5):
+    xf = x.float() if x.dtype != torch.float64 else x
+    mean = xf.mean(dim=-1, keepdim=True)
+    var = (xf - mean).pow(2).mean(dim=-1, keepdim=True)
+    return ((xf - mean) / torch.sqrt(var + eps) * weight + bias).to(x.dtype)
+'''
+
 WRONG_ANSWERS = {
+    "computes in float32 for float64 input too (`x.float()` unconditionally)": edited(
+        _BASE, ("xf = x.float() if x.dtype != torch.float64 else x", "xf = x.float()")
+    ),
+    "centres x in place (`x.float()` is x itself for float32 input)": edited(
+        _BASE,
+        ("var = (xf - mean).pow(2).mean(dim=-1, keepdim=True)", "xf.sub_(mean)\n    var = xf.pow(2).mean(dim=-1, keepdim=True)"),
+        ("((xf - mean) / torch.sqrt", "(xf / torch.sqrt"),
+    ),
+    "statistics over the first 256 elements of each row only (one block of a long row)": edited(
+        _BASE,
+        ("mean = xf.mean(dim=-1, keepdim=True)", "mean = xf[..., :256].mean(dim=-1, keepdim=True)"),
+        ("var = (xf - mean).pow(2).mean(dim=-1, keepdim=True)", "var = (xf - mean)[..., :256].pow(2).mean(dim=-1, keepdim=True)"),
+    ),
+    "statistics over dim 1 (right for 2-D x only)": edited(
+        _BASE,
+        ("mean = xf.mean(dim=-1, keepdim=True)", "mean = xf.mean(dim=1, keepdim=True)"),
+        ("var = (xf - mean).pow(2).mean(dim=-1, keepdim=True)", "var = (xf - mean).pow(2).mean(dim=1, keepdim=True)"),
+    ),
+    "ignores the eps argument (always 1e-5)": edited(_BASE, ("torch.sqrt(var + eps)", "torch.sqrt(var + 1e-5)")),
     "unbiased variance (torch.var's default divides by D - 1)": '''
 import torch
 
