@@ -3,7 +3,16 @@
 dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
 each (B,) summed log-probabilities -> a 0-dim tensor in the inputs' dtype, the batch mean of
 -log sigmoid(beta * ((pc - rc) - (pr - rr))) (Rafailov et al. 2023, arXiv:2305.18290, eq. 7),
-finite for margins z = beta * (...) up to 1e4 in magnitude.
+finite for margins z = beta * (...) up to 1e4 in magnitude; float64 input computed in float64.
+
+Regimes where implementations diverge (each run every time by `boundary_cases` and
+`float64_precision`):
+- batch of one (sum and mean agree) against several pairs;
+- margins of 0, large negative (-1e4, -60: sigmoid underflows, log(sigmoid(z) + eps) saturates,
+  exp(-z) overflows) and large positive (+60, +1e4: the loss is about exp(-z));
+- |z| just past a clamp someone added "for stability" (z = +-80);
+- float64 log-probabilities of long answers (|logp| ~ 1e4) whose log-ratios cancel to a few nats:
+  a `.float()` loses 1e-3 nats there.
 """
 import math
 
@@ -45,6 +54,45 @@ def matches_reference(ctx):
     rr = (pr.double() + ctx.randn(b, dtype=torch.float64, scale=5.0)).to(dtype)
     out, expected = _call(ctx, (pc, pr, rc, rr), beta)
     ctx.assert_close(out, expected, dtype=dtype)
+
+
+def _with_margins(ctx, z, beta, dtype, size=300.0):
+    """Four (B,) log-probability tensors whose beta * ((pc - rc) - (pr - rr)) is z (rounded to dtype)."""
+    b = len(z)
+    pc, pr, rc = (_logps(ctx, b, torch.float64, scale=size) for _ in range(3))
+    rr = pr - pc + rc + torch.tensor(z, dtype=torch.float64) / beta
+    return tuple(t.to(dtype) for t in (pc, pr, rc, rr))
+
+
+# (margins z, beta, why): every dtype, every run
+BOUNDARY_CASES = [
+    ([0.0], "default", "one pair, margin 0 (loss log 2)"),
+    ([-1e4], 0.1, "one pair, margin -1e4 (loss 1e4: sigmoid underflows, exp(-z) overflows)"),
+    ([-60.0, 0.5, 2.0], 1.0, "three pairs, one margin of -60 (log(sigmoid(z) + 1e-10) saturates at 23)"),
+    ([80.0, -80.0], 0.5, "margins of +-80 (past a clamp at 50)"),
+    ([60.0, 1e4, 3.0, -0.25], "default", "large positive margins (loss about exp(-z))"),
+]
+
+
+@check("boundary cases every run: one pair and several, margins 0, -1e4, -80, -60, +80, +1e4 (float32 and float64)", examples=1)
+def boundary_cases(ctx):
+    for dtype in DTYPES:
+        for z, beta, why in BOUNDARY_CASES:
+            beta_value = 0.1 if beta == "default" else beta
+            args = _with_margins(ctx, z, beta_value, dtype)
+            out, expected = _call(ctx, args, beta)
+            # float32 log-probs of ~3e3 carry ~1e-4 nats of rounding in z
+            ctx.assert_close(out, expected, dtype=dtype, rtol=1e-5 if dtype == torch.float32 else None,
+                             atol=1e-5 if dtype == torch.float32 else None)
+
+
+@check("float64 input is computed in float64: log-probs of ~1e4 nats whose log-ratios cancel, within 1e-12", examples=3)
+def float64_precision(ctx):
+    b, beta = ctx.draw(st.tuples(st.integers(1, 9), st.sampled_from([0.1, 0.5, 1.0])))
+    z = (ctx.randn(b, dtype=torch.float64) * 3).tolist()
+    args = _with_margins(ctx, z, beta, torch.float64, size=3000.0)  # |logp| up to 3e4: float32 keeps ~2e-3
+    out = ctx.call(*args, beta=beta)
+    ctx.assert_close(out, ctx.reference(*args, beta=beta), dtype=torch.float64, rtol=1e-12, atol=0.0)
 
 
 @check("all margins zero (policy == reference) gives log(2), for any beta")
@@ -97,6 +145,11 @@ WRONG_ANSWERS = {
         edited(_PLAIN, ("beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))",
                        "beta * (policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps)")),
     "default beta of 0.5 instead of 0.1": edited(_PLAIN, ("beta=0.1", "beta=0.5")),
+    "the margin cast to float32 (.float() on float64 input), the loss cast back": edited(
+        _PLAIN, ("    return -F.logsigmoid(z).mean()", "    return -F.logsigmoid(z.float()).mean().to(z.dtype)")),
+    "log(sigmoid(z) + 1e-10): finite, but saturates at 23 for margins below -23":
+        edited(_PLAIN, ("F.logsigmoid(z)", "torch.log(torch.sigmoid(z) + 1e-10)")),
+    "clamps the margin to [-50, 50] 'for stability'": edited(_PLAIN, ("F.logsigmoid(z)", "F.logsigmoid(z.clamp(-50, 50))")),
 }
 
 ALTERNATIVES = {
