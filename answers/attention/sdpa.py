@@ -2,14 +2,26 @@
 
 q (..., Lq, E), k (..., Lk, E), v (..., Lk, Ev) -> (..., Lq, Ev); scores scaled by 1/sqrt(E);
 mask bool, broadcastable to (..., Lq, Lk), True = may attend; causal: query i may attend key j iff
-j <= i + (Lk - Lq) (aligned bottom-right, as when decoding with a KV cache).
+j <= i + (Lk - Lq) (aligned bottom-right, as when decoding with a KV cache). float64 input is
+computed in float64.
+
+Regimes where implementations diverge, each run every time by `boundary_regimes` and
+`float64_precision` (the other checks draw at random):
+- query and key lengths: Lq < Lk (causal offset), Lq = Lk, Lq > Lk (not causal), one query
+  (decoding), one key (the output is v itself: a new tensor is still due);
+- E != Ev and non-power-of-two E (the scale is 1/sqrt(E), not of Ev), E = 1;
+- no leading dims (one head) and two of them; a 2-D mask and a key-padding mask with causal;
+- many keys (300): a reduction over part of the row fails;
+- magnitudes: q and k of 1e-6 (uniform weights), scores ~1e4 (overflow without the max), every
+  allowed score below -1e4 (a finite -1e4 fill for masked keys then wins);
+- float64 input with scores of a few hundred: compared at rtol 1e-10, where float32 shows.
 """
 import math
 
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check, edited
+from llmq.judge.kit import CheckFailed, check, edited
 
 FORBIDDEN = ["torch.nn.functional.scaled_dot_product_attention"]
 
@@ -76,6 +88,62 @@ def matches_reference(ctx):
     if causal != "default":
         kwargs["causal"] = causal
     ctx.assert_close(ctx.call(q, k, v, **kwargs), ctx.reference(q, k, v, **kwargs), dtype=dtype)
+
+
+def _regime_cases(ctx):
+    """(what, q, k, v, kwargs, dtype, rtol, atol) for every regime of the module docstring."""
+    f32, f64 = torch.float32, torch.float64
+    cases = []
+
+    def add(what, lead, lq, lk, e, ev, kwargs=None, dtype=f32, scale=1.0, rtol=None, atol=None):
+        q, k, v = _qkv(ctx, dtype, lead, lq, lk, e, ev, scale=scale)
+        cases.append((what, q, k, v, kwargs or {}, dtype, rtol, atol))
+
+    add("one query, 9 keys, causal (decoding)", (2,), 1, 9, 4, 4, {"causal": True})
+    add("4 queries, 9 keys, causal (Lq < Lk)", (2,), 4, 9, 4, 4, {"causal": True})
+    add("5 queries, 5 keys, causal (Lq = Lk)", (2,), 5, 5, 4, 4, {"causal": True})
+    add("7 queries, 3 keys, not causal (Lq > Lk)", (2,), 7, 3, 4, 4)
+    add("3 queries, one key", (2,), 3, 1, 4, 4)
+    add("one query, one key, causal", (), 1, 1, 4, 4, {"causal": True})
+    add("E = 3, Ev = 5, causal (scale 1/sqrt(E))", (2,), 4, 6, 3, 5, {"causal": True})
+    add("E = 1, Ev = 2", (), 3, 4, 1, 2)
+    add("two leading dims (2, 3), E = 6, Ev = 1", (2, 3), 3, 5, 6, 1, {"causal": True})
+    q, k, v = _qkv(ctx, f32, (2,), 3, 6, 4, 4)
+    two_d = torch.tensor([[True, False, True, True, False, True]] * 3)
+    cases.append(("a 2-D mask with causal (Lq < Lk)", q, k, v, {"mask": two_d, "causal": True}, f32, None, None))
+    q, k, v = _qkv(ctx, f32, (2,), 2, 300, 8, 3)
+    padding = torch.ones(2, 1, 300, dtype=torch.bool)
+    padding[1, :, 250:298] = False  # the second batch's padding, away from the causal edge
+    cases.append(("300 keys, key padding and causal", q, k, v, {"mask": padding, "causal": True}, f32, None, None))
+    add("q and k of magnitude 1e-6 (uniform weights)", (2,), 3, 5, 4, 4, {"causal": True}, scale=1e-6)
+    # float32 rounding of scores this large moves the weights a little: a looser tolerance.
+    add("scores ~1e4 (float32), causal", (2,), 3, 6, 4, 4, {"causal": True}, scale=12.0, rtol=1e-3, atol=1e-3)
+    # q = 80 and k = -80 everywhere (plus noise): every allowed score is near -12800.
+    q = 80.0 + ctx.randn(2, 3, 4, dtype=f64)
+    k = -80.0 + ctx.randn(2, 6, 4, dtype=f64)
+    v = ctx.randn(2, 6, 4, dtype=f64)
+    cases.append(("every allowed score below -1e4 (float64), causal", q, k, v, {"causal": True}, f64, None, None))
+    return cases
+
+
+@check("boundary regimes, every run: Lq < = > Lk, one query, one key, E != Ev, 300 keys, magnitudes 1e-6 to 1e4", examples=1)
+def boundary_regimes(ctx):
+    for what, q, k, v, kwargs, dtype, rtol, atol in _regime_cases(ctx):
+        out = ctx.call(q, k, v, **kwargs)
+        try:
+            ctx.assert_close(out, ctx.reference(q, k, v, **kwargs), dtype=dtype, rtol=rtol, atol=atol)
+        except CheckFailed as exc:
+            raise CheckFailed(f"{what}: {exc}") from None
+
+
+@check("float64 input is computed in float64 (rtol 1e-10, scores of a few hundred where float32 rounding shows)", examples=2)
+def float64_precision(ctx):
+    # Scores ~N(0, 300^2) rounded to float32 move by ~1e-5, and so do the weights; float64
+    # arithmetic in any order stays near 1e-13.
+    causal = ctx.draw(st.booleans())
+    q, k, v = _qkv(ctx, torch.float64, (2,), 5, 64, 16, 3, scale=10.0)
+    out = ctx.call(q, k, v, causal=causal)
+    ctx.assert_close(out, ctx.reference(q, k, v, causal=causal), dtype=torch.float64, rtol=1e-10, atol=1e-10)
 
 
 @check("causal with fewer queries than keys (KV cache): aligned bottom-right, the last query sees every key")
@@ -194,6 +262,25 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
     "softmax without subtracting the row max (overflows for large scores)": edited(_PLAIN,
         ('    scores = scores.masked_fill(~allowed, float("-inf"))\n    return torch.softmax(scores, dim=-1) @ v\n',
          "    weights = scores.exp() * allowed\n    return weights / weights.sum(dim=-1, keepdim=True) @ v\n"),
+    ),
+    "scale 1/sqrt(Ev) from v's width instead of 1/sqrt(E) (the same whenever E == Ev)": edited(_PLAIN,
+        ("math.sqrt(q.shape[-1])", "math.sqrt(v.shape[-1])"),
+    ),
+    "masked scores filled with -1e4 instead of -inf (wins when every allowed score is below -1e4)": edited(_PLAIN,
+        ('scores.masked_fill(~allowed, float("-inf"))', "scores.masked_fill(~allowed, -1e4)"),
+    ),
+    "returns v (a view of the input) when there is one key, since every weight is 1": edited(_PLAIN,
+        ("    lq, lk = q.shape[-2], k.shape[-2]\n",
+         "    lq, lk = q.shape[-2], k.shape[-2]\n    if lk == 1:\n        return v.expand(*q.shape[:-1], v.shape[-1])\n"),
+    ),
+    "computes in float32 (.float()) and casts back: float64 input loses precision": edited(_PLAIN,
+        ("    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])",
+         "    dtype = q.dtype\n    q, k, v = q.float(), k.float(), v.float()\n    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])"),
+        ("return torch.softmax(scores, dim=-1) @ v", "return (torch.softmax(scores, dim=-1) @ v).to(dtype)"),
+    ),
+    "scales q in place (q /= sqrt(E)): the caller's q changes": edited(_PLAIN,
+        ("    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])",
+         "    q /= math.sqrt(q.shape[-1])\n    scores = q @ k.transpose(-2, -1)"),
     ),
     "calls F.scaled_dot_product_attention": '''
 import torch.nn.functional as F
