@@ -5,6 +5,16 @@ answers sampled for prompt i -> (n_prompts, G) in rewards' dtype: (r - mean of i
 (sample std of its row + eps). DeepSeekMath (arXiv:2402.03300, sec. 4.1.2, outcome supervision)
 normalises by the group's mean and std and publishes no code; we follow TRL's GRPOTrainer:
 `rewards.view(-1, G).std(dim=1)` (Bessel-corrected, divides by G - 1) and `+ 1e-4` outside.
+Float64 input is computed in float64.
+
+Regimes where implementations diverge (each run every time by `boundary_cases` and
+`float64_precision`):
+- one prompt (batch-wide and per-group statistics agree) against several;
+- G = 2 (sample and population std differ by sqrt 2) and G = 64 (a long reduction);
+- a group whose rewards are all equal (0/0 without eps) next to a mixed one;
+- rewards spread by 1e-6 (eps dominates: eps inside the square root, or max(std, eps), shows);
+- rewards on a level of 100 (float32) or 1e4 (float64) with a spread of 1: E[r^2] - E[r]^2
+  cancels, and a `.float()` of float64 input loses digits.
 """
 import torch
 from hypothesis import strategies as st
@@ -65,6 +75,38 @@ def rows_independent(ctx):
     ctx.assert_close(again[0], out[0].double(), dtype=dtype)
 
 
+# (level, spread, n_prompts, G, why): rewards = level + spread * randn, every dtype, every run
+BOUNDARY_CASES = [
+    (0.0, 1.0, 1, 2, "one prompt, G = 2"),
+    (0.5, 1.0, 3, 2, "three prompts, G = 2"),
+    (2.0, 1.0, 1, 64, "one prompt, G = 64"),
+    (-1.0, 3.0, 4, 64, "four prompts, G = 64"),
+    (0.0, 1e-6, 2, 5, "rewards spread by 1e-6 (eps dominates)"),
+    (100.0, 1.0, 2, 16, "rewards near 100 with a spread of 1 (E[r^2] - E[r]^2 cancels)"),
+]
+
+
+@check("boundary cases every run: one prompt and several, G = 2 and 64, an all-equal group, spreads of 1e-6, rewards near 100", examples=1)
+def boundary_cases(ctx):
+    for dtype in DTYPES:
+        for level, spread, n, g, why in BOUNDARY_CASES:
+            offsets = torch.arange(n, dtype=torch.float64).unsqueeze(1) * 0.25 * spread  # each group on its own level
+            rewards = (level + offsets + spread * ctx.randn(n, g, dtype=torch.float64)).to(dtype)
+            out, expected = _call(ctx, rewards, "default")
+            ctx.assert_close(out, expected, dtype=dtype)
+        rewards = torch.tensor([[1.0, 1.0, 1.0], [0.0, 1.0, 1.0]], dtype=dtype)  # all-equal and mixed groups
+        out, expected = _call(ctx, rewards, "default")
+        ctx.assert_close(out, expected, dtype=dtype)
+
+
+@check("float64 input is computed in float64: rewards near 1e4 with a spread of 1, within 1e-10", examples=3)
+def float64_precision(ctx):
+    n, g = ctx.draw(SIZES)
+    rewards = 1e4 + ctx.randn(n, g, dtype=torch.float64)
+    out, expected = _call(ctx, rewards, "default")
+    ctx.assert_close(out, expected, dtype=torch.float64, rtol=1e-10, atol=1e-10)
+
+
 # The usual way to write it; each wrong answer below is this file with one bug put in.
 _PLAIN = """
 def grpo_advantages(rewards, eps=1e-4):
@@ -82,6 +124,16 @@ WRONG_ANSWERS = {
     "subtracts the mean of the whole batch instead of each group's": edited(_PLAIN, ("rewards.mean(dim=1, keepdim=True)", "rewards.mean()")),
     "no eps: a group whose answers all got the same reward gives 0/0 = NaN": edited(_PLAIN, ("(std + eps)", "std")),
     "groups along the wrong axis (statistics over prompts, dim=0)": edited(_PLAIN, ("dim=1", "dim=0")),
+    "eps inside the square root: sqrt(var + eps)": edited(
+        _PLAIN, ("rewards.std(dim=1, keepdim=True)", "(rewards.var(dim=1, keepdim=True) + eps).sqrt()"), ("(std + eps)", "std")),
+    "one-pass variance E[r^2] - E[r]^2 (cancels when rewards sit far from 0)": edited(
+        _PLAIN, ("rewards.std(dim=1, keepdim=True)",
+                 "((rewards.pow(2).mean(dim=1, keepdim=True) - mean.pow(2)) * rewards.shape[1] / (rewards.shape[1] - 1)).clamp_min(0).sqrt()")),
+    "computes in float32 (.float() on float64 input), cast back": edited(
+        _PLAIN, ("    mean = rewards.mean", "    work = rewards.float()\n    mean = work.mean"), ("std = rewards.std", "std = work.std"),
+        ("return (rewards - mean) / (std + eps)", "return ((work - mean) / (std + eps)).to(rewards.dtype)")),
+    "subtracts the mean in place (modifies rewards)": edited(
+        _PLAIN, ("return (rewards - mean) / (std + eps)", "return rewards.sub_(mean) / (std + eps)")),
 }
 
 ALTERNATIVES = {
