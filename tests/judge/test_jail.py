@@ -575,6 +575,8 @@ def test_kill_works_when_the_holder_reused_the_pidfd_number(level: str, run_code
 
 def test_the_supervisor_holds_none_of_the_bodys_descriptors(level: str, run_code: Any) -> None:
     """So the harness sees EOF on its pipes as soon as the submission is gone."""
+    if os.geteuid() != 0:
+        pytest.skip("the supervisor is not dumpable: only root may look at its descriptors")
     read, write = os.pipe()
     try:
         run = run_code(
