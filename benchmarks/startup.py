@@ -6,7 +6,12 @@ first screen is settled (for llmq: the home screen shows the topics' counts, loa
 progress store; the judge's worker starts in the background as usual), then exits; the parent
 subtracts the time just before it launched the process. Runs alternate; medians are reported.
 
-    python benchmarks/startup.py [--runs 15]
+Also `llmq study`: the time to its first card ("study_first_card_ms", against the home screen's
+"llmq_ms": the issue asks for at most 1.2x) and the time to change cards ("card_change_ms": from
+the key's action to the next card drawn and ready for keys; bury is used, so any kind of card can
+be changed the same way).
+
+    python benchmarks/startup.py [--runs 15] [--changes 10]
 """
 from __future__ import annotations
 
@@ -69,6 +74,57 @@ load, cli.load_bank = cli.load_bank, timed_load
 sys.exit(cli.main([]))
 '''
 
+# `llmq study` the same way: the first card drawn and ready for keys, then CHANGES card changes.
+STUDY_CHILD = r'''
+import importlib.abc, importlib.util, sys, time
+
+CHANGES = int(sys.argv[1])
+
+def instrument(tui):
+    from llmq.tui.screens.review import ReviewScreen
+    state = {"since": None, "changes": []}
+
+    def on_ready(self) -> None:
+        self.set_interval(0.001, lambda: poll(self))
+
+    def poll(self) -> None:
+        screen = self.screen
+        if not isinstance(screen, ReviewScreen) or screen.busy or screen.view is None:
+            return
+        now = time.time()
+        if state["since"] is None:
+            print("first", now, flush=True)
+        else:
+            state["changes"].append((now - state["since"]) * 1000)
+        if len(state["changes"]) >= CHANGES:
+            print("changes", *state["changes"], flush=True)
+            self.exit(0)
+            return
+        state["since"] = time.time()
+        screen.action_bury()  # the next card: a save and a load, as after a rating
+
+    run = tui.LlmqApp.run
+    tui.LlmqApp.on_ready = on_ready
+    tui.LlmqApp.run = lambda self, **kwargs: run(self, headless=True)
+
+class AfterImport(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != "llmq.tui.app":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        exec_module = spec.loader.exec_module
+        def exec_and_instrument(module):
+            exec_module(module)
+            instrument(module)
+        spec.loader.exec_module = exec_and_instrument
+        return spec
+
+sys.meta_path.insert(0, AfterImport())
+import llmq.cli as cli
+sys.exit(cli.main(["study"]))
+'''
+
 # A minimal Textual app with a Markdown widget, a TextArea and a footer.
 MINIMAL_CHILD = r'''
 import time
@@ -104,21 +160,41 @@ def launch(code: str, env: dict[str, str]) -> tuple[float, float | None, float |
     return (float(words[-1]) - start) * 1000, frame, bank
 
 
+def launch_study(changes: int, env: dict[str, str]) -> tuple[float, list[float]]:
+    """(ms to the first card of `llmq study`, ms of each card change)."""
+    start = time.time()
+    out = subprocess.run([sys.executable, "-c", STUDY_CHILD, str(changes)], capture_output=True, text=True,
+                         env=env, timeout=300)
+    if out.returncode != 0:
+        raise SystemExit(f"the study benchmark child failed:\n{out.stderr[-2000:]}")
+    words = out.stdout.split()
+    first = (float(words[words.index("first") + 1]) - start) * 1000
+    return first, [float(w) for w in words[words.index("changes") + 1:]]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--changes", type=int, default=10, help="card changes timed in each study run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "LLMQ_HOME": home}
         launch(LLMQ_CHILD, env)  # first run: creates progress.db and warms the file cache
         launch(MINIMAL_CHILD, env)
-        llmq, frames, banks, minimal = [], [], [], []
+        study_home = tempfile.mkdtemp(prefix="llmq-study-", dir=home)
+        study_env = {**env, "LLMQ_HOME": study_home}
+        launch_study(1, study_env)
+        llmq, frames, banks, minimal, study, changes = [], [], [], [], [], []
         for _ in range(args.runs):
             settled, frame, bank = launch(LLMQ_CHILD, env)
             llmq.append(settled)
             frames.append(frame or settled)
             banks.append(bank or 0.0)
             minimal.append(launch(MINIMAL_CHILD, env)[0])
+            # its own data folder, warmed like the home screen's (each run buries a few more cards)
+            first, changed = launch_study(args.changes, study_env)
+            study.append(first)
+            changes.extend(changed)
     llmq_ms, minimal_ms = statistics.median(llmq), statistics.median(minimal)
     print(json.dumps({"llmq_ms": round(llmq_ms, 1), "minimal_ms": round(minimal_ms, 1),
                       "ratio": round(llmq_ms / minimal_ms, 3), "runs": args.runs,
@@ -127,7 +203,12 @@ def main() -> None:
                       # what the app adds over the minimal one, the bank loader (llmq.bank) set aside
                       "ratio_without_bank_load": round(
                           statistics.median([a - b for a, b in zip(llmq, banks)]) / minimal_ms, 3),
+                      "study_first_card_ms": round(statistics.median(study), 1),
+                      "study_to_home_ratio": round(statistics.median(study) / llmq_ms, 3),
+                      "card_change_ms": round(statistics.median(changes), 1),
+                      "card_change_p90_ms": round(sorted(changes)[int(len(changes) * 0.9)], 1),
                       "llmq_all_ms": [round(x) for x in llmq], "minimal_all_ms": [round(x) for x in minimal],
+                      "study_all_ms": [round(x) for x in study],
                       "load_average": round(os.getloadavg()[0], 2)}))
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
 
 from llmq.bank import Bank
 from llmq.tui.command_palette import LlmqCommands
@@ -46,11 +47,14 @@ class LlmqApp(App[int]):
         # `llmq` starts opening the store before it imports Textual; otherwise it starts here,
         # while Textual builds the first screen.
         self._preload = preload if preload is not None else Preload.start(bank)
+        self._study_first = False
         self.crash: tuple[BaseException, Path | None] | None = None  # an unhandled error and its log
 
     def take_preloaded_home(self) -> HomeData | None:
-        """The home screen's data counted before the app started, if it is ready (once)."""
-        return self._preload.take_home()
+        """The home screen's data counted before the app started, if it is ready (once; never
+        after `llmq study`, where answers have changed the counts by the time home is shown)."""
+        home = self._preload.take_home()
+        return None if self._study_first else home
 
     def progress(self) -> Progress:
         """The progress store, once the preload has opened it. Blocking: call from thread workers only."""
@@ -63,9 +67,15 @@ class LlmqApp(App[int]):
                 self._progress = Progress.open(self.bank)
             return self._progress
 
-    def get_default_screen(self) -> HomeScreen:
-        # The home screen is the bottom of the stack itself: pushing it over Textual's blank
-        # default screen composed and drew that one for nothing at every start.
+    def get_default_screen(self) -> Screen[None]:
+        # The first screen is the bottom of the stack itself: pushing it over Textual's blank
+        # default screen composed and drew that one for nothing at every start. `llmq study`
+        # opens on the queue without building the home screen first (escape then goes home).
+        if self.study_args is not None:
+            from llmq.tui.screens.review import ReviewScreen
+
+            self._study_first = True  # the counts preloaded for home are stale once cards are answered
+            return ReviewScreen(*self.study_args)
         return HomeScreen()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -88,13 +98,10 @@ class LlmqApp(App[int]):
 
     def on_mount(self) -> None:
         self.call_after_refresh(lambda: self._fit_terminal(*self.size))
-        if self.study_args is not None:
-            from llmq.tui.screens.review import ReviewScreen
-
-            self.push_screen(ReviewScreen(*self.study_args))
-        if self._warm_judge:
+        if self._warm_judge and self.study_args is None:
             # The judge's worker process (torch, hypothesis) starts in the background so the first
             # check is warm: once the first screen has its data, or after a second at the latest.
+            # (`llmq study`: once the first card is drawn, see ReviewScreen._card_drawn.)
             self.set_timer(1.0, self.start_judge)
 
     def start_judge(self) -> None:
@@ -125,8 +132,18 @@ class LlmqApp(App[int]):
 
     # -- navigation actions (the home screen's keys and the command palette) ------------------
     def action_home(self) -> None:
-        while len(self.screen_stack) > 1:
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
             self.pop_screen()
+        if not isinstance(self.screen, HomeScreen):  # `llmq study` started without it
+            self.push_screen(HomeScreen())
+
+    def go_back(self) -> None:
+        """Leave the screen in front: to the one below it, or home where there is none (the
+        queue `llmq study` opened on stays below the home screen, idle)."""
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+        else:
+            self.push_screen(HomeScreen())
 
     def action_review(self, topic: str = "", kind: str = "") -> None:
         from llmq.tui.screens.review import ReviewScreen

@@ -246,7 +246,6 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
             # Awaited: the card's own widgets exist before any key may act on it.
             await area.mount(self.view)
             self.query_one(RatingBar).set_previews(r.shown.previews)
-        self.llmq.start_judge()
         # Keys wait until the card has been drawn: nothing acts on a card the user has not seen.
         self.call_after_refresh(self._card_drawn)
 
@@ -254,6 +253,8 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         self._shown_at = time.monotonic()
         self.busy = False
         self.refresh_bindings()
+        # Only now: starting the judge's worker costs the UI a moment, never before the first card.
+        self.call_after_refresh(self.llmq.start_judge)
 
     def _done_text(self, r: NextCard) -> str:
         lines = ["Nothing more to review for now. Well done.", "", self.tally.text()]
@@ -336,7 +337,7 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         self.action_rate(int(message.rating))
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        self.llmq.go_back()
 
     def action_study_more(self) -> None:
         """Custom study: more new cards than today's limit, in this session (as Anki's option)."""
