@@ -3,6 +3,16 @@
 cross_entropy(logits, targets, ignore_index=-100): logits (N, C), targets int64 (N,); the mean of
 logsumexp(logits[n]) - logits[n, targets[n]] over the n whose target is not ignore_index, as a
 0-dim tensor in logits' dtype. Stable for float32 logits up to 1e4 in magnitude.
+
+Regimes where implementations diverge, each run every time by `float64_precision` and
+`boundary_regimes` beside the random draws:
+- the class count: C = 1 (every loss 0), 2, and a vocabulary of 32768 (a max or log-sum-exp over
+  only the first block of a row shows there); N = 1;
+- ignore_index -100, -1 (a negative index that gather would wrap to the last class) and 0 (a real
+  class: a mask `targets >= 0` keeps it); every target but one ignored;
+- float32 logits near +1e4 and -1e4 in different rows of one batch (a max over the whole batch
+  instead of per row underflows a row to log(0)), and logits spread over [-1e4, 1e4];
+- float64 logits computed in float64 (a `.float()` leaves errors of 1e-8, far above 1e-12).
 """
 import torch
 from hypothesis import strategies as st
@@ -68,6 +78,54 @@ def matches_reference(ctx):
     ctx.assert_close(ctx.call(logits, targets, **kw), ctx.reference(logits, targets, **kw), dtype=dtype)
 
 
+FLOAT64_RTOL = 1e-12  # far below float32's rounding, far above float64's error here
+
+
+@check("float64 logits are computed in float64 (rtol 1e-12: a float32 step such as `.float()` fails)", examples=2)
+def float64_precision(ctx):
+    # Moderate rows (the vocabulary regime has its own check), many of them: any float32
+    # rounding of the logits, the log-sum-exp or the mean shows at 1e-8.
+    n, c = ctx.draw(st.sampled_from([(64, 100), (33, 1000)]))
+    logits = ctx.randn(n, c, dtype=torch.float64, scale=4.0)
+    targets = ctx.randint(0, c, (n,))
+    ctx.assert_close(ctx.call(logits, targets), ctx.reference(logits, targets), dtype=torch.float64, rtol=FLOAT64_RTOL, atol=0.0)
+
+
+# float32 logits near 1e4 are known to an ulp of 1e4 (2**-10); the loss inherits a few of them.
+LARGE_ATOL = 8 * 2.0**-10
+
+
+def _regime_batches(ctx, dtype):
+    """(logits, targets, keyword arguments, atol) for every regime of the module docstring."""
+    def logits(n, c, scale=2.0):
+        return ctx.randn(n, c, dtype=dtype, scale=scale)
+
+    t = torch.tensor
+    cases = [
+        (logits(1, 1), t([0]), {}, None),  # C = 1: the loss is 0
+        (logits(1, 2), t([1]), {}, None),  # N = 1
+        (logits(4, 32768), t([0, 32767, 4099, 17]), {}, None),  # a vocabulary: many blocks per row
+        (logits(6, 5), t([-100, -100, 3, -100, -100, -100]), {}, None),  # all targets but one ignored
+        (logits(5, 4), t([-1, 3, 0, -1, 2]), {"ignore_index": -1}, None),  # -1 would wrap to class 3
+        (logits(6, 4), t([0, 2, 0, 1, 3, 0]), {"ignore_index": 0}, None),  # a real class ignored
+        (logits(4, 3), t([0, 0, 2, 1]), {}, None),  # class 0 is a real class by default
+    ]
+    if dtype == torch.float32:
+        # Rows near +1e4, -1e4 and 0 in one batch, then logits spread over [-1e4, 1e4].
+        offsets = torch.tensor([[1e4], [-1e4], [0.0]], dtype=torch.float64)
+        near = (offsets + ctx.randn(3, 7, dtype=torch.float64) * 2).float()
+        spread = (ctx.rand(4, 9, dtype=torch.float64) * 2e4 - 1e4).float()
+        cases += [(near, t([1, 6, 0]), {}, LARGE_ATOL), (spread, t([8, 0, 4, -100]), {}, LARGE_ATOL)]
+    return cases
+
+
+@check("boundary regimes, every run: C = 1, 2, 32768; one kept target; ignore_index -1 and 0; rows near +1e4 and -1e4 together", examples=1)
+def boundary_regimes(ctx):
+    for dtype in (torch.float32, torch.float64):
+        for logits, targets, kw, atol in _regime_batches(ctx, dtype):
+            ctx.assert_close(ctx.call(logits, targets, **kw), ctx.reference(logits, targets, **kw), dtype=dtype, atol=atol)
+
+
 @check("ignored targets do not count: the loss equals the loss over the kept rows alone")
 def ignored_rows_do_not_count(ctx):
     dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
@@ -113,6 +171,25 @@ def cross_entropy(logits, targets, ignore_index=-100):
 
 
 WRONG_ANSWERS = {
+    "computes in float32 for float64 logits too (`logits.float()`)": edited(_PLAIN,
+        ("lse = torch.logsumexp(logits, dim=-1)", "x = logits.float()\n    lse = torch.logsumexp(x, dim=-1)"),
+        ("picked = logits.gather(", "picked = x.gather("),
+        ("return (lse - picked)[keep].mean()", "return (lse - picked)[keep].mean().to(logits.dtype)"),
+    ),
+    "subtracts the row max from logits in place": edited(_PLAIN,
+        ("lse = torch.logsumexp(logits, dim=-1)",
+         "logits -= logits.amax(dim=-1, keepdim=True)\n    lse = torch.logsumexp(logits, dim=-1)"),
+    ),
+    "log-sum-exp over the first 4096 classes only (one block of a vocabulary row)": edited(_PLAIN,
+        ("torch.logsumexp(logits, dim=-1)", "torch.logsumexp(logits[:, :4096], dim=-1)"),
+    ),
+    "keeps the targets >= 0 (right unless ignore_index is a real class such as 0)": edited(_PLAIN,
+        ("keep = targets != ignore_index", "keep = targets >= 0"),
+    ),
+    "shifts by the max of the whole batch instead of each row (a row far below it underflows)": edited(_PLAIN,
+        ("lse = torch.logsumexp(logits, dim=-1)",
+         "m = logits.max()\n    lse = m + (logits - m).exp().sum(dim=-1).log()"),
+    ),
     "averages over all N targets, ignored ones included (as zero loss)": edited(_PLAIN,
         ("    return (lse - picked)[keep].mean()",
          "    nll = torch.where(keep, lse - picked, torch.zeros_like(lse))\n    return nll.mean()"),
