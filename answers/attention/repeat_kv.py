@@ -2,11 +2,16 @@
 
 repeat_kv(x, n_rep): (B, Hkv, T, D) -> (B, Hkv * n_rep, T, D); output head h is input head
 h // n_rep (each kv head n_rep times in a row), always a new tensor.
+
+Regimes where implementations diverge, each run every time by `boundary_regimes` (the other
+checks draw at random): n_rep = 1 (the result must still be a new tensor, not x or a view of
+it), one kv head, n_rep = 8 (many copies), T = 1 and D = 1, and float64 values with all 53 bits
+used (a round trip through float32 shows). A copy rounds nothing: every comparison is exact.
 """
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import CheckFailed, check, edited
 
 FORBIDDEN = []
 
@@ -30,6 +35,29 @@ def matches_reference(ctx):
     ctx.assert_close(ctx.call(x, n_rep), ctx.reference(x, n_rep), dtype=dtype, rtol=0.0, atol=0.0)
 
 
+# (what, (B, Hkv, T, D), n_rep, dtype)
+REGIMES = [
+    ("n_rep = 1: a new tensor equal to x", (2, 3, 4, 5), 1, torch.float32),
+    ("n_rep = 1, float64", (1, 2, 3, 2), 1, torch.float64),
+    ("one kv head, n_rep = 4", (2, 1, 3, 4), 4, torch.float32),
+    ("n_rep = 8, three kv heads", (1, 3, 2, 3), 8, torch.float32),
+    ("T = 1 and D = 1, n_rep = 2", (2, 3, 1, 1), 2, torch.float32),
+    ("float64 with every bit used, n_rep = 3", (2, 2, 3, 4), 3, torch.float64),
+    ("bfloat16, n_rep = 2", (1, 2, 3, 4), 2, torch.bfloat16),
+]
+
+
+@check("boundary regimes, every run: n_rep 1 (a new tensor) and 8, one kv head, T = D = 1, float64 bits kept", examples=1)
+def boundary_regimes(ctx):
+    for what, shape, n_rep, dtype in REGIMES:
+        x = ctx.randn(*shape, dtype=dtype)
+        out = ctx.call(x, n_rep)
+        try:
+            ctx.assert_close(out, ctx.reference(x, n_rep), dtype=dtype, rtol=0.0, atol=0.0)
+        except CheckFailed as exc:
+            raise CheckFailed(f"{what}: {exc}") from None
+
+
 @check("output head h is input head h // n_rep (heads 0,0,1,1,... not 0,1,0,1,...)")
 def head_mapping(ctx):
     b, hkv, t, d, _ = ctx.draw(SIZES)
@@ -49,7 +77,24 @@ def head_mapping(ctx):
     ctx.assert_close(out, expected, dtype=torch.float32, rtol=0.0, atol=0.0)
 
 
+# Hugging Face's transformers code: a view of x when n_rep == 1 (reshape copies only when it must).
+_EXPAND = '''
+import torch
+
+def repeat_kv(x, n_rep):
+    b, hkv, t, d = x.shape
+    return x[:, :, None, :, :].expand(b, hkv, n_rep, t, d).reshape(b, hkv * n_rep, t, d).clone()
+'''
+
+
 WRONG_ANSWERS = {
+    "expand then reshape without a copy: for n_rep == 1 the result is a view of x": edited(_EXPAND,
+        (".reshape(b, hkv * n_rep, t, d).clone()", ".reshape(b, hkv * n_rep, t, d)"),
+    ),
+    "round-trips through float32 (.float() ... .to(x.dtype)): float64 values lose bits": edited(_EXPAND,
+        ("return x[:, :, None, :, :]", "return x.float()[:, :, None, :, :]"),
+        (".reshape(b, hkv * n_rep, t, d).clone()", ".reshape(b, hkv * n_rep, t, d).to(x.dtype)"),
+    ),
     "x.repeat(1, n_rep, 1, 1): tiles the heads as 0,1,0,1": '''
 import torch
 
@@ -87,6 +132,7 @@ def repeat_kv(x, n_rep):
 }
 
 ALTERNATIVES = {
+    "Hugging Face's expand and reshape, with a copy": _EXPAND,
     "torch.repeat_interleave on the head dim": '''
 import torch
 
