@@ -6,7 +6,18 @@ policy, and the advantages), mask a bool tensor of that shape (True = the token 
 (all count) -> a 0-dim tensor in logp_new's dtype:
     -sum(mask * min(r * A, clip(r, 1 - eps, 1 + eps) * A)) / sum(mask),  r = exp(logp_new - logp_old)
 (Schulman et al. 2017, arXiv:1707.06347, eq. 7, negated for gradient descent; the mean is over all
-unmasked tokens of the batch, as TRL's masked_mean). The mask never masks everything.
+unmasked tokens of the batch, as TRL's masked_mean). The mask never masks everything. Float64
+input is computed in float64.
+
+Regimes where implementations diverge (each run every time by `boundary_cases` and
+`float64_precision`):
+- each of the clip cases alone (r above 1 + eps or below 1 - eps, inside, times A > 0 and A < 0):
+  a one-sided clamp is wrong only for r < 1 - eps with A < 0;
+- one token (B = T = 1), one sequence (a per-row mean equals the token mean), ragged masks with
+  rows of 1, 5 and 9 tokens, an all-True mask, a mask keeping a single token;
+- clip_eps at its default (a wrong default shows only there);
+- per-token log-probs near -110 (exp(logp) underflows in float32: exp(new) / exp(old) is 0/0);
+- float64 log-probs over 4096 tokens: a `.float()` loses ~1e-7 there.
 """
 import torch
 from hypothesis import strategies as st
@@ -104,6 +115,49 @@ def masked_ignored(ctx):
     ctx.assert_close(other, out.double(), dtype=dtype)
 
 
+def _tokens(ctx, ratios, adv, dtype, level=3.0):
+    """(1, T) inputs with the given ratios and advantages, log-probs around -level."""
+    t = len(ratios)
+    logp_old = -(ctx.rand(1, t, dtype=torch.float64) * 3 + level)
+    ratio = torch.tensor(ratios, dtype=torch.float64)[None]
+    return (logp_old + ratio.log()).to(dtype), logp_old.to(dtype), torch.tensor(adv, dtype=torch.float64)[None].to(dtype)
+
+
+@check("boundary cases every run: each clip case alone, one token, one sequence, ragged and single-token masks, log-probs near -110", examples=1)
+def boundary_cases(ctx):
+    for dtype in DTYPES:
+        for eps in ("default", 0.1):
+            e = 0.2 if eps == "default" else eps
+            cases = [(r, a) for r in (1 + 3 * e, 1 - 3 * e, 1 + e / 2, 1 - e / 2) for a in (1.5, -0.7)]
+            args = _tokens(ctx, [r for r, _ in cases], [a for _, a in cases], dtype)
+            for keep in range(len(cases)):  # each branch of the min by itself
+                mask = (torch.arange(len(cases)) == keep)[None]
+                out, expected = _call(ctx, args, mask, eps)
+                ctx.assert_close(out, expected, dtype=dtype)
+        out, expected = _call(ctx, _tokens(ctx, [1.5], [2.0], dtype), None, "default")  # one token
+        ctx.assert_close(out, expected, dtype=dtype)
+        # three sequences of 1, 5 and 9 tokens (ragged), then all kept, then one token kept
+        args = _inputs(ctx, dtype, 3, 9)
+        lengths = torch.tensor([[1], [5], [9]])
+        for mask in (torch.arange(9)[None] < lengths, torch.ones(3, 9, dtype=torch.bool), torch.arange(27).view(3, 9) == 13):
+            out, expected = _call(ctx, args, mask, "default")
+            ctx.assert_close(out, expected, dtype=dtype)
+        out, expected = _call(ctx, _inputs(ctx, dtype, 1, 7), torch.arange(7)[None] < 4, 0.3)  # one sequence
+        ctx.assert_close(out, expected, dtype=dtype)
+        args = _tokens(ctx, [1.6, 0.5, 1.05, 0.95], [1.0, -1.0, 0.5, -0.5], dtype, level=110.0)  # exp(logp) underflows
+        out, expected = _call(ctx, args, None, "default")
+        ctx.assert_close(out, expected, dtype=dtype)
+
+
+@check("float64 input is computed in float64: 4096 tokens, within 1e-11", examples=2)
+def float64_precision(ctx):
+    kind = ctx.draw(st.sampled_from(["none", "random"]))
+    args = _inputs(ctx, torch.float64, 2, 2048, spread=0.1)
+    args = (args[0] - 20, args[1] - 20, args[2] + 0.3)  # log-probs near -20: float32 keeps ~2e-6 of them
+    out, expected = _call(ctx, args, _mask(ctx, 2, 2048, kind), "default")
+    ctx.assert_close(out, expected, dtype=torch.float64, rtol=1e-11, atol=1e-13)
+
+
 # The usual way to write it; each wrong answer below is this file with one bug put in.
 _PLAIN = """
 import torch
@@ -139,6 +193,22 @@ WRONG_ANSWERS = {
          "    if mask is None:\n        mask = torch.ones_like(s, dtype=torch.bool)\n"
          "    per_row = (s * mask).sum(dim=-1) / mask.sum(dim=-1).clamp(min=1)\n"
          "    return -per_row[mask.any(dim=-1)].mean()"),
+    ),
+    "clamps the ratio only from above (min(r, 1 + eps)): wrong for r < 1 - eps with A < 0": edited(_PLAIN,
+        ("ratio.clamp(1 - clip_eps, 1 + clip_eps)", "ratio.clamp(max=1 + clip_eps)"),
+    ),
+    "ratio as exp(logp_new) / exp(logp_old): 0/0 once the log-probs are below -104 in float32": edited(_PLAIN,
+        ("torch.exp(logp_new - logp_old)", "torch.exp(logp_new) / torch.exp(logp_old)"),
+    ),
+    "computes in float32 (.float() on float64 input), cast back": edited(_PLAIN,
+        ("    ratio = torch.exp(logp_new - logp_old)",
+         "    dtype = logp_new.dtype\n    logp_new, logp_old, advantages = logp_new.float(), logp_old.float(), advantages.float()\n"
+         "    ratio = torch.exp(logp_new - logp_old)"),
+        ("return -s.mean()", "return -s.mean().to(dtype)"), ("/ mask.sum()", "/ mask.sum().to(dtype)"),
+    ),
+    "clip_eps defaults to 0.1 (the value some PPO code uses) instead of 0.2": edited(_PLAIN, ("clip_eps=0.2", "clip_eps=0.1")),
+    "zeroes the masked advantages in place (modifies advantages)": edited(_PLAIN,
+        ("    return -(s * mask).sum() / mask.sum()", "    advantages.mul_(mask)\n    return -(s * mask).sum() / mask.sum()"),
     ),
 }
 
