@@ -286,6 +286,10 @@ class Scene:
         path.write_text(source)
         return self.llmq("check", EXERCISE, str(path), "--json", "--seed", "1", level=level)
 
+    def machine_paths(self) -> list[Path]:
+        """Where write_outside.py tries the machine's shared folders (named after the marker)."""
+        return [Path("/tmp") / self.marker, Path("/dev/shm") / self.marker]
+
     def guarded(self) -> dict[str, str]:
         """What must stay byte-identical: the progress database and the installed bank."""
         return _hash_tree([self.home / "progress.db", self.installed / "answers", self.installed / "questions"])
@@ -324,11 +328,14 @@ def scene(installed: Path, used_home: Path, _private_home: Path, tmp_path: Path)
         "TMPDIR": str(tmpdir),
         "PYTHONPATH": str(installed),
         "LLMQ_ATTACK_TAG": marker,
+        "API_TOKEN": secret,  # a credential in the environment of the program that asks
     }
     saved = _bank_files(installed)
     yield s
     _kill_marked(marker)
     _restore_bank(installed, saved)
+    for left in s.machine_paths():
+        left.unlink(missing_ok=True)
 
 
 # --- what every attack must leave true ----------------------------------------------------------
@@ -539,10 +546,24 @@ def test_the_users_home_cannot_be_read(scene: Scene) -> None:
     assert_next_check_is_normal(scene)
 
 
+def test_the_askers_environment_cannot_be_read(scene: Scene) -> None:
+    """API_TOKEN is in the environment of the command line that asks (and of the judge it starts)."""
+    proc = scene.check(scene.source("read_environment"))
+    verdict = one_verdict(proc)
+    require_full(verdict, "without a PID namespace the environments of the user's processes are readable")
+    assert_attack_ran(verdict, "credentials:")
+    assert scene.secret not in proc.stdout + proc.stderr, (
+        f"a credential came out in the report: {verdict.get('stdout', '')[:300]}"
+    )
+    assert_contained(scene, verdict, scene.guarded())
+    assert_next_check_is_normal(scene)
+
+
 def test_nothing_is_written_outside_the_folder(scene: Scene) -> None:
     verdict, before = run_attack(scene, "write_outside")
     require_full(verdict, "without a mount namespace the submission writes wherever its user may")
     assert_attack_ran(verdict, str(scene.outside))
+    assert not [p for p in scene.machine_paths() if p.exists()], "the submission wrote into the machine's /tmp or /dev/shm"
     assert_contained(scene, verdict, before)
     assert_next_check_is_normal(scene)
 
