@@ -3,6 +3,16 @@
 perplexity(logits, targets, ignore_index=-100): logits (N, C), targets int64 (N,) -> a 0-dim tensor
 in logits' dtype: exp of the mean negative log-likelihood over the positions whose target is not
 ignore_index (never all ignored); stable for float32 logits of magnitude up to 1e4.
+
+Regimes where implementations diverge, each run every time by `float64_precision` and
+`boundary_regimes` beside the random draws:
+- the class count: C = 1 (perplexity 1), 2, and a vocabulary of 32768 (a log-sum-exp over only
+  the first block of a row shows there); N = 1;
+- ignore_index -100, -1 (gather would wrap it to the last class) and 0 (a real class: a mask
+  `targets >= 0` keeps it); every position but one ignored;
+- float32 logits near +1e4 and -1e4 in different rows of one batch (a max over the whole batch
+  instead of per row underflows a row to log(0));
+- float64 logits computed in float64 (a `.float()` leaves errors of 1e-8, far above 1e-12).
 """
 import torch
 from hypothesis import strategies as st
@@ -57,6 +67,50 @@ def matches_reference(ctx):
     ctx.assert_close(out, ctx.reference(logits, targets, **kw), dtype=dtype)
 
 
+FLOAT64_RTOL = 1e-12  # far below float32's rounding, far above float64's error here
+
+
+@check("float64 logits are computed in float64 (rtol 1e-12: a float32 step such as `.float()` fails)", examples=2)
+def float64_precision(ctx):
+    # Moderate rows (the vocabulary regime has its own check), many of them: any float32
+    # rounding of the logits, the log-sum-exp or the mean shows at 1e-8.
+    n, c = ctx.draw(st.sampled_from([(64, 100), (33, 1000)]))
+    logits = ctx.randn(n, c, dtype=torch.float64, scale=3.0)
+    targets = ctx.randint(0, c, (n,))
+    ctx.assert_close(ctx.call(logits, targets), ctx.reference(logits, targets), dtype=torch.float64, rtol=FLOAT64_RTOL, atol=0.0)
+
+
+def _regime_batches(ctx, dtype):
+    """(logits, targets, keyword arguments, rtol) for every regime of the module docstring."""
+    t = torch.tensor
+    def logits(n, c):
+        return ctx.randn(n, c, dtype=dtype, scale=1.5)
+
+    cases = [
+        (logits(1, 1), t([0]), {}, None),  # C = 1: perplexity 1
+        (logits(1, 2), t([1]), {}, None),  # N = 1
+        (logits(4, 32768), t([0, 32767, 4099, 17]), {}, None),  # a vocabulary: many blocks per row
+        (logits(6, 5), t([-100, -100, 3, -100, -100, -100]), {}, None),  # all positions but one ignored
+        (logits(5, 4), t([-1, 3, 0, -1, 2]), {"ignore_index": -1}, None),  # -1 would wrap to class 3
+        (logits(6, 4), t([0, 2, 0, 1, 3, 0]), {"ignore_index": 0}, None),  # a real class ignored
+        (logits(4, 3), t([0, 0, 2, 1]), {}, None),  # class 0 is a real class by default
+    ]
+    if dtype == torch.float32:
+        # Rows near +1e4, -1e4 and 0 in one batch; a float32 logit near 1e4 is known to ~1e-3,
+        # so log(perplexity) to a few 1e-3.
+        offsets = torch.tensor([[1e4], [-1e4], [0.0]], dtype=torch.float64)
+        near = (offsets + ctx.randn(3, 7, dtype=torch.float64) * 2).float()
+        cases.append((near, t([1, 6, 0]), {}, 5e-3))
+    return cases
+
+
+@check("boundary regimes, every run: C = 1, 2, 32768; one kept position; ignore_index -1 and 0; rows near +1e4 and -1e4 together", examples=1)
+def boundary_regimes(ctx):
+    for dtype in (torch.float32, torch.float64):
+        for logits, targets, kw, rtol in _regime_batches(ctx, dtype):
+            ctx.assert_close(ctx.call(logits, targets, **kw), ctx.reference(logits, targets, **kw), dtype=dtype, rtol=rtol)
+
+
 @check("ignored positions do not count: changing their logits leaves the perplexity unchanged, and it equals the perplexity of the kept rows alone")
 def ignored_do_not_count(ctx):
     dtype, (n, c), ignore = ctx.draw(st.tuples(st.sampled_from([torch.float32, torch.float64]), SIZES, IGNORE))
@@ -107,6 +161,24 @@ def perplexity(logits, targets, ignore_index=-100):
 
 
 WRONG_ANSWERS = {
+    "computes in float32 for float64 logits too (`logits.float()`)": edited(_PLAIN,
+        ("torch.log_softmax(logits, dim=-1)", "torch.log_softmax(logits.float(), dim=-1)"),
+        ("torch.exp(nll[keep].mean())", "torch.exp(nll[keep].mean()).to(logits.dtype)"),
+    ),
+    "subtracts the row max from logits in place": edited(_PLAIN,
+        ("logp = torch.log_softmax(logits, dim=-1)",
+         "logits -= logits.amax(dim=-1, keepdim=True)\n    logp = torch.log_softmax(logits, dim=-1)"),
+    ),
+    "log-sum-exp over the first 4096 classes only (one block of a vocabulary row)": edited(_PLAIN,
+        ("torch.log_softmax(logits, dim=-1)", "logits - torch.logsumexp(logits[:, :4096], dim=-1, keepdim=True)"),
+    ),
+    "keeps the targets >= 0 (right unless ignore_index is a real class such as 0)": edited(_PLAIN,
+        ("keep = targets != ignore_index", "keep = targets >= 0"),
+    ),
+    "shifts by the max of the whole batch instead of each row (a row far below it underflows)": edited(_PLAIN,
+        ("torch.log_softmax(logits, dim=-1)",
+         "(logits - logits.max()) - (logits - logits.max()).exp().sum(dim=-1, keepdim=True).log()"),
+    ),
     "averages over every position, the ignored ones counted as zero loss": edited(_PLAIN,
         ("torch.exp(nll[keep].mean())", "torch.exp((nll * keep).sum() / targets.numel())"),
     ),
