@@ -2,11 +2,15 @@
 
 causal_mask(lq, lk=None) -> bool (Lq, Lk), True = may attend; query i may attend key j iff
 j <= i + (Lk - Lq); lk defaults to lq (the square mask).
+
+Regimes where implementations diverge, each run every time by `boundary_regimes` (the other
+checks draw at random): Lq < Lk (the offset), Lq = Lk, Lq > Lk (the first Lq - Lk rows allow no
+key), one query, one key, and lk left at its default.
 """
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 FORBIDDEN = []
 
@@ -29,6 +33,16 @@ def matches_reference(ctx):
         ctx.assert_equal(ctx.call(lq), reference(lq))
     else:
         ctx.assert_equal(ctx.call(lq, lk), reference(lq, lk))
+
+
+# (Lq, Lk); None: lk left at its default
+REGIMES = [(1, 1), (1, 7), (4, 9), (5, 5), (9, 4), (7, 1), (6, None), (1, None)]
+
+
+@check("boundary regimes, every run: Lq < = > Lk, one query, one key, lk at its default", examples=1)
+def boundary_regimes(ctx):
+    for lq, lk in REGIMES:
+        ctx.assert_equal(ctx.call(lq) if lk is None else ctx.call(lq, lk), reference(lq, lk))
 
 
 @check("decoding with a cache: the mask for the last Lq queries is the last Lq rows of the square (Lk, Lk) mask")
@@ -58,7 +72,23 @@ def prefix_rows(ctx):
         ctx.fail(f"row {row} allows a key after a disallowed one: {mask[row].int().tolist()}")
 
 
+# A correct solution; the wrong answers written with edited() are this with one bug put in.
+_TRIL = '''
+import torch
+
+def causal_mask(lq, lk=None):
+    lk = lq if lk is None else lk
+    return torch.ones(lq, lk, dtype=torch.bool).tril(lk - lq)
+'''
+
+
 WRONG_ANSWERS = {
+    "offset clamped at 0 (tril(max(Lk - Lq, 0))): wrong only when Lq > Lk": edited(_TRIL,
+        (".tril(lk - lq)", ".tril(max(lk - lq, 0))"),
+    ),
+    "the last Lq rows of the square (Lk, Lk) mask: wrong only when Lq > Lk": edited(_TRIL,
+        ("torch.ones(lq, lk, dtype=torch.bool).tril(lk - lq)", "torch.ones(lk, lk, dtype=torch.bool).tril()[lk - lq:]"),
+    ),
     "aligned top-left (tril of the (Lq, Lk) ones): wrong whenever Lq != Lk": '''
 import torch
 

@@ -3,11 +3,16 @@
 sliding_window_mask(lq, window, lk=None) -> bool (Lq, Lk), True = may attend. Query i sits at key
 position p = i + (Lk - Lq) (aligned bottom-right; lk defaults to lq) and may attend key j iff
 p - window < j <= p: the `window` most recent keys, itself included.
+
+Regimes where implementations diverge, each run every time by `boundary_regimes` (the other
+checks draw at random): window 1; window smaller than, equal to and larger than Lq and than Lk
+(Lq <= window < Lk is where a "window covers every query" shortcut goes wrong); Lq < Lk, Lq = Lk,
+Lq > Lk (rows that allow no key); one query; one key; lk at its default.
 """
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 FORBIDDEN = []
 
@@ -30,6 +35,24 @@ def matches_reference(ctx):
         ctx.assert_equal(ctx.call(lq, window), reference(lq, window))
     else:
         ctx.assert_equal(ctx.call(lq, window, lk=lk), reference(lq, window, lk))
+
+
+# (Lq, Lk, window); Lk None: left at its default
+REGIMES = [
+    (1, 9, 3),  # one query (decoding)
+    (4, 9, 2), (4, 9, 4), (4, 9, 6), (4, 9, 9), (4, 9, 12),  # window < = Lq, between, = Lk, > Lk
+    (5, 5, 1), (5, 5, 5), (5, 5, 8),  # square: window 1, = T, > T
+    (9, 4, 2), (9, 4, 6),  # Lq > Lk
+    (7, 1, 1), (3, 1, 4),  # one key
+    (6, None, 3), (6, None, 6),
+]
+
+
+@check("boundary regimes, every run: window < = > Lq and Lk, window 1, Lq < = > Lk, one query, one key", examples=1)
+def boundary_regimes(ctx):
+    for lq, lk, window in REGIMES:
+        out = ctx.call(lq, window) if lk is None else ctx.call(lq, window, lk=lk)
+        ctx.assert_equal(out, reference(lq, window, lk))
 
 
 @check("each query sees exactly min(window, p + 1) keys, ending at its own position p = i + Lk - Lq")
@@ -55,7 +78,25 @@ def wide_window_is_causal(ctx):
     ctx.assert_equal(ctx.call(lq, lk + extra - 1, lk=lk), causal)
 
 
+# A correct solution; the wrong answers written with edited() are this with one bug put in.
+_DISTANCE = '''
+import torch
+
+def sliding_window_mask(lq, window, lk=None):
+    lk = lq if lk is None else lk
+    p = torch.arange(lq)[:, None] + (lk - lq)
+    j = torch.arange(lk)[None, :]
+    return (j <= p) & (p - j < window)
+'''
+
+
 WRONG_ANSWERS = {
+    "offset clamped at 0 (p = i + max(Lk - Lq, 0)): wrong only when Lq > Lk": edited(_DISTANCE,
+        ("+ (lk - lq)", "+ max(lk - lq, 0)"),
+    ),
+    "shortcut: a window of at least Lq keys returns the plain causal mask (wrong when Lq <= window < Lk)": edited(_DISTANCE,
+        ("    p = torch.arange(lq)", "    if window >= lq:\n        return torch.ones(lq, lk, dtype=torch.bool).tril(lk - lq)\n    p = torch.arange(lq)"),
+    ),
     "off by one: window + 1 keys (triu with diagonal -window, as in the Mistral paper's 'i - W to i' read literally)": '''
 import torch
 
@@ -94,6 +135,7 @@ def sliding_window_mask(lq, window, lk=None):
 }
 
 ALTERNATIVES = {
+    "distance from each query's position: 0 <= p - j < window": _DISTANCE,
     "causal tril minus the keys that fell out of the window": '''
 import torch
 
