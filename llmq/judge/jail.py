@@ -699,8 +699,14 @@ def start(body: Callable[[], None], keep_fds: Sequence[int], spec: JailSpec = Ja
 
 def _s1_common(parent: int | None) -> None:
     _die_with_parent(parent)
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGCHLD):
-        signal.signal(signum, signal.SIG_DFL)  # as PID 1, default means: ignored when sent from inside
+    # No handler the caller installed may run here on a signal from the submission. As PID 1,
+    # the default means: ignored when sent from inside; in LIMITS_ONLY, Landlock or the user
+    # change keeps the submission from signalling the supervisor at all.
+    for signum in signal.valid_signals():
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            if callable(signal.getsignal(signum)):
+                signal.signal(signum, signal.SIG_DFL)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
 
 
 def _fork_body_and_supervise(

@@ -795,3 +795,32 @@ def test_the_fallback_as_root_runs_the_submission_as_nobody_where_it_can(run_cod
     assert (got["uid"], got["gid"], got["groups"]) == (65534, 65534, [])
     assert got["signal_supervisor"] == "PermissionError"
     assert run.status == {"end": "exit", "code": 0}
+
+
+def test_signals_to_the_supervisor_change_nothing(level: str, run_code: Any) -> None:
+    """The caller's Python handlers (SIGINT's KeyboardInterrupt, a worker's SIGUSR1) must not run
+    in the supervisor when the submission signals it."""
+
+    def boom(*_: Any) -> None:
+        raise RuntimeError("the caller's signal handler ran in the supervisor")
+
+    previous = {sig: signal.signal(sig, boom) for sig in (signal.SIGUSR1, signal.SIGALRM)}
+    try:
+        run = run_code(f"""
+            import signal, time
+            supervisor = 1 if {level == jail.FULL} else os.getppid()
+            sent = []
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGALRM, signal.SIGKILL):
+                try:
+                    os.kill(supervisor, sig)
+                    sent.append(sig.name)
+                except OSError:
+                    pass
+            time.sleep(0.1)
+            report(sent)
+        """)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    run.report()
+    assert run.status == {"end": "exit", "code": 0}, run.status
