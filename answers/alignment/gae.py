@@ -9,7 +9,17 @@ across it) -> (advantages, returns), each (B, T) in rewards' dtype:
     returns = A + V(s_0 .. s_{T-1})
 (Schulman et al. 2015, arXiv:1506.02438, eq. 16, with the recursion cut at episode ends; OpenAI
 Baselines' ppo2 and Stable-Baselines3 store the same flag one step later, as "s_{t+1} starts a
-new episode", and read it as dones[t + 1].)
+new episode", and read it as dones[t + 1].) Float64 input is computed in float64.
+
+Regimes where implementations diverge (each run every time by `boundary_cases` and
+`float64_precision`):
+- T = 1 (only the bootstrap value), one environment;
+- an episode end at the first step, at the last step (V(s_T) must not be bootstrapped), two in a
+  row, and at every step;
+- lam = 0 and 1, gamma = 1;
+- a long rollout (T = 200) where a missing factor compounds;
+- float64 values near 1e4 with rewards of size 1: delta = r + gamma V' - V cancels, and a
+  `.float()` loses 1e-3 there.
 """
 import torch
 from hypothesis import strategies as st
@@ -98,6 +108,41 @@ def lambda_limits(ctx):
     ctx.assert_close(out[0], adv, dtype=dtype)
 
 
+# (B, T, steps whose episode ends, gamma and lam, why): every dtype, every run
+BOUNDARY_CASES = [
+    (1, 1, [], "default", "T = 1, no episode end (only the bootstrap)"),
+    (2, 1, [0], (0.9, 0.8), "T = 1, the episode ends with the only step"),
+    (1, 6, [0], "default", "the episode ends with the first step"),
+    (2, 6, [5], "default", "the episode ends with the last step (no bootstrap from V(s_T))"),
+    (1, 7, [2, 3], (0.9, 1.0), "two episode ends in a row, lam = 1"),
+    (2, 5, [0, 1, 2, 3, 4], (1.0, 0.5), "every step ends an episode, gamma = 1"),
+    (1, 6, [3], (0.95, 0.0), "lam = 0"),
+    (2, 200, [57, 140], "default", "a long rollout (T = 200)"),
+]
+
+
+@check("boundary cases every run: T = 1, episode ends at the first and last step, in a row, at every step, lam 0 and 1, T = 200", examples=1)
+def boundary_cases(ctx):
+    for dtype in DTYPES:
+        for b, t, ends, gl, why in BOUNDARY_CASES:
+            rewards, values, dones = _rollout(ctx, dtype, b, t, 0.0)
+            dones[:, ends] = True
+            out, expected = _call(ctx, (rewards, values, dones), gl)
+            _close_pair(ctx, out, expected, dtype)
+
+
+@check("float64 input is computed in float64: values near 1e4, rewards of size 1, within 1e-11", examples=3)
+def float64_precision(ctx):
+    (b, t), p_done = ctx.draw(st.tuples(SIZES, st.sampled_from([0.0, 0.3])))
+    rewards, values, dones = _rollout(ctx, torch.float64, b, t + 8, p_done)
+    values = values + 1e4  # float32 keeps ~1e-3 of these
+    out, expected = _call(ctx, (rewards, values, dones), "default")
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        ctx.fail(f"returned {type(out).__name__}; expected a tuple (advantages, returns)")
+    ctx.assert_close(out[0], expected[0], dtype=torch.float64, rtol=1e-11, atol=1e-9)
+    ctx.assert_close(out[1], expected[1], dtype=torch.float64, rtol=1e-11, atol=1e-9)
+
+
 # The usual way to write it; each wrong answer below is this file with one bug put in.
 _PLAIN = """
 import torch
@@ -133,6 +178,38 @@ WRONG_ANSWERS = {
          "        adv[:, t] = last\n        run = rewards[:, t] + gamma * alive[:, t] * run\n        ret[:, t] = run\n"),
         ("return adv, adv + values[:, :T]", "return adv, ret"),
     ),
+    "bootstraps V(s_T) even when the episode ends with the last step": edited(_PLAIN,
+        ("values[:, t + 1] * alive[:, t]", "values[:, t + 1] * (alive[:, t] if t < T - 1 else 1.0)"),
+    ),
+    "ignores the bootstrap value: V(s_T) taken as 0": edited(_PLAIN,
+        ("values[:, t + 1] * alive[:, t]", "(values[:, t + 1] if t < T - 1 else 0.0) * alive[:, t]"),
+    ),
+    "computes in float32 (.float() on float64 input), cast back": edited(_PLAIN,
+        ("    T = rewards.shape[1]\n",
+         "    T = rewards.shape[1]\n    dtype = rewards.dtype\n    rewards, values = rewards.float(), values.float()\n"),
+        ("return adv, adv + values[:, :T]", "return adv.to(dtype), (adv + values[:, :T]).to(dtype)"),
+    ),
+    "writes the advantages into rewards' storage (adv = rewards: modifies the input)": edited(_PLAIN,
+        ("adv = torch.zeros_like(rewards)", "adv = rewards"),
+    ),
+    "returns from the next state's values (adv + values[:, 1:])": edited(_PLAIN,
+        ("return adv, adv + values[:, :T]", "return adv, adv + values[:, 1:]"),
+    ),
+    "closed form over a fixed 64-step horizon (drops the tail of long rollouts)": '''
+import torch
+
+def gae(rewards, values, dones, gamma=0.99, lam=0.95):
+    T = rewards.shape[1]
+    alive = (~dones).to(rewards.dtype)
+    delta = rewards + gamma * values[:, 1:] * alive - values[:, :T]
+    adv = torch.zeros_like(rewards)
+    for t in range(T):
+        weight = torch.ones_like(rewards[:, 0])
+        for k in range(t, min(T, t + 64)):
+            adv[:, t] += weight * delta[:, k]
+            weight = weight * gamma * lam * alive[:, k]
+    return adv, adv + values[:, :T]
+''',
 }
 
 ALTERNATIVES = {
