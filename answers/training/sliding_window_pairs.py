@@ -7,6 +7,15 @@ sliding_window_pairs(token_ids, max_length, stride): token_ids a list of ints; w
 inputs[i] = token_ids[i*stride : i*stride + max_length] and targets[i] the same slice shifted by 1.
 No complete window: both have shape (0, max_length). As GPTDatasetV1 in Raschka's "Build a Large
 Language Model (From Scratch)", ch. 2.6.
+
+Regimes where implementations diverge, each run every time by `boundary_regimes` beside the
+random draws:
+- the stream against the window: len(token_ids) = 0, < max_length, = max_length (no window),
+  = max_length + 1 (exactly one), and k * stride + max_length + 1 (the last window's target ends at
+  the last token) or one token fewer (it is dropped);
+- stride smaller than, equal to and larger than max_length (overlapping, adjacent and gapped
+  windows), stride 1, and stride larger than the whole stream; max_length 1;
+- the empty result: int64 of shape (0, max_length), not (0,) nor float32.
 """
 import torch
 from hypothesis import strategies as st
@@ -54,6 +63,23 @@ def matches_reference(ctx):
     _matches_reference(ctx, ids, max_length, stride)
 
 
+def _regime_cases():
+    """(n_tokens, max_length, stride) for every regime of the module docstring."""
+    cases = [(0, 1, 1), (0, 4, 3), (2, 4, 1), (4, 4, 2), (5, 4, 1), (5, 4, 9), (7, 2, 50)]
+    for max_length in (1, 3):
+        for stride in (1, max_length, max_length + 2):
+            for k in (1, 2, 3):
+                end = k * stride + max_length + 1  # window k's target ends at the last token
+                cases += [(end, max_length, stride), (end - 1, max_length, stride)]
+    return cases
+
+
+@check("boundary regimes, every run: streams of 0, max_length and max_length + 1 tokens; the last window complete or one short; stride <, = and > max_length", examples=1)
+def boundary_regimes(ctx):
+    for n, max_length, stride in _regime_cases():
+        _matches_reference(ctx, _tokens(ctx, n), max_length, stride)
+
+
 @check("the last window: kept when its target ends exactly at the last token, dropped when one token short")
 def last_window(ctx):
     k, max_length, stride, short = ctx.draw(st.tuples(st.integers(0, 4), st.integers(1, 8), st.integers(1, 6), st.booleans()))
@@ -94,7 +120,44 @@ def sliding_window_pairs(token_ids, max_length, stride):
 """
 
 
+# Written with unfold instead: the wrong answers on it are bugs of that way of writing it.
+_UNFOLD = """
+import torch
+
+def sliding_window_pairs(token_ids, max_length, stride):
+    ids = torch.tensor(token_ids, dtype=torch.int64)
+    if ids.numel() < max_length + 1:
+        empty = torch.empty(0, max_length, dtype=torch.int64)
+        return empty, empty.clone()
+    windows = ids.unfold(0, max_length + 1, stride)
+    return windows[:, :-1].clone(), windows[:, 1:].clone()
+"""
+
+# Counting the windows with a formula first.
+_COUNTED = """
+import torch
+
+def sliding_window_pairs(token_ids, max_length, stride):
+    n = max(0, (len(token_ids) - max_length - 1) // stride + 1)
+    ids = torch.tensor(token_ids, dtype=torch.int64)
+    starts = torch.arange(n) * stride
+    offsets = torch.arange(max_length)
+    return ids[starts[:, None] + offsets], ids[starts[:, None] + offsets + 1]
+"""
+
 WRONG_ANSWERS = {
+    "empty result as torch.empty(0, max_length): float32, not int64 (only when no window fits)": edited(_UNFOLD,
+        ("torch.empty(0, max_length, dtype=torch.int64)", "torch.empty(0, max_length)"),
+    ),
+    "guard `len < max_length` instead of `len < max_length + 1`: unfold raises for a stream of exactly max_length": edited(_UNFOLD,
+        ("if ids.numel() < max_length + 1:", "if ids.numel() < max_length:"),
+    ),
+    "window count (len - max_length) // stride: one window short when stride does not divide it": edited(_COUNTED,
+        ("n = max(0, (len(token_ids) - max_length - 1) // stride + 1)", "n = max(0, (len(token_ids) - max_length) // stride)"),
+    ),
+    "targets as the inputs rolled by one (the last target wraps to the window's first token)": edited(_COUNTED,
+        ("ids[starts[:, None] + offsets + 1]", "ids[starts[:, None] + offsets].roll(-1, dims=1)"),
+    ),
     "targets not shifted (targets = inputs): the model learns to copy, not to predict": edited(_PLAIN,
         ("targets.append(token_ids[i + 1:i + max_length + 1])", "targets.append(token_ids[i:i + max_length])"),
     ),
@@ -114,6 +177,7 @@ WRONG_ANSWERS = {
 }
 
 ALTERNATIVES = {
+    "count the windows first, then gather them with index arithmetic": _COUNTED,
     "tensor.unfold over the stream: windows of max_length + 1, split into input and target": '''
 import torch
 
