@@ -421,6 +421,24 @@ def test_a_forged_reply_without_the_nonce_is_refused(scene: Scene, level: str) -
     assert_next_check_is_normal(scene, level)
 
 
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_sandbox_never_holds_another_checks_nonce(level: str) -> None:
+    """Two checks at once (the app's judge runs two): the second sandbox is started while the
+    first check is running, and must not find the first one's nonce in its memory."""
+    marker = f"llmqatk{secrets.token_hex(4)}"
+    slow = f"import ctypes\nimport time\n\nctypes.CDLL(None).prctl(15, b'{marker}', 0, 0, 0)\ntime.sleep(4)\n\n" + WRONG
+    with start_judge(level, jobs=2) as judge:
+        judge.ping()
+        first = judge.submit(SOFTMAX_REF, slow, seed=1, timeout_s=30.0)
+        # Once the first submission runs, its check has its sandbox, its harness and its nonce.
+        assert wait_until(lambda: bool(marked_processes(marker)), 30.0), "the first check never started"
+        verdict = judge.check(SOFTMAX_REF, (ATTACKS / "nonce_hunt.py").read_text(), seed=2, timeout_s=30.0)
+        assert_attack_ran(verdict.to_dict(), "nonces: ")
+        assert "nonces: []" in verdict.stdout, f"the sandbox found nonces in its memory: {verdict.stdout[:300]}"
+        assert first.result(60).status == "fail"
+        assert judge.check(SOFTMAX_REF, GOOD, seed=3).status == "pass"
+
+
 # --- use the reference --------------------------------------------------------------------------
 
 
@@ -467,19 +485,24 @@ ALIASES = [(SOFTMAX_REF, name, SOFTMAX_NAMES) for name in _aliases()["SOFTMAX"]]
 ]
 
 
-@pytest.fixture(scope="module", params=LEVELS)
-def level_judge(request: pytest.FixtureRequest) -> Iterator[tuple[str, Judge]]:
-    """A warm judge per isolation level (the worker inherits LLMQ_SANDBOX when it starts)."""
+def start_judge(level: str, jobs: int = 1) -> Judge:
+    """A judge whose worker runs at `level` (it inherits LLMQ_SANDBOX when it starts)."""
     saved = os.environ.get("LLMQ_SANDBOX")
-    if request.param == "limits-only":
+    if level == "limits-only":
         os.environ["LLMQ_SANDBOX"] = "limits-only"
     try:
-        judge = Judge(jobs=1)
+        return Judge(jobs=jobs)
     finally:
         if saved is None:
             os.environ.pop("LLMQ_SANDBOX", None)
         else:
             os.environ["LLMQ_SANDBOX"] = saved
+
+
+@pytest.fixture(scope="module", params=LEVELS)
+def level_judge(request: pytest.FixtureRequest) -> Iterator[tuple[str, Judge]]:
+    """A warm judge per isolation level."""
+    judge = start_judge(request.param)
     yield request.param, judge
     judge.close()
 
