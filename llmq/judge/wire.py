@@ -9,6 +9,7 @@ which is also how the submission gets copies of its inputs.
 from __future__ import annotations
 
 import io
+import math
 import os
 import pickle
 import struct
@@ -24,6 +25,10 @@ _HEADER = struct.Struct("<Q")
 # memory limit (harness.HARNESS_MEMORY_BYTES) leaves room for one such frame decoded.
 MAX_FRAME = 64 * 1024 * 1024
 _MAX_DEPTH = 32
+# What one untrusted value may rebuild into: a pickle stores an object referenced many times only
+# once, so a frame under MAX_FRAME could otherwise expand a thousandfold ("billion laughs").
+MAX_DECODED_BYTES = MAX_FRAME  # tensor, array, bytes and str payloads, counted per reference
+MAX_DECODED_ITEMS = 1_000_000  # values and container entries, counted per reference
 
 
 @dataclass(frozen=True)
@@ -91,9 +96,31 @@ def _encode_tensor(t: torch.Tensor) -> tuple:
     return ("t", str(t.dtype), tuple(t.shape), raw, bool(t.requires_grad), device)
 
 
-def decode(obj: Any, trusted: bool) -> Any:
-    """Rebuild a value from `encode`'s form. Untrusted input may not contain pickles ("k")."""
+class _Budget:
+    """How much an untrusted value may still rebuild (bytes and items), counted as it is rebuilt."""
+
+    def __init__(self) -> None:
+        self.bytes_left = MAX_DECODED_BYTES
+        self.items_left = MAX_DECODED_ITEMS
+
+    def spend(self, nbytes: int, items: int = 1) -> None:
+        self.bytes_left -= nbytes
+        self.items_left -= items
+        if self.bytes_left < 0 or self.items_left < 0:
+            raise ChannelError(
+                f"the reply rebuilds into more than {MAX_DECODED_BYTES >> 20} MiB or {MAX_DECODED_ITEMS} values "
+                "(one object referenced over and over in a forged frame)"
+            )
+
+
+def decode(obj: Any, trusted: bool, budget: _Budget | None = None) -> Any:
+    """Rebuild a value from `encode`'s form. Untrusted input may not contain pickles ("k"), and
+    may rebuild into at most MAX_DECODED_BYTES and MAX_DECODED_ITEMS."""
+    if budget is None and not trusted:
+        budget = _Budget()
     try:
+        if budget is not None:
+            budget.spend(_payload_bytes(obj))
         tag = obj[0]
         if tag == "p":
             return obj[1]
@@ -106,11 +133,11 @@ def decode(obj: Any, trusted: bool) -> Any:
         if tag == "y":
             return _dtype(obj[1])
         if tag == "l":
-            return [decode(v, trusted) for v in obj[1]]
+            return [decode(v, trusted, budget) for v in obj[1]]
         if tag == "u":
-            return tuple(decode(v, trusted) for v in obj[1])
+            return tuple(decode(v, trusted, budget) for v in obj[1])
         if tag == "d":
-            return {decode(k, trusted): decode(v, trusted) for k, v in obj[1]}
+            return {decode(k, trusted, budget): decode(v, trusted, budget) for k, v in obj[1]}
         if tag == "o":
             return Opaque(str(obj[1]), str(obj[2]))
         if tag == "k" and trusted:
@@ -120,6 +147,17 @@ def decode(obj: Any, trusted: bool) -> Any:
     except Exception as exc:
         raise ChannelError(f"malformed value on the channel: {exc}") from None
     raise ChannelError(f"unexpected tag on the channel: {str(obj)[:80]}")
+
+
+def _payload_bytes(obj: Any) -> int:
+    """The bytes a value's record carries (its raw data, or its text), before it is rebuilt."""
+    if not isinstance(obj, tuple) or not obj:
+        return 0
+    size = 0
+    for part in obj[1:4]:
+        if isinstance(part, (bytes, bytearray, str)):
+            size += len(part)
+    return size
 
 
 def _decode_tensor(obj: tuple) -> torch.Tensor:
@@ -138,6 +176,8 @@ def _decode_tensor(obj: tuple) -> torch.Tensor:
 
 def _from_bytes(raw: bytes, dtype: torch.dtype, shape: tuple) -> torch.Tensor:
     if len(raw) == 0:
+        if math.prod(int(n) for n in shape) != 0:  # a record that claims elements it does not carry
+            raise ChannelError(f"a tensor of shape {tuple(shape)} arrived without its data")
         return torch.empty(shape, dtype=dtype)
     return torch.frombuffer(bytearray(raw), dtype=dtype).reshape(shape)
 

@@ -51,3 +51,22 @@ def test_a_frame_announcing_more_than_the_cap_is_refused_before_its_body() -> No
     with pytest.raises(wire.ChannelError, match="more than the judge reads"):
         reader.take()
     assert wire.MAX_FRAME <= 64 * 1024 * 1024
+
+
+def test_a_small_frame_that_rebuilds_into_gigabytes_is_refused() -> None:
+    """One 1 MiB record referenced 4096 times: a pickle stores it once, decoding it would copy it each time."""
+    record = ("t", "torch.float32", (1 << 18,), bytes(1 << 20), False, "cpu")
+    data = pickle.dumps(("l", [record] * 4096))
+    assert len(data) < 2 * (1 << 20)
+    with pytest.raises(wire.ChannelError, match="rebuilds into more than"):
+        wire.decode(wire.safe_loads(data), trusted=False)
+    nested: tuple = ("p", None)
+    for _ in range(30):  # 2**30 leaves from 30 levels of shared pairs
+        nested = ("l", [nested, nested])
+    with pytest.raises(wire.ChannelError, match="rebuilds into more than"):
+        wire.decode(wire.safe_loads(pickle.dumps(nested)), trusted=False)
+
+
+def test_a_tensor_record_without_its_data_is_refused() -> None:
+    with pytest.raises(wire.ChannelError, match="without its data"):
+        wire.decode(("t", "torch.float32", (10**9,), b"", False, "cpu"), trusted=False)
