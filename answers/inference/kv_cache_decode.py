@@ -3,6 +3,16 @@
 q, k_new, v_new (B, H, S, D); k_cache, v_cache (B, H, P, D), P >= 0 ->
 (out (B, H, S, D), k_cache' (B, H, P+S, D), v_cache' (B, H, P+S, D)). The new keys/values are
 appended after the cached ones; new token s (position P + s) attends keys 0 .. P + s; scale 1/sqrt(D).
+Float64 input is computed in float64.
+
+Regimes where implementations diverge (each run every time by `boundary_cases` and
+`float64_precision`):
+- an empty cache (P = 0; the caches returned must still be new tensors, not k_new itself);
+- one new token against a chunk, with the chunk shorter than, as long as and longer than the
+  cache (S < P, S = P, S > P): a mask aligned top-left, or built from S instead of P, shows;
+- one head, D = 1, a long cache (P = 300: a max or sum over only part of a row shows);
+- scores of a few hundred (exp overflows without the max subtracted);
+- float64 over a cache of 256 with scores of ~10: a `.float()` loses ~1e-7 there.
 """
 import math
 
@@ -101,6 +111,47 @@ def large_scores(ctx):
     _close(ctx, "out", out, expected[0], torch.float32, rtol=1e-3, atol=1e-3)
 
 
+# (B, H, D, P, S, scale of q and k, why): every dtype, every run
+BOUNDARY_CASES = [
+    (1, 1, 4, 0, 1, 1.0, "empty cache, one token"),
+    (2, 1, 3, 0, 4, 1.0, "empty cache, a chunk of 4"),
+    (1, 2, 1, 5, 1, 1.0, "D = 1, one token after 5 cached"),
+    (1, 1, 5, 5, 3, 1.0, "a chunk of 3 after 5 cached (S < P)"),
+    (2, 2, 2, 3, 3, 1.0, "a chunk of 3 after 3 cached (S = P)"),
+    (1, 3, 4, 2, 5, 1.0, "a chunk of 5 after 2 cached (S > P)"),
+    (1, 1, 8, 300, 2, 1.0, "a long cache (P = 300)"),
+    (1, 2, 8, 6, 2, 12.0, "scores of a few hundred"),
+]
+
+
+@check("boundary cases every run: empty cache, S < P, S = P, S > P, one head, D = 1, P = 300, large scores (float32/float64/bfloat16)", examples=1)
+def boundary_cases(ctx):
+    for dtype in DTYPES:
+        for b, h, d, p, s, scale, why in BOUNDARY_CASES:
+            q, k_new = ctx.randn(b, h, s, d, dtype=dtype, scale=scale), ctx.randn(b, h, s, d, dtype=dtype, scale=scale)
+            k_cache = ctx.randn(b, h, p, d, dtype=dtype, scale=scale)
+            v_new, v_cache = ctx.randn(b, h, s, d, dtype=dtype), ctx.randn(b, h, p, d, dtype=dtype)
+            got = ctx.call(q, k_new, v_new, k_cache, v_cache)
+            expected = ctx.reference(q, k_new, v_new, k_cache, v_cache)
+            out, k, v = _unpack(ctx, got, expected)
+            _close(ctx, f"k_cache ({why})", k, expected[1], dtype, rtol=0.0, atol=0.0)
+            _close(ctx, f"v_cache ({why})", v, expected[2], dtype, rtol=0.0, atol=0.0)
+            # float32 rounding of scores of a few hundred moves the weights a little
+            loose = {"rtol": 1e-3, "atol": 1e-3} if scale > 1 and dtype == torch.float32 else {}
+            _close(ctx, f"out ({why})", out, expected[0], dtype, **loose)
+
+
+@check("float64 input is computed in float64: a cache of 256 and scores of ~10, within 1e-11", examples=2)
+def float64_precision(ctx):
+    b, h, s = ctx.draw(st.tuples(st.integers(1, 2), st.integers(1, 2), st.sampled_from([1, 3])))
+    q, k_new = ctx.randn(b, h, s, 16, dtype=torch.float64, scale=1.5), ctx.randn(b, h, s, 16, dtype=torch.float64, scale=1.5)
+    k_cache = ctx.randn(b, h, 256, 16, dtype=torch.float64, scale=1.5)
+    v_new, v_cache = ctx.randn(b, h, s, 16, dtype=torch.float64), ctx.randn(b, h, 256, 16, dtype=torch.float64)
+    expected = ctx.reference(q, k_new, v_new, k_cache, v_cache)
+    out, _, _ = _unpack(ctx, ctx.call(q, k_new, v_new, k_cache, v_cache), expected)
+    _close(ctx, "out", out, expected[0], torch.float64, rtol=1e-11, atol=1e-12)
+
+
 # A correct way to write it (the mask as tril with the diagonal moved right by P); each wrong
 # answer below but the first is this with one bug put in.
 _PLAIN = """
@@ -144,6 +195,30 @@ def kv_cache_decode(q, k_new, v_new, k_cache, v_cache):
          "    allowed = torch.ones(s, s, dtype=torch.bool).tril()\n"
          "    mask = torch.cat([allowed, torch.ones(s, total - s, dtype=torch.bool)], dim=1)\n"
          "    scores = scores.masked_fill(~mask"),
+    ),
+    "returns k_new and v_new themselves as the caches when the cache is empty": edited(_PLAIN,
+        ("    k = torch.cat([k_cache, k_new], dim=2)\n    v = torch.cat([v_cache, v_new], dim=2)\n",
+         "    k = torch.cat([k_cache, k_new], dim=2) if k_cache.shape[2] else k_new\n"
+         "    v = torch.cat([v_cache, v_new], dim=2) if v_cache.shape[2] else v_new\n"),
+    ),
+    "causal mask built from the chunk length (tril(S)) instead of the cache length": edited(_PLAIN,
+        (".tril(total - s)", ".tril(s)"),
+    ),
+    "softmax by hand without subtracting the max (exp overflows for large scores)": edited(_PLAIN,
+        ("    return torch.softmax(scores, dim=-1) @ v, k, v",
+         "    w = scores.exp()\n    return (w / w.sum(dim=-1, keepdim=True)) @ v, k, v"),
+    ),
+    "computes in float32 (.float() on float64 input), cast back": edited(_PLAIN,
+        ("    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])",
+         "    scores = q.float() @ k.float().transpose(-2, -1) / math.sqrt(q.shape[-1])"),
+        ("    return torch.softmax(scores, dim=-1) @ v, k, v",
+         "    return (torch.softmax(scores, dim=-1) @ v.float()).to(q.dtype), k, v"),
+    ),
+    "a token cannot see itself (mask diagonal one too far left)": edited(_PLAIN,
+        (".tril(total - s)", ".tril(total - s - 1)"),
+    ),
+    "attends a sliding window of the last 256 positions instead of the whole cache": edited(_PLAIN,
+        (".tril(total - s)", ".tril(total - s).triu(total - s - 255)"),
     ),
 }
 
