@@ -1,14 +1,23 @@
 """attention.mha_forward — multi-head self-attention from weight matrices: reference, checks, known-wrong answers.
 
 x (B, T, D); w_q, w_k, w_v, w_o (D, D) applied as x @ w; head h owns features h*dh:(h+1)*dh with
-dh = D / n_heads; scores scaled by 1/sqrt(dh); causal: query i attends keys j <= i.
+dh = D / n_heads; scores scaled by 1/sqrt(dh); causal: query i attends keys j <= i. float64 input
+is computed in float64.
+
+Regimes where implementations diverge, each run every time by `boundary_regimes` and
+`float64_precision` (the other checks draw at random):
+- one token (T = 1: head merging without the transpose is hidden), one head (H = 1: the scale
+  1/sqrt(D) and head-splitting mistakes are hidden), head dim 1, non-power-of-two D = 9, T = 16;
+- magnitudes: scores ~1e3 and beyond (overflow without the max), every allowed score below -1e4
+  (a finite -1e4 fill for the masked keys then wins);
+- float64 input with scores of a few hundred: compared at rtol 1e-10, where float32 shows.
 """
 import math
 
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check, edited
+from llmq.judge.kit import CheckFailed, check, edited
 
 FORBIDDEN = [
     "torch.nn.functional.scaled_dot_product_attention",
@@ -65,6 +74,48 @@ def matches_reference(ctx):
     ctx.assert_close(out, expected, dtype=dtype)
 
 
+def _regime_cases(ctx):
+    """(what, x, weights, n_heads, kwargs, dtype, rtol, atol) for the regimes of the docstring."""
+    f32, f64 = torch.float32, torch.float64
+    cases = []
+    for what, (b, t, h, dh), kwargs in [
+        ("one token, 2 heads of 3, causal", (2, 1, 2, 3), {"causal": True}),
+        ("one head of 5, 4 tokens, causal", (2, 4, 1, 5), {"causal": True}),
+        ("4 heads of 1, 5 tokens", (1, 5, 4, 1), {}),
+        ("3 heads of 3 (D = 9), 6 tokens", (2, 6, 3, 3), {"causal": False}),
+        ("16 tokens, 2 heads of 4, causal", (1, 16, 2, 4), {"causal": True}),
+    ]:
+        x, ws = _inputs(ctx, f32, b, t, h, dh)
+        cases.append((what, x, ws, h, kwargs, f32, None, None))
+    x, ws = _inputs(ctx, f32, 2, 5, 2, 4)
+    cases.append(("scores ~1e3 and beyond (x * 30), causal", x * 30, ws, 2, {"causal": True}, f32, 1e-3, 3e-2))
+    # w_q = 100 I and w_k = -100 I on x near 1: every score is near -1e4 * 2 / sqrt(2).
+    x = 1.0 + 0.01 * ctx.randn(2, 4, 4, dtype=f64)
+    eye = torch.eye(4, dtype=f64)
+    ws = [100.0 * eye, -100.0 * eye, ctx.randn(4, 4, dtype=f64), ctx.randn(4, 4, dtype=f64)]
+    cases.append(("every allowed score below -1e4 (float64), causal", x, ws, 2, {"causal": True}, f64, None, None))
+    return cases
+
+
+@check("boundary regimes, every run: one token, one head, head dim 1, D = 9, 16 tokens, scores ~1e3 and below -1e4", examples=1)
+def boundary_regimes(ctx):
+    for what, x, ws, h, kwargs, dtype, rtol, atol in _regime_cases(ctx):
+        out = ctx.call(x, *ws, h, **kwargs)
+        try:
+            ctx.assert_close(out, ctx.reference(x, *ws, h, **kwargs), dtype=dtype, rtol=rtol, atol=atol)
+        except CheckFailed as exc:
+            raise CheckFailed(f"{what}: {exc}") from None
+
+
+@check("float64 input is computed in float64 (rtol 1e-10, scores of a few hundred where float32 rounding shows)", examples=2)
+def float64_precision(ctx):
+    causal = ctx.draw(st.booleans())
+    x, ws = _inputs(ctx, torch.float64, 1, 32, 2, 16)
+    x = x * 20  # scores of a few hundred: float32 rounding moves the weights by ~1e-5
+    out = ctx.call(x, *ws, 2, causal=causal)
+    ctx.assert_close(out, ctx.reference(x, *ws, 2, causal=causal), dtype=torch.float64, rtol=1e-10, atol=1e-9)
+
+
 @check("causal: changing later tokens leaves earlier outputs unchanged")
 def causality(ctx):
     dtype, (b, t, h, dh), cut = ctx.draw(st.tuples(st.sampled_from([torch.float32, torch.float64]), SHAPES, st.integers(1, 6)))
@@ -119,6 +170,17 @@ def mha_forward(x, w_q, w_k, w_v, w_o, n_heads, causal=False):
 
 
 WRONG_ANSWERS = {
+    "splits heads as reshape(B, T, dh, H): head h gets features h, h + H, ... (hidden with one head or dh = 1)": edited(_PLAIN,
+        *((f"(x @ w_{n}).view(b, t, n_heads, dh).transpose(1, 2)", f"(x @ w_{n}).view(b, t, dh, n_heads).permute(0, 3, 1, 2)") for n in "qkv"),
+        ("out.transpose(1, 2).reshape(b, t, d)", "out.permute(0, 2, 3, 1).reshape(b, t, d)"),
+    ),
+    "masked scores filled with -1e4 instead of -inf (wins when every allowed score is below -1e4)": edited(_PLAIN,
+        ('.triu(1), float("-inf"))', ".triu(1), -1e4)"),
+    ),
+    "computes in float32 (.float()) and casts back: float64 input loses precision": edited(_PLAIN,
+        ("    b, t, d = x.shape\n", "    b, t, d = x.shape\n    dtype = x.dtype\n    x, w_q, w_k, w_v, w_o = (a.float() for a in (x, w_q, w_k, w_v, w_o))\n"),
+        ("return out.transpose(1, 2).reshape(b, t, d) @ w_o", "return (out.transpose(1, 2).reshape(b, t, d) @ w_o).to(dtype)"),
+    ),
     "scales the scores by 1/sqrt(D), the model width, instead of 1/sqrt(D / n_heads)": edited(_PLAIN,
         ("math.sqrt(dh)", "math.sqrt(d)"),
     ),
