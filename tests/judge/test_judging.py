@@ -255,3 +255,36 @@ def test_a_solution_path_that_is_not_a_regular_file_or_too_big_is_refused(judge:
     big.write_text("#" * (1024 * 1024 + 1))
     with pytest.raises(SourceRefused, match="at most 1 MiB"):
         judge.submit(GQA, big)
+
+
+def _worker_answer(nonce_sent: str) -> dict:
+    """What the worker tells its client when a harness's verdict line carries `nonce_sent`
+    (the job's nonce is "right"): the worker's own code path, with a child that has exited."""
+    import json
+    import selectors
+
+    from llmq.judge import worker as worker_mod
+
+    out_r, out_w = os.pipe()
+    worker = worker_mod.Worker(out_w, jobs=1)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.close(w)
+    job = worker_mod.Job(7, "check", {"request": {"exercise": "attention.gqa", "seed": 3}}, pid=pid, fd=r, nonce="right")
+    worker.running[r] = job
+    worker.selector.register(r, selectors.EVENT_READ, job)
+    job.buf += json.dumps({"nonce": nonce_sent, "verdict": {"exercise": "attention.gqa", "status": "pass", "checks": []}}).encode()
+    worker.finished(job)
+    answer = json.loads(os.read(out_r, 1 << 16))
+    os.close(out_r)
+    os.close(out_w)
+    return answer["verdict"]
+
+
+def test_a_verdict_without_the_jobs_nonce_is_refused() -> None:
+    assert _worker_answer("right")["status"] == "pass"
+    forged = _worker_answer("guessed")
+    assert forged["status"] == "crash"
+    assert forged["checks"][0]["message"] == "the verdict channel carried something that is not the harness's verdict"
