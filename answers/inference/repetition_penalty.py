@@ -2,12 +2,20 @@
 
 logits (B, V) float, input_ids (B, L) int64 -> (B, V): for each id that occurs in row b of
 input_ids (once per distinct id), logits[b, id] is divided by penalty if it is >= 0 and multiplied
-by penalty if it is < 0; every other logit is unchanged.
+by penalty if it is < 0; every other logit is unchanged. Float64 logits are computed in float64.
+
+Regimes where implementations diverge (each run every time by `boundary_cases`):
+- an empty history (L = 0) and a one-token history;
+- ids 0 and V - 1 (padding-like id 0 skipped, off-by-one vocabularies);
+- a vocabulary of 32000 with a history of 300 (a window over the last tokens only shows);
+- an id repeated many times (penalised once), logits of exactly 0;
+- penalty 1, below 1 and non-representable in float32 (1.2: a float32 penalty shows on float64
+  logits at a relative 4e-8, checked at 1e-12).
 """
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 FORBIDDEN = []
 
@@ -86,6 +94,55 @@ def never_raises(ctx):
     ctx.assert_close(out, expected, dtype=dtype)
 
 
+def _history(b, length, v):
+    """(B, L) ids that include 0, V - 1 and a repeated id in every row (deterministic)."""
+    ids = (torch.arange(b * length).view(b, length) * 7919 + torch.arange(b).unsqueeze(1) * 13) % v
+    if length >= 4:
+        ids[:, 0], ids[:, 1], ids[:, 2], ids[:, 3] = 0, v - 1, ids[:, 2], ids[:, 2]
+    return ids
+
+
+# (B, V, L, penalty, why): every dtype, every run
+BOUNDARY_CASES = [
+    (2, 7, 0, "default", "an empty history"),
+    (1, 5, 1, 2.0, "one token of history"),
+    (3, 11, 6, 0.5, "ids 0 and V - 1, a repeated id, penalty below 1"),
+    (2, 9, 5, 1.0, "penalty 1 (nothing changes)"),
+    (1, 32000, 300, "default", "a vocabulary of 32000 and a history of 300"),
+]
+
+
+@check("boundary cases every run: empty and one-token histories, ids 0 and V - 1, V = 32000 with 300 ids, penalty 1 and below 1", examples=1)
+def boundary_cases(ctx):
+    for dtype in DTYPES:
+        for b, v, length, penalty, why in BOUNDARY_CASES:
+            logits = ctx.randn(b, v, dtype=torch.float64, scale=3.0)
+            logits[:, 1::4] = 0.0  # exact zeros among the seen ids
+            logits = logits.to(dtype)
+            ids = _history(b, length, v)
+            kwargs = {} if penalty == "default" else {"penalty": penalty}
+            ctx.assert_close(ctx.call(logits, ids, **kwargs), ctx.reference(logits, ids, **kwargs), dtype=dtype)
+
+
+@check("float64 logits are computed in float64: penalty 1.2 and 1.3 applied exactly (within 1e-12)", examples=2)
+def float64_precision(ctx):
+    penalty = ctx.draw(st.sampled_from(["default", 1.3]))
+    logits = ctx.randn(2, 64, dtype=torch.float64, scale=50.0)
+    ids = _history(2, 40, 64)
+    kwargs = {} if penalty == "default" else {"penalty": penalty}
+    ctx.assert_close(ctx.call(logits, ids, **kwargs), ctx.reference(logits, ids, **kwargs), dtype=torch.float64, rtol=1e-12, atol=0.0)
+
+
+_PLAIN = """
+import torch
+
+def repetition_penalty(logits, input_ids, penalty=1.2):
+    seen = torch.gather(logits, 1, input_ids)
+    seen = torch.where(seen < 0, seen * penalty, seen / penalty)
+    return logits.scatter(1, input_ids, seen)
+"""
+
+
 WRONG_ANSWERS = {
     "the notes' version: multiplies positive logits by the penalty and divides negative ones": '''
 import torch
@@ -125,6 +182,20 @@ def repetition_penalty(logits, input_ids, penalty=1.2):
     out[:, ids] = torch.where(seen < 0, seen * penalty, seen / penalty)
     return out
 ''',
+    "penalty made a float32 tensor (torch.tensor(penalty)): 1.2 becomes 1.2000000477 on float64 logits": edited(_PLAIN,
+        ("    seen = torch.gather(logits, 1, input_ids)\n", "    penalty = torch.tensor(penalty)\n    seen = torch.gather(logits, 1, input_ids)\n"),
+    ),
+    "skips id 0, taking it for padding": edited(_PLAIN,
+        ("    return logits.scatter(1, input_ids, seen)",
+         "    seen = torch.where(input_ids == 0, logits[:, :1], seen)\n    return logits.scatter(1, input_ids, seen)"),
+    ),
+    "penalises only the last 64 tokens of the history (a window)": edited(_PLAIN,
+        ("    seen = torch.gather(logits, 1, input_ids)\n", "    input_ids = input_ids[:, -64:]\n    seen = torch.gather(logits, 1, input_ids)\n"),
+    ),
+    "scatters into logits in place (modifies logits)": edited(_PLAIN, ("logits.scatter(", "logits.scatter_(")),
+    "penalises only the most recent token": edited(_PLAIN,
+        ("    seen = torch.gather(logits, 1, input_ids)\n", "    input_ids = input_ids[:, -1:]\n    seen = torch.gather(logits, 1, input_ids)\n"),
+    ),
 }
 
 ALTERNATIVES = {
