@@ -1,14 +1,23 @@
 """attention.gqa — grouped-query attention: reference, checks, known-wrong answers.
 
 q (B, Hq, T, D); k, v (B, Hkv, T, D); Hq % Hkv == 0; query head h reads kv head h // (Hq // Hkv);
-scores scaled by 1/sqrt(D); causal: query i attends keys j <= i.
+scores scaled by 1/sqrt(D); causal: query i attends keys j <= i. float64 input is computed in
+float64.
+
+Regimes where implementations diverge, each run every time by `boundary_regimes` and
+`float64_precision` (the other checks draw at random):
+- one kv head (MQA) and as many kv heads as query heads (MHA): head-mapping mistakes are hidden
+  in both; one token; head dim 1 and a non-power-of-two head dim; 40 tokens;
+- magnitudes: scores ~1e4 (overflow without the max), every allowed score below -1e4 (a finite
+  -1e4 fill for the masked keys then wins);
+- float64 input with scores of a few hundred: compared at rtol 1e-10, where float32 shows.
 """
 import math
 
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check, edited
+from llmq.judge.kit import CheckFailed, check, edited
 
 FORBIDDEN = ["torch.nn.functional.scaled_dot_product_attention"]
 
@@ -56,6 +65,48 @@ def matches_reference(ctx):
         out = ctx.call(q, k, v, causal=causal)
         expected = ctx.reference(q, k, v, causal=causal)
     ctx.assert_close(out, expected, dtype=dtype)
+
+
+def _regime_cases(ctx):
+    """(what, q, k, v, kwargs, dtype, rtol, atol) for the regimes of the module docstring."""
+    f32, f64 = torch.float32, torch.float64
+    cases = []
+    for what, shape, kwargs, dtype, scale, rtol, atol in [
+        ("one kv head for 4 query heads (MQA), causal", (2, 1, 4, 5, 4), {"causal": True}, f32, 1.0, None, None),
+        ("3 kv heads for 3 query heads (MHA)", (1, 3, 1, 5, 4), {"causal": False}, f32, 1.0, None, None),
+        ("one token, 2 kv heads x 2", (2, 2, 2, 1, 8), {}, f32, 1.0, None, None),
+        ("head dim 1, not causal", (1, 2, 3, 4, 1), {"causal": False}, f32, 1.0, None, None),
+        ("head dim 5, 9 tokens", (1, 2, 2, 9, 5), {}, f32, 1.0, None, None),
+        ("40 tokens, causal", (1, 1, 2, 40, 8), {"causal": True}, f32, 1.0, None, None),
+        # float32 rounding of scores this large moves the weights a little: a looser tolerance.
+        ("scores ~1e4 (float32)", (1, 2, 2, 6, 4), {}, f32, 12.0, 1e-3, 1e-3),
+    ]:
+        q, k, v = _qkv(ctx, dtype, *shape, scale=scale)
+        cases.append((what, q, k, v, kwargs, dtype, rtol, atol))
+    # q = 80 and k = -80 everywhere (plus noise), D = 4: every score is near -12800.
+    q = 80.0 + ctx.randn(1, 4, 5, 4, dtype=f64)
+    k = -80.0 + ctx.randn(1, 2, 5, 4, dtype=f64)
+    v = ctx.randn(1, 2, 5, 4, dtype=f64)
+    cases.append(("every allowed score below -1e4 (float64), causal", q, k, v, {}, f64, None, None))
+    return cases
+
+
+@check("boundary regimes, every run: MQA and MHA, one token, head dim 1 and 5, 40 tokens, scores ~1e4 and below -1e4", examples=1)
+def boundary_regimes(ctx):
+    for what, q, k, v, kwargs, dtype, rtol, atol in _regime_cases(ctx):
+        out = ctx.call(q, k, v, **kwargs)
+        try:
+            ctx.assert_close(out, ctx.reference(q, k, v, **kwargs), dtype=dtype, rtol=rtol, atol=atol)
+        except CheckFailed as exc:
+            raise CheckFailed(f"{what}: {exc}") from None
+
+
+@check("float64 input is computed in float64 (rtol 1e-10, scores of a few hundred where float32 rounding shows)", examples=2)
+def float64_precision(ctx):
+    causal = ctx.draw(st.booleans())
+    q, k, v = _qkv(ctx, torch.float64, 1, 2, 2, 48, 16, scale=10.0)
+    out = ctx.call(q, k, v, causal=causal)
+    ctx.assert_close(out, ctx.reference(q, k, v, causal=causal), dtype=torch.float64, rtol=1e-10, atol=1e-10)
 
 
 @check("causal: changing future queries, keys and values leaves earlier outputs unchanged")
@@ -120,6 +171,16 @@ def grouped_query_attention(q, k, v, causal=True):
 
 
 WRONG_ANSWERS = {
+    "masked scores filled with -1e4 instead of -inf (wins when every allowed score is below -1e4)": edited(_PLAIN,
+        ('scores.masked_fill(mask, float("-inf"))', "scores.masked_fill(mask, -1e4)"),
+    ),
+    "computes in float32 (.float()) and casts back: float64 input loses precision": edited(_PLAIN,
+        ("    rep = q.shape[1]", "    dtype = q.dtype\n    q, k, v = q.float(), k.float(), v.float()\n    rep = q.shape[1]"),
+        ("return torch.softmax(scores, dim=-1) @ v", "return (torch.softmax(scores, dim=-1) @ v).to(dtype)"),
+    ),
+    "scales q in place (q /= sqrt(D)): the caller's q changes": edited(_PLAIN,
+        ("    scores = q @ k.transpose(-2, -1) / math.sqrt(d)", "    q /= math.sqrt(d)\n    scores = q @ k.transpose(-2, -1)"),
+    ),
     "maps query head h to kv head h % Hkv (repeat tiles the heads instead of interleaving them)": edited(_PLAIN,
         ("k.repeat_interleave(rep, dim=1)", "k.repeat(1, rep, 1, 1)"),
         ("v.repeat_interleave(rep, dim=1)", "v.repeat(1, rep, 1, 1)"),
