@@ -6,6 +6,14 @@ warmup_cosine_lr(step, max_lr, warmup_steps, total_steps, min_lr=0.0) -> a Pytho
     W <= step <= T: min_lr + (max_lr - min_lr) * 0.5 * (1 + cos(pi * (step - W) / (T - W)))
     step > T:       min_lr                                  (as nanoGPT's get_lr; it does not rise again)
 so lr(W) = max_lr and lr(T) = min_lr.
+
+Regimes where implementations diverge, each run every time by `boundary_regimes` beside the
+random draws:
+- W = 0 (no warmup: a test `step <= W` divides by zero at step 0), W = 1, and a long warmup;
+- T - W = 1 (the cosine is one step long), 2, and long;
+- the steps 0, W - 1, W, W + 1, the middle, T - 1, T, T + 1 and far past T;
+- min_lr at its default 0 and above it (a warmup from min_lr, or 0 past T instead of min_lr,
+  shows only then).
 """
 import math
 
@@ -67,6 +75,23 @@ def matches_reference(ctx):
     _check_steps(ctx, steps, max_lr, w, t, min_lr)
 
 
+# (max_lr, W, T - W, min_lr) for every regime of the module docstring.
+REGIME_SETTINGS = [
+    (max_lr, w, span, min_lr)
+    for max_lr, min_lr in ((6e-4, "default"), (3e-4, 1e-4))
+    for w in (0, 1, 7)
+    for span in (1, 2, 50)
+]
+
+
+@check("boundary regimes, every run: W = 0, 1, 7; T - W = 1, 2, 50; min_lr 0 and not; steps 0, W - 1, W, W + 1, T - 1, T, T + 1, T + 50", examples=1)
+def boundary_regimes(ctx):
+    for max_lr, w, span, min_lr in REGIME_SETTINGS:
+        t = w + span
+        steps = sorted({s for s in (0, w - 1, w, w + 1, (w + t) // 2, t - 1, t, t + 1, t + 50) if s >= 0})
+        _check_steps(ctx, steps, max_lr, w, t, min_lr)
+
+
 @check("the boundaries: lr(0), lr(W - 1), lr(W) = max_lr, lr(W + 1), lr(T - 1), lr(T) = min_lr, lr(T + 1) = min_lr")
 def boundaries(ctx):
     max_lr, w, span, min_lr = ctx.draw(SETTINGS)
@@ -110,6 +135,18 @@ def warmup_cosine_lr(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
 
 
 WRONG_ANSWERS = {
+    "warmup branch `step <= W`: the same values, but W = 0 divides by zero at step 0": edited(_PLAIN,
+        ("if step < warmup_steps:", "if step <= warmup_steps:"),
+    ),
+    "returns 0 past total_steps instead of min_lr (right only when min_lr is 0)": edited(_PLAIN,
+        ("    if step > total_steps:\n        return min_lr\n", "    if step > total_steps:\n        return 0.0\n"),
+    ),
+    "warmup from min_lr to max_lr instead of from 0 (right only when min_lr is 0)": edited(_PLAIN,
+        ("return max_lr * step / warmup_steps", "return min_lr + (max_lr - min_lr) * step / warmup_steps"),
+    ),
+    "integer division in the warmup: step // W is 0 until step W": edited(_PLAIN,
+        ("return max_lr * step / warmup_steps", "return max_lr * (step // warmup_steps)"),
+    ),
     "warmup off by one: max_lr * (step + 1) / W, reaching max_lr one step early and never 0": edited(_PLAIN,
         ("max_lr * step / warmup_steps", "max_lr * (step + 1) / warmup_steps"),
     ),
