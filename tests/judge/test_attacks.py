@@ -212,10 +212,13 @@ def _copy_install(target: Path) -> None:
 BankFiles = dict[Path, tuple[bytes, int, int]]  # path -> (content, atime_ns, mtime_ns)
 
 
+INSTALLED_PARTS = ("answers", "questions", "llmq")  # the bank, and llmq's own code
+
+
 def _bank_files(root: Path) -> BankFiles:
-    files = [
-        p for name in ("answers", "questions") for p in (root / name).rglob("*") if p.is_file() and "__pycache__" not in p.parts
-    ]
+    """Every file of the installed copy but Python's caches (which llmq writes as it runs)."""
+    files = [p for name in INSTALLED_PARTS for p in (root / name).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    files += list(root.glob("*.py"))  # sitecustomize.py and the like: imported at every start
     return {p: (p.read_bytes(), p.stat().st_atime_ns, p.stat().st_mtime_ns) for p in files}
 
 
@@ -291,8 +294,10 @@ class Scene:
         return [Path("/tmp") / self.marker, Path("/dev/shm") / self.marker]
 
     def guarded(self) -> dict[str, str]:
-        """What must stay byte-identical: the progress database and the installed bank."""
-        return _hash_tree([self.home / "progress.db", self.installed / "answers", self.installed / "questions"])
+        """What must stay byte-identical: the progress database, the installed bank and llmq's code."""
+        return _hash_tree(
+            [self.home / "progress.db", *(self.installed / part for part in INSTALLED_PARTS), *self.installed.glob("*.py")]
+        )
 
 
 @pytest.fixture(scope="module")
@@ -465,6 +470,18 @@ def test_the_installed_bank_cannot_be_rewritten(scene: Scene) -> None:
     assert_attack_ran(verdict, "answer modules rewritten")
     assert_contained(scene, verdict, before)
     assert_next_check_is_normal(scene, also_wrong=True)  # the checks are intact
+
+
+def test_llmqs_installation_cannot_be_rewritten(scene: Scene) -> None:
+    ran = scene.outside.parent / "code-ran-outside-the-sandbox"
+    verdict, before = run_attack(scene, "plant_in_installation", RAN=str(ran))
+    require_full(verdict, "without a mount namespace llmq's files are writable by their user")
+    assert_attack_ran(verdict, "planted: ")
+    listing = scene.llmq("list", "--json")
+    assert not ran.exists(), "code planted in llmq's installation ran in the next `llmq list`"
+    assert listing.returncode == 0, listing.stderr[-2000:]
+    assert_contained(scene, verdict, before)
+    assert_next_check_is_normal(scene)
 
 
 # --- forbidden op under another name ------------------------------------------------------------
