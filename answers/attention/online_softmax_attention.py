@@ -4,14 +4,25 @@ algorithm): reference, checks, known-wrong answers.
 q (..., Lq, D), k (..., Lk, D), v (..., Lk, Dv) -> (..., Lq, Dv): softmax(q k^T / sqrt(D)) v, the
 keys visited block_size at a time; causal: query i attends keys j <= i + (Lk - Lq), with Lq <= Lk.
 The result must equal plain attention for every block size. The reference is plain attention
-(softmax written out, since the softmax functions are forbidden to the solution).
+(softmax written out, since the softmax functions are forbidden to the solution). float64 input
+is computed in float64.
+
+Regimes where implementations diverge, each run every time by `boundary_regimes` and
+`float64_precision` (the other checks draw at random):
+- block size 1, smaller than Lk and not dividing it, equal to Lk, larger than Lk, and the
+  default 64 over 200 keys (four blocks, the last partial): a max or sum over one block fails;
+- Lq < Lk and Lq = Lk with causal (a mask built from block-local key indices, or aligned
+  top-left, fails), Lq > Lk without, one query, one key;
+- scores that grow along the keys (the running max changes in every block), scores ~1e4, and
+  every score below -1e3 (exp underflows to 0 for a running max started at 0: 0/0);
+- float64 input with scores of a few hundred: compared at rtol 1e-10, where float32 shows.
 """
 import math
 
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check, edited
+from llmq.judge.kit import CheckFailed, check, edited
 
 FORBIDDEN = [
     "torch.softmax",
@@ -74,6 +85,60 @@ def matches_reference(ctx):
     ctx.assert_close(ctx.call(q, k, v, **kwargs), ctx.reference(q, k, v, **kwargs), dtype=dtype)
 
 
+def _regime_cases(ctx):
+    """(what, q, k, v, kwargs, dtype, rtol, atol) for the regimes of the module docstring."""
+    f32, f64 = torch.float32, torch.float64
+    cases = []
+    for what, (lq, lk, d, dv), kwargs, scale, rtol, atol in [
+        ("block 1, 7 keys, causal", (3, 7, 4, 3), {"block_size": 1, "causal": True}, 1.0, None, None),
+        ("block 3 (not dividing 7 keys), causal", (3, 7, 4, 3), {"block_size": 3, "causal": True}, 1.0, None, None),
+        ("block 7 = Lk", (3, 7, 4, 3), {"block_size": 7}, 1.0, None, None),
+        ("block 10 > Lk = 7, causal", (3, 7, 4, 3), {"block_size": 10, "causal": True}, 1.0, None, None),
+        ("default block (64), 200 keys, causal", (2, 200, 4, 3), {"causal": True}, 1.0, None, None),
+        ("one query, 9 keys, block 4, causal", (1, 9, 4, 3), {"block_size": 4, "causal": True}, 1.0, None, None),
+        ("one key, 3 queries, block 2", (3, 1, 4, 3), {"block_size": 2}, 1.0, None, None),
+        ("6 queries, 4 keys (Lq > Lk), block 3, not causal", (6, 4, 4, 3), {"block_size": 3, "causal": False}, 1.0, None, None),
+        ("6 queries, 6 keys, block 4, causal", (6, 6, 4, 3), {"block_size": 4, "causal": True}, 1.0, None, None),
+        # float32 rounding of scores this large moves the weights a little: a looser tolerance.
+        ("scores ~1e4 (float32), block 3, causal", (3, 8, 4, 3), {"block_size": 3, "causal": True}, 12.0, 1e-3, 1e-3),
+    ]:
+        q = ctx.randn(2, lq, d, scale=scale)
+        k = ctx.randn(2, lk, d, scale=scale)
+        v = ctx.randn(2, lk, dv)
+        cases.append((what, q, k, v, kwargs, f32, rtol, atol))
+    # D = 1, q = 4, key j = 5 j (+ noise): scores grow by ~20 a key, so the max changes every block.
+    q = torch.full((1, 3, 1), 4.0)
+    k = 5.0 * torch.arange(12.0).reshape(1, 12, 1) + 0.1 * ctx.randn(1, 12, 1)
+    v = ctx.randn(1, 12, 2)
+    cases.append(("scores growing along the keys (~20 a key), block 2", q, k, v, {"block_size": 2}, f32, None, None))
+    # q = 30 and k = -30 everywhere (plus noise), D = 4: every score is near -1800.
+    q = 30.0 + ctx.randn(1, 3, 4, dtype=f64)
+    k = -30.0 + ctx.randn(1, 7, 4, dtype=f64)
+    v = ctx.randn(1, 7, 2, dtype=f64)
+    cases.append(("every score below -1e3 (float64), block 3, causal", q, k, v, {"block_size": 3, "causal": True}, f64, None, None))
+    return cases
+
+
+@check("boundary regimes, every run: block 1, < Lk, = Lk, > Lk and 64 over 200 keys; Lq < = > Lk; growing, huge and very negative scores", examples=1)
+def boundary_regimes(ctx):
+    for what, q, k, v, kwargs, dtype, rtol, atol in _regime_cases(ctx):
+        out = ctx.call(q, k, v, **kwargs)
+        try:
+            ctx.assert_close(out, ctx.reference(q, k, v, **kwargs), dtype=dtype, rtol=rtol, atol=atol)
+        except CheckFailed as exc:
+            raise CheckFailed(f"{what}: {exc}") from None
+
+
+@check("float64 input is computed in float64 (rtol 1e-10, scores of a few hundred where float32 rounding shows)", examples=2)
+def float64_precision(ctx):
+    causal = ctx.draw(st.booleans())
+    q = ctx.randn(2, 5, 16, dtype=torch.float64, scale=10.0)
+    k = ctx.randn(2, 100, 16, dtype=torch.float64, scale=10.0)
+    v = ctx.randn(2, 100, 3, dtype=torch.float64)
+    out = ctx.call(q, k, v, block_size=7, causal=causal)
+    ctx.assert_close(out, ctx.reference(q, k, v, block_size=7, causal=causal), dtype=torch.float64, rtol=1e-10, atol=1e-10)
+
+
 @check("block_size left at its default (64): equals plain attention for rows longer than one block", examples=4)
 def default_block(ctx):
     dtype, lk, causal = ctx.draw(st.tuples(st.sampled_from([torch.float32, torch.float64]), st.integers(65, 150), st.booleans()))
@@ -130,6 +195,18 @@ def online_softmax_attention(q, k, v, block_size=64, causal=False):
 
 
 WRONG_ANSWERS = {
+    "running max started at 0 instead of -inf: when every score is below ~-745, exp underflows and 0/0 is NaN": edited(_LOOP,
+        ('m = torch.full(q.shape[:-1] + (1,), float("-inf"), dtype=q.dtype)', "m = torch.zeros(q.shape[:-1] + (1,), dtype=q.dtype)"),
+    ),
+    "causal mask from block-local key indices (arange(block) without the block's start)": edited(_LOOP,
+        ("torch.arange(start, start + kb.shape[-2])", "torch.arange(kb.shape[-2])"),
+    ),
+    "causal mask aligned top-left (j > i), ignoring Lk - Lq": edited(_LOOP, ("j > i + lk - lq", "j > i")),
+    "computes in float32 (.float()) and casts back: float64 input loses precision": edited(_LOOP,
+        ("    lq, lk = q.shape[-2], k.shape[-2]\n",
+         "    dtype = q.dtype\n    q, k, v = q.float(), k.float(), v.float()\n    lq, lk = q.shape[-2], k.shape[-2]\n"),
+        ("return acc / l", "return (acc / l).to(dtype)"),
+    ),
     "forgets to rescale the running output when the running max grows (rescales only the sum)": edited(_LOOP,
         ("acc = acc * scale + p @ vb", "acc = acc + p @ vb"),
         ("        scale = torch.exp(m - m_new)\n", ""), ("l = l * scale", "l = l * torch.exp(m - m_new)"),  # scale, used once, inlined
