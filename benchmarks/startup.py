@@ -202,7 +202,7 @@ def main() -> None:
                       "llmq_bank_load_ms": round(statistics.median(banks), 1),
                       # what the app adds over the minimal one, the bank loader (llmq.bank) set aside
                       "ratio_without_bank_load": round(
-                          statistics.median([a - b for a, b in zip(llmq, banks)]) / minimal_ms, 3),
+                          statistics.median([a - b for a, b in zip(llmq, banks, strict=True)]) / minimal_ms, 3),
                       "study_first_card_ms": round(statistics.median(study), 1),
                       "study_to_home_ratio": round(statistics.median(study) / llmq_ms, 3),
                       "card_change_ms": round(statistics.median(changes), 1),

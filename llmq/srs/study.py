@@ -69,6 +69,7 @@ class Study:
         self.clock = clock
         self.filter = QueueFilter(topic, kind)
         self.session = uuid.uuid4().hex
+        self.extra_new = 0  # custom study: new cards beyond today's limit, in this session
         store.sync_bank(bank)
         self.reload_settings()
 
@@ -76,9 +77,8 @@ class Study:
         """Read the settings again (after the user changed them)."""
         self.settings = load_settings(self.store)
         self.scheduler = Scheduler(self.settings)
-        extra = self.queue.extra_new if hasattr(self, "queue") else 0
         self.queue = Queue(self.settings, self.filter)
-        self.queue.extra_new = extra  # custom study survives a settings reload
+        self.queue.extra_new = self.extra_new  # custom study survives a settings reload
         self._config_json = self.settings.scheduler_config()
         self._config_id = self.store.config_id(self._config_json)
         return self.settings
@@ -106,7 +106,8 @@ class Study:
 
     def study_more_new(self, n: int) -> None:
         """Custom study: let `n` more new cards through in this session, beyond today's limit."""
-        self.queue.extra_new += max(0, n)
+        self.extra_new += max(0, n)
+        self.queue.extra_new = self.extra_new
 
     def next_learning_due_ms(self) -> int | None:
         return self.queue.next_learning_due_ms(self.store, self.clock())

@@ -3,12 +3,14 @@ judge, and a helper that reads the screen as a person sees it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import io
 import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -94,10 +96,8 @@ def _no_judge() -> Any:
 async def settle(pilot: Pilot[Any], rounds: int = 3) -> None:
     """Let workers finish and their messages be handled (no timing: waits on the work itself)."""
     for _ in range(rounds):
-        try:
+        with contextlib.suppress(WorkerFailed):  # the app shows it as a notification; tests assert on that
             await pilot.app.workers.wait_for_complete()
-        except WorkerFailed:
-            pass  # the app shows it as a notification; tests assert on that
         await pilot.pause()
 
 

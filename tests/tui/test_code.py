@@ -6,16 +6,17 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from textual.widgets import TextArea
 
 from llmq.bank import CodeExercise
-from llmq.store import Store
 from llmq.judge.reference_file import reference_solution
+from llmq.store import Store
 from llmq.tui.screens.practice import ExerciseScreen
 from llmq.tui.screens.review import ReviewScreen
 from llmq.tui.widgets.code_panel import CodePanel

@@ -3,12 +3,12 @@ scrolls, f11 maximises, enter keeps indentation, ctrl+a selects all, escape leav
 then the screen; everything is reachable at 80x24. (No verdict needed: no judge runs here.)"""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 from llmq.bank import Bank
 from llmq.tui.app import LlmqApp
-
 from llmq.tui.screens.help import HelpScreen
 from llmq.tui.screens.practice import ExerciseScreen
 from llmq.tui.widgets.code_editor import CodeEditor, next_line_indent

@@ -2,7 +2,8 @@
 notifications carry titles and name questions by their titles, not their ids."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from llmq.tui.screens.help import HelpScreen
 from llmq.tui.screens.home import HomeScreen

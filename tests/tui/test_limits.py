@@ -4,7 +4,8 @@ each topic in turn, the end screen sums the session up, and the header counts le
 session will still show."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from llmq.srs import Rating, save_settings
 from llmq.store import Store

@@ -1,7 +1,8 @@
 """The review queue as a user drives it: flashcard, choice, numeric; ratings saved in the store."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from llmq.store import Store
 from llmq.tui.screens.review import ReviewScreen

@@ -1,8 +1,9 @@
 """Home, practice, browse, stats and the command palette, as a user sees them."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from textual.widgets import DataTable
@@ -213,7 +214,7 @@ async def test_a_broken_progress_database_is_a_notification(make_app: Callable[.
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         assert app.is_running
-        messages = [n for n in app._notifications]
+        messages = list(app._notifications)
         assert messages and messages[0].title == "Progress database"
         await pilot.press("r")
         await settle(pilot)

@@ -1,7 +1,8 @@
 """Below 80x24 the app says the terminal is too small instead of drawing clipped buttons."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from llmq.tui.screens.home import HomeScreen
 from llmq.tui.screens.review import ReviewScreen

@@ -3,7 +3,8 @@
 a deliberate change of look, and look at the new SVGs)."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 

@@ -2,15 +2,16 @@
 weekday rows aligned, and the numbers equal to `llmq stats --json` for the same progress."""
 from __future__ import annotations
 
+import io
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from llmq.srs import DayReviews, compute_stats
+from llmq.srs import DayReviews, TopicStats, compute_stats
 from llmq.store import Store
 from llmq.tui.screens.review import ReviewScreen
 from llmq.tui.screens.stats import StatsScreen, mastery_table
 from llmq.tui.widgets.heatmap import heatmap_text
-from llmq.srs import TopicStats
 
 from .conftest import TOPIC, screen_text, settle
 
@@ -19,7 +20,7 @@ def test_every_topic_has_its_own_row_with_its_own_number() -> None:
     from rich.console import Console
 
     topics = {f"topic{i:02d}": TopicStats(cards=i + 1, mastery=i / 20) for i in range(20)}
-    console = Console(width=100, record=True, file=open("/dev/null", "w"))
+    console = Console(width=100, record=True, file=io.StringIO())
     console.print(mastery_table(topics, {}))
     lines = console.export_text().splitlines()
     for i in range(20):

@@ -1,7 +1,8 @@
 """Destructive actions ask first and can be undone; `u` never re-draws a numeric card's numbers."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from textual.widgets import DataTable
 
