@@ -4,11 +4,19 @@ beam_scores (B*K,), log_probs (B*K, V), num_beams K -> (scores (B*K,), beam_idx 
 tokens (B*K,) int64). Row b*K + j is beam j of batch item b. For each b, the K best of its K*V
 candidates (beam j, token t) by beam_scores[b*K + j] + log_probs[b*K + j, t], best first; ties go
 to the smaller j*V + t; beam_idx is the parent's row b*K + j.
+
+Regimes where implementations diverge (each run every time by `boundary_cases`):
+- K = 1 (greedy), V = 1 (every candidate from another beam), K > V, K = V (dividing the flat
+  index by K instead of V is right only there), one batch item against several (a parent index
+  without the b*K offset is right only for b = 0);
+- the first step (beam 0 at 0, the others at -1e9) and later steps where every beam differs;
+- ties everywhere (multiples of 1/4) and a vocabulary of 32000;
+- float64 scores near -1e3 whose sums float32 cannot hold exactly.
 """
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import CheckFailed, check
+from llmq.judge.kit import CheckFailed, check, edited
 
 FORBIDDEN = []
 
@@ -92,6 +100,53 @@ def consistent(ctx):
     ctx.assert_close(scores, expected[0], dtype=torch.float64)
 
 
+# (B, K, V, why): every dtype, tied and untied scores, every run
+BOUNDARY_SIZES = [
+    (1, 1, 1, "K = 1, V = 1"),
+    (2, 1, 5, "greedy (K = 1), two batch items"),
+    (2, 3, 1, "V = 1: each new beam comes from another beam"),
+    (1, 4, 2, "K > V"),
+    (3, 2, 2, "K = V, three batch items"),
+    (2, 3, 32000, "a vocabulary of 32000"),
+]
+
+
+@check("boundary cases every run: K = 1, V = 1, K > V, K = V, one and several batch items, V = 32000, ties, first step", examples=1)
+def boundary_cases(ctx):
+    for dtype in DTYPES:
+        for b, k, v, why in BOUNDARY_SIZES:
+            tied = ((-ctx.randint(0, 9, (b * k,))).to(dtype) / 4, (-ctx.randint(0, 9, (b * k, v))).to(dtype) / 4)
+            first = torch.full((b, k), -1e9, dtype=torch.float64)
+            first[:, 0] = 0.0
+            real = torch.log_softmax(ctx.randn(b * k, v, dtype=torch.float64, scale=2.0), dim=-1)
+            later = -ctx.rand(b * k, dtype=torch.float64) * 10 - torch.arange(b * k, dtype=torch.float64)
+            cases = [tied]
+            if dtype == torch.float64:  # sums of real log-probs are exact only in float64 (the reference adds in float64)
+                cases += [(first.reshape(-1), real), (later, real)]
+            for beam_scores, log_probs in cases:
+                _compare(ctx, ctx.call(beam_scores, log_probs, k), ctx.reference(beam_scores, log_probs, k), dtype)
+
+
+@check("float64 scores are added in float64: beam scores near -1e3, exact sums", examples=2)
+def float64_precision(ctx):
+    b, k, v = ctx.draw(SIZES)
+    beam_scores = -1000 - ctx.rand(b * k, dtype=torch.float64) * 10
+    log_probs = torch.log_softmax(ctx.randn(b * k, v, dtype=torch.float64, scale=2.0), dim=-1)
+    _compare(ctx, ctx.call(beam_scores, log_probs, k), ctx.reference(beam_scores, log_probs, k), torch.float64)
+
+
+_PLAIN = """
+import torch
+
+def beam_search_step(beam_scores, log_probs, num_beams):
+    rows, vocab = log_probs.shape
+    flat = (beam_scores[:, None] + log_probs).reshape(rows // num_beams, num_beams * vocab)
+    order = torch.sort(flat, dim=1, descending=True, stable=True).indices[:, :num_beams]
+    parent = order // vocab + torch.arange(rows // num_beams)[:, None] * num_beams
+    return flat.gather(1, order).reshape(-1), parent.reshape(-1), (order % vocab).reshape(-1)
+"""
+
+
 WRONG_ANSWERS = {
     "beam scores not accumulated: ranks the new token's log-prob alone": '''
 import torch
@@ -141,6 +196,21 @@ def beam_search_step(beam_scores, log_probs, num_beams):
     parent = order // vocab + torch.arange(rows // num_beams)[:, None] * num_beams
     return scores.reshape(-1), parent.reshape(-1), (order % vocab).reshape(-1)
 ''',
+    "adds in float32 (.float()), cast back: float64 sums rounded": edited(_PLAIN,
+        ("(beam_scores[:, None] + log_probs)", "(beam_scores.float()[:, None] + log_probs.float()).to(log_probs.dtype)"),
+    ),
+    "takes every candidate from beam 0 (right only at the first step, when the beams are copies)": edited(_PLAIN,
+        ("    flat = (beam_scores[:, None] + log_probs).reshape(rows // num_beams, num_beams * vocab)\n",
+         "    flat = (beam_scores[:, None] + log_probs).reshape(rows // num_beams, num_beams * vocab)\n"
+         "    flat = torch.cat([flat[:, :vocab], torch.full_like(flat[:, vocab:], float('-inf'))], dim=1)\n"),
+    ),
+    "flattens the candidates token-major (c = t*K + j): ties come out in the wrong order": edited(_PLAIN,
+        ("    flat = (beam_scores[:, None] + log_probs).reshape(rows // num_beams, num_beams * vocab)\n",
+         "    flat = (beam_scores[:, None] + log_probs).reshape(rows // num_beams, num_beams, vocab).transpose(1, 2)\n"
+         "    flat = flat.reshape(rows // num_beams, num_beams * vocab)\n"),
+        ("    parent = order // vocab +", "    parent = order % num_beams +"),
+        ("(order % vocab).reshape(-1)", "(order // num_beams).reshape(-1)"),
+    ),
 }
 
 ALTERNATIVES = {
