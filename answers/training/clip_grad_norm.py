@@ -6,6 +6,16 @@ of every tensor's squared norm); every tensor is multiplied in place by
 min(1, max_norm / (total + 1e-6)); returns total (before clipping) as a 0-dim tensor in the
 grads' dtype. Equal to torch.nn.utils.clip_grad_norm_(params, max_norm) (norm_type 2), whose
 1e-6 keeps the division finite and leaves the clipped norm just below max_norm.
+
+Regimes where implementations diverge, each run every time by `float64_precision` and
+`boundary_regimes` beside the random draws:
+- the total against max_norm: far below, exactly equal (0.75, 1.0 with max_norm 1.25: torch still
+  scales by 1 - 8e-7, a test `total > max_norm` does not), inside the 1e-6 band, and far above;
+- all gradients zero (total 0: 0/0 without the 1e-6), and one zero tensor among others;
+- one tensor, a 0-dim tensor, many tensors of mixed ranks (torch.cat of the raw tensors breaks),
+  and a long tensor (a sum over only the first block shows);
+- float64 gradients computed in float64 (a float32 total leaves errors of 1e-8, below float64's
+  default tolerance but far above rtol 1e-12).
 """
 import torch
 from hypothesis import strategies as st
@@ -89,6 +99,44 @@ def matches_reference(ctx):
     _compare(ctx, ctx.run("clip_copies", max_norm, *grads), grads, max_norm, dtype)
 
 
+FLOAT64_RTOL = 1e-12  # far below float32's rounding, far above float64's error here
+
+
+@check("float64 gradients are computed in float64 (rtol 1e-12: a float32 step such as `.float()` fails)", examples=2)
+def float64_precision(ctx):
+    n = ctx.draw(st.sampled_from([300, 1000]))
+    # Mixed magnitudes over several tensors: a float32 norm or scale is off by ~1e-8 relative.
+    grads = [ctx.randn(n, dtype=torch.float64, scale=s) for s in (1e-3, 1.0, 30.0)]
+    max_norm = 0.25 * float(torch.cat(grads).norm())  # clipped
+    _compare(ctx, ctx.run("clip_copies", max_norm, *grads), grads, max_norm, torch.float64, rtol=FLOAT64_RTOL, atol=0.0)
+
+
+def _regime_cases(ctx, dtype):
+    """(grads, max_norm) for every regime of the module docstring."""
+    t = lambda *v: torch.tensor(v, dtype=dtype)
+    mixed = [ctx.randn(*shape, dtype=dtype) for shape in [(), (3,), (2, 5), (4, 3, 2), (1,), (7, 1)] * 3]
+    long = [ctx.randn(5000, dtype=dtype), ctx.randn(3, dtype=dtype)]
+    return [
+        ([t(0.75, 1.0)], 1.25),  # total exactly max_norm: torch scales by 1.25 / (1.25 + 1e-6)
+        ([t(0.75), t(1.0)], 1.25 + 5e-7),  # inside the 1e-6 band: still scaled, a hair
+        ([t(0.0, 0.0), torch.zeros((), dtype=dtype)], 1.0),  # total 0
+        ([t(0.0, 0.0), t(3.0, 4.0)], 1.0),  # one zero tensor among others, clipped to 1
+        ([torch.tensor(-7.0, dtype=dtype)], 2.0),  # one 0-dim tensor
+        ([t(0.1, -0.2)], 5.0),  # far below: unchanged
+        (mixed, 1.0),  # many tensors of every rank
+        (mixed, 1e3),
+        (long, 3.0),  # a long tensor: every block of it counts
+    ]
+
+
+@check("boundary regimes, every run: total equal to max_norm, inside the 1e-6 band, zero; one 0-dim tensor; 18 tensors of mixed ranks; a tensor of 5000", examples=1)
+def boundary_regimes(ctx):
+    for dtype in DTYPES:
+        for grads, max_norm in _regime_cases(ctx, dtype):
+            # The tie's effect (8e-7 relative) is only visible in float64: float32 keeps default tolerances.
+            _compare(ctx, ctx.run("clip_copies", max_norm, *grads), grads, max_norm, dtype)
+
+
 @check("the norm is global: one large and one small tensor are scaled by the same factor", examples=8)
 def global_norm(ctx):
     dtype, shapes, max_norm = ctx.draw(st.tuples(st.sampled_from(DTYPES), SHAPES, MAX_NORMS))
@@ -135,6 +183,19 @@ def clip_grad_norm(grads, max_norm):
 
 
 WRONG_ANSWERS = {
+    "computes the total in float32 for float64 gradients (`g.float().norm()`)": edited(_PLAIN,
+        ("torch.stack([g.norm() for g in grads]).norm()", "torch.stack([g.float().norm() for g in grads]).norm()"),
+        ("    return total", "    return total.to(grads[0].dtype)"),
+    ),
+    "clips only when total > max_norm (torch scales by max_norm / (total + 1e-6) at the tie too)": edited(_PLAIN,
+        ("    for g in grads:\n        g.mul_(scale)", "    if total > max_norm:\n        for g in grads:\n            g.mul_(scale)"),
+    ),
+    "norm of torch.cat(grads) (breaks on 0-dim and on gradients of different ranks)": edited(_PLAIN,
+        ("torch.stack([g.norm() for g in grads]).norm()", "torch.cat(grads).norm()"),
+    ),
+    "sum of squares without the square root": edited(_PLAIN,
+        ("torch.stack([g.norm() for g in grads]).norm()", "sum((g * g).sum() for g in grads)"),
+    ),
     "clips each tensor by its own norm instead of the global norm": edited(_PLAIN,
         ("        g.mul_(scale)", "        g.mul_(torch.clamp(max_norm / (g.norm() + 1e-6), max=1.0))"),
     ),
