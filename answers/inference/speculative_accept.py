@@ -3,12 +3,21 @@
 draft_tokens int64 (B, G); draft_probs q (B, G, V); target_probs p (B, G+1, V); uniforms u (B, G) ->
 (n_accepted int64 (B,), dist (B, V)). Draft token i is accepted iff u_i <= p_i(x_i) / q_i(x_i), in
 order, stopping at the first rejection; dist is norm(max(0, p_n - q_n)) at the first rejected
-position n, or p_G (the extra token's distribution) when all G are accepted.
+position n, or p_G (the extra token's distribution) when all G are accepted. Float64 input is
+computed in float64.
+
+Regimes where implementations diverge (each run every time by `boundary_cases` and
+`float64_precision`):
+- the first draft rejected (n = 0), the last one rejected (n = G - 1), every draft accepted
+  (n = G: the extra distribution p_G), all in one batch, so rows stop at different places;
+- G = 1; V = 1 (p = q = 1: always accepted); a vocabulary of 32000 (the residual's sum over the
+  whole row);
+- float64 residuals over V = 4096 normalised: a `.float()` shows at a relative 1e-7.
 """
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import CheckFailed, check, edited
+from llmq.judge.kit import BankError, CheckFailed, check, edited
 
 FORBIDDEN = []
 
@@ -104,6 +113,58 @@ def reproduces_target(ctx):
            lambda: ctx.assert_close(mixture, p0, dtype=torch.float64, rtol=0.0, atol=2.0 / GRID))
 
 
+def _forced(ctx, dtype, gamma, v, stops):
+    """Inputs whose row r accepts exactly stops[r] drafts (stops[r] = gamma: all accepted).
+
+    Each draft token is the one with the smallest p/q (below 1 unless p = q), and u is set to half
+    that ratio (accept) or halfway between it and 1 (reject), far from p/q either way."""
+    b = len(stops)
+    base = ctx.randn(b, gamma + 1, v, dtype=torch.float64, scale=2.0)
+    q = torch.softmax(base[:, :gamma], dim=-1)
+    p = torch.softmax(base + ctx.randn(b, gamma + 1, v, dtype=torch.float64), dim=-1)
+    q, p = q.to(dtype).double(), p.to(dtype).double()  # the ratios of the values the submission sees
+    ratio_all = p[:, :gamma] / q
+    tokens = ratio_all.argmin(dim=-1)  # (B, G)
+    ratio = ratio_all.gather(-1, tokens[..., None])[..., 0]
+    u = ratio * 0.5
+    for r, stop in enumerate(stops):
+        if stop < gamma:
+            u[r, stop] = (ratio[r, stop] + 1) / 2
+    return tokens, q.to(dtype), p.to(dtype), u.to(dtype)
+
+
+# (G, V, accepted per row, why): every dtype, every run
+BOUNDARY_CASES = [
+    (4, 6, [4, 0, 3, 1], "rows stopping at 0, 1, the last draft and none"),
+    (1, 5, [0, 1], "G = 1, rejected and accepted"),
+    (2, 1, [2], "V = 1 (p = q = 1: always accepted)"),
+    (2, 32000, [1, 2], "a vocabulary of 32000"),
+]
+
+
+@check("boundary cases every run: first, last and no draft rejected in one batch, G = 1, V = 1, V = 32000 (float32/float64)", examples=1)
+def boundary_cases(ctx):
+    for dtype in DTYPES:
+        for gamma, v, stops, why in BOUNDARY_CASES:
+            args = _forced(ctx, dtype, gamma, v, stops)
+            expected = ctx.reference(*args)
+            if expected[0].tolist() != stops:  # guards the construction of the inputs
+                raise BankError(f"{why}: the inputs accept {expected[0].tolist()} drafts, meant {stops}")
+            n, dist = _unpack(ctx, ctx.call(*args), len(stops))
+            _named(ctx, f"n_accepted ({why})", lambda: ctx.assert_equal(n, expected[0]))
+            _named(ctx, f"dist ({why})", lambda: ctx.assert_close(dist, expected[1], dtype=dtype))
+
+
+@check("float64 input is computed in float64: residuals over V = 4096 normalised within 1e-12", examples=2)
+def float64_precision(ctx):
+    stops = ctx.draw(st.sampled_from([[0, 1], [2, 0], [1, 1]]))
+    args = _forced(ctx, torch.float64, 2, 4096, stops)
+    expected = ctx.reference(*args)
+    n, dist = _unpack(ctx, ctx.call(*args), len(stops))
+    _named(ctx, "n_accepted", lambda: ctx.assert_equal(n, expected[0]))
+    _named(ctx, "dist", lambda: ctx.assert_close(dist, expected[1], dtype=torch.float64, rtol=1e-12, atol=1e-18))
+
+
 # The plain loop, as the reference writes it; each wrong answer below but the vectorised one is this
 # with one bug put in.
 _LOOP = """
@@ -163,6 +224,21 @@ def speculative_accept(draft_tokens, draft_probs, target_probs, uniforms):
     ),
     "all accepted: returns the target distribution at the last draft position, not the extra one p_G": edited(_LOOP,
         ("dist[b] = target_probs[b, gamma]", "dist[b] = target_probs[b, gamma - 1]"),
+    ),
+    "never tests the last draft (loop to G - 1, then accepts it)": edited(_LOOP,
+        ("        while n < gamma:\n", "        while n < gamma - 1:\n"),
+        ("        n_acc[b] = n\n", "        if n == gamma - 1:\n            n = gamma\n        n_acc[b] = n\n"),
+    ),
+    "stops every row at the batch's first rejection (n = the smallest over the rows)": edited(_LOOP,
+        ("    return n_acc, dist", "    n_min = int(n_acc.min())\n    for b in range(batch):\n"
+         "        if n_min < gamma:\n            r = torch.clamp(target_probs[b, n_min] - draft_probs[b, n_min], min=0)\n"
+         "            dist[b] = r / r.sum()\n    return torch.full_like(n_acc, n_min), dist"),
+    ),
+    "normalises the residual in float32 (.float() on float64 input), cast back": edited(_LOOP,
+        ("            dist[b] = r / r.sum()", "            dist[b] = (r.float() / r.float().sum()).to(r.dtype)"),
+    ),
+    "normalises the residual with a softmax instead of dividing by its sum": edited(_LOOP,
+        ("            dist[b] = r / r.sum()", "            dist[b] = torch.softmax(r, dim=-1)"),
     ),
 }
 
