@@ -3,11 +3,18 @@ the decoupled RoPE key): reference, checks, known-wrong answers.
 
 h (B, T, D); w_dkv (D, d_c); w_uk (d_c, H*dh); w_uv (d_c, H*dv), all applied as x @ w ->
 (c_kv (B, T, d_c), k (B, H, T, dh), v (B, H, T, dv)); head i owns columns i*dh:(i+1)*dh of c_kv @ w_uk.
+float64 input is computed in float64.
+
+Regimes where implementations diverge, each run every time by `boundary_regimes` and
+`float64_precision` (the other checks draw at random): one token and one head (head-splitting
+mistakes hide in both), a latent of width 1, D = 1, dh != dv (the value head width is not the
+key's), and float64 input with D = 512 (a reduction long enough for float32 rounding to show),
+compared at rtol 1e-10.
 """
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import CheckFailed, check
+from llmq.judge.kit import CheckFailed, check, edited
 
 FORBIDDEN = []
 
@@ -75,6 +82,44 @@ def matches_reference(ctx):
     _close(ctx, "v", v, expected[2], dtype)
 
 
+# (what, (B, T, D, d_c, H, dh, dv))
+REGIMES = [
+    ("one token, 3 heads", (2, 1, 8, 4, 3, 2, 2)),
+    ("one head, dh = 3, dv = 5", (1, 4, 8, 2, 1, 3, 5)),
+    ("a latent of width 1", (1, 3, 8, 1, 2, 2, 2)),
+    ("dh = 3, dv = 1, 2 heads", (1, 3, 12, 4, 2, 3, 1)),
+    ("dh = 2, dv = 4, 3 heads", (2, 2, 12, 4, 3, 2, 4)),
+    ("D = 1", (1, 2, 1, 2, 2, 2, 2)),
+]
+
+
+@check("boundary regimes, every run: one token, one head, d_c = 1, D = 1, dh != dv both ways", examples=1)
+def boundary_regimes(ctx):
+    for what, shape in REGIMES:
+        args = _inputs(ctx, torch.float32, *shape)
+        heads = shape[4]
+        expected = ctx.reference(*args, heads)
+        try:
+            c_kv, k, v = _unpack(ctx, ctx.call(*args, heads), expected)
+            _close(ctx, "c_kv", c_kv, expected[0], torch.float32)
+            _close(ctx, "k", k, expected[1], torch.float32)
+            _close(ctx, "v", v, expected[2], torch.float32)
+        except CheckFailed as exc:
+            raise CheckFailed(f"{what}: {exc}") from None
+
+
+@check("float64 input is computed in float64 (rtol 1e-10, D = 512 where float32 rounding shows)", examples=2)
+def float64_precision(ctx):
+    args = _inputs(ctx, torch.float64, 1, 3, 512, 8, 2, 4, 3)
+    expected = ctx.reference(*args, 2)
+    c_kv, k, v = _unpack(ctx, ctx.call(*args, 2), expected)
+    for name, got, want in zip(("c_kv", "k", "v"), (c_kv, k, v), expected):
+        try:
+            ctx.assert_close(got, want, dtype=torch.float64, rtol=1e-10, atol=1e-10)
+        except CheckFailed as exc:
+            raise CheckFailed(f"`{name}`: {exc}") from None
+
+
 @check("the cached latent is enough: the returned k and v are the up-projections of the returned c_kv")
 def latent_suffices(ctx):
     dtype, shape = ctx.draw(st.tuples(st.sampled_from([torch.float32, torch.float64]), SHAPES))
@@ -93,7 +138,36 @@ def latent_suffices(ctx):
     _close(ctx, "v against up_project(your c_kv)", v, v_from_latent, dtype)
 
 
+# The usual way to write it; the wrong answers written with edited() are this with one bug put in.
+_PLAIN = '''
+import torch
+
+def mla_kv_compress(h, w_dkv, w_uk, w_uv, n_heads):
+    b, t, _ = h.shape
+    dh = w_uk.shape[1] // n_heads
+    dv = w_uv.shape[1] // n_heads
+    c_kv = h @ w_dkv
+    k = (c_kv @ w_uk).view(b, t, n_heads, dh).transpose(1, 2)
+    v = (c_kv @ w_uv).view(b, t, n_heads, dv).transpose(1, 2)
+    return c_kv, k, v
+'''
+
+
 WRONG_ANSWERS = {
+    "value heads split with the key head width dh (the same only when dh == dv)": edited(_PLAIN,
+        ("view(b, t, n_heads, dv)", "view(b, t, -1, dh)"),
+    ),
+    "computes in float32 (.float()) and casts back: float64 input loses precision": edited(_PLAIN,
+        ("    c_kv = h @ w_dkv\n", "    c_kv = (h.float() @ w_dkv.float()).to(h.dtype)\n"),
+    ),
+    "up-projections in float32 (.float() on the latent and the weights), cast back": edited(_PLAIN,
+        ("(c_kv @ w_uk)", "(c_kv.float() @ w_uk.float()).to(h.dtype)"),
+        ("(c_kv @ w_uv)", "(c_kv.float() @ w_uv.float()).to(h.dtype)"),
+    ),
+    "returns k and v as (B, T, H, e), without moving the heads in front of the tokens": edited(_PLAIN,
+        ("view(b, t, n_heads, dh).transpose(1, 2)", "view(b, t, n_heads, dh)"),
+        ("view(b, t, n_heads, dv).transpose(1, 2)", "view(b, t, n_heads, dv)"),
+    ),
     "splits heads with reshape(B, H, T, dh) directly, without the transpose": '''
 import torch
 
@@ -139,6 +213,7 @@ def mla_kv_compress(h, w_dkv, w_uk, w_uv, n_heads):
 }
 
 ALTERNATIVES = {
+    "view and transpose with the head widths taken from the weights": _PLAIN,
     "einsum per head with the up-projections reshaped to (d_c, H, e)": '''
 import torch
 
