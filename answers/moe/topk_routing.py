@@ -10,7 +10,15 @@ topk_routing(logits, k): router logits (N, E) float32/float64 (no ties within a 
     expert i (so sum_i f_i = 1; for k = 1 this is Switch's eq. 4 exactly). Hugging Face's Mixtral
     load_balancing_loss_func divides the counts by N only, which gives k times this value.
 (Fedus et al. 2021, arXiv:2101.03961, sec. 2.2, eq. 4-6; Jiang et al. 2024, Mixtral of Experts,
-arXiv:2401.04088, sec. 2.1.)
+arXiv:2401.04088, sec. 2.1.) Float64 input is computed in float64.
+
+Regimes where implementations diverge (each run every time by `boundary_cases` and
+`float64_precision`):
+- k = 1 (top-1 counting is then right), k = E (the weights are then the full softmax), E = 1,
+  one token (a softmax over tokens is then all ones);
+- 64 experts with k = 8, the last experts never chosen (a bincount without minlength is short);
+- logits of a few hundred (exp overflows without the max subtracted);
+- float64 logits of ~30 over 512 tokens: a `.float()` shows at a relative 1e-7.
 """
 import torch
 from hypothesis import strategies as st
@@ -101,6 +109,42 @@ def balance(ctx):
     _compare(ctx, out, logits, k, dtype)
 
 
+# (N, E, k, logit scale, why): every dtype, every run
+BOUNDARY_CASES = [
+    (1, 1, 1, 2.0, "E = 1"),
+    (6, 8, 1, 2.0, "k = 1"),
+    (5, 4, 4, 2.0, "k = E"),
+    (1, 8, 3, 2.0, "one token"),
+    (3, 5, 2, 150.0, "logits of a few hundred"),
+    (64, 64, 8, 2.0, "64 experts, k = 8, the last 8 experts never chosen"),
+]
+
+
+@check("boundary cases every run: E = 1, k = 1, k = E, one token, 64 experts with some never chosen, logits of a few hundred", examples=1)
+def boundary_cases(ctx):
+    for dtype in DTYPES:
+        for n, e, k, scale, why in BOUNDARY_CASES:
+            logits = _logits(ctx, n, e, torch.float64, scale=scale)
+            if e == 64:
+                logits[:, -8:] -= 100.0  # never among the top 8
+            logits = logits.to(dtype)
+            try:
+                _compare(ctx, ctx.call(logits, k), logits, k, dtype)
+            except CheckFailed as exc:
+                raise CheckFailed(f"{why}: {exc}") from None
+
+
+@check("float64 input is computed in float64: logits of ~30 over 512 tokens, within 1e-11", examples=2)
+def float64_precision(ctx):
+    e, k = ctx.draw(st.sampled_from([(8, 2), (16, 4)]))
+    logits = _logits(ctx, 512, e, torch.float64, scale=30.0)
+    weights, indices, aux = _triple(ctx, ctx.call(logits, k))
+    want_w, want_i, want_aux = ctx.reference(logits, k)
+    ctx.assert_equal(indices, want_i)
+    ctx.assert_close(weights, want_w, dtype=torch.float64, rtol=1e-11, atol=1e-15)
+    ctx.assert_close(aux, want_aux, dtype=torch.float64, rtol=1e-11, atol=0.0)
+
+
 # The usual way to write it; each wrong answer below is this file with one bug put in.
 _PLAIN = """
 import torch
@@ -138,6 +182,19 @@ WRONG_ANSWERS = {
         ("weights = torch.softmax(top, dim=-1)",
          "weights = torch.softmax(logits, dim=0).gather(1, indices)\n    weights = weights / weights.sum(dim=-1, keepdim=True)"),
         ("probs = torch.softmax(logits, dim=-1)", "probs = torch.softmax(logits, dim=0)"),
+    ),
+    "bincount without minlength: f is short when the last experts are never chosen": edited(_PLAIN,
+        ("torch.bincount(indices.flatten(), minlength=e)", "torch.bincount(indices.flatten())"),
+    ),
+    "softmax by hand without subtracting the max (exp overflows for large logits)": edited(_PLAIN,
+        ("    weights = torch.softmax(top, dim=-1)\n    probs = torch.softmax(logits, dim=-1)\n",
+         "    weights = top.exp() / top.exp().sum(dim=-1, keepdim=True)\n"
+         "    probs = logits.exp() / logits.exp().sum(dim=-1, keepdim=True)\n"),
+    ),
+    "computes the softmaxes in float32 (.float() on float64 input), cast back": edited(_PLAIN,
+        ("    weights = torch.softmax(top, dim=-1)\n    probs = torch.softmax(logits, dim=-1)\n",
+         "    weights = torch.softmax(top.float(), dim=-1).to(logits.dtype)\n"
+         "    probs = torch.softmax(logits.float(), dim=-1).to(logits.dtype)\n"),
     ),
 }
 
