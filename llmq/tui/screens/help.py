@@ -3,7 +3,6 @@ works on it right now, with the keys that work elsewhere on it listed apart."""
 from __future__ import annotations
 
 from rich.table import Table
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
@@ -15,22 +14,29 @@ from llmq.tui.widgets.reading import ReadingScroll
 _GENERAL = [("ctrl+p", "every command, by name"), ("? / f1", "this help"), ("ctrl+q", "quit llmq")]
 
 
-def screen_help(screen: Screen[object]) -> Text | Table:
-    """The overlay's body for `screen`: its HELP text, then its keys as a two-column table."""
+# Textual's own keys that every screen has; not what a person opens help for.
+_GENERIC_ACTIONS = {"app.focus_next", "app.focus_previous", "screen.copy_text", "focus_next", "focus_previous",
+                    "quit", "help", "command_palette"}  # the last three: listed once, below
+
+
+def screen_help(screen: Screen[object]) -> Table:
+    """The overlay's body for `screen`: its keys that work now, the keys of one action together
+    (space / ⏎ Show answer), then the keys every screen shares."""
     table = Table(show_header=False, box=None, padding=(0, 2, 0, 0), expand=False)
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
-    seen: set[tuple[str, str]] = set()
+    keys: dict[str, list[str]] = {}  # description -> its keys, in binding order
     app = screen.app
     for active in screen.active_bindings.values():
         b = active.binding
-        if not b.description or not active.enabled:
+        if not b.description or not active.enabled or b.system or b.action in _GENERIC_ACTIONS:
             continue
         key = b.key_display or app.get_key_display(b)
-        if (key, b.description) in seen:
-            continue
-        seen.add((key, b.description))
-        table.add_row(key, b.description)
+        shown = keys.setdefault(b.description, [])
+        if key not in shown:
+            shown.append(key)
+    for description, shown in keys.items():
+        table.add_row(" / ".join(shown), description)
     for key, what in _GENERAL:
         table.add_row(key, what)
     return table

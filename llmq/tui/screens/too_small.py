@@ -28,7 +28,7 @@ class TooSmallScreen(ModalScreen[None]):
         self.query_one("#too-small", Static).update(
             f"The terminal is too small: {width}x{height}.\n"
             f"llmq needs at least {MIN_WIDTH}x{MIN_HEIGHT}.\n\n"
-            "Make the window larger (or the font smaller); ctrl+q quits.")
+            "Make the window larger (or the font smaller).\nctrl+q quits.")
 
     def action_nothing(self) -> None:
         pass
