@@ -3,11 +3,19 @@
 apply_rope(x, positions, theta=10000.0): x (..., T, D), D even; positions int64 (T,). Dim i pairs
 with dim i + D/2 and turns by the angle positions[t] * theta ** (-2i / D):
 out_i = x_i cos - x_{i+D/2} sin, out_{i+D/2} = x_{i+D/2} cos + x_i sin (GPT-NeoX, Hugging Face Llama).
+float64 input is computed in float64 (angles included).
+
+Regimes where implementations diverge, each run every time by `boundary_regimes` and
+`float64_precision` (the other checks draw at random): one pair (D = 2: the pairing layout is
+hidden), non-power-of-two D (6, 10), one token, position 0 (the identity), unsorted positions
+not starting at 0, theta away from its default, and float64 at positions near 100000, where an
+angle computed in float32 (a float32 arange, positions.float()) is off by ~1e-2 radians:
+compared at rtol 1e-9.
 """
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check, edited
+from llmq.judge.kit import CheckFailed, check, edited
 
 FORBIDDEN = []
 
@@ -56,6 +64,39 @@ def matches_reference(ctx):
     positions = _positions(ctx, x.shape[-2], 64)
     kw = ctx.draw(st.sampled_from([{}, {"theta": 100.0}, {"theta": 500000.0}]))  # {}: theta at its default
     ctx.assert_close(ctx.call(x, positions, **kw), ctx.reference(x, positions, **kw), dtype=dtype)
+
+
+# (what, x shape, positions, theta or None for the default, dtype)
+REGIMES = [
+    ("one pair (D = 2), positions 5, 0, 17", (2, 3, 2), [5, 0, 17], None, torch.float32),
+    ("one token at position 0 (the identity)", (2, 1, 8), [0], None, torch.float32),
+    ("D = 6, positions 3..8, theta 100", (6, 6), [3, 4, 5, 6, 7, 8], 100.0, torch.float32),
+    ("D = 10, unsorted positions 7, 3, 0, 12, theta 500000", (2, 2, 4, 10), [7, 3, 0, 12], 500000.0, torch.float32),
+    ("one token at position 99999, float64", (3, 1, 64), [99999], None, torch.float64),
+    ("bfloat16, D = 16", (2, 3, 16), [1, 2, 40], None, torch.bfloat16),
+]
+
+
+@check("boundary regimes, every run: D = 2, 6, 10, one token, position 0 and 99999, unsorted positions, theta 100 and 5e5", examples=1)
+def boundary_regimes(ctx):
+    for what, shape, positions, theta, dtype in REGIMES:
+        x = ctx.randn(*shape, dtype=dtype)
+        pos = torch.tensor(positions, dtype=torch.int64)
+        kw = {} if theta is None else {"theta": theta}
+        out = ctx.call(x, pos, **kw)
+        try:
+            ctx.assert_close(out, ctx.reference(x, pos, **kw), dtype=dtype)
+        except CheckFailed as exc:
+            raise CheckFailed(f"{what}: {exc}") from None
+
+
+@check("float64 input is computed in float64, angles included (rtol 1e-9 at positions near 100000)", examples=2)
+def float64_precision(ctx):
+    theta = ctx.draw(st.sampled_from([10000.0, 1e6]))
+    x = ctx.randn(2, 8, 64, dtype=torch.float64)
+    positions = torch.tensor([99999, 0, 65536, 99000, 1, 77777, 12345, 99998])
+    out = ctx.call(x, positions, theta=theta)
+    ctx.assert_close(out, ctx.reference(x, positions, theta=theta), dtype=torch.float64, rtol=1e-9, atol=1e-9)
 
 
 @check("float64 at large positions (up to 100000): angles computed in float64", examples=10)
@@ -121,6 +162,12 @@ def apply_rope(x, positions, theta=10000.0):
 
 
 WRONG_ANSWERS = {
+    "frequencies from an integer arange divided by D (a float32 tensor): float64 angles lose precision": edited(_ROTATE_HALF,
+        ("inv_freq = theta ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)", "inv_freq = theta ** (-torch.arange(0, d, 2) / d)"),
+    ),
+    "rotates in place on x.double(), which for float64 input is x itself: the caller's x changes": edited(_ROTATE_HALF,
+        ("return (xf * cos + rotated * sin).to(x.dtype)", "return xf.mul_(cos).add_(rotated * sin).to(x.dtype)"),
+    ),
     "interleaved pairs (2i, 2i+1), Meta's original layout, instead of rotate-half": '''
 import torch
 
