@@ -8,6 +8,17 @@ number of this update. For each parameter, in place:
     v  <- beta2 * v + (1 - beta2) * g^2
     p  <- p - lr * (m / (1 - beta1^step)) / (sqrt(v / (1 - beta2^step)) + eps)
 returns None. Equal to torch.optim.AdamW (same defaults, maximize/amsgrad off) step after step.
+
+Regimes where implementations diverge, each run every time by `float64_precision`,
+`boundary_regimes` and `grads_untouched` beside the random draws:
+- the step number: 1 (the bias corrections are largest), a resume at step 1000 (beta2^1000 is
+  still 0.37), and steps 2 to 50;
+- gradients of zero (v = 0: 0/0 without eps), of about eps (1e-8: where eps goes shows), and of 1e4;
+- lr * weight_decay large (decay before or after the Adam step differs by lr^2 * wd * update),
+  and weight_decay 0;
+- parameters 0-dim, 1-D (decay on every parameter, not only matrices), 3-D, and of 5000 elements;
+- float64 state computed in float64 (a float32 update leaves errors of 1e-8, far above 1e-12);
+- the grads left as they were (an in-place `g.pow_(2)` changes the caller's gradients).
 """
 import math
 
@@ -49,6 +60,15 @@ def run_steps(solution, n_params, start_step, options, *tensors):
         grads = [g.clone() for g in rest[i * n_params : (i + 1) * n_params]]
         solution(params, grads, exp_avgs, exp_avg_sqs, start_step + i, **options)
     return params, exp_avgs, exp_avg_sqs
+
+
+@sandboxed
+def grads_after_step(solution, n_params, step, options, *tensors):
+    """tensors: params, grads, exp_avgs, exp_avg_sqs (n_params each). One step on copies; returns
+    the grads as the submission left them (the task says not to modify them)."""
+    params, grads, exp_avgs, exp_avg_sqs = ([t.clone() for t in tensors[i * n_params : (i + 1) * n_params]] for i in range(4))
+    solution(params, grads, exp_avgs, exp_avg_sqs, step, **options)
+    return grads
 
 
 DTYPES = [torch.float32, torch.float64]
@@ -102,7 +122,7 @@ def _torch_adamw_class(params, grad_steps, options, start_step, exp_avgs, exp_av
     return [p.detach() for p in ps], [opt.state[p]["exp_avg"] for p in ps], [opt.state[p]["exp_avg_sq"] for p in ps]
 
 
-def _compare(ctx, got, expected, dtype, what):
+def _compare(ctx, got, expected, dtype, what, rtol=None, atol=None):
     if not isinstance(got, tuple) or len(got) != 3:
         ctx.fail("the driver got no result back")
     params_before = what["params"]
@@ -112,7 +132,7 @@ def _compare(ctx, got, expected, dtype, what):
     for name, mine, want in zip(names, got, expected):
         for i, (a, e) in enumerate(zip(mine, want)):
             try:
-                ctx.assert_close(a, e, dtype=dtype)
+                ctx.assert_close(a, e, dtype=dtype, rtol=rtol, atol=atol)
             except Exception as exc:
                 if type(exc).__name__ != "CheckFailed":
                     raise
@@ -137,6 +157,68 @@ def equals_torch(ctx):
     got = ctx.run("run_steps", len(params), 1, options, *flat)
     expected = _torch_adamw(params, grad_steps, options)
     _compare(ctx, got, expected, dtype, {"params": params, "steps": n_steps, "start": 1, "options": options})
+
+
+FLOAT64_RTOL = 1e-12  # far below float32's rounding, far above float64's error here
+FLOAT64_ATOL = 1e-14  # for entries near zero after a subtraction (values are of order 1)
+
+
+@check("float64 state is computed in float64 (rtol 1e-12: a float32 step such as `.float()` fails)", examples=2)
+def float64_precision(ctx):
+    n = ctx.draw(st.sampled_from([64, 300]))
+    shapes = [(n,), (3, 7)]
+    options = {"lr": 0.05, "betas": (0.8, 0.95), "weight_decay": 0.1}
+    params = [ctx.randn(*s, dtype=torch.float64) for s in shapes]
+    exp_avgs = [ctx.randn(*s, dtype=torch.float64, scale=0.3) for s in shapes]
+    exp_avg_sqs = [ctx.rand(*s, dtype=torch.float64) * 0.5 + 0.01 for s in shapes]
+    grad_steps = [[ctx.randn(*s, dtype=torch.float64) for s in shapes] for _ in range(2)]
+    flat = [*params, *exp_avgs, *exp_avg_sqs, *(g for grads in grad_steps for g in grads)]
+    got = ctx.run("run_steps", len(params), 3, options, *flat)
+    expected = _torch_adamw(params, grad_steps, options, 3, exp_avgs, exp_avg_sqs)
+    what = {"params": params, "steps": 2, "start": 3, "options": options}
+    _compare(ctx, got, expected, torch.float64, what, rtol=FLOAT64_RTOL, atol=FLOAT64_ATOL)
+
+
+# (shapes, options, first step, number of steps, gradient scale): every regime of the docstring.
+REGIMES = [
+    ([(3,), ()], {}, 1, 1, 0.0),  # zero gradients on a fresh state: v = 0
+    ([(4,), (2, 3)], {}, 1, 2, 1e-8),  # gradients the size of eps
+    ([(4,)], {"lr": 0.01}, 1, 1, 1e4),
+    ([(), (1,), (2, 3, 4)], {}, 1000, 2, 1.0),  # a resume late in training
+    ([(3,), (2, 2)], {"lr": 0.5, "weight_decay": 1.0}, 1, 2, 1.0),  # lr * weight_decay large
+    ([(5,)], {"lr": 0.1, "weight_decay": 0.0}, 1, 3, 1.0),
+    ([(5000,), (3,)], {"lr": 0.1, "weight_decay": 0.5}, 2, 1, 1.0),  # a long parameter
+]
+
+
+@check("boundary regimes, every run: step 1 and a resume at 1000; zero, eps-sized and 1e4 gradients; lr * weight_decay 0.5 and 0; 0-dim to 3-D and 5000-long parameters", examples=1)
+def boundary_regimes(ctx):
+    for dtype in DTYPES:
+        for shapes, options, start, n_steps, scale in REGIMES:
+            params = [ctx.randn(*s, dtype=dtype) for s in shapes]
+            grad_steps = [[ctx.randn(*s, dtype=dtype, scale=scale) for s in shapes] for _ in range(n_steps)]
+            if start == 1:
+                exp_avgs = [torch.zeros_like(p) for p in params]
+                exp_avg_sqs = [torch.zeros_like(p) for p in params]
+            else:
+                exp_avgs = [ctx.randn(*s, dtype=dtype, scale=0.3) for s in shapes]
+                exp_avg_sqs = [ctx.rand(*s, dtype=dtype) * 0.5 + 0.01 for s in shapes]
+            flat = [*params, *exp_avgs, *exp_avg_sqs, *(g for grads in grad_steps for g in grads)]
+            got = ctx.run("run_steps", len(params), start, options, *flat)
+            expected = _torch_adamw(params, grad_steps, options, start, exp_avgs, exp_avg_sqs)
+            _compare(ctx, got, expected, dtype, {"params": params, "steps": n_steps, "start": start, "options": options})
+
+
+@check("the grads are left as they were (only params, exp_avgs and exp_avg_sqs change)", examples=1)
+def grads_untouched(ctx):
+    shapes = [(3,), (), (2, 4)]
+    params = [ctx.randn(*s) for s in shapes]
+    grads = [ctx.randn(*s) for s in shapes]
+    zeros = [torch.zeros_like(p) for p in params]
+    after = ctx.run("grads_after_step", len(params), 1, {}, *params, *grads, *zeros, *zeros)
+    for i, (a, g) in enumerate(zip(after, grads)):
+        if not isinstance(a, torch.Tensor) or a.shape != g.shape or not torch.equal(a, g):
+            ctx.fail(f"grads[{i}] was changed by the step (an in-place op on g, such as g.pow_(2) or g.mul_(...)); read the gradients, never write them")
 
 
 @check("resumes mid-training: from a saved state at step 2 to 50, equals torch.optim.AdamW (bias corrections use the step number)")
@@ -181,6 +263,25 @@ def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 
 
 
 WRONG_ANSWERS = {
+    "computes the update in float32 (`.float()`) for float64 state": edited(_PLAIN,
+        ("p.sub_(lr * m_hat / (v_hat.sqrt() + eps))", "p.sub_((lr * m_hat / (v_hat.sqrt() + eps)).float())"),
+    ),
+    "squares the gradient in place (g.pow_(2)): right values, but the caller's grads change": edited(_PLAIN,
+        ("v.mul_(b2).add_((1 - b2) * g * g)", "v.mul_(b2).add_((1 - b2) * g.pow_(2))"),
+    ),
+    "decays the weights after the Adam step instead of before (off by lr^2 * wd * update)": edited(_PLAIN,
+        ("        p.mul_(1 - lr * weight_decay)\n", ""),
+        ("        p.sub_(lr * m_hat / (v_hat.sqrt() + eps))", "        p.sub_(lr * m_hat / (v_hat.sqrt() + eps))\n        p.mul_(1 - lr * weight_decay)"),
+    ),
+    "no eps: m_hat / sqrt(v_hat) (0/0 on a zero gradient, invisible for gradients of order 1)": edited(_PLAIN,
+        ("(v_hat.sqrt() + eps)", "v_hat.sqrt()"),
+    ),
+    "writes the parameter with p[:] = ... (fails on 0-dim parameters)": edited(_PLAIN,
+        ("        p.sub_(lr * m_hat / (v_hat.sqrt() + eps))", "        p[:] = p - lr * m_hat / (v_hat.sqrt() + eps)"),
+    ),
+    "decays matrices only (p.dim() >= 2), a param-group choice, not what the task asks": edited(_PLAIN,
+        ("        p.mul_(1 - lr * weight_decay)\n", "        if p.dim() >= 2:\n            p.mul_(1 - lr * weight_decay)\n"),
+    ),
     "Adam with L2: weight decay added to the gradient (coupled), so it is rescaled by the adaptive denominator": edited(_PLAIN,
         ("        p.mul_(1 - lr * weight_decay)\n", "        g = g + weight_decay * p\n"),
     ),
