@@ -3,11 +3,16 @@
 alibi_slopes(n_heads) -> float32 (n_heads,). For n a power of two, slope h is 2 ** (-8 (h+1) / n).
 Otherwise, with c the largest power of two below n: the c slopes for c heads, then the first
 n - c of the even-indexed (0, 2, 4, ...) slopes for 2c heads (Press et al., official code).
+
+Regimes where implementations diverge, each run every time by `boundary_regimes` (the other
+checks draw at random): one head; powers of two (where every non-power rule is hidden); one more
+than a power of two (one extra slope); one less than the next power of two (n - c = c - 1 extras,
+past 1.5c, where a nearest-power rounding picks the wrong c); and n up to 257.
 """
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check, edited
+from llmq.judge.kit import CheckFailed, check, edited
 
 FORBIDDEN = []
 
@@ -37,6 +42,19 @@ def reference(n_heads):
 def matches_reference(ctx):
     n = ctx.draw(st.one_of(st.sampled_from([1, 2, 6, 8, 12, 16, 24, 40]), st.integers(1, 128)))
     ctx.assert_close(ctx.call(n), ctx.reference(n), dtype=torch.float32)
+
+
+REGIMES = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 96, 127, 128, 129, 255, 257]
+
+
+@check("boundary regimes, every run: n = 1, powers of two, one above and one below them, up to 257", examples=1)
+def boundary_regimes(ctx):
+    for n in REGIMES:
+        out = ctx.call(n)
+        try:
+            ctx.assert_close(out, ctx.reference(n), dtype=torch.float32)
+        except CheckFailed as exc:
+            raise CheckFailed(f"n_heads = {n}: {exc}") from None
 
 
 @check("exact float32 values where every slope is a power of two (n = 1, 2, 4, 8 and 6: c = 4)", examples=5)
@@ -72,6 +90,10 @@ def alibi_slopes(n_heads):
 
 
 WRONG_ANSWERS = {
+    "takes the odd-indexed slopes for 2c heads ([1::2]) instead of the even-indexed ones": edited(_POWERS, ("[0::2]", "[1::2]")),
+    "c is the nearest power of two (round(log2 n)), not the largest below n: wrong past 1.5c": edited(_POWERS,
+        ("c = 2 ** math.floor(math.log2(n_heads))", "c = 2 ** round(math.log2(n_heads))"),
+    ),
     "off by one: 2 ** (-8 h / n) for h = 0..n-1 (the first slope is 1)": edited(_POWERS, ("(h + 1)", "h")),
     "takes the first n - c slopes for 2c heads instead of the even-indexed ones": edited(_POWERS, ("[0::2]", "")),
     "the power-of-two formula 2 ** (-8 (h+1) / n) used for every n": '''
