@@ -6,7 +6,17 @@ float32 (float64 for float64 x); q = round(x / scale) (torch.round: halves to ev
 dequantize_int8(q, scale) -> q * scale in scale's dtype. The error is at most scale / 2 per element,
 and values on the grid (integer multiples of scale) come back exactly.
 (Dettmers et al. 2022, LLM.int8(), arXiv:2208.07339, sec. 2: absmax quantization, here per row, i.e.
-vector-wise, sec. 3.1.)
+vector-wise, sec. 3.1.) Float64 input is computed in float64.
+
+Regimes where implementations diverge (each run every time by `boundary_cases` and
+`float64_precision`):
+- exact rounding ties (x / scale = k + 1/2 with a power-of-two scale): torch.round gives the even
+  neighbour; floor(q + 0.5) or rounding half away from zero do not;
+- rows of 1e-7 (a scale clamped to 1e-8 "for safety" changes q) next to rows of 1e4;
+- float16 near 65504 and bfloat16 near 1e38 (x * 127 in the input dtype overflows);
+- D = 1; D = 4096 with the row's absmax in its last element (a max over part of a row);
+- an all-zero row next to a non-zero one;
+- float64 rows whose scale float32 cannot hold (a float32 computation shows at 1e-8).
 """
 import torch
 from hypothesis import strategies as st
@@ -134,6 +144,40 @@ def zero_rows(ctx):
         ctx.fail(f"an all-zero row came back as q = {q.view(-1, d)[0].tolist()}, dequantized {deq.view(-1, d)[0].tolist()}")
 
 
+# The halves around 0, 1 and 2 and 126.5, each times 2**-3, with 127 * 2**-3 setting the scale to
+# exactly 2**-3: every quotient is exact and round-half-to-even decides (exact in bfloat16 too).
+TIES = [127.0, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 126.5, -126.5, 3.5]
+TIES_Q = [127, 0, 2, 2, 0, -2, -2, 126, -126, 4]
+
+
+@check("boundary cases every run: exact rounding ties, rows of 1e-7 and 1e4, float16 near 65504, bfloat16 near 1e38, D = 1 and 4096, a zero row", examples=1)
+def boundary_cases(ctx):
+    for dtype in DTYPES:
+        x = (torch.tensor([TIES, [-t for t in TIES]], dtype=torch.float64) * 2.0**-3).to(dtype)
+        q, scale, deq = _judge(ctx, x, ctx.run("roundtrip", x))
+        _named("q of exact halves (torch.round: halves to even)", ctx.assert_equal, q, torch.tensor([TIES_Q, [-t for t in TIES_Q]], dtype=torch.int8))
+        rows = torch.stack([ctx.randn(16, dtype=torch.float64) * 1e-7, ctx.randn(16, dtype=torch.float64) * 1e4, torch.zeros(16, dtype=torch.float64)])
+        cases = [rows, ctx.randn(5, 1, dtype=torch.float64)]  # tiny, large and zero rows; D = 1
+        long_row = ctx.randn(2, 4096, dtype=torch.float64)
+        long_row[:, -1] = torch.tensor([9.0, -9.0])  # the absmax is the last element
+        cases.append(long_row)
+        if dtype == torch.float16:
+            cases.append(ctx.rand(2, 8, dtype=torch.float64) * 60000 + 4000)
+        if dtype == torch.bfloat16:
+            cases.append(ctx.randn(2, 8, dtype=torch.float64) * 1e38)
+        for values in cases:
+            x = values.to(dtype)
+            _judge(ctx, x, ctx.run("roundtrip", x))
+
+
+@check("float64 input is computed in float64: the scale within 1e-14 of max |x| / 127", examples=2)
+def float64_precision(ctx):
+    lead, d = ctx.draw(SHAPES)
+    x = ctx.randn(*lead, max(d, 3), dtype=torch.float64, scale=1e3) + 0.1234567890123
+    q, scale, deq = _judge(ctx, x, ctx.run("roundtrip", x))
+    _named("scale", ctx.assert_close, scale, ctx.reference(x)[1], dtype=torch.float64, rtol=1e-14, atol=0.0)
+
+
 # The usual way to write it; each wrong answer below is this file with one bug put in.
 _PLAIN = """
 import torch
@@ -166,6 +210,19 @@ WRONG_ANSWERS = {
          "    col = xw.abs().reshape(-1, x.shape[-1]).amax(dim=0) / 127\n"
          "    scale = col.amax().expand(*x.shape[:-1], 1).clone()\n"
          "    q = (xw / col.clamp(min=1e-12))"),
+    ),
+    "rounds halves away from zero (sign * floor(|q| + 0.5)) instead of to even": edited(_PLAIN,
+        ("q = (xw / scale.clamp(min=1e-12)).round()", "r = xw / scale.clamp(min=1e-12)\n    q = (r.sign() * (r.abs() + 0.5).floor())"),
+    ),
+    "clamps the scale to at least 1e-8 (rows of 1e-7 then lose their values)": edited(_PLAIN,
+        ("scale = xw.abs().amax(dim=-1, keepdim=True) / 127", "scale = (xw.abs().amax(dim=-1, keepdim=True) / 127).clamp(min=1e-8)"),
+    ),
+    "multiplies x by 127 in the input's dtype before dividing (overflows near float16's and bfloat16's maximum)": edited(_PLAIN,
+        ("q = (xw / scale.clamp(min=1e-12))", "q = ((x * 127).to(work) / (scale * 127).clamp(min=1e-12))"),
+    ),
+    "computes in float32 for every input (.float()), the scale returned as float64 for float64 input": edited(_PLAIN,
+        ("    xw = x.to(work)\n    scale = xw.abs().amax(dim=-1, keepdim=True) / 127\n",
+         "    xw = x.float()\n    scale = (xw.abs().amax(dim=-1, keepdim=True) / 127).to(work)\n"),
     ),
 }
 
