@@ -2,13 +2,20 @@
 
 sinusoidal_positions(t, d, base=10000.0, dtype=torch.float32) -> (T, D):
 PE[p, 2i] = sin(p / base^(2i/D)), PE[p, 2i+1] = cos(p / base^(2i/D)); positions p = 0..T-1; D even.
+A float64 table is computed in float64.
+
+Regimes where implementations diverge, each run every time by `boundary_regimes` and
+`float64_precision` (the other checks draw at random): one position (p = 0 only: a frequency
+mistake is hidden), one pair (D = 2: frequency 1 only), non-power-of-two D (6, 10), base away
+from its default (100, 500000), dtype left at its default, and a float64 table of 4096
+positions, where a float32 angle is off by ~1e-4: compared at rtol 1e-10.
 """
 import math
 
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import CheckFailed, check, edited
 
 FORBIDDEN = []
 
@@ -46,6 +53,36 @@ def matches_reference(ctx):
     ctx.assert_close(out, expected, dtype=kwargs.get("dtype", torch.float32))
 
 
+# (what, t, d, kwargs)
+REGIMES = [
+    ("one position", 1, 8, {}),
+    ("one pair (D = 2)", 5, 2, {}),
+    ("D = 6, base 100, float64", 9, 6, {"base": 100.0, "dtype": torch.float64}),
+    ("D = 10, base 500000", 13, 10, {"base": 500000.0}),
+    ("64 positions, D = 64", 64, 64, {"dtype": torch.float32}),
+    ("bfloat16, D = 16", 40, 16, {"dtype": torch.bfloat16}),
+]
+
+
+@check("boundary regimes, every run: one position, one pair, D = 6 and 10, base 100 and 5e5, dtype default and not", examples=1)
+def boundary_regimes(ctx):
+    for what, t, d, kwargs in REGIMES:
+        out = ctx.call(t, d, **kwargs)
+        expected = ctx.reference(t, d, kwargs.get("base", 10000.0), torch.float64)
+        try:
+            ctx.assert_close(out, expected, dtype=kwargs.get("dtype", torch.float32))
+        except CheckFailed as exc:
+            raise CheckFailed(f"{what}: {exc}") from None
+
+
+@check("a float64 table is computed in float64 (rtol 1e-10 over 4096 positions, where float32 angles are off by ~1e-4)", examples=2)
+def float64_precision(ctx):
+    base = ctx.draw(st.sampled_from([10000.0, 500000.0]))
+    out = ctx.call(4096, 16, base=base, dtype=torch.float64)
+    expected = ctx.reference(4096, 16, base, torch.float64)
+    ctx.assert_close(out, expected, dtype=torch.float64, rtol=1e-10, atol=1e-10)
+
+
 @check("PE[p] . PE[p + k] depends only on the offset k: it equals the sum over pairs of cos(k * frequency)")
 def relative_dot_products(ctx):
     t, d, base, _ = ctx.draw(CASES)
@@ -73,7 +110,30 @@ def row_norms(ctx):
     ctx.assert_close(pairs, torch.ones(t, d // 2, dtype=torch.float64), dtype=torch.float64)
 
 
+# A correct solution; the wrong answers written with edited() are this with one bug put in.
+_PLAIN = '''
+import torch
+
+def sinusoidal_positions(t, d, base=10000.0, dtype=torch.float32):
+    p = torch.arange(t, dtype=torch.float64)[:, None]
+    angle = p / base ** (torch.arange(0, d, 2, dtype=torch.float64) / d)
+    pe = torch.zeros(t, d, dtype=torch.float64)
+    pe[:, 0::2] = angle.sin()
+    pe[:, 1::2] = angle.cos()
+    return pe.to(dtype)
+'''
+
+
 WRONG_ANSWERS = {
+    "ignores the base argument (always 10000)": edited(_PLAIN, ("angle = p / base **", "angle = p / 10000.0 **")),
+    "multiplies by base^(2i/D) instead of dividing (hidden with one pair or one position)": edited(_PLAIN,
+        ("angle = p / base **", "angle = p * base **"),
+    ),
+    "computes in float32 (torch.arange(...).float()) and casts to dtype: a float64 table loses precision": edited(_PLAIN,
+        ("torch.arange(t, dtype=torch.float64)", "torch.arange(t).float()"),
+        ("torch.arange(0, d, 2, dtype=torch.float64)", "torch.arange(0, d, 2).float()"),
+        ("torch.zeros(t, d, dtype=torch.float64)", "torch.zeros(t, d)"),
+    ),
     "sin and cos swapped (cos on the even dims)": '''
 import torch
 
