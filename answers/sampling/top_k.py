@@ -3,6 +3,16 @@
 top_k_filter(logits, k): logits (..., V) -> same shape and dtype; along the last dim every entry
 smaller than the k-th largest becomes -inf, entries tied with the k-th largest stay, k >= V keeps
 all. Kept entries are returned unchanged, so every comparison here is exact.
+
+Regimes where implementations diverge, each run every time by `boundary_regimes` beside the
+random draws:
+- k against V: k = 1, V - 1, V (a new tensor, not the input itself), V + 1 and far beyond; V = 1;
+- logits 1-D, 2-D and 3-D (a topk over dim 1 is right for 2-D only);
+- a vocabulary of 32768 entries per row;
+- ties at the k-th largest (kept), a row of equal values, -inf already in the row (the k-th
+  largest may itself be -inf);
+- float64 values closer together than float32 can tell (1 and 1 - 1e-12): a comparison done in
+  float32 keeps an entry smaller than the k-th largest.
 """
 import torch
 from hypothesis import strategies as st
@@ -81,6 +91,30 @@ def ties_kept(ctx):
     ctx.assert_close(out, expected, dtype=dtype, **EXACT)
 
 
+def _regime_cases(ctx, dtype):
+    """(logits, k) for every regime of the module docstring."""
+    t = lambda *rows: torch.tensor(rows, dtype=dtype)
+    inf = float("-inf")
+    flat = ctx.randn(10, dtype=dtype, scale=5.0)
+    cases = [(t(2.5), 1), (t(2.5), 5)]  # V = 1
+    cases += [(flat, k) for k in (1, 9, 10, 11, 1000)]  # 1-D logits, k around V
+    cases += [(ctx.randn(2, 3, 7, dtype=dtype, scale=5.0), k) for k in (1, 3, 6, 7)]  # 3-D logits
+    if dtype == torch.float32:  # a vocabulary row (one dtype: a plain Python loop must stay in time)
+        cases += [(ctx.randn(1, 32768, dtype=dtype, scale=5.0), k) for k in (1, 50)]
+    ties = t([3, 1, 2, 2, 2, 0], [1, 1, 1, 1, 1, 1], [0, inf, inf, 1, inf, 2])
+    cases += [(ties, k) for k in (1, 2, 3, 4, 5)]  # ties at the k-th, equal values, -inf inputs
+    if dtype == torch.float64:
+        cases.append((t([1.0, 1.0 - 1e-12, 0.5, 1.0 + 1e-12]), 2))  # one float32 value, three float64 ones
+    return cases
+
+
+@check("boundary regimes, every run: V = 1; k = 1, V - 1, V, V + 1; 1-D and 3-D logits; 32768 entries a row; ties, -inf inputs, float64 values float32 cannot tell apart", examples=1)
+def boundary_regimes(ctx):
+    for dtype in DTYPES:
+        for logits, k in _regime_cases(ctx, dtype):
+            ctx.assert_close(ctx.call(logits, k), ctx.reference(logits, k), dtype=dtype, **EXACT)
+
+
 @check("k >= V keeps every entry unchanged (and returns a new tensor)")
 def large_k_keeps_all(ctx):
     dtype, lead, v, extra = ctx.draw(
@@ -103,6 +137,14 @@ def top_k_filter(logits, k):
 """
 
 WRONG_ANSWERS = {
+    "returns the input itself when k >= V (a caller that edits the result edits its logits)":
+        edited(_PLAIN, ("        return logits.clone()", "        return logits")),
+    "topk over dim 1 (right for 2-D logits only)":
+        edited(_PLAIN, ("torch.topk(logits, k, dim=-1).values[..., -1:]", "torch.topk(logits, k, dim=1).values.narrow(1, k - 1, 1)")),
+    "threshold at index k of the sorted row (the (k+1)-th largest: one entry too many)":
+        edited(_PLAIN, ("torch.topk(logits, k, dim=-1).values[..., -1:]", "torch.sort(logits, dim=-1, descending=True).values[..., min(k, logits.shape[-1] - 1):][..., :1]")),
+    "compares in float32 (`.float()`): float64 entries just below the k-th largest are kept as ties":
+        edited(_PLAIN, ("masked_fill(logits < kth,", "masked_fill(logits.float() < kth.float(),")),
     "keeps entries > the k-th largest instead of >=: drops the k-th itself and its ties":
         edited(_PLAIN, ("masked_fill(logits < kth,", "masked_fill(logits <= kth,")),
     "keeps exactly the k indices topk returns: entries tied with the k-th largest are dropped":
