@@ -6,6 +6,16 @@ Step s counts every adjacent pair of the current sequence (position i with i + 1
 non-overlapping occurrences left to right by the new id 256 + s, and records the pair. It stops
 early only when fewer than two tokens remain (a pair seen once is still merged).
 (Sennrich et al. 2016, arXiv:1508.07909, sec. 3.2; GPT-2's byte-level BPE, Radford et al. 2019, sec. 2.2.)
+
+Regimes where implementations diverge (each run every time by `worked_examples` and
+`boundary_cases`):
+- empty text, one token, n_merges = 0, more merges asked than tokens allow;
+- runs of one byte (overlapping counts, left-to-right replacement);
+- ties: between byte pairs, and between a merged id (>= 256) and bytes, where comparing the pairs
+  as strings ("(99, 256)" < "(99, 99)") or by first appearance picks another;
+- a merged id merged again (a new id off by one shows only there);
+- multi-byte UTF-8;
+- a text of 3000 bytes with 40 merges (recursion depth, quadratic rebuilds).
 """
 from collections import Counter
 
@@ -66,6 +76,27 @@ def _as_pairs(value):
         return [tuple(p) for p in value]
     except TypeError:
         return value
+
+
+# (text, n_merges, why): compared with the reference, every run
+BOUNDARY_CASES = [
+    ("", 0, "empty text, no merges asked"),
+    ("abab", 0, "n_merges = 0"),
+    ("ccab", 3, "a tie between (99, 99) and (99, 256): tuples, not strings, decide"),
+    ("abababab", 3, "a merged id merged again, twice"),
+    ("的的的是是", 4, "three-byte UTF-8 characters"),
+    (("the cat sat on the mat; " * 125)[:3000], 40, "3000 bytes, 40 merges"),
+]
+
+
+@check("boundary cases every run: n_merges = 0, ties between merged ids and bytes, re-merged ids, UTF-8, a text of 3000 bytes", examples=1)
+def boundary_cases(ctx):
+    for text, n, why in BOUNDARY_CASES:
+        got, expected = ctx.call(text, n), ctx.reference(text, n)
+        if _as_pairs(got) != expected:
+            ctx.fail(f"bpe_train({text[:30]!r}{'...' if len(text) > 30 else ''}, {n}) should give {expected[:8]}"
+                     f"{'...' if len(expected) > 8 else ''}, got {str(got)[:300]}\nthis example tests: {why}")
+        ctx.assert_equal(got, expected)
 
 
 ALPHABETS = ["ab", "abc ", "aab", "zyx", "ab中", "é😀 a", "的的是"]
@@ -137,6 +168,27 @@ WRONG_ANSWERS = {
             if""")),
     "works on code points (ord) instead of UTF-8 bytes":
         edited(_PLAIN, ('list(text.encode("utf-8"))', "[ord(c) for c in text]")),
+    "ties broken by comparing the pairs as strings ('(99, 256)' < '(99, 99)')":
+        edited(_PLAIN, ("min(counts, key=lambda p: (-counts[p], p))", "min(counts, key=lambda p: (-counts[p], str(p)))")),
+    "new ids start at 257 (256 + step + 1)": edited(_PLAIN, ("out.append(256 + step)", "out.append(257 + step)")),
+    "replaces the pair with a recursive helper (RecursionError on long texts)":
+        edited(_PLAIN, ("""        out, i = [], 0
+        while i < len(ids):
+            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
+                out.append(256 + step)
+                i += 2
+            else:
+                out.append(ids[i])
+                i += 1
+        ids = out
+""", """        def replace(rest):
+            if len(rest) < 2:
+                return list(rest)
+            if (rest[0], rest[1]) == pair:
+                return [256 + step] + replace(rest[2:])
+            return [rest[0]] + replace(rest[1:])
+        ids = replace(ids)
+""")),
 }
 
 ALTERNATIVES = {
