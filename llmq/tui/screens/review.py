@@ -15,18 +15,18 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from llmq.bank import Choice, CodeExercise, Flashcard, Numeric, Question
-from llmq.bank.numeric import Instance, instantiate
 from llmq.srs import Answered, QueueCounts, Rating, Shown, Study
 from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.widgets.card_view import CardView
-from llmq.tui.widgets.choice import ChoiceView
-from llmq.tui.widgets.code_panel import CodePanel
 from llmq.tui.widgets.flashcard import FlashcardView
-from llmq.tui.widgets.numeric import NumericView
 from llmq.tui.widgets.rating_bar import RatingBar
 
 if TYPE_CHECKING:
+    from llmq.bank.numeric import Instance
     from llmq.tui.app import LlmqApp
+
+# The choice, numeric and code views are imported when such a card is first shown: `llmq study`
+# draws its first card sooner (the code view brings the judge's verdict and reference modules).
 
 
 STUDY_MORE = 10  # new cards that `+` lets through beyond today's limit
@@ -145,7 +145,8 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
     # -- the worker -----------------------------------------------------------------------------
     def _advance(self, answer: tuple[Shown, Rating, int] | None, action: str = "") -> None:
         if answer is not None or action in ("bury", "suspend"):
-            self._undo_stack.append(self.view.instance if isinstance(self.view, NumericView) else None)
+            # a numeric card's drawn numbers (only the numeric view has `instance`)
+            self._undo_stack.append(getattr(self.view, "instance", None))
         self.busy = True
         self.refresh_bindings()
         self.run_worker(lambda: self._work(answer, action), thread=True, exclusive=True,
@@ -203,6 +204,8 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
             # Undo brings back the very numbers the card was answered with: `u` never re-rolls
             # them (that would be a way to fish for an easy variant). Otherwise fresh ones.
             kept = self._undo_stack[-1] if action == "undo" and self._undo_stack else None
+            from llmq.bank.numeric import instantiate
+
             instance = kept if kept is not None and kept.question.id == question.id else instantiate(question)
         waiting = 0 if shown else study.new_waiting()
         return NextCard(answered, shown, question, instance, study.counts(learn_ahead=True),
@@ -275,10 +278,16 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         if isinstance(q, Flashcard):
             return FlashcardView(q)
         if isinstance(q, Choice):
+            from llmq.tui.widgets.choice import ChoiceView
+
             return ChoiceView(q)
         if isinstance(q, Numeric) and instance is not None:
+            from llmq.tui.widgets.numeric import NumericView
+
             return NumericView(instance)
         if isinstance(q, CodeExercise):
+            from llmq.tui.widgets.code_panel import CodePanel
+
             return CodePanel(q, review=True)
         raise TypeError(f"cannot show a {q.kind} question")
 
@@ -314,7 +323,7 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
 
     def action_scroll(self, where: str) -> None:
         """Scroll the card (a code card's panes scroll themselves)."""
-        if self.view is not None and not isinstance(self.view, CodePanel):
+        if self.view is not None and not self.view.has_class("code"):
             getattr(self.view, f"scroll_{where}")(animate=False)
 
     def action_show(self) -> None:
