@@ -6,6 +6,16 @@ the UTF-8 bytes of text; repeatedly find, among the adjacent pairs of the curren
 with the lowest rank s (the earliest learned), replace its non-overlapping occurrences left to right
 by 256 + s; stop when no adjacent pair is in merges. (GPT-2's encoder.py bpe(): `min(pairs, key=rank)`;
 Sennrich et al. 2016, arXiv:1508.07909, sec. 3.2: merges are applied in the order they were learned.)
+
+Regimes where implementations diverge (each run every time by `worked_examples` and
+`boundary_cases`):
+- empty text, one byte, no merges, merges none of which occur;
+- a run of one byte (left-to-right replacement), merged ids merging again;
+- ranks out of position order (the lowest rank in the middle of the text);
+- merges across a space and across the bytes of different characters (a pre-tokenizer that splits
+  on spaces, as GPT-2's, never makes them: the task has none);
+- multi-byte UTF-8;
+- a text of 2868 bytes with 60 merges (recursion depth, quadratic rebuilds).
 """
 import random
 
@@ -95,6 +105,31 @@ def worked_examples(ctx):
         if got != expected:
             ctx.fail(f"bpe_encode({text!r}, {merges}) should give {expected}, got {got}\nthis example tests: {why}")
     ctx.assert_equal(got, expected)
+
+
+def _boundary_cases():
+    """(text, merges, why): built here from fixed seeds, so the same every run."""
+    long_text = ("the cat sat on the mat; 的猫 " * 200)[:2500]
+    return [
+        ("", [], "empty text, no merges"),
+        ("a", [(97, 97)], "one byte"),
+        ("abc", [(1, 2), (3, 4)], "merges none of which occur"),
+        ("ab cd ab", [(98, 32), (256, 99), (97, 257)], "merges across spaces: (b, ' ') then ('b ', c)"),
+        ("的猫的", [(154, 231), (231, 154), (190, 233)], "merges across the bytes of different characters"),
+        ("zzzzz", [(122, 122), (256, 256), (257, 122)], "a run of five: [256, 256, z] -> [257, z] -> [258]"),
+        (long_text, _learned_merges(long_text, 60, 7), "2500 characters (2868 bytes of UTF-8), 60 merges"),
+    ]
+
+
+@check("boundary cases every run: empty text, one byte, merges that never occur, merges across spaces and characters, a run of 5, a long text", examples=1)
+def boundary_cases(ctx):
+    for text, merges, why in _boundary_cases():
+        got = _as_ints(ctx, ctx.call(text, merges))
+        expected = reference(text, merges)
+        if got != expected:
+            ctx.fail(f"bpe_encode({text[:30]!r}{'...' if len(text) > 30 else ''}, {str(merges)[:200]}) should give "
+                     f"{str(expected)[:200]}, got {str(got)[:200]}\nthis example tests: {why}")
+        ctx.assert_equal(got, expected)
 
 
 @check("matches the reference (random texts with multi-byte characters, merges learned on the same or another text)")
@@ -192,6 +227,65 @@ def bpe_encode(text, merges):
     "applies the merges in reverse order (latest learned first)": edited(_PLAIN,
         ("for s, (a, b) in enumerate(merges):", "for s, (a, b) in reversed(list(enumerate(merges))):"),
     ),
+    "splits the text into words first (GPT-2's pre-tokenizer), so no merge crosses a space": """
+import re
+
+def _encode_piece(ids, merges):
+    for s, (a, b) in enumerate(merges):
+        merged, i = [], 0
+        while i < len(ids):
+            if ids[i] == a and i + 1 < len(ids) and ids[i + 1] == b:
+                merged.append(256 + s)
+                i += 2
+            else:
+                merged.append(ids[i])
+                i += 1
+        ids = merged
+    return ids
+
+def bpe_encode(text, merges):
+    out = []
+    for piece in re.findall(r" ?[^ ]+| +", text):
+        out.extend(_encode_piece(list(piece.encode("utf-8")), merges))
+    return out
+""",
+    "encodes each character on its own (merges never cross characters)": edited(_PLAIN,
+        ("def bpe_encode(text, merges):\n    ids = list(text.encode(\"utf-8\"))\n",
+         "def bpe_encode(text, merges):\n    if len(text) > 1:\n        return [i for ch in text for i in bpe_encode(ch, merges)]\n"
+         "    ids = list(text.encode(\"utf-8\"))\n"),
+    ),
+    "replaces the pair with a recursive helper (RecursionError on long texts)": '''
+def bpe_encode(text, merges):
+    def replace(rest, pair, new_id):
+        if len(rest) < 2:
+            return list(rest)
+        if (rest[0], rest[1]) == pair:
+            return [new_id] + replace(rest[2:], pair, new_id)
+        return [rest[0]] + replace(rest[1:], pair, new_id)
+    ids = list(text.encode("utf-8"))
+    for s, pair in enumerate(merges):
+        ids = replace(ids, tuple(pair), 256 + s)
+    return ids
+''',
+    "an unknown pair gets rank 0 (ranks.get(p, 0)): encoding stops at the first unknown pair": """
+def bpe_encode(text, merges):
+    ranks = {tuple(p): s for s, p in enumerate(merges)}
+    ids = list(text.encode("utf-8"))
+    while len(ids) >= 2:
+        best = min(zip(ids, ids[1:]), key=lambda p: ranks.get(p, 0))
+        if best not in ranks:
+            break
+        merged, i = [], 0
+        while i < len(ids):
+            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == best:
+                merged.append(256 + ranks[best])
+                i += 2
+            else:
+                merged.append(ids[i])
+                i += 1
+        ids = merged
+    return ids
+""",
 }
 
 ALTERNATIVES = {
