@@ -7,6 +7,15 @@ token always), set the rest to -inf, and leave kept values unchanged. Inputs hav
 A solution may compute the probabilities in the input's precision, so every p used here is kept
 away from the row's cumulative-probability boundaries by a margin per dtype: near a boundary the
 kept set would depend on rounding, not on the algorithm.
+
+Regimes where implementations diverge, each run every time by `boundary_regimes` beside the
+random draws:
+- p = 1 (every token kept; a new tensor, not the input itself), p tiny (only the top token), p
+  between two boundaries;
+- V = 1; logits 1-D, 2-D and 3-D (a sort or softmax over dim 1 is right for 2-D only);
+- a wide row of 4096 tokens whose nucleus holds about 1500 of them (a cumulative sum over only
+  the top 1024 candidates shows). Not 32768: the task allows a correct O(V^2) solution;
+- kept logits unchanged in every dtype (a `.float()` on the logits themselves changes them).
 """
 import torch
 from hypothesis import strategies as st
@@ -118,6 +127,37 @@ def smallest_set(ctx):
     ctx.assert_close(out, expected, dtype=dtype, **EXACT)
 
 
+def _wide_row(ctx, dtype):
+    """(1, 4096): 2000 distinct head logits in [0, 0.5) holding nearly all the mass (each token
+    ~4e-4 of it, far above float32's rounding of a cumulative sum), then a tail at about -30."""
+    head = torch.randperm(2000, generator=ctx.generator).double() / 4000
+    tail = -30 - torch.randperm(2096, generator=ctx.generator).double() / 100
+    return torch.cat([head, tail])[torch.randperm(4096, generator=ctx.generator)].reshape(1, 4096).to(dtype)
+
+
+def _regime_cases(ctx, dtype):
+    """(logits, p) for every regime of the module docstring; p kept away from rounding boundaries."""
+    margin = MARGIN[dtype]
+    one_token = _logits(ctx, (1,), dtype, 1.0)
+    flat = _logits(ctx, (10,), dtype, 2.0)
+    cube = _logits(ctx, (2, 3, 7), dtype, 1.0)
+    rows = _logits(ctx, (3, 9), dtype, 0.5)
+    # p = 1 stays 1 unless the last token's mass is within rounding (bfloat16): then _safe_p moves it.
+    cases = [(one_token, 0.3), (one_token, 1.0), (flat, 1e-6), (flat, _safe_p(0.5, flat, margin)), (flat, _safe_p(1.0, flat, margin))]
+    cases += [(cube, _safe_p(0.7, cube, margin)), (rows, _safe_p(1.0, rows, margin)), (rows, _safe_p(0.9, rows, margin))]
+    if dtype != torch.bfloat16:  # bfloat16 cannot hold 2000 distinct logits in [0, 0.5)
+        wide = _wide_row(ctx, dtype)
+        cases.append((wide, _safe_p(0.75, wide, margin)))
+    return cases
+
+
+@check("boundary regimes, every run: p = 1, tiny p, V = 1, 1-D and 3-D logits, a 4096-token row whose nucleus holds ~1500 tokens", examples=1)
+def boundary_regimes(ctx):
+    for dtype in DTYPES:
+        for logits, p in _regime_cases(ctx, dtype):
+            ctx.assert_close(ctx.call(logits, p), ctx.reference(logits, p), dtype=dtype, **EXACT)
+
+
 @check("a tiny p keeps only the most probable token; p = 1 keeps every token unchanged")
 def extremes(ctx):
     dtype, lead, v, p = ctx.draw(
@@ -142,6 +182,19 @@ def top_p_filter(logits, p):
 """
 
 WRONG_ANSWERS = {
+    "returns the input itself when p >= 1 (a caller that edits the result edits its logits)":
+        edited(_PLAIN, ("    probs = torch.softmax(logits, dim=-1)\n", "    if p >= 1:\n        return logits\n    probs = torch.softmax(logits, dim=-1)\n")),
+    "looks at the top 1024 candidates only (a nucleus wider than that is cut short)":
+        edited(_PLAIN,
+            ("    sorted_probs, order = torch.sort(probs, dim=-1, descending=True)",
+             "    sorted_probs, order = torch.topk(probs, min(1024, probs.shape[-1]), dim=-1)"),
+            ("torch.zeros_like(keep_sorted).scatter(", "torch.zeros_like(probs, dtype=torch.bool).scatter(")),
+    "sorts over dim 1 (right for 2-D logits only)":
+        edited(_PLAIN, ("torch.sort(probs, dim=-1, descending=True)", "torch.sort(probs, dim=1, descending=True)")),
+    "works on `logits.float()` and returns that: kept float64 logits are rounded, the dtype changes":
+        edited(_PLAIN, ("    probs = torch.softmax(logits, dim=-1)\n", "    logits = logits.float()\n    probs = torch.softmax(logits, dim=-1)\n")),
+    "filters in place (logits[~keep] = -inf) and returns its input":
+        edited(_PLAIN, ('    return logits.masked_fill(~keep, float("-inf"))', '    logits[~keep] = float("-inf")\n    return logits')),
     "drops the token whose cumulative probability crosses p (keeps cumsum <= p)":
         edited(_PLAIN, ("keep_sorted = before < p", "keep_sorted = torch.cumsum(sorted_probs, dim=-1) <= p")),
     "cumulative sum of the sorted logits instead of probabilities":
