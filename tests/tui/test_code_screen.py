@@ -100,3 +100,26 @@ async def test_typing_code_enter_ctrl_a_and_escape(make_app: Callable[..., Any])
         await pilot.press("escape")  # ...and then the screen
         await settle(pilot)
         assert not isinstance(app.screen, ExerciseScreen)
+
+
+async def test_check_results_scroll_by_keyboard(make_app: Callable[..., Any]) -> None:
+    from llmq.tui.widgets.results import ResultsPanel
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(pilot)
+        screen.query_one(ResultsPanel).show_note("\n".join(f"check {i}: a long failure report" for i in range(60)))
+        await pilot.press("f9")  # the results take the focus
+        await settle(pilot)
+        results = screen.query_one("#results-scroll", ReadingScroll)
+        assert results.has_focus and results.max_scroll_y > 0 and results.show_vertical_scrollbar
+        await pilot.press("end")
+        await settle(pilot)
+        assert results.scroll_y == results.max_scroll_y
+        await pilot.press("k", "up", "pageup", "home")
+        await settle(pilot)
+        assert results.scroll_y == 0
+        await pilot.press("j", "down", "pagedown")
+        await settle(pilot)
+        assert results.scroll_y > 2
+        assert screen.query_one(CodeEditor).text == app.bank.questions[EXERCISE].stub  # nothing typed
