@@ -71,6 +71,41 @@ def matches_reference(ctx):
     _close_pair(ctx, out, expected, dtype)
 
 
+# (B, T, steps whose episode ends, gamma and lam, why): every dtype, every run
+BOUNDARY_CASES = [
+    (1, 1, [], "default", "T = 1, no episode end (only the bootstrap)"),
+    (2, 1, [0], (0.9, 0.8), "T = 1, the episode ends with the only step"),
+    (1, 6, [0], "default", "the episode ends with the first step"),
+    (2, 6, [5], "default", "the episode ends with the last step (no bootstrap from V(s_T))"),
+    (1, 7, [2, 3], (0.9, 1.0), "two episode ends in a row, lam = 1"),
+    (2, 5, [0, 1, 2, 3, 4], (1.0, 0.5), "every step ends an episode, gamma = 1"),
+    (1, 6, [3], (0.95, 0.0), "lam = 0"),
+    (2, 200, [57, 140], "default", "a long rollout (T = 200)"),
+]
+
+
+@check("boundary cases every run: T = 1, episode ends at the first and last step, in a row, at every step, lam 0 and 1, T = 200", examples=1)
+def boundary_cases(ctx):
+    for dtype in DTYPES:
+        for b, t, ends, gl, why in BOUNDARY_CASES:
+            rewards, values, dones = _rollout(ctx, dtype, b, t, 0.0)
+            dones[:, ends] = True
+            out, expected = _call(ctx, (rewards, values, dones), gl)
+            _close_pair(ctx, out, expected, dtype)
+
+
+@check("float64 input is computed in float64: values near 1e4, rewards of size 1, within 1e-11", examples=3)
+def float64_precision(ctx):
+    (b, t), p_done = ctx.draw(st.tuples(SIZES, st.sampled_from([0.0, 0.3])))
+    rewards, values, dones = _rollout(ctx, torch.float64, b, t + 8, p_done)
+    values = values + 1e4  # float32 keeps ~1e-3 of these
+    out, expected = _call(ctx, (rewards, values, dones), "default")
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        ctx.fail(f"returned {type(out).__name__}; expected a tuple (advantages, returns)")
+    ctx.assert_close(out[0], expected[0], dtype=torch.float64, rtol=1e-11, atol=1e-9)
+    ctx.assert_close(out[1], expected[1], dtype=torch.float64, rtol=1e-11, atol=1e-9)
+
+
 @check("an episode end cuts the rollout: the advantages before it do not depend on anything after it")
 def cut_at_done(ctx):
     dtype, (b, t), gl = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, GAMMA_LAM))
@@ -106,41 +141,6 @@ def lambda_limits(ctx):
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         ctx.fail(f"returned {type(out).__name__}; expected a tuple (advantages, returns)")
     ctx.assert_close(out[0], adv, dtype=dtype)
-
-
-# (B, T, steps whose episode ends, gamma and lam, why): every dtype, every run
-BOUNDARY_CASES = [
-    (1, 1, [], "default", "T = 1, no episode end (only the bootstrap)"),
-    (2, 1, [0], (0.9, 0.8), "T = 1, the episode ends with the only step"),
-    (1, 6, [0], "default", "the episode ends with the first step"),
-    (2, 6, [5], "default", "the episode ends with the last step (no bootstrap from V(s_T))"),
-    (1, 7, [2, 3], (0.9, 1.0), "two episode ends in a row, lam = 1"),
-    (2, 5, [0, 1, 2, 3, 4], (1.0, 0.5), "every step ends an episode, gamma = 1"),
-    (1, 6, [3], (0.95, 0.0), "lam = 0"),
-    (2, 200, [57, 140], "default", "a long rollout (T = 200)"),
-]
-
-
-@check("boundary cases every run: T = 1, episode ends at the first and last step, in a row, at every step, lam 0 and 1, T = 200", examples=1)
-def boundary_cases(ctx):
-    for dtype in DTYPES:
-        for b, t, ends, gl, why in BOUNDARY_CASES:
-            rewards, values, dones = _rollout(ctx, dtype, b, t, 0.0)
-            dones[:, ends] = True
-            out, expected = _call(ctx, (rewards, values, dones), gl)
-            _close_pair(ctx, out, expected, dtype)
-
-
-@check("float64 input is computed in float64: values near 1e4, rewards of size 1, within 1e-11", examples=3)
-def float64_precision(ctx):
-    (b, t), p_done = ctx.draw(st.tuples(SIZES, st.sampled_from([0.0, 0.3])))
-    rewards, values, dones = _rollout(ctx, torch.float64, b, t + 8, p_done)
-    values = values + 1e4  # float32 keeps ~1e-3 of these
-    out, expected = _call(ctx, (rewards, values, dones), "default")
-    if not isinstance(out, (tuple, list)) or len(out) != 2:
-        ctx.fail(f"returned {type(out).__name__}; expected a tuple (advantages, returns)")
-    ctx.assert_close(out[0], expected[0], dtype=torch.float64, rtol=1e-11, atol=1e-9)
-    ctx.assert_close(out[1], expected[1], dtype=torch.float64, rtol=1e-11, atol=1e-9)
 
 
 # The usual way to write it; each wrong answer below is this file with one bug put in.

@@ -51,30 +51,6 @@ def matches_reference(ctx):
     ctx.assert_close(out, expected, dtype=dtype)
 
 
-@check("0/1 rewards (a verifier's): groups where every answer is right or every answer is wrong get advantage 0, not NaN")
-def binary_rewards(ctx):
-    dtype, (n, g), eps = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from(EPS)))
-    rewards = (ctx.rand(n, g) < ctx.draw(st.sampled_from([0.2, 0.5, 0.8]))).to(dtype)
-    rewards[0] = float(ctx.draw(st.booleans()))  # at least one all-equal group
-    if n > 1:
-        rewards[1, 0], rewards[1, 1:] = 1.0, 0.0  # and one mixed group
-    out, expected = _call(ctx, rewards, eps)
-    ctx.assert_close(out, expected, dtype=dtype)
-
-
-@check("statistics per group: rescaling and shifting the other groups leaves group 0's advantages unchanged")
-def rows_independent(ctx):
-    dtype, (n, g) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES))
-    n = max(n, 2)
-    rewards = ctx.randn(n, g, dtype=dtype)
-    shifted = rewards.clone()
-    shifted[1:] = shifted[1:] * 3 + 10  # other groups on another scale
-    out = ctx.call(rewards)
-    ctx.assert_close(out, ctx.reference(rewards), dtype=dtype)
-    again = ctx.call(shifted)
-    ctx.assert_close(again[0], out[0].double(), dtype=dtype)
-
-
 # (level, spread, n_prompts, G, why): rewards = level + spread * randn, every dtype, every run
 BOUNDARY_CASES = [
     (0.0, 1.0, 1, 2, "one prompt, G = 2"),
@@ -105,6 +81,30 @@ def float64_precision(ctx):
     rewards = 1e4 + ctx.randn(n, g, dtype=torch.float64)
     out, expected = _call(ctx, rewards, "default")
     ctx.assert_close(out, expected, dtype=torch.float64, rtol=1e-10, atol=1e-10)
+
+
+@check("0/1 rewards (a verifier's): groups where every answer is right or every answer is wrong get advantage 0, not NaN")
+def binary_rewards(ctx):
+    dtype, (n, g), eps = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from(EPS)))
+    rewards = (ctx.rand(n, g) < ctx.draw(st.sampled_from([0.2, 0.5, 0.8]))).to(dtype)
+    rewards[0] = float(ctx.draw(st.booleans()))  # at least one all-equal group
+    if n > 1:
+        rewards[1, 0], rewards[1, 1:] = 1.0, 0.0  # and one mixed group
+    out, expected = _call(ctx, rewards, eps)
+    ctx.assert_close(out, expected, dtype=dtype)
+
+
+@check("statistics per group: rescaling and shifting the other groups leaves group 0's advantages unchanged")
+def rows_independent(ctx):
+    dtype, (n, g) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES))
+    n = max(n, 2)
+    rewards = ctx.randn(n, g, dtype=dtype)
+    shifted = rewards.clone()
+    shifted[1:] = shifted[1:] * 3 + 10  # other groups on another scale
+    out = ctx.call(rewards)
+    ctx.assert_close(out, ctx.reference(rewards), dtype=dtype)
+    again = ctx.call(shifted)
+    ctx.assert_close(again[0], out[0].double(), dtype=dtype)
 
 
 # The usual way to write it; each wrong answer below is this file with one bug put in.

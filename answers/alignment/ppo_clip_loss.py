@@ -77,44 +77,6 @@ def matches_reference(ctx):
     ctx.assert_close(out, expected, dtype=dtype)
 
 
-@check("every case of the min: ratio above 1 + eps and below 1 - eps, with positive and negative advantages")
-def clip_cases(ctx):
-    dtype, eps, masked = ctx.draw(st.tuples(st.sampled_from(DTYPES), st.sampled_from(EPS), st.booleans()))
-    e = 0.2 if eps == "default" else eps
-    # one token per case: r in {1 + 3e, 1 - 3e, 1 + e/2, 1 - e/2} x A in {+, -}
-    ratios = torch.tensor([1 + 3 * e, 1 - 3 * e, 1 + e / 2, 1 - e / 2], dtype=torch.float64).repeat(2)
-    adv = torch.tensor([1.5] * 4 + [-0.7] * 4, dtype=torch.float64)
-    keep = ctx.draw(st.integers(0, 7))  # one case alone (when masked), so each branch is seen by itself
-    logp_old = -(ctx.rand(1, 8, dtype=torch.float64) * 3 + 0.1)
-    args = ((logp_old + ratios.log()).to(dtype), logp_old.to(dtype), adv[None].to(dtype))
-    mask = (torch.arange(8) == keep)[None] if masked else None
-    out, expected = _call(ctx, args, mask, eps)
-    ctx.assert_close(out, expected, dtype=dtype)
-
-
-@check("with logp_new == logp_old (the first PPO epoch) the loss is minus the mean advantage over unmasked tokens")
-def no_change(ctx):
-    dtype, (b, t), kind = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from(["none", "random", "ragged"])))
-    _, logp_old, adv = _inputs(ctx, dtype, b, t)
-    mask = _mask(ctx, b, t, kind)
-    out, _ = _call(ctx, (logp_old.clone(), logp_old, adv), mask, "default")
-    a = adv.double()
-    expected = -a.mean() if mask is None else -(a * mask).sum() / mask.sum()
-    ctx.assert_close(out, expected, dtype=dtype)
-
-
-@check("masked-out tokens do not matter: changing their log-probs and advantages leaves the loss unchanged")
-def masked_ignored(ctx):
-    dtype, (b, t) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES))
-    logp_new, logp_old, adv = _inputs(ctx, dtype, b, t)
-    mask = _mask(ctx, b, t, "random")
-    out = ctx.call(logp_new, logp_old, adv, mask=mask)
-    ctx.assert_close(out, ctx.reference(logp_new, logp_old, adv, mask=mask), dtype=dtype)
-    noise = ctx.randn(b, t, dtype=dtype, scale=5.0)
-    other = ctx.call(torch.where(mask, logp_new, logp_new - noise.abs()), logp_old, torch.where(mask, adv, noise), mask=mask)
-    ctx.assert_close(other, out.double(), dtype=dtype)
-
-
 def _tokens(ctx, ratios, adv, dtype, level=3.0):
     """(1, T) inputs with the given ratios and advantages, log-probs around -level."""
     t = len(ratios)
@@ -156,6 +118,44 @@ def float64_precision(ctx):
     args = (args[0] - 20, args[1] - 20, args[2] + 0.3)  # log-probs near -20: float32 keeps ~2e-6 of them
     out, expected = _call(ctx, args, _mask(ctx, 2, 2048, kind), "default")
     ctx.assert_close(out, expected, dtype=torch.float64, rtol=1e-11, atol=1e-13)
+
+
+@check("every case of the min: ratio above 1 + eps and below 1 - eps, with positive and negative advantages")
+def clip_cases(ctx):
+    dtype, eps, masked = ctx.draw(st.tuples(st.sampled_from(DTYPES), st.sampled_from(EPS), st.booleans()))
+    e = 0.2 if eps == "default" else eps
+    # one token per case: r in {1 + 3e, 1 - 3e, 1 + e/2, 1 - e/2} x A in {+, -}
+    ratios = torch.tensor([1 + 3 * e, 1 - 3 * e, 1 + e / 2, 1 - e / 2], dtype=torch.float64).repeat(2)
+    adv = torch.tensor([1.5] * 4 + [-0.7] * 4, dtype=torch.float64)
+    keep = ctx.draw(st.integers(0, 7))  # one case alone (when masked), so each branch is seen by itself
+    logp_old = -(ctx.rand(1, 8, dtype=torch.float64) * 3 + 0.1)
+    args = ((logp_old + ratios.log()).to(dtype), logp_old.to(dtype), adv[None].to(dtype))
+    mask = (torch.arange(8) == keep)[None] if masked else None
+    out, expected = _call(ctx, args, mask, eps)
+    ctx.assert_close(out, expected, dtype=dtype)
+
+
+@check("with logp_new == logp_old (the first PPO epoch) the loss is minus the mean advantage over unmasked tokens")
+def no_change(ctx):
+    dtype, (b, t), kind = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from(["none", "random", "ragged"])))
+    _, logp_old, adv = _inputs(ctx, dtype, b, t)
+    mask = _mask(ctx, b, t, kind)
+    out, _ = _call(ctx, (logp_old.clone(), logp_old, adv), mask, "default")
+    a = adv.double()
+    expected = -a.mean() if mask is None else -(a * mask).sum() / mask.sum()
+    ctx.assert_close(out, expected, dtype=dtype)
+
+
+@check("masked-out tokens do not matter: changing their log-probs and advantages leaves the loss unchanged")
+def masked_ignored(ctx):
+    dtype, (b, t) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES))
+    logp_new, logp_old, adv = _inputs(ctx, dtype, b, t)
+    mask = _mask(ctx, b, t, "random")
+    out = ctx.call(logp_new, logp_old, adv, mask=mask)
+    ctx.assert_close(out, ctx.reference(logp_new, logp_old, adv, mask=mask), dtype=dtype)
+    noise = ctx.randn(b, t, dtype=dtype, scale=5.0)
+    other = ctx.call(torch.where(mask, logp_new, logp_new - noise.abs()), logp_old, torch.where(mask, adv, noise), mask=mask)
+    ctx.assert_close(other, out.double(), dtype=dtype)
 
 
 # The usual way to write it; each wrong answer below is this file with one bug put in.

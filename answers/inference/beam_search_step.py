@@ -82,24 +82,6 @@ def matches_real(ctx):
     _compare(ctx, ctx.call(beam_scores, log_probs, k), ctx.reference(beam_scores, log_probs, k), torch.float64)
 
 
-@check("every returned score is its parent beam's score plus that token's log-prob, best first within each batch item")
-def consistent(ctx):
-    (b, k, v) = ctx.draw(SIZES)
-    beam_scores = -ctx.rand(b * k, dtype=torch.float64) * 5
-    log_probs = torch.log_softmax(ctx.randn(b * k, v, dtype=torch.float64, scale=2.0), dim=-1)
-    expected = ctx.reference(beam_scores, log_probs, k)
-    scores, beam_idx, tokens = _unpack(ctx, ctx.call(beam_scores, log_probs, k), b * k)
-    for row in range(b * k):
-        parent, token = int(beam_idx[row]), int(tokens[row])
-        if not row // k * k <= parent < (row // k + 1) * k:
-            ctx.fail(f"row {row} (batch item {row // k}) names parent row {parent}, which belongs to another batch item "
-                     f"(beam_idx is the parent's row in the flattened input, b*K + j)")
-        if not 0 <= token < v:
-            ctx.fail(f"row {row}: token {token} is outside the vocabulary [0, {v})")
-        ctx.assert_close(float(scores[row]), float(beam_scores[parent] + log_probs[parent, token]))
-    ctx.assert_close(scores, expected[0], dtype=torch.float64)
-
-
 # (B, K, V, why): every dtype, tied and untied scores, every run
 BOUNDARY_SIZES = [
     (1, 1, 1, "K = 1, V = 1"),
@@ -133,6 +115,24 @@ def float64_precision(ctx):
     beam_scores = -1000 - ctx.rand(b * k, dtype=torch.float64) * 10
     log_probs = torch.log_softmax(ctx.randn(b * k, v, dtype=torch.float64, scale=2.0), dim=-1)
     _compare(ctx, ctx.call(beam_scores, log_probs, k), ctx.reference(beam_scores, log_probs, k), torch.float64)
+
+
+@check("every returned score is its parent beam's score plus that token's log-prob, best first within each batch item")
+def consistent(ctx):
+    (b, k, v) = ctx.draw(SIZES)
+    beam_scores = -ctx.rand(b * k, dtype=torch.float64) * 5
+    log_probs = torch.log_softmax(ctx.randn(b * k, v, dtype=torch.float64, scale=2.0), dim=-1)
+    expected = ctx.reference(beam_scores, log_probs, k)
+    scores, beam_idx, tokens = _unpack(ctx, ctx.call(beam_scores, log_probs, k), b * k)
+    for row in range(b * k):
+        parent, token = int(beam_idx[row]), int(tokens[row])
+        if not row // k * k <= parent < (row // k + 1) * k:
+            ctx.fail(f"row {row} (batch item {row // k}) names parent row {parent}, which belongs to another batch item "
+                     f"(beam_idx is the parent's row in the flattened input, b*K + j)")
+        if not 0 <= token < v:
+            ctx.fail(f"row {row}: token {token} is outside the vocabulary [0, {v})")
+        ctx.assert_close(float(scores[row]), float(beam_scores[parent] + log_probs[parent, token]))
+    ctx.assert_close(scores, expected[0], dtype=torch.float64)
 
 
 _PLAIN = """

@@ -73,44 +73,6 @@ def matches_reference(ctx):
     _compare(ctx, got, ctx.reference(q, k_new, v_new, k_cache, v_cache), dtype)
 
 
-@check("decoding a sequence step by step from an empty cache (one token or a chunk a step) equals full causal attention")
-def loop_equals_full_attention(ctx):
-    dtype, (b, h, d), steps = ctx.draw(st.tuples(
-        st.sampled_from([torch.float32, torch.float64]), HEADS, st.lists(st.sampled_from([1, 1, 1, 2, 3]), min_size=1, max_size=5)))
-    t = sum(steps)
-    q, k, v = (ctx.randn(b, h, t, d, dtype=dtype) for _ in range(3))
-    k_cache = v_cache = torch.zeros(b, h, 0, d, dtype=dtype)
-    outs, start = [], 0
-    for s in steps:
-        new = slice(start, start + s)
-        got = ctx.call(q[:, :, new], k[:, :, new], v[:, :, new], k_cache, v_cache)
-        expected = ctx.reference(q[:, :, new], k[:, :, new], v[:, :, new], k_cache, v_cache)
-        out, k_cache, v_cache = _unpack(ctx, got, expected)
-        for name, tensor, want in (("out", out, expected[0]), ("k_cache", k_cache, expected[1]), ("v_cache", v_cache, expected[2])):
-            if not isinstance(tensor, torch.Tensor) or tuple(tensor.shape) != tuple(want.shape):
-                ctx.fail(f"step with {s} new token(s) after {start}: `{name}` is {type(tensor).__name__} "
-                         f"{tuple(getattr(tensor, 'shape', ()))}, expected shape {tuple(want.shape)}")
-        outs.append(out)
-        start += s
-    empty = torch.zeros(b, h, 0, d, dtype=dtype)
-    full, full_k, full_v = ctx.reference(q, k, v, empty, empty)  # one causal attention over all t tokens
-    _close(ctx, "k_cache after the last step", k_cache, full_k, dtype, rtol=0.0, atol=0.0)
-    _close(ctx, "v_cache after the last step", v_cache, full_v, dtype, rtol=0.0, atol=0.0)
-    _close(ctx, "the outputs of every step, concatenated", torch.cat(outs, dim=2), full, dtype)
-
-
-@check("stable for large scores (no overflow in the softmax)", examples=5)
-def large_scores(ctx):
-    (b, h, d), p, s = ctx.draw(st.tuples(HEADS, st.integers(0, 8), st.sampled_from([1, 2])))
-    q, k_new = ctx.randn(b, h, s, d, scale=12.0), ctx.randn(b, h, s, d, scale=12.0)
-    v_new = ctx.randn(b, h, s, d)
-    k_cache, v_cache = ctx.randn(b, h, p, d, scale=12.0), ctx.randn(b, h, p, d)
-    expected = ctx.reference(q, k_new, v_new, k_cache, v_cache)
-    out, _, _ = _unpack(ctx, ctx.call(q, k_new, v_new, k_cache, v_cache), expected)
-    # float32 rounding of scores this large moves the weights a little: a looser tolerance.
-    _close(ctx, "out", out, expected[0], torch.float32, rtol=1e-3, atol=1e-3)
-
-
 # (B, H, D, P, S, scale of q and k, why): every dtype, every run
 BOUNDARY_CASES = [
     (1, 1, 4, 0, 1, 1.0, "empty cache, one token"),
@@ -150,6 +112,44 @@ def float64_precision(ctx):
     expected = ctx.reference(q, k_new, v_new, k_cache, v_cache)
     out, _, _ = _unpack(ctx, ctx.call(q, k_new, v_new, k_cache, v_cache), expected)
     _close(ctx, "out", out, expected[0], torch.float64, rtol=1e-11, atol=1e-12)
+
+
+@check("decoding a sequence step by step from an empty cache (one token or a chunk a step) equals full causal attention")
+def loop_equals_full_attention(ctx):
+    dtype, (b, h, d), steps = ctx.draw(st.tuples(
+        st.sampled_from([torch.float32, torch.float64]), HEADS, st.lists(st.sampled_from([1, 1, 1, 2, 3]), min_size=1, max_size=5)))
+    t = sum(steps)
+    q, k, v = (ctx.randn(b, h, t, d, dtype=dtype) for _ in range(3))
+    k_cache = v_cache = torch.zeros(b, h, 0, d, dtype=dtype)
+    outs, start = [], 0
+    for s in steps:
+        new = slice(start, start + s)
+        got = ctx.call(q[:, :, new], k[:, :, new], v[:, :, new], k_cache, v_cache)
+        expected = ctx.reference(q[:, :, new], k[:, :, new], v[:, :, new], k_cache, v_cache)
+        out, k_cache, v_cache = _unpack(ctx, got, expected)
+        for name, tensor, want in (("out", out, expected[0]), ("k_cache", k_cache, expected[1]), ("v_cache", v_cache, expected[2])):
+            if not isinstance(tensor, torch.Tensor) or tuple(tensor.shape) != tuple(want.shape):
+                ctx.fail(f"step with {s} new token(s) after {start}: `{name}` is {type(tensor).__name__} "
+                         f"{tuple(getattr(tensor, 'shape', ()))}, expected shape {tuple(want.shape)}")
+        outs.append(out)
+        start += s
+    empty = torch.zeros(b, h, 0, d, dtype=dtype)
+    full, full_k, full_v = ctx.reference(q, k, v, empty, empty)  # one causal attention over all t tokens
+    _close(ctx, "k_cache after the last step", k_cache, full_k, dtype, rtol=0.0, atol=0.0)
+    _close(ctx, "v_cache after the last step", v_cache, full_v, dtype, rtol=0.0, atol=0.0)
+    _close(ctx, "the outputs of every step, concatenated", torch.cat(outs, dim=2), full, dtype)
+
+
+@check("stable for large scores (no overflow in the softmax)", examples=5)
+def large_scores(ctx):
+    (b, h, d), p, s = ctx.draw(st.tuples(HEADS, st.integers(0, 8), st.sampled_from([1, 2])))
+    q, k_new = ctx.randn(b, h, s, d, scale=12.0), ctx.randn(b, h, s, d, scale=12.0)
+    v_new = ctx.randn(b, h, s, d)
+    k_cache, v_cache = ctx.randn(b, h, p, d, scale=12.0), ctx.randn(b, h, p, d)
+    expected = ctx.reference(q, k_new, v_new, k_cache, v_cache)
+    out, _, _ = _unpack(ctx, ctx.call(q, k_new, v_new, k_cache, v_cache), expected)
+    # float32 rounding of scores this large moves the weights a little: a looser tolerance.
+    _close(ctx, "out", out, expected[0], torch.float32, rtol=1e-3, atol=1e-3)
 
 
 # A correct way to write it (the mask as tril with the diagonal moved right by P); each wrong

@@ -56,44 +56,6 @@ def matches_reference(ctx):
     ctx.assert_close(out, expected, dtype=dtype)
 
 
-@check("rows are independent: a logit is left exactly as it was unless its id occurs in that row's input_ids")
-def untouched_elsewhere(ctx):
-    dtype, (b, v, length, _) = ctx.draw(st.tuples(st.sampled_from(DTYPES), CASES))
-    b, v, length = max(b, 2), max(v, 4), max(length, 1)
-    logits = ctx.randn(b, v, dtype=dtype, scale=3.0)
-    # row r draws its ids from its own residue class, so the rows' histories are disjoint
-    ids = torch.stack([r % b + b * ctx.randint(0, (v - 1 - r % b) // b + 1, (length,)) for r in range(b)])
-    out = ctx.call(logits, ids, penalty=2.0)
-    expected = ctx.reference(logits, ids, penalty=2.0)
-    if not isinstance(out, torch.Tensor) or out.shape != logits.shape or out.dtype != dtype:
-        ctx.assert_close(out, expected, dtype=dtype)
-    seen = torch.zeros(b, v, dtype=torch.bool).scatter(1, ids, True)
-    for r in range(b):
-        changed = (out[r] != logits[r]) & ~seen[r]
-        if bool(changed.any()):
-            j = int(changed.nonzero()[0, 0])
-            ctx.fail(f"row {r}: logit {j} changed from {float(logits[r, j]):g} to {float(out[r, j]):g}, but id {j} "
-                     f"does not occur in that row's input_ids {ids[r].tolist()}")
-    ctx.assert_close(out, expected, dtype=dtype)
-
-
-@check("with penalty > 1 no logit ever goes up, whatever its sign", examples=8)
-def never_raises(ctx):
-    dtype, (b, v, length, _), penalty = ctx.draw(
-        st.tuples(st.sampled_from([torch.float32, torch.float64]), CASES, st.sampled_from([1.1, 1.5, 3.0])))
-    logits, ids = _inputs(ctx, dtype, b, v, max(length, 1))
-    out = ctx.call(logits, ids, penalty=penalty)
-    expected = ctx.reference(logits, ids, penalty=penalty)
-    if not isinstance(out, torch.Tensor) or out.shape != logits.shape or out.dtype != dtype:
-        ctx.assert_close(out, expected, dtype=dtype)
-    raised = out > logits
-    if bool(raised.any()):
-        r, j = (int(x) for x in raised.nonzero()[0])
-        ctx.fail(f"penalty {penalty} raised logit [{r}, {j}] from {float(logits[r, j]):g} to {float(out[r, j]):g}; "
-                 f"a penalty above 1 must make a seen token less likely (divide if >= 0, multiply if < 0)")
-    ctx.assert_close(out, expected, dtype=dtype)
-
-
 def _history(b, length, v):
     """(B, L) ids that include 0, V - 1 and a repeated id in every row (deterministic)."""
     ids = (torch.arange(b * length).view(b, length) * 7919 + torch.arange(b).unsqueeze(1) * 13) % v
@@ -131,6 +93,44 @@ def float64_precision(ctx):
     ids = _history(2, 40, 64)
     kwargs = {} if penalty == "default" else {"penalty": penalty}
     ctx.assert_close(ctx.call(logits, ids, **kwargs), ctx.reference(logits, ids, **kwargs), dtype=torch.float64, rtol=1e-12, atol=0.0)
+
+
+@check("rows are independent: a logit is left exactly as it was unless its id occurs in that row's input_ids")
+def untouched_elsewhere(ctx):
+    dtype, (b, v, length, _) = ctx.draw(st.tuples(st.sampled_from(DTYPES), CASES))
+    b, v, length = max(b, 2), max(v, 4), max(length, 1)
+    logits = ctx.randn(b, v, dtype=dtype, scale=3.0)
+    # row r draws its ids from its own residue class, so the rows' histories are disjoint
+    ids = torch.stack([r % b + b * ctx.randint(0, (v - 1 - r % b) // b + 1, (length,)) for r in range(b)])
+    out = ctx.call(logits, ids, penalty=2.0)
+    expected = ctx.reference(logits, ids, penalty=2.0)
+    if not isinstance(out, torch.Tensor) or out.shape != logits.shape or out.dtype != dtype:
+        ctx.assert_close(out, expected, dtype=dtype)
+    seen = torch.zeros(b, v, dtype=torch.bool).scatter(1, ids, True)
+    for r in range(b):
+        changed = (out[r] != logits[r]) & ~seen[r]
+        if bool(changed.any()):
+            j = int(changed.nonzero()[0, 0])
+            ctx.fail(f"row {r}: logit {j} changed from {float(logits[r, j]):g} to {float(out[r, j]):g}, but id {j} "
+                     f"does not occur in that row's input_ids {ids[r].tolist()}")
+    ctx.assert_close(out, expected, dtype=dtype)
+
+
+@check("with penalty > 1 no logit ever goes up, whatever its sign", examples=8)
+def never_raises(ctx):
+    dtype, (b, v, length, _), penalty = ctx.draw(
+        st.tuples(st.sampled_from([torch.float32, torch.float64]), CASES, st.sampled_from([1.1, 1.5, 3.0])))
+    logits, ids = _inputs(ctx, dtype, b, v, max(length, 1))
+    out = ctx.call(logits, ids, penalty=penalty)
+    expected = ctx.reference(logits, ids, penalty=penalty)
+    if not isinstance(out, torch.Tensor) or out.shape != logits.shape or out.dtype != dtype:
+        ctx.assert_close(out, expected, dtype=dtype)
+    raised = out > logits
+    if bool(raised.any()):
+        r, j = (int(x) for x in raised.nonzero()[0])
+        ctx.fail(f"penalty {penalty} raised logit [{r}, {j}] from {float(logits[r, j]):g} to {float(out[r, j]):g}; "
+                 f"a penalty above 1 must make a seen token less likely (divide if >= 0, multiply if < 0)")
+    ctx.assert_close(out, expected, dtype=dtype)
 
 
 _PLAIN = """

@@ -86,33 +86,6 @@ def matches_reference(ctx):
     _named(ctx, "dist", lambda: ctx.assert_close(dist, expected[1], dtype=dtype))
 
 
-GRID = 200  # uniforms (m + 0.5) / GRID: each acceptance frequency is within 0.5 / GRID of min(1, p/q)
-
-
-@check("speculative sampling reproduces the target: P(accept x) q(x) + P(reject) dist = p, over a grid of uniforms (one draft token)")
-def reproduces_target(ctx):
-    dtype, (_, _, v), closeness = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from([0.5, 2.0])))
-    v = max(v, 2)
-    _, q, p, _ = _inputs(ctx, dtype, 1, 1, v, closeness)
-    # one row per (draft token x, uniform): every token, each tried with GRID uniforms
-    tokens = torch.arange(v).repeat_interleave(GRID).unsqueeze(1)  # (V*GRID, 1)
-    u = ((torch.arange(GRID, dtype=torch.float64) + 0.5) / GRID).repeat(v).unsqueeze(1).to(dtype)
-    n, dist = _unpack(ctx, ctx.call(tokens, q.expand(v * GRID, 1, v), p.expand(v * GRID, 2, v), u), v * GRID)
-    if not isinstance(n, torch.Tensor) or tuple(n.shape) != (v * GRID,) or not isinstance(dist, torch.Tensor) \
-            or tuple(dist.shape) != (v * GRID, v):
-        ctx.fail(f"expected n_accepted of shape ({v * GRID},) and dist of shape ({v * GRID}, {v}); "
-                 f"got {tuple(getattr(n, 'shape', ()))} and {tuple(getattr(dist, 'shape', ()))}")
-    accepted = n.reshape(v, GRID).double().mean(dim=1)  # how often each draft token was kept
-    q0, p0 = q[0, 0].double(), p[0, 0].double()
-    mixture = q0 * accepted  # emitted as the accepted draft token
-    rejected = (n == 0).nonzero().flatten()
-    if len(rejected):  # emitted from the corrected distribution (the same whichever token was rejected)
-        mixture = mixture + (1 - mixture.sum()) * dist[int(rejected[0])].double()
-    # grid error at most 1 / GRID per entry; 2 / GRID also absorbs a uniform landing on p/q itself
-    _named(ctx, "the distribution of the emitted token, P(accept x) q(x) + P(reject) dist(x)",
-           lambda: ctx.assert_close(mixture, p0, dtype=torch.float64, rtol=0.0, atol=2.0 / GRID))
-
-
 def _forced(ctx, dtype, gamma, v, stops):
     """Inputs whose row r accepts exactly stops[r] drafts (stops[r] = gamma: all accepted).
 
@@ -163,6 +136,33 @@ def float64_precision(ctx):
     n, dist = _unpack(ctx, ctx.call(*args), len(stops))
     _named(ctx, "n_accepted", lambda: ctx.assert_equal(n, expected[0]))
     _named(ctx, "dist", lambda: ctx.assert_close(dist, expected[1], dtype=torch.float64, rtol=1e-12, atol=1e-18))
+
+
+GRID = 200  # uniforms (m + 0.5) / GRID: each acceptance frequency is within 0.5 / GRID of min(1, p/q)
+
+
+@check("speculative sampling reproduces the target: P(accept x) q(x) + P(reject) dist = p, over a grid of uniforms (one draft token)")
+def reproduces_target(ctx):
+    dtype, (_, _, v), closeness = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from([0.5, 2.0])))
+    v = max(v, 2)
+    _, q, p, _ = _inputs(ctx, dtype, 1, 1, v, closeness)
+    # one row per (draft token x, uniform): every token, each tried with GRID uniforms
+    tokens = torch.arange(v).repeat_interleave(GRID).unsqueeze(1)  # (V*GRID, 1)
+    u = ((torch.arange(GRID, dtype=torch.float64) + 0.5) / GRID).repeat(v).unsqueeze(1).to(dtype)
+    n, dist = _unpack(ctx, ctx.call(tokens, q.expand(v * GRID, 1, v), p.expand(v * GRID, 2, v), u), v * GRID)
+    if not isinstance(n, torch.Tensor) or tuple(n.shape) != (v * GRID,) or not isinstance(dist, torch.Tensor) \
+            or tuple(dist.shape) != (v * GRID, v):
+        ctx.fail(f"expected n_accepted of shape ({v * GRID},) and dist of shape ({v * GRID}, {v}); "
+                 f"got {tuple(getattr(n, 'shape', ()))} and {tuple(getattr(dist, 'shape', ()))}")
+    accepted = n.reshape(v, GRID).double().mean(dim=1)  # how often each draft token was kept
+    q0, p0 = q[0, 0].double(), p[0, 0].double()
+    mixture = q0 * accepted  # emitted as the accepted draft token
+    rejected = (n == 0).nonzero().flatten()
+    if len(rejected):  # emitted from the corrected distribution (the same whichever token was rejected)
+        mixture = mixture + (1 - mixture.sum()) * dist[int(rejected[0])].double()
+    # grid error at most 1 / GRID per entry; 2 / GRID also absorbs a uniform landing on p/q itself
+    _named(ctx, "the distribution of the emitted token, P(accept x) q(x) + P(reject) dist(x)",
+           lambda: ctx.assert_close(mixture, p0, dtype=torch.float64, rtol=0.0, atol=2.0 / GRID))
 
 
 # The plain loop, as the reference writes it; each wrong answer below but the vectorised one is this

@@ -75,40 +75,6 @@ def matches_reference(ctx):
     _compare(ctx, ctx.call(logits, k), logits, k, dtype)
 
 
-@check("weights use the selected logits only: lowering the experts that were not chosen leaves them unchanged")
-def renormalised(ctx):
-    dtype, (n, e, k), drop = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from([1.0, 5.0, 30.0])))
-    e = max(e, 2)
-    k = min(k, e - 1)  # at least one expert not chosen
-    logits = _logits(ctx, n, e, dtype)
-    out = _triple(ctx, ctx.call(logits, k))
-    _compare(ctx, out, logits, k, dtype)
-    chosen = torch.zeros(n, e, dtype=torch.bool).scatter_(1, logits.topk(k, dim=-1).indices, True)
-    lowered = torch.where(chosen, logits, logits - drop)
-    again = _triple(ctx, ctx.call(lowered, k))
-    ctx.assert_close(again[0], out[0].double(), dtype=dtype)
-
-
-@check("balanced routing gives aux loss 1; all tokens on the same experts give a larger one (E * P of those experts)")
-def balance(ctx):
-    dtype, e, k, rounds, collapse = ctx.draw(
-        st.tuples(st.sampled_from(DTYPES), st.integers(2, 8), st.integers(1, 3), st.integers(1, 3), st.booleans())
-    )
-    k = min(k, e)
-    base = torch.linspace(2.0, -1.5, e, dtype=torch.float64) + 0.01 * ctx.rand(e, dtype=torch.float64)  # distinct
-    if collapse:  # every token ranks the experts the same way
-        logits = base.expand(e * rounds, e).clone().to(dtype)
-    else:  # token t's row is base rotated by t: each expert is chosen, and weighted, equally often
-        logits = torch.stack([base.roll(t) for t in range(e * rounds)]).to(dtype)
-    out = _triple(ctx, ctx.call(logits, k))
-    if not collapse:
-        try:
-            ctx.assert_close(out[2], torch.tensor(1.0, dtype=torch.float64), dtype=dtype)
-        except CheckFailed as exc:
-            raise CheckFailed(f"aux_loss of perfectly balanced routing (each expert chosen and weighted equally) should be 1: {exc}") from None
-    _compare(ctx, out, logits, k, dtype)
-
-
 # (N, E, k, logit scale, why): every dtype, every run
 BOUNDARY_CASES = [
     (1, 1, 1, 2.0, "E = 1"),
@@ -143,6 +109,40 @@ def float64_precision(ctx):
     ctx.assert_equal(indices, want_i)
     ctx.assert_close(weights, want_w, dtype=torch.float64, rtol=1e-11, atol=1e-15)
     ctx.assert_close(aux, want_aux, dtype=torch.float64, rtol=1e-11, atol=0.0)
+
+
+@check("weights use the selected logits only: lowering the experts that were not chosen leaves them unchanged")
+def renormalised(ctx):
+    dtype, (n, e, k), drop = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from([1.0, 5.0, 30.0])))
+    e = max(e, 2)
+    k = min(k, e - 1)  # at least one expert not chosen
+    logits = _logits(ctx, n, e, dtype)
+    out = _triple(ctx, ctx.call(logits, k))
+    _compare(ctx, out, logits, k, dtype)
+    chosen = torch.zeros(n, e, dtype=torch.bool).scatter_(1, logits.topk(k, dim=-1).indices, True)
+    lowered = torch.where(chosen, logits, logits - drop)
+    again = _triple(ctx, ctx.call(lowered, k))
+    ctx.assert_close(again[0], out[0].double(), dtype=dtype)
+
+
+@check("balanced routing gives aux loss 1; all tokens on the same experts give a larger one (E * P of those experts)")
+def balance(ctx):
+    dtype, e, k, rounds, collapse = ctx.draw(
+        st.tuples(st.sampled_from(DTYPES), st.integers(2, 8), st.integers(1, 3), st.integers(1, 3), st.booleans())
+    )
+    k = min(k, e)
+    base = torch.linspace(2.0, -1.5, e, dtype=torch.float64) + 0.01 * ctx.rand(e, dtype=torch.float64)  # distinct
+    if collapse:  # every token ranks the experts the same way
+        logits = base.expand(e * rounds, e).clone().to(dtype)
+    else:  # token t's row is base rotated by t: each expert is chosen, and weighted, equally often
+        logits = torch.stack([base.roll(t) for t in range(e * rounds)]).to(dtype)
+    out = _triple(ctx, ctx.call(logits, k))
+    if not collapse:
+        try:
+            ctx.assert_close(out[2], torch.tensor(1.0, dtype=torch.float64), dtype=dtype)
+        except CheckFailed as exc:
+            raise CheckFailed(f"aux_loss of perfectly balanced routing (each expert chosen and weighted equally) should be 1: {exc}") from None
+    _compare(ctx, out, logits, k, dtype)
 
 
 # The usual way to write it; each wrong answer below is this file with one bug put in.

@@ -114,6 +114,8 @@ WRONG_ANSWERS = {
         ("return embeddings + n_layers * layer + d", "return int(embeddings + n_layers * layer + d)"),
     ),
     "SwiGLU counted as two matrices (no gate)": edited(_PLAIN, ("3 * d * ffn_dim", "2 * d * ffn_dim")),
+    "MQA (one kv head) taken as one full-width d×d k and v projection": edited(_PLAIN,
+        ("2 * d * n_kv_heads * head_dim", "2 * d * (d if n_kv_heads == 1 else n_kv_heads * head_dim)")),
 }
 
 ALTERNATIVES = {

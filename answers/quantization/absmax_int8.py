@@ -106,6 +106,40 @@ def matches_reference(ctx):
     _named("dequantized", ctx.assert_close, got[2], dequantize_int8(want_q, want_scale), dtype=_scale_dtype(dtype), rtol=1e-2, atol=float(want_scale.max()) * 1.01)
 
 
+# The halves around 0, 1 and 2 and 126.5, each times 2**-3, with 127 * 2**-3 setting the scale to
+# exactly 2**-3: every quotient is exact and round-half-to-even decides (exact in bfloat16 too).
+TIES = [127.0, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 126.5, -126.5, 3.5]
+TIES_Q = [127, 0, 2, 2, 0, -2, -2, 126, -126, 4]
+
+
+@check("boundary cases every run: exact rounding ties, rows of 1e-7 and 1e4, float16 near 65504, bfloat16 near 1e38, D = 1 and 4096, a zero row", examples=1)
+def boundary_cases(ctx):
+    for dtype in DTYPES:
+        x = (torch.tensor([TIES, [-t for t in TIES]], dtype=torch.float64) * 2.0**-3).to(dtype)
+        q, scale, deq = _judge(ctx, x, ctx.run("roundtrip", x))
+        _named("q of exact halves (torch.round: halves to even)", ctx.assert_equal, q, torch.tensor([TIES_Q, [-t for t in TIES_Q]], dtype=torch.int8))
+        rows = torch.stack([ctx.randn(16, dtype=torch.float64) * 1e-7, ctx.randn(16, dtype=torch.float64) * 1e4, torch.zeros(16, dtype=torch.float64)])
+        cases = [rows, ctx.randn(5, 1, dtype=torch.float64)]  # tiny, large and zero rows; D = 1
+        long_row = ctx.randn(2, 4096, dtype=torch.float64)
+        long_row[:, -1] = torch.tensor([9.0, -9.0])  # the absmax is the last element
+        cases.append(long_row)
+        if dtype == torch.float16:
+            cases.append(ctx.rand(2, 8, dtype=torch.float64) * 60000 + 4000)
+        if dtype == torch.bfloat16:
+            cases.append(ctx.randn(2, 8, dtype=torch.float64) * 1e38)
+        for values in cases:
+            x = values.to(dtype)
+            _judge(ctx, x, ctx.run("roundtrip", x))
+
+
+@check("float64 input is computed in float64: the scale within 1e-14 of max |x| / 127", examples=2)
+def float64_precision(ctx):
+    lead, d = ctx.draw(SHAPES)
+    x = ctx.randn(*lead, max(d, 3), dtype=torch.float64, scale=1e3) + 0.1234567890123
+    q, scale, deq = _judge(ctx, x, ctx.run("roundtrip", x))
+    _named("scale", ctx.assert_close, scale, ctx.reference(x)[1], dtype=torch.float64, rtol=1e-14, atol=0.0)
+
+
 @check("error bound: |x - dequantize(quantize(x))| <= scale / 2 for every element; rows far apart in size keep their own scale")
 def error_bound(ctx):
     dtype, (lead, d) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SHAPES))
@@ -142,40 +176,6 @@ def zero_rows(ctx):
     q, scale, deq = _judge(ctx, x, ctx.run("roundtrip", x))
     if bool((q.view(-1, d)[0] != 0).any()) or bool((deq.view(-1, d)[0] != 0).any()):
         ctx.fail(f"an all-zero row came back as q = {q.view(-1, d)[0].tolist()}, dequantized {deq.view(-1, d)[0].tolist()}")
-
-
-# The halves around 0, 1 and 2 and 126.5, each times 2**-3, with 127 * 2**-3 setting the scale to
-# exactly 2**-3: every quotient is exact and round-half-to-even decides (exact in bfloat16 too).
-TIES = [127.0, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 126.5, -126.5, 3.5]
-TIES_Q = [127, 0, 2, 2, 0, -2, -2, 126, -126, 4]
-
-
-@check("boundary cases every run: exact rounding ties, rows of 1e-7 and 1e4, float16 near 65504, bfloat16 near 1e38, D = 1 and 4096, a zero row", examples=1)
-def boundary_cases(ctx):
-    for dtype in DTYPES:
-        x = (torch.tensor([TIES, [-t for t in TIES]], dtype=torch.float64) * 2.0**-3).to(dtype)
-        q, scale, deq = _judge(ctx, x, ctx.run("roundtrip", x))
-        _named("q of exact halves (torch.round: halves to even)", ctx.assert_equal, q, torch.tensor([TIES_Q, [-t for t in TIES_Q]], dtype=torch.int8))
-        rows = torch.stack([ctx.randn(16, dtype=torch.float64) * 1e-7, ctx.randn(16, dtype=torch.float64) * 1e4, torch.zeros(16, dtype=torch.float64)])
-        cases = [rows, ctx.randn(5, 1, dtype=torch.float64)]  # tiny, large and zero rows; D = 1
-        long_row = ctx.randn(2, 4096, dtype=torch.float64)
-        long_row[:, -1] = torch.tensor([9.0, -9.0])  # the absmax is the last element
-        cases.append(long_row)
-        if dtype == torch.float16:
-            cases.append(ctx.rand(2, 8, dtype=torch.float64) * 60000 + 4000)
-        if dtype == torch.bfloat16:
-            cases.append(ctx.randn(2, 8, dtype=torch.float64) * 1e38)
-        for values in cases:
-            x = values.to(dtype)
-            _judge(ctx, x, ctx.run("roundtrip", x))
-
-
-@check("float64 input is computed in float64: the scale within 1e-14 of max |x| / 127", examples=2)
-def float64_precision(ctx):
-    lead, d = ctx.draw(SHAPES)
-    x = ctx.randn(*lead, max(d, 3), dtype=torch.float64, scale=1e3) + 0.1234567890123
-    q, scale, deq = _judge(ctx, x, ctx.run("roundtrip", x))
-    _named("scale", ctx.assert_close, scale, ctx.reference(x)[1], dtype=torch.float64, rtol=1e-14, atol=0.0)
 
 
 # The usual way to write it; each wrong answer below is this file with one bug put in.

@@ -96,6 +96,14 @@ def _as_ints(ctx, got):
     return list(got)
 
 
+@check("matches the reference (random texts with multi-byte characters, merges learned on the same or another text)")
+def matches_reference(ctx):
+    text, other, n, seed, same = ctx.draw(st.tuples(TEXTS, TEXTS, st.integers(0, 12), st.integers(0, 2**16), st.booleans()))
+    merges = _learned_merges(text if same else other + text[: len(text) // 2], n, seed)
+    got = _as_ints(ctx, ctx.call(text, merges))
+    ctx.assert_equal(got, reference(text, merges))
+
+
 @check("worked examples: rank order, non-overlapping left-to-right replacement, merged ids merging again, UTF-8", examples=1)
 def worked_examples(ctx):
     for text, merges, expected, why in WORKED:
@@ -130,14 +138,6 @@ def boundary_cases(ctx):
             ctx.fail(f"bpe_encode({text[:30]!r}{'...' if len(text) > 30 else ''}, {str(merges)[:200]}) should give "
                      f"{str(expected)[:200]}, got {str(got)[:200]}\nthis example tests: {why}")
         ctx.assert_equal(got, expected)
-
-
-@check("matches the reference (random texts with multi-byte characters, merges learned on the same or another text)")
-def matches_reference(ctx):
-    text, other, n, seed, same = ctx.draw(st.tuples(TEXTS, TEXTS, st.integers(0, 12), st.integers(0, 2**16), st.booleans()))
-    merges = _learned_merges(text if same else other + text[: len(text) // 2], n, seed)
-    got = _as_ints(ctx, ctx.call(text, merges))
-    ctx.assert_equal(got, reference(text, merges))
 
 
 @check("runs of one repeated character (odd and even lengths): occurrences are replaced left to right")

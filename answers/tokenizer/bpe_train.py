@@ -46,6 +46,23 @@ def reference(text, n_merges):
     return merges
 
 
+ALPHABETS = ["ab", "abc ", "aab", "zyx", "ab中", "é😀 a", "的的是"]
+
+
+@check("matches the reference on random texts (ASCII and multi-byte UTF-8, many repeats and ties), 0 to 12 merges")
+def matches_reference(ctx):
+    alphabet, lengths, picks, n = ctx.draw(
+        st.tuples(
+            st.sampled_from(ALPHABETS),
+            st.lists(st.integers(1, 5), max_size=8),  # run lengths: zzzz and aaa are where overlaps matter
+            st.lists(st.integers(0, 3), min_size=8, max_size=8),  # which character each run repeats
+            st.integers(0, 12),
+        )
+    )
+    text = "".join(alphabet[pick % len(alphabet)] * length for pick, length in zip(picks, lengths))
+    ctx.assert_equal(ctx.call(text, n), ctx.reference(text, n))
+
+
 # Hand-worked cases, each for one rule: (text, n_merges, merges, what it shows)
 WORKED = [
     ("", 3, [], "empty text: no tokens, no merges"),
@@ -97,23 +114,6 @@ def boundary_cases(ctx):
             ctx.fail(f"bpe_train({text[:30]!r}{'...' if len(text) > 30 else ''}, {n}) should give {expected[:8]}"
                      f"{'...' if len(expected) > 8 else ''}, got {str(got)[:300]}\nthis example tests: {why}")
         ctx.assert_equal(got, expected)
-
-
-ALPHABETS = ["ab", "abc ", "aab", "zyx", "ab中", "é😀 a", "的的是"]
-
-
-@check("matches the reference on random texts (ASCII and multi-byte UTF-8, many repeats and ties), 0 to 12 merges")
-def matches_reference(ctx):
-    alphabet, lengths, picks, n = ctx.draw(
-        st.tuples(
-            st.sampled_from(ALPHABETS),
-            st.lists(st.integers(1, 5), max_size=8),  # run lengths: zzzz and aaa are where overlaps matter
-            st.lists(st.integers(0, 3), min_size=8, max_size=8),  # which character each run repeats
-            st.integers(0, 12),
-        )
-    )
-    text = "".join(alphabet[pick % len(alphabet)] * length for pick, length in zip(picks, lengths))
-    ctx.assert_equal(ctx.call(text, n), ctx.reference(text, n))
 
 
 # The usual way to write it; each wrong answer below is this file with one bug put in.
