@@ -2,13 +2,22 @@
 
 swiglu(x, w_gate, w_up, w_down) = (silu(x @ w_gate) * (x @ w_up)) @ w_down with x (..., D),
 w_gate and w_up (D, H), w_down (H, D); silu(z) = z * sigmoid(z).
+
+Regimes where implementations diverge, each run every time by `float64_precision` and
+`boundary_regimes` beside the random draws:
+- x 1-D, 2-D and 3-D (an einsum or a reshape written for (B, D) breaks on the others);
+- D = H = 1, D = H (square weights: the nn.Linear layout `x @ w.T` runs and gives wrong values),
+  D > H, D < H, and a hidden width of 2048;
+- gate pre-activations in the hundreds, both signs (exp(z) / (1 + exp(z)) is NaN past 88), and
+  near -1000 (silu is 0 there);
+- float64 input computed in float64 (a `.float()` leaves errors of 1e-8 of the summed terms).
 """
 import math
 
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 FORBIDDEN = []
 
@@ -55,6 +64,62 @@ def matches_reference(ctx):
     ctx.assert_close(ctx.call(*args), ctx.reference(*args), dtype=dtype, atol=atol)
 
 
+def _term_scale(x, w_gate, w_up, w_down):
+    """The largest sum of term magnitudes an output adds up: errors are relative to this, not to
+    the output, which may cancel to near zero."""
+    xa = x.double().abs()
+    return float((((xa @ w_gate.double().abs()) * (xa @ w_up.double().abs())) @ w_down.double().abs()).max())
+
+
+FLOAT64_TOL = 1e-12  # relative to the term scale: far below float32's rounding, above float64's
+
+
+@check("float64 input is computed in float64 (errors below 1e-12 of the summed terms: a float32 step such as `.float()` fails)", examples=2)
+def float64_precision(ctx):
+    d, h = ctx.draw(st.sampled_from([(64, 256), (96, 160)]))
+    x = ctx.randn(5, d, dtype=torch.float64, scale=2.0)
+    w_gate = ctx.randn(d, h, dtype=torch.float64, scale=1 / math.sqrt(d))
+    w_up = ctx.randn(d, h, dtype=torch.float64, scale=1 / math.sqrt(d))
+    w_down = ctx.randn(h, d, dtype=torch.float64, scale=1 / math.sqrt(h))
+    args = (x, w_gate, w_up, w_down)
+    ctx.assert_close(ctx.call(*args), ctx.reference(*args), dtype=torch.float64, rtol=FLOAT64_TOL, atol=FLOAT64_TOL * _term_scale(*args))
+
+
+# (shape of x without D, D, H, scale of x): every regime of the module docstring.
+REGIMES = [
+    ((), 5, 3, 1.0),  # 1-D x
+    ((2, 3), 4, 6, 1.0),  # 3-D x
+    ((3,), 1, 1, 1.0),  # D = H = 1
+    ((3,), 8, 8, 1.0),  # square weights
+    ((2,), 16, 3, 1.0),  # D > H
+    ((2,), 4, 2048, 1.0),  # a wide hidden layer
+    ((4,), 8, 32, 100.0),  # gates in the hundreds, both signs
+]
+
+
+def _regime_inputs(ctx, dtype, lead, d, h, scale):
+    x = ctx.randn(*lead, d, dtype=dtype, scale=scale)
+    w_gate = ctx.randn(d, h, dtype=dtype, scale=1 / math.sqrt(d))
+    w_up = ctx.randn(d, h, dtype=dtype, scale=1 / math.sqrt(d))
+    w_down = ctx.randn(h, d, dtype=dtype, scale=1 / math.sqrt(h))
+    return x, w_gate, w_up, w_down
+
+
+@check("boundary regimes, every run: 1-D and 3-D x; D = H = 1, D = H, D > H, H = 2048; gates in the hundreds and near -1000", examples=1)
+def boundary_regimes(ctx):
+    for dtype in DTYPES:
+        cases = [_regime_inputs(ctx, dtype, *regime) for regime in REGIMES]
+        # Every gate near -1000 (silu ~ 0): x in [0.5, 1.5), w_gate about -250 per entry.
+        x, _, w_up, w_down = _regime_inputs(ctx, dtype, (3,), 4, 8, 1.0)
+        x = (ctx.rand(3, 4, dtype=torch.float64) + 0.5).to(dtype)
+        w_gate = (-250 * (1 + 0.1 * ctx.randn(4, 8, dtype=torch.float64))).to(dtype)
+        cases.append((x, w_gate, w_up, w_down))
+        for args in cases:
+            # Errors scale with the summed term magnitudes, not with outputs that may cancel.
+            atol = {torch.bfloat16: _bf16_atol(*args), torch.float32: 1e-6 * _term_scale(*args)}.get(dtype)
+            ctx.assert_close(ctx.call(*args), ctx.reference(*args), dtype=dtype, atol=atol)
+
+
 @check("the gate is the silu branch: swapping w_gate and w_up changes the answer accordingly")
 def gate_is_silu_branch(ctx):
     # silu(a) * b != silu(b) * a: calling with the weights swapped must give the reference of the
@@ -77,7 +142,36 @@ def large_inputs(ctx):
     ctx.assert_close(out, ctx.reference(x, w_gate, w_up, w_down), dtype=torch.float32, atol=1e-5 * scale**2)
 
 
+_PLAIN = """
+import torch
+import torch.nn.functional as F
+
+def swiglu(x, w_gate, w_up, w_down):
+    gate = x @ w_gate
+    up = x @ w_up
+    return (F.silu(gate) * up) @ w_down
+"""
+
 WRONG_ANSWERS = {
+    "computes in float32 for float64 input too (`x.float()`)": edited(_PLAIN,
+        ("    gate = x @ w_gate\n    up = x @ w_up\n    return (F.silu(gate) * up) @ w_down",
+         "    xf = x.float()\n    gate = xf @ w_gate.float()\n    up = xf @ w_up.float()\n    return ((F.silu(gate) * up) @ w_down.float()).to(x.dtype)"),
+    ),
+    "silu in float32 (`F.silu(gate.float())`) for every dtype, float64 included": edited(_PLAIN,
+        ("(F.silu(gate) * up)", "(F.silu(gate.float()).to(gate.dtype) * up)"),
+    ),
+    "nn.Linear layout (x @ w.T): runs only for square weights, and is wrong there": edited(_PLAIN,
+        ("    gate = x @ w_gate\n    up = x @ w_up\n    return (F.silu(gate) * up) @ w_down",
+         "    gate = x @ w_gate.T\n    up = x @ w_up.T\n    return (F.silu(gate) * up) @ w_down.T"),
+    ),
+    "einsum written for 2-D x ('bd,dh->bh'): breaks on 1-D and 3-D x": edited(_PLAIN,
+        ("    gate = x @ w_gate\n    up = x @ w_up\n    return (F.silu(gate) * up) @ w_down",
+         "    gate = torch.einsum('bd,dh->bh', x, w_gate)\n    up = torch.einsum('bd,dh->bh', x, w_up)\n    return torch.einsum('bh,hd->bd', F.silu(gate) * up, w_down)"),
+    ),
+    "flattens x to (N, D) and reshapes the output to (x.shape[0], -1) (right for 2-D x only)": edited(_PLAIN,
+        ("    gate = x @ w_gate\n    up = x @ w_up\n    return (F.silu(gate) * up) @ w_down",
+         "    flat = x.reshape(-1, x.shape[-1])\n    out = (F.silu(flat @ w_gate) * (flat @ w_up)) @ w_down\n    return out.reshape(x.shape[0], -1)"),
+    ),
     "gelu instead of silu on the gate": '''
 import torch
 import torch.nn.functional as F
