@@ -91,6 +91,14 @@ def _regime_cases(ctx):
     return cases
 
 
+@check("float64 input is computed in float64 (rtol 1e-10, scores of a few hundred where float32 rounding shows)", examples=2)
+def float64_precision(ctx):
+    causal = ctx.draw(st.booleans())
+    q, k, v = _qkv(ctx, torch.float64, 1, 2, 2, 48, 16, scale=10.0)
+    out = ctx.call(q, k, v, causal=causal)
+    ctx.assert_close(out, ctx.reference(q, k, v, causal=causal), dtype=torch.float64, rtol=1e-10, atol=1e-10)
+
+
 @check("boundary regimes, every run: MQA and MHA, one token, head dim 1 and 5, 40 tokens, scores ~1e4 and below -1e4", examples=1)
 def boundary_regimes(ctx):
     for what, q, k, v, kwargs, dtype, rtol, atol in _regime_cases(ctx):
@@ -99,14 +107,6 @@ def boundary_regimes(ctx):
             ctx.assert_close(out, ctx.reference(q, k, v, **kwargs), dtype=dtype, rtol=rtol, atol=atol)
         except CheckFailed as exc:
             raise CheckFailed(f"{what}: {exc}") from None
-
-
-@check("float64 input is computed in float64 (rtol 1e-10, scores of a few hundred where float32 rounding shows)", examples=2)
-def float64_precision(ctx):
-    causal = ctx.draw(st.booleans())
-    q, k, v = _qkv(ctx, torch.float64, 1, 2, 2, 48, 16, scale=10.0)
-    out = ctx.call(q, k, v, causal=causal)
-    ctx.assert_close(out, ctx.reference(q, k, v, causal=causal), dtype=torch.float64, rtol=1e-10, atol=1e-10)
 
 
 @check("causal: changing future queries, keys and values leaves earlier outputs unchanged")

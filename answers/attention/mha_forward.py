@@ -97,6 +97,15 @@ def _regime_cases(ctx):
     return cases
 
 
+@check("float64 input is computed in float64 (rtol 1e-10, scores of a few hundred where float32 rounding shows)", examples=2)
+def float64_precision(ctx):
+    causal = ctx.draw(st.booleans())
+    x, ws = _inputs(ctx, torch.float64, 1, 32, 2, 16)
+    x = x * 20  # scores of a few hundred: float32 rounding moves the weights by ~1e-5
+    out = ctx.call(x, *ws, 2, causal=causal)
+    ctx.assert_close(out, ctx.reference(x, *ws, 2, causal=causal), dtype=torch.float64, rtol=1e-10, atol=1e-9)
+
+
 @check("boundary regimes, every run: one token, one head, head dim 1, D = 9, 16 tokens, scores ~1e3 and below -1e4", examples=1)
 def boundary_regimes(ctx):
     for what, x, ws, h, kwargs, dtype, rtol, atol in _regime_cases(ctx):
@@ -105,15 +114,6 @@ def boundary_regimes(ctx):
             ctx.assert_close(out, ctx.reference(x, *ws, h, **kwargs), dtype=dtype, rtol=rtol, atol=atol)
         except CheckFailed as exc:
             raise CheckFailed(f"{what}: {exc}") from None
-
-
-@check("float64 input is computed in float64 (rtol 1e-10, scores of a few hundred where float32 rounding shows)", examples=2)
-def float64_precision(ctx):
-    causal = ctx.draw(st.booleans())
-    x, ws = _inputs(ctx, torch.float64, 1, 32, 2, 16)
-    x = x * 20  # scores of a few hundred: float32 rounding moves the weights by ~1e-5
-    out = ctx.call(x, *ws, 2, causal=causal)
-    ctx.assert_close(out, ctx.reference(x, *ws, 2, causal=causal), dtype=torch.float64, rtol=1e-10, atol=1e-9)
 
 
 @check("causal: changing later tokens leaves earlier outputs unchanged")

@@ -93,6 +93,18 @@ REGIMES = [
 ]
 
 
+@check("float64 input is computed in float64 (rtol 1e-10, D = 512 where float32 rounding shows)", examples=2)
+def float64_precision(ctx):
+    args = _inputs(ctx, torch.float64, 1, 3, 512, 8, 2, 4, 3)
+    expected = ctx.reference(*args, 2)
+    c_kv, k, v = _unpack(ctx, ctx.call(*args, 2), expected)
+    for name, got, want in zip(("c_kv", "k", "v"), (c_kv, k, v), expected):
+        try:
+            ctx.assert_close(got, want, dtype=torch.float64, rtol=1e-10, atol=1e-10)
+        except CheckFailed as exc:
+            raise CheckFailed(f"`{name}`: {exc}") from None
+
+
 @check("boundary regimes, every run: one token, one head, d_c = 1, D = 1, dh != dv both ways", examples=1)
 def boundary_regimes(ctx):
     for what, shape in REGIMES:
@@ -106,18 +118,6 @@ def boundary_regimes(ctx):
             _close(ctx, "v", v, expected[2], torch.float32)
         except CheckFailed as exc:
             raise CheckFailed(f"{what}: {exc}") from None
-
-
-@check("float64 input is computed in float64 (rtol 1e-10, D = 512 where float32 rounding shows)", examples=2)
-def float64_precision(ctx):
-    args = _inputs(ctx, torch.float64, 1, 3, 512, 8, 2, 4, 3)
-    expected = ctx.reference(*args, 2)
-    c_kv, k, v = _unpack(ctx, ctx.call(*args, 2), expected)
-    for name, got, want in zip(("c_kv", "k", "v"), (c_kv, k, v), expected):
-        try:
-            ctx.assert_close(got, want, dtype=torch.float64, rtol=1e-10, atol=1e-10)
-        except CheckFailed as exc:
-            raise CheckFailed(f"`{name}`: {exc}") from None
 
 
 @check("the cached latent is enough: the returned k and v are the up-projections of the returned c_kv")

@@ -77,6 +77,15 @@ REGIMES = [
 ]
 
 
+@check("float64 input is computed in float64, angles included (rtol 1e-9 at positions near 100000)", examples=2)
+def float64_precision(ctx):
+    theta = ctx.draw(st.sampled_from([10000.0, 1e6]))
+    x = ctx.randn(2, 8, 64, dtype=torch.float64)
+    positions = torch.tensor([99999, 0, 65536, 99000, 1, 77777, 12345, 99998])
+    out = ctx.call(x, positions, theta=theta)
+    ctx.assert_close(out, ctx.reference(x, positions, theta=theta), dtype=torch.float64, rtol=1e-9, atol=1e-9)
+
+
 @check("boundary regimes, every run: D = 2, 6, 10, one token, position 0 and 99999, unsorted positions, theta 100 and 5e5", examples=1)
 def boundary_regimes(ctx):
     for what, shape, positions, theta, dtype in REGIMES:
@@ -88,15 +97,6 @@ def boundary_regimes(ctx):
             ctx.assert_close(out, ctx.reference(x, pos, **kw), dtype=dtype)
         except CheckFailed as exc:
             raise CheckFailed(f"{what}: {exc}") from None
-
-
-@check("float64 input is computed in float64, angles included (rtol 1e-9 at positions near 100000)", examples=2)
-def float64_precision(ctx):
-    theta = ctx.draw(st.sampled_from([10000.0, 1e6]))
-    x = ctx.randn(2, 8, 64, dtype=torch.float64)
-    positions = torch.tensor([99999, 0, 65536, 99000, 1, 77777, 12345, 99998])
-    out = ctx.call(x, positions, theta=theta)
-    ctx.assert_close(out, ctx.reference(x, positions, theta=theta), dtype=torch.float64, rtol=1e-9, atol=1e-9)
 
 
 @check("float64 at large positions (up to 100000): angles computed in float64", examples=10)

@@ -64,6 +64,14 @@ REGIMES = [
 ]
 
 
+@check("a float64 table is computed in float64 (rtol 1e-10 over 4096 positions, where float32 angles are off by ~1e-4)", examples=2)
+def float64_precision(ctx):
+    base = ctx.draw(st.sampled_from([10000.0, 500000.0]))
+    out = ctx.call(4096, 16, base=base, dtype=torch.float64)
+    expected = ctx.reference(4096, 16, base, torch.float64)
+    ctx.assert_close(out, expected, dtype=torch.float64, rtol=1e-10, atol=1e-10)
+
+
 @check("boundary regimes, every run: one position, one pair, D = 6 and 10, base 100 and 5e5, dtype default and not", examples=1)
 def boundary_regimes(ctx):
     for what, t, d, kwargs in REGIMES:
@@ -73,14 +81,6 @@ def boundary_regimes(ctx):
             ctx.assert_close(out, expected, dtype=kwargs.get("dtype", torch.float32))
         except CheckFailed as exc:
             raise CheckFailed(f"{what}: {exc}") from None
-
-
-@check("a float64 table is computed in float64 (rtol 1e-10 over 4096 positions, where float32 angles are off by ~1e-4)", examples=2)
-def float64_precision(ctx):
-    base = ctx.draw(st.sampled_from([10000.0, 500000.0]))
-    out = ctx.call(4096, 16, base=base, dtype=torch.float64)
-    expected = ctx.reference(4096, 16, base, torch.float64)
-    ctx.assert_close(out, expected, dtype=torch.float64, rtol=1e-10, atol=1e-10)
 
 
 @check("PE[p] . PE[p + k] depends only on the offset k: it equals the sum over pairs of cos(k * frequency)")
