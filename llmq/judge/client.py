@@ -21,7 +21,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Mapping, Protocol
 
 import llmq
 from llmq.judge.verdict import Verdict, judge_failure
@@ -114,6 +114,19 @@ def read_source(source: str | Path) -> tuple[str, str]:
     return data.decode("utf-8"), str(source)
 
 
+# What the worker's environment keeps of ours: what Python, torch, Triton, CUDA and the jail need.
+# Nothing else goes in: every sandbox is forked from the worker, and a secret in its environment
+# (an API token of the shell that ran llmq) would be in the memory of every submission.
+_ENV_NAMES = ("PATH", "HOME", "TMPDIR", "LANG", "TZ", "LD_LIBRARY_PATH", "PYTHONPATH", "VIRTUAL_ENV", "CUDA_VISIBLE_DEVICES")
+_ENV_PREFIXES = ("LC_", "LLMQ_", "TRITON_", "CUDA_", "NCCL_", "NVIDIA_", "GLOO_", "OMP_", "MKL_", "OPENBLAS_",
+                 "TORCH_", "PYTORCH_", "TORCHINDUCTOR_")
+
+
+def worker_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment the worker is started with: ours, minus everything it does not need."""
+    return {k: v for k, v in environ.items() if k in _ENV_NAMES or k.startswith(_ENV_PREFIXES)}
+
+
 class Judge:
     """A client of one worker process (see worker.py for the protocol)."""
 
@@ -140,7 +153,7 @@ class Judge:
             self._spawn()
 
     def _spawn(self) -> None:
-        env = dict(os.environ)
+        env = worker_environment(os.environ)
         # One thread each: checks are tiny, and idle BLAS threads make forking riskier.
         env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)

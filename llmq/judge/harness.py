@@ -299,11 +299,14 @@ def _finish(verdict: Verdict, started: float) -> Verdict:
     return verdict
 
 
-def main(request: Request, started: Started, nonce: str, verdict_fd: int) -> None:
-    """Entry point in the freshly forked harness process; never returns. The verdict goes to the
-    worker as one JSON line carrying `nonce`, which the sandbox never had."""
+def main(request: Request, started: Started, nonce_fd: int, verdict_fd: int) -> None:
+    """Entry point in the freshly forked harness process; never returns. The job's nonce arrives
+    on `nonce_fd` (the worker keeps it where no forked process finds it); the verdict goes to the
+    worker as one JSON line carrying it, on `verdict_fd`, which the sandbox never had."""
     code = 0
     try:
+        nonce = wire.read_exact(nonce_fd, 16).hex()
+        os.close(nonce_fd)
         limits_mod.make_undumpable()
         os.setpgid(0, 0)  # the worker kills this group on timeout or cancel
         limits_mod.die_with_parent()

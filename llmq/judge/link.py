@@ -122,9 +122,8 @@ def _widen(fd: int) -> None:
 def _ending(how: dict[str, Any], memory_bytes: int) -> tuple[str, str]:
     """(status, message) for the supervisor's line saying how the sandbox ended."""
     end = how.get("end")
-    if end == "memory":
-        limit = int(how.get("limit") or memory_bytes)
-        return "error", (f"the submission used more than {limit / limits_mod.GIB:.3g} GiB across its processes "
+    if end == "memory":  # the supervisor's limit is memory_bytes plus a small margin (sandbox.py)
+        return "error", (f"the submission used more than {memory_bytes / limits_mod.GIB:.3g} GiB across its processes "
                          "(the memory limit of the whole submission)")
     if end == "tasks":
         return "error", f"the submission ran too many processes and threads at once (at most {how.get('limit', '?')})"

@@ -17,6 +17,7 @@ import gc
 import importlib.abc
 import linecache
 import os
+import resource
 import sys
 import traceback
 import types
@@ -29,6 +30,7 @@ from llmq.judge import forbidden as forbidden_mod
 from llmq.judge import wire
 
 BLOCKED_PREFIXES = ("llmq", "answers", "_llmq_answer_")
+WHOLE_MARGIN_BYTES = 256 * 1024**2
 SOLUTION_MODULE = "solution"
 
 
@@ -100,7 +102,14 @@ class Sandbox:
         except BaseException as exc:
             return ("bank", f"the answer module's @sandboxed drivers do not run on their own: {type(exc).__name__}: {exc}")
         forbidden_mod.patch(tuple(settings["forbidden"]), self.forbidden_seen)
-        self.lock(settings["memory_bytes"], settings["cpu_s"], settings["file_bytes"])
+        memory = settings["memory_bytes"]
+        # The whole submission gets a little more than one process may map, so that one process
+        # growing alone meets its own limit first: a MemoryError with the line that allocated,
+        # rather than the supervisor's stop (they would otherwise race at the same size).
+        self.lock(memory + WHOLE_MARGIN_BYTES if memory >= 0 else memory, settings["cpu_s"], settings["file_bytes"])
+        if memory >= 0:
+            room = _mapped_bytes() + memory
+            resource.setrlimit(resource.RLIMIT_AS, (room, room))  # lowering is always allowed
         for name in [m for m in sys.modules if m.split(".")[0].startswith(BLOCKED_PREFIXES)]:
             del sys.modules[name]
         sys.meta_path.insert(0, _BlockImports())
@@ -180,6 +189,15 @@ def _aliased(result: Any, args: tuple, kwargs: dict, names: list[str]) -> list[s
 
 
 _DRIVERS_MODULE = "_sandbox_drivers"
+
+
+def _mapped_bytes() -> int:
+    """Virtual memory this process maps now (VmSize), as jail.lock measures it."""
+    with open("/proc/self/status", "rb") as status:
+        for line in status:
+            if line.startswith(b"VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def _run_bundle(source: str, filename: str, names: list[str], files: dict[str, str]) -> dict[str, Callable[..., Any]]:

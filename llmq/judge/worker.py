@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import mmap
 import os
 import secrets
 import selectors
@@ -47,7 +48,7 @@ class Job:
     buf: bytearray = field(default_factory=bytearray)
     deadline: float = 0.0
     cpu_s: float = 0.0
-    nonce: str = ""
+    nonce: int = -1  # the job's slot in Nonces
     sandbox: Started | None = None  # a check's sandbox, from its start until it is ended
 
 
@@ -82,6 +83,57 @@ def warm() -> None:
     gc.freeze()  # keep the heap's pages shared with forked children (no refcount copy-on-write storms)
 
 
+class Nonces:
+    """Each running check's nonce, kept where no process forked from the worker can find it.
+
+    The worker forks every sandbox, so anything in its memory is in theirs: a nonce held as a
+    Python string while another check's sandbox is forked would be that submission's to read. So
+    the nonces live in a page marked MADV_DONTFORK (absent from every child), are read into it
+    straight from /dev/urandom and written from it straight into the pipe the harness reads, and
+    are zeroed when the check ends. Without MADV_DONTFORK (not Linux) the page is ordinary memory.
+    """
+
+    SIZE = 16  # bytes of a nonce
+    SLOTS = 256
+
+    def __init__(self) -> None:
+        self.page = mmap.mmap(-1, self.SIZE * self.SLOTS)
+        advice = getattr(mmap, "MADV_DONTFORK", None)
+        if advice is not None:
+            self.page.madvise(advice)
+        self.urandom = os.open("/dev/urandom", os.O_RDONLY | os.O_CLOEXEC)
+        self.free = list(range(self.SLOTS))
+
+    def _view(self, slot: int) -> memoryview:
+        return memoryview(self.page)[slot * self.SIZE : (slot + 1) * self.SIZE]
+
+    def new(self) -> int:
+        """A fresh nonce in a free slot; returns the slot."""
+        slot = self.free.pop()
+        with self._view(slot) as view:
+            os.readv(self.urandom, [view])
+        return slot
+
+    def send(self, slot: int, fd: int) -> None:
+        with self._view(slot) as view:
+            os.write(fd, view)
+
+    def matches(self, slot: int, text: object) -> bool:
+        """Whether `text` (the harness's hex) is the slot's nonce."""
+        if not isinstance(text, str) or slot < 0:
+            return False
+        try:
+            given = bytes.fromhex(text)
+        except ValueError:
+            return False
+        return secrets.compare_digest(given, self.page[slot * self.SIZE : (slot + 1) * self.SIZE])
+
+    def release(self, slot: int) -> None:
+        with self._view(slot) as view:
+            view[:] = bytes(self.SIZE)
+        self.free.append(slot)
+
+
 class Worker:
     def __init__(self, out_fd: int, jobs: int) -> None:
         self.out_fd = out_fd
@@ -90,6 +142,7 @@ class Worker:
         self.running: dict[int, Job] = {}  # by verdict fd
         self.selector = selectors.DefaultSelector()
         self.inbuf = bytearray()
+        self.nonces = Nonces()
 
     def send(self, message: dict[str, Any]) -> None:
         from llmq.judge.wire import write_all
@@ -133,9 +186,12 @@ class Worker:
             except Exception as exc:
                 self.fail(job, "crash", f"the judge could not start a sandbox: {exc}")
                 return
-            job.nonce = secrets.token_hex(16)
-            sandbox, nonce = job.sandbox, job.nonce
-            body: Callable[[int], None] = lambda w: harness.main(request, sandbox, nonce, w)
+            job.nonce = self.nonces.new()
+            nonce_r, nonce_w = os.pipe()
+            self.nonces.send(job.nonce, nonce_w)  # straight from the unforked page into the pipe
+            os.close(nonce_w)
+            sandbox = job.sandbox
+            body: Callable[[int], None] = lambda w: harness.main(request, sandbox, nonce_r, w)
         else:
             job.deadline = time.monotonic() + 60.0
             body = lambda w: _describe_child(job.payload.get("answer_path", ""), w)
@@ -153,7 +209,7 @@ class Worker:
             pass
         os.close(w)
         if job.sandbox is not None:  # the harness holds these now
-            for fd in job.sandbox.fds:
+            for fd in job.sandbox.fds | {nonce_r}:
                 os.close(fd)
         os.set_blocking(r, False)
         job.pid, job.fd = pid, r
@@ -179,7 +235,13 @@ class Worker:
         _killpg(job.pid)
         if job.sandbox is not None:
             self.end_sandbox(job)
+        self.forget_nonce(job)
         return status
+
+    def forget_nonce(self, job: Job) -> None:
+        if job.nonce >= 0:
+            self.nonces.release(job.nonce)
+            job.nonce = -1
 
     def end_sandbox(self, job: Job) -> None:
         """Kill the sandbox (its whole jail), collect it, remove its folder."""
@@ -199,19 +261,19 @@ class Worker:
 
     def finished(self, job: Job) -> None:
         isolation = job.sandbox.isolation if job.sandbox is not None else "limits-only"
-        status = self.reap(job, kill=False)
         try:
             result = json.loads(bytes(job.buf))
         except ValueError:
             result = None
+        genuine = isinstance(result, dict) and self.nonces.matches(job.nonce, result.get("nonce"))
+        status = self.reap(job, kill=False)  # the nonce is forgotten here
         if job.op == "check":
             if not job.buf:
                 how = _how_ended(status)
                 self.fail(job, "crash", f"the judge's harness stopped without a verdict ({how}): the solution may have "
                                         "killed it, or this is a bug in llmq", isolation)
                 return
-            if not isinstance(result, dict) or not secrets.compare_digest(str(result.get("nonce", "")), job.nonce) \
-                    or not isinstance(result.get("verdict"), dict):
+            if not genuine or not isinstance(result, dict) or not isinstance(result.get("verdict"), dict):
                 self.fail(job, "crash", FORGED, isolation)
                 return
             verdict = result["verdict"]

@@ -26,7 +26,7 @@ def test_correct_solution_passes_every_check(judge: Judge) -> None:
     assert verdict.status == "pass"
     assert [c.status for c in verdict.checks] == ["pass"] * len(verdict.checks)
     assert verdict.seed == 11 and verdict.exercise == "attention.gqa"
-    assert len(verdict.checks) == 6
+    assert len(verdict.checks) == 2 + len(judge.describe(GQA.answer_path)["checks"])  # loads, no forbidden call, each check
 
 
 def test_failed_check_message_names_input_errors_index_and_seed(judge: Judge) -> None:
@@ -259,7 +259,7 @@ def test_a_solution_path_that_is_not_a_regular_file_or_too_big_is_refused(judge:
 
 def _worker_answer(nonce_sent: str) -> dict:
     """What the worker tells its client when a harness's verdict line carries `nonce_sent`
-    (the job's nonce is "right"): the worker's own code path, with a child that has exited."""
+    ("right": the job's own nonce): the worker's own code path, with a child that has exited."""
     import json
     import selectors
 
@@ -272,10 +272,13 @@ def _worker_answer(nonce_sent: str) -> dict:
     if pid == 0:
         os._exit(0)
     os.close(w)
-    job = worker_mod.Job(7, "check", {"request": {"exercise": "attention.gqa", "seed": 3}}, pid=pid, fd=r, nonce="right")
+    job = worker_mod.Job(7, "check", {"request": {"exercise": "attention.gqa", "seed": 3}}, pid=pid, fd=r)
+    job.nonce = worker.nonces.new()
+    right = worker.nonces.page[job.nonce * 16 : (job.nonce + 1) * 16].hex()  # what the harness got
     worker.running[r] = job
     worker.selector.register(r, selectors.EVENT_READ, job)
-    job.buf += json.dumps({"nonce": nonce_sent, "verdict": {"exercise": "attention.gqa", "status": "pass", "checks": []}}).encode()
+    sent = right if nonce_sent == "right" else nonce_sent
+    job.buf += json.dumps({"nonce": sent, "verdict": {"exercise": "attention.gqa", "status": "pass", "checks": []}}).encode()
     worker.finished(job)
     answer = json.loads(os.read(out_r, 1 << 16))
     os.close(out_r)
@@ -285,6 +288,6 @@ def _worker_answer(nonce_sent: str) -> dict:
 
 def test_a_verdict_without_the_jobs_nonce_is_refused() -> None:
     assert _worker_answer("right")["status"] == "pass"
-    forged = _worker_answer("guessed")
+    forged = _worker_answer("00" * 16)
     assert forged["status"] == "crash"
     assert forged["checks"][0]["message"] == "the verdict channel carried something that is not the harness's verdict"
