@@ -291,3 +291,11 @@ def test_a_verdict_without_the_jobs_nonce_is_refused() -> None:
     forged = _worker_answer("00" * 16)
     assert forged["status"] == "crash"
     assert forged["checks"][0]["message"] == "the verdict channel carried something that is not the harness's verdict"
+
+
+def test_the_worker_gets_only_the_environment_it_needs() -> None:
+    from llmq.judge.client import worker_environment
+
+    env = worker_environment({"API_TOKEN": "secret", "AWS_SECRET_ACCESS_KEY": "k", "PATH": "/usr/bin",
+                              "HOME": "/home/u", "LLMQ_SANDBOX": "limits-only", "TRITON_INTERPRET": "1", "LC_ALL": "C"})
+    assert env == {"PATH": "/usr/bin", "HOME": "/home/u", "LLMQ_SANDBOX": "limits-only", "TRITON_INTERPRET": "1", "LC_ALL": "C"}
