@@ -3,6 +3,15 @@
 lora_forward(x, weight, lora_a, lora_b, alpha, r): x (..., in), weight (out, in), lora_a (r, in),
 lora_b (out, r) -> (..., out) in x's dtype: x @ weight.T + (alpha / r) * (x @ lora_a.T) @ lora_b.T
 (Hu et al. 2021, arXiv:2106.09685, sec. 4.1: h = W0 x + (alpha / r) B A x).
+
+Regimes where implementations diverge, each run every time by `float64_precision` and
+`boundary_regimes` beside the random draws:
+- the scale alpha / r: 1 (alpha = r: a wrong scale hides), a power of two, and not one (8 / 3:
+  integer division, or a scale rounded to float32, shows only there), alpha a float;
+- r = 1, r = in = out (square: transposes can be swapped silently), r larger than in and out,
+  in != r (a scale alpha / in shows), in = 1 and out = 1;
+- x 1-D, 2-D and 3-D (torch.mm takes 2-D only);
+- float64 input computed in float64 (a `.float()` on either path leaves errors of 1e-8).
 """
 import torch
 from hypothesis import strategies as st
@@ -51,6 +60,48 @@ def matches_reference(ctx):
     ctx.assert_close(out, ctx.reference(x, weight, lora_a, lora_b, alpha, r), dtype=dtype)
 
 
+def _term_scale(x, weight, lora_a, lora_b, alpha, r):
+    """The largest sum of term magnitudes an output adds up (outputs may cancel to near zero)."""
+    xa = x.double().abs()
+    base = xa @ weight.double().abs().T
+    update = (xa @ lora_a.double().abs().T) @ lora_b.double().abs().T
+    return float((base + abs(alpha / r) * update).max())
+
+
+FLOAT64_TOL = 1e-12  # relative to the term scale: far below float32's rounding, above float64's
+
+
+@check("float64 input is computed in float64 (errors below 1e-12 of the summed terms: a float32 step such as `.float()` fails)", examples=2)
+def float64_precision(ctx):
+    n_in, n_out, r = ctx.draw(st.sampled_from([(64, 48, 6), (100, 30, 12)]))
+    alpha = 16  # scales 8/3 and 4/3: not exact in float32 either
+    x, weight, lora_a, lora_b = _inputs(ctx, torch.float64, ([5], n_in, n_out), r, alpha)
+    args = (x, weight, lora_a, lora_b, alpha, r)
+    ctx.assert_close(ctx.call(*args), ctx.reference(*args), dtype=torch.float64, rtol=FLOAT64_TOL, atol=FLOAT64_TOL * _term_scale(*args))
+
+
+# (leading dims of x, in, out, r, alpha): every regime of the module docstring.
+REGIMES = [
+    ([3], 5, 4, 3, 8),  # alpha / r = 8 / 3, not a power of two
+    ([3], 5, 4, 4, 4),  # alpha = r: scale 1
+    ([2], 6, 6, 2, 16),  # scale 8
+    ([2], 4, 4, 4, 2.5),  # r = in = out, a float alpha
+    ([2], 2, 3, 6, 6.0),  # r larger than in and out
+    ([4], 1, 1, 1, 3),  # in = out = r = 1
+    ([], 7, 3, 2, 5),  # 1-D x
+    ([2, 3], 5, 2, 3, 7),  # 3-D x
+]
+
+
+@check("boundary regimes, every run: alpha / r = 8/3, 1, 8; r = 1, r = in = out, r > in and out; 1-D and 3-D x", examples=1)
+def boundary_regimes(ctx):
+    for dtype in DTYPES:
+        for lead, n_in, n_out, r, alpha in REGIMES:
+            x, weight, lora_a, lora_b = _inputs(ctx, dtype, (lead, n_in, n_out), r, alpha)
+            args = (x, weight, lora_a, lora_b, alpha, r)
+            ctx.assert_close(ctx.call(*args), ctx.reference(*args), dtype=dtype)
+
+
 @check("the update is scaled by alpha / r: with alpha != r it equals the merged layer x @ (W + (alpha/r) B A).T")
 def scaling(ctx):
     dtype, sizes, r, alpha = ctx.draw(
@@ -73,6 +124,18 @@ def rank_one_and_zero_b(ctx):
     ctx.assert_close(out, expected, dtype=dtype)
 
 
+# Written in steps; the wrong answers below on it are bugs of that way of writing it.
+_STEPS = """
+import torch
+
+def lora_forward(x, weight, lora_a, lora_b, alpha, r):
+    scale = alpha / r
+    base = x @ weight.T
+    low = x @ lora_a.T
+    return base + scale * (low @ lora_b.T)
+"""
+
+
 # The usual way to write it; each wrong answer below is this file with one bug put in.
 _PLAIN = """
 def lora_forward(x, weight, lora_a, lora_b, alpha, r):
@@ -80,6 +143,23 @@ def lora_forward(x, weight, lora_a, lora_b, alpha, r):
 """
 
 WRONG_ANSWERS = {
+    "the low-rank path in float32 (`x.float() @ lora_a.float().T`) for float64 input too": edited(_STEPS,
+        ("    low = x @ lora_a.T\n    return base + scale * (low @ lora_b.T)",
+         "    low = x.float() @ lora_a.float().T\n    return base + scale * (low @ lora_b.float().T).to(x.dtype)"),
+    ),
+    "scale kept as a tensor, torch.tensor(alpha / r), which is float32: rounded for float64 input unless a power of two": edited(_STEPS,
+        ("scale = alpha / r", "scale = torch.tensor(alpha / r)"),
+    ),
+    "torch.mm (2-D only): breaks on 1-D and 3-D x": edited(_STEPS,
+        ("    base = x @ weight.T\n    low = x @ lora_a.T\n    return base + scale * (low @ lora_b.T)",
+         "    base = torch.mm(x, weight.T)\n    low = torch.mm(x, lora_a.T)\n    return base + scale * torch.mm(low, lora_b.T)"),
+    ),
+    "pre-scales lora_b in place (lora_b.mul_(scale)): the adapter grows on every call": edited(_STEPS,
+        ("    return base + scale * (low @ lora_b.T)", "    lora_b.mul_(scale)\n    return base + low @ lora_b.T"),
+    ),
+    "scale alpha / in_features (lora_a.shape[1]) instead of alpha / r": edited(_STEPS,
+        ("scale = alpha / r", "scale = alpha / lora_a.shape[1]"),
+    ),
     "scales the update by alpha instead of alpha / r": edited(_PLAIN, ("(alpha / r) *", "alpha *")),
     "scales by r / alpha (the ratio upside down)": edited(_PLAIN, ("(alpha / r)", "(r / alpha)")),
     "alpha // r: integer division truncates the scale": edited(_PLAIN, ("(alpha / r)", "(alpha // r)")),

@@ -52,6 +52,30 @@ def matches_reference(ctx):
     ctx.assert_close(out, ctx.reference(logits, k), dtype=dtype, **EXACT)
 
 
+def _regime_cases(ctx, dtype):
+    """(logits, k) for every regime of the module docstring."""
+    t = lambda *rows: torch.tensor(rows, dtype=dtype)
+    inf = float("-inf")
+    flat = ctx.randn(10, dtype=dtype, scale=5.0)
+    cases = [(t(2.5), 1), (t(2.5), 5)]  # V = 1
+    cases += [(flat, k) for k in (1, 9, 10, 11, 1000)]  # 1-D logits, k around V
+    cases += [(ctx.randn(2, 3, 7, dtype=dtype, scale=5.0), k) for k in (1, 3, 6, 7)]  # 3-D logits
+    if dtype == torch.float32:  # a vocabulary row (one dtype: a plain Python loop must stay in time)
+        cases += [(ctx.randn(1, 32768, dtype=dtype, scale=5.0), k) for k in (1, 50)]
+    ties = t([3, 1, 2, 2, 2, 0], [1, 1, 1, 1, 1, 1], [0, inf, inf, 1, inf, 2])
+    cases += [(ties, k) for k in (1, 2, 3, 4, 5)]  # ties at the k-th, equal values, -inf inputs
+    if dtype == torch.float64:
+        cases.append((t([1.0, 1.0 - 1e-12, 0.5, 1.0 + 1e-12]), 2))  # one float32 value, three float64 ones
+    return cases
+
+
+@check("boundary regimes, every run: V = 1; k = 1, V - 1, V, V + 1; 1-D and 3-D logits; 32768 entries a row; ties, -inf inputs, float64 values float32 cannot tell apart", examples=1)
+def boundary_regimes(ctx):
+    for dtype in DTYPES:
+        for logits, k in _regime_cases(ctx, dtype):
+            ctx.assert_close(ctx.call(logits, k), ctx.reference(logits, k), dtype=dtype, **EXACT)
+
+
 def _row_problem(row, out_row, k):
     """What is wrong with one filtered row (1-D), judged from the definition alone, or None."""
     kept = torch.isfinite(out_row)
@@ -89,30 +113,6 @@ def ties_kept(ctx):
         if problem:
             ctx.fail(f"row {i} = {rows[i].tolist()}, k={k}: {problem}; got {out_rows[i].tolist()}")
     ctx.assert_close(out, expected, dtype=dtype, **EXACT)
-
-
-def _regime_cases(ctx, dtype):
-    """(logits, k) for every regime of the module docstring."""
-    t = lambda *rows: torch.tensor(rows, dtype=dtype)
-    inf = float("-inf")
-    flat = ctx.randn(10, dtype=dtype, scale=5.0)
-    cases = [(t(2.5), 1), (t(2.5), 5)]  # V = 1
-    cases += [(flat, k) for k in (1, 9, 10, 11, 1000)]  # 1-D logits, k around V
-    cases += [(ctx.randn(2, 3, 7, dtype=dtype, scale=5.0), k) for k in (1, 3, 6, 7)]  # 3-D logits
-    if dtype == torch.float32:  # a vocabulary row (one dtype: a plain Python loop must stay in time)
-        cases += [(ctx.randn(1, 32768, dtype=dtype, scale=5.0), k) for k in (1, 50)]
-    ties = t([3, 1, 2, 2, 2, 0], [1, 1, 1, 1, 1, 1], [0, inf, inf, 1, inf, 2])
-    cases += [(ties, k) for k in (1, 2, 3, 4, 5)]  # ties at the k-th, equal values, -inf inputs
-    if dtype == torch.float64:
-        cases.append((t([1.0, 1.0 - 1e-12, 0.5, 1.0 + 1e-12]), 2))  # one float32 value, three float64 ones
-    return cases
-
-
-@check("boundary regimes, every run: V = 1; k = 1, V - 1, V, V + 1; 1-D and 3-D logits; 32768 entries a row; ties, -inf inputs, float64 values float32 cannot tell apart", examples=1)
-def boundary_regimes(ctx):
-    for dtype in DTYPES:
-        for logits, k in _regime_cases(ctx, dtype):
-            ctx.assert_close(ctx.call(logits, k), ctx.reference(logits, k), dtype=dtype, **EXACT)
 
 
 @check("k >= V keeps every entry unchanged (and returns a new tensor)")

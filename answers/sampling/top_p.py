@@ -84,6 +84,37 @@ def matches_reference(ctx):
     ctx.assert_close(out, ctx.reference(logits, p), dtype=dtype, **EXACT)
 
 
+def _wide_row(ctx, dtype):
+    """(1, 4096): 2000 distinct head logits in [0, 0.5) holding nearly all the mass (each token
+    ~4e-4 of it, far above float32's rounding of a cumulative sum), then a tail at about -30."""
+    head = torch.randperm(2000, generator=ctx.generator).double() / 4000
+    tail = -30 - torch.randperm(2096, generator=ctx.generator).double() / 100
+    return torch.cat([head, tail])[torch.randperm(4096, generator=ctx.generator)].reshape(1, 4096).to(dtype)
+
+
+def _regime_cases(ctx, dtype):
+    """(logits, p) for every regime of the module docstring; p kept away from rounding boundaries."""
+    margin = MARGIN[dtype]
+    one_token = _logits(ctx, (1,), dtype, 1.0)
+    flat = _logits(ctx, (10,), dtype, 2.0)
+    cube = _logits(ctx, (2, 3, 7), dtype, 1.0)
+    rows = _logits(ctx, (3, 9), dtype, 0.5)
+    # p = 1 stays 1 unless the last token's mass is within rounding (bfloat16): then _safe_p moves it.
+    cases = [(one_token, 0.3), (one_token, 1.0), (flat, 1e-6), (flat, _safe_p(0.5, flat, margin)), (flat, _safe_p(1.0, flat, margin))]
+    cases += [(cube, _safe_p(0.7, cube, margin)), (rows, _safe_p(1.0, rows, margin)), (rows, _safe_p(0.9, rows, margin))]
+    if dtype != torch.bfloat16:  # bfloat16 cannot hold 2000 distinct logits in [0, 0.5)
+        wide = _wide_row(ctx, dtype)
+        cases.append((wide, _safe_p(0.75, wide, margin)))
+    return cases
+
+
+@check("boundary regimes, every run: p = 1, tiny p, V = 1, 1-D and 3-D logits, a 4096-token row whose nucleus holds ~1500 tokens", examples=1)
+def boundary_regimes(ctx):
+    for dtype in DTYPES:
+        for logits, p in _regime_cases(ctx, dtype):
+            ctx.assert_close(ctx.call(logits, p), ctx.reference(logits, p), dtype=dtype, **EXACT)
+
+
 def _row_problem(row, out_row, p):
     """What is wrong with one filtered row (1-D), judged from the definition alone, or None."""
     probs = row.double().softmax(dim=-1)
@@ -125,37 +156,6 @@ def smallest_set(ctx):
             probs = [round(x, 4) for x in rows[i].double().softmax(-1).tolist()]
             ctx.fail(f"row {i}, p={p:g}: {problem}\nrow probabilities {probs}\ngot {out_rows[i].tolist()}")
     ctx.assert_close(out, expected, dtype=dtype, **EXACT)
-
-
-def _wide_row(ctx, dtype):
-    """(1, 4096): 2000 distinct head logits in [0, 0.5) holding nearly all the mass (each token
-    ~4e-4 of it, far above float32's rounding of a cumulative sum), then a tail at about -30."""
-    head = torch.randperm(2000, generator=ctx.generator).double() / 4000
-    tail = -30 - torch.randperm(2096, generator=ctx.generator).double() / 100
-    return torch.cat([head, tail])[torch.randperm(4096, generator=ctx.generator)].reshape(1, 4096).to(dtype)
-
-
-def _regime_cases(ctx, dtype):
-    """(logits, p) for every regime of the module docstring; p kept away from rounding boundaries."""
-    margin = MARGIN[dtype]
-    one_token = _logits(ctx, (1,), dtype, 1.0)
-    flat = _logits(ctx, (10,), dtype, 2.0)
-    cube = _logits(ctx, (2, 3, 7), dtype, 1.0)
-    rows = _logits(ctx, (3, 9), dtype, 0.5)
-    # p = 1 stays 1 unless the last token's mass is within rounding (bfloat16): then _safe_p moves it.
-    cases = [(one_token, 0.3), (one_token, 1.0), (flat, 1e-6), (flat, _safe_p(0.5, flat, margin)), (flat, _safe_p(1.0, flat, margin))]
-    cases += [(cube, _safe_p(0.7, cube, margin)), (rows, _safe_p(1.0, rows, margin)), (rows, _safe_p(0.9, rows, margin))]
-    if dtype != torch.bfloat16:  # bfloat16 cannot hold 2000 distinct logits in [0, 0.5)
-        wide = _wide_row(ctx, dtype)
-        cases.append((wide, _safe_p(0.75, wide, margin)))
-    return cases
-
-
-@check("boundary regimes, every run: p = 1, tiny p, V = 1, 1-D and 3-D logits, a 4096-token row whose nucleus holds ~1500 tokens", examples=1)
-def boundary_regimes(ctx):
-    for dtype in DTYPES:
-        for logits, p in _regime_cases(ctx, dtype):
-            ctx.assert_close(ctx.call(logits, p), ctx.reference(logits, p), dtype=dtype, **EXACT)
 
 
 @check("a tiny p keeps only the most probable token; p = 1 keeps every token unchanged")
