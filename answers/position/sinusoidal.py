@@ -125,6 +125,9 @@ def sinusoidal_positions(t, d, base=10000.0, dtype=torch.float32):
 
 
 WRONG_ANSWERS = {
+    "exponents from an integer arange divided by D (a float32 tensor): a float64 table loses precision": edited(_PLAIN,
+        ("base ** (torch.arange(0, d, 2, dtype=torch.float64) / d)", "base ** (torch.arange(0, d, 2) / d)"),
+    ),
     "ignores the base argument (always 10000)": edited(_PLAIN, ("angle = p / base **", "angle = p / 10000.0 **")),
     "multiplies by base^(2i/D) instead of dividing (hidden with one pair or one position)": edited(_PLAIN,
         ("angle = p / base **", "angle = p * base **"),
