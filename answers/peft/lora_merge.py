@@ -4,11 +4,20 @@ lora_merge(weight, lora_a, lora_b, alpha, r): weight (out, in), lora_a (r, in), 
 -> a new (out, in) tensor in weight's dtype: weight + (alpha / r) * lora_b @ lora_a
 (Hu et al. 2021, arXiv:2106.09685, sec. 4.1: W = W0 + BA, no extra inference latency), so that
 x @ merged.T equals peft.lora_forward for every x.
+
+Regimes where implementations diverge, each run every time by `float64_precision` and
+`boundary_regimes` beside the random draws:
+- the scale alpha / r: 1 (alpha = r), a power of two, and not one (8 / 3: integer division, or a
+  scale rounded to float32, shows only there), alpha a float;
+- r = 1, out = in (square: A.T @ B.T has the right shape and wrong values), r larger than out
+  and in, in != r (a scale alpha / in shows), out = 1 and in = 1;
+- a zero lora_b (LoRA's initialisation): still a new tensor, never `weight` itself;
+- float64 input computed in float64 (B A in float32 leaves errors of 1e-8).
 """
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 # bfloat16: the merged weight is O(1); a few bf16 ulps of 1 absolute (zeros still fail).
 TOLERANCES = {torch.bfloat16: (2e-2, 3e-2)}
@@ -43,6 +52,43 @@ def matches_reference(ctx):
     ctx.assert_close(out, ctx.reference(weight, lora_a, lora_b, alpha, r), dtype=dtype)
 
 
+FLOAT64_TOL = 1e-12  # relative to the term scale: far below float32's rounding, above float64's
+
+
+@check("float64 input is computed in float64 (errors below 1e-12 of the summed terms: a float32 step such as `.float()` fails)", examples=2)
+def float64_precision(ctx):
+    n_out, n_in, r = ctx.draw(st.sampled_from([(48, 64, 6), (30, 100, 12)]))
+    alpha = 16  # scales 8/3 and 4/3: not exact in float32 either
+    weight, lora_a, lora_b = _adapter(ctx, torch.float64, n_out, n_in, r, alpha)
+    terms = weight.abs() + (alpha / r) * lora_b.abs() @ lora_a.abs()  # what each entry adds up
+    out = ctx.call(weight, lora_a, lora_b, alpha, r)
+    ctx.assert_close(out, ctx.reference(weight, lora_a, lora_b, alpha, r), dtype=torch.float64, rtol=FLOAT64_TOL, atol=FLOAT64_TOL * float(terms.max()))
+
+
+# (out, in, r, alpha, lora_b all zero): every regime of the module docstring.
+REGIMES = [
+    (4, 5, 3, 8, False),  # alpha / r = 8 / 3
+    (4, 5, 4, 4, False),  # scale 1
+    (6, 6, 2, 16, False),  # square, scale 8
+    (4, 4, 4, 2.5, False),  # r = in = out, a float alpha
+    (3, 2, 6, 6.0, False),  # r larger than out and in
+    (1, 1, 1, 3, False),
+    (1, 7, 2, 5, False),
+    (7, 1, 3, 7, False),
+    (3, 5, 2, 8, True),  # LoRA's initialisation
+]
+
+
+@check("boundary regimes, every run: alpha / r = 8/3, 1, 8; r = 1, square, r > out and in; out or in of 1; a zero lora_b", examples=1)
+def boundary_regimes(ctx):
+    for dtype in DTYPES:
+        for n_out, n_in, r, alpha, zero in REGIMES:
+            weight, lora_a, lora_b = _adapter(ctx, dtype, n_out, n_in, r, alpha)
+            if zero:
+                lora_b = torch.zeros_like(lora_b)
+            ctx.assert_close(ctx.call(weight, lora_a, lora_b, alpha, r), ctx.reference(weight, lora_a, lora_b, alpha, r), dtype=dtype)
+
+
 @check("the merged layer computes what the unmerged one does: x @ merged.T == x @ W.T + (alpha/r) (x @ A.T) @ B.T")
 def equals_lora_forward(ctx):
     dtype, (n_out, n_in, r, alpha), n_x = ctx.draw(
@@ -69,7 +115,28 @@ def zero_b(ctx):
     ctx.assert_close(out, ctx.reference(weight, lora_a, torch.zeros_like(lora_b), alpha, r), dtype=dtype)
 
 
+_PLAIN = """
+import torch
+
+def lora_merge(weight, lora_a, lora_b, alpha, r):
+    scale = alpha / r
+    delta = lora_b @ lora_a
+    return weight + scale * delta
+"""
+
 WRONG_ANSWERS = {
+    "B A in float32 (`lora_b.float() @ lora_a.float()`) for float64 input too": edited(_PLAIN,
+        ("delta = lora_b @ lora_a", "delta = (lora_b.float() @ lora_a.float()).to(weight.dtype)"),
+    ),
+    "scale kept as a tensor, torch.tensor(alpha / r), which is float32: rounded for float64 input unless a power of two": edited(_PLAIN,
+        ("scale = alpha / r", "scale = torch.tensor(alpha / r)"),
+    ),
+    "returns weight itself when lora_b is all zero (a shortcut that hands out the frozen tensor)": edited(_PLAIN,
+        ("    scale = alpha / r\n", "    if not lora_b.any():\n        return weight\n    scale = alpha / r\n"),
+    ),
+    "scale alpha / in_features (lora_a.shape[1]) instead of alpha / r": edited(_PLAIN,
+        ("scale = alpha / r", "scale = alpha / lora_a.shape[1]"),
+    ),
     "A @ B transposed: merges (B A).T, which is the wrong shape unless out == in, and wrong values when it is": '''
 def lora_merge(weight, lora_a, lora_b, alpha, r):
     return weight + (alpha / r) * (lora_a.T @ lora_b.T)
