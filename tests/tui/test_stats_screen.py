@@ -3,17 +3,26 @@ weekday rows aligned, and the numbers equal to `llmq stats --json` for the same 
 from __future__ import annotations
 
 import io
+import json
+import os
 import re
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from llmq.bank import load_bank
 from llmq.srs import DayReviews, TopicStats, compute_stats
 from llmq.store import Store
+from llmq.tui.app import LlmqApp
 from llmq.tui.screens.review import ReviewScreen
 from llmq.tui.screens.stats import StatsScreen, mastery_table
 from llmq.tui.widgets.heatmap import heatmap_text
 
-from .conftest import TOPIC, screen_text, settle
+from .conftest import TOPIC, _no_judge, screen_text, settle
+from .test_terminal import LLMQ
 
 
 def test_every_topic_has_its_own_row_with_its_own_number() -> None:
@@ -71,3 +80,32 @@ async def test_stats_numbers_equal_stats_json(make_app: Callable[..., Any]) -> N
     code = data["code"]
     assert f"{code['solved']} of {code['exercises']} exercises solved · {code['attempted']} attempted" in text
     assert "Reviews per day" in text and f"{data['reviews_total']} reviews in the last 26 weeks" in text
+
+
+async def test_stats_screen_equals_the_stats_command(test_bank_dir: Path) -> None:
+    """The real `llmq stats --json`, over the same data folder and bank as the app."""
+    if not LLMQ.exists():
+        pytest.skip("the llmq script is not installed in this environment")
+    full = load_bank((str(test_bank_dir),))
+    app = LlmqApp(full, judge_factory=_no_judge, warm_judge=False)
+    async with app.run_test(size=(120, 100)) as pilot:
+        app.push_screen(ReviewScreen(TOPIC, "flashcard"))
+        await settle(pilot)
+        await pilot.press("space", "3")
+        await settle(pilot)
+        await pilot.press("escape", "s")
+        await settle(pilot)
+        text = screen_text(app)
+    out = subprocess.run([str(LLMQ), "stats", "--json", "--bank", str(test_bank_dir)], capture_output=True,
+                         text=True, env=os.environ, timeout=120)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert (f"{data['reviews_total']} reviews · {data['cards_total']} cards · {data['due_now']} due now · "
+            f"streak {data['streak_days']} days") in text
+    forecast = [d["due"] for d in data["forecast"]]
+    assert f"today {forecast[0]} · tomorrow {forecast[1]} · next 7 days {sum(forecast[:7])}" in text
+    assert len(data["topics"]) > 10  # the bundled topics too: every one has its row
+    for name, t in data["topics"].items():
+        title = full.topics[name].title if name in full.topics else name
+        row = next(line for line in text.splitlines() if line.strip().startswith(title[:25]))
+        assert f"{t['mastery'] * 100:.1f}%" in row and f" {t['cards']} " in row
