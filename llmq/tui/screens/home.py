@@ -48,7 +48,7 @@ class HomeScreen(ReportsWorkerErrors, ReloadsOnReturn):
             table.add_row(topic.title, "…", "…", "…", key=name)
         yield table
         yield Static("r review all · enter review the topic · c practise code · b browse · s stats · "
-                     "ctrl+p every command", id="home-help")
+                     "ctrl+p every command · ? help", id="home-help")
         yield Footer()
 
     def on_mount(self) -> None:
