@@ -62,6 +62,14 @@ BOUNDARY_CASES = [
 ]
 
 
+@check("float64 input is computed in float64: rewards near 1e4 with a spread of 1, within 1e-10", examples=3)
+def float64_precision(ctx):
+    n, g = ctx.draw(SIZES)
+    rewards = 1e4 + ctx.randn(n, g, dtype=torch.float64)
+    out, expected = _call(ctx, rewards, "default")
+    ctx.assert_close(out, expected, dtype=torch.float64, rtol=1e-10, atol=1e-10)
+
+
 @check("boundary cases every run: one prompt and several, G = 2 and 64, an all-equal group, spreads of 1e-6, rewards near 100", examples=1)
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -73,14 +81,6 @@ def boundary_cases(ctx):
         rewards = torch.tensor([[1.0, 1.0, 1.0], [0.0, 1.0, 1.0]], dtype=dtype)  # all-equal and mixed groups
         out, expected = _call(ctx, rewards, "default")
         ctx.assert_close(out, expected, dtype=dtype)
-
-
-@check("float64 input is computed in float64: rewards near 1e4 with a spread of 1, within 1e-10", examples=3)
-def float64_precision(ctx):
-    n, g = ctx.draw(SIZES)
-    rewards = 1e4 + ctx.randn(n, g, dtype=torch.float64)
-    out, expected = _call(ctx, rewards, "default")
-    ctx.assert_close(out, expected, dtype=torch.float64, rtol=1e-10, atol=1e-10)
 
 
 @check("0/1 rewards (a verifier's): groups where every answer is right or every answer is wrong get advantage 0, not NaN")

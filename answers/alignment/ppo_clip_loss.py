@@ -85,6 +85,15 @@ def _tokens(ctx, ratios, adv, dtype, level=3.0):
     return (logp_old + ratio.log()).to(dtype), logp_old.to(dtype), torch.tensor(adv, dtype=torch.float64)[None].to(dtype)
 
 
+@check("float64 input is computed in float64: 4096 tokens, within 1e-11", examples=2)
+def float64_precision(ctx):
+    kind = ctx.draw(st.sampled_from(["none", "random"]))
+    args = _inputs(ctx, torch.float64, 2, 2048, spread=0.1)
+    args = (args[0] - 20, args[1] - 20, args[2] + 0.3)  # log-probs near -20: float32 keeps ~2e-6 of them
+    out, expected = _call(ctx, args, _mask(ctx, 2, 2048, kind), "default")
+    ctx.assert_close(out, expected, dtype=torch.float64, rtol=1e-11, atol=1e-13)
+
+
 @check("boundary cases every run: each clip case alone, one token, one sequence, ragged and single-token masks, log-probs near -110", examples=1)
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -109,15 +118,6 @@ def boundary_cases(ctx):
         args = _tokens(ctx, [1.6, 0.5, 1.05, 0.95], [1.0, -1.0, 0.5, -0.5], dtype, level=110.0)  # exp(logp) underflows
         out, expected = _call(ctx, args, None, "default")
         ctx.assert_close(out, expected, dtype=dtype)
-
-
-@check("float64 input is computed in float64: 4096 tokens, within 1e-11", examples=2)
-def float64_precision(ctx):
-    kind = ctx.draw(st.sampled_from(["none", "random"]))
-    args = _inputs(ctx, torch.float64, 2, 2048, spread=0.1)
-    args = (args[0] - 20, args[1] - 20, args[2] + 0.3)  # log-probs near -20: float32 keeps ~2e-6 of them
-    out, expected = _call(ctx, args, _mask(ctx, 2, 2048, kind), "default")
-    ctx.assert_close(out, expected, dtype=torch.float64, rtol=1e-11, atol=1e-13)
 
 
 @check("every case of the min: ratio above 1 + eps and below 1 - eps, with positive and negative advantages")

@@ -93,6 +93,14 @@ BOUNDARY_SIZES = [
 ]
 
 
+@check("float64 scores are added in float64: beam scores near -1e3, exact sums", examples=2)
+def float64_precision(ctx):
+    b, k, v = ctx.draw(SIZES)
+    beam_scores = -1000 - ctx.rand(b * k, dtype=torch.float64) * 10
+    log_probs = torch.log_softmax(ctx.randn(b * k, v, dtype=torch.float64, scale=2.0), dim=-1)
+    _compare(ctx, ctx.call(beam_scores, log_probs, k), ctx.reference(beam_scores, log_probs, k), torch.float64)
+
+
 @check("boundary cases every run: K = 1, V = 1, K > V, K = V, one and several batch items, V = 32000, ties, first step", examples=1)
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -107,14 +115,6 @@ def boundary_cases(ctx):
                 cases += [(first.reshape(-1), real), (later, real)]
             for beam_scores, log_probs in cases:
                 _compare(ctx, ctx.call(beam_scores, log_probs, k), ctx.reference(beam_scores, log_probs, k), dtype)
-
-
-@check("float64 scores are added in float64: beam scores near -1e3, exact sums", examples=2)
-def float64_precision(ctx):
-    b, k, v = ctx.draw(SIZES)
-    beam_scores = -1000 - ctx.rand(b * k, dtype=torch.float64) * 10
-    log_probs = torch.log_softmax(ctx.randn(b * k, v, dtype=torch.float64, scale=2.0), dim=-1)
-    _compare(ctx, ctx.call(beam_scores, log_probs, k), ctx.reference(beam_scores, log_probs, k), torch.float64)
 
 
 @check("every returned score is its parent beam's score plus that token's log-prob, best first within each batch item")

@@ -74,6 +74,15 @@ BOUNDARY_CASES = [
 ]
 
 
+@check("float64 logits are computed in float64: penalty 1.2 and 1.3 applied exactly (within 1e-12)", examples=2)
+def float64_precision(ctx):
+    penalty = ctx.draw(st.sampled_from(["default", 1.3]))
+    logits = ctx.randn(2, 64, dtype=torch.float64, scale=50.0)
+    ids = _history(2, 40, 64)
+    kwargs = {} if penalty == "default" else {"penalty": penalty}
+    ctx.assert_close(ctx.call(logits, ids, **kwargs), ctx.reference(logits, ids, **kwargs), dtype=torch.float64, rtol=1e-12, atol=0.0)
+
+
 @check("boundary cases every run: empty and one-token histories, ids 0 and V - 1, V = 32000 with 300 ids, penalty 1 and below 1", examples=1)
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -84,15 +93,6 @@ def boundary_cases(ctx):
             ids = _history(b, length, v)
             kwargs = {} if penalty == "default" else {"penalty": penalty}
             ctx.assert_close(ctx.call(logits, ids, **kwargs), ctx.reference(logits, ids, **kwargs), dtype=dtype)
-
-
-@check("float64 logits are computed in float64: penalty 1.2 and 1.3 applied exactly (within 1e-12)", examples=2)
-def float64_precision(ctx):
-    penalty = ctx.draw(st.sampled_from(["default", 1.3]))
-    logits = ctx.randn(2, 64, dtype=torch.float64, scale=50.0)
-    ids = _history(2, 40, 64)
-    kwargs = {} if penalty == "default" else {"penalty": penalty}
-    ctx.assert_close(ctx.call(logits, ids, **kwargs), ctx.reference(logits, ids, **kwargs), dtype=torch.float64, rtol=1e-12, atol=0.0)
 
 
 @check("rows are independent: a logit is left exactly as it was unless its id occurs in that row's input_ids")

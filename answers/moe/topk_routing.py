@@ -86,6 +86,17 @@ BOUNDARY_CASES = [
 ]
 
 
+@check("float64 input is computed in float64: logits of ~30 over 512 tokens, within 1e-11", examples=2)
+def float64_precision(ctx):
+    e, k = ctx.draw(st.sampled_from([(8, 2), (16, 4)]))
+    logits = _logits(ctx, 512, e, torch.float64, scale=30.0)
+    weights, indices, aux = _triple(ctx, ctx.call(logits, k))
+    want_w, want_i, want_aux = ctx.reference(logits, k)
+    ctx.assert_equal(indices, want_i)
+    ctx.assert_close(weights, want_w, dtype=torch.float64, rtol=1e-11, atol=1e-15)
+    ctx.assert_close(aux, want_aux, dtype=torch.float64, rtol=1e-11, atol=0.0)
+
+
 @check("boundary cases every run: E = 1, k = 1, k = E, one token, 64 experts with some never chosen, logits of a few hundred", examples=1)
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -98,17 +109,6 @@ def boundary_cases(ctx):
                 _compare(ctx, ctx.call(logits, k), logits, k, dtype)
             except CheckFailed as exc:
                 raise CheckFailed(f"{why}: {exc}") from None
-
-
-@check("float64 input is computed in float64: logits of ~30 over 512 tokens, within 1e-11", examples=2)
-def float64_precision(ctx):
-    e, k = ctx.draw(st.sampled_from([(8, 2), (16, 4)]))
-    logits = _logits(ctx, 512, e, torch.float64, scale=30.0)
-    weights, indices, aux = _triple(ctx, ctx.call(logits, k))
-    want_w, want_i, want_aux = ctx.reference(logits, k)
-    ctx.assert_equal(indices, want_i)
-    ctx.assert_close(weights, want_w, dtype=torch.float64, rtol=1e-11, atol=1e-15)
-    ctx.assert_close(aux, want_aux, dtype=torch.float64, rtol=1e-11, atol=0.0)
 
 
 @check("weights use the selected logits only: lowering the experts that were not chosen leaves them unchanged")

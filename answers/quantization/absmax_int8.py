@@ -112,6 +112,14 @@ TIES = [127.0, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 126.5, -126.5, 3.5]
 TIES_Q = [127, 0, 2, 2, 0, -2, -2, 126, -126, 4]
 
 
+@check("float64 input is computed in float64: the scale within 1e-14 of max |x| / 127", examples=2)
+def float64_precision(ctx):
+    lead, d = ctx.draw(SHAPES)
+    x = ctx.randn(*lead, max(d, 3), dtype=torch.float64, scale=1e3) + 0.1234567890123
+    q, scale, deq = _judge(ctx, x, ctx.run("roundtrip", x))
+    _named("scale", ctx.assert_close, scale, ctx.reference(x)[1], dtype=torch.float64, rtol=1e-14, atol=0.0)
+
+
 @check("boundary cases every run: exact rounding ties, rows of 1e-7 and 1e4, float16 near 65504, bfloat16 near 1e38, D = 1 and 4096, a zero row", examples=1)
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -130,14 +138,6 @@ def boundary_cases(ctx):
         for values in cases:
             x = values.to(dtype)
             _judge(ctx, x, ctx.run("roundtrip", x))
-
-
-@check("float64 input is computed in float64: the scale within 1e-14 of max |x| / 127", examples=2)
-def float64_precision(ctx):
-    lead, d = ctx.draw(SHAPES)
-    x = ctx.randn(*lead, max(d, 3), dtype=torch.float64, scale=1e3) + 0.1234567890123
-    q, scale, deq = _judge(ctx, x, ctx.run("roundtrip", x))
-    _named("scale", ctx.assert_close, scale, ctx.reference(x)[1], dtype=torch.float64, rtol=1e-14, atol=0.0)
 
 
 @check("error bound: |x - dequantize(quantize(x))| <= scale / 2 for every element; rows far apart in size keep their own scale")
