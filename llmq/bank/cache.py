@@ -42,7 +42,7 @@ from llmq.bank.model import (
 )
 from llmq.datadir import data_dir
 
-FORMAT = 2  # of the cache file; 1 was a pickle
+FORMAT = 3  # of the cache file; 1 was a pickle; 3 added choice rationales
 _PREFIX = "bank-"
 _SUFFIX = ".json"
 _SIZE_CAP = 64 << 20  # bytes: a bigger file is not ours
@@ -110,7 +110,7 @@ def _cache_dir() -> Path:
 _COMMON = ("kind", "id", "topic", "title", "tags", "difficulty", "source", "refs", "track")  # + root, file, line
 _KIND_ROW: dict[str, tuple[type[Question], tuple[str, ...]]] = {
     "flashcard": (Flashcard, ("prompt", "answer")),
-    "choice": (Choice, ("prompt", "options", "correct", "explanation")),
+    "choice": (Choice, ("prompt", "options", "correct", "explanation", "rationales")),
     "numeric": (Numeric, ("prompt", "params", "unit", "tolerance", "solution")),
     "code": (CodeExercise, ("task", "function", "stub", "hints", "timeout_s")),
 }
@@ -251,10 +251,13 @@ class _Decoder:
                 raise _Invalid
             values["prompt"], values["answer"] = prompt, answer
         elif kind == "choice":
-            prompt, options, correct, explanation = rest
+            prompt, options, correct, explanation, rationales = rest
             if {type(prompt), type(explanation)} != _STR or type(correct) is not list or not set(map(type, correct)) <= {int}:
                 raise _Invalid
-            values |= {"prompt": prompt, "options": _texts(options), "correct": frozenset(correct), "explanation": explanation}
+            values |= {"prompt": prompt, "options": _texts(options), "correct": frozenset(correct), "explanation": explanation,
+                       "rationales": _texts(rationales)}
+            if values["rationales"] and len(values["rationales"]) != len(values["options"]):
+                raise _Invalid
         elif kind == "numeric":
             prompt, params, unit, tolerance, solution = rest
             if {type(prompt), type(unit), type(solution)} != _STR:

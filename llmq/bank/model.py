@@ -70,12 +70,14 @@ class Flashcard(Question):
 
 @dataclass(frozen=True, kw_only=True)
 class Choice(Question):
-    """Options with one or several correct (0-based indexes), and why."""
+    """Options with one or several correct (0-based indexes), and why: `explanation` for the card,
+    `rationales[i]` for option i (empty while a bank has not written them)."""
 
     prompt: str
     options: tuple[str, ...]
     correct: frozenset[int]
     explanation: str
+    rationales: tuple[str, ...] = ()
 
     @property
     def multiple(self) -> bool:

@@ -45,7 +45,8 @@ COMMON_OPTIONAL = ("topic", "tags", "track")
 KIND_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # kind: (required, optional)
     "flashcard": (("prompt", "answer"), ()),
-    "choice": (("prompt", "options", "correct", "explanation"), ()),
+    # rationales: optional while the bundled bank is converted (issue 13); see docs/bank-format.md
+    "choice": (("prompt", "options", "correct", "explanation"), ("rationales",)),
     "numeric": (("prompt", "params", "unit", "tolerance", "solution"), ()),
     "code": (("task", "function", "stub", "hints"), ("timeout_s",)),
 }
@@ -185,12 +186,19 @@ class _QuestionReader:
                 if not 0 <= i < len(options):
                     self.err("correct", f"index {i} is not an option (there are {len(options)}, counted from 0)")
             indices = set(correct)
+        rationales: tuple[str, ...] = ()
+        if "rationales" in self.raw:
+            rationales = self.text_list("rationales")
+            if rationales and options and len(rationales) != len(options):
+                self.err("rationales", f"has {len(rationales)} entr{'y' if len(rationales) == 1 else 'ies'}, "
+                                       f"options has {len(options)}: give one rationale per option, in the same order")
         return Choice(
             **common,
             prompt=self.text("prompt"),
             options=options,
             correct=frozenset(indices),
             explanation=self.text("explanation"),
+            rationales=rationales,
         )
 
     def _params(self) -> tuple[NumericParam, ...]:

@@ -35,6 +35,13 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 TOPIC = "tuitest"
 
 
+@pytest.fixture(autouse=True)
+def options_in_bank_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Choice cards show their options in the bank's order, so a test can press a letter by
+    position; the shuffle's own tests (test_choice.py) put a seeded draw back."""
+    monkeypatch.setattr("llmq.tui.widgets.choice.draw_order", lambda n: tuple(range(n)))
+
+
 @pytest.fixture(scope="session")
 def test_bank_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """tests/tui/bank plus the bundled attention.gqa answer module as tuitest.gqa (the first

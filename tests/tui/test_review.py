@@ -90,7 +90,7 @@ async def test_multi_choice_toggle_then_submit(make_app: Callable[..., Any]) -> 
         await settle(pilot)
         await pilot.press("3")  # Good
         await settle(pilot)
-        assert "toggle with 1-8 or a-h, then enter" in screen_text(app)
+        assert "toggle with 1-8, a-h or ↑↓ and space, then enter" in screen_text(app)
         await pilot.press("a", "2")  # toggle two options: nothing graded yet
         await settle(pilot)
         assert screen.suggested is None

@@ -47,6 +47,15 @@ class NextCard:
     new_waiting: int = 0  # when the queue is empty: new cards today's limit holds back
     new_limit: int = 0
     undid_rating: Rating | None = None  # the rating of the answer `u` took back
+    order: tuple[int, ...] | None = None  # a choice card brought back by `u`: its options' order then
+
+
+@dataclass(frozen=True)
+class ShownOrder:
+    """The order a choice card's options were shown in, kept so that `u` shows it the same way."""
+
+    qid: str
+    order: tuple[int, ...]
 
 
 @dataclass
@@ -115,9 +124,10 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         self.suggested: Rating | None = None
         self.busy = True  # a save or load is in flight: keys that change progress wait
         self._shown_at = 0.0
-        # For each step `u` can take back, the numbers of the numeric card it was taken on (None
-        # for other cards): undo shows that card again with the same numbers.
-        self._undo_stack: list[Instance | None] = []
+        # For each step `u` can take back, the numbers of the numeric card it was taken on, or the
+        # order of the choice card's options (None for other cards): undo shows that card again
+        # the same way.
+        self._undo_stack: list[Instance | ShownOrder | None] = []
         self.tally = SessionTally()
         self._new_waiting = 0
         self._undoable = 0  # answers and actions of this session that `u` can still take back
@@ -145,12 +155,20 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
     # -- the worker -----------------------------------------------------------------------------
     def _advance(self, answer: tuple[Shown, Rating, int] | None, action: str = "") -> None:
         if answer is not None or action in ("bury", "suspend"):
-            # a numeric card's drawn numbers (only the numeric view has `instance`)
-            self._undo_stack.append(getattr(self.view, "instance", None))
+            self._undo_stack.append(self._as_shown())
         self.busy = True
         self.refresh_bindings()
         self.run_worker(lambda: self._work(answer, action), thread=True, exclusive=True,
                         exit_on_error=False, group="review")
+
+    def _as_shown(self) -> Instance | ShownOrder | None:
+        """What `u` needs to show the current card as it is now: a numeric card's drawn numbers
+        (only the numeric view has `instance`), a choice card's order of options."""
+        order = getattr(self.view, "order", None)
+        card = getattr(self.view, "card", None)
+        if order is not None and card is not None:
+            return ShownOrder(card.id, order)
+        return getattr(self.view, "instance", None)
 
     def _work(self, answer: tuple[Shown, Rating, int] | None, action: str) -> None:
         try:
@@ -204,13 +222,18 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
             # Undo brings back the very numbers the card was answered with: `u` never re-rolls
             # them (that would be a way to fish for an easy variant). Otherwise fresh ones.
             kept = self._undo_stack[-1] if action == "undo" and self._undo_stack else None
-            from llmq.bank.numeric import instantiate
+            from llmq.bank.numeric import Instance, instantiate
 
-            instance = kept if kept is not None and kept.question.id == question.id else instantiate(question)
+            instance = kept if isinstance(kept, Instance) and kept.question.id == question.id else instantiate(question)
+        order = None
+        if isinstance(question, Choice) and action == "undo" and self._undo_stack:
+            kept_order = self._undo_stack[-1]
+            if isinstance(kept_order, ShownOrder) and kept_order.qid == question.id:
+                order = kept_order.order  # `u` shows the options as they were when answered
         waiting = 0 if shown else study.new_waiting()
         return NextCard(answered, shown, question, instance, study.counts(learn_ahead=True),
                         None if shown else study.next_learning_due_ms(), note, undoable, waiting,
-                        study.settings.new_per_day, undid)
+                        study.settings.new_per_day, undid, order)
 
     def _title(self, qid: str) -> str:
         """A question as people know it: its title (the id only if it left the bank)."""
@@ -245,7 +268,7 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
             self._new_waiting = r.new_waiting
             await area.mount(Static(self._done_text(r), classes="empty", id="done"))
         else:
-            self.view = self._view_for(r.question, r.instance)
+            self.view = self._view_for(r.question, r.instance, r.order)
             # Awaited: the card's own widgets exist before any key may act on it.
             await area.mount(self.view)
             self.query_one(RatingBar).set_previews(r.shown.previews)
@@ -274,13 +297,13 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
                       f"+: study {min(STUDY_MORE, r.new_waiting)} more new cards now (custom study, this session)"]
         return "\n".join([*lines, "", "escape: back to the home screen"])
 
-    def _view_for(self, q: Question, instance: Instance | None) -> CardView:
+    def _view_for(self, q: Question, instance: Instance | None, order: tuple[int, ...] | None = None) -> CardView:
         if isinstance(q, Flashcard):
             return FlashcardView(q)
         if isinstance(q, Choice):
             from llmq.tui.widgets.choice import ChoiceView
 
-            return ChoiceView(q)
+            return ChoiceView(q, order)  # a fresh shuffle unless `u` brought the card back
         if isinstance(q, Numeric) and instance is not None:
             from llmq.tui.widgets.numeric import NumericView
 
