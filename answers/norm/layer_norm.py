@@ -33,6 +33,12 @@ def reference(x, weight, bias, eps=1e-5):
 
 DTYPES = [torch.float32, torch.float64, torch.bfloat16]
 
+# float64 in the checks after `float64_precision`: float32-sized errors (~1e-7) are that check's
+# to report under its own title, so these hold float64 to 1e-6 (relative and absolute), still
+# tighter than float32's own tolerance, which every logic bug must exceed anyway.
+PROPERTY_RTOL = {torch.float64: 1e-6}
+PROPERTY_ATOL = {torch.float64: 1e-6}
+
 
 def _params(ctx, d, dtype):
     weight = (1 + ctx.randn(d, dtype=torch.float64) * 0.5).to(dtype)
@@ -82,7 +88,7 @@ REGIMES = [
     ((2, 4, 64), 1.0, 2.0, {}),
     ((3, 16), 0.0, 1e-6, {}),  # variance far below eps
     ((3, 16), 0.0, 3e-3, {}),  # variance about eps
-    ((3, 16), 0.5, 3e-2, {"eps": 1e-3}),  # variance about a non-default eps
+    ((3, 16), 0.0, 3e-2, {"eps": 1e-3}),  # variance about a non-default eps
     ((2, 9), 0.0, 10.0, {"eps": 0.5}),
     ((3, 64), 100.0, 1.0, {}),  # large mean against the spread
 ]
@@ -94,9 +100,10 @@ def boundary_regimes(ctx):
         for shape, offset, spread, kw in REGIMES:
             x = (offset + ctx.randn(*shape, dtype=torch.float64) * spread).to(dtype)
             weight, bias = _params(ctx, shape[-1], dtype)
-            # float32: the mean of values near 100 is off by half an ulp of 100 (4e-6).
-            atol = 5e-5 if dtype == torch.float32 and offset >= 100 else None
-            ctx.assert_close(ctx.call(x, weight, bias, **kw), ctx.reference(x, weight, bias, **kw), dtype=dtype, atol=atol)
+            # Near 100 a float32 mean is off by half an ulp of 100 (4e-6): allowed here in both
+            # dtypes (for float64 it is the precision check's to report).
+            atol = 5e-5 if offset >= 100 else PROPERTY_ATOL.get(dtype)
+            ctx.assert_close(ctx.call(x, weight, bias, **kw), ctx.reference(x, weight, bias, **kw), dtype=dtype, atol=atol, rtol=PROPERTY_RTOL.get(dtype))
 
 
 @check("eps is added to the variance, inside the square root (rows whose variance is about eps)", examples=5)
@@ -106,7 +113,7 @@ def eps_inside_sqrt(ctx):
     kw, spread = ctx.draw(st.sampled_from([({}, 3e-3), ({"eps": 1e-3}, 3e-2)]))  # var ~ spread^2 ~ eps
     x = ctx.randn(3, d, dtype=dtype, scale=spread)
     weight, bias = _params(ctx, d, dtype)
-    ctx.assert_close(ctx.call(x, weight, bias, **kw), ctx.reference(x, weight, bias, **kw), dtype=dtype)
+    ctx.assert_close(ctx.call(x, weight, bias, **kw), ctx.reference(x, weight, bias, **kw), dtype=dtype, rtol=PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype))
 
 
 @check("rows far from zero (100 + noise) in float32: variance as the mean of squared deviations", examples=10)

@@ -40,6 +40,13 @@ def reference(logits, targets, ignore_index=-100):
 
 
 DTYPES = [torch.float32, torch.float64, torch.bfloat16]
+
+# float64 in the checks after `float64_precision`: float32-sized errors (~1e-7) are that check's
+# to report under its own title, so these hold float64 to 1e-6 (relative and absolute), still
+# tighter than float32's own tolerance, which every logic bug must exceed anyway.
+PROPERTY_RTOL = {torch.float64: 1e-6}
+PROPERTY_ATOL = {torch.float64: 1e-6}
+
 SIZES = st.tuples(st.integers(1, 9), st.sampled_from([1, 2, 3, 5, 8, 17]))  # (N, C)
 IGNORE = st.sampled_from(["default", -1, 0])
 
@@ -75,7 +82,8 @@ def float64_precision(ctx):
     # Moderate rows (the vocabulary regime has its own check), many of them: any float32
     # rounding of the logits, the log-sum-exp or the mean shows at 1e-8.
     n, c = ctx.draw(st.sampled_from([(64, 100), (33, 1000)]))
-    logits = ctx.randn(n, c, dtype=torch.float64, scale=3.0)
+    offsets = torch.where(ctx.rand(n, 1) < 0.5, -100.0, 100.0).to(torch.float64)  # exp would overflow float32
+    logits = ctx.randn(n, c, dtype=torch.float64, scale=3.0) + offsets
     targets = ctx.randint(0, c, (n,))
     ctx.assert_close(ctx.call(logits, targets), ctx.reference(logits, targets), dtype=torch.float64, rtol=FLOAT64_RTOL, atol=0.0)
 
@@ -108,7 +116,7 @@ def _regime_batches(ctx, dtype):
 def boundary_regimes(ctx):
     for dtype in (torch.float32, torch.float64):
         for logits, targets, kw, rtol in _regime_batches(ctx, dtype):
-            ctx.assert_close(ctx.call(logits, targets, **kw), ctx.reference(logits, targets, **kw), dtype=dtype, rtol=rtol)
+            ctx.assert_close(ctx.call(logits, targets, **kw), ctx.reference(logits, targets, **kw), dtype=dtype, rtol=rtol or PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype))
 
 
 @check("ignored positions do not count: changing their logits leaves the perplexity unchanged, and it equals the perplexity of the kept rows alone")
@@ -123,9 +131,9 @@ def ignored_do_not_count(ctx):
         return
     out = ctx.call(logits, targets, **kw)
     keep = targets != value
-    ctx.assert_close(out, ctx.reference(logits[keep], targets[keep], **kw), dtype=dtype)
+    ctx.assert_close(out, ctx.reference(logits[keep], targets[keep], **kw), dtype=dtype, rtol=PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype))
     noisy = logits + torch.where(keep[:, None], 0.0, 7.0) * ctx.randn(n, c, dtype=dtype)
-    ctx.assert_close(ctx.call(noisy, targets, **kw), out.double(), dtype=dtype)
+    ctx.assert_close(ctx.call(noisy, targets, **kw), out.double(), dtype=dtype, rtol=PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype))
 
 
 @check("uniform logits over C classes give perplexity C (the model is as unsure as a fair C-sided die)")
@@ -136,16 +144,17 @@ def uniform_is_c(ctx):
     ctx.assert_close(ctx.call(logits, targets), torch.tensor(float(c), dtype=torch.float64), dtype=dtype, rtol=1e-5)
 
 
-@check("stable for logits up to 1e4 in magnitude (float32 and float64): no overflow in the exponentials", examples=6)
+@check("stable for float32 logits up to 1e4 in magnitude: no overflow in the exponentials", examples=6)
 def large_logits(ctx):
-    dtype, (n, c) = ctx.draw(st.tuples(st.sampled_from([torch.float32, torch.float64]), SIZES))
+    # float32 only: float64 logits far from 0 are `float64_precision`'s (rows offset by +-100).
+    dtype, (n, c) = ctx.draw(st.tuples(st.just(torch.float32), SIZES))
     # each row shifted by +-1e4 (a softmax does not change; exp(1e4) overflows), targets near the top
     offset = torch.where(ctx.rand(n, 1) < 0.5, -1e4, 1e4).to(torch.float64)
     logits = (ctx.randn(n, c, dtype=torch.float64, scale=2.0) + offset).to(dtype)
     targets = logits.double().topk(min(2, c), dim=-1).indices[:, -1]
     out = ctx.call(logits, targets)
     # float32 logits near 1e4 are rounded to ~1e-3: the NLL, and so log(perplexity), to ~1e-3
-    ctx.assert_close(out, ctx.reference(logits, targets), dtype=dtype, rtol=5e-3 if dtype == torch.float32 else None)
+    ctx.assert_close(out, ctx.reference(logits, targets), dtype=dtype, rtol=5e-3 if dtype == torch.float32 else PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype))
 
 
 # The usual way to write it; each wrong answer below is this file with one bug put in.
