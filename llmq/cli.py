@@ -97,11 +97,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
         else:
             print(exc, file=sys.stderr)
         return EXIT_FAIL
+    from llmq.tui.latex_check import latex_issues  # no Textual: the renderer the app uses, alone
+
+    # Math the app would show as raw LaTeX is a bank error too (file:line, the question, the field).
+    shown_raw = latex_issues(list(bank.questions.values()))
     if not args.json:
-        print(f"bank ok: {len(bank.questions)} questions in {len(bank.topics)} topics")
+        if shown_raw:
+            print(f"bank loads: {len(bank.questions)} questions in {len(bank.topics)} topics; "
+                  f"{len(shown_raw)} text{'s' if len(shown_raw) != 1 else ''} would show raw LaTeX:")
+            for issue in shown_raw:
+                print(f"  {issue}")
+        else:
+            print(f"bank ok: {len(bank.questions)} questions in {len(bank.topics)} topics")
     from llmq.judge.commands import verify_exercises  # the judge's half: references, wrong answers
 
-    return verify_exercises(bank.code_exercises(args.track), as_json=args.json)
+    return verify_exercises(bank.code_exercises(args.track), as_json=args.json, bank_errors=shown_raw)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -144,10 +154,20 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_scope(bank: Bank, topic: str | None, kind: str | None) -> None:
+    """`llmq study --topic/--kind`: a name that matches nothing is a usage error before the app opens."""
+    if topic is not None and topic not in bank.topics:
+        raise UsageError(f"unknown topic {topic!r}{_closest(topic, list(bank.topics))}; "
+                         f"topics: {', '.join(bank.topics)}")
+    if kind is not None and kind not in KINDS:  # argparse's choices catch it first; kept for callers of main()
+        raise UsageError(f"unknown kind {kind!r}; kinds: {', '.join(KINDS)}")
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     from llmq.tui.preload import Preload
 
     bank = _load(args)
+    _check_scope(bank, getattr(args, "topic", None), getattr(args, "kind", None))
     # Open the store and count the home screen's cards on a thread, and give it a moment alone:
     # run side by side with Textual's imports it only trades the GIL back and forth. A slow store
     # (another process holding a lock) does not hold the app back: it starts and shows the counts
@@ -186,8 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("study", parents=[common], help="open the app straight into the review queue",
                        description="Open the app in the review queue: due cards first, then new ones.")
-    p.add_argument("--topic", help="only this topic")
-    p.add_argument("--kind", choices=KINDS, help="only this kind of question")
+    p.add_argument("--topic", help="only this topic (`llmq list` shows them; an unknown one exits 2 with the list)")
+    p.add_argument("--kind", choices=KINDS, help="only this kind of question: %(choices)s")
     p.set_defaults(handler=cmd_app, study=True)
 
     p = sub.add_parser("check", parents=[common], help="check a solution file for a code exercise",

@@ -22,6 +22,7 @@ def _texts(q) -> list[tuple[str, str]]:
     fields = {"flashcard": ("prompt", "answer"), "choice": ("prompt", "explanation"), "code": ("task",)}[q.kind]
     texts = [(f, getattr(q, f)) for f in fields]
     texts += [(f"options[{i}]", o) for i, o in enumerate(getattr(q, "options", ()))]
+    texts += [(f"rationales[{i}]", r) for i, r in enumerate(getattr(q, "rationales", ()))]
     texts += [(f"hints[{i}]", h) for i, h in enumerate(getattr(q, "hints", ()))]
     return texts
 

@@ -125,3 +125,53 @@ def test_a_fifo_a_directory_or_bad_bytes_in_a_bank_are_errors_not_hangs(tmp_path
     assert f"{tmp_path / 'questions' / 'pipe.yaml'}: cannot be read: it is not a regular file" in found
     assert f"{tmp_path / 'questions' / 'folder.yaml'}: cannot be read: it is not a regular file" in found
     assert "code.py cannot be read: it is not UTF-8 text" in found
+
+
+# --- choice rationales (issue 13, point 11) ------------------------------------------------------
+
+WITH_RATIONALES = TOPIC_YAML.replace(
+    "    explanation: b is right.\n",
+    "    explanation: b is right.\n"
+    '    rationales: ["a is the first letter, not the answer.", "b is right: $x$ says so.", "c comes too late."]\n',
+)
+
+
+def test_rationales_load_one_per_option_and_come_back_from_the_cache(tmp_path: Path) -> None:
+    root = write_bank(tmp_path, WITH_RATIONALES)
+    first = load(root).questions["demo.pick"]
+    assert isinstance(first, Choice)
+    assert first.rationales == ("a is the first letter, not the answer.", "b is right: $x$ says so.", "c comes too late.")
+    from llmq.bank import cache
+
+    again = cache.read(cache.cache_key([root]), [root])  # the second start reads the cache
+    assert again is not None and again.questions["demo.pick"] == first
+
+
+def test_a_choice_without_rationales_still_loads(tmp_path: Path) -> None:
+    pick = load(write_bank(tmp_path)).questions["demo.pick"]
+    assert isinstance(pick, Choice) and pick.rationales == ()
+
+
+def test_rationales_of_another_length_than_options_are_an_error_at_their_line(tmp_path: Path) -> None:
+    write_bank(tmp_path, WITH_RATIONALES.replace('"c comes too late."', "").replace(", ]", "]"))
+    found = problems(tmp_path)
+    assert any("demo.yaml:23: rationales: has 2 entries, options has 3" in p for p in found), found
+
+
+def test_an_empty_rationale_is_an_error(tmp_path: Path) -> None:
+    write_bank(tmp_path, WITH_RATIONALES.replace('"c comes too late."', '""'))
+    found = problems(tmp_path)
+    assert any("demo.yaml:23: rationales: must be a list of non-empty texts" in p for p in found), found
+
+
+def _bundled_choices() -> list[Choice]:
+    return [q for q in load_bank().questions.values() if isinstance(q, Choice)]
+
+
+# Strict once the converter's commit gives every bundled choice card its rationales; until then a
+# skip, not a condition (a test that skips itself whenever it would fail could never fail).
+@pytest.mark.skip(reason="the bundled bank's 66 choice cards are being given rationales (issue 13, point 11, "
+                         "the converter's commit); this becomes strict when it lands")
+def test_every_bundled_choice_card_has_a_rationale_per_option() -> None:
+    choices = _bundled_choices()
+    assert choices and all(len(q.rationales) == len(q.options) for q in choices), _UNCONVERTED
