@@ -83,8 +83,18 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_stub(args: argparse.Namespace) -> int:
+    from llmq.tui.plain import stub_with_task
+
     exercise = find_exercise(_load(args), args.id)
-    sys.stdout.write(exercise.stub if exercise.stub.endswith("\n") else exercise.stub + "\n")
+    sys.stdout.write(stub_with_task(exercise))  # the task as the file's docstring: the spec travels with it
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from llmq.tui.plain import show_text
+
+    question = find_question(_load(args), args.id)
+    sys.stdout.write(show_text(question))
     return EXIT_OK
 
 
@@ -221,9 +231,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_check)
 
     p = sub.add_parser("stub", parents=[common], help="print the starter file for a code exercise",
-                       description="Print the starter file for exercise ID (redirect it to a file to begin).")
+                       description="Print the starter file for exercise ID, with the task as its docstring "
+                                   "(redirect it to a file to begin).")
     p.add_argument("id", metavar="ID")
     p.set_defaults(handler=cmd_stub)
+
+    p = sub.add_parser("show", parents=[common], help="print a question as the app shows it (never a card's answer)",
+                       description="Print question ID as the app shows it: a card's prompt (never its answer), "
+                                   "a choice card's options, a numeric card with freshly drawn numbers, a code "
+                                   "exercise's task with its conventions, how many hints it has, and its stub.")
+    p.add_argument("id", metavar="ID", help="question id, e.g. attention.gqa (`llmq list` shows them)")
+    p.add_argument("--lang", choices=["en"], default="en",
+                   help="language of the question: only en for now (the bilingual bank comes with a later issue)")
+    p.set_defaults(handler=cmd_show)
 
     p = sub.add_parser("list", parents=[common], help="list the question bank", description="List the question bank.")
     p.add_argument("--json", action="store_true", help="a JSON array of {id, kind, topic, track, title}")

@@ -63,7 +63,7 @@ def test_version_and_help_on_each_command() -> None:
 
     version = run_llmq("--version")
     assert version.returncode == 0 and version.stdout.strip() == f"llmq {__version__}"
-    for command in ("study", "check", "stub", "list", "verify", "stats"):
+    for command in ("study", "check", "stub", "show", "list", "verify", "stats"):
         result = run_llmq(command, "--help")
         assert result.returncode == 0, (command, result.stderr)
         assert f"llmq {command}" in result.stdout
@@ -184,3 +184,77 @@ def test_check_refuses_a_file_over_1_mib(tmp_path: Path) -> None:
     big = tmp_path / "solution.py"
     big.write_text("# padding\n" * (2 * 1024 * 1024 // 10))
     assert f"{big} is {big.stat().st_size} bytes; a solution file may be at most 1 MiB" in _refused(str(big))
+
+
+# --- issue 13, points 4 and 13 -----------------------------------------------------------------
+
+
+def test_bank_before_the_command_is_listed(tmp_path: Path) -> None:
+    """`llmq --bank DIR list`, the form --help shows, lists the extra bank's questions too."""
+    write_bank(tmp_path / "mine")
+    text = run_llmq("--bank", str(tmp_path / "mine"), "list", "--topic", "demo")
+    assert text.returncode == 0, text.stderr
+    assert "demo.card" in text.stdout and "demo.code" in text.stdout
+
+
+def test_study_with_an_unknown_topic_exits_2_with_the_topics_before_the_app() -> None:
+    result = run_llmq("study", "--topic", "nope", timeout=60)  # the app, had it opened, would wait for keys
+    assert result.returncode == 2, result.stderr
+    assert "unknown topic 'nope'" in result.stderr
+    topics = result.stderr.split("topics: ", 1)[1]
+    assert "attention" in topics and "alignment" in topics
+    assert "\x1b[" not in result.stdout  # nothing full-screen was drawn
+
+
+def test_study_with_an_unknown_kind_exits_2_with_the_kinds() -> None:
+    result = run_llmq("study", "--kind", "nope", timeout=60)
+    assert result.returncode == 2
+    assert "invalid choice: 'nope'" in result.stderr
+    assert all(kind in result.stderr for kind in ("flashcard", "choice", "numeric", "code"))
+
+
+def test_show_prints_a_code_task_with_its_conventions_hints_and_stub() -> None:
+    result = run_llmq("show", "attention.gqa")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("Grouped-query attention\nattention.gqa · code · attention")
+    assert "`q` has shape `(B, Hq, T, D)`" in out and "Forbidden:" in out  # the task's conventions
+    assert "Hints: 3 " in out and "llmq check attention.gqa FILE" in out
+    assert out.rstrip().endswith("raise NotImplementedError")  # the stub comes last
+    assert "def grouped_query_attention(q, k, v, causal=True):" in out
+
+
+def test_show_prints_a_cards_prompt_never_its_answer() -> None:
+    flash = run_llmq("show", "attention.why_sqrt_dk")
+    assert flash.returncode == 0, flash.stderr
+    assert "why are the scores QK^⊤ divided by √(d_k)?" in flash.stdout  # math rendered
+    assert "variance" not in flash.stdout and "$" not in flash.stdout  # the answer speaks of the variance
+    pick = run_llmq("show", "attention.gqa_kv_reduction")
+    assert pick.returncode == 0, pick.stderr
+    assert "  a. 1/8 of the MHA cache" in pick.stdout and "One option is right." in pick.stdout
+    assert "✓" not in pick.stdout and "explanation" not in pick.stdout.lower()
+
+
+def test_show_numeric_draws_numbers_and_gives_no_answer() -> None:
+    result = run_llmq("show", "attention.score_matrix_memory")
+    assert result.returncode == 0, result.stderr
+    assert "{{" not in result.stdout and "Answer in GB, within ±1.0%." in result.stdout
+
+
+def test_show_unknown_id_and_lang() -> None:
+    unknown = run_llmq("show", "attention.gq")
+    assert unknown.returncode == 2 and "unknown question id 'attention.gq'" in unknown.stderr
+    lang = run_llmq("show", "attention.gqa", "--lang", "zh")
+    assert lang.returncode == 2 and "invalid choice: 'zh'" in lang.stderr
+    assert "only en for now" in run_llmq("show", "--help").stdout
+
+
+def test_stub_carries_the_task_in_its_docstring() -> None:
+    import ast
+
+    result = run_llmq("stub", "attention.gqa")
+    assert result.returncode == 0, result.stderr
+    doc = ast.get_docstring(ast.parse(result.stdout))
+    assert doc is not None and doc.startswith("Grouped-query attention (attention.gqa)")
+    assert "query head `h` uses\n  key/value head `h // (Hq // Hkv)`" in doc  # the task as written
+    assert "Forbidden:" in doc and "llmq check attention.gqa" in doc

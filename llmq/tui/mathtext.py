@@ -119,20 +119,22 @@ def _escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-def _convert_prose(prose: str) -> str:
-    prose = _DISPLAY.sub(lambda m: "\n\n" + _escape(latex_to_text(m.group(1))) + "\n\n", prose)
-    return _INLINE.sub(lambda m: _escape(latex_to_text(m.group(1))), prose)
+def _convert_prose(prose: str, escape: bool) -> str:
+    shown = _escape if escape else (lambda text: text)
+    prose = _DISPLAY.sub(lambda m: "\n\n" + shown(latex_to_text(m.group(1))) + "\n\n", prose)
+    return _INLINE.sub(lambda m: shown(latex_to_text(m.group(1))), prose)
 
 
-def render_math(markdown: str) -> str:
-    """The Markdown with every `$...$` and `$$...$$` span replaced by readable text."""
+def render_math(markdown: str, *, escape: bool = True) -> str:
+    """The Markdown with every `$...$` and `$$...$$` span replaced by readable text. `escape=False`
+    for text printed as it is (`llmq show`, a stub's docstring), not rendered as Markdown."""
     out: list[str] = []
     last = 0
     for m in _CODE.finditer(markdown):
-        out.append(_convert_prose(markdown[last : m.start()]))
+        out.append(_convert_prose(markdown[last : m.start()], escape))
         out.append(m.group(0))
         last = m.end()
-    out.append(_convert_prose(markdown[last:]))
+    out.append(_convert_prose(markdown[last:], escape))
     return "".join(out)
 
 
