@@ -30,7 +30,7 @@ from llmq.judge import forbidden as forbidden_mod
 from llmq.judge import wire
 
 BLOCKED_PREFIXES = ("llmq", "answers", "_llmq_answer_")
-WHOLE_MARGIN_BYTES = 256 * 1024**2
+MEMORY_MARGIN_BYTES = 64 * 1024**2  # one process: the memory limit less this; all together: plus this
 SOLUTION_MODULE = "solution"
 
 
@@ -103,12 +103,12 @@ class Sandbox:
             return ("bank", f"the answer module's @sandboxed drivers do not run on their own: {type(exc).__name__}: {exc}")
         forbidden_mod.patch(tuple(settings["forbidden"]), self.forbidden_seen)
         memory = settings["memory_bytes"]
-        # The whole submission gets a little more than one process may map, so that one process
+        # One process may map a little less than the whole submission may hold, so that one process
         # growing alone meets its own limit first: a MemoryError with the line that allocated,
         # rather than the supervisor's stop (they would otherwise race at the same size).
-        self.lock(memory + WHOLE_MARGIN_BYTES if memory >= 0 else memory, settings["cpu_s"], settings["file_bytes"])
+        self.lock(memory + MEMORY_MARGIN_BYTES if memory >= 0 else memory, settings["cpu_s"], settings["file_bytes"])
         if memory >= 0:
-            room = _mapped_bytes() + memory
+            room = _mapped_bytes() + memory - MEMORY_MARGIN_BYTES
             resource.setrlimit(resource.RLIMIT_AS, (room, room))  # lowering is always allowed
         for name in [m for m in sys.modules if m.split(".")[0].startswith(BLOCKED_PREFIXES)]:
             del sys.modules[name]
