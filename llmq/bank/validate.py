@@ -41,7 +41,7 @@ from llmq.bank.yaml_lines import LinedDict
 from llmq.datadir import data_dir
 
 COMMON_REQUIRED = ("id", "kind", "title", "difficulty", "source", "refs")
-COMMON_OPTIONAL = ("topic", "tags", "track")
+COMMON_OPTIONAL = ("topic", "tags", "track", "i18n")  # i18n: translations (llmq/bank/i18n.py)
 KIND_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # kind: (required, optional)
     "flashcard": (("prompt", "answer"), ()),
@@ -50,7 +50,7 @@ KIND_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "numeric": (("prompt", "params", "unit", "tolerance", "solution"), ()),
     "code": (("task", "function", "stub", "hints"), ("timeout_s",)),
 }
-FILE_FIELDS = ("topic", "title", "questions")
+FILE_FIELDS = ("topic", "title", "questions", "i18n")
 
 
 class _Collector:
