@@ -439,7 +439,8 @@ def load_and_validate(roots: list[Path]) -> Bank:
         if not qdir.is_dir():
             out.add(root, 0, "", "is not a bank: it has no questions/ folder")
             continue
-        for path in sorted(qdir.glob("*.yaml")):
+        # Files named _*.yaml hold bank-wide data (the glossary), not questions.
+        for path in sorted(p for p in qdir.glob("*.yaml") if not p.name.startswith("_")):
             topic, found = _read_topic_file(path, root, out)
             if topic is not None and topic.name not in declared:
                 declared[topic.name] = topic
