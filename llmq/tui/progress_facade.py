@@ -16,6 +16,7 @@ from llmq.store import STATE_NAMES, CodeStatus, Store, StoredCard, Submission, n
 
 if TYPE_CHECKING:  # the scheduler (fsrs) and stats load when first used, not at start-up
     from llmq.judge.verdict import Verdict
+    from llmq.srs import Rating
     from llmq.srs import Stats, Study
     from llmq.srs.study import Undone
 
@@ -97,6 +98,17 @@ class Progress:
             if self._manual is None:
                 self._manual = self.study()
             return self._manual
+
+    def answer_now(self, qid: str, rating: Rating, duration_ms: int = 0) -> str:
+        """Answer `qid`'s card now, outside the queue (a code exercise passed in practice), as the
+        review queue would save it; returns the interval to its next review ("3d")."""
+        study = self.study()
+        card = self.store.card(qid)
+        if card is None:
+            raise KeyError(f"no card for {qid}")
+        shown = study.show(card)
+        study.answer(shown, rating, duration_ms)
+        return shown.previews[rating.name]
 
     def act(self, action: str, qid: str) -> None:
         """A manual action from the browser: suspend, unsuspend, reset, bury, unbury."""

@@ -1,6 +1,7 @@
 """Practise code outside the review queue: the exercises with their solved state, and one exercise."""
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
@@ -10,9 +11,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from llmq.bank import CodeExercise
+from llmq.srs import Rating
 from llmq.store import CodeStatus
 from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.screens.reloading import ReloadsOnReturn
+from llmq.tui.widgets.card_view import CardView
 from llmq.tui.widgets.code_panel import CodePanel
 
 if TYPE_CHECKING:
@@ -98,20 +101,57 @@ class PracticeScreen(ReportsWorkerErrors, ReloadsOnReturn):
             self.app.push_screen(ExerciseScreen(event.row_key.value))
 
 
-class ExerciseScreen(ReportsWorkerErrors, Screen[None]):
-    """One code exercise, not as a review: checks and submissions are saved; nothing is rated."""
+# One line even at 80 columns; the help overlay says more (HELP).
+PRACTICE_COUNTS = "Practice counts: a pass schedules the next review, as in the review queue."
 
-    HELP = "one code exercise: write the function, run the checks; submissions are saved, nothing is rated"
+
+class ExerciseScreen(ReportsWorkerErrors, Screen[None]):
+    """One code exercise outside the queue. A review card and a practice run are one thing:
+    passing here schedules the exercise's card as answering it in the review queue would, with
+    the same suggested rating."""
+
+    HELP = ("one code exercise: write the function, run the checks; submissions are saved, and a pass "
+            "schedules the exercise's next review as the review queue would")
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="exercise.back")]
+
+    class Scheduled(Message):
+        def __init__(self, rating: Rating, interval: str) -> None:
+            self.rating = rating
+            self.interval = interval  # until the next review, as the rating buttons label it
+            super().__init__()
 
     def __init__(self, exercise_id: str) -> None:
         super().__init__()
         self.exercise_id = exercise_id
+        self._opened = time.monotonic()
+
+    @property
+    def llmq(self) -> LlmqApp:
+        return cast("LlmqApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()
-        exercise = cast("LlmqApp", self.app).bank.questions[self.exercise_id]
+        exercise = self.llmq.bank.questions[self.exercise_id]
         assert isinstance(exercise, CodeExercise)
+        yield Static(PRACTICE_COUNTS, id="practice-counts")
         yield CodePanel(exercise)
         yield Footer()
+
+    def on_card_view_graded(self, message: CardView.Graded) -> None:
+        """The panel passed the checks (practice grades only a pass): schedule the card."""
+        message.stop()
+        rating = message.suggested
+        duration_ms = int((time.monotonic() - self._opened) * 1000)
+        self.run_worker(lambda: self._schedule(rating, duration_ms), thread=True, exit_on_error=False,
+                        group="schedule")
+
+    def _schedule(self, rating: Rating, duration_ms: int) -> None:
+        interval = self.llmq.progress().answer_now(self.exercise_id, rating, duration_ms)
+        self.post_message(self.Scheduled(rating, interval))
+
+    @guarded
+    def on_exercise_screen_scheduled(self, message: Scheduled) -> None:
+        line = f"Passed: scheduled as {message.rating.name}, next review in {message.interval}."
+        self.query_one("#practice-counts", Static).update(line)
+        self.notify(line, title="Practice counts")

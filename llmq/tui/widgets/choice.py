@@ -75,7 +75,7 @@ class ChoiceView(CardView, can_focus=True):
             rationale = self.card.rationales[i] if self.card.rationales else ""
             return f"{text}\n\n*{line}*" + (f" — {rationale}" if rationale else "")
         mark = ("[x] " if i in self.selected else "[ ] ") if self.card.multiple else ""
-        pointer = "› " if p == self.cursor else "  "
+        pointer = "› " if p == self.cursor else "\u2800 "  # a blank Markdown does not strip: rows stay aligned
         return f"{pointer}{mark}{text}"
 
     def on_mount(self) -> None:

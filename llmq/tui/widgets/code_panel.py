@@ -256,11 +256,15 @@ class CodePanel(ReportsWorkerErrors, CardView):
     def on_code_panel_reference_loaded(self, message: ReferenceLoaded) -> None:
         self.revealed = True
         box = self.query_one("#reference")
-        box.mount(Static("Reference" + (" (this card counts as Again)" if self.review else " solution"),
+        box.mount(Static("Reference" + (" (this card counts as Again)" if self.review
+                                        else " solution (a pass now schedules the card as Again)"),
                          classes="section-title"))
         box.mount(TextArea.code_editor(message.source, language="python", read_only=True, id="reference-code"))
         self.query_one("#task-pane").scroll_end(animate=False)
-        self.grade(Rating.Again)
+        if self.review:
+            self.grade(Rating.Again)
+        # In practice nothing is graded until a pass, which then counts as Again (the reference
+        # was seen), as it would in the review queue.
 
     # -- $EDITOR --------------------------------------------------------------------------------
     @guarded
