@@ -9,10 +9,11 @@ import argparse
 import difflib
 import json
 import sys
-from typing import Callable, NoReturn
+from collections.abc import Callable
+from typing import NoReturn
 
 from llmq import __version__
-from llmq.bank import Bank, BankError, CodeExercise, load_bank
+from llmq.bank import Bank, BankError, CodeExercise, Question, load_bank
 from llmq.bank.model import KINDS, TRACKS
 from llmq.errors import LlmqError
 from llmq.exit_codes import EXIT_FAIL, EXIT_OK, EXIT_USAGE
@@ -32,7 +33,7 @@ def _load(args: argparse.Namespace) -> Bank:
     return load_bank((*(getattr(args, "bank_before", None) or ()), *(getattr(args, "bank", None) or ())))
 
 
-def find_question(bank: Bank, qid: str):
+def find_question(bank: Bank, qid: str) -> Question:
     if qid in bank.questions:
         return bank.questions[qid]
     ids = list(bank.questions)
@@ -201,7 +202,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     bank_help = "add a question bank of your own (repeatable; also LLMQ_BANK=DIR[:DIR])"
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)  # the subparsers' class: their `parents` are typed by it
     common.add_argument("--bank", action="append", metavar="DIR", help=bank_help)
     # Before the command, --bank goes to its own name: a subcommand's own --bank default would
     # otherwise overwrite it (`llmq --bank D list` must equal `llmq list --bank D`).
@@ -222,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", parents=[common], help="check a solution file for a code exercise",
                        description="Run the exercise's checks on the solution in FILE. "
-                                   "Exit 0: every check passed; 1: a check failed or the code could not be judged; 2: usage error.")
+                                   "Exit 0: every check passed; 1: a check failed or the code could not be judged; "
+                                   "2: usage error.")
     p.add_argument("id", metavar="ID", help="exercise id, e.g. attention.gqa")
     p.add_argument("file", metavar="FILE", help="your solution (a .py file defining the exercise's function)")
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")

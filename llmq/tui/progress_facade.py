@@ -16,8 +16,7 @@ from llmq.store import STATE_NAMES, CodeStatus, Store, StoredCard, Submission, n
 
 if TYPE_CHECKING:  # the scheduler (fsrs) and stats load when first used, not at start-up
     from llmq.judge.verdict import Verdict
-    from llmq.srs import Rating
-    from llmq.srs import Stats, Study
+    from llmq.srs import Rating, Stats, Study
     from llmq.srs.study import Undone
 
 
