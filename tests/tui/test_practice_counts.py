@@ -90,3 +90,9 @@ async def test_a_failed_run_alone_schedules_nothing(make_app: Callable[..., Any]
         await settle(pilot)
         assert "scheduled as" not in screen_text(app)
     assert reviews(EXERCISE) == []
+
+
+async def test_a_pass_after_seeing_the_reference_is_again(make_app: Callable[..., Any]) -> None:
+    text = await _practise(make_app, VerdictsInTurn("pass"), "ctrl+g", "ctrl+r")
+    assert "a pass now schedules the card as Again" in text or "scheduled as Again" in text
+    assert reviews(EXERCISE) == [1]  # as the review queue counts a revealed reference
