@@ -45,7 +45,7 @@ COMMON_OPTIONAL = ("topic", "tags", "track", "i18n")  # i18n: translations (llmq
 KIND_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # kind: (required, optional)
     "flashcard": (("prompt", "answer"), ()),
-    # rationales: optional while the bundled bank is converted (issue 13); see docs/bank-format.md
+    # rationales: optional for banks of one's own; the bundled bank has them all (tests/bank/test_loader.py)
     "choice": (("prompt", "options", "correct", "explanation"), ("rationales",)),
     "numeric": (("prompt", "params", "unit", "tolerance", "solution"), ()),
     "code": (("task", "function", "stub", "hints"), ("timeout_s",)),
