@@ -686,6 +686,12 @@ def test_a_disk_quota_holds_and_the_folder_is_removed(scene: Scene, level: str) 
     assert_next_check_is_normal(scene, level)
 
 
+# What reading one hostile frame may cost the judge: an oversize frame is refused from its header
+# (nothing read); a frame under the 64 MiB cap is read, and may cost a few times its size while it
+# is refused, never gigabytes.
+FRAME_COST = {"oversize_frame": 128 * MIB, "frame_bomb": 256 * MIB}
+
+
 @pytest.mark.parametrize(
     "attack", ["oversize_frame", pytest.param("frame_bomb", marks=pytest.mark.slow)]
 )  # slow: GiB if it works
@@ -701,7 +707,7 @@ def test_a_hostile_reply_frame_does_not_grow_the_judge(level_judge: tuple[str, J
     finally:
         _kill_marked(marker)
     assert verdict.status != "pass", verdict.summary
-    assert sampler.largest_growth() < 128 * MIB, (
+    assert sampler.largest_growth() < FRAME_COST[attack], (
         f"the judge grew by {sampler.largest_growth() // MIB} MiB reading a forged frame ({sampler.who_grew()})"
     )
     assert wait_until(lambda: not marked_processes(marker), 5.0), marked_processes(marker)
