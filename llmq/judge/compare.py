@@ -5,6 +5,7 @@ same inf; finite values pass when |actual - expected| <= atol + rtol * |expected
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +86,7 @@ class Mismatch:
     rtol: float
     atol: float
     dtype: torch.dtype
+    precision: str = ""  # precision_words(): the error looks like a lower precision's rounding
 
     def text(self) -> str:
         pct = 100.0 * self.count / max(self.total, 1)
@@ -103,7 +105,63 @@ class Mismatch:
             )
         if self.nonfinite:
             lines.append(f"{self.nonfinite} of them are NaN or inf on one side only")
+        if self.precision:
+            lines.append(self.precision)
         return "\n".join(lines)
+
+
+# A result of dtype D whose error is of the size of rounding to a lower precision L: L's name, its
+# machine epsilon, the band of errors (relative to the expected values' scale) that read as its
+# rounding, and what usually puts L into the computation. The bands run from a fraction of L's
+# epsilon to many of them (a long reduction accumulates roundings); a plain wrong formula is off
+# by far more, and a result computed in D by far less.
+_LOWER_PRECISION: dict[torch.dtype, tuple[str, float, float, float, str]] = {
+    torch.float64: (
+        "float32",
+        2.0**-23,
+        1e-9,
+        1e-4,
+        "a `.float()` on the input, a float32 `torch.arange`, or a table (positions, frequencies, "
+        "a mask) built in float32, torch's default",
+    ),
+    torch.float32: (
+        "bfloat16 or float16",
+        2.0**-7,
+        1e-4,
+        3e-2,
+        "a `.half()`/`.bfloat16()`, an autocast region, or a table built in half precision",
+    ),
+}
+
+
+def precision_words(relative_error: float, dtype: torch.dtype, exact_in_lower: bool = False) -> str:
+    """A sentence for a failure whose error (relative to the expected values' scale) has the
+    size of a lower precision's rounding, naming the usual causes; "" when it does not.
+    `exact_in_lower`: every value of the result is a number of the lower precision."""
+    lower = _LOWER_PRECISION.get(dtype)
+    if lower is None or not math.isfinite(relative_error):
+        return ""
+    name, eps, low, high, causes = lower
+    own = str(dtype).removeprefix("torch.")
+    rule = f"{own} input must be computed in {own}"
+    if exact_in_lower and relative_error <= high:
+        return f"every value of the result is exactly a {name} number: it went through {name}, but {rule}. Usual causes: {causes}."
+    if not low <= relative_error <= high:
+        return ""
+    return (
+        f"the error ({fmt_num(relative_error)} of the largest expected value) has the size of {name} "
+        f"rounding (epsilon {eps:.2g}): part of the computation probably ran in {name}, but {rule}. "
+        f"Usual causes: {causes}."
+    )
+
+
+def _exact_in(values: torch.Tensor, dtype: torch.dtype) -> bool:
+    """Every finite value survives a round trip through `dtype` (and not all are integers,
+    which every format holds exactly)."""
+    finite = values[torch.isfinite(values)]
+    if finite.numel() == 0 or bool((finite == finite.round()).all()):
+        return False
+    return bool((finite.to(dtype).to(values.dtype) == finite).all())
 
 
 def _unravel(flat_index: int, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -140,6 +198,13 @@ def mismatch(actual: torch.Tensor, expected: torch.Tensor, rtol: float, atol: fl
         max_abs_index = _unravel(flat_max, shape)
         rel = torch.where(finite & (e != 0), finite_diff / e.abs(), torch.zeros_like(diff))
         max_rel = float(rel.max())
+    precision = ""
+    if dtype in _LOWER_PRECISION and bool(finite.any()) and int((bad & ~finite).sum()) == 0:
+        # Relative to the expected values' scale: one element near zero must not hide it.
+        scale = float(e[finite].abs().max())
+        if scale > 0:
+            lower = torch.float32 if dtype == torch.float64 else torch.bfloat16
+            precision = precision_words(max_abs / scale, dtype, _exact_in(a, lower))
     return Mismatch(
         count=count,
         total=e.numel(),
@@ -153,6 +218,7 @@ def mismatch(actual: torch.Tensor, expected: torch.Tensor, rtol: float, atol: fl
         rtol=rtol,
         atol=atol,
         dtype=dtype,
+        precision=precision,
     )
 
 

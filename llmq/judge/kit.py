@@ -311,9 +311,11 @@ class Ctx:
         if not same_nonfinite and not (math.isfinite(a) and abs(a - expected) <= atol + rtol * abs(expected)):
             err = abs(a - expected)
             rel = err / abs(expected) if expected else math.inf
+            words = compare.precision_words(rel, self._input_dtype) if self._input_dtype is not None else ""
             self.fail(
                 f"got {compare.fmt_num(a)}, expected {compare.fmt_num(expected)} "
                 f"(absolute error {compare.fmt_num(err)}, relative error {compare.fmt_num(rel)}; rtol={rtol:g}, atol={atol:g})"
+                + (f"\n{words}" if words else "")
             )
         self._count(expected, not math.isfinite(expected) or abs(expected) > atol + rtol * abs(expected))
 

@@ -56,3 +56,37 @@ def test_only_non_finite_mismatches_do_not_claim_a_zero_error() -> None:
     assert "got inf, expected 1" in text
     assert "largest absolute error 0" not in text
     assert "1 of them are NaN or inf on one side only" in text
+
+
+def test_a_float64_result_rounded_through_float32_is_named_as_float32_precision() -> None:
+    expected = torch.linspace(-3.0, 3.0, 50, dtype=torch.float64).exp()
+    actual = expected.float().double()  # what `.float()` on float64 input gives back
+    found = mismatch(actual, expected, 1e-12, 1e-14, torch.float64)
+    assert found is not None
+    text = found.text()
+    assert "float32" in text and "`.float()`" in text and "float32 `torch.arange`" in text
+
+
+def test_a_float64_error_of_float32_size_is_named_even_when_not_exactly_float32() -> None:
+    expected = torch.linspace(1.0, 2.0, 20, dtype=torch.float64)
+    actual = expected * (1 + 3e-7)  # e.g. a float32 table multiplied into float64 values
+    text = mismatch(actual, expected, 1e-12, 1e-14, torch.float64).text()
+    assert "has the size of float32 rounding" in text
+
+
+def test_a_plainly_wrong_value_is_not_called_a_precision_problem() -> None:
+    expected = torch.linspace(1.0, 2.0, 20, dtype=torch.float64)
+    actual = expected.clone()
+    actual[3] += 0.1
+    text = mismatch(actual, expected, 1e-12, 1e-14, torch.float64).text()
+    assert "float32" not in text and "Usual causes" not in text
+    wrong32 = expected.float() * 1.5
+    text32 = mismatch(wrong32, expected, 1e-4, 1e-5, torch.float32).text()
+    assert "bfloat16" not in text32 and "Usual causes" not in text32
+
+
+def test_a_float32_result_rounded_through_bfloat16_is_named_as_half_precision() -> None:
+    expected = torch.linspace(-3.0, 3.0, 50, dtype=torch.float64).exp()
+    actual = expected.to(torch.bfloat16).float()
+    text = mismatch(actual, expected, 1e-4, 1e-5, torch.float32).text()
+    assert "bfloat16" in text and "Usual causes" in text
