@@ -173,6 +173,7 @@ class Supervisor:
         self.setup_error: str | None = None
         self.last_exact: int | None = None  # Pss total of the last exact round, and the bound then
         self.last_upper = 0
+        self.last_upper_seen = 0  # the upper bound of the latest round
 
     def pids(self) -> list[int]:
         return namespace_pids() if self.full else descendants(os.getpid())
@@ -221,6 +222,7 @@ class Supervisor:
             threads, rss = _status_numbers(pid)
             tasks += threads
             upper += rss
+        self.last_upper_seen = upper
         if tasks > self.max_tasks:
             return ending("tasks", count=tasks, limit=self.max_tasks)
         budget = self.budget
@@ -233,6 +235,13 @@ class Supervisor:
         self.last_exact, self.last_upper = self.exact(pids), upper
         used = self.last_exact - self.baseline
         return ending("memory", used=used, limit=budget) if used > budget else None
+
+    def near_budget(self) -> bool:
+        """Whether the last round's upper bound was past half the budget."""
+        budget = self.budget
+        if budget is None or budget == UNLIMITED:
+            return False
+        return self.last_upper_seen - self.baseline > budget // 2
 
     def check_disk(self) -> str | None:
         if self.folder is None:
@@ -253,14 +262,18 @@ class Supervisor:
             if self.child_status is not None:
                 return _exit_line(self.child_status)
             started = time.monotonic()
+            spent = time.thread_time()
             line = self.check()
             if line is None and started >= next_disk:
                 line = self.check_disk()
                 next_disk = started + DISK_POLL_S
             if line is not None:
                 return line
-            cost = time.monotonic() - started
-            interval = min(MAX_POLL_S, max(POLL_S, 3 * cost))  # at most a quarter of one core, mostly
+            # The round's CPU time, not its wall time: on a loaded machine a round waits for a core,
+            # and backing off then would let a fast-growing submission run longest when it is most
+            # dangerous. Near the budget, every POLL_S whatever the cost.
+            cost = time.thread_time() - spent
+            interval = POLL_S if self.near_budget() else min(MAX_POLL_S, max(POLL_S, 3 * cost))
             waits = [fd for fd in (pidfd, self.budget_fd) if fd is not None and fd >= 0]
             try:
                 ready, _, _ = select.select(waits, [], [], interval)

@@ -18,6 +18,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -573,10 +574,28 @@ def test_kill_works_when_the_holder_reused_the_pidfd_number(level: str, run_code
     assert _wait_gone(j.pid) == []
 
 
-def test_the_supervisor_holds_none_of_the_bodys_descriptors(level: str, run_code: Any) -> None:
-    """So the harness sees EOF on its pipes as soon as the submission is gone."""
+def _supervisor_of(j: Any) -> int:
+    """The supervisor's pid: j.pid itself, or on the full level's fallback path (S0 = fork +
+    unshare, taken when the caller has threads) S0's one child, PID 1 of the namespace."""
+    with open(f"/proc/{j.pid}/status") as f:
+        nspid = next(line.split()[1:] for line in f if line.startswith("NSpid:"))
+    if j.level != jail.FULL or nspid[-1] == "1":
+        return int(j.pid)
+    with open(f"/proc/{j.pid}/task/{j.pid}/children") as f:
+        (child,) = f.read().split()
+    return int(child)
+
+
+@pytest.mark.parametrize("caller", ["one thread", "with a thread"])
+def test_the_supervisor_holds_none_of_the_bodys_descriptors(level: str, run_code: Any, caller: str) -> None:
+    """So the harness sees EOF on its pipes as soon as the submission is gone. A caller with a
+    thread running takes the full level's other way in (S0), as a test run that used torch does."""
     if os.geteuid() != 0:
         pytest.skip("the supervisor is not dumpable: only root may look at its descriptors")
+    stop = threading.Event()
+    helper = threading.Thread(target=stop.wait, daemon=True)
+    if caller == "with a thread":
+        helper.start()
     read, write = os.pipe()
     try:
         run = run_code(
@@ -588,14 +607,16 @@ def test_the_supervisor_holds_none_of_the_bodys_descriptors(level: str, run_code
             until_report=True,
         )
         j = run.jail
+        supervisor_pid = _supervisor_of(j)
         channel = {os.fstat(fd).st_ino for fd in (read, write)}
         held = []
-        for name in os.listdir(f"/proc/{j.pid}/fd"):
+        for name in os.listdir(f"/proc/{supervisor_pid}/fd"):
             with contextlib.suppress(OSError):
-                held.append(os.stat(f"/proc/{j.pid}/fd/{name}").st_ino)
-        assert held, "could not look at the supervisor's descriptors"
+                held.append(os.stat(f"/proc/{supervisor_pid}/fd/{name}").st_ino)
+        assert held, f"could not look at the supervisor's descriptors (pid {supervisor_pid}, jail {j})"
         assert not channel & set(held)
     finally:
+        stop.set()
         os.close(read)
         os.close(write)
 
