@@ -3,6 +3,7 @@
 Runs kernels/bench.py (CUDA events, warm-up, L2 flush, fresh inputs, median) for every kernel
 exercise and prints one JSON line per (exercise, shape). Without CUDA it prints {"skipped": ...}.
 """
+
 from __future__ import annotations
 
 import sys

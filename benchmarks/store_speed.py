@@ -4,6 +4,7 @@ store with 10,000 cards and 100,000 review-log rows (in a temporary LLMQ_HOME).
 Prints one JSON line: {"answer_next_p50_ms", "stats_ms", ...}. Targets: 10 ms and 200 ms.
 "bare_commit_p50_ms" is what one fsync'd commit costs on this disk: most of an answer's time.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from llmq.srs import Rating, Study, compute_stats, save_settings  # noqa: E402
 from llmq.srs.events import review_outcome  # noqa: E402
-from llmq.store import Store, reviews  # noqa: E402
-from llmq.store import CardState  # noqa: E402
+from llmq.store import (  # noqa: E402
+    CardState,  # noqa: E402
+    Store,
+    reviews,
+)
 
 N_CARDS = 10_000
 N_LOG = 100_000
@@ -60,18 +64,28 @@ def build(store: Store, questions: list[Q], now: int) -> None:
                     continue
                 rating = rng.choices(list(Rating), weights=(10, 10, 70, 10))[0]
                 after = review_outcome(rating, keys[q.id], state, at, config_json).after
-                reviews.append(conn, card=keys[q.id], kind="review", rating=int(rating), at_ms=at,
-                               duration_ms=rng.randint(2000, 20000), before=state, after=after,
-                               config=config, session=session)
+                reviews.append(
+                    conn,
+                    card=keys[q.id],
+                    kind="review",
+                    rating=int(rating),
+                    at_ms=at,
+                    duration_ms=rng.randint(2000, 20000),
+                    before=state,
+                    after=after,
+                    config=config,
+                    session=session,
+                )
                 written += 1
                 states[q.id] = (after, max(after.due_ms, at + 60_000))
             if all(at > now - DAY_MS for _, at in states.values()):
                 break
         for i, q in enumerate(questions[:2000]):
             reviews_ok = {"status": "pass" if i % 3 else "fail", "checks": []}
-            conn.execute("INSERT INTO submissions (exercise, at_ms, code, verdict, status) VALUES (?, ?, ?, ?, ?)",
-                         (q.id, now - i * 1000, "def f():\n    return 1\n" * 20, json.dumps(reviews_ok),
-                          reviews_ok["status"]))
+            conn.execute(
+                "INSERT INTO submissions (exercise, at_ms, code, verdict, status) VALUES (?, ?, ?, ?, ?)",
+                (q.id, now - i * 1000, "def f():\n    return 1\n" * 20, json.dumps(reviews_ok), reviews_ok["status"]),
+            )
 
 
 def bare_commit_ms(folder: str) -> float:
@@ -122,15 +136,21 @@ def main() -> None:
             t = time.perf_counter()
             stats = compute_stats(store, questions)
             stats_times.append((time.perf_counter() - t) * 1000)
-        print(json.dumps({
-            "answer_next_p50_ms": round(statistics.median(times), 2),
-            "stats_ms": round(statistics.median(stats_times), 1),
-            "answer_next_p95_ms": round(sorted(times)[int(0.95 * len(times))], 2),
-            "bare_commit_p50_ms": round(bare_commit_ms(home), 2),
-            "study_open_ms": round(open_ms, 1),
-            "cards": N_CARDS, "review_log_rows": rows, "reviews_total": stats.reviews_total,
-            "build_s": round(build_s, 1),
-        }))
+        print(
+            json.dumps(
+                {
+                    "answer_next_p50_ms": round(statistics.median(times), 2),
+                    "stats_ms": round(statistics.median(stats_times), 1),
+                    "answer_next_p95_ms": round(sorted(times)[int(0.95 * len(times))], 2),
+                    "bare_commit_p50_ms": round(bare_commit_ms(home), 2),
+                    "study_open_ms": round(open_ms, 1),
+                    "cards": N_CARDS,
+                    "review_log_rows": rows,
+                    "reviews_total": stats.reviews_total,
+                    "build_s": round(build_s, 1),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -4,10 +4,12 @@ the least number of bytes one call must move (for the bandwidth plausibility che
 Used by the judge's timing check (through the answer modules in answers/gpu/) and by kernels/bench.py.
 Torch only (no Triton): answer modules load this in the judge's harness.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -86,7 +88,9 @@ def bytes_softmax(rows: int, d: int, dtype: torch.dtype = torch.bfloat16) -> int
     return 2 * rows * d * _size(dtype)
 
 
-def inputs_rope(b: int, h: int, t: int, d: int, *, device: str, generator: torch.Generator, dtype: torch.dtype = torch.bfloat16) -> tuple:
+def inputs_rope(
+    b: int, h: int, t: int, d: int, *, device: str, generator: torch.Generator, dtype: torch.dtype = torch.bfloat16
+) -> tuple:
     positions = torch.randperm(4 * t, device=device, generator=generator)[:t].sort().values
     return _randn((b, h, t, d), dtype, device, generator), positions
 
@@ -95,7 +99,9 @@ def bytes_rope(b: int, h: int, t: int, d: int, dtype: torch.dtype = torch.bfloat
     return 2 * b * h * t * d * _size(dtype) + 8 * t
 
 
-def inputs_attention(b: int, h: int, t: int, d: int, *, device: str, generator: torch.Generator, dtype: torch.dtype = torch.bfloat16) -> tuple:
+def inputs_attention(
+    b: int, h: int, t: int, d: int, *, device: str, generator: torch.Generator, dtype: torch.dtype = torch.bfloat16
+) -> tuple:
     return tuple(_randn((b, h, t, d), dtype, device, generator) for _ in range(3))
 
 
@@ -103,7 +109,9 @@ def bytes_attention(b: int, h: int, t: int, d: int, dtype: torch.dtype = torch.b
     return 4 * b * h * t * d * _size(dtype)
 
 
-def inputs_cross_entropy(n: int, c: int, *, device: str, generator: torch.Generator, dtype: torch.dtype = torch.bfloat16) -> tuple:
+def inputs_cross_entropy(
+    n: int, c: int, *, device: str, generator: torch.Generator, dtype: torch.dtype = torch.bfloat16
+) -> tuple:
     targets = torch.randint(0, c, (n,), device=device, generator=generator)
     return _randn((n, c), dtype, device, generator) * 3, targets
 
@@ -118,6 +126,18 @@ SPECS: dict[str, tuple[Callable[..., Any], Callable[..., tuple], Callable[..., i
     "rms_norm": (eager_rms_norm, inputs_rms_norm, bytes_rms_norm, "rms_norm", [(4096, 1024), (4096, 4096), (8192, 8192)]),
     "softmax": (eager_softmax, inputs_softmax, bytes_softmax, "softmax", [(4096, 1024), (4096, 4096), (4096, 8192)]),
     "rope": (eager_rope, inputs_rope, bytes_rope, "apply_rope", [(4, 32, 1024, 128), (8, 32, 4096, 128)]),
-    "flash_attention": (eager_attention, inputs_attention, bytes_attention, "flash_attention", [(4, 16, 1024, 64), (2, 16, 4096, 64)]),
-    "cross_entropy": (eager_cross_entropy, inputs_cross_entropy, bytes_cross_entropy, "cross_entropy", [(4096, 32000), (8192, 128256)]),
+    "flash_attention": (
+        eager_attention,
+        inputs_attention,
+        bytes_attention,
+        "flash_attention",
+        [(4, 16, 1024, 64), (2, 16, 4096, 64)],
+    ),
+    "cross_entropy": (
+        eager_cross_entropy,
+        inputs_cross_entropy,
+        bytes_cross_entropy,
+        "cross_entropy",
+        [(4096, 32000), (8192, 128256)],
+    ),
 }

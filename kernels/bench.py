@@ -9,6 +9,7 @@ and torch.compile, with the method of kernels/timing.py, flagging implausible fi
 Each implementation is first checked against torch eager on the same inputs (a fast wrong kernel
 is not timed). Without a CUDA device it says so and exits 0: there is nothing to time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,12 +54,16 @@ def bench_one(exercise: str, solution_path: Path, shapes: list[tuple[int, ...]] 
         gen = torch.Generator(device="cuda").manual_seed(0)
         inputs = make_inputs(*shape, device="cuda", generator=gen)
         if not close_enough(solution(*inputs), eager(*inputs)):
-            rows.append({"exercise": exercise, "shape": list(shape), "error": "the solution's output differs from torch eager; not timed"})
+            rows.append(
+                {"exercise": exercise, "shape": list(shape), "error": "the solution's output differs from torch eager; not timed"}
+            )
             continue
         report = timing.compare(
             {"solution": solution, "torch eager": eager, "torch.compile": compiled},
             lambda g, shape=shape: make_inputs(*shape, device="cuda", generator=g),
-            bytes_moved=bytes_moved(*shape), budget_s=budget_s, ceiling_gbs=ceiling,
+            bytes_moved=bytes_moved(*shape),
+            budget_s=budget_s,
+            ceiling_gbs=ceiling,
         )
         row = report.to_dict()
         row.update(exercise=exercise, shape=list(shape), solution=str(solution_path))

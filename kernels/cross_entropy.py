@@ -5,6 +5,7 @@ logsumexp(logits[i]) - logits[i, targets[i]]. Each program streams its row in ch
 online logsumexp (running max, rescaled running sum), so C may be a whole vocabulary; it writes
 the row's loss (0 for an ignored row). The mean over the valid rows is a small torch reduction.
 """
+
 import torch
 import triton
 import triton.language as tl

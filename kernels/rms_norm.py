@@ -3,6 +3,7 @@
 x (rows, D) contiguous, D up to 8192; weight (D,). out = x / sqrt(mean(x^2) + eps) * weight,
 computed in float32 (float64 for float64 input), stored in x's dtype. A complete solution file.
 """
+
 import torch
 import triton
 import triton.language as tl

@@ -4,6 +4,7 @@ x (B, H, T, D) contiguous, D even; positions int64 (T,); the rotate-half pairing
 Hugging Face Llama: dim i pairs with dim i + D/2, frequency theta ** (-2i/D). One program per
 (b, h, t) row; no cos/sin table is read from memory.
 """
+
 import math
 
 import torch
@@ -36,6 +37,5 @@ def apply_rope(x, positions, theta=10000.0):
     out = torch.empty_like(x)
     rows = x.numel() // d
     acc = tl.float64 if x.dtype == torch.float64 else tl.float32
-    _rope_kernel[(rows,)](x, positions, out, t_len, d, math.log(theta),
-                          HALF=triton.next_power_of_2(max(d // 2, 1)), ACC=acc)
+    _rope_kernel[(rows,)](x, positions, out, t_len, d, math.log(theta), HALF=triton.next_power_of_2(max(d // 2, 1)), ACC=acc)
     return out

@@ -3,6 +3,7 @@
 x (rows, D) contiguous, D up to 8192 -> softmax over the last dim in x's dtype, computed in float32
 (float64 for float64 input). One read of x and one write of the output: the point of fusing.
 """
+
 import torch
 import triton
 import triton.language as tl

@@ -13,12 +13,14 @@ over the others, flagging figures that are implausible: more than 50x over torch
 bytes per second than the device's memory can move (measured here with a device-to-device copy).
 Needs only torch; loaded by path (kernels/ is bank data, not a package).
 """
+
 from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -55,8 +57,16 @@ class Timing:
     runs: int
 
 
-def time_cuda(fn: Callable[..., Any], make_inputs: Callable[[torch.Generator], tuple], *, warmup: int = 3,
-              min_runs: int = 20, max_runs: int = 200, budget_s: float = 2.0, seed: int = 0) -> Timing:
+def time_cuda(
+    fn: Callable[..., Any],
+    make_inputs: Callable[[torch.Generator], tuple],
+    *,
+    warmup: int = 3,
+    min_runs: int = 20,
+    max_runs: int = 200,
+    budget_s: float = 2.0,
+    seed: int = 0,
+) -> Timing:
     """Time `fn(*inputs)` with CUDA events; see the module docstring for the method."""
     gen = torch.Generator(device="cuda").manual_seed(seed)
     for _ in range(warmup):
@@ -134,8 +144,14 @@ class Report:
         return out
 
 
-def compare(fns: dict[str, Callable[..., Any] | None], make_inputs: Callable[[torch.Generator], tuple], *,
-            bytes_moved: int | None = None, budget_s: float = 2.0, ceiling_gbs: float | None = None) -> Report:
+def compare(
+    fns: dict[str, Callable[..., Any] | None],
+    make_inputs: Callable[[torch.Generator], tuple],
+    *,
+    bytes_moved: int | None = None,
+    budget_s: float = 2.0,
+    ceiling_gbs: float | None = None,
+) -> Report:
     """Time each implementation (the first is the subject) on the same kind of fresh inputs."""
     names = list(fns)
     subject = names[0]
@@ -166,7 +182,11 @@ def implausible(speedups: dict[str, float], bandwidth_gbs: float | None, ceiling
     flags = []
     eager = next((n for n in speedups if "eager" in n), None)
     if eager and speedups[eager] > MAX_PLAUSIBLE_OVER_EAGER:
-        flags.append(f"{speedups[eager]:.0f}x over {eager} (more than {MAX_PLAUSIBLE_OVER_EAGER:.0f}x): is it computing the whole output?")
+        flags.append(
+            f"{speedups[eager]:.0f}x over {eager} (more than {MAX_PLAUSIBLE_OVER_EAGER:.0f}x): is it computing the whole output?"
+        )
     if bandwidth_gbs is not None and ceiling_gbs and bandwidth_gbs > ceiling_gbs * BANDWIDTH_SLACK:
-        flags.append(f"{bandwidth_gbs:.0f} GB/s is more than the memory can move ({ceiling_gbs:.0f} GB/s by a copy): a cached or skipped read?")
+        flags.append(
+            f"{bandwidth_gbs:.0f} GB/s is more than the memory can move ({ceiling_gbs:.0f} GB/s by a copy): a cached or skipped read?"
+        )
     return flags

@@ -3,6 +3,7 @@
 A complete solution file (defines `vector_add`); the judge submits it as the exercise's reference
 and the timing harness (kernels/bench.py) times it.
 """
+
 import torch
 import triton
 import triton.language as tl

@@ -1,4 +1,5 @@
 """Where llmq keeps user data: LLMQ_HOME, else the platform's user data directory."""
+
 from __future__ import annotations
 
 import os

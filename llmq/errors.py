@@ -3,6 +3,7 @@
 The app shows any of them the same way (a notification titled with `title`, the message as its
 body) and the command line prints the message; neither has to know where the error came from.
 """
+
 from __future__ import annotations
 
 

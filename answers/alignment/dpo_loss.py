@@ -14,6 +14,7 @@ Regimes where implementations diverge (each run every time by `boundary_cases` a
 - float64 log-probabilities of long answers (|logp| ~ 1e4) whose log-ratios cancel to a few nats:
   a `.float()` loses 1e-3 nats there.
 """
+
 import math
 
 import torch
@@ -86,13 +87,18 @@ def float64_precision(ctx):
 @check("boundary cases every run: one pair and several, margins 0, -1e4, -80, -60, +80, +1e4 (float32 and float64)", examples=1)
 def boundary_cases(ctx):
     for dtype in DTYPES:
-        for z, beta, why in BOUNDARY_CASES:
+        for z, beta, _why in BOUNDARY_CASES:
             beta_value = 0.1 if beta == "default" else beta
             args = _with_margins(ctx, z, beta_value, dtype)
             out, expected = _call(ctx, args, beta)
             # float32 log-probs of ~3e3 carry ~1e-4 nats of rounding in z
-            ctx.assert_close(out, expected, dtype=dtype, rtol=1e-5 if dtype == torch.float32 else None,
-                             atol=1e-5 if dtype == torch.float32 else None)
+            ctx.assert_close(
+                out,
+                expected,
+                dtype=dtype,
+                rtol=1e-5 if dtype == torch.float32 else None,
+                atol=1e-5 if dtype == torch.float32 else None,
+            )
 
 
 @check("all margins zero (policy == reference) gives log(2), for any beta")
@@ -136,37 +142,45 @@ def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_r
 
 WRONG_ANSWERS = {
     "sign flipped: -log sigmoid(-z) rewards the rejected answer": edited(_PLAIN, ("F.logsigmoid(z)", "F.logsigmoid(-z)")),
-    "torch.log(torch.sigmoid(z)): sigmoid underflows to 0 and the loss becomes inf for large negative margins":
-        edited(_PLAIN, ("F.logsigmoid(z)", "torch.log(torch.sigmoid(z))")),
-    "log(1 + exp(-z)) written out: exp overflows for large negative margins":
-        edited(_PLAIN, ("-F.logsigmoid(z).mean()", "torch.log(1 + torch.exp(-z)).mean()")),
+    "torch.log(torch.sigmoid(z)): sigmoid underflows to 0 and the loss becomes inf for large negative margins": edited(
+        _PLAIN, ("F.logsigmoid(z)", "torch.log(torch.sigmoid(z))")
+    ),
+    "log(1 + exp(-z)) written out: exp overflows for large negative margins": edited(
+        _PLAIN, ("-F.logsigmoid(z).mean()", "torch.log(1 + torch.exp(-z)).mean()")
+    ),
     "sums over the batch instead of taking the mean": edited(_PLAIN, (".mean()", ".sum()")),
-    "beta multiplies only the chosen log-ratio":
-        edited(_PLAIN, ("beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))",
-                       "beta * (policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps)")),
+    "beta multiplies only the chosen log-ratio": edited(
+        _PLAIN,
+        (
+            "beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))",
+            "beta * (policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps)",
+        ),
+    ),
     "default beta of 0.5 instead of 0.1": edited(_PLAIN, ("beta=0.1", "beta=0.5")),
     "the margin cast to float32 (.float() on float64 input), the loss cast back": edited(
-        _PLAIN, ("    return -F.logsigmoid(z).mean()", "    return -F.logsigmoid(z.float()).mean().to(z.dtype)")),
-    "log(sigmoid(z) + 1e-10): finite, but saturates at 23 for margins below -23":
-        edited(_PLAIN, ("F.logsigmoid(z)", "torch.log(torch.sigmoid(z) + 1e-10)")),
+        _PLAIN, ("    return -F.logsigmoid(z).mean()", "    return -F.logsigmoid(z.float()).mean().to(z.dtype)")
+    ),
+    "log(sigmoid(z) + 1e-10): finite, but saturates at 23 for margins below -23": edited(
+        _PLAIN, ("F.logsigmoid(z)", "torch.log(torch.sigmoid(z) + 1e-10)")
+    ),
     "clamps the margin to [-50, 50] 'for stability'": edited(_PLAIN, ("F.logsigmoid(z)", "F.logsigmoid(z.clamp(-50, 50))")),
 }
 
 ALTERNATIVES = {
-    "softplus(-z), with the log-ratios grouped as policy margin minus reference margin": '''
+    "softplus(-z), with the log-ratios grouped as policy margin minus reference margin": """
 import torch.nn.functional as F
 
 def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
     policy_margin = policy_chosen_logps - policy_rejected_logps
     ref_margin = ref_chosen_logps - ref_rejected_logps
     return F.softplus(-beta * (policy_margin - ref_margin)).mean()
-''',
-    "stable by hand: max(-z, 0) + log1p(exp(-|z|)), mean as sum / B": '''
+""",
+    "stable by hand: max(-z, 0) + log1p(exp(-|z|)), mean as sum / B": """
 import torch
 
 def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
     z = beta * ((policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps))
     losses = torch.clamp(-z, min=0) + torch.log1p(torch.exp(-z.abs()))
     return losses.sum() / z.shape[0]
-''',
+""",
 }

@@ -21,6 +21,7 @@ Regimes where implementations diverge (each run every time by `boundary_cases` a
 - float64 values near 1e4 with rewards of size 1: delta = r + gamma V' - V cancels, and a
   `.float()` loses 1e-3 there.
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -96,10 +97,13 @@ def float64_precision(ctx):
     ctx.assert_close(out[1], expected[1], dtype=torch.float64, rtol=1e-11, atol=1e-9)
 
 
-@check("boundary cases every run: T = 1, episode ends at the first and last step, in a row, at every step, lam 0 and 1, T = 200", examples=1)
+@check(
+    "boundary cases every run: T = 1, episode ends at the first and last step, in a row, at every step, lam 0 and 1, T = 200",
+    examples=1,
+)
 def boundary_cases(ctx):
     for dtype in DTYPES:
-        for b, t, ends, gl, why in BOUNDARY_CASES:
+        for b, t, ends, gl, _why in BOUNDARY_CASES:
             rewards, values, dones = _rollout(ctx, dtype, b, t, 0.0)
             dones[:, ends] = True
             out, expected = _call(ctx, (rewards, values, dones), gl)
@@ -116,8 +120,8 @@ def cut_at_done(ctx):
     out, expected = _call(ctx, (rewards, values, dones), gl)
     _close_pair(ctx, out, expected, dtype)
     later = (rewards.clone(), values.clone(), dones)
-    later[0][:, end + 1:] += 5.0  # a different next episode
-    later[1][:, end + 1:] -= 3.0
+    later[0][:, end + 1 :] += 5.0  # a different next episode
+    later[1][:, end + 1 :] -= 3.0
     again, _ = _call(ctx, later, gl)
     ctx.assert_close(again[0][:, : end + 1], out[0][:, : end + 1].double(), dtype=dtype)
 
@@ -161,41 +165,61 @@ def gae(rewards, values, dones, gamma=0.99, lam=0.95):
 
 
 WRONG_ANSWERS = {
-    "ignores dones: advantages leak across episode boundaries": edited(_PLAIN,
-        ("values[:, t + 1] * alive[:, t]", "values[:, t + 1]"), ("lam * alive[:, t] * last", "lam * last"),
+    "ignores dones: advantages leak across episode boundaries": edited(
+        _PLAIN,
+        ("values[:, t + 1] * alive[:, t]", "values[:, t + 1]"),
+        ("lam * alive[:, t] * last", "lam * last"),
     ),
-    "stops bootstrapping V at a done but does not reset the recursion": edited(_PLAIN, ("lam * alive[:, t] * last", "lam * last")),
-    "reads the done flag one step late (dones[t + 1], the Baselines layout) although dones[t] marks the end of step t": edited(_PLAIN,
-        ("    for t in reversed(range(T)):\n",
-         "    for t in reversed(range(T)):\n        nxt = alive[:, t + 1] if t + 1 < T else torch.ones_like(alive[:, 0])\n"),
-        ("values[:, t + 1] * alive[:, t]", "values[:, t + 1] * nxt"), ("lam * alive[:, t] * last", "lam * nxt * last"),
+    "stops bootstrapping V at a done but does not reset the recursion": edited(
+        _PLAIN, ("lam * alive[:, t] * last", "lam * last")
+    ),
+    "reads the done flag one step late (dones[t + 1], the Baselines layout) although dones[t] marks the end of step t": edited(
+        _PLAIN,
+        (
+            "    for t in reversed(range(T)):\n",
+            "    for t in reversed(range(T)):\n        nxt = alive[:, t + 1] if t + 1 < T else torch.ones_like(alive[:, 0])\n",
+        ),
+        ("values[:, t + 1] * alive[:, t]", "values[:, t + 1] * nxt"),
+        ("lam * alive[:, t] * last", "lam * nxt * last"),
     ),
     "forgets gamma in the recursion: A_t = delta_t + lam * A_{t+1}": edited(_PLAIN, ("gamma * lam * alive", "lam * alive")),
-    "returns as the discounted reward-to-go instead of advantages + values": edited(_PLAIN,
-        ("    last = torch.zeros_like(rewards[:, 0])\n",
-         "    last = torch.zeros_like(rewards[:, 0])\n    ret = torch.zeros_like(rewards)\n    run = torch.zeros_like(rewards[:, 0])\n"),
-        ("        adv[:, t] = last\n",
-         "        adv[:, t] = last\n        run = rewards[:, t] + gamma * alive[:, t] * run\n        ret[:, t] = run\n"),
+    "returns as the discounted reward-to-go instead of advantages + values": edited(
+        _PLAIN,
+        (
+            "    last = torch.zeros_like(rewards[:, 0])\n",
+            "    last = torch.zeros_like(rewards[:, 0])\n    ret = torch.zeros_like(rewards)\n    run = torch.zeros_like(rewards[:, 0])\n",
+        ),
+        (
+            "        adv[:, t] = last\n",
+            "        adv[:, t] = last\n        run = rewards[:, t] + gamma * alive[:, t] * run\n        ret[:, t] = run\n",
+        ),
         ("return adv, adv + values[:, :T]", "return adv, ret"),
     ),
-    "bootstraps V(s_T) even when the episode ends with the last step": edited(_PLAIN,
+    "bootstraps V(s_T) even when the episode ends with the last step": edited(
+        _PLAIN,
         ("values[:, t + 1] * alive[:, t]", "values[:, t + 1] * (alive[:, t] if t < T - 1 else 1.0)"),
     ),
-    "ignores the bootstrap value: V(s_T) taken as 0": edited(_PLAIN,
+    "ignores the bootstrap value: V(s_T) taken as 0": edited(
+        _PLAIN,
         ("values[:, t + 1] * alive[:, t]", "(values[:, t + 1] if t < T - 1 else 0.0) * alive[:, t]"),
     ),
-    "computes in float32 (.float() on float64 input), cast back": edited(_PLAIN,
-        ("    T = rewards.shape[1]\n",
-         "    T = rewards.shape[1]\n    dtype = rewards.dtype\n    rewards, values = rewards.float(), values.float()\n"),
+    "computes in float32 (.float() on float64 input), cast back": edited(
+        _PLAIN,
+        (
+            "    T = rewards.shape[1]\n",
+            "    T = rewards.shape[1]\n    dtype = rewards.dtype\n    rewards, values = rewards.float(), values.float()\n",
+        ),
         ("return adv, adv + values[:, :T]", "return adv.to(dtype), (adv + values[:, :T]).to(dtype)"),
     ),
-    "writes the advantages into rewards' storage (adv = rewards: modifies the input)": edited(_PLAIN,
+    "writes the advantages into rewards' storage (adv = rewards: modifies the input)": edited(
+        _PLAIN,
         ("adv = torch.zeros_like(rewards)", "adv = rewards"),
     ),
-    "returns from the next state's values (adv + values[:, 1:])": edited(_PLAIN,
+    "returns from the next state's values (adv + values[:, 1:])": edited(
+        _PLAIN,
         ("return adv, adv + values[:, :T]", "return adv, adv + values[:, 1:]"),
     ),
-    "closed form over a fixed 64-step horizon (drops the tail of long rollouts)": '''
+    "closed form over a fixed 64-step horizon (drops the tail of long rollouts)": """
 import torch
 
 def gae(rewards, values, dones, gamma=0.99, lam=0.95):
@@ -209,11 +233,11 @@ def gae(rewards, values, dones, gamma=0.99, lam=0.95):
             adv[:, t] += weight * delta[:, k]
             weight = weight * gamma * lam * alive[:, k]
     return adv, adv + values[:, :T]
-''',
+""",
 }
 
 ALTERNATIVES = {
-    "closed form per step: A_t = sum_k (gamma lam)^k delta_{t+k}, each sum stopped at the episode end": '''
+    "closed form per step: A_t = sum_k (gamma lam)^k delta_{t+k}, each sum stopped at the episode end": """
 import torch
 
 def gae(rewards, values, dones, gamma=0.99, lam=0.95):
@@ -232,5 +256,5 @@ def gae(rewards, values, dones, gamma=0.99, lam=0.95):
             adv[b, t] = total
     adv = adv.to(rewards.dtype)
     return adv, adv + values[:, :T]
-''',
+""",
 }

@@ -16,6 +16,7 @@ Regimes where implementations diverge (each run every time by `boundary_cases` a
 - rewards on a level of 100 (float32) or 1e4 (float64) with a spread of 1: E[r^2] - E[r]^2
   cancels, and a `.float()` of float64 input loses digits.
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -70,10 +71,13 @@ def float64_precision(ctx):
     ctx.assert_close(out, expected, dtype=torch.float64, rtol=1e-10, atol=1e-10)
 
 
-@check("boundary cases every run: one prompt and several, G = 2 and 64, an all-equal group, spreads of 1e-6, rewards near 100", examples=1)
+@check(
+    "boundary cases every run: one prompt and several, G = 2 and 64, an all-equal group, spreads of 1e-6, rewards near 100",
+    examples=1,
+)
 def boundary_cases(ctx):
     for dtype in DTYPES:
-        for level, spread, n, g, why in BOUNDARY_CASES:
+        for level, spread, n, g, _why in BOUNDARY_CASES:
             offsets = torch.arange(n, dtype=torch.float64).unsqueeze(1) * 0.25 * spread  # each group on its own level
             rewards = (level + offsets + spread * ctx.randn(n, g, dtype=torch.float64)).to(dtype)
             out, expected = _call(ctx, rewards, "default")
@@ -117,27 +121,41 @@ def grpo_advantages(rewards, eps=1e-4):
 
 
 WRONG_ANSWERS = {
-    "population std (unbiased=False, divides by G) where the convention is the sample std": edited(_PLAIN,
+    "population std (unbiased=False, divides by G) where the convention is the sample std": edited(
+        _PLAIN,
         ("rewards.std(dim=1, keepdim=True)", "rewards.std(dim=1, keepdim=True, unbiased=False)"),
     ),
-    "normalises by the std of the whole batch instead of each group's": edited(_PLAIN, ("rewards.std(dim=1, keepdim=True)", "rewards.std()")),
-    "subtracts the mean of the whole batch instead of each group's": edited(_PLAIN, ("rewards.mean(dim=1, keepdim=True)", "rewards.mean()")),
+    "normalises by the std of the whole batch instead of each group's": edited(
+        _PLAIN, ("rewards.std(dim=1, keepdim=True)", "rewards.std()")
+    ),
+    "subtracts the mean of the whole batch instead of each group's": edited(
+        _PLAIN, ("rewards.mean(dim=1, keepdim=True)", "rewards.mean()")
+    ),
     "no eps: a group whose answers all got the same reward gives 0/0 = NaN": edited(_PLAIN, ("(std + eps)", "std")),
     "groups along the wrong axis (statistics over prompts, dim=0)": edited(_PLAIN, ("dim=1", "dim=0")),
     "eps inside the square root: sqrt(var + eps)": edited(
-        _PLAIN, ("rewards.std(dim=1, keepdim=True)", "(rewards.var(dim=1, keepdim=True) + eps).sqrt()"), ("(std + eps)", "std")),
+        _PLAIN, ("rewards.std(dim=1, keepdim=True)", "(rewards.var(dim=1, keepdim=True) + eps).sqrt()"), ("(std + eps)", "std")
+    ),
     "one-pass variance E[r^2] - E[r]^2 (cancels when rewards sit far from 0)": edited(
-        _PLAIN, ("rewards.std(dim=1, keepdim=True)",
-                 "((rewards.pow(2).mean(dim=1, keepdim=True) - mean.pow(2)) * rewards.shape[1] / (rewards.shape[1] - 1)).clamp_min(0).sqrt()")),
+        _PLAIN,
+        (
+            "rewards.std(dim=1, keepdim=True)",
+            "((rewards.pow(2).mean(dim=1, keepdim=True) - mean.pow(2)) * rewards.shape[1] / (rewards.shape[1] - 1)).clamp_min(0).sqrt()",
+        ),
+    ),
     "computes in float32 (.float() on float64 input), cast back": edited(
-        _PLAIN, ("    mean = rewards.mean", "    work = rewards.float()\n    mean = work.mean"), ("std = rewards.std", "std = work.std"),
-        ("return (rewards - mean) / (std + eps)", "return ((work - mean) / (std + eps)).to(rewards.dtype)")),
+        _PLAIN,
+        ("    mean = rewards.mean", "    work = rewards.float()\n    mean = work.mean"),
+        ("std = rewards.std", "std = work.std"),
+        ("return (rewards - mean) / (std + eps)", "return ((work - mean) / (std + eps)).to(rewards.dtype)"),
+    ),
     "subtracts the mean in place (modifies rewards)": edited(
-        _PLAIN, ("return (rewards - mean) / (std + eps)", "return rewards.sub_(mean) / (std + eps)")),
+        _PLAIN, ("return (rewards - mean) / (std + eps)", "return rewards.sub_(mean) / (std + eps)")
+    ),
 }
 
 ALTERNATIVES = {
-    "sums by hand: variance with G - 1 in the denominator, computed in float64": '''
+    "sums by hand: variance with G - 1 in the denominator, computed in float64": """
 import torch
 
 def grpo_advantages(rewards, eps=1e-4):
@@ -146,8 +164,8 @@ def grpo_advantages(rewards, eps=1e-4):
     centred = r - r.sum(dim=1, keepdim=True) / g
     std = torch.sqrt((centred ** 2).sum(dim=1, keepdim=True) / (g - 1))
     return (centred / (std + eps)).to(rewards.dtype)
-''',
-    "torch.std_mean with correction=1, one group at a time": '''
+""",
+    "torch.std_mean with correction=1, one group at a time": """
 import torch
 
 def grpo_advantages(rewards, eps=1e-4):
@@ -156,5 +174,5 @@ def grpo_advantages(rewards, eps=1e-4):
         std, mean = torch.std_mean(group, correction=1)
         rows.append((group - mean) / (std + eps))
     return torch.stack(rows)
-''',
+""",
 }

@@ -19,6 +19,7 @@ Regimes where implementations diverge (each run every time by `boundary_cases` a
 - per-token log-probs near -110 (exp(logp) underflows in float32: exp(new) / exp(old) is 0/0);
 - float64 log-probs over 4096 tokens: a `.float()` loses ~1e-7 there.
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -67,7 +68,9 @@ def _call(ctx, args, mask, eps):
     return ctx.call(*args, **options), ctx.reference(*args, **options)
 
 
-@check("matches the reference (B 1 to 4, T 1 to 9, float32/float64, no mask / random / ragged masks, clip_eps at default and away)")
+@check(
+    "matches the reference (B 1 to 4, T 1 to 9, float32/float64, no mask / random / ragged masks, clip_eps at default and away)"
+)
 def matches_reference(ctx):
     dtype, (b, t), eps, kind = ctx.draw(
         st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from(EPS), st.sampled_from(["none", "random", "ragged"]))
@@ -94,7 +97,10 @@ def float64_precision(ctx):
     ctx.assert_close(out, expected, dtype=torch.float64, rtol=1e-11, atol=1e-13)
 
 
-@check("boundary cases every run: each clip case alone, one token, one sequence, ragged and single-token masks, log-probs near -110", examples=1)
+@check(
+    "boundary cases every run: each clip case alone, one token, one sequence, ragged and single-token masks, log-probs near -110",
+    examples=1,
+)
 def boundary_cases(ctx):
     for dtype in DTYPES:
         for eps in ("default", 0.1):
@@ -174,46 +180,65 @@ def ppo_clip_loss(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
 
 
 WRONG_ANSWERS = {
-    "max instead of min: the optimistic bound, which lets the policy move without limit": edited(_PLAIN, ("torch.minimum", "torch.maximum")),
-    "clips the advantage instead of the ratio": edited(_PLAIN,
+    "max instead of min: the optimistic bound, which lets the policy move without limit": edited(
+        _PLAIN, ("torch.minimum", "torch.maximum")
+    ),
+    "clips the advantage instead of the ratio": edited(
+        _PLAIN,
         ("ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantages", "ratio * advantages.clamp(1 - clip_eps, 1 + clip_eps)"),
     ),
-    "ratio as logp_new / logp_old (a ratio of log-probabilities, not of probabilities)": edited(_PLAIN,
+    "ratio as logp_new / logp_old (a ratio of log-probabilities, not of probabilities)": edited(
+        _PLAIN,
         ("torch.exp(logp_new - logp_old)", "logp_new / logp_old"),
     ),
-    "returns the objective, not the loss (no minus sign): gradient descent then makes good actions rarer": edited(_PLAIN,
-        ("return -s.mean()", "return s.mean()"), ("return -(s * mask)", "return (s * mask)"),
+    "returns the objective, not the loss (no minus sign): gradient descent then makes good actions rarer": edited(
+        _PLAIN,
+        ("return -s.mean()", "return s.mean()"),
+        ("return -(s * mask)", "return (s * mask)"),
     ),
-    "zeroes masked tokens but still divides by every token (mean over padding too)": edited(_PLAIN,
-        ("    if mask is None:\n        return -s.mean()\n    return -(s * mask).sum() / mask.sum()",
-         "    if mask is not None:\n        s = s * mask\n    return -s.mean()"),
+    "zeroes masked tokens but still divides by every token (mean over padding too)": edited(
+        _PLAIN,
+        (
+            "    if mask is None:\n        return -s.mean()\n    return -(s * mask).sum() / mask.sum()",
+            "    if mask is not None:\n        s = s * mask\n    return -s.mean()",
+        ),
     ),
-    "mean per sequence, then over the batch (weights short sequences' tokens more)": edited(_PLAIN,
-        ("    if mask is None:\n        return -s.mean()\n    return -(s * mask).sum() / mask.sum()",
-         "    if mask is None:\n        mask = torch.ones_like(s, dtype=torch.bool)\n"
-         "    per_row = (s * mask).sum(dim=-1) / mask.sum(dim=-1).clamp(min=1)\n"
-         "    return -per_row[mask.any(dim=-1)].mean()"),
+    "mean per sequence, then over the batch (weights short sequences' tokens more)": edited(
+        _PLAIN,
+        (
+            "    if mask is None:\n        return -s.mean()\n    return -(s * mask).sum() / mask.sum()",
+            "    if mask is None:\n        mask = torch.ones_like(s, dtype=torch.bool)\n"
+            "    per_row = (s * mask).sum(dim=-1) / mask.sum(dim=-1).clamp(min=1)\n"
+            "    return -per_row[mask.any(dim=-1)].mean()",
+        ),
     ),
-    "clamps the ratio only from above (min(r, 1 + eps)): wrong for r < 1 - eps with A < 0": edited(_PLAIN,
+    "clamps the ratio only from above (min(r, 1 + eps)): wrong for r < 1 - eps with A < 0": edited(
+        _PLAIN,
         ("ratio.clamp(1 - clip_eps, 1 + clip_eps)", "ratio.clamp(max=1 + clip_eps)"),
     ),
-    "ratio as exp(logp_new) / exp(logp_old): 0/0 once the log-probs are below -104 in float32": edited(_PLAIN,
+    "ratio as exp(logp_new) / exp(logp_old): 0/0 once the log-probs are below -104 in float32": edited(
+        _PLAIN,
         ("torch.exp(logp_new - logp_old)", "torch.exp(logp_new) / torch.exp(logp_old)"),
     ),
-    "computes in float32 (.float() on float64 input), cast back": edited(_PLAIN,
-        ("    ratio = torch.exp(logp_new - logp_old)",
-         "    dtype = logp_new.dtype\n    logp_new, logp_old, advantages = logp_new.float(), logp_old.float(), advantages.float()\n"
-         "    ratio = torch.exp(logp_new - logp_old)"),
-        ("return -s.mean()", "return -s.mean().to(dtype)"), ("/ mask.sum()", "/ mask.sum().to(dtype)"),
+    "computes in float32 (.float() on float64 input), cast back": edited(
+        _PLAIN,
+        (
+            "    ratio = torch.exp(logp_new - logp_old)",
+            "    dtype = logp_new.dtype\n    logp_new, logp_old, advantages = logp_new.float(), logp_old.float(), advantages.float()\n"
+            "    ratio = torch.exp(logp_new - logp_old)",
+        ),
+        ("return -s.mean()", "return -s.mean().to(dtype)"),
+        ("/ mask.sum()", "/ mask.sum().to(dtype)"),
     ),
     "clip_eps defaults to 0.1 (the value some PPO code uses) instead of 0.2": edited(_PLAIN, ("clip_eps=0.2", "clip_eps=0.1")),
-    "zeroes the masked advantages in place (modifies advantages)": edited(_PLAIN,
+    "zeroes the masked advantages in place (modifies advantages)": edited(
+        _PLAIN,
         ("    return -(s * mask).sum() / mask.sum()", "    advantages.mul_(mask)\n    return -(s * mask).sum() / mask.sum()"),
     ),
 }
 
 ALTERNATIVES = {
-    "the clipped objective written by cases (A >= 0: min(r, 1+eps) A; A < 0: max(r, 1-eps) A), masked_select": '''
+    "the clipped objective written by cases (A >= 0: min(r, 1+eps) A; A < 0: max(r, 1-eps) A), masked_select": """
 import torch
 
 def ppo_clip_loss(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
@@ -223,8 +248,8 @@ def ppo_clip_loss(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
     a = advantages.masked_select(mask)
     capped = torch.where(a >= 0, torch.clamp(r, max=1 + clip_eps), torch.clamp(r, min=1 - clip_eps))
     return -(capped * a).mean()
-''',
-    "float64 sums with an explicit token count": '''
+""",
+    "float64 sums with an explicit token count": """
 import torch
 
 def ppo_clip_loss(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
@@ -235,5 +260,5 @@ def ppo_clip_loss(logp_new, logp_old, advantages, mask=None, clip_eps=0.2):
     per_token = -torch.min(ratio * adv, torch.clip(ratio, lo, hi) * adv)
     w = torch.ones_like(adv) if mask is None else mask.double()
     return ((per_token * w).sum() / w.sum()).to(dtype)
-''',
+""",
 }

@@ -7,6 +7,7 @@ Regimes where implementations diverge, each run every time by `boundary_regimes`
 checks draw at random): Lq < Lk (the offset), Lq = Lk, Lq > Lk (the first Lq - Lk rows allow no
 key), one query, one key, and lk left at its default.
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -53,7 +54,7 @@ def bottom_right(ctx):
     tail = ctx.call(lq, lk)
     if not isinstance(square, torch.Tensor) or tuple(square.shape) != (lk, lk):
         ctx.assert_equal(square, reference(lk))
-    ctx.assert_equal(tail, square[lk - lq:])
+    ctx.assert_equal(tail, square[lk - lq :])
 
 
 @check("the last query sees every key, and a key row never has a gap (allowed keys form a prefix)")
@@ -73,30 +74,32 @@ def prefix_rows(ctx):
 
 
 # A correct solution; the wrong answers written with edited() are this with one bug put in.
-_TRIL = '''
+_TRIL = """
 import torch
 
 def causal_mask(lq, lk=None):
     lk = lq if lk is None else lk
     return torch.ones(lq, lk, dtype=torch.bool).tril(lk - lq)
-'''
+"""
 
 
 WRONG_ANSWERS = {
-    "offset clamped at 0 (tril(max(Lk - Lq, 0))): wrong only when Lq > Lk": edited(_TRIL,
+    "offset clamped at 0 (tril(max(Lk - Lq, 0))): wrong only when Lq > Lk": edited(
+        _TRIL,
         (".tril(lk - lq)", ".tril(max(lk - lq, 0))"),
     ),
-    "the last Lq rows of the square (Lk, Lk) mask: wrong only when Lq > Lk": edited(_TRIL,
+    "the last Lq rows of the square (Lk, Lk) mask: wrong only when Lq > Lk": edited(
+        _TRIL,
         ("torch.ones(lq, lk, dtype=torch.bool).tril(lk - lq)", "torch.ones(lk, lk, dtype=torch.bool).tril()[lk - lq:]"),
     ),
-    "aligned top-left (tril of the (Lq, Lk) ones): wrong whenever Lq != Lk": '''
+    "aligned top-left (tril of the (Lq, Lk) ones): wrong whenever Lq != Lk": """
 import torch
 
 def causal_mask(lq, lk=None):
     lk = lq if lk is None else lk
     return torch.ones(lq, lk, dtype=torch.bool).tril()
-''',
-    "strict inequality: a query may not attend its own position": '''
+""",
+    "strict inequality: a query may not attend its own position": """
 import torch
 
 def causal_mask(lq, lk=None):
@@ -104,38 +107,38 @@ def causal_mask(lq, lk=None):
     i = torch.arange(lq)[:, None]
     j = torch.arange(lk)[None, :]
     return j < i + (lk - lq)
-''',
-    "returns the blocked positions (True = masked out), the opposite convention": '''
+""",
+    "returns the blocked positions (True = masked out), the opposite convention": """
 import torch
 
 def causal_mask(lq, lk=None):
     lk = lq if lk is None else lk
     return torch.ones(lq, lk, dtype=torch.bool).triu(lk - lq + 1)
-''',
-    "returns a float 0/1 mask instead of bool": '''
+""",
+    "returns a float 0/1 mask instead of bool": """
 import torch
 
 def causal_mask(lq, lk=None):
     lk = lq if lk is None else lk
     return torch.ones(lq, lk).tril(lk - lq)
-''',
+""",
 }
 
 ALTERNATIVES = {
-    "tril with the diagonal offset Lk - Lq": '''
+    "tril with the diagonal offset Lk - Lq": """
 import torch
 
 def causal_mask(lq, lk=None):
     if lk is None:
         lk = lq
     return torch.ones(lq, lk, dtype=torch.bool).tril(diagonal=lk - lq)
-''',
-    "row by row in Python": '''
+""",
+    "row by row in Python": """
 import torch
 
 def causal_mask(lq, lk=None):
     lk = lq if lk is None else lk
     rows = [[j <= i + lk - lq for j in range(lk)] for i in range(lq)]
     return torch.tensor(rows, dtype=torch.bool).reshape(lq, lk)
-''',
+""",
 }

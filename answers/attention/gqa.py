@@ -12,6 +12,7 @@ Regimes where implementations diverge, each run every time by `boundary_regimes`
   -1e4 fill for the masked keys then wins);
 - float64 input with scores of a few hundred: compared at rtol 1e-10, where float32 shows.
 """
+
 import math
 
 import torch
@@ -171,38 +172,49 @@ def grouped_query_attention(q, k, v, causal=True):
 
 
 WRONG_ANSWERS = {
-    "masked scores filled with -1e4 instead of -inf (wins when every allowed score is below -1e4)": edited(_PLAIN,
+    "masked scores filled with -1e4 instead of -inf (wins when every allowed score is below -1e4)": edited(
+        _PLAIN,
         ('scores.masked_fill(mask, float("-inf"))', "scores.masked_fill(mask, -1e4)"),
     ),
-    "computes in float32 (.float()) and casts back: float64 input loses precision": edited(_PLAIN,
+    "computes in float32 (.float()) and casts back: float64 input loses precision": edited(
+        _PLAIN,
         ("    rep = q.shape[1]", "    dtype = q.dtype\n    q, k, v = q.float(), k.float(), v.float()\n    rep = q.shape[1]"),
         ("return torch.softmax(scores, dim=-1) @ v", "return (torch.softmax(scores, dim=-1) @ v).to(dtype)"),
     ),
-    "scales q in place (q /= sqrt(D)): the caller's q changes": edited(_PLAIN,
+    "scales q in place (q /= sqrt(D)): the caller's q changes": edited(
+        _PLAIN,
         ("    scores = q @ k.transpose(-2, -1) / math.sqrt(d)", "    q /= math.sqrt(d)\n    scores = q @ k.transpose(-2, -1)"),
     ),
-    "maps query head h to kv head h % Hkv (repeat tiles the heads instead of interleaving them)": edited(_PLAIN,
+    "maps query head h to kv head h % Hkv (repeat tiles the heads instead of interleaving them)": edited(
+        _PLAIN,
         ("k.repeat_interleave(rep, dim=1)", "k.repeat(1, rep, 1, 1)"),
         ("v.repeat_interleave(rep, dim=1)", "v.repeat(1, rep, 1, 1)"),
     ),
     "no 1/sqrt(D) scaling of the scores": edited(_PLAIN, (" / math.sqrt(d)", "")),
-    "scales by 1/sqrt(Hq * D), the model width, instead of the head dim": edited(_PLAIN,
+    "scales by 1/sqrt(Hq * D), the model width, instead of the head dim": edited(
+        _PLAIN,
         ("math.sqrt(d)", "math.sqrt(q.shape[1] * d)"),
     ),
     "causal mask off by one: lets query i see key i + 1": edited(_PLAIN, ("diagonal=1", "diagonal=2")),
-    "softmax over the query axis (dim=-2) instead of the keys": edited(_PLAIN, ("softmax(scores, dim=-1)", "softmax(scores, dim=-2)")),
-    "softmax without subtracting the row max (overflows for large scores)": edited(_PLAIN,
-        ("return torch.softmax(scores, dim=-1) @ v",
-         "weights = scores.exp()\n    return weights / weights.sum(dim=-1, keepdim=True) @ v"),
+    "softmax over the query axis (dim=-2) instead of the keys": edited(
+        _PLAIN, ("softmax(scores, dim=-1)", "softmax(scores, dim=-2)")
+    ),
+    "softmax without subtracting the row max (overflows for large scores)": edited(
+        _PLAIN,
+        (
+            "return torch.softmax(scores, dim=-1) @ v",
+            "weights = scores.exp()\n    return weights / weights.sum(dim=-1, keepdim=True) @ v",
+        ),
     ),
     "defaults to causal=False": edited(_PLAIN, ("causal=True", "causal=False")),
-    "upcasts to float32 and forgets to cast back": edited(_PLAIN,
+    "upcasts to float32 and forgets to cast back": edited(
+        _PLAIN,
         ("    rep = q.shape[1]", "    q, k, v = q.float(), k.float(), v.float()\n    rep = q.shape[1]"),
     ),
 }
 
 ALTERNATIVES = {
-    "einsum over query groups, no repeated kv, in float32 for half-precision inputs": '''
+    "einsum over query groups, no repeated kv, in float32 for half-precision inputs": """
 import torch
 
 def grouped_query_attention(q, k, v, causal=True):
@@ -220,8 +232,8 @@ def grouped_query_attention(q, k, v, causal=True):
     weights = weights / weights.sum(dim=-1, keepdim=True)
     out = torch.einsum("bgrij,bgjd->bgrid", weights, v.to(work))
     return out.reshape(b, hq, t, d).to(q.dtype)
-''',
-    "one query head at a time, kv head chosen by integer division": '''
+""",
+    "one query head at a time, kv head chosen by integer division": """
 import math
 import torch
 
@@ -236,5 +248,5 @@ def grouped_query_attention(q, k, v, causal=True):
             scores = scores + torch.full((t, t), float("-inf"), dtype=q.dtype).triu(1)
         heads.append(torch.softmax(scores, dim=-1) @ vh)
     return torch.stack(heads, dim=1)
-''',
+""",
 }

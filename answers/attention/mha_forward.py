@@ -12,6 +12,7 @@ Regimes where implementations diverge, each run every time by `boundary_regimes`
   (a finite -1e4 fill for the masked keys then wins);
 - float64 input with scores of a few hundred: compared at rtol 1e-10, where float32 shows.
 """
+
 import math
 
 import torch
@@ -59,7 +60,7 @@ SHAPES = st.tuples(
 def _inputs(ctx, dtype, b, t, h, dh):
     d = h * dh
     x = ctx.randn(b, t, d, dtype=dtype)
-    ws = [ctx.randn(d, d, dtype=dtype, scale=d ** -0.5) for _ in range(4)]  # keeps activations O(1)
+    ws = [ctx.randn(d, d, dtype=dtype, scale=d**-0.5) for _ in range(4)]  # keeps activations O(1)
     return x, ws
 
 
@@ -151,7 +152,7 @@ def large_scores(ctx):
 
 
 # The usual way to write it; each wrong answer below is this text with one bug put in.
-_PLAIN = '''
+_PLAIN = """
 import math
 import torch
 
@@ -166,42 +167,59 @@ def mha_forward(x, w_q, w_k, w_v, w_o, n_heads, causal=False):
         scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
     out = torch.softmax(scores, dim=-1) @ v
     return out.transpose(1, 2).reshape(b, t, d) @ w_o
-'''
+"""
 
 
 WRONG_ANSWERS = {
-    "splits heads as reshape(B, T, dh, H): head h gets features h, h + H, ... (hidden with one head or dh = 1)": edited(_PLAIN,
-        *((f"(x @ w_{n}).view(b, t, n_heads, dh).transpose(1, 2)", f"(x @ w_{n}).view(b, t, dh, n_heads).permute(0, 3, 1, 2)") for n in "qkv"),
+    "splits heads as reshape(B, T, dh, H): head h gets features h, h + H, ... (hidden with one head or dh = 1)": edited(
+        _PLAIN,
+        *(
+            (f"(x @ w_{n}).view(b, t, n_heads, dh).transpose(1, 2)", f"(x @ w_{n}).view(b, t, dh, n_heads).permute(0, 3, 1, 2)")
+            for n in "qkv"
+        ),
         ("out.transpose(1, 2).reshape(b, t, d)", "out.permute(0, 2, 3, 1).reshape(b, t, d)"),
     ),
-    "masked scores filled with -1e4 instead of -inf (wins when every allowed score is below -1e4)": edited(_PLAIN,
+    "masked scores filled with -1e4 instead of -inf (wins when every allowed score is below -1e4)": edited(
+        _PLAIN,
         ('.triu(1), float("-inf"))', ".triu(1), -1e4)"),
     ),
-    "computes in float32 (.float()) and casts back: float64 input loses precision": edited(_PLAIN,
-        ("    b, t, d = x.shape\n", "    b, t, d = x.shape\n    dtype = x.dtype\n    x, w_q, w_k, w_v, w_o = (a.float() for a in (x, w_q, w_k, w_v, w_o))\n"),
+    "computes in float32 (.float()) and casts back: float64 input loses precision": edited(
+        _PLAIN,
+        (
+            "    b, t, d = x.shape\n",
+            "    b, t, d = x.shape\n    dtype = x.dtype\n    x, w_q, w_k, w_v, w_o = (a.float() for a in (x, w_q, w_k, w_v, w_o))\n",
+        ),
         ("return out.transpose(1, 2).reshape(b, t, d) @ w_o", "return (out.transpose(1, 2).reshape(b, t, d) @ w_o).to(dtype)"),
     ),
-    "scales the scores by 1/sqrt(D), the model width, instead of 1/sqrt(D / n_heads)": edited(_PLAIN,
+    "scales the scores by 1/sqrt(D), the model width, instead of 1/sqrt(D / n_heads)": edited(
+        _PLAIN,
         ("math.sqrt(dh)", "math.sqrt(d)"),
     ),
-    "splits heads with view(B, H, T, dh) directly, without the transpose (mixes tokens into heads)": edited(_PLAIN,
+    "splits heads with view(B, H, T, dh) directly, without the transpose (mixes tokens into heads)": edited(
+        _PLAIN,
         (".view(b, t, n_heads, dh).transpose(1, 2)", ".reshape(b, n_heads, t, dh)"),
         ("out.transpose(1, 2).reshape", "out.reshape"),
     ),
-    "merges heads with reshape(B, T, D) without transposing back (tokens get other tokens' outputs)": edited(_PLAIN,
+    "merges heads with reshape(B, T, D) without transposing back (tokens get other tokens' outputs)": edited(
+        _PLAIN,
         ("out.transpose(1, 2).reshape", "out.reshape"),
     ),
     "forgets the output projection w_o": edited(_PLAIN, (".reshape(b, t, d) @ w_o", ".reshape(b, t, d)")),
-    "causal mask from tril instead of triu: hides the past and lets each token see the future": edited(_PLAIN,
+    "causal mask from tril instead of triu: hides the past and lets each token see the future": edited(
+        _PLAIN,
         (".triu(1)", ".tril(-1)"),
     ),
-    "applies the weights as nn.Linear does (x @ w.T), not x @ w as stated": edited(_PLAIN,
-        ("x @ w_q", "x @ w_q.T"), ("x @ w_k", "x @ w_k.T"), ("x @ w_v", "x @ w_v.T"), ("@ w_o", "@ w_o.T"),
+    "applies the weights as nn.Linear does (x @ w.T), not x @ w as stated": edited(
+        _PLAIN,
+        ("x @ w_q", "x @ w_q.T"),
+        ("x @ w_k", "x @ w_k.T"),
+        ("x @ w_v", "x @ w_v.T"),
+        ("@ w_o", "@ w_o.T"),
     ),
 }
 
 ALTERNATIVES = {
-    "one head at a time with column slices of the weights, summing each head's share of w_o; float32 inside for bfloat16": '''
+    "one head at a time with column slices of the weights, summing each head's share of w_o; float32 inside for bfloat16": """
 import torch
 
 def mha_forward(x, w_q, w_k, w_v, w_o, n_heads, causal=False):
@@ -224,5 +242,5 @@ def mha_forward(x, w_q, w_k, w_v, w_o, n_heads, causal=False):
         p = p / p.sum(dim=-1, keepdim=True)
         out = out + (p @ v) @ w_o[cols, :].to(work)  # rows of w_o that read head h
     return out.to(x.dtype)
-''',
+""",
 }

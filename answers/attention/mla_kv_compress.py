@@ -11,6 +11,7 @@ mistakes hide in both), a latent of width 1, D = 1, dh != dv (the value head wid
 key's), and float64 input with D = 512 (a reduction long enough for float32 rounding to show),
 compared at rtol 1e-10.
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -49,17 +50,19 @@ SHAPES = st.tuples(
 
 def _inputs(ctx, dtype, b, t, d, dc, heads, dh, dv):
     h = ctx.randn(b, t, d, dtype=dtype)
-    w_dkv = ctx.randn(d, dc, dtype=dtype, scale=d ** -0.5)  # keeps the latent O(1)
-    w_uk = ctx.randn(dc, heads * dh, dtype=dtype, scale=dc ** -0.5)
-    w_uv = ctx.randn(dc, heads * dv, dtype=dtype, scale=dc ** -0.5)
+    w_dkv = ctx.randn(d, dc, dtype=dtype, scale=d**-0.5)  # keeps the latent O(1)
+    w_uk = ctx.randn(dc, heads * dh, dtype=dtype, scale=dc**-0.5)
+    w_uv = ctx.randn(dc, heads * dv, dtype=dtype, scale=dc**-0.5)
     return h, w_dkv, w_uk, w_uv
 
 
 def _unpack(ctx, got, expected):
     if not isinstance(got, (tuple, list)) or len(got) != 3:
         what = f"a {type(got).__name__} of length {len(got)}" if isinstance(got, (tuple, list)) else type(got).__name__
-        ctx.fail(f"returned {what}; expected a tuple (c_kv, k, v) with shapes "
-                 f"{tuple(expected[0].shape)}, {tuple(expected[1].shape)}, {tuple(expected[2].shape)}")
+        ctx.fail(
+            f"returned {what}; expected a tuple (c_kv, k, v) with shapes "
+            f"{tuple(expected[0].shape)}, {tuple(expected[1].shape)}, {tuple(expected[2].shape)}"
+        )
     return got
 
 
@@ -128,18 +131,19 @@ def latent_suffices(ctx):
     expected = ctx.reference(h, w_dkv, w_uk, w_uv, heads)
     c_kv, k, v = _unpack(ctx, ctx.call(h, w_dkv, w_uk, w_uv, heads), expected)
     if not isinstance(c_kv, torch.Tensor) or tuple(c_kv.shape) != (b, t, dc):
-        ctx.fail(f"the cache must be the latent c_kv of shape {(b, t, dc)} (d_c = {dc} numbers per token), "
-                 f"got {type(c_kv).__name__} {tuple(getattr(c_kv, 'shape', ()))}")
+        ctx.fail(
+            f"the cache must be the latent c_kv of shape {(b, t, dc)} (d_c = {dc} numbers per token), "
+            f"got {type(c_kv).__name__} {tuple(getattr(c_kv, 'shape', ()))}"
+        )
     _close(ctx, "c_kv", c_kv, expected[0], dtype)
     # Up-project the submission's own latent in float64: its keys and values must follow from it.
-    k_from_latent, v_from_latent = (
-        (c_kv.double() @ w.double()).reshape(b, t, heads, -1).transpose(1, 2) for w in (w_uk, w_uv))
+    k_from_latent, v_from_latent = ((c_kv.double() @ w.double()).reshape(b, t, heads, -1).transpose(1, 2) for w in (w_uk, w_uv))
     _close(ctx, "k against up_project(your c_kv)", k, k_from_latent, dtype)
     _close(ctx, "v against up_project(your c_kv)", v, v_from_latent, dtype)
 
 
 # The usual way to write it; the wrong answers written with edited() are this with one bug put in.
-_PLAIN = '''
+_PLAIN = """
 import torch
 
 def mla_kv_compress(h, w_dkv, w_uk, w_uv, n_heads):
@@ -150,25 +154,29 @@ def mla_kv_compress(h, w_dkv, w_uk, w_uv, n_heads):
     k = (c_kv @ w_uk).view(b, t, n_heads, dh).transpose(1, 2)
     v = (c_kv @ w_uv).view(b, t, n_heads, dv).transpose(1, 2)
     return c_kv, k, v
-'''
+"""
 
 
 WRONG_ANSWERS = {
-    "value heads split with the key head width dh (the same only when dh == dv)": edited(_PLAIN,
+    "value heads split with the key head width dh (the same only when dh == dv)": edited(
+        _PLAIN,
         ("view(b, t, n_heads, dv)", "view(b, t, -1, dh)"),
     ),
-    "computes in float32 (.float()) and casts back: float64 input loses precision": edited(_PLAIN,
+    "computes in float32 (.float()) and casts back: float64 input loses precision": edited(
+        _PLAIN,
         ("    c_kv = h @ w_dkv\n", "    c_kv = (h.float() @ w_dkv.float()).to(h.dtype)\n"),
     ),
-    "up-projections in float32 (.float() on the latent and the weights), cast back": edited(_PLAIN,
+    "up-projections in float32 (.float() on the latent and the weights), cast back": edited(
+        _PLAIN,
         ("(c_kv @ w_uk)", "(c_kv.float() @ w_uk.float()).to(h.dtype)"),
         ("(c_kv @ w_uv)", "(c_kv.float() @ w_uv.float()).to(h.dtype)"),
     ),
-    "returns k and v as (B, T, H, e), without moving the heads in front of the tokens": edited(_PLAIN,
+    "returns k and v as (B, T, H, e), without moving the heads in front of the tokens": edited(
+        _PLAIN,
         ("view(b, t, n_heads, dh).transpose(1, 2)", "view(b, t, n_heads, dh)"),
         ("view(b, t, n_heads, dv).transpose(1, 2)", "view(b, t, n_heads, dv)"),
     ),
-    "splits heads with reshape(B, H, T, dh) directly, without the transpose": '''
+    "splits heads with reshape(B, H, T, dh) directly, without the transpose": """
 import torch
 
 def mla_kv_compress(h, w_dkv, w_uk, w_uv, n_heads):
@@ -177,8 +185,8 @@ def mla_kv_compress(h, w_dkv, w_uk, w_uv, n_heads):
     k = (c_kv @ w_uk).reshape(b, n_heads, t, -1)
     v = (c_kv @ w_uv).reshape(b, n_heads, t, -1)
     return c_kv, k, v
-''',
-    "interleaves the heads: column j goes to head j % H": '''
+""",
+    "interleaves the heads: column j goes to head j % H": """
 import torch
 
 def mla_kv_compress(h, w_dkv, w_uk, w_uv, n_heads):
@@ -187,8 +195,8 @@ def mla_kv_compress(h, w_dkv, w_uk, w_uv, n_heads):
     k = (c_kv @ w_uk).reshape(b, t, -1, n_heads).permute(0, 3, 1, 2)
     v = (c_kv @ w_uv).reshape(b, t, -1, n_heads).permute(0, 3, 1, 2)
     return c_kv, k, v
-''',
-    "caches what MHA caches: returns the up-projected keys (B, T, H*dh) in place of the latent": '''
+""",
+    "caches what MHA caches: returns the up-projected keys (B, T, H*dh) in place of the latent": """
 import torch
 
 def mla_kv_compress(h, w_dkv, w_uk, w_uv, n_heads):
@@ -198,8 +206,8 @@ def mla_kv_compress(h, w_dkv, w_uk, w_uv, n_heads):
     k = k_flat.reshape(b, t, n_heads, -1).transpose(1, 2)
     v = (c_kv @ w_uv).reshape(b, t, n_heads, -1).transpose(1, 2)
     return k_flat, k, v
-''',
-    "RMS-normalises the latent before up-projecting (the released code's kv_a_layernorm, not the stated form)": '''
+""",
+    "RMS-normalises the latent before up-projecting (the released code's kv_a_layernorm, not the stated form)": """
 import torch
 
 def mla_kv_compress(h, w_dkv, w_uk, w_uv, n_heads):
@@ -209,12 +217,12 @@ def mla_kv_compress(h, w_dkv, w_uk, w_uv, n_heads):
     k = (normed @ w_uk).reshape(b, t, n_heads, -1).transpose(1, 2)
     v = (normed @ w_uv).reshape(b, t, n_heads, -1).transpose(1, 2)
     return c_kv, k, v
-''',
+""",
 }
 
 ALTERNATIVES = {
     "view and transpose with the head widths taken from the weights": _PLAIN,
-    "einsum per head with the up-projections reshaped to (d_c, H, e)": '''
+    "einsum per head with the up-projections reshaped to (d_c, H, e)": """
 import torch
 
 def mla_kv_compress(h, w_dkv, w_uk, w_uv, n_heads):
@@ -224,8 +232,8 @@ def mla_kv_compress(h, w_dkv, w_uk, w_uv, n_heads):
     k = torch.einsum("btc,che->bhte", c_kv, w_k)
     v = torch.einsum("btc,che->bhte", c_kv, w_v)
     return c_kv, k, v
-''',
-    "absorbed weights: keys and values straight from h with w_dkv @ w_uk and w_dkv @ w_uv": '''
+""",
+    "absorbed weights: keys and values straight from h with w_dkv @ w_uk and w_dkv @ w_uv": """
 import torch
 
 def mla_kv_compress(h, w_dkv, w_uk, w_uv, n_heads):
@@ -233,5 +241,5 @@ def mla_kv_compress(h, w_dkv, w_uk, w_uv, n_heads):
     k = (h @ (w_dkv @ w_uk)).view(b, t, n_heads, -1).permute(0, 2, 1, 3)  # same product, other order
     v = (h @ (w_dkv @ w_uv)).view(b, t, n_heads, -1).permute(0, 2, 1, 3)
     return h @ w_dkv, k.contiguous(), v.contiguous()
-''',
+""",
 }

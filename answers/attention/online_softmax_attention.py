@@ -17,6 +17,7 @@ Regimes where implementations diverge, each run every time by `boundary_regimes`
   every score below -1e3 (exp underflows to 0 for a running max started at 0: 0/0);
 - float64 input with scores of a few hundred: compared at rtol 1e-10, where float32 shows.
 """
+
 import math
 
 import torch
@@ -56,13 +57,20 @@ def reference(q, k, v, block_size=64, causal=False):
 
 DTYPES = [torch.float32, torch.float64, torch.bfloat16]
 # (B, H, Lq, Lk, D, Dv); causal needs Lq <= Lk so that no row is masked out entirely.
-SHAPES = st.tuples(st.integers(1, 2), st.integers(1, 2), st.integers(1, 9), st.integers(1, 20),
-                   st.sampled_from([1, 2, 3, 8]), st.sampled_from([1, 3, 4]))
+SHAPES = st.tuples(
+    st.integers(1, 2),
+    st.integers(1, 2),
+    st.integers(1, 9),
+    st.integers(1, 20),
+    st.sampled_from([1, 2, 3, 8]),
+    st.sampled_from([1, 3, 4]),
+)
 
 
 def _draw(ctx, dtypes, scale=1.0):
-    dtype, (b, h, lq, lk, d, dv), causal, block = ctx.draw(st.tuples(
-        st.sampled_from(dtypes), SHAPES, st.sampled_from(["default", True, False]), st.integers(1, 23)))
+    dtype, (b, h, lq, lk, d, dv), causal, block = ctx.draw(
+        st.tuples(st.sampled_from(dtypes), SHAPES, st.sampled_from(["default", True, False]), st.integers(1, 23))
+    )
     if causal is True:
         lq = min(lq, lk)
     q = ctx.randn(b, h, lq, d, dtype=dtype, scale=scale)
@@ -78,7 +86,9 @@ def _kwargs(causal, block):
     return kwargs
 
 
-@check("equals plain attention for block sizes 1 to 23 (dividing Lk or not), float32/float64/bfloat16, causal on, off and default")
+@check(
+    "equals plain attention for block sizes 1 to 23 (dividing Lk or not), float32/float64/bfloat16, causal on, off and default"
+)
 def matches_reference(ctx):
     dtype, q, k, v, causal, block = _draw(ctx, DTYPES)
     kwargs = _kwargs(causal, block)
@@ -115,7 +125,9 @@ def _regime_cases(ctx):
     q = 30.0 + ctx.randn(1, 3, 4, dtype=f64)
     k = -30.0 + ctx.randn(1, 7, 4, dtype=f64)
     v = ctx.randn(1, 7, 2, dtype=f64)
-    cases.append(("every score below -1e3 (float64), block 3, causal", q, k, v, {"block_size": 3, "causal": True}, f64, None, None))
+    cases.append(
+        ("every score below -1e3 (float64), block 3, causal", q, k, v, {"block_size": 3, "causal": True}, f64, None, None)
+    )
     return cases
 
 
@@ -129,7 +141,10 @@ def float64_precision(ctx):
     ctx.assert_close(out, ctx.reference(q, k, v, block_size=7, causal=causal), dtype=torch.float64, rtol=1e-10, atol=1e-10)
 
 
-@check("boundary regimes, every run: block 1, < Lk, = Lk, > Lk and 64 over 200 keys; Lq < = > Lk; growing, huge and very negative scores", examples=1)
+@check(
+    "boundary regimes, every run: block 1, < Lk, = Lk, > Lk and 64 over 200 keys; Lq < = > Lk; growing, huge and very negative scores",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for what, q, k, v, kwargs, dtype, rtol, atol in _regime_cases(ctx):
         out = ctx.call(q, k, v, **kwargs)
@@ -195,43 +210,59 @@ def online_softmax_attention(q, k, v, block_size=64, causal=False):
 
 
 WRONG_ANSWERS = {
-    "running max started at 0 instead of -inf: when every score is below ~-745, exp underflows and 0/0 is NaN": edited(_LOOP,
-        ('m = torch.full(q.shape[:-1] + (1,), float("-inf"), dtype=q.dtype)', "m = torch.zeros(q.shape[:-1] + (1,), dtype=q.dtype)"),
+    "running max started at 0 instead of -inf: when every score is below ~-745, exp underflows and 0/0 is NaN": edited(
+        _LOOP,
+        (
+            'm = torch.full(q.shape[:-1] + (1,), float("-inf"), dtype=q.dtype)',
+            "m = torch.zeros(q.shape[:-1] + (1,), dtype=q.dtype)",
+        ),
     ),
-    "causal mask from block-local key indices (arange(block) without the block's start)": edited(_LOOP,
+    "causal mask from block-local key indices (arange(block) without the block's start)": edited(
+        _LOOP,
         ("torch.arange(start, start + kb.shape[-2])", "torch.arange(kb.shape[-2])"),
     ),
     "causal mask aligned top-left (j > i), ignoring Lk - Lq": edited(_LOOP, ("j > i + lk - lq", "j > i")),
-    "scales q in place once before the loop (q *= 1/sqrt(D)): the caller's q changes": edited(_LOOP,
-        ("    lq, lk = q.shape[-2], k.shape[-2]\n", "    lq, lk = q.shape[-2], k.shape[-2]\n    q *= 1 / math.sqrt(q.shape[-1])\n"),
+    "scales q in place once before the loop (q *= 1/sqrt(D)): the caller's q changes": edited(
+        _LOOP,
+        (
+            "    lq, lk = q.shape[-2], k.shape[-2]\n",
+            "    lq, lk = q.shape[-2], k.shape[-2]\n    q *= 1 / math.sqrt(q.shape[-1])\n",
+        ),
         ("s = q @ kb.transpose(-2, -1) / math.sqrt(q.shape[-1])", "s = q @ kb.transpose(-2, -1)"),
     ),
-    "computes in float32 (.float()) and casts back: float64 input loses precision": edited(_LOOP,
-        ("    lq, lk = q.shape[-2], k.shape[-2]\n",
-         "    dtype = q.dtype\n    q, k, v = q.float(), k.float(), v.float()\n    lq, lk = q.shape[-2], k.shape[-2]\n"),
+    "computes in float32 (.float()) and casts back: float64 input loses precision": edited(
+        _LOOP,
+        (
+            "    lq, lk = q.shape[-2], k.shape[-2]\n",
+            "    dtype = q.dtype\n    q, k, v = q.float(), k.float(), v.float()\n    lq, lk = q.shape[-2], k.shape[-2]\n",
+        ),
         ("return acc / l", "return (acc / l).to(dtype)"),
     ),
-    "forgets to rescale the running output when the running max grows (rescales only the sum)": edited(_LOOP,
+    "forgets to rescale the running output when the running max grows (rescales only the sum)": edited(
+        _LOOP,
         ("acc = acc * scale + p @ vb", "acc = acc + p @ vb"),
-        ("        scale = torch.exp(m - m_new)\n", ""), ("l = l * scale", "l = l * torch.exp(m - m_new)"),  # scale, used once, inlined
+        ("        scale = torch.exp(m - m_new)\n", ""),
+        ("l = l * scale", "l = l * torch.exp(m - m_new)"),  # scale, used once, inlined
     ),
     "forgets to rescale the running sum when the running max grows": edited(_LOOP, ("l = l * scale + ", "l = l + ")),
-    "drops the last partial block when block_size does not divide Lk": edited(_LOOP,
+    "drops the last partial block when block_size does not divide Lk": edited(
+        _LOOP,
         ("range(0, lk, block_size)", "range(0, max(lk - block_size + 1, 1), block_size)"),
     ),
-    "no running max: sums exp(score) directly (exact in theory, overflows for large scores)": edited(_LOOP,
-        ("    m = torch.full(q.shape[:-1] + (1,), float(\"-inf\"), dtype=q.dtype)\n", ""),
-        ("        m_new = torch.maximum(m, s.amax(dim=-1, keepdim=True))\n"
-         "        p = torch.exp(s - m_new)\n"
-         "        scale = torch.exp(m - m_new)\n"
-         "        l = l * scale + p.sum(dim=-1, keepdim=True)\n"
-         "        acc = acc * scale + p @ vb\n"
-         "        m = m_new\n",
-         "        p = torch.exp(s)\n"
-         "        l = l + p.sum(dim=-1, keepdim=True)\n"
-         "        acc = acc + p @ vb\n"),
+    "no running max: sums exp(score) directly (exact in theory, overflows for large scores)": edited(
+        _LOOP,
+        ('    m = torch.full(q.shape[:-1] + (1,), float("-inf"), dtype=q.dtype)\n', ""),
+        (
+            "        m_new = torch.maximum(m, s.amax(dim=-1, keepdim=True))\n"
+            "        p = torch.exp(s - m_new)\n"
+            "        scale = torch.exp(m - m_new)\n"
+            "        l = l * scale + p.sum(dim=-1, keepdim=True)\n"
+            "        acc = acc * scale + p @ vb\n"
+            "        m = m_new\n",
+            "        p = torch.exp(s)\n        l = l + p.sum(dim=-1, keepdim=True)\n        acc = acc + p @ vb\n",
+        ),
     ),
-    "normalises each block on its own and averages the block outputs": '''
+    "normalises each block on its own and averages the block outputs": """
 import math
 import torch
 
@@ -249,11 +280,11 @@ def online_softmax_attention(q, k, v, block_size=64, causal=False):
         p = torch.nan_to_num(p / p.sum(dim=-1, keepdim=True))
         outs.append(p @ vb)
     return torch.stack(outs).mean(dim=0)
-''',
+""",
 }
 
 ALTERNATIVES = {
-    "carries the running log-sum-exp and a normalised output (torch.logaddexp), float32 inside for bfloat16": '''
+    "carries the running log-sum-exp and a normalised output (torch.logaddexp), float32 inside for bfloat16": """
 import math
 import torch
 
@@ -278,6 +309,6 @@ def online_softmax_attention(q, k, v, block_size=64, causal=False):
         lse = new_lse
         start = stop
     return out.to(out_dtype)
-''',
+""",
     "the textbook loop: running max, sum and output in the input dtype, divided once at the end": _LOOP,
 }

@@ -8,6 +8,7 @@ checks draw at random): n_rep = 1 (the result must still be a new tensor, not x 
 it), one kv head, n_rep = 8 (many copies), T = 1 and D = 1, and float64 values with all 53 bits
 used (a round trip through float32 shows). A copy rounds nothing: every comparison is exact.
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -78,78 +79,80 @@ def head_mapping(ctx):
 
 
 # Hugging Face's transformers code: a view of x when n_rep == 1 (reshape copies only when it must).
-_EXPAND = '''
+_EXPAND = """
 import torch
 
 def repeat_kv(x, n_rep):
     b, hkv, t, d = x.shape
     return x[:, :, None, :, :].expand(b, hkv, n_rep, t, d).reshape(b, hkv * n_rep, t, d).clone()
-'''
+"""
 
 
 WRONG_ANSWERS = {
-    "expand then reshape without a copy: for n_rep == 1 the result is a view of x": edited(_EXPAND,
+    "expand then reshape without a copy: for n_rep == 1 the result is a view of x": edited(
+        _EXPAND,
         (".reshape(b, hkv * n_rep, t, d).clone()", ".reshape(b, hkv * n_rep, t, d)"),
     ),
-    "round-trips through float32 (.float() ... .to(x.dtype)): float64 values lose bits": edited(_EXPAND,
+    "round-trips through float32 (.float() ... .to(x.dtype)): float64 values lose bits": edited(
+        _EXPAND,
         ("return x[:, :, None, :, :]", "return x.float()[:, :, None, :, :]"),
         (".reshape(b, hkv * n_rep, t, d).clone()", ".reshape(b, hkv * n_rep, t, d).to(x.dtype)"),
     ),
-    "x.repeat(1, n_rep, 1, 1): tiles the heads as 0,1,0,1": '''
+    "x.repeat(1, n_rep, 1, 1): tiles the heads as 0,1,0,1": """
 import torch
 
 def repeat_kv(x, n_rep):
     return x.repeat(1, n_rep, 1, 1)
-''',
-    "torch.cat([x] * n_rep, dim=1): the same tiling": '''
+""",
+    "torch.cat([x] * n_rep, dim=1): the same tiling": """
 import torch
 
 def repeat_kv(x, n_rep):
     return torch.cat([x] * n_rep, dim=1)
-''',
-    "expand on a new dim before the heads, then reshape (tiles 0,1,0,1)": '''
+""",
+    "expand on a new dim before the heads, then reshape (tiles 0,1,0,1)": """
 import torch
 
 def repeat_kv(x, n_rep):
     b, hkv, t, d = x.shape
     return x[:, None].expand(b, n_rep, hkv, t, d).reshape(b, n_rep * hkv, t, d).clone()
-''',
-    "repeat_interleave along the sequence dim instead of the heads": '''
+""",
+    "repeat_interleave along the sequence dim instead of the heads": """
 import torch
 
 def repeat_kv(x, n_rep):
     b, hkv, t, d = x.shape
     return x.repeat_interleave(n_rep, dim=2).reshape(b, hkv * n_rep, t, d)
-''',
-    "returns x itself when n_rep == 1 (Hugging Face's shortcut; the result must be a new tensor)": '''
+""",
+    "returns x itself when n_rep == 1 (Hugging Face's shortcut; the result must be a new tensor)": """
 import torch
 
 def repeat_kv(x, n_rep):
     if n_rep == 1:
         return x
     return torch.repeat_interleave(x, n_rep, dim=1)
-''',
+""",
 }
 
 ALTERNATIVES = {
     "Hugging Face's expand and reshape, with a copy": _EXPAND,
-    "torch.repeat_interleave on the head dim": '''
+    "torch.repeat_interleave on the head dim": """
 import torch
 
 def repeat_kv(x, n_rep):
     return torch.repeat_interleave(x, repeats=n_rep, dim=1)
-''',
-    "index the head dim with arange(Hkv * n_rep) // n_rep": '''
+""",
+    "index the head dim with arange(Hkv * n_rep) // n_rep": """
 import torch
 
 def repeat_kv(x, n_rep):
     heads = torch.arange(x.shape[1] * n_rep) // n_rep
     return x[:, heads]
-''',
-    "stack n_rep copies after the head dim, then flatten the two": '''
+""",
+    "stack n_rep copies after the head dim, then flatten the two": """
 import torch
 
 def repeat_kv(x, n_rep):
     return torch.stack([x] * n_rep, dim=2).flatten(1, 2)
-''',
+""",
 }

@@ -16,6 +16,7 @@ Regimes where implementations diverge, each run every time by `boundary_regimes`
   allowed score below -1e4 (a finite -1e4 fill for masked keys then wins);
 - float64 input with scores of a few hundred: compared at rtol 1e-10, where float32 shows.
 """
+
 import math
 
 import torch
@@ -45,8 +46,9 @@ def reference(q, k, v, mask=None, causal=False):
 
 DTYPES = [torch.float32, torch.float64, torch.bfloat16]
 LEADS = [(), (1,), (2,), (3,), (2, 1), (1, 3), (2, 3)]
-SIZES = st.tuples(st.sampled_from(LEADS), st.integers(1, 7), st.integers(1, 7),
-                  st.sampled_from([1, 2, 3, 5, 8]), st.sampled_from([1, 2, 3, 5]))
+SIZES = st.tuples(
+    st.sampled_from(LEADS), st.integers(1, 7), st.integers(1, 7), st.sampled_from([1, 2, 3, 5, 8]), st.sampled_from([1, 2, 3, 5])
+)
 MASK_SHAPES = ["full", "2d", "keys", "heads"]
 
 
@@ -197,7 +199,7 @@ def large_scores(ctx):
 
 
 # The usual way to write it; most wrong answers below are this text with one bug put in.
-_PLAIN = '''
+_PLAIN = """
 import math
 import torch
 
@@ -211,21 +213,23 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
         allowed = allowed & mask
     scores = scores.masked_fill(~allowed, float("-inf"))
     return torch.softmax(scores, dim=-1) @ v
-'''
+"""
 
 
 WRONG_ANSWERS = {
-    "causal mask aligned top-left (tril of ones(Lq, Lk), what is_causal=True builds)": edited(_PLAIN,
+    "causal mask aligned top-left (tril of ones(Lq, Lk), what is_causal=True builds)": edited(
+        _PLAIN,
         ("allowed = allowed.tril(lk - lq)", "allowed = torch.tril(allowed)"),
     ),
-    "scores scaled by 1/E instead of 1/sqrt(E)": edited(_PLAIN,
+    "scores scaled by 1/E instead of 1/sqrt(E)": edited(
+        _PLAIN,
         ("/ math.sqrt(q.shape[-1])", "/ q.shape[-1]"),
         # not the bug: math is no longer needed, and the causal mask is built from a fresh ones()
         ("import math\n", ""),
         ("allowed = allowed.tril(lk - lq)", "allowed = torch.ones(lq, lk, dtype=torch.bool).tril(lk - lq)"),
     ),
     "softmax over the query axis (dim=-2)": edited(_PLAIN, ("dim=-1", "dim=-2")),
-    "mask read as True = masked out (the key_padding_mask convention of nn.MultiheadAttention)": '''
+    "mask read as True = masked out (the key_padding_mask convention of nn.MultiheadAttention)": """
 import math
 import torch
 
@@ -238,8 +242,8 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
     if mask is not None:
         scores = scores.masked_fill(mask, float("-inf"))
     return torch.softmax(scores, dim=-1) @ v
-''',
-    "with causal=True the mask argument is ignored (if/elif)": '''
+""",
+    "with causal=True the mask argument is ignored (if/elif)": """
 import math
 import torch
 
@@ -252,46 +256,62 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
     elif mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))
     return torch.softmax(scores, dim=-1) @ v
-''',
-    "causal mask one step too wide: query i also sees key i + (Lk - Lq) + 1": edited(_PLAIN,
+""",
+    "causal mask one step too wide: query i also sees key i + (Lk - Lq) + 1": edited(
+        _PLAIN,
         ("tril(lk - lq)", "tril(lk - lq + 1)"),
     ),
-    "additive mask built as (~allowed) * -inf: 0 * -inf is NaN on every allowed entry": edited(_PLAIN,
+    "additive mask built as (~allowed) * -inf: 0 * -inf is NaN on every allowed entry": edited(
+        _PLAIN,
         ('scores = scores.masked_fill(~allowed, float("-inf"))', 'scores = scores + (~allowed).to(scores.dtype) * float("-inf")'),
     ),
-    "softmax without subtracting the row max (overflows for large scores)": edited(_PLAIN,
-        ('    scores = scores.masked_fill(~allowed, float("-inf"))\n    return torch.softmax(scores, dim=-1) @ v\n',
-         "    weights = scores.exp() * allowed\n    return weights / weights.sum(dim=-1, keepdim=True) @ v\n"),
+    "softmax without subtracting the row max (overflows for large scores)": edited(
+        _PLAIN,
+        (
+            '    scores = scores.masked_fill(~allowed, float("-inf"))\n    return torch.softmax(scores, dim=-1) @ v\n',
+            "    weights = scores.exp() * allowed\n    return weights / weights.sum(dim=-1, keepdim=True) @ v\n",
+        ),
     ),
-    "scale 1/sqrt(Ev) from v's width instead of 1/sqrt(E) (the same whenever E == Ev)": edited(_PLAIN,
+    "scale 1/sqrt(Ev) from v's width instead of 1/sqrt(E) (the same whenever E == Ev)": edited(
+        _PLAIN,
         ("math.sqrt(q.shape[-1])", "math.sqrt(v.shape[-1])"),
     ),
-    "masked scores filled with -1e4 instead of -inf (wins when every allowed score is below -1e4)": edited(_PLAIN,
+    "masked scores filled with -1e4 instead of -inf (wins when every allowed score is below -1e4)": edited(
+        _PLAIN,
         ('scores.masked_fill(~allowed, float("-inf"))', "scores.masked_fill(~allowed, -1e4)"),
     ),
-    "returns v (a view of the input) when there is one key, since every weight is 1": edited(_PLAIN,
-        ("    lq, lk = q.shape[-2], k.shape[-2]\n",
-         "    lq, lk = q.shape[-2], k.shape[-2]\n    if lk == 1:\n        return v.expand(*q.shape[:-1], v.shape[-1])\n"),
+    "returns v (a view of the input) when there is one key, since every weight is 1": edited(
+        _PLAIN,
+        (
+            "    lq, lk = q.shape[-2], k.shape[-2]\n",
+            "    lq, lk = q.shape[-2], k.shape[-2]\n    if lk == 1:\n        return v.expand(*q.shape[:-1], v.shape[-1])\n",
+        ),
     ),
-    "computes in float32 (.float()) and casts back: float64 input loses precision": edited(_PLAIN,
-        ("    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])",
-         "    dtype = q.dtype\n    q, k, v = q.float(), k.float(), v.float()\n    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])"),
+    "computes in float32 (.float()) and casts back: float64 input loses precision": edited(
+        _PLAIN,
+        (
+            "    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])",
+            "    dtype = q.dtype\n    q, k, v = q.float(), k.float(), v.float()\n    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])",
+        ),
         ("return torch.softmax(scores, dim=-1) @ v", "return (torch.softmax(scores, dim=-1) @ v).to(dtype)"),
     ),
-    "scales q in place (q /= sqrt(E)): the caller's q changes": edited(_PLAIN,
-        ("    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])",
-         "    q /= math.sqrt(q.shape[-1])\n    scores = q @ k.transpose(-2, -1)"),
+    "scales q in place (q /= sqrt(E)): the caller's q changes": edited(
+        _PLAIN,
+        (
+            "    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])",
+            "    q /= math.sqrt(q.shape[-1])\n    scores = q @ k.transpose(-2, -1)",
+        ),
     ),
-    "calls F.scaled_dot_product_attention": '''
+    "calls F.scaled_dot_product_attention": """
 import torch.nn.functional as F
 
 def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
-''',
+""",
 }
 
 ALTERNATIVES = {
-    "einsum, additive bias from torch.where, softmax by hand in float32 for bfloat16": '''
+    "einsum, additive bias from torch.where, softmax by hand in float32 for bfloat16": """
 import torch
 
 def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
@@ -309,8 +329,8 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
     weights = scores.exp()
     weights = weights / weights.sum(dim=-1, keepdim=True)
     return torch.einsum("...ij,...jd->...id", weights, v.to(work)).to(q.dtype)
-''',
-    "one query row at a time, keys sliced to the causal prefix": '''
+""",
+    "one query row at a time, keys sliced to the causal prefix": """
 import math
 import torch
 
@@ -327,5 +347,5 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
             s = s.masked_fill(~full_mask[..., i : i + 1, :end], float("-inf"))
         rows.append(torch.softmax(s, dim=-1) @ v[..., :end, :])
     return torch.cat(rows, dim=-2)
-''',
+""",
 }

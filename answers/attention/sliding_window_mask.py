@@ -9,6 +9,7 @@ checks draw at random): window 1; window smaller than, equal to and larger than 
 (Lq <= window < Lk is where a "window covers every query" shortcut goes wrong); Lq < Lk, Lq = Lk,
 Lq > Lk (rows that allow no key); one query; one key; lk at its default.
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -40,11 +41,20 @@ def matches_reference(ctx):
 # (Lq, Lk, window); Lk None: left at its default
 REGIMES = [
     (1, 9, 3),  # one query (decoding)
-    (4, 9, 2), (4, 9, 4), (4, 9, 6), (4, 9, 9), (4, 9, 12),  # window < = Lq, between, = Lk, > Lk
-    (5, 5, 1), (5, 5, 5), (5, 5, 8),  # square: window 1, = T, > T
-    (9, 4, 2), (9, 4, 6),  # Lq > Lk
-    (7, 1, 1), (3, 1, 4),  # one key
-    (6, None, 3), (6, None, 6),
+    (4, 9, 2),
+    (4, 9, 4),
+    (4, 9, 6),
+    (4, 9, 9),
+    (4, 9, 12),  # window < = Lq, between, = Lk, > Lk
+    (5, 5, 1),
+    (5, 5, 5),
+    (5, 5, 8),  # square: window 1, = T, > T
+    (9, 4, 2),
+    (9, 4, 6),  # Lq > Lk
+    (7, 1, 1),
+    (3, 1, 4),  # one key
+    (6, None, 3),
+    (6, None, 6),
 ]
 
 
@@ -79,7 +89,7 @@ def wide_window_is_causal(ctx):
 
 
 # A correct solution; the wrong answers written with edited() are this with one bug put in.
-_DISTANCE = '''
+_DISTANCE = """
 import torch
 
 def sliding_window_mask(lq, window, lk=None):
@@ -87,25 +97,30 @@ def sliding_window_mask(lq, window, lk=None):
     p = torch.arange(lq)[:, None] + (lk - lq)
     j = torch.arange(lk)[None, :]
     return (j <= p) & (p - j < window)
-'''
+"""
 
 
 WRONG_ANSWERS = {
-    "offset clamped at 0 (p = i + max(Lk - Lq, 0)): wrong only when Lq > Lk": edited(_DISTANCE,
+    "offset clamped at 0 (p = i + max(Lk - Lq, 0)): wrong only when Lq > Lk": edited(
+        _DISTANCE,
         ("+ (lk - lq)", "+ max(lk - lq, 0)"),
     ),
-    "shortcut: a window of at least Lq keys returns the plain causal mask (wrong when Lq <= window < Lk)": edited(_DISTANCE,
-        ("    p = torch.arange(lq)", "    if window >= lq:\n        return torch.ones(lq, lk, dtype=torch.bool).tril(lk - lq)\n    p = torch.arange(lq)"),
+    "shortcut: a window of at least Lq keys returns the plain causal mask (wrong when Lq <= window < Lk)": edited(
+        _DISTANCE,
+        (
+            "    p = torch.arange(lq)",
+            "    if window >= lq:\n        return torch.ones(lq, lk, dtype=torch.bool).tril(lk - lq)\n    p = torch.arange(lq)",
+        ),
     ),
-    "off by one: window + 1 keys (triu with diagonal -window, as in the Mistral paper's 'i - W to i' read literally)": '''
+    "off by one: window + 1 keys (triu with diagonal -window, as in the Mistral paper's 'i - W to i' read literally)": """
 import torch
 
 def sliding_window_mask(lq, window, lk=None):
     lk = lq if lk is None else lk
     causal = torch.ones(lq, lk, dtype=torch.bool).tril(lk - lq)
     return causal.triu(lk - lq - window)
-''',
-    "off by one the other way: window - 1 keys (distance <= window - 1 read as < window - 1)": '''
+""",
+    "off by one the other way: window - 1 keys (distance <= window - 1 read as < window - 1)": """
 import torch
 
 def sliding_window_mask(lq, window, lk=None):
@@ -113,8 +128,8 @@ def sliding_window_mask(lq, window, lk=None):
     p = torch.arange(lq)[:, None] + (lk - lq)
     j = torch.arange(lk)[None, :]
     return (j <= p) & (p - j < window - 1)
-''',
-    "not causal: a symmetric band |p - j| < window": '''
+""",
+    "not causal: a symmetric band |p - j| < window": """
 import torch
 
 def sliding_window_mask(lq, window, lk=None):
@@ -122,8 +137,8 @@ def sliding_window_mask(lq, window, lk=None):
     p = torch.arange(lq)[:, None] + (lk - lq)
     j = torch.arange(lk)[None, :]
     return (p - j).abs() < window
-''',
-    "aligned top-left: ignores Lk - Lq, so decoding queries see the oldest keys": '''
+""",
+    "aligned top-left: ignores Lk - Lq, so decoding queries see the oldest keys": """
 import torch
 
 def sliding_window_mask(lq, window, lk=None):
@@ -131,12 +146,12 @@ def sliding_window_mask(lq, window, lk=None):
     i = torch.arange(lq)[:, None]
     j = torch.arange(lk)[None, :]
     return (j <= i) & (i - j < window)
-''',
+""",
 }
 
 ALTERNATIVES = {
     "distance from each query's position: 0 <= p - j < window": _DISTANCE,
-    "causal tril minus the keys that fell out of the window": '''
+    "causal tril minus the keys that fell out of the window": """
 import torch
 
 def sliding_window_mask(lq, window, lk=None):
@@ -146,5 +161,5 @@ def sliding_window_mask(lq, window, lk=None):
     causal = ones.tril(diagonal=lk - lq)
     too_old = ones.tril(diagonal=lk - lq - window)  # keys at distance >= window
     return causal & ~too_old
-''',
+""",
 }

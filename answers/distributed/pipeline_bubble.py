@@ -23,5 +23,4 @@ def answer(p: int, m: int, v: int) -> float:
 
 def steps(p: int, m: int, v: int) -> dict:
     p, m, v = int(p), int(m), int(v)
-    return {"bubble_slots": (p - 1) / v, "total_slots": m + (p - 1) / v,
-            "ratio": megatron_ratio(p, m, v)}
+    return {"bubble_slots": (p - 1) / v, "total_slots": m + (p - 1) / v, "ratio": megatron_ratio(p, m, v)}

@@ -14,5 +14,4 @@ def answer(n_params_b: float, bytes_per_elem: float, n_gpus: int) -> float:
 
 def steps(n_params_b: float, bytes_per_elem: float, n_gpus: int) -> dict:
     size_gb = n_params_b * bytes_per_elem
-    return {"size_gb": size_gb, "factor": 2 * (n_gpus - 1) / n_gpus,
-            "chunk_gb": size_gb / n_gpus, "n_steps": 2 * (n_gpus - 1)}
+    return {"size_gb": size_gb, "factor": 2 * (n_gpus - 1) / n_gpus, "chunk_gb": size_gb / n_gpus, "n_steps": 2 * (n_gpus - 1)}

@@ -39,5 +39,4 @@ def steps(run: str, mfu_pct: float) -> dict:
     peak = PEAK_TFLOPS[gpu]
     flops = 6 * n * 1e9 * d * 1e9
     rate = gpus * peak * 1e12 * mfu_pct / 100
-    return {"n_params_b": n, "tokens_b": d, "n_gpus": gpus, "peak": peak, "flops": flops,
-            "rate": rate, "seconds": flops / rate}
+    return {"n_params_b": n, "tokens_b": d, "n_gpus": gpus, "peak": peak, "flops": flops, "rate": rate, "seconds": flops / rate}

@@ -12,6 +12,7 @@ Regimes where implementations diverge, each run every time by `float64_precision
   near -1000 (silu is 0 there);
 - float64 input computed in float64 (a `.float()` leaves errors of 1e-8 of the summed terms).
 """
+
 import math
 
 import torch
@@ -80,7 +81,10 @@ def _term_scale(x, w_gate, w_up, w_down):
 FLOAT64_TOL = 1e-12  # relative to the term scale: far below float32's rounding, above float64's
 
 
-@check("float64 input is computed in float64 (errors below 1e-12 of the summed terms: a float32 step such as `.float()` fails)", examples=2)
+@check(
+    "float64 input is computed in float64 (errors below 1e-12 of the summed terms: a float32 step such as `.float()` fails)",
+    examples=2,
+)
 def float64_precision(ctx):
     d, h = ctx.draw(st.sampled_from([(64, 256), (96, 160)]))
     x = ctx.randn(5, d, dtype=torch.float64, scale=2.0)
@@ -88,7 +92,9 @@ def float64_precision(ctx):
     w_up = ctx.randn(d, h, dtype=torch.float64, scale=1 / math.sqrt(d))
     w_down = ctx.randn(h, d, dtype=torch.float64, scale=1 / math.sqrt(h))
     args = (x, w_gate, w_up, w_down)
-    ctx.assert_close(ctx.call(*args), ctx.reference(*args), dtype=torch.float64, rtol=FLOAT64_TOL, atol=FLOAT64_TOL * _term_scale(*args))
+    ctx.assert_close(
+        ctx.call(*args), ctx.reference(*args), dtype=torch.float64, rtol=FLOAT64_TOL, atol=FLOAT64_TOL * _term_scale(*args)
+    )
 
 
 # (shape of x without D, D, H, scale of x): every regime of the module docstring.
@@ -111,7 +117,10 @@ def _regime_inputs(ctx, dtype, lead, d, h, scale):
     return x, w_gate, w_up, w_down
 
 
-@check("boundary regimes, every run: 1-D and 3-D x; D = H = 1, D = H, D > H, H = 2048; gates in the hundreds and near -1000", examples=1)
+@check(
+    "boundary regimes, every run: 1-D and 3-D x; D = H = 1, D = H, D > H, H = 2048; gates in the hundreds and near -1000",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for dtype in DTYPES:
         cases = [_regime_inputs(ctx, dtype, *regime) for regime in REGIMES]
@@ -133,8 +142,20 @@ def gate_is_silu_branch(ctx):
     # swapped call, so a solution that applies silu to the up branch fails one of the two.
     dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
     x, w_gate, w_up, w_down = _inputs(ctx, dtype, scale=2.0)
-    ctx.assert_close(ctx.call(x, w_gate, w_up, w_down), ctx.reference(x, w_gate, w_up, w_down), dtype=dtype, rtol=PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype))
-    ctx.assert_close(ctx.call(x, w_up, w_gate, w_down), ctx.reference(x, w_up, w_gate, w_down), dtype=dtype, rtol=PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype))
+    ctx.assert_close(
+        ctx.call(x, w_gate, w_up, w_down),
+        ctx.reference(x, w_gate, w_up, w_down),
+        dtype=dtype,
+        rtol=PROPERTY_RTOL.get(dtype),
+        atol=PROPERTY_ATOL.get(dtype),
+    )
+    ctx.assert_close(
+        ctx.call(x, w_up, w_gate, w_down),
+        ctx.reference(x, w_up, w_gate, w_down),
+        dtype=dtype,
+        rtol=PROPERTY_RTOL.get(dtype),
+        atol=PROPERTY_ATOL.get(dtype),
+    )
 
 
 @check("large pre-activations (|x @ w_gate| in the hundreds) in float32 stay finite and accurate", examples=10)
@@ -160,68 +181,81 @@ def swiglu(x, w_gate, w_up, w_down):
 """
 
 WRONG_ANSWERS = {
-    "computes in float32 for float64 input too (`x.float()`)": edited(_PLAIN,
-        ("    gate = x @ w_gate\n    up = x @ w_up\n    return (F.silu(gate) * up) @ w_down",
-         "    xf = x.float()\n    gate = xf @ w_gate.float()\n    up = xf @ w_up.float()\n    return ((F.silu(gate) * up) @ w_down.float()).to(x.dtype)"),
+    "computes in float32 for float64 input too (`x.float()`)": edited(
+        _PLAIN,
+        (
+            "    gate = x @ w_gate\n    up = x @ w_up\n    return (F.silu(gate) * up) @ w_down",
+            "    xf = x.float()\n    gate = xf @ w_gate.float()\n    up = xf @ w_up.float()\n    return ((F.silu(gate) * up) @ w_down.float()).to(x.dtype)",
+        ),
     ),
-    "silu in float32 (`F.silu(gate.float())`) for every dtype, float64 included": edited(_PLAIN,
+    "silu in float32 (`F.silu(gate.float())`) for every dtype, float64 included": edited(
+        _PLAIN,
         ("(F.silu(gate) * up)", "(F.silu(gate.float()).to(gate.dtype) * up)"),
     ),
-    "nn.Linear layout (x @ w.T): runs only for square weights, and is wrong there": edited(_PLAIN,
-        ("    gate = x @ w_gate\n    up = x @ w_up\n    return (F.silu(gate) * up) @ w_down",
-         "    gate = x @ w_gate.T\n    up = x @ w_up.T\n    return (F.silu(gate) * up) @ w_down.T"),
+    "nn.Linear layout (x @ w.T): runs only for square weights, and is wrong there": edited(
+        _PLAIN,
+        (
+            "    gate = x @ w_gate\n    up = x @ w_up\n    return (F.silu(gate) * up) @ w_down",
+            "    gate = x @ w_gate.T\n    up = x @ w_up.T\n    return (F.silu(gate) * up) @ w_down.T",
+        ),
     ),
-    "einsum written for 2-D x ('bd,dh->bh'): breaks on 1-D and 3-D x": edited(_PLAIN,
-        ("    gate = x @ w_gate\n    up = x @ w_up\n    return (F.silu(gate) * up) @ w_down",
-         "    gate = torch.einsum('bd,dh->bh', x, w_gate)\n    up = torch.einsum('bd,dh->bh', x, w_up)\n    return torch.einsum('bh,hd->bd', F.silu(gate) * up, w_down)"),
+    "einsum written for 2-D x ('bd,dh->bh'): breaks on 1-D and 3-D x": edited(
+        _PLAIN,
+        (
+            "    gate = x @ w_gate\n    up = x @ w_up\n    return (F.silu(gate) * up) @ w_down",
+            "    gate = torch.einsum('bd,dh->bh', x, w_gate)\n    up = torch.einsum('bd,dh->bh', x, w_up)\n    return torch.einsum('bh,hd->bd', F.silu(gate) * up, w_down)",
+        ),
     ),
-    "flattens x to (N, D) and reshapes the output to (x.shape[0], -1) (right for 2-D x only)": edited(_PLAIN,
-        ("    gate = x @ w_gate\n    up = x @ w_up\n    return (F.silu(gate) * up) @ w_down",
-         "    flat = x.reshape(-1, x.shape[-1])\n    out = (F.silu(flat @ w_gate) * (flat @ w_up)) @ w_down\n    return out.reshape(x.shape[0], -1)"),
+    "flattens x to (N, D) and reshapes the output to (x.shape[0], -1) (right for 2-D x only)": edited(
+        _PLAIN,
+        (
+            "    gate = x @ w_gate\n    up = x @ w_up\n    return (F.silu(gate) * up) @ w_down",
+            "    flat = x.reshape(-1, x.shape[-1])\n    out = (F.silu(flat @ w_gate) * (flat @ w_up)) @ w_down\n    return out.reshape(x.shape[0], -1)",
+        ),
     ),
-    "gelu instead of silu on the gate": '''
+    "gelu instead of silu on the gate": """
 import torch
 import torch.nn.functional as F
 
 def swiglu(x, w_gate, w_up, w_down):
     return (F.gelu(x @ w_gate) * (x @ w_up)) @ w_down
-''',
-    "sigmoid gate (GLU) instead of silu": '''
+""",
+    "sigmoid gate (GLU) instead of silu": """
 import torch
 
 def swiglu(x, w_gate, w_up, w_down):
     return (torch.sigmoid(x @ w_gate) * (x @ w_up)) @ w_down
-''',
-    "silu on the up branch instead of the gate (gate and up swapped)": '''
+""",
+    "silu on the up branch instead of the gate (gate and up swapped)": """
 import torch.nn.functional as F
 
 def swiglu(x, w_gate, w_up, w_down):
     return ((x @ w_gate) * F.silu(x @ w_up)) @ w_down
-''',
-    "silu applied after the product, to the whole hidden vector": '''
+""",
+    "silu applied after the product, to the whole hidden vector": """
 import torch.nn.functional as F
 
 def swiglu(x, w_gate, w_up, w_down):
     return F.silu((x @ w_gate) * (x @ w_up)) @ w_down
-''',
-    "relu instead of silu": '''
+""",
+    "relu instead of silu": """
 import torch
 
 def swiglu(x, w_gate, w_up, w_down):
     return (torch.relu(x @ w_gate) * (x @ w_up)) @ w_down
-''',
-    "sigmoid written as exp(z) / (1 + exp(z)) (NaN for large gate values)": '''
+""",
+    "sigmoid written as exp(z) / (1 + exp(z)) (NaN for large gate values)": """
 import torch
 
 def swiglu(x, w_gate, w_up, w_down):
     gate = x @ w_gate
     e = torch.exp(gate)
     return (gate * e / (1 + e) * (x @ w_up)) @ w_down
-''',
+""",
 }
 
 ALTERNATIVES = {
-    "einsum, silu spelled out as z / (1 + exp(-z)), in float32 for half precision": '''
+    "einsum, silu spelled out as z / (1 + exp(-z)), in float32 for half precision": """
 import torch
 
 def swiglu(x, w_gate, w_up, w_down):
@@ -231,8 +265,8 @@ def swiglu(x, w_gate, w_up, w_down):
     up = torch.einsum("...d,dh->...h", xw, w_up.to(work))
     hidden = gate / (1 + torch.exp(-gate)) * up
     return torch.einsum("...h,hd->...d", hidden, w_down.to(work)).to(x.dtype)
-''',
-    "F.silu and matmul in x's dtype, gate and up computed by one matmul on the concatenated weights": '''
+""",
+    "F.silu and matmul in x's dtype, gate and up computed by one matmul on the concatenated weights": """
 import torch
 import torch.nn.functional as F
 
@@ -241,5 +275,5 @@ def swiglu(x, w_gate, w_up, w_down):
     both = x @ torch.cat([w_gate, w_up], dim=1)   # (..., 2H)
     gate, up = both[..., :h], both[..., h:]
     return (F.silu(gate) * up) @ w_down
-''',
+""",
 }

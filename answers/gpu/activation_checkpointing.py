@@ -5,6 +5,7 @@ every block checkpointed. Checked: the output and every gradient equal those of 
 and the tensors kept for the backward pass (measured with saved-tensor hooks: CPU-only machines
 have no allocator statistics) are at most half of what the plain forward keeps.
 """
+
 import torch
 from hypothesis import strategies as st
 from torch.utils.checkpoint import checkpoint
@@ -61,9 +62,14 @@ def checkpoint_driver(solution, seed, n_blocks, b, d, dtype, x_grad):
     x, weights = _inputs(seed, b, d, dtype, x_grad)
     _, plain_bytes = _saved_bytes(_plain, blocks, x.detach().requires_grad_(x_grad))
     out, kept_bytes = _saved_bytes(solution, blocks, x)
-    report = {"out": out.detach().clone() if isinstance(out, torch.Tensor) else None,
-              "requires_grad": isinstance(out, torch.Tensor) and out.requires_grad,
-              "kept": kept_bytes, "plain": plain_bytes, "grads": None, "x_grad": None}
+    report = {
+        "out": out.detach().clone() if isinstance(out, torch.Tensor) else None,
+        "requires_grad": isinstance(out, torch.Tensor) and out.requires_grad,
+        "kept": kept_bytes,
+        "plain": plain_bytes,
+        "grads": None,
+        "x_grad": None,
+    }
     if report["requires_grad"]:
         (out * weights).sum().backward()
         report["grads"] = [None if p.grad is None else p.grad.clone() for p in blocks.parameters()]
@@ -79,39 +85,55 @@ def _expected(seed, n_blocks, b, d, x_grad):
     return out.detach(), [p.grad for p in blocks.parameters()], x.grad
 
 
-@check("same output and gradients as the plain forward (parameters, and x when it requires grad); at most half the saved activations", examples=5)
+@check(
+    "same output and gradients as the plain forward (parameters, and x when it requires grad); at most half the saved activations",
+    examples=5,
+)
 def equal_gradients_less_memory(ctx):
-    dtype, seed, n_blocks, b, d, x_grad = ctx.draw(st.tuples(
-        st.sampled_from([torch.float32, torch.float64]), st.integers(0, 10**6), st.integers(1, 3),
-        st.integers(1, 5), st.sampled_from([2, 3, 8]), st.booleans()))
+    dtype, seed, n_blocks, b, d, x_grad = ctx.draw(
+        st.tuples(
+            st.sampled_from([torch.float32, torch.float64]),
+            st.integers(0, 10**6),
+            st.integers(1, 3),
+            st.integers(1, 5),
+            st.sampled_from([2, 3, 8]),
+            st.booleans(),
+        )
+    )
     got = ctx.run("checkpoint_driver", seed, n_blocks, b, d, dtype, x_grad)
     out, grads, x_grad_expected = _expected(seed, n_blocks, b, d, x_grad)
     ctx.assert_close(got["out"], out, dtype=dtype)
     if not got["requires_grad"]:
-        ctx.fail("the output does not require grad, so no gradient reaches the parameters: a forward under "
-                 "torch.no_grad, or use_reentrant=True checkpointing of an input that does not require grad")
+        ctx.fail(
+            "the output does not require grad, so no gradient reaches the parameters: a forward under "
+            "torch.no_grad, or use_reentrant=True checkpointing of an input that does not require grad"
+        )
     for i, (g, e) in enumerate(zip(got["grads"], grads)):
         if g is None:
-            ctx.fail(f"parameter {i} of the blocks got no gradient (reentrant checkpointing of an input "
-                     f"that does not require grad drops them; use use_reentrant=False)")
+            ctx.fail(
+                f"parameter {i} of the blocks got no gradient (reentrant checkpointing of an input "
+                f"that does not require grad drops them; use use_reentrant=False)"
+            )
         ctx.assert_close(g, e, dtype=dtype)
     if x_grad:
         if got["x_grad"] is None:
             ctx.fail("x requires grad but got no gradient")
         ctx.assert_close(got["x_grad"], x_grad_expected, dtype=dtype)
     if got["kept"] > got["plain"] / 2:
-        ctx.fail(f"kept {got['kept']} bytes of activations for the backward pass; the plain forward keeps "
-                 f"{got['plain']}: checkpointing should keep at most half (only each block's input)")
+        ctx.fail(
+            f"kept {got['kept']} bytes of activations for the backward pass; the plain forward keeps "
+            f"{got['plain']}: checkpointing should keep at most half (only each block's input)"
+        )
 
 
 WRONG_ANSWERS = {
-    "no checkpointing: the plain forward keeps every activation": '''
+    "no checkpointing: the plain forward keeps every activation": """
 def checkpointed_forward(blocks, x):
     for block in blocks:
         x = x + block(x)
     return x
-''',
-    "runs the forward under torch.no_grad to save memory (nothing to backpropagate through)": '''
+""",
+    "runs the forward under torch.no_grad to save memory (nothing to backpropagate through)": """
 import torch
 
 def checkpointed_forward(blocks, x):
@@ -119,27 +141,27 @@ def checkpointed_forward(blocks, x):
         for block in blocks:
             x = x + block(x)
     return x
-''',
-    "use_reentrant=True while x does not require grad: parameter gradients are silently dropped": '''
+""",
+    "use_reentrant=True while x does not require grad: parameter gradients are silently dropped": """
 from torch.utils.checkpoint import checkpoint
 
 def checkpointed_forward(blocks, x):
     for block in blocks:
         x = x + checkpoint(block, x, use_reentrant=True)
     return x
-''',
-    "checkpoints each block on a detached input: no gradient flows back through the blocks": '''
+""",
+    "checkpoints each block on a detached input: no gradient flows back through the blocks": """
 from torch.utils.checkpoint import checkpoint
 
 def checkpointed_forward(blocks, x):
     for block in blocks:
         x = x + checkpoint(block, x.detach(), use_reentrant=False)
     return x
-''',
+""",
 }
 
 ALTERNATIVES = {
-    "a hand-written autograd.Function: forward without a graph, recompute and backpropagate in backward": '''
+    "a hand-written autograd.Function: forward without a graph, recompute and backpropagate in backward": """
 import torch
 
 class Recompute(torch.autograd.Function):
@@ -164,13 +186,13 @@ def checkpointed_forward(blocks, x):
     for block in blocks:
         x = x + Recompute.apply(x, block, *block.parameters())
     return x
-''',
-    "checkpoints the whole residual step (x + block(x)) as one function": '''
+""",
+    "checkpoints the whole residual step (x + block(x)) as one function": """
 import torch.utils.checkpoint as ckpt
 
 def checkpointed_forward(blocks, x):
     for block in blocks:
         x = ckpt.checkpoint(lambda t, b=block: t + b(t), x, use_reentrant=False)
     return x
-''',
+""",
 }

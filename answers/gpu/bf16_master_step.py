@@ -5,6 +5,7 @@ on a bfloat16 model, unscale the gradients in float32, update the float32 master
 (rounded) into the model, and clear the model's gradients. Checked over several steps with updates
 smaller than bfloat16 can represent next to the weights: stepping in bfloat16 loses them.
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -61,11 +62,19 @@ def train_driver(solution, seed, n, d_in, hidden, steps, lr, loss_scale):
 NAMES = ["0.weight", "0.bias", "2.weight", "2.bias"]
 
 
-@check("after several steps: the float32 masters move by what float32 SGD gives, the model holds them rounded to bfloat16, grads cleared", examples=5)
+@check(
+    "after several steps: the float32 masters move by what float32 SGD gives, the model holds them rounded to bfloat16, grads cleared",
+    examples=5,
+)
 def matches_fp32_training(ctx):
-    seed, (n, d_in, hidden), steps, loss_scale = ctx.draw(st.tuples(
-        st.integers(0, 10**6), st.tuples(st.integers(2, 8), st.integers(1, 4), st.integers(1, 6)),
-        st.integers(3, 6), st.sampled_from([1.0, 256.0, 1024.0])))
+    seed, (n, d_in, hidden), steps, loss_scale = ctx.draw(
+        st.tuples(
+            st.integers(0, 10**6),
+            st.tuples(st.integers(2, 8), st.integers(1, 4), st.integers(1, 6)),
+            st.integers(3, 6),
+            st.sampled_from([1.0, 256.0, 1024.0]),
+        )
+    )
     lr = 1e-4  # each update is far below the bfloat16 spacing of weights near 0.5
     got = ctx.run("train_driver", seed, n, d_in, hidden, steps, lr, loss_scale)
     want = train(reference, seed, n, d_in, hidden, steps, lr, loss_scale)
@@ -79,15 +88,19 @@ def matches_fp32_training(ctx):
         if p.dtype != torch.bfloat16:
             ctx.fail(f"model parameter {name} is {p.dtype}, no longer bfloat16")
         if not torch.equal(p, m.to(torch.bfloat16)):
-            ctx.fail(f"model parameter {name} is not its float32 master rounded to bfloat16: copy the masters into the model after the update")
+            ctx.fail(
+                f"model parameter {name} is not its float32 master rounded to bfloat16: copy the masters into the model after the update"
+            )
     for name, left in zip(NAMES, got["grads_left"]):
         if left:
-            ctx.fail(f"model parameter {name} still holds a gradient after the step: the next backward adds onto it (clear it: p.grad = None)")
+            ctx.fail(
+                f"model parameter {name} still holds a gradient after the step: the next backward adds onto it (clear it: p.grad = None)"
+            )
 
 
 # A correct solution (for a model whose parameters all have gradients); each wrong answer below is
 # it with one bug put in.
-_PLAIN = '''
+_PLAIN = """
 import torch
 
 @torch.no_grad()
@@ -96,23 +109,31 @@ def mixed_precision_step(model, master_params, lr, loss_scale):
         master -= lr * p.grad.float() / loss_scale
         p.copy_(master)
         p.grad = None
-'''
+"""
 _MASTER_UPDATE = "        master -= lr * p.grad.float() / loss_scale\n"
 
 WRONG_ANSWERS = {
-    "steps the bfloat16 weights and copies them to the masters (updates below bf16 spacing vanish)": edited(_PLAIN, (
-        _MASTER_UPDATE + "        p.copy_(master)\n",
-        "        p -= lr * (p.grad / loss_scale)\n        master.copy_(p.float())\n")),
+    "steps the bfloat16 weights and copies them to the masters (updates below bf16 spacing vanish)": edited(
+        _PLAIN,
+        (
+            _MASTER_UPDATE + "        p.copy_(master)\n",
+            "        p -= lr * (p.grad / loss_scale)\n        master.copy_(p.float())\n",
+        ),
+    ),
     "forgets to unscale the gradients (divide by loss_scale)": edited(_PLAIN, ("p.grad.float() / loss_scale", "p.grad.float()")),
     "updates the masters but never copies them back into the model": edited(_PLAIN, ("        p.copy_(master)\n", "")),
     "leaves the gradients in place: the next step adds onto them": edited(_PLAIN, ("        p.grad = None\n", "")),
-    "computes the update in bfloat16, then adds it to the float32 master": edited(_PLAIN, (
-        _MASTER_UPDATE,
-        "        update = (p.grad / loss_scale) * lr\n        master.copy_((master.bfloat16() - update).float())\n")),
+    "computes the update in bfloat16, then adds it to the float32 master": edited(
+        _PLAIN,
+        (
+            _MASTER_UPDATE,
+            "        update = (p.grad / loss_scale) * lr\n        master.copy_((master.bfloat16() - update).float())\n",
+        ),
+    ),
 }
 
 ALTERNATIVES = {
-    "foreach ops over all parameters, gradients unscaled into a float32 list first": '''
+    "foreach ops over all parameters, gradients unscaled into a float32 list first": """
 import torch
 
 def mixed_precision_step(model, master_params, lr, loss_scale):
@@ -125,5 +146,5 @@ def mixed_precision_step(model, master_params, lr, loss_scale):
             p.copy_(m.to(p.dtype))
     for p in params:
         p.grad = None
-''',
+""",
 }

@@ -5,6 +5,7 @@ negative log-likelihood over the rows whose target is not ignore_index, as loss.
 with the per-row work done by a Triton kernel. Returns a 0-dim tensor in logits' dtype.
 Reference solution: kernels/cross_entropy.py.
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -53,11 +54,20 @@ def _inputs(ctx, dtype, n, c, scale, ignore_index):
     return logits, targets.masked_fill(ignored, ignore_index)
 
 
-@check("matches the reference (N 1-8 with ignored rows, C from 1 to 1500; float32/float64/float16; ignore_index default and not)", examples=10)
+@check(
+    "matches the reference (N 1-8 with ignored rows, C from 1 to 1500; float32/float64/float16; ignore_index default and not)",
+    examples=10,
+)
 def matches_reference(ctx):
-    dtype, n, c, scale, ignore = ctx.draw(st.tuples(
-        st.sampled_from([torch.float32, torch.float64, torch.float16]), st.integers(1, 8),
-        st.sampled_from(CLASSES), st.sampled_from([0.5, 3.0]), st.sampled_from(["default", -1, 7])))
+    dtype, n, c, scale, ignore = ctx.draw(
+        st.tuples(
+            st.sampled_from([torch.float32, torch.float64, torch.float16]),
+            st.integers(1, 8),
+            st.sampled_from(CLASSES),
+            st.sampled_from([0.5, 3.0]),
+            st.sampled_from(["default", -1, 7]),
+        )
+    )
     ignore_index = -100 if ignore == "default" else ignore
     logits, targets = _inputs(ctx, dtype, n, c, scale, ignore_index)
     kwargs = {} if ignore == "default" else {"ignore_index": ignore_index}
@@ -79,7 +89,7 @@ def speed(ctx):
     gpukit.note_timing(ctx)
 
 
-_KERNEL = '''
+_KERNEL = """
 import torch
 import triton
 import triton.language as tl
@@ -110,20 +120,24 @@ def cross_entropy(logits, targets, ignore_index=-100):
     acc = tl.float64 if work == torch.float64 else tl.float32
     ce_kernel[(n,)](logits, targets, losses, c, ignore_index, CHUNK=64, ACC=acc)
     return (losses.sum() / (targets != ignore_index).sum()).to(logits.dtype)
-'''
+"""
 
 WRONG_ANSWERS = {
     "divides by N (every row) instead of the number of rows that are not ignored": _KERNEL.replace(
-        "(losses.sum() / (targets != ignore_index).sum())", "(losses.sum() / n)"),
+        "(losses.sum() / (targets != ignore_index).sum())", "(losses.sum() / n)"
+    ),
     "ignored rows not zeroed: their loss reads logits[row, -100] (not a column) and is summed": _KERNEL.replace(
-        "tl.where(valid, m + tl.log(total) - picked, 0.0)", "m + tl.log(total) - picked").replace(
-        "tl.load(base + tl.where(valid, target, 0))", "tl.load(base + target)"),
-    "no max subtraction: exp overflows for large logits": _KERNEL.replace(
-        "tl.exp(x - m)", "tl.exp(x)").replace("m + tl.log(total) - picked", "tl.log(total) - picked"),
+        "tl.where(valid, m + tl.log(total) - picked, 0.0)", "m + tl.log(total) - picked"
+    ).replace("tl.load(base + tl.where(valid, target, 0))", "tl.load(base + target)"),
+    "no max subtraction: exp overflows for large logits": _KERNEL.replace("tl.exp(x - m)", "tl.exp(x)").replace(
+        "m + tl.log(total) - picked", "tl.log(total) - picked"
+    ),
     "padding lanes of the last chunk load 0.0: they add exp(-max) to the sum": _KERNEL.replace(
-        '''        total += tl.sum(tl.exp(x - m), axis=0)''', '''        x = tl.where(cols < c, x, 0.0)
-        total += tl.sum(tl.exp(x - m), axis=0)'''),
-    "plain torch (logsumexp by hand), no Triton kernel": '''
+        """        total += tl.sum(tl.exp(x - m), axis=0)""",
+        """        x = tl.where(cols < c, x, 0.0)
+        total += tl.sum(tl.exp(x - m), axis=0)""",
+    ),
+    "plain torch (logsumexp by hand), no Triton kernel": """
 import torch
 
 def cross_entropy(logits, targets, ignore_index=-100):
@@ -133,7 +147,7 @@ def cross_entropy(logits, targets, ignore_index=-100):
     valid = targets != ignore_index
     picked = x.gather(1, targets.masked_fill(~valid, 0)[:, None])[:, 0]  # ignore_index need not be a column
     return ((lse - picked)[valid].sum() / valid.sum()).to(logits.dtype)
-''',
+""",
 }
 
 ALTERNATIVES = {

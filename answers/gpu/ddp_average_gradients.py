@@ -6,6 +6,7 @@ torch.distributed group; afterwards every parameter's .grad is the mean over ran
 whose .grad is None, e.g. frozen ones, are left alone). Checked with 2 ranks (gloo on the CPU;
 NCCL with a GPU per rank) against one process computing the loss on the whole batch.
 """
+
 import torch
 import torch.distributed as dist
 from hypothesis import strategies as st
@@ -59,8 +60,9 @@ def _rank_body(rank, world, solution, seed, n, d_in, hidden, d_out, dtype):
 @sandboxed
 def ddp_driver(solution, seed, n, d_in, hidden, d_out, dtype):
     """Two ranks, each a half of the batch; what every rank's gradients are afterwards."""
-    return gpukit.run_ranks(_rank_body, solution, seed, n, d_in, hidden, d_out, dtype,
-                            world=2, timeout_s=10.0, filename=solution.__code__.co_filename)
+    return gpukit.run_ranks(
+        _rank_body, solution, seed, n, d_in, hidden, d_out, dtype, world=2, timeout_s=10.0, filename=solution.__code__.co_filename
+    )
 
 
 def _whole_batch_grads(seed, n, d_in, hidden, d_out):
@@ -78,7 +80,9 @@ def _compare(ctx, got_by_rank, expected, dtype):
         for name, g, e in zip(names, got, expected):
             if e is None:
                 if g is not None:
-                    ctx.fail(f"rank {rank}: parameter {name} has requires_grad=False and .grad None; the solution gave it a gradient")
+                    ctx.fail(
+                        f"rank {rank}: parameter {name} has requires_grad=False and .grad None; the solution gave it a gradient"
+                    )
                 continue
             if g is None:
                 ctx.fail(f"rank {rank}: parameter {name} has no .grad after the call")
@@ -92,9 +96,13 @@ def _compare(ctx, got_by_rank, expected, dtype):
 
 @check("2 ranks, each with half the batch: every rank's gradients equal those of one process on the whole batch", examples=5)
 def equals_whole_batch(ctx):
-    dtype, seed, (n, d_in, hidden, d_out) = ctx.draw(st.tuples(
-        st.sampled_from([torch.float32, torch.float64]), st.integers(0, 10**6),
-        st.tuples(st.sampled_from([2, 4, 6]), st.integers(1, 5), st.integers(1, 7), st.integers(1, 3))))
+    dtype, seed, (n, d_in, hidden, d_out) = ctx.draw(
+        st.tuples(
+            st.sampled_from([torch.float32, torch.float64]),
+            st.integers(0, 10**6),
+            st.tuples(st.sampled_from([2, 4, 6]), st.integers(1, 5), st.integers(1, 7), st.integers(1, 3)),
+        )
+    )
     got = ctx.run("ddp_driver", seed, n, d_in, hidden, d_out, dtype)
     _compare(ctx, got, _whole_batch_grads(seed, n, d_in, hidden, d_out), dtype)
 
@@ -105,15 +113,15 @@ def device_note(ctx):
 
 
 WRONG_ANSWERS = {
-    "all_reduce without dividing by the world size (the sum, not the mean)": '''
+    "all_reduce without dividing by the world size (the sum, not the mean)": """
 import torch.distributed as dist
 
 def average_gradients(model):
     for p in model.parameters():
         if p.grad is not None:
             dist.all_reduce(p.grad)
-''',
-    "divides by the world size on rank 0 only": '''
+""",
+    "divides by the world size on rank 0 only": """
 import torch.distributed as dist
 
 def average_gradients(model):
@@ -122,8 +130,8 @@ def average_gradients(model):
             dist.all_reduce(p.grad)
             if dist.get_rank() == 0:
                 p.grad /= dist.get_world_size()
-''',
-    "reduce to rank 0 instead of all_reduce: the other ranks keep their own gradients": '''
+""",
+    "reduce to rank 0 instead of all_reduce: the other ranks keep their own gradients": """
 import torch.distributed as dist
 
 def average_gradients(model):
@@ -132,8 +140,8 @@ def average_gradients(model):
             dist.reduce(p.grad, dst=0)
             if dist.get_rank() == 0:
                 p.grad /= dist.get_world_size()
-''',
-    "averages the parameters instead of the gradients": '''
+""",
+    "averages the parameters instead of the gradients": """
 import torch
 import torch.distributed as dist
 
@@ -142,19 +150,19 @@ def average_gradients(model):
         for p in model.parameters():
             dist.all_reduce(p.data)
             p.data /= dist.get_world_size()
-''',
-    "assumes every parameter has a gradient (a frozen one has .grad None)": '''
+""",
+    "assumes every parameter has a gradient (a frozen one has .grad None)": """
 import torch.distributed as dist
 
 def average_gradients(model):
     for p in model.parameters():
         dist.all_reduce(p.grad)
         p.grad /= dist.get_world_size()
-''',
+""",
 }
 
 ALTERNATIVES = {
-    "one bucket: flatten every gradient, a single all_reduce, copy back (what DDP's buckets do)": '''
+    "one bucket: flatten every gradient, a single all_reduce, copy back (what DDP's buckets do)": """
 import torch
 import torch.distributed as dist
 
@@ -167,8 +175,8 @@ def average_gradients(model):
     for g in grads:
         g.copy_(flat[offset:offset + g.numel()].view_as(g))
         offset += g.numel()
-''',
-    "all_gather every gradient and take the mean of the stack": '''
+""",
+    "all_gather every gradient and take the mean of the stack": """
 import torch
 import torch.distributed as dist
 
@@ -180,5 +188,5 @@ def average_gradients(model):
         parts = [torch.empty_like(p.grad) for _ in range(world)]
         dist.all_gather(parts, p.grad.contiguous())
         p.grad.copy_(torch.stack(parts).mean(dim=0))
-''',
+""",
 }

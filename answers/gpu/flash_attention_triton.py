@@ -4,14 +4,21 @@ flash_attention(q, k, v, causal=False): q, k, v (B, H, T, D) contiguous, D in {1
 softmax(q k^T / sqrt(D)) v with an online softmax over key blocks; causal: query i sees keys
 j <= i. Returns q's dtype. Reference solution: kernels/flash_attention.py.
 """
+
 import math
+
 import torch
 from hypothesis import strategies as st
 
 from llmq.judge import gpukit
 from llmq.judge.kit import check, edited
 
-FORBIDDEN = ["torch.nn.functional.scaled_dot_product_attention", "torch.softmax", "torch.nn.functional.softmax", "torch.Tensor.softmax"]
+FORBIDDEN = [
+    "torch.nn.functional.scaled_dot_product_attention",
+    "torch.softmax",
+    "torch.nn.functional.softmax",
+    "torch.Tensor.softmax",
+]
 REFERENCE_FILE = "kernels/flash_attention.py"  # the reference solution; `reference` below is the float64 oracle
 USES_CUDA = True  # with a GPU the sandbox gets no address-space limit (CUDA reserves tens of GiB)
 time_driver = gpukit.timing_driver(__file__, "flash_attention")  # @sandboxed drivers, run by ctx.run
@@ -38,12 +45,21 @@ def _qkv(ctx, dtype, b, h, t, d, scale=1.0):
     return tuple(ctx.randn(b, h, t, d, dtype=dtype, scale=scale) for _ in range(3))
 
 
-@check("matches the reference (T around block sizes: 1 to 40; D 16 or 32; float32/float16, bfloat16 on CUDA; causal on, off, default)", examples=8)
+@check(
+    "matches the reference (T around block sizes: 1 to 40; D 16 or 32; float32/float16, bfloat16 on CUDA; causal on, off, default)",
+    examples=8,
+)
 def matches_reference(ctx):
     dtypes = [torch.float32, *gpukit.half_dtypes()]
-    dtype, (b, h), t, d, causal = ctx.draw(st.tuples(
-        st.sampled_from(dtypes), st.tuples(st.integers(1, 2), st.integers(1, 2)), st.sampled_from(LENGTHS),
-        st.sampled_from([16, 32]), st.sampled_from(["default", True, False])))
+    dtype, (b, h), t, d, causal = ctx.draw(
+        st.tuples(
+            st.sampled_from(dtypes),
+            st.tuples(st.integers(1, 2), st.integers(1, 2)),
+            st.sampled_from(LENGTHS),
+            st.sampled_from([16, 32]),
+            st.sampled_from(["default", True, False]),
+        )
+    )
     q, k, v = _qkv(ctx, dtype, b, h, t, d)
     kwargs = {} if causal == "default" else {"causal": causal}
     out = gpukit.call_kernel(ctx, q, k, v, **kwargs)
@@ -63,7 +79,7 @@ def speed(ctx):
     gpukit.note_timing(ctx)
 
 
-_KERNEL = '''
+_KERNEL = """
 import math
 import torch
 import triton
@@ -101,17 +117,20 @@ def flash_attention(q, k, v, causal=False):
     out = torch.empty_like(q)
     attn_kernel[(triton.cdiv(t, 16), b * h)](q, k, v, out, t, 1.0 / math.sqrt(d), CAUSAL=causal, D=d, BM=16, BN=16)
     return out
-'''
+"""
 
 WRONG_ANSWERS = {
-    "forgets to rescale the accumulator when the running max grows": edited(_KERNEL,
-        ("acc = acc * alpha[:, None] + tl.dot", "acc = acc + tl.dot")),
-    "causal mask off by one: query i also sees key i + 1": edited(_KERNEL,
-        ("(cols[None, :] <= rows[:, None])", "(cols[None, :] <= rows[:, None] + 1)")),
-    "no mask on padding keys past T: they score 0 and take weight": edited(_KERNEL,
-        ("ok = cols[None, :] < t_len", "ok = cols[None, :] >= 0")),
+    "forgets to rescale the accumulator when the running max grows": edited(
+        _KERNEL, ("acc = acc * alpha[:, None] + tl.dot", "acc = acc + tl.dot")
+    ),
+    "causal mask off by one: query i also sees key i + 1": edited(
+        _KERNEL, ("(cols[None, :] <= rows[:, None])", "(cols[None, :] <= rows[:, None] + 1)")
+    ),
+    "no mask on padding keys past T: they score 0 and take weight": edited(
+        _KERNEL, ("ok = cols[None, :] < t_len", "ok = cols[None, :] >= 0")
+    ),
     "scales the scores by 1/D instead of 1/sqrt(D)": edited(_KERNEL, ("1.0 / math.sqrt(d)", "1.0 / d")),
-    "plain torch (materialised scores), no Triton kernel": '''
+    "plain torch (materialised scores), no Triton kernel": """
 import math
 import torch
 
@@ -122,11 +141,11 @@ def flash_attention(q, k, v, causal=False):
         s = s.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
     w = (s - s.amax(-1, keepdim=True)).exp()
     return ((w / w.sum(-1, keepdim=True)) @ v.float()).to(q.dtype)
-''',
+""",
 }
 
 ALTERNATIVES = {
-    "two passes over the keys: first the exact row max and sum, then the normalised weights times v": '''
+    "two passes over the keys: first the exact row max and sum, then the normalised weights times v": """
 import math
 import torch
 import triton
@@ -176,5 +195,5 @@ def flash_attention(q, k, v, causal=False):
     out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
     two_pass_kernel[(triton.cdiv(t, 16), b * h)](q, k, v, out, t, 1.0 / math.sqrt(d), CAUSAL=causal, D=d, BM=16, BN=32)
     return out
-''',
+""",
 }

@@ -4,6 +4,7 @@ accumulate_and_step(model, optimizer, x, y, n_micro): zero the gradients, run th
 micro-batches (x.tensor_split(n_micro): sizes may differ by one), accumulate gradients so they
 equal those of the mean squared error over the whole batch, then call optimizer.step() once.
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -91,7 +92,9 @@ def _judge(ctx, dtype, seed, n, n_micro, d_in, hidden, d_out):
         ctx.fail(f"called optimizer.step() {got['steps']} times; accumulate over all micro-batches, then step once")
     largest = max(got["sizes"], default=0)
     if largest > -(-n // n_micro):
-        ctx.fail(f"ran {largest} rows through the model at once; with n_micro={n_micro} a forward pass sees at most {-(-n // n_micro)} rows")
+        ctx.fail(
+            f"ran {largest} rows through the model at once; with n_micro={n_micro} a forward pass sees at most {-(-n // n_micro)} rows"
+        )
     params, grads = _expected(seed, n, d_in, hidden, d_out)
     names = ["0.weight", "0.bias", "2.weight", "2.bias"]
     for name, g, e in zip(names, got["grads"], grads):
@@ -110,9 +113,15 @@ def _judge(ctx, dtype, seed, n, n_micro, d_in, hidden, d_out):
 
 @check("equals one SGD step on the whole batch: gradients, parameters, one optimizer.step(), micro-batch forwards", examples=6)
 def equals_one_big_batch(ctx):
-    dtype, seed, n, n_micro, (d_in, hidden, d_out) = ctx.draw(st.tuples(
-        st.sampled_from([torch.float32, torch.float64]), st.integers(0, 10**6), st.integers(2, 11),
-        st.integers(1, 4), st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 3))))
+    dtype, seed, n, n_micro, (d_in, hidden, d_out) = ctx.draw(
+        st.tuples(
+            st.sampled_from([torch.float32, torch.float64]),
+            st.integers(0, 10**6),
+            st.integers(2, 11),
+            st.integers(1, 4),
+            st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 3)),
+        )
+    )
     _judge(ctx, dtype, seed, n, min(n_micro, n), d_in, hidden, d_out)
 
 
@@ -123,32 +132,35 @@ def uneven_micro_batches(ctx):
 
 
 # A correct solution (the reference's loop); each wrong answer below is it with one bug put in.
-_PLAIN = '''
+_PLAIN = """
 def accumulate_and_step(model, optimizer, x, y, n_micro):
     optimizer.zero_grad()
     total = y.numel()
     for xm, ym in zip(x.tensor_split(n_micro), y.tensor_split(n_micro)):
         (((model(xm) - ym) ** 2).sum() / total).backward()
     optimizer.step()
-'''
+"""
 _BACKWARD = "        (((model(xm) - ym) ** 2).sum() / total).backward()\n"
 _ZERO_GRAD_IN_LOOP = (("    optimizer.zero_grad()\n", ""), (_BACKWARD, "        optimizer.zero_grad()\n" + _BACKWARD))
 
 WRONG_ANSWERS = {
-    "divides each micro-batch's mean loss by n_micro (wrong when the sizes differ)": edited(_PLAIN,
+    "divides each micro-batch's mean loss by n_micro (wrong when the sizes differ)": edited(
+        _PLAIN,
         ("    total = y.numel()\n", ""),
-        (_BACKWARD, "        loss = ((model(xm) - ym) ** 2).mean() / n_micro\n        loss.backward()\n")),
-    "sums the micro-batch mean losses without scaling (n_micro times the gradient)": edited(_PLAIN,
-        ("    total = y.numel()\n", ""),
-        (_BACKWARD, "        ((model(xm) - ym) ** 2).mean().backward()\n")),
-    "steps the optimizer after every micro-batch": edited(_PLAIN,
-        *_ZERO_GRAD_IN_LOOP, ("    optimizer.step()\n", "        optimizer.step()\n")),
+        (_BACKWARD, "        loss = ((model(xm) - ym) ** 2).mean() / n_micro\n        loss.backward()\n"),
+    ),
+    "sums the micro-batch mean losses without scaling (n_micro times the gradient)": edited(
+        _PLAIN, ("    total = y.numel()\n", ""), (_BACKWARD, "        ((model(xm) - ym) ** 2).mean().backward()\n")
+    ),
+    "steps the optimizer after every micro-batch": edited(
+        _PLAIN, *_ZERO_GRAD_IN_LOOP, ("    optimizer.step()\n", "        optimizer.step()\n")
+    ),
     "zeroes the gradients inside the loop (only the last micro-batch counts)": edited(_PLAIN, *_ZERO_GRAD_IN_LOOP),
     "never zeroes the gradients (the last step's gradients leak in)": edited(_PLAIN, ("    optimizer.zero_grad()\n", "")),
 }
 
 ALTERNATIVES = {
-    "each micro-batch's mean loss weighted by its share of the rows": '''
+    "each micro-batch's mean loss weighted by its share of the rows": """
 def accumulate_and_step(model, optimizer, x, y, n_micro):
     for p in model.parameters():
         p.grad = None
@@ -157,8 +169,8 @@ def accumulate_and_step(model, optimizer, x, y, n_micro):
         loss = ((model(xm) - ym) ** 2).mean() * (xm.shape[0] / n)
         loss.backward()
     optimizer.step()
-''',
-    "gradients summed by hand with torch.autograd.grad, then assigned": '''
+""",
+    "gradients summed by hand with torch.autograd.grad, then assigned": """
 import torch
 
 def accumulate_and_step(model, optimizer, x, y, n_micro):
@@ -171,5 +183,5 @@ def accumulate_and_step(model, optimizer, x, y, n_micro):
     for p, a in zip(params, acc):
         p.grad = a
     optimizer.step()
-''',
+""",
 }

@@ -6,6 +6,7 @@ warm-up forwards, then alternate one forward and one backward, then the remainin
 Pure Python; checked exactly and by simulating all stages together (no deadlock, the
 activations in flight bounded by n_stages - stage).
 """
+
 from hypothesis import strategies as st
 
 from llmq.judge.kit import check
@@ -58,13 +59,16 @@ def simulate(schedules, n_micro):
 
 def _ops(ctx, result, stage, n_micro):
     if not isinstance(result, list) or not all(isinstance(o, tuple) and len(o) == 2 for o in result):
-        ctx.fail(f"stage {stage}: return a list of (\"F\" or \"B\", micro-batch) tuples, got {result!r:.200}")
+        ctx.fail(f'stage {stage}: return a list of ("F" or "B", micro-batch) tuples, got {result!r:.200}')
     if sorted(result) != sorted([("F", m) for m in range(n_micro)] + [("B", m) for m in range(n_micro)]):
         ctx.fail(f"stage {stage}: every micro-batch 0..{n_micro - 1} needs exactly one F and one B; got {result}")
     return result
 
 
-@check("exactly the 1F1B order for every stage (stages 1-6, micro-batches 1-10, fewer micro-batches than stages included)", examples=15)
+@check(
+    "exactly the 1F1B order for every stage (stages 1-6, micro-batches 1-10, fewer micro-batches than stages included)",
+    examples=15,
+)
 def matches_reference(ctx):
     n_stages, n_micro = ctx.draw(st.tuples(st.integers(1, 6), st.integers(1, 10)))
     stage = ctx.draw(st.integers(0, n_stages - 1))
@@ -82,51 +86,53 @@ def runs_as_a_pipeline(ctx):
     _, peak = outcome
     for s, p in enumerate(peak):
         if p > min(n_stages - s, n_micro):
-            ctx.fail(f"stage {s} holds {p} micro-batches' activations at once; 1F1B keeps at most "
-                     f"{min(n_stages - s, n_micro)} (n_stages - stage): too many warm-up forwards")
+            ctx.fail(
+                f"stage {s} holds {p} micro-batches' activations at once; 1F1B keeps at most "
+                f"{min(n_stages - s, n_micro)} (n_stages - stage): too many warm-up forwards"
+            )
 
 
 WRONG_ANSWERS = {
-    "one warm-up forward too many (n_stages - stage instead of n_stages - stage - 1)": '''
+    "one warm-up forward too many (n_stages - stage instead of n_stages - stage - 1)": """
 def schedule_1f1b(n_stages, n_micro, stage):
     warmup = min(n_stages - stage, n_micro)
     ops = [("F", m) for m in range(warmup)]
     for i in range(n_micro - warmup):
         ops += [("F", warmup + i), ("B", i)]
     return ops + [("B", m) for m in range(n_micro - warmup, n_micro)]
-''',
-    "warm-up not capped by the number of micro-batches": '''
+""",
+    "warm-up not capped by the number of micro-batches": """
 def schedule_1f1b(n_stages, n_micro, stage):
     warmup = n_stages - stage - 1
     ops = [("F", m) for m in range(warmup)]
     for i in range(n_micro - warmup):
         ops += [("F", warmup + i), ("B", i)]
     return ops + [("B", m) for m in range(max(0, n_micro - warmup), n_micro)]
-''',
-    "GPipe: every forward, then every backward": '''
+""",
+    "GPipe: every forward, then every backward": """
 def schedule_1f1b(n_stages, n_micro, stage):
     return [("F", m) for m in range(n_micro)] + [("B", m) for m in range(n_micro)]
-''',
-    "steady state runs the backward before the forward": '''
+""",
+    "steady state runs the backward before the forward": """
 def schedule_1f1b(n_stages, n_micro, stage):
     warmup = min(n_stages - stage - 1, n_micro)
     ops = [("F", m) for m in range(warmup)]
     for i in range(n_micro - warmup):
         ops += [("B", i), ("F", warmup + i)]
     return ops + [("B", m) for m in range(n_micro - warmup, n_micro)]
-''',
-    "the same warm-up (n_stages - 1) on every stage": '''
+""",
+    "the same warm-up (n_stages - 1) on every stage": """
 def schedule_1f1b(n_stages, n_micro, stage):
     warmup = min(n_stages - 1, n_micro)
     ops = [("F", m) for m in range(warmup)]
     for i in range(n_micro - warmup):
         ops += [("F", warmup + i), ("B", i)]
     return ops + [("B", m) for m in range(n_micro - warmup, n_micro)]
-''',
+""",
 }
 
 ALTERNATIVES = {
-    "two queues: forward while fewer than n_stages - stage are in flight, otherwise the oldest backward": '''
+    "two queues: forward while fewer than n_stages - stage are in flight, otherwise the oldest backward": """
 from collections import deque
 
 def schedule_1f1b(n_stages, n_micro, stage):
@@ -140,5 +146,5 @@ def schedule_1f1b(n_stages, n_micro, stage):
         else:
             ops.append(("B", waiting.popleft()))
     return ops
-''',
+""",
 }

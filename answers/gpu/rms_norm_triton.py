@@ -4,6 +4,7 @@ rms_norm(x, weight, eps=1e-6): x (rows, D) with D up to 8192, weight (D,); the m
 norm.rms_norm computed by a Triton kernel the file defines and launches. The reference solution is
 kernels/rms_norm.py; `reference` is the float64 oracle.
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -39,13 +40,21 @@ def _inputs(ctx, dtype, rows, d, scale):
     return x, weight
 
 
-@check("matches the reference (rows 1-6, D around powers of two; float32/float64/float16, bfloat16 on CUDA; small and large x; eps default and not)", examples=10)
+@check(
+    "matches the reference (rows 1-6, D around powers of two; float32/float64/float16, bfloat16 on CUDA; small and large x; eps default and not)",
+    examples=10,
+)
 def matches_reference(ctx):
     dtypes = [torch.float32, torch.float64, *gpukit.half_dtypes()]
-    dtype, rows, d, scale, eps = ctx.draw(st.tuples(
-        st.sampled_from(dtypes), st.integers(1, 6), st.sampled_from(WIDTHS),
-        st.sampled_from([1e-3, 1.0, 30.0]), st.sampled_from(["default", 1e-5, 0.5]),
-    ))
+    dtype, rows, d, scale, eps = ctx.draw(
+        st.tuples(
+            st.sampled_from(dtypes),
+            st.integers(1, 6),
+            st.sampled_from(WIDTHS),
+            st.sampled_from([1e-3, 1.0, 30.0]),
+            st.sampled_from(["default", 1e-5, 0.5]),
+        )
+    )
     x, weight = _inputs(ctx, dtype, rows, d, scale)
     kwargs = {} if eps == "default" else {"eps": eps}
     out = gpukit.call_kernel(ctx, x, weight, **kwargs)
@@ -82,7 +91,7 @@ def speed(ctx):
     gpukit.note_timing(ctx)
 
 
-_KERNEL = '''
+_KERNEL = """
 import torch
 import triton
 import triton.language as tl
@@ -104,29 +113,31 @@ def rms_norm(x, weight, eps=1e-6):
     acc = tl.float64 if x.dtype == torch.float64 else tl.float32
     rms_kernel[(rows,)](x, weight, out, d, eps, BLOCK=triton.next_power_of_2(d), ACC=acc)
     return out
-'''
+"""
 
 WRONG_ANSWERS = {
     "divides the sum of squares by BLOCK (the padded width) instead of D": _KERNEL.replace(
-        "ms = tl.sum(x * x, axis=0) / d", "ms = tl.sum(x * x, axis=0) / BLOCK"),
+        "ms = tl.sum(x * x, axis=0) / d", "ms = tl.sum(x * x, axis=0) / BLOCK"
+    ),
     "no mask on the loads: the padded lanes read past the row": _KERNEL.replace(
-        "x = tl.load(x_ptr + row * d + cols, mask=mask, other=0.0)", "x = tl.load(x_ptr + row * d + cols)"),
+        "x = tl.load(x_ptr + row * d + cols, mask=mask, other=0.0)", "x = tl.load(x_ptr + row * d + cols)"
+    ),
     "eps added outside the square root": _KERNEL.replace("y = x / tl.sqrt(ms + eps) * w", "y = x / (tl.sqrt(ms) + eps) * w"),
     "squares summed in the input dtype (float16 overflows)": _KERNEL.replace(".to(ACC)", ""),
-    "plain torch, no Triton kernel": '''
+    "plain torch, no Triton kernel": """
 import torch
 
 def rms_norm(x, weight, eps=1e-6):
     xf = x.float()
     return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps) * weight.float()).to(x.dtype)
-''',
+""",
     "weight loaded at the row's offset instead of the column": _KERNEL.replace(
         "w = tl.load(w_ptr + cols, mask=mask, other=0.0)", "w = tl.load(w_ptr + (row * d + cols) % d, mask=mask, other=0.0)"
     ).replace("(row * d + cols) % d", "(row + cols) % d"),
 }
 
 ALTERNATIVES = {
-    "fixed 128-wide chunks in a loop: one pass for the sum of squares, one to normalise (any D)": '''
+    "fixed 128-wide chunks in a loop: one pass for the sum of squares, one to normalise (any D)": """
 import torch
 import triton
 import triton.language as tl
@@ -153,5 +164,5 @@ def rms_norm(x, weight, eps=1e-6):
     acc = tl.float64 if x.dtype == torch.float64 else tl.float32
     rms_kernel[(rows,)](x, weight, out, d, eps, CHUNK=128, ACC=acc)
     return out
-''',
+""",
 }

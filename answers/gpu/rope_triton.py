@@ -4,6 +4,7 @@ apply_rope(x, positions, theta=10000.0): x (B, H, T, D) contiguous, D even, posi
 rotate-half pairing (dim i with i + D/2), frequency theta ** (-2i/D), as position.rope. Computed in
 float32 (float64 for float64 input), returned in x's dtype. Reference solution: kernels/rope.py.
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -31,12 +32,20 @@ def reference(x, positions, theta=10000.0):
 launch_driver = gpukit.kernel_driver("x", "positions", "theta")  # the reference's parameter names
 
 
-@check("matches the reference (B, H, T small, D even from 2 to 130; positions unsorted, not 0..T-1; theta default and not)", examples=10)
+@check(
+    "matches the reference (B, H, T small, D even from 2 to 130; positions unsorted, not 0..T-1; theta default and not)",
+    examples=10,
+)
 def matches_reference(ctx):
     dtypes = [torch.float32, torch.float64, *gpukit.half_dtypes()]
-    dtype, (b, h, t), d, theta = ctx.draw(st.tuples(
-        st.sampled_from(dtypes), st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(1, 7)),
-        st.sampled_from([2, 4, 6, 8, 18, 64, 130]), st.sampled_from(["default", 500.0, 1e6])))
+    dtype, (b, h, t), d, theta = ctx.draw(
+        st.tuples(
+            st.sampled_from(dtypes),
+            st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(1, 7)),
+            st.sampled_from([2, 4, 6, 8, 18, 64, 130]),
+            st.sampled_from(["default", 500.0, 1e6]),
+        )
+    )
     x = ctx.randn(b, h, t, d, dtype=dtype)
     positions = ctx.randint(0, 200, (t,))
     kwargs = {} if theta == "default" else {"theta": theta}
@@ -64,7 +73,7 @@ def speed(ctx):
     gpukit.note_timing(ctx)
 
 
-_KERNEL = '''
+_KERNEL = """
 import math
 import torch
 import triton
@@ -92,18 +101,23 @@ def apply_rope(x, positions, theta=10000.0):
     acc = tl.float64 if x.dtype == torch.float64 else tl.float32
     rope_kernel[(x.numel() // d,)](x, positions, out, t_len, d, math.log(theta), HALF=triton.next_power_of_2(max(d // 2, 1)), ACC=acc)
     return out
-'''
+"""
 
 WRONG_ANSWERS = {
     "frequency theta ** (-i/D) instead of theta ** (-2i/D)": _KERNEL.replace("-(2.0 * i.to(ACC) / d)", "-(i.to(ACC) / d)"),
     "uses the row's index t instead of positions[t]": _KERNEL.replace(
-        "pos = tl.load(pos_ptr + row % t_len).to(ACC)", "pos = (row % t_len).to(ACC)"),
-    "rotates the wrong way (sin terms with swapped signs)": _KERNEL.replace(
-        "(x1 * c - x2 * s)", "(x1 * c + x2 * s)").replace("(x2 * c + x1 * s)", "(x2 * c - x1 * s)"),
+        "pos = tl.load(pos_ptr + row % t_len).to(ACC)", "pos = (row % t_len).to(ACC)"
+    ),
+    "rotates the wrong way (sin terms with swapped signs)": _KERNEL.replace("(x1 * c - x2 * s)", "(x1 * c + x2 * s)").replace(
+        "(x2 * c + x1 * s)", "(x2 * c - x1 * s)"
+    ),
     "GPT-J interleaved pairs (2i, 2i+1) instead of rotate-half (i, i + D/2)": _KERNEL.replace(
-        "x_ptr + row * d + i,", "x_ptr + row * d + 2 * i,").replace("x_ptr + row * d + half + i,", "x_ptr + row * d + 2 * i + 1,")
-        .replace("out_ptr + row * d + i,", "out_ptr + row * d + 2 * i,").replace("out_ptr + row * d + half + i,", "out_ptr + row * d + 2 * i + 1,"),
-    "plain torch with a cos/sin table, no Triton kernel": '''
+        "x_ptr + row * d + i,", "x_ptr + row * d + 2 * i,"
+    )
+    .replace("x_ptr + row * d + half + i,", "x_ptr + row * d + 2 * i + 1,")
+    .replace("out_ptr + row * d + i,", "out_ptr + row * d + 2 * i,")
+    .replace("out_ptr + row * d + half + i,", "out_ptr + row * d + 2 * i + 1,"),
+    "plain torch with a cos/sin table, no Triton kernel": """
 import torch
 
 def apply_rope(x, positions, theta=10000.0):
@@ -112,11 +126,11 @@ def apply_rope(x, positions, theta=10000.0):
     ang = positions.double()[:, None] * inv[None, :]
     x1, x2 = x.double()[..., : d // 2], x.double()[..., d // 2 :]
     return torch.cat([x1 * ang.cos() - x2 * ang.sin(), x2 * ang.cos() + x1 * ang.sin()], -1).to(x.dtype)
-''',
+""",
 }
 
 ALTERNATIVES = {
-    "cos/sin table built in torch (float64), the rotation in a kernel over a 2-D grid (row, half-dim chunk)": '''
+    "cos/sin table built in torch (float64), the rotation in a kernel over a 2-D grid (row, half-dim chunk)": """
 import torch
 import triton
 import triton.language as tl
@@ -145,5 +159,5 @@ def apply_rope(x, positions, theta=10000.0):
     chunk = 16
     rotate_kernel[(x.numel() // d, triton.cdiv(half, chunk))](x.contiguous(), cos, sin, out, t_len, half, CHUNK=chunk)
     return out
-''',
+""",
 }

@@ -4,6 +4,7 @@ softmax(x): x (rows, D) contiguous, D up to 8192; softmax over the last dim, com
 (float64 for float64 input), returned in x's dtype; exact for |x| up to 1e4. The reference
 solution is kernels/softmax.py; `reference` is the float64 oracle.
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -35,11 +36,15 @@ def reference(x):
 launch_driver = gpukit.kernel_driver("x")  # the reference's parameter names
 
 
-@check("matches the reference (rows 1-6, D around powers of two; float32/float64/float16, bfloat16 on CUDA; scales 0.1 to 10)", examples=10)
+@check(
+    "matches the reference (rows 1-6, D around powers of two; float32/float64/float16, bfloat16 on CUDA; scales 0.1 to 10)",
+    examples=10,
+)
 def matches_reference(ctx):
     dtypes = [torch.float32, torch.float64, *gpukit.half_dtypes()]
-    dtype, rows, d, scale = ctx.draw(st.tuples(
-        st.sampled_from(dtypes), st.integers(1, 6), st.sampled_from(WIDTHS), st.sampled_from([0.1, 1.0, 10.0])))
+    dtype, rows, d, scale = ctx.draw(
+        st.tuples(st.sampled_from(dtypes), st.integers(1, 6), st.sampled_from(WIDTHS), st.sampled_from([0.1, 1.0, 10.0]))
+    )
     x = ctx.randn(rows, d, dtype=dtype, scale=scale)
     out = gpukit.call_kernel(ctx, x)
     ctx.assert_close(out, ctx.reference(x), dtype=dtype)
@@ -47,7 +52,9 @@ def matches_reference(ctx):
 
 @check("stable for float32 inputs up to 1e4 in magnitude (subtract the row max), all-negative rows included", examples=4)
 def large_inputs(ctx):
-    rows, d, shift = ctx.draw(st.tuples(st.integers(1, 4), st.sampled_from([3, 100, 129]), st.sampled_from([0.0, -9000.0, 9000.0])))
+    rows, d, shift = ctx.draw(
+        st.tuples(st.integers(1, 4), st.sampled_from([3, 100, 129]), st.sampled_from([0.0, -9000.0, 9000.0]))
+    )
     x = (ctx.randn(rows, d, dtype=torch.float64, scale=500.0) + shift).clamp(-1e4, 1e4).float()
     out = gpukit.call_kernel(ctx, x)
     ctx.assert_close(out, ctx.reference(x), dtype=torch.float32)
@@ -66,7 +73,7 @@ def speed(ctx):
     gpukit.note_timing(ctx)
 
 
-_KERNEL = '''
+_KERNEL = """
 import torch
 import triton
 import triton.language as tl
@@ -87,22 +94,23 @@ def softmax(x):
     out = torch.empty_like(x)
     softmax_kernel[(rows,)](x, out, d, BLOCK=triton.next_power_of_2(d))
     return out
-'''
+"""
 
 WRONG_ANSWERS = {
     "no max subtraction: exp overflows for large inputs": _KERNEL.replace("z = x - tl.max(x, axis=0)", "z = x"),
     "padding lanes load 0.0 instead of -inf: they add exp(-max) to the denominator": _KERNEL.replace(
-        'other=float("-inf")', "other=0.0"),
+        'other=float("-inf")', "other=0.0"
+    ),
     "rows addressed with the padded width (row * BLOCK) instead of D": _KERNEL.replace("row * d + cols", "row * BLOCK + cols"),
-    "plain torch (exp and sum), no Triton kernel": '''
+    "plain torch (exp and sum), no Triton kernel": """
 import torch
 
 def softmax(x):
     xf = x.float()
     e = (xf - xf.amax(-1, keepdim=True)).exp()
     return (e / e.sum(-1, keepdim=True)).to(x.dtype)
-''',
-    "normalises by the sum of the first BLOCK-wide chunk only (loops over chunks but keeps the last sum)": '''
+""",
+    "normalises by the sum of the first BLOCK-wide chunk only (loops over chunks but keeps the last sum)": """
 import torch
 import triton
 import triton.language as tl
@@ -130,11 +138,11 @@ def softmax(x):
     out = torch.empty_like(x)
     softmax_kernel[(rows,)](x, out, d, CHUNK=64)
     return out
-''',
+""",
 }
 
 ALTERNATIVES = {
-    "online softmax over 64-wide chunks: running max and rescaled running sum, then a write pass": '''
+    "online softmax over 64-wide chunks: running max and rescaled running sum, then a write pass": """
 import torch
 import triton
 import triton.language as tl
@@ -165,5 +173,5 @@ def softmax(x):
     acc = tl.float64 if x.dtype == torch.float64 else tl.float32
     softmax_kernel[(rows,)](x.contiguous(), out, d, CHUNK=64, ACC=acc)
     return out
-''',
+""",
 }

@@ -5,6 +5,7 @@ rows: rank r owns hidden units [r*H/W, (r+1)*H/W) (those columns of w1 and b1, t
 The other ranks' parts hold NaN on rank r, so using them shows. One all_reduce of the partial
 outputs gives every rank the full result. Checked against the full MLP.
 """
+
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -49,8 +50,9 @@ def _rank_body(rank, world, solution, seed, n, d, h, dtype):
 
 @sandboxed
 def tp_driver(solution, seed, n, d, h, dtype):
-    return gpukit.run_ranks(_rank_body, solution, seed, n, d, h, dtype,
-                            world=2, timeout_s=10.0, filename=solution.__code__.co_filename)
+    return gpukit.run_ranks(
+        _rank_body, solution, seed, n, d, h, dtype, world=2, timeout_s=10.0, filename=solution.__code__.co_filename
+    )
 
 
 def _full_mlp(seed, n, d, h):
@@ -60,9 +62,15 @@ def _full_mlp(seed, n, d, h):
 
 @check("2 ranks, each holding its shard (the rest NaN): every rank returns the full MLP's output", examples=6)
 def equals_full_mlp(ctx):
-    dtype, seed, n, d, per = ctx.draw(st.tuples(
-        st.sampled_from([torch.float32, torch.float64]), st.integers(0, 10**6), st.integers(1, 5),
-        st.integers(1, 6), st.integers(1, 5)))
+    dtype, seed, n, d, per = ctx.draw(
+        st.tuples(
+            st.sampled_from([torch.float32, torch.float64]),
+            st.integers(0, 10**6),
+            st.integers(1, 5),
+            st.integers(1, 6),
+            st.integers(1, 5),
+        )
+    )
     got = ctx.run("tp_driver", seed, n, d, 2 * per, dtype)
     expected = _full_mlp(seed, n, d, 2 * per)
     for rank, out in enumerate(got):
@@ -80,7 +88,7 @@ def device_note(ctx):
 
 
 WRONG_ANSWERS = {
-    "adds the output bias b2 on every rank before the all_reduce (b2 counted world times)": '''
+    "adds the output bias b2 on every rank before the all_reduce (b2 counted world times)": """
 import torch.distributed as dist
 import torch.nn.functional as F
 
@@ -91,8 +99,8 @@ def tp_mlp(x, w1, b1, w2, b2):
     out = F.gelu(x @ w1[:, c] + b1[c]) @ w2[c, :] + b2
     dist.all_reduce(out)
     return out
-''',
-    "no all_reduce: each rank returns only its partial output": '''
+""",
+    "no all_reduce: each rank returns only its partial output": """
 import torch.distributed as dist
 import torch.nn.functional as F
 
@@ -101,14 +109,14 @@ def tp_mlp(x, w1, b1, w2, b2):
     per = w1.shape[1] // world
     c = slice(rank * per, (rank + 1) * per)
     return F.gelu(x @ w1[:, c] + b1[c]) @ w2[c, :] + b2
-''',
-    "ignores the sharding: computes the whole MLP with weights the rank does not own": '''
+""",
+    "ignores the sharding: computes the whole MLP with weights the rank does not own": """
 import torch.nn.functional as F
 
 def tp_mlp(x, w1, b1, w2, b2):
     return F.gelu(x @ w1 + b1) @ w2 + b2
-''',
-    "gathers the full hidden activation, then multiplies by the whole w2 (other ranks' rows included)": '''
+""",
+    "gathers the full hidden activation, then multiplies by the whole w2 (other ranks' rows included)": """
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -121,8 +129,8 @@ def tp_mlp(x, w1, b1, w2, b2):
     parts = [torch.empty_like(mine) for _ in range(world)]
     dist.all_gather(parts, mine)
     return torch.cat(parts, dim=1) @ w2 + b2
-''',
-    "shards w2 by columns (output features) instead of rows (hidden units)": '''
+""",
+    "shards w2 by columns (output features) instead of rows (hidden units)": """
 import torch.distributed as dist
 import torch.nn.functional as F
 
@@ -134,11 +142,11 @@ def tp_mlp(x, w1, b1, w2, b2):
     out = h @ w2[: h.shape[1], :].nan_to_num()
     dist.all_reduce(out)
     return out + b2
-''',
+""",
 }
 
 ALTERNATIVES = {
-    "all_gather the partial outputs and add them up (more traffic than all_reduce, same result)": '''
+    "all_gather the partial outputs and add them up (more traffic than all_reduce, same result)": """
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -152,5 +160,5 @@ def tp_mlp(x, w1, b1, w2, b2):
     gathered = [torch.empty_like(partial) for _ in range(world)]
     dist.all_gather(gathered, partial)
     return torch.stack(gathered).sum(dim=0) + b2
-''',
+""",
 }

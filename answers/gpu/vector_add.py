@@ -3,6 +3,7 @@
 x, y (n,) contiguous, same dtype; returns a new (n,) tensor. The reference solution is
 kernels/vector_add.py; `reference` here is the float64 oracle the checks compare with.
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -50,7 +51,7 @@ def speed(ctx):
 
 # A correct solution (one masked program per block of 128); each wrong answer below that launches a
 # kernel is this file with one bug put in.
-_PLAIN = '''
+_PLAIN = """
 import torch
 import triton
 import triton.language as tl
@@ -66,31 +67,36 @@ def vector_add(x, y):
     n = x.numel()
     add_kernel[(triton.cdiv(n, 128),)](x, y, out, n, BLOCK=128)
     return out
-'''
+"""
 
 WRONG_ANSWERS = {
-    "no mask: the last block stores past the end of the output": edited(_PLAIN,
-        ("    mask = offs < n\n", ""), (", mask=mask)", ")"), ("128", "256")),
-    "grid rounds down (n // BLOCK programs): the tail is never computed": edited(_PLAIN,
-        ("triton.cdiv(n, 128)", "max(1, n // 128)")),
-    "plain torch, no kernel": '''
+    "no mask: the last block stores past the end of the output": edited(
+        _PLAIN, ("    mask = offs < n\n", ""), (", mask=mask)", ")"), ("128", "256")
+    ),
+    "grid rounds down (n // BLOCK programs): the tail is never computed": edited(
+        _PLAIN, ("triton.cdiv(n, 128)", "max(1, n // 128)")
+    ),
+    "plain torch, no kernel": """
 import torch
 
 def vector_add(x, y):
     return torch.add(x, y)
-''',
+""",
     "launches a kernel but returns a torch result": edited(_PLAIN, ("    return out\n", "    return x + y\n")),
-    "accumulates in the output buffer without initialising it (torch.empty is not zeros)": edited(_PLAIN, (
-        "    tl.store(out_ptr + offs, tl.load(x_ptr + offs, mask=mask) + tl.load(y_ptr + offs, mask=mask), mask=mask)\n",
-        "    acc = tl.load(out_ptr + offs, mask=mask)\n"
-        "    acc += tl.load(x_ptr + offs, mask=mask)\n"
-        "    acc += tl.load(y_ptr + offs, mask=mask)\n"
-        "    tl.store(out_ptr + offs, acc, mask=mask)\n",
-    )),
+    "accumulates in the output buffer without initialising it (torch.empty is not zeros)": edited(
+        _PLAIN,
+        (
+            "    tl.store(out_ptr + offs, tl.load(x_ptr + offs, mask=mask) + tl.load(y_ptr + offs, mask=mask), mask=mask)\n",
+            "    acc = tl.load(out_ptr + offs, mask=mask)\n"
+            "    acc += tl.load(x_ptr + offs, mask=mask)\n"
+            "    acc += tl.load(y_ptr + offs, mask=mask)\n"
+            "    tl.store(out_ptr + offs, acc, mask=mask)\n",
+        ),
+    ),
 }
 
 ALTERNATIVES = {
-    "a fixed number of programs, each looping over blocks with a stride (grid-stride loop)": '''
+    "a fixed number of programs, each looping over blocks with a stride (grid-stride loop)": """
 import torch
 import triton
 import triton.language as tl
@@ -111,5 +117,5 @@ def vector_add(x, y):
     n_programs = min(4, triton.cdiv(n, 64))
     add_kernel[(n_programs,)](x, y, out, n, n_programs, BLOCK=64)
     return out
-''',
+""",
 }

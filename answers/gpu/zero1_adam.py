@@ -7,6 +7,7 @@ exp_avg and exp_avg_sq for that shard only (in `state`, a dict it keeps between 
 ranks all-gather so that every rank's param holds the whole updated vector. Checked with 2 ranks
 against unsharded Adam over several steps.
 """
+
 import torch
 import torch.distributed as dist
 from hypothesis import strategies as st
@@ -68,8 +69,9 @@ def _rank_body(rank, world, solution, seed, n, steps, lr, dtype):
 
 @sandboxed
 def zero_driver(solution, seed, n, steps, lr, dtype):
-    return gpukit.run_ranks(_rank_body, solution, seed, n, steps, lr, dtype,
-                            world=2, timeout_s=10.0, filename=solution.__code__.co_filename)
+    return gpukit.run_ranks(
+        _rank_body, solution, seed, n, steps, lr, dtype, world=2, timeout_s=10.0, filename=solution.__code__.co_filename
+    )
 
 
 def _unsharded_adam(seed, n, steps, lr, betas=(0.9, 0.999), eps=1e-8):
@@ -94,15 +96,25 @@ def _judge(ctx, seed, n, steps, lr, dtype):
         except Exception as exc:
             raise type(exc)(f"rank {rank}, the parameters after {steps} steps differ from unsharded Adam: {exc}") from None
         if result["state_numel"] > 2 * shard + 8:
-            ctx.fail(f"rank {rank} keeps {result['state_numel']} numbers of optimizer state for N={n}: ZeRO-1 keeps "
-                     f"Adam's two moments for its own shard only ({2 * shard} numbers with 2 ranks)")
+            ctx.fail(
+                f"rank {rank} keeps {result['state_numel']} numbers of optimizer state for N={n}: ZeRO-1 keeps "
+                f"Adam's two moments for its own shard only ({2 * shard} numbers with 2 ranks)"
+            )
 
 
-@check("2 ranks, several steps: every rank's parameters equal unsharded Adam's; each rank keeps state for its shard only", examples=5)
+@check(
+    "2 ranks, several steps: every rank's parameters equal unsharded Adam's; each rank keeps state for its shard only", examples=5
+)
 def equals_unsharded_adam(ctx):
-    dtype, seed, n, steps, lr = ctx.draw(st.tuples(
-        st.sampled_from([torch.float32, torch.float64]), st.integers(0, 10**6), st.integers(20, 61),
-        st.integers(1, 4), st.sampled_from([1e-2, 1e-1])))
+    dtype, seed, n, steps, lr = ctx.draw(
+        st.tuples(
+            st.sampled_from([torch.float32, torch.float64]),
+            st.integers(0, 10**6),
+            st.integers(20, 61),
+            st.integers(1, 4),
+            st.sampled_from([1e-2, 1e-1]),
+        )
+    )
     _judge(ctx, seed, n, steps, lr, dtype)
 
 
@@ -119,15 +131,16 @@ def device_note(ctx):
 
 # The last step of a correct solution: gather every rank's updated shard into the whole vector
 # (shards padded to `shard` elements, as all_gather wants equal sizes).
-_ALL_GATHER = '''    mine = torch.zeros(shard, dtype=param.dtype, device=param.device)
+_ALL_GATHER = """    mine = torch.zeros(shard, dtype=param.dtype, device=param.device)
     mine[: hi - lo] = param[lo:hi] - lr * update
     parts = [torch.empty_like(mine) for _ in range(world)]
     dist.all_gather(parts, mine)
     param.copy_(torch.cat(parts)[:n])
-'''
+"""
 
 # A correct solution; each wrong answer below but one is it with one bug put in.
-_BASE = '''
+_BASE = (
+    """
 import torch
 import torch.distributed as dist
 
@@ -147,15 +160,20 @@ def zero1_adam_step(param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8):
     state["m"] = b1 * state["m"] + (1 - b1) * g
     state["v"] = b2 * state["v"] + (1 - b2) * g * g
     update = (state["m"] / (1 - b1 ** t)) / ((state["v"] / (1 - b2 ** t)).sqrt() + eps)
-''' + _ALL_GATHER
+"""
+    + _ALL_GATHER
+)
 
 WRONG_ANSWERS = {
-    "shard size N // world (rounded down): the last elements belong to no rank and never move": edited(_BASE,
+    "shard size N // world (rounded down): the last elements belong to no rank and never move": edited(
+        _BASE,
         ("shard = -(-n // world)", "shard = n // world"),
-        ("param.copy_(torch.cat(parts)[:n])", "param[: shard * world].copy_(torch.cat(parts))")),
-    "no all_gather: each rank updates only its own shard of the parameters": edited(_BASE,
-        (_ALL_GATHER, "    param[lo:hi] -= lr * update\n")),
-    "keeps Adam state for the whole vector on every rank (plain data-parallel Adam)": '''
+        ("param.copy_(torch.cat(parts)[:n])", "param[: shard * world].copy_(torch.cat(parts))"),
+    ),
+    "no all_gather: each rank updates only its own shard of the parameters": edited(
+        _BASE, (_ALL_GATHER, "    param[lo:hi] -= lr * update\n")
+    ),
+    "keeps Adam state for the whole vector on every rank (plain data-parallel Adam)": """
 import torch
 
 @torch.no_grad()
@@ -167,16 +185,21 @@ def zero1_adam_step(param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8):
     state["m"] = b1 * state["m"] + (1 - b1) * grad
     state["v"] = b2 * state["v"] + (1 - b2) * grad * grad
     param -= lr * (state["m"] / (1 - b1 ** t)) / ((state["v"] / (1 - b2 ** t)).sqrt() + eps)
-''',
-    "all_reduce (sum) of the parameters after each rank updated its shard: the other shard counts twice": edited(_BASE,
-        (_ALL_GATHER, "    param[lo:hi] -= lr * update\n    dist.all_reduce(param)\n")),
-    "no bias correction of the moments": edited(_BASE, (
-        'update = (state["m"] / (1 - b1 ** t)) / ((state["v"] / (1 - b2 ** t)).sqrt() + eps)',
-        'update = state["m"] / (state["v"].sqrt() + eps)')),
+""",
+    "all_reduce (sum) of the parameters after each rank updated its shard: the other shard counts twice": edited(
+        _BASE, (_ALL_GATHER, "    param[lo:hi] -= lr * update\n    dist.all_reduce(param)\n")
+    ),
+    "no bias correction of the moments": edited(
+        _BASE,
+        (
+            'update = (state["m"] / (1 - b1 ** t)) / ((state["v"] / (1 - b2 ** t)).sqrt() + eps)',
+            'update = state["m"] / (state["v"].sqrt() + eps)',
+        ),
+    ),
 }
 
 ALTERNATIVES = {
-    "every rank broadcasts its own updated shard straight into param (no padding)": '''
+    "every rank broadcasts its own updated shard straight into param (no padding)": """
 import torch
 import torch.distributed as dist
 
@@ -201,5 +224,5 @@ def zero1_adam_step(param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8):
             piece = param[a:b].clone()
             dist.broadcast(piece, src=r)
             param[a:b] = piece
-''',
+""",
 }

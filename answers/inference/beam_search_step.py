@@ -13,6 +13,7 @@ Regimes where implementations diverge (each run every time by `boundary_cases`):
 - ties everywhere (multiples of 1/4) and a vocabulary of 32000;
 - float64 scores near -1e3 whose sums float32 cannot hold exactly.
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -101,10 +102,12 @@ def float64_precision(ctx):
     _compare(ctx, ctx.call(beam_scores, log_probs, k), ctx.reference(beam_scores, log_probs, k), torch.float64)
 
 
-@check("boundary cases every run: K = 1, V = 1, K > V, K = V, one and several batch items, V = 32000, ties, first step", examples=1)
+@check(
+    "boundary cases every run: K = 1, V = 1, K > V, K = V, one and several batch items, V = 32000, ties, first step", examples=1
+)
 def boundary_cases(ctx):
     for dtype in DTYPES:
-        for b, k, v, why in BOUNDARY_SIZES:
+        for b, k, v, _why in BOUNDARY_SIZES:
             tied = ((-ctx.randint(0, 9, (b * k,))).to(dtype) / 4, (-ctx.randint(0, 9, (b * k, v))).to(dtype) / 4)
             first = torch.full((b, k), -1e9, dtype=torch.float64)
             first[:, 0] = 0.0
@@ -127,8 +130,10 @@ def consistent(ctx):
     for row in range(b * k):
         parent, token = int(beam_idx[row]), int(tokens[row])
         if not row // k * k <= parent < (row // k + 1) * k:
-            ctx.fail(f"row {row} (batch item {row // k}) names parent row {parent}, which belongs to another batch item "
-                     f"(beam_idx is the parent's row in the flattened input, b*K + j)")
+            ctx.fail(
+                f"row {row} (batch item {row // k}) names parent row {parent}, which belongs to another batch item "
+                f"(beam_idx is the parent's row in the flattened input, b*K + j)"
+            )
         if not 0 <= token < v:
             ctx.fail(f"row {row}: token {token} is outside the vocabulary [0, {v})")
         ctx.assert_close(float(scores[row]), float(beam_scores[parent] + log_probs[parent, token]))
@@ -148,7 +153,7 @@ def beam_search_step(beam_scores, log_probs, num_beams):
 
 
 WRONG_ANSWERS = {
-    "beam scores not accumulated: ranks the new token's log-prob alone": '''
+    "beam scores not accumulated: ranks the new token's log-prob alone": """
 import torch
 
 def beam_search_step(beam_scores, log_probs, num_beams):
@@ -158,16 +163,16 @@ def beam_search_step(beam_scores, log_probs, num_beams):
     parent = order // vocab + torch.arange(rows // num_beams)[:, None] * num_beams
     scores = beam_scores[parent.reshape(-1)] + flat.gather(1, order).reshape(-1)
     return scores, parent.reshape(-1), (order % vocab).reshape(-1)
-''',
-    "each beam keeps its own best token (no competition across beams)": '''
+""",
+    "each beam keeps its own best token (no competition across beams)": """
 import torch
 
 def beam_search_step(beam_scores, log_probs, num_beams):
     total = beam_scores[:, None] + log_probs
     best, tokens = total.max(dim=1)
     return best, torch.arange(log_probs.shape[0]), tokens
-''',
-    "splits the flat candidate index by K instead of V (beam = c // K, token = c % K)": '''
+""",
+    "splits the flat candidate index by K instead of V (beam = c // K, token = c % K)": """
 import torch
 
 def beam_search_step(beam_scores, log_probs, num_beams):
@@ -176,8 +181,8 @@ def beam_search_step(beam_scores, log_probs, num_beams):
     order = torch.sort(flat, dim=1, descending=True, stable=True).indices[:, :num_beams]
     parent = order // num_beams + torch.arange(rows // num_beams)[:, None] * num_beams
     return flat.gather(1, order).reshape(-1), parent.reshape(-1), (order % num_beams).reshape(-1)
-''',
-    "returns the beam index within its batch item (j), not the parent's row b*K + j": '''
+""",
+    "returns the beam index within its batch item (j), not the parent's row b*K + j": """
 import torch
 
 def beam_search_step(beam_scores, log_probs, num_beams):
@@ -185,8 +190,8 @@ def beam_search_step(beam_scores, log_probs, num_beams):
     flat = (beam_scores[:, None] + log_probs).reshape(rows // num_beams, num_beams * vocab)
     order = torch.sort(flat, dim=1, descending=True, stable=True).indices[:, :num_beams]
     return flat.gather(1, order).reshape(-1), (order // vocab).reshape(-1), (order % vocab).reshape(-1)
-''',
-    "torch.topk over the K*V candidates: right scores, but ties come back in no promised order": '''
+""",
+    "torch.topk over the K*V candidates: right scores, but ties come back in no promised order": """
 import torch
 
 def beam_search_step(beam_scores, log_probs, num_beams):
@@ -195,26 +200,33 @@ def beam_search_step(beam_scores, log_probs, num_beams):
     scores, order = torch.topk(flat, num_beams, dim=1)
     parent = order // vocab + torch.arange(rows // num_beams)[:, None] * num_beams
     return scores.reshape(-1), parent.reshape(-1), (order % vocab).reshape(-1)
-''',
-    "adds in float32 (.float()), cast back: float64 sums rounded": edited(_PLAIN,
+""",
+    "adds in float32 (.float()), cast back: float64 sums rounded": edited(
+        _PLAIN,
         ("(beam_scores[:, None] + log_probs)", "(beam_scores.float()[:, None] + log_probs.float()).to(log_probs.dtype)"),
     ),
-    "takes every candidate from beam 0 (right only at the first step, when the beams are copies)": edited(_PLAIN,
-        ("    flat = (beam_scores[:, None] + log_probs).reshape(rows // num_beams, num_beams * vocab)\n",
-         "    flat = (beam_scores[:, None] + log_probs).reshape(rows // num_beams, num_beams * vocab)\n"
-         "    flat = torch.cat([flat[:, :vocab], torch.full_like(flat[:, vocab:], float('-inf'))], dim=1)\n"),
+    "takes every candidate from beam 0 (right only at the first step, when the beams are copies)": edited(
+        _PLAIN,
+        (
+            "    flat = (beam_scores[:, None] + log_probs).reshape(rows // num_beams, num_beams * vocab)\n",
+            "    flat = (beam_scores[:, None] + log_probs).reshape(rows // num_beams, num_beams * vocab)\n"
+            "    flat = torch.cat([flat[:, :vocab], torch.full_like(flat[:, vocab:], float('-inf'))], dim=1)\n",
+        ),
     ),
-    "flattens the candidates token-major (c = t*K + j): ties come out in the wrong order": edited(_PLAIN,
-        ("    flat = (beam_scores[:, None] + log_probs).reshape(rows // num_beams, num_beams * vocab)\n",
-         "    flat = (beam_scores[:, None] + log_probs).reshape(rows // num_beams, num_beams, vocab).transpose(1, 2)\n"
-         "    flat = flat.reshape(rows // num_beams, num_beams * vocab)\n"),
+    "flattens the candidates token-major (c = t*K + j): ties come out in the wrong order": edited(
+        _PLAIN,
+        (
+            "    flat = (beam_scores[:, None] + log_probs).reshape(rows // num_beams, num_beams * vocab)\n",
+            "    flat = (beam_scores[:, None] + log_probs).reshape(rows // num_beams, num_beams, vocab).transpose(1, 2)\n"
+            "    flat = flat.reshape(rows // num_beams, num_beams * vocab)\n",
+        ),
         ("    parent = order // vocab +", "    parent = order % num_beams +"),
         ("(order % vocab).reshape(-1)", "(order // num_beams).reshape(-1)"),
     ),
 }
 
 ALTERNATIVES = {
-    "Python: sort each batch item's candidates by (-score, candidate index)": '''
+    "Python: sort each batch item's candidates by (-score, candidate index)": """
 import torch
 
 def beam_search_step(beam_scores, log_probs, num_beams):
@@ -229,5 +241,5 @@ def beam_search_step(beam_scores, log_probs, num_beams):
             tokens.append(c % vocab)
             scores.append(total[b * num_beams + c // vocab, c % vocab])
     return torch.stack(scores), torch.tensor(parents, dtype=torch.int64), torch.tensor(tokens, dtype=torch.int64)
-''',
+""",
 }

@@ -8,8 +8,7 @@ params.llama_count (Meta's configs).
 """
 
 BANDWIDTH_GBS = {"A100 80GB SXM": 2039.0, "H100 SXM": 3350.0, "H200": 4800.0}
-PARAMS = {"Llama-2-7B": 6_738_415_616, "Llama-2-13B": 13_015_864_320,
-          "Llama-2-70B": 68_976_648_192}
+PARAMS = {"Llama-2-7B": 6_738_415_616, "Llama-2-13B": 13_015_864_320, "Llama-2-70B": 68_976_648_192}
 BYTES = {"bf16": 2.0, "int8": 1.0, "int4": 0.5}
 
 
@@ -21,5 +20,10 @@ def answer(model: str, gpu: str, dtype: str) -> float:
 def steps(model: str, gpu: str, dtype: str) -> dict:
     weight_gb = PARAMS[model] * BYTES[dtype] / 1e9
     bw = BANDWIDTH_GBS[gpu]
-    return {"params_b": PARAMS[model] / 1e9, "bytes": BYTES[dtype], "weight_gb": weight_gb,
-            "bw": bw, "step_ms": 1000 * weight_gb / bw}
+    return {
+        "params_b": PARAMS[model] / 1e9,
+        "bytes": BYTES[dtype],
+        "weight_gb": weight_gb,
+        "bw": bw,
+        "step_ms": 1000 * weight_gb / bw,
+    }

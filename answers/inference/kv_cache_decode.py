@@ -14,6 +14,7 @@ Regimes where implementations diverge (each run every time by `boundary_cases` a
 - scores of a few hundred (exp overflows without the max subtracted);
 - float64 over a cache of 256 with scores of ~10: a `.float()` loses ~1e-7 there.
 """
+
 import math
 
 import torch
@@ -44,8 +45,10 @@ def _unpack(ctx, got, expected):
     """The submission's (out, k_cache, v_cache), or a failure saying what it returned instead."""
     if not isinstance(got, (tuple, list)) or len(got) != 3:
         what = f"a {type(got).__name__} of length {len(got)}" if isinstance(got, (tuple, list)) else type(got).__name__
-        ctx.fail(f"returned {what}; expected a tuple (out, k_cache, v_cache) with shapes "
-                 f"{tuple(expected[0].shape)}, {tuple(expected[1].shape)}, {tuple(expected[2].shape)}")
+        ctx.fail(
+            f"returned {what}; expected a tuple (out, k_cache, v_cache) with shapes "
+            f"{tuple(expected[0].shape)}, {tuple(expected[1].shape)}, {tuple(expected[2].shape)}"
+        )
     return got
 
 
@@ -97,7 +100,10 @@ def float64_precision(ctx):
     _close(ctx, "out", out, expected[0], torch.float64, rtol=1e-11, atol=1e-12)
 
 
-@check("boundary cases every run: empty cache, S < P, S = P, S > P, one head, D = 1, P = 300, large scores (float32/float64/bfloat16)", examples=1)
+@check(
+    "boundary cases every run: empty cache, S < P, S = P, S > P, one head, D = 1, P = 300, large scores (float32/float64/bfloat16)",
+    examples=1,
+)
 def boundary_cases(ctx):
     for dtype in DTYPES:
         for b, h, d, p, s, scale, why in BOUNDARY_CASES:
@@ -116,8 +122,13 @@ def boundary_cases(ctx):
 
 @check("decoding a sequence step by step from an empty cache (one token or a chunk a step) equals full causal attention")
 def loop_equals_full_attention(ctx):
-    dtype, (b, h, d), steps = ctx.draw(st.tuples(
-        st.sampled_from([torch.float32, torch.float64]), HEADS, st.lists(st.sampled_from([1, 1, 1, 2, 3]), min_size=1, max_size=5)))
+    dtype, (b, h, d), steps = ctx.draw(
+        st.tuples(
+            st.sampled_from([torch.float32, torch.float64]),
+            HEADS,
+            st.lists(st.sampled_from([1, 1, 1, 2, 3]), min_size=1, max_size=5),
+        )
+    )
     t = sum(steps)
     q, k, v = (ctx.randn(b, h, t, d, dtype=dtype) for _ in range(3))
     k_cache = v_cache = torch.zeros(b, h, 0, d, dtype=dtype)
@@ -127,10 +138,16 @@ def loop_equals_full_attention(ctx):
         got = ctx.call(q[:, :, new], k[:, :, new], v[:, :, new], k_cache, v_cache)
         expected = ctx.reference(q[:, :, new], k[:, :, new], v[:, :, new], k_cache, v_cache)
         out, k_cache, v_cache = _unpack(ctx, got, expected)
-        for name, tensor, want in (("out", out, expected[0]), ("k_cache", k_cache, expected[1]), ("v_cache", v_cache, expected[2])):
+        for name, tensor, want in (
+            ("out", out, expected[0]),
+            ("k_cache", k_cache, expected[1]),
+            ("v_cache", v_cache, expected[2]),
+        ):
             if not isinstance(tensor, torch.Tensor) or tuple(tensor.shape) != tuple(want.shape):
-                ctx.fail(f"step with {s} new token(s) after {start}: `{name}` is {type(tensor).__name__} "
-                         f"{tuple(getattr(tensor, 'shape', ()))}, expected shape {tuple(want.shape)}")
+                ctx.fail(
+                    f"step with {s} new token(s) after {start}: `{name}` is {type(tensor).__name__} "
+                    f"{tuple(getattr(tensor, 'shape', ()))}, expected shape {tuple(want.shape)}"
+                )
         outs.append(out)
         start += s
     empty = torch.zeros(b, h, 0, d, dtype=dtype)
@@ -170,7 +187,7 @@ def kv_cache_decode(q, k_new, v_new, k_cache, v_cache):
 
 
 WRONG_ANSWERS = {
-    "attends only the old cache: appends the new keys and values after computing attention": '''
+    "attends only the old cache: appends the new keys and values after computing attention": """
 import math
 import torch
 
@@ -178,52 +195,74 @@ def kv_cache_decode(q, k_new, v_new, k_cache, v_cache):
     scores = q @ k_cache.transpose(-2, -1) / math.sqrt(q.shape[-1])
     out = torch.softmax(scores, dim=-1) @ v_cache
     return out, torch.cat([k_cache, k_new], dim=2), torch.cat([v_cache, v_new], dim=2)
-''',
-    "no mask at all: fine for one token, but each token of a chunk sees the later ones": edited(_PLAIN,
+""",
+    "no mask at all: fine for one token, but each token of a chunk sees the later ones": edited(
+        _PLAIN,
         ("    s, total = q.shape[2], k.shape[2]\n", ""),
-        ("    allowed = torch.ones(s, total, dtype=torch.bool).tril(total - s)\n"
-         "    scores = scores.masked_fill(~allowed, float(\"-inf\"))\n", ""),
+        (
+            "    allowed = torch.ones(s, total, dtype=torch.bool).tril(total - s)\n"
+            '    scores = scores.masked_fill(~allowed, float("-inf"))\n',
+            "",
+        ),
     ),
-    "causal mask aligned top-left (tril of (S, P+S)): new token s sees only keys 0..s": edited(_PLAIN,
+    "causal mask aligned top-left (tril of (S, P+S)): new token s sees only keys 0..s": edited(
+        _PLAIN,
         (".tril(total - s)", ".tril()"),
     ),
-    "puts the new keys and values in front of the cache (newest first)": edited(_PLAIN,
-        ("[k_cache, k_new]", "[k_new, k_cache]"), ("[v_cache, v_new]", "[v_new, v_cache]"),
+    "puts the new keys and values in front of the cache (newest first)": edited(
+        _PLAIN,
+        ("[k_cache, k_new]", "[k_new, k_cache]"),
+        ("[v_cache, v_new]", "[v_new, v_cache]"),
         # and the mask to match: each new token sees the new ones up to itself (now first) and the whole cache
-        ("    allowed = torch.ones(s, total, dtype=torch.bool).tril(total - s)\n"
-         "    scores = scores.masked_fill(~allowed",
-         "    allowed = torch.ones(s, s, dtype=torch.bool).tril()\n"
-         "    mask = torch.cat([allowed, torch.ones(s, total - s, dtype=torch.bool)], dim=1)\n"
-         "    scores = scores.masked_fill(~mask"),
+        (
+            "    allowed = torch.ones(s, total, dtype=torch.bool).tril(total - s)\n    scores = scores.masked_fill(~allowed",
+            "    allowed = torch.ones(s, s, dtype=torch.bool).tril()\n"
+            "    mask = torch.cat([allowed, torch.ones(s, total - s, dtype=torch.bool)], dim=1)\n"
+            "    scores = scores.masked_fill(~mask",
+        ),
     ),
-    "returns k_new and v_new themselves as the caches when the cache is empty": edited(_PLAIN,
-        ("    k = torch.cat([k_cache, k_new], dim=2)\n    v = torch.cat([v_cache, v_new], dim=2)\n",
-         "    k = torch.cat([k_cache, k_new], dim=2) if k_cache.shape[2] else k_new\n"
-         "    v = torch.cat([v_cache, v_new], dim=2) if v_cache.shape[2] else v_new\n"),
+    "returns k_new and v_new themselves as the caches when the cache is empty": edited(
+        _PLAIN,
+        (
+            "    k = torch.cat([k_cache, k_new], dim=2)\n    v = torch.cat([v_cache, v_new], dim=2)\n",
+            "    k = torch.cat([k_cache, k_new], dim=2) if k_cache.shape[2] else k_new\n"
+            "    v = torch.cat([v_cache, v_new], dim=2) if v_cache.shape[2] else v_new\n",
+        ),
     ),
-    "causal mask built from the chunk length (tril(S)) instead of the cache length": edited(_PLAIN,
+    "causal mask built from the chunk length (tril(S)) instead of the cache length": edited(
+        _PLAIN,
         (".tril(total - s)", ".tril(s)"),
     ),
-    "softmax by hand without subtracting the max (exp overflows for large scores)": edited(_PLAIN,
-        ("    return torch.softmax(scores, dim=-1) @ v, k, v",
-         "    w = scores.exp()\n    return (w / w.sum(dim=-1, keepdim=True)) @ v, k, v"),
+    "softmax by hand without subtracting the max (exp overflows for large scores)": edited(
+        _PLAIN,
+        (
+            "    return torch.softmax(scores, dim=-1) @ v, k, v",
+            "    w = scores.exp()\n    return (w / w.sum(dim=-1, keepdim=True)) @ v, k, v",
+        ),
     ),
-    "computes in float32 (.float() on float64 input), cast back": edited(_PLAIN,
-        ("    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])",
-         "    scores = q.float() @ k.float().transpose(-2, -1) / math.sqrt(q.shape[-1])"),
-        ("    return torch.softmax(scores, dim=-1) @ v, k, v",
-         "    return (torch.softmax(scores, dim=-1) @ v.float()).to(q.dtype), k, v"),
+    "computes in float32 (.float() on float64 input), cast back": edited(
+        _PLAIN,
+        (
+            "    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])",
+            "    scores = q.float() @ k.float().transpose(-2, -1) / math.sqrt(q.shape[-1])",
+        ),
+        (
+            "    return torch.softmax(scores, dim=-1) @ v, k, v",
+            "    return (torch.softmax(scores, dim=-1) @ v.float()).to(q.dtype), k, v",
+        ),
     ),
-    "a token cannot see itself (mask diagonal one too far left)": edited(_PLAIN,
+    "a token cannot see itself (mask diagonal one too far left)": edited(
+        _PLAIN,
         (".tril(total - s)", ".tril(total - s - 1)"),
     ),
-    "attends a sliding window of the last 256 positions instead of the whole cache": edited(_PLAIN,
+    "attends a sliding window of the last 256 positions instead of the whole cache": edited(
+        _PLAIN,
         (".tril(total - s)", ".tril(total - s).triu(total - s - 255)"),
     ),
 }
 
 ALTERNATIVES = {
-    "preallocated cache buffer, one new token at a time over its visible prefix, float32 inside for bfloat16": '''
+    "preallocated cache buffer, one new token at a time over its visible prefix, float32 inside for bfloat16": """
 import torch
 
 def kv_cache_decode(q, k_new, v_new, k_cache, v_cache):
@@ -245,5 +284,5 @@ def kv_cache_decode(q, k_new, v_new, k_cache, v_cache):
         w = w / w.sum(dim=-1, keepdim=True)
         outs.append(torch.einsum("bhj,bhjd->bhd", w, vq))
     return torch.stack(outs, dim=2).to(q.dtype), k, v
-''',
+""",
 }

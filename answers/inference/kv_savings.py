@@ -37,6 +37,9 @@ def equivalent_gqa_groups(model: str) -> float:
 
 
 def steps(model: str) -> dict:
-    return {"mha": mha_elements(model), "variant": elements_per_token_layer(model),
-            "groups": equivalent_gqa_groups(model),
-            "saved_pct": 100 * (1 - elements_per_token_layer(model) / mha_elements(model))}
+    return {
+        "mha": mha_elements(model),
+        "variant": elements_per_token_layer(model),
+        "groups": equivalent_gqa_groups(model),
+        "saved_pct": 100 * (1 - elements_per_token_layer(model) / mha_elements(model)),
+    }

@@ -12,6 +12,7 @@ Regimes where implementations diverge (each run every time by `boundary_cases`):
 - penalty 1, below 1 and non-representable in float32 (1.2: a float32 penalty shows on float64
   logits at a relative 4e-8, checked at 1e-12).
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -80,13 +81,18 @@ def float64_precision(ctx):
     logits = ctx.randn(2, 64, dtype=torch.float64, scale=50.0)
     ids = _history(2, 40, 64)
     kwargs = {} if penalty == "default" else {"penalty": penalty}
-    ctx.assert_close(ctx.call(logits, ids, **kwargs), ctx.reference(logits, ids, **kwargs), dtype=torch.float64, rtol=1e-12, atol=0.0)
+    ctx.assert_close(
+        ctx.call(logits, ids, **kwargs), ctx.reference(logits, ids, **kwargs), dtype=torch.float64, rtol=1e-12, atol=0.0
+    )
 
 
-@check("boundary cases every run: empty and one-token histories, ids 0 and V - 1, V = 32000 with 300 ids, penalty 1 and below 1", examples=1)
+@check(
+    "boundary cases every run: empty and one-token histories, ids 0 and V - 1, V = 32000 with 300 ids, penalty 1 and below 1",
+    examples=1,
+)
 def boundary_cases(ctx):
     for dtype in DTYPES:
-        for b, v, length, penalty, why in BOUNDARY_CASES:
+        for b, v, length, penalty, _why in BOUNDARY_CASES:
             logits = ctx.randn(b, v, dtype=torch.float64, scale=3.0)
             logits[:, 1::4] = 0.0  # exact zeros among the seen ids
             logits = logits.to(dtype)
@@ -111,15 +117,18 @@ def untouched_elsewhere(ctx):
         changed = (out[r] != logits[r]) & ~seen[r]
         if bool(changed.any()):
             j = int(changed.nonzero()[0, 0])
-            ctx.fail(f"row {r}: logit {j} changed from {float(logits[r, j]):g} to {float(out[r, j]):g}, but id {j} "
-                     f"does not occur in that row's input_ids {ids[r].tolist()}")
+            ctx.fail(
+                f"row {r}: logit {j} changed from {float(logits[r, j]):g} to {float(out[r, j]):g}, but id {j} "
+                f"does not occur in that row's input_ids {ids[r].tolist()}"
+            )
     ctx.assert_close(out, expected, dtype=dtype)
 
 
 @check("with penalty > 1 no logit ever goes up, whatever its sign", examples=8)
 def never_raises(ctx):
     dtype, (b, v, length, _), penalty = ctx.draw(
-        st.tuples(st.sampled_from([torch.float32, torch.float64]), CASES, st.sampled_from([1.1, 1.5, 3.0])))
+        st.tuples(st.sampled_from([torch.float32, torch.float64]), CASES, st.sampled_from([1.1, 1.5, 3.0]))
+    )
     logits, ids = _inputs(ctx, dtype, b, v, max(length, 1))
     out = ctx.call(logits, ids, penalty=penalty)
     expected = ctx.reference(logits, ids, penalty=penalty)
@@ -128,8 +137,10 @@ def never_raises(ctx):
     raised = out > logits
     if bool(raised.any()):
         r, j = (int(x) for x in raised.nonzero()[0])
-        ctx.fail(f"penalty {penalty} raised logit [{r}, {j}] from {float(logits[r, j]):g} to {float(out[r, j]):g}; "
-                 f"a penalty above 1 must make a seen token less likely (divide if >= 0, multiply if < 0)")
+        ctx.fail(
+            f"penalty {penalty} raised logit [{r}, {j}] from {float(logits[r, j]):g} to {float(out[r, j]):g}; "
+            f"a penalty above 1 must make a seen token less likely (divide if >= 0, multiply if < 0)"
+        )
     ctx.assert_close(out, expected, dtype=dtype)
 
 
@@ -144,22 +155,22 @@ def repetition_penalty(logits, input_ids, penalty=1.2):
 
 
 WRONG_ANSWERS = {
-    "the notes' version: multiplies positive logits by the penalty and divides negative ones": '''
+    "the notes' version: multiplies positive logits by the penalty and divides negative ones": """
 import torch
 
 def repetition_penalty(logits, input_ids, penalty=1.2):
     seen = torch.gather(logits, 1, input_ids)
     seen = torch.where(seen > 0, seen * penalty, seen / penalty)
     return logits.scatter(1, input_ids, seen)
-''',
-    "divides every seen logit by the penalty, so negative logits move up towards 0": '''
+""",
+    "divides every seen logit by the penalty, so negative logits move up towards 0": """
 import torch
 
 def repetition_penalty(logits, input_ids, penalty=1.2):
     seen = torch.gather(logits, 1, input_ids)
     return logits.scatter(1, input_ids, seen / penalty)
-''',
-    "penalises once per occurrence: an id seen three times is divided three times": '''
+""",
+    "penalises once per occurrence: an id seen three times is divided three times": """
 import torch
 
 def repetition_penalty(logits, input_ids, penalty=1.2):
@@ -171,8 +182,8 @@ def repetition_penalty(logits, input_ids, penalty=1.2):
             else:
                 out[b, token] = out[b, token] / penalty
     return out
-''',
-    "uses the ids of the whole batch for every row": '''
+""",
+    "uses the ids of the whole batch for every row": """
 import torch
 
 def repetition_penalty(logits, input_ids, penalty=1.2):
@@ -181,25 +192,40 @@ def repetition_penalty(logits, input_ids, penalty=1.2):
     seen = out[:, ids]
     out[:, ids] = torch.where(seen < 0, seen * penalty, seen / penalty)
     return out
-''',
-    "penalty made a float32 tensor (torch.tensor(penalty)): 1.2 becomes 1.2000000477 on float64 logits": edited(_PLAIN,
-        ("    seen = torch.gather(logits, 1, input_ids)\n", "    penalty = torch.tensor(penalty)\n    seen = torch.gather(logits, 1, input_ids)\n"),
+""",
+    "penalty made a float32 tensor (torch.tensor(penalty)): 1.2 becomes 1.2000000477 on float64 logits": edited(
+        _PLAIN,
+        (
+            "    seen = torch.gather(logits, 1, input_ids)\n",
+            "    penalty = torch.tensor(penalty)\n    seen = torch.gather(logits, 1, input_ids)\n",
+        ),
     ),
-    "skips id 0, taking it for padding": edited(_PLAIN,
-        ("    return logits.scatter(1, input_ids, seen)",
-         "    seen = torch.where(input_ids == 0, logits[:, :1], seen)\n    return logits.scatter(1, input_ids, seen)"),
+    "skips id 0, taking it for padding": edited(
+        _PLAIN,
+        (
+            "    return logits.scatter(1, input_ids, seen)",
+            "    seen = torch.where(input_ids == 0, logits[:, :1], seen)\n    return logits.scatter(1, input_ids, seen)",
+        ),
     ),
-    "penalises only the last 64 tokens of the history (a window)": edited(_PLAIN,
-        ("    seen = torch.gather(logits, 1, input_ids)\n", "    input_ids = input_ids[:, -64:]\n    seen = torch.gather(logits, 1, input_ids)\n"),
+    "penalises only the last 64 tokens of the history (a window)": edited(
+        _PLAIN,
+        (
+            "    seen = torch.gather(logits, 1, input_ids)\n",
+            "    input_ids = input_ids[:, -64:]\n    seen = torch.gather(logits, 1, input_ids)\n",
+        ),
     ),
     "scatters into logits in place (modifies logits)": edited(_PLAIN, ("logits.scatter(", "logits.scatter_(")),
-    "penalises only the most recent token": edited(_PLAIN,
-        ("    seen = torch.gather(logits, 1, input_ids)\n", "    input_ids = input_ids[:, -1:]\n    seen = torch.gather(logits, 1, input_ids)\n"),
+    "penalises only the most recent token": edited(
+        _PLAIN,
+        (
+            "    seen = torch.gather(logits, 1, input_ids)\n",
+            "    input_ids = input_ids[:, -1:]\n    seen = torch.gather(logits, 1, input_ids)\n",
+        ),
     ),
 }
 
 ALTERNATIVES = {
-    "a boolean 'seen' mask from one-hot rows, then torch.where over the whole vocabulary": '''
+    "a boolean 'seen' mask from one-hot rows, then torch.where over the whole vocabulary": """
 import torch
 import torch.nn.functional as F
 
@@ -208,8 +234,8 @@ def repetition_penalty(logits, input_ids, penalty=1.2):
     seen = F.one_hot(input_ids, vocab).sum(dim=1) > 0  # (B, V); an empty history gives all False
     penalised = torch.where(logits < 0, logits * penalty, logits / penalty)
     return torch.where(seen, penalised, logits)
-''',
-    "a Python loop over each row's set of ids": '''
+""",
+    "a Python loop over each row's set of ids": """
 import torch
 
 def repetition_penalty(logits, input_ids, penalty=1.2):
@@ -219,5 +245,5 @@ def repetition_penalty(logits, input_ids, penalty=1.2):
             value = out[row, token]
             out[row, token] = value * penalty if value < 0 else value / penalty
     return out
-''',
+""",
 }

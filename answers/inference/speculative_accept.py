@@ -14,6 +14,7 @@ Regimes where implementations diverge (each run every time by `boundary_cases` a
   whole row);
 - float64 residuals over V = 4096 normalised: a `.float()` shows at a relative 1e-7.
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -76,7 +77,9 @@ def _named(ctx, name, compare):
         raise CheckFailed(f"`{name}`: {exc}") from None
 
 
-@check("matches the reference: accepted count and next-token distribution (float32/float64, drafts close to and far from the target)")
+@check(
+    "matches the reference: accepted count and next-token distribution (float32/float64, drafts close to and far from the target)"
+)
 def matches_reference(ctx):
     dtype, (b, gamma, v), closeness = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from([0.1, 0.5, 2.0])))
     args = _inputs(ctx, dtype, b, gamma, v, closeness)
@@ -125,7 +128,10 @@ def float64_precision(ctx):
     _named(ctx, "dist", lambda: ctx.assert_close(dist, expected[1], dtype=torch.float64, rtol=1e-12, atol=1e-18))
 
 
-@check("boundary cases every run: first, last and no draft rejected in one batch, G = 1, V = 1, V = 32000 (float32/float64)", examples=1)
+@check(
+    "boundary cases every run: first, last and no draft rejected in one batch, G = 1, V = 1, V = 32000 (float32/float64)",
+    examples=1,
+)
 def boundary_cases(ctx):
     for dtype in DTYPES:
         for gamma, v, stops, why in BOUNDARY_CASES:
@@ -134,14 +140,16 @@ def boundary_cases(ctx):
             if expected[0].tolist() != stops:  # guards the construction of the inputs
                 raise BankError(f"{why}: the inputs accept {expected[0].tolist()} drafts, meant {stops}")
             n, dist = _unpack(ctx, ctx.call(*args), len(stops))
-            _named(ctx, f"n_accepted ({why})", lambda: ctx.assert_equal(n, expected[0]))
-            _named(ctx, f"dist ({why})", lambda: ctx.assert_close(dist, expected[1], dtype=dtype))
+            _named(ctx, f"n_accepted ({why})", lambda n=n, e=expected: ctx.assert_equal(n, e[0]))
+            _named(ctx, f"dist ({why})", lambda d=dist, e=expected, t=dtype: ctx.assert_close(d, e[1], dtype=t))
 
 
 GRID = 200  # uniforms (m + 0.5) / GRID: each acceptance frequency is within 0.5 / GRID of min(1, p/q)
 
 
-@check("speculative sampling reproduces the target: P(accept x) q(x) + P(reject) dist = p, over a grid of uniforms (one draft token)")
+@check(
+    "speculative sampling reproduces the target: P(accept x) q(x) + P(reject) dist = p, over a grid of uniforms (one draft token)"
+)
 def reproduces_target(ctx):
     dtype, (_, _, v), closeness = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from([0.5, 2.0])))
     v = max(v, 2)
@@ -150,10 +158,16 @@ def reproduces_target(ctx):
     tokens = torch.arange(v).repeat_interleave(GRID).unsqueeze(1)  # (V*GRID, 1)
     u = ((torch.arange(GRID, dtype=torch.float64) + 0.5) / GRID).repeat(v).unsqueeze(1).to(dtype)
     n, dist = _unpack(ctx, ctx.call(tokens, q.expand(v * GRID, 1, v), p.expand(v * GRID, 2, v), u), v * GRID)
-    if not isinstance(n, torch.Tensor) or tuple(n.shape) != (v * GRID,) or not isinstance(dist, torch.Tensor) \
-            or tuple(dist.shape) != (v * GRID, v):
-        ctx.fail(f"expected n_accepted of shape ({v * GRID},) and dist of shape ({v * GRID}, {v}); "
-                 f"got {tuple(getattr(n, 'shape', ()))} and {tuple(getattr(dist, 'shape', ()))}")
+    if (
+        not isinstance(n, torch.Tensor)
+        or tuple(n.shape) != (v * GRID,)
+        or not isinstance(dist, torch.Tensor)
+        or tuple(dist.shape) != (v * GRID, v)
+    ):
+        ctx.fail(
+            f"expected n_accepted of shape ({v * GRID},) and dist of shape ({v * GRID}, {v}); "
+            f"got {tuple(getattr(n, 'shape', ()))} and {tuple(getattr(dist, 'shape', ()))}"
+        )
     accepted = n.reshape(v, GRID).double().mean(dim=1)  # how often each draft token was kept
     q0, p0 = q[0, 0].double(), p[0, 0].double()
     mixture = q0 * accepted  # emitted as the accepted draft token
@@ -161,8 +175,11 @@ def reproduces_target(ctx):
     if len(rejected):  # emitted from the corrected distribution (the same whichever token was rejected)
         mixture = mixture + (1 - mixture.sum()) * dist[int(rejected[0])].double()
     # grid error at most 1 / GRID per entry; 2 / GRID also absorbs a uniform landing on p/q itself
-    _named(ctx, "the distribution of the emitted token, P(accept x) q(x) + P(reject) dist(x)",
-           lambda: ctx.assert_close(mixture, p0, dtype=torch.float64, rtol=0.0, atol=2.0 / GRID))
+    _named(
+        ctx,
+        "the distribution of the emitted token, P(accept x) q(x) + P(reject) dist(x)",
+        lambda: ctx.assert_close(mixture, p0, dtype=torch.float64, rtol=0.0, atol=2.0 / GRID),
+    )
 
 
 # The plain loop, as the reference writes it; each wrong answer below but the vectorised one is this
@@ -192,13 +209,18 @@ def speculative_accept(draft_tokens, draft_probs, target_probs, uniforms):
 
 
 WRONG_ANSWERS = {
-    "ratio reversed: accepts when u <= q(x) / p(x) (mixing up which model is p)": edited(_LOOP,
+    "ratio reversed: accepts when u <= q(x) / p(x) (mixing up which model is p)": edited(
+        _LOOP,
         ("target_probs[b, n, x] / draft_probs[b, n, x]", "draft_probs[b, n, x] / target_probs[b, n, x]"),
     ),
-    "resamples from max(0, q - p), the draft's excess, instead of max(0, p - q)": edited(_LOOP,
-        ("torch.clamp(target_probs[b, n] - draft_probs[b, n], min=0)", "torch.clamp(draft_probs[b, n] - target_probs[b, n], min=0)"),
+    "resamples from max(0, q - p), the draft's excess, instead of max(0, p - q)": edited(
+        _LOOP,
+        (
+            "torch.clamp(target_probs[b, n] - draft_probs[b, n], min=0)",
+            "torch.clamp(draft_probs[b, n] - target_probs[b, n], min=0)",
+        ),
     ),
-    "counts every accepted draft token instead of stopping at the first rejection": '''
+    "counts every accepted draft token instead of stopping at the first rejection": """
 import torch
 
 def speculative_accept(draft_tokens, draft_probs, target_probs, uniforms):
@@ -217,33 +239,44 @@ def speculative_accept(draft_tokens, draft_probs, target_probs, uniforms):
         else:
             dist.append(target_probs[b, gamma])
     return n_acc, torch.stack(dist)
-''',
-    "forgets to normalise the residual max(0, p - q)": edited(_LOOP,
-        ("            r = torch.clamp(target_probs[b, n] - draft_probs[b, n], min=0)\n            dist[b] = r / r.sum()",
-         "            dist[b] = torch.clamp(target_probs[b, n] - draft_probs[b, n], min=0)"),
+""",
+    "forgets to normalise the residual max(0, p - q)": edited(
+        _LOOP,
+        (
+            "            r = torch.clamp(target_probs[b, n] - draft_probs[b, n], min=0)\n            dist[b] = r / r.sum()",
+            "            dist[b] = torch.clamp(target_probs[b, n] - draft_probs[b, n], min=0)",
+        ),
     ),
-    "all accepted: returns the target distribution at the last draft position, not the extra one p_G": edited(_LOOP,
+    "all accepted: returns the target distribution at the last draft position, not the extra one p_G": edited(
+        _LOOP,
         ("dist[b] = target_probs[b, gamma]", "dist[b] = target_probs[b, gamma - 1]"),
     ),
-    "never tests the last draft (loop to G - 1, then accepts it)": edited(_LOOP,
+    "never tests the last draft (loop to G - 1, then accepts it)": edited(
+        _LOOP,
         ("        while n < gamma:\n", "        while n < gamma - 1:\n"),
         ("        n_acc[b] = n\n", "        if n == gamma - 1:\n            n = gamma\n        n_acc[b] = n\n"),
     ),
-    "stops every row at the batch's first rejection (n = the smallest over the rows)": edited(_LOOP,
-        ("    return n_acc, dist", "    n_min = int(n_acc.min())\n    for b in range(batch):\n"
-         "        if n_min < gamma:\n            r = torch.clamp(target_probs[b, n_min] - draft_probs[b, n_min], min=0)\n"
-         "            dist[b] = r / r.sum()\n    return torch.full_like(n_acc, n_min), dist"),
+    "stops every row at the batch's first rejection (n = the smallest over the rows)": edited(
+        _LOOP,
+        (
+            "    return n_acc, dist",
+            "    n_min = int(n_acc.min())\n    for b in range(batch):\n"
+            "        if n_min < gamma:\n            r = torch.clamp(target_probs[b, n_min] - draft_probs[b, n_min], min=0)\n"
+            "            dist[b] = r / r.sum()\n    return torch.full_like(n_acc, n_min), dist",
+        ),
     ),
-    "normalises the residual in float32 (.float() on float64 input), cast back": edited(_LOOP,
+    "normalises the residual in float32 (.float() on float64 input), cast back": edited(
+        _LOOP,
         ("            dist[b] = r / r.sum()", "            dist[b] = (r.float() / r.float().sum()).to(r.dtype)"),
     ),
-    "normalises the residual with a softmax instead of dividing by its sum": edited(_LOOP,
+    "normalises the residual with a softmax instead of dividing by its sum": edited(
+        _LOOP,
         ("            dist[b] = r / r.sum()", "            dist[b] = torch.softmax(r, dim=-1)"),
     ),
 }
 
 ALTERNATIVES = {
-    "vectorised: u * q <= p per position, a cumulative product for 'all accepted so far', one gather for the rows": '''
+    "vectorised: u * q <= p per position, a cumulative product for 'all accepted so far', one gather for the rows": """
 import torch
 
 def speculative_accept(draft_tokens, draft_probs, target_probs, uniforms):
@@ -258,5 +291,5 @@ def speculative_accept(draft_tokens, draft_probs, target_probs, uniforms):
     options = torch.cat([residual, target_probs[:, gamma:]], dim=1)  # (B, G+1, V): row G is the extra token
     dist = options[torch.arange(batch), n]
     return n, dist
-''',
+""",
 }

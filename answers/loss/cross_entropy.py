@@ -14,6 +14,7 @@ Regimes where implementations diverge, each run every time by `float64_precision
   instead of per row underflows a row to log(0)), and logits spread over [-1e4, 1e4];
 - float64 logits computed in float64 (a `.float()` leaves errors of 1e-8, far above 1e-12).
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -103,6 +104,7 @@ LARGE_ATOL = 8 * 2.0**-10
 
 def _regime_batches(ctx, dtype):
     """(logits, targets, keyword arguments, atol) for every regime of the module docstring."""
+
     def logits(n, c, scale=2.0):
         return ctx.randn(n, c, dtype=dtype, scale=scale)
 
@@ -125,11 +127,20 @@ def _regime_batches(ctx, dtype):
     return cases
 
 
-@check("boundary regimes, every run: C = 1, 2, 32768; one kept target; ignore_index -1 and 0; rows near +1e4 and -1e4 together", examples=1)
+@check(
+    "boundary regimes, every run: C = 1, 2, 32768; one kept target; ignore_index -1 and 0; rows near +1e4 and -1e4 together",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for dtype in (torch.float32, torch.float64):
         for logits, targets, kw, atol in _regime_batches(ctx, dtype):
-            ctx.assert_close(ctx.call(logits, targets, **kw), ctx.reference(logits, targets, **kw), dtype=dtype, atol=PROPERTY_ATOL.get(dtype, atol), rtol=PROPERTY_RTOL.get(dtype))
+            ctx.assert_close(
+                ctx.call(logits, targets, **kw),
+                ctx.reference(logits, targets, **kw),
+                dtype=dtype,
+                atol=PROPERTY_ATOL.get(dtype, atol),
+                rtol=PROPERTY_RTOL.get(dtype),
+            )
 
 
 @check("ignored targets do not count: the loss equals the loss over the kept rows alone")
@@ -177,30 +188,39 @@ def cross_entropy(logits, targets, ignore_index=-100):
 
 
 WRONG_ANSWERS = {
-    "computes in float32 for float64 logits too (`logits.float()`)": edited(_PLAIN,
+    "computes in float32 for float64 logits too (`logits.float()`)": edited(
+        _PLAIN,
         ("lse = torch.logsumexp(logits, dim=-1)", "x = logits.float()\n    lse = torch.logsumexp(x, dim=-1)"),
         ("picked = logits.gather(", "picked = x.gather("),
         ("return (lse - picked)[keep].mean()", "return (lse - picked)[keep].mean().to(logits.dtype)"),
     ),
-    "subtracts the row max from logits in place": edited(_PLAIN,
-        ("lse = torch.logsumexp(logits, dim=-1)",
-         "logits -= logits.amax(dim=-1, keepdim=True)\n    lse = torch.logsumexp(logits, dim=-1)"),
+    "subtracts the row max from logits in place": edited(
+        _PLAIN,
+        (
+            "lse = torch.logsumexp(logits, dim=-1)",
+            "logits -= logits.amax(dim=-1, keepdim=True)\n    lse = torch.logsumexp(logits, dim=-1)",
+        ),
     ),
-    "log-sum-exp over the first 4096 classes only (one block of a vocabulary row)": edited(_PLAIN,
+    "log-sum-exp over the first 4096 classes only (one block of a vocabulary row)": edited(
+        _PLAIN,
         ("torch.logsumexp(logits, dim=-1)", "torch.logsumexp(logits[:, :4096], dim=-1)"),
     ),
-    "keeps the targets >= 0 (right unless ignore_index is a real class such as 0)": edited(_PLAIN,
+    "keeps the targets >= 0 (right unless ignore_index is a real class such as 0)": edited(
+        _PLAIN,
         ("keep = targets != ignore_index", "keep = targets >= 0"),
     ),
-    "shifts by the max of the whole batch instead of each row (a row far below it underflows)": edited(_PLAIN,
-        ("lse = torch.logsumexp(logits, dim=-1)",
-         "m = logits.max()\n    lse = m + (logits - m).exp().sum(dim=-1).log()"),
+    "shifts by the max of the whole batch instead of each row (a row far below it underflows)": edited(
+        _PLAIN,
+        ("lse = torch.logsumexp(logits, dim=-1)", "m = logits.max()\n    lse = m + (logits - m).exp().sum(dim=-1).log()"),
     ),
-    "averages over all N targets, ignored ones included (as zero loss)": edited(_PLAIN,
-        ("    return (lse - picked)[keep].mean()",
-         "    nll = torch.where(keep, lse - picked, torch.zeros_like(lse))\n    return nll.mean()"),
+    "averages over all N targets, ignored ones included (as zero loss)": edited(
+        _PLAIN,
+        (
+            "    return (lse - picked)[keep].mean()",
+            "    nll = torch.where(keep, lse - picked, torch.zeros_like(lse))\n    return nll.mean()",
+        ),
     ),
-    "log of a softmax computed without the max (inf/NaN for large logits)": '''
+    "log of a softmax computed without the max (inf/NaN for large logits)": """
 import torch
 
 def cross_entropy(logits, targets, ignore_index=-100):
@@ -208,8 +228,8 @@ def cross_entropy(logits, targets, ignore_index=-100):
     probs = logits.exp() / logits.exp().sum(dim=-1, keepdim=True)
     picked = probs.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
     return -picked.log()[keep].mean()
-''',
-    "log(softmax) with the max subtracted: still -inf once a probability underflows": '''
+""",
+    "log(softmax) with the max subtracted: still -inf once a probability underflows": """
 import torch
 
 def cross_entropy(logits, targets, ignore_index=-100):
@@ -218,17 +238,18 @@ def cross_entropy(logits, targets, ignore_index=-100):
     probs = e / e.sum(dim=-1, keepdim=True)
     picked = probs.gather(-1, torch.where(keep, targets, 0)[:, None])[:, 0]
     return -picked.log()[keep].mean()
-''',
+""",
     "ignores the ignore_index argument (always -100)": edited(_PLAIN, ("targets != ignore_index", "targets != -100")),
     "sum instead of mean": edited(_PLAIN, ("[keep].mean()", "[keep].sum()")),
     "returns the per-token losses instead of their mean": edited(_PLAIN, ("[keep].mean()", "[keep]")),
-    "log-sum-exp over the batch (dim 0) instead of the classes": edited(_PLAIN,
+    "log-sum-exp over the batch (dim 0) instead of the classes": edited(
+        _PLAIN,
         ("torch.logsumexp(logits, dim=-1)", "torch.logsumexp(logits, dim=0)[targets.clamp(min=0)]"),
     ),
 }
 
 ALTERNATIVES = {
-    "log-softmax by hand, one-hot mask, float32 for bfloat16": '''
+    "log-softmax by hand, one-hot mask, float32 for bfloat16": """
 import torch
 
 def cross_entropy(logits, targets, ignore_index=-100):
@@ -241,8 +262,8 @@ def cross_entropy(logits, targets, ignore_index=-100):
     rows = torch.arange(len(targets))[keep]
     one_hot[rows, targets[keep]] = 1.0
     return (-(one_hot * log_probs).sum() / keep.sum()).to(logits.dtype)
-''',
-    "torch.logsumexp and boolean indexing, loss in logits' dtype": '''
+""",
+    "torch.logsumexp and boolean indexing, loss in logits' dtype": """
 import torch
 
 def cross_entropy(logits, targets, ignore_index=-100):
@@ -250,5 +271,5 @@ def cross_entropy(logits, targets, ignore_index=-100):
     x, t = logits[keep], targets[keep]
     nll = torch.logsumexp(x, dim=-1) - x[torch.arange(len(t)), t]
     return nll.mean()
-''',
+""",
 }

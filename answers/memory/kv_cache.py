@@ -9,6 +9,7 @@ Regimes where implementations diverge (each run every time by `boundary_cases`):
 - totals past 2**31 (an int32 accumulator wraps) and past 2**53 (a float product rounds);
 - one kv head against many (GQA/MQA caches: n_kv_heads, never the query heads).
 """
+
 from hypothesis import strategies as st
 
 from llmq.judge.kit import BankError, check, edited
@@ -32,7 +33,11 @@ BOUNDARY_CASES = [
 
 # Published numbers: (arguments, bytes, where from)
 PUBLISHED = [
-    ((1, 1, 40, 40, 128), 800 * 1024, "OPT-13B (40 layers, 40 heads of 128), 800 KB per token in fp16 (Kwon et al. 2023, vLLM, arXiv:2309.06180, sec. 3)"),
+    (
+        (1, 1, 40, 40, 128),
+        800 * 1024,
+        "OPT-13B (40 layers, 40 heads of 128), 800 KB per token in fp16 (Kwon et al. 2023, vLLM, arXiv:2309.06180, sec. 3)",
+    ),
     ((1, 2048, 40, 40, 128), 1600 * 1024 * 1024, "OPT-13B, 2048 tokens: 1.6 GB (vLLM paper, sec. 3)"),
     ((1, 4096, 32, 32, 128), 2 * 1024**3, "Llama-2-7B (MHA, 32 kv heads), 4096 tokens in fp16: 2 GiB"),
     ((1, 4096, 80, 8, 128), 1280 * 1024**2, "Llama-2-70B (GQA, 8 kv heads of 64 query heads), 4096 tokens in fp16"),
@@ -62,11 +67,16 @@ def published(ctx):
             raise BankError(f"reference gives {reference(*args):,} bytes, disagreeing with {where}")
         got = ctx.call(*args)
         if got != expected or type(got) is not int:
-            ctx.fail(f"{where}: expected {expected:,} bytes (an int; fp16 is the default, "
-                     f"2 bytes per element; keys and values both cached), got {got!r}")
+            ctx.fail(
+                f"{where}: expected {expected:,} bytes (an int; fp16 is the default, "
+                f"2 bytes per element; keys and values both cached), got {got!r}"
+            )
 
 
-@check("boundary cases every run: all sizes 1, one layer, one kv head, 1 and 4 bytes, totals past 2**31 and 2**53; an int", examples=1)
+@check(
+    "boundary cases every run: all sizes 1, one layer, one kv head, 1 and 4 bytes, totals past 2**31 and 2**53; an int",
+    examples=1,
+)
 def boundary_cases(ctx):
     for args, kwargs, why in BOUNDARY_CASES:
         got = ctx.call(*args, **kwargs)
@@ -88,7 +98,7 @@ WRONG_ANSWERS = {
     "returns GiB, a float, instead of bytes": edited(_PLAIN, ("* bytes_per_element\n", "* bytes_per_element / 2**30\n")),
     "counts one layer only": edited(_PLAIN, (" * n_layers", "")),
     "ignores bytes_per_element: always 2 bytes (fp16)": edited(_PLAIN, (" * bytes_per_element\n", " * 2\n")),
-    "accumulates in an int32 tensor (wraps past 2**31 bytes)": '''
+    "accumulates in an int32 tensor (wraps past 2**31 bytes)": """
 import torch
 
 def kv_cache_bytes(batch, seq_len, n_layers, n_kv_heads, head_dim, bytes_per_element=2):
@@ -96,17 +106,18 @@ def kv_cache_bytes(batch, seq_len, n_layers, n_kv_heads, head_dim, bytes_per_ele
     for size in (batch, seq_len, n_layers, n_kv_heads, head_dim, bytes_per_element):
         total = total * size
     return int(total)
-''',
-    "multiplies in floats and converts at the end (rounds past 2**53)":
-        edited(_PLAIN, ("return 2 * batch", "return int(2.0 * batch"), ("* bytes_per_element\n", "* bytes_per_element)\n")),
+""",
+    "multiplies in floats and converts at the end (rounds past 2**53)": edited(
+        _PLAIN, ("return 2 * batch", "return int(2.0 * batch"), ("* bytes_per_element\n", "* bytes_per_element)\n")
+    ),
 }
 
 ALTERNATIVES = {
-    "per layer, summed over the layers": '''
+    "per layer, summed over the layers": """
 import math
 
 def kv_cache_bytes(batch, seq_len, n_layers, n_kv_heads, head_dim, bytes_per_element=2):
     one_layer = math.prod([2, batch, seq_len, n_kv_heads, head_dim, bytes_per_element])
     return sum(one_layer for _ in range(n_layers))
-''',
+""",
 }

@@ -12,6 +12,7 @@ Regimes where implementations diverge (each run every time by `boundary_cases`):
 - k away from 12, fractional k (6.5), and k = 0;
 - Ψ as an int and as a float, tiny (1) and huge (1e13).
 """
+
 from hypothesis import strategies as st
 
 from llmq.judge.kit import BankError, check, edited
@@ -44,7 +45,7 @@ TABLE_1 = {
 def _printed(value_gb, printed):
     """Does value_gb round (half up) to the number as printed in the table?"""
     decimals = len(printed.split(".")[1]) if "." in printed else 0
-    return abs(value_gb - float(printed)) <= 0.5 * 10 ** -decimals + 1e-12
+    return abs(value_gb - float(printed)) <= 0.5 * 10**-decimals + 1e-12
 
 
 @check("matches the formulas for random Ψ, N and stage, with k at its default and away from 12")
@@ -72,8 +73,7 @@ def paper_table_1(ctx):
             got = ctx.call(psi, n_d, stage)
             number = isinstance(got, (int, float)) and not isinstance(got, bool)
             if not (number and abs(got - expected) <= RTOL * expected):
-                ctx.fail(f"N_d = {n_d}, stage {stage}: expected {expected:,.0f} bytes "
-                         f"(Table 1 prints {printed} GB), got {got!r}")
+                ctx.fail(f"N_d = {n_d}, stage {stage}: expected {expected:,.0f} bytes (Table 1 prints {printed} GB), got {got!r}")
             ctx.assert_close(got, expected, rtol=RTOL)
 
 
@@ -118,15 +118,21 @@ WRONG_ANSWERS = {
     "ignores k: the optimizer always takes 12 bytes per parameter": edited(_PLAIN, ("k * n_params", "12 * n_params")),
     "returns GB instead of bytes": edited(_PLAIN, ("return weights + grads + optim", "return (weights + grads + optim) / 1e9")),
     "floor division // (wrong when N does not divide the sharded bytes)": edited(
-        _PLAIN, ("optim / n_gpus", "optim // n_gpus"), ("grads / n_gpus", "grads // n_gpus"), ("weights / n_gpus", "weights // n_gpus")),
+        _PLAIN,
+        ("optim / n_gpus", "optim // n_gpus"),
+        ("grads / n_gpus", "grads // n_gpus"),
+        ("weights / n_gpus", "weights // n_gpus"),
+    ),
     "stage 3 forgets to shard the fp16 weights (same as stage 2)": edited(_PLAIN, ("if stage >= 3:", "if stage >= 4:")),
-    "optimizer bytes per parameter truncated to an int (k = 6.5 taken as 6)": edited(_PLAIN, ("k * n_params", "int(k) * n_params")),
+    "optimizer bytes per parameter truncated to an int (k = 6.5 taken as 6)": edited(
+        _PLAIN, ("k * n_params", "int(k) * n_params")
+    ),
 }
 
 ALTERNATIVES = {
-    "a table of (bytes per parameter, first stage that shards it), summed": '''
+    "a table of (bytes per parameter, first stage that shards it), summed": """
 def zero_memory_bytes(n_params, n_gpus, stage, k=12):
     parts = [(2, 3), (2, 2), (k, 1)]  # fp16 weights, fp16 gradients, optimizer states
     return sum(b * n_params / (n_gpus if stage >= first else 1) for b, first in parts)
-''',
+""",
 }

@@ -20,6 +20,7 @@ Regimes where implementations diverge (each run every time by `boundary_cases` a
 - logits of a few hundred (exp overflows without the max subtracted);
 - float64 logits of ~30 over 512 tokens: a `.float()` shows at a relative 1e-7.
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -97,7 +98,10 @@ def float64_precision(ctx):
     ctx.assert_close(aux, want_aux, dtype=torch.float64, rtol=1e-11, atol=0.0)
 
 
-@check("boundary cases every run: E = 1, k = 1, k = E, one token, 64 experts with some never chosen, logits of a few hundred", examples=1)
+@check(
+    "boundary cases every run: E = 1, k = 1, k = E, one token, 64 experts with some never chosen, logits of a few hundred",
+    examples=1,
+)
 def boundary_cases(ctx):
     for dtype in DTYPES:
         for n, e, k, scale, why in BOUNDARY_CASES:
@@ -141,7 +145,9 @@ def balance(ctx):
         try:
             ctx.assert_close(out[2], torch.tensor(1.0, dtype=torch.float64), dtype=dtype)
         except CheckFailed as exc:
-            raise CheckFailed(f"aux_loss of perfectly balanced routing (each expert chosen and weighted equally) should be 1: {exc}") from None
+            raise CheckFailed(
+                f"aux_loss of perfectly balanced routing (each expert chosen and weighted equally) should be 1: {exc}"
+            ) from None
     _compare(ctx, out, logits, k, dtype)
 
 
@@ -162,44 +168,59 @@ def topk_routing(logits, k):
 
 
 WRONG_ANSWERS = {
-    "weights are the full-softmax probabilities of the chosen experts, not renormalised over them": edited(_PLAIN,
+    "weights are the full-softmax probabilities of the chosen experts, not renormalised over them": edited(
+        _PLAIN,
         ("weights = torch.softmax(top, dim=-1)", "weights = torch.softmax(logits, dim=-1).gather(1, indices)"),
     ),
-    "f_i counts only each token's top-1 expert (Switch's k = 1 rule) while routing to k experts": edited(_PLAIN,
+    "f_i counts only each token's top-1 expert (Switch's k = 1 rule) while routing to k experts": edited(
+        _PLAIN,
         ("torch.bincount(indices.flatten(), minlength=e)", "torch.bincount(indices[:, 0], minlength=e)"),
         ("f = counts / (n * k)", "f = counts / n"),
     ),
-    "P_i from the renormalised top-k weights instead of the router's full softmax": edited(_PLAIN,
+    "P_i from the renormalised top-k weights instead of the router's full softmax": edited(
+        _PLAIN,
         ("probs = torch.softmax(logits, dim=-1)", "probs = torch.zeros_like(logits).scatter_(1, indices, weights)"),
     ),
-    "forgets the factor E (the loss then shrinks as experts are added; balanced gives 1/E, not 1)": edited(_PLAIN,
+    "forgets the factor E (the loss then shrinks as experts are added; balanced gives 1/E, not 1)": edited(
+        _PLAIN,
         ("aux = e * (f * probs", "aux = (f * probs"),
     ),
-    "divides the counts by N, not N * k (Hugging Face's Mixtral convention: k times the stated loss)": edited(_PLAIN,
+    "divides the counts by N, not N * k (Hugging Face's Mixtral convention: k times the stated loss)": edited(
+        _PLAIN,
         ("f = counts / (n * k)", "f = counts / n"),
     ),
-    "softmax over the tokens (dim=0) instead of over the experts": edited(_PLAIN,
-        ("weights = torch.softmax(top, dim=-1)",
-         "weights = torch.softmax(logits, dim=0).gather(1, indices)\n    weights = weights / weights.sum(dim=-1, keepdim=True)"),
+    "softmax over the tokens (dim=0) instead of over the experts": edited(
+        _PLAIN,
+        (
+            "weights = torch.softmax(top, dim=-1)",
+            "weights = torch.softmax(logits, dim=0).gather(1, indices)\n    weights = weights / weights.sum(dim=-1, keepdim=True)",
+        ),
         ("probs = torch.softmax(logits, dim=-1)", "probs = torch.softmax(logits, dim=0)"),
     ),
-    "bincount without minlength: f is short when the last experts are never chosen": edited(_PLAIN,
+    "bincount without minlength: f is short when the last experts are never chosen": edited(
+        _PLAIN,
         ("torch.bincount(indices.flatten(), minlength=e)", "torch.bincount(indices.flatten())"),
     ),
-    "softmax by hand without subtracting the max (exp overflows for large logits)": edited(_PLAIN,
-        ("    weights = torch.softmax(top, dim=-1)\n    probs = torch.softmax(logits, dim=-1)\n",
-         "    weights = top.exp() / top.exp().sum(dim=-1, keepdim=True)\n"
-         "    probs = logits.exp() / logits.exp().sum(dim=-1, keepdim=True)\n"),
+    "softmax by hand without subtracting the max (exp overflows for large logits)": edited(
+        _PLAIN,
+        (
+            "    weights = torch.softmax(top, dim=-1)\n    probs = torch.softmax(logits, dim=-1)\n",
+            "    weights = top.exp() / top.exp().sum(dim=-1, keepdim=True)\n"
+            "    probs = logits.exp() / logits.exp().sum(dim=-1, keepdim=True)\n",
+        ),
     ),
-    "computes the softmaxes in float32 (.float() on float64 input), cast back": edited(_PLAIN,
-        ("    weights = torch.softmax(top, dim=-1)\n    probs = torch.softmax(logits, dim=-1)\n",
-         "    weights = torch.softmax(top.float(), dim=-1).to(logits.dtype)\n"
-         "    probs = torch.softmax(logits.float(), dim=-1).to(logits.dtype)\n"),
+    "computes the softmaxes in float32 (.float() on float64 input), cast back": edited(
+        _PLAIN,
+        (
+            "    weights = torch.softmax(top, dim=-1)\n    probs = torch.softmax(logits, dim=-1)\n",
+            "    weights = torch.softmax(top.float(), dim=-1).to(logits.dtype)\n"
+            "    probs = torch.softmax(logits.float(), dim=-1).to(logits.dtype)\n",
+        ),
     ),
 }
 
 ALTERNATIVES = {
-    "full softmax, gather and renormalise; f from one_hot summed over the k slots": '''
+    "full softmax, gather and renormalise; f from one_hot summed over the k slots": """
 import torch
 import torch.nn.functional as F
 
@@ -212,8 +233,8 @@ def topk_routing(logits, k):
     f = F.one_hot(indices, e).sum(dim=(0, 1)).to(logits.dtype) / (n * k)
     aux = e * torch.dot(f, probs.mean(dim=0))
     return weights, indices, aux
-''',
-    "per token in float64: stable softmax by hand over the chosen logits": '''
+""",
+    "per token in float64: stable softmax by hand over the chosen logits": """
 import torch
 
 def topk_routing(logits, k):
@@ -227,5 +248,5 @@ def topk_routing(logits, k):
     counts = torch.bincount(indices.flatten(), minlength=e).double()
     aux = e * (counts / (n * k) * full.mean(dim=0)).sum()
     return weights.to(logits.dtype), indices, aux.to(logits.dtype)
-''',
+""",
 }

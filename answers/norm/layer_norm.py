@@ -13,6 +13,7 @@ Regimes where implementations diverge, each run every time by `float64_precision
 - float64 input computed in float64 (a `.float()` leaves errors of 1e-6 on rows near 100);
 - bfloat16 input with statistics in float32 (`bf16_statistics`).
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -51,8 +52,7 @@ def _rows(ctx, dtype, offset, d=None):
     lead = ctx.draw(st.lists(st.integers(1, 3), max_size=2))
     d = d or ctx.draw(st.sampled_from([5, 1, 2, 3, 8, 17]))
     scale = ctx.draw(st.sampled_from([1e-3, 1.0, 30.0]))
-    x = (offset + ctx.randn(*lead, d, dtype=torch.float64) * scale).to(dtype)
-    return x
+    return (offset + ctx.randn(*lead, d, dtype=torch.float64) * scale).to(dtype)
 
 
 @check("matches the reference (random shapes, float32/float64/bfloat16, small and large inputs, eps default and not)")
@@ -68,7 +68,10 @@ def matches_reference(ctx):
 FLOAT64_TOL = 1e-12
 
 
-@check("float64 input is computed in float64 (rows near 100, rtol and atol 1e-12: a float32 step such as `.float()` fails)", examples=2)
+@check(
+    "float64 input is computed in float64 (rows near 100, rtol and atol 1e-12: a float32 step such as `.float()` fails)",
+    examples=2,
+)
 def float64_precision(ctx):
     # Rows shorter than a block: long rows have their own regime check.
     d = ctx.draw(st.sampled_from([200, 77]))
@@ -94,7 +97,10 @@ REGIMES = [
 ]
 
 
-@check("boundary regimes, every run: D = 1, 7, 1000; 1-D and 3-D x; variance far below, near and above eps; rows near 100", examples=1)
+@check(
+    "boundary regimes, every run: D = 1, 7, 1000; 1-D and 3-D x; variance far below, near and above eps; rows near 100",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for dtype in (torch.float32, torch.float64):
         for shape, offset, spread, kw in REGIMES:
@@ -103,7 +109,13 @@ def boundary_regimes(ctx):
             # Near 100 a float32 mean is off by half an ulp of 100 (4e-6): allowed here in both
             # dtypes (for float64 it is the precision check's to report).
             atol = 5e-5 if offset >= 100 else PROPERTY_ATOL.get(dtype)
-            ctx.assert_close(ctx.call(x, weight, bias, **kw), ctx.reference(x, weight, bias, **kw), dtype=dtype, atol=atol, rtol=PROPERTY_RTOL.get(dtype))
+            ctx.assert_close(
+                ctx.call(x, weight, bias, **kw),
+                ctx.reference(x, weight, bias, **kw),
+                dtype=dtype,
+                atol=atol,
+                rtol=PROPERTY_RTOL.get(dtype),
+            )
 
 
 @check("eps is added to the variance, inside the square root (rows whose variance is about eps)", examples=5)
@@ -113,7 +125,13 @@ def eps_inside_sqrt(ctx):
     kw, spread = ctx.draw(st.sampled_from([({}, 3e-3), ({"eps": 1e-3}, 3e-2)]))  # var ~ spread^2 ~ eps
     x = ctx.randn(3, d, dtype=dtype, scale=spread)
     weight, bias = _params(ctx, d, dtype)
-    ctx.assert_close(ctx.call(x, weight, bias, **kw), ctx.reference(x, weight, bias, **kw), dtype=dtype, rtol=PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype))
+    ctx.assert_close(
+        ctx.call(x, weight, bias, **kw),
+        ctx.reference(x, weight, bias, **kw),
+        dtype=dtype,
+        rtol=PROPERTY_RTOL.get(dtype),
+        atol=PROPERTY_ATOL.get(dtype),
+    )
 
 
 @check("rows far from zero (100 + noise) in float32: variance as the mean of squared deviations", examples=10)
@@ -139,7 +157,7 @@ def bf16_statistics(ctx):
     ctx.assert_close(ctx.call(x, weight, bias), ctx.reference(x, weight, bias), dtype=torch.bfloat16)
 
 
-_BASE = '''
+_BASE = """
 import torch
 
 def layer_norm(x, weight, bias, eps=1e-5):
@@ -147,7 +165,7 @@ def layer_norm(x, weight, bias, eps=1e-5):
     mean = xf.mean(dim=-1, keepdim=True)
     var = (xf - mean).pow(2).mean(dim=-1, keepdim=True)
     return ((xf - mean) / torch.sqrt(var + eps) * weight + bias).to(x.dtype)
-'''
+"""
 
 WRONG_ANSWERS = {
     "computes in float32 for float64 input too (`x.float()` unconditionally)": edited(
@@ -169,15 +187,15 @@ WRONG_ANSWERS = {
         ("var = (xf - mean).pow(2).mean(dim=-1, keepdim=True)", "var = (xf - mean).pow(2).mean(dim=1, keepdim=True)"),
     ),
     "ignores the eps argument (always 1e-5)": edited(_BASE, ("torch.sqrt(var + eps)", "torch.sqrt(var + 1e-5)")),
-    "unbiased variance (torch.var's default divides by D - 1)": '''
+    "unbiased variance (torch.var's default divides by D - 1)": """
 import torch
 
 def layer_norm(x, weight, bias, eps=1e-5):
     mean = x.mean(dim=-1, keepdim=True)
     var = x.var(dim=-1, keepdim=True)
     return (x - mean) / torch.sqrt(var + eps) * weight + bias
-''',
-    "one-pass variance E[x^2] - E[x]^2 (cancels catastrophically when the mean is large)": '''
+""",
+    "one-pass variance E[x^2] - E[x]^2 (cancels catastrophically when the mean is large)": """
 import torch
 
 def layer_norm(x, weight, bias, eps=1e-5):
@@ -185,8 +203,8 @@ def layer_norm(x, weight, bias, eps=1e-5):
     mean = xf.mean(dim=-1, keepdim=True)
     var = (xf * xf).mean(dim=-1, keepdim=True) - mean * mean
     return ((xf - mean) / torch.sqrt(var + eps) * weight + bias).to(x.dtype)
-''',
-    "eps added to the standard deviation instead of the variance": '''
+""",
+    "eps added to the standard deviation instead of the variance": """
 import torch
 
 def layer_norm(x, weight, bias, eps=1e-5):
@@ -194,8 +212,8 @@ def layer_norm(x, weight, bias, eps=1e-5):
     mean = xf.mean(dim=-1, keepdim=True)
     std = (xf - mean).pow(2).mean(dim=-1, keepdim=True).sqrt()
     return ((xf - mean) / (std + eps) * weight + bias).to(x.dtype)
-''',
-    "statistics over every dim (the whole tensor) instead of the last": '''
+""",
+    "statistics over every dim (the whole tensor) instead of the last": """
 import torch
 
 def layer_norm(x, weight, bias, eps=1e-5):
@@ -203,8 +221,8 @@ def layer_norm(x, weight, bias, eps=1e-5):
     mean = xf.mean()
     var = (xf - mean).pow(2).mean()
     return ((xf - mean) / torch.sqrt(var + eps) * weight + bias).to(x.dtype)
-''',
-    "weight and bias swapped": '''
+""",
+    "weight and bias swapped": """
 import torch
 
 def layer_norm(x, weight, bias, eps=1e-5):
@@ -212,19 +230,19 @@ def layer_norm(x, weight, bias, eps=1e-5):
     mean = xf.mean(dim=-1, keepdim=True)
     var = (xf - mean).pow(2).mean(dim=-1, keepdim=True)
     return ((xf - mean) / torch.sqrt(var + eps) * bias + weight).to(x.dtype)
-''',
-    "computes in bfloat16 throughout for bfloat16 input": '''
+""",
+    "computes in bfloat16 throughout for bfloat16 input": """
 import torch
 
 def layer_norm(x, weight, bias, eps=1e-5):
     mean = x.mean(dim=-1, keepdim=True)
     var = (x - mean).pow(2).mean(dim=-1, keepdim=True)
     return (x - mean) / torch.sqrt(var + eps) * weight + bias
-''',
+""",
 }
 
 ALTERNATIVES = {
-    "torch.var_mean with correction=0, rsqrt, in float32 for half precision": '''
+    "torch.var_mean with correction=0, rsqrt, in float32 for half precision": """
 import torch
 
 def layer_norm(x, weight, bias, eps=1e-5):
@@ -233,8 +251,8 @@ def layer_norm(x, weight, bias, eps=1e-5):
     var, mean = torch.var_mean(xw, dim=-1, keepdim=True, correction=0)
     y = (xw - mean) * torch.rsqrt(var + eps)
     return torch.addcmul(bias.to(work), y, weight.to(work)).to(x.dtype)
-''',
-    "normalise in float32, cast back, then scale and shift in x's dtype": '''
+""",
+    "normalise in float32, cast back, then scale and shift in x's dtype": """
 import torch
 
 def layer_norm(x, weight, bias, eps=1e-5):
@@ -242,5 +260,5 @@ def layer_norm(x, weight, bias, eps=1e-5):
     centred = xf - xf.mean(-1, keepdim=True)
     std = torch.sqrt(centred.square().sum(-1, keepdim=True) / x.shape[-1] + eps)
     return (centred / std).to(x.dtype) * weight + bias
-''',
+""",
 }

@@ -13,6 +13,7 @@ Regimes where implementations diverge, each run every time by `boundary_regimes`
 - float64 input computed in float64 (a `.float()` leaves errors of 1e-8, far above rtol 1e-12);
 - bfloat16 input computed in float32 (`computes_in_float32`).
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -92,13 +93,22 @@ REGIMES = [
 ]
 
 
-@check("boundary regimes, every run: D = 1, 7, 1000; 1-D and 3-D x; rows of 1e-6, 1e-3 and 1e6; eps away from its default", examples=1)
+@check(
+    "boundary regimes, every run: D = 1, 7, 1000; 1-D and 3-D x; rows of 1e-6, 1e-3 and 1e6; eps away from its default",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for dtype in (torch.float32, torch.float64):
         for shape, scale, kw in REGIMES:
             x = ctx.randn(*shape, dtype=dtype, scale=scale)
             weight = (1 + ctx.randn(shape[-1], dtype=torch.float64) * 0.5).to(dtype)
-            ctx.assert_close(ctx.call(x, weight, **kw), ctx.reference(x, weight, **kw), dtype=dtype, rtol=PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype))
+            ctx.assert_close(
+                ctx.call(x, weight, **kw),
+                ctx.reference(x, weight, **kw),
+                dtype=dtype,
+                rtol=PROPERTY_RTOL.get(dtype),
+                atol=PROPERTY_ATOL.get(dtype),
+            )
 
 
 @check("a row of zeros gives zeros, not NaN (eps inside the square root)")
@@ -124,21 +134,25 @@ def computes_in_float32(ctx):
     ctx.assert_close(out, ctx.reference(x, weight), dtype=torch.bfloat16, rtol=BF16_FLOAT32_RTOL, atol=0.0)
 
 
-_BASE = '''
+_BASE = """
 import torch
 
 def rms_norm(x, weight, eps=1e-6):
     xf = x.float() if x.dtype != torch.float64 else x
     ms = xf.pow(2).mean(dim=-1, keepdim=True)
     return (xf * torch.rsqrt(ms + eps) * weight).to(x.dtype)
-'''
+"""
 
 WRONG_ANSWERS = {
     "computes in float32 for float64 input too (`x.float()` unconditionally)": edited(
         _BASE, ("xf = x.float() if x.dtype != torch.float64 else x", "xf = x.float()")
     ),
     "scales x in place (`x.float()` is x itself for float32 input)": edited(
-        _BASE, ("return (xf * torch.rsqrt(ms + eps) * weight).to(x.dtype)", "xf.mul_(torch.rsqrt(ms + eps))\n    return (xf * weight).to(x.dtype)")
+        _BASE,
+        (
+            "return (xf * torch.rsqrt(ms + eps) * weight).to(x.dtype)",
+            "xf.mul_(torch.rsqrt(ms + eps))\n    return (xf * weight).to(x.dtype)",
+        ),
     ),
     "mean square over the first 256 elements of each row only (one block of a long row)": edited(
         _BASE, ("ms = xf.pow(2).mean(dim=-1, keepdim=True)", "ms = xf[..., :256].pow(2).mean(dim=-1, keepdim=True)")
@@ -149,68 +163,68 @@ WRONG_ANSWERS = {
     "max(mean(x^2), eps) instead of mean(x^2) + eps (differs only when mean(x^2) is near eps)": edited(
         _BASE, ("torch.rsqrt(ms + eps)", "torch.rsqrt(ms.clamp(min=eps))")
     ),
-    "eps added outside the square root: x / (sqrt(mean(x^2)) + eps)": '''
+    "eps added outside the square root: x / (sqrt(mean(x^2)) + eps)": """
 import torch
 
 def rms_norm(x, weight, eps=1e-6):
     xf = x.float() if x.dtype != torch.float64 else x
     rms = xf.pow(2).mean(dim=-1, keepdim=True).sqrt()
     return (xf / (rms + eps) * weight).to(x.dtype)
-''',
-    "no eps at all (a zero row gives NaN)": '''
+""",
+    "no eps at all (a zero row gives NaN)": """
 import torch
 
 def rms_norm(x, weight, eps=1e-6):
     xf = x.float() if x.dtype != torch.float64 else x
     return (xf * torch.rsqrt(xf.pow(2).mean(dim=-1, keepdim=True)) * weight).to(x.dtype)
-''',
-    "mean of squares over the first dim instead of the last": '''
+""",
+    "mean of squares over the first dim instead of the last": """
 import torch
 
 def rms_norm(x, weight, eps=1e-6):
     xf = x.float() if x.dtype != torch.float64 else x
     ms = xf.pow(2).mean(dim=0, keepdim=True)
     return (xf * torch.rsqrt(ms + eps) * weight).to(x.dtype)
-''',
-    "divides by the L2 norm (sum of squares) instead of the root mean square": '''
+""",
+    "divides by the L2 norm (sum of squares) instead of the root mean square": """
 import torch
 
 def rms_norm(x, weight, eps=1e-6):
     xf = x.float() if x.dtype != torch.float64 else x
     return (xf * torch.rsqrt(xf.pow(2).sum(dim=-1, keepdim=True) + eps) * weight).to(x.dtype)
-''',
-    "subtracts the mean first (that is LayerNorm without bias, not RMSNorm)": '''
+""",
+    "subtracts the mean first (that is LayerNorm without bias, not RMSNorm)": """
 import torch
 
 def rms_norm(x, weight, eps=1e-6):
     xf = x.float() if x.dtype != torch.float64 else x
     xc = xf - xf.mean(dim=-1, keepdim=True)
     return (xc * torch.rsqrt(xc.pow(2).mean(dim=-1, keepdim=True) + eps) * weight).to(x.dtype)
-''',
-    "computes in bfloat16 throughout for bfloat16 input": '''
+""",
+    "computes in bfloat16 throughout for bfloat16 input": """
 import torch
 
 def rms_norm(x, weight, eps=1e-6):
     return x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps) * weight
-''',
-    "upcasts to float32 and forgets to cast back": '''
+""",
+    "upcasts to float32 and forgets to cast back": """
 import torch
 
 def rms_norm(x, weight, eps=1e-6):
     xf = x.float() if x.dtype != torch.float64 else x
     return xf * torch.rsqrt(xf.pow(2).mean(dim=-1, keepdim=True) + eps) * weight.float()
-''',
-    "ignores the eps argument (always 1e-6)": '''
+""",
+    "ignores the eps argument (always 1e-6)": """
 import torch
 
 def rms_norm(x, weight, eps=1e-6):
     xf = x.float() if x.dtype != torch.float64 else x
     return (xf * torch.rsqrt(xf.pow(2).mean(dim=-1, keepdim=True) + 1e-6) * weight).to(x.dtype)
-''',
+""",
 }
 
 ALTERNATIVES = {
-    "Hugging Face's order: normalise in float32, cast back, then multiply by the weight": '''
+    "Hugging Face's order: normalise in float32, cast back, then multiply by the weight": """
 import torch
 
 def rms_norm(x, weight, eps=1e-6):
@@ -219,8 +233,8 @@ def rms_norm(x, weight, eps=1e-6):
     variance = h.pow(2).mean(-1, keepdim=True)
     h = h * torch.rsqrt(variance + eps)
     return weight * h.to(dtype)
-''',
-    "norm divided by sqrt(D), with sqrt and division": '''
+""",
+    "norm divided by sqrt(D), with sqrt and division": """
 import math
 import torch
 
@@ -230,5 +244,5 @@ def rms_norm(x, weight, eps=1e-6):
     d = x.shape[-1]
     rms = torch.sqrt(torch.linalg.vector_norm(xw, dim=-1, keepdim=True) ** 2 / d + eps)
     return (xw / rms * weight.to(work)).to(x.dtype)
-''',
+""",
 }

@@ -12,6 +12,7 @@ Regimes where implementations diverge (each run every time by `boundary_configs`
 - tie_embeddings left at its default, given True and given False;
 - totals past 2**31 (an int32 count wraps) and sizes of 1.
 """
+
 from hypothesis import strategies as st
 
 from llmq.judge.kit import BankError, check, edited
@@ -56,7 +57,9 @@ def matches_reference(ctx):
     ctx.assert_equal(ctx.call(*args, **kwargs), ctx.reference(*args, **kwargs))
 
 
-@check("published counts: Llama-2-7B 6,738,415,616, 13B, 70B 68,976,648,192 (GQA), TinyLlama-1.1B, Llama-3.2-1B (tied)", examples=1)
+@check(
+    "published counts: Llama-2-7B 6,738,415,616, 13B, 70B 68,976,648,192 (GQA), TinyLlama-1.1B, Llama-3.2-1B (tied)", examples=1
+)
 def published(ctx):
     for config, tied, expected, name in PUBLISHED:
         if reference(*config, tie_embeddings=tied) != expected:
@@ -101,12 +104,18 @@ def llama_param_count(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_di
 WRONG_ANSWERS = {
     "forgets the final norm": edited(_PLAIN, ("n_layers * layer + d", "n_layers * layer")),
     "forgets the two RMSNorm vectors in each layer": edited(_PLAIN, (" + 3 * d * ffn_dim + 2 * d", " + 3 * d * ffn_dim")),
-    "k and v projections taken as d×d (ignores grouped-query attention)":
-        edited(_PLAIN, ("2 * d * n_kv_heads * head_dim", "2 * d * d")),
-    "ignores tie_embeddings: always counts a separate output head":
-        edited(_PLAIN, ("vocab_size * d if tie_embeddings else 2 * vocab_size * d", "2 * vocab_size * d")),
-    "head_dim = d_model / n_heads with true division: returns a float": edited(_PLAIN, ("d_model // n_heads", "d_model / n_heads")),
-    "only k shrinks under GQA; v taken as d×d": edited(_PLAIN, ("2 * d * n_kv_heads * head_dim", "d * n_kv_heads * head_dim + d * d")),
+    "k and v projections taken as d×d (ignores grouped-query attention)": edited(
+        _PLAIN, ("2 * d * n_kv_heads * head_dim", "2 * d * d")
+    ),
+    "ignores tie_embeddings: always counts a separate output head": edited(
+        _PLAIN, ("vocab_size * d if tie_embeddings else 2 * vocab_size * d", "2 * vocab_size * d")
+    ),
+    "head_dim = d_model / n_heads with true division: returns a float": edited(
+        _PLAIN, ("d_model // n_heads", "d_model / n_heads")
+    ),
+    "only k shrinks under GQA; v taken as d×d": edited(
+        _PLAIN, ("2 * d * n_kv_heads * head_dim", "d * n_kv_heads * head_dim + d * d")
+    ),
     "counts in numpy int32 (wraps past 2**31 parameters)": edited(
         _PLAIN,
         ("def llama_param_count", "import numpy as np\n\ndef llama_param_count"),
@@ -114,12 +123,13 @@ WRONG_ANSWERS = {
         ("return embeddings + n_layers * layer + d", "return int(embeddings + n_layers * layer + d)"),
     ),
     "SwiGLU counted as two matrices (no gate)": edited(_PLAIN, ("3 * d * ffn_dim", "2 * d * ffn_dim")),
-    "MQA (one kv head) taken as one full-width d×d k and v projection": edited(_PLAIN,
-        ("2 * d * n_kv_heads * head_dim", "2 * d * (d if n_kv_heads == 1 else n_kv_heads * head_dim)")),
+    "MQA (one kv head) taken as one full-width d×d k and v projection": edited(
+        _PLAIN, ("2 * d * n_kv_heads * head_dim", "2 * d * (d if n_kv_heads == 1 else n_kv_heads * head_dim)")
+    ),
 }
 
 ALTERNATIVES = {
-    "sums the shapes of a state dict, as model.parameters() would": '''
+    "sums the shapes of a state dict, as model.parameters() would": """
 import math
 
 def llama_param_count(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_dim, tie_embeddings=False):
@@ -134,5 +144,5 @@ def llama_param_count(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_di
     if not tie_embeddings:
         shapes.append((vocab_size, d))
     return sum(math.prod(s) for s in shapes)
-''',
+""",
 }

@@ -5,6 +5,7 @@ parameters (Hu et al. 2021, arXiv:2106.09685, sec. 4.1). Summed over the adapted
 the layers. Answer in millions.
 """
 
+
 # Linear layers per block, as (name, d_in, d_out), for each model.
 def _llama(d, n_heads, n_kv, ffn):
     hd = d // n_heads
@@ -26,8 +27,17 @@ MODELS = {
     "Llama-2-70B": (80, _llama(8192, 64, 8, 28672)),
     "Llama-3-8B": (32, _llama(4096, 32, 8, 14336)),
     # GPT-3 175B: d = 12288, 96 layers, 4d MLP (Brown et al. 2020, Table 2.1).
-    "GPT-3 175B": (96, {"q": (12288, 12288), "k": (12288, 12288), "v": (12288, 12288),
-                        "o": (12288, 12288), "fc1": (12288, 49152), "fc2": (49152, 12288)}),
+    "GPT-3 175B": (
+        96,
+        {
+            "q": (12288, 12288),
+            "k": (12288, 12288),
+            "v": (12288, 12288),
+            "o": (12288, 12288),
+            "fc1": (12288, 49152),
+            "fc2": (49152, 12288),
+        },
+    ),
 }
 
 TARGETS = {

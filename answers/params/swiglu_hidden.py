@@ -34,5 +34,12 @@ def steps(model: str) -> dict:
     h4 = 4 * dim
     h23 = int(2 * h4 / 3)
     hm = int(mult * h23) if mult else h23
-    return {"dim": dim, "mult": mult or 1.0, "multiple_of": mo, "h4": h4, "h23": h23,
-            "hm": hm, "result": hidden_dim(dim, mult, mo)}
+    return {
+        "dim": dim,
+        "mult": mult or 1.0,
+        "multiple_of": mo,
+        "h4": h4,
+        "h23": h23,
+        "hm": hm,
+        "result": hidden_dim(dim, mult, mo),
+    }

@@ -13,6 +13,7 @@ Regimes where implementations diverge, each run every time by `float64_precision
 - x 1-D, 2-D and 3-D (torch.mm takes 2-D only);
 - float64 input computed in float64 (a `.float()` on either path leaves errors of 1e-8).
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -49,10 +50,10 @@ def _inputs(ctx, dtype, sizes, r, alpha, zero_b=False):
     """x (..., in), weight (out, in), lora_a (r, in), lora_b (out, r), scaled so the output is O(1)."""
     lead, n_in, n_out = sizes
     x = ctx.randn(*lead, n_in, dtype=dtype)
-    weight = ctx.randn(n_out, n_in, dtype=dtype, scale=n_in ** -0.5)
-    lora_a = ctx.randn(r, n_in, dtype=dtype, scale=n_in ** -0.5)
+    weight = ctx.randn(n_out, n_in, dtype=dtype, scale=n_in**-0.5)
+    lora_a = ctx.randn(r, n_in, dtype=dtype, scale=n_in**-0.5)
     # trained B (not its zero init), shrunk by the scaling so the update stays comparable to the base
-    lora_b = ctx.randn(n_out, r, dtype=dtype, scale=r ** -0.5 / max(1.0, alpha / r))
+    lora_b = ctx.randn(n_out, r, dtype=dtype, scale=r**-0.5 / max(1.0, alpha / r))
     if zero_b:
         lora_b = torch.zeros_like(lora_b)
     return x, weight, lora_a, lora_b
@@ -78,13 +79,18 @@ def _term_scale(x, weight, lora_a, lora_b, alpha, r):
 FLOAT64_TOL = 1e-12  # relative to the term scale: far below float32's rounding, above float64's
 
 
-@check("float64 input is computed in float64 (errors below 1e-12 of the summed terms: a float32 step such as `.float()` fails)", examples=2)
+@check(
+    "float64 input is computed in float64 (errors below 1e-12 of the summed terms: a float32 step such as `.float()` fails)",
+    examples=2,
+)
 def float64_precision(ctx):
     n_in, n_out, r = ctx.draw(st.sampled_from([(64, 48, 6), (100, 30, 12)]))
     alpha = 16  # scales 8/3 and 4/3: not exact in float32 either
     x, weight, lora_a, lora_b = _inputs(ctx, torch.float64, ([5], n_in, n_out), r, alpha)
     args = (x, weight, lora_a, lora_b, alpha, r)
-    ctx.assert_close(ctx.call(*args), ctx.reference(*args), dtype=torch.float64, rtol=FLOAT64_TOL, atol=FLOAT64_TOL * _term_scale(*args))
+    ctx.assert_close(
+        ctx.call(*args), ctx.reference(*args), dtype=torch.float64, rtol=FLOAT64_TOL, atol=FLOAT64_TOL * _term_scale(*args)
+    )
 
 
 # (leading dims of x, in, out, r, alpha): every regime of the module docstring.
@@ -106,7 +112,9 @@ def boundary_regimes(ctx):
         for lead, n_in, n_out, r, alpha in REGIMES:
             x, weight, lora_a, lora_b = _inputs(ctx, dtype, (lead, n_in, n_out), r, alpha)
             args = (x, weight, lora_a, lora_b, alpha, r)
-            ctx.assert_close(ctx.call(*args), ctx.reference(*args), dtype=dtype, rtol=PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype))
+            ctx.assert_close(
+                ctx.call(*args), ctx.reference(*args), dtype=dtype, rtol=PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype)
+            )
 
 
 @check("the update is scaled by alpha / r: with alpha != r it equals the merged layer x @ (W + (alpha/r) B A).T")
@@ -150,42 +158,55 @@ def lora_forward(x, weight, lora_a, lora_b, alpha, r):
 """
 
 WRONG_ANSWERS = {
-    "the low-rank path in float32 (`x.float() @ lora_a.float().T`) for float64 input too": edited(_STEPS,
-        ("    low = x @ lora_a.T\n    return base + scale * (low @ lora_b.T)",
-         "    low = x.float() @ lora_a.float().T\n    return base + scale * (low @ lora_b.float().T).to(x.dtype)"),
+    "the low-rank path in float32 (`x.float() @ lora_a.float().T`) for float64 input too": edited(
+        _STEPS,
+        (
+            "    low = x @ lora_a.T\n    return base + scale * (low @ lora_b.T)",
+            "    low = x.float() @ lora_a.float().T\n    return base + scale * (low @ lora_b.float().T).to(x.dtype)",
+        ),
     ),
-    "scale kept as a tensor, torch.tensor(alpha / r), which is float32: rounded for float64 input unless a power of two": edited(_STEPS,
+    "scale kept as a tensor, torch.tensor(alpha / r), which is float32: rounded for float64 input unless a power of two": edited(
+        _STEPS,
         ("scale = alpha / r", "scale = torch.tensor(alpha / r)"),
     ),
-    "torch.mm (2-D only): breaks on 1-D and 3-D x": edited(_STEPS,
-        ("    base = x @ weight.T\n    low = x @ lora_a.T\n    return base + scale * (low @ lora_b.T)",
-         "    base = torch.mm(x, weight.T)\n    low = torch.mm(x, lora_a.T)\n    return base + scale * torch.mm(low, lora_b.T)"),
+    "torch.mm (2-D only): breaks on 1-D and 3-D x": edited(
+        _STEPS,
+        (
+            "    base = x @ weight.T\n    low = x @ lora_a.T\n    return base + scale * (low @ lora_b.T)",
+            "    base = torch.mm(x, weight.T)\n    low = torch.mm(x, lora_a.T)\n    return base + scale * torch.mm(low, lora_b.T)",
+        ),
     ),
-    "pre-scales lora_b in place (lora_b.mul_(scale)): the adapter grows on every call": edited(_STEPS,
+    "pre-scales lora_b in place (lora_b.mul_(scale)): the adapter grows on every call": edited(
+        _STEPS,
         ("    return base + scale * (low @ lora_b.T)", "    lora_b.mul_(scale)\n    return base + low @ lora_b.T"),
     ),
-    "scale alpha / in_features (lora_a.shape[1]) instead of alpha / r": edited(_STEPS,
+    "scale alpha / in_features (lora_a.shape[1]) instead of alpha / r": edited(
+        _STEPS,
         ("scale = alpha / r", "scale = alpha / lora_a.shape[1]"),
     ),
     "scales the update by alpha instead of alpha / r": edited(_PLAIN, ("(alpha / r) *", "alpha *")),
     "scales by r / alpha (the ratio upside down)": edited(_PLAIN, ("(alpha / r)", "(r / alpha)")),
     "alpha // r: integer division truncates the scale": edited(_PLAIN, ("(alpha / r)", "(alpha // r)")),
-    "transposes swapped: multiplies by B A without transposing it":
-        edited(_PLAIN, ("(x @ lora_a.T) @ lora_b.T", "x @ (lora_b @ lora_a)")),
-    "applies the scale to the base output too":
-        edited(_PLAIN, ("x @ weight.T + (alpha / r) * (x @ lora_a.T) @ lora_b.T",
-                       "(alpha / r) * (x @ weight.T + (x @ lora_a.T) @ lora_b.T)")),
-    "computes in float32 and returns float32 whatever the input dtype":
-        edited(_PLAIN, ("    return", "    x, weight, lora_a, lora_b = x.float(), weight.float(), lora_a.float(), lora_b.float()\n    return")),
+    "transposes swapped: multiplies by B A without transposing it": edited(
+        _PLAIN, ("(x @ lora_a.T) @ lora_b.T", "x @ (lora_b @ lora_a)")
+    ),
+    "applies the scale to the base output too": edited(
+        _PLAIN,
+        ("x @ weight.T + (alpha / r) * (x @ lora_a.T) @ lora_b.T", "(alpha / r) * (x @ weight.T + (x @ lora_a.T) @ lora_b.T)"),
+    ),
+    "computes in float32 and returns float32 whatever the input dtype": edited(
+        _PLAIN,
+        ("    return", "    x, weight, lora_a, lora_b = x.float(), weight.float(), lora_a.float(), lora_b.float()\n    return"),
+    ),
 }
 
 ALTERNATIVES = {
-    "merge first: one matmul with W + (alpha / r) B A": '''
+    "merge first: one matmul with W + (alpha / r) B A": """
 def lora_forward(x, weight, lora_a, lora_b, alpha, r):
     merged = weight + (alpha / r) * (lora_b @ lora_a)  # (out, in)
     return x @ merged.T
-''',
-    "einsum, accumulating in float32 for half-precision inputs": '''
+""",
+    "einsum, accumulating in float32 for half-precision inputs": """
 import torch
 
 def lora_forward(x, weight, lora_a, lora_b, alpha, r):
@@ -195,5 +216,5 @@ def lora_forward(x, weight, lora_a, lora_b, alpha, r):
     down = torch.einsum("...i,ri->...r", xw, lora_a.to(work))
     up = torch.einsum("...r,or->...o", down, lora_b.to(work))
     return (base + up * (alpha / r)).to(x.dtype)
-''',
+""",
 }

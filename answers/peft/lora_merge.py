@@ -14,6 +14,7 @@ Regimes where implementations diverge, each run every time by `float64_precision
 - a zero lora_b (LoRA's initialisation): still a new tensor, never `weight` itself;
 - float64 input computed in float64 (B A in float32 leaves errors of 1e-8).
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -44,9 +45,9 @@ SIZES = st.tuples(st.integers(1, 9), st.integers(1, 9), st.integers(1, 6), st.sa
 def _adapter(ctx, dtype, n_out, n_in, r, alpha, b_scale=1.0):
     """weight (out, in), lora_a (r, in), lora_b (out, r): a trained adapter (B is not zero)."""
     weight = ctx.randn(n_out, n_in, dtype=dtype)
-    lora_a = ctx.randn(r, n_in, dtype=dtype, scale=n_in ** -0.5)
+    lora_a = ctx.randn(r, n_in, dtype=dtype, scale=n_in**-0.5)
     # shrink B by the scaling so the update stays comparable to the base weight
-    lora_b = ctx.randn(n_out, r, dtype=dtype, scale=b_scale * r ** -0.5 / max(1.0, alpha / r))
+    lora_b = ctx.randn(n_out, r, dtype=dtype, scale=b_scale * r**-0.5 / max(1.0, alpha / r))
     return weight, lora_a, lora_b
 
 
@@ -62,14 +63,23 @@ def matches_reference(ctx):
 FLOAT64_TOL = 1e-12  # relative to the term scale: far below float32's rounding, above float64's
 
 
-@check("float64 input is computed in float64 (errors below 1e-12 of the summed terms: a float32 step such as `.float()` fails)", examples=2)
+@check(
+    "float64 input is computed in float64 (errors below 1e-12 of the summed terms: a float32 step such as `.float()` fails)",
+    examples=2,
+)
 def float64_precision(ctx):
     n_out, n_in, r = ctx.draw(st.sampled_from([(48, 64, 6), (30, 100, 12)]))
     alpha = 16  # scales 8/3 and 4/3: not exact in float32 either
     weight, lora_a, lora_b = _adapter(ctx, torch.float64, n_out, n_in, r, alpha)
     terms = weight.abs() + (alpha / r) * lora_b.abs() @ lora_a.abs()  # what each entry adds up
     out = ctx.call(weight, lora_a, lora_b, alpha, r)
-    ctx.assert_close(out, ctx.reference(weight, lora_a, lora_b, alpha, r), dtype=torch.float64, rtol=FLOAT64_TOL, atol=FLOAT64_TOL * float(terms.max()))
+    ctx.assert_close(
+        out,
+        ctx.reference(weight, lora_a, lora_b, alpha, r),
+        dtype=torch.float64,
+        rtol=FLOAT64_TOL,
+        atol=FLOAT64_TOL * float(terms.max()),
+    )
 
 
 # (out, in, r, alpha, lora_b all zero): every regime of the module docstring.
@@ -86,14 +96,22 @@ REGIMES = [
 ]
 
 
-@check("boundary regimes, every run: alpha / r = 8/3, 1, 8; r = 1, square, r > out and in; out or in of 1; a zero lora_b", examples=1)
+@check(
+    "boundary regimes, every run: alpha / r = 8/3, 1, 8; r = 1, square, r > out and in; out or in of 1; a zero lora_b", examples=1
+)
 def boundary_regimes(ctx):
     for dtype in DTYPES:
         for n_out, n_in, r, alpha, zero in REGIMES:
             weight, lora_a, lora_b = _adapter(ctx, dtype, n_out, n_in, r, alpha)
             if zero:
                 lora_b = torch.zeros_like(lora_b)
-            ctx.assert_close(ctx.call(weight, lora_a, lora_b, alpha, r), ctx.reference(weight, lora_a, lora_b, alpha, r), dtype=dtype, rtol=PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype))
+            ctx.assert_close(
+                ctx.call(weight, lora_a, lora_b, alpha, r),
+                ctx.reference(weight, lora_a, lora_b, alpha, r),
+                dtype=dtype,
+                rtol=PROPERTY_RTOL.get(dtype),
+                atol=PROPERTY_ATOL.get(dtype),
+            )
 
 
 @check("the merged layer computes what the unmerged one does: x @ merged.T == x @ W.T + (alpha/r) (x @ A.T) @ B.T")
@@ -119,7 +137,13 @@ def zero_b(ctx):
     alpha = r if alpha == "r" else alpha
     weight, lora_a, lora_b = _adapter(ctx, dtype, n_out, n_in, r, alpha)
     out = ctx.call(weight, lora_a, torch.zeros_like(lora_b), alpha, r)
-    ctx.assert_close(out, ctx.reference(weight, lora_a, torch.zeros_like(lora_b), alpha, r), dtype=dtype, rtol=PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype))
+    ctx.assert_close(
+        out,
+        ctx.reference(weight, lora_a, torch.zeros_like(lora_b), alpha, r),
+        dtype=dtype,
+        rtol=PROPERTY_RTOL.get(dtype),
+        atol=PROPERTY_ATOL.get(dtype),
+    )
 
 
 _PLAIN = """
@@ -132,43 +156,47 @@ def lora_merge(weight, lora_a, lora_b, alpha, r):
 """
 
 WRONG_ANSWERS = {
-    "B A in float32 (`lora_b.float() @ lora_a.float()`) for float64 input too": edited(_PLAIN,
+    "B A in float32 (`lora_b.float() @ lora_a.float()`) for float64 input too": edited(
+        _PLAIN,
         ("delta = lora_b @ lora_a", "delta = (lora_b.float() @ lora_a.float()).to(weight.dtype)"),
     ),
-    "scale kept as a tensor, torch.tensor(alpha / r), which is float32: rounded for float64 input unless a power of two": edited(_PLAIN,
+    "scale kept as a tensor, torch.tensor(alpha / r), which is float32: rounded for float64 input unless a power of two": edited(
+        _PLAIN,
         ("scale = alpha / r", "scale = torch.tensor(alpha / r)"),
     ),
-    "returns weight itself when lora_b is all zero (a shortcut that hands out the frozen tensor)": edited(_PLAIN,
+    "returns weight itself when lora_b is all zero (a shortcut that hands out the frozen tensor)": edited(
+        _PLAIN,
         ("    scale = alpha / r\n", "    if not lora_b.any():\n        return weight\n    scale = alpha / r\n"),
     ),
-    "scale alpha / in_features (lora_a.shape[1]) instead of alpha / r": edited(_PLAIN,
+    "scale alpha / in_features (lora_a.shape[1]) instead of alpha / r": edited(
+        _PLAIN,
         ("scale = alpha / r", "scale = alpha / lora_a.shape[1]"),
     ),
-    "A @ B transposed: merges (B A).T, which is the wrong shape unless out == in, and wrong values when it is": '''
+    "A @ B transposed: merges (B A).T, which is the wrong shape unless out == in, and wrong values when it is": """
 def lora_merge(weight, lora_a, lora_b, alpha, r):
     return weight + (alpha / r) * (lora_a.T @ lora_b.T)
-''',
-    "forgets the alpha / r scaling": '''
+""",
+    "forgets the alpha / r scaling": """
 def lora_merge(weight, lora_a, lora_b, alpha, r):
     return weight + lora_b @ lora_a
-''',
-    "scales by alpha * r instead of alpha / r": '''
+""",
+    "scales by alpha * r instead of alpha / r": """
 def lora_merge(weight, lora_a, lora_b, alpha, r):
     return weight + (alpha * r) * (lora_b @ lora_a)
-''',
-    "alpha // r: integer division truncates the scale": '''
+""",
+    "alpha // r: integer division truncates the scale": """
 def lora_merge(weight, lora_a, lora_b, alpha, r):
     return weight + (alpha // r) * (lora_b @ lora_a)
-''',
-    "merges in place into the base weight (weight += ...), destroying the frozen weights": '''
+""",
+    "merges in place into the base weight (weight += ...), destroying the frozen weights": """
 def lora_merge(weight, lora_a, lora_b, alpha, r):
     weight += (alpha / r) * (lora_b @ lora_a)
     return weight.clone()
-''',
+""",
 }
 
 ALTERNATIVES = {
-    "one rank-1 outer product per LoRA rank, accumulated in float32 for half precision": '''
+    "one rank-1 outer product per LoRA rank, accumulated in float32 for half precision": """
 import torch
 
 def lora_merge(weight, lora_a, lora_b, alpha, r):
@@ -177,12 +205,12 @@ def lora_merge(weight, lora_a, lora_b, alpha, r):
     for i in range(r):
         merged += (alpha / r) * torch.outer(lora_b[:, i].to(work), lora_a[i].to(work))
     return merged.to(weight.dtype)
-''',
-    "einsum for B A, scale applied to B first": '''
+""",
+    "einsum for B A, scale applied to B first": """
 import torch
 
 def lora_merge(weight, lora_a, lora_b, alpha, r):
     scaled_b = lora_b * (alpha / r)
     return weight + torch.einsum("or,ri->oi", scaled_b, lora_a)
-''',
+""",
 }

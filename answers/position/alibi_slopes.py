@@ -9,6 +9,7 @@ checks draw at random): one head; powers of two (where every non-power rule is h
 than a power of two (one extra slope); one less than the next power of two (n - c = c - 1 extras,
 past 1.5c, where a nearest-power rounding picks the wrong c); and n up to 257.
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -75,7 +76,7 @@ def non_powers_of_two(ctx):
 
 # A correct solution in the shape of the official code; the wrong answers written as
 # edited(_POWERS, ...) are this text with one bug put in.
-_POWERS = '''
+_POWERS = """
 import math
 import torch
 
@@ -86,38 +87,40 @@ def alibi_slopes(n_heads):
         return torch.tensor(powers(n_heads), dtype=torch.float32)
     c = 2 ** math.floor(math.log2(n_heads))
     return torch.tensor(powers(c) + powers(2 * c)[0::2][: n_heads - c], dtype=torch.float32)
-'''
+"""
 
 
 WRONG_ANSWERS = {
     "takes the odd-indexed slopes for 2c heads ([1::2]) instead of the even-indexed ones": edited(_POWERS, ("[0::2]", "[1::2]")),
-    "c is the nearest power of two (round(log2 n)), not the largest below n: wrong past 1.5c": edited(_POWERS,
+    "c is the nearest power of two (round(log2 n)), not the largest below n: wrong past 1.5c": edited(
+        _POWERS,
         ("c = 2 ** math.floor(math.log2(n_heads))", "c = 2 ** round(math.log2(n_heads))"),
     ),
     "off by one: 2 ** (-8 h / n) for h = 0..n-1 (the first slope is 1)": edited(_POWERS, ("(h + 1)", "h")),
     "takes the first n - c slopes for 2c heads instead of the even-indexed ones": edited(_POWERS, ("[0::2]", "")),
-    "the power-of-two formula 2 ** (-8 (h+1) / n) used for every n": '''
+    "the power-of-two formula 2 ** (-8 (h+1) / n) used for every n": """
 import torch
 
 def alibi_slopes(n_heads):
     h = torch.arange(1, n_heads + 1, dtype=torch.float64)
     return (2.0 ** (-8.0 * h / n_heads)).float()
-''',
-    "rounds n up to the next power of two and keeps the first n slopes": '''
+""",
+    "rounds n up to the next power of two and keeps the first n slopes": """
 import math
 import torch
 
 def alibi_slopes(n_heads):
     m = 2 ** math.ceil(math.log2(n_heads))
     return torch.tensor([2.0 ** (-8.0 * (h + 1) / m) for h in range(n_heads)], dtype=torch.float32)
-''',
-    "returns float64 (torch.tensor of Python floats with dtype=torch.float64)": edited(_POWERS,
+""",
+    "returns float64 (torch.tensor of Python floats with dtype=torch.float64)": edited(
+        _POWERS,
         ("torch.float32", "torch.float64"),  # both returns
     ),
 }
 
 ALTERNATIVES = {
-    "recursive, as a geometric sequence: start * ratio ** i with start = ratio = 2 ** (-8 / n)": '''
+    "recursive, as a geometric sequence: start * ratio ** i with start = ratio = 2 ** (-8 / n)": """
 import math
 import torch
 
@@ -133,8 +136,8 @@ def _all_slopes(n):
 
 def alibi_slopes(n_heads):
     return torch.tensor(_all_slopes(n_heads), dtype=torch.float32)
-''',
-    "float32 base raised to integer powers (the way BLOOM builds its ALiBi tensor)": '''
+""",
+    "float32 base raised to integer powers (the way BLOOM builds its ALiBi tensor)": """
 import math
 import torch
 
@@ -147,8 +150,8 @@ def alibi_slopes(n_heads):
         odd = torch.arange(1, 2 * (n_heads - c), 2, dtype=torch.int32)  # 1, 3, 5: even indices
         slopes = torch.cat([slopes, finer ** odd])
     return slopes
-''',
-    "tensor ops in float32: torch.pow and a strided slice": '''
+""",
+    "tensor ops in float32: torch.pow and a strided slice": """
 import torch
 
 def alibi_slopes(n_heads):
@@ -160,5 +163,5 @@ def alibi_slopes(n_heads):
         return base
     extra = torch.pow(2.0, -8.0 * torch.arange(1, 2 * c + 1, 2, dtype=torch.float32) / (2 * c))
     return torch.cat([base, extra[: n_heads - c]])
-''',
+""",
 }

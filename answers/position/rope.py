@@ -12,6 +12,7 @@ not starting at 0, theta away from its default, and float64 at positions near 10
 angle computed in float32 (a float32 arange, positions.float()) is off by ~1e-2 radians:
 compared at rtol 1e-9.
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -86,7 +87,10 @@ def float64_precision(ctx):
     ctx.assert_close(out, ctx.reference(x, positions, theta=theta), dtype=torch.float64, rtol=1e-9, atol=1e-9)
 
 
-@check("boundary regimes, every run: D = 2, 6, 10, one token, position 0 and 99999, unsorted positions, theta 100 and 5e5", examples=1)
+@check(
+    "boundary regimes, every run: D = 2, 6, 10, one token, position 0 and 99999, unsorted positions, theta 100 and 5e5",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for what, shape, positions, theta, dtype in REGIMES:
         x = ctx.randn(*shape, dtype=dtype)
@@ -147,7 +151,7 @@ def relative_position(ctx):
 # A correct rotate-half solution (cos/sin repeated over both halves, float64 inside). The wrong
 # answers written as edited(_ROTATE_HALF, ...) are this text with one bug put in; the interleaved
 # layout and the float32 one (Hugging Face's code) are other code and are written out in full.
-_ROTATE_HALF = '''
+_ROTATE_HALF = """
 import torch
 
 def apply_rope(x, positions, theta=10000.0):
@@ -158,17 +162,22 @@ def apply_rope(x, positions, theta=10000.0):
     xf = x.double()
     rotated = torch.cat([-xf[..., d // 2:], xf[..., : d // 2]], dim=-1)
     return (xf * cos + rotated * sin).to(x.dtype)
-'''
+"""
 
 
 WRONG_ANSWERS = {
-    "frequencies from an integer arange divided by D (a float32 tensor): float64 angles lose precision": edited(_ROTATE_HALF,
-        ("inv_freq = theta ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)", "inv_freq = theta ** (-torch.arange(0, d, 2) / d)"),
+    "frequencies from an integer arange divided by D (a float32 tensor): float64 angles lose precision": edited(
+        _ROTATE_HALF,
+        (
+            "inv_freq = theta ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)",
+            "inv_freq = theta ** (-torch.arange(0, d, 2) / d)",
+        ),
     ),
-    "rotates in place on x.double(), which for float64 input is x itself: the caller's x changes": edited(_ROTATE_HALF,
+    "rotates in place on x.double(), which for float64 input is x itself: the caller's x changes": edited(
+        _ROTATE_HALF,
         ("return (xf * cos + rotated * sin).to(x.dtype)", "return xf.mul_(cos).add_(rotated * sin).to(x.dtype)"),
     ),
-    "interleaved pairs (2i, 2i+1), Meta's original layout, instead of rotate-half": '''
+    "interleaved pairs (2i, 2i+1), Meta's original layout, instead of rotate-half": """
 import torch
 
 def apply_rope(x, positions, theta=10000.0):
@@ -180,19 +189,22 @@ def apply_rope(x, positions, theta=10000.0):
     x_even, x_odd = xf[..., 0::2], xf[..., 1::2]
     out = torch.stack([x_even * cos - x_odd * sin, x_odd * cos + x_even * sin], dim=-1)
     return out.flatten(-2).to(x.dtype)
-''',
-    "frequency theta ** (-i / D) instead of theta ** (-2i / D)": edited(_ROTATE_HALF,
+""",
+    "frequency theta ** (-i / D) instead of theta ** (-2i / D)": edited(
+        _ROTATE_HALF,
         ("torch.arange(0, d, 2, dtype", "torch.arange(d // 2, dtype"),
     ),
-    "rotate_half with the sign on the wrong half (turns by minus the angle)": edited(_ROTATE_HALF,
+    "rotate_half with the sign on the wrong half (turns by minus the angle)": edited(
+        _ROTATE_HALF,
         ("torch.cat([-xf[..., d // 2:], xf[..., : d // 2]]", "torch.cat([xf[..., d // 2:], -xf[..., : d // 2]]"),
     ),
-    "uses 0..T-1 instead of the given positions": edited(_ROTATE_HALF,
+    "uses 0..T-1 instead of the given positions": edited(
+        _ROTATE_HALF,
         ("d = x.shape[-1]", "d, t = x.shape[-1], x.shape[-2]"),
         ("positions.double()", "torch.arange(t, dtype=torch.float64)"),
     ),
     "ignores the theta argument (always 10000)": edited(_ROTATE_HALF, ("inv_freq = theta **", "inv_freq = 10000.0 **")),
-    "angles computed in float32 even for float64 input": '''
+    "angles computed in float32 even for float64 input": """
 import torch
 
 def apply_rope(x, positions, theta=10000.0):
@@ -203,11 +215,11 @@ def apply_rope(x, positions, theta=10000.0):
     cos, sin = emb.cos().to(x.dtype), emb.sin().to(x.dtype)
     rotated = torch.cat([-x[..., d // 2:], x[..., : d // 2]], dim=-1)
     return x * cos + rotated * sin
-''',
+""",
 }
 
 ALTERNATIVES = {
-    "Hugging Face style: cos/sin of the angles repeated twice and rotate_half, angles in float64 only for float64": '''
+    "Hugging Face style: cos/sin of the angles repeated twice and rotate_half, angles in float64 only for float64": """
 import torch
 
 def rotate_half(x):
@@ -222,8 +234,8 @@ def apply_rope(x, positions, theta=10000.0):
     emb = torch.cat((freqs, freqs), dim=-1)
     cos, sin = emb.cos().to(x.dtype), emb.sin().to(x.dtype)
     return x * cos + rotate_half(x) * sin
-''',
-    "complex multiplication: the halves as real and imaginary parts": '''
+""",
+    "complex multiplication: the halves as real and imaginary parts": """
 import torch
 
 def apply_rope(x, positions, theta=10000.0):
@@ -235,5 +247,5 @@ def apply_rope(x, positions, theta=10000.0):
     z = torch.complex(x[..., :half].double(), x[..., half:].double())
     z = z * rot
     return torch.cat([z.real, z.imag], dim=-1).to(x.dtype)
-''',
+""",
 }

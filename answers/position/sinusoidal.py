@@ -10,6 +10,7 @@ mistake is hidden), one pair (D = 2: frequency 1 only), non-power-of-two D (6, 1
 from its default (100, 500000), dtype left at its default, and a float64 table of 4096
 positions, where a float32 angle is off by ~1e-4: compared at rtol 1e-10.
 """
+
 import math
 
 import torch
@@ -64,7 +65,9 @@ REGIMES = [
 ]
 
 
-@check("a float64 table is computed in float64 (rtol 1e-10 over 4096 positions, where float32 angles are off by ~1e-4)", examples=2)
+@check(
+    "a float64 table is computed in float64 (rtol 1e-10 over 4096 positions, where float32 angles are off by ~1e-4)", examples=2
+)
 def float64_precision(ctx):
     base = ctx.draw(st.sampled_from([10000.0, 500000.0]))
     out = ctx.call(4096, 16, base=base, dtype=torch.float64)
@@ -111,7 +114,7 @@ def row_norms(ctx):
 
 
 # A correct solution; the wrong answers written with edited() are this with one bug put in.
-_PLAIN = '''
+_PLAIN = """
 import torch
 
 def sinusoidal_positions(t, d, base=10000.0, dtype=torch.float32):
@@ -121,23 +124,26 @@ def sinusoidal_positions(t, d, base=10000.0, dtype=torch.float32):
     pe[:, 0::2] = angle.sin()
     pe[:, 1::2] = angle.cos()
     return pe.to(dtype)
-'''
+"""
 
 
 WRONG_ANSWERS = {
-    "exponents from an integer arange divided by D (a float32 tensor): a float64 table loses precision": edited(_PLAIN,
+    "exponents from an integer arange divided by D (a float32 tensor): a float64 table loses precision": edited(
+        _PLAIN,
         ("base ** (torch.arange(0, d, 2, dtype=torch.float64) / d)", "base ** (torch.arange(0, d, 2) / d)"),
     ),
     "ignores the base argument (always 10000)": edited(_PLAIN, ("angle = p / base **", "angle = p / 10000.0 **")),
-    "multiplies by base^(2i/D) instead of dividing (hidden with one pair or one position)": edited(_PLAIN,
+    "multiplies by base^(2i/D) instead of dividing (hidden with one pair or one position)": edited(
+        _PLAIN,
         ("angle = p / base **", "angle = p * base **"),
     ),
-    "computes in float32 (torch.arange(...).float()) and casts to dtype: a float64 table loses precision": edited(_PLAIN,
+    "computes in float32 (torch.arange(...).float()) and casts to dtype: a float64 table loses precision": edited(
+        _PLAIN,
         ("torch.arange(t, dtype=torch.float64)", "torch.arange(t).float()"),
         ("torch.arange(0, d, 2, dtype=torch.float64)", "torch.arange(0, d, 2).float()"),
         ("torch.zeros(t, d, dtype=torch.float64)", "torch.zeros(t, d)"),
     ),
-    "sin and cos swapped (cos on the even dims)": '''
+    "sin and cos swapped (cos on the even dims)": """
 import torch
 
 def sinusoidal_positions(t, d, base=10000.0, dtype=torch.float32):
@@ -147,16 +153,16 @@ def sinusoidal_positions(t, d, base=10000.0, dtype=torch.float32):
     pe[:, 0::2] = torch.cos(angle)
     pe[:, 1::2] = torch.sin(angle)
     return pe.to(dtype)
-''',
-    "concatenates [sin | cos] halves (the tensor2tensor layout) instead of interleaving": '''
+""",
+    "concatenates [sin | cos] halves (the tensor2tensor layout) instead of interleaving": """
 import torch
 
 def sinusoidal_positions(t, d, base=10000.0, dtype=torch.float32):
     p = torch.arange(t, dtype=torch.float64)[:, None]
     angle = p / base ** (torch.arange(0, d, 2, dtype=torch.float64) / d)
     return torch.cat([angle.sin(), angle.cos()], dim=1).to(dtype)
-''',
-    "exponent 2 * (2i) / D: uses the even dim index 2i where the formula's i belongs": '''
+""",
+    "exponent 2 * (2i) / D: uses the even dim index 2i where the formula's i belongs": """
 import torch
 
 def sinusoidal_positions(t, d, base=10000.0, dtype=torch.float32):
@@ -167,8 +173,8 @@ def sinusoidal_positions(t, d, base=10000.0, dtype=torch.float32):
     pe[:, 0::2] = angle.sin()
     pe[:, 1::2] = angle.cos()
     return pe.to(dtype)
-''',
-    "ignores dtype: always returns float32": '''
+""",
+    "ignores dtype: always returns float32": """
 import math
 import torch
 
@@ -179,11 +185,11 @@ def sinusoidal_positions(t, d, base=10000.0, dtype=torch.float32):
     pe[:, 0::2] = torch.sin(p * div)
     pe[:, 1::2] = torch.cos(p * div)
     return pe
-''',
+""",
 }
 
 ALTERNATIVES = {
-    "unit complex numbers e^{i angle} from torch.polar, (cos, sin) swapped into (sin, cos) pairs": '''
+    "unit complex numbers e^{i angle} from torch.polar, (cos, sin) swapped into (sin, cos) pairs": """
 import torch
 
 def sinusoidal_positions(t, d, base=10000.0, dtype=torch.float32):
@@ -192,8 +198,8 @@ def sinusoidal_positions(t, d, base=10000.0, dtype=torch.float32):
     z = torch.polar(torch.ones_like(angle), angle)  # cos + i sin
     cos_sin = torch.view_as_real(z)  # (T, D/2, 2) = (cos, sin)
     return cos_sin.flip(-1).reshape(t, d).to(dtype)  # (sin, cos) interleaved
-''',
-    "float32 arithmetic the Annotated Transformer way, cast at the end": '''
+""",
+    "float32 arithmetic the Annotated Transformer way, cast at the end": """
 import math
 import torch
 
@@ -205,5 +211,5 @@ def sinusoidal_positions(t, d, base=10000.0, dtype=torch.float32):
     pe[:, 0::2] = torch.sin(p * div)
     pe[:, 1::2] = torch.cos(p * div)
     return pe.to(dtype)
-''',
+""",
 }

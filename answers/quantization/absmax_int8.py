@@ -18,6 +18,7 @@ Regimes where implementations diverge (each run every time by `boundary_cases` a
 - an all-zero row next to a non-zero one;
 - float64 rows whose scale float32 cannot hold (a float32 computation shows at 1e-8).
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -75,23 +76,41 @@ def _judge(ctx, x, got):
     want_q, want_scale = ctx.reference(x)
     sdtype = _scale_dtype(x.dtype)
     if not isinstance(q, torch.Tensor) or q.dtype != torch.int8 or q.shape != x.shape:
-        ctx.fail(f"q must be an int8 tensor of x's shape {tuple(x.shape)}; got {q.dtype if isinstance(q, torch.Tensor) else type(q).__name__} {tuple(getattr(q, 'shape', ()))}")
+        ctx.fail(
+            f"q must be an int8 tensor of x's shape {tuple(x.shape)}; got {q.dtype if isinstance(q, torch.Tensor) else type(q).__name__} {tuple(getattr(q, 'shape', ()))}"
+        )
     nonzero = want_scale > 0  # (..., 1)
     if not isinstance(scale, torch.Tensor) or scale.shape != want_scale.shape or scale.dtype != sdtype:
         _named("scale", ctx.assert_close, scale, want_scale, dtype=sdtype)  # says what is wrong with its shape or dtype
     if not bool(torch.isfinite(scale).all()):
         ctx.fail("scale has NaN or inf entries (an all-zero row must get a finite scale)")
     # rows with a non-zero absmax: absmax / 127 (float32 rounding of the division allowed)
-    _named("scale (max |x| of the row / 127)", ctx.assert_close, torch.where(nonzero, scale, want_scale.to(sdtype)), want_scale, dtype=sdtype, rtol=1e-6, atol=0.0)
+    _named(
+        "scale (max |x| of the row / 127)",
+        ctx.assert_close,
+        torch.where(nonzero, scale, want_scale.to(sdtype)),
+        want_scale,
+        dtype=sdtype,
+        rtol=1e-6,
+        atol=0.0,
+    )
     quotient = x.double() / torch.where(nonzero, want_scale, torch.ones_like(want_scale))
     frac = quotient.abs() - quotient.abs().floor()
     boundary = (frac - 0.5).abs() < 1e-3
     off = (q.long() - want_q.long()).abs()
     if bool((off > 1).any()) or bool(((off == 1) & ~boundary).any()):
-        _named("q (round(x / scale))", ctx.assert_equal, torch.where(boundary, want_q, q), want_q)  # names the first wrong element
+        _named(
+            "q (round(x / scale))", ctx.assert_equal, torch.where(boundary, want_q, q), want_q
+        )  # names the first wrong element
         ctx.fail("q differs by more than 1 from round(x / scale)")
     # the dequantized values are q * scale, in scale's dtype
-    _named("dequantize_int8(q, scale) (q * scale)", ctx.assert_close, deq, q.to(torch.float64) * scale.to(torch.float64), dtype=sdtype)
+    _named(
+        "dequantize_int8(q, scale) (q * scale)",
+        ctx.assert_close,
+        deq,
+        q.to(torch.float64) * scale.to(torch.float64),
+        dtype=sdtype,
+    )
     return q, scale, deq
 
 
@@ -103,7 +122,15 @@ def matches_reference(ctx):
     _judge(ctx, x, got)
     want_q, want_scale = ctx.reference(x)
     # and close to the reference's round trip: within one step of the grid
-    _named("dequantized", ctx.assert_close, got[2], dequantize_int8(want_q, want_scale), dtype=_scale_dtype(dtype), rtol=1e-2, atol=float(want_scale.max()) * 1.01)
+    _named(
+        "dequantized",
+        ctx.assert_close,
+        got[2],
+        dequantize_int8(want_q, want_scale),
+        dtype=_scale_dtype(dtype),
+        rtol=1e-2,
+        atol=float(want_scale.max()) * 1.01,
+    )
 
 
 # The halves around 0, 1 and 2 and 126.5, each times 2**-3, with 127 * 2**-3 setting the scale to
@@ -120,13 +147,27 @@ def float64_precision(ctx):
     _named("scale", ctx.assert_close, scale, ctx.reference(x)[1], dtype=torch.float64, rtol=1e-14, atol=0.0)
 
 
-@check("boundary cases every run: exact rounding ties, rows of 1e-7 and 1e4, float16 near 65504, bfloat16 near 1e38, D = 1 and 4096, a zero row", examples=1)
+@check(
+    "boundary cases every run: exact rounding ties, rows of 1e-7 and 1e4, float16 near 65504, bfloat16 near 1e38, D = 1 and 4096, a zero row",
+    examples=1,
+)
 def boundary_cases(ctx):
     for dtype in DTYPES:
         x = (torch.tensor([TIES, [-t for t in TIES]], dtype=torch.float64) * 2.0**-3).to(dtype)
         q, scale, deq = _judge(ctx, x, ctx.run("roundtrip", x))
-        _named("q of exact halves (torch.round: halves to even)", ctx.assert_equal, q, torch.tensor([TIES_Q, [-t for t in TIES_Q]], dtype=torch.int8))
-        rows = torch.stack([ctx.randn(16, dtype=torch.float64) * 1e-7, ctx.randn(16, dtype=torch.float64) * 1e4, torch.zeros(16, dtype=torch.float64)])
+        _named(
+            "q of exact halves (torch.round: halves to even)",
+            ctx.assert_equal,
+            q,
+            torch.tensor([TIES_Q, [-t for t in TIES_Q]], dtype=torch.int8),
+        )
+        rows = torch.stack(
+            [
+                ctx.randn(16, dtype=torch.float64) * 1e-7,
+                ctx.randn(16, dtype=torch.float64) * 1e4,
+                torch.zeros(16, dtype=torch.float64),
+            ]
+        )
         cases = [rows, ctx.randn(5, 1, dtype=torch.float64)]  # tiny, large and zero rows; D = 1
         long_row = ctx.randn(2, 4096, dtype=torch.float64)
         long_row[:, -1] = torch.tensor([9.0, -9.0])  # the absmax is the last element
@@ -144,7 +185,9 @@ def boundary_cases(ctx):
 def error_bound(ctx):
     dtype, (lead, d) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SHAPES))
     rows = max(1, int(torch.tensor(lead).prod()) if lead else 1)
-    sizes = torch.logspace(-3, 3, rows, dtype=torch.float64).reshape(*lead, 1) if lead else torch.tensor([1.0], dtype=torch.float64)
+    sizes = (
+        torch.logspace(-3, 3, rows, dtype=torch.float64).reshape(*lead, 1) if lead else torch.tensor([1.0], dtype=torch.float64)
+    )
     x = (ctx.randn(*lead, d, dtype=torch.float64) * sizes).to(dtype)
     q, scale, deq = _judge(ctx, x, ctx.run("roundtrip", x))
     err = (x.double() - deq.double()).abs()
@@ -152,7 +195,9 @@ def error_bound(ctx):
     worst = err - bound
     if bool((worst > 0).any()):
         i = tuple(int(v) for v in (worst > 0).nonzero()[0])
-        ctx.fail(f"error {float(err[i]):.6g} at {list(i)} is more than scale / 2 = {float(scale.double()[i[:-1]].item() / 2):.6g} (x = {float(x[i]):.6g}, q = {int(q[i])})")
+        ctx.fail(
+            f"error {float(err[i]):.6g} at {list(i)} is more than scale / 2 = {float(scale.double()[i[:-1]].item() / 2):.6g} (x = {float(x[i]):.6g}, q = {int(q[i])})"
+        )
 
 
 @check("values on the grid (integer multiples k * scale, with some |k| = 127 in each row) come back exactly")
@@ -195,39 +240,58 @@ def dequantize_int8(q, scale):
 
 
 WRONG_ANSWERS = {
-    "divides by 128 instead of 127 (int8's range is asymmetric; absmax uses the symmetric [-127, 127])": edited(_PLAIN,
-        ("keepdim=True) / 127", "keepdim=True) / 128"), ("clamp(-127, 127)", "clamp(-128, 127)"),
+    "divides by 128 instead of 127 (int8's range is asymmetric; absmax uses the symmetric [-127, 127])": edited(
+        _PLAIN,
+        ("keepdim=True) / 127", "keepdim=True) / 128"),
+        ("clamp(-127, 127)", "clamp(-128, 127)"),
     ),
-    "one scale for the whole tensor (per-tensor absmax) instead of one per row": edited(_PLAIN,
+    "one scale for the whole tensor (per-tensor absmax) instead of one per row": edited(
+        _PLAIN,
         ("scale = xw.abs().amax(dim=-1, keepdim=True) / 127", "scale = (xw.abs().amax() / 127).expand(*x.shape[:-1], 1).clone()"),
     ),
     "truncates toward zero (.to(torch.int8) without round): errors up to a whole scale": edited(_PLAIN, (".round()", "")),
-    "computes the scale in the input's dtype (bfloat16 or float16 rounding), then returns it as float32": edited(_PLAIN,
+    "computes the scale in the input's dtype (bfloat16 or float16 rounding), then returns it as float32": edited(
+        _PLAIN,
         ("scale = xw.abs().amax(dim=-1, keepdim=True) / 127", "scale = (x.abs().amax(dim=-1, keepdim=True) / 127).to(work)"),
     ),
-    "absmax over the wrong axis (per column, dim=0)": edited(_PLAIN,
-        ("    scale = xw.abs().amax(dim=-1, keepdim=True) / 127\n    q = (xw / scale.clamp(min=1e-12))",
-         "    col = xw.abs().reshape(-1, x.shape[-1]).amax(dim=0) / 127\n"
-         "    scale = col.amax().expand(*x.shape[:-1], 1).clone()\n"
-         "    q = (xw / col.clamp(min=1e-12))"),
+    "absmax over the wrong axis (per column, dim=0)": edited(
+        _PLAIN,
+        (
+            "    scale = xw.abs().amax(dim=-1, keepdim=True) / 127\n    q = (xw / scale.clamp(min=1e-12))",
+            "    col = xw.abs().reshape(-1, x.shape[-1]).amax(dim=0) / 127\n"
+            "    scale = col.amax().expand(*x.shape[:-1], 1).clone()\n"
+            "    q = (xw / col.clamp(min=1e-12))",
+        ),
     ),
-    "rounds halves away from zero (sign * floor(|q| + 0.5)) instead of to even": edited(_PLAIN,
-        ("q = (xw / scale.clamp(min=1e-12)).round()", "r = xw / scale.clamp(min=1e-12)\n    q = (r.sign() * (r.abs() + 0.5).floor())"),
+    "rounds halves away from zero (sign * floor(|q| + 0.5)) instead of to even": edited(
+        _PLAIN,
+        (
+            "q = (xw / scale.clamp(min=1e-12)).round()",
+            "r = xw / scale.clamp(min=1e-12)\n    q = (r.sign() * (r.abs() + 0.5).floor())",
+        ),
     ),
-    "clamps the scale to at least 1e-8 (rows of 1e-7 then lose their values)": edited(_PLAIN,
-        ("scale = xw.abs().amax(dim=-1, keepdim=True) / 127", "scale = (xw.abs().amax(dim=-1, keepdim=True) / 127).clamp(min=1e-8)"),
+    "clamps the scale to at least 1e-8 (rows of 1e-7 then lose their values)": edited(
+        _PLAIN,
+        (
+            "scale = xw.abs().amax(dim=-1, keepdim=True) / 127",
+            "scale = (xw.abs().amax(dim=-1, keepdim=True) / 127).clamp(min=1e-8)",
+        ),
     ),
-    "multiplies x by 127 in the input's dtype before dividing (overflows near float16's and bfloat16's maximum)": edited(_PLAIN,
+    "multiplies x by 127 in the input's dtype before dividing (overflows near float16's and bfloat16's maximum)": edited(
+        _PLAIN,
         ("q = (xw / scale.clamp(min=1e-12))", "q = ((x * 127).to(work) / (scale * 127).clamp(min=1e-12))"),
     ),
-    "computes in float32 for every input (.float()), the scale returned as float64 for float64 input": edited(_PLAIN,
-        ("    xw = x.to(work)\n    scale = xw.abs().amax(dim=-1, keepdim=True) / 127\n",
-         "    xw = x.float()\n    scale = (xw.abs().amax(dim=-1, keepdim=True) / 127).to(work)\n"),
+    "computes in float32 for every input (.float()), the scale returned as float64 for float64 input": edited(
+        _PLAIN,
+        (
+            "    xw = x.to(work)\n    scale = xw.abs().amax(dim=-1, keepdim=True) / 127\n",
+            "    xw = x.float()\n    scale = (xw.abs().amax(dim=-1, keepdim=True) / 127).to(work)\n",
+        ),
     ),
 }
 
 ALTERNATIVES = {
-    "multiplies by 127 / absmax (an inverse scale), torch.where for zero rows, returns absmax / 127": '''
+    "multiplies by 127 / absmax (an inverse scale), torch.where for zero rows, returns absmax / 127": """
 import torch
 
 def absmax_int8(x):
@@ -240,8 +304,8 @@ def absmax_int8(x):
 
 def dequantize_int8(q, scale):
     return scale * q.to(scale.dtype)
-''',
-    "clamps the scale to a tiny positive value for zero rows and keeps it": '''
+""",
+    "clamps the scale to a tiny positive value for zero rows and keeps it": """
 import torch
 
 def absmax_int8(x):
@@ -253,5 +317,5 @@ def absmax_int8(x):
 
 def dequantize_int8(q, scale):
     return q.to(scale.dtype).mul(scale)
-''',
+""",
 }

@@ -14,6 +14,7 @@ random draws:
 - float64 values closer together than float32 can tell (1 and 1 - 1e-12): a comparison done in
   float32 keeps an entry smaller than the k-th largest.
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -54,7 +55,10 @@ def matches_reference(ctx):
 
 def _regime_cases(ctx, dtype):
     """(logits, k) for every regime of the module docstring."""
-    t = lambda *rows: torch.tensor(rows, dtype=dtype)
+
+    def t(*rows):
+        return torch.tensor(rows, dtype=dtype)
+
     inf = float("-inf")
     flat = ctx.randn(10, dtype=dtype, scale=5.0)
     cases = [(t(2.5), 1), (t(2.5), 5)]  # V = 1
@@ -69,7 +73,10 @@ def _regime_cases(ctx, dtype):
     return cases
 
 
-@check("boundary regimes, every run: V = 1; k = 1, V - 1, V, V + 1; 1-D and 3-D logits; 32768 entries a row; ties, -inf inputs, float64 values float32 cannot tell apart", examples=1)
+@check(
+    "boundary regimes, every run: V = 1; k = 1, V - 1, V, V + 1; 1-D and 3-D logits; 32768 entries a row; ties, -inf inputs, float64 values float32 cannot tell apart",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for dtype in DTYPES:
         for logits, k in _regime_cases(ctx, dtype):
@@ -87,14 +94,15 @@ def _row_problem(row, out_row, k):
         return "every entry was filtered out"
     smallest_kept = row[kept].min()
     if bool((row[~kept] >= smallest_kept).any()):
-        return (f"an entry >= the smallest kept value {float(smallest_kept):g} was filtered: "
-                "entries tied with the k-th largest must stay")
+        return (
+            f"an entry >= the smallest kept value {float(smallest_kept):g} was filtered: "
+            "entries tied with the k-th largest must stay"
+        )
     if int(kept.sum()) < min(k, row.numel()):
         return f"kept {int(kept.sum())} entries, fewer than k={k}"
     above = int((row > smallest_kept).sum())
     if above >= k:
-        return (f"kept {float(smallest_kept):g}, but {above} entries are larger: "
-                f"it is not among the k={k} largest")
+        return f"kept {float(smallest_kept):g}, but {above} entries are larger: it is not among the k={k} largest"
     return None
 
 
@@ -137,40 +145,64 @@ def top_k_filter(logits, k):
 """
 
 WRONG_ANSWERS = {
-    "returns the input itself when k >= V (a caller that edits the result edits its logits)":
-        edited(_PLAIN, ("        return logits.clone()", "        return logits")),
-    "topk over dim 1 (right for 2-D logits only)":
-        edited(_PLAIN, ("torch.topk(logits, k, dim=-1).values[..., -1:]", "torch.topk(logits, k, dim=1).values.narrow(1, k - 1, 1)")),
-    "threshold at index k of the sorted row (the (k+1)-th largest: one entry too many)":
-        edited(_PLAIN, ("torch.topk(logits, k, dim=-1).values[..., -1:]", "torch.sort(logits, dim=-1, descending=True).values[..., min(k, logits.shape[-1] - 1):][..., :1]")),
-    "compares in float32 (`.float()`): float64 entries just below the k-th largest are kept as ties":
-        edited(_PLAIN, ("masked_fill(logits < kth,", "masked_fill(logits.float() < kth.float(),")),
-    "keeps entries > the k-th largest instead of >=: drops the k-th itself and its ties":
-        edited(_PLAIN, ("masked_fill(logits < kth,", "masked_fill(logits <= kth,")),
-    "keeps exactly the k indices topk returns: entries tied with the k-th largest are dropped":
-        edited(_PLAIN, (
+    "returns the input itself when k >= V (a caller that edits the result edits its logits)": edited(
+        _PLAIN, ("        return logits.clone()", "        return logits")
+    ),
+    "topk over dim 1 (right for 2-D logits only)": edited(
+        _PLAIN, ("torch.topk(logits, k, dim=-1).values[..., -1:]", "torch.topk(logits, k, dim=1).values.narrow(1, k - 1, 1)")
+    ),
+    "threshold at index k of the sorted row (the (k+1)-th largest: one entry too many)": edited(
+        _PLAIN,
+        (
+            "torch.topk(logits, k, dim=-1).values[..., -1:]",
+            "torch.sort(logits, dim=-1, descending=True).values[..., min(k, logits.shape[-1] - 1):][..., :1]",
+        ),
+    ),
+    "compares in float32 (`.float()`): float64 entries just below the k-th largest are kept as ties": edited(
+        _PLAIN, ("masked_fill(logits < kth,", "masked_fill(logits.float() < kth.float(),")
+    ),
+    "keeps entries > the k-th largest instead of >=: drops the k-th itself and its ties": edited(
+        _PLAIN, ("masked_fill(logits < kth,", "masked_fill(logits <= kth,")
+    ),
+    "keeps exactly the k indices topk returns: entries tied with the k-th largest are dropped": edited(
+        _PLAIN,
+        (
             """    kth = torch.topk(logits, k, dim=-1).values[..., -1:]
     return logits.masked_fill(logits < kth, float("-inf"))""",
             """    values, indices = torch.topk(logits, k, dim=-1)
-    return torch.full_like(logits, float("-inf")).scatter(-1, indices, values)""")),
-    "does not handle k > V (torch.topk raises)":
-        edited(_PLAIN, ("""    if k >= logits.shape[-1]:
+    return torch.full_like(logits, float("-inf")).scatter(-1, indices, values)""",
+        ),
+    ),
+    "does not handle k > V (torch.topk raises)": edited(
+        _PLAIN,
+        (
+            """    if k >= logits.shape[-1]:
         return logits.clone()
-""", "")),
-    "uses kthvalue(k), which is the k-th smallest, as the threshold":
-        edited(_PLAIN, ("torch.topk(logits, k, dim=-1).values[..., -1:]", "torch.kthvalue(logits, k, dim=-1, keepdim=True).values")),
-    "one threshold for the whole batch (topk of the flattened tensor) instead of one per row":
-        edited(_PLAIN, ("torch.topk(logits, k, dim=-1).values[..., -1:]", "torch.topk(logits.flatten(), k).values[-1]")),
-    "fills with -1e9 instead of -inf":
-        edited(_PLAIN, ('masked_fill(logits < kth, float("-inf"))', "masked_fill(logits < kth, -1e9)")),
-    "filters in place and returns its input":
-        edited(_PLAIN, ("""    return logits.masked_fill(logits < kth, float("-inf"))""",
-                       """    logits[logits < kth] = float("-inf")
-    return logits""")),
+""",
+            "",
+        ),
+    ),
+    "uses kthvalue(k), which is the k-th smallest, as the threshold": edited(
+        _PLAIN, ("torch.topk(logits, k, dim=-1).values[..., -1:]", "torch.kthvalue(logits, k, dim=-1, keepdim=True).values")
+    ),
+    "one threshold for the whole batch (topk of the flattened tensor) instead of one per row": edited(
+        _PLAIN, ("torch.topk(logits, k, dim=-1).values[..., -1:]", "torch.topk(logits.flatten(), k).values[-1]")
+    ),
+    "fills with -1e9 instead of -inf": edited(
+        _PLAIN, ('masked_fill(logits < kth, float("-inf"))', "masked_fill(logits < kth, -1e9)")
+    ),
+    "filters in place and returns its input": edited(
+        _PLAIN,
+        (
+            """    return logits.masked_fill(logits < kth, float("-inf"))""",
+            """    logits[logits < kth] = float("-inf")
+    return logits""",
+        ),
+    ),
 }
 
 ALTERNATIVES = {
-    "threshold from kthvalue (the (V-k+1)-th smallest), torch.where": '''
+    "threshold from kthvalue (the (V-k+1)-th smallest), torch.where": """
 import torch
 
 def top_k_filter(logits, k):
@@ -178,8 +210,8 @@ def top_k_filter(logits, k):
     k = min(k, v)
     kth = torch.kthvalue(logits, v - k + 1, dim=-1, keepdim=True).values
     return torch.where(logits >= kth, logits, torch.full_like(logits, float("-inf")))
-''',
-    "sort descending, read the k-th value, one row at a time": '''
+""",
+    "sort descending, read the k-th value, one row at a time": """
 import torch
 
 def top_k_filter(logits, k):
@@ -192,5 +224,5 @@ def top_k_filter(logits, k):
         for j in range(v):
             out[i, j] = rows[i, j] if rows[i, j] >= kth else float("-inf")
     return out.reshape(logits.shape)
-''',
+""",
 }

@@ -17,6 +17,7 @@ random draws:
   the top 1024 candidates shows). Not 32768: the task allows a correct O(V^2) solution;
 - kept logits unchanged in every dtype (a `.float()` on the logits themselves changes them).
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -100,7 +101,13 @@ def _regime_cases(ctx, dtype):
     cube = _logits(ctx, (2, 3, 7), dtype, 1.0)
     rows = _logits(ctx, (3, 9), dtype, 0.5)
     # p = 1 stays 1 unless the last token's mass is within rounding (bfloat16): then _safe_p moves it.
-    cases = [(one_token, 0.3), (one_token, 1.0), (flat, 1e-6), (flat, _safe_p(0.5, flat, margin)), (flat, _safe_p(1.0, flat, margin))]
+    cases = [
+        (one_token, 0.3),
+        (one_token, 1.0),
+        (flat, 1e-6),
+        (flat, _safe_p(0.5, flat, margin)),
+        (flat, _safe_p(1.0, flat, margin)),
+    ]
     cases += [(cube, _safe_p(0.7, cube, margin)), (rows, _safe_p(1.0, rows, margin)), (rows, _safe_p(0.9, rows, margin))]
     if dtype != torch.bfloat16:  # bfloat16 cannot hold 2000 distinct logits in [0, 0.5)
         wide = _wide_row(ctx, dtype)
@@ -108,7 +115,10 @@ def _regime_cases(ctx, dtype):
     return cases
 
 
-@check("boundary regimes, every run: p = 1, tiny p, V = 1, 1-D and 3-D logits, a 4096-token row whose nucleus holds ~1500 tokens", examples=1)
+@check(
+    "boundary regimes, every run: p = 1, tiny p, V = 1, 1-D and 3-D logits, a 4096-token row whose nucleus holds ~1500 tokens",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for dtype in DTYPES:
         for logits, p in _regime_cases(ctx, dtype):
@@ -126,18 +136,26 @@ def _row_problem(row, out_row, p):
     if not bool(kept[probs.argmax()]):
         return "the most probable token was filtered out; it must always stay"
     if bool(kept.all()):
-        return None if probs.sum() - probs.min() < p else f"every token was kept, but a smaller set already has probability >= p={p:g}"
+        return (
+            None
+            if probs.sum() - probs.min() < p
+            else f"every token was kept, but a smaller set already has probability >= p={p:g}"
+        )
     if float(probs[kept].min()) < float(probs[~kept].max()):
         return "a less probable token was kept while a more probable one was filtered (are the positions sorted back?)"
     mass = float(probs[kept].sum())
     if mass < p:
         return f"the kept tokens have total probability {mass:.6g} < p={p:g}: the token that crosses p must stay"
     if mass - float(probs[kept].min()) >= p:
-        return f"the kept tokens have total probability {mass:.6g}: the set without its least probable token already reaches p={p:g}"
+        return (
+            f"the kept tokens have total probability {mass:.6g}: the set without its least probable token already reaches p={p:g}"
+        )
     return None
 
 
-@check("the kept set is the smallest most-probable set with mass >= p, the top token always stays, kept values unchanged (checked from the definition)")
+@check(
+    "the kept set is the smallest most-probable set with mass >= p, the top token always stays, kept values unchanged (checked from the definition)"
+)
 def smallest_set(ctx):
     dtype, lead, v, scale, p = ctx.draw(
         st.tuples(st.sampled_from([torch.float32, torch.float64]), LEAD, st.integers(2, 16), SCALES, P_DRAWN)
@@ -182,35 +200,58 @@ def top_p_filter(logits, p):
 """
 
 WRONG_ANSWERS = {
-    "returns the input itself when p >= 1 (a caller that edits the result edits its logits)":
-        edited(_PLAIN, ("    probs = torch.softmax(logits, dim=-1)\n", "    if p >= 1:\n        return logits\n    probs = torch.softmax(logits, dim=-1)\n")),
-    "looks at the top 1024 candidates only (a nucleus wider than that is cut short)":
-        edited(_PLAIN,
-            ("    sorted_probs, order = torch.sort(probs, dim=-1, descending=True)",
-             "    sorted_probs, order = torch.topk(probs, min(1024, probs.shape[-1]), dim=-1)"),
-            ("torch.zeros_like(keep_sorted).scatter(", "torch.zeros_like(probs, dtype=torch.bool).scatter(")),
-    "sorts over dim 1 (right for 2-D logits only)":
-        edited(_PLAIN, ("torch.sort(probs, dim=-1, descending=True)", "torch.sort(probs, dim=1, descending=True)")),
-    "works on `logits.float()` and returns that: kept float64 logits are rounded, the dtype changes":
-        edited(_PLAIN, ("    probs = torch.softmax(logits, dim=-1)\n", "    logits = logits.float()\n    probs = torch.softmax(logits, dim=-1)\n")),
-    "filters in place (logits[~keep] = -inf) and returns its input":
-        edited(_PLAIN, ('    return logits.masked_fill(~keep, float("-inf"))', '    logits[~keep] = float("-inf")\n    return logits')),
-    "drops the token whose cumulative probability crosses p (keeps cumsum <= p)":
-        edited(_PLAIN, ("keep_sorted = before < p", "keep_sorted = torch.cumsum(sorted_probs, dim=-1) <= p")),
-    "cumulative sum of the sorted logits instead of probabilities":
-        edited(_PLAIN, ("""    probs = torch.softmax(logits, dim=-1)
+    "returns the input itself when p >= 1 (a caller that edits the result edits its logits)": edited(
+        _PLAIN,
+        (
+            "    probs = torch.softmax(logits, dim=-1)\n",
+            "    if p >= 1:\n        return logits\n    probs = torch.softmax(logits, dim=-1)\n",
+        ),
+    ),
+    "looks at the top 1024 candidates only (a nucleus wider than that is cut short)": edited(
+        _PLAIN,
+        (
+            "    sorted_probs, order = torch.sort(probs, dim=-1, descending=True)",
+            "    sorted_probs, order = torch.topk(probs, min(1024, probs.shape[-1]), dim=-1)",
+        ),
+        ("torch.zeros_like(keep_sorted).scatter(", "torch.zeros_like(probs, dtype=torch.bool).scatter("),
+    ),
+    "sorts over dim 1 (right for 2-D logits only)": edited(
+        _PLAIN, ("torch.sort(probs, dim=-1, descending=True)", "torch.sort(probs, dim=1, descending=True)")
+    ),
+    "works on `logits.float()` and returns that: kept float64 logits are rounded, the dtype changes": edited(
+        _PLAIN,
+        (
+            "    probs = torch.softmax(logits, dim=-1)\n",
+            "    logits = logits.float()\n    probs = torch.softmax(logits, dim=-1)\n",
+        ),
+    ),
+    "filters in place (logits[~keep] = -inf) and returns its input": edited(
+        _PLAIN, ('    return logits.masked_fill(~keep, float("-inf"))', '    logits[~keep] = float("-inf")\n    return logits')
+    ),
+    "drops the token whose cumulative probability crosses p (keeps cumsum <= p)": edited(
+        _PLAIN, ("keep_sorted = before < p", "keep_sorted = torch.cumsum(sorted_probs, dim=-1) <= p")
+    ),
+    "cumulative sum of the sorted logits instead of probabilities": edited(
+        _PLAIN,
+        (
+            """    probs = torch.softmax(logits, dim=-1)
     sorted_probs, order = torch.sort(probs, dim=-1, descending=True)""",
-                       """    sorted_probs, order = torch.sort(logits, dim=-1, descending=True)""")),
-    "applies the mask built in sorted order to the unsorted logits (never scatters it back)":
-        edited(_PLAIN, ("keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)", "keep = keep_sorted")),
-    "softmax over dim 0 (the batch) instead of the vocabulary":
-        edited(_PLAIN, ("torch.softmax(logits, dim=-1)", "torch.softmax(logits, dim=0)")),
-    "returns the filtered probabilities instead of the logits":
-        edited(_PLAIN, ("return logits.masked_fill(", "return probs.masked_fill(")),
+            """    sorted_probs, order = torch.sort(logits, dim=-1, descending=True)""",
+        ),
+    ),
+    "applies the mask built in sorted order to the unsorted logits (never scatters it back)": edited(
+        _PLAIN, ("keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)", "keep = keep_sorted")
+    ),
+    "softmax over dim 0 (the batch) instead of the vocabulary": edited(
+        _PLAIN, ("torch.softmax(logits, dim=-1)", "torch.softmax(logits, dim=0)")
+    ),
+    "returns the filtered probabilities instead of the logits": edited(
+        _PLAIN, ("return logits.masked_fill(", "return probs.masked_fill(")
+    ),
 }
 
 ALTERNATIVES = {
-    "Hugging Face style: ascending sort, drop while cumsum <= 1 - p, in the input's dtype": '''
+    "Hugging Face style: ascending sort, drop while cumsum <= 1 - p, in the input's dtype": """
 import torch
 
 def top_p_filter(logits, p):
@@ -220,8 +261,8 @@ def top_p_filter(logits, p):
     remove_sorted[..., -1] = False  # the most probable token always stays
     remove = remove_sorted.scatter(-1, order, remove_sorted)
     return logits.masked_fill(remove, float("-inf"))
-''',
-    "no sort: a token stays iff the tokens more probable than it hold less than p": '''
+""",
+    "no sort: a token stays iff the tokens more probable than it hold less than p": """
 import torch
 
 def top_p_filter(logits, p):
@@ -229,5 +270,5 @@ def top_p_filter(logits, p):
     more_probable = probs.unsqueeze(-2) > probs.unsqueeze(-1)       # [..., i, j]: j beats i
     mass_above = (probs.unsqueeze(-2) * more_probable).sum(dim=-1)  # (..., V)
     return torch.where(mass_above < p, logits, torch.full_like(logits, float("-inf")))
-''',
+""",
 }

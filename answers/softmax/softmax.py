@@ -13,6 +13,7 @@ Regimes where implementations diverge, each run every time by `boundary_regimes`
 - float64 input whose float32 rounding shows (entries ~1000 apart by a few units): compared at
   rtol 1e-10, far below float32's rounding (~6e-8 relative per entry, 1e-5 here).
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -136,88 +137,95 @@ def large_inputs(ctx):
 
 
 # The usual way to write it; the wrong answers written with edited() are this with one bug put in.
-_PLAIN = '''
+_PLAIN = """
 import torch
 
 def softmax(x, dim=-1):
     m = x.amax(dim=dim, keepdim=True)
     e = torch.exp(x - m)
     return e / e.sum(dim=dim, keepdim=True)
-'''
+"""
 
 
 WRONG_ANSWERS = {
-    "max taken over the first 128 entries only (a block's max, never updated)": edited(_PLAIN,
+    "max taken over the first 128 entries only (a block's max, never updated)": edited(
+        _PLAIN,
         ("m = x.amax(dim=dim, keepdim=True)", "m = x.narrow(dim, 0, min(128, x.shape[dim])).amax(dim=dim, keepdim=True)"),
     ),
-    "sum taken over the first 1024 entries only (one block of the reduction)": edited(_PLAIN,
+    "sum taken over the first 1024 entries only (one block of the reduction)": edited(
+        _PLAIN,
         ("e.sum(dim=dim, keepdim=True)", "e.narrow(dim, 0, min(1024, e.shape[dim])).sum(dim=dim, keepdim=True)"),
     ),
-    "max clamped at 0 (subtracts the max only when it is positive): rows near -1e4 give 0/0": edited(_PLAIN,
+    "max clamped at 0 (subtracts the max only when it is positive): rows near -1e4 give 0/0": edited(
+        _PLAIN,
         ("m = x.amax(dim=dim, keepdim=True)", "m = x.amax(dim=dim, keepdim=True).clamp(min=0)"),
     ),
-    "computes in float32 (.float()) and casts back: float64 input loses precision": edited(_PLAIN,
+    "computes in float32 (.float()) and casts back: float64 input loses precision": edited(
+        _PLAIN,
         ("    m = x.amax(", "    dtype = x.dtype\n    x = x.float()\n    m = x.amax("),
         ("return e / e.sum(dim=dim, keepdim=True)", "return (e / e.sum(dim=dim, keepdim=True)).to(dtype)"),
     ),
-    "adds 1e-6 to the denominator 'for safety'": edited(_PLAIN, ("e.sum(dim=dim, keepdim=True)", "(e.sum(dim=dim, keepdim=True) + 1e-6)")),
-    "subtracts the max in place (x -= max): the caller's tensor changes": edited(_PLAIN,
+    "adds 1e-6 to the denominator 'for safety'": edited(
+        _PLAIN, ("e.sum(dim=dim, keepdim=True)", "(e.sum(dim=dim, keepdim=True) + 1e-6)")
+    ),
+    "subtracts the max in place (x -= max): the caller's tensor changes": edited(
+        _PLAIN,
         ("    e = torch.exp(x - m)", "    x -= m\n    e = torch.exp(x)"),
     ),
-    "no max subtraction: exp overflows to inf (NaN) for large inputs": '''
+    "no max subtraction: exp overflows to inf (NaN) for large inputs": """
 import torch
 
 def softmax(x, dim=-1):
     e = torch.exp(x)
     return e / e.sum(dim=dim, keepdim=True)
-''',
-    "always normalises over the last dim, ignoring `dim`": '''
+""",
+    "always normalises over the last dim, ignoring `dim`": """
 import torch
 
 def softmax(x, dim=-1):
     e = torch.exp(x - x.amax(dim=-1, keepdim=True))
     return e / e.sum(dim=-1, keepdim=True)
-''',
-    "subtracts the global max instead of each row's max (rows far below it underflow to 0/0)": '''
+""",
+    "subtracts the global max instead of each row's max (rows far below it underflow to 0/0)": """
 import torch
 
 def softmax(x, dim=-1):
     e = torch.exp(x - x.max())
     return e / e.sum(dim=dim, keepdim=True)
-''',
-    "max over the given dim but the sum over the last dim": '''
+""",
+    "max over the given dim but the sum over the last dim": """
 import torch
 
 def softmax(x, dim=-1):
     e = torch.exp(x - x.amax(dim=dim, keepdim=True))
     return e / e.sum(dim=-1, keepdim=True)
-''',
-    "calls torch.softmax": '''
+""",
+    "calls torch.softmax": """
 import torch
 
 def softmax(x, dim=-1):
     return torch.softmax(x, dim=dim)
-''',
-    "computes in float64 and returns float64": '''
+""",
+    "computes in float64 and returns float64": """
 import torch
 
 def softmax(x, dim=-1):
     x = x.double()
     e = torch.exp(x - x.amax(dim=dim, keepdim=True))
     return e / e.sum(dim=dim, keepdim=True)
-''',
+""",
 }
 
 ALTERNATIVES = {
-    "exp(x - logsumexp(x)), in float32 for bfloat16": '''
+    "exp(x - logsumexp(x)), in float32 for bfloat16": """
 import torch
 
 def softmax(x, dim=-1):
     work = torch.float64 if x.dtype == torch.float64 else torch.float32
     xw = x.to(work)
     return torch.exp(xw - torch.logsumexp(xw, dim=dim, keepdim=True)).to(x.dtype)
-''',
-    "moves `dim` to the end, works on the last axis, moves it back": '''
+""",
+    "moves `dim` to the end, works on the last axis, moves it back": """
 import torch
 
 def softmax(x, dim=-1):
@@ -225,5 +233,5 @@ def softmax(x, dim=-1):
     m = y.max(dim=-1, keepdim=True).values
     e = (y - m).exp()
     return (e / e.sum(-1, keepdim=True)).movedim(-1, dim)
-''',
+""",
 }

@@ -17,6 +17,7 @@ Regimes where implementations diverge (each run every time by `worked_examples` 
 - multi-byte UTF-8;
 - a text of 2868 bytes with 60 merges (recursion depth, quadratic rebuilds).
 """
+
 import random
 
 from hypothesis import strategies as st
@@ -58,7 +59,12 @@ WORKED = [
     ("aaaa", [(97, 97), (256, 256)], [257], "merged ids merge again: aaaa -> [256, 256] -> [257]"),
     ("xy", [(1, 2), (120, 121)], [257], "merge s makes id 256 + s even when earlier merges do not occur"),
     ("é", [(195, 169)], [256], "UTF-8 bytes: é is 0xC3 0xA9, not the code point 233"),
-    ("abab", [(98, 97), (97, 98), (257, 257)], [97, 256, 98], "the lowest-ranked pair (b, a) sits in the middle: merging it first leaves no (a, b) to merge"),
+    (
+        "abab",
+        [(98, 97), (97, 98), (257, 257)],
+        [97, 256, 98],
+        "the lowest-ranked pair (b, a) sits in the middle: merging it first leaves no (a, b) to merge",
+    ),
 ]
 
 ALPHABET = "ab c\nédz中😀"  # a few letters, a space and a newline, 2-, 3- and 4-byte UTF-8 characters
@@ -129,21 +135,32 @@ def _boundary_cases():
     ]
 
 
-@check("boundary cases every run: empty text, one byte, merges that never occur, merges across spaces and characters, a run of 5, a long text", examples=1)
+@check(
+    "boundary cases every run: empty text, one byte, merges that never occur, merges across spaces and characters, a run of 5, a long text",
+    examples=1,
+)
 def boundary_cases(ctx):
     for text, merges, why in _boundary_cases():
         got = _as_ints(ctx, ctx.call(text, merges))
         expected = reference(text, merges)
         if got != expected:
-            ctx.fail(f"bpe_encode({text[:30]!r}{'...' if len(text) > 30 else ''}, {str(merges)[:200]}) should give "
-                     f"{str(expected)[:200]}, got {str(got)[:200]}\nthis example tests: {why}")
+            ctx.fail(
+                f"bpe_encode({text[:30]!r}{'...' if len(text) > 30 else ''}, {str(merges)[:200]}) should give "
+                f"{str(expected)[:200]}, got {str(got)[:200]}\nthis example tests: {why}"
+            )
         ctx.assert_equal(got, expected)
 
 
 @check("runs of one repeated character (odd and even lengths): occurrences are replaced left to right")
 def runs(ctx):
     char, k, tail, n, seed = ctx.draw(
-        st.tuples(st.sampled_from(["a", " ", "z"]), st.integers(2, 9), st.sampled_from(["", "b", "bb"]), st.integers(1, 4), st.integers(0, 2**16))
+        st.tuples(
+            st.sampled_from(["a", " ", "z"]),
+            st.integers(2, 9),
+            st.sampled_from(["", "b", "bb"]),
+            st.integers(1, 4),
+            st.integers(0, 2**16),
+        )
     )
     text = char * k + tail
     merges = _learned_merges(text, n, seed, first=(ord(char), ord(char)))  # the run's own pair is learned first
@@ -218,13 +235,18 @@ def bpe_encode(text, merges):
             return ids
 """,
     "code points (ord) instead of UTF-8 bytes": edited(_PLAIN, ('list(text.encode("utf-8"))', "[ord(c) for c in text]")),
-    "replaces occurrences right to left (aaa -> [97, 256])": edited(_PLAIN,
-        ("        merged, i = [], 0\n        while i < len(ids):\n            if ids[i] == a and i + 1 < len(ids) and ids[i + 1] == b:",
-         "        merged, i = [], len(ids) - 1\n        while i >= 0:\n            if ids[i] == b and i >= 1 and ids[i - 1] == a:"),
-        ("                i += 2", "                i -= 2"), ("                i += 1", "                i -= 1"),
+    "replaces occurrences right to left (aaa -> [97, 256])": edited(
+        _PLAIN,
+        (
+            "        merged, i = [], 0\n        while i < len(ids):\n            if ids[i] == a and i + 1 < len(ids) and ids[i + 1] == b:",
+            "        merged, i = [], len(ids) - 1\n        while i >= 0:\n            if ids[i] == b and i >= 1 and ids[i - 1] == a:",
+        ),
+        ("                i += 2", "                i -= 2"),
+        ("                i += 1", "                i -= 1"),
         ("        ids = merged", "        ids = merged[::-1]"),
     ),
-    "applies the merges in reverse order (latest learned first)": edited(_PLAIN,
+    "applies the merges in reverse order (latest learned first)": edited(
+        _PLAIN,
         ("for s, (a, b) in enumerate(merges):", "for s, (a, b) in reversed(list(enumerate(merges))):"),
     ),
     "splits the text into words first (GPT-2's pre-tokenizer), so no merge crosses a space": """
@@ -249,12 +271,15 @@ def bpe_encode(text, merges):
         out.extend(_encode_piece(list(piece.encode("utf-8")), merges))
     return out
 """,
-    "encodes each character on its own (merges never cross characters)": edited(_PLAIN,
-        ("def bpe_encode(text, merges):\n    ids = list(text.encode(\"utf-8\"))\n",
-         "def bpe_encode(text, merges):\n    if len(text) > 1:\n        return [i for ch in text for i in bpe_encode(ch, merges)]\n"
-         "    ids = list(text.encode(\"utf-8\"))\n"),
+    "encodes each character on its own (merges never cross characters)": edited(
+        _PLAIN,
+        (
+            'def bpe_encode(text, merges):\n    ids = list(text.encode("utf-8"))\n',
+            "def bpe_encode(text, merges):\n    if len(text) > 1:\n        return [i for ch in text for i in bpe_encode(ch, merges)]\n"
+            '    ids = list(text.encode("utf-8"))\n',
+        ),
     ),
-    "replaces the pair with a recursive helper (RecursionError on long texts)": '''
+    "replaces the pair with a recursive helper (RecursionError on long texts)": """
 def bpe_encode(text, merges):
     def replace(rest, pair, new_id):
         if len(rest) < 2:
@@ -266,7 +291,7 @@ def bpe_encode(text, merges):
     for s, pair in enumerate(merges):
         ids = replace(ids, tuple(pair), 256 + s)
     return ids
-''',
+""",
     "an unknown pair gets rank 0 (ranks.get(p, 0)): encoding stops at the first unknown pair": """
 def bpe_encode(text, merges):
     ranks = {tuple(p): s for s, p in enumerate(merges)}

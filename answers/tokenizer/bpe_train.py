@@ -17,6 +17,7 @@ Regimes where implementations diverge (each run every time by `worked_examples` 
 - multi-byte UTF-8;
 - a text of 3000 bytes with 40 merges (recursion depth, quadratic rebuilds).
 """
+
 from collections import Counter
 
 from hypothesis import strategies as st
@@ -68,16 +69,29 @@ WORKED = [
     ("", 3, [], "empty text: no tokens, no merges"),
     ("a", 3, [], "one token: nothing to pair"),
     ("éé", 1, [(195, 169)], "UTF-8 bytes: é is 0xC3 0xA9, not the code point 233"),
-    ("cdcdabab", 1, [(97, 98)], "ties: (c, d) and (a, b) both occur twice; the smallest pair (97, 98) wins, not the first seen or the largest (99, 100)"),
+    (
+        "cdcdabab",
+        1,
+        [(97, 98)],
+        "ties: (c, d) and (a, b) both occur twice; the smallest pair (97, 98) wins, not the first seen or the largest (99, 100)",
+    ),
     ("zzzzabab", 1, [(122, 122)], "overlapping counting: zzzz holds (z, z) three times, abab holds (a, b) twice"),
     ("abcabc", 2, [(97, 98), (256, 99)], "the last token stays: abcabc -> [256, c, 256, c], so (256, c) occurs twice"),
     ("aaaxaaa", 2, [(97, 97), (256, 97)], "left to right: aaa -> [256, a], not [a, 256], so the next pair is (256, 97)"),
-    ("abcd", 5, [(97, 98), (99, 100), (256, 257)], "every count is 1: still merges, smallest pair first, until one token remains"),
+    (
+        "abcd",
+        5,
+        [(97, 98), (99, 100), (256, 257)],
+        "every count is 1: still merges, smallest pair first, until one token remains",
+    ),
     ("aaaa", 5, [(97, 97), (256, 256)], "non-overlapping replacement: aaaa -> [256, 256] -> [257], then stop"),
 ]
 
 
-@check("worked examples: overlapping counts, ties to the smallest pair, non-overlapping left-to-right replacement, early stop, UTF-8", examples=1)
+@check(
+    "worked examples: overlapping counts, ties to the smallest pair, non-overlapping left-to-right replacement, early stop, UTF-8",
+    examples=1,
+)
 def worked_examples(ctx):
     for text, n, expected, why in WORKED:
         got = ctx.call(text, n)
@@ -106,13 +120,18 @@ BOUNDARY_CASES = [
 ]
 
 
-@check("boundary cases every run: n_merges = 0, ties between merged ids and bytes, re-merged ids, UTF-8, a text of 3000 bytes", examples=1)
+@check(
+    "boundary cases every run: n_merges = 0, ties between merged ids and bytes, re-merged ids, UTF-8, a text of 3000 bytes",
+    examples=1,
+)
 def boundary_cases(ctx):
     for text, n, why in BOUNDARY_CASES:
         got, expected = ctx.call(text, n), ctx.reference(text, n)
         if _as_pairs(got) != expected:
-            ctx.fail(f"bpe_train({text[:30]!r}{'...' if len(text) > 30 else ''}, {n}) should give {expected[:8]}"
-                     f"{'...' if len(expected) > 8 else ''}, got {str(got)[:300]}\nthis example tests: {why}")
+            ctx.fail(
+                f"bpe_train({text[:30]!r}{'...' if len(text) > 30 else ''}, {n}) should give {expected[:8]}"
+                f"{'...' if len(expected) > 8 else ''}, got {str(got)[:300]}\nthis example tests: {why}"
+            )
         ctx.assert_equal(got, expected)
 
 
@@ -142,37 +161,58 @@ def bpe_train(text, n_merges):
 """
 
 WRONG_ANSWERS = {
-    "counts non-overlapping occurrences only (skips past a repeated pair, like bytes.count): 'aaa' holds (a, a) once":
-        edited(_PLAIN, ("""        counts = Counter(zip(ids, ids[1:]))
-""", """        counts, j = Counter(), 0
+    "counts non-overlapping occurrences only (skips past a repeated pair, like bytes.count): 'aaa' holds (a, a) once": edited(
+        _PLAIN,
+        (
+            """        counts = Counter(zip(ids, ids[1:]))
+""",
+            """        counts, j = Counter(), 0
         while j < len(ids) - 1:
             counts[ids[j], ids[j + 1]] += 1
             j += 2 if ids[j] == ids[j + 1] else 1
-""")),
-    "ties go to the first pair seen (max(stats, key=stats.get)), not the smallest":
-        edited(_PLAIN, ("min(counts, key=lambda p: (-counts[p], p))", "max(counts, key=counts.get)")),
-    "ties go to the largest pair":
-        edited(_PLAIN, ("min(counts, key=lambda p: (-counts[p], p))", "max(counts, key=lambda p: (counts[p], p))")),
+""",
+        ),
+    ),
+    "ties go to the first pair seen (max(stats, key=stats.get)), not the smallest": edited(
+        _PLAIN, ("min(counts, key=lambda p: (-counts[p], p))", "max(counts, key=counts.get)")
+    ),
+    "ties go to the largest pair": edited(
+        _PLAIN, ("min(counts, key=lambda p: (-counts[p], p))", "max(counts, key=lambda p: (counts[p], p))")
+    ),
     "merges right to left ('aaa' -> [97, 256])":  # scans the reversed sequence for the reversed pair
-        edited(_PLAIN,
-               ("out, i = [], 0", "ids, out, i = ids[::-1], [], 0"),
-               ("(ids[i], ids[i + 1]) == pair", "(ids[i + 1], ids[i]) == pair"),
-               ("ids = out\n", "ids = out[::-1]\n")),
-    "stops when no pair occurs at least twice":
-        edited(_PLAIN, ("""        pair = min(""", """        if max(counts.values()) < 2:
+    edited(
+        _PLAIN,
+        ("out, i = [], 0", "ids, out, i = ids[::-1], [], 0"),
+        ("(ids[i], ids[i + 1]) == pair", "(ids[i + 1], ids[i]) == pair"),
+        ("ids = out\n", "ids = out[::-1]\n"),
+    ),
+    "stops when no pair occurs at least twice": edited(
+        _PLAIN,
+        (
+            """        pair = min(""",
+            """        if max(counts.values()) < 2:
             break
-        pair = min(""")),
-    "drops the last token when it is not part of a merge (loops to len - 1)":
-        edited(_PLAIN, ("""        while i < len(ids):
-            if i + 1 < len(ids) and""", """        while i < len(ids) - 1:
-            if""")),
-    "works on code points (ord) instead of UTF-8 bytes":
-        edited(_PLAIN, ('list(text.encode("utf-8"))', "[ord(c) for c in text]")),
-    "ties broken by comparing the pairs as strings ('(99, 256)' < '(99, 99)')":
-        edited(_PLAIN, ("min(counts, key=lambda p: (-counts[p], p))", "min(counts, key=lambda p: (-counts[p], str(p)))")),
+        pair = min(""",
+        ),
+    ),
+    "drops the last token when it is not part of a merge (loops to len - 1)": edited(
+        _PLAIN,
+        (
+            """        while i < len(ids):
+            if i + 1 < len(ids) and""",
+            """        while i < len(ids) - 1:
+            if""",
+        ),
+    ),
+    "works on code points (ord) instead of UTF-8 bytes": edited(_PLAIN, ('list(text.encode("utf-8"))', "[ord(c) for c in text]")),
+    "ties broken by comparing the pairs as strings ('(99, 256)' < '(99, 99)')": edited(
+        _PLAIN, ("min(counts, key=lambda p: (-counts[p], p))", "min(counts, key=lambda p: (-counts[p], str(p)))")
+    ),
     "new ids start at 257 (256 + step + 1)": edited(_PLAIN, ("out.append(256 + step)", "out.append(257 + step)")),
-    "replaces the pair with a recursive helper (RecursionError on long texts)":
-        edited(_PLAIN, ("""        out, i = [], 0
+    "replaces the pair with a recursive helper (RecursionError on long texts)": edited(
+        _PLAIN,
+        (
+            """        out, i = [], 0
         while i < len(ids):
             if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
                 out.append(256 + step)
@@ -181,18 +221,21 @@ WRONG_ANSWERS = {
                 out.append(ids[i])
                 i += 1
         ids = out
-""", """        def replace(rest):
+""",
+            """        def replace(rest):
             if len(rest) < 2:
                 return list(rest)
             if (rest[0], rest[1]) == pair:
                 return [256 + step] + replace(rest[2:])
             return [rest[0]] + replace(rest[1:])
         ids = replace(ids)
-""")),
+""",
+        ),
+    ),
 }
 
 ALTERNATIVES = {
-    "a linked list over the positions: merges in place, counts rebuilt each step": '''
+    "a linked list over the positions: merges in place, counts rebuilt each step": """
 def bpe_train(text, n_merges):
     ids = list(text.encode("utf-8"))
     nxt = list(range(1, len(ids))) + [-1]   # next live position, -1 at the end
@@ -217,8 +260,8 @@ def bpe_train(text, n_merges):
             i = nxt[i]
         merges.append(pair)
     return merges
-''',
-    "tuples and a skip flag; ties by sorting the most frequent pairs": '''
+""",
+    "tuples and a skip flag; ties by sorting the most frequent pairs": """
 def bpe_train(text, n_merges):
     seq = tuple(text.encode("utf-8"))
     merges = []
@@ -243,5 +286,5 @@ def bpe_train(text, n_merges):
         seq = tuple(merged)
         merges.append(pair)
     return merges
-''',
+""",
 }

@@ -20,7 +20,6 @@ Regimes where implementations diverge, each run every time by `float64_precision
 - float64 state computed in float64 (a float32 update leaves errors of 1e-8, far above 1e-12);
 - the grads left as they were (an in-place `g.pow_(2)` changes the caller's gradients).
 """
-import math
 
 import torch
 from hypothesis import strategies as st
@@ -107,9 +106,26 @@ def _torch_adamw(params, grad_steps, options, start_step=1, exp_avgs=None, exp_a
         gs = [g.double().clone() for g in grads]
         try:
             torch_adamw(
-                ps, gs, ms, vs, [], steps, foreach=False, capturable=False, differentiable=False, fused=None,
-                grad_scale=None, found_inf=None, has_complex=False, amsgrad=False, beta1=full["betas"][0],
-                beta2=full["betas"][1], lr=full["lr"], weight_decay=full["weight_decay"], eps=full["eps"], maximize=False,
+                ps,
+                gs,
+                ms,
+                vs,
+                [],
+                steps,
+                foreach=False,
+                capturable=False,
+                differentiable=False,
+                fused=None,
+                grad_scale=None,
+                found_inf=None,
+                has_complex=False,
+                amsgrad=False,
+                beta1=full["betas"][0],
+                beta2=full["betas"][1],
+                lr=full["lr"],
+                weight_decay=full["weight_decay"],
+                eps=full["eps"],
+                maximize=False,
             )
         except TypeError:  # another torch version's signature: the optimizer class (slower to start)
             return _torch_adamw_class(params, grad_steps, options, start_step, exp_avgs, exp_avg_sqs)
@@ -121,7 +137,11 @@ def _torch_adamw_class(params, grad_steps, options, start_step, exp_avgs, exp_av
     opt = torch.optim.AdamW(ps, **options)
     if start_step > 1:  # resume from a saved state after start_step - 1 updates
         for p, m, v in zip(ps, exp_avgs, exp_avg_sqs):
-            opt.state[p] = {"step": torch.tensor(float(start_step - 1)), "exp_avg": m.double().clone(), "exp_avg_sq": v.double().clone()}
+            opt.state[p] = {
+                "step": torch.tensor(float(start_step - 1)),
+                "exp_avg": m.double().clone(),
+                "exp_avg_sq": v.double().clone(),
+            }
     for grads in grad_steps:
         for p, g in zip(ps, grads):
             p.grad = g.double().clone()
@@ -135,7 +155,9 @@ def _compare(ctx, got, expected, dtype, what, rtol=None, atol=None):
     params_before = what["params"]
     names = ("params", "exp_avgs", "exp_avg_sqs")
     if all(torch.equal(a, b) for a, b in zip(got[0], params_before)):
-        ctx.fail("params are unchanged after the step: update params, exp_avgs and exp_avg_sqs in place (p.sub_(...), m.mul_(...).add_(...))")
+        ctx.fail(
+            "params are unchanged after the step: update params, exp_avgs and exp_avg_sqs in place (p.sub_(...), m.mul_(...).add_(...))"
+        )
     for name, mine, want in zip(names, got, expected):
         for i, (a, e) in enumerate(zip(mine, want)):
             try:
@@ -143,19 +165,28 @@ def _compare(ctx, got, expected, dtype, what, rtol=None, atol=None):
             except Exception as exc:
                 if type(exc).__name__ != "CheckFailed":
                     raise
-                raise type(exc)(f"{name}[{i}] after {what['steps']} step(s) from step {what['start']} with {what['options'] or 'the defaults'}, compared with torch.optim.AdamW: {exc}") from None
+                raise type(exc)(
+                    f"{name}[{i}] after {what['steps']} step(s) from step {what['start']} with {what['options'] or 'the defaults'}, compared with torch.optim.AdamW: {exc}"
+                ) from None
 
 
 def _draw(ctx, n_steps):
     dtype, shapes, options, scales = ctx.draw(
-        st.tuples(st.sampled_from(DTYPES), SHAPES, OPTIONS, st.lists(st.sampled_from([0.01, 1.0, 5.0]), min_size=n_steps, max_size=n_steps))
+        st.tuples(
+            st.sampled_from(DTYPES),
+            SHAPES,
+            OPTIONS,
+            st.lists(st.sampled_from([0.01, 1.0, 5.0]), min_size=n_steps, max_size=n_steps),
+        )
     )
     params = [ctx.randn(*s, dtype=dtype) for s in shapes]
     grad_steps = [[ctx.randn(*s, dtype=dtype, scale=scales[i]) for s in shapes] for i in range(n_steps)]
     return dtype, shapes, options, params, grad_steps
 
 
-@check("equals torch.optim.AdamW over 1 to 5 steps from a fresh state (float32/float64, defaults and lr, betas, eps, weight_decay away from them)")
+@check(
+    "equals torch.optim.AdamW over 1 to 5 steps from a fresh state (float32/float64, defaults and lr, betas, eps, weight_decay away from them)"
+)
 def equals_torch(ctx):
     n_steps = ctx.draw(st.integers(1, 5))
     dtype, shapes, options, params, grad_steps = _draw(ctx, n_steps)
@@ -198,7 +229,10 @@ REGIMES = [
 ]
 
 
-@check("boundary regimes, every run: step 1 and a resume at 1000; zero, eps-sized and 1e4 gradients; lr * weight_decay 0.5 and 0; 0-dim to 3-D and 5000-long parameters", examples=1)
+@check(
+    "boundary regimes, every run: step 1 and a resume at 1000; zero, eps-sized and 1e4 gradients; lr * weight_decay 0.5 and 0; 0-dim to 3-D and 5000-long parameters",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for dtype in DTYPES:
         for shapes, options, start, n_steps, scale in REGIMES:
@@ -213,7 +247,15 @@ def boundary_regimes(ctx):
             flat = [*params, *exp_avgs, *exp_avg_sqs, *(g for grads in grad_steps for g in grads)]
             got = ctx.run("run_steps", len(params), start, options, *flat)
             expected = _torch_adamw(params, grad_steps, options, start, exp_avgs, exp_avg_sqs)
-            _compare(ctx, got, expected, dtype, {"params": params, "steps": n_steps, "start": start, "options": options}, rtol=PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype))
+            _compare(
+                ctx,
+                got,
+                expected,
+                dtype,
+                {"params": params, "steps": n_steps, "start": start, "options": options},
+                rtol=PROPERTY_RTOL.get(dtype),
+                atol=PROPERTY_ATOL.get(dtype),
+            )
 
 
 @check("the grads are left as they were (only params, exp_avgs and exp_avg_sqs change)", examples=1)
@@ -225,10 +267,14 @@ def grads_untouched(ctx):
     after = ctx.run("grads_after_step", len(params), 1, {}, *params, *grads, *zeros, *zeros)
     for i, (a, g) in enumerate(zip(after, grads)):
         if not isinstance(a, torch.Tensor) or a.shape != g.shape or not torch.equal(a, g):
-            ctx.fail(f"grads[{i}] was changed by the step (an in-place op on g, such as g.pow_(2) or g.mul_(...)); read the gradients, never write them")
+            ctx.fail(
+                f"grads[{i}] was changed by the step (an in-place op on g, such as g.pow_(2) or g.mul_(...)); read the gradients, never write them"
+            )
 
 
-@check("resumes mid-training: from a saved state at step 2 to 50, equals torch.optim.AdamW (bias corrections use the step number)")
+@check(
+    "resumes mid-training: from a saved state at step 2 to 50, equals torch.optim.AdamW (bias corrections use the step number)"
+)
 def resumes(ctx):
     start, n_steps = ctx.draw(st.tuples(st.sampled_from([2, 3, 10, 50]), st.integers(1, 2)))
     dtype, shapes, options, params, grad_steps = _draw(ctx, n_steps)
@@ -237,7 +283,15 @@ def resumes(ctx):
     flat = [*params, *exp_avgs, *exp_avg_sqs, *(g for grads in grad_steps for g in grads)]
     got = ctx.run("run_steps", len(params), start, options, *flat)
     expected = _torch_adamw(params, grad_steps, options, start, exp_avgs, exp_avg_sqs)
-    _compare(ctx, got, expected, dtype, {"params": params, "steps": n_steps, "start": start, "options": options}, rtol=PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype))
+    _compare(
+        ctx,
+        got,
+        expected,
+        dtype,
+        {"params": params, "steps": n_steps, "start": start, "options": options},
+        rtol=PROPERTY_RTOL.get(dtype),
+        atol=PROPERTY_ATOL.get(dtype),
+    )
 
 
 @check("weight decay is decoupled: a zero gradient on a fresh state only shrinks the weights, p * (1 - lr * weight_decay)")
@@ -250,7 +304,15 @@ def decoupled_decay(ctx):
     options = {"lr": lr, "weight_decay": wd}
     got = ctx.run("run_steps", len(params), 1, options, *params, *zeros, *zeros, *zeros)
     expected = ([p.double() * (1 - lr * wd) for p in params], [z.double() for z in zeros], [z.double() for z in zeros])
-    _compare(ctx, got, expected, dtype, {"params": params, "steps": 1, "start": 1, "options": options}, rtol=PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype))
+    _compare(
+        ctx,
+        got,
+        expected,
+        dtype,
+        {"params": params, "steps": 1, "start": 1, "options": options},
+        rtol=PROPERTY_RTOL.get(dtype),
+        atol=PROPERTY_ATOL.get(dtype),
+    )
 
 
 # The usual way to write it; each wrong answer below is this file with one bug put in.
@@ -270,44 +332,61 @@ def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 
 
 
 WRONG_ANSWERS = {
-    "computes the update in float32 (`.float()`) for float64 state": edited(_PLAIN,
+    "computes the update in float32 (`.float()`) for float64 state": edited(
+        _PLAIN,
         ("p.sub_(lr * m_hat / (v_hat.sqrt() + eps))", "p.sub_((lr * m_hat / (v_hat.sqrt() + eps)).float())"),
     ),
-    "squares the gradient in place (g.pow_(2)): right values, but the caller's grads change": edited(_PLAIN,
+    "squares the gradient in place (g.pow_(2)): right values, but the caller's grads change": edited(
+        _PLAIN,
         ("v.mul_(b2).add_((1 - b2) * g * g)", "v.mul_(b2).add_((1 - b2) * g.pow_(2))"),
     ),
-    "decays the weights after the Adam step instead of before (off by lr^2 * wd * update)": edited(_PLAIN,
+    "decays the weights after the Adam step instead of before (off by lr^2 * wd * update)": edited(
+        _PLAIN,
         ("        p.mul_(1 - lr * weight_decay)\n", ""),
-        ("        p.sub_(lr * m_hat / (v_hat.sqrt() + eps))", "        p.sub_(lr * m_hat / (v_hat.sqrt() + eps))\n        p.mul_(1 - lr * weight_decay)"),
+        (
+            "        p.sub_(lr * m_hat / (v_hat.sqrt() + eps))",
+            "        p.sub_(lr * m_hat / (v_hat.sqrt() + eps))\n        p.mul_(1 - lr * weight_decay)",
+        ),
     ),
-    "no eps: m_hat / sqrt(v_hat) (0/0 on a zero gradient, invisible for gradients of order 1)": edited(_PLAIN,
+    "no eps: m_hat / sqrt(v_hat) (0/0 on a zero gradient, invisible for gradients of order 1)": edited(
+        _PLAIN,
         ("(v_hat.sqrt() + eps)", "v_hat.sqrt()"),
     ),
-    "writes the parameter with p[:] = ... (fails on 0-dim parameters)": edited(_PLAIN,
+    "writes the parameter with p[:] = ... (fails on 0-dim parameters)": edited(
+        _PLAIN,
         ("        p.sub_(lr * m_hat / (v_hat.sqrt() + eps))", "        p[:] = p - lr * m_hat / (v_hat.sqrt() + eps)"),
     ),
-    "decays matrices only (p.dim() >= 2), a param-group choice, not what the task asks": edited(_PLAIN,
+    "decays matrices only (p.dim() >= 2), a param-group choice, not what the task asks": edited(
+        _PLAIN,
         ("        p.mul_(1 - lr * weight_decay)\n", "        if p.dim() >= 2:\n            p.mul_(1 - lr * weight_decay)\n"),
     ),
-    "Adam with L2: weight decay added to the gradient (coupled), so it is rescaled by the adaptive denominator": edited(_PLAIN,
+    "Adam with L2: weight decay added to the gradient (coupled), so it is rescaled by the adaptive denominator": edited(
+        _PLAIN,
         ("        p.mul_(1 - lr * weight_decay)\n", "        g = g + weight_decay * p\n"),
     ),
-    "no bias correction: the first steps are too small": edited(_PLAIN,
-        ("m / (1 - b1 ** step)", "m"), ("v / (1 - b2 ** step)", "v"),
+    "no bias correction: the first steps are too small": edited(
+        _PLAIN,
+        ("m / (1 - b1 ** step)", "m"),
+        ("v / (1 - b2 ** step)", "v"),
     ),
     "eps inside the square root: sqrt(v_hat + eps)": edited(_PLAIN, ("(v_hat.sqrt() + eps)", "torch.sqrt(v_hat + eps)")),
-    "decay not scaled by the learning rate: p * (1 - weight_decay)": edited(_PLAIN, ("1 - lr * weight_decay", "1 - weight_decay")),
-    "bias correction one step ahead: 1 - beta ** (step + 1), as if step counted from 0": edited(_PLAIN,
-        ("b1 ** step", "b1 ** (step + 1)"), ("b2 ** step", "b2 ** (step + 1)"),
+    "decay not scaled by the learning rate: p * (1 - weight_decay)": edited(
+        _PLAIN, ("1 - lr * weight_decay", "1 - weight_decay")
     ),
-    "rebinds the moments (m = b1 * m + ...): the saved state never changes": edited(_PLAIN,
+    "bias correction one step ahead: 1 - beta ** (step + 1), as if step counted from 0": edited(
+        _PLAIN,
+        ("b1 ** step", "b1 ** (step + 1)"),
+        ("b2 ** step", "b2 ** (step + 1)"),
+    ),
+    "rebinds the moments (m = b1 * m + ...): the saved state never changes": edited(
+        _PLAIN,
         ("m.mul_(b1).add_((1 - b1) * g)", "m = b1 * m + (1 - b1) * g"),
         ("v.mul_(b2).add_((1 - b2) * g * g)", "v = b2 * v + (1 - b2) * g * g"),
     ),
 }
 
 ALTERNATIVES = {
-    "torch's own arrangement: step size lr / bias1, denominator sqrt(v) / sqrt(bias2) + eps, addcdiv_, lerp_": '''
+    "torch's own arrangement: step size lr / bias1, denominator sqrt(v) / sqrt(bias2) + eps, addcdiv_, lerp_": """
 import math
 import torch
 
@@ -322,8 +401,8 @@ def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 
         v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
         denom = (v.sqrt() / bias_correction2_sqrt).add_(eps)
         p.addcdiv_(m, denom, value=-step_size)
-''',
-    "new values computed in float64 and copied back with copy_": '''
+""",
+    "new values computed in float64 and copied back with copy_": """
 import torch
 
 def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
@@ -336,5 +415,5 @@ def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, betas=(0.9, 
         p.copy_(p64 - lr * weight_decay * p64 - lr * update)
         m.copy_(m64)
         v.copy_(v64)
-''',
+""",
 }

@@ -17,6 +17,7 @@ Regimes where implementations diverge, each run every time by `float64_precision
 - float64 gradients computed in float64 (a float32 total leaves errors of 1e-8, below float64's
   default tolerance but far above rtol 1e-12).
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -55,9 +56,7 @@ DTYPES = [torch.float32, torch.float64]
 # to report under its own title, so these hold float64 to 1e-6 (relative and absolute), still
 # tighter than float32's own tolerance; but the tie regime needs float64's default (1e-7).
 PROPERTY_TOL = {torch.float64: {"rtol": 1e-6, "atol": 1e-6}}
-SHAPES = st.lists(
-    st.sampled_from([(), (1,), (3,), (2, 5), (7, 1), (1, 1), (4, 3, 2), (9,)]), min_size=1, max_size=4
-)
+SHAPES = st.lists(st.sampled_from([(), (1,), (3,), (2, 5), (7, 1), (1, 1), (4, 3, 2), (9,)]), min_size=1, max_size=4)
 MAX_NORMS = st.sampled_from([0.1, 0.5, 1.0, 2.0, 5.0])
 
 
@@ -92,10 +91,14 @@ def _compare(ctx, got, grads, max_norm, dtype, rtol=None, atol=None):
         try:
             ctx.assert_close(a, e, dtype=dtype, rtol=rtol, atol=atol)
         except CheckFailed as exc:  # say which tensor of the list
-            raise CheckFailed(f"grads[{i}] after clipping (total norm {float(want_total):.6g}, max_norm {max_norm}): {exc}") from None
+            raise CheckFailed(
+                f"grads[{i}] after clipping (total norm {float(want_total):.6g}, max_norm {max_norm}): {exc}"
+            ) from None
 
 
-@check("matches the reference: returned norm and clipped grads (1 to 4 tensors, 0-dim to 3-dim, float32/float64, norms below and above max_norm)")
+@check(
+    "matches the reference: returned norm and clipped grads (1 to 4 tensors, 0-dim to 3-dim, float32/float64, norms below and above max_norm)"
+)
 def matches_reference(ctx):
     dtype, shapes, max_norm, level = ctx.draw(
         st.tuples(st.sampled_from(DTYPES), SHAPES, MAX_NORMS, st.sampled_from([0.05, 0.5, 1.0, 3.0]))
@@ -118,7 +121,10 @@ def float64_precision(ctx):
 
 def _regime_cases(ctx, dtype):
     """(grads, max_norm, held to float64's default tolerance) for every regime of the module docstring."""
-    t = lambda *v: torch.tensor(v, dtype=dtype)
+
+    def t(*v):
+        return torch.tensor(v, dtype=dtype)
+
     mixed = [ctx.randn(*shape, dtype=dtype) for shape in [(), (3,), (2, 5), (4, 3, 2), (1,), (7, 1)] * 3]
     long = [ctx.randn(5000, dtype=dtype), ctx.randn(3, dtype=dtype)]
     return [
@@ -134,7 +140,10 @@ def _regime_cases(ctx, dtype):
     ]
 
 
-@check("boundary regimes, every run: total equal to max_norm, inside the 1e-6 band, zero; one 0-dim tensor; 18 tensors of mixed ranks; a tensor of 5000", examples=1)
+@check(
+    "boundary regimes, every run: total equal to max_norm, inside the 1e-6 band, zero; one 0-dim tensor; 18 tensors of mixed ranks; a tensor of 5000",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for dtype in DTYPES:
         for grads, max_norm, exact in _regime_cases(ctx, dtype):
@@ -189,41 +198,54 @@ def clip_grad_norm(grads, max_norm):
 
 
 WRONG_ANSWERS = {
-    "computes the total in float32 for float64 gradients (`g.float().norm()`)": edited(_PLAIN,
+    "computes the total in float32 for float64 gradients (`g.float().norm()`)": edited(
+        _PLAIN,
         ("torch.stack([g.norm() for g in grads]).norm()", "torch.stack([g.float().norm() for g in grads]).norm()"),
         ("    return total", "    return total.to(grads[0].dtype)"),
     ),
-    "clips only when total > max_norm (torch scales by max_norm / (total + 1e-6) at the tie too)": edited(_PLAIN,
-        ("    for g in grads:\n        g.mul_(scale)", "    if total > max_norm:\n        for g in grads:\n            g.mul_(scale)"),
+    "clips only when total > max_norm (torch scales by max_norm / (total + 1e-6) at the tie too)": edited(
+        _PLAIN,
+        (
+            "    for g in grads:\n        g.mul_(scale)",
+            "    if total > max_norm:\n        for g in grads:\n            g.mul_(scale)",
+        ),
     ),
-    "norm of torch.cat(grads) (breaks on 0-dim and on gradients of different ranks)": edited(_PLAIN,
+    "norm of torch.cat(grads) (breaks on 0-dim and on gradients of different ranks)": edited(
+        _PLAIN,
         ("torch.stack([g.norm() for g in grads]).norm()", "torch.cat(grads).norm()"),
     ),
-    "sum of squares without the square root": edited(_PLAIN,
+    "sum of squares without the square root": edited(
+        _PLAIN,
         ("torch.stack([g.norm() for g in grads]).norm()", "sum((g * g).sum() for g in grads)"),
     ),
-    "clips each tensor by its own norm instead of the global norm": edited(_PLAIN,
+    "clips each tensor by its own norm instead of the global norm": edited(
+        _PLAIN,
         ("        g.mul_(scale)", "        g.mul_(torch.clamp(max_norm / (g.norm() + 1e-6), max=1.0))"),
     ),
-    "scales up as well: multiplies by max_norm / total even when the norm is already below max_norm": edited(_PLAIN,
+    "scales up as well: multiplies by max_norm / total even when the norm is already below max_norm": edited(
+        _PLAIN,
         ("torch.clamp(max_norm / (total + 1e-6), max=1.0)", "max_norm / (total + 1e-6)"),
     ),
-    "sums the per-tensor norms instead of taking the norm of all elements": edited(_PLAIN,
+    "sums the per-tensor norms instead of taking the norm of all elements": edited(
+        _PLAIN,
         ("torch.stack([g.norm() for g in grads]).norm()", "torch.stack([g.norm() for g in grads]).sum()"),
     ),
-    "returns the norm after clipping instead of before": edited(_PLAIN,
+    "returns the norm after clipping instead of before": edited(
+        _PLAIN,
         ("    return total", "    return torch.stack([g.norm() for g in grads]).norm()"),
     ),
-    "rebinds the loop variable (g = g * scale): the caller's gradients are never clipped": edited(_PLAIN,
+    "rebinds the loop variable (g = g * scale): the caller's gradients are never clipped": edited(
+        _PLAIN,
         ("g.mul_(scale)", "g = g * scale"),
     ),
-    "divides by the bare norm (no 1e-6): clipped norms land exactly on max_norm, not where torch puts them": edited(_PLAIN,
+    "divides by the bare norm (no 1e-6): clipped norms land exactly on max_norm, not where torch puts them": edited(
+        _PLAIN,
         ("max_norm / (total + 1e-6)", "max_norm / total"),
     ),
 }
 
 ALTERNATIVES = {
-    "sum of squares over flattened grads, Python-level min, in-place copy_": '''
+    "sum of squares over flattened grads, Python-level min, in-place copy_": """
 import math
 import torch
 
@@ -234,8 +256,8 @@ def clip_grad_norm(grads, max_norm):
     for g in grads:
         g.copy_(g * coef)
     return torch.tensor(total, dtype=grads[0].dtype)
-''',
-    "torch.linalg.vector_norm over one concatenated vector, skipping the multiply when nothing is clipped": '''
+""",
+    "torch.linalg.vector_norm over one concatenated vector, skipping the multiply when nothing is clipped": """
 import torch
 
 def clip_grad_norm(grads, max_norm):
@@ -245,5 +267,5 @@ def clip_grad_norm(grads, max_norm):
     if coef < 1:
         torch._foreach_mul_(grads, coef)
     return total
-''',
+""",
 }

@@ -14,6 +14,7 @@ Regimes where implementations diverge, each run every time by `float64_precision
   instead of per row underflows a row to log(0));
 - float64 logits computed in float64 (a `.float()` leaves errors of 1e-8, far above 1e-12).
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -91,6 +92,7 @@ def float64_precision(ctx):
 def _regime_batches(ctx, dtype):
     """(logits, targets, keyword arguments, rtol) for every regime of the module docstring."""
     t = torch.tensor
+
     def logits(n, c):
         return ctx.randn(n, c, dtype=dtype, scale=1.5)
 
@@ -112,14 +114,25 @@ def _regime_batches(ctx, dtype):
     return cases
 
 
-@check("boundary regimes, every run: C = 1, 2, 32768; one kept position; ignore_index -1 and 0; rows near +1e4 and -1e4 together", examples=1)
+@check(
+    "boundary regimes, every run: C = 1, 2, 32768; one kept position; ignore_index -1 and 0; rows near +1e4 and -1e4 together",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for dtype in (torch.float32, torch.float64):
         for logits, targets, kw, rtol in _regime_batches(ctx, dtype):
-            ctx.assert_close(ctx.call(logits, targets, **kw), ctx.reference(logits, targets, **kw), dtype=dtype, rtol=rtol or PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype))
+            ctx.assert_close(
+                ctx.call(logits, targets, **kw),
+                ctx.reference(logits, targets, **kw),
+                dtype=dtype,
+                rtol=rtol or PROPERTY_RTOL.get(dtype),
+                atol=PROPERTY_ATOL.get(dtype),
+            )
 
 
-@check("ignored positions do not count: changing their logits leaves the perplexity unchanged, and it equals the perplexity of the kept rows alone")
+@check(
+    "ignored positions do not count: changing their logits leaves the perplexity unchanged, and it equals the perplexity of the kept rows alone"
+)
 def ignored_do_not_count(ctx):
     dtype, (n, c), ignore = ctx.draw(st.tuples(st.sampled_from([torch.float32, torch.float64]), SIZES, IGNORE))
     n = max(n, 2)
@@ -131,14 +144,24 @@ def ignored_do_not_count(ctx):
         return
     out = ctx.call(logits, targets, **kw)
     keep = targets != value
-    ctx.assert_close(out, ctx.reference(logits[keep], targets[keep], **kw), dtype=dtype, rtol=PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype))
+    ctx.assert_close(
+        out,
+        ctx.reference(logits[keep], targets[keep], **kw),
+        dtype=dtype,
+        rtol=PROPERTY_RTOL.get(dtype),
+        atol=PROPERTY_ATOL.get(dtype),
+    )
     noisy = logits + torch.where(keep[:, None], 0.0, 7.0) * ctx.randn(n, c, dtype=dtype)
-    ctx.assert_close(ctx.call(noisy, targets, **kw), out.double(), dtype=dtype, rtol=PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype))
+    ctx.assert_close(
+        ctx.call(noisy, targets, **kw), out.double(), dtype=dtype, rtol=PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype)
+    )
 
 
 @check("uniform logits over C classes give perplexity C (the model is as unsure as a fair C-sided die)")
 def uniform_is_c(ctx):
-    dtype, (n, c), level = ctx.draw(st.tuples(st.sampled_from([torch.float32, torch.float64]), SIZES, st.sampled_from([0.0, 3.0, -40.0])))
+    dtype, (n, c), level = ctx.draw(
+        st.tuples(st.sampled_from([torch.float32, torch.float64]), SIZES, st.sampled_from([0.0, 3.0, -40.0]))
+    )
     logits = torch.full((n, c), level, dtype=dtype)
     targets = ctx.randint(0, c, (n,))
     ctx.assert_close(ctx.call(logits, targets), torch.tensor(float(c), dtype=torch.float64), dtype=dtype, rtol=1e-5)
@@ -154,7 +177,13 @@ def large_logits(ctx):
     targets = logits.double().topk(min(2, c), dim=-1).indices[:, -1]
     out = ctx.call(logits, targets)
     # float32 logits near 1e4 are rounded to ~1e-3: the NLL, and so log(perplexity), to ~1e-3
-    ctx.assert_close(out, ctx.reference(logits, targets), dtype=dtype, rtol=5e-3 if dtype == torch.float32 else PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype))
+    ctx.assert_close(
+        out,
+        ctx.reference(logits, targets),
+        dtype=dtype,
+        rtol=5e-3 if dtype == torch.float32 else PROPERTY_RTOL.get(dtype),
+        atol=PROPERTY_ATOL.get(dtype),
+    )
 
 
 # The usual way to write it; each wrong answer below is this file with one bug put in.
@@ -170,43 +199,57 @@ def perplexity(logits, targets, ignore_index=-100):
 
 
 WRONG_ANSWERS = {
-    "computes in float32 for float64 logits too (`logits.float()`)": edited(_PLAIN,
+    "computes in float32 for float64 logits too (`logits.float()`)": edited(
+        _PLAIN,
         ("torch.log_softmax(logits, dim=-1)", "torch.log_softmax(logits.float(), dim=-1)"),
         ("torch.exp(nll[keep].mean())", "torch.exp(nll[keep].mean()).to(logits.dtype)"),
     ),
-    "subtracts the row max from logits in place": edited(_PLAIN,
-        ("logp = torch.log_softmax(logits, dim=-1)",
-         "logits -= logits.amax(dim=-1, keepdim=True)\n    logp = torch.log_softmax(logits, dim=-1)"),
+    "subtracts the row max from logits in place": edited(
+        _PLAIN,
+        (
+            "logp = torch.log_softmax(logits, dim=-1)",
+            "logits -= logits.amax(dim=-1, keepdim=True)\n    logp = torch.log_softmax(logits, dim=-1)",
+        ),
     ),
-    "log-sum-exp over the first 4096 classes only (one block of a vocabulary row)": edited(_PLAIN,
+    "log-sum-exp over the first 4096 classes only (one block of a vocabulary row)": edited(
+        _PLAIN,
         ("torch.log_softmax(logits, dim=-1)", "logits - torch.logsumexp(logits[:, :4096], dim=-1, keepdim=True)"),
     ),
-    "keeps the targets >= 0 (right unless ignore_index is a real class such as 0)": edited(_PLAIN,
+    "keeps the targets >= 0 (right unless ignore_index is a real class such as 0)": edited(
+        _PLAIN,
         ("keep = targets != ignore_index", "keep = targets >= 0"),
     ),
-    "shifts by the max of the whole batch instead of each row (a row far below it underflows)": edited(_PLAIN,
-        ("torch.log_softmax(logits, dim=-1)",
-         "(logits - logits.max()) - (logits - logits.max()).exp().sum(dim=-1, keepdim=True).log()"),
+    "shifts by the max of the whole batch instead of each row (a row far below it underflows)": edited(
+        _PLAIN,
+        (
+            "torch.log_softmax(logits, dim=-1)",
+            "(logits - logits.max()) - (logits - logits.max()).exp().sum(dim=-1, keepdim=True).log()",
+        ),
     ),
-    "averages over every position, the ignored ones counted as zero loss": edited(_PLAIN,
+    "averages over every position, the ignored ones counted as zero loss": edited(
+        _PLAIN,
         ("torch.exp(nll[keep].mean())", "torch.exp((nll * keep).sum() / targets.numel())"),
     ),
-    "mean of the per-token perplexities exp(nll) instead of exp of the mean nll": edited(_PLAIN,
+    "mean of the per-token perplexities exp(nll) instead of exp of the mean nll": edited(
+        _PLAIN,
         ("torch.exp(nll[keep].mean())", "torch.exp(nll[keep]).mean()"),
     ),
-    "log of the summed exponentials without subtracting the max: overflows for large logits": edited(_PLAIN,
+    "log of the summed exponentials without subtracting the max: overflows for large logits": edited(
+        _PLAIN,
         ("torch.log_softmax(logits, dim=-1)", "logits - torch.log(torch.exp(logits).sum(dim=-1, keepdim=True))"),
     ),
-    "exp of the summed nll (the perplexity of the whole batch as one product, not per token)": edited(_PLAIN,
+    "exp of the summed nll (the perplexity of the whole batch as one product, not per token)": edited(
+        _PLAIN,
         ("nll[keep].mean()", "nll[keep].sum()"),
     ),
-    "2 ** mean nll: mixes a base-2 exponent with natural-log likelihoods": edited(_PLAIN,
+    "2 ** mean nll: mixes a base-2 exponent with natural-log likelihoods": edited(
+        _PLAIN,
         ("torch.exp(nll[keep].mean())", "2 ** nll[keep].mean()"),
     ),
 }
 
 ALTERNATIVES = {
-    "loop over kept positions in float64, log-sum-exp by hand": '''
+    "loop over kept positions in float64, log-sum-exp by hand": """
 import torch
 
 def perplexity(logits, targets, ignore_index=-100):
@@ -219,8 +262,8 @@ def perplexity(logits, targets, ignore_index=-100):
         total += float(m + torch.log(torch.exp(row - m).sum()) - row[t])
         count += 1
     return torch.tensor(total / count, dtype=torch.float64).exp().to(logits.dtype)
-''',
-    "boolean indexing first, then log_softmax of the kept rows only": '''
+""",
+    "boolean indexing first, then log_softmax of the kept rows only": """
 import torch
 import torch.nn.functional as F
 
@@ -231,5 +274,5 @@ def perplexity(logits, targets, ignore_index=-100):
     logp = F.log_softmax(kept_logits, dim=-1)
     nll = -logp[torch.arange(kept_targets.numel()), kept_targets]
     return nll.mean().exp().to(logits.dtype)
-''',
+""",
 }

@@ -17,6 +17,7 @@ random draws:
   windows), stride 1, and stride larger than the whole stream; max_length 1;
 - the empty result: int64 of shape (0, max_length), not (0,) nor float32.
 """
+
 import torch
 from hypothesis import strategies as st
 
@@ -74,7 +75,10 @@ def _regime_cases():
     return cases
 
 
-@check("boundary regimes, every run: streams of 0, max_length and max_length + 1 tokens; the last window complete or one short; stride <, = and > max_length", examples=1)
+@check(
+    "boundary regimes, every run: streams of 0, max_length and max_length + 1 tokens; the last window complete or one short; stride <, = and > max_length",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for n, max_length, stride in _regime_cases():
         _matches_reference(ctx, _tokens(ctx, n), max_length, stride)
@@ -146,31 +150,43 @@ def sliding_window_pairs(token_ids, max_length, stride):
 """
 
 WRONG_ANSWERS = {
-    "empty result as torch.empty(0, max_length): float32, not int64 (only when no window fits)": edited(_UNFOLD,
+    "empty result as torch.empty(0, max_length): float32, not int64 (only when no window fits)": edited(
+        _UNFOLD,
         ("torch.empty(0, max_length, dtype=torch.int64)", "torch.empty(0, max_length)"),
     ),
-    "guard `len < max_length` instead of `len < max_length + 1`: unfold raises for a stream of exactly max_length": edited(_UNFOLD,
+    "guard `len < max_length` instead of `len < max_length + 1`: unfold raises for a stream of exactly max_length": edited(
+        _UNFOLD,
         ("if ids.numel() < max_length + 1:", "if ids.numel() < max_length:"),
     ),
-    "window count (len - max_length) // stride: one window short when stride does not divide it": edited(_COUNTED,
+    "window count (len - max_length) // stride: one window short when stride does not divide it": edited(
+        _COUNTED,
         ("n = max(0, (len(token_ids) - max_length - 1) // stride + 1)", "n = max(0, (len(token_ids) - max_length) // stride)"),
     ),
-    "targets as the inputs rolled by one (the last target wraps to the window's first token)": edited(_COUNTED,
+    "targets as the inputs rolled by one (the last target wraps to the window's first token)": edited(
+        _COUNTED,
         ("ids[starts[:, None] + offsets + 1]", "ids[starts[:, None] + offsets].roll(-1, dims=1)"),
     ),
-    "targets not shifted (targets = inputs): the model learns to copy, not to predict": edited(_PLAIN,
+    "targets not shifted (targets = inputs): the model learns to copy, not to predict": edited(
+        _PLAIN,
         ("targets.append(token_ids[i + 1:i + max_length + 1])", "targets.append(token_ids[i:i + max_length])"),
     ),
-    "loop bound one too short: drops the last complete window": edited(_PLAIN,
+    "loop bound one too short: drops the last complete window": edited(
+        _PLAIN,
         ("len(token_ids) - max_length, stride", "len(token_ids) - max_length - 1, stride"),
     ),
-    "keeps the last incomplete window, padding its target with token 0": edited(_PLAIN,
+    "keeps the last incomplete window, padding its target with token 0": edited(
+        _PLAIN,
         ("len(token_ids) - max_length, stride", "len(token_ids) - max_length + 1, stride"),
-        ("targets.append(token_ids[i + 1:i + max_length + 1])",
-         "tgt = token_ids[i + 1:i + max_length + 1]\n        targets.append(tgt + [0] * (max_length - len(tgt)))"),
+        (
+            "targets.append(token_ids[i + 1:i + max_length + 1])",
+            "tgt = token_ids[i + 1:i + max_length + 1]\n        targets.append(tgt + [0] * (max_length - len(tgt)))",
+        ),
     ),
-    "ignores stride (always steps by 1)": edited(_PLAIN, ("len(token_ids) - max_length, stride)", "len(token_ids) - max_length)")),
-    "torch.tensor of an empty list: shape (0,) instead of (0, max_length) when no window fits": edited(_PLAIN,
+    "ignores stride (always steps by 1)": edited(
+        _PLAIN, ("len(token_ids) - max_length, stride)", "len(token_ids) - max_length)")
+    ),
+    "torch.tensor of an empty list: shape (0,) instead of (0, max_length) when no window fits": edited(
+        _PLAIN,
         ("torch.tensor(inputs, dtype=torch.int64).reshape(shape)", "torch.tensor(inputs, dtype=torch.int64)"),
         ("torch.tensor(targets, dtype=torch.int64).reshape(shape)", "torch.tensor(targets, dtype=torch.int64)"),
     ),
@@ -178,7 +194,7 @@ WRONG_ANSWERS = {
 
 ALTERNATIVES = {
     "count the windows first, then gather them with index arithmetic": _COUNTED,
-    "tensor.unfold over the stream: windows of max_length + 1, split into input and target": '''
+    "tensor.unfold over the stream: windows of max_length + 1, split into input and target": """
 import torch
 
 def sliding_window_pairs(token_ids, max_length, stride):
@@ -188,5 +204,5 @@ def sliding_window_pairs(token_ids, max_length, stride):
         return empty, empty.clone()
     windows = ids.unfold(0, max_length + 1, stride)  # (n, max_length + 1), complete windows only
     return windows[:, :-1].clone(), windows[:, 1:].clone()
-''',
+""",
 }

@@ -15,6 +15,7 @@ random draws:
 - min_lr at its default 0 and above it (a warmup from min_lr, or 0 past T instead of min_lr,
   shows only then).
 """
+
 import math
 
 from hypothesis import strategies as st
@@ -77,14 +78,14 @@ def matches_reference(ctx):
 
 # (max_lr, W, T - W, min_lr) for every regime of the module docstring.
 REGIME_SETTINGS = [
-    (max_lr, w, span, min_lr)
-    for max_lr, min_lr in ((6e-4, "default"), (3e-4, 1e-4))
-    for w in (0, 1, 7)
-    for span in (1, 2, 50)
+    (max_lr, w, span, min_lr) for max_lr, min_lr in ((6e-4, "default"), (3e-4, 1e-4)) for w in (0, 1, 7) for span in (1, 2, 50)
 ]
 
 
-@check("boundary regimes, every run: W = 0, 1, 7; T - W = 1, 2, 50; min_lr 0 and not; steps 0, W - 1, W, W + 1, T - 1, T, T + 1, T + 50", examples=1)
+@check(
+    "boundary regimes, every run: W = 0, 1, 7; T - W = 1, 2, 50; min_lr 0 and not; steps 0, W - 1, W, W + 1, T - 1, T, T + 1, T + 50",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for max_lr, w, span, min_lr in REGIME_SETTINGS:
         t = w + span
@@ -107,7 +108,7 @@ def monotone(ctx):
     t = w + span
     floor = 0.0 if min_lr == "default" else min_lr
     kwargs = {} if min_lr == "default" else {"min_lr": min_lr}
-    steps = list(range(0, t + 5))
+    steps = list(range(t + 5))
     got = _values(ctx, ctx.run("schedule", steps, max_lr, w, t, **kwargs), len(steps))
     for s in range(1, len(steps)):
         a, b = got[s - 1], got[s]
@@ -135,35 +136,45 @@ def warmup_cosine_lr(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
 
 
 WRONG_ANSWERS = {
-    "warmup branch `step <= W`: the same values, but W = 0 divides by zero at step 0": edited(_PLAIN,
+    "warmup branch `step <= W`: the same values, but W = 0 divides by zero at step 0": edited(
+        _PLAIN,
         ("if step < warmup_steps:", "if step <= warmup_steps:"),
     ),
-    "returns 0 past total_steps instead of min_lr (right only when min_lr is 0)": edited(_PLAIN,
+    "returns 0 past total_steps instead of min_lr (right only when min_lr is 0)": edited(
+        _PLAIN,
         ("    if step > total_steps:\n        return min_lr\n", "    if step > total_steps:\n        return 0.0\n"),
     ),
-    "warmup from min_lr to max_lr instead of from 0 (right only when min_lr is 0)": edited(_PLAIN,
+    "warmup from min_lr to max_lr instead of from 0 (right only when min_lr is 0)": edited(
+        _PLAIN,
         ("return max_lr * step / warmup_steps", "return min_lr + (max_lr - min_lr) * step / warmup_steps"),
     ),
-    "integer division in the warmup: step // W is 0 until step W": edited(_PLAIN,
+    "integer division in the warmup: step // W is 0 until step W": edited(
+        _PLAIN,
         ("return max_lr * step / warmup_steps", "return max_lr * (step // warmup_steps)"),
     ),
-    "warmup off by one: max_lr * (step + 1) / W, reaching max_lr one step early and never 0": edited(_PLAIN,
+    "warmup off by one: max_lr * (step + 1) / W, reaching max_lr one step early and never 0": edited(
+        _PLAIN,
         ("max_lr * step / warmup_steps", "max_lr * (step + 1) / warmup_steps"),
     ),
-    "cosine progress measured from step 0 (step / T) instead of from the end of warmup": edited(_PLAIN,
+    "cosine progress measured from step 0 (step / T) instead of from the end of warmup": edited(
+        _PLAIN,
         ("(step - warmup_steps) / (total_steps - warmup_steps)", "step / total_steps"),
     ),
-    "adds min_lr to a cosine scaled by max_lr, overshooting max_lr by min_lr": edited(_PLAIN,
+    "adds min_lr to a cosine scaled by max_lr, overshooting max_lr by min_lr": edited(
+        _PLAIN,
         ("min_lr + (max_lr - min_lr) * 0.5", "min_lr + max_lr * 0.5"),
     ),
-    "no floor after total_steps: the cosine comes back up": edited(_PLAIN, ("    if step > total_steps:\n        return min_lr\n", "")),
-    "cos(pi/2 * progress): decays over a quarter period only and ends at max_lr - (max_lr - min_lr)/2": edited(_PLAIN,
+    "no floor after total_steps: the cosine comes back up": edited(
+        _PLAIN, ("    if step > total_steps:\n        return min_lr\n", "")
+    ),
+    "cos(pi/2 * progress): decays over a quarter period only and ends at max_lr - (max_lr - min_lr)/2": edited(
+        _PLAIN,
         ("math.cos(math.pi * progress)", "math.cos(math.pi / 2 * progress)"),
     ),
 }
 
 ALTERNATIVES = {
-    "a multiplier in [0, 1] on max_lr, with the progress clamped to 1 instead of a branch for step > T": '''
+    "a multiplier in [0, 1] on max_lr, with the progress clamped to 1 instead of a branch for step > T": """
 import math
 
 def warmup_cosine_lr(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
@@ -173,5 +184,5 @@ def warmup_cosine_lr(step, max_lr, warmup_steps, total_steps, min_lr=0.0):
     ratio = min_lr / max_lr
     factor = ratio + (1.0 - ratio) * (math.cos(math.pi * progress) + 1.0) / 2.0
     return factor * max_lr
-''',
+""",
 }

@@ -13,6 +13,7 @@ weights with every bit used (a round trip through float32 shows). Every comparis
 No gradient check: the first backward pass in a freshly forked sandbox costs about 1.7 s (autograd
 starting up), more than the rest of this exercise; the forward pass is a plain matmul anyway.
 """
+
 import torch
 import torch.nn.functional as F
 from hypothesis import strategies as st
@@ -76,7 +77,10 @@ REGIMES = [
 ]
 
 
-@check("boundary regimes, every run: 0-d and empty ids, V = 1 and 32768, D = 1, largest id present or absent, float64 bits", examples=1)
+@check(
+    "boundary regimes, every run: 0-d and empty ids, V = 1 and 32768, D = 1, largest id present or absent, float64 bits",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for what, ids, vocab, dim, dtype in REGIMES:
         weight = ctx.randn(vocab, dim, dtype=dtype)
@@ -88,72 +92,75 @@ def boundary_regimes(ctx):
 
 
 # The usual way to write it; the wrong answers written with edited() are this with one bug put in.
-_PLAIN = '''
+_PLAIN = """
 import torch
 import torch.nn.functional as F
 
 def embedding_one_hot(ids, weight):
     one_hot = F.one_hot(ids, weight.shape[0]).to(weight.dtype)
     return one_hot @ weight
-'''
+"""
 
 
 WRONG_ANSWERS = {
-    "one-hot rows taken from torch.eye(V): a V x V matrix, 4 GiB at V = 32768": edited(_PLAIN,
+    "one-hot rows taken from torch.eye(V): a V x V matrix, 4 GiB at V = 32768": edited(
+        _PLAIN,
         ("F.one_hot(ids, weight.shape[0]).to(weight.dtype)", "torch.eye(weight.shape[0], dtype=weight.dtype)[ids]"),
     ),
-    "a 0-d id returns weight[id] directly: a view of the weight, not a new tensor": edited(_PLAIN,
+    "a 0-d id returns weight[id] directly: a view of the weight, not a new tensor": edited(
+        _PLAIN,
         ("    one_hot = F.one_hot", "    if ids.dim() == 0:\n        return weight[int(ids)]\n    one_hot = F.one_hot"),
     ),
-    "multiplies in float32 (.float()) and casts back: float64 weights lose their low bits": edited(_PLAIN,
+    "multiplies in float32 (.float()) and casts back: float64 weights lose their low bits": edited(
+        _PLAIN,
         (".to(weight.dtype)\n    return one_hot @ weight", ".float()\n    return (one_hot @ weight.float()).to(weight.dtype)"),
     ),
-    "one-hot as .float() and never cast back: float32 results for float64 and bfloat16 weights": '''
+    "one-hot as .float() and never cast back: float32 results for float64 and bfloat16 weights": """
 import torch
 import torch.nn.functional as F
 
 def embedding_one_hot(ids, weight):
     return F.one_hot(ids, weight.shape[0]).float() @ weight.float()
-''',
-    "lets F.one_hot infer the number of classes (max id + 1): too narrow when the largest ids do not occur": '''
+""",
+    "lets F.one_hot infer the number of classes (max id + 1): too narrow when the largest ids do not occur": """
 import torch
 import torch.nn.functional as F
 
 def embedding_one_hot(ids, weight):
     return F.one_hot(ids).to(weight.dtype) @ weight
-''',
-    "flattens the ids and returns (N, D), losing their shape": '''
+""",
+    "flattens the ids and returns (N, D), losing their shape": """
 import torch
 import torch.nn.functional as F
 
 def embedding_one_hot(ids, weight):
     flat = ids.reshape(-1)
     return F.one_hot(flat, weight.shape[0]).to(weight.dtype) @ weight
-''',
-    "treats weight as nn.Linear's (out, in) layout and multiplies by weight.T": '''
+""",
+    "treats weight as nn.Linear's (out, in) layout and multiplies by weight.T": """
 import torch
 import torch.nn.functional as F
 
 def embedding_one_hot(ids, weight):
     return F.one_hot(ids, weight.shape[1]).to(weight.dtype) @ weight.T
-''',
+""",
 }
 
 ALTERNATIVES = {
-    "one-hot from comparing ids with arange(V), then einsum": '''
+    "one-hot from comparing ids with arange(V), then einsum": """
 import torch
 
 def embedding_one_hot(ids, weight):
     vocab = weight.shape[0]
     one_hot = (ids.unsqueeze(-1) == torch.arange(vocab)).to(weight.dtype)  # (..., V)
     return torch.einsum("...v,vd->...d", one_hot, weight)
-''',
-    "a bias-free linear layer applied to one-hot vectors: F.linear(one_hot, weight.T)": '''
+""",
+    "a bias-free linear layer applied to one-hot vectors: F.linear(one_hot, weight.T)": """
 import torch
 import torch.nn.functional as F
 
 def embedding_one_hot(ids, weight):
     one_hot = F.one_hot(ids, num_classes=weight.shape[0]).to(weight.dtype)
     return F.linear(one_hot, weight.t())
-''',
+""",
 }

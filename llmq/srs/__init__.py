@@ -3,6 +3,7 @@
 The names below are imported on first use (PEP 562), so the app's home screen, which needs only
 the queue, does not pay for fsrs, stats and reports at start-up.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -10,15 +11,31 @@ from typing import TYPE_CHECKING, Any
 
 _WHERE = {
     "DayClock": "daytime",
-    "DailyLimits": "queue", "QueueCounts": "queue", "QueueFilter": "queue",
-    "Attempt": "ratings", "suggested_rating": "ratings",
+    "DailyLimits": "queue",
+    "QueueCounts": "queue",
+    "QueueFilter": "queue",
+    "Attempt": "ratings",
+    "suggested_rating": "ratings",
     "rebuild_states": "rebuild",
     "format_report": "report",
-    "LEECH_TAG": "scheduler", "AnswerOutcome": "scheduler", "Rating": "scheduler", "format_interval": "scheduler",
-    "Settings": "settings", "load_settings": "settings", "save_settings": "settings",
-    "DayDue": "stats", "DayReviews": "stats", "Retention": "stats", "StateCounts": "stats", "Stats": "stats",
-    "TopicStats": "stats", "compute_stats": "stats",
-    "Answered": "study", "Shown": "study", "Study": "study", "Undone": "study",
+    "LEECH_TAG": "scheduler",
+    "AnswerOutcome": "scheduler",
+    "Rating": "scheduler",
+    "format_interval": "scheduler",
+    "Settings": "settings",
+    "load_settings": "settings",
+    "save_settings": "settings",
+    "DayDue": "stats",
+    "DayReviews": "stats",
+    "Retention": "stats",
+    "StateCounts": "stats",
+    "Stats": "stats",
+    "TopicStats": "stats",
+    "compute_stats": "stats",
+    "Answered": "study",
+    "Shown": "study",
+    "Study": "study",
+    "Undone": "study",
 }
 __all__ = [  # every name of _WHERE (a test keeps the two equal); listed so type checkers see them
     "AnswerOutcome",

@@ -1,5 +1,6 @@
 """Study days: like Anki, a day starts at a set hour (4 AM) local time, so late-night reviews count
 for the day before and reviews are due by day, not by the minute."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

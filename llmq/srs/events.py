@@ -1,5 +1,6 @@
 """What each logged event does to a card's state. The live study session and the rebuild from the
 log both go through `apply_event`, so replaying the log gives back the live state."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -28,13 +29,11 @@ def apply_manual(kind: str, state: CardState, at_ms: int, settings: Settings) ->
         case "unsuspend":
             return replace(state, suspended=False)
         case "reset":  # back to new; the flags and tags are the user's and stay
-            return CardState(suspended=state.suspended, buried_until_ms=state.buried_until_ms,
-                             tags=state.tags)
+            return CardState(suspended=state.suspended, buried_until_ms=state.buried_until_ms, tags=state.tags)
     raise ValueError(f"unknown action {kind!r}")
 
 
-def apply_event(kind: str, rating: int | None, card_key: int, state: CardState, at_ms: int,
-                config_json: str) -> CardState:
+def apply_event(kind: str, rating: int | None, card_key: int, state: CardState, at_ms: int, config_json: str) -> CardState:
     """The state after one logged event, computed with the configuration it was logged with."""
     if kind == "review":
         assert rating is not None
@@ -42,6 +41,5 @@ def apply_event(kind: str, rating: int | None, card_key: int, state: CardState, 
     return apply_manual(kind, state, at_ms, scheduler_for(config_json).settings)
 
 
-def review_outcome(rating: Rating, card_key: int, state: CardState, at_ms: int,
-                   config_json: str) -> AnswerOutcome:
+def review_outcome(rating: Rating, card_key: int, state: CardState, at_ms: int, config_json: str) -> AnswerOutcome:
     return scheduler_for(config_json).outcomes(card_key, state, at_ms)[rating]

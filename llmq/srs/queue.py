@@ -5,6 +5,7 @@ optionally one topic or one kind. Custom study lets more new cards through for o
 The cards are read through the store's named queue reads; this module decides the order, the
 times that make a card due, and the limits.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,8 +25,7 @@ class DailyLimits:
     review: int | None
 
 
-def limits_left(store: Store, settings: Settings, clock: DayClock, now_ms: int,
-                extra_new: int = 0) -> DailyLimits:
+def limits_left(store: Store, settings: Settings, clock: DayClock, now_ms: int, extra_new: int = 0) -> DailyLimits:
     """`extra_new`: new cards allowed beyond today's limit (custom study)."""
     done = store.reviews_done_since(clock.today_start_ms(now_ms))
     review_left = max(0, settings.reviews_per_day - done.review)
@@ -44,16 +44,22 @@ class Queue:
         self.extra_new = 0  # custom study: new cards beyond today's limit, for this queue only
 
     def window(self, now_ms: int) -> DueWindow:
-        return DueWindow(now_ms=now_ms, tomorrow_ms=self.clock.next_day_start_ms(now_ms),
-                         today_ms=self.clock.today_start_ms(now_ms),
-                         ahead_ms=now_ms + self.settings.learn_ahead_minutes * 60_000, interday_ms=DAY_MS)
+        return DueWindow(
+            now_ms=now_ms,
+            tomorrow_ms=self.clock.next_day_start_ms(now_ms),
+            today_ms=self.clock.today_start_ms(now_ms),
+            ahead_ms=now_ms + self.settings.learn_ahead_minutes * 60_000,
+            interday_ms=DAY_MS,
+        )
 
     def next_card(self, store: Store, now_ms: int) -> StoredCard | None:
         with store.snapshot():
             left = limits_left(store, self.settings, self.clock, now_ms, self.extra_new)
             window = self.window(now_ms)
             plan: list[tuple[QueueName, bool]] = [
-                ("learning", True), ("review", bool(left.review)), ("new", bool(left.new)),
+                ("learning", True),
+                ("review", bool(left.review)),
+                ("new", bool(left.new)),
                 ("ahead", True),  # nothing else to do: learning cards due within the learn-ahead limit
             ]
             for queue, allowed in plan:
@@ -66,8 +72,7 @@ class Queue:
         `learn_ahead=True` counts the learning cards due within the learn-ahead limit too (what a
         session will still show, as Anki's header counts them)."""
         with store.snapshot():
-            left = (limits_left(store, self.settings, self.clock, now_ms, self.extra_new) if limited
-                    else DailyLimits(None, None))
+            left = limits_left(store, self.settings, self.clock, now_ms, self.extra_new) if limited else DailyLimits(None, None)
             window = self.window(now_ms)
             return QueueCounts(
                 new=store.queue_size("new", self.filter, window, limit=left.new),

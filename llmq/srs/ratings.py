@@ -1,4 +1,5 @@
 """The rating a code (or numeric) card's result suggests; the UI shows it and the user may change it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,4 +26,3 @@ def suggested_rating(attempt: Attempt) -> Rating:
     if attempt.failed_submissions or attempt.hints_used:
         return Rating.Hard
     return Rating.Good
-

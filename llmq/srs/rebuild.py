@@ -1,6 +1,7 @@
 """Card state rebuilt from the review log alone: replay every standing event through the same
 code the study session uses. For checking the store (the tests compare it with the stored state),
 and for recovering the cards table."""
+
 from __future__ import annotations
 
 from llmq.srs.events import apply_event
@@ -18,4 +19,3 @@ def rebuild_states(store: Store) -> dict[str, CardState]:
         before = states.get(qid, CardState())
         states[qid] = apply_event(e.kind, e.rating, keys[qid], before, e.at_ms, configs[e.config])
     return states
-

@@ -1,4 +1,5 @@
 """`llmq stats` without --json: the stats as a short plain-text report."""
+
 from __future__ import annotations
 
 from llmq.srs.stats import Stats
@@ -21,8 +22,10 @@ def format_report(s: Stats) -> str:
     st, q, r, c = s.states, s.queue, s.retention, s.code
     last14 = [d.reviews for d in s.reviews_per_day[-14:]]
     next14 = [d.due for d in s.forecast[:14]]
-    retention = (f"{_pct(r.true_retention)} true retention over the last {r.days} days "
-                 f"({r.reviews} review{'s' if r.reviews != 1 else ''}); desired {_pct(r.desired_retention)}")
+    retention = (
+        f"{_pct(r.true_retention)} true retention over the last {r.days} days "
+        f"({r.reviews} review{'s' if r.reviews != 1 else ''}); desired {_pct(r.desired_retention)}"
+    )
     lines = [
         f"Cards      {s.cards_total}: {st.new} new, {st.learning} learning, {st.review} review"
         + (f" ({st.suspended} suspended)" if st.suspended else ""),
@@ -38,6 +41,8 @@ def format_report(s: Stats) -> str:
         width = max(8, *(len(t) for t in s.topics))
         lines += ["", f"{'topic':<{width}}  cards    new  learn  review  mature  mastery"]
         for name, t in s.topics.items():
-            lines.append(f"{name:<{width}}  {t.cards:>5}  {t.new:>5}  {t.learning:>5}  {t.review:>6}  "
-                         f"{t.mature:>6}  {t.mastery * 100:>6.0f}%")
+            lines.append(
+                f"{name:<{width}}  {t.cards:>5}  {t.new:>5}  {t.learning:>5}  {t.review:>6}  "
+                f"{t.mature:>6}  {t.mastery * 100:>6.0f}%"
+            )
     return "\n".join(lines)

@@ -1,5 +1,6 @@
 """FSRS-6 through the `fsrs` package: the four outcomes of answering a card, with Anki's touches
 (deterministic fuzz, Hard < Good < Easy for review cards, lapse and leech counting)."""
+
 from __future__ import annotations
 
 import random
@@ -42,6 +43,7 @@ class AnswerOutcome:
 
 def format_interval(seconds: float) -> str:
     """Anki's button labels: 45s, 10m, 1.5h, 4d, 2.3mo, 1.1y."""
+
     def short(x: float) -> str:
         return f"{x:.1f}".removesuffix(".0")
 
@@ -122,17 +124,21 @@ class Scheduler:
         low = min(max(2, round(interval - delta)), high)
         return rng.randint(low, high)
 
-    def _outcome(self, rating: Rating, before: CardState, new: fsrs.Card, at_ms: int,
-                 due_ms: int) -> AnswerOutcome:
+    def _outcome(self, rating: Rating, before: CardState, new: fsrs.Card, at_ms: int, due_ms: int) -> AnswerOutcome:
         lapse = before.state == REVIEW and rating == Rating.Again
         lapses = before.lapses + int(lapse)
         threshold = self.settings.leech_threshold
         # Anki: a leech at the threshold, and again every half threshold after it.
-        leech = lapse and threshold > 0 and lapses >= threshold and (
-            (lapses - threshold) % max(1, threshold // 2) == 0)
+        leech = lapse and threshold > 0 and lapses >= threshold and ((lapses - threshold) % max(1, threshold // 2) == 0)
         after = replace(
-            before, state=int(new.state), step=new.step, stability=new.stability,
-            difficulty=new.difficulty, due_ms=due_ms, last_review_ms=at_ms, reps=before.reps + 1,
+            before,
+            state=int(new.state),
+            step=new.step,
+            stability=new.stability,
+            difficulty=new.difficulty,
+            due_ms=due_ms,
+            last_review_ms=at_ms,
+            reps=before.reps + 1,
             lapses=lapses,
         )
         if leech:
@@ -144,7 +150,11 @@ def _to_fsrs(card_key: int, s: CardState, at_ms: int) -> fsrs.Card:
     if s.state == NEW:  # fsrs has no "new": a new card is Learning at step 0 with no memory state
         return fsrs.Card(card_id=card_key, state=fsrs.State.Learning, step=0, due=_utc(at_ms))
     return fsrs.Card(
-        card_id=card_key, state=fsrs.State(s.state), step=s.step, stability=s.stability,
-        difficulty=s.difficulty, due=_utc(s.due_ms),
+        card_id=card_key,
+        state=fsrs.State(s.state),
+        step=s.step,
+        stability=s.stability,
+        difficulty=s.difficulty,
+        due=_utc(s.due_ms),
         last_review=_utc(s.last_review_ms) if s.last_review_ms is not None else None,
     )

@@ -1,5 +1,6 @@
 """Study settings (desired retention, daily limits, steps, day start, leech threshold), kept in
 progress.db's settings table; defaults are Anki's."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,27 @@ from llmq.store import Store
 # FSRS-6's default weights, as in fsrs.scheduler.DEFAULT_PARAMETERS (a test keeps the two equal).
 # Written out so that reading the settings (the home screen's counts) does not import fsrs.
 FSRS6_DEFAULT_PARAMETERS: tuple[float, ...] = (
-    0.212, 1.2931, 2.3065, 8.2956, 6.4133, 0.8334, 3.0194, 0.001, 1.8722, 0.1666, 0.796,
-    1.4835, 0.0614, 0.2629, 1.6483, 0.6014, 1.8729, 0.5425, 0.0912, 0.0658, 0.1542,
+    0.212,
+    1.2931,
+    2.3065,
+    8.2956,
+    6.4133,
+    0.8334,
+    3.0194,
+    0.001,
+    1.8722,
+    0.1666,
+    0.796,
+    1.4835,
+    0.0614,
+    0.2629,
+    1.6483,
+    0.6014,
+    1.8729,
+    0.5425,
+    0.0912,
+    0.0658,
+    0.1542,
 )
 
 _STEP = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
@@ -47,8 +67,7 @@ class Settings:
         problems = []
         if not 0.7 <= self.desired_retention <= 0.99:
             problems.append(f"desired_retention must be between 0.70 and 0.99, not {self.desired_retention}")
-        for name in ("new_per_day", "reviews_per_day", "leech_threshold", "maximum_interval",
-                     "learn_ahead_minutes"):
+        for name in ("new_per_day", "reviews_per_day", "leech_threshold", "maximum_interval", "learn_ahead_minutes"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 problems.append(f"{name} must be a whole number >= 0, not {getattr(self, name)!r}")
         if self.maximum_interval < 1:
@@ -69,8 +88,16 @@ class Settings:
     def scheduler_config(self) -> str:
         """The settings that decide a review's outcome, as canonical JSON (logged with each event,
         so the log replays exactly even after the settings change)."""
-        keep = ("desired_retention", "learning_steps", "relearning_steps", "day_starts_at",
-                "leech_threshold", "maximum_interval", "fuzz", "parameters")
+        keep = (
+            "desired_retention",
+            "learning_steps",
+            "relearning_steps",
+            "day_starts_at",
+            "leech_threshold",
+            "maximum_interval",
+            "fuzz",
+            "parameters",
+        )
         data = {k: v for k, v in asdict(self).items() if k in keep}
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 

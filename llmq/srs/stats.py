@@ -3,6 +3,7 @@ true retention, the due forecast, per-topic mastery, code exercises, the streak.
 
 Every figure is a typed record; `Stats.to_dict()` is the `llmq stats --json` object.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_left
@@ -102,8 +103,9 @@ class Stats:
         return asdict(self)
 
 
-def compute_stats(store: Store, bank: Iterable[BankCard] | None = None, *, at_ms: int | None = None,
-                  clock: DayClock | None = None) -> Stats:
+def compute_stats(
+    store: Store, bank: Iterable[BankCard] | None = None, *, at_ms: int | None = None, clock: DayClock | None = None
+) -> Stats:
     """Stats over the cards of the current bank (`bank`; None: the bank last synced). Cards that
     left the bank keep their history but are not counted."""
     if bank is not None:
@@ -132,8 +134,7 @@ def compute_stats(store: Store, bank: Iterable[BankCard] | None = None, *, at_ms
         queue=counts,
         states=states,
         reviews_per_day=[
-            DayReviews(d.isoformat(), days.get(d, (0, 0))[0])
-            for d in (first + timedelta(days=i) for i in range(HISTORY_DAYS))
+            DayReviews(d.isoformat(), days.get(d, (0, 0))[0]) for d in (first + timedelta(days=i) for i in range(HISTORY_DAYS))
         ],
         retention=retention,
         forecast=forecast,
@@ -180,8 +181,9 @@ def _retention(answers: AnswerCounts, settings: Settings) -> Retention:
     )
 
 
-def _cards(cards: list[CardSummary], settings: Settings, clock: DayClock, now: int, today: date
-           ) -> tuple[StateCounts, dict[str, TopicStats], list[DayDue]]:
+def _cards(
+    cards: list[CardSummary], settings: Settings, clock: DayClock, now: int, today: date
+) -> tuple[StateCounts, dict[str, TopicStats], list[DayDue]]:
     """One pass over the bank's cards: state counts, per-topic mastery, the due forecast."""
     decay = -settings.parameters[20]
     factor = 0.9 ** (1 / decay) - 1
@@ -191,8 +193,7 @@ def _cards(cards: list[CardSummary], settings: Settings, clock: DayClock, now: i
     states = {"new": 0, "learning": 0, "review": 0, "suspended": 0}
     topics: dict[str, dict[str, float]] = {}
     for c in cards:
-        t = topics.setdefault(c.topic, dict.fromkeys(
-            ("cards", "new", "learning", "review", "mature", "suspended", "mastery"), 0))
+        t = topics.setdefault(c.topic, dict.fromkeys(("cards", "new", "learning", "review", "mature", "suspended", "mastery"), 0))
         t["cards"] += 1
         name = names[c.state]
         t[name] += 1
@@ -213,8 +214,10 @@ def _cards(cards: list[CardSummary], settings: Settings, clock: DayClock, now: i
             forecast[i] += 1
     state_counts = StateCounts(**states, total=states["new"] + states["learning"] + states["review"])
     topic_stats = {
-        name: TopicStats(**{k: int(v) for k, v in t.items() if k != "mastery"},
-                         mastery=round(t["mastery"] / t["cards"], 4) if t["cards"] else 0.0)
+        name: TopicStats(
+            **{k: int(v) for k, v in t.items() if k != "mastery"},
+            mastery=round(t["mastery"] / t["cards"], 4) if t["cards"] else 0.0,
+        )
         for name, t in sorted(topics.items())
     }
     days = [DayDue((today + timedelta(days=i)).isoformat(), n) for i, n in enumerate(forecast)]

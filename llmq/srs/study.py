@@ -1,5 +1,6 @@
 """A study session: what the review screen calls. Shows the next card with its four outcomes
 computed once (the interval previews), saves an answer in one transaction, undoes, buries, suspends."""
+
 from __future__ import annotations
 
 import uuid
@@ -56,15 +57,24 @@ class Undone:
 
 
 def leech_notice(qid: str, lapses: int) -> str:
-    return (f"{qid} is a leech: forgotten {lapses} times. It is suspended and tagged "
-            f"'{LEECH_TAG}'. Rewrite it or study it another way, then unsuspend it.")
+    return (
+        f"{qid} is a leech: forgotten {lapses} times. It is suspended and tagged "
+        f"'{LEECH_TAG}'. Rewrite it or study it another way, then unsuspend it."
+    )
 
 
 class Study:
     """One study session over the current bank. `clock` returns epoch ms (tests pass their own)."""
 
-    def __init__(self, store: Store, bank: Iterable[BankCard], *, topic: str | None = None,
-                 kind: str | None = None, clock: Callable[[], int] = now_ms) -> None:
+    def __init__(
+        self,
+        store: Store,
+        bank: Iterable[BankCard],
+        *,
+        topic: str | None = None,
+        kind: str | None = None,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.filter = QueueFilter(topic, kind)
@@ -92,8 +102,13 @@ class Study:
 
     def show(self, card: StoredCard, at_ms: int | None = None) -> Shown:
         at = self.clock() if at_ms is None else at_ms
-        return Shown(card=card, at_ms=at, outcomes=self.scheduler.outcomes(card.key, card.state, at),
-                     config_id=self._config_id, config_json=self._config_json)
+        return Shown(
+            card=card,
+            at_ms=at,
+            outcomes=self.scheduler.outcomes(card.key, card.state, at),
+            config_id=self._config_id,
+            config_json=self._config_json,
+        )
 
     def counts(self, learn_ahead: bool = False) -> QueueCounts:
         return self.queue.counts(self.store, self.clock(), learn_ahead=learn_ahead)
@@ -126,12 +141,20 @@ class Study:
                 chosen = review_outcome(rating, current.key, current.state, shown.at_ms, shown.config_json)
             return chosen.after
 
-        applied = self.store.apply(shown.qid, kind="review", rating=int(rating), at_ms=shown.at_ms,
-                                   duration_ms=duration_ms, config=shown.config_id,
-                                   session=self.session, compute=compute)
+        applied = self.store.apply(
+            shown.qid,
+            kind="review",
+            rating=int(rating),
+            at_ms=shown.at_ms,
+            duration_ms=duration_ms,
+            config=shown.config_id,
+            session=self.session,
+            compute=compute,
+        )
         notice = leech_notice(shown.qid, applied.after.lapses) if chosen.leech else None
-        return Answered(log_id=applied.log_id, qid=shown.qid, rating=rating, before=applied.before, after=applied.after,
-                        notice=notice)
+        return Answered(
+            log_id=applied.log_id, qid=shown.qid, rating=rating, before=applied.before, after=applied.after, notice=notice
+        )
 
     def undo(self) -> Undone | None:
         """Undo this session's last answer or action (repeat to go further back)."""
@@ -139,15 +162,21 @@ class Study:
         if result is None:
             return None
         entry, qid = result
-        return Undone(qid=qid, kind=entry.kind, rating=Rating(entry.rating) if entry.rating else None,
-                      restored=entry.before)
+        return Undone(qid=qid, kind=entry.kind, rating=Rating(entry.rating) if entry.rating else None, restored=entry.before)
 
     # -- manual actions ---------------------------------------------------------------------------
     def _act(self, kind: str, qid: str) -> CardState:
         at = self.clock()
         applied = self.store.apply(
-            qid, kind=kind, rating=None, at_ms=at, duration_ms=0, config=self._config_id,
-            session=self.session, compute=lambda c: apply_manual(kind, c.state, at, self.settings))
+            qid,
+            kind=kind,
+            rating=None,
+            at_ms=at,
+            duration_ms=0,
+            config=self._config_id,
+            session=self.session,
+            compute=lambda c: apply_manual(kind, c.state, at, self.settings),
+        )
         return applied.after
 
     def bury(self, qid: str) -> CardState:

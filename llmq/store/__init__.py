@@ -3,6 +3,7 @@
 The only package that knows SQL: everything else calls Store's named methods and gets the typed
 records exported here.
 """
+
 from llmq.store.cards import LEARNING, NEW, RELEARNING, REVIEW, STATE_NAMES, BankCard, CardState, StoredCard
 from llmq.store.db import DB_NAME
 from llmq.store.errors import StoreError
@@ -14,8 +15,30 @@ from llmq.store.store import Applied, Store, now_ms
 from llmq.store.submissions import CodeStatus, Submission
 
 __all__ = [
-    "DB_NAME", "LEARNING", "NEW", "RELEARNING", "REVIEW", "SCHEMA_VERSION", "STATE_NAMES", "AnswerCounts",
-    "Applied", "BankCard", "CardState", "CardSummary", "CodeProgress", "CodeStatus", "DueWindow", "LogEntry",
-    "QueueCounts", "QueueFilter", "QueueName", "ReviewBucket", "ReviewsDone", "Store", "StoreError",
-    "StoredCard", "Submission", "now_ms",
+    "DB_NAME",
+    "LEARNING",
+    "NEW",
+    "RELEARNING",
+    "REVIEW",
+    "SCHEMA_VERSION",
+    "STATE_NAMES",
+    "AnswerCounts",
+    "Applied",
+    "BankCard",
+    "CardState",
+    "CardSummary",
+    "CodeProgress",
+    "CodeStatus",
+    "DueWindow",
+    "LogEntry",
+    "QueueCounts",
+    "QueueFilter",
+    "QueueName",
+    "ReviewBucket",
+    "ReviewsDone",
+    "Store",
+    "StoreError",
+    "StoredCard",
+    "Submission",
+    "now_ms",
 ]

@@ -1,4 +1,5 @@
 """Cards: one row per bank question id, holding its scheduling state, and keeping it in step with the bank."""
+
 from __future__ import annotations
 
 import json
@@ -73,14 +74,44 @@ CARD_COLUMNS = (
 
 
 def card_from_row(row: tuple) -> StoredCard:  # type: ignore[type-arg]
-    (key, qid, topic, kind, position, present, state, step, stability, difficulty, due_ms,
-     last_review_ms, reps, lapses, suspended, buried_until_ms, tags) = row
+    (
+        key,
+        qid,
+        topic,
+        kind,
+        position,
+        present,
+        state,
+        step,
+        stability,
+        difficulty,
+        due_ms,
+        last_review_ms,
+        reps,
+        lapses,
+        suspended,
+        buried_until_ms,
+        tags,
+    ) = row
     return StoredCard(
-        key=key, qid=qid, topic=topic, kind=kind, position=position, present=bool(present),
+        key=key,
+        qid=qid,
+        topic=topic,
+        kind=kind,
+        position=position,
+        present=bool(present),
         state=CardState(
-            state=state, step=step, stability=stability, difficulty=difficulty, due_ms=due_ms,
-            last_review_ms=last_review_ms, reps=reps, lapses=lapses, suspended=bool(suspended),
-            buried_until_ms=buried_until_ms, tags=tuple(tags.split()) if tags else (),
+            state=state,
+            step=step,
+            stability=stability,
+            difficulty=difficulty,
+            due_ms=due_ms,
+            last_review_ms=last_review_ms,
+            reps=reps,
+            lapses=lapses,
+            suspended=bool(suspended),
+            buried_until_ms=buried_until_ms,
+            tags=tuple(tags.split()) if tags else (),
         ),
     )
 
@@ -104,8 +135,20 @@ def write_state(conn: sqlite3.Connection, key: int, s: CardState) -> None:
         "UPDATE cards SET state = ?, step = ?, stability = ?, difficulty = ?, due_ms = ?, "
         "last_review_ms = ?, reps = ?, lapses = ?, suspended = ?, buried_until_ms = ?, tags = ? "
         "WHERE key = ?",
-        (s.state, s.step, s.stability, s.difficulty, s.due_ms, s.last_review_ms, s.reps, s.lapses,
-         int(s.suspended), s.buried_until_ms, " ".join(s.tags), key),
+        (
+            s.state,
+            s.step,
+            s.stability,
+            s.difficulty,
+            s.due_ms,
+            s.last_review_ms,
+            s.reps,
+            s.lapses,
+            int(s.suspended),
+            s.buried_until_ms,
+            " ".join(s.tags),
+            key,
+        ),
     )
 
 
@@ -126,14 +169,11 @@ def bank_diff(conn: sqlite3.Connection, bank: Iterable[BankCard]) -> BankDiff:
     wanted = {q.id: (q.topic, q.kind, pos) for pos, q in enumerate(bank)}
     have = {
         qid: (topic, kind, position, present)
-        for qid, topic, kind, position, present in conn.execute(
-            "SELECT qid, topic, kind, position, present FROM cards"
-        )
+        for qid, topic, kind, position, present in conn.execute("SELECT qid, topic, kind, position, present FROM cards")
     }
     return BankDiff(
         inserts=[(qid, t, k, p) for qid, (t, k, p) in wanted.items() if qid not in have],
-        updates=[(t, k, p, qid) for qid, (t, k, p) in wanted.items()
-                 if qid in have and have[qid] != (t, k, p, 1)],
+        updates=[(t, k, p, qid) for qid, (t, k, p) in wanted.items() if qid in have and have[qid] != (t, k, p, 1)],
         gone=[(qid,) for qid, row in have.items() if qid not in wanted and row[3]],
     )
 
@@ -141,6 +181,5 @@ def bank_diff(conn: sqlite3.Connection, bank: Iterable[BankCard]) -> BankDiff:
 def apply_bank_diff(conn: sqlite3.Connection, diff: BankDiff) -> None:
     """Ids that left the bank are only marked absent: their history stays, hidden, until they return."""
     conn.executemany("INSERT INTO cards (qid, topic, kind, position) VALUES (?, ?, ?, ?)", diff.inserts)
-    conn.executemany("UPDATE cards SET topic = ?, kind = ?, position = ?, present = 1 WHERE qid = ?",
-                     diff.updates)
+    conn.executemany("UPDATE cards SET topic = ?, kind = ?, position = ?, present = 1 WHERE qid = ?", diff.updates)
     conn.executemany("UPDATE cards SET present = 0 WHERE qid = ?", diff.gone)

@@ -2,6 +2,7 @@
 
 Nothing is written to a file until it is known to be llmq's own database (or a new, empty one).
 """
+
 from __future__ import annotations
 
 import os
@@ -42,8 +43,11 @@ def _check_header(path: Path) -> None:
     except FileNotFoundError:
         return
     except OSError as err:
-        raise StoreError(f"Cannot read the progress database: {err.strerror}.", where=str(path),
-                         todo="check the file's permissions, or set LLMQ_HOME to a folder you can write.") from err
+        raise StoreError(
+            f"Cannot read the progress database: {err.strerror}.",
+            where=str(path),
+            todo="check the file's permissions, or set LLMQ_HOME to a folder you can write.",
+        ) from err
     if head and head != SQLITE_HEADER:
         raise _refuse(path, "The file at progress.db is not an llmq progress database (it is not an SQLite file).")
 
@@ -62,8 +66,11 @@ def _check_identity(conn: sqlite3.Connection, path: Path) -> None:
         finally:
             conn.execute("COMMIT")
     except sqlite3.OperationalError as err:  # e.g. "unable to open database file": not the file's fault
-        raise StoreError(f"Cannot open the progress database ({err}).", where=str(path),
-                         todo="check that the folder exists and you may write to it, or set LLMQ_HOME.") from err
+        raise StoreError(
+            f"Cannot open the progress database ({err}).",
+            where=str(path),
+            todo="check that the folder exists and you may write to it, or set LLMQ_HOME.",
+        ) from err
     except sqlite3.DatabaseError as err:
         raise _refuse(path, f"The progress database is damaged and cannot be read ({err}).") from err
     if app_id != APPLICATION_ID and (tables or version or app_id):
@@ -101,8 +108,11 @@ def connect(path: Path) -> sqlite3.Connection:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise StoreError(f"Cannot create the folder for the progress database ({err.strerror}).",
-                         where=str(path.parent), todo="check its permissions, or set LLMQ_HOME.") from err
+        raise StoreError(
+            f"Cannot create the folder for the progress database ({err.strerror}).",
+            where=str(path.parent),
+            todo="check its permissions, or set LLMQ_HOME.",
+        ) from err
     with _opening_lock(path.parent):
         return _connect_checked(path)
 
@@ -111,18 +121,23 @@ def _connect_checked(path: Path) -> sqlite3.Connection:
     _check_header(path)
     try:
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves (see `write`).
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
     except (OSError, sqlite3.Error) as err:
-        raise StoreError(f"Cannot open the progress database ({err}).", where=str(path),
-                         todo="check that the folder exists and is writable, or set LLMQ_HOME.") from err
+        raise StoreError(
+            f"Cannot open the progress database ({err}).",
+            where=str(path),
+            todo="check that the folder exists and is writable, or set LLMQ_HOME.",
+        ) from err
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         _check_identity(conn, path)
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
-            raise StoreError(f"SQLite could not put the progress database in WAL mode (got {mode}).",
-                             where=str(path), todo="keep LLMQ_HOME on a local disk, not a network share.")
+            raise StoreError(
+                f"SQLite could not put the progress database in WAL mode (got {mode}).",
+                where=str(path),
+                todo="keep LLMQ_HOME on a local disk, not a network share.",
+            )
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
         migrate(conn, str(path))
@@ -157,15 +172,25 @@ def write(conn: sqlite3.Connection, where: str) -> Iterator[sqlite3.Connection]:
 def as_store_error(err: sqlite3.DatabaseError, where: str) -> StoreError:
     text = str(err)
     if "locked" in text or "busy" in text:
-        return StoreError("Another program kept the progress database locked for more than "
-                          f"{BUSY_TIMEOUT_MS // 1000} s; nothing was saved by this action.", where=where,
-                          todo="close other llmq windows or programs using the file, then try again.")
+        return StoreError(
+            "Another program kept the progress database locked for more than "
+            f"{BUSY_TIMEOUT_MS // 1000} s; nothing was saved by this action.",
+            where=where,
+            todo="close other llmq windows or programs using the file, then try again.",
+        )
     if "full" in text:
-        return StoreError("The disk is full; nothing was saved by this action.", where=where,
-                          todo="free some space, then try again.")
+        return StoreError(
+            "The disk is full; nothing was saved by this action.", where=where, todo="free some space, then try again."
+        )
     if "readonly" in text or "read-only" in text:
-        return StoreError("The progress database is read-only; nothing was saved.", where=where,
-                          todo="check the file's permissions, or set LLMQ_HOME to a folder you can write.")
-    return StoreError(f"The progress database failed: {text}. Nothing was saved by this action.",
-                      where=where, todo="run `sqlite3 progress.db 'PRAGMA integrity_check'`; if it reports "
-                      "damage, move the file aside and restore a backup.")
+        return StoreError(
+            "The progress database is read-only; nothing was saved.",
+            where=where,
+            todo="check the file's permissions, or set LLMQ_HOME to a folder you can write.",
+        )
+    return StoreError(
+        f"The progress database failed: {text}. Nothing was saved by this action.",
+        where=where,
+        todo="run `sqlite3 progress.db 'PRAGMA integrity_check'`; if it reports "
+        "damage, move the file aside and restore a backup.",
+    )

@@ -1,4 +1,5 @@
 """StoreError: what went wrong with the progress database, said for the person using llmq."""
+
 from __future__ import annotations
 
 from llmq.errors import LlmqError

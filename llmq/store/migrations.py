@@ -3,6 +3,7 @@
 Each migration is a function from version N-1 to N; they run in order, in one transaction, and
 the version is written in that same transaction, so a crash leaves the old version whole.
 """
+
 from __future__ import annotations
 
 import sqlite3

@@ -4,6 +4,7 @@ card is due, and the reviews done since a time.
 Only the SQL lives here. Which queues come first and how the daily limits are counted is the
 scheduler's business (llmq.srs.queue); it passes the times that decide what is due.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -71,8 +72,9 @@ def _condition(queue: QueueName, w: DueWindow) -> tuple[str, list[object], str]:
     """(condition, its arguments, order) of one queue."""
     # Due by the minute; but a step of a day or more (interday learning) is due, like a review,
     # for the whole of its day. (The plain `due_ms < ?` lets SQLite use the (state, due_ms) index.)
-    learning = (f"state IN ({LEARNING}, {RELEARNING}) AND due_ms < ? AND "
-                f"(due_ms <= ? OR due_ms - last_review_ms >= {int(w.interday_ms)})")
+    learning = (
+        f"state IN ({LEARNING}, {RELEARNING}) AND due_ms < ? AND (due_ms <= ? OR due_ms - last_review_ms >= {int(w.interday_ms)})"
+    )
     match queue:
         case "learning":
             return learning, [w.tomorrow_ms, w.now_ms], "due_ms"
@@ -109,28 +111,34 @@ def first_card(conn: sqlite3.Connection, queue: QueueName, flt: QueueFilter, w: 
     return card_from_row(row) if row else None
 
 
-def count_cards(conn: sqlite3.Connection, queue: QueueName, flt: QueueFilter, w: DueWindow,
-                limit: int | None = None) -> int:
+def count_cards(conn: sqlite3.Connection, queue: QueueName, flt: QueueFilter, w: DueWindow, limit: int | None = None) -> int:
     cond, args, _ = _condition(queue, w)
     where, fargs = _visible(flt, w.now_ms)
     # The LIMIT stops counting at what the daily limit lets through anyway.
     lim = f"LIMIT {int(limit)}" if limit is not None else ""
-    return int(conn.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM cards WHERE {cond} AND {where} {lim})",
-        [*args, *fargs],
-    ).fetchone()[0])
+    return int(
+        conn.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM cards WHERE {cond} AND {where} {lim})",
+            [*args, *fargs],
+        ).fetchone()[0]
+    )
 
 
 def next_learning_due_ms(conn: sqlite3.Connection, flt: QueueFilter, now_ms: int) -> int | None:
     where, fargs = _visible(flt, now_ms)
     row = conn.execute(
-        f"SELECT min(due_ms) FROM cards WHERE state IN ({LEARNING}, {RELEARNING}) AND {where}", fargs,
+        f"SELECT min(due_ms) FROM cards WHERE state IN ({LEARNING}, {RELEARNING}) AND {where}",
+        fargs,
     ).fetchone()
     return int(row[0]) if row and row[0] is not None else None
 
 
 def reviews_done_since(conn: sqlite3.Connection, since_ms: int) -> ReviewsDone:
-    rows = dict(conn.execute(
-        "SELECT state_before, count(*) FROM review_log WHERE kind = 'review' AND undone_ms IS NULL "
-        "AND at_ms >= ? GROUP BY state_before", (since_ms,)))
+    rows = dict(
+        conn.execute(
+            "SELECT state_before, count(*) FROM review_log WHERE kind = 'review' AND undone_ms IS NULL "
+            "AND at_ms >= ? GROUP BY state_before",
+            (since_ms,),
+        )
+    )
     return ReviewsDone(new=rows.get(NEW, 0), review=rows.get(REVIEW, 0), total=sum(rows.values()))

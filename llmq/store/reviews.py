@@ -1,5 +1,6 @@
 """The append-only review log: each answer or manual action is one row written in the same
 transaction as the card's new state; undo marks rows undone and puts the state before back."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -7,9 +8,7 @@ from dataclasses import dataclass
 
 from llmq.store.cards import CardState, read_card_by_key, write_state
 
-LOG_COLUMNS = (
-    "id, card, kind, rating, at_ms, duration_ms, before, after, config, session, undone_ms"
-)
+LOG_COLUMNS = "id, card, kind, rating, at_ms, duration_ms, before, after, config, session, undone_ms"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,9 +29,17 @@ class LogEntry:
 def _entry(row: tuple) -> LogEntry:  # type: ignore[type-arg]
     id_, card, kind, rating, at_ms, duration_ms, before, after, config, session, undone_ms = row
     return LogEntry(
-        id=id_, card=card, kind=kind, rating=rating, at_ms=at_ms, duration_ms=duration_ms,
-        before=CardState.from_json(before), after=CardState.from_json(after), config=config,
-        session=session, undone_ms=undone_ms,
+        id=id_,
+        card=card,
+        kind=kind,
+        rating=rating,
+        at_ms=at_ms,
+        duration_ms=duration_ms,
+        before=CardState.from_json(before),
+        after=CardState.from_json(after),
+        config=config,
+        session=session,
+        undone_ms=undone_ms,
     )
 
 
@@ -50,15 +57,35 @@ def config_json(conn: sqlite3.Connection, id_: int) -> str:
 
 
 def append(
-    conn: sqlite3.Connection, *, card: int, kind: str, rating: int | None, at_ms: int,
-    duration_ms: int, before: CardState, after: CardState, config: int, session: str,
+    conn: sqlite3.Connection,
+    *,
+    card: int,
+    kind: str,
+    rating: int | None,
+    at_ms: int,
+    duration_ms: int,
+    before: CardState,
+    after: CardState,
+    config: int,
+    session: str,
 ) -> int:
     """Log one event and store the card's new state. The caller holds the write transaction."""
     cur = conn.execute(
         "INSERT INTO review_log (card, kind, rating, at_ms, duration_ms, state_before, state_after, "
         "before, after, config, session) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (card, kind, rating, at_ms, max(0, duration_ms), before.state, after.state,
-         before.to_json(), after.to_json(), config, session),
+        (
+            card,
+            kind,
+            rating,
+            at_ms,
+            max(0, duration_ms),
+            before.state,
+            after.state,
+            before.to_json(),
+            after.to_json(),
+            config,
+            session,
+        ),
     )
     write_state(conn, card, after)
     return int(cur.lastrowid or 0)
@@ -67,8 +94,7 @@ def append(
 def last_standing(conn: sqlite3.Connection, session: str) -> LogEntry | None:
     """The session's most recent event that has not been undone."""
     row = conn.execute(
-        f"SELECT {LOG_COLUMNS} FROM review_log WHERE session = ? AND undone_ms IS NULL "
-        "ORDER BY id DESC LIMIT 1",
+        f"SELECT {LOG_COLUMNS} FROM review_log WHERE session = ? AND undone_ms IS NULL ORDER BY id DESC LIMIT 1",
         (session,),
     ).fetchone()
     return _entry(row) if row else None
@@ -80,9 +106,7 @@ class UndoConflict(Exception):
 
 def undo(conn: sqlite3.Connection, entry: LogEntry, now_ms: int) -> None:
     """Mark `entry` undone and restore the card's state before it. Caller holds the transaction."""
-    latest = conn.execute(
-        "SELECT max(id) FROM review_log WHERE card = ? AND undone_ms IS NULL", (entry.card,)
-    ).fetchone()[0]
+    latest = conn.execute("SELECT max(id) FROM review_log WHERE card = ? AND undone_ms IS NULL", (entry.card,)).fetchone()[0]
     current = read_card_by_key(conn, entry.card).state
     if latest != entry.id or current != entry.after:
         raise UndoConflict(entry.id)
@@ -93,7 +117,5 @@ def undo(conn: sqlite3.Connection, entry: LogEntry, now_ms: int) -> None:
 def standing_events(conn: sqlite3.Connection, card: int | None = None) -> list[LogEntry]:
     """Events not undone, in the order they were committed (one card, or all)."""
     where, args = ("AND card = ?", (card,)) if card is not None else ("", ())
-    rows = conn.execute(
-        f"SELECT {LOG_COLUMNS} FROM review_log WHERE undone_ms IS NULL {where} ORDER BY id", args
-    )
+    rows = conn.execute(f"SELECT {LOG_COLUMNS} FROM review_log WHERE undone_ms IS NULL {where} ORDER BY id", args)
     return [_entry(r) for r in rows]

@@ -1,4 +1,5 @@
 """The progress database's tables, as the SQL of each schema version (applied by migrations.py)."""
+
 from __future__ import annotations
 
 # Written to PRAGMA application_id so llmq can tell its own database from any other SQLite file.

@@ -1,6 +1,7 @@
 """Store: the one handle on progress.db that the rest of llmq uses (cards, review log, submissions,
 settings). Other packages call its named methods and get typed records; no connection or SQL
 leaves llmq.store."""
+
 from __future__ import annotations
 
 import json
@@ -111,20 +112,39 @@ class Store:
             return cards.read_card(conn, qid)
 
     def apply(
-        self, qid: str, *, kind: str, rating: int | None, at_ms: int, duration_ms: int, config: int,
-        session: str, compute: Callable[[StoredCard], CardState],
+        self,
+        qid: str,
+        *,
+        kind: str,
+        rating: int | None,
+        at_ms: int,
+        duration_ms: int,
+        config: int,
+        session: str,
+        compute: Callable[[StoredCard], CardState],
     ) -> Applied:
         """Log one event for card `qid` and store its new state, in one transaction. `compute` gets
         the card as it is inside the transaction (another process may have changed it)."""
         with self._writing() as conn:
             card = cards.read_card(conn, qid)
             if card is None:
-                raise StoreError(f"No card with id {qid!r} in the progress database.",
-                                 where=str(self.path), todo="sync the bank before studying it.")
+                raise StoreError(
+                    f"No card with id {qid!r} in the progress database.",
+                    where=str(self.path),
+                    todo="sync the bank before studying it.",
+                )
             after = compute(card)
             log_id = reviews.append(
-                conn, card=card.key, kind=kind, rating=rating, at_ms=at_ms, duration_ms=duration_ms,
-                before=card.state, after=after, config=config, session=session,
+                conn,
+                card=card.key,
+                kind=kind,
+                rating=rating,
+                at_ms=at_ms,
+                duration_ms=duration_ms,
+                before=card.state,
+                after=after,
+                config=config,
+                session=session,
             )
         return Applied(log_id=log_id, card=card, after=after)
 
@@ -154,7 +174,8 @@ class Store:
             except reviews.UndoConflict:
                 raise StoreError(
                     "Cannot undo: the card was changed after that answer (in another llmq window?).",
-                    where=str(self.path), todo="answer the card again if the rating was wrong.",
+                    where=str(self.path),
+                    todo="answer the card again if the rating was wrong.",
                 ) from None
             qid = cards.read_card_by_key(conn, entry.card).qid
         return entry, qid
@@ -187,8 +208,7 @@ class Store:
         with self._reading() as conn:
             return queue_queries.first_card(conn, queue, flt, window)
 
-    def queue_size(self, queue: QueueName, flt: QueueFilter, window: DueWindow,
-                   limit: int | None = None) -> int:
+    def queue_size(self, queue: QueueName, flt: QueueFilter, window: DueWindow, limit: int | None = None) -> int:
         """Cards in a queue, counted up to `limit` (None: all)."""
         with self._reading() as conn:
             return queue_queries.count_cards(conn, queue, flt, window, limit)
@@ -222,8 +242,7 @@ class Store:
             return submissions.status_by_exercise(conn)
 
     # -- submissions ----------------------------------------------------------------------------
-    def add_submission(self, exercise: str, code: str, verdict: dict[str, Any],
-                       at_ms: int | None = None) -> int:
+    def add_submission(self, exercise: str, code: str, verdict: dict[str, Any], at_ms: int | None = None) -> int:
         with self._writing() as conn:
             return submissions.add(conn, exercise, code, verdict, at_ms if at_ms is not None else now_ms())
 
@@ -239,15 +258,16 @@ class Store:
 
     def settings_error(self, problem: str) -> StoreError:
         """The error for saved settings that are not valid (`problem` says which and why)."""
-        return StoreError(f"The saved study settings are not valid: {problem}.",
-                          where=f"{self.path} (settings table)",
-                          todo="fix them in the settings screen, or delete the bad row: "
-                          "sqlite3 progress.db \"DELETE FROM settings WHERE key = '...'\"")
+        return StoreError(
+            f"The saved study settings are not valid: {problem}.",
+            where=f"{self.path} (settings table)",
+            todo="fix them in the settings screen, or delete the bad row: "
+            "sqlite3 progress.db \"DELETE FROM settings WHERE key = '...'\"",
+        )
 
     def set_settings(self, values: dict[str, Any]) -> None:
         with self._writing() as conn:
             conn.executemany(
-                "INSERT INTO settings (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [(k, json.dumps(v)) for k, v in values.items()],
             )

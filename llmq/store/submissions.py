@@ -1,4 +1,5 @@
 """Code submissions: every one kept (time, exercise id, code, the judge's verdict JSON)."""
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,7 @@ def add(conn: sqlite3.Connection, exercise: str, code: str, verdict: dict[str, A
 
 def latest(conn: sqlite3.Connection, exercise: str) -> Submission | None:
     row = conn.execute(
-        "SELECT id, exercise, at_ms, code, verdict FROM submissions WHERE exercise = ? "
-        "ORDER BY id DESC LIMIT 1",
+        "SELECT id, exercise, at_ms, code, verdict FROM submissions WHERE exercise = ? ORDER BY id DESC LIMIT 1",
         (exercise,),
     ).fetchone()
     return _submission(row) if row else None

@@ -1,4 +1,5 @@
 """Fixtures for the GPU track: one warm judge, and the bank's GPU exercises by id."""
+
 from __future__ import annotations
 
 import pytest

@@ -3,6 +3,7 @@
 Triton kernels run under TRITON_INTERPRET=1 inside the sandbox, distributed exercises as gloo
 ranks forked in it, and the verdict says it checked correctness only.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,9 +18,18 @@ from llmq.judge.verify import verify
 from tests.conftest import REPO, run_llmq
 
 EXPECTED = {
-    "gpu.rms_norm_triton", "gpu.ddp_average_gradients", "gpu.vector_add", "gpu.softmax_triton",
-    "gpu.rope_triton", "gpu.flash_attention_triton", "gpu.cross_entropy_triton", "gpu.grad_accumulation",
-    "gpu.bf16_master_step", "gpu.activation_checkpointing", "gpu.zero1_adam", "gpu.tensor_parallel_mlp",
+    "gpu.rms_norm_triton",
+    "gpu.ddp_average_gradients",
+    "gpu.vector_add",
+    "gpu.softmax_triton",
+    "gpu.rope_triton",
+    "gpu.flash_attention_triton",
+    "gpu.cross_entropy_triton",
+    "gpu.grad_accumulation",
+    "gpu.bf16_master_step",
+    "gpu.activation_checkpointing",
+    "gpu.zero1_adam",
+    "gpu.tensor_parallel_mlp",
     "gpu.pipeline_1f1b",
 }
 
@@ -50,13 +60,13 @@ def test_every_gpu_exercise_verifies(gpu_judge, gpu_exercises) -> None:
         assert ex.wrong_answers_total >= 3 and ex.alternatives_total >= 1
 
 
-PLAIN_TORCH_RMS = '''
+PLAIN_TORCH_RMS = """
 import torch
 
 def rms_norm(x, weight, eps=1e-6):
     xf = x.float()
     return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps) * weight.float()).to(x.dtype)
-'''
+"""
 
 
 def test_a_solution_that_launches_no_kernel_fails_saying_so(gpu_judge, gpu_exercises) -> None:
@@ -76,7 +86,7 @@ def test_reference_passes_and_the_verdict_says_correctness_only(gpu_judge, gpu_e
     assert "note: correctness only" in render_text(verdict)
 
 
-UNMASKED_ADD = '''
+UNMASKED_ADD = """
 import torch
 import triton
 import triton.language as tl
@@ -90,7 +100,7 @@ def vector_add(x, y):
     out = torch.empty_like(x)
     add_kernel[(triton.cdiv(x.numel(), 64),)](x, y, out, x.numel(), BLOCK=64)
     return out
-'''
+"""
 
 
 def test_a_store_past_the_end_is_named(gpu_judge, gpu_exercises) -> None:
@@ -128,11 +138,7 @@ def test_distributed_exercise_reports_a_collective_only_one_rank_calls(gpu_judge
 
 
 def test_describe_device_does_not_import_torch() -> None:
-    code = (
-        "import sys, llmq.judge.device as d\n"
-        "dev = d.describe_device()\n"
-        "print(dev.kind, 'torch' in sys.modules)\n"
-    )
+    code = "import sys, llmq.judge.device as d\ndev = d.describe_device()\nprint(dev.kind, 'torch' in sys.modules)\n"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert done.returncode == 0, done.stderr
     kind, imported = done.stdout.split()
@@ -155,8 +161,14 @@ def test_an_autotuned_kernel_passes_under_the_interpreter(gpu_judge, gpu_exercis
     # The answer module's correct masked kernel, with its block size left to the autotuner.
     autotuned = edited(
         load(exercise.answer_path).module._PLAIN,
-        ("@triton.jit", '@triton.autotune(configs=[triton.Config({"BLOCK": 64}), triton.Config({"BLOCK": 256})], key=["n"])\n@triton.jit'),
-        ("add_kernel[(triton.cdiv(n, 128),)](x, y, out, n, BLOCK=128)", 'add_kernel[lambda meta: (triton.cdiv(n, meta["BLOCK"]),)](x, y, out, n)'),
+        (
+            "@triton.jit",
+            '@triton.autotune(configs=[triton.Config({"BLOCK": 64}), triton.Config({"BLOCK": 256})], key=["n"])\n@triton.jit',
+        ),
+        (
+            "add_kernel[(triton.cdiv(n, 128),)](x, y, out, n, BLOCK=128)",
+            'add_kernel[lambda meta: (triton.cdiv(n, meta["BLOCK"]),)](x, y, out, n)',
+        ),
     )
     verdict = gpu_judge.check(exercise, autotuned, seed=3)
     assert verdict.status == "pass", verdict.summary

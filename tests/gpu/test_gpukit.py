@@ -1,11 +1,12 @@
 """The GPU track's helpers on their own: guarded buffers, the 1F1B simulator, the device report."""
+
 from __future__ import annotations
 
 import torch
 
 from llmq.judge import device
-from llmq.judge.gpukit import launches
 from llmq.judge.answer import load
+from llmq.judge.gpukit import launches
 from tests.conftest import REPO
 
 

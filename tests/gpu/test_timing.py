@@ -1,5 +1,6 @@
 """The timing harness's judgement, without a GPU: which figures it calls implausible, and how it
 reports a run. (Timing itself needs CUDA; docs/gpu.md says how to run it.)"""
+
 from __future__ import annotations
 
 import importlib.util
@@ -34,8 +35,16 @@ def test_faster_than_memory_is_flagged() -> None:
 def test_report_summary_names_device_speedups_and_flags() -> None:
     timing = _timing()
     t = timing.Timing(median_ms=0.05, p10_ms=0.04, p90_ms=0.06, runs=40)
-    report = timing.Report("NVIDIA H100", "solution", {"solution": t}, {"torch eager": 2.5}, 1800.0, 3000.0,
-                           flags=["x"], errors={"torch.compile": "unavailable"})
+    report = timing.Report(
+        "NVIDIA H100",
+        "solution",
+        {"solution": t},
+        {"torch eager": 2.5},
+        1800.0,
+        3000.0,
+        flags=["x"],
+        errors={"torch.compile": "unavailable"},
+    )
     text = report.summary
     assert "50.0 us on NVIDIA H100" in text and "2.50x over torch eager" in text
     assert "1800 GB/s" in text and "torch.compile (unavailable)" in text and "IMPLAUSIBLE: x" in text

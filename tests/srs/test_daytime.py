@@ -1,4 +1,5 @@
 """The study day starts at 4 AM local time, as in Anki, across daylight-saving changes too."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -1,5 +1,6 @@
 """llmq.srs loads its modules on first use: every exported name resolves, and the list that type
 checkers read (__all__) is the list that is loaded."""
+
 from __future__ import annotations
 
 import llmq.srs

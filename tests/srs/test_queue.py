@@ -1,5 +1,6 @@
 """The queue in Anki's order and limits: learning due now, then due reviews, then new cards in bank
 order; 20 new and 200 reviews a day, reset at 4 AM; bury, suspend, filters, ids leaving the bank."""
+
 from __future__ import annotations
 
 from llmq.srs import Rating, Study, compute_stats, save_settings

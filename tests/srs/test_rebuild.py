@@ -1,5 +1,6 @@
 """Card state rebuilt from the log equals the live state, and undo restores exactly, for random
 sequences of answers, manual actions, undos, settings changes and time passing."""
+
 from __future__ import annotations
 
 import tempfile

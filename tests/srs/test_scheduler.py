@@ -1,4 +1,5 @@
 """FSRS-6 outcomes: interval previews, steps, Anki's ordering of the buttons, deterministic fuzz."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -28,8 +29,7 @@ def test_learning_steps_are_a_setting() -> None:
 
 
 def _review_card(stability: float = 10.0, days_ago: int = 10) -> CardState:
-    return CardState(state=REVIEW, stability=stability, difficulty=5.0, due_ms=T0,
-                     last_review_ms=T0 - days_ago * DAY, reps=5)
+    return CardState(state=REVIEW, stability=stability, difficulty=5.0, due_ms=T0, last_review_ms=T0 - days_ago * DAY, reps=5)
 
 
 def test_forgetting_a_review_card_relearns_and_counts_a_lapse() -> None:
@@ -40,10 +40,8 @@ def test_forgetting_a_review_card_relearns_and_counts_a_lapse() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(stability=st.floats(0.1, 3000), days_ago=st.integers(0, 4000), key=st.integers(1, 10**6),
-       difficulty=st.floats(1, 10))
-def test_better_answers_never_give_shorter_intervals(stability: float, days_ago: int, key: int,
-                                                     difficulty: float) -> None:
+@given(stability=st.floats(0.1, 3000), days_ago=st.integers(0, 4000), key=st.integers(1, 10**6), difficulty=st.floats(1, 10))
+def test_better_answers_never_give_shorter_intervals(stability: float, days_ago: int, key: int, difficulty: float) -> None:
     card = replace(_review_card(stability, days_ago), difficulty=difficulty)
     out = Scheduler(Settings()).outcomes(key, card, T0)
     hard, good, easy = (out[r].interval_ms for r in (Rating.Hard, Rating.Good, Rating.Easy))
@@ -73,6 +71,11 @@ def test_fuzz_stays_near_the_unfuzzed_interval() -> None:
 
 def test_interval_labels_read_like_ankis() -> None:
     assert [format_interval(s) for s in (30, 60, 600, 5400, 86400 * 4, 86400 * 45, 86400 * 400)] == [
-        "30s", "1m", "10m", "1.5h", "4d", "1.5mo", "1.1y"]
-
-
+        "30s",
+        "1m",
+        "10m",
+        "1.5h",
+        "4d",
+        "1.5mo",
+        "1.1y",
+    ]

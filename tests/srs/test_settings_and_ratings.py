@@ -1,4 +1,5 @@
 """Settings with Anki's defaults, validated and saved; the rating a code result suggests."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,7 @@ from llmq.store import Store
 
 def test_defaults_are_ankis() -> None:
     s = load_settings(Store.open())
-    assert (s.desired_retention, s.new_per_day, s.reviews_per_day, s.day_starts_at, s.leech_threshold) == (
-        0.9, 20, 200, 4, 8)
+    assert (s.desired_retention, s.new_per_day, s.reviews_per_day, s.day_starts_at, s.leech_threshold) == (0.9, 20, 200, 4, 8)
     assert s.learning_steps == ("1m", "10m") and s.relearning_steps == ("10m",)
 
 
@@ -36,20 +36,24 @@ def test_bad_settings_are_refused_with_the_reason() -> None:
     assert load_settings(Store.open()).desired_retention == 0.9
 
 
-@pytest.mark.parametrize("attempt, rating", [
-    (Attempt(passed=True), Rating.Good),
-    (Attempt(passed=True, failed_submissions=2), Rating.Hard),
-    (Attempt(passed=True, hints_used=1), Rating.Hard),
-    (Attempt(passed=True, revealed_reference=True), Rating.Again),
-    (Attempt(passed=False, gave_up=True), Rating.Again),
-    (Attempt(passed=False), Rating.Again),
-])
+@pytest.mark.parametrize(
+    "attempt, rating",
+    [
+        (Attempt(passed=True), Rating.Good),
+        (Attempt(passed=True, failed_submissions=2), Rating.Hard),
+        (Attempt(passed=True, hints_used=1), Rating.Hard),
+        (Attempt(passed=True, revealed_reference=True), Rating.Again),
+        (Attempt(passed=False, gave_up=True), Rating.Again),
+        (Attempt(passed=False), Rating.Again),
+    ],
+)
 def test_a_code_result_suggests_a_rating(attempt: Attempt, rating: Rating) -> None:
     assert suggested_rating(attempt) == rating
 
 
 def test_a_bad_saved_setting_is_reported_not_crashed_on() -> None:
     from llmq.store import StoreError
+
     store = Store.open()
     store.set_settings({"desired_retention": 3})
     with pytest.raises(StoreError, match="desired_retention must be between") as info:

@@ -1,5 +1,6 @@
 """`llmq stats` figures: the contract's fields, reviews per day, the streak, true retention, the due
 forecast, per-topic counts and mastery, code exercises solved and attempted."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """`llmq stats [--json]` as a user runs it."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """Answering: one transaction for the log row and the state, the previewed interval is the one
 saved, undo several levels deep, leeches at 8 lapses, reset."""
+
 from __future__ import annotations
 
 import pytest
@@ -113,6 +114,7 @@ def test_eight_lapses_make_a_leech_suspended_tagged_and_announced() -> None:
 
 def test_the_leech_threshold_is_a_setting() -> None:
     from llmq.srs import save_settings
+
     save_settings(Store.open(), leech_threshold=2)
     bank = make_bank(1)
     _, study, clock = open_study(bank)

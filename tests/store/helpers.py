@@ -1,4 +1,5 @@
 """Shared by the store and srs tests: a small bank, a settable clock, a store in LLMQ_HOME."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,8 +53,11 @@ def open_study(bank: list[Q] | None = None, clock: Clock | None = None, **kw: ob
 def differences(store: Store) -> dict[str, tuple[CardState, CardState]]:
     """Cards whose stored state differs from the state rebuilt from the log: {qid: (stored, rebuilt)}."""
     rebuilt = rebuild_states(store)
-    return {card.qid: (card.state, rebuilt.get(card.qid, CardState()))
-            for card in store.all_cards() if card.state != rebuilt.get(card.qid, CardState())}
+    return {
+        card.qid: (card.state, rebuilt.get(card.qid, CardState()))
+        for card in store.all_cards()
+        if card.state != rebuilt.get(card.qid, CardState())
+    }
 
 
 def history(store: Store, qid: str) -> list[LogEntry]:

@@ -1,4 +1,5 @@
 """progress.db: where it lives, its pragmas and tables, and that the review log is append-only."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -30,7 +31,8 @@ def test_wal_full_sync_foreign_keys_busy_timeout_and_version() -> None:
 def test_every_table_is_strict() -> None:
     with Store.open() as store:
         tables = store._conn.execute(
-            "SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").fetchall()
+            "SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ).fetchall()
         assert {name for name, _ in tables} >= {"cards", "review_log", "submissions", "settings", "configs"}
         for name, sql in tables:
             assert sql.rstrip().endswith("STRICT"), name
@@ -50,8 +52,8 @@ def test_the_review_log_cannot_be_edited_or_deleted() -> None:
 
 
 def test_a_log_row_references_a_real_card() -> None:
-    with Store.open() as store:
-        with pytest.raises(sqlite3.IntegrityError):
-            store._conn.execute(
-                "INSERT INTO review_log (card, kind, rating, at_ms, state_before, state_after, before, after, "
-                "config, session) VALUES (999, 'review', 3, 0, 0, 1, '{}', '{}', 999, 's')")
+    with Store.open() as store, pytest.raises(sqlite3.IntegrityError):
+        store._conn.execute(
+            "INSERT INTO review_log (card, kind, rating, at_ms, state_before, state_after, before, after, "
+            "config, session) VALUES (999, 'review', 3, 0, 0, 1, '{}', '{}', 999, 's')"
+        )

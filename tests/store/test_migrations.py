@@ -1,4 +1,5 @@
 """Migrations: a database at every earlier schema version opens at the current one, keeping its data."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -7,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from llmq.store import DB_NAME, SCHEMA_VERSION, Store
-from llmq.store import migrations
+from llmq.store import DB_NAME, SCHEMA_VERSION, Store, migrations
 from llmq.store.migrations import migrate
 
 # Data written with each old schema, and a query that must give the same rows after migrating.
@@ -65,8 +65,7 @@ def test_no_file_at_all_becomes_the_current_version(_private_home: Path) -> None
         assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
-def test_a_failing_migration_leaves_the_database_as_it_was(_private_home: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_migration_leaves_the_database_as_it_was(_private_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _private_home / DB_NAME
     _database_at(path, 0).close()
 
@@ -85,6 +84,7 @@ def test_a_failing_migration_leaves_the_database_as_it_was(_private_home: Path,
 
 def _open_and_close(home: str) -> None:
     import os
+
     os.environ["LLMQ_HOME"] = home
     Store.open().close()
 

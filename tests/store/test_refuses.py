@@ -1,5 +1,6 @@
 """A file at progress.db that llmq did not write, a damaged one, or one from a newer llmq is refused
 with a message saying what, where and how to move it aside, and is never changed."""
+
 from __future__ import annotations
 
 import sqlite3

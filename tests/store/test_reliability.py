@@ -1,5 +1,6 @@
 """Progress is never lost: a killed process keeps every committed answer, and two processes
 answering and submitting at once neither fail with "database is locked" nor lose a row."""
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _worker(rounds: int, go: Path | None = None) -> subprocess.Popen[str]:
     env = {**os.environ, **({"LLMQ_TEST_GO": str(go)} if go else {})}
-    return subprocess.Popen([sys.executable, "-m", "tests.store.worker", str(rounds)], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.store.worker", str(rounds)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def _no_limits() -> None:
@@ -59,7 +66,7 @@ def test_two_processes_answering_and_submitting_at_once(tmp_path: Path) -> None:
         assert p.stdout is not None and p.stdout.readline().strip() == "ready"
     go.touch()
     outs = [p.communicate(timeout=120) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (_out, err) in zip(procs, outs):
         assert p.returncode == 0, err
         assert "locked" not in err
     with Store.open() as store:

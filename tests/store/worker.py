@@ -1,5 +1,6 @@
 """A separate llmq process for the reliability tests: answers cards and submits code in a loop,
 printing each committed log id ("r ID") and submission id ("s ID") once it is committed."""
+
 from __future__ import annotations
 
 import os
