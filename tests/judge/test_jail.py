@@ -221,7 +221,7 @@ def test_the_portable_start_builds_the_same_jail(run_code: Any, monkeypatch: pyt
     monkeypatch.delenv(jail.ENV_SWITCH, raising=False)
     if jail.isolation_level() != jail.FULL:
         pytest.skip(f"no full isolation on this machine: {jail.why_limits_only()}")
-    monkeypatch.setattr(jail, "_clone_into_namespaces", lambda: None)
+    monkeypatch.setattr(jail.starting, "_clone_into_namespaces", lambda: None)
     run = run_code("""
         import socket
         report({"pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()), "me": os.getpid(),
@@ -240,7 +240,7 @@ def test_a_full_jail_that_cannot_start_runs_limits_only_and_says_so(run_code: An
     def refused() -> int:
         raise OSError(28, "No space left on device (max_user_namespaces reached)")
 
-    monkeypatch.setattr(jail, "_clone_into_namespaces", refused)
+    monkeypatch.setattr(jail.starting, "_clone_into_namespaces", refused)
     open_before = len(os.listdir("/proc/self/fd"))
     run = run_code("report('ran')")
     run.jail.close()
@@ -321,7 +321,7 @@ def test_an_installed_llmq_and_its_bank_are_hidden_but_its_neighbours_are_not(
     (site / "alias").symlink_to(".")  # another way to the same folder
     monkeypatch.setattr(llmq, "__file__", str(site / "llmq" / "__init__.py"))
     monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
-    monkeypatch.setattr(jail, "_view_cache", None)
+    monkeypatch.setattr(jail.visible, "_view_cache", None)
     assert str(site / "llmq") in jail.view().hidden
     run = run_code(f"""
         got = {{}}
@@ -800,7 +800,7 @@ def test_the_fallback_as_root_runs_the_submission_as_nobody_where_it_can(run_cod
     if os.geteuid() != 0:
         pytest.skip("only a root caller changes the submission's user")
     monkeypatch.setenv(jail.ENV_SWITCH, "limits-only")
-    monkeypatch.setattr(jail, "_nobody_can_read", lambda v: True)
+    monkeypatch.setattr(jail.levels, "_nobody_can_read", lambda v: True)
     run = run_code("""
         with open("mine.txt", "w") as f:
             f.write("x")
