@@ -10,7 +10,7 @@ hand-written answer uses on the way, such as `aten::matmul` or `aten::exp`), so 
 operators blocks every spelling.
 
 Three kinds of entry:
-- `ops`: blocked at the dispatcher (`forbidden.patch`), whatever Python name reached them.
+- `ops`: blocked at the dispatcher (`forbidden_block.patch`), whatever Python name reached them.
 - `aliases`: other Python paths to the same Python object (`torch.nn.utils.clip_grad.clip_grad_norm`);
   they are replaced like the listed names. Families with aliases but no ops are Python-level only.
 - `twins`: torch's own Python re-implementations of the function (`torch._refs.softmax`,

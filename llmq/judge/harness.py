@@ -22,7 +22,7 @@ from hypothesis import errors as hyp_errors
 from hypothesis import strategies as st
 
 from llmq.judge import answer as answer_mod
-from llmq.judge import device as device_mod
+from llmq.judge import sandbox_device as device_mod
 from llmq.judge import forbidden as forbidden_mod
 from llmq.judge import limits as limits_mod
 from llmq.judge import sandbox as sandbox_mod

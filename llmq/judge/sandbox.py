@@ -25,8 +25,9 @@ from typing import Any, Callable
 
 import torch
 
-from llmq.judge import device as device_mod
+from llmq.judge import sandbox_device as device_mod
 from llmq.judge import forbidden as forbidden_mod
+from llmq.judge import forbidden_block
 from llmq.judge import wire
 
 BLOCKED_PREFIXES = ("llmq", "answers", "_llmq_answer_")
@@ -101,7 +102,7 @@ class Sandbox:
             self.drivers = _run_bundle(settings["bundle"], settings["bundle_file"], settings["drivers"], settings["files"])
         except BaseException as exc:
             return ("bank", f"the answer module's @sandboxed drivers do not run on their own: {type(exc).__name__}: {exc}")
-        forbidden_mod.patch(tuple(settings["forbidden"]), self.forbidden_seen)
+        forbidden_block.patch(tuple(settings["forbidden"]), self.forbidden_seen)
         memory = settings["memory_bytes"]
         # One process may map a little less than the whole submission may hold, so that one process
         # growing alone meets its own limit first: a MemoryError with the line that allocated,

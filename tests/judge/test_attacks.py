@@ -666,9 +666,9 @@ def test_memory_is_limited_across_forks(scene: Scene, level: str) -> None:
     with Sampler(scene.marker) as sampler:
         verdict, before = run_attack(scene, "memory_across_forks", level)
     held = f"the submission's processes held {sampler.peak_marked / 2**30:.1f} GiB at once"
-    # "About 2 GiB": a limit that is polled overshoots a little on a loaded machine (2.5 GiB seen
-    # here at load 10); the hole was 6 GiB.
-    assert sampler.peak_marked < 3 * 2**30, f"{held}; verdict {verdict['status']}: {verdict.get('stdout', '')}"
+    # What the README says: 2 GiB + 64 MiB summed, sampled every 10 ms by a supervisor that runs
+    # before the submission's processes, so a burst between two samples goes a little beyond.
+    assert sampler.peak_marked < 2.5 * 2**30, f"{held}; verdict {verdict['status']}: {verdict.get('stdout', '')}"
     assert verdict["status"] != "pass", verdict.get("stdout", "")
     assert "memory" in text_of(verdict).lower(), text_of(verdict)
     assert_contained(scene, verdict, before, level)

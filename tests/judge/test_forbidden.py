@@ -81,7 +81,7 @@ import json, os, sys, traceback
 spec = json.load(sys.stdin)
 import torch
 import torch.nn.functional as F
-from llmq.judge import forbidden, forbidden_ops
+from llmq.judge import forbidden, forbidden_block, forbidden_ops
 
 SETUP = """
 import gc
@@ -109,8 +109,8 @@ def _step(cls, **options):
 
 def _after(name):  # what a submission gets by this name once the patch is in
     import importlib
-    from llmq.judge import forbidden
-    found = forbidden._resolve(name)
+    from llmq.judge import forbidden_block
+    found = forbidden_block._resolve(name)
     return getattr(*found) if found else importlib.import_module(name)
 
 def _mha_fast(cls):  # the fast path: eval, inference mode, self-attention, batch_first
@@ -124,17 +124,17 @@ def run(job):
     env = {}
     exec(SETUP, env)
     for label, dotted in job.get("capture", {}).items():  # bindings taken before the block
-        parent, attr = forbidden._resolve(dotted)
+        parent, attr = forbidden_block._resolve(dotted)
         env[label] = getattr(parent, attr)
     seen = []
     if job["mode"] == "patch":
-        missing = forbidden.patch(job["forbidden"], seen)
+        missing = forbidden_block.patch(job["forbidden"], seen)
     else:  # the dispatcher alone: each family's operators, named after its first name
         ops = {}
         for family in forbidden_ops.FAMILIES:
             for op in family.ops:
                 ops.setdefault(op, family.names[0])
-        forbidden._block_ops(ops, seen)
+        forbidden_block._block_ops(ops, seen)
         missing = []
     results = {}
     for label, code in job["cases"].items():
