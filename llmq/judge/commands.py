@@ -1,32 +1,160 @@
 """What `llmq check` and the judge's half of `llmq verify` do, so the CLI handlers stay one call.
 
-Never imports torch: everything runs through the warm worker (llmq.judge.client).
+Never imports torch: everything runs through the warm worker (llmq.judge.client), except the
+answer for a file the judge would refuse before running anything (a syntax error, a forbidden
+call, no function of the exercise's name): that one is found here from the source text
+(`quick_verdict`), with the judge's titles and messages, without waiting for the worker.
 """
 from __future__ import annotations
 
+import ast
 import json
 import os
+import random
 import sys
 import time
+import traceback
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TextIO
 
-from llmq.judge.client import Cancelled, ExerciseLike, Judge
-from llmq.judge.verdict import Verdict, render_text
-from llmq.judge.verify import render_text as render_verify
-from llmq.judge.verify import verify
+from llmq.exit_codes import EXIT_FAIL, EXIT_OK
+from llmq.judge import forbidden as forbidden_mod
+from llmq.judge.client import Cancelled, ExerciseLike, Judge, read_source
+from llmq.judge.verdict import LOADS, NO_FORBIDDEN, CheckResult, Verdict, finish, missing_function, render_text
+from llmq.judge.verify import render_verify_report, verify
 
-EXIT_OK, EXIT_FAIL = 0, 1
 WATCH_POLL_S = 0.2
 
 
-def _print_verdict(verdict: Verdict, as_json: bool, out: TextIO) -> None:
+def _print_verdict(verdict: Verdict, as_json: bool, out: TextIO, verbose: bool = False) -> None:
     if as_json:
         out.write(json.dumps(verdict.to_dict(), ensure_ascii=False) + "\n")
     else:
-        out.write(render_text(verdict) + "\n")
+        out.write(render_text(verdict, verbose=verbose) + "\n")
     out.flush()
+
+
+# --- answers without the judge -----------------------------------------------------------------
+
+# Modules a solution may import at the top for `quick_verdict` to know that loading it cannot
+# fail or define more functions (anything else is left to the judge, which runs it).
+_PLAIN_MODULES = frozenset({"torch", "math", "typing", "functools", "itertools", "collections", "dataclasses"})
+_BUILTIN_TYPES = frozenset({"int", "float", "bool", "str", "list", "tuple", "dict", "set", "None", "object", "bytes"})
+
+
+def _static_plan(answer_path: Path) -> tuple[list[str], tuple[str, ...]] | None:
+    """The answer module's check titles (in file order) and FORBIDDEN list, read from its source
+    without running it; None when either is not written as plain literals."""
+    try:
+        tree = ast.parse(answer_path.read_text(encoding="utf-8"), filename=str(answer_path))
+    except (OSError, SyntaxError, ValueError):
+        return None  # the judge says what is wrong with the module
+    titles: list[str] = []
+    names: set[str] = set()
+    forbidden: tuple[str, ...] | None = None
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for deco in node.decorator_list:
+                if isinstance(deco, ast.Call) and ast.unparse(deco.func) in ("check", "kit.check"):
+                    if node.name in names or not deco.args or not isinstance(deco.args[0], ast.Constant):
+                        return None
+                    if not isinstance(deco.args[0].value, str):
+                        return None
+                    titles.append(deco.args[0].value)
+            names.add(node.name)
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else []
+        if any(isinstance(t, ast.Name) and t.id == "FORBIDDEN" for t in targets):
+            if forbidden is not None or not isinstance(node, ast.Assign):
+                return None  # assigned twice or extended: only running the module tells
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                return None
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                return None
+            forbidden = tuple(value)
+    if not titles:
+        return None
+    return titles, forbidden if forbidden is not None else ()
+
+
+def _plain_annotation(node: ast.expr | None) -> bool:
+    """An annotation whose evaluation at `def` time cannot fail: builtins and plain modules' names."""
+    if node is None:
+        return True
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and sub.id not in _BUILTIN_TYPES and sub.id not in _PLAIN_MODULES:
+            return False
+        if isinstance(sub, (ast.Call, ast.Lambda, ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom)):
+            return False
+    return True
+
+
+def _defined_functions(tree: ast.Module) -> list[str] | None:
+    """The functions loading this module defines, when loading it only imports plain modules and
+    defines undecorated functions (so it cannot raise, exit or define anything else); else None."""
+    future_annotations = False
+    defined: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue  # a docstring
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            future_annotations |= any(a.name == "annotations" for a in node.names)
+            continue
+        if isinstance(node, ast.Import) and all(a.name.split(".")[0] in _PLAIN_MODULES for a in node.names):
+            continue
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.decorator_list:
+            args = node.args
+            every = [*args.posonlyargs, *args.args, *args.kwonlyargs, *([args.vararg] if args.vararg else []),
+                     *([args.kwarg] if args.kwarg else [])]
+            defaults = [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
+            if not all(isinstance(d, ast.Constant) for d in defaults):
+                return None
+            if not future_annotations and not all(_plain_annotation(a.annotation) for a in every):
+                return None
+            if not future_annotations and not _plain_annotation(node.returns):
+                return None
+            defined.append(node.name)
+            continue
+        return None
+    return sorted(set(defined))
+
+
+def quick_verdict(exercise: ExerciseLike, source: str, filename: str, seed: int | None = None) -> Verdict | None:
+    """The judge's verdict for a solution it would refuse before running any check (a syntax
+    error, a forbidden call, no function named as the exercise asks), found from the source text
+    alone and worded as the judge words it; None when the judge has to run it."""
+    started = time.monotonic()
+    plan = _static_plan(Path(exercise.answer_path))
+    if plan is None:
+        return None
+    titles, forbidden = plan
+    loads = LOADS.format(function=exercise.function)
+    verdict = Verdict(exercise=exercise.id, status="pass", seed=seed if seed is not None else random.randrange(2**31))
+
+    def refused(status: str, results: list[CheckResult]) -> Verdict:
+        verdict.status = status  # type: ignore[assignment]
+        verdict.checks = results
+        done = {c.name for c in results}
+        verdict.checks += [CheckResult(t, "skip", "") for t in [NO_FORBIDDEN, loads, *titles] if t not in done]
+        return finish(verdict, time.monotonic() - started)
+
+    try:
+        compile(source, filename, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        message = "".join(traceback.format_exception_only(type(exc), exc)).rstrip()
+        return refused("error", [CheckResult(NO_FORBIDDEN, "skip", ""), CheckResult(loads, "fail", message)])
+    except ValueError:
+        return None  # e.g. a NUL byte: the judge words that
+    found = forbidden_mod.scan(source, forbidden)
+    if found:
+        return refused("fail", [CheckResult(NO_FORBIDDEN, "fail", "\n".join(f.message() for f in found))])
+    defined = _defined_functions(ast.parse(source, filename))
+    if defined is not None and exercise.function not in defined:
+        message = missing_function(filename, exercise.function, defined)
+        return refused("error", [CheckResult(NO_FORBIDDEN, "pass", ""), CheckResult(loads, "fail", message)])
+    return None
 
 
 @contextmanager
@@ -46,12 +174,17 @@ def check_file(
     seed: int | None = None,
     out: TextIO | None = None,
     judge: Judge | None = None,
+    verbose: bool = False,
 ) -> int:
-    """Judge FILE once: 0 when every check passed, 1 otherwise (CONTRACTS.md exit codes)."""
+    """Judge FILE once: 0 when every check passed, 1 otherwise (CONTRACTS.md exit codes). A file
+    the judge would refuse unrun is answered here, without starting (or waiting for) the worker."""
     out = out or sys.stdout  # looked up now: tests and callers may have replaced it
-    with _judge(judge) as running:
-        verdict = running.check(exercise, path, seed=seed)
-    _print_verdict(verdict, as_json, out)
+    text, filename = read_source(path)
+    verdict = quick_verdict(exercise, text, filename, seed)
+    if verdict is None:
+        with _judge(judge) as running:
+            verdict = running.check(exercise, path, seed=seed)
+    _print_verdict(verdict, as_json, out, verbose)
     return EXIT_OK if verdict.passed else EXIT_FAIL
 
 
@@ -71,6 +204,7 @@ def watch_file(
     out: TextIO | None = None,
     keep_going: Callable[[], bool] = lambda: True,
     judge: Judge | None = None,
+    verbose: bool = False,
 ) -> int:
     """Judge FILE now and again each time it is saved, until Ctrl-C (or `keep_going` says stop).
     A save during a check cancels it and starts over. Returns the last verdict's exit code."""
@@ -86,7 +220,7 @@ def watch_file(
             if pending is not None and pending.done():
                 try:
                     verdict = pending.result()
-                    _print_verdict(verdict, as_json, out)
+                    _print_verdict(verdict, as_json, out, verbose)
                     code = EXIT_OK if verdict.passed else EXIT_FAIL
                 except Cancelled:
                     pass
@@ -116,5 +250,5 @@ def verify_exercises(
     if as_json:
         out.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=1) + "\n")
     else:
-        out.write(render_verify(report) + "\n")
+        out.write(render_verify_report(report) + "\n")
     return EXIT_OK if report.ok else EXIT_FAIL

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import HealthCheck, Phase, Verbosity, configuration, given, seed, settings
 from hypothesis import errors as hyp_errors
 from hypothesis import strategies as st
 
@@ -27,9 +27,14 @@ from llmq.judge import forbidden as forbidden_mod
 from llmq.judge import limits as limits_mod
 from llmq.judge import sandbox as sandbox_mod
 from llmq.judge import wire
-from llmq.judge.kit import BankError, CheckFailed, CheckSpec, CheckStats, Ctx, RunInfo, SandboxGone, SubmissionRaised
+from llmq.judge.kit import AnswerModuleBug, CheckFailed, CheckSpec, CheckStats, Ctx, RunInfo, SandboxGone, SubmissionRaised
 from llmq.judge.link import SandboxProcess, Started, start_sandbox
-from llmq.judge.verdict import CheckResult, Isolation, Verdict, worst
+from llmq.judge.verdict import LOADS, NO_FORBIDDEN, CheckResult, Isolation, Verdict, finish, missing_function, worst
+
+# Hypothesis keeps its files in ./.hypothesis of the working directory it was imported in: the
+# user's folder, for `llmq check`. Nothing here needs them kept (database=None); send any it still
+# writes to a folder of its own under the system's temporary directory.
+configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / f"llmq-hypothesis-{os.getuid()}")
 
 DEFAULT_EXAMPLES = 10  # hypothesis examples per check unless the check says otherwise
 ANSWER_LOAD_S = 10.0  # an answer module that takes longer to import is a bank bug
@@ -132,7 +137,7 @@ def run_check(spec: CheckSpec, request: Request, answer: answer_mod.AnswerModule
             raise _ShrinkBudgetSpent()
         try:
             spec.fn(Ctx(data=data, link=box, module=answer.module, stats=stats, info=info))
-        except (CheckFailed, SubmissionRaised, BankError) as exc:
+        except (CheckFailed, SubmissionRaised, AnswerModuleBug) as exc:
             if not failures:
                 first_failure_at[0] = time.monotonic()
             failures.append(exc)
@@ -148,18 +153,18 @@ def run_check(spec: CheckSpec, request: Request, answer: answer_mod.AnswerModule
         raise
     except BaseException as raw:
         exc = _unwrap(raw)
-        if failures and not isinstance(exc, (CheckFailed, SubmissionRaised, BankError)):
+        if failures and not isinstance(exc, (CheckFailed, SubmissionRaised, AnswerModuleBug)):
             # Shrinking was cut short (or hypothesis complained about the cut): the last failure
             # seen is the smallest example found so far.
             exc = failures[-1]
         if isinstance(exc, SandboxGone):
             raise exc
         if isinstance(exc, CheckFailed):
-            return "fail", CheckResult(spec.title, "fail", str(exc))
+            return "fail", CheckResult(spec.title, "fail", str(exc), exc.detail)
         if isinstance(exc, SubmissionRaised):
-            return "error", CheckResult(spec.title, "fail", str(exc))
-        if isinstance(exc, BankError):
-            return "error", CheckResult(spec.title, "fail", f"the answer module is wrong (please report): {exc}")
+            return "error", CheckResult(spec.title, "fail", str(exc), exc.detail)
+        if isinstance(exc, AnswerModuleBug):
+            return "error", CheckResult(spec.title, "fail", f"the answer module is wrong (please report): {exc}", exc.detail)
         if isinstance(exc, hyp_errors.Unsatisfiable):
             return "error", CheckResult(spec.title, "fail", f"the answer module is wrong (please report): no usable input: {exc}")
         return "error", CheckResult(
@@ -172,10 +177,6 @@ def run_check(spec: CheckSpec, request: Request, answer: answer_mod.AnswerModule
             "the answer module is wrong (please report): every comparison in this check would also accept an all-zero output",
         )
     return "pass", CheckResult(spec.title, "pass", "\n".join(dict.fromkeys(stats.notes)))  # ctx.note()s, once each
-
-
-LOADS = "solution loads and defines `{function}`"
-NO_FORBIDDEN = "uses no forbidden call"
 
 
 def judge(request: Request, started: Started) -> Verdict:
@@ -260,7 +261,7 @@ def _judge(request: Request, started: Started, verdict: Verdict, started_at: flo
             # they would mostly raise again, slowly.
             if status != "pass" and (request.stop_on_failure or status != "fail"):
                 break
-    except BankError as exc:
+    except AnswerModuleBug as exc:
         verdict.status = "error"
         verdict.checks.append(CheckResult(titles[1], "fail", f"the answer module is wrong (please report): {exc}"))
     except SandboxGone as gone:
@@ -277,8 +278,7 @@ def _judge(request: Request, started: Started, verdict: Verdict, started_at: flo
 def _load_message(reply: tuple, request: Request) -> str:
     kind = reply[0]
     if kind == "missing":
-        defined = ", ".join(reply[1]) or "no functions"
-        return f"{request.filename} defines no function named `{request.function}` (it defines: {defined})"
+        return missing_function(request.filename, request.function, list(reply[1]))
     if kind == "raised":
         return f"raised {reply[1]} while loading:\n{reply[2]}"
     if kind == "exit":
@@ -289,14 +289,7 @@ def _load_message(reply: tuple, request: Request) -> str:
 
 
 def _finish(verdict: Verdict, started: float) -> Verdict:
-    verdict.elapsed_s = round(time.monotonic() - started, 4)
-    bad = next((c for c in verdict.checks if c.status == "fail"), None)
-    passed = sum(c.status == "pass" for c in verdict.checks)
-    verdict.notes = [line for c in verdict.checks if c.status == "pass" and c.message for line in c.message.splitlines()]
-    verdict.summary = f"{bad.name}: {bad.message.splitlines()[0] if bad.message else 'failed'}" if bad else f"all {passed} checks passed"
-    if verdict.status == "pass" and bad:
-        verdict.status = "fail"
-    return verdict
+    return finish(verdict, time.monotonic() - started)
 
 
 def main(request: Request, started: Started, nonce_fd: int, verdict_fd: int) -> None:

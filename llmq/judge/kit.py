@@ -24,7 +24,8 @@ __all__ = [
     "Ctx",
     "CheckFailed",
     "SubmissionRaised",
-    "BankError",
+    "AnswerModuleBug",
+    "CallResult",
     "SandboxGone",
 ]
 
@@ -32,16 +33,32 @@ __all__ = [
 # --- what can go wrong while a check runs ------------------------------------------------------
 
 
-class CheckFailed(Exception):
+class _Reported(Exception):
+    """A problem a check reports: the message for the text report, and `detail` (hypothesis's
+    drawn values) for `--json` and `--verbose` only."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+class CheckFailed(_Reported):
     """The submission's answer is wrong (or it modified an input, or called a forbidden function)."""
 
 
-class SubmissionRaised(Exception):
+class SubmissionRaised(_Reported):
     """The submission raised an exception; the message holds its traceback, trimmed to the user's file."""
 
 
-class BankError(Exception):
-    """The answer module is wrong (a check that proves nothing, a reference that raises...)."""
+class AnswerModuleBug(_Reported):
+    """The answer module is wrong (a check that proves nothing, a reference that raises...).
+    Not llmq.bank.BankError, which is about the question bank's files."""
+
+
+# The old name, still imported by some answer modules (answers/params/llama.py, tokenizer/bpe_*.py,
+# inference/speculative_accept.py, memory/zero.py, memory/kv_cache.py) until they move to
+# AnswerModuleBug; the same class, so the two names cannot disagree.
+BankError = AnswerModuleBug
 
 
 class SandboxGone(BaseException):
@@ -94,7 +111,7 @@ def edited(source: str, *edits: tuple[str, str]) -> str:
 
 
 @dataclass
-class Outcome:
+class CallResult:
     """What one sandboxed call returned: the result and the arguments as they were afterwards."""
 
     result: Any
@@ -105,7 +122,7 @@ class Outcome:
 class Link(Protocol):
     """The harness's side of the sandbox (see harness.py)."""
 
-    def call(self, target: str | None, args: tuple, kwargs: dict, names: list[str]) -> Outcome: ...
+    def call(self, target: str | None, args: tuple, kwargs: dict, names: list[str]) -> CallResult: ...
 
 
 @dataclass
@@ -218,9 +235,9 @@ class Ctx:
         try:
             outcome = self.link.call(target, args, kwargs, names)
         except (CheckFailed, SubmissionRaised) as exc:
-            raise type(exc)(f"{exc}\n{self.input_text()}") from None
+            raise type(exc)(self._with_input(str(exc)), self.drawn_text()) from None
         except SandboxGone as exc:
-            raise SandboxGone(exc.status, f"{exc.message}\n{self.input_text()}") from None
+            raise SandboxGone(exc.status, self._with_input(exc.message)) from None
         if outcome.changed:
             name, how = outcome.changed[0]
             self.fail(f"modified its input `{name}` in place ({how}); a solution must not change its inputs")
@@ -233,7 +250,7 @@ class Ctx:
         try:
             result = self.module.reference(*_to_float64(args), **{k: _to_float64(v) for k, v in kwargs.items()})
         except Exception as exc:
-            raise BankError(f"the reference raised {type(exc).__name__}: {exc}\n{self.input_text()}") from exc
+            raise AnswerModuleBug(self._with_input(f"the reference raised {type(exc).__name__}: {exc}"), self.drawn_text()) from exc
         self._from_reference.append(result)
         return result
 
@@ -244,7 +261,7 @@ class Ctx:
         self.stats.notes.append(text)
 
     def fail(self, message: str) -> None:
-        raise CheckFailed(f"{message}\n{self.input_text()}")
+        raise CheckFailed(self._with_input(message), self.drawn_text())
 
     def assert_close(
         self,
@@ -263,7 +280,7 @@ class Ctx:
         elif isinstance(expected, (int, float)) and not isinstance(expected, bool):
             self._close_number(actual, float(expected), rtol if rtol is not None else 1e-9, atol or 0.0)
         else:
-            raise BankError(f"assert_close expects a tensor or a number, got {compare.type_name(expected)}")
+            raise AnswerModuleBug(f"assert_close expects a tensor or a number, got {compare.type_name(expected)}")
 
     def assert_equal(self, actual: Any, expected: Any) -> None:
         """Exactly equal: ints, strings, lists and tuples (either kind of sequence), integer tensors."""
@@ -276,7 +293,7 @@ class Ctx:
         rtol = default_rtol if rtol is None else rtol
         atol = default_atol if atol is None else atol
         if rtol >= 1.0:
-            raise BankError(f"rtol={rtol} for {dtype}: a relative tolerance of 1 or more accepts zeros")
+            raise AnswerModuleBug(f"rtol={rtol} for {dtype}: a relative tolerance of 1 or more accepts zeros")
         return rtol, atol
 
     def _close_tensor(self, actual: Any, expected: torch.Tensor, dtype: torch.dtype | None, rtol: float | None, atol: float | None) -> None:
@@ -305,7 +322,7 @@ class Ctx:
         if isinstance(actual, bool) or not isinstance(actual, (int, float)):
             self.fail(f"returned {compare.type_name(actual)}; expected a number")
         if rtol >= 1.0:
-            raise BankError(f"rtol={rtol}: a relative tolerance of 1 or more accepts zeros")
+            raise AnswerModuleBug(f"rtol={rtol}: a relative tolerance of 1 or more accepts zeros")
         a = float(actual)
         same_nonfinite = (math.isnan(a) and math.isnan(expected)) or (math.isinf(expected) and a == expected)
         if not same_nonfinite and not (math.isfinite(a) and abs(a - expected) <= atol + rtol * abs(expected)):
@@ -338,13 +355,17 @@ class Ctx:
         return f"{label}({', '.join(parts)})"
 
     def input_text(self) -> str:
-        lines = []
-        if self._last_call is not None:
-            lines.append(f"input: {self._describe_call(*self._last_call)}")
-        if self.drawn:
-            lines.append("drawn (shrunk example): " + ", ".join(compare.describe(v) for v in self.drawn))
-        lines.append(f"seed: {self.info.seed} (llmq check {self.info.exercise} FILE --seed {self.info.seed} reproduces this run)")
-        return "\n".join(lines)
+        """The last call's input, for the text report ("" before any call). The seed is said once
+        for the whole run by the report, and the drawn values are in `drawn_text`."""
+        return f"input: {self._describe_call(*self._last_call)}" if self._last_call is not None else ""
+
+    def _with_input(self, message: str) -> str:
+        text = self.input_text()
+        return f"{message}\n{text}" if text else message
+
+    def drawn_text(self) -> str:
+        """Hypothesis's drawn values of this example, for --json and --verbose."""
+        return ("drawn (shrunk example): " + ", ".join(compare.describe(v) for v in self.drawn)) if self.drawn else ""
 
 
 def _first_difference(actual: Any, expected: Any, path: str) -> str | None:

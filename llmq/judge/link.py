@@ -27,7 +27,7 @@ import torch
 from llmq.judge import limits as limits_mod
 from llmq.judge import sandbox as sandbox_mod
 from llmq.judge import wire
-from llmq.judge.kit import BankError, CheckFailed, Outcome, SandboxGone, SubmissionRaised
+from llmq.judge.kit import AnswerModuleBug, CallResult, CheckFailed, SandboxGone, SubmissionRaised
 from llmq.judge.verdict import OUTPUT_CUT_NOTE
 
 
@@ -251,11 +251,11 @@ class SandboxProcess:
                 pass
 
     def prepare(self, settings: dict[str, Any]) -> None:
-        """Send the drivers, limits and forbidden names; raises BankError if the drivers do not run."""
+        """Send the drivers, limits and forbidden names; raises AnswerModuleBug if the drivers do not run."""
         reply = self.request(("prepare", settings))
         if reply[0] == "bank":
             self.kill()
-            raise BankError(reply[1])
+            raise AnswerModuleBug(reply[1])
         if reply[0] != "ready":
             raise wire.ChannelError(f"unexpected reply {reply[0]!r} to prepare")
 
@@ -264,13 +264,13 @@ class SandboxProcess:
     def load(self, source: str, filename: str, function: str) -> tuple:
         return self.request(("load", source, filename, function))
 
-    def call(self, target: str | None, args: tuple, kwargs: dict, names: list[str]) -> Outcome:
+    def call(self, target: str | None, args: tuple, kwargs: dict, names: list[str]) -> CallResult:
         before = (wire.encode(list(args), trusted=True), wire.encode(kwargs, trusted=True))
         reply = self.request(("call", target, before[0], before[1], names))
         kind = reply[0]
         if kind == "ok":
             _, result, after, aliased = reply
-            return Outcome(wire.decode(result, trusted=False), _changes(before, after, names), list(aliased))
+            return CallResult(wire.decode(result, trusted=False), _changes(before, after, names), list(aliased))
         if kind == "raised":
             raise SubmissionRaised(f"raised {reply[1]}:\n{reply[2]}")
         if kind == "forbidden":

@@ -26,6 +26,9 @@ class CheckResult:
     name: str
     status: CheckStatus
     message: str = ""
+    # What hypothesis drew for the failing example (`drawn (shrunk example): ...`): in --json and
+    # the --verbose text report; the plain report shows the input the submission was called with.
+    detail: str = ""
 
 
 @dataclass
@@ -60,6 +63,30 @@ class Verdict:
         return cls(checks=checks, **fields)
 
 
+# The two checks the judge runs before an answer module's own, in this order (harness.py; the
+# command line answers broken files with the same titles without starting the judge).
+NO_FORBIDDEN = "uses no forbidden call"
+LOADS = "solution loads and defines `{function}`"
+
+
+def missing_function(filename: str, function: str, defined: list[str]) -> str:
+    """The message for a solution file that defines no function of the exercise's name."""
+    return f"{filename} defines no function named `{function}` (it defines: {', '.join(defined) or 'no functions'})"
+
+
+def finish(verdict: Verdict, elapsed_s: float) -> Verdict:
+    """Set the verdict's time, notes (from passing checks) and one-line summary (the first
+    failing check); a "pass" with a failing check becomes "fail"."""
+    verdict.elapsed_s = round(elapsed_s, 4)
+    bad = next((c for c in verdict.checks if c.status == "fail"), None)
+    passed = sum(c.status == "pass" for c in verdict.checks)
+    verdict.notes = [line for c in verdict.checks if c.status == "pass" and c.message for line in c.message.splitlines()]
+    verdict.summary = f"{bad.name}: {bad.message.splitlines()[0] if bad.message else 'failed'}" if bad else f"all {passed} checks passed"
+    if verdict.status == "pass" and bad:
+        verdict.status = "fail"
+    return verdict
+
+
 def worst(a: str, b: str) -> str:
     """The more serious of two statuses (crash > timeout > error > fail > pass)."""
     return a if _SEVERITY[a] >= _SEVERITY[b] else b
@@ -90,13 +117,17 @@ def isolation_text(verdict: Verdict) -> str:
     return ISOLATION_TEXT.get(verdict.isolation, ISOLATION_TEXT["limits-only"])
 
 
-def render_text(verdict: Verdict) -> str:
-    """The readable report of `llmq check` without --json: each check, its status, its message."""
+def render_text(verdict: Verdict, verbose: bool = False) -> str:
+    """The readable report of `llmq check` without --json: each check, its status, its message
+    (the input, the errors, the first differing index), and at the end, once, the seed that
+    reproduces the run. `verbose` adds what hypothesis drew for each failing example."""
     lines = [f"{verdict.exercise}: {verdict.status.upper()}  ({verdict.elapsed_s:.2f} s, seed {verdict.seed})"]
     for check in verdict.checks:
         lines.append(f"  [{_MARKS[check.status]}] {check.name}")
         if check.message and check.status != "pass":
             lines.extend("        " + line for line in check.message.splitlines())
+            if verbose and check.detail:
+                lines.extend("        " + line for line in check.detail.splitlines())
         elif check.message:  # a passing check's notes
             lines.extend("        note: " + line for line in check.message.splitlines())
     if verdict.stdout:
@@ -105,6 +136,6 @@ def render_text(verdict: Verdict) -> str:
         if verdict.stdout.count("\n") > 40:
             lines.append("    | ... (see --json for the rest)")
     if verdict.status != "pass":
-        lines.append(f"  reproduce with: --seed {verdict.seed}")
+        lines.append(f"  seed {verdict.seed}: `llmq check {verdict.exercise} FILE --seed {verdict.seed}` reproduces this run")
     lines.append(f"  {isolation_text(verdict)}")
     return "\n".join(lines)

@@ -172,7 +172,7 @@ def verify(
     )
 
 
-def render_text(report: VerifyReport) -> str:
+def render_verify_report(report: VerifyReport) -> str:
     """The readable form of `llmq verify`."""
     lines = []
     for error in report.bank_errors:

@@ -52,6 +52,10 @@ def test_check_report_without_json_lists_each_check(tmp_path: Path, capsys: pyte
     assert code == 1
     assert "attention.gqa: FAIL" in out and "[PASS] uses no forbidden call" in out
     assert "[FAIL] matches the reference" in out and "values differ" in out and "--seed 9" in out
+    # Point 6 of issue 12: the input once per failing check, hypothesis's internals only with
+    # --verbose (and in --json), the seed line once at the end.
+    assert "input: grouped_query_attention(" in out and "drawn (shrunk example)" not in out
+    assert out.count("--seed 9") == 1 and out.rstrip().splitlines()[-2].strip().startswith("seed 9:")
     assert out.count("sandbox: ") == 1
     said = "sandbox: full isolation" if jail.isolation_level() == "full" else "sandbox: limits only"
     assert said in out
@@ -143,4 +147,85 @@ def test_verify_reports_weak_checks_and_missing_wrong_answers(tmp_path: Path) ->
     assert entry["wrong_answers_caught"] == 0 and entry["wrong_answers_total"] == 1
     problems = "\n".join(entry["problems"])
     assert "'returns x unchanged' passes every check (the checks are too weak)" in problems
-    assert "WRONG_ANSWERS has 1 entry; at least 3 are required" in problems
+    assert "WRONG_ANSWERS has 1 entry; at least 6 are required" in problems
+
+
+BROKEN = {  # source -> (status, the check that fails, words of its message)
+    "syntax error": (GOOD.replace("def grouped_query_attention(q, k, v, causal=True):", "def grouped_query_attention(q, k, v, causal=True)"),
+                     "error", "solution loads and defines `grouped_query_attention`", "SyntaxError"),
+    "missing function": (GOOD.replace("def grouped_query_attention(", "def gqa("),
+                         "error", "solution loads and defines `grouped_query_attention`", "defines no function named"),
+    "forbidden import": ("from torch.nn.functional import scaled_dot_product_attention\n" + GOOD,
+                         "fail", "uses no forbidden call", "scaled_dot_product_attention"),
+}
+
+
+class _NoJudge:
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise AssertionError("the judge's worker was started for a file it would refuse unrun")
+
+
+@pytest.mark.parametrize("kind", sorted(BROKEN))
+def test_broken_files_are_answered_without_starting_the_worker(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import llmq.judge.commands as commands
+
+    source, status, failing, words = BROKEN[kind]
+    solution = tmp_path / "gqa.py"
+    solution.write_text(source)
+    monkeypatch.setattr(commands, "Judge", _NoJudge)
+    out = io.StringIO()
+    assert commands.check_file(GQA, solution, as_json=True, seed=4, out=out) == 1
+    verdict = json.loads(out.getvalue())
+    assert verdict["status"] == status and verdict["seed"] == 4
+    (bad,) = [c for c in verdict["checks"] if c["status"] == "fail"]
+    assert bad["name"] == failing and words in bad["message"]
+
+
+@pytest.mark.parametrize("kind", sorted(BROKEN))
+def test_the_quick_answer_is_the_judges_answer(kind: str, judge) -> None:
+    from llmq.judge.commands import quick_verdict
+
+    source, *_ = BROKEN[kind]
+    quick = quick_verdict(GQA, source, "solution.py", seed=4)
+    slow = judge.check(GQA, source, seed=4)
+    assert quick is not None
+    assert (quick.status, quick.summary) == (slow.status, slow.summary)
+    assert [(c.name, c.status, c.message) for c in quick.checks] == [(c.name, c.status, c.message) for c in slow.checks]
+
+
+def test_a_file_that_may_run_code_at_load_is_left_to_the_judge() -> None:
+    from llmq.judge.commands import quick_verdict
+
+    for source in ("import numpy\ndef other(x):\n    return x\n", "x = 1 / 0\n", "globals()['grouped_query_attention'] = len\n"):
+        assert quick_verdict(GQA, source, "solution.py") is None
+
+
+def test_checking_a_broken_file_imports_no_torch(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    solution = tmp_path / "gqa.py"
+    solution.write_text(BROKEN["syntax error"][0])
+    code = (
+        "import sys, io\n"
+        "from llmq.judge.commands import check_file\n"
+        "from llmq.judge.client import ExerciseRef\n"
+        f"GQA = ExerciseRef('attention.gqa', __import__('pathlib').Path({str(GQA.answer_path)!r}), 'grouped_query_attention')\n"
+        f"assert check_file(GQA, __import__('pathlib').Path({str(solution)!r}), out=io.StringIO()) == 1\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_check_leaves_no_hypothesis_folder_in_the_working_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    solution = tmp_path / "gqa.py"
+    solution.write_text(WRONG)  # a failing run: hypothesis shrinks, the most it ever does
+    monkeypatch.chdir(tmp_path)
+    code, _, _ = run(capsys, "check", "attention.gqa", str(solution), "--seed", "2")
+    assert code == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gqa.py"]

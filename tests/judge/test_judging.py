@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from llmq.judge.client import Cancelled, ExerciseRef, Judge
+from llmq.judge.verdict import render_text
 from llmq.judge.verify import verify
 from tests.judge.conftest import GOOD, GQA, ROOT
 
@@ -26,7 +27,7 @@ def test_correct_solution_passes_every_check(judge: Judge) -> None:
     assert verdict.status == "pass"
     assert [c.status for c in verdict.checks] == ["pass"] * len(verdict.checks)
     assert verdict.seed == 11 and verdict.exercise == "attention.gqa"
-    assert len(verdict.checks) == 2 + len(judge.describe(GQA.answer_path)["checks"])  # loads, no forbidden call, each check
+    assert len(verdict.checks) == 2 + len(judge.submit_describe(GQA.answer_path).result()["checks"])  # loads, no forbidden call, each check
 
 
 def test_failed_check_message_names_input_errors_index_and_seed(judge: Judge) -> None:
@@ -35,9 +36,15 @@ def test_failed_check_message_names_input_errors_index_and_seed(judge: Judge) ->
     assert verdict.status == "fail"
     message = failing_message(verdict)
     for phrase in ["values differ at", "first differing index [", "largest absolute error",
-                   "largest relative error", "input: grouped_query_attention(q=", "(1, ",
-                   "drawn (shrunk example)", "seed: 5", "--seed 5"]:
+                   "largest relative error", "input: grouped_query_attention(q=", "(1, "]:
         assert phrase in message, message
+    assert message.count("input: ") == 1 and "drawn (shrunk example)" not in message and "seed" not in message
+    # Hypothesis's internals travel beside the message (--json, --verbose); the seed once, at the end.
+    detail = next(c.detail for c in verdict.checks if c.status == "fail")
+    assert detail.startswith("drawn (shrunk example): ")
+    text = render_text(verdict)
+    assert "drawn (shrunk example)" not in text and "drawn (shrunk example)" in render_text(verdict, verbose=True)
+    assert text.count("--seed 5") == 1 and "seed 5: `llmq check attention.gqa FILE --seed 5` reproduces this run" in text
 
 
 def test_same_seed_reproduces_the_run_exactly(judge: Judge) -> None:

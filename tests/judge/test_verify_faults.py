@@ -10,7 +10,7 @@ from typing import Any
 from llmq.judge.client import ExerciseRef, JudgeUnavailable
 from llmq.judge.commands import verify_exercises
 from llmq.judge.verdict import CheckResult, Verdict
-from llmq.judge.verify import MODULE_LOADS_CHECK, render_text, verify
+from llmq.judge.verify import MODULE_LOADS_CHECK, render_verify_report, verify
 
 
 class _Done:
@@ -60,7 +60,7 @@ def test_modules_that_hang_or_break_at_import_are_bank_errors_naming_them(tmp_pa
     assert broken.wrong_answers_caught == 0  # a module that does not load catches nothing
     assert any(str(hangs) in e and "overran its time limit" in e for e in report.bank_errors)
     assert any(str(breaks) in e and "did not finish loading" in e for e in report.bank_errors)
-    text = render_text(report)
+    text = render_verify_report(report)
     assert f"bank error: t.hangs: answer module {hangs} could not be loaded" in text
     assert "FAILED: 1 of 3 exercises hold, 2 bank errors" in text
 
