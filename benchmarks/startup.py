@@ -13,6 +13,7 @@ be changed the same way).
 
     python benchmarks/startup.py [--runs 15] [--changes 10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,7 @@ import time
 # The same path as the `llmq` command (cli.main -> load_bank -> run_app), headless, exiting once
 # the home screen has its data. The app class is instrumented as it is imported, so the order of
 # work is the command's own.
-LLMQ_CHILD = r'''
+LLMQ_CHILD = r"""
 import importlib.abc, importlib.util, sys, time
 
 def instrument(tui):  # runs right after llmq.tui.app is imported, as `llmq` imports it
@@ -72,10 +73,10 @@ def timed_load(*args, **kwargs):  # how much of the start-up is the bank loader'
 
 load, cli.load_bank = cli.load_bank, timed_load
 sys.exit(cli.main([]))
-'''
+"""
 
 # `llmq study` the same way: the first card drawn and ready for keys, then CHANGES card changes.
-STUDY_CHILD = r'''
+STUDY_CHILD = r"""
 import importlib.abc, importlib.util, sys, time
 
 CHANGES = int(sys.argv[1])
@@ -123,10 +124,10 @@ class AfterImport(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, AfterImport())
 import llmq.cli as cli
 sys.exit(cli.main(["study"]))
-'''
+"""
 
 # A minimal Textual app with a Markdown widget, a TextArea and a footer.
-MINIMAL_CHILD = r'''
+MINIMAL_CHILD = r"""
 import time
 from textual.app import App
 from textual.widgets import Footer, Markdown, TextArea
@@ -145,7 +146,7 @@ class Minimal(App):
         self.exit(0)
 
 Minimal().run(headless=True)
-'''
+"""
 
 
 def launch(code: str, env: dict[str, str]) -> tuple[float, float | None, float | None]:
@@ -163,13 +164,12 @@ def launch(code: str, env: dict[str, str]) -> tuple[float, float | None, float |
 def launch_study(changes: int, env: dict[str, str]) -> tuple[float, list[float]]:
     """(ms to the first card of `llmq study`, ms of each card change)."""
     start = time.time()
-    out = subprocess.run([sys.executable, "-c", STUDY_CHILD, str(changes)], capture_output=True, text=True,
-                         env=env, timeout=300)
+    out = subprocess.run([sys.executable, "-c", STUDY_CHILD, str(changes)], capture_output=True, text=True, env=env, timeout=300)
     if out.returncode != 0:
         raise SystemExit(f"the study benchmark child failed:\n{out.stderr[-2000:]}")
     words = out.stdout.split()
     first = (float(words[words.index("first") + 1]) - start) * 1000
-    return first, [float(w) for w in words[words.index("changes") + 1:]]
+    return first, [float(w) for w in words[words.index("changes") + 1 :]]
 
 
 def main() -> None:
@@ -196,20 +196,30 @@ def main() -> None:
             study.append(first)
             changes.extend(changed)
     llmq_ms, minimal_ms = statistics.median(llmq), statistics.median(minimal)
-    print(json.dumps({"llmq_ms": round(llmq_ms, 1), "minimal_ms": round(minimal_ms, 1),
-                      "ratio": round(llmq_ms / minimal_ms, 3), "runs": args.runs,
-                      "llmq_first_frame_ms": round(statistics.median(frames), 1),
-                      "llmq_bank_load_ms": round(statistics.median(banks), 1),
-                      # what the app adds over the minimal one, the bank loader (llmq.bank) set aside
-                      "ratio_without_bank_load": round(
-                          statistics.median([a - b for a, b in zip(llmq, banks, strict=True)]) / minimal_ms, 3),
-                      "study_first_card_ms": round(statistics.median(study), 1),
-                      "study_to_home_ratio": round(statistics.median(study) / llmq_ms, 3),
-                      "card_change_ms": round(statistics.median(changes), 1),
-                      "card_change_p90_ms": round(sorted(changes)[int(len(changes) * 0.9)], 1),
-                      "llmq_all_ms": [round(x) for x in llmq], "minimal_all_ms": [round(x) for x in minimal],
-                      "study_all_ms": [round(x) for x in study],
-                      "load_average": round(os.getloadavg()[0], 2)}))
+    print(
+        json.dumps(
+            {
+                "llmq_ms": round(llmq_ms, 1),
+                "minimal_ms": round(minimal_ms, 1),
+                "ratio": round(llmq_ms / minimal_ms, 3),
+                "runs": args.runs,
+                "llmq_first_frame_ms": round(statistics.median(frames), 1),
+                "llmq_bank_load_ms": round(statistics.median(banks), 1),
+                # what the app adds over the minimal one, the bank loader (llmq.bank) set aside
+                "ratio_without_bank_load": round(
+                    statistics.median([a - b for a, b in zip(llmq, banks, strict=True)]) / minimal_ms, 3
+                ),
+                "study_first_card_ms": round(statistics.median(study), 1),
+                "study_to_home_ratio": round(statistics.median(study) / llmq_ms, 3),
+                "card_change_ms": round(statistics.median(changes), 1),
+                "card_change_p90_ms": round(sorted(changes)[int(len(changes) * 0.9)], 1),
+                "llmq_all_ms": [round(x) for x in llmq],
+                "minimal_all_ms": [round(x) for x in minimal],
+                "study_all_ms": [round(x) for x in study],
+                "load_average": round(os.getloadavg()[0], 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """`python -m llmq` runs the command line."""
+
 from llmq.cli import main
 
 raise SystemExit(main())

@@ -3,6 +3,7 @@
 Exit codes: 0 success, 1 failure, 2 usage error (unknown id, bad option, unreadable file).
 Imports of Textual and the judge are lazy so that `llmq list` and `llmq stub` start fast.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,11 +68,24 @@ def cmd_list(args: argparse.Namespace) -> int:
         and (not args.track or q.track == args.track)
     ]
     if args.json:
-        print(json.dumps(
-            [{"id": q.id, "kind": q.kind, "topic": q.topic, "track": q.track, "title": q.title,
-              "difficulty": q.difficulty, "source": q.source} for q in rows],
-            ensure_ascii=False, indent=1,
-        ))
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": q.id,
+                        "kind": q.kind,
+                        "topic": q.topic,
+                        "track": q.track,
+                        "title": q.title,
+                        "difficulty": q.difficulty,
+                        "source": q.source,
+                    }
+                    for q in rows
+                ],
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
         return EXIT_OK
     if not rows:
         print("no questions match")
@@ -114,8 +128,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     shown_raw = latex_issues(list(bank.questions.values()))
     if not args.json:
         if shown_raw:
-            print(f"bank loads: {len(bank.questions)} questions in {len(bank.topics)} topics; "
-                  f"{len(shown_raw)} text{'s' if len(shown_raw) != 1 else ''} would show raw LaTeX:")
+            print(
+                f"bank loads: {len(bank.questions)} questions in {len(bank.topics)} topics; "
+                f"{len(shown_raw)} text{'s' if len(shown_raw) != 1 else ''} would show raw LaTeX:"
+            )
             for issue in shown_raw:
                 print(f"  {issue}")
         else:
@@ -168,8 +184,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def _check_scope(bank: Bank, topic: str | None, kind: str | None) -> None:
     """`llmq study --topic/--kind`: a name that matches nothing is a usage error before the app opens."""
     if topic is not None and topic not in bank.topics:
-        raise UsageError(f"unknown topic {topic!r}{_closest(topic, list(bank.topics))}; "
-                         f"topics: {', '.join(bank.topics)}")
+        raise UsageError(f"unknown topic {topic!r}{_closest(topic, list(bank.topics))}; topics: {', '.join(bank.topics)}")
     if kind is not None and kind not in KINDS:  # argparse's choices catch it first; kept for callers of main()
         raise UsageError(f"unknown kind {kind!r}; kinds: {', '.join(KINDS)}")
 
@@ -187,8 +202,13 @@ def cmd_app(args: argparse.Namespace) -> int:
     preload.wait(timeout_s=0.25)
     from llmq.tui.app import run_app  # Textual only when the app is opened
 
-    return run_app(bank, study=getattr(args, "study", False), topic=getattr(args, "topic", None),
-                   kind=getattr(args, "kind", None), preload=preload)
+    return run_app(
+        bank,
+        study=getattr(args, "study", False),
+        topic=getattr(args, "topic", None),
+        kind=getattr(args, "kind", None),
+        preload=preload,
+    )
 
 
 # --- the parser -------------------------------------------------------------------------------
@@ -209,22 +229,33 @@ def build_parser() -> argparse.ArgumentParser:
     before = argparse.ArgumentParser(add_help=False)
     before.add_argument("--bank", action="append", metavar="DIR", dest="bank_before", help=bank_help)
 
-    parser = _Parser(prog="llmq", parents=[before],
-                     description="Study for LLM-engineering interviews: spaced-repetition cards and judged code exercises.")
+    parser = _Parser(
+        prog="llmq",
+        parents=[before],
+        description="Study for LLM-engineering interviews: spaced-repetition cards and judged code exercises.",
+    )
     parser.add_argument("--version", action="version", version=f"llmq {__version__}")
     parser.set_defaults(handler=cmd_app)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
 
-    p = sub.add_parser("study", parents=[common], help="open the app straight into the review queue",
-                       description="Open the app in the review queue: due cards first, then new ones.")
+    p = sub.add_parser(
+        "study",
+        parents=[common],
+        help="open the app straight into the review queue",
+        description="Open the app in the review queue: due cards first, then new ones.",
+    )
     p.add_argument("--topic", help="only this topic (`llmq list` shows them; an unknown one exits 2 with the list)")
     p.add_argument("--kind", choices=KINDS, help="only this kind of question: %(choices)s")
     p.set_defaults(handler=cmd_app, study=True)
 
-    p = sub.add_parser("check", parents=[common], help="check a solution file for a code exercise",
-                       description="Run the exercise's checks on the solution in FILE. "
-                                   "Exit 0: every check passed; 1: a check failed or the code could not be judged; "
-                                   "2: usage error.")
+    p = sub.add_parser(
+        "check",
+        parents=[common],
+        help="check a solution file for a code exercise",
+        description="Run the exercise's checks on the solution in FILE. "
+        "Exit 0: every check passed; 1: a check failed or the code could not be judged; "
+        "2: usage error.",
+    )
     p.add_argument("id", metavar="ID", help="exercise id, e.g. attention.gqa")
     p.add_argument("file", metavar="FILE", help="your solution (a .py file defining the exercise's function)")
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
@@ -232,19 +263,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--watch", action="store_true", help="check again each time FILE is saved")
     p.set_defaults(handler=cmd_check)
 
-    p = sub.add_parser("stub", parents=[common], help="print the starter file for a code exercise",
-                       description="Print the starter file for exercise ID, with the task as its docstring "
-                                   "(redirect it to a file to begin).")
+    p = sub.add_parser(
+        "stub",
+        parents=[common],
+        help="print the starter file for a code exercise",
+        description="Print the starter file for exercise ID, with the task as its docstring (redirect it to a file to begin).",
+    )
     p.add_argument("id", metavar="ID")
     p.set_defaults(handler=cmd_stub)
 
-    p = sub.add_parser("show", parents=[common], help="print a question as the app shows it (never a card's answer)",
-                       description="Print question ID as the app shows it: a card's prompt (never its answer), "
-                                   "a choice card's options, a numeric card with freshly drawn numbers, a code "
-                                   "exercise's task with its conventions, how many hints it has, and its stub.")
+    p = sub.add_parser(
+        "show",
+        parents=[common],
+        help="print a question as the app shows it (never a card's answer)",
+        description="Print question ID as the app shows it: a card's prompt (never its answer), "
+        "a choice card's options, a numeric card with freshly drawn numbers, a code "
+        "exercise's task with its conventions, how many hints it has, and its stub.",
+    )
     p.add_argument("id", metavar="ID", help="question id, e.g. attention.gqa (`llmq list` shows them)")
-    p.add_argument("--lang", choices=["en"], default="en",
-                   help="language of the question: only en for now (the bilingual bank comes with a later issue)")
+    p.add_argument(
+        "--lang",
+        choices=["en"],
+        default="en",
+        help="language of the question: only en for now (the bilingual bank comes with a later issue)",
+    )
     p.set_defaults(handler=cmd_show)
 
     p = sub.add_parser("list", parents=[common], help="list the question bank", description="List the question bank.")
@@ -254,9 +296,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--track", choices=TRACKS)
     p.set_defaults(handler=cmd_list)
 
-    p = sub.add_parser("verify", parents=[common], help="the reference suite: bank valid, references pass, wrong answers fail",
-                       description="Validate the bank, then judge every exercise's reference (must pass), "
-                                   "known-wrong answers (must fail) and alternative answers (must pass).")
+    p = sub.add_parser(
+        "verify",
+        parents=[common],
+        help="the reference suite: bank valid, references pass, wrong answers fail",
+        description="Validate the bank, then judge every exercise's reference (must pass), "
+        "known-wrong answers (must fail) and alternative answers (must pass).",
+    )
     p.add_argument("--json", action="store_true")
     p.add_argument("--track", choices=[*TRACKS, "all"], default="all")
     p.set_defaults(handler=cmd_verify)

@@ -1,4 +1,5 @@
 """Every card of the bundled bank, as the app renders it: no raw LaTeX is ever left on screen."""
+
 from __future__ import annotations
 
 import re

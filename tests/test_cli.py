@@ -1,4 +1,5 @@
 """The command line through a subprocess: output, exit codes, suggestions, extra banks."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The question bank: YAML questions and answer modules, loaded into typed records."""
+
 from llmq.bank.loader import BankError, BankIssue, load_bank
 from llmq.bank.model import Bank, Choice, CodeExercise, Flashcard, Numeric, Question
 

@@ -254,8 +254,13 @@ class _Decoder:
             prompt, options, correct, explanation, rationales = rest
             if {type(prompt), type(explanation)} != _STR or type(correct) is not list or not set(map(type, correct)) <= {int}:
                 raise _Invalid
-            values |= {"prompt": prompt, "options": _texts(options), "correct": frozenset(correct), "explanation": explanation,
-                       "rationales": _texts(rationales)}
+            values |= {
+                "prompt": prompt,
+                "options": _texts(options),
+                "correct": frozenset(correct),
+                "explanation": explanation,
+                "rationales": _texts(rationales),
+            }
             if values["rationales"] and len(values["rationales"]) != len(values["options"]):
                 raise _Invalid
         elif kind == "numeric":

@@ -1,8 +1,9 @@
 """How much of each note and topic the bank covers: the table in docs/coverage.md.
 
-    python -m llmq.bank.coverage            # print the Markdown
-    python -m llmq.bank.coverage --write    # rewrite docs/coverage.md (a test checks it is current)
+python -m llmq.bank.coverage            # print the Markdown
+python -m llmq.bank.coverage --write    # rewrite docs/coverage.md (a test checks it is current)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,7 @@ def coverage_markdown(bank: Bank) -> str:
         "# Coverage of the notes",
         "",
         "Made by `python -m llmq.bank.coverage --write` from the bundled bank; do not edit by hand.",
-        f"The bank holds {sum(total.values())} questions: "
-        + ", ".join(f"{total[k]} {k}" for k in KINDS) + ".",
+        f"The bank holds {sum(total.values())} questions: " + ", ".join(f"{total[k]} {k}" for k in KINDS) + ".",
         "",
         "## By note",
         "",

@@ -1,4 +1,5 @@
 """What is wrong with a bank: each problem at its file:line, and the error that carries them all."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,6 +5,7 @@ fields it was written from, so that an edit of the English shows which translati
 
     python -m llmq.bank.i18n hashes questions/norm.yaml   # prints "ID HASH" for every question
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -3,6 +3,7 @@
 Kept light on purpose: the app's start-up imports this, and on a cache hit nothing else from the
 validator (YAML, ast, answer modules) is needed.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,9 +16,7 @@ from llmq.bank.paths import bank_roots
 __all__ = ["BankError", "BankIssue", "load_bank"]
 
 
-def load_bank(
-    extra_roots: list[str] | tuple[str, ...] = (), roots: list[Path] | None = None, *, use_cache: bool = True
-) -> Bank:
+def load_bank(extra_roots: list[str] | tuple[str, ...] = (), roots: list[Path] | None = None, *, use_cache: bool = True) -> Bank:
     """Load every bank (bundled, LLMQ_BANK, --bank); raise BankError listing every problem.
 
     A bank that validated before and has not changed since comes from the cache (bank/cache.py).

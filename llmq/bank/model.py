@@ -1,4 +1,5 @@
 """Typed records for the question bank: what a loaded YAML question becomes."""
+
 from __future__ import annotations
 
 import re
@@ -141,7 +142,5 @@ class Bank:
 
     def code_exercises(self, track: str | None = None) -> list[CodeExercise]:
         return [
-            q
-            for q in self.questions.values()
-            if isinstance(q, CodeExercise) and (track in (None, "all") or q.track == track)
+            q for q in self.questions.values() if isinstance(q, CodeExercise) and (track in (None, "all") or q.track == track)
         ]

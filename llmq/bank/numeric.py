@@ -5,6 +5,7 @@ value in the question's unit. llmq never runs them in its own process: `instanti
 validator) evaluate them in a child process with a time limit (numeric_runner.py), so a module
 that loops or hangs costs an error naming the file, never a hung app.
 """
+
 from __future__ import annotations
 
 import importlib.util

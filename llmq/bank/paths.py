@@ -1,4 +1,5 @@
 """Where banks live: the bundled one (inside the wheel, or the checkout) and the user's own."""
+
 from __future__ import annotations
 
 import os

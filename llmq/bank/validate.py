@@ -4,6 +4,7 @@ A bank with any error is not loaded at all (never half-loaded), and the errors o
 reported together, each naming file:line, the field, and what is wrong. `loader.load_bank` calls
 this only when the bank changed since it last validated (bank/cache.py).
 """
+
 from __future__ import annotations
 
 import ast
@@ -123,8 +124,11 @@ class _QuestionReader:
             self.err("kind", f"must be one of {', '.join(KINDS)}, not {kind!r}")
             return None
         if self.cards_only and kind in ("numeric", "code"):
-            self.err("kind", f"a bank inside llmq's data folder ({data_dir(create=False)}) may hold cards only: a {kind} "
-                             "question runs an answer module, and nothing in the data folder may run code; move the bank out")
+            self.err(
+                "kind",
+                f"a bank inside llmq's data folder ({data_dir(create=False)}) may hold cards only: a {kind} "
+                "question runs an answer module, and nothing in the data folder may run code; move the bank out",
+            )
             return None
         required, optional = KIND_FIELDS[kind]
         allowed = set(COMMON_REQUIRED) | set(COMMON_OPTIONAL) | set(required) | set(optional)
@@ -177,8 +181,10 @@ class _QuestionReader:
         if isinstance(correct, int) and not isinstance(correct, bool):
             correct = [correct]
         indices: set[int] = set()
-        if not isinstance(correct, list) or not correct or not all(
-            isinstance(i, int) and not isinstance(i, bool) for i in correct
+        if (
+            not isinstance(correct, list)
+            or not correct
+            or not all(isinstance(i, int) and not isinstance(i, bool) for i in correct)
         ):
             self.err("correct", "must be a non-empty list of option indices (0-based)")
         else:
@@ -190,8 +196,11 @@ class _QuestionReader:
         if "rationales" in self.raw:
             rationales = self.text_list("rationales")
             if rationales and options and len(rationales) != len(options):
-                self.err("rationales", f"has {len(rationales)} entr{'y' if len(rationales) == 1 else 'ies'}, "
-                                       f"options has {len(options)}: give one rationale per option, in the same order")
+                self.err(
+                    "rationales",
+                    f"has {len(rationales)} entr{'y' if len(rationales) == 1 else 'ies'}, "
+                    f"options has {len(options)}: give one rationale per option, in the same order",
+                )
         return Choice(
             **common,
             prompt=self.text("prompt"),
@@ -230,9 +239,7 @@ class _QuestionReader:
                 params.append(NumericParam(name=name, choices=tuple(choices)))
                 continue
             low, high, integer = spec.get("min"), spec.get("max"), spec.get("integer", False)
-            numbers_ok = all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (low, high)
-            )
+            numbers_ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (low, high))
             if not numbers_ok:
                 self.err(field, "min and max must both be numbers", line=line)
                 continue

@@ -1,4 +1,5 @@
 """YAML loading that remembers where each mapping and key was written (for file:line errors)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,5 +1,6 @@
 """The llmq Textual application: owns the progress store and the judge, routes errors to
 notifications, and opens on the home screen (or straight into the review queue)."""
+
 from __future__ import annotations
 
 import gc
@@ -30,12 +31,22 @@ class LlmqApp(App[int]):
     SUB_TITLE = "LLM-engineering interview prep"
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses may live elsewhere
     COMMANDS = App.COMMANDS | {LlmqCommands}
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, show=False),
-                Binding("f1,question_mark", "help", "Help", id="app.help", key_display="?")]
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, show=False),
+        Binding("f1,question_mark", "help", "Help", id="app.help", key_display="?"),
+    ]
 
-    def __init__(self, bank: Bank, *, study: bool = False, topic: str | None = None,
-                 kind: str | None = None, judge_factory: Callable[[], JudgeClient] = default_client,
-                 warm_judge: bool = True, preload: Preload | None = None) -> None:
+    def __init__(
+        self,
+        bank: Bank,
+        *,
+        study: bool = False,
+        topic: str | None = None,
+        kind: str | None = None,
+        judge_factory: Callable[[], JudgeClient] = default_client,
+        warm_judge: bool = True,
+        preload: Preload | None = None,
+    ) -> None:
         super().__init__()
         self.bank = bank
         self.study_args = (topic, kind) if study else None
@@ -109,8 +120,7 @@ class LlmqApp(App[int]):
         if not self._warm_judge or self._judge_started:
             return
         self._judge_started = True
-        self.run_worker(self._warm, thread=True, exit_on_error=False, group="judge-start",
-                        name="judge-start")
+        self.run_worker(self._warm, thread=True, exit_on_error=False, group="judge-start", name="judge-start")
 
     def _warm(self) -> None:
         try:
@@ -198,8 +208,9 @@ class LlmqApp(App[int]):
                 progress.close()
 
 
-def run_app(bank: Bank, study: bool = False, topic: str | None = None, kind: str | None = None,
-            preload: Preload | None = None) -> int:
+def run_app(
+    bank: Bank, study: bool = False, topic: str | None = None, kind: str | None = None, preload: Preload | None = None
+) -> int:
     # Everything alive now (the modules, the bank) lives as long as the app: freezing it keeps the
     # garbage collector from walking those ~50,000 objects again in every full collection (about
     # 15 ms each, several during start-up).

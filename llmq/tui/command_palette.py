@@ -1,4 +1,5 @@
 """The command palette (ctrl+p): every action of the app, by name, from any screen."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -24,11 +25,9 @@ class LlmqCommands(Provider):
             ("Home", "Back to the home screen", app.action_home),
         ]
         for name, topic in app.bank.topics.items():
-            commands.append((f"Review topic: {topic.title}", f"Only {name} cards",
-                             partial(app.action_review, name)))
+            commands.append((f"Review topic: {topic.title}", f"Only {name} cards", partial(app.action_review, name)))
         for kind in ("flashcard", "choice", "numeric", "code"):
-            commands.append((f"Review kind: {kind}", f"Only {kind} questions",
-                             partial(app.action_review, "", kind)))
+            commands.append((f"Review kind: {kind}", f"Only {kind} questions", partial(app.action_review, "", kind)))
         for q in app.bank.code_exercises():
             commands.append((f"Practise: {q.id}", q.title, partial(app.action_practice, q.id)))
         return commands

@@ -1,6 +1,7 @@
 """What happens when the app meets an error nothing else handled: the traceback is saved in
 LLMQ_HOME/logs/crash-YYYYMMDD-HHMMSS.log, and `llmq` exits non-zero with a message naming the file
 (never status 0, as if the user had quit)."""
+
 from __future__ import annotations
 
 import platform
@@ -31,8 +32,11 @@ def save_crash_log(error: BaseException, when: datetime | None = None) -> Path |
             n += 1
             path = folder / f"crash-{stamp}-{n}.log"
         text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        path.write_text(f"llmq {__version__} · textual {textual.__version__} · Python "
-                        f"{platform.python_version()} · {platform.platform()}\n\n{text}", encoding="utf-8")
+        path.write_text(
+            f"llmq {__version__} · textual {textual.__version__} · Python "
+            f"{platform.python_version()} · {platform.platform()}\n\n{text}",
+            encoding="utf-8",
+        )
         return path
     except OSError:
         return None
@@ -41,8 +45,10 @@ def save_crash_log(error: BaseException, when: datetime | None = None) -> Path |
 def crash_message(error: BaseException, log: Path | None) -> str:
     """The lines printed on stderr after the app has closed."""
     where = f"The details are in {log}" if log is not None else "The log could not be saved"
-    return (f"llmq stopped because of an unexpected error: {type(error).__name__}: {error}\n"
-            f"{where}; please attach it to a bug report. Your answers up to this point are saved.")
+    return (
+        f"llmq stopped because of an unexpected error: {type(error).__name__}: {error}\n"
+        f"{where}; please attach it to a bug report. Your answers up to this point are saved."
+    )
 
 
 def report_crash(error: BaseException, log: Path | None) -> int:

@@ -1,4 +1,5 @@
 """One place where failures become notifications: worker errors and errors from the layers below."""
+
 from __future__ import annotations
 
 import functools
@@ -36,6 +37,7 @@ def guarded(handler: F) -> F:
     """For handlers that work on data (a verdict, stats, a drawn card): an exception becomes a
     notification and the screen stays usable (Textual would otherwise stop the app)."""
     if inspect.iscoroutinefunction(handler):
+
         @functools.wraps(handler)
         async def run_async(self: DOMNode, *args: Any, **kwargs: Any) -> Any:
             try:

@@ -3,6 +3,7 @@
 `check` blocks, so the app calls it from a thread worker; `cancel` may come from any thread.
 llmq.judge.client never imports torch (its worker process does), so importing it here is light.
 """
+
 from __future__ import annotations
 
 import threading

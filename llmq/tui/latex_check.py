@@ -4,6 +4,7 @@ The app shows bank Markdown through `mathtext.render_math`; a macro it does not 
 left unpaired) reaches the user as raw source. This walks every text of a question the app can
 show and reports what is left, naming the question and where it was written.
 """
+
 from __future__ import annotations
 
 import re
@@ -50,6 +51,8 @@ def latex_issues(questions: list[Question]) -> list[str]:
             left = latex_left(text)
             if left:
                 pieces = ", ".join(repr(piece) for piece in dict.fromkeys(left))
-                issues.append(f"{q.where}: {q.id}: {field} still shows LaTeX once rendered: {pieces}; "
-                              f"write it in a form the app renders (see docs/bank-format.md) or as `code`")
+                issues.append(
+                    f"{q.where}: {q.id}: {field} still shows LaTeX once rendered: {pieces}; "
+                    f"write it in a form the app renders (see docs/bank-format.md) or as `code`"
+                )
     return issues

@@ -3,6 +3,7 @@
 Textual's Markdown widget shows `$...$` raw (or drops it), so every math span is converted with
 pylatexenc: `$\\sqrt{d_k}$` becomes `√(d_k)`. Code spans and fenced blocks are left untouched.
 """
+
 from __future__ import annotations
 
 import re
@@ -71,12 +72,14 @@ def _contexts() -> tuple[LatexNodes2Text, object]:
         prepend=True,
         macros=[latex2text.MacroTextSpec(name, simplify_repl=_fraction_text) for name in _FRACTIONS]
         + [latex2text.MacroTextSpec(name, simplify_repl=_binomial_text) for name in _BINOMIALS]
-        + [latex2text.MacroTextSpec("ne", simplify_repl="≠"),
-           # operator names pylatexenc drops: \arg\max would read "max", i \bmod W "i W"
-           latex2text.MacroTextSpec("arg", simplify_repl="arg"),
-           latex2text.MacroTextSpec("bmod", simplify_repl=" mod "),
-           latex2text.MacroTextSpec("argmax", simplify_repl="argmax"),
-           latex2text.MacroTextSpec("argmin", simplify_repl="argmin")],
+        + [
+            latex2text.MacroTextSpec("ne", simplify_repl="≠"),
+            # operator names pylatexenc drops: \arg\max would read "max", i \bmod W "i W"
+            latex2text.MacroTextSpec("arg", simplify_repl="arg"),
+            latex2text.MacroTextSpec("bmod", simplify_repl=" mod "),
+            latex2text.MacroTextSpec("argmax", simplify_repl="argmax"),
+            latex2text.MacroTextSpec("argmin", simplify_repl="argmin"),
+        ],
     )
     converter = LatexNodes2Text(latex_context=text_db, math_mode="text", strict_latex_spaces="based-on-source")
     return converter, parse_db
@@ -140,8 +143,14 @@ def render_math(markdown: str, *, escape: bool = True) -> str:
 
 _MACRO = re.compile(r"\\([A-Za-z]+)")
 # Handled by the parser itself, not by a text rule: bracket sizes and environments (matrices).
-_STRUCTURAL = {"left", "right", "middle", "begin", "end",
-               *(size + side for size in ("big", "Big", "bigg", "Bigg") for side in ("", "l", "r", "m"))}
+_STRUCTURAL = {
+    "left",
+    "right",
+    "middle",
+    "begin",
+    "end",
+    *(size + side for size in ("big", "Big", "bigg", "Bigg") for side in ("", "l", "r", "m")),
+}
 
 
 def math_spans(markdown: str) -> list[str]:
@@ -154,6 +163,8 @@ def math_spans(markdown: str) -> list[str]:
 def unknown_macros(latex: str) -> list[str]:
     """Macros in `latex` the renderer does not know: they would vanish from the screen."""
     converter, _ = _contexts()
-    return [f"\\{name}" for name in _MACRO.findall(latex.replace("\\\\", " "))  # \\ is a line break
-            if name not in _STRUCTURAL and converter.latex_context.get_macro_spec(name) is None]
-
+    return [
+        f"\\{name}"
+        for name in _MACRO.findall(latex.replace("\\\\", " "))  # \\ is a line break
+        if name not in _STRUCTURAL and converter.latex_context.get_macro_spec(name) is None
+    ]

@@ -4,6 +4,7 @@
 What the app shows, minus the interaction: a card's prompt (never its answer), a code task with its
 conventions, how many hints it has, and its stub. Math is rendered as the app renders it.
 """
+
 from __future__ import annotations
 
 from llmq.bank import Choice, CodeExercise, Flashcard, Numeric, Question
@@ -22,10 +23,16 @@ def show_text(q: Question) -> str:
     head = [q.title, f"{q.id} · {q.kind} · {q.topic} · {q.difficulty} · {q.track}", ""]
     if isinstance(q, CodeExercise):
         n = len(q.hints)
-        body = [_plain(q.task), "",
-                f"Hints: {n} (shown one at a time in the app: ctrl+t)",
-                f"Check a solution: llmq check {q.id} FILE    Starter file: llmq stub {q.id} > FILE", "",
-                "Stub:", "", q.stub.rstrip("\n")]
+        body = [
+            _plain(q.task),
+            "",
+            f"Hints: {n} (shown one at a time in the app: ctrl+t)",
+            f"Check a solution: llmq check {q.id} FILE    Starter file: llmq stub {q.id} > FILE",
+            "",
+            "Stub:",
+            "",
+            q.stub.rstrip("\n"),
+        ]
     elif isinstance(q, Choice):
         how = "Several options are right." if q.multiple else "One option is right."
         options = [f"  {LETTERS[i]}. {_plain(o)}" for i, o in enumerate(q.options)]
@@ -35,8 +42,7 @@ def show_text(q: Question) -> str:
 
         shown = instantiate(q)
         unit = f" in {q.unit}" if q.unit else ""
-        body = [_plain(shown.prompt), "", f"Answer{unit}, within ±{q.tolerance:.1%}. "
-                                          f"(The app draws fresh numbers each time.)"]
+        body = [_plain(shown.prompt), "", f"Answer{unit}, within ±{q.tolerance:.1%}. (The app draws fresh numbers each time.)"]
     elif isinstance(q, Flashcard):
         body = [_plain(q.prompt)]
     else:
@@ -47,8 +53,7 @@ def show_text(q: Question) -> str:
 def stub_with_task(q: CodeExercise) -> str:
     """The stub with the task as its module docstring, so the spec travels with the file."""
     task = _plain(q.task)
-    text = (f"{q.title} ({q.id})\n\n{task}\n\n"
-            f"Hints: {len(q.hints)} (in the app: ctrl+t).  Check: llmq check {q.id} THIS_FILE\n")
+    text = f"{q.title} ({q.id})\n\n{task}\n\nHints: {len(q.hints)} (in the app: ctrl+t).  Check: llmq check {q.id} THIS_FILE\n"
     # A docstring cannot hold three quotes in a row or end in a backslash; no task does, but be safe.
     text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
     stub = q.stub if q.stub.endswith("\n") else q.stub + "\n"

@@ -5,6 +5,7 @@ when it is first drawn: one settled frame instead of a frame of placeholders and
 On a thread so that a slow store (locked by another process) never holds the app back.
 Nothing here imports Textual (or torch); a failure is kept and reported where the store is used.
 """
+
 from __future__ import annotations
 
 import threading

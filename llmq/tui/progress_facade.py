@@ -3,6 +3,7 @@
 Every method here does I/O, so screens call them from thread workers, never on the event loop.
 Swapping the store's API touches this module only.
 """
+
 from __future__ import annotations
 
 import threading
@@ -134,15 +135,31 @@ class Progress:
             for name, topic in self.bank.topics.items():
                 counts = Queue(settings, QueueFilter(name)).counts(self.store, now)
                 unlimited_new = self.store.queue_size("new", QueueFilter(name), window)
-                rows.append(TopicRow(name, topic.title, counts.learning + counts.review, counts.new,
-                                     totals.get(name, 0), new_held=unlimited_new if counts.new == 0 else 0))
+                rows.append(
+                    TopicRow(
+                        name,
+                        topic.title,
+                        counts.learning + counts.review,
+                        counts.new,
+                        totals.get(name, 0),
+                        new_held=unlimited_new if counts.new == 0 else 0,
+                    )
+                )
             everything = queue.counts(self.store, now)
             held = self.store.queue_size("new", QueueFilter(), window) - everything.new
             done = self.store.reviews_done_since(queue.clock.today_start_ms(now))
-        return HomeData(topics=rows, reviewed_today=done.total,
-                        due_total=everything.learning + everything.review, new_total=everything.new,
-                        solved=self.solved(), new_done=done.new, new_limit=settings.new_per_day,
-                        reviews_done=done.review, review_limit=settings.reviews_per_day, new_held=held)
+        return HomeData(
+            topics=rows,
+            reviewed_today=done.total,
+            due_total=everything.learning + everything.review,
+            new_total=everything.new,
+            solved=self.solved(),
+            new_done=done.new,
+            new_limit=settings.new_per_day,
+            reviews_done=done.review,
+            review_limit=settings.reviews_per_day,
+            new_held=held,
+        )
 
     def code_status(self) -> dict[str, CodeStatus]:
         """Each exercise that has submissions: how many, and whether one passed."""
@@ -180,5 +197,4 @@ def _browse_row(q: Question, card: StoredCard | None) -> BrowseRow:
         return BrowseRow(q.id, q.topic, q.kind, q.title, "new", None, 0, False)
     s = card.state
     state = "suspended" if s.suspended else STATE_NAMES.get(s.state, "?")
-    return BrowseRow(q.id, q.topic, q.kind, q.title, state, s.due_ms if s.state else None, s.lapses,
-                     s.suspended)
+    return BrowseRow(q.id, q.topic, q.kind, q.title, state, s.due_ms if s.state else None, s.lapses, s.suspended)

@@ -4,6 +4,7 @@ Textual's `App.suspend()` resumes the app only when its `with` block ends normal
 inside it leaves the terminal blank for good. So every suspension goes through `run_suspended`,
 which checks the command exists first, catches every error inside the block and always resumes.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """A small valid bank, written to a folder, for loader tests to break in chosen ways."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The bundled bank as a user meets it: complete, cited, and true to the contracts."""
+
 from __future__ import annotations
 
 import re
@@ -36,9 +37,25 @@ FIXED_EXERCISES = {
     "gpu.ddp_average_gradients": "average_gradients",
 }
 # The topics of NOTES.md's topic map, as the bank names them.
-NOTES_TOPICS = ["attention", "position", "norm", "ffn", "moe", "transformer", "tokenizer", "models", "training",
-                "peft", "alignment", "prompting", "applications", "scaling", "quantization", "distributed",
-                "inference"]
+NOTES_TOPICS = [
+    "attention",
+    "position",
+    "norm",
+    "ffn",
+    "moe",
+    "transformer",
+    "tokenizer",
+    "models",
+    "training",
+    "peft",
+    "alignment",
+    "prompting",
+    "applications",
+    "scaling",
+    "quantization",
+    "distributed",
+    "inference",
+]
 CITATION = re.compile(r"(19|20)\d\d|arXiv|https?://", re.IGNORECASE)
 
 
@@ -72,9 +89,11 @@ def test_every_question_cites_a_checkable_source(bank: Bank) -> None:
 
 
 def test_answers_explain_rather_than_name(bank: Bank) -> None:
-    terse = [q.id for q in bank.questions.values()
-             if isinstance(q, Flashcard) and len(q.answer.split()) < 25
-             or isinstance(q, Choice) and len(q.explanation.split()) < 20]
+    terse = [
+        q.id
+        for q in bank.questions.values()
+        if isinstance(q, Flashcard) and len(q.answer.split()) < 25 or isinstance(q, Choice) and len(q.explanation.split()) < 20
+    ]
     assert not terse
 
 
@@ -108,8 +127,7 @@ def test_every_code_exercise_has_hints_wrong_answers_and_an_alternative(bank: Ba
     lacking = []
     for q in bank.code_exercises():
         tree = ast.parse(q.answer_path.read_text())
-        names = {t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
-                 if isinstance(t, ast.Name)}
+        names = {t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)}
         if len(q.hints) < 2 or not {"WRONG_ANSWERS", "ALTERNATIVES"} <= names:
             lacking.append(q.id)
     assert not lacking
@@ -117,5 +135,6 @@ def test_every_code_exercise_has_hints_wrong_answers_and_an_alternative(bank: Ba
 
 def test_coverage_doc_is_current(bank: Bank) -> None:
     doc = Path(bundled_root()) / DOC
-    assert doc.read_text(encoding="utf-8") == coverage_markdown(bank), \
+    assert doc.read_text(encoding="utf-8") == coverage_markdown(bank), (
         "docs/coverage.md is stale: run `python -m llmq.bank.coverage --write`"
+    )

@@ -1,4 +1,5 @@
 """The validated-bank cache: a second start skips validation, and no edit is ever hidden by it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -128,8 +129,14 @@ def run_llmq_python(code: str):
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=dict(os.environ),
-                          cwd=Path(__file__).resolve().parents[2])
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ),
+        cwd=Path(__file__).resolve().parents[2],
+    )
 
 
 def test_an_edit_of_llmqs_own_bank_code_invalidates_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,5 @@
 """The loader: good banks become records; broken ones fail with every problem, each at file:line."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,7 +40,7 @@ def test_unknown_field_is_named_with_its_line_and_a_suggestion(tmp_path: Path) -
 
 
 def test_wrong_types_are_named(tmp_path: Path) -> None:
-    broken = TOPIC_YAML.replace('correct: [1]', 'correct: [7]').replace("difficulty: hard", "difficulty: 3")
+    broken = TOPIC_YAML.replace("correct: [1]", "correct: [7]").replace("difficulty: hard", "difficulty: 3")
     write_bank(tmp_path, broken)
     found = "\n".join(problems(tmp_path))
     assert "demo.yaml:21: correct: index 7 is not an option" in found
@@ -91,7 +92,7 @@ def test_errors_of_every_file_are_reported_and_nothing_is_half_loaded(tmp_path: 
 
 
 def test_bank_error_lists_every_problem_in_its_message(tmp_path: Path) -> None:
-    write_bank(tmp_path, TOPIC_YAML.replace("source: wzzzd", "source: wikipedia").replace("refs: [\"A paper\"]", "refs: []", 1))
+    write_bank(tmp_path, TOPIC_YAML.replace("source: wzzzd", "source: wikipedia").replace('refs: ["A paper"]', "refs: []", 1))
     with pytest.raises(BankError) as info:
         load(tmp_path)
     message = str(info.value)

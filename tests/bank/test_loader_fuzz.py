@@ -1,4 +1,5 @@
 """Random mutations of a valid bank raise only BankError, and every problem names file and line."""
+
 from __future__ import annotations
 
 import tempfile
@@ -11,8 +12,34 @@ from llmq.bank import Bank, BankError, load_bank
 from tests.bank.sample_bank import TOPIC_YAML, write_bank
 
 LINES = TOPIC_YAML.splitlines(keepends=True)
-JUNK = st.sampled_from(["", ":", " ", "- ", "[", "]", "{", "}", "'", '"', "#", "&a", "*a", "!!python/object", "\t",
-                        "kind: code", "id: demo.card", "correct: [9]", "null", "1e999", "- id: x", "  ", "|", ">"])
+JUNK = st.sampled_from(
+    [
+        "",
+        ":",
+        " ",
+        "- ",
+        "[",
+        "]",
+        "{",
+        "}",
+        "'",
+        '"',
+        "#",
+        "&a",
+        "*a",
+        "!!python/object",
+        "\t",
+        "kind: code",
+        "id: demo.card",
+        "correct: [9]",
+        "null",
+        "1e999",
+        "- id: x",
+        "  ",
+        "|",
+        ">",
+    ]
+)
 
 
 @st.composite

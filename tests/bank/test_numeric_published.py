@@ -3,6 +3,7 @@
 Each test loads an answer module the way the app does (by path, no torch) and checks it against a
 number printed in the source cited by the question, to the precision the source prints it.
 """
+
 from __future__ import annotations
 
 import math
@@ -230,9 +231,7 @@ def test_decode_bound_is_bandwidth_over_weight_bytes() -> None:
     for model, n in dec.PARAMS.items():
         assert n == lc.count(model)  # same counts as the parameter-count template
     # Llama-2-7B in bf16 is 13.48 GB; A100 80GB SXM streams 2,039 GB/s -> about 151 tokens/s
-    assert dec.answer(model="Llama-2-7B", gpu="A100 80GB SXM", dtype="bf16") == pytest.approx(
-        2039e9 / (2 * 6_738_415_616)
-    )
+    assert dec.answer(model="Llama-2-7B", gpu="A100 80GB SXM", dtype="bf16") == pytest.approx(2039e9 / (2 * 6_738_415_616))
     assert round(dec.answer(model="Llama-2-7B", gpu="A100 80GB SXM", dtype="bf16")) == 151
     assert dec.answer(model="Llama-2-7B", gpu="H100 SXM", dtype="int4") == pytest.approx(
         4 * dec.answer(model="Llama-2-7B", gpu="H100 SXM", dtype="bf16")
@@ -241,11 +240,20 @@ def test_decode_bound_is_bandwidth_over_weight_bytes() -> None:
 
 # --- Every template of this file renders and its answer is finite over many draws -----------
 OWN = (
-    "memory.zero_stage_gb", "memory.zero_fp32_gb", "memory.kv_cache_gb", "memory.activation_per_layer_gb",
-    "params.llama_count", "params.lora_trainable", "params.swiglu_hidden",
-    "distributed.train_flops", "distributed.train_days_at_mfu", "distributed.mfu_from_throughput",
-    "distributed.pipeline_bubble", "distributed.ring_allreduce_gb",
-    "inference.kv_savings", "inference.decode_tokens_per_s",
+    "memory.zero_stage_gb",
+    "memory.zero_fp32_gb",
+    "memory.kv_cache_gb",
+    "memory.activation_per_layer_gb",
+    "params.llama_count",
+    "params.lora_trainable",
+    "params.swiglu_hidden",
+    "distributed.train_flops",
+    "distributed.train_days_at_mfu",
+    "distributed.mfu_from_throughput",
+    "distributed.pipeline_bubble",
+    "distributed.ring_allreduce_gb",
+    "inference.kv_savings",
+    "inference.decode_tokens_per_s",
 )
 
 

@@ -1,5 +1,6 @@
 """Numeric answer modules run in a child process with a time limit: a module that loops, exits or
 prints never hangs or breaks llmq, and the error names the file."""
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,7 @@ def _gone(pid: int) -> bool:
 def test_answers_and_steps_come_back_from_the_child(tmp_path: Path, quick: NumericRunner) -> None:
     path = _module(
         tmp_path,
-        "print('noise on stdout')\ndef answer(n):\n    return 2 * n\n"
-        "def steps(n):\n    return {'half': n / 2, 'name': 'x'}\n",
+        "print('noise on stdout')\ndef answer(n):\n    return 2 * n\ndef steps(n):\n    return {'half': n / 2, 'name': 'x'}\n",
     )
     assert quick.evaluate(path, [{"n": 3}, {"n": 5}]) == [(6.0, {"half": 1.5, "name": "x"}), (10.0, {"half": 2.5, "name": "x"})]
 

@@ -1,5 +1,6 @@
 """Fixtures for the TUI tests: a small bank of one question per kind, apps over it, a shared warm
 judge, and a helper that reads the screen as a person sees it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -32,6 +33,8 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     names = pyfuncitem._fixtureinfo.argnames
     asyncio.run(pyfuncitem.obj(**{n: pyfuncitem.funcargs[n] for n in names}))
     return True
+
+
 TOPIC = "tuitest"
 
 
@@ -56,8 +59,9 @@ def test_bank_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def bank(test_bank_dir: Path) -> Bank:
     """Only the test topic, so screens (and snapshots) do not change when the bundled bank grows."""
     full = load_bank((str(test_bank_dir),))
-    return replace(full, questions={k: q for k, q in full.questions.items() if q.topic == TOPIC},
-                   topics={TOPIC: full.topics[TOPIC]})
+    return replace(
+        full, questions={k: q for k, q in full.questions.items() if q.topic == TOPIC}, topics={TOPIC: full.topics[TOPIC]}
+    )
 
 
 class SharedJudge:
@@ -111,7 +115,8 @@ async def settle(pilot: Pilot[Any], rounds: int = 3) -> None:
 def screen_text(app: App[Any]) -> str:
     """The screen as plain text: what a person would read."""
     width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=False,
-                      color_system=None, record=True, legacy_windows=False)
+    console = Console(
+        width=width, height=height, file=io.StringIO(), force_terminal=False, color_system=None, record=True, legacy_windows=False
+    )
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     return console.export_text()

@@ -1,5 +1,6 @@
 """Choice cards (issue 13, point 11): options shuffled each time, answers mapped back to the bank's
 indices, feedback per option with its rationale, arrow keys, and undo showing the same order."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -37,8 +38,9 @@ def _orders(monkeypatch: pytest.MonkeyPatch, *orders: tuple[int, ...]) -> list[t
     return given
 
 
-async def test_shuffled_options_are_graded_by_the_bank_index(make_app: Callable[..., Any],
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_shuffled_options_are_graded_by_the_bank_index(
+    make_app: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _orders(monkeypatch, (2, 0, 1), (0, 1, 2))
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -56,7 +58,8 @@ async def test_shuffled_options_are_graded_by_the_bank_index(make_app: Callable[
 
 
 async def test_feedback_names_picked_right_picked_wrong_and_missed_with_rationales(
-        make_app: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    make_app: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _orders(monkeypatch, (0, 1, 2), (2, 1, 0))
     app = make_app()
     async with app.run_test(size=(120, 60)) as pilot:
@@ -68,8 +71,7 @@ async def test_feedback_names_picked_right_picked_wrong_and_missed_with_rational
         await settle(pilot)
         text = " ".join(screen_text(app).split())
         assert "✗ Not quite: the answer is b, c." in text
-        assert ("a. It needs more query heads than MHA ✗ you picked it, wrong — The query heads stay as many "
-                "as in MHA") in text
+        assert ("a. It needs more query heads than MHA ✗ you picked it, wrong — The query heads stay as many as in MHA") in text
         assert "b. Each group of query heads shares one key/value head ✓ you picked it, right — That is the definition" in text
         assert "c. The KV cache is smaller than with MHA ✗ you missed it (a right option) — Fewer key/value heads" in text
         await pilot.press("1")
@@ -77,8 +79,9 @@ async def test_feedback_names_picked_right_picked_wrong_and_missed_with_rational
     assert saved_reviews("tuitest.many_choice") == [1]
 
 
-async def test_arrow_keys_move_between_options_and_enter_picks(make_app: Callable[..., Any],
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_arrow_keys_move_between_options_and_enter_picks(
+    make_app: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _orders(monkeypatch, (1, 2, 0), (0, 1, 2))
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -97,7 +100,8 @@ async def test_arrow_keys_move_between_options_and_enter_picks(make_app: Callabl
 
 
 async def test_undo_shows_the_options_in_the_order_they_were_answered(
-        make_app: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    make_app: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     given = _orders(monkeypatch, (2, 0, 1), (1, 2, 0), (0, 1, 2), (2, 1, 0))
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:

@@ -1,5 +1,6 @@
 """Code exercises with the real judge: syntax-aware editor, pass, fail with its message, cancel,
 hints, reveal, the last attempt, $EDITOR, and the rating a result suggests."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,7 +26,7 @@ from .conftest import TOPIC, screen_text, settle
 
 EXERCISE = f"{TOPIC}.gqa"
 # The classic GQA bug: heads tiled 0,1,0,1 instead of 0,0,1,1.
-WRONG = '''import math
+WRONG = """import math
 import torch
 
 
@@ -38,11 +39,11 @@ def grouped_query_attention(q, k, v, causal=True):
     if causal:
         scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
     return scores.softmax(-1) @ v
-'''
-FOREVER = '''def grouped_query_attention(q, k, v, causal=True):
+"""
+FOREVER = """def grouped_query_attention(q, k, v, causal=True):
     while True:
         pass
-'''
+"""
 
 
 def children(pid: int | None) -> list[int]:
@@ -202,8 +203,7 @@ async def test_last_attempt_comes_back(make_app: Callable[..., Any]) -> None:
         assert "your last attempt" in screen_text(app)
 
 
-async def test_edit_in_external_editor(make_app: Callable[..., Any], tmp_path: Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_edit_in_external_editor(make_app: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     script = tmp_path / "fake-editor"
     script.write_text(f"#!{sys.executable}\nimport sys\nopen(sys.argv[1], 'a').write('# edited outside\\n')\n")
     script.chmod(0o755)
@@ -257,6 +257,12 @@ def test_results_panel_shows_the_verdicts_notes() -> None:
     from llmq.judge.verdict import CheckResult, Verdict
     from llmq.tui.widgets.results import render_verdict
 
-    text = render_verdict(Verdict(exercise="x", status="pass", checks=[CheckResult("matches", "pass")],
-                                  notes=["correctness only: no CUDA device here, so nothing was timed"])).plain
+    text = render_verdict(
+        Verdict(
+            exercise="x",
+            status="pass",
+            checks=[CheckResult("matches", "pass")],
+            notes=["correctness only: no CUDA device here, so nothing was timed"],
+        )
+    ).plain
     assert "note: correctness only: no CUDA device here, so nothing was timed" in text

@@ -1,6 +1,7 @@
 """The code screen built for coding: the editor and results take most of the room, the task pane
 scrolls, f11 maximises, enter keeps indentation, ctrl+a selects all, escape leaves the editor and
 then the screen; everything is reachable at 80x24. (No verdict needed: no judge runs here.)"""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -37,8 +38,7 @@ def test_indentation_of_a_new_line() -> None:
 
 async def test_editor_and_results_take_most_of_an_80x24_screen(bank: Bank) -> None:
     long_task = replace(bank.questions[EXERCISE], task="\n\n".join(f"Rule {i} of a long task." for i in range(30)))
-    app = LlmqApp(replace(bank, questions={**bank.questions, EXERCISE: long_task}), judge_factory=_no_judge,
-                  warm_judge=False)
+    app = LlmqApp(replace(bank, questions={**bank.questions, EXERCISE: long_task}), judge_factory=_no_judge, warm_judge=False)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _open(pilot)
         editor = screen.query_one(CodeEditor)

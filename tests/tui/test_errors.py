@@ -1,5 +1,6 @@
 """Failures become notifications titled by the error's type (LlmqError and its title), never by
 matching class names; the judge handle turns the judge client's failures into errors for people."""
+
 from __future__ import annotations
 
 from typing import Any

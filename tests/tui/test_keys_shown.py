@@ -1,5 +1,6 @@
 """Footers offer only the keys that work now; `?` and `f1` open help for the screen in front;
 notifications carry titles and name questions by their titles, not their ids."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

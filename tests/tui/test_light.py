@@ -1,5 +1,6 @@
 """The UI process stays light: building the app and mounting every screen never imports torch
 (the judge's worker process does, on its own)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -10,7 +11,7 @@ import pytest
 
 from llmq.tui.mathtext import render_math
 
-SCRIPT = textwrap.dedent('''
+SCRIPT = textwrap.dedent("""
     import asyncio, sys
     from dataclasses import replace
     from llmq.bank import load_bank
@@ -36,13 +37,18 @@ SCRIPT = textwrap.dedent('''
         print("torch" in sys.modules, "textual" in sys.modules)
 
     asyncio.run(main())
-''')
+""")
 
 
 @pytest.mark.slow
 def test_app_and_every_screen_without_torch(test_bank_dir, tmp_path) -> None:
-    out = subprocess.run([sys.executable, "-c", SCRIPT, str(test_bank_dir)], capture_output=True, text=True,
-                         timeout=120, env={**__import__("os").environ, "LLMQ_HOME": str(tmp_path)})
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(test_bank_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "LLMQ_HOME": str(tmp_path)},
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split()[-2:] == ["False", "True"]  # torch not imported; textual is
 

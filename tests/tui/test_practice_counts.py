@@ -1,5 +1,6 @@
 """Issue 13, point 14: a practice run is a review. Passing an exercise in practice schedules its
 card as the review queue would, with the same suggested rating, and the screen says so."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -35,8 +36,13 @@ class VerdictsInTurn:
 
     def submit(self, exercise: Any, source: str) -> _Done:
         status = self.statuses.pop(0)
-        return _Done(Verdict(exercise=exercise.id, status=status,  # type: ignore[arg-type]
-                             checks=[CheckResult(name="matches the reference", status="pass" if status == "pass" else "fail")]))
+        return _Done(
+            Verdict(
+                exercise=exercise.id,
+                status=status,  # type: ignore[arg-type]
+                checks=[CheckResult(name="matches the reference", status="pass" if status == "pass" else "fail")],
+            )
+        )
 
     def close(self) -> None:
         pass

@@ -1,5 +1,6 @@
 """Keys that arrive while a card is loading or changing never act on a card the user has not
 seen, and an error nothing handled ends the app with a non-zero status and a saved log."""
+
 from __future__ import annotations
 
 import asyncio
@@ -88,8 +89,9 @@ async def _open(pilot: Any) -> ReviewScreen:
     return screen
 
 
-async def test_an_unhandled_error_exits_non_zero_with_a_saved_log(make_app: Callable[..., Any],
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+async def test_an_unhandled_error_exits_non_zero_with_a_saved_log(
+    make_app: Callable[..., Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     app = make_app()
 
     def broken() -> None:

@@ -1,4 +1,5 @@
 """The review queue as a user drives it: flashcard, choice, numeric; ratings saved in the store."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """Home, practice, browse, stats and the command palette, as a user sees them."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -49,7 +50,8 @@ async def test_home_counts_follow_reviews(make_app: Callable[..., Any]) -> None:
 
 
 async def test_counts_counted_before_the_app_starts_are_in_its_first_frame(
-        make_app: Callable[..., Any], bank: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_app: Callable[..., Any], bank: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # `llmq` counts the cards on a thread while Textual is imported (llmq.tui.preload).
     from llmq.tui.preload import Preload
     from llmq.tui.progress_facade import Progress
@@ -78,7 +80,8 @@ async def test_counts_counted_before_the_app_starts_are_in_its_first_frame(
 
 
 async def test_a_broken_database_found_before_the_app_starts_is_a_notification(
-        make_app: Callable[..., Any], bank: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_app: Callable[..., Any], bank: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from llmq.tui.preload import Preload
 
     bad = tmp_path / "home"
@@ -111,8 +114,9 @@ async def test_practice_lists_exercises_with_solved_state(make_app: Callable[...
         from llmq.judge.device import describe_device
 
         device = describe_device()
-        assert (f"GPU track: checked and timed on {device.name}" if device.has_cuda
-                else f"GPU track: {device.note}") in " ".join(text.split())
+        assert (f"GPU track: checked and timed on {device.name}" if device.has_cuda else f"GPU track: {device.note}") in " ".join(
+            text.split()
+        )
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, ExerciseScreen)
@@ -149,8 +153,7 @@ async def test_browse_search_filter_suspend_unsuspend_reset_open(make_app: Calla
             assert not store.card(f"{TOPIC}.one_choice").state.suspended
         await pilot.press("r", "y")  # reset asks first
         await settle(pilot)
-        assert "“Which heads does MQA share?”: reset to new. z undoes it." in [
-            n.message for n in app._notifications]
+        assert "“Which heads does MQA share?”: reset to new. z undoes it." in [n.message for n in app._notifications]
 
         await pilot.press("o")
         await settle(pilot)
@@ -192,8 +195,11 @@ async def test_command_palette_reaches_actions(make_app: Callable[..., Any]) -> 
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        for query, screen_type in (("browse q", BrowseScreen), ("practise: tuitest", ExerciseScreen),
-                                   ("topic: tui", ReviewScreen)):
+        for query, screen_type in (
+            ("browse q", BrowseScreen),
+            ("practise: tuitest", ExerciseScreen),
+            ("topic: tui", ReviewScreen),
+        ):
             await pilot.press("ctrl+p")
             await pilot.press(*query)
             await settle(pilot)
@@ -204,8 +210,9 @@ async def test_command_palette_reaches_actions(make_app: Callable[..., Any]) -> 
             await settle(pilot)
 
 
-async def test_a_broken_progress_database_is_a_notification(make_app: Callable[..., Any], tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_broken_progress_database_is_a_notification(
+    make_app: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bad = tmp_path / "home"
     bad.mkdir()
     (bad / "progress.db").write_text("this is not a database")
@@ -221,8 +228,7 @@ async def test_a_broken_progress_database_is_a_notification(make_app: Callable[.
         assert app.is_running  # the review screen says so too, and stays up
 
 
-async def test_an_error_while_drawing_is_a_notification(make_app: Callable[..., Any],
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_error_while_drawing_is_a_notification(make_app: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
     from llmq.tui.widgets.heatmap import Heatmap
 
     def broken(self: Heatmap, per_day: Any) -> None:

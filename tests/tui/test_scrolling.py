@@ -1,4 +1,5 @@
 """Long answers, questions and stats scroll by keyboard: j/k, arrows, PgUp/PgDn, home/end."""
+
 from __future__ import annotations
 
 from dataclasses import replace

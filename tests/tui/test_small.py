@@ -1,4 +1,5 @@
 """Below 80x24 the app says the terminal is too small instead of drawing clipped buttons."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

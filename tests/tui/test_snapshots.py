@@ -1,6 +1,7 @@
 """Snapshots of what the screens look like at 80x24, the smallest size the app supports
 (pytest-textual-snapshot; update with `pytest tests/tui/test_snapshots.py --snapshot-update` after
 a deliberate change of look, and look at the new SVGs)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """How `llmq` starts the app: the store is opened and counted beforehand, but never waited on."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -33,8 +34,7 @@ def test_the_app_is_handed_the_store_and_the_counts(monkeypatch: pytest.MonkeyPa
     seen["progress"].close()
 
 
-def test_a_locked_store_does_not_hold_the_app_back(monkeypatch: pytest.MonkeyPatch,
-                                                   _private_home: Path) -> None:
+def test_a_locked_store_does_not_hold_the_app_back(monkeypatch: pytest.MonkeyPatch, _private_home: Path) -> None:
     Store.open().close()
     other = sqlite3.connect(_private_home / DB_NAME, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another program holds the write lock

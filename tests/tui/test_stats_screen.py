@@ -1,5 +1,6 @@
 """The stats screen: every topic on its own labelled row, the forecast from today, the heatmap's
 weekday rows aligned, and the numbers equal to `llmq stats --json` for the same progress."""
+
 from __future__ import annotations
 
 import io
@@ -49,7 +50,7 @@ def test_heatmap_rows_are_whole_weekdays_aligned() -> None:
     assert [r[:3] for r in rows] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     assert len({r.index("■") if "■" in r else r.index("·") for r in rows}) == 1  # every row starts in one column
     assert "·" not in rows[0] and rows[0].count("■") == 26  # Mondays: one row, all of them
-    assert rows[2].rstrip().endswith("·") and rows[3].rstrip() == rows[3][:4 + 25 * 2].rstrip()  # today is Wed
+    assert rows[2].rstrip().endswith("·") and rows[3].rstrip() == rows[3][: 4 + 25 * 2].rstrip()  # today is Wed
 
 
 async def test_stats_numbers_equal_stats_json(make_app: Callable[..., Any]) -> None:
@@ -65,11 +66,14 @@ async def test_stats_numbers_equal_stats_json(make_app: Callable[..., Any]) -> N
         text = screen_text(app)
     with Store.open() as store:  # what `llmq stats --json` prints (cmd_stats) for this bank
         data = compute_stats(store, app.bank.questions.values()).to_dict()
-    assert (f"{data['reviews_total']} reviews · {data['cards_total']} cards · {data['due_now']} due now · "
-            f"streak {data['streak_days']} days") in text
+    assert (
+        f"{data['reviews_total']} reviews · {data['cards_total']} cards · {data['due_now']} due now · "
+        f"streak {data['streak_days']} days"
+    ) in text
     forecast = [d["due"] for d in data["forecast"]]
-    assert (f"today {forecast[0]} · tomorrow {forecast[1]} · next 7 days {sum(forecast[:7])} · "
-            f"next 30 days {sum(forecast)}") in text
+    assert (
+        f"today {forecast[0]} · tomorrow {forecast[1]} · next 7 days {sum(forecast[:7])} · next 30 days {sum(forecast)}"
+    ) in text
     assert re.search(r"^\s+today\s+\+7\s+\+14\s+\+21\s+\+28", text, re.M)  # the axis starts at today
     for name, t in data["topics"].items():
         title = app.bank.topics[name].title
@@ -96,12 +100,15 @@ async def test_stats_screen_equals_the_stats_command(test_bank_dir: Path) -> Non
         await pilot.press("escape", "s")
         await settle(pilot)
         text = screen_text(app)
-    out = subprocess.run([str(LLMQ), "stats", "--json", "--bank", str(test_bank_dir)], capture_output=True,
-                         text=True, env=os.environ, timeout=120)
+    out = subprocess.run(
+        [str(LLMQ), "stats", "--json", "--bank", str(test_bank_dir)], capture_output=True, text=True, env=os.environ, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert (f"{data['reviews_total']} reviews · {data['cards_total']} cards · {data['due_now']} due now · "
-            f"streak {data['streak_days']} days") in text
+    assert (
+        f"{data['reviews_total']} reviews · {data['cards_total']} cards · {data['due_now']} due now · "
+        f"streak {data['streak_days']} days"
+    ) in text
     forecast = [d["due"] for d in data["forecast"]]
     assert f"today {forecast[0]} · tomorrow {forecast[1]} · next 7 days {sum(forecast[:7])}" in text
     assert len(data["topics"]) > 10  # the bundled topics too: every one has its row

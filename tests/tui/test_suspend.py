@@ -1,5 +1,6 @@
 """Handing the terminal to $EDITOR: a missing editor, or one that fails to start, never leaves the
 app suspended (a blank screen forever); the user is told why."""
+
 from __future__ import annotations
 
 import shutil
@@ -73,8 +74,10 @@ def test_unreadable_or_empty_commands_are_named() -> None:
 def test_a_missing_editor_in_a_real_terminal_keeps_the_app(test_bank_dir: Path, tmp_path: Path) -> None:
     if not LLMQ.exists():
         pytest.skip("the llmq script is not installed in this environment")
-    command = (f"env -u COLUMNS -u LINES LLMQ_HOME={tmp_path} EDITOR='no-such-editor-llmq --wait' "
-               f"TERM=xterm-256color {LLMQ} study --bank {test_bank_dir} --topic tuitest --kind code")
+    command = (
+        f"env -u COLUMNS -u LINES LLMQ_HOME={tmp_path} EDITOR='no-such-editor-llmq --wait' "
+        f"TERM=xterm-256color {LLMQ} study --bank {test_bank_dir} --topic tuitest --kind code"
+    )
     term = Terminal(command, 120, 40)
     try:
         term.wait_for("run the checks")

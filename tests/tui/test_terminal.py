@@ -1,4 +1,5 @@
 """The real `llmq` in a real terminal (tmux): what a person sees and what gets saved."""
+
 from __future__ import annotations
 
 import shutil
@@ -12,8 +13,7 @@ import pytest
 
 from llmq.store import Store
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
 
 LLMQ = Path(sys.executable).with_name("llmq")
 
@@ -25,10 +25,32 @@ class Terminal:
     def __init__(self, command: str, width: int = 120, height: int = 40) -> None:
         self.socket = f"llmq-test-{uuid.uuid4().hex[:8]}"
         self.name = "llmq"
-        subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", "start-server", ";",
-                        "set-option", "-g", "default-size", f"{width}x{height}", ";",
-                        "new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height), command],
-                       check=True)
+        subprocess.run(
+            [
+                "tmux",
+                "-L",
+                self.socket,
+                "-f",
+                "/dev/null",
+                "start-server",
+                ";",
+                "set-option",
+                "-g",
+                "default-size",
+                f"{width}x{height}",
+                ";",
+                "new-session",
+                "-d",
+                "-s",
+                self.name,
+                "-x",
+                str(width),
+                "-y",
+                str(height),
+                command,
+            ],
+            check=True,
+        )
 
     def tmux(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=check)
@@ -60,8 +82,10 @@ def test_study_a_card_in_a_real_terminal(test_bank_dir: Path, tmp_path: Path) ->
     if not LLMQ.exists():
         pytest.skip("the llmq script is not installed in this environment")
     # -u COLUMNS/LINES: a shell started under pytest may export 80x24, which would override the tty
-    command = (f"env -u COLUMNS -u LINES LLMQ_HOME={tmp_path} TERM=xterm-256color {LLMQ} study --bank {test_bank_dir} "
-               f"--topic tuitest --kind flashcard")
+    command = (
+        f"env -u COLUMNS -u LINES LLMQ_HOME={tmp_path} TERM=xterm-256color {LLMQ} study --bank {test_bank_dir} "
+        f"--topic tuitest --kind flashcard"
+    )
     term = Terminal(command, 120, 40)
     try:
         term.wait_for("Why are the scores QK^⊤ divided by √(d_k)?")
@@ -95,8 +119,10 @@ def test_external_editor_in_a_real_terminal(test_bank_dir: Path, tmp_path: Path)
     editor = tmp_path / "editor.sh"
     editor.write_text('#!/bin/sh\necho "# written by the editor" >> "$1"\n')
     editor.chmod(0o755)
-    command = (f"env -u COLUMNS -u LINES LLMQ_HOME={tmp_path} EDITOR={editor} TERM=xterm-256color {LLMQ} "
-               f"study --bank {test_bank_dir} --topic tuitest --kind code")
+    command = (
+        f"env -u COLUMNS -u LINES LLMQ_HOME={tmp_path} EDITOR={editor} TERM=xterm-256color {LLMQ} "
+        f"study --bank {test_bank_dir} --topic tuitest --kind code"
+    )
     term = Terminal(command, 140, 40)
     try:
         term.wait_for("ctrl+r or f5: run the checks")

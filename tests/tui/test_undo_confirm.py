@@ -1,4 +1,5 @@
 """Destructive actions ask first and can be undone; `u` never re-draws a numeric card's numbers."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

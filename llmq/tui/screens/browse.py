@@ -1,4 +1,5 @@
 """Browse: every question in a searchable, filterable table; suspend, unsuspend, reset, open."""
+
 from __future__ import annotations
 
 import threading
@@ -21,8 +22,13 @@ if TYPE_CHECKING:
     from llmq.tui.app import LlmqApp
 
 STATES = ("new", "learning", "review", "relearning", "suspended")
-_DONE = {"suspend": "suspended", "unsuspend": "unsuspended", "reset": "reset to new",
-         "bury": "buried until tomorrow", "unbury": "unburied"}
+_DONE = {
+    "suspend": "suspended",
+    "unsuspend": "unsuspended",
+    "reset": "reset to new",
+    "bury": "buried until tomorrow",
+    "unbury": "unburied",
+}
 
 
 def matches(row: BrowseRow, text: str, kind: str | None, state: str | None, topic: str | None) -> bool:
@@ -183,10 +189,15 @@ class BrowseScreen(ReportsWorkerErrors, ReloadsOnReturn):
             if yes:
                 self._reload("reset", qid)
 
-        self.app.push_screen(ConfirmScreen(
-            f"Reset “{self._title(qid)}”?",
-            "It becomes a new card again and its schedule is forgotten (its review history is kept). "
-            "z undoes the reset afterwards.", "reset it"), answered)
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Reset “{self._title(qid)}”?",
+                "It becomes a new card again and its schedule is forgotten (its review history is kept). "
+                "z undoes the reset afterwards.",
+                "reset it",
+            ),
+            answered,
+        )
 
     def action_undo(self) -> None:
         self._reload("undo")

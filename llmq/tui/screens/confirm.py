@@ -1,5 +1,6 @@
 """A yes/no question over the screen, for actions that change progress: `y` or enter goes ahead,
 `n` or escape keeps things as they are (the answer is the screen's result)."""
+
 from __future__ import annotations
 
 from textual.app import ComposeResult

@@ -1,5 +1,6 @@
 """The help overlay (`?` or `f1` on any screen): what the screen below is for and every key that
 works on it right now, with the keys that work elsewhere on it listed apart."""
+
 from __future__ import annotations
 
 from rich.table import Table
@@ -15,8 +16,16 @@ _GENERAL = [("ctrl+p", "every command, by name"), ("? / f1", "this help"), ("ctr
 
 
 # Textual's own keys that every screen has; not what a person opens help for.
-_GENERIC_ACTIONS = {"app.focus_next", "app.focus_previous", "screen.copy_text", "focus_next", "focus_previous",
-                    "quit", "help", "command_palette"}  # the last three: listed once, below
+_GENERIC_ACTIONS = {
+    "app.focus_next",
+    "app.focus_previous",
+    "screen.copy_text",
+    "focus_next",
+    "focus_previous",
+    "quit",
+    "help",
+    "command_palette",
+}  # the last three: listed once, below
 
 
 def screen_help(screen: Screen[object]) -> Table:

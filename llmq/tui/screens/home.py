@@ -1,4 +1,5 @@
 """The home screen: topics with due and new counts, today's progress, the way into everything else."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
@@ -47,8 +48,10 @@ class HomeScreen(ReportsWorkerErrors, ReloadsOnReturn):
         for name, topic in self.llmq.bank.topics.items():
             table.add_row(topic.title, "…", "…", "…", key=name)
         yield table
-        yield Static("r review all · enter review the topic · c practise code · b browse · s stats · "
-                     "ctrl+p every command · ? help", id="home-help")
+        yield Static(
+            "r review all · enter review the topic · c practise code · b browse · s stats · ctrl+p every command · ? help",
+            id="home-help",
+        )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -85,12 +88,13 @@ class HomeScreen(ReportsWorkerErrors, ReloadsOnReturn):
     def _today(self, data: HomeData) -> str:
         code = self.llmq.bank.code_exercises()
         held = data.new_held
-        limits = (f"new today {data.new_done}/{data.new_limit} · reviews today {data.reviews_done}/"
-                  f"{data.review_limit}")
+        limits = f"new today {data.new_done}/{data.new_limit} · reviews today {data.reviews_done}/{data.review_limit}"
         if held:
             limits += f" · {held} more wait (+ in a review adds more)"
-        return (f"Today: {data.reviewed_today} reviewed · {data.due_total} due · {data.new_total} new · "
-                f"code solved {len(data.solved & {q.id for q in code})}/{len(code)}\n{limits}")
+        return (
+            f"Today: {data.reviewed_today} reviewed · {data.due_total} due · {data.new_total} new · "
+            f"code solved {len(data.solved & {q.id for q in code})}/{len(code)}\n{limits}"
+        )
 
     def action_review_topic(self) -> None:
         table = self.query_one("#topics", DataTable)

@@ -1,4 +1,5 @@
 """Practise code outside the review queue: the exercises with their solved state, and one exercise."""
+
 from __future__ import annotations
 
 import time
@@ -86,8 +87,7 @@ class PracticeScreen(ReportsWorkerErrors, ReloadsOnReturn):
 
     def _load(self) -> None:
         known = self.llmq.progress().code_status()
-        self.post_message(self.Loaded({q.id: _solved_label(known.get(q.id))
-                                       for q in self.llmq.bank.code_exercises()}))
+        self.post_message(self.Loaded({q.id: _solved_label(known.get(q.id)) for q in self.llmq.bank.code_exercises()}))
 
     @guarded
     def on_practice_screen_loaded(self, message: Loaded) -> None:
@@ -110,8 +110,10 @@ class ExerciseScreen(ReportsWorkerErrors, Screen[None]):
     passing here schedules the exercise's card as answering it in the review queue would, with
     the same suggested rating."""
 
-    HELP = ("one code exercise: write the function, run the checks; submissions are saved, and a pass "
-            "schedules the exercise's next review as the review queue would")
+    HELP = (
+        "one code exercise: write the function, run the checks; submissions are saved, and a pass "
+        "schedules the exercise's next review as the review queue would"
+    )
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="exercise.back")]
 
@@ -143,8 +145,7 @@ class ExerciseScreen(ReportsWorkerErrors, Screen[None]):
         message.stop()
         rating = message.suggested
         duration_ms = int((time.monotonic() - self._opened) * 1000)
-        self.run_worker(lambda: self._schedule(rating, duration_ms), thread=True, exit_on_error=False,
-                        group="schedule")
+        self.run_worker(lambda: self._schedule(rating, duration_ms), thread=True, exit_on_error=False, group="schedule")
 
     def _schedule(self, rating: Rating, duration_ms: int) -> None:
         interval = self.llmq.progress().answer_now(self.exercise_id, rating, duration_ms)

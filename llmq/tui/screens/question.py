@@ -1,4 +1,5 @@
 """One question opened from the browser: the prompt and its answer, to read (not rated)."""
+
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -18,8 +19,7 @@ def answer_markdown(q: Question) -> tuple[str, str]:
         return q.prompt, q.answer
     if isinstance(q, Choice):
         options = "\n".join(f"- **{LETTERS[i]}.** {o}{' ✓' if i in q.correct else ''}" for i, o in enumerate(q.options))
-        why = "\n".join(f"- **{LETTERS[i]}.** {'right' if i in q.correct else 'wrong'}: {r}"
-                        for i, r in enumerate(q.rationales))
+        why = "\n".join(f"- **{LETTERS[i]}.** {'right' if i in q.correct else 'wrong'}: {r}" for i, r in enumerate(q.rationales))
         return f"{q.prompt}\n\n{options}", q.explanation + (f"\n\n{why}" if why else "")
     if isinstance(q, Numeric):
         return q.prompt, f"Unit: {q.unit or '—'}, tolerance ±{q.tolerance:.1%}\n\n{q.solution}"

@@ -1,4 +1,5 @@
 """Screens that show progress reload it when the user comes back to them, and only then."""
+
 from __future__ import annotations
 
 from textual.screen import Screen

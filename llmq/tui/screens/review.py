@@ -1,5 +1,6 @@
 """The review queue: one card at a time (flashcard, choice, numeric, code), rated 1-4 with the
 interval previews on the buttons. Saving an answer and fetching the next card run in a worker."""
+
 from __future__ import annotations
 
 import time
@@ -81,8 +82,10 @@ class SessionTally:
             return "No cards answered in this session."
         minutes, seconds = divmod(round(self.time_ms / 1000), 60)
         spent = f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
-        return (f"This session: {self.answered} card{'s' if self.answered != 1 else ''} in {spent} · "
-                f"{self.passed / self.answered:.0%} not Again ({self.passed} of {self.answered})")
+        return (
+            f"This session: {self.answered} card{'s' if self.answered != 1 else ''} in {spent} · "
+            f"{self.passed / self.answered:.0%} not Again ({self.passed} of {self.answered})"
+        )
 
 
 class ReviewScreen(ReportsWorkerErrors, Screen[None]):
@@ -148,8 +151,12 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         self.query_one(RatingBar).display = False
         topics = self.llmq.bank.topics
         if self.topic is not None and self.topic not in topics:
-            self.notify(f"There is no topic {self.topic!r}. Topics: {', '.join(topics)}.",
-                        title="Unknown topic", severity="warning", timeout=10)
+            self.notify(
+                f"There is no topic {self.topic!r}. Topics: {', '.join(topics)}.",
+                title="Unknown topic",
+                severity="warning",
+                timeout=10,
+            )
         self._advance(None)
 
     # -- the worker -----------------------------------------------------------------------------
@@ -158,8 +165,7 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
             self._undo_stack.append(self._as_shown())
         self.busy = True
         self.refresh_bindings()
-        self.run_worker(lambda: self._work(answer, action), thread=True, exclusive=True,
-                        exit_on_error=False, group="review")
+        self.run_worker(lambda: self._work(answer, action), thread=True, exclusive=True, exit_on_error=False, group="review")
 
     def _as_shown(self) -> Instance | ShownOrder | None:
         """What `u` needs to show the current card as it is now: a numeric card's drawn numbers
@@ -231,9 +237,20 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
             if isinstance(kept_order, ShownOrder) and kept_order.qid == question.id:
                 order = kept_order.order  # `u` shows the options as they were when answered
         waiting = 0 if shown else study.new_waiting()
-        return NextCard(answered, shown, question, instance, study.counts(learn_ahead=True),
-                        None if shown else study.next_learning_due_ms(), note, undoable, waiting,
-                        study.settings.new_per_day, undid, order)
+        return NextCard(
+            answered,
+            shown,
+            question,
+            instance,
+            study.counts(learn_ahead=True),
+            None if shown else study.next_learning_due_ms(),
+            note,
+            undoable,
+            waiting,
+            study.settings.new_per_day,
+            undid,
+            order,
+        )
 
     def _title(self, qid: str) -> str:
         """A question as people know it: its title (the id only if it left the bank)."""
@@ -253,11 +270,12 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         if r.undid_rating is not None:
             self.tally.remove(r.undid_rating)
         if r.undoable < 0:
-            del self._undo_stack[len(self._undo_stack) + r.undoable:]
+            del self._undo_stack[len(self._undo_stack) + r.undoable :]
         c = r.counts
         scope = " · ".join(x for x in (self.topic, self.kind) if x) or "all topics"
         self.query_one("#queue-counts", Static).update(
-            f"Review · {scope}    new {c.new} · learning {c.learning} · review {c.review}")
+            f"Review · {scope}    new {c.new} · learning {c.learning} · review {c.review}"
+        )
         self.shown = r.shown
         self.suggested = None
         self.query_one(RatingBar).display = False
@@ -286,15 +304,19 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         lines = ["Nothing more to review for now. Well done.", "", self.tally.text()]
         if r.next_due_ms is not None:
             minutes = max(0, round((r.next_due_ms - time.time() * 1000) / 60_000))
-            lines.append(f"The next learning card is due at "
-                         f"{datetime.fromtimestamp(r.next_due_ms / 1000):%H:%M} (in {minutes} min).")
+            lines.append(
+                f"The next learning card is due at {datetime.fromtimestamp(r.next_due_ms / 1000):%H:%M} (in {minutes} min)."
+            )
         else:
             lines.append("No learning card is waiting today.")
         if r.new_waiting:
             scope = f"in {self.topic}" if self.topic else "across your topics"
-            lines += ["", f"Today's limit of {r.new_limit} new cards is reached; {r.new_waiting} more new "
-                          f"card{'s' if r.new_waiting != 1 else ''} wait {scope}.",
-                      f"+: study {min(STUDY_MORE, r.new_waiting)} more new cards now (custom study, this session)"]
+            lines += [
+                "",
+                f"Today's limit of {r.new_limit} new cards is reached; {r.new_waiting} more new "
+                f"card{'s' if r.new_waiting != 1 else ''} wait {scope}.",
+                f"+: study {min(STUDY_MORE, r.new_waiting)} more new cards now (custom study, this session)",
+            ]
         return "\n".join([*lines, "", "escape: back to the home screen"])
 
     def _view_for(self, q: Question, instance: Instance | None, order: tuple[int, ...] | None = None) -> CardView:

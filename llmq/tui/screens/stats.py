@@ -1,6 +1,7 @@
 """Stats: review heatmap, due forecast from today, retention against the target, mastery per topic
 (every topic on its own labelled row), code solved. Every number on screen is a field of
 `llmq stats --json` (the same Stats record)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
@@ -50,11 +51,13 @@ def forecast_text(forecast: list[DayDue], height: int = 6) -> Text:
     axis = [" "] * (len(forecast) * 2 + 8)
     for i in range(0, len(forecast), 7):
         label = "today" if i == 0 else f"+{i}"
-        axis[i * 2:i * 2 + len(label)] = list(label)
+        axis[i * 2 : i * 2 + len(label)] = list(label)
     text.append("     " + "".join(axis).rstrip() + "\n", style="dim")
     week = sum(d.due for d in forecast[:7])
-    text.append(f"today {forecast[0].due} · tomorrow {forecast[1].due if len(forecast) > 1 else 0} · "
-                f"next 7 days {week} · next {len(forecast)} days {sum(d.due for d in forecast)}")
+    text.append(
+        f"today {forecast[0].due} · tomorrow {forecast[1].due if len(forecast) > 1 else 0} · "
+        f"next 7 days {week} · next {len(forecast)} days {sum(d.due for d in forecast)}"
+    )
     return text
 
 
@@ -64,10 +67,10 @@ def retention_text(r: Retention) -> Text:
     if r.true_retention is None:
         text.append(f"no reviews of review cards in the last {r.days} days · {target}")
         return text
-    text.append(f"{bar(r.true_retention, 30)} ", style="green" if r.true_retention >= r.desired_retention
-                else "yellow")
-    text.append(f"{r.true_retention * 100:.1f}% true retention ({r.passed} of {r.reviews} reviews passed, "
-                f"last {r.days} days) · {target}")
+    text.append(f"{bar(r.true_retention, 30)} ", style="green" if r.true_retention >= r.desired_retention else "yellow")
+    text.append(
+        f"{r.true_retention * 100:.1f}% true retention ({r.passed} of {r.reviews} reviews passed, last {r.days} days) · {target}"
+    )
     return text
 
 
@@ -79,8 +82,15 @@ def mastery_table(topics: dict[str, TopicStats], titles: dict[str, str]) -> Tabl
         table.add_column(name, justify="right")
     table.add_column("mastery (predicted recall)", no_wrap=True)
     for name, t in topics.items():
-        table.add_row(titles.get(name, name), str(t.cards), str(t.new), str(t.learning), str(t.review),
-                      str(t.mature), f"{bar(t.mastery, 16)} {t.mastery * 100:5.1f}%")
+        table.add_row(
+            titles.get(name, name),
+            str(t.cards),
+            str(t.new),
+            str(t.learning),
+            str(t.review),
+            str(t.mature),
+            f"{bar(t.mastery, 16)} {t.mastery * 100:5.1f}%",
+        )
     return table
 
 
@@ -121,12 +131,12 @@ class StatsScreen(ReportsWorkerErrors, Screen[None]):
         s = message.stats
         self.query_one("#stats-summary", Static).update(
             f"{s.reviews_total} reviews · {s.cards_total} cards · {s.due_now} due now · "
-            f"streak {s.streak_days} days · today {s.reviews_today} reviews in {s.time_today_s:.0f} s")
+            f"streak {s.streak_days} days · today {s.reviews_today} reviews in {s.time_today_s:.0f} s"
+        )
         self.query_one(Heatmap).show(s.reviews_per_day)
         self.query_one("#forecast", Static).update(forecast_text(s.forecast))
         self.query_one("#retention", Static).update(retention_text(s.retention))
         titles = {name: topic.title for name, topic in cast("LlmqApp", self.app).bank.topics.items()}
         self.query_one("#mastery", Static).update(mastery_table(s.topics, titles))
         c = s.code
-        self.query_one("#code", Static).update(
-            f"{c.solved} of {c.exercises} exercises solved · {c.attempted} attempted")
+        self.query_one("#code", Static).update(f"{c.solved} of {c.exercises} exercises solved · {c.attempted} attempted")

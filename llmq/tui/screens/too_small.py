@@ -1,6 +1,7 @@
 """Shown over everything while the terminal is smaller than the app's layout needs (80x24): a
 plain sentence instead of buttons and panes cut in half. It goes away by itself when the
 terminal is made larger."""
+
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -28,7 +29,8 @@ class TooSmallScreen(ModalScreen[None]):
         self.query_one("#too-small", Static).update(
             f"The terminal is too small: {width}x{height}.\n"
             f"llmq needs at least {MIN_WIDTH}x{MIN_HEIGHT}.\n\n"
-            "Make the window larger (or the font smaller).\nctrl+q quits.")
+            "Make the window larger (or the font smaller).\nctrl+q quits."
+        )
 
     def action_nothing(self) -> None:
         pass

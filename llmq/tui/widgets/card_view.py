@@ -1,4 +1,5 @@
 """What every card widget in the review screen shares: it shows a question and says when it is graded."""
+
 from __future__ import annotations
 
 from textual.containers import Container

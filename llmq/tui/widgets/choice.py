@@ -5,6 +5,7 @@ and right, picked and wrong, or missed, each with that option's rationale.
 Positions on screen and the bank's option indices are kept apart: `order[p]` is the bank index of
 the option shown at position p (letter `LETTERS[p]`); `selected` and the grading use bank indices.
 """
+
 from __future__ import annotations
 
 import random
@@ -58,8 +59,11 @@ class ChoiceView(CardView, can_focus=True):
     def compose(self) -> ComposeResult:
         yield Static(self.card.title, classes="card-title")
         yield BankMarkdown(self.card.prompt, classes="prompt")
-        how = ("Several are right: toggle with 1-8, a-h or ↑↓ and space, then enter." if self.card.multiple
-               else "Pick one with 1-8 or a-h, or ↑↓ and enter.")
+        how = (
+            "Several are right: toggle with 1-8, a-h or ↑↓ and space, then enter."
+            if self.card.multiple
+            else "Pick one with 1-8 or a-h, or ↑↓ and enter."
+        )
         yield Static(how, classes="hint-line")
         with Vertical(id="options"):
             for p in range(len(self.order)):

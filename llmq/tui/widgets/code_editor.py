@@ -1,6 +1,7 @@
 """The Python editor of code exercises: a TextArea that keeps the indentation on enter (one level
 more after a line ending in ':'), selects all with ctrl+a, and gives the focus away on escape
 (so a second escape leaves the screen, and no key meant for the app lands in the code)."""
+
 from __future__ import annotations
 
 from textual import events
@@ -21,8 +22,9 @@ class CodeEditor(TextArea):
     BINDINGS = [Binding("ctrl+a", "select_all", "Select all", show=False)]
 
     def __init__(self, text: str = "", **kwargs: object) -> None:
-        super().__init__(text, language="python", theme="monokai", soft_wrap=False, tab_behavior="indent",
-                         show_line_numbers=True, **kwargs)  # type: ignore[arg-type]
+        super().__init__(
+            text, language="python", theme="monokai", soft_wrap=False, tab_behavior="indent", show_line_numbers=True, **kwargs
+        )  # type: ignore[arg-type]
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter" and not self.read_only:

@@ -1,5 +1,6 @@
 """A code exercise: the task and hints beside a Python editor; run the checks, see each result,
 reveal the reference, edit in $EDITOR. Used in the review queue and on its own (practice)."""
+
 from __future__ import annotations
 
 import time
@@ -162,8 +163,9 @@ class CodePanel(ReportsWorkerErrors, CardView):
         self._ticker = self.set_interval(0.1, self._tick)
         self._tick()
         self.refresh_bindings()
-        self.run_worker(lambda: self._check(run, source), thread=True, exit_on_error=False,
-                        group="judge", exclusive=True, name="judge-check")
+        self.run_worker(
+            lambda: self._check(run, source), thread=True, exit_on_error=False, group="judge", exclusive=True, name="judge-check"
+        )
 
     def _tick(self) -> None:
         elapsed = time.monotonic() - self._started
@@ -211,9 +213,16 @@ class CodePanel(ReportsWorkerErrors, CardView):
         status.update("all checks pass" if passed else f"{message.verdict.status} · ctrl+r or f5: run again")
         if passed:
             self.passed = True
-            self.grade(suggested_rating(Attempt(passed=True, failed_submissions=self.failures,
-                                                hints_used=self.hints_shown,
-                                                revealed_reference=self.revealed)))
+            self.grade(
+                suggested_rating(
+                    Attempt(
+                        passed=True,
+                        failed_submissions=self.failures,
+                        hints_used=self.hints_shown,
+                        revealed_reference=self.revealed,
+                    )
+                )
+            )
         else:
             self.failures += 1
 
@@ -240,8 +249,9 @@ class CodePanel(ReportsWorkerErrors, CardView):
             return
         n = self.hints_shown
         self.hints_shown += 1
-        self.query_one("#hints").mount(BankMarkdown(f"**Hint {n + 1} of {len(self.exercise.hints)}.** "
-                                                    f"{self.exercise.hints[n]}", classes="hint"))
+        self.query_one("#hints").mount(
+            BankMarkdown(f"**Hint {n + 1} of {len(self.exercise.hints)}.** {self.exercise.hints[n]}", classes="hint")
+        )
         self.refresh_bindings()
 
     def action_reveal_reference(self) -> None:
@@ -256,9 +266,13 @@ class CodePanel(ReportsWorkerErrors, CardView):
     def on_code_panel_reference_loaded(self, message: ReferenceLoaded) -> None:
         self.revealed = True
         box = self.query_one("#reference")
-        box.mount(Static("Reference" + (" (this card counts as Again)" if self.review
-                                        else " solution (a pass now schedules the card as Again)"),
-                         classes="section-title"))
+        box.mount(
+            Static(
+                "Reference"
+                + (" (this card counts as Again)" if self.review else " solution (a pass now schedules the card as Again)"),
+                classes="section-title",
+            )
+        )
         box.mount(TextArea.code_editor(message.source, language="python", read_only=True, id="reference-code"))
         self.query_one("#task-pane").scroll_end(animate=False)
         if self.review:
@@ -276,9 +290,13 @@ class CodePanel(ReportsWorkerErrors, CardView):
         path.write_text(self.editor.text, encoding="utf-8")
         outcome = run_suspended(self.app, editor_command(), str(path))
         if outcome.error is not None:
-            self.notify(f"{outcome.error}. Set $EDITOR (or $VISUAL) to an editor that waits until the "
-                        f"file is closed, e.g. EDITOR=vim or EDITOR='code --wait'.",
-                        title="Editor not started", severity="error", timeout=10)
+            self.notify(
+                f"{outcome.error}. Set $EDITOR (or $VISUAL) to an editor that waits until the "
+                f"file is closed, e.g. EDITOR=vim or EDITOR='code --wait'.",
+                title="Editor not started",
+                severity="error",
+                timeout=10,
+            )
             return
         self.editor.load_text(path.read_text(encoding="utf-8"))
         self.notify(f"Loaded {path.name} from your editor.", title="Editor")

@@ -1,4 +1,5 @@
 """A flashcard: the prompt, then (space/enter) the answer."""
+
 from __future__ import annotations
 
 from textual.app import ComposeResult

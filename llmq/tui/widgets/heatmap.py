@@ -1,5 +1,6 @@
 """A GitHub-style calendar of reviews per day: one column per week (Monday at the top), one row
 per weekday, every row starting at the same column."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta

@@ -1,4 +1,5 @@
 """Markdown for bank text: LaTeX math turned into readable text first (see llmq.tui.mathtext)."""
+
 from __future__ import annotations
 
 from textual.await_complete import AwaitComplete

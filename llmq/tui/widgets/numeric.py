@@ -1,5 +1,6 @@
 """A numeric card: fresh parameters each time; the answer is read with its units and checked
 within the question's tolerance; then the worked solution."""
+
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -27,8 +28,7 @@ class NumericView(CardView):
         yield BankMarkdown(self.instance.prompt, classes="prompt")
         unit = f" in {q.unit}" if q.unit else ""
         example = f"e.g. 31.4 {q.unit} or 3.14e10".replace("  ", " ") if q.unit else "e.g. 31.4 or 3.14e10"
-        yield Input(placeholder=f"your answer{unit} ({example}; prefixes like k, M, G, Gi understood)",
-                    id="numeric-answer")
+        yield Input(placeholder=f"your answer{unit} ({example}; prefixes like k, M, G, Gi understood)", id="numeric-answer")
         yield Static(f"enter: check · tolerance ±{q.tolerance:.1%}", classes="hint-line")
 
     def on_mount(self) -> None:
@@ -43,8 +43,7 @@ class NumericView(CardView):
         try:
             right = is_correct(event.value, q, self.instance.answer)
         except AnswerFormatError as err:
-            self.notify(f"{err}. Try e.g. 31.4 {q.unit}".strip(), title="Could not read that",
-                        severity="warning")
+            self.notify(f"{err}. Try e.g. 31.4 {q.unit}".strip(), title="Could not read that", severity="warning")
             return
         expected = f"{format_answer(self.instance.answer)} {q.unit}".strip()
         line = self.query_one(".hint-line", Static)

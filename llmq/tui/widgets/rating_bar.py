@@ -1,4 +1,5 @@
 """The four answer buttons, Again / Hard / Good / Easy, each with its interval preview (as in Anki)."""
+
 from __future__ import annotations
 
 from textual.app import ComposeResult

@@ -1,5 +1,6 @@
 """A scrolling pane for reading (a question, an answer, stats): j/k as well as the arrows, PgUp/PgDn
 and home/end, with a scrollbar whenever there is more than fits."""
+
 from __future__ import annotations
 
 from textual.binding import Binding

@@ -2,6 +2,7 @@
 
 `render_verdict` is the app's one renderer of a judge's Verdict.
 """
+
 from __future__ import annotations
 
 from rich.text import Text
@@ -9,8 +10,14 @@ from textual.widgets import Static
 
 from llmq.judge.verdict import Verdict, isolation_text
 
-_STATUS_STYLE = {"pass": "bold green", "fail": "bold red", "skip": "dim", "error": "bold red",
-                 "timeout": "bold yellow", "crash": "bold magenta"}
+_STATUS_STYLE = {
+    "pass": "bold green",
+    "fail": "bold red",
+    "skip": "dim",
+    "error": "bold red",
+    "timeout": "bold yellow",
+    "crash": "bold magenta",
+}
 _MARK = {"pass": "✓", "fail": "✗", "skip": "–"}
 
 
