@@ -19,11 +19,13 @@ import stat
 import subprocess
 import sys
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 import llmq
+from llmq.errors import LlmqError
 from llmq.judge.verdict import Verdict, judge_failure
 
 _PACKAGE_ROOT = str(Path(llmq.__file__).resolve().parent.parent)
@@ -51,8 +53,10 @@ class Cancelled(Exception):
     """The check was cancelled before it finished."""
 
 
-class JudgeUnavailable(Exception):
+class JudgeUnavailable(LlmqError):
     """The worker could not be started or answered with an error."""
+
+    title = "Judge"
 
 
 class Pending:
@@ -275,18 +279,21 @@ class Judge:
 
     def check(self, exercise: ExerciseLike, source: str | Path, seed: int | None = None, **options: Any) -> Verdict:
         """Judge a submission (source text, or a Path to read) and wait for the verdict."""
-        return self.submit(exercise, source, seed=seed, **options).result()
-
-    def describe(self, answer_path: Path | str) -> dict[str, Any]:
-        """The checks, wrong answers, alternatives and problems of an answer module."""
-        return self.submit_describe(answer_path).result()
+        verdict = self.submit(exercise, source, seed=seed, **options).result()
+        if not isinstance(verdict, Verdict):
+            raise JudgeUnavailable(f"the judge's worker answered a check with {str(verdict)[:200]}")
+        return verdict
 
     def submit_describe(self, answer_path: Path | str) -> Pending:
-        """`describe`, queued: `result()` gives the dict."""
+        """The checks, wrong answers, alternatives and problems of an answer module, queued:
+        `result()` gives the dict."""
         return self._send({"op": "describe", "answer_path": str(answer_path)})
 
     def ping(self, timeout: float | None = 30.0) -> dict[str, Any]:
-        return self._send({"op": "ping"}).result(timeout)
+        reply = self._send({"op": "ping"}).result(timeout)
+        if not isinstance(reply, dict):
+            raise JudgeUnavailable(f"the judge's worker answered a ping with {str(reply)[:200]}")
+        return reply
 
     def cancel(self, pending: Pending) -> None:
         """Stop a check: the worker kills its processes; `result()` then raises Cancelled."""

@@ -21,14 +21,14 @@ import resource
 import sys
 import traceback
 import types
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
-from llmq.judge import sandbox_device as device_mod
 from llmq.judge import forbidden as forbidden_mod
-from llmq.judge import forbidden_block
-from llmq.judge import wire
+from llmq.judge import forbidden_block, wire
+from llmq.judge import sandbox_device as device_mod
 
 BLOCKED_PREFIXES = ("llmq", "answers", "_llmq_answer_")
 MEMORY_MARGIN_BYTES = 64 * 1024**2  # one process: the memory limit less this; all together: plus this
@@ -44,7 +44,7 @@ class _BlockImports(importlib.abc.MetaPathFinder):
                 f"a solution may not import {fullname!r}: the judge's code and the answer key are "
                 "out of reach; write the function yourself"
             )
-        return None
+        return
 
 
 def trimmed_traceback(exc: BaseException, filename: str) -> str:
@@ -71,7 +71,7 @@ class Sandbox:
         self.solution: Callable[..., Any] | None = None
         self.filename = "solution.py"
 
-    def reply(self, message: tuple) -> None:
+    def reply(self, message: tuple[Any, ...]) -> None:
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
@@ -95,7 +95,7 @@ class Sandbox:
             else:
                 os._exit(0)
 
-    def prepare(self, settings: dict[str, Any]) -> tuple:
+    def prepare(self, settings: dict[str, Any]) -> tuple[Any, ...]:
         """Define the drivers, block forbidden calls, lock the process; then nothing of llmq is
         importable and the submission may be loaded."""
         try:
@@ -117,7 +117,7 @@ class Sandbox:
         self.ready = True
         return ("ready",)
 
-    def _raised(self, exc: BaseException) -> tuple:
+    def _raised(self, exc: BaseException) -> tuple[Any, ...]:
         """The reply for an exception the submission let out."""
         if isinstance(exc, SystemExit):
             return ("exit", repr(exc.code))
@@ -132,7 +132,7 @@ class Sandbox:
             text += "\n(the sandbox lets a solution allocate about 2 GiB)"
         return ("raised", type(exc).__name__, text)
 
-    def load(self, source: str, filename: str, function: str) -> tuple:
+    def load(self, source: str, filename: str, function: str) -> tuple[Any, ...]:
         self.filename = filename
         module = types.ModuleType(SOLUTION_MODULE)
         module.__file__ = filename
@@ -149,7 +149,7 @@ class Sandbox:
         self.solution = fn
         return ("loaded",)
 
-    def call(self, target: str | None, args_enc: Any, kwargs_enc: Any, names: list[str]) -> tuple:
+    def call(self, target: str | None, args_enc: Any, kwargs_enc: Any, names: list[str]) -> tuple[Any, ...]:
         args = wire.decode(args_enc, trusted=True)
         kwargs = wire.decode(kwargs_enc, trusted=True)
         self.forbidden_seen.clear()
@@ -174,7 +174,7 @@ class Sandbox:
         return ("ok", encoded, after, aliased)
 
 
-def _aliased(result: Any, args: tuple, kwargs: dict, names: list[str]) -> list[str]:
+def _aliased(result: Any, args: tuple[Any, ...], kwargs: dict[str, Any], names: list[str]) -> list[str]:
     """Names of tensor arguments whose memory a returned tensor shares."""
     outs = [result] if isinstance(result, torch.Tensor) else [r for r in result if isinstance(r, torch.Tensor)] if isinstance(result, (tuple, list)) else []
     if not outs:

@@ -84,7 +84,7 @@ def encode(value: Any, trusted: bool, depth: int = 0) -> Any:
     return ("o", type(value).__qualname__, text)
 
 
-def _encode_tensor(t: torch.Tensor) -> tuple:
+def _encode_tensor(t: torch.Tensor) -> tuple[Any, ...]:
     if t.is_sparse or t.is_quantized or t.is_nested:
         return ("o", "torch.Tensor", f"a {t.layout} tensor")
     device = str(t.device)
@@ -160,7 +160,7 @@ def _payload_bytes(obj: Any) -> int:
     return size
 
 
-def _decode_tensor(obj: tuple) -> torch.Tensor:
+def _decode_tensor(obj: tuple[Any, ...]) -> torch.Tensor:
     _, dtype_name, shape, raw, requires_grad, device = obj
     dtype = _dtype(dtype_name)
     if dtype == torch.bfloat16:
@@ -174,7 +174,7 @@ def _decode_tensor(obj: tuple) -> torch.Tensor:
     return t
 
 
-def _from_bytes(raw: bytes, dtype: torch.dtype, shape: tuple) -> torch.Tensor:
+def _from_bytes(raw: bytes, dtype: torch.dtype, shape: tuple[Any, ...]) -> torch.Tensor:
     if len(raw) == 0:
         if math.prod(int(n) for n in shape) != 0:  # a record that claims elements it does not carry
             raise ChannelError(f"a tensor of shape {tuple(shape)} arrived without its data")

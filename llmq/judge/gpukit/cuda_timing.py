@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 from llmq.judge.device import CPU_NOTE
 from llmq.judge.gpukit.placement import device

@@ -9,7 +9,8 @@ a store past the end, a modified input).
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -24,7 +25,7 @@ class _LaunchLog:
         self.kernels: list[tuple[str, str]] = []  # (kernel name, file it was defined in)
         self.pointers: set[int] = set()
 
-    def record(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+    def record(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         code = getattr(fn, "__code__", None)
         self.kernels.append((getattr(fn, "__name__", "?"), code.co_filename if code else "?"))
         for value in (*args, *kwargs.values()):
@@ -46,9 +47,9 @@ def _launch_classes() -> list[type]:
     return classes
 
 
-def _counting(log: _LaunchLog) -> list[tuple[type, Any]]:
+def _counting(log: _LaunchLog) -> list[tuple[Any, Any]]:
     """Wrap `run` of every launchable class (what `kernel[grid](...)` calls); returns what to restore."""
-    saved = []
+    saved: list[tuple[Any, Any]] = []
     for cls in _launch_classes():
         original = cls.__dict__["run"]
 
@@ -58,11 +59,12 @@ def _counting(log: _LaunchLog) -> list[tuple[type, Any]]:
             return _original(self, *args, **kwargs)
 
         saved.append((cls, original))
-        cls.run = run  # type: ignore[method-assign]
+        patched: Any = cls  # a class of Triton's, patched for the run and restored after it
+        patched.run = run
     return saved
 
 
-def _first_config_only() -> list[tuple[type, Any]]:
+def _first_config_only() -> list[tuple[Any, Any]]:
     """Under Triton's interpreter, @triton.autotune cannot benchmark (there is no GPU driver to time
     with): make it keep the first config, as it does when only one config is left after pruning."""
     try:
@@ -71,10 +73,10 @@ def _first_config_only() -> list[tuple[type, Any]]:
         return []
     original = Autotuner.__dict__["prune_configs"]
 
-    def prune_configs(self: Any, kwargs: dict, _original: Any = original) -> list:
-        return _original(self, kwargs)[:1]
+    def prune_configs(self: Any, kwargs: dict[str, Any], _original: Any = original) -> list[Any]:
+        return list(_original(self, kwargs)[:1])
 
-    Autotuner.prune_configs = prune_configs  # type: ignore[method-assign]
+    Autotuner.prune_configs = prune_configs
     return [(Autotuner, original)]
 
 

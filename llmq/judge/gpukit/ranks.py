@@ -14,7 +14,8 @@ import select
 import signal
 import time
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -70,7 +71,7 @@ def ranks_note(ctx: Any, world: int = 2) -> None:
         ctx.note(f"{CPU_NOTE}; the {world} ranks ran on the CPU with the gloo backend")
 
 
-def _rank_main(rank: int, world: int, store: str, backend: str, body: Callable[..., Any], args: tuple,
+def _rank_main(rank: int, world: int, store: str, backend: str, body: Callable[..., Any], args: tuple[Any, ...],
                timeout_s: float, filename: str, fd: int) -> None:
     """One rank: join the group, run `body(rank, world, *args)`, send what it returned; never returns."""
     code = 0
@@ -85,7 +86,7 @@ def _rank_main(rank: int, world: int, store: str, backend: str, body: Callable[.
         dist.init_process_group(backend, init_method=f"file://{store}", rank=rank, world_size=world,
                                 timeout=datetime.timedelta(seconds=timeout_s))
         try:
-            reply: tuple = ("ok", _to(body(rank, world, *args), "cpu"))  # CPU tensors only cross back
+            reply: tuple[Any, ...] = ("ok", _to(body(rank, world, *args), "cpu"))  # CPU tensors only cross back
         finally:
             dist.destroy_process_group()
     except BaseException as exc:  # noqa: BLE001 - whatever the solution did, report it
