@@ -21,7 +21,7 @@ from llmq.judge.kit import CheckSpec
 from llmq.judge.reference_file import reference_solution
 
 MODULE_PREFIX = "_llmq_answer_"
-MIN_WRONG_ANSWERS = 3
+MIN_WRONG_ANSWERS = 6  # issue 12: the bugs people write, two of them in one boundary regime only
 
 
 @dataclass

@@ -13,7 +13,10 @@ from typing import Any
 from llmq.judge.client import ExerciseLike, Judge, Pending
 from llmq.judge.verdict import Verdict, judge_failure
 
-VERIFY_SEED = 0  # fixed, so a verify run is reproducible (CI); `seed=` changes it
+# Each bank submission is judged under each of these seeds (fixed, so a run is reproducible): a
+# wrong answer must be caught under every one, the reference and alternatives pass under every one.
+VERIFY_SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4)
+GPU_VERIFY_SEEDS = 2  # the GPU track's runs are slow: its exercises use the first two seeds
 
 
 @dataclass
@@ -95,16 +98,31 @@ def _describe(ex: ExerciseLike, pending: Pending) -> tuple[dict[str, Any] | None
     return plan, None
 
 
+Runs = list[tuple[int, Pending]]  # (seed, the verdict to come)
+
+
+def _seeds_for(ex: ExerciseLike, seeds: tuple[int, ...]) -> tuple[int, ...]:
+    return seeds[:GPU_VERIFY_SEEDS] if getattr(ex, "track", "cpu") == "gpu" else seeds
+
+
+def _seed_list(seeds: Iterable[int]) -> str:
+    found = sorted(seeds)
+    return f"seed{'s' if len(found) != 1 else ''} {', '.join(str(s) for s in found)}"
+
+
 def verify(
     exercises: Iterable[ExerciseLike],
     judge: Judge,
     bank_errors: Iterable[str] = (),
-    seed: int = VERIFY_SEED,
+    seeds: tuple[int, ...] = VERIFY_SEEDS,
 ) -> VerifyReport:
-    """Judge every bank-provided submission of every exercise; collect what does not hold.
+    """Judge every bank-provided submission of every exercise under every seed (GPU track: the
+    first two); collect what does not hold.
 
-    An answer module that cannot be loaded (it raises or hangs at import, or declares no checks)
-    is a bank error naming it: its exercise is reported as failing, and verify goes on with the rest.
+    A wrong answer caught under some seeds only is a bank error naming the exercise, the answer
+    and the seeds it passes under: its checks catch it by luck. An answer module that cannot be
+    loaded (it raises or hangs at import, or declares no checks) is a bank error naming it: its
+    exercise is reported as failing, and verify goes on with the rest.
     """
     started = time.monotonic()
     errors = list(bank_errors)
@@ -120,48 +138,22 @@ def verify(
         else:
             plans.append((ex, plan))
     # Queue everything first so the worker keeps all its slots busy.
-    runs: list[tuple[ExerciseLike, dict[str, Any], Pending, list[tuple[str, Pending]], list[tuple[str, Pending]]]] = []
+    runs: list[tuple[ExerciseLike, dict[str, Any], Runs, list[tuple[str, Runs]], list[tuple[str, Runs]]]] = []
     for ex, plan in plans:
-        reference = judge.submit(ex, submission="reference", seed=seed)
+        own = _seeds_for(ex, seeds)
+        reference = [(s, judge.submit(ex, submission="reference", seed=s)) for s in own]
         wrong = [
-            (name, judge.submit(ex, submission="wrong", name=name, seed=seed, shrink=False, stop_on_failure=True))
+            (name, [(s, judge.submit(ex, submission="wrong", name=name, seed=s, shrink=False, stop_on_failure=True)) for s in own])
             for name in plan["wrong_answers"]
         ]
-        alternatives = [(name, judge.submit(ex, submission="alternative", name=name, seed=seed)) for name in plan["alternatives"]]
+        alternatives = [
+            (name, [(s, judge.submit(ex, submission="alternative", name=name, seed=s, shrink=False, stop_on_failure=True)) for s in own])
+            for name in plan["alternatives"]
+        ]
         runs.append((ex, plan, reference, wrong, alternatives))
 
     for ex, plan, reference, wrong, alternatives in runs:
-        report = ExerciseReport(id=ex.id, reference="fail", problems=[str(p) for p in plan["problems"]])
-        ref_verdict = _verdict(reference, ex.id)
-        wrong_verdicts = [(name, _verdict(p, ex.id)) for name, p in wrong]
-        alt_verdicts = [(name, _verdict(p, ex.id)) for name, p in alternatives]
-        report.run_s = round(sum(v.elapsed_s for v in [ref_verdict, *(v for _, v in wrong_verdicts + alt_verdicts)]), 2)
-        report.wrong_answers_total = len(wrong)
-        report.alternatives_total = len(alternatives)
-        fault = _module_fault(ref_verdict)
-        if fault is not None:
-            error = f"{ex.id}: {fault}"
-            errors.append(error)
-            report.problems.append(error)
-            reports.append(report)
-            continue
-        report.reference = "pass" if ref_verdict.passed else "fail"
-        if not ref_verdict.passed:
-            why = f"{ref_verdict.status}: {ref_verdict.summary}"
-            report.problems.append(f"{ex.id}: the reference does not pass its own checks: {why}")
-        for name, verdict in wrong_verdicts:
-            if verdict.passed:
-                report.problems.append(f"{ex.id}: wrong answer {name!r} passes every check (the checks are too weak)")
-            elif _module_fault(verdict) is not None:
-                report.problems.append(f"{ex.id}: wrong answer {name!r} was not judged: {_module_fault(verdict)}")
-            else:
-                report.wrong_answers_caught += 1
-        for name, verdict in alt_verdicts:
-            if verdict.passed:
-                report.alternatives_passed += 1
-            else:
-                report.problems.append(f"{ex.id}: alternative {name!r} fails: {verdict.status}: {verdict.summary}")
-        reports.append(report)
+        reports.append(_judged(ex, plan, reference, wrong, alternatives, errors))
     order = {ex.id: i for i, ex in enumerate(exercises)}
     reports.sort(key=lambda r: order.get(r.id, len(order)))
     return VerifyReport(
@@ -170,6 +162,58 @@ def verify(
         bank_errors=errors,
         elapsed_s=round(time.monotonic() - started, 2),
     )
+
+
+def _judged(
+    ex: ExerciseLike,
+    plan: dict[str, Any],
+    reference: Runs,
+    wrong: list[tuple[str, Runs]],
+    alternatives: list[tuple[str, Runs]],
+    errors: list[str],
+) -> ExerciseReport:
+    """One exercise's report from its verdicts (every seed of every submission); adds bank errors
+    (a module that does not load, a wrong answer caught under some seeds only) to `errors`."""
+    report = ExerciseReport(id=ex.id, reference="fail", problems=[str(p) for p in plan["problems"]])
+    ref_verdicts = [(s, _verdict(p, ex.id)) for s, p in reference]
+    wrong_verdicts = [(name, [(s, _verdict(p, ex.id)) for s, p in runs]) for name, runs in wrong]
+    alt_verdicts = [(name, [(s, _verdict(p, ex.id)) for s, p in runs]) for name, runs in alternatives]
+    every = [v for _, v in ref_verdicts] + [v for _, vs in wrong_verdicts + alt_verdicts for _, v in vs]
+    report.run_s = round(sum(v.elapsed_s for v in every), 2)
+    report.wrong_answers_total = len(wrong)
+    report.alternatives_total = len(alternatives)
+    fault = next((f for f in (_module_fault(v) for _, v in ref_verdicts) if f is not None), None)
+    if fault is not None:
+        error = f"{ex.id}: {fault}"
+        errors.append(error)
+        report.problems.append(error)
+        return report
+    failed = [(s, v) for s, v in ref_verdicts if not v.passed]
+    report.reference = "fail" if failed else "pass"
+    for s, v in failed:
+        report.problems.append(f"{ex.id}: the reference does not pass its own checks under seed {s}: {v.status}: {v.summary}")
+    for name, verdicts in wrong_verdicts:
+        unjudged = next((f for f in (_module_fault(v) for _, v in verdicts) if f is not None), None)
+        passes = [s for s, v in verdicts if v.passed]
+        if unjudged is not None:
+            report.problems.append(f"{ex.id}: wrong answer {name!r} was not judged: {unjudged}")
+        elif len(passes) == len(verdicts):
+            report.problems.append(f"{ex.id}: wrong answer {name!r} passes every check (the checks are too weak)")
+        elif passes:
+            caught = [s for s, _ in verdicts if s not in passes]
+            error = (f"{ex.id}: wrong answer {name!r} is caught only by luck: it passes every check under "
+                     f"{_seed_list(passes)} (caught under {_seed_list(caught)}); make a check cover its regime every run")
+            errors.append(error)
+            report.problems.append(error)
+        else:
+            report.wrong_answers_caught += 1
+    for name, verdicts in alt_verdicts:
+        failing = [(s, v) for s, v in verdicts if not v.passed]
+        if not failing:
+            report.alternatives_passed += 1
+        for s, v in failing:
+            report.problems.append(f"{ex.id}: alternative {name!r} fails under seed {s}: {v.status}: {v.summary}")
+    return report
 
 
 def render_verify_report(report: VerifyReport) -> str:

@@ -56,6 +56,6 @@ def test_no_wrong_answers_and_no_alternative_are_both_reported(tmp_path: Path) -
     ]
 
 
-def test_the_minimum_is_at_least_three() -> None:
-    """docs/answer-modules.md promises writers (and users) at least three; raising it is fine."""
-    assert MIN_WRONG_ANSWERS >= 3
+def test_the_minimum_is_six() -> None:
+    """Issue 12: six wrong answers per exercise (docs/answer-modules.md tells writers so)."""
+    assert MIN_WRONG_ANSWERS == 6
