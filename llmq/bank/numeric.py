@@ -138,6 +138,10 @@ _SMALL = {"m": 1e-3, "u": 1e-6, "\u00b5": 1e-6, "\u03bc": 1e-6, "n": 1e-9}  # mi
 # ideographic space; they map one to one onto ASCII. (Not NFKC: it would read '10⁹' as 109.)
 _FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0x00A0: 0x20}
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d[\d,_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+# Words a Chinese answer puts around an estimate ('约 38.5 GB', '大约 31.4G', '38.5 GB 左右'): they
+# say "about", which the tolerance already allows, so they are dropped, never read as a unit.
+_ABOUT_BEFORE = re.compile(r"^\s*(?:大约是|大约为|大约|大概是|大概|约为|约是|约等于|约|差不多是|差不多|≈|~)\s*")
+_ABOUT_AFTER = re.compile(r"\s*(?:左右|上下)?\s*[。.]?\s*$")
 
 
 def _prefix_and_base(unit: str) -> tuple[float, str]:
@@ -186,7 +190,9 @@ def read_answer(text: str, unit: str) -> list[float]:
     taken in the question's unit, and also in its base unit (bytes for GB) when it has a prefix,
     since a bare 3.14e10 is plainly bytes. A prefix or unit that disagrees is an error.
     """
-    m = _NUMBER.match(text.translate(_FULL_WIDTH))
+    plain = text.translate(_FULL_WIDTH)
+    plain = _ABOUT_AFTER.sub("", _ABOUT_BEFORE.sub("", plain, count=1), count=1)
+    m = _NUMBER.match(plain)
     if not m:
         raise AnswerFormatError(f"not a number: {text.strip()!r}")
     number = float(m.group(1).replace(",", "").replace("_", ""))

@@ -332,3 +332,31 @@ def test_questions_of_the_bank_use_only_units_this_file_reads() -> None:
     known = set(BYTE_UNITS) | set(COUNT_UNITS) | set(FLOP_UNITS) | set(TIME_UNITS) | {"%", "x", "tokens/s", "days"}
     units = {q.unit for q in load_bank().questions.values() if isinstance(q, Numeric)}
     assert units <= known, units - known
+
+
+# --- Chinese around the number (issue 14 point 7) -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "unit", "expected"),
+    [
+        ("约 38.5 GB", "GB", 38.5),
+        ("约38.5GB", "GB", 38.5),
+        ("大约 31.4G", "GB", 31.4),
+        ("大概 31.4 GB", "GB", 31.4),
+        ("约为 12 GiB", "GiB", 12.0),
+        ("38.5 GB 左右", "GB", 38.5),
+        ("约 38.5 GB。", "GB", 38.5),
+        ("约３８．５ＧＢ", "GB", 38.5),
+        ("大约 ５０％", "%", 50.0),
+        ("≈ 1.2 ms", "ms", 1.2),
+    ],
+)
+def test_chinese_words_for_about_around_the_number(text: str, unit: str, expected: float) -> None:
+    assert reads(text, unit)[0] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("text", ["约", "大约 GB", "约 38.5 个苹果", "三十八 GB"])
+def test_chinese_without_a_readable_number_is_refused(text: str) -> None:
+    with pytest.raises(AnswerFormatError):
+        read_answer(text, "GB")
