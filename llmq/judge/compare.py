@@ -232,3 +232,45 @@ def zeros_would_pass(expected: torch.Tensor, rtol: float, atol: float) -> bool:
 
 def describe_meta(t: torch.Tensor) -> str:
     return f"{str(t.dtype).removeprefix('torch.')} {tuple(t.shape)}"
+
+
+# --- what a call did to its arguments besides their values ---------------------------------------
+
+
+@dataclass(frozen=True)
+class ArgState:
+    """What of a tensor argument a solution must leave alone besides its values (those are
+    compared separately): whether it requires grad, its .grad, and its storage."""
+
+    requires_grad: bool
+    grad: tuple[str, tuple[int, ...], int] | None  # dtype, shape, version counter; None: no .grad
+    storage: tuple[int, int]  # address and size in bytes
+
+
+def arg_state(t: torch.Tensor) -> ArgState:
+    grad = t.grad if t.is_leaf else None  # .grad of a non-leaf is always None (and warns)
+    return ArgState(
+        requires_grad=bool(t.requires_grad),
+        grad=None if grad is None else (str(grad.dtype).removeprefix("torch."), tuple(grad.shape), int(grad._version)),
+        storage=(t.untyped_storage().data_ptr(), t.untyped_storage().nbytes()),
+    )
+
+
+def state_change(before: ArgState, after: ArgState) -> str | None:
+    """How an argument changed besides its values, in words (with the usual cause), or None."""
+    found = []
+    if before.requires_grad != after.requires_grad:
+        found.append(f"requires_grad was {before.requires_grad}, now {after.requires_grad}: a `requires_grad_()` on an input")
+    if before.grad != after.grad:
+        if before.grad is None and after.grad is not None:
+            found.append(f"its .grad was None, now a {after.grad[0]} tensor of shape {after.grad[1]}: a backward() reached an input")
+        elif after.grad is None:
+            found.append("its .grad was cleared")
+        else:
+            found.append("its .grad changed: a backward() accumulated into it")
+    if before.storage != after.storage:
+        if before.storage[0] != after.storage[0]:
+            found.append("its storage was replaced: a `.set_()` or `.data = ...` on an input")
+        else:
+            found.append(f"its storage was resized from {before.storage[1]} to {after.storage[1]} bytes: a `.resize_()` on an input")
+    return "; ".join(found) or None

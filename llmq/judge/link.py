@@ -269,8 +269,8 @@ class SandboxProcess:
         reply = self.request(("call", target, before[0], before[1], names))
         kind = reply[0]
         if kind == "ok":
-            _, result, after, aliased = reply
-            return CallResult(wire.decode(result, trusted=False), _changes(before, after, names), list(aliased))
+            _, result, after, aliased, effects = reply
+            return CallResult(wire.decode(result, trusted=False), _side_effects(effects) + _changes(before, after, names), list(aliased))
         if kind == "raised":
             raise SubmissionRaised(f"raised {reply[1]}:\n{reply[2]}")
         if kind == "forbidden":
@@ -278,6 +278,15 @@ class SandboxProcess:
         if kind == "exit":
             raise SubmissionRaised(f"called sys.exit({reply[1]}) while being checked")
         raise wire.ChannelError(f"unexpected reply {kind!r}")
+
+
+def _side_effects(effects: Any) -> list[tuple[str, str]]:
+    """The sandbox's (argument, how) for changes besides values (requires_grad, .grad, storage:
+    compare.state_change), kept only as short strings: the reply is untrusted."""
+    if not isinstance(effects, (list, tuple)):
+        return []
+    return [(e[0][:100], e[1][:300]) for e in effects[:20]
+            if isinstance(e, (list, tuple)) and len(e) == 2 and all(isinstance(x, str) for x in e)]
 
 
 def _changes(before: tuple, after: Any, names: list[str]) -> list[tuple[str, str]]:

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 
 from llmq.judge import forbidden as forbidden_mod
-from llmq.judge import forbidden_block, wire
+from llmq.judge import compare, forbidden_block, wire
 from llmq.judge import sandbox_device as device_mod
 
 BLOCKED_PREFIXES = ("llmq", "answers", "_llmq_answer_")
@@ -153,6 +153,8 @@ class Sandbox:
         args = wire.decode(args_enc, trusted=True)
         kwargs = wire.decode(kwargs_enc, trusted=True)
         self.forbidden_seen.clear()
+        # issue 12 point 3: a plain call must also leave requires_grad, .grad and storage alone
+        states = _arg_states(args, kwargs, names) if target is None else {}
         try:
             if target is None:
                 result = self.solution(*args, **kwargs)  # type: ignore[misc]
@@ -171,7 +173,18 @@ class Sandbox:
             after = (wire.encode(list(args), trusted=False), wire.encode(kwargs, trusted=False))
         except MemoryError:
             return ("raised", "MemoryError", "MemoryError: the result is too large to send back")
-        return ("ok", encoded, after, aliased)
+        effects = [(name, how) for name, a in _named_tensors(args, kwargs, names)
+                   if name in states and (how := compare.state_change(states[name], compare.arg_state(a)))]
+        return ("ok", encoded, after, aliased, effects)
+
+
+def _named_tensors(args: Any, kwargs: dict[str, Any], names: list[str]) -> list[tuple[str, torch.Tensor]]:
+    named = [(names[i] if i < len(names) else f"arg{i}", a) for i, a in enumerate(args)] + list(kwargs.items())
+    return [(name, a) for name, a in named if isinstance(a, torch.Tensor)]
+
+
+def _arg_states(args: Any, kwargs: dict[str, Any], names: list[str]) -> dict[str, compare.ArgState]:
+    return {name: compare.arg_state(a) for name, a in _named_tensors(args, kwargs, names)}
 
 
 def _aliased(result: Any, args: tuple[Any, ...], kwargs: dict[str, Any], names: list[str]) -> list[str]:

@@ -306,3 +306,19 @@ def test_the_worker_gets_only_the_environment_it_needs() -> None:
     env = worker_environment({"API_TOKEN": "secret", "AWS_SECRET_ACCESS_KEY": "k", "PATH": "/usr/bin",
                               "HOME": "/home/u", "LLMQ_SANDBOX": "limits-only", "TRITON_INTERPRET": "1", "LC_ALL": "C"})
     assert env == {"PATH": "/usr/bin", "HOME": "/home/u", "LLMQ_SANDBOX": "limits-only", "TRITON_INTERPRET": "1", "LC_ALL": "C"}
+
+
+@pytest.mark.parametrize(
+    "line, words",
+    [
+        ("    q.requires_grad_()\n", "modified its input `q` in place (requires_grad was False, now True"),
+        ("    k.grad = torch.zeros_like(k)\n", "modified its input `k` in place (its .grad was None, now a float"),
+        ("    v.set_(v.clone())\n", "modified its input `v` in place (its storage was replaced"),
+    ],
+)
+def test_changing_an_input_besides_its_values_is_named(judge: Judge, line: str, words: str) -> None:
+    source = GOOD.replace(SIG, SIG + line)
+    assert source != GOOD
+    verdict = judge.check(GQA, source, seed=2)
+    assert verdict.status == "fail"
+    assert words in failing_message(verdict), failing_message(verdict)

@@ -86,3 +86,38 @@ def test_verify_with_the_real_judge_reports_a_module_that_hangs_at_import(tmp_pa
     text = out.getvalue()
     assert f"bank error: tmp.hangs: {hangs}" in text and "Traceback" not in text
     assert "FAILED: 0 of 1 exercises hold, 1 bank errors" in text
+
+
+class _LuckyJudge(_FakeJudge):
+    """A bank where wrong answer "w1" slips through under seed 3 only."""
+
+    def __init__(self) -> None:
+        self.seeds: list[int] = []
+
+    def submit_describe(self, answer_path: Path) -> _Done:
+        return _Done({"checks": ["matches"], "wrong_answers": ["w1", "w2"], "alternatives": ["a1"], "forbidden": [], "problems": []})
+
+    def submit(self, exercise: ExerciseRef, *args: Any, **kwargs: Any) -> _Done:
+        self.seeds.append(kwargs["seed"])
+        lucky = kwargs.get("name") == "w1" and kwargs["seed"] == 3
+        passed = kwargs.get("submission") in ("reference", "alternative") or lucky
+        return _Done(Verdict(exercise.id, "pass" if passed else "fail"))
+
+
+def test_a_wrong_answer_caught_under_some_seeds_only_is_a_bank_error_naming_it(tmp_path: Path) -> None:
+    judge = _LuckyJudge()
+    report = verify([ExerciseRef("t.lucky", tmp_path / "lucky.py", "f")], judge)  # type: ignore[arg-type]
+    assert sorted(set(judge.seeds)) == [0, 1, 2, 3, 4] and len(judge.seeds) == 4 * 5  # reference, w1, w2, a1
+    assert report.ok is False
+    (error,) = report.bank_errors
+    assert error.startswith("t.lucky: wrong answer 'w1' is caught only by luck") and "under seed 3 " in error
+    (ex,) = report.exercises
+    assert ex.wrong_answers_caught == 1 and ex.wrong_answers_total == 2 and ex.reference == "pass"
+
+
+def test_the_gpu_track_runs_two_seeds(tmp_path: Path) -> None:
+    judge = _LuckyJudge()
+    ref = ExerciseRef("t.gpu", tmp_path / "gpu.py", "f")
+    gpu = type("GpuRef", (), {"id": ref.id, "answer_path": ref.answer_path, "function": "f", "timeout_s": 10.0, "track": "gpu"})()
+    report = verify([gpu], judge)  # type: ignore[arg-type, list-item]
+    assert sorted(set(judge.seeds)) == [0, 1] and report.ok  # seed 3, w1's lucky one, is not among them
