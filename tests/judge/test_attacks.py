@@ -289,6 +289,11 @@ class Scene:
         path.write_text(source)
         return self.llmq("check", EXERCISE, str(path), "--json", "--seed", "1", level=level)
 
+    def left_in_tmpdir(self) -> list[str]:
+        """What is in TMPDIR after a check, but llmq's own hypothesis folder (the judge keeps
+        hypothesis's files there, out of the user's folders; it is not the submission's)."""
+        return sorted(p.name for p in self.tmpdir.iterdir() if not p.name.startswith("llmq-hypothesis-"))
+
     def machine_paths(self) -> list[Path]:
         """Where write_outside.py tries the machine's shared folders (named after the marker)."""
         return [Path("/tmp") / self.marker, Path("/dev/shm") / self.marker]
@@ -373,7 +378,7 @@ def assert_contained(s: Scene, verdict: dict[str, Any], before: dict[str, str], 
     assert wait_until(lambda: not marked_processes(s.marker), 5.0), f"left running: {marked_processes(s.marker)}"
     if verdict.get("isolation") != "limits-only":
         assert not s.outside.exists(), f"the submission wrote {s.outside}"
-    assert wait_until(lambda: not any(s.tmpdir.iterdir()), 3.0), f"left in TMPDIR: {sorted(p.name for p in s.tmpdir.iterdir())}"
+    assert wait_until(lambda: not s.left_in_tmpdir(), 3.0), f"left in TMPDIR: {s.left_in_tmpdir()}"
     assert s.guarded() == before, "progress.db or the installed bank changed"
     assert verdict.get("isolation") in ("full", "limits-only"), f"the verdict does not say its isolation: {sorted(verdict)}"
     if level == "limits-only":
