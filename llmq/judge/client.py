@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import llmq
+from llmq.defaults import CHECK_TIMEOUT_S
 from llmq.errors import LlmqError
 from llmq.judge.verdict import Verdict, judge_failure
 
@@ -45,7 +46,7 @@ class ExerciseRef:
     id: str
     answer_path: Path
     function: str
-    timeout_s: float = 10.0
+    timeout_s: float = CHECK_TIMEOUT_S
     track: str = "cpu"  # "gpu" for the GPU track (the sandbox may need the GPU, and sockets for gloo)
 
 
@@ -267,7 +268,7 @@ class Judge:
             "source": text,
             "filename": filename or default_name,
             "seed": seed if seed is not None else random.randrange(2**31),
-            "timeout_s": timeout_s if timeout_s is not None else float(exercise.timeout_s or 10.0),
+            "timeout_s": timeout_s if timeout_s is not None else float(exercise.timeout_s or CHECK_TIMEOUT_S),
             "examples": examples,
             "shrink": shrink,
             "stop_on_failure": stop_on_failure,

@@ -20,6 +20,7 @@ import torch
 from hypothesis import HealthCheck, Phase, Verbosity, configuration, given, seed, settings
 from hypothesis import errors as hyp_errors
 from hypothesis import strategies as st
+from llmq.defaults import CHECK_TIMEOUT_S
 
 from llmq.judge import answer as answer_mod
 from llmq.judge import sandbox_device as device_mod
@@ -74,7 +75,7 @@ class Request:
     source: str = ""
     filename: str = "solution.py"
     seed: int = 0
-    timeout_s: float = 10.0
+    timeout_s: float = CHECK_TIMEOUT_S
     memory_bytes: int = limits_mod.GIB * 2
     examples: int | None = None  # per check; None: DEFAULT_EXAMPLES or the check's own
     shrink: bool = True

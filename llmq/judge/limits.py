@@ -13,6 +13,8 @@ import resource
 import signal
 from dataclasses import dataclass
 
+from llmq.defaults import CHECK_TIMEOUT_S
+
 GIB = 1024**3
 
 
@@ -20,7 +22,7 @@ GIB = 1024**3
 class Limits:
     """Per-run limits. `timeout_s` is the wall-clock limit for all checks of one submission."""
 
-    timeout_s: float = 10.0
+    timeout_s: float = CHECK_TIMEOUT_S
     memory_bytes: int = 2 * GIB  # address space on top of what the fork inherits
     cpu_s: int | None = None  # CPU seconds; default: the wall-clock limit plus a little
     file_bytes: int = 16 * 1024 * 1024  # largest file the submission may write
