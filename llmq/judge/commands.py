@@ -14,13 +14,14 @@ import random
 import sys
 import time
 import traceback
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, TextIO
+from typing import TextIO
 
 from llmq.exit_codes import EXIT_FAIL, EXIT_OK
 from llmq.judge import forbidden as forbidden_mod
-from llmq.judge.client import Cancelled, ExerciseLike, Judge, read_source
+from llmq.judge.client import Cancelled, ExerciseLike, Judge, Pending, read_source
 from llmq.judge.verdict import LOADS, NO_FORBIDDEN, CheckResult, Verdict, finish, missing_function, render_text
 from llmq.judge.verify import render_verify_report, verify
 
@@ -212,7 +213,7 @@ def watch_file(
     code = EXIT_FAIL
     with _judge(judge) as judge:
         seen = _stamp(path)
-        pending = judge.submit(exercise, path, seed=seed)
+        pending: Pending | None = judge.submit(exercise, path, seed=seed)
         if not as_json:
             out.write(f"watching {path} (Ctrl-C to stop)\n")
             out.flush()

@@ -20,9 +20,10 @@ DEFAULT_TOLERANCES: dict[torch.dtype, tuple[float, float]] = {
 }
 
 
-def tolerance_for(dtype: torch.dtype, overrides: dict | None = None) -> tuple[float, float]:
+def tolerance_for(dtype: torch.dtype, overrides: dict[torch.dtype, tuple[float, float]] | None = None) -> tuple[float, float]:
     if overrides and dtype in overrides:
-        return overrides[dtype]
+        rtol, atol = overrides[dtype]
+        return float(rtol), float(atol)
     return DEFAULT_TOLERANCES.get(dtype, (0.0, 0.0))  # integer and bool outputs: exact
 
 
@@ -44,7 +45,7 @@ def fmt_pair(actual: float, expected: float) -> tuple[str, str]:
     return a, e
 
 
-def describe(value: Any) -> str:
+def describe_value(value: Any) -> str:
     """A short description of a value for messages: tensors by dtype and shape (values if tiny)."""
     if isinstance(value, torch.Tensor):
         text = f"{str(value.dtype).removeprefix('torch.')} {tuple(value.shape)}"
@@ -67,7 +68,7 @@ def type_name(value: Any) -> str:
         return f"a {str(value.dtype).removeprefix('torch.')} tensor of shape {tuple(value.shape)}"
     if value is None:
         return "None"
-    return f"a {type(value).__name__} ({describe(value)})"
+    return f"a {type(value).__name__} ({describe_value(value)})"
 
 
 @dataclass(frozen=True)

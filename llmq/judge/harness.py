@@ -20,13 +20,13 @@ import torch
 from hypothesis import HealthCheck, Phase, Verbosity, configuration, given, seed, settings
 from hypothesis import errors as hyp_errors
 from hypothesis import strategies as st
-from llmq.defaults import CHECK_TIMEOUT_S
 
+from llmq.defaults import CHECK_TIMEOUT_S
 from llmq.judge import answer as answer_mod
-from llmq.judge import sandbox_device as device_mod
 from llmq.judge import forbidden as forbidden_mod
 from llmq.judge import limits as limits_mod
 from llmq.judge import sandbox as sandbox_mod
+from llmq.judge import sandbox_device as device_mod
 from llmq.judge import wire
 from llmq.judge.kit import AnswerModuleBug, CheckFailed, CheckSpec, CheckStats, Ctx, RunInfo, SandboxGone, SubmissionRaised
 from llmq.judge.link import SandboxProcess, Started, start_sandbox
@@ -159,7 +159,7 @@ def run_check(spec: CheckSpec, request: Request, answer: answer_mod.AnswerModule
             # seen is the smallest example found so far.
             exc = failures[-1]
         if isinstance(exc, SandboxGone):
-            raise exc
+            raise exc from None
         if isinstance(exc, CheckFailed):
             return "fail", CheckResult(spec.title, "fail", str(exc), exc.detail)
         if isinstance(exc, SubmissionRaised):
@@ -276,7 +276,7 @@ def _judge(request: Request, started: Started, verdict: Verdict, started_at: flo
     return _finish(verdict, started_at)
 
 
-def _load_message(reply: tuple, request: Request) -> str:
+def _load_message(reply: tuple[Any, ...], request: Request) -> str:
     kind = reply[0]
     if kind == "missing":
         return missing_function(request.filename, request.function, list(reply[1]))

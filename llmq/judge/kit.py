@@ -9,8 +9,9 @@ import functools
 import hashlib
 import inspect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import torch
 from hypothesis import strategies as st
@@ -122,7 +123,7 @@ class CallResult:
 class Link(Protocol):
     """The harness's side of the sandbox (see harness.py)."""
 
-    def call(self, target: str | None, args: tuple, kwargs: dict, names: list[str]) -> CallResult: ...
+    def call(self, target: str | None, args: tuple[Any, ...], kwargs: dict[str, Any], names: list[str]) -> CallResult: ...
 
 
 @dataclass
@@ -173,7 +174,7 @@ class Ctx:
     stats: CheckStats
     info: RunInfo
     drawn: list[Any] = field(default_factory=list)
-    _last_call: tuple[str, tuple, dict, list[str]] | None = None  # described only for a message
+    _last_call: tuple[str, tuple[Any, ...], dict[str, Any], list[str]] | None = None  # described only for a message
     _from_reference: list[Any] = field(default_factory=list)  # results of ctx.reference this example
     _input_dtype: torch.dtype | None = None  # of the first floating tensor given to the last call
     _generator: torch.Generator | None = None
@@ -225,7 +226,7 @@ class Ctx:
         """A `@sandboxed` driver of this module, in the sandbox, given the submitted function."""
         return self._call(driver, driver, args, kwargs)
 
-    def _call(self, target: str | None, label: str, args: tuple, kwargs: dict) -> Any:
+    def _call(self, target: str | None, label: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         names = _param_names(self.module.reference) if target is None else _param_names(getattr(self.module, target))
         if target is not None:
             names = names[1:]  # a driver's first parameter is the solution function
@@ -286,7 +287,7 @@ class Ctx:
         """Exactly equal: ints, strings, lists and tuples (either kind of sequence), integer tensors."""
         where = _first_difference(actual, expected, "")
         if where is not None:
-            self.fail(f"wrong result: {where}\ngot      {compare.describe(actual)}\nexpected {compare.describe(expected)}")
+            self.fail(f"wrong result: {where}\ngot      {compare.describe_value(actual)}\nexpected {compare.describe_value(expected)}")
 
     def _tolerance(self, dtype: torch.dtype, rtol: float | None, atol: float | None) -> tuple[float, float]:
         default_rtol, default_atol = compare.tolerance_for(dtype, getattr(self.module, "TOLERANCES", None))
@@ -346,12 +347,12 @@ class Ctx:
 
     # -- messages
 
-    def _describe_call(self, label: str, args: tuple, kwargs: dict, names: list[str]) -> str:
+    def _describe_call(self, label: str, args: tuple[Any, ...], kwargs: dict[str, Any], names: list[str]) -> str:
         parts = []
         for i, value in enumerate(args):
             name = names[i] if i < len(names) else f"arg{i}"
-            parts.append(f"{name}={compare.describe(value)}")
-        parts.extend(f"{k}={compare.describe(v)}" for k, v in kwargs.items())
+            parts.append(f"{name}={compare.describe_value(value)}")
+        parts.extend(f"{k}={compare.describe_value(v)}" for k, v in kwargs.items())
         return f"{label}({', '.join(parts)})"
 
     def input_text(self) -> str:
@@ -365,7 +366,7 @@ class Ctx:
 
     def drawn_text(self) -> str:
         """Hypothesis's drawn values of this example, for --json and --verbose."""
-        return ("drawn (shrunk example): " + ", ".join(compare.describe(v) for v in self.drawn)) if self.drawn else ""
+        return ("drawn (shrunk example): " + ", ".join(compare.describe_value(v) for v in self.drawn)) if self.drawn else ""
 
 
 def _first_difference(actual: Any, expected: Any, path: str) -> str | None:
@@ -382,9 +383,9 @@ def _first_difference(actual: Any, expected: Any, path: str) -> str | None:
         if not isinstance(actual, (list, tuple)):
             return f"type{at}: got {compare.type_name(actual)}, expected a {type(expected).__name__}"
         for i, (a, e) in enumerate(zip(actual, expected)):
-            found = _first_difference(a, e, f"{path}[{i}]")
-            if found is not None:
-                return found
+            inner = _first_difference(a, e, f"{path}[{i}]")
+            if inner is not None:
+                return inner
         if len(actual) != len(expected):
             return f"length{at}: got {len(actual)} items, expected {len(expected)}"
         return None
@@ -394,4 +395,4 @@ def _first_difference(actual: Any, expected: Any, path: str) -> str | None:
         same = isinstance(actual, int) and actual == expected
     else:
         same = type(actual) is type(expected) and actual == expected
-    return None if same else f"value{at}: got {compare.describe(actual)}, expected {compare.describe(expected)}"
+    return None if same else f"value{at}: got {compare.describe_value(actual)}, expected {compare.describe_value(expected)}"

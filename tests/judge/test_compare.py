@@ -44,7 +44,7 @@ def test_a_tiny_float64_difference_is_printed_with_enough_digits_to_see_it() -> 
     actual = expected + 3e-9
     found = mismatch(actual, expected, 1e-10, 1e-12, torch.float64)
     assert found is not None
-    line = next(l for l in found.text().splitlines() if l.startswith("first differing index"))
+    line = next(row for row in found.text().splitlines() if row.startswith("first differing index"))
     got, expected_text = line.split("got ")[1].split(", expected ")
     assert got != expected_text and float(got) != float(expected_text)
 
