@@ -59,3 +59,37 @@ def test_no_wrong_answers_and_no_alternative_are_both_reported(tmp_path: Path) -
 def test_the_minimum_is_six() -> None:
     """Issue 12: six wrong answers per exercise (docs/answer-modules.md tells writers so)."""
     assert MIN_WRONG_ANSWERS == 6
+
+
+ORDERED = """
+from llmq.judge.kit import check
+
+def reference(x):
+    return x
+
+@check("matches the reference")
+def zz_plain(ctx):
+    pass
+
+@check("a row of zeros gives zeros")
+def aa_property(ctx):
+    pass
+
+@check("boundary regimes")
+def mm_boundaries(ctx):
+    pass
+"""
+
+
+def test_checks_run_in_file_order_and_the_first_failure_is_the_summary(tmp_path: Path) -> None:
+    """Issue 12 point 4: the plain comparison, written first, runs first, and when it and a later
+    property both fail, the verdict's one line names the plain comparison."""
+    from llmq.judge.verdict import CheckResult, Verdict, finish
+
+    path = tmp_path / "ordered.py"
+    path.write_text(ORDERED)
+    titles = [c.title for c in load(path).checks]
+    assert titles == ["matches the reference", "a row of zeros gives zeros", "boundary regimes"]
+    verdict = Verdict("t.ordered", "fail", [CheckResult(titles[0], "fail", "float32-sized error"),
+                                           CheckResult(titles[1], "fail", "not zeros")])
+    assert finish(verdict, 0.0).summary == "matches the reference: float32-sized error"
