@@ -11,7 +11,6 @@ Status = Literal["pass", "fail", "error", "timeout", "crash"]
 CheckStatus = Literal["pass", "fail", "skip"]
 Isolation = Literal["full", "limits-only"]
 
-STATUSES: tuple[str, ...] = ("pass", "fail", "error", "timeout", "crash")
 # How bad an outcome is: the verdict takes the worst status any check produced.
 _SEVERITY = {"pass": 0, "fail": 1, "error": 2, "timeout": 3, "crash": 4}
 
