@@ -9,6 +9,7 @@ Prints one JSON line:
 Details go to stderr. Run: .venv/bin/python benchmarks/judge_latency.py [--runs N]
 (LLMQ_SANDBOX=limits-only measures the fallback.)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,8 +71,9 @@ def main() -> None:
         env["LLMQ_SANDBOX"] = os.environ["LLMQ_SANDBOX"]
     for seed in range(args.fresh_runs):
         t = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", FRESH, str(GQA.answer_path), str(seed)],
-                             capture_output=True, text=True, env=env, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", FRESH, str(GQA.answer_path), str(seed)], capture_output=True, text=True, env=env, check=True
+        )
         fresh.append((time.perf_counter() - t) * 1000)
         assert json.loads(out.stdout)["status"] == "pass", out.stdout
 
@@ -84,9 +86,11 @@ def main() -> None:
         "load_average_1min": round(os.getloadavg()[0], 2),
     }
     # CPU time of harness + sandbox per warm check: what the wall figures tend to on an idle machine.
-    print(f"warm runs {len(warm)}, fresh runs {len(fresh)}; warm min {min(warm):.1f} ms, max {max(warm):.1f} ms; "
-          f"warm CPU p50 {statistics.median(cpu):.1f} ms; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
-          file=sys.stderr)
+    print(
+        f"warm runs {len(warm)}, fresh runs {len(fresh)}; warm min {min(warm):.1f} ms, max {max(warm):.1f} ms; "
+        f"warm CPU p50 {statistics.median(cpu):.1f} ms; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+        file=sys.stderr,
+    )
     print(json.dumps(figures))
 
 

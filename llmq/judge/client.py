@@ -9,6 +9,7 @@ This module never imports torch (the app's process must not): the worker does, i
 `exercise` is anything with `id`, `answer_path`, `function` and `timeout_s` (a bank CodeExercise
 or an ExerciseRef). If the worker dies it is restarted and the checks in flight are sent again once.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -123,8 +124,21 @@ def read_source(source: str | Path) -> tuple[str, str]:
 # Nothing else goes in: every sandbox is forked from the worker, and a secret in its environment
 # (an API token of the shell that ran llmq) would be in the memory of every submission.
 _ENV_NAMES = ("PATH", "HOME", "TMPDIR", "LANG", "TZ", "LD_LIBRARY_PATH", "PYTHONPATH", "VIRTUAL_ENV", "CUDA_VISIBLE_DEVICES")
-_ENV_PREFIXES = ("LC_", "LLMQ_", "TRITON_", "CUDA_", "NCCL_", "NVIDIA_", "GLOO_", "OMP_", "MKL_", "OPENBLAS_",
-                 "TORCH_", "PYTORCH_", "TORCHINDUCTOR_")
+_ENV_PREFIXES = (
+    "LC_",
+    "LLMQ_",
+    "TRITON_",
+    "CUDA_",
+    "NCCL_",
+    "NVIDIA_",
+    "GLOO_",
+    "OMP_",
+    "MKL_",
+    "OPENBLAS_",
+    "TORCH_",
+    "PYTORCH_",
+    "TORCHINDUCTOR_",
+)
 
 
 def worker_environment(environ: Mapping[str, str]) -> dict[str, str]:
@@ -219,7 +233,14 @@ class Judge:
         for p in give_up:
             request = p.message.get("request", {})
             exercise = request.get("exercise", "?")
-            p._resolve(judge_failure(exercise, "crash", "the judge's worker died twice while checking this; it has been restarted", request.get("seed", 0)))
+            p._resolve(
+                judge_failure(
+                    exercise,
+                    "crash",
+                    "the judge's worker died twice while checking this; it has been restarted",
+                    request.get("seed", 0),
+                )
+            )
 
     def _write(self, message: dict[str, Any]) -> None:
         assert self._proc is not None and self._proc.stdin is not None

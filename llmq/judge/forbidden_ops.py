@@ -22,6 +22,7 @@ of a family, the message names the first of the family's names that the exercise
 `tests/judge/test_forbidden.py` keeps this table true against the installed torch: every
 operator exists, every name and alias resolves, and calling each name reaches one of its ops.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

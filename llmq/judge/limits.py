@@ -5,8 +5,10 @@ what torch mapped at import (about 0.6 GiB of virtual memory here, most of it ne
 RLIMIT_AS is set to what the sandbox maps at the moment of the fork plus `memory_bytes`. A
 solution can therefore allocate about `memory_bytes` more before allocations fail.
 """
+
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import resource
@@ -74,10 +76,8 @@ def make_undumpable() -> None:
     """PR_SET_DUMPABLE 0: /proc/<pid>/fd, mem and environ of this process become root's, so another
     process of the same user (a submission where there is no PID namespace) cannot open our pipes
     or read our memory. Inherited by children forked afterwards."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not Linux
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass  # not Linux
 
 
 _PR_SET_PDEATHSIG = 1
@@ -100,7 +100,5 @@ def close_fds_except(keep: set[int]) -> None:
         fds = list(range(3, 1024))
     for fd in fds:
         if fd > 2 and fd not in keep:
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass

@@ -10,8 +10,10 @@ answering into SandboxGone with a message for people: the signal that killed it,
 middle of the checks, a limit of the whole submission (memory, processes, disk), silence past
 the deadline, garbage on the channel.
 """
+
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -96,8 +98,9 @@ def start_sandbox(gpu: bool = False, network: bool = False) -> Started:
         _widen(fd)
     keep = [req_r, resp_w, out_w]
     try:
-        handle = jail.start(lambda: sandbox_mod.serve(req_r, resp_w, out_w, jail.lock), keep,
-                            jail.JailSpec(gpu=gpu, network=network))
+        handle = jail.start(
+            lambda: sandbox_mod.serve(req_r, resp_w, out_w, jail.lock), keep, jail.JailSpec(gpu=gpu, network=network)
+        )
     except BaseException:
         for fd in (*keep, req_w, resp_r, out_r):
             os.close(fd)
@@ -113,18 +116,18 @@ PIPE_BYTES = 1 << 20
 
 def _widen(fd: int) -> None:
     """Give a pipe 1 MiB of buffer where the system allows it (Linux; else it stays as it is)."""
-    try:
+    with contextlib.suppress(OSError):
         fcntl.fcntl(fd, _F_SETPIPE_SZ, PIPE_BYTES)
-    except OSError:
-        pass
 
 
 def _ending(how: dict[str, Any], memory_bytes: int) -> tuple[str, str]:
     """(status, message) for the supervisor's line saying how the sandbox ended."""
     end = how.get("end")
     if end == "memory":  # the supervisor's limit is memory_bytes plus a small margin (sandbox.py)
-        return "error", (f"the submission used more than {memory_bytes / limits_mod.GIB:.3g} GiB across its processes "
-                         "(the memory limit of the whole submission)")
+        return "error", (
+            f"the submission used more than {memory_bytes / limits_mod.GIB:.3g} GiB across its processes "
+            "(the memory limit of the whole submission)"
+        )
     if end == "tasks":
         return "error", f"the submission ran too many processes and threads at once (at most {how.get('limit', '?')})"
     if end == "disk":
@@ -166,7 +169,7 @@ class SandboxProcess:
         self.selector.register(self.resp_r, selectors.EVENT_READ)
         self.selector.register(self.out_r, selectors.EVENT_READ)
 
-    def request(self, message: tuple) -> Any:
+    def request(self, message: tuple[Any, ...]) -> Any:
         """Send a frame and wait for the answer, draining output; raises SandboxGone."""
         if self.dead:
             raise self.dead
@@ -245,10 +248,8 @@ class SandboxProcess:
     def close(self) -> None:
         self.kill()
         for fd in (self.req_w, self.resp_r, self.out_r):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
     def prepare(self, settings: dict[str, Any]) -> None:
         """Send the drivers, limits and forbidden names; raises AnswerModuleBug if the drivers do not run."""
@@ -261,16 +262,21 @@ class SandboxProcess:
 
     # -- kit.Link
 
-    def load(self, source: str, filename: str, function: str) -> tuple:
-        return self.request(("load", source, filename, function))
+    def load(self, source: str, filename: str, function: str) -> tuple[Any, ...]:
+        reply = self.request(("load", source, filename, function))
+        if not isinstance(reply, tuple):
+            raise wire.ChannelError(f"unexpected reply {type(reply).__name__} to load")
+        return reply
 
-    def call(self, target: str | None, args: tuple, kwargs: dict, names: list[str]) -> CallResult:
+    def call(self, target: str | None, args: tuple[Any, ...], kwargs: dict[str, Any], names: list[str]) -> CallResult:
         before = (wire.encode(list(args), trusted=True), wire.encode(kwargs, trusted=True))
         reply = self.request(("call", target, before[0], before[1], names))
         kind = reply[0]
         if kind == "ok":
             _, result, after, aliased, effects = reply
-            return CallResult(wire.decode(result, trusted=False), _side_effects(effects) + _changes(before, after, names), list(aliased))
+            return CallResult(
+                wire.decode(result, trusted=False), _side_effects(effects) + _changes(before, after, names), list(aliased)
+            )
         if kind == "raised":
             raise SubmissionRaised(f"raised {reply[1]}:\n{reply[2]}")
         if kind == "forbidden":
@@ -285,11 +291,14 @@ def _side_effects(effects: Any) -> list[tuple[str, str]]:
     compare.state_change), kept only as short strings: the reply is untrusted."""
     if not isinstance(effects, (list, tuple)):
         return []
-    return [(e[0][:100], e[1][:300]) for e in effects[:20]
-            if isinstance(e, (list, tuple)) and len(e) == 2 and all(isinstance(x, str) for x in e)]
+    return [
+        (e[0][:100], e[1][:300])
+        for e in effects[:20]
+        if isinstance(e, (list, tuple)) and len(e) == 2 and all(isinstance(x, str) for x in e)
+    ]
 
 
-def _changes(before: tuple, after: Any, names: list[str]) -> list[tuple[str, str]]:
+def _changes(before: tuple[Any, ...], after: Any, names: list[str]) -> list[tuple[str, str]]:
     """Which arguments differ after the call, compared in their encoded form (bytes, exact)."""
     args_before, kwargs_before = before
     args_after, kwargs_after = after

@@ -11,8 +11,10 @@ imports of llmq and the answers, and says "ready"; only then does it load the su
 the calls the harness sends. The verdict is written by the harness, on a descriptor this process
 never has.
 """
+
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib.abc
 import linecache
@@ -26,8 +28,8 @@ from typing import Any
 
 import torch
 
-from llmq.judge import forbidden as forbidden_mod
 from llmq.judge import compare, forbidden_block, wire
+from llmq.judge import forbidden as forbidden_mod
 from llmq.judge import sandbox_device as device_mod
 
 BLOCKED_PREFIXES = ("llmq", "answers", "_llmq_answer_")
@@ -73,10 +75,8 @@ class Sandbox:
 
     def reply(self, message: tuple[Any, ...]) -> None:
         for stream in (sys.stdout, sys.stderr):
-            try:
+            with contextlib.suppress(BaseException):
                 stream.flush()
-            except BaseException:
-                pass
         wire.send(self.resp_fd, message)
 
     def loop(self) -> None:
@@ -156,10 +156,12 @@ class Sandbox:
         # issue 12 point 3: a plain call must also leave requires_grad, .grad and storage alone
         states = _arg_states(args, kwargs, names) if target is None else {}
         try:
-            if target is None:
-                result = self.solution(*args, **kwargs)  # type: ignore[misc]
-            else:
-                result = self.drivers[target](self.solution, *args, **kwargs)
+            # misc: self.solution is None until "load"; a call before it fails as the submission's error
+            result = (
+                self.solution(*args, **kwargs)  # type: ignore[misc]
+                if target is None
+                else self.drivers[target](self.solution, *args, **kwargs)
+            )
         except BaseException as exc:
             reply = self._raised(exc)
             del exc
@@ -173,8 +175,11 @@ class Sandbox:
             after = (wire.encode(list(args), trusted=False), wire.encode(kwargs, trusted=False))
         except MemoryError:
             return ("raised", "MemoryError", "MemoryError: the result is too large to send back")
-        effects = [(name, how) for name, a in _named_tensors(args, kwargs, names)
-                   if name in states and (how := compare.state_change(states[name], compare.arg_state(a)))]
+        effects = [
+            (name, how)
+            for name, a in _named_tensors(args, kwargs, names)
+            if name in states and (how := compare.state_change(states[name], compare.arg_state(a)))
+        ]
         return ("ok", encoded, after, aliased, effects)
 
 
@@ -189,7 +194,13 @@ def _arg_states(args: Any, kwargs: dict[str, Any], names: list[str]) -> dict[str
 
 def _aliased(result: Any, args: tuple[Any, ...], kwargs: dict[str, Any], names: list[str]) -> list[str]:
     """Names of tensor arguments whose memory a returned tensor shares."""
-    outs = [result] if isinstance(result, torch.Tensor) else [r for r in result if isinstance(r, torch.Tensor)] if isinstance(result, (tuple, list)) else []
+    outs = (
+        [result]
+        if isinstance(result, torch.Tensor)
+        else [r for r in result if isinstance(r, torch.Tensor)]
+        if isinstance(result, (tuple, list))
+        else []
+    )
     if not outs:
         return []
     named = [(names[i] if i < len(names) else f"arg{i}", a) for i, a in enumerate(args)] + list(kwargs.items())

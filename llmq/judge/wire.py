@@ -6,6 +6,7 @@ containers, strings, bytes and numbers can come back, never code. Tensors travel
 ("t", dtype, shape, raw bytes, requires_grad) and are rebuilt as fresh tensors on the other side,
 which is also how the submission gets copies of its inputs.
 """
+
 from __future__ import annotations
 
 import io
@@ -89,10 +90,7 @@ def _encode_tensor(t: torch.Tensor) -> tuple[Any, ...]:
         return ("o", "torch.Tensor", f"a {t.layout} tensor")
     device = str(t.device)
     flat = t.detach().cpu().contiguous()
-    if flat.dtype == torch.bfloat16:
-        raw = flat.view(torch.int16).numpy().tobytes()
-    else:
-        raw = flat.numpy().tobytes()
+    raw = flat.view(torch.int16).numpy().tobytes() if flat.dtype == torch.bfloat16 else flat.numpy().tobytes()
     return ("t", str(t.dtype), tuple(t.shape), raw, bool(t.requires_grad), device)
 
 
@@ -163,10 +161,7 @@ def _payload_bytes(obj: Any) -> int:
 def _decode_tensor(obj: tuple[Any, ...]) -> torch.Tensor:
     _, dtype_name, shape, raw, requires_grad, device = obj
     dtype = _dtype(dtype_name)
-    if dtype == torch.bfloat16:
-        t = _from_bytes(raw, torch.int16, shape).view(torch.bfloat16)
-    else:
-        t = _from_bytes(raw, dtype, shape)
+    t = _from_bytes(raw, torch.int16, shape).view(torch.bfloat16) if dtype == torch.bfloat16 else _from_bytes(raw, dtype, shape)
     if device != "cpu" and (device.startswith("cuda") and torch.cuda.is_available()):
         t = t.to(device)
     if requires_grad:

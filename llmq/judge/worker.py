@@ -14,9 +14,11 @@ refused. At most `jobs` checks run at a time. It is single-threaded, so forking 
 that overrun their time are killed, the harness with its process group, the sandbox with its jail.
 It exits when its client goes (end of file on stdin, or its parent process gone).
 """
+
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import mmap
@@ -27,7 +29,6 @@ import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -65,8 +66,14 @@ def warm() -> None:
     import llmq.judge.kit  # noqa: F401
 
     @seed(0)
-    @settings(max_examples=5, database=None, deadline=None, verbosity=Verbosity.quiet,
-              phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=5,
+        database=None,
+        deadline=None,
+        verbosity=Verbosity.quiet,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(st.data())
     def exercise_hypothesis(data: Any) -> None:
         data.draw(st.integers(1, 9))
@@ -192,10 +199,16 @@ class Worker:
             self.nonces.send(job.nonce, nonce_w)  # straight from the unforked page into the pipe
             os.close(nonce_w)
             sandbox = job.sandbox
-            body: Callable[[int], None] = lambda w: harness.main(request, sandbox, nonce_r, w)
+
+            def body(w: int) -> None:
+                harness.main(request, sandbox, nonce_r, w)
+
         else:
             job.deadline = time.monotonic() + 60.0
-            body = lambda w: _describe_child(job.payload.get("answer_path", ""), w)
+
+            def body(w: int) -> None:
+                _describe_child(job.payload.get("answer_path", ""), w)
+
         r, w = os.pipe()
         pid = os.fork()
         if pid == 0:
@@ -204,10 +217,8 @@ class Worker:
                 body(w)
             finally:
                 os._exit(70)
-        try:
+        with contextlib.suppress(OSError):
             os.setpgid(pid, pid)  # also done in the child: whichever runs first wins the race
-        except OSError:
-            pass
         os.close(w)
         if job.sandbox is not None:  # the harness holds these now
             for fd in job.sandbox.fds | {nonce_r}:
@@ -224,10 +235,8 @@ class Worker:
         del self.running[job.fd]
         if kill:
             _killpg(job.pid)
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(job.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         try:
             _, status, usage = os.wait4(job.pid, 0)
             job.cpu_s = usage.ru_utime + usage.ru_stime  # the harness
@@ -248,10 +257,8 @@ class Worker:
         """Kill the sandbox (its whole jail), collect it, remove its folder."""
         assert job.sandbox is not None
         jail = job.sandbox.jail
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(jail.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         try:
             _, _, usage = os.wait4(jail.pid, 0)
             job.cpu_s += usage.ru_utime + usage.ru_stime  # the sandbox's processes it waited for
@@ -271,8 +278,13 @@ class Worker:
         if job.op == "check":
             if not job.buf:
                 how = _how_ended(status)
-                self.fail(job, "crash", f"the judge's harness stopped without a verdict ({how}): the solution may have "
-                                        "killed it, or this is a bug in llmq", isolation)
+                self.fail(
+                    job,
+                    "crash",
+                    f"the judge's harness stopped without a verdict ({how}): the solution may have "
+                    "killed it, or this is a bug in llmq",
+                    isolation,
+                )
                 return
             if not genuine or not isinstance(result, dict) or not isinstance(result.get("verdict"), dict):
                 self.fail(job, "crash", FORGED, isolation)
@@ -389,10 +401,8 @@ def _has_cuda() -> bool:
 
 
 def _killpg(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 _PR_SET_CHILD_SUBREAPER = 36
@@ -417,8 +427,13 @@ def _describe_child(answer_path: str, fd: int) -> None:
     try:
         result = harness.describe(answer_path)
     except BaseException as exc:
-        result = {"checks": [], "wrong_answers": [], "alternatives": [], "forbidden": [],
-                  "problems": [f"{answer_path}: cannot be loaded: {type(exc).__name__}: {exc}"]}
+        result = {
+            "checks": [],
+            "wrong_answers": [],
+            "alternatives": [],
+            "forbidden": [],
+            "problems": [f"{answer_path}: cannot be loaded: {type(exc).__name__}: {exc}"],
+        }
     write_all(fd, json.dumps(result).encode() + b"\n")
     os._exit(0)
 

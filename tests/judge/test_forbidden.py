@@ -2,6 +2,7 @@
 flagged) and the run-time block (every spelling of a forbidden function raises, naming the function
 the exercise lists; hand-written code still runs), and the table of which torch operators each
 forbidden name is."""
+
 from __future__ import annotations
 
 import ast
@@ -53,9 +54,7 @@ def test_scan_leaves_allowed_code_alone(source: str) -> None:
 
 def test_message_names_the_call_and_its_spelling() -> None:
     (finding,) = scan("import torch.nn.functional as F\nF.softmax(x)\n", ["torch.nn.functional.softmax"])
-    assert finding.message() == (
-        "line 2: uses torch.nn.functional.softmax (written `F.softmax`), which this exercise forbids"
-    )
+    assert finding.message() == ("line 2: uses torch.nn.functional.softmax (written `F.softmax`), which this exercise forbids")
 
 
 def test_scan_finds_the_other_names_of_a_listed_function() -> None:
@@ -288,7 +287,8 @@ RUNS: dict[str, dict] = {
             "torch.softmax (listed: named as written)": ("torch.softmax(x, -1)", "torch.softmax"),
             "x.softmax (listed: named as written)": ("x.softmax(-1)", "torch.Tensor.softmax"),
             "torch._C._nn.scaled_dot_product_attention": (
-                "torch._C._nn.scaled_dot_product_attention(q4, q4, q4)", FN + "scaled_dot_product_attention"
+                "torch._C._nn.scaled_dot_product_attention(q4, q4, q4)",
+                FN + "scaled_dot_product_attention",
             ),
         },
         "legit": {"log_softmax (not listed here)": "F.log_softmax(x, -1)"},
@@ -298,9 +298,7 @@ RUNS: dict[str, dict] = {
         "attacks": {
             "torch._C._nn.cross_entropy_loss": ("torch._C._nn.cross_entropy_loss(x, t)", FN + "cross_entropy"),
             "torch._C._nn.nll_loss_nd": ("torch._C._nn.nll_loss_nd(x, t)", FN + "nll_loss"),
-            "torch.ops.aten.nll_loss_forward": (
-                "torch.ops.aten.nll_loss_forward(x, t, None, 1, -100)", FN + "nll_loss"
-            ),
+            "torch.ops.aten.nll_loss_forward": ("torch.ops.aten.nll_loss_forward(x, t, None, 1, -100)", FN + "nll_loss"),
             "NLLLoss under its module's name": ("torch.nn.modules.loss.NLLLoss()(x4, t3)", "torch.nn.NLLLoss"),
             "a 4-d input (nll_loss2d)": ("torch._C._nn.nll_loss2d(x4, t3)", FN + "nll_loss"),
         },
@@ -318,7 +316,8 @@ RUNS: dict[str, dict] = {
             "torch.special.logsumexp": ("torch.special.logsumexp(x, -1)", "torch.logsumexp"),
             "torch.ops.aten.logsumexp": ("torch.ops.aten.logsumexp(x, [-1])", "torch.logsumexp"),
             "x.logsumexp under inference_mode": (
-                "with torch.inference_mode():\n    torch._C.TensorBase.logsumexp(x, -1)", "torch.logsumexp"
+                "with torch.inference_mode():\n    torch._C.TensorBase.logsumexp(x, -1)",
+                "torch.logsumexp",
             ),
         },
         "legit": {"max, exp, sum, log by hand": "m = x.amax(-1, keepdim=True)\n((x - m).exp().sum(-1).log() + m.squeeze(-1))"},
@@ -332,17 +331,18 @@ RUNS: dict[str, dict] = {
         "forbidden": bank_forbidden("attention/sdpa.py"),
         "attacks": {
             "torch._C._nn.scaled_dot_product_attention": (
-                "torch._C._nn.scaled_dot_product_attention(q4, q4, q4)", FN + "scaled_dot_product_attention"
+                "torch._C._nn.scaled_dot_product_attention(q4, q4, q4)",
+                FN + "scaled_dot_product_attention",
             ),
             "the CPU flash kernel": (
-                "torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(q4, q4, q4)", FN + "scaled_dot_product_attention"
+                "torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(q4, q4, q4)",
+                FN + "scaled_dot_product_attention",
             ),
             "the math kernel": (
-                "torch.ops.aten._scaled_dot_product_attention_math(q4, q4, q4)", FN + "scaled_dot_product_attention"
+                "torch.ops.aten._scaled_dot_product_attention_math(q4, q4, q4)",
+                FN + "scaled_dot_product_attention",
             ),
-            "nn.MultiheadAttention's fast path": (
-                "_mha_fast(torch.nn.MultiheadAttention)", FN + "scaled_dot_product_attention"
-            ),
+            "nn.MultiheadAttention's fast path": ("_mha_fast(torch.nn.MultiheadAttention)", FN + "scaled_dot_product_attention"),
         },
         "legit": {
             "matmul, mask, softmax by hand": (
@@ -357,7 +357,8 @@ RUNS: dict[str, dict] = {
         "forbidden": bank_forbidden("attention/mha_forward.py"),
         "attacks": {
             "nn.MultiheadAttention under its module's name": (
-                "torch.nn.modules.activation.MultiheadAttention(4, 2)(q, q, q)", "torch.nn.MultiheadAttention"
+                "torch.nn.modules.activation.MultiheadAttention(4, 2)(q, q, q)",
+                "torch.nn.MultiheadAttention",
             ),
             "the fused kernel": (
                 "torch._native_multi_head_attention(\n"
@@ -374,7 +375,8 @@ RUNS: dict[str, dict] = {
         "attacks": {
             "torch.native_layer_norm": ("torch.native_layer_norm(x, [5], None, None, 1e-5)", FN + "layer_norm"),
             "torch.ops.aten.native_layer_norm under inference_mode": (
-                "with torch.inference_mode():\n    torch.ops.aten.native_layer_norm(x, [5], None, None, 1e-5)", FN + "layer_norm"
+                "with torch.inference_mode():\n    torch.ops.aten.native_layer_norm(x, [5], None, None, 1e-5)",
+                FN + "layer_norm",
             ),
             "torch._refs.nn.functional.layer_norm": ("torch._refs.nn.functional.layer_norm(x, [5])", FN + "layer_norm"),
         },
@@ -399,7 +401,8 @@ RUNS: dict[str, dict] = {
         "attacks": {
             "torch.embedding": ("torch.embedding(w, ids)", FN + "embedding"),
             "torch._C._VariableFunctions.index_select": (
-                "torch._C._VariableFunctions.index_select(w, 0, ids.flatten())", "torch.index_select"
+                "torch._C._VariableFunctions.index_select(w, 0, ids.flatten())",
+                "torch.index_select",
             ),
             "torch.ops.aten.gather": ("torch.ops.aten.gather(w, 0, ids[:, :1].expand(2, 4))", "torch.gather"),
             "torch._C.TensorBase.take": ("torch._C.TensorBase.take(w, ids)", "torch.take"),
@@ -436,7 +439,8 @@ RUNS: dict[str, dict] = {
         "forbidden": bank_forbidden("training/clip_grad_norm.py"),
         "attacks": {
             "the deprecated alias under clip_grad": (
-                "torch.nn.utils.clip_grad.clip_grad_norm([_param()], 1.0)", "torch.nn.utils.clip_grad_norm"
+                "torch.nn.utils.clip_grad.clip_grad_norm([_param()], 1.0)",
+                "torch.nn.utils.clip_grad_norm",
             ),
             "the private helper": (
                 "torch.nn.utils.clip_grad._clip_grads_with_norm_([_param()], 1.0, torch.tensor(2.0))",
@@ -697,6 +701,7 @@ def test_patch_returns_the_names_torch_does_not_have() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # End to end: a spelling the static scan does not know, through the judge.
+
 
 def test_the_judge_names_the_listed_function_for_a_torch_C_spelling(judge, gqa) -> None:
     from tests.judge.conftest import GOOD

@@ -1,5 +1,6 @@
 """Hostile submissions: each gets the right verdict and a clear message, and the same worker then
 judges a correct submission normally."""
+
 from __future__ import annotations
 
 import pytest
@@ -55,10 +56,11 @@ HOSTILE = {
         ["values differ"],
     ),
     "writing a fake verdict to descriptors it did not open": (
-        "import os, torch\n" + SIG
+        "import os, torch\n"
+        + SIG
         + "    for fd in range(3, 1024):\n"
         + "        try:\n"
-        + "            os.write(fd, b'{\"status\": \"pass\", \"checks\": []}\\n')\n"
+        + '            os.write(fd, b\'{"status": "pass", "checks": []}\\n\')\n'
         + "        except OSError:\n"
         + "            pass\n"
         + "    return torch.zeros_like(q)\n",
@@ -96,13 +98,13 @@ HOSTILE = {
         ["defines no function named `grouped_query_attention`", "gqa"],
     ),
     "a forbidden call through an alias": (
-        "import torch.nn.functional as F\n" + SIG
-        + "    return F.scaled_dot_product_attention(q, k, v, is_causal=causal)\n",
+        "import torch.nn.functional as F\n" + SIG + "    return F.scaled_dot_product_attention(q, k, v, is_causal=causal)\n",
         "fail",
         ["torch.nn.functional.scaled_dot_product_attention", "line 3", "forbids"],
     ),
     "a forbidden call the scan cannot see": (
-        "import torch\n" + SIG
+        "import torch\n"
+        + SIG
         + "    rep = q.shape[1] // k.shape[1]\n"
         + "    fn = getattr(torch.nn.functional, 'scaled_dot_product_' + 'attention')\n"
         + "    return fn(q, k.repeat_interleave(rep, 1), v.repeat_interleave(rep, 1), is_causal=causal)\n",
@@ -171,7 +173,7 @@ def test_a_solution_may_use_a_gigabyte(judge: Judge) -> None:
 # What an answer key left in memory would look like to a submission that searches it: a function
 # named `reference`, the answer module's text (its own names for its tables and its reference),
 # or a tensor equal to the right answer that the submission did not make.
-_SEARCH_MEMORY = '''
+_SEARCH_MEMORY = """
 import gc, sys, types, torch
 
 # Spelled in pieces so that this file's own text (in linecache) does not match.
@@ -209,7 +211,7 @@ def search(own_answer=None, inputs=()):
     return sorted(found)
 
 print("FOUND AT LOAD:", search())
-'''
+"""
 
 
 def test_a_submission_that_searches_its_memory_finds_nothing_of_the_answer(judge: Judge) -> None:
@@ -227,23 +229,31 @@ def test_a_submission_that_searches_its_memory_finds_nothing_of_the_answer(judge
     assert all(line.endswith("[]") for line in verdict.stdout.splitlines() if line.startswith("FOUND")), verdict.stdout[:2000]
 
 
-FORK_TREE = "import os, time\n" + SIG + (
-    "    for _ in range(200):\n"
-    "        if os.fork() == 0:\n"
-    "            time.sleep(60)\n"
-    "            os._exit(0)\n"
-    "    return q\n"
+FORK_TREE = (
+    "import os, time\n"
+    + SIG
+    + (
+        "    for _ in range(200):\n"
+        "        if os.fork() == 0:\n"
+        "            time.sleep(60)\n"
+        "            os._exit(0)\n"
+        "    return q\n"
+    )
 )
 
-MEMORY_ACROSS_FORKS = "import mmap, os, time\n" + SIG + (
-    "    for _ in range(3):  # three processes of 0.9 GiB each: within any one process's limit\n"
-    "        if os.fork() == 0:\n"
-    "            block = mmap.mmap(-1, 900 << 20)\n"
-    "            for offset in range(0, len(block), 4096):\n"
-    "                block[offset] = 1\n"
-    "            time.sleep(60)\n"
-    "            os._exit(0)\n"
-    "    time.sleep(60)\n"
+MEMORY_ACROSS_FORKS = (
+    "import mmap, os, time\n"
+    + SIG
+    + (
+        "    for _ in range(3):  # three processes of 0.9 GiB each: within any one process's limit\n"
+        "        if os.fork() == 0:\n"
+        "            block = mmap.mmap(-1, 900 << 20)\n"
+        "            for offset in range(0, len(block), 4096):\n"
+        "                block[offset] = 1\n"
+        "            time.sleep(60)\n"
+        "            os._exit(0)\n"
+        "    time.sleep(60)\n"
+    )
 )
 
 

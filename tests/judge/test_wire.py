@@ -1,4 +1,5 @@
 """The sandbox -> harness channel: values round-trip, forged frames never run code."""
+
 from __future__ import annotations
 
 import os

@@ -17,6 +17,7 @@ Modules: placement (device, moving results), launches (counting Triton launches 
 buffers), ranks (forking torch.distributed ranks), cuda_timing (speed-ups on CUDA). Answer modules
 use the names below as `gpukit.X`.
 """
+
 from __future__ import annotations
 
 from llmq.judge.gpukit.cuda_timing import load_kernels_module, note_timing, timing_driver

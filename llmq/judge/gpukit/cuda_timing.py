@@ -4,6 +4,7 @@ Without CUDA the driver returns None and the note says that only correctness was
 sandbox the bank is out of reach: the harness ships kernels/timing.py and kernels/baselines.py as
 text with the driver bundle (`ship`), and `load_kernels_module` takes them from there.
 """
+
 from __future__ import annotations
 
 import importlib.util

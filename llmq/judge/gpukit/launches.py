@@ -6,6 +6,7 @@ unmasked load reads NaN and an unmasked store is reported. `call_kernel` is the 
 turns what the driver saw into clear failures (no kernel launched, output not written by a kernel,
 a store past the end, a modified input).
 """
+
 from __future__ import annotations
 
 import inspect
@@ -194,16 +195,20 @@ def _launch(solution: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str
     own_file = solution.__code__.co_filename if hasattr(solution, "__code__") else ""
     modified = None
     for i, (a, b) in enumerate(zip(dargs, args)):
-        if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
-            if not torch.equal(a.cpu().nan_to_num(), b.nan_to_num()) or not torch.equal(a.cpu().isnan(), b.isnan()):
-                modified = i
-                break
+        if (
+            isinstance(a, torch.Tensor)
+            and isinstance(b, torch.Tensor)
+            and (not torch.equal(a.cpu().nan_to_num(), b.nan_to_num()) or not torch.equal(a.cpu().isnan(), b.isnan()))
+        ):
+            modified = i
+            break
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
-    written = [
-        isinstance(o, torch.Tensor) and o.numel() > 0 and o.untyped_storage().data_ptr() in log.pointers for o in outs
-    ]
+    written = [isinstance(o, torch.Tensor) and o.numel() > 0 and o.untyped_storage().data_ptr() in log.pointers for o in outs]
     aliased = any(
-        isinstance(o, torch.Tensor) and isinstance(a, torch.Tensor) and o.numel() and a.numel()
+        isinstance(o, torch.Tensor)
+        and isinstance(a, torch.Tensor)
+        and o.numel()
+        and a.numel()
         and o.untyped_storage().data_ptr() == a.untyped_storage().data_ptr()
         for o in outs
         for a in dargs
@@ -257,7 +262,9 @@ def call_kernel(ctx: Any, *args: Any, written: bool = True, **kwargs: Any) -> An
             "defines with @triton.jit and launches as kernel[grid](...); plain torch code does not count"
         )
     if seen["own"] == 0:
-        ctx.fail(f"launched only kernels defined outside your file ({', '.join(seen['kernels'])}); write your own @triton.jit kernel")
+        ctx.fail(
+            f"launched only kernels defined outside your file ({', '.join(seen['kernels'])}); write your own @triton.jit kernel"
+        )
     if seen["overrun"]:
         ctx.fail(
             f"{seen['overrun']}: a load or store ran outside the tensor; the last block needs a mask "

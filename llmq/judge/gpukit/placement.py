@@ -2,6 +2,7 @@
 
 Shared by the launch driver and the distributed ranks; asks for CUDA without initialising it.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,7 +17,6 @@ def device() -> str:
         return "cpu"
     os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
     return "cuda" if torch.cuda.is_available() else "cpu"
-
 
 
 def _to(value: Any, dev: str) -> Any:

@@ -4,8 +4,10 @@ gloo on the CPU, NCCL when every rank can have a GPU; a rank that raises, hangs 
 by rank, with its traceback trimmed to the user's file. `ranks_note` says in the verdict where the
 ranks ran.
 """
+
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import datetime
 import os
@@ -34,10 +36,8 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent() -> None:
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _user_traceback(exc: BaseException, filename: str) -> str:
@@ -66,13 +66,24 @@ def ranks_note(ctx: Any, world: int = 2) -> None:
     if backend_for(world) == "nccl":
         ctx.note(f"the {world} ranks ran on {world} GPUs with NCCL (correctness; not timed)")
     elif device() == "cuda":
-        ctx.note(f"the {world} ranks ran on the CPU with gloo: NCCL needs a GPU per rank and this machine has fewer (correctness only)")
+        ctx.note(
+            f"the {world} ranks ran on the CPU with gloo: NCCL needs a GPU per rank and this machine has fewer (correctness only)"
+        )
     else:
         ctx.note(f"{CPU_NOTE}; the {world} ranks ran on the CPU with the gloo backend")
 
 
-def _rank_main(rank: int, world: int, store: str, backend: str, body: Callable[..., Any], args: tuple[Any, ...],
-               timeout_s: float, filename: str, fd: int) -> None:
+def _rank_main(
+    rank: int,
+    world: int,
+    store: str,
+    backend: str,
+    body: Callable[..., Any],
+    args: tuple[Any, ...],
+    timeout_s: float,
+    filename: str,
+    fd: int,
+) -> None:
     """One rank: join the group, run `body(rank, world, *args)`, send what it returned; never returns."""
     code = 0
     try:
@@ -83,8 +94,9 @@ def _rank_main(rank: int, world: int, store: str, backend: str, body: Callable[.
         if backend == "nccl":
             torch.cuda.set_device(rank)
             _RANK_DEVICE = f"cuda:{rank}"
-        dist.init_process_group(backend, init_method=f"file://{store}", rank=rank, world_size=world,
-                                timeout=datetime.timedelta(seconds=timeout_s))
+        dist.init_process_group(
+            backend, init_method=f"file://{store}", rank=rank, world_size=world, timeout=datetime.timedelta(seconds=timeout_s)
+        )
         try:
             reply: tuple[Any, ...] = ("ok", _to(body(rank, world, *args), "cpu"))  # CPU tensors only cross back
         finally:
@@ -98,7 +110,7 @@ def _rank_main(rank: int, world: int, store: str, backend: str, body: Callable[.
         data = pickle.dumps(("raised", type(exc).__name__, f"a rank's result could not be sent back: {exc}"))
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view[: 1 << 20]):]
+        view = view[os.write(fd, view[: 1 << 20]) :]
     os._exit(code)
 
 
@@ -106,8 +118,7 @@ def _rank_main(rank: int, world: int, store: str, backend: str, body: Callable[.
 _PEER_GONE = ("Connection closed by peer", "Connection reset by peer", "Timed out", "timed out", "NCCL")
 
 
-def run_ranks(body: Callable[..., Any], *args: Any, world: int = 2, timeout_s: float = 8.0,
-              filename: str = "") -> list[Any]:
+def run_ranks(body: Callable[..., Any], *args: Any, world: int = 2, timeout_s: float = 8.0, filename: str = "") -> list[Any]:
     """Fork `world` ranks that each run `body(rank, world, *args)` in one process group; their results.
 
     gloo on the CPU; NCCL when there are at least `world` GPUs. Raises RankFailed naming the rank
@@ -147,20 +158,14 @@ def run_ranks(body: Callable[..., Any], *args: Any, world: int = 2, timeout_s: f
                     open_fds.discard(fd)
     finally:
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
         for fd in fds:
             os.close(fd)
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(store)
-        except OSError:
-            pass
     results = []
     for rank, fd in enumerate(fds):
         if not chunks[fd]:
@@ -169,8 +174,10 @@ def run_ranks(body: Callable[..., Any], *args: Any, world: int = 2, timeout_s: f
         if reply[0] == "raised":
             hint = ""
             if any(word in reply[2] for word in _PEER_GONE):
-                hint = ("\n(the other rank left the group while this one waited in a collective: every rank "
-                        "must make the same collective calls, in the same order)")
+                hint = (
+                    "\n(the other rank left the group while this one waited in a collective: every rank "
+                    "must make the same collective calls, in the same order)"
+                )
             raise RankFailed(f"rank {rank} raised {reply[1]}:\n{reply[2]}{hint}")
         results.append(reply[1])
     return results
