@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from llmq.bank import Bank
+from llmq.l10n import N_, Lang, _, current_language, set_language
 from llmq.tui.command_palette import LlmqCommands
 from llmq.tui.crash import report_crash, save_crash_log
 from llmq.tui.errors import error_notice
@@ -28,12 +29,12 @@ if TYPE_CHECKING:
 
 class LlmqApp(App[int]):
     TITLE = "llmq"
-    SUB_TITLE = "LLM-engineering interview prep"
+    SUB_TITLE = N_("LLM-engineering interview prep")
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses may live elsewhere
     COMMANDS = App.COMMANDS | {LlmqCommands}
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, show=False),
-        Binding("f1,question_mark", "help", "Help", id="app.help", key_display="?"),
+        Binding("ctrl+q", "quit", N_("Quit"), id="app.quit", priority=True, show=False),
+        Binding("f1,question_mark", "help", N_("Help"), id="app.help", key_display="?"),
     ]
 
     def __init__(
@@ -46,8 +47,14 @@ class LlmqApp(App[int]):
         judge_factory: Callable[[], JudgeClient] = default_client,
         warm_judge: bool = True,
         preload: Preload | None = None,
+        lang: str | None = None,
     ) -> None:
+        # The interface's language is set before any screen exists: `lang` when given, else what
+        # the command line chose (l10n.current_language: --lang, LLMQ_LANG, the settings), else en.
+        self.lang: Lang = set_language(lang if lang is not None else current_language())
         super().__init__()
+        self.title = _(self.TITLE)
+        self.sub_title = _(self.SUB_TITLE)
         self.bank = bank
         self.study_args = (topic, kind) if study else None
         self.judge = CheckRunner(judge_factory)
@@ -209,13 +216,18 @@ class LlmqApp(App[int]):
 
 
 def run_app(
-    bank: Bank, study: bool = False, topic: str | None = None, kind: str | None = None, preload: Preload | None = None
+    bank: Bank,
+    study: bool = False,
+    topic: str | None = None,
+    kind: str | None = None,
+    preload: Preload | None = None,
+    lang: str | None = None,
 ) -> int:
     # Everything alive now (the modules, the bank) lives as long as the app: freezing it keeps the
     # garbage collector from walking those ~50,000 objects again in every full collection (about
     # 15 ms each, several during start-up).
     gc.freeze()
-    app = LlmqApp(bank, study=study, topic=topic, kind=kind, preload=preload)
+    app = LlmqApp(bank, study=study, topic=topic, kind=kind, preload=preload, lang=lang)
     code = app.run()
     return exit_status(app, code)
 

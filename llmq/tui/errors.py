@@ -11,14 +11,17 @@ from textual.dom import DOMNode
 from textual.worker import Worker, WorkerState
 
 from llmq.errors import LlmqError
+from llmq.l10n import _
 
 
 def error_notice(error: BaseException) -> tuple[str, str]:
     """(title, message) of the notification for `error`. Errors for people (LlmqError) carry
     their title and already say what to do; anything else is titled with its type's name."""
     name = type(error).__name__
-    title = error.title if isinstance(error, LlmqError) else name
-    return title, str(error) or name
+    # Titles are a few fixed words (msgids); messages from the layers below are translated where
+    # the catalogue has them and shown as they are otherwise.
+    title = _(error.title) if isinstance(error, LlmqError) else name
+    return title, _(str(error)) if str(error) else name
 
 
 class ReportsWorkerErrors(DOMNode):

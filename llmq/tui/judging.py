@@ -13,18 +13,19 @@ from typing import Any, Protocol
 from llmq.bank import CodeExercise
 from llmq.errors import LlmqError
 from llmq.judge.verdict import Verdict
+from llmq.l10n import N_
 
 
 class JudgeStartFailed(LlmqError):
     """The judge could not be started (or was already stopped): the message says why and what to do."""
 
-    title = "Judge"
+    title = N_("Judge")
 
 
 class CheckFailed(LlmqError):
     """A check was sent but the judge gave no verdict for it (its worker failed or was closed)."""
 
-    title = "Judge"
+    title = N_("Judge")
 
 
 class PendingCheck(Protocol):

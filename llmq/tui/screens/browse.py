@@ -14,9 +14,11 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
 from llmq.bank import CodeExercise
 from llmq.bank.model import KINDS
+from llmq.l10n import N_, _
 from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.progress_facade import BrowseRow
 from llmq.tui.screens.reloading import ReloadsOnReturn
+from llmq.tui.translated import TranslatedBindings
 
 if TYPE_CHECKING:
     from llmq.tui.app import LlmqApp
@@ -45,16 +47,16 @@ def due_text(row: BrowseRow) -> str:
     return datetime.fromtimestamp(row.due_ms / 1000).strftime("%Y-%m-%d %H:%M")
 
 
-class BrowseScreen(ReportsWorkerErrors, ReloadsOnReturn):
+class BrowseScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
     HELP = "every question, searchable; suspend, unsuspend, reset or open the one under the cursor"
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="browse.back"),
-        Binding("ctrl+f", "focus_search", "Search", id="browse.search"),
-        Binding("s", "act('suspend')", "Suspend", id="browse.suspend"),
-        Binding("u", "act('unsuspend')", "Unsuspend", id="browse.unsuspend"),
-        Binding("r", "reset", "Reset…", id="browse.reset"),
-        Binding("z", "undo", "Undo", id="browse.undo"),
-        Binding("o", "open", "Open", id="browse.open"),
+        Binding("escape", "app.pop_screen", N_("Back"), id="browse.back"),
+        Binding("ctrl+f", "focus_search", N_("Search"), id="browse.search"),
+        Binding("s", "act('suspend')", N_("Suspend"), id="browse.suspend"),
+        Binding("u", "act('unsuspend')", N_("Unsuspend"), id="browse.unsuspend"),
+        Binding("r", "reset", N_("Reset…"), id="browse.reset"),
+        Binding("z", "undo", N_("Undo"), id="browse.undo"),
+        Binding("o", "open", N_("Open"), id="browse.open"),
     ]
 
     class Loaded(Message):
@@ -77,7 +79,7 @@ class BrowseScreen(ReportsWorkerErrors, ReloadsOnReturn):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="browse-filters"):
-            yield Input(placeholder="search id, title, topic", id="search")
+            yield Input(placeholder=_("search id, title, topic"), id="search")
             yield Select([(t, t) for t in self.llmq.bank.topics], prompt="any topic", id="filter-topic")
             yield Select([(k, k) for k in KINDS], prompt="any kind", id="filter-kind")
             yield Select([(s, s) for s in STATES], prompt="any state", id="filter-state")
@@ -125,7 +127,7 @@ class BrowseScreen(ReportsWorkerErrors, ReloadsOnReturn):
         self.rows = message.rows
         self.undoable = max(0, self.undoable + message.undoable)
         if message.note:
-            self.notify(message.note, title="Browse")
+            self.notify(message.note, title=_("Browse"))
         self._fill()
         self.refresh_bindings()
 
@@ -145,7 +147,9 @@ class BrowseScreen(ReportsWorkerErrors, ReloadsOnReturn):
             table.add_row(r.id, r.topic, r.kind, r.state, due_text(r), str(r.lapses), r.title, key=r.id)
         if keep is not None and keep in {r.id for r in shown}:
             table.move_cursor(row=table.get_row_index(keep))
-        self.query_one("#browse-count", Static).update(f"{len(shown)} of {len(self.rows)} questions")
+        self.query_one("#browse-count", Static).update(
+            _("{len_shown} of {len_self_rows} questions").format(len_shown=len(shown), len_self_rows=len(self.rows))
+        )
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._fill()

@@ -9,11 +9,14 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from llmq.l10n import N_, _
+from llmq.tui.translated import TranslatedBindings
 
-class ConfirmScreen(ModalScreen[bool]):
+
+class ConfirmScreen(TranslatedBindings, ModalScreen[bool]):
     BINDINGS = [
-        Binding("y,enter", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+        Binding("y,enter", "answer(True)", N_("Yes"), id="confirm.yes"),
+        Binding("n,escape", "answer(False)", N_("No"), id="confirm.no"),
     ]
 
     def __init__(self, question: str, consequence: str, yes: str) -> None:
@@ -26,7 +29,7 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical(id="confirm-box"):
             yield Static(self.question, id="confirm-question")
             yield Static(self.consequence, id="confirm-consequence")
-            yield Static(f"y or enter: {self.yes} · n or escape: keep it as it is", id="confirm-keys")
+            yield Static(_("y or enter: {yes} · n or escape: keep it as it is").format(yes=self.yes), id="confirm-keys")
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

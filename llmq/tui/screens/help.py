@@ -9,6 +9,8 @@ from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from llmq.l10n import N_, _
+from llmq.tui.translated import TranslatedBindings
 from llmq.tui.widgets.reading import ReadingScroll
 
 # Keys every screen shares, beyond the screen's own bindings.
@@ -51,8 +53,8 @@ def screen_help(screen: Screen[object]) -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,question_mark,f1,q", "dismiss", "Close help", id="help.close")]
+class HelpScreen(TranslatedBindings, ModalScreen[None]):
+    BINDINGS = [Binding("escape,question_mark,f1,q", "dismiss", N_("Close help"), id="help.close")]
 
     def __init__(self, below: Screen[object]) -> None:
         super().__init__()
@@ -63,7 +65,7 @@ class HelpScreen(ModalScreen[None]):
         with ReadingScroll(id="help-box"):
             yield Static(f"Help · {about}" if about else "Help", id="help-title")
             yield Static(screen_help(self.below), id="help-keys")
-            yield Static("escape, ? or f1 closes this", id="help-close")
+            yield Static(_("escape, ? or f1 closes this"), id="help-close")
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)

@@ -9,23 +9,25 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 
+from llmq.l10n import N_, _
 from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.screens.reloading import ReloadsOnReturn
+from llmq.tui.translated import TranslatedBindings
 
 if TYPE_CHECKING:
     from llmq.tui.app import LlmqApp
     from llmq.tui.progress_facade import HomeData
 
 
-class HomeScreen(ReportsWorkerErrors, ReloadsOnReturn):
+class HomeScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
     HELP = "your topics with what is due and new today; start a review or go anywhere else"
     BINDINGS = [
-        Binding("r", "app.review", "Review all", id="home.review"),
-        Binding("enter", "review_topic", "Review topic", id="home.review_topic"),
-        Binding("c", "app.practice", "Practise code", id="home.practice"),
-        Binding("b", "app.browse", "Browse", id="home.browse"),
-        Binding("s", "app.stats", "Stats", id="home.stats"),
-        Binding("q", "app.quit", "Quit", id="home.quit"),
+        Binding("r", "app.review", N_("Review all"), id="home.review"),
+        Binding("enter", "review_topic", N_("Review topic"), id="home.review_topic"),
+        Binding("c", "app.practice", N_("Practise code"), id="home.practice"),
+        Binding("b", "app.browse", N_("Browse"), id="home.browse"),
+        Binding("s", "app.stats", N_("Stats"), id="home.stats"),
+        Binding("q", "app.quit", N_("Quit"), id="home.quit"),
     ]
 
     class Loaded(Message):
@@ -39,7 +41,7 @@ class HomeScreen(ReportsWorkerErrors, ReloadsOnReturn):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("loading your progress…", id="today")
+        yield Static(_("loading your progress…"), id="today")
         table: DataTable[str] = DataTable(id="topics", cursor_type="row", zebra_stripes=True)
         table.add_column("topic", key="topic")
         table.add_column("due", key="due")
@@ -49,7 +51,7 @@ class HomeScreen(ReportsWorkerErrors, ReloadsOnReturn):
             table.add_row(topic.title, "…", "…", "…", key=name)
         yield table
         yield Static(
-            "r review all · enter review the topic · c practise code · b browse · s stats · ctrl+p every command · ? help",
+            _("r review all · enter review the topic · c practise code · b browse · s stats · ctrl+p every command · ? help"),
             id="home-help",
         )
         yield Footer()

@@ -12,10 +12,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from llmq.bank import CodeExercise
+from llmq.l10n import N_, _
 from llmq.srs import Rating
 from llmq.store import CodeStatus
 from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.screens.reloading import ReloadsOnReturn
+from llmq.tui.translated import TranslatedBindings
 from llmq.tui.widgets.card_view import CardView
 from llmq.tui.widgets.code_panel import CodePanel
 
@@ -29,12 +31,12 @@ def _solved_label(status: CodeStatus | None) -> str:
     return "✓ solved" if status.solved else "tried"
 
 
-class PracticeScreen(ReportsWorkerErrors, ReloadsOnReturn):
+class PracticeScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
     """Every code exercise: solved (a passing submission), attempted, or not tried."""
 
     HELP = "every code exercise with its state; enter opens one"
 
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="practice.back")]
+    BINDINGS = [Binding("escape", "app.pop_screen", N_("Back"), id="practice.back")]
 
     class Loaded(Message):
         def __init__(self, status: dict[str, str]) -> None:
@@ -52,8 +54,8 @@ class PracticeScreen(ReportsWorkerErrors, ReloadsOnReturn):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Code exercises · enter opens one", id="practice-title")
-        yield Static("GPU track: looking for a CUDA device…", id="practice-device")
+        yield Static(_("Code exercises · enter opens one"), id="practice-title")
+        yield Static(_("GPU track: looking for a CUDA device…"), id="practice-device")
         table: DataTable[str] = DataTable(id="exercises", cursor_type="row", zebra_stripes=True)
         table.add_column("", key="solved")
         table.add_column("id", key="id")
@@ -105,7 +107,7 @@ class PracticeScreen(ReportsWorkerErrors, ReloadsOnReturn):
 PRACTICE_COUNTS = "Practice counts: a pass schedules the next review, as in the review queue."
 
 
-class ExerciseScreen(ReportsWorkerErrors, Screen[None]):
+class ExerciseScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
     """One code exercise outside the queue. A review card and a practice run are one thing:
     passing here schedules the exercise's card as answering it in the review queue would, with
     the same suggested rating."""
@@ -115,7 +117,7 @@ class ExerciseScreen(ReportsWorkerErrors, Screen[None]):
         "schedules the exercise's next review as the review queue would"
     )
 
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="exercise.back")]
+    BINDINGS = [Binding("escape", "app.pop_screen", N_("Back"), id="exercise.back")]
 
     class Scheduled(Message):
         def __init__(self, rating: Rating, interval: str) -> None:
@@ -155,4 +157,4 @@ class ExerciseScreen(ReportsWorkerErrors, Screen[None]):
     def on_exercise_screen_scheduled(self, message: Scheduled) -> None:
         line = f"Passed: scheduled as {message.rating.name}, next review in {message.interval}."
         self.query_one("#practice-counts", Static).update(line)
-        self.notify(line, title="Practice counts")
+        self.notify(line, title=_("Practice counts"))

@@ -8,6 +8,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Rule, Static
 
 from llmq.bank import Choice, Flashcard, Numeric, Question
+from llmq.l10n import N_
+from llmq.tui.translated import TranslatedBindings
 from llmq.tui.widgets.choice import LETTERS
 from llmq.tui.widgets.markdown import BankMarkdown
 from llmq.tui.widgets.reading import ReadingScroll
@@ -26,9 +28,9 @@ def answer_markdown(q: Question) -> tuple[str, str]:
     return getattr(q, "task", ""), ""
 
 
-class QuestionScreen(Screen[None]):
+class QuestionScreen(TranslatedBindings, Screen[None]):
     HELP = "one question with its answer, to read (not rated)"
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="question.back")]
+    BINDINGS = [Binding("escape", "app.pop_screen", N_("Back"), id="question.back")]
 
     def __init__(self, question: Question) -> None:
         super().__init__()

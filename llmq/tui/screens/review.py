@@ -16,8 +16,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from llmq.bank import Choice, CodeExercise, Flashcard, Numeric, Question
+from llmq.l10n import N_, _
 from llmq.srs import Answered, QueueCounts, Rating, Shown, Study
 from llmq.tui.errors import ReportsWorkerErrors, guarded
+from llmq.tui.translated import TranslatedBindings
 from llmq.tui.widgets.card_view import CardView
 from llmq.tui.widgets.flashcard import FlashcardView
 from llmq.tui.widgets.rating_bar import RatingBar
@@ -88,28 +90,28 @@ class SessionTally:
         )
 
 
-class ReviewScreen(ReportsWorkerErrors, Screen[None]):
+class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
     HELP = "the review queue: due cards first, then new ones; rate each answer 1-4 as in Anki"
     BINDINGS = [
-        Binding("space,enter", "show", "Show answer", id="review.show"),
-        Binding("space,enter", "accept", "Rate ◆", id="review.accept"),  # the suggested rating
-        Binding("1", "rate(1)", "Again", id="review.again"),
-        Binding("2", "rate(2)", "Hard", id="review.hard"),
-        Binding("3", "rate(3)", "Good", id="review.good"),
-        Binding("4", "rate(4)", "Easy", id="review.easy"),
-        Binding("escape", "back", "Back", id="review.back"),
+        Binding("space,enter", "show", N_("Show answer"), id="review.show"),
+        Binding("space,enter", "accept", N_("Rate ◆"), id="review.accept"),  # the suggested rating
+        Binding("1", "rate(1)", N_("Again"), id="review.again"),
+        Binding("2", "rate(2)", N_("Hard"), id="review.hard"),
+        Binding("3", "rate(3)", N_("Good"), id="review.good"),
+        Binding("4", "rate(4)", N_("Easy"), id="review.easy"),
+        Binding("escape", "back", N_("Back"), id="review.back"),
         # ctrl+z too: it reaches the screen while the numeric card's input has the focus
-        Binding("plus", "study_more", "More new cards", id="review.more"),
-        Binding("u,ctrl+z", "undo", "Undo", id="review.undo", key_display="u"),
-        Binding("minus", "bury", "Bury", id="review.bury"),
-        Binding("exclamation_mark", "suspend", "Suspend", id="review.suspend"),
+        Binding("plus", "study_more", N_("More new cards"), id="review.more"),
+        Binding("u,ctrl+z", "undo", N_("Undo"), id="review.undo", key_display="u"),
+        Binding("minus", "bury", N_("Bury"), id="review.bury"),
+        Binding("exclamation_mark", "suspend", N_("Suspend"), id="review.suspend"),
         # Reading a long answer: the card scrolls (the keys are listed in the help, not the footer).
-        Binding("j,down", "scroll('down')", "Scroll down", show=False),
-        Binding("k,up", "scroll('up')", "Scroll up", show=False),
-        Binding("pagedown", "scroll('page_down')", "Page down", show=False),
-        Binding("pageup", "scroll('page_up')", "Page up", show=False),
-        Binding("home", "scroll('home')", "Top", show=False),
-        Binding("end", "scroll('end')", "Bottom", show=False),
+        Binding("j,down", "scroll('down')", N_("Scroll down"), show=False),
+        Binding("k,up", "scroll('up')", N_("Scroll up"), show=False),
+        Binding("pagedown", "scroll('page_down')", N_("Page down"), show=False),
+        Binding("pageup", "scroll('page_up')", N_("Page up"), show=False),
+        Binding("home", "scroll('home')", N_("Top"), show=False),
+        Binding("end", "scroll('end')", N_("Bottom"), show=False),
     ]
 
     class Advanced(Message):
@@ -142,7 +144,7 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         scope = " · ".join(x for x in (self.topic, self.kind) if x) or "all topics"
-        yield Static(f"Review · {scope}", id="queue-counts")
+        yield Static(_("Review · {scope}").format(scope=scope), id="queue-counts")
         yield Container(Static("loading…", classes="empty"), id="card-area")
         yield RatingBar(id="rating-bar")
         yield Footer()
@@ -152,8 +154,8 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         topics = self.llmq.bank.topics
         if self.topic is not None and self.topic not in topics:
             self.notify(
-                f"There is no topic {self.topic!r}. Topics: {', '.join(topics)}.",
-                title="Unknown topic",
+                _("There is no topic {topic!r}. Topics: {join_topics}.").format(topic=self.topic, join_topics=", ".join(topics)),
+                title=_("Unknown topic"),
                 severity="warning",
                 timeout=10,
             )
@@ -263,9 +265,9 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         r = message.result
         self.busy = True  # until the card is drawn (see _card_drawn)
         if r.answered is not None and r.answered.notice:
-            self.notify(r.answered.notice, title="Leech", severity="warning", timeout=10)
+            self.notify(r.answered.notice, title=_("Leech"), severity="warning", timeout=10)
         if r.note:
-            self.notify(r.note, title="Review")
+            self.notify(r.note, title=_("Review"))
         self._undoable = max(0, self._undoable + r.undoable)
         if r.undid_rating is not None:
             self.tally.remove(r.undid_rating)
@@ -274,7 +276,9 @@ class ReviewScreen(ReportsWorkerErrors, Screen[None]):
         c = r.counts
         scope = " · ".join(x for x in (self.topic, self.kind) if x) or "all topics"
         self.query_one("#queue-counts", Static).update(
-            f"Review · {scope}    new {c.new} · learning {c.learning} · review {c.review}"
+            _("Review · {scope}    new {new} · learning {learning} · review {review}").format(
+                scope=scope, new=c.new, learning=c.learning, review=c.review
+            )
         )
         self.shown = r.shown
         self.suggested = None

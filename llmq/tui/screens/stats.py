@@ -14,8 +14,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from llmq.l10n import N_, _
 from llmq.srs import Stats
 from llmq.tui.errors import ReportsWorkerErrors, guarded
+from llmq.tui.translated import TranslatedBindings
 from llmq.tui.widgets.heatmap import Heatmap
 from llmq.tui.widgets.reading import ReadingScroll
 
@@ -37,10 +39,10 @@ def forecast_text(forecast: list[DayDue], height: int = 6) -> Text:
     """A column per day from today (two cells wide), labelled today, +7, +14, ...; then the totals."""
     text = Text()
     if not forecast:
-        return Text("nothing scheduled")
+        return Text(_("nothing scheduled"))
     top = max(d.due for d in forecast)
     if top == 0:
-        return Text(f"nothing due in the next {len(forecast)} days")
+        return Text(_("nothing due in the next {len_forecast} days").format(len_forecast=len(forecast)))
     for level in range(height, 0, -1):
         text.append(f"{top if level == height else '':>4} ", style="dim")
         for d in forecast:
@@ -80,7 +82,7 @@ def mastery_table(topics: dict[str, TopicStats], titles: dict[str, str]) -> Tabl
     table.add_column("topic", no_wrap=True, overflow="ellipsis", max_width=28)
     for name in ("cards", "new", "learn", "review", "mature"):
         table.add_column(name, justify="right")
-    table.add_column("mastery (predicted recall)", no_wrap=True)
+    table.add_column(_("mastery (predicted recall)"), no_wrap=True)
     for name, t in topics.items():
         table.add_row(
             titles.get(name, name),
@@ -94,9 +96,9 @@ def mastery_table(topics: dict[str, TopicStats], titles: dict[str, str]) -> Tabl
     return table
 
 
-class StatsScreen(ReportsWorkerErrors, Screen[None]):
+class StatsScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
     HELP = "your progress: reviews per day, what comes due, retention, mastery by topic, code solved"
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="stats.back")]
+    BINDINGS = [Binding("escape", "app.pop_screen", N_("Back"), id="stats.back")]
 
     class Loaded(Message):
         def __init__(self, stats: Stats) -> None:
@@ -107,15 +109,15 @@ class StatsScreen(ReportsWorkerErrors, Screen[None]):
         yield Header()
         with ReadingScroll(id="stats-body"):
             yield Static("loading…", id="stats-summary")
-            yield Static("Reviews per day", classes="section-title")
+            yield Static(_("Reviews per day"), classes="section-title")
             yield Heatmap(id="heatmap")
-            yield Static("Due from today", classes="section-title")
+            yield Static(_("Due from today"), classes="section-title")
             yield Static("", id="forecast", classes="stats-part")
-            yield Static("Retention", classes="section-title")
+            yield Static(_("Retention"), classes="section-title")
             yield Static("", id="retention", classes="stats-part")
-            yield Static("Mastery by topic", classes="section-title")
+            yield Static(_("Mastery by topic"), classes="section-title")
             yield Static("", id="mastery", classes="stats-part")
-            yield Static("Code", classes="section-title")
+            yield Static(_("Code"), classes="section-title")
             yield Static("", id="code", classes="stats-part")
         yield Footer()
 
@@ -130,8 +132,16 @@ class StatsScreen(ReportsWorkerErrors, Screen[None]):
     def on_stats_screen_loaded(self, message: Loaded) -> None:
         s = message.stats
         self.query_one("#stats-summary", Static).update(
-            f"{s.reviews_total} reviews · {s.cards_total} cards · {s.due_now} due now · "
-            f"streak {s.streak_days} days · today {s.reviews_today} reviews in {s.time_today_s:.0f} s"
+            _(
+                "{reviews_total} reviews · {cards_total} cards · {due_now} due now · streak {streak_days} days · today {reviews_today} reviews in {time_today_s:.0f} s"
+            ).format(
+                reviews_total=s.reviews_total,
+                cards_total=s.cards_total,
+                due_now=s.due_now,
+                streak_days=s.streak_days,
+                reviews_today=s.reviews_today,
+                time_today_s=s.time_today_s,
+            )
         )
         self.query_one(Heatmap).show(s.reviews_per_day)
         self.query_one("#forecast", Static).update(forecast_text(s.forecast))
@@ -139,4 +149,8 @@ class StatsScreen(ReportsWorkerErrors, Screen[None]):
         titles = {name: topic.title for name, topic in cast("LlmqApp", self.app).bank.topics.items()}
         self.query_one("#mastery", Static).update(mastery_table(s.topics, titles))
         c = s.code
-        self.query_one("#code", Static).update(f"{c.solved} of {c.exercises} exercises solved · {c.attempted} attempted")
+        self.query_one("#code", Static).update(
+            _("{solved} of {exercises} exercises solved · {attempted} attempted").format(
+                solved=c.solved, exercises=c.exercises, attempted=c.attempted
+            )
+        )

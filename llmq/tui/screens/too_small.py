@@ -9,6 +9,9 @@ from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from llmq.l10n import _
+from llmq.tui.translated import TranslatedBindings
+
 MIN_WIDTH = 80
 MIN_HEIGHT = 24
 
@@ -17,7 +20,7 @@ def too_small(width: int, height: int) -> bool:
     return width < MIN_WIDTH or height < MIN_HEIGHT
 
 
-class TooSmallScreen(ModalScreen[None]):
+class TooSmallScreen(TranslatedBindings, ModalScreen[None]):
     """Only ctrl+q works here (the app's binding); every other key waits for a larger terminal."""
 
     BINDINGS = [Binding("escape", "nothing", show=False)]  # escape must not pop it
@@ -27,9 +30,9 @@ class TooSmallScreen(ModalScreen[None]):
 
     def show_size(self, width: int, height: int) -> None:
         self.query_one("#too-small", Static).update(
-            f"The terminal is too small: {width}x{height}.\n"
-            f"llmq needs at least {MIN_WIDTH}x{MIN_HEIGHT}.\n\n"
-            "Make the window larger (or the font smaller).\nctrl+q quits."
+            _(
+                "The terminal is too small: {width}x{height}.\nllmq needs at least {MIN_WIDTH}x{MIN_HEIGHT}.\n\nMake the window larger (or the font smaller).\nctrl+q quits."
+            ).format(width=width, height=height, MIN_WIDTH=MIN_WIDTH, MIN_HEIGHT=MIN_HEIGHT)
         )
 
     def action_nothing(self) -> None:

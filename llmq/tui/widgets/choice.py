@@ -16,6 +16,7 @@ from textual.containers import Vertical
 from textual.widgets import Rule, Static
 
 from llmq.bank import Choice
+from llmq.l10n import N_, _
 from llmq.srs import Rating
 from llmq.tui.errors import guarded
 from llmq.tui.widgets.card_view import CardView
@@ -40,12 +41,12 @@ def option_feedback(picked: bool, right: bool) -> str:
 
 class ChoiceView(CardView, can_focus=True):
     BINDINGS = [
-        *[Binding(str(i + 1), f"pick({i})", "Pick", show=i == 0, key_display="1-8/a-h") for i in range(8)],
-        *[Binding(LETTERS[i], f"pick({i})", "Pick", show=False) for i in range(8)],
-        Binding("up", "move(-1)", "Up", show=False),
-        Binding("down", "move(1)", "Down", show=False),
-        Binding("space", "toggle_cursor", "Toggle", id="choice.toggle"),
-        Binding("enter", "enter", "Choose", id="choice.submit"),
+        *[Binding(str(i + 1), f"pick({i})", N_("Pick"), show=i == 0, key_display="1-8/a-h") for i in range(8)],
+        *[Binding(LETTERS[i], f"pick({i})", N_("Pick"), show=False) for i in range(8)],
+        Binding("up", "move(-1)", N_("Up"), show=False),
+        Binding("down", "move(1)", N_("Down"), show=False),
+        Binding("space", "toggle_cursor", N_("Toggle"), id="choice.toggle"),
+        Binding("enter", "enter", N_("Choose"), id="choice.submit"),
     ]
 
     def __init__(self, card: Choice, order: tuple[int, ...] | None = None) -> None:
@@ -132,7 +133,7 @@ class ChoiceView(CardView, can_focus=True):
             self.action_pick(self.cursor)
             return
         if not self.selected:
-            self.notify("Pick at least one option first.", title="Choice", severity="warning")
+            self.notify(_("Pick at least one option first."), title=_("Choice"), severity="warning")
             return
         self._grade()
 

@@ -8,6 +8,8 @@ from textual import events
 from textual.binding import Binding
 from textual.widgets import TextArea
 
+from llmq.l10n import N_
+
 INDENT = "    "
 
 
@@ -19,7 +21,7 @@ def next_line_indent(line_before_cursor: str) -> str:
 
 
 class CodeEditor(TextArea):
-    BINDINGS = [Binding("ctrl+a", "select_all", "Select all", show=False)]
+    BINDINGS = [Binding("ctrl+a", "select_all", N_("Select all"), show=False)]
 
     def __init__(self, text: str = "", **kwargs: object) -> None:
         super().__init__(

@@ -17,6 +17,7 @@ from llmq.bank import CodeExercise
 from llmq.datadir import data_dir
 from llmq.judge.reference_file import reference_solution
 from llmq.judge.verdict import Verdict
+from llmq.l10n import N_, _
 from llmq.srs import Attempt, Rating, suggested_rating
 from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.suspend import editor_command, run_suspended
@@ -34,14 +35,14 @@ class CodePanel(ReportsWorkerErrors, CardView):
     """In the review queue (`review=True`) a pass or a revealed reference grades the card."""
 
     BINDINGS = [
-        Binding("ctrl+r,f5", "run_checks", "Run checks", id="code.run"),
-        Binding("escape", "cancel_check", "Cancel check", priority=True, id="code.cancel"),
-        Binding("ctrl+t,f2", "hint", "Hint", id="code.hint"),
-        Binding("ctrl+g,f8", "reveal_reference", "Reference", id="code.reveal"),
+        Binding("ctrl+r,f5", "run_checks", N_("Run checks"), id="code.run"),
+        Binding("escape", "cancel_check", N_("Cancel check"), priority=True, id="code.cancel"),
+        Binding("ctrl+t,f2", "hint", N_("Hint"), id="code.hint"),
+        Binding("ctrl+g,f8", "reveal_reference", N_("Reference"), id="code.reveal"),
         Binding("ctrl+o,f4", "external_editor", "$EDITOR", id="code.editor"),
-        Binding("f11,ctrl+b", "maximise", "Maximise", id="code.maximise", key_display="f11"),
-        Binding("f3", "toggle_task", "Task pane", id="code.task"),
-        Binding("f9", "focus_results", "Results", id="code.results", show=False),
+        Binding("f11,ctrl+b", "maximise", N_("Maximise"), id="code.maximise", key_display="f11"),
+        Binding("f3", "toggle_task", N_("Task pane"), id="code.task"),
+        Binding("f9", "focus_results", N_("Results"), id="code.results", show=False),
     ]
 
     class CheckFinished(Message):
@@ -91,7 +92,7 @@ class CodePanel(ReportsWorkerErrors, CardView):
             with Vertical(id="work-pane"):
                 yield CodeEditor(self.exercise.stub, id="editor")
                 with Horizontal(id="check-status"):
-                    yield Static("ctrl+r or f5: run the checks", id="status-line")
+                    yield Static(_("ctrl+r or f5: run the checks"), id="status-line")
                     yield ProgressBar(total=self.exercise.timeout_s, show_eta=False, id="check-progress")
                 with ReadingScroll(id="results-scroll"):
                     yield ResultsPanel(id="results")
@@ -134,7 +135,7 @@ class CodePanel(ReportsWorkerErrors, CardView):
         # only if the user has not started typing over the stub meanwhile
         if self.editor.text == self.exercise.stub:
             self.editor.load_text(message.code)
-            self.query_one("#status-line", Static).update("your last attempt · ctrl+r or f5: run the checks")
+            self.query_one("#status-line", Static).update(_("your last attempt · ctrl+r or f5: run the checks"))
 
     # -- checking -------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -170,7 +171,9 @@ class CodePanel(ReportsWorkerErrors, CardView):
     def _tick(self) -> None:
         elapsed = time.monotonic() - self._started
         self.query_one("#check-progress", ProgressBar).update(progress=min(elapsed, self.exercise.timeout_s))
-        self.query_one("#status-line", Static).update(f"running the checks… {elapsed:.1f} s · esc cancels")
+        self.query_one("#status-line", Static).update(
+            _("running the checks… {elapsed:.1f} s · esc cancels").format(elapsed=elapsed)
+        )
 
     def _check(self, run: int, source: str) -> None:
         """In a thread: judge, save the submission, report by message."""
@@ -201,12 +204,12 @@ class CodePanel(ReportsWorkerErrors, CardView):
         status = self.query_one("#status-line", Static)
         if not message.ran:
             results.show_not_run("the check could not run")
-            status.update("error · ctrl+r or f5: run again")
+            status.update(_("error · ctrl+r or f5: run again"))
             self.failures += 1
             return
         if message.verdict is None:
             results.show_note("cancelled")
-            status.update("check cancelled · ctrl+r or f5: run again")
+            status.update(_("check cancelled · ctrl+r or f5: run again"))
             return
         results.show_verdict(message.verdict)
         passed = message.verdict.passed
@@ -231,7 +234,7 @@ class CodePanel(ReportsWorkerErrors, CardView):
             return
         self._stop_running()
         self.query_one("#results", ResultsPanel).show_note("cancelled")
-        self.query_one("#status-line", Static).update("check cancelled · ctrl+r or f5: run again")
+        self.query_one("#status-line", Static).update(_("check cancelled · ctrl+r or f5: run again"))
         # killing the child is a system call or two: off the event loop all the same
         self.run_worker(self.llmq.judge.cancel, thread=True, exit_on_error=False, group="cancel")
 
@@ -245,7 +248,7 @@ class CodePanel(ReportsWorkerErrors, CardView):
     # -- help -----------------------------------------------------------------------------------
     def action_hint(self) -> None:
         if self.hints_shown >= len(self.exercise.hints):
-            self.notify("No more hints.", title="Hints", severity="information")
+            self.notify(_("No more hints."), title=_("Hints"), severity="information")
             return
         n = self.hints_shown
         self.hints_shown += 1
@@ -291,12 +294,13 @@ class CodePanel(ReportsWorkerErrors, CardView):
         outcome = run_suspended(self.app, editor_command(), str(path))
         if outcome.error is not None:
             self.notify(
-                f"{outcome.error}. Set $EDITOR (or $VISUAL) to an editor that waits until the "
-                f"file is closed, e.g. EDITOR=vim or EDITOR='code --wait'.",
-                title="Editor not started",
+                _(
+                    "{error}. Set $EDITOR (or $VISUAL) to an editor that waits until the file is closed, e.g. EDITOR=vim or EDITOR='code --wait'."
+                ).format(error=outcome.error),
+                title=_("Editor not started"),
                 severity="error",
                 timeout=10,
             )
             return
         self.editor.load_text(path.read_text(encoding="utf-8"))
-        self.notify(f"Loaded {path.name} from your editor.", title="Editor")
+        self.notify(_("Loaded {name} from your editor.").format(name=path.name), title=_("Editor"))

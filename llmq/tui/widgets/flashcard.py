@@ -6,6 +6,7 @@ from textual.app import ComposeResult
 from textual.widgets import Rule, Static
 
 from llmq.bank import Flashcard
+from llmq.l10n import _
 from llmq.srs import Rating
 from llmq.tui.widgets.card_view import CardView
 from llmq.tui.widgets.markdown import BankMarkdown
@@ -19,7 +20,7 @@ class FlashcardView(CardView):
     def compose(self) -> ComposeResult:
         yield Static(self.card.title, classes="card-title")
         yield BankMarkdown(self.card.prompt, classes="prompt")
-        yield Static("space or enter: show the answer", classes="hint-line")
+        yield Static(_("space or enter: show the answer"), classes="hint-line")
 
     def reveal(self) -> bool:
         if self.graded:

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.widgets import Static
 
+from llmq.l10n import _
+
 if TYPE_CHECKING:
     from llmq.srs import DayReviews
 
@@ -20,7 +22,7 @@ def heatmap_text(per_day: list[DayReviews], weeks: int = 26) -> Text:
     """`per_day` is Stats.reviews_per_day (oldest first, the last entry is today). Whole weeks:
     the first column starts on a Monday, so each row is one weekday; days after today stay blank."""
     if not per_day:
-        return Text("no reviews yet")
+        return Text(_("no reviews yet"))
     today = date.fromisoformat(per_day[-1].date)
     first = today - timedelta(days=today.weekday() + 7 * (weeks - 1))  # a Monday
     counts = {d.date: d.reviews for d in per_day}

@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Rule, Static
 
 from llmq.bank.numeric import AnswerFormatError, Instance, is_correct
+from llmq.l10n import _
 from llmq.srs import Rating
 from llmq.tui.errors import guarded
 from llmq.tui.widgets.card_view import CardView
@@ -26,10 +27,15 @@ class NumericView(CardView):
         q = self.instance.question
         yield Static(q.title, classes="card-title")
         yield BankMarkdown(self.instance.prompt, classes="prompt")
-        unit = f" in {q.unit}" if q.unit else ""
-        example = f"e.g. 31.4 {q.unit} or 3.14e10".replace("  ", " ") if q.unit else "e.g. 31.4 or 3.14e10"
-        yield Input(placeholder=f"your answer{unit} ({example}; prefixes like k, M, G, Gi understood)", id="numeric-answer")
-        yield Static(f"enter: check · tolerance ±{q.tolerance:.1%}", classes="hint-line")
+        unit = _(" in {unit}").format(unit=q.unit) if q.unit else ""
+        example = _("e.g. 31.4 {unit} or 3.14e10").format(unit=q.unit) if q.unit else _("e.g. 31.4 or 3.14e10")
+        yield Input(
+            placeholder=_("your answer{unit} ({example}; prefixes like k, M, G, Gi understood)").format(
+                unit=unit, example=example
+            ),
+            id="numeric-answer",
+        )
+        yield Static(_("enter: check · tolerance ±{tolerance:.1%}").format(tolerance=q.tolerance), classes="hint-line")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -43,7 +49,7 @@ class NumericView(CardView):
         try:
             right = is_correct(event.value, q, self.instance.answer)
         except AnswerFormatError as err:
-            self.notify(f"{err}. Try e.g. 31.4 {q.unit}".strip(), title="Could not read that", severity="warning")
+            self.notify(f"{err}. Try e.g. 31.4 {q.unit}".strip(), title=_("Could not read that"), severity="warning")
             return
         expected = f"{format_answer(self.instance.answer)} {q.unit}".strip()
         line = self.query_one(".hint-line", Static)

@@ -6,10 +6,12 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 
+from llmq.l10n import N_
+
 
 class ReadingScroll(VerticalScroll):
     ALLOW_MAXIMIZE = True  # f11 on the code screen's results
     BINDINGS = [
-        Binding("j", "scroll_down", "Scroll down", show=False),
-        Binding("k", "scroll_up", "Scroll up", show=False),
+        Binding("j", "scroll_down", N_("Scroll down"), show=False),
+        Binding("k", "scroll_up", N_("Scroll up"), show=False),
     ]

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from llmq.judge.verdict import Verdict, isolation_text
+from llmq.l10n import _
 
 _STATUS_STYLE = {
     "pass": "bold green",
@@ -59,7 +60,7 @@ class ResultsPanel(Static):
 
     def show_not_run(self, reason: str) -> None:
         """No verdict came back (the app's error notification says why)."""
-        text = Text("ERROR", style=_STATUS_STYLE["error"])
+        text = Text(_("ERROR"), style=_STATUS_STYLE["error"])
         text.append(f"\n{reason}")
         self.update(text)
         self.remove_class("passed")
