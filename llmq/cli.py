@@ -7,8 +7,10 @@ Imports of Textual and the judge are lazy so that `llmq list` and `llmq stub` st
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import NoReturn
@@ -34,6 +36,33 @@ def _load(args: argparse.Namespace) -> Bank:
     return load_bank((*(getattr(args, "bank_before", None) or ()), *(getattr(args, "bank", None) or ())))
 
 
+LANG_CHOICES = ("zh", "en", "both")
+
+
+def chosen_lang(args: argparse.Namespace, environ: dict[str, str] | None = None) -> str:
+    """--lang (after the command, else before it), else LLMQ_LANG, else the locale: zh when the
+    first of LC_ALL, LC_MESSAGES, LANG that is set starts with zh, else en."""
+    env = os.environ if environ is None else environ
+    for given in (getattr(args, "lang", None), getattr(args, "lang_before", None)):
+        if given:
+            return str(given)
+    wanted = env.get("LLMQ_LANG", "").strip()
+    if wanted:
+        if wanted not in LANG_CHOICES:
+            raise UsageError(f"LLMQ_LANG={wanted!r} is not a language llmq has; use one of {', '.join(LANG_CHOICES)}")
+        return wanted
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def _in_langs(lang: str) -> tuple[str, ...]:
+    """The languages to print, in order: both is Chinese first, then English."""
+    return ("zh", "en") if lang == "both" else (lang,)
+
+
 def find_question(bank: Bank, qid: str) -> Question:
     if qid in bank.questions:
         return bank.questions[qid]
@@ -56,7 +85,15 @@ def find_exercise(bank: Bank, qid: str) -> CodeExercise:
 # --- commands ---------------------------------------------------------------------------------
 
 
+def _list_title(q: Question, lang: str) -> str:
+    if lang == "both":
+        zh, en = q.text("title", "zh"), q.title
+        return en if zh == en else f"{zh} / {en}"
+    return str(q.text("title", lang))
+
+
 def cmd_list(args: argparse.Namespace) -> int:
+    lang = chosen_lang(args)
     bank = _load(args)
     if args.topic and args.topic not in bank.topics:
         raise UsageError(f"unknown topic {args.topic!r}{_closest(args.topic, list(bank.topics))}")
@@ -76,9 +113,10 @@ def cmd_list(args: argparse.Namespace) -> int:
                         "kind": q.kind,
                         "topic": q.topic,
                         "track": q.track,
-                        "title": q.title,
+                        "title": q.text("title", "zh" if lang == "both" else lang),
                         "difficulty": q.difficulty,
                         "source": q.source,
+                        "langs": list(q.langs),
                     }
                     for q in rows
                 ],
@@ -92,7 +130,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     width = max(len(q.id) for q in rows)
     for q in rows:
-        print(f"{q.id:<{width}}  {q.kind:<9}  {q.topic:<12}  {q.track:<3}  {q.title}")
+        print(f"{q.id:<{width}}  {q.kind:<9}  {q.topic:<12}  {q.track:<3}  {_list_title(q, lang)}")
     print(f"\n{len(rows)} question{'s' if len(rows) != 1 else ''}")
     return EXIT_OK
 
@@ -100,16 +138,25 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_stub(args: argparse.Namespace) -> int:
     from llmq.tui.plain import stub_with_task
 
+    lang = chosen_lang(args)
     exercise = find_exercise(_load(args), args.id)
-    sys.stdout.write(stub_with_task(exercise))  # the task as the file's docstring: the spec travels with it
+    shown = exercise.localized("zh" if lang == "both" else lang)
+    if lang == "both" and shown is not exercise:
+        # One file, one docstring: the Chinese task, then the English one.
+        shown = dataclasses.replace(
+            shown, title=f"{shown.title} / {exercise.title}", task=f"{shown.task}\n\n---\n\n{exercise.task}"
+        )
+    sys.stdout.write(stub_with_task(shown))  # the task as the file's docstring: the spec travels with it
     return EXIT_OK
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     from llmq.tui.plain import show_text
 
+    lang = chosen_lang(args)
     question = find_question(_load(args), args.id)
-    sys.stdout.write(show_text(question))
+    langs = [lg for lg in _in_langs(lang) if lg == "en" or lg in question.i18n] or ["en"]
+    sys.stdout.write("\n".join(show_text(question.localized(lg)) for lg in langs))
     return EXIT_OK
 
 
@@ -122,23 +169,35 @@ def cmd_verify(args: argparse.Namespace) -> int:
         else:
             print(exc, file=sys.stderr)
         return EXIT_FAIL
+    from llmq.bank.validate import translation_warnings
     from llmq.tui.latex_check import latex_issues  # no Textual: the renderer the app uses, alone
 
     # Math the app would show as raw LaTeX is a bank error too (file:line, the question, the field).
     shown_raw = latex_issues(list(bank.questions.values()))
+    # Translations: a stale one (its English changed since) warns, and is an error under
+    # --strict; a departure from the glossary warns.
+    warned = translation_warnings(bank.roots)
+    stale = [str(w) for w in warned if w.field.endswith(".from_en")] if args.strict else []
+    if args.strict:
+        warned = [w for w in warned if not w.field.endswith(".from_en")]
     if not args.json:
+        for warning in warned:
+            print(f"warning: {warning}")
+        if shown_raw or stale:
+            print(f"bank loads: {len(bank.questions)} questions in {len(bank.topics)} topics; but")
         if shown_raw:
-            print(
-                f"bank loads: {len(bank.questions)} questions in {len(bank.topics)} topics; "
-                f"{len(shown_raw)} text{'s' if len(shown_raw) != 1 else ''} would show raw LaTeX:"
-            )
+            print(f"{len(shown_raw)} text{'s' if len(shown_raw) != 1 else ''} would show raw LaTeX:")
             for issue in shown_raw:
                 print(f"  {issue}")
-        else:
+        if stale:
+            print(f"{len(stale)} translation{'s are' if len(stale) != 1 else ' is'} stale (--strict):")
+            for issue in stale:
+                print(f"  {issue}")
+        if not shown_raw and not stale:
             print(f"bank ok: {len(bank.questions)} questions in {len(bank.topics)} topics")
     from llmq.judge.commands import verify_exercises  # the judge's half: references, wrong answers
 
-    return verify_exercises(bank.code_exercises(args.track), as_json=args.json, bank_errors=shown_raw)
+    return verify_exercises(bank.code_exercises(args.track), as_json=args.json, bank_errors=[*shown_raw, *stale])
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -167,6 +226,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     from llmq.srs import compute_stats, format_report
+
+    chosen_lang(args)  # a wrong LLMQ_LANG is a usage error here too; the report's words come with the catalogue
     from llmq.store import Store
 
     bank = _load(args)
@@ -190,8 +251,11 @@ def _check_scope(bank: Bank, topic: str | None, kind: str | None) -> None:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
+    import inspect
+
     from llmq.tui.preload import Preload
 
+    lang = chosen_lang(args)
     bank = _load(args)
     _check_scope(bank, getattr(args, "topic", None), getattr(args, "kind", None))
     # Open the store and count the home screen's cards on a thread, and give it a moment alone:
@@ -202,12 +266,17 @@ def cmd_app(args: argparse.Namespace) -> int:
     preload.wait(timeout_s=0.25)
     from llmq.tui.app import run_app  # Textual only when the app is opened
 
+    options: dict[str, object] = {}
+    # The app takes the language once its side of issue 14 lands (run_app(..., lang=...)).
+    if "lang" in inspect.signature(run_app).parameters:
+        options["lang"] = lang
     return run_app(
         bank,
         study=getattr(args, "study", False),
         topic=getattr(args, "topic", None),
         kind=getattr(args, "kind", None),
         preload=preload,
+        **options,  # type: ignore[arg-type]
     )
 
 
@@ -224,10 +293,13 @@ def build_parser() -> argparse.ArgumentParser:
     bank_help = "add a question bank of your own (repeatable; also LLMQ_BANK=DIR[:DIR])"
     common = _Parser(add_help=False)  # the subparsers' class: their `parents` are typed by it
     common.add_argument("--bank", action="append", metavar="DIR", help=bank_help)
+    lang_help = "language of questions and messages: zh, en, or both (Chinese first); also LLMQ_LANG; default from the locale"
+    common.add_argument("--lang", choices=LANG_CHOICES, help=lang_help)
     # Before the command, --bank goes to its own name: a subcommand's own --bank default would
     # otherwise overwrite it (`llmq --bank D list` must equal `llmq list --bank D`).
     before = argparse.ArgumentParser(add_help=False)
     before.add_argument("--bank", action="append", metavar="DIR", dest="bank_before", help=bank_help)
+    before.add_argument("--lang", choices=LANG_CHOICES, dest="lang_before", help=lang_help)
 
     parser = _Parser(
         prog="llmq",
@@ -281,16 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
         "exercise's task with its conventions, how many hints it has, and its stub.",
     )
     p.add_argument("id", metavar="ID", help="question id, e.g. attention.gqa (`llmq list` shows them)")
-    p.add_argument(
-        "--lang",
-        choices=["en"],
-        default="en",
-        help="language of the question: only en for now (the bilingual bank comes with a later issue)",
-    )
     p.set_defaults(handler=cmd_show)
 
     p = sub.add_parser("list", parents=[common], help="list the question bank", description="List the question bank.")
-    p.add_argument("--json", action="store_true", help="a JSON array of {id, kind, topic, track, title}")
+    p.add_argument("--json", action="store_true", help="a JSON array of {id, kind, topic, track, title, difficulty, source, langs}")
     p.add_argument("--kind", choices=KINDS)
     p.add_argument("--topic")
     p.add_argument("--track", choices=TRACKS)
@@ -305,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true")
     p.add_argument("--track", choices=[*TRACKS, "all"], default="all")
+    p.add_argument("--strict", action="store_true", help="a stale translation (its English changed since) is an error, not a warning")
     p.set_defaults(handler=cmd_verify)
 
     p = sub.add_parser("stats", parents=[common], help="your progress", description="Show your progress.")

@@ -245,9 +245,10 @@ def test_show_numeric_draws_numbers_and_gives_no_answer() -> None:
 def test_show_unknown_id_and_lang() -> None:
     unknown = run_llmq("show", "attention.gq")
     assert unknown.returncode == 2 and "unknown question id 'attention.gq'" in unknown.stderr
-    lang = run_llmq("show", "attention.gqa", "--lang", "zh")
-    assert lang.returncode == 2 and "invalid choice: 'zh'" in lang.stderr
-    assert "only en for now" in run_llmq("show", "--help").stdout
+    lang = run_llmq("show", "attention.gqa", "--lang", "fr")
+    assert lang.returncode == 2 and "invalid choice: 'fr'" in lang.stderr
+    bad_env = run_llmq("show", "attention.gqa", env={"LLMQ_LANG": "fr"})
+    assert bad_env.returncode == 2 and "LLMQ_LANG='fr' is not a language llmq has" in bad_env.stderr
 
 
 def test_stub_carries_the_task_in_its_docstring() -> None:
@@ -259,3 +260,74 @@ def test_stub_carries_the_task_in_its_docstring() -> None:
     assert doc is not None and doc.startswith("Grouped-query attention (attention.gqa)")
     assert "query head `h` uses\n  key/value head `h // (Hq // Hkv)`" in doc  # the task as written
     assert "Forbidden:" in doc and "llmq check attention.gqa" in doc
+
+
+# --- languages (issue 14 point 5, 6) --------------------------------------------------------------
+
+NO_LOCALE = {"LC_ALL": "", "LC_MESSAGES": "", "LANG": "", "LLMQ_LANG": ""}
+ZH_TITLE = "Transformer 中自注意力计算为什么要除以特征维度数量的平方根？"
+
+
+def test_show_prints_the_chosen_language_and_both_puts_chinese_first() -> None:
+    zh = run_llmq("show", "attention.why_sqrt_dk", "--lang", "zh", env=NO_LOCALE)
+    assert zh.returncode == 0, zh.stderr
+    assert zh.stdout.startswith(ZH_TITLE) and "缩放点积注意力里" in zh.stdout and "Why scale" not in zh.stdout
+    en = run_llmq("show", "attention.why_sqrt_dk", "--lang", "en", env={"LANG": "zh_CN.UTF-8"})
+    assert en.stdout.startswith("Why scale scores by 1/sqrt(d_k)?") and "缩放" not in en.stdout
+    both = run_llmq("--lang", "both", "show", "attention.why_sqrt_dk", env=NO_LOCALE)
+    assert both.returncode == 0, both.stderr
+    assert both.stdout.index(ZH_TITLE) < both.stdout.index("Why scale scores") < both.stdout.index("In scaled dot-product")
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"LANG": "zh_CN.UTF-8"}, "zh"),
+        ({"LANG": "en_US.UTF-8"}, "en"),
+        ({"LC_ALL": "zh_TW.UTF-8", "LANG": "en_US.UTF-8"}, "zh"),
+        ({"LC_ALL": "C", "LANG": "zh_CN.UTF-8"}, "en"),  # the first one set decides
+        ({"LC_MESSAGES": "zh_CN.UTF-8", "LANG": "en_US.UTF-8"}, "zh"),
+        ({"LLMQ_LANG": "en", "LANG": "zh_CN.UTF-8"}, "en"),
+        ({"LLMQ_LANG": "zh", "LANG": "en_US.UTF-8"}, "zh"),
+        ({}, "en"),
+    ],
+)
+def test_the_default_language_comes_from_llmq_lang_then_the_locale(env: dict[str, str], expected: str) -> None:
+    result = run_llmq("show", "attention.why_sqrt_dk", env={**NO_LOCALE, **env})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(ZH_TITLE if expected == "zh" else "Why scale")
+
+
+def test_lang_works_before_and_after_the_command_and_after_wins() -> None:
+    before = run_llmq("--lang", "zh", "list", "--topic", "attention", env=NO_LOCALE)
+    after = run_llmq("list", "--topic", "attention", "--lang", "zh", env=NO_LOCALE)
+    assert before.returncode == 0 and before.stdout == after.stdout and ZH_TITLE in before.stdout
+    override = run_llmq("--lang", "zh", "list", "--topic", "attention", "--lang", "en", env=NO_LOCALE)
+    assert "Why scale scores by 1/sqrt(d_k)?" in override.stdout and ZH_TITLE not in override.stdout
+    for command in (["stats", "--json"], ["stub", "attention.gqa"], ["study", "--help"]):
+        assert run_llmq(*command, "--lang", "en", env=NO_LOCALE).returncode == 0, command
+
+
+def test_list_json_has_langs_and_the_title_in_the_chosen_language() -> None:
+    rows = {r["id"]: r for r in json.loads(run_llmq("list", "--json", "--lang", "zh", env=NO_LOCALE).stdout)}
+    assert rows["attention.why_sqrt_dk"]["langs"] == ["en", "zh"]
+    assert rows["attention.why_sqrt_dk"]["title"] == ZH_TITLE
+    en = {r["id"]: r for r in json.loads(run_llmq("list", "--json", "--lang", "en", env=NO_LOCALE).stdout)}
+    assert en["attention.why_sqrt_dk"]["title"] == "Why scale scores by 1/sqrt(d_k)?"
+
+
+def test_list_json_langs_of_a_question_without_translation(tmp_path: Path) -> None:
+    bank = write_bank(tmp_path / "mine")
+    rows = json.loads(run_llmq("list", "--json", "--lang", "zh", "--bank", str(bank), "--topic", "demo", env=NO_LOCALE).stdout)
+    assert rows and all(r["langs"] == ["en"] for r in rows)
+    assert {r["title"] for r in rows} == {"A card", "A choice", "A number", "Some code"}  # English where untranslated
+
+
+def test_stub_in_chinese_keeps_the_code_and_both_carries_both_tasks() -> None:
+    zh = run_llmq("stub", "attention.gqa", "--lang", "zh", env=NO_LOCALE)
+    en = run_llmq("stub", "attention.gqa", "--lang", "en", env=NO_LOCALE)
+    both = run_llmq("stub", "attention.gqa", "--lang", "both", env=NO_LOCALE)
+    assert "实现" in zh.stdout and "def grouped_query_attention(" in zh.stdout
+    assert "实现" not in en.stdout
+    assert both.stdout.index("实现") < both.stdout.index("Implement `grouped_query_attention")
+    compile(both.stdout, "stub.py", "exec")  # still a Python file

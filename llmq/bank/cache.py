@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from llmq import __version__
+from llmq.bank.i18n import LIST_FIELDS, LOCALES, TRANSLATABLE
 from llmq.bank.model import (
     DIFFICULTIES,
     ID_RE,
@@ -42,7 +43,7 @@ from llmq.bank.model import (
 )
 from llmq.datadir import data_dir
 
-FORMAT = 3  # of the cache file; 1 was a pickle; 3 added choice rationales
+FORMAT = 4  # of the cache file; 1 was a pickle; 3 added choice rationales; 4 translations (i18n)
 _PREFIX = "bank-"
 _SUFFIX = ".json"
 _SIZE_CAP = 64 << 20  # bytes: a bigger file is not ours
@@ -108,6 +109,7 @@ def _cache_dir() -> Path:
 # stored. A parameter of a numeric template is [name, low, high, integer, [choices]].
 
 _COMMON = ("kind", "id", "topic", "title", "tags", "difficulty", "source", "refs", "track")  # + root, file, line
+# After the kind's fields: the translations, {locale: {field: text or [texts]}} as in the YAML.
 _KIND_ROW: dict[str, tuple[type[Question], tuple[str, ...]]] = {
     "flashcard": (Flashcard, ("prompt", "answer")),
     "choice": (Choice, ("prompt", "options", "correct", "explanation", "rationales")),
@@ -136,6 +138,7 @@ def _encode_question(q: Question, roots: tuple[Path, ...]) -> list[Any]:
         elif name == "params":
             value = [[p.name, p.low, p.high, p.integer, list(p.choices)] for p in value]
         row.append(value)
+    row.append({lang: {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()} for lang, fields in q.i18n.items()})
     return row
 
 
@@ -144,7 +147,7 @@ def encode(bank: Bank) -> dict[str, Any]:
     roots = bank.roots
     return {
         "questions": [_encode_question(q, roots) for q in bank.questions.values()],
-        "topics": [[t.name, t.title, *_place(t.file, roots)] for t in bank.topics.values()],
+        "topics": [[t.name, t.title, *_place(t.file, roots), dict(t.titles)] for t in bank.topics.values()],
     }
 
 
@@ -220,11 +223,35 @@ class _Decoder:
             params.append(NumericParam(name=name, low=low, high=high, integer=integer, choices=tuple(choices)))
         return tuple(params)
 
+    def translations(self, kind: str, value: Any, english: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """The i18n of one question, checked as the validator checks it: known locales, the
+        kind's translatable fields, text where the English has text, lists of its length."""
+        if type(value) is not dict:
+            raise _Invalid
+        result: dict[str, dict[str, Any]] = {}
+        allowed = {"from_en", *TRANSLATABLE[kind]}
+        for lang, fields in value.items():
+            if lang not in LOCALES or type(fields) is not dict or type(fields.get("from_en")) is not str or not fields.keys() <= allowed:
+                raise _Invalid
+            checked: dict[str, Any] = {}
+            for name, text in fields.items():
+                if name in LIST_FIELDS:
+                    texts = _texts(text)
+                    if len(texts) != len(english[name]):
+                        raise _Invalid
+                    checked[name] = texts
+                elif type(text) is not str:
+                    raise _Invalid
+                else:
+                    checked[name] = text
+            result[lang] = checked
+        return result
+
     def question(self, row: Any) -> Question:
-        if type(row) is not list or len(row) < 12:
+        if type(row) is not list or len(row) < 13:
             raise _Invalid
         kind, qid, topic, title, tags, difficulty, source, refs, track, root, file, line = row[:12]
-        rest = row[12:]
+        rest, translations = row[12:-1], row[-1]
         if {type(kind), type(qid), type(topic), type(title), type(source)} != _STR or type(line) is not int:
             raise _Invalid
         if kind not in _KIND_ROW or difficulty not in DIFFICULTIES or track not in TRACKS or not ID_RE.fullmatch(qid):
@@ -279,6 +306,7 @@ class _Decoder:
             if {type(task), type(function), type(stub)} != _STR:
                 raise _Invalid
             values |= {"task": task, "function": function, "stub": stub, "hints": _texts(hints), "timeout_s": _number(timeout_s)}
+        values["i18n"] = self.translations(kind, translations, values)
         if kind in ("numeric", "code"):
             # The answer module is found from this run's bank root and the id, never from the file.
             values["answer_path"] = self.roots[root] / "answers" / Path(*qid.split(".")).with_suffix(".py")
@@ -298,12 +326,14 @@ class _Decoder:
             questions[q.id] = q
         topics: dict[str, Topic] = {}
         for raw in raw_topics:
-            if type(raw) is not list or len(raw) != 4:
+            if type(raw) is not list or len(raw) != 5:
                 raise _Invalid
-            name, title, index, file = raw
-            if {type(name), type(title)} != _STR:
+            name, title, index, file, titles = raw
+            if {type(name), type(title)} != _STR or type(titles) is not dict:
                 raise _Invalid
-            topics[name] = Topic(name=name, title=title, file=self.file(index, file))
+            if not titles.keys() <= set(LOCALES) or not set(map(type, titles.values())) <= _STR:
+                raise _Invalid
+            topics[name] = Topic(name=name, title=title, file=self.file(index, file), titles=titles)
         if {q.topic for q in questions.values()} != topics.keys():
             raise _Invalid
         return Bank(questions=questions, topics=topics, roots=self.roots)
@@ -312,12 +342,14 @@ class _Decoder:
 def _schema_ok() -> bool:
     """The rows carry exactly each record class's fields (else no cache is read: a new field
     added to model.py without a place in the rows must not give records that lack it)."""
-    common = {*_COMMON, "where"}
+    common = {*_COMMON, "where", "i18n"}
     for cls, names in _KIND_ROW.values():
         own = {*common, *names} | ({"answer_path"} if cls in (Numeric, CodeExercise) else set())
         if own != {f.name for f in dataclasses.fields(cls)}:
             return False
-    return {f.name for f in dataclasses.fields(Location)} == {"file", "line"}
+    return {f.name for f in dataclasses.fields(Location)} == {"file", "line"} and {
+        f.name for f in dataclasses.fields(Topic)
+    } == {"name", "title", "file", "titles"}
 
 
 _SCHEMA_OK = _schema_ok()

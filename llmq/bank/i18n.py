@@ -8,10 +8,11 @@ fields it was written from, so that an edit of the English shows which translati
 
 from __future__ import annotations
 
-import hashlib
 import json
+import re
 import sys
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +27,131 @@ TRANSLATABLE: dict[str, tuple[str, ...]] = {
     "cloze": ("title", "prompt", "answer"),
 }
 HASH_LENGTH = 10
+LIST_FIELDS = ("options", "rationales", "hints")  # translated item by item: the same length as the English
+TEMPLATE_FIELDS = {"numeric": ("prompt", "solution")}  # with {{placeholders}} filled at draw time
+LOCALE_RE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")  # zh, pt_BR: how a locale is written in `i18n:`
+
+# Markdown code: a fenced block (``` or ~~~, closed by the same fence), then an inline span.
+_FENCE = re.compile(r"(?ms)^[ \t]*(`{3,}|~{3,})[^\n]*\n.*?^[ \t]*\1[ \t]*$")
+# An inline span may wrap onto the next line (not across a blank one); Markdown shows the line
+# break as a space, so a span is compared with each line break as one space.
+_INLINE = re.compile(r"(?s)(?<!`)(`+)(?!`)((?:(?!\n[ \t]*\n).)+?)(?<!`)\1(?!`)")
+_WRAP = re.compile(r"[ \t]*\n[ \t]*")
+# Math the app renders: $$display$$ or $inline$ (a \$ is a dollar sign, not math).
+_MATH = re.compile(r"(?s)(?<!\\)\$\$.+?(?<!\\)\$\$|(?<![\\$])\$(?!\$)(?:\\.|[^$\n])+?(?<!\\)\$")
 
 
 def source_hash(entry: Mapping[str, Any]) -> str:
     """The `from_en` of a translation of `entry` (a question as written in YAML)."""
+    import hashlib  # here, not at import: the cache imports this module at every start
+
     fields = TRANSLATABLE.get(str(entry.get("kind", "")), ())
     text = json.dumps([entry.get(name) for name in fields], ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:HASH_LENGTH]
+
+
+def code_spans(text: str) -> list[str]:
+    """Every fenced code block and inline code span of Markdown `text`, in order."""
+    blocks = [m.group(0).strip() for m in _FENCE.finditer(text)]
+    rest = _FENCE.sub("\n", text)
+    return blocks + [_WRAP.sub(" ", m.group(0)) for m in _INLINE.finditer(rest)]
+
+
+def without_code(text: str) -> str:
+    """`text` with its code blocks and spans blanked (what a reader reads as prose and math)."""
+    return _INLINE.sub(" ", _FENCE.sub("\n", text))
+
+
+def math_segments(text: str) -> list[str]:
+    """The $...$ and $$...$$ segments of `text` outside code."""
+    return _MATH.findall(without_code(text))
+
+
+def prose(text: str) -> str:
+    """`text` without code or math: where glossary terms are looked for."""
+    return _MATH.sub(" ", without_code(text))
+
+
+def _as_texts(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def structure_problems(kind: str, english: Mapping[str, Any], field: str, translated: Any) -> Iterator[str]:
+    """What keeps the translation of one field from standing in for the English (code, math,
+    placeholders): each a sentence. The types and lengths are checked by the caller."""
+    from llmq.bank.numeric import placeholders
+
+    pairs = list(zip(_as_texts(english.get(field)), _as_texts(translated), strict=False))
+    for index, (en, zh) in enumerate(pairs):
+        where = f"item {index}: " if isinstance(translated, list) else ""
+        if Counter(code_spans(en)) != Counter(code_spans(zh)):
+            missing = sorted((Counter(code_spans(en)) - Counter(code_spans(zh))).elements())
+            extra = sorted((Counter(code_spans(zh)) - Counter(code_spans(en))).elements())
+            said = "; ".join(
+                part
+                for part in (
+                    f"lacks {', '.join(map(_short, missing))}" if missing else "",
+                    f"has {', '.join(map(_short, extra))} that the English lacks" if extra else "",
+                )
+                if part
+            )
+            yield f"{where}code must be byte-identical to the English: {said}"
+        en_math, zh_math = len(math_segments(en)), len(math_segments(zh))
+        if en_math != zh_math:
+            yield f"{where}has {zh_math} math segment{'s' if zh_math != 1 else ''} ($...$), the English has {en_math}"
+        if field in TEMPLATE_FIELDS.get(kind, ()) and placeholders(en) != placeholders(zh):
+            want = ", ".join("{{" + p + "}}" for p in sorted(placeholders(en))) or "none"
+            got = ", ".join("{{" + p + "}}" for p in sorted(placeholders(zh))) or "none"
+            yield f"{where}uses the placeholders {got}; the English uses {want} (exactly the same set)"
+
+
+def _short(span: str) -> str:
+    first = span.splitlines()[0] if span.strip() else span
+    return repr(first if len(first) <= 40 else first[:37] + "...")
+
+
+# --- the glossary -------------------------------------------------------------------------------
+
+
+def _english_pattern(term: str) -> re.Pattern[str]:
+    """`term` as a whole word or phrase (any spacing, a plural -s), never inside a compound:
+    'decoder' is not in 'decoder-only', 'attention' is not in 'self-attention'."""
+    words = r"\s+".join(re.escape(w) for w in term.split())
+    flags = 0 if _is_name(term) else re.IGNORECASE
+    return re.compile(rf"(?<![\w-]){words}(?:s|es)?(?![\w-])", flags)
+
+
+def _is_name(term: str) -> bool:
+    """A name or acronym (LoRA, GPU, FLOPs): matched as written, never as an ordinary word."""
+    return any(c.isupper() for c in term[1:]) or term.isupper()
+
+
+class Glossary:
+    """questions/_glossary.yaml: `keep` (terms the Chinese keeps in English) and `terms`."""
+
+    def __init__(self, keep: list[str], terms: dict[str, str]) -> None:
+        self.keep = [(t, _english_pattern(t)) for t in keep]
+        self.terms = [(en, zh, _english_pattern(en)) for en, zh in terms.items()]
+
+    @classmethod
+    def read(cls, path: Path) -> Glossary:
+        import yaml
+
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return cls([str(t) for t in data.get("keep") or []], {str(k): str(v) for k, v in (data.get("terms") or {}).items()})
+
+    def misses(self, english: str, translated: str) -> list[str]:
+        """Each way `translated` departs from the glossary, as a sentence; code and math are skipped."""
+        en, zh = prose(english), prose(translated)
+        zh_folded = zh.casefold()
+        found: list[str] = []
+        for term, pattern in self.keep:
+            if pattern.search(en) and term.casefold() not in zh_folded:
+                found.append(f"keeps {term!r} in English (glossary: keep), but the translation does not use it")
+        for term, chinese, pattern in self.terms:
+            if pattern.search(en) and chinese not in zh:
+                found.append(f"the English says {term!r}; the glossary's term {chinese} does not appear")
+        return found
 
 
 def _hashes(path: Path) -> list[str]:

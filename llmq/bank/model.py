@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 Kind = Literal["flashcard", "choice", "numeric", "code"]
 Track = Literal["cpu", "gpu"]
@@ -40,9 +40,15 @@ class Location:
         return f"{self.file}:{self.line}"
 
 
+LANGS: tuple[str, ...] = ("en", "zh")  # English is the bank's canonical text; zh from `i18n:`
+
+# One question's translations: locale -> {field: text or texts}, plus "from_en" (bank/i18n.py).
+Translations = dict[str, dict[str, Any]]
+
+
 @dataclass(frozen=True, kw_only=True)
 class Question:
-    """Fields every kind shares."""
+    """Fields every kind shares. `i18n` holds the translations; `text(field, lang)` reads one."""
 
     id: str
     kind: Kind
@@ -54,11 +60,29 @@ class Question:
     refs: tuple[str, ...] = ()
     track: Track = "cpu"
     where: Location
+    # Not hashed: a dict cannot be, and the id already tells questions apart.
+    i18n: Translations = field(default_factory=dict, hash=False)
 
     @property
     def note(self) -> str:
         """The note key of `source`, without the file part."""
         return self.source.split(":", 1)[0]
+
+    @property
+    def langs(self) -> tuple[str, ...]:
+        """The languages this question is written in: English, then its translations."""
+        return ("en", *sorted(self.i18n))
+
+    def text(self, name: str, lang: str = "en") -> Any:
+        """Field `name` in `lang`; English where the translation lacks it (or for "en")."""
+        translated = self.i18n.get(lang, {}).get(name)
+        return getattr(self, name) if translated is None else translated
+
+    def localized(self, lang: str) -> Question:
+        """A copy whose text fields are in `lang` (English where untranslated): for code that
+        shows a question and knows nothing of languages (`llmq show`, `llmq stub`)."""
+        fields = {k: v for k, v in self.i18n.get(lang, {}).items() if k != "from_en" and hasattr(self, k)}
+        return replace(self, **fields) if fields else self
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,6 +151,11 @@ class Topic:
     name: str
     title: str
     file: Path
+    titles: dict[str, str] = field(default_factory=dict, hash=False)  # locale -> the file's i18n title
+
+    def title_in(self, lang: str = "en") -> str:
+        """The topic's title in `lang`, English where the file gives none."""
+        return self.titles.get(lang, self.title)
 
 
 @dataclass(frozen=True)

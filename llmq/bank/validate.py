@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from llmq.bank import numeric, numeric_runner, yaml_lines
+from llmq.bank import i18n, numeric, numeric_runner, yaml_lines
 from llmq.bank.errors import BankError, BankIssue
 from llmq.bank.model import (
     DIFFICULTIES,
@@ -163,10 +163,65 @@ class _QuestionReader:
             "refs": self.text_list("refs", min_len=1),
             "track": self.enum("track", TRACKS, "cpu"),
             "where": Location(file=self.file, line=raw.line),
+            "i18n": self.translations(kind),
         }
         builder: Callable[[dict[str, Any]], Question | None] = getattr(self, f"_{kind}")
         question = builder(common)
         return question if self.ok else None
+
+    def translations(self, kind: str) -> dict[str, dict[str, Any]]:
+        """The `i18n:` block: locale -> translated fields, each checked against the English."""
+        if "i18n" not in self.raw:
+            return {}
+        raw = self.raw["i18n"]
+        if not isinstance(raw, LinedDict):
+            self.err("i18n", f"must be a mapping of locale to translated fields, like {{zh: {{from_en: ..., title: ...}}}}, not {_kind_name(raw)}")
+            return {}
+        allowed = ("from_en", *i18n.TRANSLATABLE[kind])
+        result: dict[str, dict[str, Any]] = {}
+        for locale, block in raw.items():
+            where = f"i18n.{locale}"
+            if locale not in i18n.LOCALES:
+                self.err(where, f"{locale!r} is not a locale llmq has; use one of {', '.join(i18n.LOCALES)}", line=raw.line_of(str(locale)))
+                continue
+            if not isinstance(block, LinedDict):
+                self.err(where, f"must be a mapping of translated fields, not {_kind_name(block)}", line=raw.line_of(locale))
+                continue
+            fields: dict[str, Any] = {}
+            for key, value in block.items():
+                name, line = f"{where}.{key}", block.line_of(str(key))
+                if key not in allowed:
+                    close = _closest(str(key), list(allowed))
+                    hint = f" (did you mean {close!r}?)" if close else ""
+                    self.err(name, f"cannot be translated in a {kind} question{hint}; translatable: {', '.join(allowed[1:])}", line=line)
+                    continue
+                if key == "from_en":
+                    if not isinstance(value, str):
+                        # An all-digit hash unquoted reads as a number: say how to write it.
+                        self.err(name, f"must be text in quotes (from_en: \"{value}\"), not {_kind_name(value)}", line=line)
+                        continue
+                    fields[key] = value
+                    continue
+                english = self.raw.get(key)
+                if key in i18n.LIST_FIELDS:
+                    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+                        self.err(name, "must be a list of non-empty texts", line=line)
+                        continue
+                    if not isinstance(english, list) or len(value) != len(english):
+                        count = len(english) if isinstance(english, list) else 0
+                        self.err(name, f"has {len(value)} entries, the English {key} has {count}: translate each, in the same order", line=line)
+                        continue
+                    value = tuple(value)
+                elif not isinstance(value, str) or not value.strip():
+                    self.err(name, f"must be non-empty text, not {_kind_name(value)}", line=line)
+                    continue
+                for problem in i18n.structure_problems(kind, self.raw, str(key), list(value) if isinstance(value, tuple) else value):
+                    self.err(name, problem, line=line)
+                fields[key] = value
+            if "from_en" not in block:
+                self.err(where, "needs from_en: the hash of the English it translates (python -m llmq.bank.i18n hashes FILE)", line=block.line)
+            result[locale] = fields
+        return result
 
     def _flashcard(self, common: dict[str, Any]) -> Question:
         return Flashcard(**common, prompt=self.text("prompt"), answer=self.text("answer"))
@@ -419,6 +474,7 @@ def _read_topic_file(path: Path, root: Path, out: _Collector) -> tuple[Topic | N
     if not isinstance(title, str):
         out.add(path, data.line_of("title"), "title", "must be text")
         title = topic_name
+    titles = _topic_titles(data, path, out)
     items = data.get("questions")
     if not isinstance(items, list):
         out.add(path, data.line_of("questions"), "questions", "must be a list of questions")
@@ -432,8 +488,70 @@ def _read_topic_file(path: Path, root: Path, out: _Collector) -> tuple[Topic | N
         question = _QuestionReader(item, path, root, topic_name, out, cards_only=cards_only).read()
         if question is not None:
             questions.append(question)
-    topic = Topic(name=topic_name, title=title, file=path) if topic_name else None
+    topic = Topic(name=topic_name, title=title, file=path, titles=titles) if topic_name else None
     return topic, questions
+
+
+def _topic_titles(data: LinedDict, path: Path, out: _Collector) -> dict[str, str]:
+    """A topic file's `i18n: {zh: {title: ...}}`: its title by locale."""
+    if "i18n" not in data:
+        return {}
+    raw = data["i18n"]
+    if not isinstance(raw, LinedDict):
+        out.add(path, data.line_of("i18n"), "i18n", "must be a mapping like {zh: {title: ...}}")
+        return {}
+    titles: dict[str, str] = {}
+    for locale, block in raw.items():
+        line = raw.line_of(str(locale))
+        if locale not in i18n.LOCALES:
+            out.add(path, line, f"i18n.{locale}", f"{locale!r} is not a locale llmq has; use one of {', '.join(i18n.LOCALES)}")
+        elif not isinstance(block, dict) or set(block) != {"title"} or not isinstance(block["title"], str) or not block["title"].strip():
+            out.add(path, line, f"i18n.{locale}", "must be {title: TEXT} (a topic file translates its title only)")
+        else:
+            titles[locale] = block["title"]
+    return titles
+
+
+def translation_warnings(roots: list[Path] | tuple[Path, ...]) -> list[BankIssue]:
+    """What `llmq verify` warns about in translations of a bank that loads: a stale one (its
+    from_en is not the hash of the English now) and a departure from the bank's glossary
+    (questions/_glossary.yaml of the same bank). Both at file:line; the English is canonical,
+    so neither keeps the bank from loading."""
+    found: list[BankIssue] = []
+    for root in roots:
+        qdir = root / "questions"
+        glossary_file = qdir / "_glossary.yaml"
+        glossary = i18n.Glossary.read(glossary_file) if glossary_file.is_file() else None
+        for path in sorted(p for p in qdir.glob("*.yaml") if not p.name.startswith("_")):
+            try:
+                data = yaml_lines.load(_read_text(path))
+            except (_Unreadable, yaml.YAMLError):
+                continue  # the loader reports it
+            for entry in data.get("questions") or [] if isinstance(data, dict) else []:
+                if not isinstance(entry, LinedDict) or not isinstance(entry.get("i18n"), dict):
+                    continue
+                fields = i18n.TRANSLATABLE.get(str(entry.get("kind")), ())
+                for locale, block in entry["i18n"].items():
+                    if not isinstance(block, LinedDict):
+                        continue
+                    qid = entry.get("id")
+                    want = i18n.source_hash(entry)
+                    if str(block.get("from_en")) != want:
+                        found.append(
+                            BankIssue(path, block.line_of("from_en"), f"i18n.{locale}.from_en",
+                                      f"{qid}: stale: the English changed since this translation (from_en {block.get('from_en')!r}, "
+                                      f"the English now hashes to {want!r}); update the translation, then from_en")
+                        )
+                    if glossary is None or locale != "zh":
+                        continue
+                    for name in fields:
+                        if name not in block:
+                            continue
+                        english = "\n".join(i18n._as_texts(entry.get(name)))
+                        translated = "\n".join(i18n._as_texts(block[name]))
+                        for miss in glossary.misses(english, translated):
+                            found.append(BankIssue(path, block.line_of(name), f"i18n.{locale}.{name}", f"{qid}: {miss}"))
+    return found
 
 
 def load_and_validate(roots: list[Path]) -> Bank:
