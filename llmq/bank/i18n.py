@@ -126,6 +126,15 @@ def _is_name(term: str) -> bool:
     return any(c.isupper() for c in term[1:]) or term.isupper()
 
 
+def _proper_name(text: str, start: int, term: str) -> bool:
+    """A lowercase glossary word written capitalised mid-sentence is a name ('OpenAI Baselines'),
+    not the term."""
+    if not term[:1].islower() or not text[start].isupper():
+        return False
+    before = text[:start].rstrip(" \t*_(\"'")
+    return bool(before) and before[-1] not in ".!?:;\n-"
+
+
 class Glossary:
     """questions/_glossary.yaml: `keep` (terms the Chinese keeps in English) and `terms`."""
 
@@ -141,15 +150,30 @@ class Glossary:
         return cls([str(t) for t in data.get("keep") or []], {str(k): str(v) for k, v in (data.get("terms") or {}).items()})
 
     def misses(self, english: str, translated: str) -> list[str]:
-        """Each way `translated` departs from the glossary, as a sentence; code and math are skipped."""
+        """Each way `translated` departs from the glossary, as a sentence. Code and math are
+        skipped, and a term inside a longer one ('GPU' in 'GPU memory', 'prompt' in 'prompt
+        tuning') answers to the longer one only."""
         en, zh = prose(english), prose(translated)
         zh_folded = zh.casefold()
+        rules = [(t, None, p) for t, p in self.keep] + [(t, c, p) for t, c, p in self.terms]
+        spans = {i: [m.span() for m in p.finditer(en)] for i, (_, _, p) in enumerate(rules)}
+        longer = [s for i, found in spans.items() for s in found]
         found: list[str] = []
-        for term, pattern in self.keep:
-            if pattern.search(en) and term.casefold() not in zh_folded:
+        for i, (term, chinese, _) in enumerate(rules):
+            alone = [
+                (a, b)
+                for a, b in spans[i]
+                if not any(c <= a and b <= d and (d - c) > (b - a) for c, d in longer) and not _proper_name(en, a, term)
+            ]
+            if not alone:
+                continue
+            # A glossary term in Latin letters (Prompt tuning) is matched as a reader would, in any case.
+            want = term if chinese is None else chinese
+            if want.casefold() in zh_folded:
+                continue
+            if chinese is None:
                 found.append(f"keeps {term!r} in English (glossary: keep), but the translation does not use it")
-        for term, chinese, pattern in self.terms:
-            if pattern.search(en) and chinese not in zh:
+            else:
                 found.append(f"the English says {term!r}; the glossary's term {chinese} does not appear")
         return found
 

@@ -164,7 +164,10 @@ def test_a_stale_translation_is_a_warning_at_its_from_en_line(tmp_path: Path) ->
     assert translation_warnings([write_bank(tmp_path / "fresh", bank_text())]) == []
 
 
-GLOSSARY = Glossary(["KV cache", "token", "GPU"], {"decoder": "解码器", "attention": "注意力", "shard": "分片"})
+GLOSSARY = Glossary(
+    ["KV cache", "token", "GPU"],
+    {"decoder": "解码器", "attention": "注意力", "shard": "分片", "GPU memory": "显存", "prompt": "提示词", "prompt tuning": "Prompt tuning", "baseline": "基线"},
+)
 
 
 @pytest.mark.parametrize(
@@ -179,6 +182,10 @@ GLOSSARY = Glossary(["KV cache", "token", "GPU"], {"decoder": "解码器", "atte
         ("The KV cache grows per token.", "KV cache 随 token 增长。", []),
         ("The KV cache grows.", "键值缓存增长。", ["keeps 'KV cache' in English (glossary: keep), but the translation does not use it"]),
         ("Each GPU holds one.", "每张卡放一份。", ["keeps 'GPU' in English (glossary: keep), but the translation does not use it"]),
+        ("It fits in GPU memory.", "放得进显存。", []),  # the longer term answers for 'GPU'
+        ("How does prompt tuning work?", "prompt tuning 怎么工作？", []),  # a Latin term in any case
+        ("As in OpenAI Baselines.", "和 OpenAI Baselines 一样。", []),  # a name, not the word
+        ("Baselines matter.", "对照很重要。", ["the English says 'baseline'; the glossary's term 基线 does not appear"]),
     ],
 )
 def test_the_glossary_check(english: str, chinese: str, expected: list[str]) -> None:
