@@ -126,6 +126,19 @@ def _is_name(term: str) -> bool:
     return any(c.isupper() for c in term[1:]) or term.isupper()
 
 
+# Words that follow a verb as its object: "ZeRO shards the optimizer state", "masks padding".
+_OBJECT = re.compile(r"\s+(?:the|them|it|its|their|every|each|all|a|an|one|two|three|model|gradients|padding|\d)\b", re.IGNORECASE)
+_MODAL = re.compile(r"(?:\b(?:to|can|will|must|may|not|never|and|then)|^|[.!?:\n]\s*)\s*$", re.IGNORECASE)
+
+
+def _used_as_verb(text: str, start: int, end: int, term: str) -> bool:
+    """The glossary's `terms` are nouns (shard: 分片); the same word as a verb ("ZeRO shards the
+    states", "Mask the future") is translated as a verb (切分, 掩掉), so it is not looked for."""
+    if " " in term or not _OBJECT.match(text, end):
+        return False
+    return text[start:end].lower().endswith("s") and not term.endswith("s") or bool(_MODAL.search(text[:start]))
+
+
 def _proper_name(text: str, start: int, term: str) -> bool:
     """A lowercase glossary word written capitalised mid-sentence is a name ('OpenAI Baselines'),
     not the term."""
@@ -163,7 +176,9 @@ class Glossary:
             alone = [
                 (a, b)
                 for a, b in spans[i]
-                if not any(c <= a and b <= d and (d - c) > (b - a) for c, d in longer) and not _proper_name(en, a, term)
+                if not any(c <= a and b <= d and (d - c) > (b - a) for c, d in longer)
+                and not _proper_name(en, a, term)
+                and not (chinese is not None and _used_as_verb(en, a, b, term))
             ]
             if not alone:
                 continue

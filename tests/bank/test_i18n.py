@@ -185,6 +185,9 @@ GLOSSARY = Glossary(
         ("It fits in GPU memory.", "放得进显存。", []),  # the longer term answers for 'GPU'
         ("How does prompt tuning work?", "prompt tuning 怎么工作？", []),  # a Latin term in any case
         ("As in OpenAI Baselines.", "和 OpenAI Baselines 一样。", []),  # a name, not the word
+        ("ZeRO shards the optimizer states.", "ZeRO 切分优化器状态。", []),  # the verb, not the noun
+        ("Mask the future first.", "先掩掉未来。", []),
+        ("Each shard holds a slice.", "每份放一片。", ["the English says 'shard'; the glossary's term 分片 does not appear"]),
         ("Baselines matter.", "对照很重要。", ["the English says 'baseline'; the glossary's term 基线 does not appear"]),
     ],
 )
