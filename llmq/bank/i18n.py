@@ -127,7 +127,10 @@ def _is_name(term: str) -> bool:
 
 
 # Words that follow a verb as its object: "ZeRO shards the optimizer state", "masks padding".
-_OBJECT = re.compile(r"\s+(?:the|them|it|its|their|every|each|all|a|an|one|two|three|model|gradients|padding|\d)\b", re.IGNORECASE)
+_OBJECT = re.compile(
+    r"\s+[*_]*(?:(?:the|them|it|its|their|every|each|all|a|an|one|two|three|model|gradients|padding|nothing)\b|\d)",
+    re.IGNORECASE,
+)
 _MODAL = re.compile(r"(?:\b(?:to|can|will|must|may|not|never|and|then)|^|[.!?:\n]\s*)\s*$", re.IGNORECASE)
 
 
@@ -162,17 +165,22 @@ class Glossary:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         return cls([str(t) for t in data.get("keep") or []], {str(k): str(v) for k, v in (data.get("terms") or {}).items()})
 
-    def misses(self, english: str, translated: str) -> list[str]:
+    def misses(self, english: str, translated: str, *, title: bool = False) -> list[str]:
         """Each way `translated` departs from the glossary, as a sentence. Code and math are
         skipped, and a term inside a longer one ('GPU' in 'GPU memory', 'prompt' in 'prompt
-        tuning') answers to the longer one only."""
+        tuning') answers to the longer one only. A title (`title=True`) is checked for kept
+        terms only: a Chinese title is the notes' question as readers search it, not a
+        rendering of the English one. An identifier's spelling counts for a kept term (top_p
+        for top-p)."""
         en, zh = prose(english), prose(translated)
-        zh_folded = zh.casefold()
+        zh_folded = zh.casefold().replace("_", "-")
         rules = [(t, None, p) for t, p in self.keep] + [(t, c, p) for t, c, p in self.terms]
         spans = {i: [m.span() for m in p.finditer(en)] for i, (_, _, p) in enumerate(rules)}
         longer = [s for i, found in spans.items() for s in found]
         found: list[str] = []
         for i, (term, chinese, _) in enumerate(rules):
+            if title and chinese is not None:
+                continue  # still a longer term above: 'position embedding' answers for 'embedding'
             alone = [
                 (a, b)
                 for a, b in spans[i]
@@ -184,7 +192,7 @@ class Glossary:
                 continue
             # A glossary term in Latin letters (Prompt tuning) is matched as a reader would, in any case.
             want = term if chinese is None else chinese
-            if want.casefold() in zh_folded:
+            if want.casefold().replace("_", "-") in zh_folded:
                 continue
             if chinese is None:
                 found.append(f"keeps {term!r} in English (glossary: keep), but the translation does not use it")

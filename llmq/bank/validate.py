@@ -549,7 +549,7 @@ def translation_warnings(roots: list[Path] | tuple[Path, ...]) -> list[BankIssue
                             continue
                         english = "\n".join(i18n._as_texts(entry.get(name)))
                         translated = "\n".join(i18n._as_texts(block[name]))
-                        for miss in glossary.misses(english, translated):
+                        for miss in glossary.misses(english, translated, title=name == "title"):
                             found.append(BankIssue(path, block.line_of(name), f"i18n.{locale}.{name}", f"{qid}: {miss}"))
     return found
 

@@ -187,12 +187,21 @@ GLOSSARY = Glossary(
         ("As in OpenAI Baselines.", "和 OpenAI Baselines 一样。", []),  # a name, not the word
         ("ZeRO shards the optimizer states.", "ZeRO 切分优化器状态。", []),  # the verb, not the noun
         ("Mask the future first.", "先掩掉未来。", []),
+        ("Stage 1 shards 12 bytes; ZeRO-3 shards **model states**.", "stage 1 切 12 字节；ZeRO-3 切模型状态。", []),
+        ("Use top-p sampling.", "用 top_p 采样。", []),  # the identifier's spelling of a kept term
         ("Each shard holds a slice.", "每份放一片。", ["the English says 'shard'; the glossary's term 分片 does not appear"]),
         ("Baselines matter.", "对照很重要。", ["the English says 'baseline'; the glossary's term 基线 does not appear"]),
     ],
 )
 def test_the_glossary_check(english: str, chinese: str, expected: list[str]) -> None:
     assert GLOSSARY.misses(english, chinese) == expected
+
+
+def test_a_title_is_checked_for_kept_terms_only() -> None:
+    assert GLOSSARY.misses("Why attention needs positions", "为什么要引入位置编码？", title=True) == []
+    assert GLOSSARY.misses("Why the KV cache grows", "为什么缓存会变大？", title=True) == [
+        "keeps 'KV cache' in English (glossary: keep), but the translation does not use it"
+    ]
 
 
 def test_glossary_misses_are_warnings_with_file_and_line(tmp_path: Path) -> None:
