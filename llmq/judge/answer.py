@@ -12,10 +12,11 @@ import ast
 import hashlib
 import importlib.util
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 from llmq.judge.kit import CheckSpec
 from llmq.judge.reference_file import reference_solution

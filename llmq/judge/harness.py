@@ -12,6 +12,7 @@ import os
 import signal
 import tempfile
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -313,6 +314,7 @@ def main(request: Request, started: Started, nonce_fd: int, verdict_fd: int) -> 
         verdict = judge(request, started)
         wire.write_all(verdict_fd, json.dumps({"nonce": nonce, "verdict": verdict.to_dict()}).encode() + b"\n")
     except BaseException:
+        traceback.print_exc()  # reaches a terminal only with LLMQ_JUDGE_DEBUG set (client.py)
         code = 70  # the worker reports a harness that wrote no verdict
     finally:
         started.kill()
