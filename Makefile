@@ -12,7 +12,7 @@ else
 TORCH_SPEC ?= torch==2.13.0+cpu
 endif
 
-.PHONY: run test lint setup bench clean
+.PHONY: run test lint setup bench clean messages
 
 run: $(STAMP)
 	$(BIN)/llmq
@@ -41,3 +41,11 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis
+
+# The interface's messages: extract every _()/N_()/ngettext() msgid from llmq/ into the template,
+# merge it into the zh_CN catalogue (new msgids come in untranslated: tests/tui/test_l10n.py fails
+# until they are translated), and compile the .mo that llmq reads (both are committed).
+messages: $(STAMP)
+	$(BIN)/pybabel extract --no-wrap --sort-by-file --project=llmq -o llmq/locale/llmq.pot llmq
+	$(BIN)/pybabel update --no-wrap --no-fuzzy-matching -D llmq -i llmq/locale/llmq.pot -d llmq/locale -l zh_CN
+	$(BIN)/pybabel compile -D llmq -d llmq/locale -l zh_CN

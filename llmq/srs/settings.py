@@ -1,5 +1,5 @@
-"""Study settings (desired retention, daily limits, steps, day start, leech threshold), kept in
-progress.db's settings table; defaults are Anki's."""
+"""Study settings (desired retention, daily limits, steps, day start, leech threshold) and the
+remembered interface language, kept in progress.db's settings table; defaults are Anki's."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ FSRS6_DEFAULT_PARAMETERS: tuple[float, ...] = (
     0.1542,
 )
 
+_LANGUAGES = ("", "en", "zh", "both")  # as llmq.l10n.LANGS; srs does not import the interface layer
 _STEP = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": DAY_S}
 
@@ -62,6 +63,8 @@ class Settings:
     learn_ahead_minutes: int = 20  # show learning cards this early when nothing else is left
     fuzz: bool = True
     parameters: tuple[float, ...] = FSRS6_DEFAULT_PARAMETERS
+    # The language chosen last ("en", "zh" or "both"); "" until one is chosen (then the locale decides).
+    language: str = ""
 
     def __post_init__(self) -> None:
         problems = []
@@ -80,6 +83,8 @@ class Settings:
                     parse_step(step)
                 except ValueError as err:
                     problems.append(f"{name}: {err}")
+        if self.language not in _LANGUAGES:
+            problems.append(f"language must be one of en, zh, both (or empty), not {self.language!r}")
         if len(self.parameters) != len(FSRS6_DEFAULT_PARAMETERS):
             problems.append(f"parameters must be {len(FSRS6_DEFAULT_PARAMETERS)} FSRS-6 weights")
         if problems:
@@ -125,3 +130,13 @@ def save_settings(store: Store, **changes: Any) -> Settings:
     new = replace(load_settings(store), **changes)
     store.set_settings({k: asdict(new)[k] for k in changes})
     return new
+
+
+def remembered_language(store: Store) -> str | None:
+    """The interface language saved by the last choice ("en", "zh", "both"), or None if none was made."""
+    return load_settings(store).language or None
+
+
+def remember_language(store: Store, lang: str) -> None:
+    """Save the interface language so the next start uses it (unless --lang or LLMQ_LANG says otherwise)."""
+    save_settings(store, language=lang)

@@ -53,6 +53,8 @@ class LlmqApp(App[int]):
         # the command line chose (l10n.current_language: --lang, LLMQ_LANG, the settings), else en.
         self.lang: Lang = set_language(lang if lang is not None else current_language())
         super().__init__()
+        # The language cards are shown in: `both` starts in Chinese, with English a key away (l).
+        self.card_lang: str = "en" if self.lang == "en" else "zh"
         self.title = _(self.TITLE)
         self.sub_title = _(self.SUB_TITLE)
         self.bank = bank
@@ -67,6 +69,17 @@ class LlmqApp(App[int]):
         self._preload = preload if preload is not None else Preload.start(bank)
         self._study_first = False
         self.crash: tuple[BaseException, Path | None] | None = None  # an unhandled error and its log
+
+    def remember_language(self) -> None:
+        """Save the language cards are now shown in, for the next start (in a thread: it writes
+        progress.db). `both` stays `both`: the flip key is part of that choice."""
+        chosen = "both" if self.lang == "both" else self.card_lang
+        self.run_worker(lambda: self._save_language(chosen), thread=True, exit_on_error=False, group="language")
+
+    def _save_language(self, chosen: str) -> None:
+        from llmq.srs.settings import remember_language
+
+        remember_language(self.progress().store, chosen)
 
     def take_preloaded_home(self) -> HomeData | None:
         """The home screen's data counted before the app started, if it is ready (once; never

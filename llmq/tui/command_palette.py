@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from llmq.l10n import _
+
 if TYPE_CHECKING:
     from llmq.tui.app import LlmqApp
 
@@ -18,18 +20,30 @@ class LlmqCommands(Provider):
     def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
         app = cast("LlmqApp", self.app)
         commands: list[tuple[str, str, Callable[[], object]]] = [
-            ("Review: all due and new cards", "Start the review queue", app.action_review),
-            ("Practise code", "The code exercises with their solved state", app.action_practice),
-            ("Browse questions", "Search every question; suspend, unsuspend, reset", app.action_browse),
-            ("Stats", "Heatmap, forecast, retention, mastery", app.action_stats),
-            ("Home", "Back to the home screen", app.action_home),
+            (_("Review: all due and new cards"), _("Start the review queue"), app.action_review),
+            (_("Practise code"), _("The code exercises with their solved state"), app.action_practice),
+            (_("Browse questions"), _("Search every question; suspend, unsuspend, reset"), app.action_browse),
+            ("Stats", _("Heatmap, forecast, retention, mastery"), app.action_stats),
+            ("Home", _("Back to the home screen"), app.action_home),
         ]
         for name, topic in app.bank.topics.items():
-            commands.append((f"Review topic: {topic.title}", f"Only {name} cards", partial(app.action_review, name)))
+            commands.append(
+                (
+                    _("Review topic: {title}").format(title=topic.title),
+                    _("Only {name} cards").format(name=name),
+                    partial(app.action_review, name),
+                )
+            )
         for kind in ("flashcard", "choice", "numeric", "code"):
-            commands.append((f"Review kind: {kind}", f"Only {kind} questions", partial(app.action_review, "", kind)))
+            commands.append(
+                (
+                    _("Review kind: {kind}").format(kind=kind),
+                    _("Only {kind} questions").format(kind=kind),
+                    partial(app.action_review, "", kind),
+                )
+            )
         for q in app.bank.code_exercises():
-            commands.append((f"Practise: {q.id}", q.title, partial(app.action_practice, q.id)))
+            commands.append((_("Practise: {id}").format(id=q.id), q.title, partial(app.action_practice, q.id)))
         return commands
 
     async def discover(self) -> Hits:

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from llmq.datadir import data_dir
+from llmq.l10n import _
 
 CRASH_EXIT = 1  # CONTRACTS.md: 1 is failure
 
@@ -44,11 +45,10 @@ def save_crash_log(error: BaseException, when: datetime | None = None) -> Path |
 
 def crash_message(error: BaseException, log: Path | None) -> str:
     """The lines printed on stderr after the app has closed."""
-    where = f"The details are in {log}" if log is not None else "The log could not be saved"
-    return (
-        f"llmq stopped because of an unexpected error: {type(error).__name__}: {error}\n"
-        f"{where}; please attach it to a bug report. Your answers up to this point are saved."
-    )
+    where = _("The details are in {log}").format(log=log) if log is not None else _("The log could not be saved")
+    return _(
+        "llmq stopped because of an unexpected error: {kind}: {error}\n{where}; please attach it to a bug report. Your answers up to this point are saved."
+    ).format(kind=type(error).__name__, error=error, where=where)
 
 
 def report_crash(error: BaseException, log: Path | None) -> int:

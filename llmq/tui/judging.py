@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from llmq.bank import CodeExercise
 from llmq.errors import LlmqError
 from llmq.judge.verdict import Verdict
-from llmq.l10n import N_
+from llmq.l10n import N_, _
 
 
 class JudgeStartFailed(LlmqError):
@@ -45,7 +45,9 @@ def default_client() -> JudgeClient:
     try:
         from llmq.judge.client import Judge
     except ImportError as err:
-        raise JudgeStartFailed(f"The judge is not available ({err}); code exercises cannot be checked.") from err
+        raise JudgeStartFailed(
+            _("The judge is not available ({err}); code exercises cannot be checked.").format(err=err)
+        ) from err
     return Judge()
 
 
@@ -64,7 +66,7 @@ class CheckRunner:
     def start(self) -> JudgeClient:
         with self._lock:
             if self._closed:
-                raise JudgeStartFailed("The judge has been stopped.")
+                raise JudgeStartFailed(_("The judge has been stopped."))
             if self._client is None:
                 self._client = self._factory()
             return self._client

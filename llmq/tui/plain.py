@@ -8,6 +8,7 @@ conventions, how many hints it has, and its stub. Math is rendered as the app re
 from __future__ import annotations
 
 from llmq.bank import Choice, CodeExercise, Flashcard, Numeric, Question
+from llmq.l10n import _
 
 LETTERS = "abcdefgh"
 
@@ -26,23 +27,29 @@ def show_text(q: Question) -> str:
         body = [
             _plain(q.task),
             "",
-            f"Hints: {n} (shown one at a time in the app: ctrl+t)",
-            f"Check a solution: llmq check {q.id} FILE    Starter file: llmq stub {q.id} > FILE",
+            _("Hints: {n} (shown one at a time in the app: ctrl+t)").format(n=n),
+            _("Check a solution: llmq check {id} FILE    Starter file: llmq stub {id} > FILE").format(id=q.id),
             "",
             "Stub:",
             "",
             q.stub.rstrip("\n"),
         ]
     elif isinstance(q, Choice):
-        how = "Several options are right." if q.multiple else "One option is right."
+        how = _("Several options are right.") if q.multiple else _("One option is right.")
         options = [f"  {LETTERS[i]}. {_plain(o)}" for i, o in enumerate(q.options)]
-        body = [_plain(q.prompt), "", *options, "", f"{how} (The app shuffles the options each time.)"]
+        body = [_plain(q.prompt), "", *options, "", _("{how} (The app shuffles the options each time.)").format(how=how)]
     elif isinstance(q, Numeric):
         from llmq.bank.numeric import instantiate  # runs the answer module in a child process
 
         shown = instantiate(q)
-        unit = f" in {q.unit}" if q.unit else ""
-        body = [_plain(shown.prompt), "", f"Answer{unit}, within ±{q.tolerance:.1%}. (The app draws fresh numbers each time.)"]
+        unit = _(" in {unit}").format(unit=q.unit) if q.unit else ""
+        body = [
+            _plain(shown.prompt),
+            "",
+            _("Answer{unit}, within ±{tolerance:.1%}. (The app draws fresh numbers each time.)").format(
+                unit=unit, tolerance=q.tolerance
+            ),
+        ]
     elif isinstance(q, Flashcard):
         body = [_plain(q.prompt)]
     else:
@@ -53,7 +60,9 @@ def show_text(q: Question) -> str:
 def stub_with_task(q: CodeExercise) -> str:
     """The stub with the task as its module docstring, so the spec travels with the file."""
     task = _plain(q.task)
-    text = f"{q.title} ({q.id})\n\n{task}\n\nHints: {len(q.hints)} (in the app: ctrl+t).  Check: llmq check {q.id} THIS_FILE\n"
+    text = _("{title} ({id})\n\n{task}\n\nHints: {hints} (in the app: ctrl+t).  Check: llmq check {id} THIS_FILE\n").format(
+        title=q.title, id=q.id, task=task, hints=len(q.hints)
+    )
     # A docstring cannot hold three quotes in a row or end in a backslash; no task does, but be safe.
     text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
     stub = q.stub if q.stub.endswith("\n") else q.stub + "\n"

@@ -14,6 +14,8 @@ import subprocess
 from dataclasses import dataclass
 from typing import Protocol
 
+from llmq.l10n import _
+
 
 class Suspendable(Protocol):
     """What `run_suspended` uses of a Textual App (tests pass fakes of the same shape)."""
@@ -40,11 +42,11 @@ def missing_program(command: str) -> str | None:
     try:
         words = shlex.split(command)
     except ValueError as err:
-        return f"cannot read the command {command!r}: {err}"
+        return _("cannot read the command {command!r}: {err}").format(command=command, err=err)
     if not words:
-        return "the command is empty"
+        return _("the command is empty")
     if shutil.which(words[0]) is None:
-        return f"{words[0]!r} was not found (is it installed and on PATH?)"
+        return _("{program!r} was not found (is it installed and on PATH?)").format(program=words[0])
     return None
 
 
@@ -61,7 +63,7 @@ def run_suspended(app: Suspendable, command: str, *args: str) -> Outcome:
                 done = subprocess.run(argv, check=False)
                 result = Outcome(command, None, done.returncode)
             except Exception as err:  # caught inside: leaving the block by an exception never resumes
-                result = Outcome(command, f"could not run {command!r}: {err}")
+                result = Outcome(command, _("could not run {command!r}: {err}").format(command=command, err=err))
     except Exception as err:  # no terminal to suspend (headless, Textual Web)
-        return Outcome(command, f"the terminal cannot be handed over here: {err}")
-    return result if result is not None else Outcome(command, "the program did not run")
+        return Outcome(command, _("the terminal cannot be handed over here: {err}").format(err=err))
+    return result if result is not None else Outcome(command, _("the program did not run"))

@@ -8,7 +8,49 @@ from dataclasses import replace
 
 from textual.screen import ActiveBinding, Screen
 
-from llmq.l10n import _
+from llmq.l10n import N_, _
+
+# Textual's own widgets' key descriptions that our screens show (DataTable, Input, TextArea,
+# OptionList, scrolling containers, the command palette), so the catalogue translates them too.
+TEXTUAL_KEYS = (
+    N_("Cursor up"),
+    N_("Cursor down"),
+    N_("Cursor left"),
+    N_("Cursor right"),
+    N_("Cursor Up"),
+    N_("Cursor Down"),
+    N_("Home"),
+    N_("End"),
+    N_("Page Up"),
+    N_("Page Down"),
+    N_("Page Left"),
+    N_("Page Right"),
+    N_("Scroll Up"),
+    N_("Scroll Down"),
+    N_("Scroll Left"),
+    N_("Scroll Right"),
+    N_("Scroll Home"),
+    N_("Scroll End"),
+    N_("Select"),
+    N_("Submit"),
+    N_("First"),
+    N_("Last"),
+    N_("Go to start"),
+    N_("Go to end"),
+    N_("Copy selected text"),
+    N_("Cut selected text"),
+    N_("Paste text from the clipboard"),
+    N_("Delete character left"),
+    N_("Delete character right"),
+    N_("Delete all to the right"),
+    N_("Move cursor left"),
+    N_("Move cursor left a word"),
+    N_("Select line start"),
+    N_("Select line end"),
+    N_("Focus Next"),
+    N_("Focus Previous"),
+    N_("palette"),
+)
 
 
 class TranslatedBindings(Screen):  # type: ignore[type-arg]

@@ -45,6 +45,16 @@ def options_in_bank_order(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("llmq.tui.widgets.choice.draw_order", lambda n: tuple(range(n)))
 
 
+@pytest.fixture(autouse=True)
+def english_after_each_test() -> Iterator[None]:
+    """The interface language is process-wide: a test that opens the app in Chinese must not leave
+    the next test's screens (and snapshots) in Chinese."""
+    yield
+    from llmq.l10n import set_language
+
+    set_language("en")
+
+
 @pytest.fixture(scope="session")
 def test_bank_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """tests/tui/bank plus the bundled attention.gqa answer module as tuitest.gqa (the first

@@ -63,7 +63,8 @@ def _name(func: ast.AST) -> str:
 
 
 def scan(root: Path = TUI) -> tuple[list[Found], list[Found], list[Found]]:
-    """(unwrapped shown literals, wrapped msgids, wrapped non-literals such as _(f"..."))."""
+    """(unwrapped shown literals, wrapped msgids, wrapped texts built at run time such as _(f"..."));
+    `_(name)` of a variable is allowed: it translates a msgid marked with N_() where it is defined."""
     bare: list[Found] = []
     wrapped: list[Found] = []
     bad: list[Found] = []
@@ -78,7 +79,8 @@ def scan(root: Path = TUI) -> tuple[list[Found], list[Found], list[Found]]:
                     for arg in texts:
                         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                             wrapped.append(Found(rel, node.lineno, arg.value))
-                        else:
+                        elif isinstance(arg, (ast.JoinedStr, ast.BinOp)):
+                            # an f-string or a sum has no fixed msgid: the catalogue can never match it
                             bad.append(Found(rel, node.lineno, ast.unparse(arg)))
                     continue
                 candidates: list[ast.AST] = []
@@ -86,7 +88,17 @@ def scan(root: Path = TUI) -> tuple[list[Found], list[Found], list[Found]]:
                     positions = _SHOWN_CALLS[name]
                     candidates += [a for i, a in enumerate(node.args) if i in positions]
                 candidates += [k.value for k in node.keywords if k.arg in _SHOWN_KEYWORDS]
+                # a column header or a status is often one lower-case word ("topic", "loading…"): any letters count there
+                headers = node.args[:1] if name in ("add_column", "add_columns", "Static", "Label", "Button", "notify") else []
                 bare += [Found(rel, c.lineno, ast.unparse(c)) for c in candidates if _is_text(c)]
+                bare += [
+                    Found(rel, c.lineno, ast.unparse(c))
+                    for c in headers
+                    if isinstance(c, ast.Constant)
+                    and isinstance(c.value, str)
+                    and any(ch.isalpha() for ch in c.value)
+                    and not _is_text(c)
+                ]
             elif isinstance(node, (ast.Assign, ast.AnnAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for t in targets:

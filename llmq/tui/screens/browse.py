@@ -25,11 +25,11 @@ if TYPE_CHECKING:
 
 STATES = ("new", "learning", "review", "relearning", "suspended")
 _DONE = {
-    "suspend": "suspended",
-    "unsuspend": "unsuspended",
-    "reset": "reset to new",
-    "bury": "buried until tomorrow",
-    "unbury": "unburied",
+    "suspend": N_("suspended"),
+    "unsuspend": N_("unsuspended"),
+    "reset": N_("reset to new"),
+    "bury": N_("buried until tomorrow"),
+    "unbury": N_("unburied"),
 }
 
 
@@ -48,7 +48,7 @@ def due_text(row: BrowseRow) -> str:
 
 
 class BrowseScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
-    HELP = "every question, searchable; suspend, unsuspend, reset or open the one under the cursor"
+    HELP = N_("every question, searchable; suspend, unsuspend, reset or open the one under the cursor")
     BINDINGS = [
         Binding("escape", "app.pop_screen", N_("Back"), id="browse.back"),
         Binding("ctrl+f", "focus_search", N_("Search"), id="browse.search"),
@@ -80,12 +80,12 @@ class BrowseScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
         yield Header()
         with Horizontal(id="browse-filters"):
             yield Input(placeholder=_("search id, title, topic"), id="search")
-            yield Select([(t, t) for t in self.llmq.bank.topics], prompt="any topic", id="filter-topic")
-            yield Select([(k, k) for k in KINDS], prompt="any kind", id="filter-kind")
-            yield Select([(s, s) for s in STATES], prompt="any state", id="filter-state")
+            yield Select([(t, t) for t in self.llmq.bank.topics], prompt=_("any topic"), id="filter-topic")
+            yield Select([(k, k) for k in KINDS], prompt=_("any kind"), id="filter-kind")
+            yield Select([(s, s) for s in STATES], prompt=_("any state"), id="filter-state")
         table: DataTable[str] = DataTable(id="questions", cursor_type="row", zebra_stripes=True)
-        for col in ("id", "topic", "kind", "state", "due", "lapses", "title"):
-            table.add_column(col, key=col)
+        for col in (N_("id"), N_("topic"), N_("kind"), N_("state"), N_("due"), N_("lapses"), N_("title")):
+            table.add_column(_(col), key=col)
         yield table
         yield Static("", id="browse-count")
         yield Footer()
@@ -111,12 +111,18 @@ class BrowseScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
         if action == "undo":
             undone = progress.undo_act()
             if undone is None:
-                note, change = "Nothing to undo here.", -self.undoable
+                note, change = _("Nothing to undo here."), -self.undoable
             else:
-                note, change = f"Undid the {undone.kind} of “{self._title(undone.qid)}”.", -1
+                note, change = (
+                    _("Undid the {kind} of “{title}”.").format(kind=undone.kind, title=self._title(undone.qid)),
+                    -1,
+                )
         elif action:
             progress.act(action, qid)
-            note, change = f"“{self._title(qid)}”: {_DONE[action]}. z undoes it.", 1
+            note, change = (
+                _("“{title}”: {done}. z undoes it.").format(title=self._title(qid), done=_(_DONE[action])),
+                1,
+            )
         self.post_message(self.Loaded(progress.browse(), note, change))
 
     def _title(self, qid: str) -> str:
@@ -148,7 +154,7 @@ class BrowseScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
         if keep is not None and keep in {r.id for r in shown}:
             table.move_cursor(row=table.get_row_index(keep))
         self.query_one("#browse-count", Static).update(
-            _("{len_shown} of {len_self_rows} questions").format(len_shown=len(shown), len_self_rows=len(self.rows))
+            _("{shown} of {total} questions").format(shown=len(shown), total=len(self.rows))
         )
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -195,10 +201,12 @@ class BrowseScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
 
         self.app.push_screen(
             ConfirmScreen(
-                f"Reset “{self._title(qid)}”?",
-                "It becomes a new card again and its schedule is forgotten (its review history is kept). "
-                "z undoes the reset afterwards.",
-                "reset it",
+                _("Reset “{title}”?").format(title=self._title(qid)),
+                _(
+                    "It becomes a new card again and its schedule is forgotten (its review history is kept). "
+                    "z undoes the reset afterwards."
+                ),
+                _("reset it"),
             ),
             answered,
         )

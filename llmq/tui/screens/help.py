@@ -14,7 +14,7 @@ from llmq.tui.translated import TranslatedBindings
 from llmq.tui.widgets.reading import ReadingScroll
 
 # Keys every screen shares, beyond the screen's own bindings.
-_GENERAL = [("ctrl+p", "every command, by name"), ("? / f1", "this help"), ("ctrl+q", "quit llmq")]
+_GENERAL = [("ctrl+p", N_("every command, by name")), ("? / f1", N_("this help")), ("ctrl+q", N_("quit llmq"))]
 
 
 # Textual's own keys that every screen has; not what a person opens help for.
@@ -49,7 +49,7 @@ def screen_help(screen: Screen[object]) -> Table:
     for description, shown in keys.items():
         table.add_row(" / ".join(shown), description)
     for key, what in _GENERAL:
-        table.add_row(key, what)
+        table.add_row(key, _(what))
     return table
 
 
@@ -61,9 +61,9 @@ class HelpScreen(TranslatedBindings, ModalScreen[None]):
         self.below = below
 
     def compose(self) -> ComposeResult:
-        about = getattr(self.below, "HELP", "") or ""
+        about = _(getattr(self.below, "HELP", "") or "")
         with ReadingScroll(id="help-box"):
-            yield Static(f"Help · {about}" if about else "Help", id="help-title")
+            yield Static(_("Help · {about}").format(about=about) if about else _("Help"), id="help-title")
             yield Static(screen_help(self.below), id="help-keys")
             yield Static(_("escape, ? or f1 closes this"), id="help-close")
 

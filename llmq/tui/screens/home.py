@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 class HomeScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
-    HELP = "your topics with what is due and new today; start a review or go anywhere else"
+    HELP = N_("your topics with what is due and new today; start a review or go anywhere else")
     BINDINGS = [
         Binding("r", "app.review", N_("Review all"), id="home.review"),
         Binding("enter", "review_topic", N_("Review topic"), id="home.review_topic"),
@@ -43,10 +43,10 @@ class HomeScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
         yield Header()
         yield Static(_("loading your progress…"), id="today")
         table: DataTable[str] = DataTable(id="topics", cursor_type="row", zebra_stripes=True)
-        table.add_column("topic", key="topic")
-        table.add_column("due", key="due")
-        table.add_column("new", key="new")
-        table.add_column("questions", key="total")
+        table.add_column(_("topic"), key="topic")
+        table.add_column(_("due"), key="due")
+        table.add_column(_("new"), key="new")
+        table.add_column(_("questions"), key="total")
         for name, topic in self.llmq.bank.topics.items():
             table.add_row(topic.title, "…", "…", "…", key=name)
         yield table
@@ -80,7 +80,7 @@ class HomeScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
         table = self.query_one("#topics", DataTable)
         for row in data.topics:
             table.update_cell(row.name, "due", str(row.due), update_width=True)
-            new = f"0 (limit; {row.new_held} wait)" if row.new_held else str(row.new)
+            new = _("0 (limit; {new_held} wait)").format(new_held=row.new_held) if row.new_held else str(row.new)
             table.update_cell(row.name, "new", new, update_width=True)
             table.update_cell(row.name, "total", str(row.total), update_width=True)
         self.query_one("#today", Static).update(self._today(data))
@@ -90,12 +90,20 @@ class HomeScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
     def _today(self, data: HomeData) -> str:
         code = self.llmq.bank.code_exercises()
         held = data.new_held
-        limits = f"new today {data.new_done}/{data.new_limit} · reviews today {data.reviews_done}/{data.review_limit}"
+        limits = _("new today {new_done}/{new_limit} · reviews today {reviews_done}/{review_limit}").format(
+            new_done=data.new_done, new_limit=data.new_limit, reviews_done=data.reviews_done, review_limit=data.review_limit
+        )
         if held:
-            limits += f" · {held} more wait (+ in a review adds more)"
-        return (
-            f"Today: {data.reviewed_today} reviewed · {data.due_total} due · {data.new_total} new · "
-            f"code solved {len(data.solved & {q.id for q in code})}/{len(code)}\n{limits}"
+            limits += _(" · {held} more wait (+ in a review adds more)").format(held=held)
+        return _(
+            "Today: {reviewed_today} reviewed · {due_total} due · {new_total} new · code solved {solved}/{code_total}\n{limits}"
+        ).format(
+            reviewed_today=data.reviewed_today,
+            due_total=data.due_total,
+            new_total=data.new_total,
+            solved=len(data.solved & {q.id for q in code}),
+            code_total=len(code),
+            limits=limits,
         )
 
     def action_review_topic(self) -> None:

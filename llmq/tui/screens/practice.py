@@ -28,13 +28,13 @@ if TYPE_CHECKING:
 def _solved_label(status: CodeStatus | None) -> str:
     if status is None:
         return "·"  # not tried
-    return "✓ solved" if status.solved else "tried"
+    return _("✓ solved") if status.solved else _("tried")
 
 
 class PracticeScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
     """Every code exercise: solved (a passing submission), attempted, or not tried."""
 
-    HELP = "every code exercise with its state; enter opens one"
+    HELP = N_("every code exercise with its state; enter opens one")
 
     BINDINGS = [Binding("escape", "app.pop_screen", N_("Back"), id="practice.back")]
 
@@ -58,10 +58,10 @@ class PracticeScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
         yield Static(_("GPU track: looking for a CUDA device…"), id="practice-device")
         table: DataTable[str] = DataTable(id="exercises", cursor_type="row", zebra_stripes=True)
         table.add_column("", key="solved")
-        table.add_column("id", key="id")
-        table.add_column("title", key="title")
-        table.add_column("difficulty", key="difficulty")
-        table.add_column("track", key="track")
+        table.add_column(_("id"), key="id")
+        table.add_column(_("title"), key="title")
+        table.add_column(_("difficulty"), key="difficulty")
+        table.add_column(_("track"), key="track")
         for q in self.llmq.bank.code_exercises():
             table.add_row("·", q.id, q.title, q.difficulty, q.track, key=q.id)
         yield table
@@ -77,7 +77,11 @@ class PracticeScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
         from llmq.judge.device import describe_device  # no torch: asks nvidia-smi
 
         device = describe_device()
-        line = f"GPU track: checked and timed on {device.name}" if device.has_cuda else f"GPU track: {device.note}"
+        line = (
+            _("GPU track: checked and timed on {name}").format(name=device.name)
+            if device.has_cuda
+            else _("GPU track: {note}").format(note=device.note)
+        )
         self.post_message(self.DeviceFound(line))
 
     @guarded
@@ -104,7 +108,7 @@ class PracticeScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
 
 
 # One line even at 80 columns; the help overlay says more (HELP).
-PRACTICE_COUNTS = "Practice counts: a pass schedules the next review, as in the review queue."
+PRACTICE_COUNTS = N_("Practice counts: a pass schedules the next review, as in the review queue.")
 
 
 class ExerciseScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
@@ -112,7 +116,7 @@ class ExerciseScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
     passing here schedules the exercise's card as answering it in the review queue would, with
     the same suggested rating."""
 
-    HELP = (
+    HELP = N_(
         "one code exercise: write the function, run the checks; submissions are saved, and a pass "
         "schedules the exercise's next review as the review queue would"
     )
@@ -138,7 +142,7 @@ class ExerciseScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         yield Header()
         exercise = self.llmq.bank.questions[self.exercise_id]
         assert isinstance(exercise, CodeExercise)
-        yield Static(PRACTICE_COUNTS, id="practice-counts")
+        yield Static(_(PRACTICE_COUNTS), id="practice-counts")
         yield CodePanel(exercise)
         yield Footer()
 
@@ -155,6 +159,8 @@ class ExerciseScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
 
     @guarded
     def on_exercise_screen_scheduled(self, message: Scheduled) -> None:
-        line = f"Passed: scheduled as {message.rating.name}, next review in {message.interval}."
+        line = _("Passed: scheduled as {name}, next review in {interval}.").format(
+            name=_(message.rating.name), interval=message.interval
+        )
         self.query_one("#practice-counts", Static).update(line)
         self.notify(line, title=_("Practice counts"))

@@ -8,7 +8,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Rule, Static
 
 from llmq.bank import Choice, Flashcard, Numeric, Question
-from llmq.l10n import N_
+from llmq.l10n import N_, _
 from llmq.tui.translated import TranslatedBindings
 from llmq.tui.widgets.choice import LETTERS
 from llmq.tui.widgets.markdown import BankMarkdown
@@ -21,15 +21,18 @@ def answer_markdown(q: Question) -> tuple[str, str]:
         return q.prompt, q.answer
     if isinstance(q, Choice):
         options = "\n".join(f"- **{LETTERS[i]}.** {o}{' ✓' if i in q.correct else ''}" for i, o in enumerate(q.options))
-        why = "\n".join(f"- **{LETTERS[i]}.** {'right' if i in q.correct else 'wrong'}: {r}" for i, r in enumerate(q.rationales))
+        verdicts = [_("right") if i in q.correct else _("wrong") for i in range(len(q.rationales))]
+        why = "\n".join(f"- **{LETTERS[i]}.** {verdicts[i]}: {r}" for i, r in enumerate(q.rationales))
         return f"{q.prompt}\n\n{options}", q.explanation + (f"\n\n{why}" if why else "")
     if isinstance(q, Numeric):
-        return q.prompt, f"Unit: {q.unit or '—'}, tolerance ±{q.tolerance:.1%}\n\n{q.solution}"
+        return q.prompt, _("Unit: {unit}, tolerance ±{tolerance:.1%}\n\n{solution}").format(
+            unit=q.unit or "—", tolerance=q.tolerance, solution=q.solution
+        )
     return getattr(q, "task", ""), ""
 
 
 class QuestionScreen(TranslatedBindings, Screen[None]):
-    HELP = "one question with its answer, to read (not rated)"
+    HELP = N_("one question with its answer, to read (not rated)")
     BINDINGS = [Binding("escape", "app.pop_screen", N_("Back"), id="question.back")]
 
     def __init__(self, question: Question) -> None:

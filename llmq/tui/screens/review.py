@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from llmq.bank import Choice, CodeExercise, Flashcard, Numeric, Question
-from llmq.l10n import N_, _
+from llmq.l10n import N_, _, ngettext
 from llmq.srs import Answered, QueueCounts, Rating, Shown, Study
 from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.translated import TranslatedBindings
@@ -81,17 +81,21 @@ class SessionTally:
 
     def text(self) -> str:
         if not self.answered:
-            return "No cards answered in this session."
+            return _("No cards answered in this session.")
         minutes, seconds = divmod(round(self.time_ms / 1000), 60)
-        spent = f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
-        return (
-            f"This session: {self.answered} card{'s' if self.answered != 1 else ''} in {spent} · "
-            f"{self.passed / self.answered:.0%} not Again ({self.passed} of {self.answered})"
+        spent = (
+            _("{minutes} min {seconds} s").format(minutes=minutes, seconds=seconds)
+            if minutes
+            else _("{seconds} s").format(seconds=seconds)
         )
+        return (
+            ngettext("This session: {answered} card in {spent}", "This session: {answered} cards in {spent}", self.answered)
+            + _(" · {share:.0%} not Again ({passed} of {answered})")
+        ).format(answered=self.answered, spent=spent, share=self.passed / self.answered, passed=self.passed)
 
 
 class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
-    HELP = "the review queue: due cards first, then new ones; rate each answer 1-4 as in Anki"
+    HELP = N_("the review queue: due cards first, then new ones; rate each answer 1-4 as in Anki")
     BINDINGS = [
         Binding("space,enter", "show", N_("Show answer"), id="review.show"),
         Binding("space,enter", "accept", N_("Rate ◆"), id="review.accept"),  # the suggested rating
@@ -105,6 +109,8 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         Binding("u,ctrl+z", "undo", N_("Undo"), id="review.undo", key_display="u"),
         Binding("minus", "bury", N_("Bury"), id="review.bury"),
         Binding("exclamation_mark", "suspend", N_("Suspend"), id="review.suspend"),
+        # plain l where no input has the focus; ctrl+l also from the numeric card's input
+        Binding("l,ctrl+l", "flip_language", N_("中/EN"), id="review.language", key_display="l"),
         # Reading a long answer: the card scrolls (the keys are listed in the help, not the footer).
         Binding("j,down", "scroll('down')", N_("Scroll down"), show=False),
         Binding("k,up", "scroll('up')", N_("Scroll up"), show=False),
@@ -143,9 +149,9 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        scope = " · ".join(x for x in (self.topic, self.kind) if x) or "all topics"
+        scope = " · ".join(x for x in (self.topic, self.kind) if x) or _("all topics")
         yield Static(_("Review · {scope}").format(scope=scope), id="queue-counts")
-        yield Container(Static("loading…", classes="empty"), id="card-area")
+        yield Container(Static(_("loading…"), classes="empty"), id="card-area")
         yield RatingBar(id="rating-bar")
         yield Footer()
 
@@ -154,7 +160,7 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         topics = self.llmq.bank.topics
         if self.topic is not None and self.topic not in topics:
             self.notify(
-                _("There is no topic {topic!r}. Topics: {join_topics}.").format(topic=self.topic, join_topics=", ".join(topics)),
+                _("There is no topic {topic!r}. Topics: {topics}.").format(topic=self.topic, topics=", ".join(topics)),
                 title=_("Unknown topic"),
                 severity="warning",
                 timeout=10,
@@ -204,27 +210,30 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
             undoable = 1
         if action in ("bury", "suspend") and self.shown is not None:
             getattr(study, action)(self.shown.qid)
-            note = f"“{self._title(self.shown.qid)}” {'buried until tomorrow' if action == 'bury' else 'suspended'}"
+            what = _("buried until tomorrow") if action == "bury" else _("suspended")
+            note = _("“{title}” {what}").format(title=self._title(self.shown.qid), what=what)
             undoable = 1
         if action == "more":
             study.study_more_new(STUDY_MORE)
-            note = f"{STUDY_MORE} more new cards in this session."
+            note = _("{count} more new cards in this session.").format(count=STUDY_MORE)
         if action == "undo":
             undone = study.undo()
             if undone is None:
-                note = "nothing to undo"
+                note = _("nothing to undo")
                 undoable = -self._undoable
             else:
                 undoable = -1
                 undid = undone.rating if undone.kind == "review" else None
-                what = "the answer" if undone.kind == "review" else f"the {undone.kind}"
-                note = f"Undid {what} to “{self._title(undone.qid)}”"
+                what = _("the answer") if undone.kind == "review" else _("the {kind}").format(kind=undone.kind)
+                note = _("Undid {what} to “{title}”").format(what=what, title=self._title(undone.qid))
                 card = study.store.card(undone.qid)
                 if card is not None:
                     shown = study.show(card)
         if shown is None:
             shown = study.next()
         question = self.llmq.bank.questions.get(shown.qid) if shown else None
+        if question is not None:
+            question = question.localized(self.llmq.card_lang)  # English where a field is untranslated
         instance = None
         if isinstance(question, Numeric):
             # Undo brings back the very numbers the card was answered with: `u` never re-rolls
@@ -274,7 +283,7 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         if r.undoable < 0:
             del self._undo_stack[len(self._undo_stack) + r.undoable :]
         c = r.counts
-        scope = " · ".join(x for x in (self.topic, self.kind) if x) or "all topics"
+        scope = " · ".join(x for x in (self.topic, self.kind) if x) or _("all topics")
         self.query_one("#queue-counts", Static).update(
             _("Review · {scope}    new {new} · learning {learning} · review {review}").format(
                 scope=scope, new=c.new, learning=c.learning, review=c.review
@@ -305,23 +314,30 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         self.call_after_refresh(self.llmq.start_judge)
 
     def _done_text(self, r: NextCard) -> str:
-        lines = ["Nothing more to review for now. Well done.", "", self.tally.text()]
+        lines = [_("Nothing more to review for now. Well done."), "", self.tally.text()]
         if r.next_due_ms is not None:
             minutes = max(0, round((r.next_due_ms - time.time() * 1000) / 60_000))
             lines.append(
-                f"The next learning card is due at {datetime.fromtimestamp(r.next_due_ms / 1000):%H:%M} (in {minutes} min)."
+                _("The next learning card is due at {due:%H:%M} (in {minutes} min).").format(
+                    due=datetime.fromtimestamp(r.next_due_ms / 1000), minutes=minutes
+                )
             )
         else:
-            lines.append("No learning card is waiting today.")
+            lines.append(_("No learning card is waiting today."))
         if r.new_waiting:
-            scope = f"in {self.topic}" if self.topic else "across your topics"
+            scope = _("in {topic}").format(topic=self.topic) if self.topic else _("across your topics")
             lines += [
                 "",
-                f"Today's limit of {r.new_limit} new cards is reached; {r.new_waiting} more new "
-                f"card{'s' if r.new_waiting != 1 else ''} wait {scope}.",
-                f"+: study {min(STUDY_MORE, r.new_waiting)} more new cards now (custom study, this session)",
+                ngettext(
+                    "Today's limit of {limit} new cards is reached; {waiting} more new card waits {scope}.",
+                    "Today's limit of {limit} new cards is reached; {waiting} more new cards wait {scope}.",
+                    r.new_waiting,
+                ).format(limit=r.new_limit, waiting=r.new_waiting, scope=scope),
+                _("+: study {count} more new cards now (custom study, this session)").format(
+                    count=min(STUDY_MORE, r.new_waiting)
+                ),
             ]
-        return "\n".join([*lines, "", "escape: back to the home screen"])
+        return "\n".join([*lines, "", _("escape: back to the home screen")])
 
     def _view_for(self, q: Question, instance: Instance | None, order: tuple[int, ...] | None = None) -> CardView:
         if isinstance(q, Flashcard):
@@ -374,6 +390,33 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         """Scroll the card (a code card's panes scroll themselves)."""
         if self.view is not None and not self.view.has_class("code"):
             getattr(self.view, f"scroll_{where}")(animate=False)
+
+    def action_flip_language(self) -> None:
+        """Show the card in the other language (Chinese <-> English); later cards follow."""
+        app = self.llmq
+        app.card_lang = "en" if app.card_lang == "zh" else "zh"
+        app.remember_language()
+        if self.view is None or self.shown is None:
+            return
+        question = app.bank.questions.get(self.shown.qid)
+        if question is None:
+            return
+        localized = question.localized(app.card_lang)
+        if isinstance(self.view, FlashcardView):
+            self.view.show_in(localized)  # in place: a revealed answer stays revealed
+        elif isinstance(localized, Choice) and self.suggested is None:
+            self._replace_view(self._view_for(localized, None, getattr(self.view, "order", None)))
+        else:
+            # A graded choice, a numeric card's drawn numbers, a code card's editor: redrawing would
+            # lose what is on screen, so the language changes with the next card.
+            self.notify(_("The next card is shown in the other language."), title=_("Language"))
+
+    def _replace_view(self, view: CardView) -> None:
+        area = self.query_one("#card-area")
+        old, self.view = self.view, view
+        if old is not None:
+            old.remove()
+        area.mount(view)
 
     def action_show(self) -> None:
         if self.view is not None and not self.busy and self.suggested is None:

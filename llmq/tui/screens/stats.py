@@ -42,7 +42,7 @@ def forecast_text(forecast: list[DayDue], height: int = 6) -> Text:
         return Text(_("nothing scheduled"))
     top = max(d.due for d in forecast)
     if top == 0:
-        return Text(_("nothing due in the next {len_forecast} days").format(len_forecast=len(forecast)))
+        return Text(_("nothing due in the next {days} days").format(days=len(forecast)))
     for level in range(height, 0, -1):
         text.append(f"{top if level == height else '':>4} ", style="dim")
         for d in forecast:
@@ -57,21 +57,28 @@ def forecast_text(forecast: list[DayDue], height: int = 6) -> Text:
     text.append("     " + "".join(axis).rstrip() + "\n", style="dim")
     week = sum(d.due for d in forecast[:7])
     text.append(
-        f"today {forecast[0].due} · tomorrow {forecast[1].due if len(forecast) > 1 else 0} · "
-        f"next 7 days {week} · next {len(forecast)} days {sum(d.due for d in forecast)}"
+        _("today {due} · tomorrow {tomorrow} · next 7 days {week} · next {days} days {later}").format(
+            due=forecast[0].due,
+            tomorrow=forecast[1].due if len(forecast) > 1 else 0,
+            week=week,
+            days=len(forecast),
+            later=sum(d.due for d in forecast),
+        )
     )
     return text
 
 
 def retention_text(r: Retention) -> Text:
     text = Text()
-    target = f"target {r.desired_retention * 100:.0f}%"
+    target = _("target {target:.0f}%").format(target=r.desired_retention * 100)
     if r.true_retention is None:
-        text.append(f"no reviews of review cards in the last {r.days} days · {target}")
+        text.append(_("no reviews of review cards in the last {days} days · {target}").format(days=r.days, target=target))
         return text
     text.append(f"{bar(r.true_retention, 30)} ", style="green" if r.true_retention >= r.desired_retention else "yellow")
     text.append(
-        f"{r.true_retention * 100:.1f}% true retention ({r.passed} of {r.reviews} reviews passed, last {r.days} days) · {target}"
+        _("{retention:.1f}% true retention ({passed} of {reviews} reviews passed, last {days} days) · {target}").format(
+            retention=r.true_retention * 100, passed=r.passed, reviews=r.reviews, days=r.days, target=target
+        )
     )
     return text
 
@@ -79,9 +86,9 @@ def retention_text(r: Retention) -> Text:
 def mastery_table(topics: dict[str, TopicStats], titles: dict[str, str]) -> Table:
     """One row per topic, its name beside its own bar: never a label next to another topic's bar."""
     table = Table(box=None, padding=(0, 1, 0, 0), show_edge=False, header_style="bold")
-    table.add_column("topic", no_wrap=True, overflow="ellipsis", max_width=28)
-    for name in ("cards", "new", "learn", "review", "mature"):
-        table.add_column(name, justify="right")
+    table.add_column(_("topic"), no_wrap=True, overflow="ellipsis", max_width=28)
+    for name in (N_("cards"), N_("new"), N_("learn"), N_("review"), N_("mature")):
+        table.add_column(_(name), justify="right")
     table.add_column(_("mastery (predicted recall)"), no_wrap=True)
     for name, t in topics.items():
         table.add_row(
@@ -97,7 +104,7 @@ def mastery_table(topics: dict[str, TopicStats], titles: dict[str, str]) -> Tabl
 
 
 class StatsScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
-    HELP = "your progress: reviews per day, what comes due, retention, mastery by topic, code solved"
+    HELP = N_("your progress: reviews per day, what comes due, retention, mastery by topic, code solved")
     BINDINGS = [Binding("escape", "app.pop_screen", N_("Back"), id="stats.back")]
 
     class Loaded(Message):
@@ -108,7 +115,7 @@ class StatsScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with ReadingScroll(id="stats-body"):
-            yield Static("loading…", id="stats-summary")
+            yield Static(_("loading…"), id="stats-summary")
             yield Static(_("Reviews per day"), classes="section-title")
             yield Heatmap(id="heatmap")
             yield Static(_("Due from today"), classes="section-title")

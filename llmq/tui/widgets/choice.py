@@ -35,8 +35,8 @@ def draw_order(n: int) -> tuple[int, ...]:
 def option_feedback(picked: bool, right: bool) -> str:
     """What a graded option says about the user's choice."""
     if picked:
-        return "✓ you picked it, right" if right else "✗ you picked it, wrong"
-    return "✗ you missed it (a right option)" if right else "· not picked (a wrong option)"
+        return _("✓ you picked it, right") if right else _("✗ you picked it, wrong")
+    return _("✗ you missed it (a right option)") if right else _("· not picked (a wrong option)")
 
 
 class ChoiceView(CardView, can_focus=True):
@@ -61,9 +61,9 @@ class ChoiceView(CardView, can_focus=True):
         yield Static(self.card.title, classes="card-title")
         yield BankMarkdown(self.card.prompt, classes="prompt")
         how = (
-            "Several are right: toggle with 1-8, a-h or ↑↓ and space, then enter."
+            _("Several are right: toggle with 1-8, a-h or ↑↓ and space, then enter.")
             if self.card.multiple
-            else "Pick one with 1-8 or a-h, or ↑↓ and enter."
+            else _("Pick one with 1-8 or a-h, or ↑↓ and enter.")
         )
         yield Static(how, classes="hint-line")
         with Vertical(id="options"):
@@ -147,7 +147,7 @@ class ChoiceView(CardView, can_focus=True):
             option.set_class(i in self.card.correct, "correct")
             option.set_class(i in self.selected and i not in self.card.correct, "wrong")
         letters = ", ".join(LETTERS[p] for p, i in enumerate(self.order) if i in self.card.correct)
-        verdict = "✓ Right." if right else f"✗ Not quite: the answer is {letters}."
+        verdict = _("✓ Right.") if right else _("✗ Not quite: the answer is {letters}.").format(letters=letters)
         self.query_one(".hint-line", Static).update(verdict)
         self.query_one(".hint-line").set_class(right, "right").set_class(not right, "wrong-line")
         self.mount(Rule(), BankMarkdown(self.card.explanation, classes="answer explanation"))

@@ -157,7 +157,7 @@ class CodePanel(ReportsWorkerErrors, CardView):
         self._run += 1
         run = self._run
         self._started = time.monotonic()
-        self.query_one("#results", ResultsPanel).show_note("running the checks…")
+        self.query_one("#results", ResultsPanel).show_note(_("running the checks…"))
         bar = self.query_one("#check-progress", ProgressBar)
         bar.update(progress=0)
         bar.display = True
@@ -203,7 +203,7 @@ class CodePanel(ReportsWorkerErrors, CardView):
         results = self.query_one("#results", ResultsPanel)
         status = self.query_one("#status-line", Static)
         if not message.ran:
-            results.show_not_run("the check could not run")
+            results.show_not_run(_("the check could not run"))
             status.update(_("error · ctrl+r or f5: run again"))
             self.failures += 1
             return
@@ -213,7 +213,9 @@ class CodePanel(ReportsWorkerErrors, CardView):
             return
         results.show_verdict(message.verdict)
         passed = message.verdict.passed
-        status.update("all checks pass" if passed else f"{message.verdict.status} · ctrl+r or f5: run again")
+        status.update(
+            _("all checks pass") if passed else _("{status} · ctrl+r or f5: run again").format(status=message.verdict.status)
+        )
         if passed:
             self.passed = True
             self.grade(
@@ -253,7 +255,10 @@ class CodePanel(ReportsWorkerErrors, CardView):
         n = self.hints_shown
         self.hints_shown += 1
         self.query_one("#hints").mount(
-            BankMarkdown(f"**Hint {n + 1} of {len(self.exercise.hints)}.** {self.exercise.hints[n]}", classes="hint")
+            BankMarkdown(
+                _("**Hint {n} of {total}.** {hint}").format(n=n + 1, total=len(self.exercise.hints), hint=self.exercise.hints[n]),
+                classes="hint",
+            )
         )
         self.refresh_bindings()
 
@@ -272,7 +277,7 @@ class CodePanel(ReportsWorkerErrors, CardView):
         box.mount(
             Static(
                 "Reference"
-                + (" (this card counts as Again)" if self.review else " solution (a pass now schedules the card as Again)"),
+                + (_(" (this card counts as Again)") if self.review else _(" solution (a pass now schedules the card as Again)")),
                 classes="section-title",
             )
         )

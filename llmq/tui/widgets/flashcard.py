@@ -22,6 +22,14 @@ class FlashcardView(CardView):
         yield BankMarkdown(self.card.prompt, classes="prompt")
         yield Static(_("space or enter: show the answer"), classes="hint-line")
 
+    def show_in(self, card: Flashcard) -> None:
+        """The same card in another language: title, prompt and (once shown) the answer change in place."""
+        self.card = card
+        self.query_one(".card-title", Static).update(card.title)
+        self.query_one(".prompt", BankMarkdown).update(card.prompt)
+        for answer in self.query(".answer").results(BankMarkdown):
+            answer.update(card.answer)
+
     def reveal(self) -> bool:
         if self.graded:
             return False

@@ -42,7 +42,9 @@ def heatmap_text(per_day: list[DayReviews], weeks: int = 26) -> Text:
             text.append(glyph + " ", style=style)
         text.append("\n")
     total = sum(c or 0 for c in shown)
-    text.append(f"{total} reviews in the last {weeks} weeks · busiest day {top}", style="dim")
+    text.append(
+        _("{total} reviews in the last {weeks} weeks · busiest day {top}").format(total=total, weeks=weeks, top=top), style="dim"
+    )
     return text
 
 

@@ -49,11 +49,19 @@ class NumericView(CardView):
         try:
             right = is_correct(event.value, q, self.instance.answer)
         except AnswerFormatError as err:
-            self.notify(f"{err}. Try e.g. 31.4 {q.unit}".strip(), title=_("Could not read that"), severity="warning")
+            self.notify(
+                _("{err}. Try e.g. 31.4 {unit}").format(err=err, unit=q.unit).strip(),
+                title=_("Could not read that"),
+                severity="warning",
+            )
             return
         expected = f"{format_answer(self.instance.answer)} {q.unit}".strip()
         line = self.query_one(".hint-line", Static)
-        line.update(f"✓ Right: {expected}" if right else f"✗ You said {event.value.strip()}; the answer is {expected}")
+        line.update(
+            _("✓ Right: {expected}").format(expected=expected)
+            if right
+            else _("✗ You said {said}; the answer is {expected}").format(said=event.value.strip(), expected=expected)
+        )
         line.set_class(right, "right").set_class(not right, "wrong-line")
         event.input.disabled = True
         self.mount(Rule(), BankMarkdown(self.instance.solution, classes="answer solution"))

@@ -7,6 +7,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Button
 
+from llmq.l10n import _
 from llmq.srs import Rating
 
 _VARIANTS = {Rating.Again: "error", Rating.Hard: "warning", Rating.Good: "success", Rating.Easy: "primary"}
@@ -22,14 +23,14 @@ class RatingBar(Horizontal, can_focus=True):
 
     def compose(self) -> ComposeResult:
         for r in Rating:
-            yield Button(f"{int(r)} {r.name}", id=f"rate-{r.name.lower()}", variant=_VARIANTS[r])  # type: ignore[arg-type]
+            yield Button(f"{int(r)} {_(r.name)}", id=f"rate-{r.name.lower()}", variant=_VARIANTS[r])  # type: ignore[arg-type]
 
     def set_previews(self, previews: dict[str, str], suggested: Rating | None = None) -> None:
         """Label each button with its interval; mark the suggested rating."""
         for r in Rating:
             button = self.query_one(f"#rate-{r.name.lower()}", Button)
             mark = " ◆" if r == suggested else ""
-            button.label = f"{int(r)} {r.name} · {previews.get(r.name, '?')}{mark}"
+            button.label = f"{int(r)} {_(r.name)} · {previews.get(r.name, '?')}{mark}"
             button.set_class(r == suggested, "suggested")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

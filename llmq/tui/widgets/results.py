@@ -40,7 +40,7 @@ def render_verdict(verdict: Verdict) -> Text:
             for line in check.message.splitlines():
                 text.append(f"\n    {line}")
     for note in verdict.notes:
-        text.append(f"\nnote: {note}", style="italic")
+        text.append(_("\nnote: {note}").format(note=note), style="italic")
     text.append(f"\n{isolation_text(verdict)}", style="dim" if verdict.isolation == "full" else "bold yellow")
     if verdict.stdout:
         text.append("\noutput:", style="dim")

@@ -1,0 +1,208 @@
+"""The interface in Chinese: every message a person reads in the app goes through the gettext
+catalogue, the zh_CN catalogue translates all of them (with the same placeholders), the compiled
+.mo matches the .po, and the app opened with lang="zh" shows Chinese screens and keys."""
+
+from __future__ import annotations
+
+import gettext
+import string
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from babel.messages.pofile import read_po
+
+from llmq import l10n
+from llmq.l10n import _, ngettext, parse_lang, resolve_language, set_language
+
+from .conftest import screen_text, settle
+from .ui_strings import scan
+
+PO = l10n.LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / "llmq.po"
+MO = PO.with_suffix(".mo")
+
+
+def _catalogue() -> dict[str | tuple[str, str], str | tuple[str, ...]]:
+    with PO.open("rb") as f:
+        catalog = read_po(f, locale="zh_CN")
+    return {m.id: m.string for m in catalog if m.id}
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name is not None}
+
+
+def test_every_shown_string_in_the_app_goes_through_the_catalogue() -> None:
+    bare, _wrapped, built = scan()
+    assert not bare, "shown without _():\n" + "\n".join(f"{f.path}:{f.line}: {f.text}" for f in bare)
+    assert not built, "_() of a text built at run time (no msgid can match):\n" + "\n".join(
+        f"{f.path}:{f.line}: {f.text}" for f in built
+    )
+
+
+def test_every_message_of_the_app_has_a_chinese_translation_with_the_same_placeholders() -> None:
+    catalogue = _catalogue()
+    # a plural entry's msgid is (singular, plural): the scan finds both texts
+    singulars = {text: v for k, v in catalogue.items() for text in ((k,) if isinstance(k, str) else k)}
+    _bare, wrapped, _built = scan()
+    assert wrapped, "the scan found no messages at all"
+    missing = sorted({f.text for f in wrapped if not singulars.get(f.text)})
+    assert not missing, "not translated in llmq.po (run `make messages`, then translate):\n" + "\n".join(missing)
+    for msgid, msgstr in catalogue.items():
+        ids = (msgid,) if isinstance(msgid, str) else msgid
+        strs = (msgstr,) if isinstance(msgstr, str) else msgstr
+        assert all(strs), f"empty translation for {msgid!r}"
+        for text in strs:
+            assert _fields(text) == _fields(ids[-1]), f"placeholders differ: {msgid!r} -> {text!r}"
+
+
+def test_the_compiled_catalogue_matches_the_po() -> None:
+    with MO.open("rb") as f:
+        compiled = gettext.GNUTranslations(f)
+    stale = []
+    for msgid, msgstr in _catalogue().items():
+        got = compiled.gettext(msgid) if isinstance(msgid, str) else compiled.ngettext(msgid[0], msgid[1], 1)
+        want = msgstr if isinstance(msgstr, str) else msgstr[0]
+        if got != want:
+            stale.append(msgid)
+    assert not stale, f"llmq.mo is older than llmq.po (run `make messages`): {stale[:5]}"
+
+
+def test_messages_are_english_until_chinese_is_chosen() -> None:
+    assert _("Quit") == "Quit"
+    assert set_language("zh") == "zh"
+    assert _("Quit") == "退出"
+    assert ngettext("This session: {answered} card in {spent}", "This session: {answered} cards in {spent}", 2) == (
+        "本次：{answered} 张卡片，用时 {spent}"
+    )
+    assert set_language("both") == "both"
+    assert _("Review") == "复习"  # both: the interface reads Chinese
+    set_language("en")
+    assert _("Quit") == "Quit"
+    assert _("a message nobody wrote") == "a message nobody wrote"
+
+
+@pytest.mark.parametrize(
+    ("explicit", "environ", "remembered", "expected"),
+    [
+        ("zh", {"LLMQ_LANG": "en", "LANG": "en_US.UTF-8"}, "en", "zh"),  # --lang wins
+        (None, {"LLMQ_LANG": "both", "LANG": "en_US.UTF-8"}, "en", "both"),  # then LLMQ_LANG
+        (None, {"LANG": "zh_CN.UTF-8"}, "en", "en"),  # then the remembered choice
+        (None, {"LANG": "zh_CN.UTF-8"}, None, "zh"),  # then the locale
+        (None, {"LC_ALL": "C", "LANG": "zh_TW.UTF-8"}, None, "en"),  # LC_ALL before LANG
+        (None, {"LC_MESSAGES": "zh_CN.UTF-8"}, None, "zh"),
+        (None, {}, None, "en"),
+        (None, {}, "klingon", "en"),  # a bad remembered value is ignored
+    ],
+)
+def test_the_language_is_chosen_by_flag_then_env_then_settings_then_locale(
+    explicit: str | None, environ: dict[str, str], remembered: str | None, expected: str
+) -> None:
+    assert resolve_language(explicit, environ, remembered) == expected
+
+
+def test_a_wrong_language_says_what_is_accepted() -> None:
+    with pytest.raises(ValueError, match="use one of zh, en, both"):
+        parse_lang("fr")
+    with pytest.raises(ValueError, match="LLMQ_LANG"):
+        resolve_language(None, {"LLMQ_LANG": "fr"})
+
+
+def test_the_catalogue_ships_inside_the_package() -> None:
+    # The wheel packages llmq/ whole, an editable install reads the source tree: both hold this path.
+    assert MO.is_file()
+    assert Path(l10n.__file__).parent / "locale" == l10n.LOCALE_DIR
+
+
+async def test_the_app_in_chinese_shows_chinese_screens_and_keys(make_app: Callable[..., Any]) -> None:
+    app = make_app(lang="zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "全部复习" in text  # the home screen's key in the footer
+        assert "大模型工程面试备考" in text  # the header's subtitle
+        assert "Review all" not in text
+        await pilot.press("question_mark")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "帮助 · 各主题今日到期和新卡片数量" in text  # the overlay's title
+        assert "光标上移" in text and "全部复习" in text  # Textual's keys and ours, both translated
+        assert "Cursor up" not in text
+
+
+async def test_the_app_in_english_stays_english(make_app: Callable[..., Any]) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Review all" in text
+        assert "全部复习" not in text
+
+
+async def _open_review(pilot: Any, kind: str) -> None:
+    from llmq.tui.screens.review import ReviewScreen
+
+    from .conftest import TOPIC
+
+    pilot.app.push_screen(ReviewScreen(TOPIC, kind))
+    await settle(pilot)
+
+
+async def test_both_shows_the_card_in_chinese_and_l_flips_it_to_english_and_back(make_app: Callable[..., Any]) -> None:
+    app = make_app(lang="both")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_review(pilot, "flashcard")
+        text = screen_text(app)
+        assert "为什么注意力分数" in text and "Why are the scores" not in text
+        await pilot.press("space")  # the answer, in Chinese
+        await settle(pilot)
+        assert "方差是 d_k" in screen_text(app)
+        await pilot.press("l")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Why are the scores" in text and "has variance d_k" in text  # still revealed
+        assert "为什么注意力分数" not in text
+        assert "重来" in text  # the interface stays Chinese: only the card flips
+        await pilot.press("l")
+        await settle(pilot)
+        assert "为什么注意力分数" in screen_text(app)
+
+
+async def test_a_choice_card_flips_before_it_is_answered(make_app: Callable[..., Any]) -> None:
+    app = make_app(lang="zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_review(pilot, "choice")
+        assert "查询投影" in screen_text(app)
+        await pilot.press("l")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "The query projection" in text and "查询投影" not in text
+
+
+async def test_english_shows_the_english_card(make_app: Callable[..., Any]) -> None:
+    app = make_app(lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_review(pilot, "flashcard")
+        text = screen_text(app)
+        assert "Why are the scores" in text and "为什么" not in text
+
+
+async def test_the_flipped_language_is_remembered_in_the_settings(make_app: Callable[..., Any]) -> None:
+    from llmq.srs.settings import remembered_language
+
+    app = make_app(lang="zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_review(pilot, "flashcard")
+        await pilot.press("l")
+        await settle(pilot)
+        assert remembered_language(app.progress().store) == "en"
+
+
+def test_a_remembered_language_must_be_one_llmq_knows() -> None:
+    from llmq.srs.settings import Settings
+
+    assert Settings().language == ""
+    assert Settings(language="both").language == "both"
+    with pytest.raises(ValueError, match="language must be one of en, zh, both"):
+        Settings(language="fr")
