@@ -41,21 +41,18 @@ LANG_CHOICES = ("zh", "en", "both")
 
 def chosen_lang(args: argparse.Namespace, environ: dict[str, str] | None = None) -> str:
     """--lang (after the command, else before it), else LLMQ_LANG, else the locale: zh when the
-    first of LC_ALL, LC_MESSAGES, LANG that is set starts with zh, else en."""
-    env = os.environ if environ is None else environ
-    for given in (getattr(args, "lang", None), getattr(args, "lang_before", None)):
-        if given:
-            return str(given)
-    wanted = env.get("LLMQ_LANG", "").strip()
-    if wanted:
-        if wanted not in LANG_CHOICES:
-            raise UsageError(f"LLMQ_LANG={wanted!r} is not a language llmq has; use one of {', '.join(LANG_CHOICES)}")
-        return wanted
-    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = env.get(name, "")
-        if value:
-            return "zh" if value.lower().startswith("zh") else "en"
-    return "en"
+    first of LC_ALL, LC_MESSAGES, LANG that is set starts with zh, else en. The choice is set in
+    llmq.l10n too, so that messages and the app (which reads l10n.current_language()) follow it."""
+    from llmq import l10n
+
+    explicit = getattr(args, "lang", None) or getattr(args, "lang_before", None)
+    try:
+        lang = l10n.resolve_language(explicit, os.environ if environ is None else environ)
+    except ValueError:
+        wanted = (os.environ if environ is None else environ).get("LLMQ_LANG", "").strip()
+        raise UsageError(f"LLMQ_LANG={wanted!r} is not a language llmq has; use one of {', '.join(LANG_CHOICES)}") from None
+    l10n.set_language(lang)
+    return lang
 
 
 def _in_langs(lang: str) -> tuple[str, ...]:
@@ -251,11 +248,9 @@ def _check_scope(bank: Bank, topic: str | None, kind: str | None) -> None:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    import inspect
-
     from llmq.tui.preload import Preload
 
-    lang = chosen_lang(args)
+    chosen_lang(args)
     bank = _load(args)
     _check_scope(bank, getattr(args, "topic", None), getattr(args, "kind", None))
     # Open the store and count the home screen's cards on a thread, and give it a moment alone:
@@ -266,17 +261,13 @@ def cmd_app(args: argparse.Namespace) -> int:
     preload.wait(timeout_s=0.25)
     from llmq.tui.app import run_app  # Textual only when the app is opened
 
-    options: dict[str, object] = {}
-    # The app takes the language once its side of issue 14 lands (run_app(..., lang=...)).
-    if "lang" in inspect.signature(run_app).parameters:
-        options["lang"] = lang
+    # The app takes its language from l10n.current_language(), set by chosen_lang above.
     return run_app(
         bank,
         study=getattr(args, "study", False),
         topic=getattr(args, "topic", None),
         kind=getattr(args, "kind", None),
         preload=preload,
-        **options,  # type: ignore[arg-type]
     )
 
 

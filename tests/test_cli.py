@@ -331,3 +331,16 @@ def test_stub_in_chinese_keeps_the_code_and_both_carries_both_tasks() -> None:
     assert "实现" not in en.stdout
     assert both.stdout.index("实现") < both.stdout.index("Implement `grouped_query_attention")
     compile(both.stdout, "stub.py", "exec")  # still a Python file
+
+
+def test_the_chosen_language_is_what_the_app_reads() -> None:
+    from llmq import l10n
+    from llmq.cli import build_parser, chosen_lang
+
+    try:
+        assert chosen_lang(build_parser().parse_args(["--lang", "zh", "study"]), {}) == "zh"
+        assert l10n.current_language() == "zh"  # LlmqApp(lang=None) takes this
+        assert chosen_lang(build_parser().parse_args(["study"]), {"LANG": "zh_CN.UTF-8", "LLMQ_LANG": "both"}) == "both"
+        assert chosen_lang(build_parser().parse_args(["list"]), {"LANG": "en_US.UTF-8"}) == "en"
+    finally:
+        l10n.set_language("en")
