@@ -153,7 +153,14 @@ def cmd_show(args: argparse.Namespace) -> int:
     lang = chosen_lang(args)
     question = find_question(_load(args), args.id)
     langs = [lg for lg in _in_langs(lang) if lg == "en" or lg in question.i18n] or ["en"]
-    sys.stdout.write("\n".join(show_text(question.localized(lg)) for lg in langs))
+    from llmq import l10n
+
+    shown = []
+    for one in langs:  # each half with the words of its own language around it
+        l10n.set_language(one)
+        shown.append(show_text(question.localized(one)))
+    l10n.set_language(lang)
+    sys.stdout.write("\n".join(shown))
     return EXIT_OK
 
 

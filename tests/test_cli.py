@@ -344,3 +344,9 @@ def test_the_chosen_language_is_what_the_app_reads() -> None:
         assert chosen_lang(build_parser().parse_args(["list"]), {"LANG": "en_US.UTF-8"}) == "en"
     finally:
         l10n.set_language("en")
+
+
+def test_show_both_gives_each_half_the_words_of_its_language() -> None:
+    both = run_llmq("show", "attention.score_matrix_memory", "--lang", "both", env=NO_LOCALE).stdout
+    english_half = both[both.index("Memory of the attention score matrix") :]
+    assert "Answer in GB, within ±1.0%." in english_half and "作答" not in english_half
