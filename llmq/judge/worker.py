@@ -265,6 +265,7 @@ class Worker:
         except ChildProcessError:
             pass
         jail.kill()  # the rest: its folder (limits only); idempotent
+        jail.close()  # its status pipe and the pidfd kill() opened: one leaked per job otherwise
         job.sandbox = None
 
     def finished(self, job: Job) -> None:

@@ -322,3 +322,14 @@ def test_changing_an_input_besides_its_values_is_named(judge: Judge, line: str, 
     verdict = judge.check(GQA, source, seed=2)
     assert verdict.status == "fail"
     assert words in failing_message(verdict), failing_message(verdict)
+
+
+def test_the_worker_keeps_no_descriptor_per_check(judge: Judge) -> None:
+    """`llmq verify` runs some 2000 checks on one worker: a descriptor kept per check (the jail's
+    pidfd once was) ends in harnesses that crash on descriptors past 1023."""
+    judge.check(GQA, GOOD, seed=1)
+    pid = judge.worker_pid()
+    before = len(os.listdir(f"/proc/{pid}/fd"))
+    for seed in range(12):
+        judge.check(GQA, SIG + "    return q.clone()\n", seed=seed)
+    assert len(os.listdir(f"/proc/{pid}/fd")) <= before + 1
