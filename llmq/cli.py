@@ -153,12 +153,16 @@ def cmd_show(args: argparse.Namespace) -> int:
     lang = chosen_lang(args)
     question = find_question(_load(args), args.id)
     langs = [lg for lg in _in_langs(lang) if lg == "en" or lg in question.i18n] or ["en"]
+    import random
+
     from llmq import l10n
+    from llmq.bank.numeric import same_draws
 
     shown = []
-    for one in langs:  # each half with the words of its own language around it
-        l10n.set_language(one)
-        shown.append(show_text(question.localized(one)))
+    with same_draws(random.randrange(2**32)):  # a numeric card: the same numbers in both halves
+        for one in langs:  # each half with the words of its own language around it
+            l10n.set_language(one)
+            shown.append(show_text(question.localized(one)))
     l10n.set_language(lang)
     sys.stdout.write("\n".join(shown))
     return EXIT_OK

@@ -350,3 +350,8 @@ def test_show_both_gives_each_half_the_words_of_its_language() -> None:
     both = run_llmq("show", "attention.score_matrix_memory", "--lang", "both", env=NO_LOCALE).stdout
     english_half = both[both.index("Memory of the attention score matrix") :]
     assert "Answer in GB, within ±1.0%." in english_half and "作答" not in english_half
+    # the same draw in both halves: the Chinese shows the English's sequence length
+    import re
+
+    (length,) = re.findall(r"sequences of ([\d,]+) tokens", english_half)
+    assert f"{length} 个 token" in both[: both.index("Memory of the attention score matrix")]

@@ -8,10 +8,13 @@ that loops or hangs costs an error naming the file, never a hung app.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import importlib.util
 import math
 import random
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -111,12 +114,28 @@ class Instance:
     solution: str
 
 
+# Set by `same_draws`: a seed every draw without its own rng starts from.
+_SHARED_SEED: contextvars.ContextVar[int | None] = contextvars.ContextVar("llmq_numeric_seed", default=None)
+
+
+@contextlib.contextmanager
+def same_draws(seed: int) -> Iterator[None]:
+    """Within the block, every `instantiate` without an rng draws from `seed`: the Chinese and the
+    English of one numeric question (`llmq show --lang both`) show the same numbers."""
+    token = _SHARED_SEED.set(seed)
+    try:
+        yield
+    finally:
+        _SHARED_SEED.reset(token)
+
+
 def instantiate(question: Numeric, rng: random.Random | None = None) -> Instance:
     """Draw parameters and compute the answer (in a child process, with a time limit).
 
     Raises NumericAnswerError, naming the answer module, when it cannot give an answer in time.
     """
-    rng = rng or random.Random()
+    seed = _SHARED_SEED.get()
+    rng = rng or (random.Random() if seed is None else random.Random(seed))
     values = sample_params(question.params, rng)
     [(answer, steps)] = numeric_runner.evaluate(question.answer_path, [values])
     context = {**values, **steps, "answer": answer}
