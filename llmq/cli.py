@@ -358,7 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_show)
 
     p = sub.add_parser("list", parents=[common], help="list the question bank", description="List the question bank.")
-    p.add_argument("--json", action="store_true", help="a JSON array of {id, kind, topic, track, title, difficulty, source, langs}")
+    p.add_argument(
+        "--json", action="store_true", help="a JSON array of {id, kind, topic, track, title, difficulty, source, langs}"
+    )
     p.add_argument("--kind", choices=KINDS)
     p.add_argument("--topic")
     p.add_argument("--track", choices=TRACKS)
@@ -373,7 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true")
     p.add_argument("--track", choices=[*TRACKS, "all"], default="all")
-    p.add_argument("--strict", action="store_true", help="a stale translation (its English changed since) is an error, not a warning")
+    p.add_argument(
+        "--strict", action="store_true", help="a stale translation (its English changed since) is an error, not a warning"
+    )
     p.set_defaults(handler=cmd_verify)
 
     p = sub.add_parser("stats", parents=[common], help="your progress", description="Show your progress.")

@@ -231,7 +231,12 @@ class _Decoder:
         result: dict[str, dict[str, Any]] = {}
         allowed = {"from_en", *TRANSLATABLE[kind]}
         for lang, fields in value.items():
-            if lang not in LOCALES or type(fields) is not dict or type(fields.get("from_en")) is not str or not fields.keys() <= allowed:
+            if (
+                lang not in LOCALES
+                or type(fields) is not dict
+                or type(fields.get("from_en")) is not str
+                or not fields.keys() <= allowed
+            ):
                 raise _Invalid
             checked: dict[str, Any] = {}
             for name, text in fields.items():
@@ -347,9 +352,12 @@ def _schema_ok() -> bool:
         own = {*common, *names} | ({"answer_path"} if cls in (Numeric, CodeExercise) else set())
         if own != {f.name for f in dataclasses.fields(cls)}:
             return False
-    return {f.name for f in dataclasses.fields(Location)} == {"file", "line"} and {
-        f.name for f in dataclasses.fields(Topic)
-    } == {"name", "title", "file", "titles"}
+    return {f.name for f in dataclasses.fields(Location)} == {"file", "line"} and {f.name for f in dataclasses.fields(Topic)} == {
+        "name",
+        "title",
+        "file",
+        "titles",
+    }
 
 
 _SCHEMA_OK = _schema_ok()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 Kind = Literal["flashcard", "choice", "numeric", "code"]
 Track = Literal["cpu", "gpu"]
@@ -78,7 +78,7 @@ class Question:
         translated = self.i18n.get(lang, {}).get(name)
         return getattr(self, name) if translated is None else translated
 
-    def localized(self, lang: str) -> Question:
+    def localized(self, lang: str) -> Self:
         """A copy whose text fields are in `lang` (English where untranslated): for code that
         shows a question and knows nothing of languages (`llmq show`, `llmq stub`)."""
         fields = {k: v for k, v in self.i18n.get(lang, {}).items() if k != "from_en" and hasattr(self, k)}

@@ -175,14 +175,21 @@ class _QuestionReader:
             return {}
         raw = self.raw["i18n"]
         if not isinstance(raw, LinedDict):
-            self.err("i18n", f"must be a mapping of locale to translated fields, like {{zh: {{from_en: ..., title: ...}}}}, not {_kind_name(raw)}")
+            self.err(
+                "i18n",
+                f"must be a mapping of locale to translated fields, like {{zh: {{from_en: ..., title: ...}}}}, not {_kind_name(raw)}",
+            )
             return {}
         allowed = ("from_en", *i18n.TRANSLATABLE[kind])
         result: dict[str, dict[str, Any]] = {}
         for locale, block in raw.items():
             where = f"i18n.{locale}"
             if locale not in i18n.LOCALES:
-                self.err(where, f"{locale!r} is not a locale llmq has; use one of {', '.join(i18n.LOCALES)}", line=raw.line_of(str(locale)))
+                self.err(
+                    where,
+                    f"{locale!r} is not a locale llmq has; use one of {', '.join(i18n.LOCALES)}",
+                    line=raw.line_of(str(locale)),
+                )
                 continue
             if not isinstance(block, LinedDict):
                 self.err(where, f"must be a mapping of translated fields, not {_kind_name(block)}", line=raw.line_of(locale))
@@ -193,12 +200,16 @@ class _QuestionReader:
                 if key not in allowed:
                     close = _closest(str(key), list(allowed))
                     hint = f" (did you mean {close!r}?)" if close else ""
-                    self.err(name, f"cannot be translated in a {kind} question{hint}; translatable: {', '.join(allowed[1:])}", line=line)
+                    self.err(
+                        name,
+                        f"cannot be translated in a {kind} question{hint}; translatable: {', '.join(allowed[1:])}",
+                        line=line,
+                    )
                     continue
                 if key == "from_en":
                     if not isinstance(value, str):
                         # An all-digit hash unquoted reads as a number: say how to write it.
-                        self.err(name, f"must be text in quotes (from_en: \"{value}\"), not {_kind_name(value)}", line=line)
+                        self.err(name, f'must be text in quotes (from_en: "{value}"), not {_kind_name(value)}', line=line)
                         continue
                     fields[key] = value
                     continue
@@ -209,17 +220,27 @@ class _QuestionReader:
                         continue
                     if not isinstance(english, list) or len(value) != len(english):
                         count = len(english) if isinstance(english, list) else 0
-                        self.err(name, f"has {len(value)} entries, the English {key} has {count}: translate each, in the same order", line=line)
+                        self.err(
+                            name,
+                            f"has {len(value)} entries, the English {key} has {count}: translate each, in the same order",
+                            line=line,
+                        )
                         continue
                     value = tuple(value)
                 elif not isinstance(value, str) or not value.strip():
                     self.err(name, f"must be non-empty text, not {_kind_name(value)}", line=line)
                     continue
-                for problem in i18n.structure_problems(kind, self.raw, str(key), list(value) if isinstance(value, tuple) else value):
+                for problem in i18n.structure_problems(
+                    kind, self.raw, str(key), list(value) if isinstance(value, tuple) else value
+                ):
                     self.err(name, problem, line=line)
                 fields[key] = value
             if "from_en" not in block:
-                self.err(where, "needs from_en: the hash of the English it translates (python -m llmq.bank.i18n hashes FILE)", line=block.line)
+                self.err(
+                    where,
+                    "needs from_en: the hash of the English it translates (python -m llmq.bank.i18n hashes FILE)",
+                    line=block.line,
+                )
             result[locale] = fields
         return result
 
@@ -505,7 +526,12 @@ def _topic_titles(data: LinedDict, path: Path, out: _Collector) -> dict[str, str
         line = raw.line_of(str(locale))
         if locale not in i18n.LOCALES:
             out.add(path, line, f"i18n.{locale}", f"{locale!r} is not a locale llmq has; use one of {', '.join(i18n.LOCALES)}")
-        elif not isinstance(block, dict) or set(block) != {"title"} or not isinstance(block["title"], str) or not block["title"].strip():
+        elif (
+            not isinstance(block, dict)
+            or set(block) != {"title"}
+            or not isinstance(block["title"], str)
+            or not block["title"].strip()
+        ):
             out.add(path, line, f"i18n.{locale}", "must be {title: TEXT} (a topic file translates its title only)")
         else:
             titles[locale] = block["title"]
@@ -538,9 +564,13 @@ def translation_warnings(roots: list[Path] | tuple[Path, ...]) -> list[BankIssue
                     want = i18n.source_hash(entry)
                     if str(block.get("from_en")) != want:
                         found.append(
-                            BankIssue(path, block.line_of("from_en"), f"i18n.{locale}.from_en",
-                                      f"{qid}: stale: the English changed since this translation (from_en {block.get('from_en')!r}, "
-                                      f"the English now hashes to {want!r}); update the translation, then from_en")
+                            BankIssue(
+                                path,
+                                block.line_of("from_en"),
+                                f"i18n.{locale}.from_en",
+                                f"{qid}: stale: the English changed since this translation (from_en {block.get('from_en')!r}, "
+                                f"the English now hashes to {want!r}); update the translation, then from_en",
+                            )
                         )
                     if glossary is None or locale != "zh":
                         continue

@@ -85,7 +85,12 @@ def test_the_cache_carries_translations_and_refuses_forged_ones(tmp_path: Path, 
     assert cached.topics["demo"].title_in("zh") == "演示"
     data = cache.encode(fresh)
     row = next(r for r in data["questions"] if r[1] == "demo.pick")
-    for forged in ({"zh": {"from_en": "x", "options": ["甲"]}}, {"zh": {"title": "无 from_en"}}, {"fr": {"from_en": "x"}}, {"zh": {"from_en": "x", "stub": "y"}}):
+    for forged in (
+        {"zh": {"from_en": "x", "options": ["甲"]}},
+        {"zh": {"title": "无 from_en"}},
+        {"fr": {"from_en": "x"}},
+        {"zh": {"from_en": "x", "stub": "y"}},
+    ):
         row[-1] = forged
         assert cache.decode(data, (root,)) is None, forged
 
@@ -166,7 +171,15 @@ def test_a_stale_translation_is_a_warning_at_its_from_en_line(tmp_path: Path) ->
 
 GLOSSARY = Glossary(
     ["KV cache", "token", "GPU"],
-    {"decoder": "解码器", "attention": "注意力", "shard": "分片", "GPU memory": "显存", "prompt": "提示词", "prompt tuning": "Prompt tuning", "baseline": "基线"},
+    {
+        "decoder": "解码器",
+        "attention": "注意力",
+        "shard": "分片",
+        "GPU memory": "显存",
+        "prompt": "提示词",
+        "prompt tuning": "Prompt tuning",
+        "baseline": "基线",
+    },
 )
 
 
@@ -180,8 +193,16 @@ GLOSSARY = Glossary(
         ("Call `attention(q)`.", "调用 `attention(q)`。", []),  # code is not prose
         ("Here $\\text{attention}$ is a map.", "这里 $\\text{attention}$ 是映射。", []),  # nor is math
         ("The KV cache grows per token.", "KV cache 随 token 增长。", []),
-        ("The KV cache grows.", "键值缓存增长。", ["keeps 'KV cache' in English (glossary: keep), but the translation does not use it"]),
-        ("Each GPU holds one.", "每张卡放一份。", ["keeps 'GPU' in English (glossary: keep), but the translation does not use it"]),
+        (
+            "The KV cache grows.",
+            "键值缓存增长。",
+            ["keeps 'KV cache' in English (glossary: keep), but the translation does not use it"],
+        ),
+        (
+            "Each GPU holds one.",
+            "每张卡放一份。",
+            ["keeps 'GPU' in English (glossary: keep), but the translation does not use it"],
+        ),
         ("It fits in GPU memory.", "放得进显存。", []),  # the longer term answers for 'GPU'
         ("How does prompt tuning work?", "prompt tuning 怎么工作？", []),  # a Latin term in any case
         ("As in OpenAI Baselines.", "和 OpenAI Baselines 一样。", []),  # a name, not the word
@@ -205,12 +226,20 @@ def test_a_title_is_checked_for_kept_terms_only() -> None:
 
 
 def test_glossary_misses_are_warnings_with_file_and_line(tmp_path: Path) -> None:
-    root = write_bank(tmp_path / "bank", bank_text({"demo.card": {"answer": "它是 $x$，用译码器。"}}).replace(
-        "answer: It is $x$.", "answer: It is $x$, from the decoder."
-    ).replace("from_en: " + source_hash(english("demo.card")), "from_en: '" + source_hash({**english("demo.card"), "answer": "It is $x$, from the decoder."}) + "'"))
+    root = write_bank(
+        tmp_path / "bank",
+        bank_text({"demo.card": {"answer": "它是 $x$，用译码器。"}})
+        .replace("answer: It is $x$.", "answer: It is $x$, from the decoder.")
+        .replace(
+            "from_en: " + source_hash(english("demo.card")),
+            "from_en: '" + source_hash({**english("demo.card"), "answer": "It is $x$, from the decoder."}) + "'",
+        ),
+    )
     (root / "questions" / "_glossary.yaml").write_text("keep: [token]\nterms: {decoder: 解码器}\n", encoding="utf-8")
     assert [w.field for w in translation_warnings([root])] == ["i18n.zh.answer"]
-    assert "demo.card: the English says 'decoder'; the glossary's term 解码器 does not appear" in str(translation_warnings([root])[0])
+    assert "demo.card: the English says 'decoder'; the glossary's term 解码器 does not appear" in str(
+        translation_warnings([root])[0]
+    )
 
 
 def test_the_bundled_bank_has_no_stale_translation_and_follows_its_glossary() -> None:
