@@ -59,6 +59,9 @@ class BrowseRow:
     due_ms: int | None
     lapses: int
     suspended: bool
+    # What the search reads, lower-cased: the id, topic, tags and source note, and the title and
+    # prompt in every language the question is written in (a Chinese search finds Chinese cards).
+    search: str = ""
 
 
 class Progress:
@@ -169,12 +172,15 @@ class Progress:
         return {qid for qid, status in self.code_status().items() if status.solved}
 
     # -- browse ---------------------------------------------------------------------------------
-    def browse(self) -> list[BrowseRow]:
+    def browse(self, lang: str = "en") -> list[BrowseRow]:
+        """Every question with its card's state; titles in `lang` (English where untranslated)."""
         cards: dict[str, StoredCard] = {c.qid: c for c in self.store.all_cards()}
         rows = []
         for q in self.bank.questions.values():
             card = cards.get(q.id)
-            rows.append(_browse_row(q, card))
+            topic = self.bank.topics.get(q.topic)
+            topic_titles = [topic.title_in(code) for code in q.langs] if topic is not None else []
+            rows.append(_browse_row(q, card, lang, search_text(q, topic_titles)))
         return rows
 
     # -- stats ----------------------------------------------------------------------------------
@@ -192,9 +198,19 @@ class Progress:
         return self.store.add_submission(exercise, code, verdict.to_dict())
 
 
-def _browse_row(q: Question, card: StoredCard | None) -> BrowseRow:
+def search_text(q: Question, topic_titles: list[str]) -> str:
+    """The text a search matches against, in every language `q` is written in."""
+    parts = [q.id, q.topic, *topic_titles, *q.tags, q.source]
+    for code in q.langs:
+        body = "prompt" if hasattr(q, "prompt") else "task"  # a code exercise has a task instead
+        parts += [str(q.text("title", code)), str(q.text(body, code))]
+    return " ".join(parts).lower()
+
+
+def _browse_row(q: Question, card: StoredCard | None, lang: str = "en", search: str = "") -> BrowseRow:
+    title = str(q.text("title", lang))
     if card is None:
-        return BrowseRow(q.id, q.topic, q.kind, q.title, "new", None, 0, False)
+        return BrowseRow(q.id, q.topic, q.kind, title, "new", None, 0, False, search)
     s = card.state
     state = "suspended" if s.suspended else STATE_NAMES.get(s.state, "?")
-    return BrowseRow(q.id, q.topic, q.kind, q.title, state, s.due_ms if s.state else None, s.lapses, s.suspended)
+    return BrowseRow(q.id, q.topic, q.kind, title, state, s.due_ms if s.state else None, s.lapses, s.suspended, search)

@@ -206,3 +206,44 @@ def test_a_remembered_language_must_be_one_llmq_knows() -> None:
     assert Settings(language="both").language == "both"
     with pytest.raises(ValueError, match="language must be one of en, zh, both"):
         Settings(language="fr")
+
+
+def test_browse_finds_a_card_by_its_chinese_prompt_or_title(bank: Any) -> None:
+    from llmq.tui.progress_facade import BrowseRow, search_text
+    from llmq.tui.screens.browse import matches
+
+    def row(qid: str) -> BrowseRow:
+        q = bank.questions[qid]
+        return BrowseRow(q.id, q.topic, q.kind, q.title, "new", None, 0, False, search_text(q, [q.topic]))
+
+    choice, gqa, flash = row("tuitest.one_choice"), row("tuitest.gqa"), row("tuitest.sqrt_dk")
+    assert matches(choice, "注意力", None, None, None)  # the Chinese prompt
+    assert matches(choice, "heads mqa", None, None, None)  # the English title, any case
+    assert matches(gqa, "分组查询", None, None, None)  # the Chinese title
+    assert not matches(flash, "分组查询", None, None, None)
+
+
+async def test_browse_shows_chinese_titles_and_a_chinese_search_finds_them(make_app: Callable[..., Any]) -> None:
+    app = make_app(lang="zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("b")
+        await settle(pilot)
+        assert "分组查询注意力" in screen_text(app)
+        await pilot.press("ctrl+f", *"所有查询头")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "MQA 共享哪些头" in text  # matched by its Chinese prompt
+        assert "分组查询注意力" not in text and "为什么要除以" not in text
+
+
+async def test_the_command_palette_finds_an_exercise_by_its_chinese_title(make_app: Callable[..., Any]) -> None:
+    app = make_app(lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"分组查询")
+        await settle(pilot)
+        for _round in range(5):  # the palette searches in a worker of its own
+            await pilot.pause(0.1)
+        assert "Practise: tuitest.gqa" in screen_text(app)

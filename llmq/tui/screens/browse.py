@@ -34,10 +34,11 @@ _DONE = {
 
 
 def matches(row: BrowseRow, text: str, kind: str | None, state: str | None, topic: str | None) -> bool:
-    """Every word of the search must appear in the id, title or topic."""
+    """Every word of the search must appear in the id, topic, tags, source note, or the title or
+    prompt in any language the question is written in."""
     if kind and row.kind != kind or state and row.state != state or topic and row.topic != topic:
         return False
-    haystack = f"{row.id} {row.title} {row.topic}".lower()
+    haystack = row.search or f"{row.id} {row.title} {row.topic}".lower()
     return all(word in haystack for word in text.lower().split())
 
 
@@ -79,7 +80,7 @@ class BrowseScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="browse-filters"):
-            yield Input(placeholder=_("search id, title, topic"), id="search")
+            yield Input(placeholder=_("search id, title, prompt, tag, topic (English or Chinese)"), id="search")
             yield Select([(t, t) for t in self.llmq.bank.topics], prompt=_("any topic"), id="filter-topic")
             yield Select([(k, k) for k in KINDS], prompt=_("any kind"), id="filter-kind")
             yield Select([(s, s) for s in STATES], prompt=_("any state"), id="filter-state")
@@ -123,7 +124,7 @@ class BrowseScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
                 _("“{title}”: {done}. z undoes it.").format(title=self._title(qid), done=_(_DONE[action])),
                 1,
             )
-        self.post_message(self.Loaded(progress.browse(), note, change))
+        self.post_message(self.Loaded(progress.browse(self.llmq.card_lang), note, change))
 
     def _title(self, qid: str) -> str:
         question = self.llmq.bank.questions.get(qid)

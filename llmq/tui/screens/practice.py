@@ -140,7 +140,7 @@ class ExerciseScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        exercise = self.llmq.bank.questions[self.exercise_id]
+        exercise = self.llmq.bank.questions[self.exercise_id].localized(self.llmq.card_lang)
         assert isinstance(exercise, CodeExercise)
         yield Static(_(PRACTICE_COUNTS), id="practice-counts")
         yield CodePanel(exercise)

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.widgets import Static
 
-from llmq.l10n import _
+from llmq.l10n import N_, _
 
 if TYPE_CHECKING:
     from llmq.srs import DayReviews
 
 _LEVELS = [("·", "grey37"), ("■", "green4"), ("■", "green3"), ("■", "green1"), ("■", "bold bright_green")]
-_DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+_DAYS = [N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun")]
 
 
 def heatmap_text(per_day: list[DayReviews], weeks: int = 26) -> Text:
@@ -30,7 +30,7 @@ def heatmap_text(per_day: list[DayReviews], weeks: int = 26) -> Text:
     top = max([c for c in shown if c], default=0)
     text = Text()
     for row in range(7):
-        text.append(_DAYS[row] + " ", style="dim")
+        text.append(_(_DAYS[row]) + " ", style="dim")
         for col in range(weeks):
             i = col * 7 + row
             if i >= len(shown):
