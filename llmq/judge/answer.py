@@ -6,6 +6,7 @@ and gets the module's `@sandboxed` drivers as source text (`driver_bundle`): the
 and the top-level definitions the drivers use, transitively, and nothing else — never
 `reference`, a check, WRONG_ANSWERS or ALTERNATIVES, or a string that holds solution code.
 """
+
 from __future__ import annotations
 
 import ast
@@ -82,7 +83,9 @@ def problems(answer: AnswerModule) -> list[str]:
         found.append(f"{where}: has no @check functions")
     if len(answer.wrong_answers) < MIN_WRONG_ANSWERS:
         count = len(answer.wrong_answers)
-        found.append(f"{where}: WRONG_ANSWERS has {count} {'entry' if count == 1 else 'entries'}; at least {MIN_WRONG_ANSWERS} are required")
+        found.append(
+            f"{where}: WRONG_ANSWERS has {count} {'entry' if count == 1 else 'entries'}; at least {MIN_WRONG_ANSWERS} are required"
+        )
     if not answer.alternatives:
         found.append(f"{where}: ALTERNATIVES is empty; at least one correct answer written differently is required")
     return found
@@ -197,8 +200,9 @@ def driver_bundle(answer: AnswerModule, ship_timing_files: bool = False) -> Driv
     if ship_timing_files and _TIMING_CALL in text:
         root = next((p.parent for p in answer.path.resolve().parents if p.name == "answers"), None)
         if root is None:
-            raise BundleError(f"{answer.path}: a timing driver needs the bank's kernels/ folder, "
-                              "and this file is not in answers/")
+            raise BundleError(
+                f"{answer.path}: a timing driver needs the bank's kernels/ folder, and this file is not in answers/"
+            )
         for name in ("timing", "baselines"):
             files[name] = (root / "kernels" / f"{name}.py").read_text(encoding="utf-8")
     return DriverBundle(source=text, filename=str(answer.path), names=tuple(answer.drivers), files=files)

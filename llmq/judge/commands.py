@@ -5,6 +5,7 @@ answer for a file the judge would refuse before running anything (a syntax error
 call, no function of the exercise's name): that one is found here from the source text
 (`quick_verdict`), with the judge's titles and messages, without waiting for the worker.
 """
+
 from __future__ import annotations
 
 import ast
@@ -64,7 +65,13 @@ def _static_plan(answer_path: Path) -> tuple[list[str], tuple[str, ...]] | None:
                         return None
                     titles.append(deco.args[0].value)
             names.add(node.name)
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else []
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, (ast.AnnAssign, ast.AugAssign))
+            else []
+        )
         if any(isinstance(t, ast.Name) and t.id == "FORBIDDEN" for t in targets):
             if forbidden is not None or not isinstance(node, ast.Assign):
                 return None  # assigned twice or extended: only running the module tells
@@ -107,8 +114,13 @@ def _defined_functions(tree: ast.Module) -> list[str] | None:
             continue
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.decorator_list:
             args = node.args
-            every = [*args.posonlyargs, *args.args, *args.kwonlyargs, *([args.vararg] if args.vararg else []),
-                     *([args.kwarg] if args.kwarg else [])]
+            every = [
+                *args.posonlyargs,
+                *args.args,
+                *args.kwonlyargs,
+                *([args.vararg] if args.vararg else []),
+                *([args.kwarg] if args.kwarg else []),
+            ]
             defaults = [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
             if not all(isinstance(d, ast.Constant) for d in defaults):
                 return None
@@ -240,7 +252,11 @@ def watch_file(
 
 
 def verify_exercises(
-    exercises: Iterable[ExerciseLike], as_json: bool = False, bank_errors: Iterable[str] = (), out: TextIO | None = None, jobs: int | None = None
+    exercises: Iterable[ExerciseLike],
+    as_json: bool = False,
+    bank_errors: Iterable[str] = (),
+    out: TextIO | None = None,
+    jobs: int | None = None,
 ) -> int:
     """The judge's half of `llmq verify`: 0 when everything holds, 1 otherwise. Runs as many
     submissions at a time as there are cores (up to 4)."""

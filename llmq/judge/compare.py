@@ -3,6 +3,7 @@
 Shapes and dtypes are compared exactly (never broadcast); NaN matches only NaN and inf only the
 same inf; finite values pass when |actual - expected| <= atol + rtol * |expected|.
 """
+
 from __future__ import annotations
 
 import math
@@ -146,7 +147,9 @@ def precision_words(relative_error: float, dtype: torch.dtype, exact_in_lower: b
     own = str(dtype).removeprefix("torch.")
     rule = f"{own} input must be computed in {own}"
     if exact_in_lower and relative_error <= high:
-        return f"every value of the result is exactly a {name} number: it went through {name}, but {rule}. Usual causes: {causes}."
+        return (
+            f"every value of the result is exactly a {name} number: it went through {name}, but {rule}. Usual causes: {causes}."
+        )
     if not low <= relative_error <= high:
         return ""
     return (
@@ -264,7 +267,9 @@ def state_change(before: ArgState, after: ArgState) -> str | None:
         found.append(f"requires_grad was {before.requires_grad}, now {after.requires_grad}: a `requires_grad_()` on an input")
     if before.grad != after.grad:
         if before.grad is None and after.grad is not None:
-            found.append(f"its .grad was None, now a {after.grad[0]} tensor of shape {after.grad[1]}: a backward() reached an input")
+            found.append(
+                f"its .grad was None, now a {after.grad[0]} tensor of shape {after.grad[1]}: a backward() reached an input"
+            )
         elif after.grad is None:
             found.append("its .grad was cleared")
         else:
@@ -273,5 +278,7 @@ def state_change(before: ArgState, after: ArgState) -> str | None:
         if before.storage[0] != after.storage[0]:
             found.append("its storage was replaced: a `.set_()` or `.data = ...` on an input")
         else:
-            found.append(f"its storage was resized from {before.storage[1]} to {after.storage[1]} bytes: a `.resize_()` on an input")
+            found.append(
+                f"its storage was resized from {before.storage[1]} to {after.storage[1]} bytes: a `.resize_()` on an input"
+            )
     return "; ".join(found) or None

@@ -5,6 +5,7 @@ compares, and writes the verdict with the job's nonce to the worker on a pipe th
 holds. Whatever the submission does happens in the sandbox and shows up here as an outcome of a
 call: a reply, an exception, how the supervisor saw it end, silence past the deadline.
 """
+
 from __future__ import annotations
 
 import json
@@ -170,7 +171,9 @@ def run_check(spec: CheckSpec, request: Request, answer: answer_mod.AnswerModule
         if isinstance(exc, hyp_errors.Unsatisfiable):
             return "error", CheckResult(spec.title, "fail", f"the answer module is wrong (please report): no usable input: {exc}")
         return "error", CheckResult(
-            spec.title, "fail", f"the check itself raised {type(exc).__name__}: {exc} (a bug in {answer.path.name}; please report)"
+            spec.title,
+            "fail",
+            f"the check itself raised {type(exc).__name__}: {exc} (a bug in {answer.path.name}; please report)",
         )
     if stats.comparisons and not stats.informative:
         return "error", CheckResult(
@@ -208,8 +211,11 @@ def _judge(request: Request, started: Started, verdict: Verdict, started_at: flo
         message = f"{request.answer_path}: {type(exc).__name__}: {exc} (a bank bug; please report)"
         return _bank_error(verdict, "answer module loads", message, started_at)
     try:
-        source = request.source if request.submission == "source" else answer_mod.submission_source(
-            answer, request.submission, request.name, request.function)
+        source = (
+            request.source
+            if request.submission == "source"
+            else answer_mod.submission_source(answer, request.submission, request.name, request.function)
+        )
         bundle = answer_mod.driver_bundle(answer, ship_timing_files=device_mod.cuda_usable())
     except Exception as exc:
         return _bank_error(verdict, "answer module loads", f"{type(exc).__name__}: {exc} (a bank bug; please report)", started_at)
@@ -242,12 +248,18 @@ def _judge(request: Request, started: Started, verdict: Verdict, started_at: flo
     limits = limits_mod.Limits(timeout_s=request.timeout_s, memory_bytes=memory)
     box = SandboxProcess(started, request.timeout_s, deadline, memory)
     try:
-        box.prepare({
-            "bundle": bundle.source, "bundle_file": bundle.filename, "drivers": list(bundle.names), "files": bundle.files,
-            "forbidden": list(answer.forbidden), "cpu_s": limits.cpu_seconds(),
-            "memory_bytes": memory if memory < device_mod.UNLIMITED else -1,  # -1: jail.UNLIMITED (CUDA)
-            "file_bytes": limits.file_bytes,
-        })
+        box.prepare(
+            {
+                "bundle": bundle.source,
+                "bundle_file": bundle.filename,
+                "drivers": list(bundle.names),
+                "files": bundle.files,
+                "forbidden": list(answer.forbidden),
+                "cpu_s": limits.cpu_seconds(),
+                "memory_bytes": memory if memory < device_mod.UNLIMITED else -1,  # -1: jail.UNLIMITED (CUDA)
+                "file_bytes": limits.file_bytes,
+            }
+        )
         reply = box.load(source, request.filename, request.function)
         if reply[0] != "loaded":
             verdict.status = "error"

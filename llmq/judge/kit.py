@@ -3,6 +3,7 @@
 A check is a function taking one `ctx`; the harness runs it under hypothesis (`ctx.draw` draws,
 failures shrink) and `ctx.call` runs the submission in the sandbox. See docs/answer-modules.md.
 """
+
 from __future__ import annotations
 
 import functools
@@ -251,7 +252,9 @@ class Ctx:
         try:
             result = self.module.reference(*_to_float64(args), **{k: _to_float64(v) for k, v in kwargs.items()})
         except Exception as exc:
-            raise AnswerModuleBug(self._with_input(f"the reference raised {type(exc).__name__}: {exc}"), self.drawn_text()) from exc
+            raise AnswerModuleBug(
+                self._with_input(f"the reference raised {type(exc).__name__}: {exc}"), self.drawn_text()
+            ) from exc
         self._from_reference.append(result)
         return result
 
@@ -287,7 +290,9 @@ class Ctx:
         """Exactly equal: ints, strings, lists and tuples (either kind of sequence), integer tensors."""
         where = _first_difference(actual, expected, "")
         if where is not None:
-            self.fail(f"wrong result: {where}\ngot      {compare.describe_value(actual)}\nexpected {compare.describe_value(expected)}")
+            self.fail(
+                f"wrong result: {where}\ngot      {compare.describe_value(actual)}\nexpected {compare.describe_value(expected)}"
+            )
 
     def _tolerance(self, dtype: torch.dtype, rtol: float | None, atol: float | None) -> tuple[float, float]:
         default_rtol, default_atol = compare.tolerance_for(dtype, getattr(self.module, "TOLERANCES", None))
@@ -297,7 +302,9 @@ class Ctx:
             raise AnswerModuleBug(f"rtol={rtol} for {dtype}: a relative tolerance of 1 or more accepts zeros")
         return rtol, atol
 
-    def _close_tensor(self, actual: Any, expected: torch.Tensor, dtype: torch.dtype | None, rtol: float | None, atol: float | None) -> None:
+    def _close_tensor(
+        self, actual: Any, expected: torch.Tensor, dtype: torch.dtype | None, rtol: float | None, atol: float | None
+    ) -> None:
         # The output's dtype: as stated, else that of the main (first floating) input of the last
         # call, else the expected tensor's own (references return float64 for floating inputs).
         want = dtype or (self._input_dtype if expected.is_floating_point() else None) or expected.dtype
@@ -309,10 +316,7 @@ class Ctx:
         if tuple(actual.shape) != tuple(expected.shape):
             self.fail(f"wrong shape: got {tuple(actual.shape)}, expected {tuple(expected.shape)}")
         if actual.dtype != want:
-            self.fail(
-                f"wrong dtype: got {str(actual.dtype).removeprefix('torch.')}, "
-                f"expected {str(want).removeprefix('torch.')}"
-            )
+            self.fail(f"wrong dtype: got {str(actual.dtype).removeprefix('torch.')}, expected {str(want).removeprefix('torch.')}")
         rtol, atol = self._tolerance(want, rtol, atol)
         found = compare.mismatch(actual, expected, rtol, atol, want)
         if found is not None:

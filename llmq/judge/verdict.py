@@ -2,6 +2,7 @@
 
 Pure Python on purpose: the command line and the app read verdicts without importing torch.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -80,7 +81,9 @@ def finish(verdict: Verdict, elapsed_s: float) -> Verdict:
     bad = next((c for c in verdict.checks if c.status == "fail"), None)
     passed = sum(c.status == "pass" for c in verdict.checks)
     verdict.notes = [line for c in verdict.checks if c.status == "pass" and c.message for line in c.message.splitlines()]
-    verdict.summary = f"{bad.name}: {bad.message.splitlines()[0] if bad.message else 'failed'}" if bad else f"all {passed} checks passed"
+    verdict.summary = (
+        f"{bad.name}: {bad.message.splitlines()[0] if bad.message else 'failed'}" if bad else f"all {passed} checks passed"
+    )
     if verdict.status == "pass" and bad:
         verdict.status = "fail"
     return verdict

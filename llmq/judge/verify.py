@@ -3,6 +3,7 @@ fails them, every alternative correct answer passes them. Runs through the warm 
 submissions at a time; never imports torch itself. An answer module that cannot be loaded is a
 bank error naming it, never a traceback or a hang of verify.
 """
+
 from __future__ import annotations
 
 import time
@@ -143,11 +144,20 @@ def verify(
         own = _seeds_for(ex, seeds)
         reference = [(s, judge.submit(ex, submission="reference", seed=s)) for s in own]
         wrong = [
-            (name, [(s, judge.submit(ex, submission="wrong", name=name, seed=s, shrink=False, stop_on_failure=True)) for s in own])
+            (
+                name,
+                [(s, judge.submit(ex, submission="wrong", name=name, seed=s, shrink=False, stop_on_failure=True)) for s in own],
+            )
             for name in plan["wrong_answers"]
         ]
         alternatives = [
-            (name, [(s, judge.submit(ex, submission="alternative", name=name, seed=s, shrink=False, stop_on_failure=True)) for s in own])
+            (
+                name,
+                [
+                    (s, judge.submit(ex, submission="alternative", name=name, seed=s, shrink=False, stop_on_failure=True))
+                    for s in own
+                ],
+            )
             for name in plan["alternatives"]
         ]
         runs.append((ex, plan, reference, wrong, alternatives))
@@ -201,8 +211,10 @@ def _judged(
             report.problems.append(f"{ex.id}: wrong answer {name!r} passes every check (the checks are too weak)")
         elif passes:
             caught = [s for s, _ in verdicts if s not in passes]
-            error = (f"{ex.id}: wrong answer {name!r} is caught only by luck: it passes every check under "
-                     f"{_seed_list(passes)} (caught under {_seed_list(caught)}); make a check cover its regime every run")
+            error = (
+                f"{ex.id}: wrong answer {name!r} is caught only by luck: it passes every check under "
+                f"{_seed_list(passes)} (caught under {_seed_list(caught)}); make a check cover its regime every run"
+            )
             errors.append(error)
             report.problems.append(error)
         else:

@@ -90,6 +90,7 @@ def test_checks_run_in_file_order_and_the_first_failure_is_the_summary(tmp_path:
     path.write_text(ORDERED)
     titles = [c.title for c in load(path).checks]
     assert titles == ["matches the reference", "a row of zeros gives zeros", "boundary regimes"]
-    verdict = Verdict("t.ordered", "fail", [CheckResult(titles[0], "fail", "float32-sized error"),
-                                           CheckResult(titles[1], "fail", "not zeros")])
+    verdict = Verdict(
+        "t.ordered", "fail", [CheckResult(titles[0], "fail", "float32-sized error"), CheckResult(titles[1], "fail", "not zeros")]
+    )
     assert finish(verdict, 0.0).summary == "matches the reference: float32-sized error"

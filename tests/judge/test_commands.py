@@ -1,4 +1,5 @@
 """`llmq check` and `llmq verify` as a user runs them: exit codes, JSON, the report, --seed, --watch."""
+
 from __future__ import annotations
 
 import io
@@ -35,7 +36,9 @@ def test_check_json_of_a_correct_solution(tmp_path: Path, capsys: pytest.Capture
     assert verdict["isolation"] == jail.isolation_level()  # what this machine can do, nothing more
 
 
-def test_check_of_a_wrong_solution_exits_1_and_reproduces_with_its_seed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_of_a_wrong_solution_exits_1_and_reproduces_with_its_seed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     solution = tmp_path / "gqa.py"
     solution.write_text(WRONG)
     code, out, _ = run(capsys, "check", "attention.gqa", str(solution), "--json", "--seed", "9")
@@ -114,7 +117,7 @@ def test_verify_json_for_gqa() -> None:
     assert entry["wrong_answers_caught"] == entry["wrong_answers_total"] >= 3
 
 
-WEAK_MODULE = '''
+WEAK_MODULE = """
 import torch
 from hypothesis import strategies as st
 from llmq.judge.kit import check
@@ -131,7 +134,7 @@ def shape_only(ctx):
 
 WRONG_ANSWERS = {"returns x unchanged": "def absolute(x):\\n    return x.clone()\\n"}
 ALTERNATIVES = {"square root of the square": "def absolute(x):\\n    return (x * x).sqrt()\\n"}
-'''
+"""
 
 
 def test_verify_reports_weak_checks_and_missing_wrong_answers(tmp_path: Path) -> None:
@@ -151,12 +154,24 @@ def test_verify_reports_weak_checks_and_missing_wrong_answers(tmp_path: Path) ->
 
 
 BROKEN = {  # source -> (status, the check that fails, words of its message)
-    "syntax error": (GOOD.replace("def grouped_query_attention(q, k, v, causal=True):", "def grouped_query_attention(q, k, v, causal=True)"),
-                     "error", "solution loads and defines `grouped_query_attention`", "SyntaxError"),
-    "missing function": (GOOD.replace("def grouped_query_attention(", "def gqa("),
-                         "error", "solution loads and defines `grouped_query_attention`", "defines no function named"),
-    "forbidden import": ("from torch.nn.functional import scaled_dot_product_attention\n" + GOOD,
-                         "fail", "uses no forbidden call", "scaled_dot_product_attention"),
+    "syntax error": (
+        GOOD.replace("def grouped_query_attention(q, k, v, causal=True):", "def grouped_query_attention(q, k, v, causal=True)"),
+        "error",
+        "solution loads and defines `grouped_query_attention`",
+        "SyntaxError",
+    ),
+    "missing function": (
+        GOOD.replace("def grouped_query_attention(", "def gqa("),
+        "error",
+        "solution loads and defines `grouped_query_attention`",
+        "defines no function named",
+    ),
+    "forbidden import": (
+        "from torch.nn.functional import scaled_dot_product_attention\n" + GOOD,
+        "fail",
+        "uses no forbidden call",
+        "scaled_dot_product_attention",
+    ),
 }
 
 

@@ -1,4 +1,5 @@
 """Comparisons: exact shapes and dtypes, NaN and inf as such, messages that say where and how much."""
+
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,5 @@
 """What a user sees from the judge: verdicts, messages, seeds, bank errors, and the gqa exercise."""
+
 from __future__ import annotations
 
 import os
@@ -27,7 +28,9 @@ def test_correct_solution_passes_every_check(judge: Judge) -> None:
     assert verdict.status == "pass"
     assert [c.status for c in verdict.checks] == ["pass"] * len(verdict.checks)
     assert verdict.seed == 11 and verdict.exercise == "attention.gqa"
-    assert len(verdict.checks) == 2 + len(judge.submit_describe(GQA.answer_path).result()["checks"])  # loads, no forbidden call, each check
+    assert len(verdict.checks) == 2 + len(
+        judge.submit_describe(GQA.answer_path).result()["checks"]
+    )  # loads, no forbidden call, each check
 
 
 def test_failed_check_message_names_input_errors_index_and_seed(judge: Judge) -> None:
@@ -35,8 +38,14 @@ def test_failed_check_message_names_input_errors_index_and_seed(judge: Judge) ->
     verdict = judge.check(GQA, wrong, seed=5)
     assert verdict.status == "fail"
     message = failing_message(verdict)
-    for phrase in ["values differ at", "first differing index [", "largest absolute error",
-                   "largest relative error", "input: grouped_query_attention(q=", "(1, "]:
+    for phrase in [
+        "values differ at",
+        "first differing index [",
+        "largest absolute error",
+        "largest relative error",
+        "input: grouped_query_attention(q=",
+        "(1, ",
+    ]:
         assert phrase in message, message
     assert message.count("input: ") == 1 and "drawn (shrunk example)" not in message and "seed" not in message
     # Hypothesis's internals travel beside the message (--json, --verbose); the seed once, at the end.
@@ -63,7 +72,11 @@ def test_shapes_are_never_broadcast(judge: Judge) -> None:
 
 
 def test_wrong_dtype_is_named(judge: Judge) -> None:
-    verdict = judge.check(GQA, GOOD.replace("    rep = q.shape[1]", "    q, k, v = q.double(), k.double(), v.double()\n    rep = q.shape[1]"), seed=3)
+    verdict = judge.check(
+        GQA,
+        GOOD.replace("    rep = q.shape[1]", "    q, k, v = q.double(), k.double(), v.double()\n    rep = q.shape[1]"),
+        seed=3,
+    )
     assert verdict.status == "fail"
     assert "wrong dtype: got float64, expected float" in "\n".join(c.message for c in verdict.checks)
 
@@ -89,7 +102,7 @@ def test_gqa_reference_wrong_answers_and_alternatives_hold(judge: Judge) -> None
     assert ex.alternatives_total >= 1 and ex.alternatives_passed == ex.alternatives_total
 
 
-LOOSE_MODULE = '''
+LOOSE_MODULE = """
 import torch
 from hypothesis import strategies as st
 from llmq.judge.kit import check
@@ -106,7 +119,7 @@ def matches(ctx):
     n = ctx.draw(st.integers(1, 5))
     x = ctx.randn(n)
     ctx.assert_close(ctx.call(x), ctx.reference(x))
-'''
+"""
 
 
 def test_a_tolerance_that_accepts_zeros_is_a_bank_error_not_a_pass(judge: Judge, tmp_path: Path) -> None:
@@ -123,8 +136,10 @@ def test_a_tolerance_that_accepts_zeros_is_a_bank_error_not_a_pass(judge: Judge,
 
 
 def test_the_client_never_imports_torch() -> None:
-    code = ("import sys, llmq.judge, llmq.judge.client, llmq.judge.verify, llmq.judge.verdict\n"
-            "assert 'torch' not in sys.modules and 'hypothesis' not in sys.modules, 'torch imported'\n")
+    code = (
+        "import sys, llmq.judge, llmq.judge.client, llmq.judge.verify, llmq.judge.verdict\n"
+        "assert 'torch' not in sys.modules and 'hypothesis' not in sys.modules, 'torch imported'\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
@@ -303,8 +318,17 @@ def test_a_verdict_without_the_jobs_nonce_is_refused() -> None:
 def test_the_worker_gets_only_the_environment_it_needs() -> None:
     from llmq.judge.client import worker_environment
 
-    env = worker_environment({"API_TOKEN": "secret", "AWS_SECRET_ACCESS_KEY": "k", "PATH": "/usr/bin",
-                              "HOME": "/home/u", "LLMQ_SANDBOX": "limits-only", "TRITON_INTERPRET": "1", "LC_ALL": "C"})
+    env = worker_environment(
+        {
+            "API_TOKEN": "secret",
+            "AWS_SECRET_ACCESS_KEY": "k",
+            "PATH": "/usr/bin",
+            "HOME": "/home/u",
+            "LLMQ_SANDBOX": "limits-only",
+            "TRITON_INTERPRET": "1",
+            "LC_ALL": "C",
+        }
+    )
     assert env == {"PATH": "/usr/bin", "HOME": "/home/u", "LLMQ_SANDBOX": "limits-only", "TRITON_INTERPRET": "1", "LC_ALL": "C"}
 
 

@@ -1,5 +1,6 @@
 """`llmq verify` when an answer module itself is at fault (raises or hangs at import): a bank error
 naming the module, in the text and the JSON, never a traceback, and the other exercises still judged."""
+
 from __future__ import annotations
 
 import io
@@ -95,7 +96,9 @@ class _LuckyJudge(_FakeJudge):
         self.seeds: list[int] = []
 
     def submit_describe(self, answer_path: Path) -> _Done:
-        return _Done({"checks": ["matches"], "wrong_answers": ["w1", "w2"], "alternatives": ["a1"], "forbidden": [], "problems": []})
+        return _Done(
+            {"checks": ["matches"], "wrong_answers": ["w1", "w2"], "alternatives": ["a1"], "forbidden": [], "problems": []}
+        )
 
     def submit(self, exercise: ExerciseRef, *args: Any, **kwargs: Any) -> _Done:
         self.seeds.append(kwargs["seed"])
