@@ -247,3 +247,11 @@ async def test_the_command_palette_finds_an_exercise_by_its_chinese_title(make_a
         for _round in range(5):  # the palette searches in a worker of its own
             await pilot.pause(0.1)
         assert "Practise: tuitest.gqa" in screen_text(app)
+
+
+async def test_home_shows_the_topics_chinese_title(make_app: Callable[..., Any]) -> None:
+    app = make_app(lang="zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "TUI 测试题库" in text and "TUI test bank" not in text

@@ -48,7 +48,7 @@ class HomeScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
         table.add_column(_("new"), key="new")
         table.add_column(_("questions"), key="total")
         for name, topic in self.llmq.bank.topics.items():
-            table.add_row(topic.title, "…", "…", "…", key=name)
+            table.add_row(topic.title_in(self.llmq.card_lang), "…", "…", "…", key=name)
         yield table
         yield Static(
             _("r review all · enter review the topic · c practise code · b browse · s stats · ctrl+p every command · ? help"),

@@ -153,7 +153,8 @@ class StatsScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         self.query_one(Heatmap).show(s.reviews_per_day)
         self.query_one("#forecast", Static).update(forecast_text(s.forecast))
         self.query_one("#retention", Static).update(retention_text(s.retention))
-        titles = {name: topic.title for name, topic in cast("LlmqApp", self.app).bank.topics.items()}
+        app = cast("LlmqApp", self.app)
+        titles = {name: topic.title_in(app.card_lang) for name, topic in app.bank.topics.items()}
         self.query_one("#mastery", Static).update(mastery_table(s.topics, titles))
         c = s.code
         self.query_one("#code", Static).update(
