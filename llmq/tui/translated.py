@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from textual.screen import ActiveBinding, Screen
+from textual.binding import ActiveBinding
+from textual.screen import Screen
 
 from llmq.l10n import N_, _
 

@@ -402,7 +402,7 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         if question is None:
             return
         localized = question.localized(app.card_lang)
-        if isinstance(self.view, FlashcardView):
+        if isinstance(self.view, FlashcardView) and isinstance(localized, Flashcard):
             self.view.show_in(localized)  # in place: a revealed answer stays revealed
         elif isinstance(localized, Choice) and self.suggested is None:
             self._replace_view(self._view_for(localized, None, getattr(self.view, "order", None)))
