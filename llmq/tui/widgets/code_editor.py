@@ -25,8 +25,14 @@ class CodeEditor(TextArea):
 
     def __init__(self, text: str = "", **kwargs: object) -> None:
         super().__init__(
-            text, language="python", theme="monokai", soft_wrap=False, tab_behavior="indent", show_line_numbers=True, **kwargs
-        )  # type: ignore[arg-type]
+            text,
+            language="python",
+            theme="monokai",
+            soft_wrap=False,
+            tab_behavior="indent",
+            show_line_numbers=True,
+            **kwargs,  # type: ignore[arg-type]
+        )
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter" and not self.read_only:
