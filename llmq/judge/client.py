@@ -34,10 +34,16 @@ _PACKAGE_ROOT = str(Path(llmq.__file__).resolve().parent.parent)
 
 
 class ExerciseLike(Protocol):
-    id: str
-    answer_path: Path
-    function: str
-    timeout_s: float
+    """What the judge reads of an exercise (read-only: a bank record is frozen)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def answer_path(self) -> Path: ...
+    @property
+    def function(self) -> str: ...
+    @property
+    def timeout_s(self) -> float: ...
 
 
 @dataclass(frozen=True)

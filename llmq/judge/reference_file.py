@@ -4,6 +4,7 @@ Torch-free, so the app can show the reference too. The file holds the module's i
 llmq and hypothesis), `reference` and the top-level functions and constants it uses, directly
 or through each other, then `<function> = reference`.
 """
+
 from __future__ import annotations
 
 import ast

@@ -1,4 +1,5 @@
 """Shared fixtures: one warm judge for the whole session, and the attention.gqa exercise."""
+
 from __future__ import annotations
 
 import runpy
