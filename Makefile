@@ -17,7 +17,8 @@ endif
 run: $(STAMP)
 	$(BIN)/llmq
 
-test: $(STAMP)
+# Lint first: a tree that does not pass `make lint` does not get tested.
+test: lint
 	$(BIN)/python -m pytest
 
 setup: $(STAMP)

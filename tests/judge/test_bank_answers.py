@@ -60,7 +60,9 @@ def test_the_bank_has_code_exercises_on_both_tracks() -> None:
     """Guards the parametrisation below: an empty list would make it prove nothing."""
     tracks = {case.exercise.track for case in CASES}
     assert tracks == {"cpu", "gpu"}, tracks
-    assert sum(case.submission == "wrong" for case in CASES) >= MIN_WRONG_ANSWERS * sum(case.submission == "reference" for case in CASES)
+    assert sum(case.submission == "wrong" for case in CASES) >= MIN_WRONG_ANSWERS * sum(
+        case.submission == "reference" for case in CASES
+    )
 
 
 def test_every_exercise_meets_the_answer_module_rules() -> None:
