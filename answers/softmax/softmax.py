@@ -17,22 +17,12 @@ Regimes where implementations diverge, each run every time by `boundary_regimes`
 import torch
 from hypothesis import strategies as st
 
+from llmq.judge.forbidden import SOFTMAX_FAMILY
 from llmq.judge.kit import CheckFailed, check, edited
 
 # The five of CONTRACTS.md, then other spellings of the same kernels (torch.special, the nn
 # modules, the log_softmax method), which would otherwise slip past.
-FORBIDDEN = [
-    "torch.softmax",
-    "torch.nn.functional.softmax",
-    "torch.Tensor.softmax",
-    "torch.log_softmax",
-    "torch.nn.functional.log_softmax",
-    "torch.special.softmax",
-    "torch.special.log_softmax",
-    "torch.nn.Softmax",
-    "torch.nn.LogSoftmax",
-    "torch.Tensor.log_softmax",
-]
+FORBIDDEN = list(SOFTMAX_FAMILY)
 
 # Outputs are probabilities in [0, 1]: an absolute tolerance of 2e-2 would accept zeros for every
 # entry of a long row, so bfloat16 gets a small atol and a relative tolerance of a few roundings.

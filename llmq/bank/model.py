@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Self
 
+from llmq.defaults import CHECK_TIMEOUT_S
+
 Kind = Literal["flashcard", "choice", "numeric", "code"]
 Track = Literal["cpu", "gpu"]
 Difficulty = Literal["easy", "medium", "hard"]
@@ -141,7 +143,7 @@ class CodeExercise(Question):
     stub: str
     hints: tuple[str, ...]
     answer_path: Path  # module with reference, checks, WRONG_ANSWERS, ALTERNATIVES
-    timeout_s: float = 10.0
+    timeout_s: float = CHECK_TIMEOUT_S
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -37,7 +37,3 @@ def bank_roots(extra: list[str] | tuple[str, ...] = ()) -> list[Path]:
 def answer_path(root: Path, question_id: str) -> Path:
     """answers/<id with dots as slashes>.py: `attention.gqa` -> answers/attention/gqa.py."""
     return root / "answers" / Path(*question_id.split(".")).with_suffix(".py")
-
-
-def kernels_dir(root: Path) -> Path:
-    return root / "kernels"

@@ -40,6 +40,7 @@ from llmq.bank.model import (
 from llmq.bank.paths import answer_path
 from llmq.bank.yaml_lines import LinedDict
 from llmq.datadir import data_dir
+from llmq.defaults import CHECK_TIMEOUT_S
 
 COMMON_REQUIRED = ("id", "kind", "title", "difficulty", "source", "refs")
 COMMON_OPTIONAL = ("topic", "tags", "track", "i18n")  # i18n: translations (llmq/bank/i18n.py)
@@ -376,7 +377,7 @@ class _QuestionReader:
         if function and not function.isidentifier():
             self.err("function", f"{function!r} is not a Python function name")
         stub = self.text("stub")
-        timeout = self.number("timeout_s") if "timeout_s" in self.raw else 10.0
+        timeout = self.number("timeout_s") if "timeout_s" in self.raw else CHECK_TIMEOUT_S
         question = CodeExercise(
             **common,
             task=self.text("task"),

@@ -53,6 +53,21 @@ from llmq.judge import forbidden_ops
 
 TENSOR_PREFIX = "torch.Tensor."
 
+# Every public name of softmax and log-softmax: what an exercise that asks for a softmax (or
+# builds one in) forbids. Answer modules use this one list (`FORBIDDEN = [*SOFTMAX_FAMILY, ...]`).
+SOFTMAX_FAMILY: tuple[str, ...] = (
+    "torch.softmax",
+    "torch.nn.functional.softmax",
+    "torch.Tensor.softmax",
+    "torch.log_softmax",
+    "torch.nn.functional.log_softmax",
+    "torch.special.softmax",
+    "torch.special.log_softmax",
+    "torch.nn.Softmax",
+    "torch.nn.LogSoftmax",
+    "torch.Tensor.log_softmax",
+)
+
 
 class ForbiddenCall(Exception):
     """Raised inside the sandbox when the submission calls a forbidden function."""
