@@ -150,6 +150,22 @@ def checkpointed_forward(blocks, x):
         x = x + checkpoint(block, x, use_reentrant=True)
     return x
 """,
+    "return indented into the loop: only the first block runs (right only with one block)": """
+from torch.utils.checkpoint import checkpoint
+
+def checkpointed_forward(blocks, x):
+    for block in blocks:
+        x = x + checkpoint(block, x, use_reentrant=False)
+        return x
+""",
+    "drops the residual: x = checkpoint(block, x) instead of x + checkpoint(block, x)": """
+from torch.utils.checkpoint import checkpoint
+
+def checkpointed_forward(blocks, x):
+    for block in blocks:
+        x = checkpoint(block, x, use_reentrant=False)
+    return x
+""",
     "checkpoints each block on a detached input: no gradient flows back through the blocks": """
 from torch.utils.checkpoint import checkpoint
 

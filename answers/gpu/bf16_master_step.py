@@ -123,6 +123,9 @@ WRONG_ANSWERS = {
     "forgets to unscale the gradients (divide by loss_scale)": edited(_PLAIN, ("p.grad.float() / loss_scale", "p.grad.float()")),
     "updates the masters but never copies them back into the model": edited(_PLAIN, ("        p.copy_(master)\n", "")),
     "leaves the gradients in place: the next step adds onto them": edited(_PLAIN, ("        p.grad = None\n", "")),
+    "copies the masters into the model before updating them (the model lags one step behind)": edited(
+        _PLAIN, (_MASTER_UPDATE + "        p.copy_(master)\n", "        p.copy_(master)\n" + _MASTER_UPDATE)
+    ),
     "computes the update in bfloat16, then adds it to the float32 master": edited(
         _PLAIN,
         (

@@ -10,7 +10,7 @@ import torch
 from hypothesis import strategies as st
 
 from llmq.judge import gpukit
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 FORBIDDEN = [
     "torch.nn.functional.cross_entropy",
@@ -136,6 +136,9 @@ WRONG_ANSWERS = {
         """        total += tl.sum(tl.exp(x - m), axis=0)""",
         """        x = tl.where(cols < c, x, 0.0)
         total += tl.sum(tl.exp(x - m), axis=0)""",
+    ),
+    "counts chunks as c // CHUNK, not cdiv: the last partial chunk of classes is skipped": edited(
+        _KERNEL, ("    for start in range(0, c, CHUNK):\n", "    for start in range(0, c // CHUNK * CHUNK, CHUNK):\n")
     ),
     "plain torch (logsumexp by hand), no Triton kernel": """
 import torch

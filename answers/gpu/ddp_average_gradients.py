@@ -151,6 +151,14 @@ def average_gradients(model):
             dist.all_reduce(p.data)
             p.data /= dist.get_world_size()
 """,
+    "all_reduces a temporary (p.grad / world): p.grad itself is never changed": """
+import torch.distributed as dist
+
+def average_gradients(model):
+    for p in model.parameters():
+        if p.grad is not None:
+            dist.all_reduce(p.grad / dist.get_world_size())
+""",
     "assumes every parameter has a gradient (a frozen one has .grad None)": """
 import torch.distributed as dist
 

@@ -130,6 +130,9 @@ WRONG_ANSWERS = {
         _KERNEL, ("ok = cols[None, :] < t_len", "ok = cols[None, :] >= 0")
     ),
     "scales the scores by 1/D instead of 1/sqrt(D)": edited(_KERNEL, ("1.0 / math.sqrt(d)", "1.0 / d")),
+    "launches t // 16 query blocks, not cdiv(t, 16): the last partial block of queries is never computed": edited(
+        _KERNEL, ("attn_kernel[(triton.cdiv(t, 16), b * h)]", "attn_kernel[(t // 16, b * h)]")
+    ),
     "plain torch (materialised scores), no Triton kernel": """
 import math
 import torch

@@ -157,6 +157,9 @@ WRONG_ANSWERS = {
     ),
     "zeroes the gradients inside the loop (only the last micro-batch counts)": edited(_PLAIN, *_ZERO_GRAD_IN_LOOP),
     "never zeroes the gradients (the last step's gradients leak in)": edited(_PLAIN, ("    optimizer.zero_grad()\n", "")),
+    "divides the summed loss by the number of rows, not of elements (right only when d_out == 1)": edited(
+        _PLAIN, ("    total = y.numel()\n", "    total = y.shape[0]\n")
+    ),
 }
 
 ALTERNATIVES = {
