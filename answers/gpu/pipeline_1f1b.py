@@ -129,6 +129,22 @@ def schedule_1f1b(n_stages, n_micro, stage):
         ops += [("F", warmup + i), ("B", i)]
     return ops + [("B", m) for m in range(n_micro - warmup, n_micro)]
 """,
+    "warm-up counted from the wrong end (stage instead of n_stages - stage - 1)": """
+def schedule_1f1b(n_stages, n_micro, stage):
+    warmup = min(stage, n_micro)
+    ops = [("F", m) for m in range(warmup)]
+    for i in range(n_micro - warmup):
+        ops += [("F", warmup + i), ("B", i)]
+    return ops + [("B", m) for m in range(n_micro - warmup, n_micro)]
+""",
+    "cool-down backwards numbered 0..warm-up-1 instead of the last warm-up micro-batches": """
+def schedule_1f1b(n_stages, n_micro, stage):
+    warmup = min(n_stages - stage - 1, n_micro)
+    ops = [("F", m) for m in range(warmup)]
+    for i in range(n_micro - warmup):
+        ops += [("F", warmup + i), ("B", i)]
+    return ops + [("B", m) for m in range(warmup)]
+""",
 }
 
 ALTERNATIVES = {

@@ -9,7 +9,7 @@ import torch
 from hypothesis import strategies as st
 
 from llmq.judge import gpukit
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 REFERENCE_FILE = "kernels/rope.py"  # the reference solution; `reference` below is the float64 oracle
 USES_CUDA = True  # with a GPU the sandbox gets no address-space limit (CUDA reserves tens of GiB)
@@ -127,6 +127,11 @@ def apply_rope(x, positions, theta=10000.0):
     x1, x2 = x.double()[..., : d // 2], x.double()[..., d // 2 :]
     return torch.cat([x1 * ang.cos() - x2 * ang.sin(), x2 * ang.cos() + x1 * ang.sin()], -1).to(x.dtype)
 """,
+    "second half addressed at the padded width HALF instead of D/2 (right only when D/2 is a power of two)": edited(
+        _KERNEL,
+        ("x_ptr + row * d + half + i,", "x_ptr + row * d + HALF + i,"),
+        ("out_ptr + row * d + half + i,", "out_ptr + row * d + HALF + i,"),
+    ),
 }
 
 ALTERNATIVES = {

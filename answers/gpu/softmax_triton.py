@@ -9,7 +9,7 @@ import torch
 from hypothesis import strategies as st
 
 from llmq.judge import gpukit
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 FORBIDDEN = [
     "torch.softmax",
@@ -139,6 +139,9 @@ def softmax(x):
     softmax_kernel[(rows,)](x, out, d, CHUNK=64)
     return out
 """,
+    "one block per row capped at 4096 lanes, no loop: rows wider than 4096 lose their tail": edited(
+        _KERNEL, ("BLOCK=triton.next_power_of_2(d)", "BLOCK=min(triton.next_power_of_2(d), 4096)")
+    ),
 }
 
 ALTERNATIVES = {

@@ -143,6 +143,30 @@ def tp_mlp(x, w1, b1, w2, b2):
     dist.all_reduce(out)
     return out + b2
 """,
+    "averages the partial outputs (divides the all_reduce by the world size, as for gradients)": """
+import torch.distributed as dist
+import torch.nn.functional as F
+
+def tp_mlp(x, w1, b1, w2, b2):
+    world, rank = dist.get_world_size(), dist.get_rank()
+    per = w1.shape[1] // world
+    c = slice(rank * per, (rank + 1) * per)
+    out = F.gelu(x @ w1[:, c] + b1[c]) @ w2[c, :]
+    dist.all_reduce(out)
+    return out / world + b2
+""",
+    "shard off by one: rank r takes hidden units r*per .. (r+1)*per inclusive (one of the next rank's)": """
+import torch.distributed as dist
+import torch.nn.functional as F
+
+def tp_mlp(x, w1, b1, w2, b2):
+    world, rank = dist.get_world_size(), dist.get_rank()
+    per = w1.shape[1] // world
+    c = slice(rank * per, (rank + 1) * per + 1)
+    out = F.gelu(x @ w1[:, c] + b1[c]) @ w2[c, :]
+    dist.all_reduce(out)
+    return out + b2
+""",
 }
 
 ALTERNATIVES = {

@@ -196,6 +196,16 @@ def zero1_adam_step(param, grad, state, lr, betas=(0.9, 0.999), eps=1e-8):
             'update = state["m"] / (state["v"].sqrt() + eps)',
         ),
     ),
+    "the last rank's shard end not clamped to N (hi = (rank + 1) * shard): breaks when N is odd": edited(
+        _BASE, ("lo, hi = min(rank * shard, n), min((rank + 1) * shard, n)", "lo, hi = min(rank * shard, n), (rank + 1) * shard")
+    ),
+    "bias correction with the step count before it is incremented (t = 0 on the first step)": edited(
+        _BASE,
+        (
+            '    state["t"] += 1\n    t, (b1, b2) = state["t"], betas\n',
+            '    t, (b1, b2) = state["t"], betas\n    state["t"] += 1\n',
+        ),
+    ),
 }
 
 ALTERNATIVES = {
