@@ -75,13 +75,9 @@ def _static_plan(answer_path: Path) -> tuple[list[str], tuple[str, ...]] | None:
         if any(isinstance(t, ast.Name) and t.id == "FORBIDDEN" for t in targets):
             if forbidden is not None or not isinstance(node, ast.Assign):
                 return None  # assigned twice or extended: only running the module tells
-            try:
-                value = ast.literal_eval(node.value)
-            except ValueError:
+            forbidden = forbidden_mod.names_in(node.value)
+            if forbidden is None:
                 return None
-            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-                return None
-            forbidden = tuple(value)
     if not titles:
         return None
     return titles, forbidden if forbidden is not None else ()

@@ -69,6 +69,24 @@ SOFTMAX_FAMILY: tuple[str, ...] = (
 )
 
 
+def names_in(node: ast.expr) -> tuple[str, ...] | None:
+    """The names a FORBIDDEN assignment lists, read without running the module: a list or tuple
+    of strings, `*SOFTMAX_FAMILY` among them, or `list(SOFTMAX_FAMILY)`; None for anything else."""
+    if isinstance(node, ast.Call) and ast.unparse(node) in ("list(SOFTMAX_FAMILY)", "tuple(SOFTMAX_FAMILY)"):
+        return SOFTMAX_FAMILY
+    if not isinstance(node, (ast.List, ast.Tuple)):
+        return None
+    names: list[str] = []
+    for item in node.elts:
+        if isinstance(item, ast.Starred) and isinstance(item.value, ast.Name) and item.value.id == "SOFTMAX_FAMILY":
+            names.extend(SOFTMAX_FAMILY)
+        elif isinstance(item, ast.Constant) and isinstance(item.value, str):
+            names.append(item.value)
+        else:
+            return None
+    return tuple(names)
+
+
 class ForbiddenCall(Exception):
     """Raised inside the sandbox when the submission calls a forbidden function."""
 

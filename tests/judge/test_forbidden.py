@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from llmq.judge import forbidden_ops
-from llmq.judge.forbidden import scan, unmapped
+from llmq.judge.forbidden import names_in, scan, unmapped
 
 SOFTMAX = ["torch.softmax", "torch.nn.functional.softmax", "torch.Tensor.softmax"]
 
@@ -185,7 +185,7 @@ def bank_forbidden(relative: str) -> list[str]:
     tree = ast.parse((ROOT / "answers" / relative).read_text())
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "FORBIDDEN" for t in node.targets):
-            return list(ast.literal_eval(node.value))
+            return list(names_in(node.value) or ())
     raise AssertionError(f"{relative} has no FORBIDDEN list")
 
 
@@ -195,7 +195,7 @@ def all_bank_forbidden() -> dict[str, list[str]]:
         tree = ast.parse(path.read_text())
         for node in tree.body:
             if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "FORBIDDEN" for t in node.targets):
-                lists[str(path.relative_to(ROOT / "answers"))] = list(ast.literal_eval(node.value))
+                lists[str(path.relative_to(ROOT / "answers"))] = list(names_in(node.value) or ())
     return lists
 
 
