@@ -227,7 +227,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot read {args.file}: {exc.strerror if isinstance(exc, OSError) else exc}") from None
         run = watch_file if args.watch else check_file
         try:
-            return run(exercise, path, as_json=args.json, seed=args.seed, judge=judge)
+            return run(exercise, path, as_json=args.json, seed=args.seed, judge=judge, verbose=args.verbose)
         except (SourceRefused, UnicodeDecodeError) as exc:  # --watch: the file became one we refuse
             raise UsageError(f"{path}: {exc}" if isinstance(exc, UnicodeDecodeError) else str(exc)) from None
 
@@ -335,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
     p.add_argument("--seed", type=int, help="reproduce a run exactly")
     p.add_argument("--watch", action="store_true", help="check again each time FILE is saved")
+    p.add_argument("--verbose", action="store_true", help="also show what hypothesis drew for each failing example")
     p.set_defaults(handler=cmd_check)
 
     p = sub.add_parser(

@@ -244,3 +244,10 @@ def test_check_leaves_no_hypothesis_folder_in_the_working_directory(
     code, _, _ = run(capsys, "check", "attention.gqa", str(solution), "--seed", "2")
     assert code == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gqa.py"]
+
+
+def test_check_verbose_adds_what_hypothesis_drew(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    solution = tmp_path / "gqa.py"
+    solution.write_text(WRONG)
+    code, out, _ = run(capsys, "check", "attention.gqa", str(solution), "--seed", "9", "--verbose")
+    assert code == 1 and "drawn (shrunk example): " in out and out.count("--seed 9") == 1
