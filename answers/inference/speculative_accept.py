@@ -18,7 +18,7 @@ Regimes where implementations diverge (each run every time by `boundary_cases` a
 import torch
 from hypothesis import strategies as st
 
-from llmq.judge.kit import BankError, CheckFailed, check, edited
+from llmq.judge.kit import AnswerModuleBug, CheckFailed, check, edited
 
 FORBIDDEN = []
 
@@ -138,7 +138,7 @@ def boundary_cases(ctx):
             args = _forced(ctx, dtype, gamma, v, stops)
             expected = ctx.reference(*args)
             if expected[0].tolist() != stops:  # guards the construction of the inputs
-                raise BankError(f"{why}: the inputs accept {expected[0].tolist()} drafts, meant {stops}")
+                raise AnswerModuleBug(f"{why}: the inputs accept {expected[0].tolist()} drafts, meant {stops}")
             n, dist = _unpack(ctx, ctx.call(*args), len(stops))
             _named(ctx, f"n_accepted ({why})", lambda n=n, e=expected: ctx.assert_equal(n, e[0]))
             _named(ctx, f"dist ({why})", lambda d=dist, e=expected, t=dtype: ctx.assert_close(d, e[1], dtype=t))

@@ -12,7 +12,7 @@ Regimes where implementations diverge (each run every time by `boundary_cases`):
 
 from hypothesis import strategies as st
 
-from llmq.judge.kit import BankError, check, edited
+from llmq.judge.kit import AnswerModuleBug, check, edited
 
 
 def reference(batch, seq_len, n_layers, n_kv_heads, head_dim, bytes_per_element=2):
@@ -64,7 +64,7 @@ def matches_reference(ctx):
 def published(ctx):
     for args, expected, where in PUBLISHED:
         if reference(*args) != expected:
-            raise BankError(f"reference gives {reference(*args):,} bytes, disagreeing with {where}")
+            raise AnswerModuleBug(f"reference gives {reference(*args):,} bytes, disagreeing with {where}")
         got = ctx.call(*args)
         if got != expected or type(got) is not int:
             ctx.fail(

@@ -15,7 +15,7 @@ Regimes where implementations diverge (each run every time by `boundary_cases`):
 
 from hypothesis import strategies as st
 
-from llmq.judge.kit import BankError, check, edited
+from llmq.judge.kit import AnswerModuleBug, check, edited
 
 RTOL = 1e-9  # CONTRACTS.md: a number, compared with relative tolerance 1e-9
 
@@ -69,7 +69,7 @@ def paper_table_1(ctx):
         for stage, printed in zip((0, 1, 2, 3), ("120",) + printed_row):
             expected = reference(psi, n_d, stage)
             if not _printed(expected / 1e9, printed):  # guards the reference against the paper
-                raise BankError(f"reference gives {expected / 1e9} GB for N_d={n_d}, stage {stage}; Table 1 prints {printed}")
+                raise AnswerModuleBug(f"reference gives {expected / 1e9} GB for N_d={n_d}, stage {stage}; Table 1 prints {printed}")
             got = ctx.call(psi, n_d, stage)
             number = isinstance(got, (int, float)) and not isinstance(got, bool)
             if not (number and abs(got - expected) <= RTOL * expected):

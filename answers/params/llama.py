@@ -15,7 +15,7 @@ Regimes where implementations diverge (each run every time by `boundary_configs`
 
 from hypothesis import strategies as st
 
-from llmq.judge.kit import BankError, check, edited
+from llmq.judge.kit import AnswerModuleBug, check, edited
 
 
 def reference(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_dim, tie_embeddings=False):
@@ -63,7 +63,7 @@ def matches_reference(ctx):
 def published(ctx):
     for config, tied, expected, name in PUBLISHED:
         if reference(*config, tie_embeddings=tied) != expected:
-            raise BankError(f"reference disagrees with the published count of {name}")
+            raise AnswerModuleBug(f"reference disagrees with the published count of {name}")
         got = ctx.call(*config, tie_embeddings=tied) if tied else ctx.call(*config)
         if got != expected or type(got) is not int:
             diff = f" ({got - expected:+,})" if isinstance(got, (int, float)) else ""

@@ -22,7 +22,7 @@ import random
 
 from hypothesis import strategies as st
 
-from llmq.judge.kit import BankError, check, edited
+from llmq.judge.kit import AnswerModuleBug, check, edited
 
 
 def _merge(ids, pair, new_id):
@@ -83,7 +83,7 @@ def _learned_merges(text, n, seed, first=None):
         i = rng.randrange(len(ids) - 1)
         pair = first if s == 0 and first else (ids[i], ids[i + 1])
         if pair in merges:  # already learned: its occurrences are gone from ids, so this cannot happen
-            raise BankError("a merge was learned twice")
+            raise AnswerModuleBug("a merge was learned twice")
         ids = _merge(ids, pair, 256 + s)
         merges.append(pair)
     return merges
@@ -114,7 +114,7 @@ def matches_reference(ctx):
 def worked_examples(ctx):
     for text, merges, expected, why in WORKED:
         if reference(text, merges) != expected:
-            raise BankError(f"reference disagrees with the worked example {text!r}")
+            raise AnswerModuleBug(f"reference disagrees with the worked example {text!r}")
         got = _as_ints(ctx, ctx.call(text, merges))
         if got != expected:
             ctx.fail(f"bpe_encode({text!r}, {merges}) should give {expected}, got {got}\nthis example tests: {why}")

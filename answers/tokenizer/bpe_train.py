@@ -22,7 +22,7 @@ from collections import Counter
 
 from hypothesis import strategies as st
 
-from llmq.judge.kit import BankError, check, edited
+from llmq.judge.kit import AnswerModuleBug, check, edited
 
 
 def reference(text, n_merges):
@@ -96,7 +96,7 @@ def worked_examples(ctx):
     for text, n, expected, why in WORKED:
         got = ctx.call(text, n)
         if reference(text, n) != expected:
-            raise BankError(f"reference disagrees with the worked example {text!r}")
+            raise AnswerModuleBug(f"reference disagrees with the worked example {text!r}")
         if _as_pairs(got) != expected:
             ctx.fail(f"bpe_train({text!r}, {n}) should give {expected}, got {got!r}\nthis example tests: {why}")
     ctx.assert_equal(got, expected)

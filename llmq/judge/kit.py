@@ -57,12 +57,6 @@ class AnswerModuleBug(_Reported):
     Not llmq.bank.BankError, which is about the question bank's files."""
 
 
-# The old name, still imported by some answer modules (answers/params/llama.py, tokenizer/bpe_*.py,
-# inference/speculative_accept.py, memory/zero.py, memory/kv_cache.py) until they move to
-# AnswerModuleBug; the same class, so the two names cannot disagree.
-BankError = AnswerModuleBug
-
-
 class SandboxGone(BaseException):
     """The sandbox died or ran out of time. A BaseException so hypothesis neither retries nor shrinks."""
 
