@@ -69,7 +69,9 @@ def paper_table_1(ctx):
         for stage, printed in zip((0, 1, 2, 3), ("120",) + printed_row):
             expected = reference(psi, n_d, stage)
             if not _printed(expected / 1e9, printed):  # guards the reference against the paper
-                raise AnswerModuleBug(f"reference gives {expected / 1e9} GB for N_d={n_d}, stage {stage}; Table 1 prints {printed}")
+                raise AnswerModuleBug(
+                    f"reference gives {expected / 1e9} GB for N_d={n_d}, stage {stage}; Table 1 prints {printed}"
+                )
             got = ctx.call(psi, n_d, stage)
             number = isinstance(got, (int, float)) and not isinstance(got, bool)
             if not (number and abs(got - expected) <= RTOL * expected):
