@@ -28,7 +28,28 @@ import time
 # The same path as the `llmq` command (cli.main -> load_bank -> run_app), headless, exiting once
 # the home screen has its data. The app class is instrumented as it is imported, so the order of
 # work is the command's own.
-LLMQ_CHILD = r"""
+# Both children instrument the app class as `llmq` imports it: not importing llmq.tui.app here
+# ourselves, since `llmq` starts work before it imports Textual. `instrument` is the child's own.
+_INSTRUMENT_ON_IMPORT = r"""
+class AfterImport(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != "llmq.tui.app":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        exec_module = spec.loader.exec_module
+        def exec_and_instrument(module):
+            exec_module(module)
+            instrument(module)
+        spec.loader.exec_module = exec_and_instrument
+        return spec
+
+sys.meta_path.insert(0, AfterImport())
+import llmq.cli as cli
+"""
+
+LLMQ_CHILD = (
+    r"""
 import importlib.abc, importlib.util, sys, time
 
 def instrument(tui):  # runs right after llmq.tui.app is imported, as `llmq` imports it
@@ -48,23 +69,9 @@ def instrument(tui):  # runs right after llmq.tui.app is imported, as `llmq` imp
     tui.LlmqApp.on_ready = on_ready
     tui.LlmqApp.run = lambda self, **kwargs: run(self, headless=True)
 
-class AfterImport(importlib.abc.MetaPathFinder):
-    # Not importing llmq.tui.app here ourselves: `llmq` starts work before it imports Textual.
-    def find_spec(self, name, path, target=None):
-        if name != "llmq.tui.app":
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
-        exec_module = spec.loader.exec_module
-        def exec_and_instrument(module):
-            exec_module(module)
-            instrument(module)
-        spec.loader.exec_module = exec_and_instrument
-        return spec
-
-sys.meta_path.insert(0, AfterImport())
-import llmq.cli as cli
-
+"""
+    + _INSTRUMENT_ON_IMPORT
+    + r"""
 def timed_load(*args, **kwargs):  # how much of the start-up is the bank loader's
     t = time.perf_counter()
     bank = load(*args, **kwargs)
@@ -74,9 +81,11 @@ def timed_load(*args, **kwargs):  # how much of the start-up is the bank loader'
 load, cli.load_bank = cli.load_bank, timed_load
 sys.exit(cli.main([]))
 """
+)
 
 # `llmq study` the same way: the first card drawn and ready for keys, then CHANGES card changes.
-STUDY_CHILD = r"""
+STUDY_CHILD = (
+    r"""
 import importlib.abc, importlib.util, sys, time
 
 CHANGES = int(sys.argv[1])
@@ -108,23 +117,11 @@ def instrument(tui):
     tui.LlmqApp.on_ready = on_ready
     tui.LlmqApp.run = lambda self, **kwargs: run(self, headless=True)
 
-class AfterImport(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name != "llmq.tui.app":
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
-        exec_module = spec.loader.exec_module
-        def exec_and_instrument(module):
-            exec_module(module)
-            instrument(module)
-        spec.loader.exec_module = exec_and_instrument
-        return spec
-
-sys.meta_path.insert(0, AfterImport())
-import llmq.cli as cli
-sys.exit(cli.main(["study"]))
 """
+    + _INSTRUMENT_ON_IMPORT
+    + r"""sys.exit(cli.main(["study"]))
+"""
+)
 
 # A minimal Textual app with a Markdown widget, a TextArea and a footer.
 MINIMAL_CHILD = r"""
