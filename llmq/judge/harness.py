@@ -34,10 +34,13 @@ from llmq.judge.kit import AnswerModuleBug, CheckFailed, CheckSpec, CheckStats, 
 from llmq.judge.link import SandboxProcess, Started, start_sandbox
 from llmq.judge.verdict import LOADS, NO_FORBIDDEN, CheckResult, Isolation, Verdict, finish, missing_function, worst
 
-# Hypothesis keeps its files in ./.hypothesis of the working directory it was imported in: the
-# user's folder, for `llmq check`. Nothing here needs them kept (database=None); send any it still
-# writes to a folder of its own under the system's temporary directory.
-configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / f"llmq-hypothesis-{os.getuid()}")
+# Hypothesis keeps files in ./.hypothesis of the working directory it was imported in (the user's
+# folder, for `llmq check`): an example database (we use none: database=None) and caches it writes
+# on a best-effort basis (each module's constants, Unicode tables). llmq writes nothing outside
+# LLMQ_HOME, and these caches are not worth keeping there: a home below /dev/null can never be
+# created, so hypothesis computes what it would have cached and writes nothing anywhere.
+HYPOTHESIS_HOME = Path(os.devnull) / "llmq-hypothesis"
+configuration.set_hypothesis_home_dir(HYPOTHESIS_HOME)
 
 DEFAULT_EXAMPLES = 10  # hypothesis examples per check unless the check says otherwise
 ANSWER_LOAD_S = 10.0  # an answer module that takes longer to import is a bank bug

@@ -290,9 +290,8 @@ class Scene:
         return self.llmq("check", EXERCISE, str(path), "--json", "--seed", "1", level=level)
 
     def left_in_tmpdir(self) -> list[str]:
-        """What is in TMPDIR after a check, but llmq's own hypothesis folder (the judge keeps
-        hypothesis's files there, out of the user's folders; it is not the submission's)."""
-        return sorted(p.name for p in self.tmpdir.iterdir() if not p.name.startswith("llmq-hypothesis-"))
+        """What is in TMPDIR after a check (llmq itself writes nothing there: test_jail_writes)."""
+        return sorted(p.name for p in self.tmpdir.iterdir())
 
     def machine_paths(self) -> list[Path]:
         """Where write_outside.py tries the machine's shared folders (named after the marker)."""
