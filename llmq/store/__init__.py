@@ -4,6 +4,7 @@ The only package that knows SQL: everything else calls Store's named methods and
 records exported here.
 """
 
+from llmq.store.backup_queries import BACKUP_TABLES, BackupRowsRefused, ReviewRow, TableRows
 from llmq.store.cards import LEARNING, NEW, RELEARNING, REVIEW, STATE_NAMES, BankCard, CardState, StoredCard
 from llmq.store.db import DB_NAME
 from llmq.store.errors import StoreError
@@ -15,6 +16,7 @@ from llmq.store.store import Applied, Store, now_ms
 from llmq.store.submissions import CodeStatus, Submission
 
 __all__ = [
+    "BACKUP_TABLES",
     "DB_NAME",
     "LEARNING",
     "NEW",
@@ -24,6 +26,7 @@ __all__ = [
     "STATE_NAMES",
     "AnswerCounts",
     "Applied",
+    "BackupRowsRefused",
     "BankCard",
     "CardState",
     "CardSummary",
@@ -35,10 +38,12 @@ __all__ = [
     "QueueFilter",
     "QueueName",
     "ReviewBucket",
+    "ReviewRow",
     "ReviewsDone",
     "Store",
     "StoreError",
     "StoredCard",
     "Submission",
+    "TableRows",
     "now_ms",
 ]

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from llmq.datadir import data_dir
-from llmq.store import cards, queue_queries, reviews, stats_queries, submissions
+from llmq.store import backup_queries, cards, queue_queries, reviews, stats_queries, submissions
+from llmq.store.backup_queries import ReviewRow, TableRows
 from llmq.store.cards import BankCard, CardState, StoredCard
 from llmq.store.db import DB_NAME, as_store_error, connect, write
 from llmq.store.errors import StoreError
@@ -250,6 +251,35 @@ class Store:
         """The last code submitted for `exercise` (to put back into the editor), or None."""
         with self._reading() as conn:
             return submissions.latest(conn, exercise)
+
+    # -- backup and restore ---------------------------------------------------------------------
+    def backup_rows(self) -> dict[str, TableRows]:
+        """Every row of every table a backup holds, read in one snapshot."""
+        with self._reading() as conn:
+            return backup_queries.dump(conn)
+
+    def review_history(self) -> list[ReviewRow]:
+        """Standing reviews since each card's last reset, in the order answered (the FSRS CSV)."""
+        with self._reading() as conn:
+            return backup_queries.review_history(conn)
+
+    def holds_progress(self) -> bool:
+        """Whether anything here was made by a person (answers, actions, submissions, settings)."""
+        with self._reading() as conn:
+            return backup_queries.holds_progress(conn)
+
+    @classmethod
+    def create_from_backup(cls, path: Path, tables: dict[str, TableRows]) -> None:
+        """Create a new progress database at `path` (which must not exist) holding `tables`, in one
+        transaction. Raises backup_queries.BackupRowsRefused when the rows do not fit the schema."""
+        if path.exists():
+            raise FileExistsError(path)
+        conn = connect(path)
+        try:
+            with write(conn, str(path)):
+                backup_queries.load(conn, tables)
+        finally:
+            conn.close()  # the last connection: SQLite folds the WAL back into the file
 
     # -- settings -------------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
