@@ -33,13 +33,17 @@ def apply_manual(kind: str, state: CardState, at_ms: int, settings: Settings) ->
     raise ValueError(f"unknown action {kind!r}")
 
 
-def apply_event(kind: str, rating: int | None, card_key: int, state: CardState, at_ms: int, config_json: str) -> CardState:
+def apply_event(
+    kind: str, rating: int | None, card_key: int, state: CardState, at_ms: int, config_json: str, card_kind: str = ""
+) -> CardState:
     """The state after one logged event, computed with the configuration it was logged with."""
     if kind == "review":
         assert rating is not None
-        return review_outcome(Rating(rating), card_key, state, at_ms, config_json).after
+        return review_outcome(Rating(rating), card_key, state, at_ms, config_json, card_kind).after
     return apply_manual(kind, state, at_ms, scheduler_for(config_json).settings)
 
 
-def review_outcome(rating: Rating, card_key: int, state: CardState, at_ms: int, config_json: str) -> AnswerOutcome:
-    return scheduler_for(config_json).outcomes(card_key, state, at_ms)[rating]
+def review_outcome(
+    rating: Rating, card_key: int, state: CardState, at_ms: int, config_json: str, card_kind: str = ""
+) -> AnswerOutcome:
+    return scheduler_for(config_json).outcomes(card_key, state, at_ms, card_kind)[rating]

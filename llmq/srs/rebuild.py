@@ -10,12 +10,13 @@ from llmq.store import CardState, Store
 
 def rebuild_states(store: Store) -> dict[str, CardState]:
     """The state of every card that has events, computed only from the log and its configs."""
-    keys = {c.qid: c.key for c in store.all_cards()}
+    cards = {c.qid: c for c in store.all_cards()}
     configs: dict[int, str] = {}
     states: dict[str, CardState] = {}
     for qid, e in store.standing_events():
         if e.config not in configs:
             configs[e.config] = store.config_json(e.config)
         before = states.get(qid, CardState())
-        states[qid] = apply_event(e.kind, e.rating, keys[qid], before, e.at_ms, configs[e.config])
+        card = cards[qid]
+        states[qid] = apply_event(e.kind, e.rating, card.key, before, e.at_ms, configs[e.config], card.kind)
     return states

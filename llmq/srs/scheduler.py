@@ -75,23 +75,29 @@ class Scheduler:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         # Fuzz is ours (seeded per card and review) so that the log replays to the same state.
-        self._fsrs = fsrs.Scheduler(
-            parameters=settings.parameters,
-            desired_retention=settings.desired_retention,
-            learning_steps=[timedelta(seconds=parse_step(s)) for s in settings.learning_steps],
-            relearning_steps=[timedelta(seconds=parse_step(s)) for s in settings.relearning_steps],
-            maximum_interval=settings.maximum_interval,
-            enable_fuzzing=False,
+        # Cards and code exercises each have their own weights (llmq optimize fits them apart).
+        self._fsrs, self._fsrs_code = (
+            fsrs.Scheduler(
+                parameters=parameters,
+                desired_retention=settings.desired_retention,
+                learning_steps=[timedelta(seconds=parse_step(s)) for s in settings.learning_steps],
+                relearning_steps=[timedelta(seconds=parse_step(s)) for s in settings.relearning_steps],
+                maximum_interval=settings.maximum_interval,
+                enable_fuzzing=False,
+            )
+            for parameters in (settings.parameters, settings.code_parameters)
         )
 
-    def outcomes(self, card_key: int, state: CardState, at_ms: int) -> dict[Rating, AnswerOutcome]:
-        """What each button would do, computed once for the interval previews and the answer."""
+    def outcomes(self, card_key: int, state: CardState, at_ms: int, card_kind: str = "") -> dict[Rating, AnswerOutcome]:
+        """What each button would do, computed once for the interval previews and the answer.
+        `card_kind` "code" schedules with the code exercises' weights."""
         fsrs_card = _to_fsrs(card_key, state, at_ms)
         at = _utc(at_ms)
         days: dict[Rating, int] = {}
         results: dict[Rating, fsrs.Card] = {}
+        scheduler = self._fsrs_code if card_kind == "code" else self._fsrs
         for rating in Rating:
-            new, _ = self._fsrs.review_card(fsrs_card, fsrs.Rating(rating), review_datetime=at)
+            new, _ = scheduler.review_card(fsrs_card, fsrs.Rating(rating), review_datetime=at)
             results[rating] = new
             if new.state == fsrs.State.Review:
                 days[rating] = (new.due - at).days

@@ -40,6 +40,7 @@ FSRS6_DEFAULT_PARAMETERS: tuple[float, ...] = (
 _LANGUAGES = ("", "en", "zh", "both")  # as llmq.l10n.LANGS; srs does not import the interface layer
 _STEP = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": DAY_S}
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def parse_step(text: str) -> int:
@@ -62,7 +63,13 @@ class Settings:
     maximum_interval: int = 36500  # days
     learn_ahead_minutes: int = 20  # show learning cards this early when nothing else is left
     fuzz: bool = True
+    # FSRS-6 weights: `parameters` for cards (every kind but code), `code_parameters` for code
+    # exercises, each the defaults until `llmq optimize --apply` saves weights fitted to the user's
+    # own reviews on the study day in `..._fitted_on` (YYYY-MM-DD; "" while they are the defaults).
     parameters: tuple[float, ...] = FSRS6_DEFAULT_PARAMETERS
+    code_parameters: tuple[float, ...] = FSRS6_DEFAULT_PARAMETERS
+    parameters_fitted_on: str = ""
+    code_parameters_fitted_on: str = ""
     # The language chosen last ("en", "zh" or "both"); "" until one is chosen (then the locale decides).
     language: str = ""
 
@@ -85,8 +92,12 @@ class Settings:
                     problems.append(f"{name}: {err}")
         if self.language not in _LANGUAGES:
             problems.append(f"language must be one of en, zh, both (or empty), not {self.language!r}")
-        if len(self.parameters) != len(FSRS6_DEFAULT_PARAMETERS):
-            problems.append(f"parameters must be {len(FSRS6_DEFAULT_PARAMETERS)} FSRS-6 weights")
+        for name in ("parameters", "code_parameters"):
+            if len(getattr(self, name)) != len(FSRS6_DEFAULT_PARAMETERS):
+                problems.append(f"{name} must be {len(FSRS6_DEFAULT_PARAMETERS)} FSRS-6 weights")
+        for name in ("parameters_fitted_on", "code_parameters_fitted_on"):
+            if getattr(self, name) and not _DATE.match(getattr(self, name)):
+                problems.append(f"{name} must be a date YYYY-MM-DD (or empty), not {getattr(self, name)!r}")
         if problems:
             raise ValueError("invalid settings: " + "; ".join(problems))
 
@@ -102,6 +113,7 @@ class Settings:
             "maximum_interval",
             "fuzz",
             "parameters",
+            "code_parameters",
         )
         data = {k: v for k, v in asdict(self).items() if k in keep}
         return json.dumps(data, sort_keys=True, separators=(",", ":"))

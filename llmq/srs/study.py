@@ -105,7 +105,7 @@ class Study:
         return Shown(
             card=card,
             at_ms=at,
-            outcomes=self.scheduler.outcomes(card.key, card.state, at),
+            outcomes=self.scheduler.outcomes(card.key, card.state, at, card.kind),
             config_id=self._config_id,
             config_json=self._config_json,
         )
@@ -138,7 +138,7 @@ class Study:
             # if another window answered it meanwhile, score it from where it is now.
             nonlocal chosen
             if current.state != shown.card.state:
-                chosen = review_outcome(rating, current.key, current.state, shown.at_ms, shown.config_json)
+                chosen = review_outcome(rating, current.key, current.state, shown.at_ms, shown.config_json, current.kind)
             return chosen.after
 
         applied = self.store.apply(

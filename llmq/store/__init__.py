@@ -8,6 +8,7 @@ from llmq.store.backup_queries import BACKUP_TABLES, BackupRowsRefused, ReviewRo
 from llmq.store.cards import LEARNING, NEW, RELEARNING, REVIEW, STATE_NAMES, BankCard, CardState, StoredCard
 from llmq.store.db import DB_NAME
 from llmq.store.errors import StoreError
+from llmq.store.history_queries import HistoryEvent
 from llmq.store.migrations import SCHEMA_VERSION
 from llmq.store.queue_queries import DueWindow, QueueCounts, QueueFilter, QueueName, ReviewsDone
 from llmq.store.reviews import LogEntry
@@ -33,6 +34,7 @@ __all__ = [
     "CodeProgress",
     "CodeStatus",
     "DueWindow",
+    "HistoryEvent",
     "LogEntry",
     "QueueCounts",
     "QueueFilter",

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from llmq.datadir import data_dir
-from llmq.store import backup_queries, cards, queue_queries, reviews, stats_queries, submissions
+from llmq.store import backup_queries, cards, history_queries, queue_queries, reviews, stats_queries, submissions
 from llmq.store.backup_queries import ReviewRow, TableRows
 from llmq.store.cards import BankCard, CardState, StoredCard
 from llmq.store.db import DB_NAME, as_store_error, connect, write
 from llmq.store.errors import StoreError
+from llmq.store.history_queries import HistoryEvent
 from llmq.store.queue_queries import DueWindow, QueueFilter, QueueName, ReviewsDone
 from llmq.store.reviews import LogEntry
 from llmq.store.stats_queries import AnswerCounts, CardSummary, CodeProgress, ReviewBucket
@@ -197,6 +198,16 @@ class Store:
                     return []
                 key = card.key
             return [(qids[e.card], e) for e in reviews.standing_events(conn, key)]
+
+    def optimizer_history(self) -> list[HistoryEvent]:
+        """Standing reviews and resets, by card then time, with each card's kind (what `llmq optimize` fits)."""
+        with self._reading() as conn:
+            return history_queries.optimizer_history(conn)
+
+    def review_counts_by_kind(self) -> dict[str, int]:
+        """Standing reviews per kind of card (whether `llmq optimize` has enough to fit)."""
+        with self._reading() as conn:
+            return history_queries.review_counts_by_kind(conn)
 
     def all_cards(self) -> list[StoredCard]:
         with self._reading() as conn:
