@@ -33,6 +33,7 @@ from llmq.bank.model import (
     TRACKS,
     Bank,
     Choice,
+    Cloze,
     CodeExercise,
     Flashcard,
     Location,
@@ -43,7 +44,7 @@ from llmq.bank.model import (
 )
 from llmq.datadir import data_dir
 
-FORMAT = 4  # of the cache file; 1 was a pickle; 3 added choice rationales; 4 translations (i18n)
+FORMAT = 5  # of the cache file; 1 was a pickle; 3 added choice rationales; 4 translations (i18n); 5 cloze
 _PREFIX = "bank-"
 _SUFFIX = ".json"
 _SIZE_CAP = 64 << 20  # bytes: a bigger file is not ours
@@ -116,6 +117,7 @@ _KIND_ROW: dict[str, tuple[type[Question], tuple[str, ...]]] = {
     "numeric": (Numeric, ("prompt", "params", "unit", "tolerance", "solution")),
     "code": (CodeExercise, ("task", "function", "stub", "hints", "timeout_s")),
 }
+    "cloze": (Cloze, ("passage", "extra")),
 
 
 def _place(file: Path, roots: tuple[Path, ...]) -> list[Any]:
@@ -297,6 +299,11 @@ class _Decoder:
                 raise _Invalid
         elif kind == "numeric":
             prompt, params, unit, tolerance, solution = rest
+        elif kind == "cloze":
+            passage, extra = rest
+            if {type(passage), type(extra)} != _STR:
+                raise _Invalid
+            values["passage"], values["extra"] = passage, extra
             if {type(prompt), type(unit), type(solution)} != _STR:
                 raise _Invalid
             values |= {

@@ -24,7 +24,7 @@ TRANSLATABLE: dict[str, tuple[str, ...]] = {
     "choice": ("title", "prompt", "options", "rationales", "explanation"),
     "numeric": ("title", "prompt", "solution"),
     "code": ("title", "task", "hints"),
-    "cloze": ("title", "prompt", "answer"),
+    "cloze": ("title", "passage", "extra"),
 }
 HASH_LENGTH = 10
 LIST_FIELDS = ("options", "rationales", "hints")  # translated item by item: the same length as the English

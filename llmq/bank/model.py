@@ -9,11 +9,11 @@ from typing import Any, Literal, Self
 
 from llmq.defaults import CHECK_TIMEOUT_S
 
-Kind = Literal["flashcard", "choice", "numeric", "code"]
+Kind = Literal["flashcard", "choice", "numeric", "code", "cloze"]
 Track = Literal["cpu", "gpu"]
 Difficulty = Literal["easy", "medium", "hard"]
 
-KINDS: tuple[str, ...] = ("flashcard", "choice", "numeric", "code")
+KINDS: tuple[str, ...] = ("flashcard", "choice", "numeric", "code", "cloze")
 TRACKS: tuple[str, ...] = ("cpu", "gpu")
 DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
 # A question id is dotted lowercase words (attention.gqa): it names its answer module's path, so
@@ -98,6 +98,35 @@ class Flashcard(Question):
 @dataclass(frozen=True, kw_only=True)
 class Choice(Question):
     """Options with one or several correct (0-based indexes), and why: `explanation` for the card,
+# A gap in a cloze passage, as Anki writes it: {{c1::answer}} or {{c1::answer::hint}}.
+CLOZE_GAP_RE = re.compile(r"\{\{c(\d+)::(.*?)(?:::((?:(?!\}\}).)*?))?\}\}", re.S)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cloze(Question):
+    """A passage with gaps (`{{c1::answer}}`, `{{c1::answer::hint}}`): the front shows each gap as
+    [...] (or [hint]), the back fills it in, as Anki does. `extra` is shown under the back."""
+
+    passage: str
+    extra: str = ""
+
+    @property
+    def prompt(self) -> str:
+        """The front: the passage with its gaps hidden."""
+        return CLOZE_GAP_RE.sub(lambda m: f"[{m.group(3) or '...'}]", self.passage)
+
+    @property
+    def answer(self) -> str:
+        """The back: the passage with its gaps filled (in bold), then `extra`."""
+        filled = CLOZE_GAP_RE.sub(lambda m: f"**{m.group(2).strip()}**", self.passage)
+        return f"{filled}\n\n{self.extra}" if self.extra.strip() else filled
+
+    @property
+    def gaps(self) -> tuple[str, ...]:
+        """The hidden answers, in order."""
+        return tuple(m.group(2) for m in CLOZE_GAP_RE.finditer(self.passage))
+
+
     `rationales[i]` for option i (empty while a bank has not written them)."""
 
     prompt: str

@@ -21,6 +21,7 @@ import yaml
 from llmq.bank import i18n, numeric, numeric_runner, yaml_lines
 from llmq.bank.errors import BankError, BankIssue
 from llmq.bank.model import (
+    CLOZE_GAP_RE,
     DIFFICULTIES,
     ID_RE,
     KINDS,
@@ -29,6 +30,7 @@ from llmq.bank.model import (
     TRACKS,
     Bank,
     Choice,
+    Cloze,
     CodeExercise,
     Flashcard,
     Location,
@@ -52,6 +54,7 @@ KIND_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "numeric": (("prompt", "params", "unit", "tolerance", "solution"), ()),
     "code": (("task", "function", "stub", "hints"), ("timeout_s",)),
 }
+    "cloze": (("passage",), ("extra",)),
 FILE_FIELDS = ("topic", "title", "questions", "i18n")
 
 
@@ -151,7 +154,8 @@ class _QuestionReader:
         if not isinstance(topic, str) or not TOPIC_RE.match(topic):
             self.err("topic", f"must be a lowercase word, not {topic!r}")
         source = self.text("source")
-        if source and source.split(":", 1)[0] not in NOTE_SOURCES:
+        # A deck in the data folder names the user's own notes; the bundled bank names NOTES.md's.
+        if source and not self.cards_only and source.split(":", 1)[0] not in NOTE_SOURCES:
             self.err("source", f"{source!r} names no note; use one of {', '.join(NOTE_SOURCES)} (optionally note:file)")
         common: dict[str, Any] = {
             "id": qid,
@@ -269,6 +273,13 @@ class _QuestionReader:
                 if not 0 <= i < len(options):
                     self.err("correct", f"index {i} is not an option (there are {len(options)}, counted from 0)")
             indices = set(correct)
+    def _cloze(self, common: dict[str, Any]) -> Question:
+        passage = self.text("passage")
+        if passage and not CLOZE_GAP_RE.search(passage):
+            self.err("passage", "has no gap: write each hidden part as {{c1::answer}} (or {{c1::answer::hint}})")
+        extra = self.text("extra", allow_empty=True) if "extra" in self.raw else ""
+        return Cloze(**common, passage=passage, extra=extra)
+
         rationales: tuple[str, ...] = ()
         if "rationales" in self.raw:
             rationales = self.text_list("rationales")
@@ -465,7 +476,9 @@ def _read_text(path: Path) -> str:
 def _inside_data_folder(root: Path) -> bool:
     """Whether `root` is in LLMQ_HOME (where a submission might write: a deck is cards only)."""
     try:
-        return root.resolve().is_relative_to(data_dir(create=False).resolve())
+        home = data_dir(create=False)
+        # As written and with links followed: a deck folder that links out of LLMQ_HOME is still a deck.
+        return any(p.is_relative_to(h) for p in (root.absolute(), root.resolve()) for h in (home.absolute(), home.resolve()))
     except OSError:
         return False
 

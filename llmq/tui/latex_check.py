@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from llmq.bank.model import Choice, CodeExercise, Flashcard, Numeric, Question
+from llmq.bank.model import Choice, Cloze, CodeExercise, Flashcard, Numeric, Question
 from llmq.tui.mathtext import math_spans, render_math, unknown_macros
 
 # Outside code, a backslash-word (\frac, \sqrt) or a dollar-delimited span means LaTeX leaked through.
@@ -22,7 +22,7 @@ _PLACEHOLDER = re.compile(r"\{\{[^{}]*\}\}")
 def shown_texts(q: Question) -> list[tuple[str, str]]:
     """(field, Markdown) for every text of `q` that the app renders."""
     texts: list[tuple[str, str]] = []
-    if isinstance(q, Flashcard):
+    if isinstance(q, (Flashcard, Cloze)):
         texts = [("prompt", q.prompt), ("answer", q.answer)]
     elif isinstance(q, Choice):
         texts = [("prompt", q.prompt), ("explanation", q.explanation)]

@@ -7,7 +7,7 @@ conventions, how many hints it has, and its stub. Math is rendered as the app re
 
 from __future__ import annotations
 
-from llmq.bank import Choice, CodeExercise, Flashcard, Numeric, Question
+from llmq.bank import Choice, Cloze, CodeExercise, Flashcard, Numeric, Question
 from llmq.l10n import _
 
 LETTERS = "abcdefgh"
@@ -50,8 +50,8 @@ def show_text(q: Question) -> str:
                 unit=unit, tolerance=q.tolerance
             ),
         ]
-    elif isinstance(q, Flashcard):
-        body = [_plain(q.prompt)]
+    elif isinstance(q, (Flashcard, Cloze)):
+        body = [_plain(q.prompt)]  # a cloze card: its gaps as [...]
     else:
         body = []
     return "\n".join([*head, *body]).rstrip() + "\n"

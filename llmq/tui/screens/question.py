@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Rule, Static
 
-from llmq.bank import Choice, Flashcard, Numeric, Question
+from llmq.bank import Choice, Cloze, Flashcard, Numeric, Question
 from llmq.l10n import N_, _
 from llmq.tui.translated import TranslatedBindings
 from llmq.tui.widgets.choice import LETTERS
@@ -17,7 +17,7 @@ from llmq.tui.widgets.reading import ReadingScroll
 
 def answer_markdown(q: Question) -> tuple[str, str]:
     """(prompt, answer) as Markdown for reading."""
-    if isinstance(q, Flashcard):
+    if isinstance(q, (Flashcard, Cloze)):
         return q.prompt, q.answer
     if isinstance(q, Choice):
         options = "\n".join(f"- **{LETTERS[i]}.** {o}{' ✓' if i in q.correct else ''}" for i, o in enumerate(q.options))

@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from llmq.bank import Choice, CodeExercise, Flashcard, Numeric, Question
+from llmq.bank import Choice, Cloze, CodeExercise, Flashcard, Numeric, Question
 from llmq.l10n import N_, _, ngettext
 from llmq.srs import Answered, QueueCounts, Rating, Shown, Study
 from llmq.tui.errors import ReportsWorkerErrors, guarded
@@ -340,7 +340,7 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         return "\n".join([*lines, "", _("escape: back to the home screen")])
 
     def _view_for(self, q: Question, instance: Instance | None, order: tuple[int, ...] | None = None) -> CardView:
-        if isinstance(q, Flashcard):
+        if isinstance(q, (Flashcard, Cloze)):
             return FlashcardView(q)
         if isinstance(q, Choice):
             from llmq.tui.widgets.choice import ChoiceView
@@ -402,7 +402,7 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         if question is None:
             return
         localized = question.localized(app.card_lang)
-        if isinstance(self.view, FlashcardView) and isinstance(localized, Flashcard):
+        if isinstance(self.view, FlashcardView) and isinstance(localized, (Flashcard, Cloze)):
             self.view.show_in(localized)  # in place: a revealed answer stays revealed
         elif isinstance(localized, Choice) and self.suggested is None:
             self._replace_view(self._view_for(localized, None, getattr(self.view, "order", None)))

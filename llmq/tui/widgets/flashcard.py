@@ -1,11 +1,12 @@
-"""A flashcard: the prompt, then (space/enter) the answer."""
+"""A flashcard: the prompt, then (space/enter) the answer. A cloze card shows the same way: its
+passage with the gaps as [...], then with them filled in (Cloze.prompt and Cloze.answer)."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.widgets import Rule, Static
 
-from llmq.bank import Flashcard
+from llmq.bank import Cloze, Flashcard
 from llmq.l10n import _
 from llmq.srs import Rating
 from llmq.tui.widgets.card_view import CardView
@@ -13,7 +14,7 @@ from llmq.tui.widgets.markdown import BankMarkdown
 
 
 class FlashcardView(CardView):
-    def __init__(self, card: Flashcard) -> None:
+    def __init__(self, card: Flashcard | Cloze) -> None:
         super().__init__(classes="card flashcard")
         self.card = card
 
@@ -22,7 +23,7 @@ class FlashcardView(CardView):
         yield BankMarkdown(self.card.prompt, classes="prompt")
         yield Static(_("space or enter: show the answer"), classes="hint-line")
 
-    def show_in(self, card: Flashcard) -> None:
+    def show_in(self, card: Flashcard | Cloze) -> None:
         """The same card in another language: title, prompt and (once shown) the answer change in place."""
         self.card = card
         self.query_one(".card-title", Static).update(card.title)

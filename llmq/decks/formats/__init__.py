@@ -1,0 +1,1 @@
+"""The notes formats `llmq import` reads: one module each, and `choose` to pick one."""
