@@ -12,7 +12,8 @@ import difflib
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import NoReturn
 
 from llmq import __version__
@@ -20,6 +21,7 @@ from llmq.bank import Bank, BankError, CodeExercise, Question, load_bank
 from llmq.bank.model import KINDS, TRACKS
 from llmq.errors import LlmqError
 from llmq.exit_codes import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from llmq.l10n import N_, _, ngettext
 
 
 class UsageError(Exception):
@@ -28,7 +30,7 @@ class UsageError(Exception):
 
 def _closest(word: str, options: list[str]) -> str:
     found = difflib.get_close_matches(word, options, n=2, cutoff=0.75)
-    return f" (did you mean {' or '.join(found)}?)" if found else ""
+    return _(" (did you mean {names}?)").format(names=_(" or ").join(found)) if found else ""
 
 
 def _load(args: argparse.Namespace) -> Bank:
@@ -39,20 +41,105 @@ def _load(args: argparse.Namespace) -> Bank:
 LANG_CHOICES = ("zh", "en", "both")
 
 
+def _progress_db() -> Path:
+    from llmq.datadir import data_dir
+    from llmq.store import DB_NAME
+
+    return data_dir(create=False) / DB_NAME
+
+
+# The remembered language read once per database (main reads it before parsing, the command again).
+_remembered_cache: dict[Path, str | None] = {}
+
+
+def remembered_lang() -> str | None:
+    """The language saved in the settings (by the app's flip key or an earlier --lang), or None.
+    A missing progress.db is not created for this, and one that cannot be read counts as no
+    choice: the commands that use the store say what is wrong with it."""
+    path = _progress_db()
+    if path not in _remembered_cache:
+        value = None
+        if path.is_file():
+            from llmq.srs.settings import remembered_language
+            from llmq.store import Store, StoreError
+
+            try:
+                with Store.open(path) as store:
+                    value = remembered_language(store)
+            except StoreError:
+                value = None
+        _remembered_cache[path] = value
+    return _remembered_cache[path]
+
+
+def _remember_lang(lang: str) -> None:
+    """Save a language chosen with --lang for the next start, when it differs from the saved one.
+    Remembering is a convenience: a store that cannot be written does not fail the command."""
+    if remembered_lang() == lang:
+        return
+    from llmq.srs.settings import remember_language
+    from llmq.store import Store, StoreError
+
+    path = _progress_db()
+    try:
+        with Store.open(path) as store:
+            remember_language(store, lang)
+    except StoreError:
+        return
+    _remembered_cache[path] = lang
+
+
+def _needs_remembered(explicit: str | None, environ: Mapping[str, str]) -> bool:
+    return not explicit and not environ.get("LLMQ_LANG", "").strip()
+
+
 def chosen_lang(args: argparse.Namespace, environ: dict[str, str] | None = None) -> str:
-    """--lang (after the command, else before it), else LLMQ_LANG, else the locale: zh when the
-    first of LC_ALL, LC_MESSAGES, LANG that is set starts with zh, else en. The choice is set in
+    """--lang (after the command, else before it), else LLMQ_LANG, else the language remembered
+    in the settings, else the locale: zh when the first of LC_ALL, LC_MESSAGES, LANG that is set
+    starts with zh, else en. A --lang is remembered for the next start. The choice is set in
     llmq.l10n too, so that messages and the app (which reads l10n.current_language()) follow it."""
     from llmq import l10n
 
+    env = os.environ if environ is None else environ
     explicit = getattr(args, "lang", None) or getattr(args, "lang_before", None)
+    # progress.db is opened only when neither --lang nor LLMQ_LANG decides
+    remembered = remembered_lang() if _needs_remembered(explicit, env) else None
     try:
-        lang = l10n.resolve_language(explicit, os.environ if environ is None else environ)
+        lang = l10n.resolve_language(explicit, env, remembered)
     except ValueError:
-        wanted = (os.environ if environ is None else environ).get("LLMQ_LANG", "").strip()
-        raise UsageError(f"LLMQ_LANG={wanted!r} is not a language llmq has; use one of {', '.join(LANG_CHOICES)}") from None
+        wanted = env.get("LLMQ_LANG", "").strip()
+        raise UsageError(
+            _("LLMQ_LANG={value} is not a language llmq has; use one of {choices}").format(
+                value=repr(wanted), choices=", ".join(LANG_CHOICES)
+            )
+        ) from None
     l10n.set_language(lang)
+    if explicit:
+        _remember_lang(lang)
     return lang
+
+
+def _language_before_parsing(argv: list[str]) -> None:
+    """Set the interface language before the parser is built, so that --help and argparse's own
+    errors are in it too: the last `--lang X` in argv, else as chosen_lang decides. A wrong value
+    is left to the parser and the command to report."""
+    from llmq import l10n
+
+    explicit = None
+    for i, word in enumerate(argv):
+        if word == "--lang" and i + 1 < len(argv):
+            explicit = argv[i + 1]
+        elif word.startswith("--lang="):
+            explicit = word.split("=", 1)[1]
+    if explicit not in LANG_CHOICES:
+        explicit = None
+    env = dict(os.environ)
+    try:
+        l10n.resolve_language(None, env)
+    except ValueError:
+        env.pop("LLMQ_LANG")  # reported by chosen_lang once the command runs
+    remembered = remembered_lang() if _needs_remembered(explicit, env) else None
+    l10n.set_language(l10n.resolve_language(explicit, env, remembered))
 
 
 def _in_langs(lang: str) -> tuple[str, ...]:
@@ -68,14 +155,14 @@ def find_question(bank: Bank, qid: str) -> Question:
     tails = {i.rsplit(".", 1)[-1]: i for i in ids}
     hint = _closest(qid, ids)
     if not hint and qid in tails:
-        hint = f" (did you mean {tails[qid]}?)"
-    raise UsageError(f"unknown question id {qid!r}{hint}; `llmq list` shows them all")
+        hint = _(" (did you mean {names}?)").format(names=tails[qid])
+    raise UsageError(_("unknown question id {id}{hint}; `llmq list` shows them all").format(id=repr(qid), hint=hint))
 
 
 def find_exercise(bank: Bank, qid: str) -> CodeExercise:
     question = find_question(bank, qid)
     if not isinstance(question, CodeExercise):
-        raise UsageError(f"{qid} is a {question.kind} question, not a code exercise")
+        raise UsageError(_("{id} is a {kind} question, not a code exercise").format(id=qid, kind=question.kind))
     return question
 
 
@@ -93,7 +180,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     lang = chosen_lang(args)
     bank = _load(args)
     if args.topic and args.topic not in bank.topics:
-        raise UsageError(f"unknown topic {args.topic!r}{_closest(args.topic, list(bank.topics))}")
+        raise UsageError(
+            _("unknown topic {topic}{hint}").format(topic=repr(args.topic), hint=_closest(args.topic, list(bank.topics)))
+        )
     rows = [
         q
         for q in bank.questions.values()
@@ -123,12 +212,12 @@ def cmd_list(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     if not rows:
-        print("no questions match")
+        print(_("no questions match"))
         return EXIT_OK
     width = max(len(q.id) for q in rows)
     for q in rows:
         print(f"{q.id:<{width}}  {q.kind:<9}  {q.topic:<12}  {q.track:<3}  {_list_title(q, lang)}")
-    print(f"\n{len(rows)} question{'s' if len(rows) != 1 else ''}")
+    print("\n" + ngettext("{count} question", "{count} questions", len(rows)).format(count=len(rows)))
     return EXIT_OK
 
 
@@ -168,6 +257,13 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _bank_size(bank: Bank) -> str:
+    """'465 questions in 20 topics', each count with its own plural."""
+    questions = ngettext("{count} question", "{count} questions", len(bank.questions)).format(count=len(bank.questions))
+    topics = ngettext("{count} topic", "{count} topics", len(bank.topics)).format(count=len(bank.topics))
+    return _("{questions} in {topics}").format(questions=questions, topics=topics)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     try:
         bank = _load(args)
@@ -190,19 +286,26 @@ def cmd_verify(args: argparse.Namespace) -> int:
         warned = [w for w in warned if not w.field.endswith(".from_en")]
     if not args.json:
         for warning in warned:
-            print(f"warning: {warning}")
+            print(_("warning: {warning}").format(warning=warning))
+        size = _bank_size(bank)
         if shown_raw or stale:
-            print(f"bank loads: {len(bank.questions)} questions in {len(bank.topics)} topics; but")
+            print(_("bank loads: {size}; but").format(size=size))
         if shown_raw:
-            print(f"{len(shown_raw)} text{'s' if len(shown_raw) != 1 else ''} would show raw LaTeX:")
+            n = len(shown_raw)
+            print(ngettext("{count} text would show raw LaTeX:", "{count} texts would show raw LaTeX:", n).format(count=n))
             for issue in shown_raw:
                 print(f"  {issue}")
         if stale:
-            print(f"{len(stale)} translation{'s are' if len(stale) != 1 else ' is'} stale (--strict):")
+            n = len(stale)
+            print(
+                ngettext("{count} translation is stale (--strict):", "{count} translations are stale (--strict):", n).format(
+                    count=n
+                )
+            )
             for issue in stale:
                 print(f"  {issue}")
         if not shown_raw and not stale:
-            print(f"bank ok: {len(bank.questions)} questions in {len(bank.topics)} topics")
+            print(_("bank ok: {size}").format(size=size))
     from llmq.judge.commands import verify_exercises  # the judge's half: references, wrong answers
 
     return verify_exercises(bank.code_exercises(args.track), as_json=args.json, bank_errors=[*shown_raw, *stale])
@@ -224,7 +327,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         except SourceRefused as exc:
             raise UsageError(str(exc)) from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read {args.file}: {exc.strerror if isinstance(exc, OSError) else exc}") from None
+            why = exc.strerror if isinstance(exc, OSError) else exc
+            raise UsageError(_("cannot read {file}: {why}").format(file=args.file, why=why)) from None
         run = watch_file if args.watch else check_file
         try:
             return run(exercise, path, as_json=args.json, seed=args.seed, judge=judge, verbose=args.verbose)
@@ -245,7 +349,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(stats.to_dict(), indent=1))
     else:
-        print(f"Progress in {where}\n")
+        print(_("Progress in {path}").format(path=where) + "\n")
         print(format_report(stats))
     return EXIT_OK
 
@@ -253,9 +357,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def _check_scope(bank: Bank, topic: str | None, kind: str | None) -> None:
     """`llmq study --topic/--kind`: a name that matches nothing is a usage error before the app opens."""
     if topic is not None and topic not in bank.topics:
-        raise UsageError(f"unknown topic {topic!r}{_closest(topic, list(bank.topics))}; topics: {', '.join(bank.topics)}")
+        raise UsageError(
+            _("unknown topic {topic}{hint}; topics: {topics}").format(
+                topic=repr(topic), hint=_closest(topic, list(bank.topics)), topics=", ".join(bank.topics)
+            )
+        )
     if kind is not None and kind not in KINDS:  # argparse's choices catch it first; kept for callers of main()
-        raise UsageError(f"unknown kind {kind!r}; kinds: {', '.join(KINDS)}")
+        raise UsageError(_("unknown kind {kind}; kinds: {kinds}").format(kind=repr(kind), kinds=", ".join(KINDS)))
 
 
 def cmd_app(args: argparse.Namespace) -> int:
@@ -285,17 +393,41 @@ def cmd_app(args: argparse.Namespace) -> int:
 # --- the parser -------------------------------------------------------------------------------
 
 
+# argparse's own words ("usage:", "options", "invalid choice", ...) are looked up through its
+# module's `_` and `ngettext` (the gettext default domain, never llmq's); pointed at llmq's
+# catalogue they follow --lang. Their msgids are listed here for extraction (Python 3.11's).
+argparse._ = _  # type: ignore[attr-defined]
+argparse.ngettext = ngettext  # type: ignore[attr-defined]
+ARGPARSE_MESSAGES = (
+    N_("usage: "),
+    N_("positional arguments"),
+    N_("options"),
+    N_("show this help message and exit"),
+    N_("argument %(argument_name)s: %(message)s"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("invalid %(type)s value: %(value)r"),
+    N_("the following arguments are required: %s"),
+    N_("unrecognized arguments: %s"),
+    N_("expected one argument"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("unknown parser %(parser_name)r (choices: %(choices)s)"),
+)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # argparse's own usage errors exit 2 too
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"llmq: error: {message}\n")
+        self.exit(EXIT_USAGE, _("llmq: error: {message}").format(message=message) + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    bank_help = "add a question bank of your own (repeatable; also LLMQ_BANK=DIR[:DIR])"
+    bank_help = _("add a question bank of your own (repeatable; also LLMQ_BANK=DIR[:DIR])")
     common = _Parser(add_help=False)  # the subparsers' class: their `parents` are typed by it
     common.add_argument("--bank", action="append", metavar="DIR", help=bank_help)
-    lang_help = "language of questions and messages: zh, en, or both (Chinese first); also LLMQ_LANG; default from the locale"
+    lang_help = _(
+        "language of questions and messages: zh, en, or both (Chinese first); also LLMQ_LANG; "
+        "default: the last one chosen, else from the locale"
+    )
     common.add_argument("--lang", choices=LANG_CHOICES, help=lang_help)
     # Before the command, --bank goes to its own name: a subcommand's own --bank default would
     # otherwise overwrite it (`llmq --bank D list` must equal `llmq list --bank D`).
@@ -306,88 +438,97 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="llmq",
         parents=[before],
-        description="Study for LLM-engineering interviews: spaced-repetition cards and judged code exercises.",
+        description=_("Study for LLM-engineering interviews: spaced-repetition cards and judged code exercises."),
     )
-    parser.add_argument("--version", action="version", version=f"llmq {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"llmq {__version__}", help=_("show program's version number and exit")
+    )
     parser.set_defaults(handler=cmd_app)
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(title=_("commands"), metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser(
         "study",
         parents=[common],
-        help="open the app straight into the review queue",
-        description="Open the app in the review queue: due cards first, then new ones.",
+        help=_("open the app straight into the review queue"),
+        description=_("Open the app in the review queue: due cards first, then new ones."),
     )
-    p.add_argument("--topic", help="only this topic (`llmq list` shows them; an unknown one exits 2 with the list)")
-    p.add_argument("--kind", choices=KINDS, help="only this kind of question: %(choices)s")
+    p.add_argument("--topic", help=_("only this topic (`llmq list` shows them; an unknown one exits 2 with the list)"))
+    p.add_argument("--kind", choices=KINDS, help=_("only this kind of question: %(choices)s"))
     p.set_defaults(handler=cmd_app, study=True)
 
     p = sub.add_parser(
         "check",
         parents=[common],
-        help="check a solution file for a code exercise",
-        description="Run the exercise's checks on the solution in FILE. "
-        "Exit 0: every check passed; 1: a check failed or the code could not be judged; "
-        "2: usage error.",
+        help=_("check a solution file for a code exercise"),
+        description=_(
+            "Run the exercise's checks on the solution in FILE. "
+            "Exit 0: every check passed; 1: a check failed or the code could not be judged; "
+            "2: usage error."
+        ),
     )
-    p.add_argument("id", metavar="ID", help="exercise id, e.g. attention.gqa")
-    p.add_argument("file", metavar="FILE", help="your solution (a .py file defining the exercise's function)")
-    p.add_argument("--json", action="store_true", help="print the verdict as JSON")
-    p.add_argument("--seed", type=int, help="reproduce a run exactly")
-    p.add_argument("--watch", action="store_true", help="check again each time FILE is saved")
-    p.add_argument("--verbose", action="store_true", help="also show what hypothesis drew for each failing example")
+    p.add_argument("id", metavar="ID", help=_("exercise id, e.g. attention.gqa"))
+    p.add_argument("file", metavar="FILE", help=_("your solution (a .py file defining the exercise's function)"))
+    p.add_argument("--json", action="store_true", help=_("print the verdict as JSON"))
+    p.add_argument("--seed", type=int, help=_("reproduce a run exactly"))
+    p.add_argument("--watch", action="store_true", help=_("check again each time FILE is saved"))
+    p.add_argument("--verbose", action="store_true", help=_("also show what hypothesis drew for each failing example"))
     p.set_defaults(handler=cmd_check)
 
     p = sub.add_parser(
         "stub",
         parents=[common],
-        help="print the starter file for a code exercise",
-        description="Print the starter file for exercise ID, with the task as its docstring (redirect it to a file to begin).",
+        help=_("print the starter file for a code exercise"),
+        description=_("Print the starter file for exercise ID, with the task as its docstring (redirect it to a file to begin)."),
     )
-    p.add_argument("id", metavar="ID")
+    p.add_argument("id", metavar="ID", help=_("exercise id, e.g. attention.gqa"))
     p.set_defaults(handler=cmd_stub)
 
     p = sub.add_parser(
         "show",
         parents=[common],
-        help="print a question as the app shows it (never a card's answer)",
-        description="Print question ID as the app shows it: a card's prompt (never its answer), "
-        "a choice card's options, a numeric card with freshly drawn numbers, a code "
-        "exercise's task with its conventions, how many hints it has, and its stub.",
+        help=_("print a question as the app shows it (never a card's answer)"),
+        description=_(
+            "Print question ID as the app shows it: a card's prompt (never its answer), "
+            "a choice card's options, a numeric card with freshly drawn numbers, a code "
+            "exercise's task with its conventions, how many hints it has, and its stub."
+        ),
     )
-    p.add_argument("id", metavar="ID", help="question id, e.g. attention.gqa (`llmq list` shows them)")
+    p.add_argument("id", metavar="ID", help=_("question id, e.g. attention.gqa (`llmq list` shows them)"))
     p.set_defaults(handler=cmd_show)
 
-    p = sub.add_parser("list", parents=[common], help="list the question bank", description="List the question bank.")
+    p = sub.add_parser("list", parents=[common], help=_("list the question bank"), description=_("List the question bank."))
     p.add_argument(
-        "--json", action="store_true", help="a JSON array of {id, kind, topic, track, title, difficulty, source, langs}"
+        "--json", action="store_true", help=_("a JSON array of id, kind, topic, track, title, difficulty, source, langs")
     )
-    p.add_argument("--kind", choices=KINDS)
-    p.add_argument("--topic")
-    p.add_argument("--track", choices=TRACKS)
+    p.add_argument("--kind", choices=KINDS, help=_("only this kind of question: %(choices)s"))
+    p.add_argument("--topic", help=_("only this topic"))
+    p.add_argument("--track", choices=TRACKS, help=_("only this track: %(choices)s"))
     p.set_defaults(handler=cmd_list)
 
     p = sub.add_parser(
         "verify",
         parents=[common],
-        help="the reference suite: bank valid, references pass, wrong answers fail",
-        description="Validate the bank, then judge every exercise's reference (must pass), "
-        "known-wrong answers (must fail) and alternative answers (must pass).",
+        help=_("the reference suite: bank valid, references pass, wrong answers fail"),
+        description=_(
+            "Validate the bank, then judge every exercise's reference (must pass), "
+            "known-wrong answers (must fail) and alternative answers (must pass)."
+        ),
     )
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--track", choices=[*TRACKS, "all"], default="all")
+    p.add_argument("--json", action="store_true", help=_("print the report as JSON"))
+    p.add_argument("--track", choices=[*TRACKS, "all"], default="all", help=_("only this track: %(choices)s"))
     p.add_argument(
-        "--strict", action="store_true", help="a stale translation (its English changed since) is an error, not a warning"
+        "--strict", action="store_true", help=_("a stale translation (its English changed since) is an error, not a warning")
     )
     p.set_defaults(handler=cmd_verify)
 
-    p = sub.add_parser("stats", parents=[common], help="your progress", description="Show your progress.")
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("stats", parents=[common], help=_("your progress"), description=_("Show your progress."))
+    p.add_argument("--json", action="store_true", help=_("print the stats as JSON"))
     p.set_defaults(handler=cmd_stats)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    _language_before_parsing(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
@@ -396,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"llmq: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except LlmqError as exc:  # the bank, the store, a numeric answer module: said for people
-        print(f"llmq: {exc}", file=sys.stderr)
+        print(_("llmq: {title}: {message}").format(title=_(exc.title), message=exc), file=sys.stderr)
         return EXIT_FAIL
     except KeyboardInterrupt:
         return 130

@@ -22,7 +22,7 @@ import selectors
 import signal
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 
@@ -178,13 +178,18 @@ class SandboxProcess:
         except (BrokenPipeError, OSError):
             self._gone()
         while True:
+            problem = None
             try:
                 reply = self.reader.take()
             except wire.ChannelError as exc:
-                self.expire("error", f"the solution wrote into the judge's channel (a file descriptor it did not open): {exc}")
+                problem = str(exc)
+            if problem is not None:  # outside the handler: nothing keeps the refused frame's traceback alive
+                self.forged(problem)
             if reply is not None:
+                if not (isinstance(reply, tuple) and reply and isinstance(reply[0], str)):
+                    self.forged(f"a reply of type {type(reply).__name__}")
                 if reply[0] == "setup":
-                    self.expire("crash", f"the sandbox could not start: {reply[1]}")
+                    self.expire("crash", f"the sandbox could not start: {reply[1] if len(reply) > 1 else '?'}")
                 return reply
             left = self.deadline - time.monotonic()
             if left <= 0:
@@ -226,7 +231,12 @@ class SandboxProcess:
         status, message = _ending(how, self.memory_bytes)
         self.expire(status, message)
 
-    def expire(self, status: str, message: str) -> None:
+    def forged(self, what: str) -> NoReturn:
+        """The channel carried something the sandbox's own code never sends: end the sandbox (a
+        refused frame must not be read again and again, nor the replies after it be misread)."""
+        self.expire("error", f"the solution wrote into the judge's channel (a file descriptor it did not open): {what}")
+
+    def expire(self, status: str, message: str) -> NoReturn:
         """Kill the sandbox and raise SandboxGone (used for the deadline between examples too)."""
         self.kill()
         self.dead = SandboxGone(status, message)
@@ -258,32 +268,34 @@ class SandboxProcess:
             self.kill()
             raise AnswerModuleBug(reply[1])
         if reply[0] != "ready":
-            raise wire.ChannelError(f"unexpected reply {reply[0]!r} to prepare")
+            self.forged(f"the reply {reply[0][:40]!r} to prepare")
 
     # -- kit.Link
 
     def load(self, source: str, filename: str, function: str) -> tuple[Any, ...]:
-        reply = self.request(("load", source, filename, function))
-        if not isinstance(reply, tuple):
-            raise wire.ChannelError(f"unexpected reply {type(reply).__name__} to load")
-        return reply
+        return self.request(("load", source, filename, function))  # type: ignore[no-any-return]
 
     def call(self, target: str | None, args: tuple[Any, ...], kwargs: dict[str, Any], names: list[str]) -> CallResult:
         before = (wire.encode(list(args), trusted=True), wire.encode(kwargs, trusted=True))
         reply = self.request(("call", target, before[0], before[1], names))
         kind = reply[0]
-        if kind == "ok":
-            _, result, after, aliased, effects = reply
-            return CallResult(
-                wire.decode(result, trusted=False), _side_effects(effects) + _changes(before, after, names), list(aliased)
-            )
-        if kind == "raised":
-            raise SubmissionRaised(f"raised {reply[1]}:\n{reply[2]}")
-        if kind == "forbidden":
-            raise CheckFailed(f"called {reply[1]}, which this exercise forbids")
-        if kind == "exit":
-            raise SubmissionRaised(f"called sys.exit({reply[1]}) while being checked")
-        raise wire.ChannelError(f"unexpected reply {kind!r}")
+        problem = f"the reply {kind[:40]!r} to a call"
+        try:
+            if kind == "ok":
+                _, result, after, aliased, effects = reply
+                changes = _side_effects(effects) + _changes(before, after, names)
+                return CallResult(wire.decode(result, trusted=False), changes, [str(a)[:100] for a in aliased])
+            if kind == "raised":
+                raise SubmissionRaised(f"raised {str(reply[1])[:200]}:\n{reply[2]}")
+            if kind == "forbidden":
+                raise CheckFailed(f"called {str(reply[1])[:200]}, which this exercise forbids")
+            if kind == "exit":
+                raise SubmissionRaised(f"called sys.exit({str(reply[1])[:200]}) while being checked")
+        except (CheckFailed, SubmissionRaised):
+            raise
+        except Exception as exc:  # not what the sandbox's code sends: a forged frame
+            problem = f"{type(exc).__name__}: {exc}"
+        return self.forged(problem)  # raises; outside the handler, so the partly rebuilt value is freed
 
 
 def _side_effects(effects: Any) -> list[tuple[str, str]]:

@@ -30,7 +30,7 @@ def show_text(q: Question) -> str:
             _("Hints: {n} (shown one at a time in the app: ctrl+t)").format(n=n),
             _("Check a solution: llmq check {id} FILE    Starter file: llmq stub {id} > FILE").format(id=q.id),
             "",
-            "Stub:",
+            _("Stub:"),
             "",
             q.stub.rstrip("\n"),
         ]

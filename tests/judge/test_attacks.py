@@ -113,10 +113,18 @@ def pss_bytes(pid: int) -> int:
 
 
 def rss_bytes(pid: int) -> int:
+    return rss_and_peak(pid)[0]
+
+
+def rss_and_peak(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM): resident memory now, and the most the process ever had resident (the
+    kernel keeps it, so a peak between two samples is seen too)."""
+    found = {"VmRSS": 0, "VmHWM": 0}
     for line in _read(f"/proc/{pid}/status").decode(errors="replace").splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
+        key = line.split(":", 1)[0]
+        if key in found:
+            found[key] = int(line.split()[1]) * 1024
+    return found["VmRSS"], found["VmHWM"]
 
 
 def _kill_marked(marker: str) -> None:
@@ -140,13 +148,16 @@ def wait_until(condition: Callable[[], bool], seconds: float) -> bool:
 
 class Sampler:
     """Samples memory while an attack runs: the marked processes' total, and how far any other
-    process below `root` grew past its size when first seen."""
+    process below `root` grew past its size when first seen (from its resident size in each
+    sample, and from its high-water mark once that rises past where it stood when first seen, so
+    a peak shorter than the sampling interval counts too)."""
 
     def __init__(self, marker: str, root: int | None = None) -> None:
         self.marker = marker[:15]
         self.root = root
         self.peak_marked = 0
         self.growth: dict[int, tuple[int, int]] = {}  # pid -> (first rss, peak rss)
+        self.first_hwm: dict[int, int] = {}  # pid -> high-water mark when first seen
         self.names: dict[int, str] = {}  # pid -> command line, to say who grew
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -184,9 +195,13 @@ class Sampler:
                     parents[pid] = -1  # the submission's memory is its own affair
             self.peak_marked = max(self.peak_marked, marked_total)
             for pid in self._below_root(parents):
-                rss = rss_bytes(pid)
+                rss, hwm = rss_and_peak(pid)
+                if not rss:
+                    continue  # gone, or a zombie
                 first, peak = self.growth.get(pid, (rss, rss))
-                self.growth[pid] = (first, max(peak, rss))
+                first_hwm = self.first_hwm.setdefault(pid, hwm)
+                # A mark that rose after the first sample was the resident size at some moment since.
+                self.growth[pid] = (first, max(peak, rss, hwm if hwm > first_hwm else 0))
                 if pid not in self.names:
                     self.names[pid] = _read(f"/proc/{pid}/cmdline").replace(b"\0", b" ").decode(errors="replace")[:100]
 
@@ -713,6 +728,7 @@ def test_a_hostile_reply_frame_does_not_grow_the_judge(level_judge: tuple[str, J
     finally:
         _kill_marked(marker)
     assert verdict.status != "pass", verdict.summary
+    assert any("judge's channel" in c.message for c in verdict.checks), verdict.summary  # refused, as forged
     assert sampler.largest_growth() < FRAME_COST[attack], (
         f"the judge grew by {sampler.largest_growth() // MIB} MiB reading a forged frame ({sampler.who_grew()})"
     )

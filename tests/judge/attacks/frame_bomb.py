@@ -5,7 +5,8 @@ of 128 references to one 16 MiB tensor record is a 16 MiB frame, well under any 
 the judge rebuilds each reference as its own tensor, 2 GiB in all. The reply channel is the
 descriptor its process can write to that is not stdout or stderr (see oversize_frame.py); the
 frame is laid out as llmq's wire format documents it (8-byte little-endian length, then the
-pickle of ("ok", result, arguments after the call, aliased names)).
+pickle of ("ok", result, arguments after the call, aliased names, side effects)), so that the judge
+gets as far as rebuilding the result.
 """
 
 import ctypes
@@ -40,7 +41,7 @@ def _reply_channels() -> list[int]:
 
 def softmax(x, dim=-1):
     record = ("t", "torch.float32", (RECORD_BYTES // 4,), bytes(RECORD_BYTES), False, "cpu")
-    reply = ("ok", ("l", [record] * COPIES), (("l", []), ("d", [])), [])
+    reply = ("ok", ("l", [record] * COPIES), (("l", []), ("d", [])), [], [])
     payload = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
     frame = struct.pack("<Q", len(payload)) + payload
     print(f"frame of {len(frame)} bytes")
