@@ -43,6 +43,15 @@ def _bin(x: float, base: float, scale: float, digits: int) -> float:
     return round(scale * base ** math.floor(math.log(x) / math.log(base)), digits)
 
 
+def review_bin(x: Prediction) -> tuple[float, float, float]:
+    """The bin of a review for RMSE(bins): (elapsed days, review count, lapses), each binned."""
+    return (
+        _bin(max(x.elapsed_days, 1e-6), 3.62, 2.48, 2),
+        _bin(x.review_count, 1.89, 1.99, 0),
+        _bin(x.lapses, 1.73, 1.65, 0) if x.lapses else 0.0,
+    )
+
+
 def rmse_bins(predictions: Sequence[Prediction]) -> float:
     """RMSE(bins) as srs-benchmark defines it (utils.py `rmse_matrix`, with the features of
     features/base.py): reviews are grouped by (elapsed days, review count, lapses), each on a
@@ -52,12 +61,7 @@ def rmse_bins(predictions: Sequence[Prediction]) -> float:
     """
     groups: dict[tuple[float, float, float], list[float]] = {}  # bin -> [reviews, recalled, sum of p]
     for x in predictions:
-        key = (
-            _bin(max(x.elapsed_days, 1e-6), 3.62, 2.48, 2),
-            _bin(x.review_count, 1.89, 1.99, 0),
-            _bin(x.lapses, 1.73, 1.65, 0) if x.lapses else 0.0,
-        )
-        g = groups.setdefault(key, [0.0, 0.0, 0.0])
+        g = groups.setdefault(review_bin(x), [0.0, 0.0, 0.0])
         g[0] += 1
         g[1] += x.recalled
         g[2] += x.p

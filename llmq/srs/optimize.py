@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, tzinfo
 from typing import Any
 
@@ -173,6 +173,7 @@ class SetResult:
     fitted: Metrics | None  # None with fewer than MIN_REVIEWS reviews
     parameters: tuple[float, ...] | None  # the fitted weights
     applied: bool  # saved to the settings by --apply
+    in_use_since: str = ""  # the day the weights in use were fitted and saved; "" while they are the defaults
 
     @property
     def enough(self) -> bool:
@@ -192,22 +193,24 @@ class SetResult:
             "fitted": _metrics_dict(self.fitted) if self.fitted else None,
             "parameters": list(self.parameters) if self.parameters else None,
             "applied": self.applied,
+            "in_use_since": self.in_use_since or None,
         }
 
 
 def optimize_set(name: str, seqs: list[CardReviews], settings: Settings) -> SetResult:
     """Fit one set (if it has enough reviews) and score the default and fitted weights."""
     reviews = sum(len(seq) for seq in seqs)
+    in_use_since = settings.code_parameters_fitted_on if name == "code" else settings.parameters_fitted_on
     if reviews == 0:
-        return SetResult(name, 0, 0, None, None, None, False)
+        return SetResult(name, 0, 0, None, None, None, False, in_use_since)
     cut = held_out_from(seqs)
     scored = predictions(FSRS6_DEFAULT_PARAMETERS, seqs, cut)
     default = measure(scored)
     if reviews < MIN_REVIEWS:
-        return SetResult(name, reviews, len(scored), default, None, None, False)
+        return SetResult(name, reviews, len(scored), default, None, None, False, in_use_since)
     weights = fit(seqs, cut, len(settings.relearning_steps))
     fitted = measure(predictions(weights, seqs, cut))
-    return SetResult(name, reviews, len(scored), default, fitted, weights, False)
+    return SetResult(name, reviews, len(scored), default, fitted, weights, False, in_use_since)
 
 
 def optimize(store: Store, *, apply: bool = False, tz: tzinfo | None = None, today: date | None = None) -> list[SetResult]:
@@ -227,7 +230,7 @@ def optimize(store: Store, *, apply: bool = False, tz: tzinfo | None = None, tod
             prefix = "code_" if r.name == "code" else ""
             changes[f"{prefix}parameters"] = r.parameters
             changes[f"{prefix}parameters_fitted_on"] = day
-            r = SetResult(r.name, r.reviews, r.held_out, r.default, r.fitted, r.parameters, True)
+            r = replace(r, applied=True, in_use_since=day)
         out.append(r)
     if changes:
         save_settings(store, **changes)
@@ -256,13 +259,10 @@ def format_results(results: list[SetResult], *, applied_requested: bool) -> str:
     """`llmq optimize` without --json: per set, the default and fitted weights side by side."""
     lines = []
     for r in results:
-        title = _set_title(r.name)
         count = ngettext("{n} review", "{n} reviews", r.reviews).format(n=r.reviews)
-        lines.append(f"{title}: {count}")
-        if not r.enough:
-            lines.append(
-                "  " + _("At least {min} reviews are needed to fit weights; this set keeps its weights.").format(min=MIN_REVIEWS)
-            )
+        lines.append(f"{_set_title(r.name)}: {count}")
+        if r.in_use_since and not r.applied:
+            lines.append("  " + _("In use: weights fitted on {day}.").format(day=r.in_use_since))
         if r.default is not None:
             held = ngettext(
                 "held out: the most recent fifth, {n} review scored",
@@ -273,8 +273,8 @@ def format_results(results: list[SetResult], *, applied_requested: bool) -> str:
             lines.append(f"  {'':<10}{_('log loss'):>10}  {_('RMSE (bins)'):>12}")
             rows = [(_("default"), r.default)] + ([(_("fitted"), r.fitted)] if r.fitted else [])
             lines.extend(f"  {label:<10}{m.log_loss:>10.4f}  {m.rmse_bins * 100:>11.2f}%" for label, m in rows)
-        if r.fitted is None:
-            pass
+        if not r.enough:
+            lines.append("  " + _("At least {min} reviews are needed to fit weights; nothing changed.").format(min=MIN_REVIEWS))
         elif r.applied:
             lines.append("  " + _("Saved: these weights schedule this set from now on."))
         elif not r.better:
