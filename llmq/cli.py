@@ -354,6 +354,20 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_optimize(args: argparse.Namespace) -> int:
+    chosen_lang(args)
+    from llmq.srs.optimize import format_results, optimize
+    from llmq.store import Store
+
+    with Store.open() as store:
+        results = optimize(store, apply=args.apply)
+    if args.json:
+        print(json.dumps({"sets": [r.to_dict() for r in results]}, indent=1))
+    else:
+        print(format_results(results, applied_requested=args.apply))
+    return EXIT_OK
+
+
 def _check_scope(bank: Bank, topic: str | None, kind: str | None) -> None:
     """`llmq study --topic/--kind`: a name that matches nothing is a usage error before the app opens."""
     if topic is not None and topic not in bank.topics:
@@ -524,6 +538,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", parents=[common], help=_("your progress"), description=_("Show your progress."))
     p.add_argument("--json", action="store_true", help=_("print the stats as JSON"))
     p.set_defaults(handler=cmd_stats)
+
+    p = sub.add_parser(
+        "optimize",
+        parents=[common],
+        help=_("fit FSRS weights to your own reviews"),
+        description=_(
+            "Fit FSRS-6 weights to your review history, one set for cards and one for code exercises, "
+            "and compare them with the default weights on the most recent fifth of your reviews, held out. "
+            "A set needs at least 400 reviews."
+        ),
+    )
+    p.add_argument("--apply", action="store_true", help=_("save each set's fitted weights that beat the defaults"))
+    p.add_argument("--json", action="store_true", help=_("print the results as JSON"))
+    p.set_defaults(handler=cmd_optimize)
     return parser
 
 
