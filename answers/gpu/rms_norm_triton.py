@@ -3,13 +3,26 @@
 rms_norm(x, weight, eps=1e-6): x (rows, D) with D up to 8192, weight (D,); the maths of
 norm.rms_norm computed by a Triton kernel the file defines and launches. The reference solution is
 kernels/rms_norm.py; `reference` is the float64 oracle.
+
+Regimes where implementations diverge, each run every time by `boundary_regimes` and
+`float64_precision` beside the random draws (blocks people pick: the next power of two of D, or
+fixed chunks of 64 to 1024 in a loop):
+- the width of the reduction: D = 1, below a block, exactly a power of two (64, 1024, 4096, 8192),
+  one past it (129, 1025, 4097: a masked tail of one), not near one (1000); one row and several
+  (a row addressed with the padded width shows only with several rows and D not a power of two);
+  a mean over only the first block, a capped block with no loop, or a sum that keeps only the last
+  chunk shows only when D spans several blocks;
+- rows of 1e-6 (mean(x^2) far below eps), of 1e-3 (about eps: eps's default value shows), a row of
+  zeros among others, eps away from its default;
+- float64 input computed in float64 (rtol 1e-12: a kernel that accumulates in float32 fails);
+  float16 with |x| ~ 300 (x^2 overflows float16 unless summed in float32); bfloat16 on CUDA.
 """
 
 import torch
 from hypothesis import strategies as st
 
 from llmq.judge import gpukit
-from llmq.judge.kit import check
+from llmq.judge.kit import check, edited
 
 FORBIDDEN = ["torch.nn.functional.rms_norm", "torch.nn.RMSNorm"]
 REFERENCE_FILE = "kernels/rms_norm.py"  # the reference solution; `reference` below is the float64 oracle
@@ -61,6 +74,57 @@ def matches_reference(ctx):
     ctx.assert_close(out, ctx.reference(x, weight, **kwargs), dtype=dtype)
 
 
+# (rows, D, scale of x, keyword arguments, a row to zero or None): every regime of the docstring.
+REGIMES = [
+    (1, 1, 1.0, {}, None),
+    (3, 3, 1.0, {}, None),
+    (3, 64, 1.0, {}, None),
+    (3, 127, 1.0, {}, None),
+    (3, 128, 1.0, {}, None),
+    (3, 129, 1.0, {}, 1),
+    (2, 1000, 1.0, {}, None),
+    (2, 1024, 1.0, {}, None),
+    (2, 1025, 1.0, {"eps": 1e-5}, None),
+    (2, 4096, 1.0, {}, None),
+    (2, 4097, 1.0, {}, None),
+    (2, 8192, 1.0, {}, None),
+    (3, 100, 1e-6, {}, None),  # mean(x^2) ~ 1e-12, far below eps: out ~ x / sqrt(eps)
+    (3, 100, 1e-3, {}, None),  # mean(x^2) ~ 1e-6, the default eps: eps = 1e-5 instead shows
+    (3, 100, 0.1, {"eps": 1e-2}, None),
+    (2, 257, 1e4, {}, None),
+]
+
+
+@check(
+    "boundary regimes, every run: D = 1, 3, 64, 127-129, 1000, 1024-1025, 4096-4097, 8192; a zero row; "
+    "rows of 1e-6, 1e-3 and 1e4; eps default and not",
+    examples=1,
+)
+def boundary_regimes(ctx):
+    for rows, d, scale, kwargs, zero in REGIMES:
+        x, weight = _inputs(ctx, torch.float32, rows, d, scale)
+        if zero is not None:
+            x[zero] = 0
+        out = gpukit.call_kernel(ctx, x, weight, **kwargs)
+        ctx.assert_close(out, ctx.reference(x, weight, **kwargs), dtype=torch.float32)
+    for half in gpukit.half_dtypes():  # float16 (bfloat16 too on CUDA), around a block
+        x, weight = _inputs(ctx, half, 3, 129, 1.0)
+        ctx.assert_close(gpukit.call_kernel(ctx, x, weight), ctx.reference(x, weight), dtype=half)
+
+
+FLOAT64_RTOL = 1e-12  # far below float32's rounding (6e-8), far above float64's error over a row
+
+
+@check("float64 input is computed in float64 (rtol 1e-12: a float32 accumulator or .to(tl.float32) fails)", examples=1)
+def float64_precision(ctx):
+    # Rows of mixed magnitudes, one block and several: any float32 step shows at 1e-8.
+    for d in (200, 1025):
+        x = ctx.randn(3, d, dtype=torch.float64) * torch.tensor([[1e-3], [1.0], [1e4]], dtype=torch.float64)
+        weight = 1 + ctx.randn(d, dtype=torch.float64) * 0.5
+        out = gpukit.call_kernel(ctx, x, weight)
+        ctx.assert_close(out, ctx.reference(x, weight), dtype=torch.float64, rtol=FLOAT64_RTOL, atol=0.0)
+
+
 @check("float16 input with |x| ~ 300: squares summed in float32 (x^2 overflows float16)", examples=3)
 def accumulates_in_float32(ctx):
     rows, d = ctx.draw(st.tuples(st.integers(1, 3), st.sampled_from([5, 64, 129])))
@@ -76,14 +140,6 @@ def zero_rows(ctx):
     x[ctx.draw(st.integers(0, rows - 1))] = 0
     out = gpukit.call_kernel(ctx, x, weight)
     ctx.assert_close(out, ctx.reference(x, weight), dtype=torch.float32)
-
-
-@check("wide rows: D = 4097 and 8192", examples=2)
-def wide_rows(ctx):
-    d = ctx.draw(st.sampled_from([4097, 8192]))
-    x, weight = _inputs(ctx, torch.float32, 2, d, 1.0)
-    out = gpukit.call_kernel(ctx, x, weight, eps=1e-5)
-    ctx.assert_close(out, ctx.reference(x, weight, eps=1e-5), dtype=torch.float32)
 
 
 @check("speed on CUDA against torch eager (a note; without CUDA, says correctness only)", examples=1)
@@ -115,29 +171,8 @@ def rms_norm(x, weight, eps=1e-6):
     return out
 """
 
-WRONG_ANSWERS = {
-    "divides the sum of squares by BLOCK (the padded width) instead of D": _KERNEL.replace(
-        "ms = tl.sum(x * x, axis=0) / d", "ms = tl.sum(x * x, axis=0) / BLOCK"
-    ),
-    "no mask on the loads: the padded lanes read past the row": _KERNEL.replace(
-        "x = tl.load(x_ptr + row * d + cols, mask=mask, other=0.0)", "x = tl.load(x_ptr + row * d + cols)"
-    ),
-    "eps added outside the square root": _KERNEL.replace("y = x / tl.sqrt(ms + eps) * w", "y = x / (tl.sqrt(ms) + eps) * w"),
-    "squares summed in the input dtype (float16 overflows)": _KERNEL.replace(".to(ACC)", ""),
-    "plain torch, no Triton kernel": """
-import torch
-
-def rms_norm(x, weight, eps=1e-6):
-    xf = x.float()
-    return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps) * weight.float()).to(x.dtype)
-""",
-    "weight loaded at the row's offset instead of the column": _KERNEL.replace(
-        "w = tl.load(w_ptr + cols, mask=mask, other=0.0)", "w = tl.load(w_ptr + (row * d + cols) % d, mask=mask, other=0.0)"
-    ).replace("(row * d + cols) % d", "(row + cols) % d"),
-}
-
-ALTERNATIVES = {
-    "fixed 128-wide chunks in a loop: one pass for the sum of squares, one to normalise (any D)": """
+# A correct solution that loops over fixed chunks (also the base of a wrong answer below).
+ALTERNATIVE = """
 import torch
 import triton
 import triton.language as tl
@@ -164,5 +199,45 @@ def rms_norm(x, weight, eps=1e-6):
     acc = tl.float64 if x.dtype == torch.float64 else tl.float32
     rms_kernel[(rows,)](x, weight, out, d, eps, CHUNK=128, ACC=acc)
     return out
+"""
+
+WRONG_ANSWERS = {
+    "divides the sum of squares by BLOCK (the padded width) instead of D": _KERNEL.replace(
+        "ms = tl.sum(x * x, axis=0) / d", "ms = tl.sum(x * x, axis=0) / BLOCK"
+    ),
+    "no mask on the loads: the padded lanes read past the row": _KERNEL.replace(
+        "x = tl.load(x_ptr + row * d + cols, mask=mask, other=0.0)", "x = tl.load(x_ptr + row * d + cols)"
+    ),
+    "eps added outside the square root": _KERNEL.replace("y = x / tl.sqrt(ms + eps) * w", "y = x / (tl.sqrt(ms) + eps) * w"),
+    "squares summed in the input dtype (float16 overflows)": _KERNEL.replace(".to(ACC)", ""),
+    "plain torch, no Triton kernel": """
+import torch
+
+def rms_norm(x, weight, eps=1e-6):
+    xf = x.float()
+    return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps) * weight.float()).to(x.dtype)
 """,
+    "weight loaded at the row's offset instead of the column": _KERNEL.replace(
+        "w = tl.load(w_ptr + cols, mask=mask, other=0.0)", "w = tl.load(w_ptr + (row * d + cols) % d, mask=mask, other=0.0)"
+    ).replace("(row * d + cols) % d", "(row + cols) % d"),
+    # Boundary regimes only: each is right for some widths.
+    "one block of next_power_of_2(D) lanes capped at 1024, no loop: wider rows lose their tail": edited(
+        _KERNEL, ("BLOCK=triton.next_power_of_2(d)", "BLOCK=min(triton.next_power_of_2(d), 1024)")
+    ),
+    "chunked loop that keeps only the last chunk's sum of squares (total = instead of +=)": edited(
+        ALTERNATIVE, ("        total += x * x\n", "        total = x * x\n")
+    ),
+    "rows addressed with the padded width (row * BLOCK) instead of D": edited(
+        _KERNEL,
+        ("x = tl.load(x_ptr + row * d + cols", "x = tl.load(x_ptr + row * BLOCK + cols"),
+        ("tl.store(out_ptr + row * d + cols", "tl.store(out_ptr + row * BLOCK + cols"),
+    ),
+    "eps default 1e-5 in the signature instead of 1e-6": edited(
+        _KERNEL, ("def rms_norm(x, weight, eps=1e-6):", "def rms_norm(x, weight, eps=1e-5):")
+    ),
+    "float64 input accumulated in float32 (the kernel always casts to tl.float32)": edited(
+        _KERNEL, ("acc = tl.float64 if x.dtype == torch.float64 else tl.float32", "acc = tl.float32")
+    ),
 }
+
+ALTERNATIVES = {"fixed 128-wide chunks in a loop: one pass for the sum of squares, one to normalise (any D)": ALTERNATIVE}

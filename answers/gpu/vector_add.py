@@ -2,6 +2,15 @@
 
 x, y (n,) contiguous, same dtype; returns a new (n,) tensor. The reference solution is
 kernels/vector_add.py; `reference` here is the float64 oracle the checks compare with.
+
+Regimes where implementations diverge, each run every time by `boundary_regimes` beside the
+random draws (block sizes people pick are powers of two from 64 to 4096):
+- n below one block (1, 3), exactly a power of two (128, 1024, 4096: no partial block), one past
+  it (129, 1025, 4097: a tail of one element), not near one (1000), and many blocks (10000): a
+  missing mask, a grid rounded down, or one program of a capped block with no loop shows only
+  in some of these;
+- float64 added in float64 (rtol 1e-12: a kernel that adds in float32 fails); float16, and
+  bfloat16 on CUDA.
 """
 
 import torch
@@ -42,6 +51,28 @@ def covers_every_element(ctx):
     y = torch.full((n,), 0.5)
     out = gpukit.call_kernel(ctx, x, y)
     ctx.assert_close(out, ctx.reference(x, y), dtype=torch.float32)
+
+
+# Sizes of every regime of the module docstring, in float32; then the 16-bit types (float16, and
+# bfloat16 on CUDA) and float64 at one size each.
+SIZES = [1, 3, 127, 128, 129, 1000, 1024, 1025, 4096, 4097, 10000]
+FLOAT64_RTOL = 1e-12  # far below float32's rounding (6e-8); x + y in float64 is exact to 1 ulp
+
+
+@check(
+    "boundary regimes, every run: n = 1, 3, 127-129, 1000, 1024-1025, 4096-4097, 10000; float16 (bfloat16 on CUDA); "
+    "float64 added in float64 (rtol 1e-12)",
+    examples=1,
+)
+def boundary_regimes(ctx):
+    cases = [(n, torch.float32) for n in SIZES] + [(1025, half) for half in gpukit.half_dtypes()] + [(1000, torch.float64)]
+    for n, dtype in cases:
+        x, y = ctx.randn(n, dtype=dtype), ctx.randn(n, dtype=dtype)
+        out = gpukit.call_kernel(ctx, x, y)
+        if dtype == torch.float64:
+            ctx.assert_close(out, ctx.reference(x, y), dtype=dtype, rtol=FLOAT64_RTOL, atol=0.0)
+        else:
+            ctx.assert_close(out, ctx.reference(x, y), dtype=dtype)
 
 
 @check("speed on CUDA against torch eager (a note; without CUDA, says correctness only)", examples=1)
@@ -95,6 +126,24 @@ def vector_add(x, y):
     ),
     "grid sized for BLOCK=256 while the kernel runs BLOCK=128: the second half of the elements is never computed": edited(
         _PLAIN, ("triton.cdiv(n, 128)", "triton.cdiv(n, 256)")
+    ),
+    # Boundary regimes only: right whenever n fits one block, or n is a multiple of the block.
+    "one program of next_power_of_2(n) lanes capped at 1024, no loop: elements past 1024 are never written": edited(
+        _PLAIN,
+        (
+            "add_kernel[(triton.cdiv(n, 128),)](x, y, out, n, BLOCK=128)",
+            "add_kernel[(1,)](x, y, out, n, BLOCK=min(triton.next_power_of_2(n), 1024))",
+        ),
+    ),
+    "mask offs <= n (off by one): the last block stores one element past the end": edited(
+        _PLAIN, ("mask = offs < n", "mask = offs <= n")
+    ),
+    "adds in float32 (loads cast with .to(tl.float32)): float64 sums lose their low digits": edited(
+        _PLAIN,
+        (
+            "tl.load(x_ptr + offs, mask=mask) + tl.load(y_ptr + offs, mask=mask)",
+            "tl.load(x_ptr + offs, mask=mask).to(tl.float32) + tl.load(y_ptr + offs, mask=mask).to(tl.float32)",
+        ),
     ),
 }
 
