@@ -184,12 +184,26 @@ def cmd_list(args: argparse.Namespace) -> int:
             _("unknown topic {topic}{hint}").format(topic=repr(args.topic), hint=_closest(args.topic, list(bank.topics)))
         )
     rows = [
+    if args.deck is not None:
+        from llmq.decks.paths import deck_names
+
+        decks = deck_names()
+        if args.deck not in decks:
+            known = ", ".join(decks) if decks else _("none yet (`llmq import` makes one)")
+            raise UsageError(
+                _("unknown deck {name}{hint}; decks: {decks}").format(
+                    name=repr(args.deck), hint=_closest(args.deck, decks), decks=known
+                )
+            )
+    from llmq.bank.paths import deck_of
+
         q
         for q in bank.questions.values()
         if (not args.kind or q.kind == args.kind)
         and (not args.topic or q.topic == args.topic)
         and (not args.track or q.track == args.track)
     ]
+        and (args.deck is None or deck_of(q.where.file) == args.deck)
     if args.json:
         print(
             json.dumps(
@@ -222,6 +236,43 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_stub(args: argparse.Namespace) -> int:
+IMPORT_FORMATS = ("auto", "headings", "obsidian", "hashcards", "tsv")
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from llmq.decks.errors import DeckError
+    from llmq.decks.importer import import_notes
+
+    chosen_lang(args)
+    try:
+        report = import_notes([Path(p).expanduser() for p in args.paths], args.deck, args.format, dry_run=args.dry_run)
+    except DeckError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+        return EXIT_FAIL if report.errors else EXIT_OK
+    if report.errors:
+        print(
+            ngettext(
+                "Nothing imported: {n} problem in the notes:", "Nothing imported: {n} problems in the notes:", len(report.errors)
+            ).format(n=len(report.errors)),
+            file=sys.stderr,
+        )
+        for error in report.errors:
+            print(f"  {error}", file=sys.stderr)
+        return EXIT_FAIL
+    counts = _("{added} added, {updated} updated, {unchanged} unchanged, {hidden} hidden").format(
+        added=report.added, updated=report.updated, unchanged=report.unchanged, hidden=report.hidden
+    )
+    if report.dry_run:
+        print(_("Deck {deck} (dry run, nothing written): {counts}").format(deck=report.deck, counts=counts))
+    elif report.written:
+        print(_("Deck {deck} in {folder}: {counts}").format(deck=report.deck, folder=report.folder, counts=counts))
+    else:
+        print(_("Deck {deck} is up to date: {counts}").format(deck=report.deck, counts=counts))
+    return EXIT_OK
+
+
     from llmq.tui.plain import stub_with_task
 
     lang = chosen_lang(args)
@@ -571,3 +622,24 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # `llmq list | head`
         return EXIT_OK
+    p.add_argument("--deck", metavar="NAME", help=_("only the cards of this imported deck (`llmq import`)"))
+    p = sub.add_parser(
+        "import",
+        parents=[common],
+        help=_("make or update a deck of cards from your notes"),
+        description=_(
+            "Turn notes into a deck (LLMQ_HOME/decks/NAME), studied with the bundled bank from then on. "
+            "Formats: headings (a heading is the prompt, its section the answer), obsidian (Q::A, Q:::A, "
+            "a '?' line, ==cloze==), hashcards (Q:/A:, C: with [gaps]), tsv (Anki's text export). "
+            "Importing again updates changed cards in place (their history stays), hides removed ones, "
+            "and changes nothing when nothing changed. A problem in the notes is reported at file:line "
+            "and nothing is imported."
+        ),
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help=_("a note file, or a folder of notes"))
+    p.add_argument("--deck", metavar="NAME", help=_("the deck's name (default: from the first PATH)"))
+    p.add_argument("--format", choices=IMPORT_FORMATS, default="auto", help=_("the notes' format: %(choices)s (default: auto)"))
+    p.add_argument("--dry-run", action="store_true", help=_("say what would change, write nothing"))
+    p.add_argument("--json", action="store_true", help=_("print the result as JSON"))
+    p.set_defaults(handler=cmd_import)
+

@@ -193,7 +193,7 @@ def import_notes(paths: list[Path], deck: str | None = None, fmt: str = "auto", 
     folder = decks_dir() / name
     report = ImportReport(deck=name, folder=folder, dry_run=dry_run, files=files)
     entries = _assign_ids(name, cards, problems)
-    if not files:
+    if not files and not problems:
         problems.append(NoteProblem(paths[0], 0, _("holds no notes (.md files, or .tsv/.txt/.csv for --format tsv)")))
     elif not entries and not problems:
         problems.append(
