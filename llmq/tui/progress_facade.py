@@ -189,6 +189,13 @@ class Progress:
 
         return compute_stats(self.store)
 
+    def optimizer_offer(self) -> list[tuple[str, int]]:
+        """Sets of weights ("cards", "code") with enough reviews for `llmq optimize` and none fitted
+        yet, with their review counts."""
+        from llmq.srs.optimize import needs_fit
+
+        return needs_fit(self.store)
+
     # -- code -----------------------------------------------------------------------------------
     def last_attempt(self, exercise: str) -> Submission | None:
         return self.store.latest_submission(exercise)

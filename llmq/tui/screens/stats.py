@@ -103,13 +103,23 @@ def mastery_table(topics: dict[str, TopicStats], titles: dict[str, str]) -> Tabl
     return table
 
 
+def fsrs_offer_text(set_name: str, reviews: int) -> str:
+    """The suggestion to fit FSRS weights to a set's own history (`llmq optimize`)."""
+    what = _("cards") if set_name == "cards" else _("code exercises")
+    return _(
+        "Your {what} have {reviews} reviews: enough to fit FSRS weights to your own memory. "
+        "Run `llmq optimize` to compare them with the defaults, then `llmq optimize --apply` to use them."
+    ).format(what=what, reviews=reviews)
+
+
 class StatsScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
     HELP = N_("your progress: reviews per day, what comes due, retention, mastery by topic, code solved")
     BINDINGS = [Binding("escape", "app.pop_screen", N_("Back"), id="stats.back")]
 
     class Loaded(Message):
-        def __init__(self, stats: Stats) -> None:
+        def __init__(self, stats: Stats, fsrs_offer: list[tuple[str, int]]) -> None:
             self.stats = stats
+            self.fsrs_offer = fsrs_offer  # (set of weights, reviews) that `llmq optimize` could fit
             super().__init__()
 
     def compose(self) -> ComposeResult:
@@ -122,6 +132,9 @@ class StatsScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
             yield Static("", id="forecast", classes="stats-part")
             yield Static(_("Retention"), classes="section-title")
             yield Static("", id="retention", classes="stats-part")
+            offer = Static("", id="fsrs-offer", classes="stats-part")
+            offer.display = False  # shown once a set of weights has enough reviews to fit
+            yield offer
             yield Static(_("Mastery by topic"), classes="section-title")
             yield Static("", id="mastery", classes="stats-part")
             yield Static(_("Code"), classes="section-title")
@@ -133,7 +146,8 @@ class StatsScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         self.run_worker(self._load, thread=True, exclusive=True, exit_on_error=False)
 
     def _load(self) -> None:
-        self.post_message(self.Loaded(cast("LlmqApp", self.app).progress().stats()))
+        progress = cast("LlmqApp", self.app).progress()
+        self.post_message(self.Loaded(progress.stats(), progress.optimizer_offer()))
 
     @guarded
     def on_stats_screen_loaded(self, message: Loaded) -> None:
@@ -153,6 +167,10 @@ class StatsScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         self.query_one(Heatmap).show(s.reviews_per_day)
         self.query_one("#forecast", Static).update(forecast_text(s.forecast))
         self.query_one("#retention", Static).update(retention_text(s.retention))
+        if message.fsrs_offer:
+            offer = self.query_one("#fsrs-offer", Static)
+            offer.update("\n".join(fsrs_offer_text(name, reviews) for name, reviews in message.fsrs_offer))
+            offer.display = True
         app = cast("LlmqApp", self.app)
         titles = {name: topic.title_in(app.card_lang) for name, topic in app.bank.topics.items()}
         self.query_one("#mastery", Static).update(mastery_table(s.topics, titles))
