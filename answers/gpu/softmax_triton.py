@@ -3,6 +3,19 @@
 softmax(x): x (rows, D) contiguous, D up to 8192; softmax over the last dim, computed in float32
 (float64 for float64 input), returned in x's dtype; exact for |x| up to 1e4. The reference
 solution is kernels/softmax.py; `reference` is the float64 oracle.
+
+Regimes where implementations diverge, each run every time by `boundary_regimes` and
+`float64_precision` beside the random draws (blocks people pick: the next power of two of D, or
+fixed chunks of 64 to 1024 in a loop):
+- the width of the row: D = 1, 2, below a block, exactly a power of two (64, 1024, 4096, 8192),
+  one past it (129, 1025, 4097: a masked tail of one), not near one (1000), with several rows
+  (a row addressed with the padded width shows only then); a max or a sum over only one chunk,
+  a capped block with no loop, or a running sum that is not rescaled shows only when D spans
+  several chunks;
+- the row's max in the last chunk, 300 above the rest (a max taken from the first chunk only
+  overflows exp); rows shifted to -9000 and +9000 (`large_inputs`);
+- float64 input computed in float64 (rtol 1e-12: a float32 accumulator fails); float16, and
+  bfloat16 on CUDA.
 """
 
 import torch
@@ -50,20 +63,59 @@ def matches_reference(ctx):
     ctx.assert_close(out, ctx.reference(x), dtype=dtype)
 
 
+# (rows, D, the row's max moved to its last column 300 above the rest): every regime of the docstring.
+REGIMES = [
+    (3, 1, False),
+    (3, 2, False),
+    (3, 64, False),
+    (3, 127, False),
+    (3, 128, False),
+    (3, 129, False),
+    (2, 1000, False),
+    (2, 1024, False),
+    (2, 1025, False),
+    (2, 4096, False),
+    (2, 4097, False),
+    (2, 8192, False),
+    (2, 129, True),
+    (2, 1000, True),
+]
+
+
+@check(
+    "boundary regimes, every run: D = 1, 2, 64, 127-129, 1000, 1024-1025, 4096-4097, 8192; the row max in the "
+    "last chunk, 300 above the rest; float16 (bfloat16 on CUDA)",
+    examples=1,
+)
+def boundary_regimes(ctx):
+    for rows, d, max_last in REGIMES:
+        x = ctx.randn(rows, d, dtype=torch.float32, scale=3.0)
+        if max_last:
+            x[:, -1] = 300.0
+        out = gpukit.call_kernel(ctx, x)
+        ctx.assert_close(out, ctx.reference(x), dtype=torch.float32)
+    for half in gpukit.half_dtypes():
+        x = ctx.randn(3, 129, dtype=half, scale=3.0)
+        ctx.assert_close(gpukit.call_kernel(ctx, x), ctx.reference(x), dtype=half)
+
+
+FLOAT64_RTOL = 1e-12  # far below float32's rounding (6e-8), far above float64's error over a row
+
+
+@check("float64 input is computed in float64 (rtol 1e-12: a float32 accumulator or .to(tl.float32) fails)", examples=1)
+def float64_precision(ctx):
+    for d in (100, 1025):  # one block, several chunks
+        x = ctx.randn(3, d, dtype=torch.float64, scale=10.0)
+        out = gpukit.call_kernel(ctx, x)
+        ctx.assert_close(out, ctx.reference(x), dtype=torch.float64, rtol=FLOAT64_RTOL, atol=0.0)
+
+
 @check("stable for float32 inputs up to 1e4 in magnitude (subtract the row max), all-negative rows included", examples=4)
 def large_inputs(ctx):
     rows, d, shift = ctx.draw(
         st.tuples(st.integers(1, 4), st.sampled_from([3, 100, 129]), st.sampled_from([0.0, -9000.0, 9000.0]))
     )
     x = (ctx.randn(rows, d, dtype=torch.float64, scale=500.0) + shift).clamp(-1e4, 1e4).float()
-    out = gpukit.call_kernel(ctx, x)
-    ctx.assert_close(out, ctx.reference(x), dtype=torch.float32)
-
-
-@check("wide rows: D = 4097 and 8192", examples=2)
-def wide_rows(ctx):
-    d = ctx.draw(st.sampled_from([4097, 8192]))
-    x = ctx.randn(2, d, dtype=torch.float32, scale=3.0)
     out = gpukit.call_kernel(ctx, x)
     ctx.assert_close(out, ctx.reference(x), dtype=torch.float32)
 
@@ -79,11 +131,11 @@ import triton
 import triton.language as tl
 
 @triton.jit
-def softmax_kernel(x_ptr, out_ptr, d, BLOCK: tl.constexpr):
+def softmax_kernel(x_ptr, out_ptr, d, BLOCK: tl.constexpr, ACC: tl.constexpr):
     row = tl.program_id(0)
     cols = tl.arange(0, BLOCK)
     mask = cols < d
-    x = tl.load(x_ptr + row * d + cols, mask=mask, other=float("-inf")).to(tl.float32)
+    x = tl.load(x_ptr + row * d + cols, mask=mask, other=float("-inf")).to(ACC)
     z = x - tl.max(x, axis=0)
     e = tl.exp(z)
     y = e / tl.sum(e, axis=0)
@@ -92,7 +144,42 @@ def softmax_kernel(x_ptr, out_ptr, d, BLOCK: tl.constexpr):
 def softmax(x):
     rows, d = x.shape
     out = torch.empty_like(x)
-    softmax_kernel[(rows,)](x, out, d, BLOCK=triton.next_power_of_2(d))
+    acc = tl.float64 if x.dtype == torch.float64 else tl.float32
+    softmax_kernel[(rows,)](x, out, d, BLOCK=triton.next_power_of_2(d), ACC=acc)
+    return out
+"""
+
+# A correct solution in one pass over 64-wide chunks (also the base of wrong answers below).
+_ONLINE = """
+import torch
+import triton
+import triton.language as tl
+
+@triton.jit
+def softmax_kernel(x_ptr, out_ptr, d, CHUNK: tl.constexpr, ACC: tl.constexpr):
+    base = tl.program_id(0) * d
+    m = tl.full([CHUNK], float("-inf"), ACC)   # per-lane running max
+    s = tl.zeros([CHUNK], ACC)                  # per-lane running sum of exp(x - m)
+    for start in range(0, d, CHUNK):
+        cols = start + tl.arange(0, CHUNK)
+        x = tl.load(x_ptr + base + cols, mask=cols < d, other=float("-inf")).to(ACC)
+        new_m = tl.maximum(m, x)
+        # lanes that have seen only padding keep m = -inf: guard the rescale against -inf - -inf
+        scale = tl.where(new_m == float("-inf"), 0.0, tl.exp(m - new_m))
+        s = s * scale + tl.where(new_m == float("-inf"), 0.0, tl.exp(x - new_m))
+        m = new_m
+    row_max = tl.max(m, axis=0)
+    total = tl.sum(tl.where(m == float("-inf"), 0.0, s * tl.exp(m - row_max)), axis=0)
+    for start in range(0, d, CHUNK):
+        cols = start + tl.arange(0, CHUNK)
+        x = tl.load(x_ptr + base + cols, mask=cols < d, other=0.0).to(ACC)
+        tl.store(out_ptr + base + cols, (tl.exp(x - row_max) / total).to(out_ptr.dtype.element_ty), mask=cols < d)
+
+def softmax(x):
+    rows, d = x.shape
+    out = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+    acc = tl.float64 if x.dtype == torch.float64 else tl.float32
+    softmax_kernel[(rows,)](x.contiguous(), out, d, CHUNK=64, ACC=acc)
     return out
 """
 
@@ -142,39 +229,36 @@ def softmax(x):
     "one block per row capped at 4096 lanes, no loop: rows wider than 4096 lose their tail": edited(
         _KERNEL, ("BLOCK=triton.next_power_of_2(d)", "BLOCK=min(triton.next_power_of_2(d), 4096)")
     ),
-}
-
-ALTERNATIVES = {
-    "online softmax over 64-wide chunks: running max and rescaled running sum, then a write pass": """
-import torch
-import triton
-import triton.language as tl
-
-@triton.jit
-def softmax_kernel(x_ptr, out_ptr, d, CHUNK: tl.constexpr, ACC: tl.constexpr):
-    base = tl.program_id(0) * d
-    m = tl.full([CHUNK], float("-inf"), ACC)   # per-lane running max
-    s = tl.zeros([CHUNK], ACC)                  # per-lane running sum of exp(x - m)
-    for start in range(0, d, CHUNK):
+    "float64 input computed in float32 (the kernel always casts to tl.float32)": edited(
+        _KERNEL, ("acc = tl.float64 if x.dtype == torch.float64 else tl.float32", "acc = tl.float32")
+    ),
+    # Boundary regimes only: right while the row fits one chunk, or its max is near the rest.
+    "chunked: the max taken over the first chunk only (exp overflows when a later chunk holds a much larger value)": edited(
+        _ONLINE,
+        (
+            """    for start in range(0, d, CHUNK):
         cols = start + tl.arange(0, CHUNK)
         x = tl.load(x_ptr + base + cols, mask=cols < d, other=float("-inf")).to(ACC)
-        new_m = tl.maximum(m, x)
-        # lanes that have seen only padding keep m = -inf: guard the rescale against -inf - -inf
-        scale = tl.where(new_m == float("-inf"), 0.0, tl.exp(m - new_m))
-        s = s * scale + tl.where(new_m == float("-inf"), 0.0, tl.exp(x - new_m))
-        m = new_m
-    row_max = tl.max(m, axis=0)
-    total = tl.sum(tl.where(m == float("-inf"), 0.0, s * tl.exp(m - row_max)), axis=0)
-    for start in range(0, d, CHUNK):
+        new_m""",
+            """    for start in range(0, CHUNK, CHUNK):
         cols = start + tl.arange(0, CHUNK)
-        x = tl.load(x_ptr + base + cols, mask=cols < d, other=0.0).to(ACC)
-        tl.store(out_ptr + base + cols, (tl.exp(x - row_max) / total).to(out_ptr.dtype.element_ty), mask=cols < d)
-
-def softmax(x):
-    rows, d = x.shape
-    out = torch.empty(x.shape, dtype=x.dtype, device=x.device)
-    acc = tl.float64 if x.dtype == torch.float64 else tl.float32
-    softmax_kernel[(rows,)](x.contiguous(), out, d, CHUNK=64, ACC=acc)
-    return out
-""",
+        x = tl.load(x_ptr + base + cols, mask=cols < d, other=float("-inf")).to(ACC)
+        new_m""",
+        ),
+        (
+            """        m = new_m
+    row_max""",
+            """        m = new_m
+    for start in range(CHUNK, d, CHUNK):
+        cols = start + tl.arange(0, CHUNK)
+        x = tl.load(x_ptr + base + cols, mask=cols < d, other=float("-inf")).to(ACC)
+        s += tl.where(m == float("-inf"), 0.0, tl.exp(x - m))
+    row_max""",
+        ),
+    ),
+    "online softmax that does not rescale the running sum when the running max grows": edited(
+        _ONLINE, ("s = s * scale + tl.where", "s = s + tl.where")
+    ),
 }
+
+ALTERNATIVES = {"online softmax over 64-wide chunks: running max and rescaled running sum, then a write pass": _ONLINE}
