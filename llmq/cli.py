@@ -183,7 +183,6 @@ def cmd_list(args: argparse.Namespace) -> int:
         raise UsageError(
             _("unknown topic {topic}{hint}").format(topic=repr(args.topic), hint=_closest(args.topic, list(bank.topics)))
         )
-    rows = [
     if args.deck is not None:
         from llmq.decks.paths import deck_names
 
@@ -197,13 +196,14 @@ def cmd_list(args: argparse.Namespace) -> int:
             )
     from llmq.bank.paths import deck_of
 
+    rows = [
         q
         for q in bank.questions.values()
         if (not args.kind or q.kind == args.kind)
         and (not args.topic or q.topic == args.topic)
         and (not args.track or q.track == args.track)
-    ]
         and (args.deck is None or deck_of(q.where.file) == args.deck)
+    ]
     if args.json:
         print(
             json.dumps(
@@ -235,7 +235,6 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_stub(args: argparse.Namespace) -> int:
 IMPORT_FORMATS = ("auto", "headings", "obsidian", "hashcards", "tsv")
 
 
@@ -273,6 +272,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_stub(args: argparse.Namespace) -> int:
     from llmq.tui.plain import stub_with_task
 
     lang = chosen_lang(args)
@@ -568,7 +568,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=KINDS, help=_("only this kind of question: %(choices)s"))
     p.add_argument("--topic", help=_("only this topic"))
     p.add_argument("--track", choices=TRACKS, help=_("only this track: %(choices)s"))
+    p.add_argument("--deck", metavar="NAME", help=_("only the cards of this imported deck (`llmq import`)"))
     p.set_defaults(handler=cmd_list)
+
+    p = sub.add_parser(
+        "import",
+        parents=[common],
+        help=_("make or update a deck of cards from your notes"),
+        description=_(
+            "Turn notes into a deck (LLMQ_HOME/decks/NAME), studied with the bundled bank from then on. "
+            "Formats: headings (a heading is the prompt, its section the answer), obsidian (Q::A, Q:::A, "
+            "a '?' line, ==cloze==), hashcards (Q:/A:, C: with [gaps]), tsv (Anki's text export). "
+            "Importing again updates changed cards in place (their history stays), hides removed ones, "
+            "and changes nothing when nothing changed. A problem in the notes is reported at file:line "
+            "and nothing is imported."
+        ),
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help=_("a note file, or a folder of notes"))
+    p.add_argument("--deck", metavar="NAME", help=_("the deck's name (default: from the first PATH)"))
+    p.add_argument("--format", choices=IMPORT_FORMATS, default="auto", help=_("the notes' format: %(choices)s (default: auto)"))
+    p.add_argument("--dry-run", action="store_true", help=_("say what would change, write nothing"))
+    p.add_argument("--json", action="store_true", help=_("print the result as JSON"))
+    p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser(
         "verify",
@@ -622,24 +643,3 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # `llmq list | head`
         return EXIT_OK
-    p.add_argument("--deck", metavar="NAME", help=_("only the cards of this imported deck (`llmq import`)"))
-    p = sub.add_parser(
-        "import",
-        parents=[common],
-        help=_("make or update a deck of cards from your notes"),
-        description=_(
-            "Turn notes into a deck (LLMQ_HOME/decks/NAME), studied with the bundled bank from then on. "
-            "Formats: headings (a heading is the prompt, its section the answer), obsidian (Q::A, Q:::A, "
-            "a '?' line, ==cloze==), hashcards (Q:/A:, C: with [gaps]), tsv (Anki's text export). "
-            "Importing again updates changed cards in place (their history stays), hides removed ones, "
-            "and changes nothing when nothing changed. A problem in the notes is reported at file:line "
-            "and nothing is imported."
-        ),
-    )
-    p.add_argument("paths", nargs="+", metavar="PATH", help=_("a note file, or a folder of notes"))
-    p.add_argument("--deck", metavar="NAME", help=_("the deck's name (default: from the first PATH)"))
-    p.add_argument("--format", choices=IMPORT_FORMATS, default="auto", help=_("the notes' format: %(choices)s (default: auto)"))
-    p.add_argument("--dry-run", action="store_true", help=_("say what would change, write nothing"))
-    p.add_argument("--json", action="store_true", help=_("print the result as JSON"))
-    p.set_defaults(handler=cmd_import)
-

@@ -116,8 +116,8 @@ _KIND_ROW: dict[str, tuple[type[Question], tuple[str, ...]]] = {
     "choice": (Choice, ("prompt", "options", "correct", "explanation", "rationales")),
     "numeric": (Numeric, ("prompt", "params", "unit", "tolerance", "solution")),
     "code": (CodeExercise, ("task", "function", "stub", "hints", "timeout_s")),
-}
     "cloze": (Cloze, ("passage", "extra")),
+}
 
 
 def _place(file: Path, roots: tuple[Path, ...]) -> list[Any]:
@@ -297,13 +297,13 @@ class _Decoder:
             }
             if values["rationales"] and len(values["rationales"]) != len(values["options"]):
                 raise _Invalid
-        elif kind == "numeric":
-            prompt, params, unit, tolerance, solution = rest
         elif kind == "cloze":
             passage, extra = rest
             if {type(passage), type(extra)} != _STR:
                 raise _Invalid
             values["passage"], values["extra"] = passage, extra
+        elif kind == "numeric":
+            prompt, params, unit, tolerance, solution = rest
             if {type(prompt), type(unit), type(solution)} != _STR:
                 raise _Invalid
             values |= {

@@ -95,9 +95,6 @@ class Flashcard(Question):
     answer: str
 
 
-@dataclass(frozen=True, kw_only=True)
-class Choice(Question):
-    """Options with one or several correct (0-based indexes), and why: `explanation` for the card,
 # A gap in a cloze passage, as Anki writes it: {{c1::answer}} or {{c1::answer::hint}}.
 CLOZE_GAP_RE = re.compile(r"\{\{c(\d+)::(.*?)(?:::((?:(?!\}\}).)*?))?\}\}", re.S)
 
@@ -127,6 +124,9 @@ class Cloze(Question):
         return tuple(m.group(2) for m in CLOZE_GAP_RE.finditer(self.passage))
 
 
+@dataclass(frozen=True, kw_only=True)
+class Choice(Question):
+    """Options with one or several correct (0-based indexes), and why: `explanation` for the card,
     `rationales[i]` for option i (empty while a bank has not written them)."""
 
     prompt: str

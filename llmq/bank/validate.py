@@ -53,8 +53,8 @@ KIND_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "choice": (("prompt", "options", "correct", "explanation"), ("rationales",)),
     "numeric": (("prompt", "params", "unit", "tolerance", "solution"), ()),
     "code": (("task", "function", "stub", "hints"), ("timeout_s",)),
-}
     "cloze": (("passage",), ("extra",)),
+}
 FILE_FIELDS = ("topic", "title", "questions", "i18n")
 
 
@@ -252,6 +252,13 @@ class _QuestionReader:
     def _flashcard(self, common: dict[str, Any]) -> Question:
         return Flashcard(**common, prompt=self.text("prompt"), answer=self.text("answer"))
 
+    def _cloze(self, common: dict[str, Any]) -> Question:
+        passage = self.text("passage")
+        if passage and not CLOZE_GAP_RE.search(passage):
+            self.err("passage", "has no gap: write each hidden part as {{c1::answer}} (or {{c1::answer::hint}})")
+        extra = self.text("extra", allow_empty=True) if "extra" in self.raw else ""
+        return Cloze(**common, passage=passage, extra=extra)
+
     def _choice(self, common: dict[str, Any]) -> Question | None:
         options = self.text_list("options")
         if options and not 2 <= len(options) <= 8:
@@ -273,13 +280,6 @@ class _QuestionReader:
                 if not 0 <= i < len(options):
                     self.err("correct", f"index {i} is not an option (there are {len(options)}, counted from 0)")
             indices = set(correct)
-    def _cloze(self, common: dict[str, Any]) -> Question:
-        passage = self.text("passage")
-        if passage and not CLOZE_GAP_RE.search(passage):
-            self.err("passage", "has no gap: write each hidden part as {{c1::answer}} (or {{c1::answer::hint}})")
-        extra = self.text("extra", allow_empty=True) if "extra" in self.raw else ""
-        return Cloze(**common, passage=passage, extra=extra)
-
         rationales: tuple[str, ...] = ()
         if "rationales" in self.raw:
             rationales = self.text_list("rationales")
