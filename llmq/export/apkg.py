@@ -1,7 +1,7 @@
 """`llmq export FILE.apkg`: questions as an Anki package, one note type per kind, stable GUIDs.
 
-Each question becomes one note in the deck `llmq::<topic title>` (`llmq::<deck>::<topic title>`
-for an imported deck), tagged `llmq::<topic>` and `llmq::kind::<kind>`. A numeric question is one
+Each question becomes one note in the deck `llmq::<topic title>` (`llmq::<deck>` for a deck
+imported with `llmq import`), tagged `llmq::<topic>` and `llmq::kind::<kind>`. A numeric question is one
 drawn instance with its worked solution (the numbers drawn from a seed made of the question id, so
 exporting again gives the same numbers); a code exercise has its task and stub on the front, the
 reference solution (read from the answer module's text, never imported) and hints on the back.
@@ -30,7 +30,7 @@ from llmq.bank.numeric import instantiate
 from llmq.export.anki_models import MODELS, note_guid, stable_id
 from llmq.export.anki_render import both_languages, code_html, inline_html, markdown_html
 from llmq.export.errors import ExportError
-from llmq.export.scope import deck_of, decks_dir
+from llmq.export.scope import question_deck
 from llmq.judge.reference_file import reference_solution
 from llmq.l10n import _
 
@@ -184,15 +184,16 @@ def build_decks(bank: Bank, questions: Iterable[Question], lang: str) -> tuple[l
     """One Anki deck per (deck, topic), in bank order, and the count of notes per kind."""
     decks: dict[tuple[str | None, str], genanki.Deck] = {}
     counts: dict[str, int] = {}
-    folder = decks_dir()
     title_lang = "zh" if lang == "both" else lang
     for q in questions:
-        deck = deck_of(q, folder)
+        deck = question_deck(q)
         key = (deck, q.topic)
         if key not in decks:
             topic = bank.topics.get(q.topic)
             title = topic.title_in(title_lang) if topic is not None else q.topic
-            name = "::".join(["llmq", *([deck] if deck else []), title.replace("::", ":")])
+            # An imported deck is one topic named after the deck: its Anki deck is llmq::<deck>.
+            parts = [deck] if deck and q.topic == deck else [*([deck] if deck else []), title.replace("::", ":")]
+            name = "::".join(["llmq", *parts])
             decks[key] = genanki.Deck(stable_id(f"deck:{deck or ''}:{q.topic}"), name)
         model = MODELS.get(q.kind, MODELS["flashcard"])
         decks[key].add_note(genanki.Note(model=model, fields=note_fields(q, lang), tags=note_tags(q, deck), guid=note_guid(q.id)))

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from llmq.errors import LlmqError
-from llmq.l10n import N_, _
+from llmq.l10n import N_
+from llmq.store import StoreError
 
 
-class ExportError(LlmqError):
-    """What went wrong, where (a file, a table), and what to do; `str(err)` is the whole message."""
+class ExportError(StoreError):
+    """What went wrong, where (a file, a table), and what to do; `str(err)` is the whole message.
+
+    It says things the way StoreError does (what, "Where:", "What to do:"), under its own title:
+    most of what goes wrong here concerns the progress database or a copy of it.
+    """
 
     title = N_("Export and backup")
-
-    def __init__(self, what: str, *, where: str = "", todo: str = "") -> None:
-        self.what = what
-        self.where = where
-        self.todo = todo
-        parts = [what]
-        if where:
-            parts.append(_("Where: {where}").format(where=where))
-        if todo:
-            parts.append(_("What to do: {todo}").format(todo=todo))
-        super().__init__("\n".join(parts))

@@ -100,10 +100,10 @@ def review_history(conn: sqlite3.Connection) -> list[ReviewRow]:
     """Every standing review, in the order answered. Reviews before a card's last standing reset
     are left out: the reset made it a new card, as Anki's "Forget" does for FSRS."""
     rows = conn.execute(
+        "WITH resets AS (SELECT card, max(id) AS last FROM review_log "
+        "  WHERE kind = 'reset' AND undone_ms IS NULL GROUP BY card) "
         "SELECT r.card, c.qid, r.at_ms, r.rating, r.state_before, r.duration_ms FROM review_log r "
-        "JOIN cards c ON c.key = r.card "
-        "WHERE r.kind = 'review' AND r.undone_ms IS NULL AND r.id > coalesce(("
-        "  SELECT max(z.id) FROM review_log z WHERE z.card = r.card AND z.kind = 'reset' AND z.undone_ms IS NULL"
-        "), 0) ORDER BY r.id"
+        "JOIN cards c ON c.key = r.card LEFT JOIN resets z ON z.card = r.card "
+        "WHERE r.kind = 'review' AND r.undone_ms IS NULL AND r.id > coalesce(z.last, 0) ORDER BY r.id"
     )
     return [ReviewRow(*row) for row in rows]
