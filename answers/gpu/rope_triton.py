@@ -3,6 +3,18 @@
 apply_rope(x, positions, theta=10000.0): x (B, H, T, D) contiguous, D even, positions int64 (T,);
 rotate-half pairing (dim i with i + D/2), frequency theta ** (-2i/D), as position.rope. Computed in
 float32 (float64 for float64 input), returned in x's dtype. Reference solution: kernels/rope.py.
+
+Regimes where implementations diverge, each run every time by `boundary_regimes` and
+`float64_precision` beside the random draws (a program per row usually spans HALF =
+next_power_of_2(D/2) lanes, masked):
+- D/2 = 1, a power of two (2, 4, 32, 128) and not one (3, 9, 33, 65, 129): the padded HALF used
+  as D/2 (in an address or in the frequency), or a missing mask, shows only when D/2 is not a
+  power of two;
+- T = 1 and several tokens, B * H = 1 and several (positions read per row instead of per token
+  show only with several rows); positions unsorted with an offset (a KV cache), not 0..T-1;
+- theta at its default, 500 and 1e6 (a hard-coded theta shows);
+- float64 input computed in float64 with positions up to 5000 (rtol 1e-10: angles or a frequency
+  table in float32 are off by ~1e-4 there); float16, and bfloat16 on CUDA.
 """
 
 import torch
@@ -51,6 +63,56 @@ def matches_reference(ctx):
     kwargs = {} if theta == "default" else {"theta": theta}
     out = gpukit.call_kernel(ctx, x, positions, **kwargs)
     ctx.assert_close(out, ctx.reference(x, positions, **kwargs), dtype=dtype)
+
+
+# ((B, H, T, D), theta or None for the default): every regime of the module docstring.
+REGIMES = [
+    ((1, 1, 1, 2), None),
+    ((1, 2, 3, 4), None),
+    ((2, 1, 3, 6), None),
+    ((1, 2, 5, 8), 500.0),
+    ((2, 2, 3, 18), None),
+    ((1, 3, 2, 64), 1e6),
+    ((2, 1, 3, 66), None),
+    ((1, 2, 2, 130), None),
+    ((1, 1, 3, 256), None),
+    ((1, 2, 2, 258), 500.0),
+]
+
+
+@check(
+    "boundary regimes, every run: D/2 = 1, 2, 3, 4, 9, 32, 33, 65, 128, 129; T = 1 and more; B*H = 1 and more; "
+    "positions with an offset; theta default, 500, 1e6; float16 (bfloat16 on CUDA)",
+    examples=1,
+)
+def boundary_regimes(ctx):
+    for (b, h, t, d), theta in REGIMES:
+        x = ctx.randn(b, h, t, d, dtype=torch.float32)
+        positions = 100 + ctx.randint(0, 90, (t,))  # unsorted, offset (a KV cache), angles < 200 rad
+        kwargs = {} if theta is None else {"theta": theta}
+        out = gpukit.call_kernel(ctx, x, positions, **kwargs)
+        ctx.assert_close(out, ctx.reference(x, positions, **kwargs), dtype=torch.float32)
+    for half in gpukit.half_dtypes():
+        x = ctx.randn(2, 2, 3, 18, dtype=half)
+        positions = ctx.randint(0, 200, (3,))
+        ctx.assert_close(gpukit.call_kernel(ctx, x, positions), ctx.reference(x, positions), dtype=half)
+
+
+# float32 rounds an angle of 5000 rad by ~3e-4; float64 computes it to ~1e-12 (the kernel's
+# exp(-2i/D * log(theta)) and the oracle's theta ** (-2i/D) differ by a few ulps of the exponent).
+FLOAT64_TOL = 1e-10
+
+
+@check(
+    "float64 input is computed in float64 (positions up to 5000, tolerance 1e-10: float32 angles or a float32 frequency table fail)",
+    examples=1,
+)
+def float64_precision(ctx):
+    for b, h, t, d in ((1, 2, 4, 18), (2, 1, 3, 64)):
+        x = ctx.randn(b, h, t, d, dtype=torch.float64)
+        positions = 4000 + ctx.randint(0, 1000, (t,))
+        out = gpukit.call_kernel(ctx, x, positions)
+        ctx.assert_close(out, ctx.reference(x, positions), dtype=torch.float64, rtol=FLOAT64_TOL, atol=FLOAT64_TOL)
 
 
 @check("position 0 leaves x unchanged; shifting every position by the same amount keeps q.k (relative position only)", examples=4)
@@ -131,6 +193,29 @@ def apply_rope(x, positions, theta=10000.0):
         _KERNEL,
         ("x_ptr + row * d + half + i,", "x_ptr + row * d + HALF + i,"),
         ("out_ptr + row * d + half + i,", "out_ptr + row * d + HALF + i,"),
+    ),
+    # Boundary regimes only: right whenever D/2 is a power of two, or B * H = 1, or theta = 10000.
+    "frequency theta ** (-i/HALF) with the padded HALF instead of D/2": edited(
+        _KERNEL, ("inv_freq = tl.exp(-(2.0 * i.to(ACC) / d) * log_theta)", "inv_freq = tl.exp(-(i.to(ACC) / HALF) * log_theta)")
+    ),
+    "no mask: the padded lanes of the last row store past the end (D/2 not a power of two)": edited(
+        _KERNEL,
+        (
+            "tl.store(out_ptr + row * d + i, (x1 * c - x2 * s).to(out_ptr.dtype.element_ty), mask=mask)",
+            "tl.store(out_ptr + row * d + i, (x1 * c - x2 * s).to(out_ptr.dtype.element_ty))",
+        ),
+        (
+            "tl.store(out_ptr + row * d + half + i, (x2 * c + x1 * s).to(out_ptr.dtype.element_ty), mask=mask)",
+            "tl.store(out_ptr + row * d + half + i, (x2 * c + x1 * s).to(out_ptr.dtype.element_ty))",
+        ),
+    ),
+    "positions read per row (pos_ptr + row) instead of per token (row % T): wrong past the first (b, h)": edited(
+        _KERNEL, ("pos = tl.load(pos_ptr + row % t_len).to(ACC)", "pos = tl.load(pos_ptr + row).to(ACC)")
+    ),
+    "theta hard-coded to 10000 (the argument ignored)": edited(_KERNEL, ("math.log(theta)", "math.log(10000.0)")),
+    "frequency table in float32 (i.to(tl.float32)): float64 angles off by ~1e-4 at position 5000": edited(
+        _KERNEL,
+        ("inv_freq = tl.exp(-(2.0 * i.to(ACC) / d) * log_theta)", "inv_freq = tl.exp(-(2.0 * i.to(tl.float32) / d) * log_theta)"),
     ),
 }
 
