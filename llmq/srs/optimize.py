@@ -15,6 +15,7 @@ default and the fitted weights predict each held-out review from the card's whol
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, tzinfo
@@ -255,6 +256,13 @@ def _set_title(name: str) -> str:
     return _("Cards") if name == "cards" else _("Code exercises")
 
 
+def _pad(text: str, width: int, right: bool = False) -> str:
+    """`text` padded to `width` terminal columns (a Chinese character takes two)."""
+    columns = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    space = " " * max(0, width - columns)
+    return space + text if right else text + space
+
+
 def format_results(results: list[SetResult], *, applied_requested: bool) -> str:
     """`llmq optimize` without --json: per set, the default and fitted weights side by side."""
     lines = []
@@ -270,9 +278,9 @@ def format_results(results: list[SetResult], *, applied_requested: bool) -> str:
                 r.held_out,
             ).format(n=r.held_out)
             lines.append(f"  {held}")
-            lines.append(f"  {'':<10}{_('log loss'):>10}  {_('RMSE (bins)'):>12}")
+            lines.append("  " + _pad("", 10) + _pad(_("log loss"), 10, right=True) + _pad(_("RMSE (bins)"), 14, right=True))
             rows = [(_("default"), r.default)] + ([(_("fitted"), r.fitted)] if r.fitted else [])
-            lines.extend(f"  {label:<10}{m.log_loss:>10.4f}  {m.rmse_bins * 100:>11.2f}%" for label, m in rows)
+            lines.extend(f"  {_pad(label, 10)}{m.log_loss:>10.4f}  {m.rmse_bins * 100:>11.2f}%" for label, m in rows)
         if not r.enough:
             lines.append("  " + _("At least {min} reviews are needed to fit weights; nothing changed.").format(min=MIN_REVIEWS))
         elif r.applied:
