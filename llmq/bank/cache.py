@@ -109,7 +109,8 @@ def _cache_dir() -> Path:
 # then its kind's. Where a question was written is [root index, file name, line]; no other path is
 # stored. A parameter of a numeric template is [name, low, high, integer, [choices]].
 
-_COMMON = ("kind", "id", "topic", "title", "tags", "difficulty", "source", "refs", "track")  # + root, file, line
+# + root, file, line
+_COMMON = ("kind", "id", "topic", "title", "tags", "difficulty", "source", "refs", "track", "source_heading")
 # After the kind's fields: the translations, {locale: {field: text or [texts]}} as in the YAML.
 _KIND_ROW: dict[str, tuple[type[Question], tuple[str, ...]]] = {
     "flashcard": (Flashcard, ("prompt", "answer")),
@@ -255,11 +256,11 @@ class _Decoder:
         return result
 
     def question(self, row: Any) -> Question:
-        if type(row) is not list or len(row) < 13:
+        if type(row) is not list or len(row) < 14:
             raise _Invalid
-        kind, qid, topic, title, tags, difficulty, source, refs, track, root, file, line = row[:12]
-        rest, translations = row[12:-1], row[-1]
-        if {type(kind), type(qid), type(topic), type(title), type(source)} != _STR or type(line) is not int:
+        kind, qid, topic, title, tags, difficulty, source, refs, track, heading, root, file, line = row[:13]
+        rest, translations = row[13:-1], row[-1]
+        if {type(kind), type(qid), type(topic), type(title), type(source), type(heading)} != _STR or type(line) is not int:
             raise _Invalid
         if kind not in _KIND_ROW or difficulty not in DIFFICULTIES or track not in TRACKS or not ID_RE.fullmatch(qid):
             raise _Invalid
@@ -275,6 +276,7 @@ class _Decoder:
             "tags": _texts(tags),
             "difficulty": difficulty,
             "source": source,
+            "source_heading": heading,
             "refs": _texts(refs),
             "track": track,
             "where": where,

@@ -59,6 +59,9 @@ class Question:
     tags: tuple[str, ...] = ()
     difficulty: Difficulty = "medium"
     source: str = ""  # "note" or "note:file" (NOTES.md)
+    # The heading of the note file's section that this card answers, as the notes write it: what
+    # a reader of the notes searches by (browse and the command palette match it). Not translated.
+    source_heading: str = ""
     refs: tuple[str, ...] = ()
     track: Track = "cpu"
     where: Location

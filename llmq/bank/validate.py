@@ -45,7 +45,8 @@ from llmq.datadir import data_dir
 from llmq.defaults import CHECK_TIMEOUT_S
 
 COMMON_REQUIRED = ("id", "kind", "title", "difficulty", "source", "refs")
-COMMON_OPTIONAL = ("topic", "tags", "track", "i18n")  # i18n: translations (llmq/bank/i18n.py)
+COMMON_OPTIONAL = ("topic", "tags", "track", "i18n", "source_heading")  # i18n: translations (llmq/bank/i18n.py)
+SOURCE_HEADING_MAX = 120  # characters: a heading is a short title, never a passage of the notes
 KIND_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # kind: (required, optional)
     "flashcard": (("prompt", "answer"), ()),
@@ -157,6 +158,7 @@ class _QuestionReader:
         # A deck in the data folder names the user's own notes; the bundled bank names NOTES.md's.
         if source and not self.cards_only and source.split(":", 1)[0] not in NOTE_SOURCES:
             self.err("source", f"{source!r} names no note; use one of {', '.join(NOTE_SOURCES)} (optionally note:file)")
+        heading = self.source_heading(source)
         common: dict[str, Any] = {
             "id": qid,
             "kind": kind,
@@ -165,6 +167,7 @@ class _QuestionReader:
             "tags": self.text_list("tags"),
             "difficulty": self.enum("difficulty", DIFFICULTIES),
             "source": source,
+            "source_heading": heading,
             "refs": self.text_list("refs", min_len=1),
             "track": self.enum("track", TRACKS, "cpu"),
             "where": Location(file=self.file, line=raw.line),
@@ -173,6 +176,24 @@ class _QuestionReader:
         builder: Callable[[dict[str, Any]], Question | None] = getattr(self, f"_{kind}")
         question = builder(common)
         return question if self.ok else None
+
+    def source_heading(self, source: str) -> str:
+        """`source_heading:` (optional): one short line, and only where `source` names a note file."""
+        if "source_heading" not in self.raw:
+            return ""
+        heading = self.text("source_heading").strip()
+        if not heading:
+            return ""
+        if ":" not in source:
+            self.err("source_heading", f"names a heading, but source {source!r} names no note file; write source: note:file.md")
+        elif "\n" in heading or len(heading) > SOURCE_HEADING_MAX:
+            self.err(
+                "source_heading",
+                f"must be the heading's text on one line (at most {SOURCE_HEADING_MAX} characters), not a passage of the note",
+            )
+        elif heading.startswith("#"):
+            self.err("source_heading", "write the heading's text without the leading #")
+        return heading
 
     def translations(self, kind: str) -> dict[str, dict[str, Any]]:
         """The `i18n:` block: locale -> translated fields, each checked against the English."""
