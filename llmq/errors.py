@@ -11,7 +11,8 @@ class LlmqError(Exception):
     """An error for people: `str(err)` says what went wrong, where, and what to do.
 
     `title` names the part of llmq it concerns ("Progress database", "Question bank", "Judge"); a
-    subclass sets it once for all its errors.
+    subclass sets it once for all its errors, marked with N_() so that whoever shows it can
+    translate it with _(title).
     """
 
     title: str = "llmq"

@@ -50,7 +50,7 @@ def parse_lang(text: str) -> Lang:
     for lang in LANGS:
         if value == lang:
             return lang
-    raise ValueError(f"unknown language {text!r}: use one of zh, en, both")
+    raise ValueError(_("unknown language {text}: use one of zh, en, both").format(text=repr(text)))
 
 
 def language_from_locale(environ: Mapping[str, str] | None = None) -> Lang:

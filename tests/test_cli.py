@@ -342,7 +342,10 @@ def test_the_chosen_language_is_what_the_app_reads() -> None:
         assert chosen_lang(build_parser().parse_args(["--lang", "zh", "study"]), {}) == "zh"
         assert l10n.current_language() == "zh"  # LlmqApp(lang=None) takes this
         assert chosen_lang(build_parser().parse_args(["study"]), {"LANG": "zh_CN.UTF-8", "LLMQ_LANG": "both"}) == "both"
-        assert chosen_lang(build_parser().parse_args(["list"]), {"LANG": "en_US.UTF-8"}) == "en"
+        # the --lang zh above was remembered: it outranks the locale now
+        assert chosen_lang(build_parser().parse_args(["list"]), {"LANG": "en_US.UTF-8"}) == "zh"
+        assert chosen_lang(build_parser().parse_args(["list", "--lang", "en"]), {"LANG": "zh_CN.UTF-8"}) == "en"
+        assert chosen_lang(build_parser().parse_args(["list"]), {"LANG": "zh_CN.UTF-8"}) == "en"
     finally:
         l10n.set_language("en")
 

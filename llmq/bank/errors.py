@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmq.errors import LlmqError
+from llmq.l10n import N_, ngettext
 
 
 @dataclass(frozen=True)
@@ -26,9 +27,10 @@ class BankIssue:
 class BankError(LlmqError):
     """The bank could not be loaded; `issues` lists every problem found."""
 
-    title = "Question bank"
+    title = N_("Question bank")
 
     def __init__(self, issues: list[BankIssue]) -> None:
         self.issues = issues
-        count = f"{len(issues)} problem{'s' if len(issues) != 1 else ''}"
-        super().__init__(f"the question bank has {count}:\n" + "\n".join(f"  {i}" for i in issues))
+        n = len(issues)
+        head = ngettext("the question bank has {count} problem:", "the question bank has {count} problems:", n).format(count=n)
+        super().__init__(head + "\n" + "\n".join(f"  {i}" for i in issues))

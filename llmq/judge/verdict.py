@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from llmq.l10n import N_, _
+
 Status = Literal["pass", "fail", "error", "timeout", "crash"]
 CheckStatus = Literal["pass", "fail", "skip"]
 Isolation = Literal["full", "limits-only"]
@@ -65,8 +67,11 @@ class Verdict:
 
 # The two checks the judge runs before an answer module's own, in this order (harness.py; the
 # command line answers broken files with the same titles without starting the judge).
-NO_FORBIDDEN = "uses no forbidden call"
-LOADS = "solution loads and defines `{function}`"
+# Verdicts keep them in English (JSON is never translated); render_text shows them translated.
+NO_FORBIDDEN = N_("uses no forbidden call")
+LOADS = N_("solution loads and defines `{function}`")
+JUDGE_CHECK = N_("judge")  # the one check of a verdict the judge could not run
+_LOADS_PREFIX, _LOADS_SUFFIX = LOADS.split("{function}")
 
 
 def missing_function(filename: str, function: str, defined: list[str]) -> str:
@@ -99,45 +104,56 @@ def judge_failure(exercise: str, status: Status, message: str, seed: int = 0, is
     return Verdict(
         exercise=exercise,
         status=status,
-        checks=[CheckResult("judge", "fail", message)],
+        checks=[CheckResult(JUDGE_CHECK, "fail", message)],
         seed=seed,
         summary=message.splitlines()[0] if message else status,
         isolation=isolation,
     )
 
 
-_MARKS = {"pass": "PASS", "fail": "FAIL", "skip": "skip"}
+_MARKS = {"pass": "PASS", "fail": "FAIL", "skip": N_("skip")}
 
 ISOLATION_TEXT = {
-    "full": "sandbox: full isolation (namespaces, seccomp)",
-    "limits-only": "sandbox: limits only — this system cannot isolate; the submission could read your files",
+    "full": N_("sandbox: full isolation (namespaces, seccomp)"),
+    "limits-only": N_("sandbox: limits only — this system cannot isolate; the submission could read your files"),
 }
 
 
 def isolation_text(verdict: Verdict) -> str:
-    """One line saying how the submission was isolated (the report and the app say it once)."""
-    return ISOLATION_TEXT.get(verdict.isolation, ISOLATION_TEXT["limits-only"])
+    """One line saying how the submission was isolated (the report and the app say it once), in
+    the interface's language."""
+    return _(ISOLATION_TEXT.get(verdict.isolation, ISOLATION_TEXT["limits-only"]))
+
+
+def check_title(name: str) -> str:
+    """A check's name as the report shows it: the judge's own checks translated (the loading
+    check names the function, which stays), an answer module's titles as the bank wrote them."""
+    if name.startswith(_LOADS_PREFIX) and name.endswith(_LOADS_SUFFIX) and len(name) > len(LOADS) - len("{function}"):
+        return _(LOADS).format(function=name[len(_LOADS_PREFIX) : len(name) - len(_LOADS_SUFFIX)])
+    return _(name) if name in (NO_FORBIDDEN, JUDGE_CHECK) else name
 
 
 def render_text(verdict: Verdict, verbose: bool = False) -> str:
     """The readable report of `llmq check` without --json: each check, its status, its message
     (the input, the errors, the first differing index), and at the end, once, the seed that
     reproduces the run. `verbose` adds what hypothesis drew for each failing example."""
-    lines = [f"{verdict.exercise}: {verdict.status.upper()}  ({verdict.elapsed_s:.2f} s, seed {verdict.seed})"]
+    timing = _("({elapsed} s, seed {seed})").format(elapsed=f"{verdict.elapsed_s:.2f}", seed=verdict.seed)
+    lines = [f"{verdict.exercise}: {verdict.status.upper()}  {timing}"]
     for check in verdict.checks:
-        lines.append(f"  [{_MARKS[check.status]}] {check.name}")
+        lines.append(f"  [{_(_MARKS[check.status])}] {check_title(check.name)}")
         if check.message and check.status != "pass":
             lines.extend("        " + line for line in check.message.splitlines())
             if verbose and check.detail:
                 lines.extend("        " + line for line in check.detail.splitlines())
         elif check.message:  # a passing check's notes
-            lines.extend("        note: " + line for line in check.message.splitlines())
+            lines.extend("        " + _("note: {line}").format(line=line) for line in check.message.splitlines())
     if verdict.stdout:
-        lines.append("  output of the solution:")
+        lines.append("  " + _("output of the solution:"))
         lines.extend("    | " + line for line in verdict.stdout.splitlines()[:40])
         if verdict.stdout.count("\n") > 40:
-            lines.append("    | ... (see --json for the rest)")
+            lines.append("    | " + _("... (see --json for the rest)"))
     if verdict.status != "pass":
-        lines.append(f"  seed {verdict.seed}: `llmq check {verdict.exercise} FILE --seed {verdict.seed}` reproduces this run")
+        command = f"llmq check {verdict.exercise} FILE --seed {verdict.seed}"
+        lines.append("  " + _("seed {seed}: `{command}` reproduces this run").format(seed=verdict.seed, command=command))
     lines.append(f"  {isolation_text(verdict)}")
     return "\n".join(lines)

@@ -13,6 +13,7 @@ from typing import Any
 
 from llmq.judge.client import ExerciseLike, Judge, Pending
 from llmq.judge.verdict import Verdict, judge_failure
+from llmq.l10n import N_, _, ngettext
 
 # Each bank submission is judged under each of these seeds (fixed, so a run is reproducible): a
 # wrong answer must be caught under every one, the reference and alternatives pass under every one.
@@ -232,18 +233,29 @@ def render_verify_report(report: VerifyReport) -> str:
     """The readable form of `llmq verify`."""
     lines = []
     for error in report.bank_errors:
-        lines.append(f"bank error: {error}")
+        lines.append(_("bank error: {error}").format(error=error))
+    reference = {"pass": N_("passes"), "fail": N_("fails")}
     for ex in report.exercises:
         mark = "ok  " if ex.ok else "FAIL"
-        lines.append(
-            f"{mark} {ex.id}: reference {ex.reference}, wrong answers caught {ex.wrong_answers_caught}/{ex.wrong_answers_total}, "
-            f"alternatives passing {ex.alternatives_passed}/{ex.alternatives_total} ({ex.run_s:.1f} s)"
+        line = _(
+            "reference {reference}, wrong answers caught {caught}/{wrong}, alternatives passing {passing}/{alternatives} ({seconds} s)"
+        ).format(
+            reference=_(reference.get(ex.reference, ex.reference)),
+            caught=ex.wrong_answers_caught,
+            wrong=ex.wrong_answers_total,
+            passing=ex.alternatives_passed,
+            alternatives=ex.alternatives_total,
+            seconds=f"{ex.run_s:.1f}",
         )
+        lines.append(f"{mark} {ex.id}: {line}")
         lines.extend(f"     {p}" for p in ex.problems)
     total = len(report.exercises)
     bad = sum(not ex.ok for ex in report.exercises)
-    lines.append(
-        f"{'OK' if report.ok else 'FAILED'}: {total - bad} of {total} exercises hold"
-        f"{f', {len(report.bank_errors)} bank errors' if report.bank_errors else ''} ({report.elapsed_s:.1f} s)"
+    held = ngettext("{held} of {total} exercise holds", "{held} of {total} exercises hold", total).format(
+        held=total - bad, total=total
     )
+    errors = len(report.bank_errors)
+    if errors:
+        held += ngettext(", {count} bank error", ", {count} bank errors", errors).format(count=errors)
+    lines.append(f"{'OK' if report.ok else 'FAILED'}: {held} ({report.elapsed_s:.1f} s)")
     return "\n".join(lines)

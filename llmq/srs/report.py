@@ -1,10 +1,16 @@
-"""`llmq stats` without --json: the stats as a short plain-text report."""
+"""`llmq stats` without --json: the stats as a short plain-text report, in the interface's language."""
 
 from __future__ import annotations
 
+import unicodedata
+
+from llmq.l10n import N_, _, ngettext
 from llmq.srs.stats import Stats
 
 BARS = " ▁▂▃▄▅▆▇█"
+
+# The topic table's columns (the topic's id, then counts); translated where shown.
+COLUMNS = (N_("topic"), N_("cards"), N_("new"), N_("learn"), N_("review"), N_("mature"), N_("mastery"))
 
 
 def _spark(values: list[int]) -> str:
@@ -15,34 +21,68 @@ def _spark(values: list[int]) -> str:
 
 
 def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{x * 100:.1f}%"
+    return _("n/a") if x is None else f"{x * 100:.1f}%"
+
+
+def _width(text: str) -> int:
+    """Terminal columns of `text`: a CJK character takes two (str.ljust would count one)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _left(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def _right(text: str, width: int) -> str:
+    return " " * max(0, width - _width(text)) + text
 
 
 def format_report(s: Stats) -> str:
     st, q, r, c = s.states, s.queue, s.retention, s.code
     last14 = [d.reviews for d in s.reviews_per_day[-14:]]
     next14 = [d.due for d in s.forecast[:14]]
-    retention = (
-        f"{_pct(r.true_retention)} true retention over the last {r.days} days "
-        f"({r.reviews} review{'s' if r.reviews != 1 else ''}); desired {_pct(r.desired_retention)}"
+    cards = _("{total}: {new} new, {learning} learning, {review} review").format(
+        total=s.cards_total, new=st.new, learning=st.learning, review=st.review
     )
-    lines = [
-        f"Cards      {s.cards_total}: {st.new} new, {st.learning} learning, {st.review} review"
-        + (f" ({st.suspended} suspended)" if st.suspended else ""),
-        f"Due now    {s.due_now}   (a session now: {q.new} new, {q.learning} learning, {q.review} review)",
-        f"Reviews    {s.reviews_total} in all; {s.reviews_today} today ({s.time_today_s / 60:.1f} min); "
-        f"streak {s.streak_days} day{'s' if s.streak_days != 1 else ''}",
-        f"Retention  {retention}",
-        f"Code       {c.solved} of {c.exercises} exercises solved, {c.attempted} attempted",
-        f"Last 14 days  {_spark(last14)}  ({sum(last14)} reviews)",
-        f"Next 14 days  {_spark(next14)}  ({sum(next14)} due)",
+    if st.suspended:
+        cards += _(" ({count} suspended)").format(count=st.suspended)
+    due = _("{due}   (a session now: {new} new, {learning} learning, {review} review)").format(
+        due=s.due_now, new=q.new, learning=q.learning, review=q.review
+    )
+    reviews = _("{total} in all; {today} today ({minutes} min); ").format(
+        total=s.reviews_total, today=s.reviews_today, minutes=f"{s.time_today_s / 60:.1f}"
+    ) + ngettext("streak {count} day", "streak {count} days", s.streak_days).format(count=s.streak_days)
+    retention = (
+        ngettext(
+            "{retention} true retention over the last {days} day",
+            "{retention} true retention over the last {days} days",
+            r.days,
+        ).format(retention=_pct(r.true_retention), days=r.days)
+        + ngettext(" ({count} review)", " ({count} reviews)", r.reviews).format(count=r.reviews)
+        + _("; desired {desired}").format(desired=_pct(r.desired_retention))
+    )
+    code = _("{solved} of {exercises} exercises solved, {attempted} attempted").format(
+        solved=c.solved, exercises=c.exercises, attempted=c.attempted
+    )
+    last = f"{_spark(last14)}  " + ngettext("({count} review)", "({count} reviews)", sum(last14)).format(count=sum(last14))
+    ahead = f"{_spark(next14)}  " + _("({count} due)").format(count=sum(next14))
+    rows = [
+        (_("Cards"), cards),
+        (_("Due now"), due),
+        (_("Reviews"), reviews),
+        (_("Retention"), retention),
+        (_("Code"), code),
+        (_("Last 14 days"), last),
+        (_("Next 14 days"), ahead),
     ]
+    label_width = max(_width(label) for label, _value in rows) + 2
+    lines = [_left(label, label_width) + value for label, value in rows]
     if s.topics:
-        width = max(8, *(len(t) for t in s.topics))
-        lines += ["", f"{'topic':<{width}}  cards    new  learn  review  mature  mastery"]
+        heads = [_(name) for name in COLUMNS]
+        width = max(8, _width(heads[0]), *(_width(t) for t in s.topics))
+        widths = [width, *(max(5, _width(h)) for h in heads[1:])]
+        lines += ["", "  ".join([_left(heads[0], width), *(_right(h, w) for h, w in zip(heads[1:], widths[1:]))])]
         for name, t in s.topics.items():
-            lines.append(
-                f"{name:<{width}}  {t.cards:>5}  {t.new:>5}  {t.learning:>5}  {t.review:>6}  "
-                f"{t.mature:>6}  {t.mastery * 100:>6.0f}%"
-            )
+            values = [str(t.cards), str(t.new), str(t.learning), str(t.review), str(t.mature), f"{t.mastery * 100:.0f}%"]
+            lines.append("  ".join([_left(name, width), *(_right(v, w) for v, w in zip(values, widths[1:]))]))
     return "\n".join(lines)

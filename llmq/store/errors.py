@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from llmq.errors import LlmqError
+from llmq.l10n import N_, _
 
 
 class StoreError(LlmqError):
@@ -11,7 +12,7 @@ class StoreError(LlmqError):
     `str(err)` is the whole message (what happened, where, what to do); the CLI prints it as is.
     """
 
-    title = "Progress database"
+    title = N_("Progress database")
 
     def __init__(self, what: str, *, where: str = "", todo: str = "") -> None:
         self.what = what
@@ -19,7 +20,7 @@ class StoreError(LlmqError):
         self.todo = todo
         parts = [what]
         if where:
-            parts.append(f"Where: {where}")
+            parts.append(_("Where: {where}").format(where=where))
         if todo:
-            parts.append(f"What to do: {todo}")
+            parts.append(_("What to do: {todo}").format(todo=todo))
         super().__init__("\n".join(parts))

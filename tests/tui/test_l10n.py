@@ -1,6 +1,7 @@
-"""The interface in Chinese: every message a person reads in the app goes through the gettext
-catalogue, the zh_CN catalogue translates all of them (with the same placeholders), the compiled
-.mo matches the .po, and the app opened with lang="zh" shows Chinese screens and keys."""
+"""The interface in Chinese: every message a person reads in the app or the command line goes
+through the gettext catalogue, the zh_CN catalogue translates all of them (with the same
+placeholders), the compiled .mo matches the .po, and the app opened with lang="zh" shows Chinese
+screens and keys."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from babel.messages.pofile import read_po
 from llmq import l10n
 from llmq.l10n import _, ngettext, parse_lang, resolve_language, set_language
 
+from . import cli_strings
 from .conftest import screen_text, settle
 from .ui_strings import scan
 
@@ -55,6 +57,50 @@ def test_every_message_of_the_app_has_a_chinese_translation_with_the_same_placeh
         assert all(strs), f"empty translation for {msgid!r}"
         for text in strs:
             assert _fields(text) == _fields(ids[-1]), f"placeholders differ: {msgid!r} -> {text!r}"
+
+
+def _untranslated(wrapped: list[Any], catalogue: dict[str | tuple[str, str], str | tuple[str, ...]]) -> list[str]:
+    """The wrapped msgids that have no (non-empty) Chinese translation in the catalogue."""
+    singulars = {text: v for k, v in catalogue.items() for text in ((k,) if isinstance(k, str) else k)}
+    return sorted({f.text for f in wrapped if not singulars.get(f.text)})
+
+
+def test_every_message_the_command_line_prints_goes_through_the_catalogue() -> None:
+    bare, _wrapped, built = cli_strings.scan()
+    assert not bare, "printed without _():\n" + "\n".join(f"{f.path}:{f.line}: {f.text}" for f in bare)
+    assert not built, "_() of a text built at run time (no msgid can match):\n" + "\n".join(
+        f"{f.path}:{f.line}: {f.text}" for f in built
+    )
+
+
+def test_every_message_of_the_command_line_has_a_chinese_translation() -> None:
+    _bare, wrapped, _built = cli_strings.scan()
+    assert {f.path for f in wrapped} >= {"llmq/cli.py", "llmq/srs/report.py", "llmq/judge/verdict.py"}
+    missing = _untranslated(wrapped, _catalogue())
+    assert not missing, "not translated in llmq.po (run `make messages`, then translate):\n" + "\n".join(missing)
+
+
+def test_the_command_line_scan_finds_planted_untranslated_strings() -> None:
+    """The two tests above can fail: a message printed bare, built inside _(), or wrapped but not
+    in the catalogue is found, in the CLI and in a verdict's text report."""
+    planted = (
+        (cli_strings.LLMQ / "cli.py").read_text(encoding="utf-8")
+        + "\n\ndef _planted(x: int) -> None:\n"
+        + '    print("this message was never translated")\n'
+        + '    raise UsageError(f"cannot use {x} here")\n'
+        + '    print(_("a message nobody put in the catalogue"))\n'
+        + '    print(_(f"built {x} at run time"))\n'
+        + '    print("Stub:")\n'
+    )
+    bare, wrapped, built = cli_strings.scan_source(planted, "llmq/cli.py")
+    assert [f.text for f in bare] == ["this message was never translated", "f'cannot use {x} here'", "Stub:"]
+    assert [f.text for f in built] == ["f'built {x} at run time'"]
+    assert _untranslated(wrapped, _catalogue()) == ["a message nobody put in the catalogue"]
+    verdict = (cli_strings.LLMQ / "judge" / "verdict.py").read_text(encoding="utf-8")
+    unwrapped = verdict.replace('_("output of the solution:")', '"output of the solution:"')
+    assert unwrapped != verdict
+    bare, _wrapped, _built = cli_strings.scan_source(unwrapped, "llmq/judge/verdict.py", cli_strings.SOURCES["judge/verdict.py"])
+    assert [f.text for f in bare] == ["output of the solution:"]
 
 
 def test_the_compiled_catalogue_matches_the_po() -> None:
