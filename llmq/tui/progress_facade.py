@@ -207,7 +207,7 @@ class Progress:
 
 def search_text(q: Question, topic_titles: list[str]) -> str:
     """The text a search matches against, in every language `q` is written in."""
-    parts = [q.id, q.topic, *topic_titles, *q.tags, q.source]
+    parts = [q.id, q.topic, *topic_titles, *q.tags, q.source, q.source_heading]
     for code in q.langs:
         body = "prompt" if hasattr(q, "prompt") else "task"  # a code exercise has a task instead
         parts += [str(q.text("title", code)), str(q.text(body, code))]

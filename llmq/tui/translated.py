@@ -73,3 +73,53 @@ class TranslatedBindings(Screen):  # type: ignore[type-arg]
             )
             for key, active in shown.items()
         }
+
+
+# The bank's kinds of question by id, as the interface names them (the id stays for search).
+KIND_NAMES = {
+    "flashcard": N_("flashcard"),
+    "choice": N_("multiple choice"),
+    "numeric": N_("numeric"),
+    "code": N_("code"),
+    "cloze": N_("cloze"),
+}
+DIFFICULTY_NAMES = {"easy": N_("easy"), "medium": N_("medium"), "hard": N_("hard")}
+# A card's state in browse (the store's words).
+STATE_NAMES = {
+    "new": N_("new"),
+    "learning": N_("learning"),
+    "review": N_("review"),
+    "relearning": N_("relearning"),
+    "suspended": N_("suspended"),
+}
+
+# What `u` (review) or `z` (browse) took back, one whole sentence per kind of event: a kind's
+# name alone ("the bury") would not read in Chinese, where the verb goes elsewhere.
+_UNDID = {
+    "review": N_("Undid the answer to “{title}”"),
+    "bury": N_("Undid the bury of “{title}”"),
+    "unbury": N_("Undid the unbury of “{title}”"),
+    "suspend": N_("Undid the suspension of “{title}”"),
+    "unsuspend": N_("Undid the unsuspension of “{title}”"),
+    "reset": N_("Undid the reset of “{title}”"),
+}
+
+
+def kind_name(kind: str) -> str:
+    """A question kind's name in the interface's language (an unknown id as it is)."""
+    return _(KIND_NAMES[kind]) if kind in KIND_NAMES else kind
+
+
+def difficulty_name(difficulty: str) -> str:
+    return _(DIFFICULTY_NAMES[difficulty]) if difficulty in DIFFICULTY_NAMES else difficulty
+
+
+def state_name(state: str) -> str:
+    return _(STATE_NAMES[state]) if state in STATE_NAMES else state
+
+
+def undid_message(event_kind: str, title: str) -> str:
+    """The notice after an undo: which action on which card was taken back."""
+    if event_kind in _UNDID:
+        return _(_UNDID[event_kind]).format(title=title)
+    return _("Undid the last action on “{title}”").format(title=title)

@@ -301,3 +301,99 @@ async def test_home_shows_the_topics_chinese_title(make_app: Callable[..., Any])
         await settle(pilot)
         text = screen_text(app)
         assert "TUI 测试题库" in text and "TUI test bank" not in text
+
+
+async def test_l_flips_a_numeric_card_with_the_same_numbers_and_the_solution_too(make_app: Callable[..., Any]) -> None:
+    from llmq.tui.widgets.numeric import NumericView
+
+    app = make_app(lang="zh")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_review(pilot, "numeric")
+        view = app.screen.query_one(NumericView)
+        drawn = dict(view.instance.values)
+        text = screen_text(app)
+        assert "KV cache 占多少显存" in text and "条长" in text and "KV-cache size" not in text
+        await pilot.press("ctrl+l")  # the answer field has the focus: a plain l would be typed
+        await settle(pilot)
+        text = screen_text(app)
+        assert "KV-cache size" in text and "sequences of" in text and "占多少显存" not in text
+        assert view.instance.values == drawn  # the same numbers, not a fresh draw
+        assert f"{drawn['n_layers']} layers" in text
+        await pilot.press(*"1", "enter")  # a wrong answer: the worked solution is shown
+        await settle(pilot)
+        assert "Per token" in screen_text(app)
+        await pilot.press("l")  # the answer field is done: l works
+        await settle(pilot)
+        text = screen_text(app)
+        assert "每个 token" in text and "Per token" not in text and "KV cache 占多少显存" in text
+        assert view.instance.values == drawn
+
+
+async def test_l_flips_a_code_card_in_review_keeping_the_code_and_the_hints_shown(make_app: Callable[..., Any]) -> None:
+    app = make_app(lang="zh")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _open_review(pilot, "code")
+        await pilot.press("ctrl+t")  # the first hint
+        await pilot.press(*"x = 1")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "分组查询注意力" in text and "查询头使用" in text and "连续重复" in text
+        await pilot.press("ctrl+l")  # from the editor, where l is code
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Grouped-query attention" in text and "query head" in text and "Repeat each kv head" in text
+        assert "查询头使用" not in text and "连续重复" not in text
+        assert "提示 1/2" in text or "提示" in text  # the interface stays Chinese
+        assert "x = 1" in app.screen.query_one("#editor").text
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "查询头使用" in text and "连续重复" in text and "Repeat each kv head" not in text
+
+
+async def test_l_flips_the_practice_screens_exercise(make_app: Callable[..., Any]) -> None:
+    from llmq.tui.screens.practice import ExerciseScreen
+
+    app = make_app(lang="zh")
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.push_screen(ExerciseScreen("tuitest.gqa"))
+        await settle(pilot)
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "查询头使用" in text and "连续重复" in text and "uses kv head" not in text
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "uses kv head" in text and "Repeat each" in text and "查询头使用" not in text
+        assert "练习也计入复习" in text or "Practice counts" not in text  # only the exercise flips
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert "查询头使用" in screen_text(app)
+
+
+async def test_browse_finds_a_card_by_the_heading_of_the_note_it_answers(make_app: Callable[..., Any]) -> None:
+    # "特征维度数量的平方根" is only in the notes' heading (source_heading), in neither title nor prompt.
+    for lang in ("zh", "en"):
+        app = make_app(lang=lang)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("b")
+            await settle(pilot)
+            await pilot.press("ctrl+f", *"特征维度数量的平方根")
+            await settle(pilot)
+            text = screen_text(app)
+            assert "tuitest.sqrt_dk" in text and "tuitest.gqa" not in text
+            assert ("1 / 5 道题" if lang == "zh" else "1 of 5 questions") in text
+
+
+async def test_the_command_palette_finds_an_exercise_by_its_notes_heading(make_app: Callable[..., Any]) -> None:
+    app = make_app(lang="zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"的区别")  # in the heading "MQA 与 GQA 的区别" only
+        await settle(pilot)
+        for _round in range(5):  # the palette searches in a worker of its own
+            await pilot.pause(0.1)
+        assert "tuitest.gqa" in screen_text(app)

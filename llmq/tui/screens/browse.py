@@ -18,7 +18,7 @@ from llmq.l10n import N_, _
 from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.progress_facade import BrowseRow
 from llmq.tui.screens.reloading import ReloadsOnReturn
-from llmq.tui.translated import TranslatedBindings
+from llmq.tui.translated import TranslatedBindings, kind_name, state_name, undid_message
 
 if TYPE_CHECKING:
     from llmq.tui.app import LlmqApp
@@ -81,9 +81,11 @@ class BrowseScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
         yield Header()
         with Horizontal(id="browse-filters"):
             yield Input(placeholder=_("search id, title, prompt, tag, topic (English or Chinese)"), id="search")
-            yield Select([(t, t) for t in self.llmq.bank.topics], prompt=_("any topic"), id="filter-topic")
-            yield Select([(k, k) for k in KINDS], prompt=_("any kind"), id="filter-kind")
-            yield Select([(s, s) for s in STATES], prompt=_("any state"), id="filter-state")
+            topics = self.llmq.bank.topics.items()
+            lang = self.llmq.card_lang
+            yield Select([(topic.title_in(lang), t) for t, topic in topics], prompt=_("any topic"), id="filter-topic")
+            yield Select([(kind_name(k), k) for k in KINDS], prompt=_("any kind"), id="filter-kind")
+            yield Select([(state_name(s), s) for s in STATES], prompt=_("any state"), id="filter-state")
         table: DataTable[str] = DataTable(id="questions", cursor_type="row", zebra_stripes=True)
         for col in (N_("id"), N_("topic"), N_("kind"), N_("state"), N_("due"), N_("lapses"), N_("title")):
             table.add_column(_(col), key=col)
@@ -115,7 +117,7 @@ class BrowseScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
                 note, change = _("Nothing to undo here."), -self.undoable
             else:
                 note, change = (
-                    _("Undid the {kind} of “{title}”.").format(kind=undone.kind, title=self._title(undone.qid)),
+                    undid_message(undone.kind, self._title(undone.qid)),
                     -1,
                 )
         elif action:
@@ -128,7 +130,7 @@ class BrowseScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
 
     def _title(self, qid: str) -> str:
         question = self.llmq.bank.questions.get(qid)
-        return question.title if question is not None else qid
+        return str(question.text("title", self.llmq.card_lang)) if question is not None else qid
 
     def on_browse_screen_loaded(self, message: Loaded) -> None:
         self.rows = message.rows
@@ -151,7 +153,7 @@ class BrowseScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
         kind, state, topic = (self._select_value(i) for i in ("#filter-kind", "#filter-state", "#filter-topic"))
         shown = [r for r in self.rows if matches(r, text, kind, state, topic)]
         for r in shown:
-            table.add_row(r.id, r.topic, r.kind, r.state, due_text(r), str(r.lapses), r.title, key=r.id)
+            table.add_row(r.id, r.topic, kind_name(r.kind), state_name(r.state), due_text(r), str(r.lapses), r.title, key=r.id)
         if keep is not None and keep in {r.id for r in shown}:
             table.move_cursor(row=table.get_row_index(keep))
         self.query_one("#browse-count", Static).update(

@@ -17,7 +17,7 @@ from llmq.srs import Rating
 from llmq.store import CodeStatus
 from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.screens.reloading import ReloadsOnReturn
-from llmq.tui.translated import TranslatedBindings
+from llmq.tui.translated import TranslatedBindings, difficulty_name
 from llmq.tui.widgets.card_view import CardView
 from llmq.tui.widgets.code_panel import CodePanel
 
@@ -63,7 +63,7 @@ class PracticeScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
         table.add_column(_("difficulty"), key="difficulty")
         table.add_column(_("track"), key="track")
         for q in self.llmq.bank.code_exercises():
-            table.add_row("·", q.id, q.title, q.difficulty, q.track, key=q.id)
+            table.add_row("·", q.id, q.text("title", self.llmq.card_lang), difficulty_name(q.difficulty), q.track, key=q.id)
         yield table
         yield Footer()
 
@@ -121,7 +121,11 @@ class ExerciseScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         "schedules the exercise's next review as the review queue would"
     )
 
-    BINDINGS = [Binding("escape", "app.pop_screen", N_("Back"), id="exercise.back")]
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", N_("Back"), id="exercise.back"),
+        # ctrl+l from the editor (where a plain l is typed into the code), l anywhere else
+        Binding("ctrl+l,l", "flip_language", N_("中/EN"), id="exercise.language", key_display="ctrl+l"),
+    ]
 
     class Scheduled(Message):
         def __init__(self, rating: Rating, interval: str) -> None:
@@ -145,6 +149,16 @@ class ExerciseScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         yield Static(_(PRACTICE_COUNTS), id="practice-counts")
         yield CodePanel(exercise)
         yield Footer()
+
+    def action_flip_language(self) -> None:
+        """The task, title and hints in the other language (Chinese <-> English), in place; the
+        code typed so far stays. Later cards and exercises follow."""
+        app = self.llmq
+        app.card_lang = "en" if app.card_lang == "zh" else "zh"
+        app.remember_language()
+        exercise = app.bank.questions[self.exercise_id].localized(app.card_lang)
+        if isinstance(exercise, CodeExercise):
+            self.query_one(CodePanel).show_in(exercise)
 
     def on_card_view_graded(self, message: CardView.Graded) -> None:
         """The panel passed the checks (practice grades only a pass): schedule the card."""

@@ -19,7 +19,7 @@ from llmq.bank import Choice, Cloze, CodeExercise, Flashcard, Numeric, Question
 from llmq.l10n import N_, _, ngettext
 from llmq.srs import Answered, QueueCounts, Rating, Shown, Study
 from llmq.tui.errors import ReportsWorkerErrors, guarded
-from llmq.tui.translated import TranslatedBindings
+from llmq.tui.translated import TranslatedBindings, kind_name, undid_message
 from llmq.tui.widgets.card_view import CardView
 from llmq.tui.widgets.flashcard import FlashcardView
 from llmq.tui.widgets.rating_bar import RatingBar
@@ -149,7 +149,7 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        scope = " · ".join(x for x in (self.topic, self.kind) if x) or _("all topics")
+        scope = self._scope()
         yield Static(_("Review · {scope}").format(scope=scope), id="queue-counts")
         yield Container(Static(_("loading…"), classes="empty"), id="card-area")
         yield RatingBar(id="rating-bar")
@@ -224,8 +224,7 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
             else:
                 undoable = -1
                 undid = undone.rating if undone.kind == "review" else None
-                what = _("the answer") if undone.kind == "review" else _("the {kind}").format(kind=undone.kind)
-                note = _("Undid {what} to “{title}”").format(what=what, title=self._title(undone.qid))
+                note = undid_message(undone.kind, self._title(undone.qid))
                 card = study.store.card(undone.qid)
                 if card is not None:
                     shown = study.show(card)
@@ -241,7 +240,12 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
             kept = self._undo_stack[-1] if action == "undo" and self._undo_stack else None
             from llmq.bank.numeric import Instance, instantiate
 
-            instance = kept if isinstance(kept, Instance) and kept.question.id == question.id else instantiate(question)
+            if isinstance(kept, Instance) and kept.question.id == question.id:
+                from llmq.tui.widgets.numeric import same_numbers
+
+                instance = same_numbers(kept, question)  # in the language cards are shown in now
+            else:
+                instance = instantiate(question)
         order = None
         if isinstance(question, Choice) and action == "undo" and self._undo_stack:
             kept_order = self._undo_stack[-1]
@@ -263,10 +267,17 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
             order,
         )
 
+    def _scope(self) -> str:
+        """The queue's topic and kind as the header names them (the topic's title, the kind's name)."""
+        topic = self.llmq.bank.topics.get(self.topic) if self.topic else None
+        parts = [topic.title_in(self.llmq.card_lang) if topic is not None else self.topic]
+        parts.append(kind_name(self.kind) if self.kind else None)
+        return " · ".join(x for x in parts if x) or _("all topics")
+
     def _title(self, qid: str) -> str:
         """A question as people know it: its title (the id only if it left the bank)."""
         question = self.llmq.bank.questions.get(qid)
-        return question.title if question is not None else qid
+        return str(question.text("title", self.llmq.card_lang)) if question is not None else qid
 
     # -- showing --------------------------------------------------------------------------------
     @guarded
@@ -283,7 +294,7 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         if r.undoable < 0:
             del self._undo_stack[len(self._undo_stack) + r.undoable :]
         c = r.counts
-        scope = " · ".join(x for x in (self.topic, self.kind) if x) or _("all topics")
+        scope = self._scope()
         self.query_one("#queue-counts", Static).update(
             _("Review · {scope}    new {new} · learning {learning} · review {review}").format(
                 scope=scope, new=c.new, learning=c.learning, review=c.review
@@ -406,10 +417,28 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
             self.view.show_in(localized)  # in place: a revealed answer stays revealed
         elif isinstance(localized, Choice) and self.suggested is None:
             self._replace_view(self._view_for(localized, None, getattr(self.view, "order", None)))
+        elif isinstance(localized, CodeExercise) and hasattr(self.view, "show_in"):
+            self.view.show_in(localized)  # in place: the code typed, the results, the hints stay
+        elif isinstance(localized, Numeric) and hasattr(self.view, "instance"):
+            # The same numbers in the other language: the answer module is asked for its worked
+            # steps again (a child process), so off the event loop.
+            view, instance = self.view, self.view.instance
+            self.run_worker(lambda: self._numbers_in(view, instance, localized), thread=True, exit_on_error=False)
         else:
-            # A graded choice, a numeric card's drawn numbers, a code card's editor: redrawing would
-            # lose what is on screen, so the language changes with the next card.
+            # A graded choice: redrawing would lose the marked options, so the language changes
+            # with the next card.
             self.notify(_("The next card is shown in the other language."), title=_("Language"))
+
+    def _numbers_in(self, view: CardView, instance: Instance, question: Numeric) -> None:
+        from llmq.tui.widgets.numeric import NumericView, same_numbers
+
+        redrawn = same_numbers(instance, question)
+
+        def show() -> None:
+            if isinstance(view, NumericView) and view is self.view and view.is_attached:  # still that card
+                view.show_in(redrawn)
+
+        self.app.call_from_thread(show)
 
     def _replace_view(self, view: CardView) -> None:
         area = self.query_one("#card-area")

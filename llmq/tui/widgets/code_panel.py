@@ -208,7 +208,7 @@ class CodePanel(ReportsWorkerErrors, CardView):
             self.failures += 1
             return
         if message.verdict is None:
-            results.show_note("cancelled")
+            results.show_note(_("cancelled"))
             status.update(_("check cancelled · ctrl+r or f5: run again"))
             return
         results.show_verdict(message.verdict)
@@ -235,7 +235,7 @@ class CodePanel(ReportsWorkerErrors, CardView):
         if not self.running:
             return
         self._stop_running()
-        self.query_one("#results", ResultsPanel).show_note("cancelled")
+        self.query_one("#results", ResultsPanel).show_note(_("cancelled"))
         self.query_one("#status-line", Static).update(_("check cancelled · ctrl+r or f5: run again"))
         # killing the child is a system call or two: off the event loop all the same
         self.run_worker(self.llmq.judge.cancel, thread=True, exit_on_error=False, group="cancel")
@@ -254,13 +254,20 @@ class CodePanel(ReportsWorkerErrors, CardView):
             return
         n = self.hints_shown
         self.hints_shown += 1
-        self.query_one("#hints").mount(
-            BankMarkdown(
-                _("**Hint {n} of {total}.** {hint}").format(n=n + 1, total=len(self.exercise.hints), hint=self.exercise.hints[n]),
-                classes="hint",
-            )
-        )
+        self.query_one("#hints").mount(BankMarkdown(self._hint_text(n), classes="hint"))
         self.refresh_bindings()
+
+    def _hint_text(self, n: int) -> str:
+        return _("**Hint {n} of {total}.** {hint}").format(n=n + 1, total=len(self.exercise.hints), hint=self.exercise.hints[n])
+
+    def show_in(self, exercise: CodeExercise) -> None:
+        """The same exercise in another language: the title, task and the hints shown so far
+        change in place; the code, the results and the reference stay as they are."""
+        self.exercise = exercise
+        self.query_one("#task-pane .card-title", Static).update(exercise.title)
+        self.query_one("#task-pane .prompt", BankMarkdown).update(exercise.task)
+        for n, hint in enumerate(self.query("#hints .hint").results(BankMarkdown)):
+            hint.update(self._hint_text(n))
 
     def action_reveal_reference(self) -> None:
         if self.revealed:
@@ -276,8 +283,9 @@ class CodePanel(ReportsWorkerErrors, CardView):
         box = self.query_one("#reference")
         box.mount(
             Static(
-                "Reference"
-                + (_(" (this card counts as Again)") if self.review else _(" solution (a pass now schedules the card as Again)")),
+                _("Reference (this card counts as Again)")
+                if self.review
+                else _("Reference solution (a pass now schedules the card as Again)"),
                 classes="section-title",
             )
         )

@@ -6,7 +6,8 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import Input, Rule, Static
 
-from llmq.bank.numeric import AnswerFormatError, Instance, is_correct
+from llmq.bank import Numeric
+from llmq.bank.numeric import AnswerFormatError, Instance, is_correct, render
 from llmq.l10n import _
 from llmq.srs import Rating
 from llmq.tui.errors import guarded
@@ -16,6 +17,25 @@ from llmq.tui.widgets.markdown import BankMarkdown
 
 def format_answer(value: float) -> str:
     return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:.4g}"
+
+
+def same_numbers(instance: Instance, question: Numeric) -> Instance:
+    """`instance` (the numbers already drawn) written out from `question`, the same question in
+    another language: the answer module is asked again for the same values (its worked steps
+    are not kept with a drawn instance), never for fresh numbers."""
+    if question is instance.question:
+        return instance
+    from llmq.bank import numeric_runner  # a warm child process; well under a millisecond
+
+    [(answer, steps)] = numeric_runner.evaluate(question.answer_path, [instance.values])
+    context = {**instance.values, **steps, "answer": answer}
+    return Instance(
+        question=question,
+        values=instance.values,
+        answer=answer,
+        prompt=render(question.prompt, context),
+        solution=render(question.solution, context),
+    )
 
 
 class NumericView(CardView):
@@ -39,6 +59,15 @@ class NumericView(CardView):
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
+
+    def show_in(self, instance: Instance) -> None:
+        """The same drawn card in another language (see `same_numbers`): title, prompt and the
+        worked solution, once shown, change in place; what was typed and the verdict stay."""
+        self.instance = instance
+        self.query_one(".card-title", Static).update(instance.question.title)
+        self.query_one(".prompt", BankMarkdown).update(instance.prompt)
+        for solution in self.query(".solution").results(BankMarkdown):
+            solution.update(instance.solution)
 
     @guarded
     def on_input_submitted(self, event: Input.Submitted) -> None:
