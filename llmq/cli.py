@@ -433,6 +433,137 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+EXPORT_FORMATS = ("apkg", "json", "revlog")
+_FORMAT_OF_SUFFIX = {".apkg": "apkg", ".json": "json", ".csv": "revlog"}
+
+
+def _export_lang(args: argparse.Namespace) -> str:
+    """The language of the exported text: --lang here is for this file only (not remembered as
+    the app's language), else as every command chooses."""
+    from llmq import l10n
+
+    explicit = getattr(args, "lang", None) or getattr(args, "lang_before", None)
+    if explicit:
+        return l10n.set_language(explicit)
+    return chosen_lang(args)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from llmq.datadir import data_dir
+    from llmq.store import Store
+
+    lang = _export_lang(args)
+    path = Path(args.file).expanduser()
+    fmt = args.format or _FORMAT_OF_SUFFIX.get(path.suffix.lower(), "apkg")
+    if not path.parent.is_dir():
+        raise UsageError(_("cannot write {file}: the folder {folder} does not exist").format(file=path, folder=path.parent))
+    if path.is_dir():
+        raise UsageError(_("cannot write {file}: it is a folder").format(file=path))
+    if fmt == "json":
+        if args.deck or args.topic:
+            raise UsageError(_("a JSON backup is always complete: --deck and --topic apply to apkg and revlog only"))
+        from llmq.export.backup import write_backup
+
+        with Store.open() as store:
+            backup = write_backup(store, data_dir(), path)
+        print(
+            _(
+                "Backed up {reviews} review-log rows ({undone} undone), {cards} cards, {submissions} submissions, "
+                "{settings} settings and {files} files to {path}."
+            ).format(
+                reviews=backup.count("review_log"),
+                undone=backup.undone,
+                cards=backup.count("cards"),
+                submissions=backup.count("submissions"),
+                settings=backup.count("settings"),
+                files=len(backup.files),
+                path=path,
+            )
+        )
+        return EXIT_OK
+    from llmq.export import scope
+
+    bank = _load(args)
+    decks = scope.deck_names(bank)
+    if args.deck and args.deck not in decks:
+        known = ", ".join(decks) if decks else _("none yet (`llmq import` makes one)")
+        raise UsageError(
+            _("unknown deck {name}{hint}; decks: {decks}").format(
+                name=repr(args.deck), hint=_closest(args.deck, decks), decks=known
+            )
+        )
+    if args.topic and args.topic not in bank.topics:
+        raise UsageError(
+            _("unknown topic {name}{hint}; topics: {topics}").format(
+                name=repr(args.topic), hint=_closest(args.topic, list(bank.topics)), topics=", ".join(bank.topics)
+            )
+        )
+    questions = scope.select(bank, deck=args.deck, topic=args.topic)
+    if fmt == "revlog":
+        from llmq.export.revlog import export_revlog
+
+        scoped = args.deck or args.topic
+        with Store.open() as store:
+            n = export_revlog(store, path, {q.id for q in questions} if scoped else None)
+        print(
+            ngettext(
+                "Wrote {n} review to {path} (the FSRS optimizer's CSV).",
+                "Wrote {n} reviews to {path} (the FSRS optimizer's CSV).",
+                n,
+            ).format(n=n, path=path)
+        )
+        return EXIT_OK
+    try:
+        from llmq.export.apkg import export_apkg
+    except ImportError as exc:  # genanki is a dependency; a broken install may still lack it
+        from llmq.export.errors import ExportError
+
+        raise ExportError(
+            _("Exporting to Anki needs the genanki package, which is not installed ({error}).").format(error=exc),
+            todo=_("pip install genanki (or reinstall llmq), then export again."),
+        ) from None
+    if not questions:
+        raise UsageError(_("no questions to export"))
+    summary = export_apkg(bank, questions, path, lang)
+    kinds = ", ".join(f"{n} {kind}" for kind, n in summary.notes.items())
+    print(
+        _(
+            "Wrote {n} notes ({kinds}) in {decks} Anki decks to {path}. Importing a later export into Anki "
+            "updates these notes instead of adding copies."
+        ).format(n=sum(summary.notes.values()), kinds=kinds, decks=summary.decks, path=path)
+    )
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    # No chosen_lang here: a --lang would be remembered in a progress database that the restore
+    # is about to create (main has already set the messages' language).
+    from llmq.datadir import data_dir
+    from llmq.export.backup import restore_file
+
+    home = data_dir(create=False)
+    source = Path(args.file).expanduser()
+    if not source.is_file():
+        why = _("it is a folder") if source.is_dir() else _("no such file")
+        raise UsageError(_("cannot read {file}: {why}").format(file=source, why=why))
+    backup = restore_file(source, home)
+    print(
+        _(
+            "Restored {reviews} review-log rows ({undone} undone), {cards} cards, {submissions} submissions, "
+            "{settings} settings and {files} files into {home}."
+        ).format(
+            reviews=backup.count("review_log"),
+            undone=backup.undone,
+            cards=backup.count("cards"),
+            submissions=backup.count("submissions"),
+            settings=backup.count("settings"),
+            files=len(backup.files),
+            home=home,
+        )
+    )
+    return EXIT_OK
+
+
 def _check_scope(bank: Bank, topic: str | None, kind: str | None) -> None:
     """`llmq study --topic/--kind`: a name that matches nothing is a usage error before the app opens."""
     if topic is not None and topic not in bank.topics:
@@ -638,6 +769,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--apply", action="store_true", help=_("save each set's fitted weights that beat the defaults"))
     p.add_argument("--json", action="store_true", help=_("print the results as JSON"))
     p.set_defaults(handler=cmd_optimize)
+
+    p = sub.add_parser(
+        "export",
+        parents=[common],
+        help=_("export questions to Anki, progress to a JSON backup, or the review log as CSV"),
+        description=_(
+            "Write FILE: an Anki package (apkg: one note per question, GUIDs stable across exports), "
+            "a complete JSON backup of your progress (json: `llmq restore` reads it), or the review log "
+            "as the FSRS optimizer's CSV (revlog). The format follows FILE's extension (.apkg, .json, "
+            ".csv), else apkg. --lang chooses the language of the exported questions."
+        ),
+    )
+    p.add_argument("file", metavar="FILE", help=_("the file to write (replaced if it exists)"))
+    p.add_argument("--format", choices=EXPORT_FORMATS, help=_("apkg, json or revlog (default: from FILE's extension)"))
+    p.add_argument("--deck", help=_("only this imported deck (apkg, revlog)"))
+    p.add_argument("--topic", help=_("only this topic (apkg, revlog)"))
+    p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser(
+        "restore",
+        parents=[common],
+        help=_("rebuild a JSON backup into an empty LLMQ_HOME"),
+        description=_(
+            "Rebuild the progress, settings, submissions and imported decks of a JSON backup "
+            "(`llmq export FILE.json`) into LLMQ_HOME, which must hold no progress yet. A damaged, "
+            "truncated or newer backup changes nothing."
+        ),
+    )
+    p.add_argument("file", metavar="FILE", help=_("the backup to restore"))
+    p.set_defaults(handler=cmd_restore)
     return parser
 
 
