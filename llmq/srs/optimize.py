@@ -175,6 +175,7 @@ class SetResult:
     parameters: tuple[float, ...] | None  # the fitted weights
     applied: bool  # saved to the settings by --apply
     in_use_since: str = ""  # the day the weights in use were fitted and saved; "" while they are the defaults
+    fit_error: str = ""  # why fsrs-rs could not fit the reviews (e.g. "NotEnoughData"), if it could not
 
     @property
     def enough(self) -> bool:
@@ -195,6 +196,7 @@ class SetResult:
             "parameters": list(self.parameters) if self.parameters else None,
             "applied": self.applied,
             "in_use_since": self.in_use_since or None,
+            "fit_error": self.fit_error or None,
         }
 
 
@@ -209,7 +211,10 @@ def optimize_set(name: str, seqs: list[CardReviews], settings: Settings) -> SetR
     default = measure(scored)
     if reviews < MIN_REVIEWS:
         return SetResult(name, reviews, len(scored), default, None, None, False, in_use_since)
-    weights = fit(seqs, cut, len(settings.relearning_steps))
+    try:
+        weights = fit(seqs, cut, len(settings.relearning_steps))
+    except ValueError as err:  # fsrs-rs refuses data it cannot fit (e.g. no second answers on a later day)
+        return SetResult(name, reviews, len(scored), default, None, None, False, in_use_since, fit_error=str(err))
     fitted = measure(predictions(weights, seqs, cut))
     return SetResult(name, reviews, len(scored), default, fitted, weights, False, in_use_since)
 
@@ -283,6 +288,15 @@ def format_results(results: list[SetResult], *, applied_requested: bool) -> str:
             lines.extend(f"  {_pad(label, 10)}{m.log_loss:>10.4f}  {m.rmse_bins * 100:>11.2f}%" for label, m in rows)
         if not r.enough:
             lines.append("  " + _("At least {min} reviews are needed to fit weights; nothing changed.").format(min=MIN_REVIEWS))
+        elif r.fit_error:
+            lines.append("  " + _("fsrs-rs could not fit these reviews ({reason}); nothing changed.").format(reason=r.fit_error))
+        elif r.fitted is None or r.default is None:
+            lines.append(
+                "  "
+                + _(
+                    "No held-out review came a day or more after the card's review before it: nothing to compare; nothing changed."
+                )
+            )
         elif r.applied:
             lines.append("  " + _("Saved: these weights schedule this set from now on."))
         elif not r.better:

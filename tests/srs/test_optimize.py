@@ -131,6 +131,19 @@ def test_fewer_than_400_reviews_say_how_many_and_change_nothing() -> None:
         assert store.settings() == {}
 
 
+def test_a_history_of_one_day_has_nothing_to_compare_and_changes_nothing() -> None:
+    day = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    crammed = [SimReview(card, day + timedelta(minutes=k), 3) for card in range(100) for k in range(4)]
+    with Store.open() as store:
+        write_history(store, crammed)
+    out = optimize_cli("--apply")
+    assert out.returncode == 0, out.stderr
+    assert "Cards: 400 reviews" in out.stdout
+    assert "nothing to compare; nothing changed." in out.stdout
+    with Store.open() as store:
+        assert store.settings() == {}
+
+
 # --- reading the history -----------------------------------------------------------------------
 
 
