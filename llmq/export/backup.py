@@ -165,12 +165,20 @@ def _checked(path: Path, document: Any) -> Backup:
     version = document.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise _damaged(path, _('its "version" is missing or not a number'))
-    if version > VERSION:
+    schema = document.get("schema_version", 0)
+    if version > VERSION or (isinstance(schema, int) and schema > SCHEMA_VERSION):
         raise ExportError(
             _(
-                "{file} was written by a newer llmq (backup format {version}, llmq {writer}); this llmq "
-                "reads up to format {known}. Nothing was changed."
-            ).format(file=path.name, version=version, writer=document.get("llmq_version", "?"), known=VERSION),
+                "{file} was written by a newer llmq ({writer}: backup format {version}, database schema {schema}); "
+                "this llmq reads up to backup format {known} and schema {known_schema}. Nothing was changed."
+            ).format(
+                file=path.name,
+                writer=document.get("llmq_version", "?"),
+                version=version,
+                schema=schema,
+                known=VERSION,
+                known_schema=SCHEMA_VERSION,
+            ),
             where=str(path),
             todo=_("upgrade llmq (pip install -U llmq), then restore again."),
         )

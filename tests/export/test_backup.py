@@ -4,6 +4,7 @@ a home that already holds progress changes nothing."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -96,8 +97,9 @@ def _damaged(path: Path, text: str) -> Path:
         (lambda t: t.replace('"rating"', '"ratinh"', 1), "checksum"),
         (lambda t: "[1, 2, 3]", "not an llmq backup"),
         (lambda t: t.replace('"version":1', '"version":99', 1), "newer llmq"),
+        (lambda t: re.sub(r'"schema_version":\d+', '"schema_version":99', t, count=1), "schema 99"),
     ],
-    ids=["truncated", "changed", "not-a-backup", "newer"],
+    ids=["truncated", "changed", "not-a-backup", "newer", "newer-schema"],
 )
 def test_a_bad_backup_is_named_and_changes_nothing(
     capsys: pytest.CaptureFixture[str],
