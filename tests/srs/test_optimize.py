@@ -38,6 +38,15 @@ def optimize_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def optimize_after(history: list[SimReview], *args: str, kind: str = "flashcard") -> str:
+    """Log `history` (cards of `kind`), run `llmq optimize ARGS`, return what it printed."""
+    with Store.open() as store:
+        write_history(store, history, kind=kind, prefix=kind)
+    out = optimize_cli(*args)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
 def rms_gap(a: list[Prediction], b: list[Prediction]) -> float:
     """Root mean square difference between two models' predicted recall on the same reviews."""
     return math.sqrt(sum((x.p - y.p) ** 2 for x, y in zip(a, b, strict=True)) / len(a))
@@ -52,12 +61,9 @@ def history() -> list[SimReview]:
 
 
 def test_fit_recovers_known_weights_and_beats_the_defaults(history: list[SimReview]) -> None:
+    cards, code = json.loads(optimize_after(history, "--json"))["sets"]
     with Store.open() as store:
-        write_history(store, history)
         events = store.optimizer_history()
-    out = optimize_cli("--json")
-    assert out.returncode == 0, out.stderr
-    cards, code = json.loads(out.stdout)["sets"]
     assert (cards["name"], cards["reviews"], cards["applied"]) == ("cards", 20_000, False)
     assert (code["name"], code["reviews"], code["fitted"], code["applied"]) == ("code", 0, None, False)
 
@@ -86,12 +92,9 @@ def test_fit_recovers_known_weights_and_beats_the_defaults(history: list[SimRevi
 
 
 def test_apply_saves_the_fitted_weights_and_the_scheduler_uses_them(history: list[SimReview]) -> None:
-    with Store.open() as store:
-        write_history(store, history)
-    out = optimize_cli("--apply")
-    assert out.returncode == 0, out.stderr
-    assert "Saved: these weights schedule this set from now on." in out.stdout
-    assert "Code exercises: 0 reviews" in out.stdout
+    out = optimize_after(history, "--apply")
+    assert "Saved: these weights schedule this set from now on." in out
+    assert "Code exercises: 0 reviews" in out
     with Store.open() as store:
         settings = load_settings(store)
     today = datetime.now(UTC) - timedelta(hours=4)
@@ -115,12 +118,9 @@ def test_apply_saves_the_fitted_weights_and_the_scheduler_uses_them(history: lis
 
 
 def test_fewer_than_400_reviews_say_how_many_and_change_nothing() -> None:
-    with Store.open() as store:
-        write_history(store, simulate(399, seed=3), kind="code", prefix="code")
-    out = optimize_cli("--apply")
-    assert out.returncode == 0, out.stderr
-    assert "Code exercises: 399 reviews" in out.stdout
-    assert "At least 400 reviews are needed to fit weights; nothing changed." in out.stdout
+    out = optimize_after(simulate(399, seed=3), "--apply", kind="code")
+    assert "Code exercises: 399 reviews" in out
+    assert "At least 400 reviews are needed to fit weights; nothing changed." in out
     data = json.loads(optimize_cli("--apply", "--json").stdout)["sets"]
     assert [(s["name"], s["reviews"], s["fitted"], s["applied"]) for s in data] == [
         ("cards", 0, None, False),
@@ -134,12 +134,9 @@ def test_fewer_than_400_reviews_say_how_many_and_change_nothing() -> None:
 def test_a_history_of_one_day_has_nothing_to_compare_and_changes_nothing() -> None:
     day = datetime(2026, 3, 1, 10, tzinfo=UTC)
     crammed = [SimReview(card, day + timedelta(minutes=k), 3) for card in range(100) for k in range(4)]
-    with Store.open() as store:
-        write_history(store, crammed)
-    out = optimize_cli("--apply")
-    assert out.returncode == 0, out.stderr
-    assert "Cards: 400 reviews" in out.stdout
-    assert "nothing to compare; nothing changed." in out.stdout
+    out = optimize_after(crammed, "--apply")
+    assert "Cards: 400 reviews" in out
+    assert "nothing to compare; nothing changed." in out
     with Store.open() as store:
         assert store.settings() == {}
 
