@@ -14,7 +14,6 @@ import itertools
 import json
 import os
 import random
-import sqlite3
 import tempfile
 import time
 import zipfile
@@ -33,6 +32,7 @@ from llmq.export.errors import ExportError
 from llmq.export.scope import question_deck
 from llmq.judge.reference_file import reference_solution
 from llmq.l10n import _
+from llmq.store import new_sqlite_file
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -207,13 +207,9 @@ def write_package(decks: list[genanki.Deck], path: Path) -> None:
     path = path.resolve()
     with tempfile.TemporaryDirectory(prefix=".llmq-export-", dir=path.parent) as work:
         db = Path(work) / "collection.anki2"
-        conn = sqlite3.connect(db)
-        try:
+        with new_sqlite_file(db) as cursor:
             timestamp = time.time()
-            genanki.Package(decks).write_to_db(conn.cursor(), timestamp, itertools.count(int(timestamp * 1000)))
-            conn.commit()
-        finally:
-            conn.close()
+            genanki.Package(decks).write_to_db(cursor, timestamp, itertools.count(int(timestamp * 1000)))
         staged = Path(work) / "package.apkg"
         with zipfile.ZipFile(staged, "w", compression=zipfile.ZIP_DEFLATED) as out:
             out.write(db, "collection.anki2")

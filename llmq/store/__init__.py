@@ -4,7 +4,7 @@ The only package that knows SQL: everything else calls Store's named methods and
 records exported here.
 """
 
-from llmq.store.backup_queries import BACKUP_TABLES, BackupRowsRefused, ReviewRow, TableRows
+from llmq.store.backup_queries import BACKUP_TABLES, BackupRowsRefused, ReviewRow, TableRows, new_sqlite_file
 from llmq.store.cards import LEARNING, NEW, RELEARNING, REVIEW, STATE_NAMES, BankCard, CardState, StoredCard
 from llmq.store.db import DB_NAME
 from llmq.store.errors import StoreError
@@ -47,5 +47,6 @@ __all__ = [
     "StoredCard",
     "Submission",
     "TableRows",
+    "new_sqlite_file",
     "now_ms",
 ]

@@ -1,5 +1,6 @@
 """Every row of progress.db as plain values, and a new database rebuilt from them (`llmq export
---format json` and `llmq restore`).
+--format json` and `llmq restore`); the review history as the FSRS CSV reads it; and the empty
+SQLite file that an Anki package's collection is written into (`llmq export --format apkg`).
 
 Only the SQL lives here; llmq.export.backup writes and reads the file. Rows keep their ids, so a
 review-log row still points at its card and its scheduler configuration after a round trip, and
@@ -10,7 +11,10 @@ the review log's append-only triggers hold in it as in any other.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 # In the order they are written back: a review-log row needs its card and its configuration first.
@@ -107,3 +111,15 @@ def review_history(conn: sqlite3.Connection) -> list[ReviewRow]:
         "WHERE r.kind = 'review' AND r.undone_ms IS NULL AND r.id > coalesce(z.last, 0) ORDER BY r.id"
     )
     return [ReviewRow(*row) for row in rows]
+
+
+@contextmanager
+def new_sqlite_file(path: Path) -> Iterator[sqlite3.Cursor]:
+    """A cursor on a new SQLite file at `path`, committed and closed when the block ends. For a
+    library that writes its own format (genanki writes Anki's collection): the SQL is its own."""
+    conn = sqlite3.connect(path)
+    try:
+        yield conn.cursor()
+        conn.commit()
+    finally:
+        conn.close()
