@@ -149,13 +149,13 @@ def read_backup(path: Path) -> Backup:
     except UnicodeDecodeError as err:
         raise _damaged(path, _("it is not UTF-8 text (byte {offset})").format(offset=err.start)) from err
     except json.JSONDecodeError as err:
-        end = err.pos >= len(raw.rstrip())
-        what = (
-            _("the JSON ends early at line {line}, column {column} (the file is truncated)")
-            if end
-            else _("the JSON is broken at line {line}, column {column}")
-        )
-        raise _damaged(path, what.format(line=err.lineno, column=err.colno)) from err
+        # A backup is one object: a file that does not end with its closing brace was cut short
+        # (wherever the parser noticed: often at the start of the string the cut went through).
+        if not raw.rstrip().endswith(b"}"):
+            what = _("the JSON stops before its end (the file is truncated, after {size} bytes)").format(size=len(raw))
+        else:
+            what = _("the JSON is broken at line {line}, column {column}").format(line=err.lineno, column=err.colno)
+        raise _damaged(path, what) from err
     return _checked(path, document)
 
 

@@ -94,12 +94,13 @@ def _damaged(path: Path, text: str) -> Path:
     ("damage", "said"),
     [
         (lambda t: t[: len(t) // 2], "truncated"),
+        (lambda t: t[: t.index('"review_log"') + 5], "truncated"),  # cut inside a string
         (lambda t: t.replace('"rating"', '"ratinh"', 1), "checksum"),
         (lambda t: "[1, 2, 3]", "not an llmq backup"),
         (lambda t: t.replace('"version":1', '"version":99', 1), "newer llmq"),
         (lambda t: re.sub(r'"schema_version":\d+', '"schema_version":99', t, count=1), "schema 99"),
     ],
-    ids=["truncated", "changed", "not-a-backup", "newer", "newer-schema"],
+    ids=["truncated", "truncated-in-a-string", "changed", "not-a-backup", "newer", "newer-schema"],
 )
 def test_a_bad_backup_is_named_and_changes_nothing(
     capsys: pytest.CaptureFixture[str],
