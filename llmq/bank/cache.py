@@ -44,7 +44,9 @@ from llmq.bank.model import (
 )
 from llmq.datadir import data_dir
 
-FORMAT = 5  # of the cache file; 1 was a pickle; 3 added choice rationales; 4 translations (i18n); 5 cloze
+# of the cache file; 1 was a pickle; 3 added choice rationales; 4 translations (i18n); 5 cloze;
+# 6 flashcards' key_points and code exercises' followups
+FORMAT = 6
 _PREFIX = "bank-"
 _SUFFIX = ".json"
 _SIZE_CAP = 64 << 20  # bytes: a bigger file is not ours
@@ -113,10 +115,10 @@ def _cache_dir() -> Path:
 _COMMON = ("kind", "id", "topic", "title", "tags", "difficulty", "source", "refs", "track", "source_heading")
 # After the kind's fields: the translations, {locale: {field: text or [texts]}} as in the YAML.
 _KIND_ROW: dict[str, tuple[type[Question], tuple[str, ...]]] = {
-    "flashcard": (Flashcard, ("prompt", "answer")),
+    "flashcard": (Flashcard, ("prompt", "answer", "key_points")),
     "choice": (Choice, ("prompt", "options", "correct", "explanation", "rationales")),
     "numeric": (Numeric, ("prompt", "params", "unit", "tolerance", "solution")),
-    "code": (CodeExercise, ("task", "function", "stub", "hints", "timeout_s")),
+    "code": (CodeExercise, ("task", "function", "stub", "hints", "timeout_s", "followups")),
     "cloze": (Cloze, ("passage", "extra")),
 }
 
@@ -282,10 +284,10 @@ class _Decoder:
             "where": where,
         }
         if kind == "flashcard":
-            prompt, answer = rest
+            prompt, answer, key_points = rest
             if {type(prompt), type(answer)} != _STR:
                 raise _Invalid
-            values["prompt"], values["answer"] = prompt, answer
+            values["prompt"], values["answer"], values["key_points"] = prompt, answer, _texts(key_points)
         elif kind == "choice":
             prompt, options, correct, explanation, rationales = rest
             if {type(prompt), type(explanation)} != _STR or type(correct) is not list or not set(map(type, correct)) <= {int}:
@@ -316,10 +318,20 @@ class _Decoder:
                 "solution": solution,
             }
         else:
-            task, function, stub, hints, timeout_s = rest
+            task, function, stub, hints, timeout_s, followups = rest
             if {type(task), type(function), type(stub)} != _STR:
                 raise _Invalid
-            values |= {"task": task, "function": function, "stub": stub, "hints": _texts(hints), "timeout_s": _number(timeout_s)}
+            values |= {
+                "task": task,
+                "function": function,
+                "stub": stub,
+                "hints": _texts(hints),
+                "timeout_s": _number(timeout_s),
+                "followups": _texts(followups),
+            }
+            # An id names questions only: a forged cache must not smuggle anything else through.
+            if not all(ID_RE.fullmatch(i) for i in values["followups"]):
+                raise _Invalid
         values["i18n"] = self.translations(kind, translations, values)
         if kind in ("numeric", "code"):
             # The answer module is found from this run's bank root and the id, never from the file.

@@ -20,14 +20,17 @@ LOCALES = ("zh",)
 
 # The fields a translation may carry, by kind, in the order they are hashed.
 TRANSLATABLE: dict[str, tuple[str, ...]] = {
-    "flashcard": ("title", "prompt", "answer"),
+    "flashcard": ("title", "prompt", "answer", "key_points"),
     "choice": ("title", "prompt", "options", "rationales", "explanation"),
     "numeric": ("title", "prompt", "solution"),
     "code": ("title", "task", "hints"),
     "cloze": ("title", "passage", "extra"),
 }
 HASH_LENGTH = 10
-LIST_FIELDS = ("options", "rationales", "hints")  # translated item by item: the same length as the English
+LIST_FIELDS = ("options", "rationales", "hints", "key_points")  # translated item by item: the same length as the English
+# Fields added to a kind after its translations were written: hashed only where a question has
+# them, so that adding the field to TRANSLATABLE left every existing from_en as it was.
+HASHED_WHEN_PRESENT = ("key_points",)
 TEMPLATE_FIELDS = {"numeric": ("prompt", "solution")}  # with {{placeholders}} filled at draw time
 LOCALE_RE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")  # zh, pt_BR: how a locale is written in `i18n:`
 
@@ -46,7 +49,8 @@ def source_hash(entry: Mapping[str, Any]) -> str:
     import hashlib  # here, not at import: the cache imports this module at every start
 
     fields = TRANSLATABLE.get(str(entry.get("kind", "")), ())
-    text = json.dumps([entry.get(name) for name in fields], ensure_ascii=False, sort_keys=True)
+    values = [entry.get(name) for name in fields if name not in HASHED_WHEN_PRESENT or entry.get(name) is not None]
+    text = json.dumps(values, ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:HASH_LENGTH]
 
 

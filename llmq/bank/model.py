@@ -96,6 +96,9 @@ class Flashcard(Question):
 
     prompt: str
     answer: str
+    # Two to four short points the answer must contain, shown beside it in review so that a
+    # self-grade means the same each time; empty where the bank gives none.
+    key_points: tuple[str, ...] = ()
 
 
 # A gap in a cloze passage, as Anki writes it: {{c1::answer}} or {{c1::answer::hint}}.
@@ -176,6 +179,9 @@ class CodeExercise(Question):
     hints: tuple[str, ...]
     answer_path: Path  # module with reference, checks, WRONG_ANSWERS, ALTERNATIVES
     timeout_s: float = CHECK_TIMEOUT_S
+    # Ids of two to four cards (flashcard, choice, numeric) an interviewer asks next, shown after
+    # a pass and asked by interview mode; empty where the bank gives none.
+    followups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

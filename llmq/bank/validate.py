@@ -47,13 +47,18 @@ from llmq.defaults import CHECK_TIMEOUT_S
 COMMON_REQUIRED = ("id", "kind", "title", "difficulty", "source", "refs")
 COMMON_OPTIONAL = ("topic", "tags", "track", "i18n", "source_heading")  # i18n: translations (llmq/bank/i18n.py)
 SOURCE_HEADING_MAX = 120  # characters: a heading is a short title, never a passage of the notes
+KEY_POINTS_COUNT = (2, 4)  # a flashcard's key_points: fewer is the answer itself, more is a list to recite
+KEY_POINT_MAX = 160  # characters: a point is a phrase to tick off, not a paragraph
+FOLLOWUPS_COUNT = (2, 4)  # card ids after a code exercise: what one round of follow-up questions holds
 KIND_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # kind: (required, optional)
-    "flashcard": (("prompt", "answer"), ()),
+    # key_points and followups: optional for banks of one's own; the bundled bank's code exercises
+    # all have followups (tests/bank/test_followups.py)
+    "flashcard": (("prompt", "answer"), ("key_points",)),
     # rationales: optional for banks of one's own; the bundled bank has them all (tests/bank/test_loader.py)
     "choice": (("prompt", "options", "correct", "explanation"), ("rationales",)),
     "numeric": (("prompt", "params", "unit", "tolerance", "solution"), ()),
-    "code": (("task", "function", "stub", "hints"), ("timeout_s",)),
+    "code": (("task", "function", "stub", "hints"), ("timeout_s", "followups")),
     "cloze": (("passage",), ("extra",)),
 }
 FILE_FIELDS = ("topic", "title", "questions", "i18n")
@@ -62,6 +67,8 @@ FILE_FIELDS = ("topic", "title", "questions", "i18n")
 class _Collector:
     def __init__(self) -> None:
         self.issues: list[BankIssue] = []
+        # (file, line, exercise id, followups): checked once every question of every bank is read
+        self.followups: list[tuple[Path, int, str, tuple[str, ...]]] = []
 
     def add(self, file: Path, line: int, field: str, message: str) -> None:
         self.issues.append(BankIssue(file, line, field, message))
@@ -271,7 +278,24 @@ class _QuestionReader:
         return result
 
     def _flashcard(self, common: dict[str, Any]) -> Question:
-        return Flashcard(**common, prompt=self.text("prompt"), answer=self.text("answer"))
+        key_points = self.short_list("key_points", KEY_POINTS_COUNT, "points the answer must contain")
+        for point in key_points:
+            if "\n" in point.strip() or len(point) > KEY_POINT_MAX:
+                self.err("key_points", f"{_short(point)} is not a short point: one line of at most {KEY_POINT_MAX} characters")
+        return Flashcard(**common, prompt=self.text("prompt"), answer=self.text("answer"), key_points=key_points)
+
+    def short_list(self, field: str, count: tuple[int, int], what: str) -> tuple[str, ...]:
+        """An optional list of `count[0]` to `count[1]` different non-empty texts (`what` they are)."""
+        if field not in self.raw:
+            return ()
+        items = self.text_list(field)
+        low, high = count
+        if items and not low <= len(items) <= high:
+            self.err(field, f"needs {low} to {high} {what}, has {len(items)}")
+        twice = sorted({i for i in items if items.count(i) > 1})
+        if twice:
+            self.err(field, f"names {', '.join(map(_short, twice))} twice")
+        return items
 
     def _cloze(self, common: dict[str, Any]) -> Question:
         passage = self.text("passage")
@@ -418,11 +442,25 @@ class _QuestionReader:
             hints=self.text_list("hints", min_len=1),
             answer_path=answer_path(self.root, common["id"]),
             timeout_s=timeout,
+            followups=self.followups(common["id"]),
         )
         if self.ok:
             self._check_stub(stub, function)
             self._check_code_module(question.answer_path)
         return question
+
+    def followups(self, qid: str) -> tuple[str, ...]:
+        """`followups:` (optional): card ids, checked against the whole bank once it is read."""
+        ids = self.short_list("followups", FOLLOWUPS_COUNT, "card ids an interviewer asks next")
+        bad = [i for i in ids if not ID_RE.match(i)]
+        if bad:
+            said = ", ".join(map(_short, bad))
+            self.err("followups", f"{said}: a card id is dotted lowercase words, like attention.why_sqrt_dk")
+        elif qid in ids:
+            self.err("followups", f"names the exercise itself ({qid}); name cards that are asked after it")
+        elif ids:
+            self.out.followups.append((self.file, self.raw.line_of("followups"), qid, ids))
+        return ids
 
     def _check_stub(self, stub: str, function: str) -> None:
         try:
@@ -447,6 +485,29 @@ class _QuestionReader:
             return
         if "reference" not in _defined_functions(tree):
             self.err("id", f"answer module {path} defines no reference()")
+
+
+def _short(text: str) -> str:
+    """`text` quoted for a message, cut to a readable length."""
+    return repr(text if len(text) <= 50 else text[:47] + "...")
+
+
+def _check_followups(out: _Collector, questions: dict[str, Question]) -> None:
+    """Each exercise's followups name cards of the loaded banks (never a code exercise)."""
+    for file, line, qid, ids in out.followups:
+        for card_id in ids:
+            card = questions.get(card_id)
+            if card is None:
+                close = _closest(card_id, list(questions))
+                hint = f" (did you mean {close!r}?)" if close else ""
+                out.add(file, line, "followups", f"{qid}: {card_id!r} is no question of the bank{hint}")
+            elif card.kind == "code":
+                out.add(
+                    file,
+                    line,
+                    "followups",
+                    f"{qid}: {card_id!r} is a code exercise; a follow-up is a card (flashcard, choice, numeric, cloze)",
+                )
 
 
 def _defined_functions(tree: ast.Module) -> set[str]:
@@ -640,6 +701,7 @@ def load_and_validate(roots: list[Path]) -> Bank:
                     out.add(q.where.file, q.where.line, "id", f"{q.id!r} is already used at {first}")
                     continue
                 questions[q.id] = q
+    _check_followups(out, questions)
     if out.issues:
         raise BankError(out.issues)
     # A topic exists when a question is in it; its title comes from the file declaring it.
