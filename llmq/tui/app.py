@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import events
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
@@ -187,6 +187,17 @@ class LlmqApp(App[int]):
             self.push_screen(ExerciseScreen(exercise))
         else:
             self.push_screen(PracticeScreen())
+
+    def action_command_palette(self) -> None:
+        """Textual's palette, with its own texts in the interface's language."""
+        from llmq.tui.command_palette import open_palette
+
+        open_palette(self)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        from llmq.tui.command_palette import system_commands
+
+        return system_commands(self, screen)
 
     def action_browse(self) -> None:
         from llmq.tui.screens.browse import BrowseScreen

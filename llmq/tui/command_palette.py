@@ -1,19 +1,76 @@
-"""The command palette (ctrl+p): every action of the app, by name, from any screen."""
+"""The command palette (ctrl+p): every action of the app, by name, from any screen; and Textual's
+own palette commands and texts in the interface's language."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
-from typing import TYPE_CHECKING, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from rich.align import Align
+from rich.text import Text
+from textual.app import App, SystemCommand
+from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit, Hits, Provider
+from textual.screen import Screen
+from textual.widgets.option_list import Option
 
 from llmq.bank.model import KINDS
-from llmq.l10n import _
+from llmq.l10n import N_, _
 from llmq.tui.translated import KIND_NAMES, kind_name
 
 if TYPE_CHECKING:
     from llmq.tui.app import LlmqApp
+
+# Textual's system commands (App.get_system_commands), title and help, so the catalogue has them.
+TEXTUAL_COMMANDS = (
+    N_("Theme"),
+    N_("Change the current theme"),
+    N_("Quit"),
+    N_("Quit the application as soon as possible"),
+    N_("Keys"),
+    N_("Hide the keys and widget help panel"),
+    N_("Show help for the focused widget and a summary of available keys"),
+    N_("Minimize"),
+    N_("Minimize the widget and restore to normal size"),
+    N_("Maximize"),
+    N_("Maximize the focused widget"),
+    N_("Screenshot"),
+    N_("Save an SVG 'screenshot' of the current screen"),
+)
+
+
+def system_commands(app: App[Any], screen: Screen[Any]) -> Iterator[SystemCommand]:
+    """Textual's system commands with their title and help translated (the callbacks are Textual's)."""
+    for command in App.get_system_commands(app, screen):
+        yield command._replace(title=_(command.title), help=_(command.help))
+
+
+def open_palette(app: App[Any]) -> None:
+    """Textual's action_command_palette, opening the translated palette."""
+    if app.use_command_palette and not CommandPalette.is_open(app):
+        app.push_screen(LlmqCommandPalette())
+
+
+class LlmqCommandPalette(CommandPalette):
+    """Textual's palette with its placeholder and its "no matches" line translated."""
+
+    def __init__(self) -> None:
+        super().__init__(placeholder=_("Search for commands…"), id="--command-palette")
+
+    def _start_no_matches_countdown(self, search_value: str) -> None:
+        # Textual's own, but for the text: after a moment without hits, say there are none.
+        self._stop_no_matches_countdown()
+
+        def show_no_matches() -> None:
+            if search_value:
+                self.query_one(CommandList).add_option(
+                    Option(Align.center(Text(_("No matches found"), style="not bold")), disabled=True, id=self._NO_MATCHES)
+                )
+                self._list_visible = True
+            else:
+                self._list_visible = False
+
+        self._no_matches_timer = self.set_timer(self._NO_MATCHES_COUNTDOWN, show_no_matches)
 
 
 class Command(NamedTuple):

@@ -4,6 +4,7 @@ footer and the help overlay, which both read `Screen.active_bindings`."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from textual.binding import ActiveBinding
@@ -123,3 +124,22 @@ def undid_message(event_kind: str, title: str) -> str:
     if event_kind in _UNDID:
         return _(_UNDID[event_kind]).format(title=title)
     return _("Undid the last action on “{title}”").format(title=title)
+
+
+# The scheduler labels intervals as Anki's buttons do (45s, 10m, 1.5h, 4d, 2.3mo, 1.1y); the
+# units are words in Chinese (10分钟, 4天), so the interface writes them from these.
+_INTERVAL_UNITS = {
+    "s": N_("{n}s"),
+    "m": N_("{n}m"),
+    "h": N_("{n}h"),
+    "d": N_("{n}d"),
+    "mo": N_("{n}mo"),
+    "y": N_("{n}y"),
+}
+_INTERVAL_RE = re.compile(r"^(\d+(?:\.\d+)?)(mo|s|m|h|d|y)$")
+
+
+def interval_name(label: str) -> str:
+    """A scheduler's interval label ("10m") in the interface's language ("10分钟"); anything else as it is."""
+    m = _INTERVAL_RE.match(label)
+    return _(_INTERVAL_UNITS[m.group(2)]).format(n=m.group(1)) if m else label

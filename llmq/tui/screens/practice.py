@@ -17,7 +17,7 @@ from llmq.srs import Rating
 from llmq.store import CodeStatus
 from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.screens.reloading import ReloadsOnReturn
-from llmq.tui.translated import TranslatedBindings, difficulty_name
+from llmq.tui.translated import TranslatedBindings, difficulty_name, interval_name
 from llmq.tui.widgets.card_view import CardView
 from llmq.tui.widgets.code_panel import CodePanel
 
@@ -80,7 +80,10 @@ class PracticeScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
         line = (
             _("GPU track: checked and timed on {name}").format(name=device.name)
             if device.has_cuda
-            else _("GPU track: {note}").format(note=device.note)
+            # device.note says the same in English (the judge's module has no catalogue)
+            else _(
+                "GPU track: no CUDA device, so GPU exercises are checked for correctness only (Triton interpreter, gloo ranks)"
+            )
         )
         self.post_message(self.DeviceFound(line))
 
@@ -174,7 +177,7 @@ class ExerciseScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
     @guarded
     def on_exercise_screen_scheduled(self, message: Scheduled) -> None:
         line = _("Passed: scheduled as {name}, next review in {interval}.").format(
-            name=_(message.rating.name), interval=message.interval
+            name=_(message.rating.name), interval=interval_name(message.interval)
         )
         self.query_one("#practice-counts", Static).update(line)
         self.notify(line, title=_("Practice counts"))

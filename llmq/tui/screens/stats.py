@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -85,14 +86,17 @@ def retention_text(r: Retention) -> Text:
 
 def mastery_table(topics: dict[str, TopicStats], titles: dict[str, str]) -> Table:
     """One row per topic, its name beside its own bar: never a label next to another topic's bar."""
+    # The topic's title gives way when the width is short (the one column Rich may narrow: its
+    # cells are cut with an ellipsis, never wrapped); the counts and the bar keep their width.
     table = Table(box=None, padding=(0, 1, 0, 0), show_edge=False, header_style="bold")
-    table.add_column(_("topic"), no_wrap=True, overflow="ellipsis", max_width=28)
+    table.add_column(_("topic"), max_width=28)
     for name in (N_("cards"), N_("new"), N_("learn"), N_("review"), N_("mature")):
-        table.add_column(_(name), justify="right")
-    table.add_column(_("mastery (predicted recall)"), no_wrap=True)
+        # the header in full (a Chinese one is two cells a character); the topic's title gives way
+        table.add_column(_(name), justify="right", no_wrap=True, min_width=cell_len(_(name)))
+    table.add_column(_("mastery (predicted recall)"), no_wrap=True, min_width=cell_len(_("mastery (predicted recall)")))
     for name, t in topics.items():
         table.add_row(
-            titles.get(name, name),
+            Text(titles.get(name, name), no_wrap=True, overflow="ellipsis"),
             str(t.cards),
             str(t.new),
             str(t.learning),

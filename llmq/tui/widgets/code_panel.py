@@ -25,7 +25,7 @@ from llmq.tui.widgets.card_view import CardView
 from llmq.tui.widgets.code_editor import CodeEditor
 from llmq.tui.widgets.markdown import BankMarkdown
 from llmq.tui.widgets.reading import ReadingScroll
-from llmq.tui.widgets.results import ResultsPanel
+from llmq.tui.widgets.results import ResultsPanel, status_name
 
 if TYPE_CHECKING:
     from llmq.tui.app import LlmqApp
@@ -214,7 +214,9 @@ class CodePanel(ReportsWorkerErrors, CardView):
         results.show_verdict(message.verdict)
         passed = message.verdict.passed
         status.update(
-            _("all checks pass") if passed else _("{status} · ctrl+r or f5: run again").format(status=message.verdict.status)
+            _("all checks pass")
+            if passed
+            else _("{status} · ctrl+r or f5: run again").format(status=status_name(message.verdict.status))
         )
         if passed:
             self.passed = True

@@ -9,6 +9,7 @@ from textual.widgets import Button
 
 from llmq.l10n import _
 from llmq.srs import Rating
+from llmq.tui.translated import interval_name
 
 _VARIANTS = {Rating.Again: "error", Rating.Hard: "warning", Rating.Good: "success", Rating.Easy: "primary"}
 
@@ -30,7 +31,7 @@ class RatingBar(Horizontal, can_focus=True):
         for r in Rating:
             button = self.query_one(f"#rate-{r.name.lower()}", Button)
             mark = " ◆" if r == suggested else ""
-            button.label = f"{int(r)} {_(r.name)} · {previews.get(r.name, '?')}{mark}"
+            button.label = f"{int(r)} {_(r.name)} · {interval_name(previews.get(r.name, '?'))}{mark}"
             button.set_class(r == suggested, "suggested")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

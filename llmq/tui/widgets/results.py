@@ -8,8 +8,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from llmq.judge.verdict import Verdict, isolation_text
-from llmq.l10n import _
+from llmq.judge.verdict import Verdict, check_title, isolation_text
+from llmq.l10n import N_, _, ngettext
 
 _STATUS_STYLE = {
     "pass": "bold green",
@@ -20,22 +20,58 @@ _STATUS_STYLE = {
     "crash": "bold magenta",
 }
 _MARK = {"pass": "✓", "fail": "✗", "skip": "–"}
+# A verdict's status as its heading, and a check's status after its name (the judge writes them in English).
+_HEADING = {
+    "pass": N_("PASS"),
+    "fail": N_("FAIL"),
+    "skip": N_("SKIP"),
+    "error": N_("ERROR"),
+    "timeout": N_("TIMEOUT"),
+    "crash": N_("CRASH"),
+}
+STATUS_NAMES = {
+    "pass": N_("pass"),
+    "fail": N_("fail"),
+    "skip": N_("skip"),
+    "error": N_("error"),
+    "timeout": N_("timeout"),
+    "crash": N_("crash"),
+}
+
+
+def status_name(status: str) -> str:
+    """A judge status ("fail") in the interface's language."""
+    return _(STATUS_NAMES[status]) if status in STATUS_NAMES else status
+
+
+def _summary(verdict: Verdict) -> str:
+    """The verdict's one line, in the interface's language: the first failing check (its title
+    translated where the judge wrote it; the judge's message as it is), or how many passed."""
+    bad = next((c for c in verdict.checks if c.status == "fail"), None)
+    if bad is not None:
+        first = bad.message.splitlines()[0] if bad.message else _("failed")
+        return f"{check_title(bad.name)}: {first}"
+    if verdict.status == "pass":
+        passed = sum(c.status == "pass" for c in verdict.checks)
+        return ngettext("all {n} check passed", "all {n} checks passed", passed).format(n=passed)
+    return verdict.summary
 
 
 def render_verdict(verdict: Verdict) -> Text:
     """Readable text for the judge's verdict: status, time, seed, summary, each check, notes, output."""
     status = verdict.status
     text = Text()
-    text.append(f"{status.upper()}", style=_STATUS_STYLE.get(status, "bold"))
+    text.append(_(_HEADING[status]) if status in _HEADING else status.upper(), style=_STATUS_STYLE.get(status, "bold"))
     text.append(f"  {verdict.elapsed_s:.2f} s", style="dim")
-    text.append(f"  seed {verdict.seed}", style="dim")
-    if verdict.summary:
-        text.append(f"\n{verdict.summary}")
+    text.append("  " + _("seed {seed}").format(seed=verdict.seed), style="dim")
+    summary = _summary(verdict) if verdict.summary else ""
+    if summary:
+        text.append(f"\n{summary}")
     for check in verdict.checks:
         cstatus = check.status
         text.append(f"\n{_MARK.get(cstatus, '?')} ", style=_STATUS_STYLE.get(cstatus, ""))
-        text.append(check.name, style="bold" if cstatus != "pass" else "")
-        text.append(f"  {cstatus}", style=_STATUS_STYLE.get(cstatus, ""))
+        text.append(check_title(check.name), style="bold" if cstatus != "pass" else "")
+        text.append(f"  {status_name(cstatus)}", style=_STATUS_STYLE.get(cstatus, ""))
         if check.message and cstatus != "pass":
             for line in check.message.splitlines():
                 text.append(f"\n    {line}")
@@ -43,7 +79,7 @@ def render_verdict(verdict: Verdict) -> Text:
         text.append(_("\nnote: {note}").format(note=note), style="italic")
     text.append(f"\n{isolation_text(verdict)}", style="dim" if verdict.isolation == "full" else "bold yellow")
     if verdict.stdout:
-        text.append("\noutput:", style="dim")
+        text.append("\n" + _("output:"), style="dim")
         for line in verdict.stdout.splitlines()[:20]:
             text.append(f"\n  | {line}", style="dim")
     return text
