@@ -202,17 +202,17 @@ def _checked(path: Path, document: Any) -> Backup:
     return Backup(tables, files, created if isinstance(created, int) else 0)
 
 
-_SCALARS = (type(None), int, float, str)
-
-
 def _table(path: Path, name: str, doc: Any) -> TableRows:
     if name not in BACKUP_TABLES:
         raise _damaged(path, _("unknown table {table}").format(table=name))
     columns, rows = (doc.get("columns"), doc.get("rows")) if isinstance(doc, dict) else (None, None)
     if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns) or not isinstance(rows, list):
         raise _damaged(path, _("table {table} has no list of columns and rows").format(table=name))
+    # Only the shape is checked here: a value of the wrong type (a list, a string for a number)
+    # is refused by SQLite itself when the rows go into the STRICT tables.
+    width = len(columns)
     for i, row in enumerate(rows):
-        if not isinstance(row, list) or len(row) != len(columns) or not all(isinstance(v, _SCALARS) for v in row):
+        if not isinstance(row, list) or len(row) != width:
             raise _damaged(
                 path, _("row {row} of table {table} does not have its {n} values").format(row=i + 1, table=name, n=len(columns))
             )

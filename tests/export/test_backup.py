@@ -122,23 +122,30 @@ def test_a_bad_backup_is_named_and_changes_nothing(
     assert list(fresh.iterdir()) == []
 
 
+@pytest.mark.parametrize(("rating", "said"), [(9, "CHECK"), ([3], "binding"), ("good", "INTEGER")])
 def test_rows_that_break_the_schema_are_refused_before_anything_moves(
-    capsys: pytest.CaptureFixture[str], _private_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str],
+    _private_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    rating: object,
+    said: str,
 ) -> None:
-    """A backup edited by hand with its checksum recomputed: a rating of 9 breaks a CHECK."""
+    """A backup edited by hand with its checksum recomputed: a rating of 9 breaks a CHECK, a list
+    or a word is not a rating."""
     from llmq.export.backup import _checksum
 
     path = _backup(capsys, _private_home, tmp_path)
     doc = json.loads(path.read_text(encoding="utf-8"))
     log = doc["tables"]["review_log"]
-    log["rows"][0][log["columns"].index("rating")] = 9
+    log["rows"][0][log["columns"].index("rating")] = rating
     doc["sha256"] = _checksum(doc["tables"], doc["files"])
     bad = _damaged(path, json.dumps(doc))
     fresh = tmp_path / "fresh_home"
     monkeypatch.setenv("LLMQ_HOME", str(fresh))
     code, out, err = llmq(capsys, "restore", str(bad))
     assert code == 1
-    assert "review_log" in err and "CHECK" in err
+    assert "review_log" in err and said in err
     assert not (fresh / DB_NAME).exists() and not (fresh / "decks").exists()
 
 
