@@ -3,6 +3,20 @@
 flash_attention(q, k, v, causal=False): q, k, v (B, H, T, D) contiguous, D in {16, 32, 64, 128};
 softmax(q k^T / sqrt(D)) v with an online softmax over key blocks; causal: query i sees keys
 j <= i. Returns q's dtype. Reference solution: kernels/flash_attention.py.
+
+Regimes where implementations diverge, each run every time by `boundary_regimes` beside the
+random draws (blocks people pick: 16, 32 or 64 queries and keys per step):
+- T = 1, below a block, exactly a block (16, 32), one past it (17, 33, 65), and many blocks (65
+  with blocks of 16): a key loop or a query grid rounded down, an unmasked store of the padding
+  queries, or padding keys that take weight show only when T is not a multiple of the block;
+- causal and not at each T; the diagonal block (a causal loop that stops before it leaves the
+  first queries with no key);
+- D = 16, 32, 64, 128; B * H = 1 and several;
+- scores growing along the keys (the running max grows in every block: a running sum or
+  accumulator that is not rescaled shows); every score of a row far below zero (-140: a running
+  max that starts at 0 instead of -inf underflows to 0 / 0);
+- float16, and bfloat16 on CUDA (the interpreter does not emulate bfloat16; float64 is not in the
+  task: tl.dot has no float64 on GPUs).
 """
 
 import math
@@ -66,10 +80,64 @@ def matches_reference(ctx):
     ctx.assert_close(out, ctx.reference(q, k, v, **kwargs), dtype=dtype)
 
 
+# ((B, H, T, D), causal, how q and k are made): every regime of the module docstring.
+# "plain": randn; "growing": keys scaled up along T; "far below zero": q . k / sqrt(D) ~ -140.
+REGIMES = [
+    ((1, 1, 1, 16), False, "plain"),
+    ((1, 1, 1, 16), True, "plain"),
+    ((1, 1, 5, 16), True, "plain"),
+    ((1, 1, 16, 16), False, "plain"),
+    ((1, 1, 16, 16), True, "plain"),
+    ((2, 3, 17, 16), False, "plain"),
+    ((1, 2, 17, 32), True, "plain"),
+    ((1, 1, 32, 16), True, "plain"),
+    ((1, 1, 33, 64), False, "plain"),
+    ((1, 1, 33, 16), True, "growing"),
+    ((1, 1, 40, 16), False, "growing"),
+    ((1, 1, 65, 16), True, "plain"),
+    ((1, 1, 65, 16), False, "plain"),
+    ((1, 1, 17, 128), True, "plain"),
+    ((1, 1, 20, 16), False, "far below zero"),
+]
+
+
+def _quarters(t):
+    """t rounded to multiples of 1/4: with |t| < 64 exact in TF32 and float16, so q . k is exact even
+    where CUDA's tl.dot uses TF32 (which rounds a score of 100 by ~0.05: too much for large scores)."""
+    return (t * 4).round() / 4
+
+
+def _regime_qkv(ctx, shape, kind, dtype=torch.float32):
+    q, k, v = (ctx.randn(*shape, dtype=dtype) for _ in range(3))
+    if kind == "growing":  # key j scaled by 1 + j / 8: later blocks hold larger scores
+        q = _quarters(q)
+        k = _quarters(k) * (1 + torch.arange(shape[2], dtype=dtype) / 8)[:, None]
+    elif kind == "far below zero":  # q . k / sqrt(D) ~ -36 * 16 / 4 = -144 for every pair
+        q = 6 + _quarters(q) / 4
+        k = -6 + _quarters(k) / 4
+    return q.contiguous(), k.contiguous(), v
+
+
+@check(
+    "boundary regimes, every run: T = 1, 5, 16, 17, 32, 33, 40, 65, causal and not; D = 16, 32, 64, 128; B*H = 1 and 6; "
+    "scores growing along the keys; every score near -140; float16 (bfloat16 on CUDA)",
+    examples=1,
+)
+def boundary_regimes(ctx):
+    for shape, causal, kind in REGIMES:
+        q, k, v = _regime_qkv(ctx, shape, kind)
+        out = gpukit.call_kernel(ctx, q, k, v, causal=causal)
+        ctx.assert_close(out, ctx.reference(q, k, v, causal=causal), dtype=torch.float32)
+    for half in gpukit.half_dtypes():
+        q, k, v = _regime_qkv(ctx, (1, 2, 17, 16), "plain", half)
+        ctx.assert_close(gpukit.call_kernel(ctx, q, k, v, causal=True), ctx.reference(q, k, v, causal=True), dtype=half)
+
+
 @check("large scores (|q.k| / sqrt(D) up to ~50) over several key blocks: the running max and rescaling hold", examples=3)
 def large_scores(ctx):
     t, causal = ctx.draw(st.tuples(st.sampled_from([33, 40]), st.booleans()))
     q, k, v = _qkv(ctx, torch.float32, 1, 1, t, 16, scale=2.5)
+    q, k = _quarters(q), _quarters(k)  # exact under TF32 too: only the algorithm's error is measured
     out = gpukit.call_kernel(ctx, q, k, v, causal=causal)
     ctx.assert_close(out, ctx.reference(q, k, v, causal=causal), dtype=torch.float32)
 
@@ -132,6 +200,26 @@ WRONG_ANSWERS = {
     "scales the scores by 1/D instead of 1/sqrt(D)": edited(_KERNEL, ("1.0 / math.sqrt(d)", "1.0 / d")),
     "launches t // 16 query blocks, not cdiv(t, 16): the last partial block of queries is never computed": edited(
         _KERNEL, ("attn_kernel[(triton.cdiv(t, 16), b * h)]", "attn_kernel[(t // 16, b * h)]")
+    ),
+    # Boundary regimes only: each is right for some lengths or some scores.
+    "running max starts at 0 instead of -inf: a row whose scores are all far below zero underflows to 0 / 0": edited(
+        _KERNEL, ('m = tl.full([BM], float("-inf"), tl.float32)', "m = tl.zeros([BM], tl.float32)")
+    ),
+    "rescales the accumulator but not the running sum l when the running max grows": edited(
+        _KERNEL, ("l = l * alpha + tl.sum(p, axis=1)", "l = l + tl.sum(p, axis=1)")
+    ),
+    "no mask on the output store: the padding queries of the last block are written past T": edited(
+        _KERNEL,
+        (
+            "(acc / l[:, None]).to(o_ptr.dtype.element_ty), mask=rows[:, None] < t_len)",
+            "(acc / l[:, None]).to(o_ptr.dtype.element_ty))",
+        ),
+    ),
+    "key loop over t_len // BN full blocks only: the last partial block of keys is skipped": edited(
+        _KERNEL, ("for start in range(0, t_len, BN):", "for start in range(0, t_len // BN * BN, BN):")
+    ),
+    "causal block skipping stops before the diagonal block (keys < pid * BM): the first queries see no key": edited(
+        _KERNEL, ("for start in range(0, t_len, BN):", "for start in range(0, pid * BM if CAUSAL else t_len, BN):")
     ),
     "plain torch (materialised scores), no Triton kernel": """
 import math
