@@ -397,3 +397,94 @@ async def test_the_command_palette_finds_an_exercise_by_its_notes_heading(make_a
         for _round in range(5):  # the palette searches in a worker of its own
             await pilot.pause(0.1)
         assert "tuitest.gqa" in screen_text(app)
+
+
+async def _palette(pilot: Any, query: str) -> str:
+    await pilot.press("ctrl+p")
+    await settle(pilot)
+    await pilot.press(*query)
+    await settle(pilot)
+    for _round in range(5):  # the palette searches in a worker of its own
+        await pilot.pause(0.1)
+    text = screen_text(pilot.app)
+    await pilot.press("escape")
+    await settle(pilot)
+    return text
+
+
+async def test_the_palette_names_topics_and_kinds_in_chinese_and_still_finds_them_by_id(make_app: Callable[..., Any]) -> None:
+    app = make_app(lang="zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        text = await _palette(pilot, "choice")  # the kind's id finds its Chinese name
+        assert "按题型复习：选择题" in text and "只复习选择题" in text and "Review kind" not in text
+        text = await _palette(pilot, "tuitest")  # the topic's id finds its Chinese title
+        assert "复习主题：TUI 测试题库" in text and "只复习「TUI 测试题库」的卡片" in text
+        text = await _palette(pilot, "配色")  # Textual's own commands, translated
+        assert "主题配色" in text and "Change the current theme" not in text
+        assert "搜索命令" in await _palette(pilot, "")
+
+
+async def test_undo_notices_name_the_action_in_chinese(make_app: Callable[..., Any]) -> None:
+    app = make_app(lang="zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_review(pilot, "flashcard")
+        await pilot.press("space", "3")
+        await settle(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        messages = [n.message for n in app._notifications]
+        assert "已撤销对「为什么要除以 sqrt(d_k)？」的作答" in messages
+        await pilot.press("minus")  # bury
+        await settle(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        messages = [n.message for n in app._notifications]
+        assert "已撤销对「为什么要除以 sqrt(d_k)？」的搁置" in messages
+        assert not any("review" in m or "bury" in m for m in messages)
+
+
+def test_interval_previews_are_written_in_words_in_chinese() -> None:
+    from llmq.tui.translated import interval_name
+
+    assert [interval_name(x) for x in ("45s", "10m", "1.5h", "4d", "2.3mo", "1.1y")] == [
+        "45s",
+        "10m",
+        "1.5h",
+        "4d",
+        "2.3mo",
+        "1.1y",
+    ]
+    set_language("zh")
+    assert [interval_name(x) for x in ("45s", "10m", "1.5h", "4d", "2.3mo", "1.1y")] == [
+        "45秒",
+        "10分钟",
+        "1.5小时",
+        "4天",
+        "2.3个月",
+        "1.1年",
+    ]
+    assert interval_name("?") == "?"
+
+
+def test_a_verdict_reads_in_chinese_where_the_judge_wrote_it_and_keeps_the_banks_titles() -> None:
+    from llmq.judge.verdict import LOADS, NO_FORBIDDEN, CheckResult, Verdict
+    from llmq.tui.widgets.results import render_verdict
+
+    verdict = Verdict(
+        exercise="tuitest.gqa",
+        status="fail",
+        seed=7,
+        summary="matches the reference: wrong",
+        checks=[
+            CheckResult(NO_FORBIDDEN, "pass"),
+            CheckResult(LOADS.format(function="gqa"), "pass"),
+            CheckResult("matches the reference", "fail", "max abs error 0.5"),
+        ],
+    )
+    set_language("zh")
+    text = render_verdict(verdict).plain
+    assert text.startswith("未通过") and "随机种子 7" in text
+    assert "没有调用被禁止的函数" in text and "`gqa`" in text  # the judge's own checks, translated
+    assert "matches the reference: max abs error 0.5" in text  # the bank's check title as written
+    assert " pass" not in text and " fail" not in text and "seed" not in text

@@ -230,7 +230,7 @@ class BrowseScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
         else:
             from llmq.tui.screens.question import QuestionScreen
 
-            self.app.push_screen(QuestionScreen(question))
+            self.app.push_screen(QuestionScreen(question.localized(self.llmq.card_lang)))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

@@ -9,7 +9,7 @@ from textual.widgets import Footer, Header, Rule, Static
 
 from llmq.bank import Choice, Cloze, Flashcard, Numeric, Question
 from llmq.l10n import N_, _
-from llmq.tui.translated import TranslatedBindings
+from llmq.tui.translated import TranslatedBindings, difficulty_name, kind_name
 from llmq.tui.widgets.choice import LETTERS
 from llmq.tui.widgets.markdown import BankMarkdown
 from llmq.tui.widgets.reading import ReadingScroll
@@ -44,12 +44,12 @@ class QuestionScreen(TranslatedBindings, Screen[None]):
         prompt, answer = answer_markdown(self.question)
         q = self.question
         with ReadingScroll(classes="card"):
-            yield Static(f"{q.title}  ·  {q.id} · {q.kind} · {q.difficulty}", classes="card-title")
+            yield Static(f"{q.title}  ·  {q.id} · {kind_name(q.kind)} · {difficulty_name(q.difficulty)}", classes="card-title")
             yield BankMarkdown(prompt, classes="prompt")
             yield Rule()
             yield BankMarkdown(answer, classes="answer")
             if q.refs:
-                yield Static("Sources: " + "; ".join(q.refs), classes="refs")
+                yield Static(_("Sources: {refs}").format(refs="; ".join(q.refs)), classes="refs")
         yield Footer()
 
     def on_mount(self) -> None:
