@@ -680,6 +680,19 @@ def translation_warnings(roots: list[Path] | tuple[Path, ...]) -> list[BankIssue
     return found
 
 
+def check_deck_questions(entries: list[dict[str, Any]], file: Path, topic: str) -> list[BankIssue]:
+    """What is wrong with questions given as data (the cards `llmq import` is about to write to
+    `file`, a deck's topic file), by the rules that file will be loaded by: cards only. Checked
+    without a YAML round trip, so an import of thousands of cards does not parse them twice."""
+    out = _Collector()
+    root = file.parent.parent
+    for index, entry in enumerate(entries):
+        raw = LinedDict(entry)
+        raw.line, raw.key_lines = index + 1, {}
+        _QuestionReader(raw, file, root, topic, out, cards_only=True).read()
+    return out.issues
+
+
 def load_and_validate(roots: list[Path]) -> Bank:
     """Parse and check every bank; raise BankError listing every problem, or return the Bank."""
     out = _Collector()

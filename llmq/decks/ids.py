@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 
 MARKER_RE = re.compile(r"<!--\s*llmq:id=(.*?)\s*-->")
 MARKER_VALUE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
@@ -24,6 +25,7 @@ def short_hash(text: str) -> str:
     return hashlib.sha1(unicodedata.normalize("NFC", text).encode("utf-8")).hexdigest()[:6]
 
 
+@lru_cache(maxsize=65536)  # headings repeat across notes (优势, Advantages)
 def slug(text: str, *, hashed: bool = True) -> str:
     """One id part from any text: lowercase ASCII words joined by _ (`RoPE 位置编码` -> `rope_1a2b3c`).
 

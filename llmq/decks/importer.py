@@ -130,11 +130,15 @@ def _assign_ids(deck: str, cards: list[tuple[Path, Path, NoteCard]], problems: l
     of the same path numbered _2, _3 in note order); two cards claiming one id is a problem."""
     entries: list[write.Entry] = []
     claimed: dict[str, NoteCard] = {}
+    places: dict[tuple[Path, Path], tuple[list[str], str, str]] = {}  # per note: id parts, source, ref
     for root, file, card in cards:
+        place = places.get((root, file))
+        if place is None:
+            place = places[(root, file)] = (_file_parts(root, file), _source(root, file), str(file.resolve()))
         if card.marker is not None:
             qid = card_id(deck, marker_parts(card.marker))
         else:
-            parts = [*_file_parts(root, file), *(slug(k) for k in card.key)]
+            parts = [*place[0], *(slug(k) for k in card.key)]
             qid = base = card_id(deck, parts)
             number = 2
             while qid in claimed and claimed[qid].marker is None:
@@ -152,7 +156,7 @@ def _assign_ids(deck: str, cards: list[tuple[Path, Path, NoteCard]], problems: l
             )
             continue
         claimed[qid] = card
-        entries.append(write.entry(qid, card, _source(root, file), str(file.resolve())))
+        entries.append(write.entry(qid, card, place[1], place[2]))
     return entries
 
 
@@ -205,8 +209,14 @@ def import_notes(paths: list[Path], deck: str | None = None, fmt: str = "auto", 
 
     _recover(folder)
     questions = folder / "questions"
-    old_visible = write.read(questions / f"{name}.yaml")
-    old_hidden = write.read(questions / write.HIDDEN_FILE)
+    visible_file, hidden_file = f"{name}.yaml", write.HIDDEN_FILE
+    texts = {file_name: write.read_text(questions / file_name) for file_name in (visible_file, hidden_file)}
+    state = write.read_state(folder, texts)
+    if state is not None:  # the files are as the last import wrote them: no YAML to parse
+        old_visible, old_hidden = state[visible_file], state[hidden_file]
+    else:
+        old_visible = write.parse(questions / visible_file, texts[visible_file])
+        old_hidden = write.parse(questions / hidden_file, texts[hidden_file])
     new_by_id = {e["id"]: e for e in entries}
     read_files = {f.path.resolve() for f in files}
     read_folders = [p.resolve() for p in paths if p.is_dir()]
@@ -231,7 +241,7 @@ def import_notes(paths: list[Path], deck: str | None = None, fmt: str = "auto", 
             visible.append(entry)
             report.added += 1
     hidden = [e for e in old_hidden if e["id"] not in new_by_id] + hidden_now
-    if visible == old_visible and hidden == old_hidden:
+    if visible == old_visible and hidden == old_hidden and state is not None:
         return report  # the same notes again: nothing to write
     if not dry_run:
         _write_deck(name, folder, visible, hidden)
@@ -240,23 +250,25 @@ def import_notes(paths: list[Path], deck: str | None = None, fmt: str = "auto", 
 
 
 def _write_deck(name: str, folder: Path, visible: list[write.Entry], hidden: list[write.Entry]) -> None:
-    """Write the deck beside its folder, check it loads, then rename it into place."""
-    from llmq.bank.errors import BankError
-    from llmq.bank.validate import load_and_validate
+    """Check the cards by the bank's rules, write the deck beside its folder, then rename it into place."""
+    from llmq.bank.validate import check_deck_questions
 
+    visible_file = f"{name}.yaml"
+    issues = check_deck_questions(visible, folder / "questions" / visible_file, name)
+    if issues:  # a card the bank would refuse: a bug here, and nothing is replaced
+        listed = "\n".join(f"  {issue}" for issue in issues)
+        raise DeckError(_("the deck would not load, so nothing was imported:\n{issues}").format(issues=listed))
+    texts = {visible_file: write.render(name, visible), write.HIDDEN_FILE: write.render(name, hidden) if hidden else ""}
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".import-{name}-", dir=folder.parent))
     try:
         (staging / "questions").mkdir()
-        (staging / "questions" / f"{name}.yaml").write_text(write.render(name, visible), encoding="utf-8")
-        if hidden:
-            (staging / "questions" / write.HIDDEN_FILE).write_text(write.render(name, hidden), encoding="utf-8")
-        if visible:
-            try:
-                load_and_validate([staging])
-            except BankError as exc:  # a card the bank would refuse: a bug here, and nothing is replaced
-                raise DeckError(_("the deck would not load, so nothing was imported:\n{issues}").format(issues=exc)) from None
-        for path in (staging / "questions").iterdir():
+        for file_name, text in texts.items():
+            if text:
+                (staging / "questions" / file_name).write_text(text, encoding="utf-8")
+        entries = {visible_file: visible, write.HIDDEN_FILE: hidden}
+        (staging / write.STATE_FILE).write_text(write.state_text(texts, entries), encoding="utf-8")
+        for path in [*(staging / "questions").iterdir(), staging / write.STATE_FILE]:
             with path.open("rb") as f:
                 os.fsync(f.fileno())
         if folder.exists():

@@ -8,6 +8,9 @@ like the bank's own.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +23,42 @@ from llmq.l10n import _
 Entry = dict[str, Any]
 HIDDEN_FILE = "_hidden.yaml"
 
-_Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+STATE_FILE = "import-state.json"  # the entries as last written, to compare with without parsing YAML
+# What a `|` block can hold as is: no control character but tab and newline, no line ending in a
+# space, nothing YAML would read differently (a leading space or newline, a trailing newline).
+_YAML_UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
+_BLOCK_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]|[ \t]\n|[ \t]$")
 
 
-class _DeckDumper(_Dumper):  # type: ignore[misc, valid-type]
-    """Multi-line text as a `|` block (the bank's style)."""
+def _scalar(value: str, indent: str) -> str:
+    """One text as YAML: multi-line text as a `|-` block (the bank's style), the rest as a
+    double-quoted string (JSON's escapes are YAML's)."""
+    if "\n" in value and not value.startswith((" ", "\n", "\t")) and not value.endswith("\n") and not _BLOCK_UNSAFE.search(value):
+        return "|-\n" + "\n".join(f"{indent}{line}" if line else "" for line in value.split("\n"))
+    # JSON leaves these as they are; YAML refuses them (or reads them as line breaks) unescaped.
+    return _YAML_UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, ensure_ascii=False))
 
 
-def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
-
-
-_DeckDumper.add_representer(str, _text)
+def render(deck: str, entries: list[Entry]) -> str:
+    """The text of one deck file (the entries hold texts and lists of texts only)."""
+    out = [
+        "# Written by `llmq import`: edit the notes and import again rather than this file.",
+        f"topic: {deck}",
+        f"title: {deck}",
+        "questions:" if entries else "questions: []",
+    ]
+    for item in entries:
+        first = True
+        for key, value in item.items():
+            lead = "  - " if first else "    "
+            first = False
+            if isinstance(value, list):
+                out.append(f"{lead}{key}:" if value else f"{lead}{key}: []")
+                out += [f"      - {_scalar(v, '        ')}" for v in value]
+            else:
+                out.append(f"{lead}{key}: {_scalar(value, '      ')}")
+    return "\n".join(out) + "\n"
 
 
 def entry(card_id: str, card: NoteCard, source: str, ref: str) -> Entry:
@@ -57,24 +83,22 @@ def entry(card_id: str, card: NoteCard, source: str, ref: str) -> Entry:
     return fields
 
 
-def render(deck: str, entries: list[Entry]) -> str:
-    """The text of one deck file."""
-    document = {"topic": deck, "title": deck, "questions": entries}
-    header = "# Written by `llmq import`: edit the notes and import again rather than this file.\n"
-    body: str = yaml.dump(document, Dumper=_DeckDumper, allow_unicode=True, sort_keys=False, width=1 << 16)
-    return header + body
-
-
-def read(path: Path) -> list[Entry]:
-    """The questions of a deck file as written (empty when there is none); DeckError if it is damaged."""
+def read_text(path: Path) -> str:
+    """A deck file's text ("" when there is none); DeckError if it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return []
+        return ""
     except (OSError, UnicodeDecodeError) as exc:
         raise DeckError(
             _("{path} cannot be read ({why}); remove the deck folder and import again").format(path=path, why=exc)
         ) from None
+
+
+def parse(path: Path, text: str) -> list[Entry]:
+    """The questions of a deck file's text (none when it is empty); DeckError if it is damaged."""
+    if not text:
+        return []
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
@@ -93,3 +117,28 @@ def read(path: Path) -> list[Entry]:
             )
         )
     return questions
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def read_state(folder: Path, texts: dict[str, str]) -> dict[str, list[Entry]] | None:
+    """The entries of each deck file as `llmq import` last wrote them, when every file is still
+    exactly what it wrote (`texts`: file name -> its text now, "" when absent); else None, and the
+    caller parses the YAML (a hand-edited deck still imports right, only slower)."""
+    try:
+        state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(state, dict) or state.get("digests") != {name: digest(text) for name, text in texts.items()}:
+        return None
+    entries = state.get("entries")
+    if not isinstance(entries, dict) or set(entries) != set(texts):
+        return None
+    return entries
+
+
+def state_text(texts: dict[str, str], entries: dict[str, list[Entry]]) -> str:
+    """The state file for deck files `texts` holding `entries` (both by file name)."""
+    return json.dumps({"digests": {name: digest(text) for name, text in texts.items()}, "entries": entries}, ensure_ascii=False)

@@ -37,10 +37,11 @@ def detect(text: str, path: Path) -> str:
     lines = text.split("\n")
     in_code = code_lines(lines)
     plain = [without_inline_code(line) for line, code in zip(lines, in_code) if not code]
-    if any(_HASHCARDS_LINE.match(line) for line in plain):
+    # Cheap tests on the whole text first: most notes hold none of the marks at all.
+    if ("Q:" in text or "C:" in text) and any(_HASHCARDS_LINE.match(line) for line in plain):
         return "hashcards"
     if any(_OBSIDIAN_TAG.search(line) or _OBSIDIAN_MULTILINE.match(line.strip()) for line in plain):
         return "obsidian"
-    if any(obsidian.single_line_card(line) is not None for line in plain):
+    if "::" in text and any(obsidian.single_line_card(line) is not None for line in plain if "::" in line):
         return "obsidian"
     return "headings"
