@@ -98,8 +98,12 @@ def _read_all(
     problems: list[NoteProblem] = []
     files: list[FileRead] = []
     deck_header: str | None = None
+    seen: set[Path] = set()
     for root in paths:
         for file in note_files(root, fmt):
+            if file.resolve() in seen:  # named twice (a file and its folder): read once
+                continue
+            seen.add(file.resolve())
             try:
                 text = read_note(file)
             except NoteUnreadable as exc:

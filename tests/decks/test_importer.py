@@ -14,7 +14,8 @@ from llmq.decks.importer import import_notes
 from llmq.srs import Rating, Study
 from llmq.store import Store
 
-AWESOME = Path("/work/shared/notes/awesome-llm-learning")
+# The notes of the issue (../shared/notes beside the checkout); skipped where they are not.
+AWESOME = Path(__file__).resolve().parents[3] / "shared" / "notes" / "awesome-llm-learning"
 TOPICS = Path(__file__).parent / "notes" / "topics"
 
 
@@ -170,3 +171,8 @@ def test_an_interrupted_swap_is_recovered(tmp_path: Path) -> None:
     report = import_notes([TOPICS], "topics")
     assert (report.unchanged, report.written) == (8, False)
     assert (decks_dir() / "topics" / "questions" / "topics.yaml").is_file()
+
+
+def test_a_note_named_twice_is_read_once() -> None:
+    report = import_notes([TOPICS, TOPICS / "attention.md"], "topics")
+    assert (report.added, report.errors) == (8, [])
