@@ -101,6 +101,8 @@ def test_usage_errors_in_chinese() -> None:
     assert english_runs(kind.stderr) == [], kind.stderr
     card = _zh("stub", "attention.why_sqrt_dk")
     assert card.returncode == 2 and "不是编程练习" in card.stderr and english_runs(card.stderr) == []
+    device = _zh("check", "attention.sdpa", "/dev/zero", timeout=60)
+    assert device.returncode == 2 and "/dev/zero 不是普通文件" in device.stderr and english_runs(device.stderr) == []
     missing = _zh("check", "attention.sdpa", "/nonexistent/solution.py", timeout=60)
     assert missing.returncode == 2 and "无法读取 /nonexistent/solution.py：文件不存在" in missing.stderr
     bad_env = run_llmq("list", env={**NO_LOCALE, "LLMQ_LANG": "fr", "LANG": "zh_CN.UTF-8"})

@@ -29,6 +29,7 @@ import llmq
 from llmq.defaults import CHECK_TIMEOUT_S
 from llmq.errors import LlmqError
 from llmq.judge.verdict import Verdict, judge_failure
+from llmq.l10n import _
 
 _PACKAGE_ROOT = str(Path(llmq.__file__).resolve().parent.parent)
 
@@ -114,15 +115,17 @@ def read_source(source: str | Path) -> tuple[str, str]:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise SourceRefused(f"{source} is not a regular file; give the path of a Python file")
+            raise SourceRefused(_("{path} is not a regular file; give the path of a Python file").format(path=source))
         if info.st_size > MAX_SOURCE_BYTES:
-            raise SourceRefused(f"{source} is {info.st_size} bytes; a solution file may be at most 1 MiB")
+            raise SourceRefused(
+                _("{path} is {size} bytes; a solution file may be at most 1 MiB").format(path=source, size=info.st_size)
+            )
         with os.fdopen(fd, "rb", closefd=False) as handle:
             data = handle.read(MAX_SOURCE_BYTES + 1)
     finally:
         os.close(fd)
     if len(data) > MAX_SOURCE_BYTES:  # it grew while we read it
-        raise SourceRefused(f"{source} is over 1 MiB; a solution file may be at most 1 MiB")
+        raise SourceRefused(_("{path} is over 1 MiB; a solution file may be at most 1 MiB").format(path=source))
     return data.decode("utf-8"), str(source)
 
 

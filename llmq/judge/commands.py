@@ -25,6 +25,7 @@ from llmq.judge import forbidden as forbidden_mod
 from llmq.judge.client import Cancelled, ExerciseLike, Judge, Pending, read_source
 from llmq.judge.verdict import LOADS, NO_FORBIDDEN, CheckResult, Verdict, finish, missing_function, render_text
 from llmq.judge.verify import render_verify_report, verify
+from llmq.l10n import _
 
 WATCH_POLL_S = 0.2
 
@@ -223,7 +224,7 @@ def watch_file(
         seen = _stamp(path)
         pending: Pending | None = judge.submit(exercise, path, seed=seed)
         if not as_json:
-            out.write(f"watching {path} (Ctrl-C to stop)\n")
+            out.write(_("watching {path} (Ctrl-C to stop)").format(path=path) + "\n")
             out.flush()
         while keep_going():
             if pending is not None and pending.done():
@@ -240,7 +241,7 @@ def watch_file(
                 if pending is not None:
                     pending.cancel()
                 if not as_json:
-                    out.write(f"\n{path} changed: checking again\n")
+                    out.write("\n" + _("{path} changed: checking again").format(path=path) + "\n")
                     out.flush()
                 pending = judge.submit(exercise, path, seed=seed)
             time.sleep(WATCH_POLL_S)

@@ -28,6 +28,8 @@ SOURCES: dict[str, tuple[str, ...] | None] = {
     "tui/plain.py": None,
     "judge/verdict.py": ("render_text", "isolation_text", "check_title", "ISOLATION_TEXT", "_MARKS"),
     "judge/verify.py": ("render_verify_report",),
+    "judge/client.py": ("read_source",),
+    "judge/commands.py": ("watch_file",),
 }
 
 _WRAPPERS = {"_", "N_", "ngettext"}
