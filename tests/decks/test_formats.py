@@ -171,3 +171,8 @@ def test_auto_detects_each_format() -> None:
     assert detect("term::definition\n", NOTE) == "obsidian"
     assert detect("text `a::b` only\n", NOTE) == "headings"
     assert detect("a\tb\n", Path("x.txt")) == "tsv"
+
+
+def test_a_note_that_is_one_question_is_one_card() -> None:
+    cards, _ = headings.parse("# What does RMSNorm drop?\n\nThe mean and the bias.\n", NOTE)
+    assert [(c.title, c.answer) for c in cards] == [("What does RMSNorm drop?", "The mean and the bias.")]

@@ -3,8 +3,10 @@
 A heading is a prompt; its body up to the next heading of the same or a higher level (its
 subsections included) is the answer. A heading with no text of its own (only subheadings, or
 nothing) is a section title: it makes no card, and its name is the context its subsections are
-shown with ("MQA › 优势"). A note's title (its one `#` heading, first) is context only, never a
-card of the whole note; a note with no `#` title has its file name as the outermost context. Code blocks, tables and math are kept as written; images become a line naming the image.
+shown with ("MQA › 优势"). A note's title (its one `#` heading, first, with sections below it) is
+context only, never a card of the whole note; a note with no `#` title has its file name as the
+outermost context. Code blocks, tables and math are kept as written; images become a line naming
+the image.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ def parse(text: str, file: Path) -> tuple[list[NoteCard], list[NoteProblem]]:
     cards: list[NoteCard] = []
     stack: list[Heading] = []  # the headings above the current one
     levels = [h.level for h in found]
-    title_heading = found[0] if levels and levels[0] == 1 and levels.count(1) == 1 else None
+    # The note's title: its one `#` heading, first, with sections below it (a note that is one
+    # `# question` and its answer is a card).
+    title_heading = found[0] if len(levels) > 1 and levels[0] == 1 and levels.count(1) == 1 else None
     for position, heading in enumerate(found):
         push_heading(stack, heading)
         parents = stack[:-1]
