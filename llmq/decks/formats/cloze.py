@@ -10,9 +10,7 @@ import re
 from pathlib import Path
 
 from llmq.decks.card import NoteCard
-from llmq.decks.formats.text import mask_code, plain_title
-
-CONTEXT_SEPARATOR = " › "
+from llmq.decks.formats.text import CONTEXT_SEPARATOR, mask_code, plain_title
 
 
 def gaps(passage: str, pattern: re.Pattern[str]) -> list[re.Match[str]]:

@@ -12,6 +12,7 @@ from llmq.decks.card import NoteCard
 from llmq.decks.errors import NoteProblem
 from llmq.decks.formats.cloze import cloze_cards, gaps
 from llmq.decks.formats.text import (
+    CONTEXT_SEPARATOR,
     Heading,
     clean_body,
     find_marker,
@@ -26,7 +27,6 @@ from llmq.l10n import _
 _FIELD = re.compile(r"^(Q|A|C):(?:[ \t]|$)")
 # A gap: [text], not a Markdown link [text](url) nor an escaped \\[.
 _GAP = re.compile(r"(?<!\\)\[([^\[\]\n]+)\](?!\()")
-CONTEXT_SEPARATOR = " › "
 
 
 def parse(text: str, file: Path) -> tuple[list[NoteCard], list[NoteProblem]]:

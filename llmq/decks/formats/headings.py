@@ -15,10 +15,8 @@ from pathlib import Path
 
 from llmq.decks.card import NoteCard
 from llmq.decks.errors import NoteProblem
-from llmq.decks.formats.text import Heading, clean_body, find_marker, heading_context, prepare, push_heading
+from llmq.decks.formats.text import CONTEXT_SEPARATOR, Heading, clean_body, find_marker, heading_context, prepare, push_heading
 from llmq.decks.ids import MARKER_RE
-
-CONTEXT_SEPARATOR = " › "
 
 
 def parse(text: str, file: Path) -> tuple[list[NoteCard], list[NoteProblem]]:

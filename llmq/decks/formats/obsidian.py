@@ -16,6 +16,8 @@ from llmq.decks.card import NoteCard
 from llmq.decks.errors import NoteProblem
 from llmq.decks.formats.cloze import cloze_cards
 from llmq.decks.formats.text import (
+    CONTEXT_SEPARATOR,
+    SR_COMMENT,
     Heading,
     clean_body,
     find_marker,
@@ -31,13 +33,11 @@ from llmq.l10n import _
 
 _HIGHLIGHT = re.compile(r"==(?=\S)(.+?)(?<=\S)==")
 _LIST_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-_SR_COMMENT = re.compile(r"<!--SR:.*?-->")
-CONTEXT_SEPARATOR = " › "
 
 
 def single_line_card(line: str) -> tuple[str, str, bool] | None:
     """(question, answer, both ways) if `line` is a `::` or `:::` card (a `::` in code does not count)."""
-    text = _SR_COMMENT.sub("", MARKER_RE.sub("", line)).rstrip()
+    text = SR_COMMENT.sub("", MARKER_RE.sub("", line)).rstrip()
     masked = mask_code(text)
     for separator, both in ((":::", True), ("::", False)):
         at = masked.find(separator)

@@ -20,7 +20,8 @@ _INLINE_CODE = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)")
 _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
 _HTML_IMAGE = re.compile(r"<img\b[^>]*>", re.I)
 _HTML_ATTR = re.compile(r"""\b(src|alt)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
-_SR_COMMENT = re.compile(r"<!--SR:.*?-->")  # the Obsidian plugin's own scheduling notes
+SR_COMMENT = re.compile(r"<!--SR:.*?-->")  # the Obsidian plugin's own scheduling notes
+CONTEXT_SEPARATOR = " › "  # between a card's headings in its title: MQA › 优势
 
 
 class NoteUnreadable(Exception):
@@ -160,7 +161,7 @@ def clean_body(lines: list[str], in_code: list[bool]) -> str:
     out: list[str] = []
     for line, code in zip(lines, in_code):
         if not code:
-            line = _SR_COMMENT.sub("", MARKER_RE.sub("", line))
+            line = SR_COMMENT.sub("", MARKER_RE.sub("", line))
             if "<img" in line.lower() or "![" in line:
                 line = _MD_IMAGE.sub(lambda m: _image_line(m.group(1), m.group(2)), line)
                 line = _HTML_IMAGE.sub(_html_image, line)
