@@ -107,6 +107,25 @@ def _seeds_for(ex: ExerciseLike, seeds: tuple[int, ...]) -> tuple[int, ...]:
     return seeds[:GPU_VERIFY_SEEDS] if getattr(ex, "track", "cpu") == "gpu" else seeds
 
 
+def _submissions(plan: dict[str, Any]) -> list[tuple[str, str]]:
+    """(kind, name) of every bank submission of one exercise: the reference, its wrong answers,
+    its alternatives."""
+    return (
+        [("reference", "")]
+        + [("wrong", str(name)) for name in plan["wrong_answers"]]
+        + [("alternative", str(name)) for name in plan["alternatives"]]
+    )
+
+
+def _queue_rank(ex: ExerciseLike, kind: str) -> int:
+    """Which runs go to the worker first: the longest. A GPU-track run interprets Triton kernels
+    or forks ranks (seconds to tens of seconds), and a reference or alternative runs every check,
+    while a wrong answer stops at its first failing check."""
+    gpu = getattr(ex, "track", "cpu") == "gpu"
+    full = kind != "wrong"
+    return {(True, True): 0, (True, False): 1, (False, True): 2, (False, False): 3}[(gpu, full)]
+
+
 def _seed_list(seeds: Iterable[int]) -> str:
     found = sorted(seeds)
     return f"seed{'s' if len(found) != 1 else ''} {', '.join(str(s) for s in found)}"
@@ -139,28 +158,29 @@ def verify(
             reports.append(ExerciseReport(id=ex.id, reference="fail", problems=[str(error)]))
         else:
             plans.append((ex, plan))
-    # Queue everything first so the worker keeps all its slots busy.
+    # Queue everything first so the worker keeps all its slots busy, the longest runs first (see
+    # _queue_rank): short runs then fill the last slots, and no core idles behind one long run.
+    keys = sorted(
+        (
+            (i, kind, name, s)
+            for i, (ex, plan) in enumerate(plans)
+            for kind, name in _submissions(plan)
+            for s in _seeds_for(ex, seeds)
+        ),
+        key=lambda key: (_queue_rank(plans[key[0]][0], key[1]), key[0]),  # stable: bank order within a rank
+    )
+    queued: dict[tuple[int, str, str, int], Pending] = {}
+    for i, kind, name, s in keys:
+        quick = kind != "reference"  # bank answers stop at their first failing check, unshrunk
+        queued[(i, kind, name, s)] = judge.submit(
+            plans[i][0], submission=kind, name=name, seed=s, shrink=not quick, stop_on_failure=quick
+        )
     runs: list[tuple[ExerciseLike, dict[str, Any], Runs, list[tuple[str, Runs]], list[tuple[str, Runs]]]] = []
-    for ex, plan in plans:
+    for i, (ex, plan) in enumerate(plans):
         own = _seeds_for(ex, seeds)
-        reference = [(s, judge.submit(ex, submission="reference", seed=s)) for s in own]
-        wrong = [
-            (
-                name,
-                [(s, judge.submit(ex, submission="wrong", name=name, seed=s, shrink=False, stop_on_failure=True)) for s in own],
-            )
-            for name in plan["wrong_answers"]
-        ]
-        alternatives = [
-            (
-                name,
-                [
-                    (s, judge.submit(ex, submission="alternative", name=name, seed=s, shrink=False, stop_on_failure=True))
-                    for s in own
-                ],
-            )
-            for name in plan["alternatives"]
-        ]
+        reference = [(s, queued[(i, "reference", "", s)]) for s in own]
+        wrong = [(name, [(s, queued[(i, "wrong", name, s)]) for s in own]) for name in plan["wrong_answers"]]
+        alternatives = [(name, [(s, queued[(i, "alternative", name, s)]) for s in own]) for name in plan["alternatives"]]
         runs.append((ex, plan, reference, wrong, alternatives))
 
     for ex, plan, reference, wrong, alternatives in runs:

@@ -86,7 +86,7 @@ def test_verify_with_the_real_judge_reports_a_module_that_hangs_at_import(tmp_pa
     assert verify_exercises([ExerciseRef("tmp.hangs", hangs, "f")], out=out) == 1
     text = out.getvalue()
     assert f"bank error: tmp.hangs: {hangs}" in text and "Traceback" not in text
-    assert "FAILED: 0 of 1 exercises hold, 1 bank errors" in text
+    assert "FAILED: 0 of 1 exercise holds, 1 bank error" in text
 
 
 class _LuckyJudge(_FakeJudge):

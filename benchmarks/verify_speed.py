@@ -1,0 +1,85 @@
+"""How long `llmq verify` takes, per track, and how busy the machine was meanwhile.
+
+Runs `python -m llmq verify --track T --json` in a fresh process for each track asked for (cpu,
+gpu; both by default) and prints one JSON line per track:
+  track                   the track verified
+  seconds                 wall-clock time of the whole command (bank load, worker start, verdicts)
+  ok                      whether verify said everything holds (exit status 0)
+  exercises, submissions  how many exercises, and bank submissions judged (every seed counted)
+  judge_seconds           the judge's own time, all submissions together (over `seconds`: the
+                          cores the run used at once)
+  cpu_seconds             user + system CPU of the command and everything it started
+  cores                   os.cpu_count(): verify runs that many submissions at a time (up to 4)
+  load_before, load_after the 1-minute load average before and after (others' work on a shared
+                          machine slows the run: compare figures taken at similar loads)
+The issue's budgets on a 2-core machine: cpu under 180 s, gpu under 480 s.
+Run: .venv/bin/python benchmarks/verify_speed.py [--track cpu|gpu|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS_PER_TRACK = {"cpu": 5, "gpu": 2}  # llmq.judge.verify: VERIFY_SEEDS, GPU_VERIFY_SEEDS
+
+
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(track: str) -> dict[str, object]:
+    load_before = os.getloadavg()[0]
+    cpu_before = children_cpu_s()
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "llmq", "verify", "--track", track, "--json", "--lang", "en"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    seconds = time.monotonic() - started
+    figures: dict[str, object] = {
+        "track": track,
+        "seconds": round(seconds, 1),
+        "ok": proc.returncode == 0,
+        "cpu_seconds": round(children_cpu_s() - cpu_before, 1),
+        "cores": os.cpu_count(),
+        "load_before": round(load_before, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+    }
+    try:
+        report = json.loads(proc.stdout)
+    except ValueError:
+        print(proc.stderr[-2000:], file=sys.stderr)
+        return figures
+    exercises = report.get("exercises", [])
+    per_exercise = [1 + e.get("wrong_answers_total", 0) + e.get("alternatives_total", 0) for e in exercises]
+    figures["exercises"] = len(exercises)
+    figures["submissions"] = sum(per_exercise) * SEEDS_PER_TRACK[track]
+    figures["judge_seconds"] = round(sum(e.get("run_s", 0.0) for e in exercises), 1)
+    for problem in [p for e in exercises for p in e.get("problems", [])] + report.get("bank_errors", []):
+        print(f"{track}: {problem}", file=sys.stderr)
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--track", choices=["cpu", "gpu", "both"], default="both")
+    args = parser.parse_args()
+    for track in ("cpu", "gpu") if args.track == "both" else (args.track,):
+        print(json.dumps(run(track)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,77 @@
+"""`llmq verify` hands the worker its longest runs first (GPU-track runs, then the references and
+alternatives that run every check, wrong answers last), so both cores stay busy to the end; the
+report still lists the exercises, answers and seeds in bank order, each with its own verdicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from llmq.judge.verdict import CheckResult, Verdict
+from llmq.judge.verify import verify
+
+
+@dataclass(frozen=True)
+class _Exercise:
+    id: str
+    answer_path: Path
+    function: str = "f"
+    timeout_s: float = 10.0
+    track: str = "cpu"
+
+
+class _Done:
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def result(self, timeout: float | None = None) -> Any:
+        return self.value
+
+    def cancel(self) -> None:
+        pass
+
+
+class _RecordingJudge:
+    """Records the order of submissions; every wrong answer named "lucky" passes under seed 1 only."""
+
+    def __init__(self) -> None:
+        self.queued: list[tuple[str, str, str, int]] = []
+
+    def submit_describe(self, answer_path: Path) -> _Done:
+        return _Done({"checks": ["matches"], "wrong_answers": ["w1", "lucky"], "alternatives": ["a1"], "problems": []})
+
+    def submit(self, exercise: _Exercise, *args: Any, **kwargs: Any) -> _Done:
+        kind, name, seed = kwargs["submission"], kwargs.get("name", ""), kwargs["seed"]
+        self.queued.append((exercise.id, kind, name, seed))
+        passes = kind != "wrong" or (name == "lucky" and seed == 1)
+        check = CheckResult("matches", "pass" if passes else "fail", "")
+        return _Done(Verdict(exercise.id, "pass" if passes else "fail", [check], seed=seed))
+
+
+def test_the_longest_runs_are_queued_first_and_the_report_keeps_bank_order(tmp_path: Path) -> None:
+    exercises = [
+        _Exercise("cpu.a", tmp_path / "a.py"),
+        _Exercise("gpu.b", tmp_path / "b.py", track="gpu"),
+        _Exercise("cpu.c", tmp_path / "c.py"),
+    ]
+    judge = _RecordingJudge()
+    report = verify(exercises, judge, seeds=(0, 1, 2))  # type: ignore[arg-type]
+
+    kinds = [(ex, kind) for ex, kind, _, _ in judge.queued]
+    gpu_full = [k for k in kinds if k[0] == "gpu.b" and k[1] != "wrong"]
+    assert kinds[: len(gpu_full)] == gpu_full  # the GPU exercise's reference and alternative first
+    assert [k[1] for k in kinds[-12:]] == ["wrong"] * 12  # the CPU wrong answers last
+    assert [k[0] for k in kinds[-12:]] == ["cpu.a"] * 6 + ["cpu.c"] * 6  # in bank order
+    assert {s for ex, _, _, s in judge.queued if ex == "gpu.b"} == {0, 1}  # the GPU track's two seeds
+    assert len(judge.queued) == 2 * 4 * 3 + 4 * 2  # every submission once
+
+    assert [ex.id for ex in report.exercises] == ["cpu.a", "gpu.b", "cpu.c"]
+    for ex in report.exercises:  # each answer judged on its own verdicts, not another's
+        assert ex.reference == "pass" and ex.alternatives_passed == 1
+        assert ex.wrong_answers_caught == 1 and ex.wrong_answers_total == 2
+    assert report.bank_errors == [
+        f"{ex}: wrong answer 'lucky' is caught only by luck: it passes every check under seed 1 "
+        f"(caught under {seeds}); make a check cover its regime every run"
+        for ex, seeds in (("cpu.a", "seeds 0, 2"), ("gpu.b", "seed 0"), ("cpu.c", "seeds 0, 2"))
+    ]
