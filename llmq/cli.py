@@ -195,15 +195,16 @@ def cmd_list(args: argparse.Namespace) -> int:
                     name=repr(args.deck), hint=_closest(args.deck, decks), decks=known
                 )
             )
-    from llmq.bank.paths import deck_of
+    from llmq.bank.paths import deck_of, decks_dir
 
+    decks_folder = decks_dir()
     rows = [
         q
         for q in bank.questions.values()
         if (not args.kind or q.kind == args.kind)
         and (not args.topic or q.topic == args.topic)
         and (not args.track or q.track == args.track)
-        and (args.deck is None or deck_of(q.where.file) == args.deck)
+        and (args.deck is None or deck_of(q.where.file, decks_folder) == args.deck)
     ]
     if args.json:
         print(

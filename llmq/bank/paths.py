@@ -62,8 +62,12 @@ def answer_path(root: Path, question_id: str) -> Path:
     return root / "answers" / Path(*question_id.split(".")).with_suffix(".py")
 
 
-def deck_of(file: Path) -> str | None:
-    """The name of the deck a question file belongs to (LLMQ_HOME/decks/NAME/questions/...), or None."""
+def deck_of(file: Path, decks: Path | None = None) -> str | None:
+    """The name of the deck a question file belongs to (LLMQ_HOME/decks/NAME/questions/...), or None.
+    `decks`: decks_dir(), when the caller asks for many files."""
+    folder = file.parent.parent  # decks/NAME, as the loader names it: no file system call
+    if folder.parent == (decks if decks is not None else decks_dir()):
+        return folder.name
     try:
         relative = file.resolve().relative_to(decks_dir().resolve())
     except (ValueError, OSError):
