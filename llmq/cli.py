@@ -587,7 +587,8 @@ def cmd_app(args: argparse.Namespace) -> int:
     # run side by side with Textual's imports it only trades the GIL back and forth. A slow store
     # (another process holding a lock) does not hold the app back: it starts and shows the counts
     # when they come.
-    preload = Preload.start(bank)
+    study = getattr(args, "study", False)  # `llmq study`: the preload draws the first card instead
+    preload = Preload.start(bank, study=(getattr(args, "topic", None), getattr(args, "kind", None)) if study else None)
     preload.wait(timeout_s=0.25)
     from llmq.tui.app import run_app  # Textual only when the app is opened
 

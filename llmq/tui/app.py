@@ -20,7 +20,7 @@ from llmq.tui.command_palette import LlmqCommands
 from llmq.tui.crash import report_crash, save_crash_log
 from llmq.tui.errors import error_notice
 from llmq.tui.judging import CheckRunner, JudgeClient, default_client
-from llmq.tui.preload import Preload
+from llmq.tui.preload import FirstCard, Preload
 from llmq.tui.screens.home import HomeScreen
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class LlmqApp(App[int]):
         self._progress_lock = threading.Lock()
         # `llmq` starts opening the store before it imports Textual; otherwise it starts here,
         # while Textual builds the first screen.
-        self._preload = preload if preload is not None else Preload.start(bank)
+        self._preload = preload if preload is not None else Preload.start(bank, study=self.study_args)
         self._study_first = False
         self.crash: tuple[BaseException, Path | None] | None = None  # an unhandled error and its log
 
@@ -86,6 +86,11 @@ class LlmqApp(App[int]):
         after `llmq study`, where answers have changed the counts by the time home is shown)."""
         home = self._preload.take_home()
         return None if self._study_first else home
+
+    def take_first_card(self, topic: str | None, kind: str | None, wait: bool = False) -> FirstCard | None:
+        """The session and first card `llmq study` prepared for this topic and kind while the app
+        started (once; `wait`: until the preload is done - thread workers only); else None."""
+        return self._preload.take_first_card((topic, kind), wait=wait)
 
     def progress(self) -> Progress:
         """The progress store, once the preload has opened it. Blocking: call from thread workers only."""

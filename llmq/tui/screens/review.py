@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Container
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from llmq.bank import Choice, Cloze, CodeExercise, Flashcard, Numeric, Question
 from llmq.l10n import N_, _, ngettext
@@ -23,10 +23,12 @@ from llmq.tui.translated import TranslatedBindings, kind_name, undid_message
 from llmq.tui.widgets.card_view import CardView
 from llmq.tui.widgets.flashcard import FlashcardView
 from llmq.tui.widgets.rating_bar import RatingBar
+from llmq.tui.widgets.steady_footer import SteadyFooter
 
 if TYPE_CHECKING:
     from llmq.bank.numeric import Instance
     from llmq.tui.app import LlmqApp
+    from llmq.tui.preload import FirstCard
 
 # The choice, numeric and code views are imported when such a card is first shown: `llmq study`
 # draws its first card sooner (the code view brings the judge's verdict and reference modules).
@@ -153,9 +155,9 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         yield Static(_("Review · {scope}").format(scope=scope), id="queue-counts")
         yield Container(Static(_("loading…"), classes="empty"), id="card-area")
         yield RatingBar(id="rating-bar")
-        yield Footer()
+        yield SteadyFooter()  # rebuilt only when its keys change, not at every card
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self.query_one(RatingBar).display = False
         topics = self.llmq.bank.topics
         if self.topic is not None and self.topic not in topics:
@@ -165,7 +167,13 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
                 severity="warning",
                 timeout=10,
             )
-        self._advance(None)
+        first = self.llmq.take_first_card(self.topic, self.kind)
+        if first is not None and first.shown is not None:
+            # `llmq study` drew the first card while the app started: mounted before the first
+            # frame (no store access here: the card, its previews and the counts are in `first`).
+            await self.on_review_screen_advanced(self.Advanced(self._next(None, "", first)))
+        else:
+            self._advance(None)
 
     # -- the worker -----------------------------------------------------------------------------
     def _advance(self, answer: tuple[Shown, Rating, int] | None, action: str = "") -> None:
@@ -195,9 +203,12 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         self.busy = False
         self.refresh_bindings()
 
-    def _next(self, answer: tuple[Shown, Rating, int] | None, action: str) -> NextCard:
+    def _next(self, answer: tuple[Shown, Rating, int] | None, action: str, first: FirstCard | None = None) -> NextCard:
         if self.study is None:
-            self.study = self.llmq.progress().study(self.topic, self.kind)
+            # `llmq study` prepared the session and its first card while the app started up.
+            first = first or self.llmq.take_first_card(self.topic, self.kind, wait=True)
+            self.study = first.study if first is not None else self.llmq.progress().study(self.topic, self.kind)
+        first = first if first is not None and first.shown is not None else None
         study = self.study
         answered = None
         note = ""
@@ -229,7 +240,7 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
                 if card is not None:
                     shown = study.show(card)
         if shown is None:
-            shown = study.next()
+            shown = first.shown if first is not None else study.next()
         question = self.llmq.bank.questions.get(shown.qid) if shown else None
         if question is not None:
             question = question.localized(self.llmq.card_lang)  # English where a field is untranslated
@@ -257,7 +268,7 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
             shown,
             question,
             instance,
-            study.counts(learn_ahead=True),
+            first.counts if first is not None and first.counts is not None else study.counts(learn_ahead=True),
             None if shown else study.next_learning_due_ms(),
             note,
             undoable,
