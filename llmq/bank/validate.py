@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from llmq.bank import i18n, numeric, numeric_runner, yaml_lines
+from llmq.bank import deck_state, i18n, numeric, numeric_runner, yaml_lines
 from llmq.bank.errors import BankError, BankIssue
 from llmq.bank.model import (
     CLOZE_GAP_RE,
@@ -565,18 +565,38 @@ def _inside_data_folder(root: Path) -> bool:
         return False
 
 
+def _as_imported(path: Path, root: Path, text: str) -> LinedDict | None:
+    """A deck file exactly as `llmq import` wrote it, from the deck's state (bank/deck_state.py)
+    rather than its YAML; None for any other file (then the YAML is read)."""
+    if not (root / deck_state.STATE_FILE).is_file():
+        return None
+    record = deck_state.file_as_written(deck_state.read(root), path.name, text)
+    if record is None:
+        return None
+    questions = []
+    for entry, line in zip(record["questions"], record["lines"]):
+        question = LinedDict(entry)
+        question.line, question.key_lines = line, {}
+        questions.append(question)
+    data = LinedDict(topic=record["topic"], title=record["title"], questions=questions)
+    data.line, data.key_lines = 1, {"topic": 2, "title": 3, "questions": 4}
+    return data
+
+
 def _read_topic_file(path: Path, root: Path, out: _Collector) -> tuple[Topic | None, list[Question]]:
     try:
         text = _read_text(path)
     except _Unreadable as exc:
         out.add(path, 0, "", f"cannot be read: {exc}")
         return None, []
-    try:
-        data = yaml_lines.load(text)
-    except yaml.YAMLError as exc:
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        out.add(path, yaml_lines.error_line(exc), "", f"is not valid YAML: {problem}")
-        return None, []
+    data = _as_imported(path, root, text)
+    if data is None:
+        try:
+            data = yaml_lines.load(text)
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            out.add(path, yaml_lines.error_line(exc), "", f"is not valid YAML: {problem}")
+            return None, []
     if not isinstance(data, LinedDict):
         out.add(path, 1, "", "must be a mapping with topic, title and questions")
         return None, []

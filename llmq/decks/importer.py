@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llmq.bank import deck_state
 from llmq.decks import write
 from llmq.decks.card import NoteCard
 from llmq.decks.errors import DeckError, NoteProblem
@@ -212,15 +213,7 @@ def import_notes(paths: list[Path], deck: str | None = None, fmt: str = "auto", 
         return report
 
     _recover(folder)
-    questions = folder / "questions"
-    visible_file, hidden_file = f"{name}.yaml", write.HIDDEN_FILE
-    texts = {file_name: write.read_text(questions / file_name) for file_name in (visible_file, hidden_file)}
-    state = write.read_state(folder, texts)
-    if state is not None:  # the files are as the last import wrote them: no YAML to parse
-        old_visible, old_hidden = state[visible_file], state[hidden_file]
-    else:
-        old_visible = write.parse(questions / visible_file, texts[visible_file])
-        old_hidden = write.parse(questions / hidden_file, texts[hidden_file])
+    old_visible, old_hidden, as_written = _old_entries(folder, f"{name}.yaml")
     new_by_id = {e["id"]: e for e in entries}
     read_files = {f.path.resolve() for f in files}
     read_folders = [p.resolve() for p in paths if p.is_dir()]
@@ -245,12 +238,30 @@ def import_notes(paths: list[Path], deck: str | None = None, fmt: str = "auto", 
             visible.append(entry)
             report.added += 1
     hidden = [e for e in old_hidden if e["id"] not in new_by_id] + hidden_now
-    if visible == old_visible and hidden == old_hidden and state is not None:
+    if visible == old_visible and hidden == old_hidden and as_written:
         return report  # the same notes again: nothing to write
     if not dry_run:
         _write_deck(name, folder, visible, hidden)
         report.written = True
     return report
+
+
+def _old_entries(folder: Path, visible_file: str) -> tuple[list[write.Entry], list[write.Entry], bool]:
+    """The deck's shown and hidden cards as they stand, and whether its files are exactly as the
+    last import wrote them (then they come from its state, with no YAML to parse)."""
+    files = deck_state.read(folder)
+    found: list[list[write.Entry]] = []
+    as_written = True
+    for name in (visible_file, write.HIDDEN_FILE):
+        path = folder / "questions" / name
+        text = write.read_text(path)
+        record = deck_state.file_as_written(files, name, text) if text else None
+        if record is not None:
+            found.append(record["questions"])
+        else:
+            as_written = as_written and not text and name not in files
+            found.append(write.parse(path, text))
+    return found[0], found[1], as_written
 
 
 def _write_deck(name: str, folder: Path, visible: list[write.Entry], hidden: list[write.Entry]) -> None:
@@ -262,17 +273,18 @@ def _write_deck(name: str, folder: Path, visible: list[write.Entry], hidden: lis
     if issues:  # a card the bank would refuse: a bug here, and nothing is replaced
         listed = "\n".join(f"  {issue}" for issue in issues)
         raise DeckError(_("the deck would not load, so nothing was imported:\n{issues}").format(issues=listed))
-    texts = {visible_file: write.render(name, visible), write.HIDDEN_FILE: write.render(name, hidden) if hidden else ""}
+    rendered = {visible_file: (visible, write.render(name, visible))}
+    if hidden:
+        rendered[write.HIDDEN_FILE] = (hidden, write.render(name, hidden))
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".import-{name}-", dir=folder.parent))
     try:
         (staging / "questions").mkdir()
-        for file_name, text in texts.items():
-            if text:
-                (staging / "questions" / file_name).write_text(text, encoding="utf-8")
-        entries = {visible_file: visible, write.HIDDEN_FILE: hidden}
-        (staging / write.STATE_FILE).write_text(write.state_text(texts, entries), encoding="utf-8")
-        for path in [*(staging / "questions").iterdir(), staging / write.STATE_FILE]:
+        for file_name, (_entries, (text, _lines)) in rendered.items():
+            (staging / "questions" / file_name).write_text(text, encoding="utf-8")
+        state = {file_name: (text, name, entries, lines) for file_name, (entries, (text, lines)) in rendered.items()}
+        (staging / deck_state.STATE_FILE).write_text(deck_state.text(state), encoding="utf-8")
+        for path in [*(staging / "questions").iterdir(), staging / deck_state.STATE_FILE]:
             with path.open("rb") as f:
                 os.fsync(f.fileno())
         if folder.exists():

@@ -8,7 +8,6 @@ like the bank's own.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -24,7 +23,6 @@ Entry = dict[str, Any]
 HIDDEN_FILE = "_hidden.yaml"
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-STATE_FILE = "import-state.json"  # the entries as last written, to compare with without parsing YAML
 # What a `|` block can hold as is: no control character but tab and newline, no line ending in a
 # space, nothing YAML would read differently (a leading space or newline, a trailing newline).
 _YAML_UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
@@ -40,8 +38,10 @@ def _scalar(value: str, indent: str) -> str:
     return _YAML_UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, ensure_ascii=False))
 
 
-def render(deck: str, entries: list[Entry]) -> str:
-    """The text of one deck file (the entries hold texts and lists of texts only)."""
+def render(deck: str, entries: list[Entry]) -> tuple[str, list[int]]:
+    """The text of one deck file, and the line each entry starts at (the entries hold texts and
+    lists of texts only)."""
+    starts: list[int] = []
     out = [
         "# Written by `llmq import`: edit the notes and import again rather than this file.",
         f"topic: {deck}",
@@ -49,6 +49,7 @@ def render(deck: str, entries: list[Entry]) -> str:
         "questions:" if entries else "questions: []",
     ]
     for item in entries:
+        starts.append(len(out) + 1)
         first = True
         for key, value in item.items():
             lead = "  - " if first else "    "
@@ -58,7 +59,7 @@ def render(deck: str, entries: list[Entry]) -> str:
                 out += [f"      - {_scalar(v, '        ')}" for v in value]
             else:
                 out.append(f"{lead}{key}: {_scalar(value, '      ')}")
-    return "\n".join(out) + "\n"
+    return "\n".join(out) + "\n", starts
 
 
 def entry(card_id: str, card: NoteCard, source: str, ref: str) -> Entry:
@@ -117,28 +118,3 @@ def parse(path: Path, text: str) -> list[Entry]:
             )
         )
     return questions
-
-
-def digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def read_state(folder: Path, texts: dict[str, str]) -> dict[str, list[Entry]] | None:
-    """The entries of each deck file as `llmq import` last wrote them, when every file is still
-    exactly what it wrote (`texts`: file name -> its text now, "" when absent); else None, and the
-    caller parses the YAML (a hand-edited deck still imports right, only slower)."""
-    try:
-        state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(state, dict) or state.get("digests") != {name: digest(text) for name, text in texts.items()}:
-        return None
-    entries = state.get("entries")
-    if not isinstance(entries, dict) or set(entries) != set(texts):
-        return None
-    return entries
-
-
-def state_text(texts: dict[str, str], entries: dict[str, list[Entry]]) -> str:
-    """The state file for deck files `texts` holding `entries` (both by file name)."""
-    return json.dumps({"digests": {name: digest(text) for name, text in texts.items()}, "entries": entries}, ensure_ascii=False)

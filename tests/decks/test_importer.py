@@ -176,3 +176,14 @@ def test_an_interrupted_swap_is_recovered(tmp_path: Path) -> None:
 def test_a_note_named_twice_is_read_once() -> None:
     report = import_notes([TOPICS, TOPICS / "attention.md"], "topics")
     assert (report.added, report.errors) == (8, [])
+
+
+def test_a_hand_edit_of_the_deck_file_is_what_loads_and_the_next_import_rewrites_it() -> None:
+    import_notes([TOPICS], "topics")
+    deck_file = decks_dir() / "topics" / "questions" / "topics.yaml"
+    deck_file.write_text(deck_file.read_text(encoding="utf-8").replace("no mean subtraction", "EDITED"), encoding="utf-8")
+    card = next(q for q in deck_bank("topics").questions.values() if q.title == "normalization › RMSNorm")
+    assert isinstance(card, Flashcard) and "EDITED" in card.answer  # the YAML, not the import's state
+    report = import_notes([TOPICS], "topics")
+    assert (report.updated, report.written) == (1, True)
+    assert "EDITED" not in deck_file.read_text(encoding="utf-8")

@@ -20,11 +20,11 @@ _text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_si
     )
 )
 def test_render_reads_back_as_written(entries: list[write.Entry]) -> None:
-    text = write.render("d", entries)
+    text, _ = write.render("d", entries)
     assert yaml.safe_load(text) == {"topic": "d", "title": "d", "questions": entries}
     assert write.parse(Path("d.yaml"), text) == entries
 
 
 def test_multi_line_text_is_a_readable_block() -> None:
-    text = write.render("d", [{"id": "d.x", "answer": "- one\n\n```python\nx = 1\n```"}])
+    text, _ = write.render("d", [{"id": "d.x", "answer": "- one\n\n```python\nx = 1\n```"}])
     assert "    answer: |-\n      - one\n\n      ```python\n      x = 1\n      ```\n" in text
