@@ -111,6 +111,7 @@ def judge_failure(exercise: str, status: Status, message: str, seed: int = 0, is
     )
 
 
+# PASS and FAIL are kept as they are in every language (statuses, as in the header and the JSON).
 _MARKS = {"pass": "PASS", "fail": "FAIL", "skip": N_("skip")}
 
 ISOLATION_TEXT = {
@@ -140,7 +141,8 @@ def render_text(verdict: Verdict, verbose: bool = False) -> str:
     timing = _("({elapsed} s, seed {seed})").format(elapsed=f"{verdict.elapsed_s:.2f}", seed=verdict.seed)
     lines = [f"{verdict.exercise}: {verdict.status.upper()}  {timing}"]
     for check in verdict.checks:
-        lines.append(f"  [{_(_MARKS[check.status])}] {check_title(check.name)}")
+        mark = _(_MARKS["skip"]) if check.status == "skip" else _MARKS[check.status]
+        lines.append(f"  [{mark}] {check_title(check.name)}")
         if check.message and check.status != "pass":
             lines.extend("        " + line for line in check.message.splitlines())
             if verbose and check.detail:
