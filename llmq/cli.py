@@ -384,7 +384,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from llmq.judge.commands import check_file, watch_file
 
     with Judge() as judge:  # started first: its worker imports torch while the bank loads
-        exercise = find_exercise(_load(args), args.id)
+        bank = _load(args)
+        exercise = find_exercise(bank, args.id)
         path = Path(args.file)
         try:
             # The judge's one reader: it refuses a directory, a FIFO, a device (/dev/zero) or a
@@ -397,9 +398,17 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise UsageError(_("cannot read {file}: {why}").format(file=args.file, why=why)) from None
         run = watch_file if args.watch else check_file
         try:
-            return run(exercise, path, as_json=args.json, seed=args.seed, judge=judge, verbose=args.verbose)
+            code = run(exercise, path, as_json=args.json, seed=args.seed, judge=judge, verbose=args.verbose)
         except (SourceRefused, UnicodeDecodeError) as exc:  # --watch: the file became one we refuse
             raise UsageError(f"{path}: {exc}" if isinstance(exc, UnicodeDecodeError) else str(exc)) from None
+    if code == EXIT_OK and not args.json and not args.watch and exercise.followups:
+        # After a pass, what an interviewer asks next: one line per card (`llmq show ID` asks it).
+        lang = chosen_lang(args)
+        print("\n" + _("An interviewer may ask next (llmq show ID):"))
+        for qid in exercise.followups:
+            if qid in bank.questions:
+                print(f"  {_list_title(bank.questions[qid], lang)}  ({qid})")
+    return code
 
 
 def cmd_stats(args: argparse.Namespace) -> int:

@@ -92,3 +92,45 @@ def test_every_bundled_code_exercise_names_two_to_four_cards_it_leads_to() -> No
     for q in exercises:
         kinds = {bank.questions[i].kind for i in q.followups}
         assert "code" not in kinds, q.id
+
+
+# --- llmq check: the follow-ups after a pass ----------------------------------------------------
+
+RMS_NORM_OK = """\
+import torch
+
+
+def rms_norm(x, weight, eps=1e-6):
+    xf = x.double() if x.dtype == torch.float64 else x.float()
+    out = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)
+    return (out * weight.to(out.dtype)).to(x.dtype)
+"""
+
+
+def test_check_names_the_followups_after_a_pass_in_the_chosen_language(tmp_path: Path) -> None:
+    import json
+
+    from tests.conftest import run_llmq
+
+    solution = tmp_path / "rms.py"
+    solution.write_text(RMS_NORM_OK)
+    bank = load_bank(roots=[bundled_root()])
+    exercise = bank.questions["norm.rms_norm"]
+    assert isinstance(exercise, CodeExercise)
+    titles = [bank.questions[i].title for i in exercise.followups]
+    zh_titles = [bank.questions[i].text("title", "zh") for i in exercise.followups]
+
+    done = run_llmq("check", "norm.rms_norm", str(solution), "--lang", "en")
+    assert done.returncode == 0, done.stdout + done.stderr
+    tail = done.stdout.split("An interviewer may ask next (llmq show ID):\n", 1)[1].splitlines()
+    assert tail == [f"  {t}  ({i})" for t, i in zip(titles, exercise.followups, strict=True)]
+
+    done = run_llmq("check", "norm.rms_norm", str(solution), "--lang", "zh")
+    assert all(f"  {t}  ({i})" in done.stdout for t, i in zip(zh_titles, exercise.followups, strict=True)), done.stdout
+
+    done = run_llmq("check", "norm.rms_norm", str(solution), "--json")
+    assert json.loads(done.stdout)["status"] == "pass"  # JSON stays one object, nothing after it
+
+    solution.write_text(RMS_NORM_OK.replace("+ eps)", ") + eps"))  # eps outside the root: fails
+    done = run_llmq("check", "norm.rms_norm", str(solution), "--lang", "en")
+    assert done.returncode == 1 and "An interviewer may ask next" not in done.stdout

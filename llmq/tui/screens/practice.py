@@ -150,6 +150,8 @@ class ExerciseScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         exercise = self.llmq.bank.questions[self.exercise_id].localized(self.llmq.card_lang)
         assert isinstance(exercise, CodeExercise)
         yield Static(_(PRACTICE_COUNTS), id="practice-counts")
+        # The cards an interviewer asks next (the bank's followups): shown once the checks pass.
+        yield Static("", id="practice-followups", classes="hint-line", markup=False)
         yield CodePanel(exercise)
         yield Footer()
 
@@ -162,10 +164,30 @@ class ExerciseScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         exercise = app.bank.questions[self.exercise_id].localized(app.card_lang)
         if isinstance(exercise, CodeExercise):
             self.query_one(CodePanel).show_in(exercise)
+        if self.query_one("#practice-followups", Static).display:
+            self._show_followups()
+
+    def on_mount(self) -> None:
+        self.query_one("#practice-followups", Static).display = False
+
+    def _show_followups(self) -> None:
+        """One line per follow-up card, its title in the card language and its id (to find it)."""
+        app = self.llmq
+        exercise = app.bank.questions[self.exercise_id]
+        ids = exercise.followups if isinstance(exercise, CodeExercise) else ()
+        cards = [app.bank.questions[i] for i in ids if i in app.bank.questions]
+        if not cards:
+            return
+        lines = [_("An interviewer may ask next:")]
+        lines += [f"  • {card.text('title', app.card_lang)}  ({card.id})" for card in cards]
+        shown = self.query_one("#practice-followups", Static)
+        shown.update("\n".join(lines))
+        shown.display = True
 
     def on_card_view_graded(self, message: CardView.Graded) -> None:
         """The panel passed the checks (practice grades only a pass): schedule the card."""
         message.stop()
+        self._show_followups()
         rating = message.suggested
         duration_ms = int((time.monotonic() - self._opened) * 1000)
         self.run_worker(lambda: self._schedule(rating, duration_ms), thread=True, exit_on_error=False, group="schedule")

@@ -13,6 +13,15 @@ from llmq.tui.widgets.card_view import CardView
 from llmq.tui.widgets.markdown import BankMarkdown
 
 
+def key_points_text(card: Flashcard | Cloze) -> str:
+    """The points the answer must contain, as a Markdown checklist ("" for a card without them)."""
+    points = card.key_points if isinstance(card, Flashcard) else ()
+    if not points:
+        return ""
+    heading = _("Key points: grade your answer by these")
+    return f"**{heading}**\n\n" + "\n".join(f"- {p}" for p in points)
+
+
 class FlashcardView(CardView):
     def __init__(self, card: Flashcard | Cloze) -> None:
         super().__init__(classes="card flashcard")
@@ -30,12 +39,17 @@ class FlashcardView(CardView):
         self.query_one(".prompt", BankMarkdown).update(card.prompt)
         for answer in self.query(".answer").results(BankMarkdown):
             answer.update(card.answer)
+        for points in self.query(".key-points").results(BankMarkdown):
+            points.update(key_points_text(card))
 
     def reveal(self) -> bool:
         if self.graded:
             return False
         for line in self.query(".hint-line"):
             line.remove()
-        self.mount(Rule(), BankMarkdown(self.card.answer, classes="answer"))
+        self.mount(Rule())
+        if key_points_text(self.card):  # the bank's key points, beside the answer: what to grade by
+            self.mount(BankMarkdown(key_points_text(self.card), classes="key-points"))
+        self.mount(BankMarkdown(self.card.answer, classes="answer"))
         self.grade(Rating.Good)  # Anki: space after the answer is shown means Good
         return True
