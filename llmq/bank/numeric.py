@@ -23,6 +23,7 @@ from typing import Any
 from llmq.bank import numeric_runner
 from llmq.bank.model import Numeric, NumericParam
 from llmq.bank.numeric_runner import NumericAnswerError as NumericAnswerError  # raised by instantiate
+from llmq.l10n import _
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?::([^}]*))?\}\}")
 
@@ -213,10 +214,10 @@ def read_answer(text: str, unit: str) -> list[float]:
     plain = _ABOUT_AFTER.sub("", _ABOUT_BEFORE.sub("", plain, count=1), count=1)
     m = _NUMBER.match(plain)
     if not m:
-        raise AnswerFormatError(f"not a number: {text.strip()!r}")
+        raise AnswerFormatError(_("not a number: {text!r}").format(text=text.strip()))
     number = float(m.group(1).replace(",", "").replace("_", ""))
     if not math.isfinite(number):  # '1e999': float() gives inf, which no answer is close to
-        raise AnswerFormatError(f"too large to read: {m.group(1)!r}")
+        raise AnswerFormatError(_("too large to read: {number!r}").format(number=m.group(1)))
     suffix = m.group(2)
     unit_factor, base = _prefix_and_base(unit)
     if not suffix:
@@ -228,7 +229,9 @@ def read_answer(text: str, unit: str) -> list[float]:
         return [number]
     factor = _suffix_factor(suffix, base)
     if factor is None:
-        raise AnswerFormatError(f"unknown unit {suffix!r} (the answer is in {unit or 'plain numbers'})")
+        raise AnswerFormatError(
+            _("unknown unit {suffix!r} (the answer is in {unit})").format(suffix=suffix, unit=unit or _("plain numbers"))
+        )
     return [number * factor / unit_factor]
 
 

@@ -123,3 +123,17 @@ async def test_check_results_scroll_by_keyboard(make_app: Callable[..., Any]) ->
         await settle(pilot)
         assert results.scroll_y > 2
         assert screen.query_one(CodeEditor).text == app.bank.questions[EXERCISE].stub  # nothing typed
+
+
+async def test_each_hint_and_the_reference_are_scrolled_into_view_at_80x24(make_app: Callable[..., Any]) -> None:
+    # The task fills the pane at 80x24: what ctrl+t and ctrl+g add below it must come into view.
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open(pilot)
+        await pilot.press("ctrl+t", "ctrl+t")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Hint 2 of 2" in text and "softmax." in text  # the second hint, to its last line
+        await pilot.press("ctrl+g")
+        await settle(pilot)
+        assert "Reference solution" in screen_text(app)

@@ -250,14 +250,18 @@ class CodePanel(ReportsWorkerErrors, CardView):
             threading.Thread(target=judge.cancel, name="llmq-cancel", daemon=True).start()
 
     # -- help -----------------------------------------------------------------------------------
-    def action_hint(self) -> None:
+    async def action_hint(self) -> None:
         if self.hints_shown >= len(self.exercise.hints):
             self.notify(_("No more hints."), title=_("Hints"), severity="information")
             return
         n = self.hints_shown
         self.hints_shown += 1
-        self.query_one("#hints").mount(BankMarkdown(self._hint_text(n), classes="hint"))
+        hint = BankMarkdown(self._hint_text(n), classes="hint")
         self.refresh_bindings()
+        await self.query_one("#hints").mount(hint)
+        # Into view once laid out (a long task hides what is added below it): its first line on top.
+        pane = self.query_one("#task-pane")
+        self.call_after_refresh(lambda: pane.scroll_to_widget(hint, animate=False, top=True))
 
     def _hint_text(self, n: int) -> str:
         return _("**Hint {n} of {total}.** {hint}").format(n=n + 1, total=len(self.exercise.hints), hint=self.exercise.hints[n])
@@ -280,19 +284,20 @@ class CodePanel(ReportsWorkerErrors, CardView):
         self.post_message(self.ReferenceLoaded(reference_solution(self.exercise.answer_path, self.exercise.function)))
 
     @guarded
-    def on_code_panel_reference_loaded(self, message: ReferenceLoaded) -> None:
+    async def on_code_panel_reference_loaded(self, message: ReferenceLoaded) -> None:
         self.revealed = True
         box = self.query_one("#reference")
-        box.mount(
-            Static(
-                _("Reference (this card counts as Again)")
-                if self.review
-                else _("Reference solution (a pass now schedules the card as Again)"),
-                classes="section-title",
-            )
+        title = (
+            _("Reference (this card counts as Again)")
+            if self.review
+            else _("Reference solution (a pass now schedules the card as Again)")
         )
-        box.mount(TextArea.code_editor(message.source, language="python", read_only=True, id="reference-code"))
-        self.query_one("#task-pane").scroll_end(animate=False)
+        await box.mount(
+            Static(title, classes="section-title"),
+            TextArea.code_editor(message.source, language="python", read_only=True, id="reference-code"),
+        )
+        pane = self.query_one("#task-pane")
+        self.call_after_refresh(lambda: pane.scroll_to_widget(box, animate=False, top=True))
         if self.review:
             self.grade(Rating.Again)
         # In practice nothing is graded until a pass, which then counts as Again (the reference
