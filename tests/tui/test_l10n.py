@@ -488,3 +488,27 @@ def test_a_verdict_reads_in_chinese_where_the_judge_wrote_it_and_keeps_the_banks
     assert "没有调用被禁止的函数" in text and "`gqa`" in text  # the judge's own checks, translated
     assert "matches the reference: max abs error 0.5" in text  # the bank's check title as written
     assert " pass" not in text and " fail" not in text and "seed" not in text
+
+
+def test_the_keys_of_textuals_own_widgets_that_our_screens_show_are_translated() -> None:
+    # The help overlay lists every active key, Textual's widgets' included (the code editor's
+    # TextArea, the search Input, browse's Selects, the palette): each must read in Chinese.
+    from textual.app import App
+    from textual.command import CommandInput, CommandPalette
+    from textual.containers import ScrollableContainer, VerticalScroll
+    from textual.screen import Screen
+    from textual.widgets import Button, DataTable, Input, OptionList, Select, TextArea
+    from textual.widgets._select import SelectOverlay
+
+    catalogue = _catalogue()
+    shown = {TextArea, Input, DataTable, OptionList, Select, SelectOverlay, Button, ScrollableContainer, VerticalScroll}
+    descriptions = {
+        binding.description if hasattr(binding, "description") else binding[2]
+        for cls in (*shown, Screen, App, CommandPalette, CommandInput)
+        for klass in cls.__mro__
+        for binding in getattr(klass, "BINDINGS", None) or []
+        if (binding.description if hasattr(binding, "description") else binding[2:3])
+    }
+    assert "Cursor line start" in descriptions  # the scan sees TextArea's keys
+    missing = sorted(d for d in descriptions if not catalogue.get(d))
+    assert not missing, "Textual's key descriptions not translated (add them to translated.TEXTUAL_KEYS):\n" + "\n".join(missing)
