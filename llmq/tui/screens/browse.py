@@ -81,9 +81,8 @@ class BrowseScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
         yield Header()
         with Horizontal(id="browse-filters"):
             yield Input(placeholder=_("search id, title, prompt, tag, topic (English or Chinese)"), id="search")
-            topics = self.llmq.bank.topics.items()
-            lang = self.llmq.card_lang
-            yield Select([(topic.title_in(lang), t) for t, topic in topics], prompt=_("any topic"), id="filter-topic")
+            # by id, as the table's topic column: a title would wrap in the narrow drop-down
+            yield Select([(t, t) for t in self.llmq.bank.topics], prompt=_("any topic"), id="filter-topic")
             yield Select([(kind_name(k), k) for k in KINDS], prompt=_("any kind"), id="filter-kind")
             yield Select([(state_name(s), s) for s in STATES], prompt=_("any state"), id="filter-state")
         table: DataTable[str] = DataTable(id="questions", cursor_type="row", zebra_stripes=True)
