@@ -135,11 +135,11 @@ def test_check_in_chinese_frames_the_verdict_in_chinese(tmp_path: Path, which: s
     text = _zh("check", "attention.sdpa", str(path), "--seed", "7", timeout=300)
     verdict = json.loads(_zh("check", "attention.sdpa", str(path), "--seed", "7", "--json", timeout=300).stdout)
     assert text.returncode == (0 if which == "pass" else 1), text.stdout + text.stderr
-    assert verdict["status"] == which  # JSON is never translated
-    assert "[PASS] 没有调用被禁止的函数" in text.stdout  # PASS/FAIL are kept, as in the header and the JSON
-    assert "沙箱：" in text.stdout and "随机种子 7" in text.stdout
+    assert verdict["status"] == which, verdict  # JSON is never translated
+    assert "[PASS] 没有调用被禁止的函数" in text.stdout, text.stdout  # PASS/FAIL are kept, as in the JSON
+    assert "沙箱：" in text.stdout and "随机种子 7" in text.stdout, text.stdout
     if which == "fail":
-        assert "可复现这次运行" in text.stdout
+        assert "可复现这次运行" in text.stdout, text.stdout
     # The answer module's check titles and the judge's messages are the bank's English (kept in JSON
     # as they are); everything around them is Chinese.
     bank_text = [c["name"] for c in verdict["checks"]] + [
