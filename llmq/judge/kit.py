@@ -74,13 +74,16 @@ class CheckSpec:
     title: str
     fn: Callable[[Ctx], None]
     examples: int | None = None  # hypothesis examples for this check; None: the judge's default
+    title_zh: str = ""  # the title in Chinese; "" shows the English one
 
 
-def check(title: str, examples: int | None = None) -> Callable[[Callable[[Ctx], None]], Callable[[Ctx], None]]:
-    """Mark a function of one `ctx` as a check; `title` is what the report shows."""
+def check(title: str, examples: int | None = None, *, zh: str = "") -> Callable[[Callable[[Ctx], None]], Callable[[Ctx], None]]:
+    """Mark a function of one `ctx` as a check; `title` is what the report shows, `zh` the same
+    title in Chinese (the bundled bank gives one for every check; verdicts keep the English as the
+    check's name and carry the Chinese beside it)."""
 
     def mark(fn: Callable[[Ctx], None]) -> Callable[[Ctx], None]:
-        fn.__llmq_check__ = CheckSpec(title, fn, examples)  # type: ignore[attr-defined]
+        fn.__llmq_check__ = CheckSpec(title, fn, examples, zh)  # type: ignore[attr-defined]
         return fn
 
     return mark
