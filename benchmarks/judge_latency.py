@@ -2,11 +2,16 @@
 
 Prints one JSON line:
   cold_first_check_ms      start the judge (worker process, torch import) and get the first verdict
-  warm_p50_ms, warm_p95_ms one check on the warm worker, as the app and `llmq check --watch` see it
+  warm_p50_ms, warm_p95_ms one check on the warm worker, as the app and `llmq check --watch` see it:
+                           after a pause (--pause, 0.3 s: the least a person takes to edit and save),
+                           which the worker uses to make the next check's sandbox and harness ready
+  back_to_back_p50_ms      one check sent the moment the previous verdict arrived (no pause: the
+                           worst case, a script checking many files; `llmq verify`)
+  warm_vs_fresh            warm_p50_ms / fresh_subprocess_p50_ms
   fresh_subprocess_p50_ms  the naive way: a fresh `python -c` that imports torch and runs the checks
   isolation                what the sandbox gave the submission ("full" or "limits-only")
   load_average_1min        the machine's load when the figures were taken (they scale with it)
-Details go to stderr. Run: .venv/bin/python benchmarks/judge_latency.py [--runs N]
+Details go to stderr. Run: .venv/bin/python benchmarks/judge_latency.py [--runs N] [--pause S]
 (LLMQ_SANDBOX=limits-only measures the fallback.)
 """
 
@@ -46,6 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=40, help="warm checks to time")
     parser.add_argument("--fresh-runs", type=int, default=5, help="fresh-process checks to time")
+    parser.add_argument("--pause", type=float, default=0.3, help="seconds between two warm checks (not timed)")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -55,14 +61,21 @@ def main() -> None:
     assert first.status == "pass", first.summary
     isolation = first.isolation
 
-    warm, cpu = [], []
-    for seed in range(1, args.runs + 1):
+    def timed(seed: int) -> float:
         t = time.perf_counter()
         verdict = judge.check(GQA, "", submission="reference", seed=seed)
-        warm.append((time.perf_counter() - t) * 1000)
+        elapsed = (time.perf_counter() - t) * 1000
         cpu.append(verdict.cpu_s * 1000)
         assert verdict.status == "pass", verdict.summary
         assert verdict.isolation == isolation
+        return elapsed
+
+    warm, back_to_back, cpu = [], [], []
+    for seed in range(1, args.runs + 1):
+        time.sleep(args.pause)
+        warm.append(timed(seed))
+    for seed in range(args.runs + 1, args.runs + 1 + max(5, args.runs // 2)):
+        back_to_back.append(timed(seed))
     judge.close()
 
     fresh = []
@@ -81,13 +94,16 @@ def main() -> None:
         "cold_first_check_ms": round(cold_ms, 1),
         "warm_p50_ms": round(statistics.median(warm), 1),
         "warm_p95_ms": round(percentile(warm, 0.95), 1),
+        "back_to_back_p50_ms": round(statistics.median(back_to_back), 1),
+        "warm_vs_fresh": round(statistics.median(warm) / statistics.median(fresh), 3),
         "fresh_subprocess_p50_ms": round(statistics.median(fresh), 1),
         "isolation": isolation,
         "load_average_1min": round(os.getloadavg()[0], 2),
     }
     # CPU time of harness + sandbox per warm check: what the wall figures tend to on an idle machine.
     print(
-        f"warm runs {len(warm)}, fresh runs {len(fresh)}; warm min {min(warm):.1f} ms, max {max(warm):.1f} ms; "
+        f"warm runs {len(warm)} after {args.pause:g} s pauses, {len(back_to_back)} back to back, fresh runs {len(fresh)}; "
+        f"warm min {min(warm):.1f} ms, max {max(warm):.1f} ms; "
         f"warm CPU p50 {statistics.median(cpu):.1f} ms; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
         file=sys.stderr,
     )

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import select
 import signal
-import tempfile
+import struct
 import time
 import traceback
 from dataclasses import dataclass
@@ -29,7 +31,7 @@ from llmq.judge import forbidden as forbidden_mod
 from llmq.judge import limits as limits_mod
 from llmq.judge import sandbox as sandbox_mod
 from llmq.judge import sandbox_device as device_mod
-from llmq.judge import wire
+from llmq.judge import warmup, wire
 from llmq.judge.kit import AnswerModuleBug, CheckFailed, CheckSpec, CheckStats, Ctx, RunInfo, SandboxGone, SubmissionRaised
 from llmq.judge.link import SandboxProcess, Started, start_sandbox
 from llmq.judge.verdict import LOADS, NO_FORBIDDEN, CheckResult, Isolation, Verdict, finish, missing_function, worst
@@ -226,6 +228,7 @@ def _judge(request: Request, started: Started, verdict: Verdict, started_at: flo
     if memory < device_mod.UNLIMITED:  # on CUDA the harness may map the driver's reservations too
         limits_mod.limit_address_space(HARNESS_MEMORY_BYTES + memory)
     titles = [NO_FORBIDDEN, LOADS.format(function=request.function)] + [c.title for c in answer.checks]
+    verdict.titles = {"zh": {c.title: c.title_zh for c in answer.checks if c.title_zh}}
     deadline = time.monotonic() + request.timeout_s  # the submission's time starts here
 
     def skip_rest() -> None:
@@ -309,6 +312,28 @@ def _finish(verdict: Verdict, started: float) -> Verdict:
     return finish(verdict, time.monotonic() - started)
 
 
+def _enter(keep: set[int]) -> None:
+    """The harness process's own setup, however it was started."""
+    limits_mod.make_undumpable()
+    os.setpgid(0, 0)  # the worker kills this group on timeout or cancel
+    limits_mod.die_with_parent()
+    limits_mod.close_fds_except(keep)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1):
+        os.dup2(devnull, fd)
+    torch.set_num_threads(1)
+    # Nothing relative lands in the user's folder; "/" rather than the temporary folder, whose
+    # first look-up writes a probe file there (left behind if a spare is ended at that moment).
+    os.chdir("/")
+
+
+def _judge_and_reply(request: Request, started: Started, nonce: str, verdict_fd: int) -> None:
+    verdict = judge(request, started)
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # the worker acts on the line before we exit
+    line = {"nonce": nonce, "verdict": verdict.to_dict(), "cpu_s": usage.ru_utime + usage.ru_stime}
+    wire.write_all(verdict_fd, json.dumps(line).encode() + b"\n")
+
+
 def main(request: Request, started: Started, nonce_fd: int, verdict_fd: int) -> None:
     """Entry point in the freshly forked harness process; never returns. The job's nonce arrives
     on `nonce_fd` (the worker keeps it where no forked process finds it); the verdict goes to the
@@ -317,20 +342,44 @@ def main(request: Request, started: Started, nonce_fd: int, verdict_fd: int) -> 
     try:
         nonce = wire.read_exact(nonce_fd, 16).hex()
         os.close(nonce_fd)
-        limits_mod.make_undumpable()
-        os.setpgid(0, 0)  # the worker kills this group on timeout or cancel
-        limits_mod.die_with_parent()
-        limits_mod.close_fds_except({verdict_fd} | started.fds)
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1):
-            os.dup2(devnull, fd)
-        torch.set_num_threads(1)
-        os.chdir(tempfile.gettempdir())
-        verdict = judge(request, started)
-        wire.write_all(verdict_fd, json.dumps({"nonce": nonce, "verdict": verdict.to_dict()}).encode() + b"\n")
+        _enter({verdict_fd} | started.fds)
+        _judge_and_reply(request, started, nonce, verdict_fd)
     except BaseException:
         traceback.print_exc()  # reaches a terminal only with LLMQ_JUDGE_DEBUG set (client.py)
         code = 70  # the worker reports a harness that wrote no verdict
+    finally:
+        started.kill()
+    os._exit(code)
+
+
+def wait_for_job(started: Started, job_fd: int, verdict_fd: int) -> None:
+    """Entry point of a spare harness, forked by the worker with its spare sandbox while no check
+    waits; never returns. It gets ready (its setup, and warmup's first-use costs unless the job
+    has come), then reads its one job on `job_fd`: the nonce (16 bytes), then the request as
+    JSON in a frame (8-byte length first: other children of the worker may hold the pipe's other
+    end, so no end of file marks the end). From there on it is `main`. End of file before a job:
+    the spare was not needed."""
+    code = 0
+    try:
+        _enter({verdict_fd, job_fd} | started.fds)
+
+        def job_waiting() -> bool:
+            return bool(select.select([job_fd], [], [], 0)[0])
+
+        if not job_waiting():  # each warm-up runs whole (hypothesis's runs cannot be cut short)
+            warmup.hypothesis_engine()
+        if not job_waiting():
+            warmup.tensors()
+        nonce = wire.read_exact(job_fd, 16).hex()
+        (size,) = struct.unpack("<Q", wire.read_exact(job_fd, 8))
+        request = Request.from_dict(json.loads(wire.read_exact(job_fd, size)))
+        os.close(job_fd)
+        _judge_and_reply(request, started, nonce, verdict_fd)
+    except EOFError:
+        pass  # no job came: the worker let this spare go
+    except BaseException:
+        traceback.print_exc()
+        code = 70
     finally:
         started.kill()
     os._exit(code)

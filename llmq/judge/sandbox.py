@@ -20,6 +20,7 @@ import importlib.abc
 import linecache
 import os
 import resource
+import select
 import sys
 import traceback
 import types
@@ -111,7 +112,7 @@ class Sandbox:
         if memory >= 0:
             room = _mapped_bytes() + memory - MEMORY_MARGIN_BYTES
             resource.setrlimit(resource.RLIMIT_AS, (room, room))  # lowering is always allowed
-        for name in [m for m in sys.modules if m.split(".")[0].startswith(BLOCKED_PREFIXES)]:
+        for name in _blocked_modules():
             del sys.modules[name]
         sys.meta_path.insert(0, _BlockImports())
         self.ready = True
@@ -225,6 +226,11 @@ def _mapped_bytes() -> int:
     return 0
 
 
+def _blocked_modules() -> list[str]:
+    """The loaded modules a solution may not reach (llmq's own)."""
+    return [m for m in sys.modules if m.split(".")[0].startswith(BLOCKED_PREFIXES)]
+
+
 def _run_bundle(source: str, filename: str, names: list[str], files: dict[str, str]) -> dict[str, Callable[..., Any]]:
     """Execute the driver bundle (answer.driver_bundle) and return its drivers by name."""
     if not names:
@@ -260,6 +266,10 @@ def serve(req_fd: int, resp_fd: int, out_fd: int, lock: Callable[[int, int, int]
         os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
         torch.set_num_threads(1)
         sandbox = Sandbox(req_fd, resp_fd, lock)
+        if not select.select([req_fd], [], [], 0)[0]:
+            # Nothing asked yet (a spare): the walk over sys.modules that prepare() makes writes
+            # to some 700 pages shared with the worker; copying them now takes ~3 ms off the check.
+            _blocked_modules()
     except BaseException as exc:  # the sandbox could not be set up: tell the harness, then go
         wire.send(resp_fd, ("setup", f"{type(exc).__name__}: {exc}"))
         os._exit(70)

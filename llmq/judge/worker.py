@@ -5,27 +5,39 @@ It imports torch, numpy and hypothesis once, then serves JSON lines on stdin/std
   {"op": "describe", "id": 2, "answer_path": "..."}             -> {"id": 2, "describe": {...}}
   {"op": "cancel", "id": 1}                                     -> {"id": 1, "cancelled": true}
   {"op": "ping", "id": 3}                                       -> {"id": 3, "pong": true}
-It never computes with tensors itself (a child forked after threaded torch work can hang) and never
-loads an answer module: it is the clean template sandboxes are started from. For a check it starts
+It computes with tensors only at its start, on one thread and on inputs of its own (warmup.py; a
+child forked after threaded torch work can hang, so torch never gets a thread pool here), and it
+never loads an answer module: it is the clean template sandboxes are started from. For a check it starts
 the sandbox first (link.start_sandbox: in the jail, or limits only), then draws a nonce the sandbox
 never sees, then forks the harness with the other pipe ends, the jail handle and the nonce. The
 harness's verdict comes back on a pipe only the harness holds, and one without the nonce is
 refused. At most `jobs` checks run at a time. It is single-threaded, so forking is safe. Children
 that overrun their time are killed, the harness with its process group, the sandbox with its jail.
 It exits when its client goes (end of file on stdin, or its parent process gone).
+
+Speed: while no check waits, it keeps a spare ready: a CPU-track sandbox (its jail built, waiting
+for "prepare") and its harness (forked, set up, waiting for its job on a pipe), both warmed up
+(warmup.py) while the user reads or types. A check takes the spare, writes the nonce (drawn only
+now) and the request into the harness's pipe, and the next spare is made once it is done. A spare
+serves exactly one check; it is started from this clean process like any other. The verdict line
+is acted on when it arrives: the sandbox is ended (every process of it gone), the verdict sent,
+and only then is the finished harness collected.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import gc
 import json
 import mmap
 import os
 import secrets
+import select
 import selectors
 import signal
+import struct
 import sys
 import time
 from collections import deque
@@ -34,6 +46,17 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from llmq.judge.link import Started
+
+
+@dataclass
+class Spare:
+    """A check's processes made ahead: its sandbox, and its harness waiting for the job."""
+
+    started: Started
+    harness: int  # pid; leader of its own process group
+    job_w: int  # the worker writes the nonce and the request here, then closes it
+    verdict_r: int  # the harness's verdict line comes back here
+
 
 GRACE_S = 5.0  # the harness enforces timeout_s itself; the worker kills it this much later
 PARENT_POLL_S = 1.0  # how often the worker looks whether its client is still there
@@ -55,34 +78,20 @@ class Job:
 
 
 def warm() -> None:
-    """Import everything a child needs, and run hypothesis once (no tensors), so children start hot."""
+    """Import everything a child needs, run hypothesis once and torch's common operators once on
+    one thread (warmup.py), so children start hot."""
     import numpy  # noqa: F401
-    import torch  # noqa: F401
-    from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
-    from hypothesis import strategies as st
+    import torch
 
     import llmq.judge.gpukit  # noqa: F401  (driver bundles of the GPU track import it in the sandbox)
     import llmq.judge.harness  # noqa: F401
     import llmq.judge.kit  # noqa: F401
+    from llmq.judge import warmup
 
-    @seed(0)
-    @settings(
-        max_examples=5,
-        database=None,
-        deadline=None,
-        verbosity=Verbosity.quiet,
-        phases=[Phase.generate, Phase.shrink],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(st.data())
-    def exercise_hypothesis(data: Any) -> None:
-        data.draw(st.integers(1, 9))
-        data.draw(st.sampled_from([1, 2, 3]))
-        data.draw(st.booleans())
-        data.draw(st.floats(0.1, 10.0))
-        data.draw(st.integers(0, 2**32 - 1))
-
-    exercise_hypothesis()
+    warmup.hypothesis_engine()
+    # One thread: torch starts no pool for it, and a process with one thread forks safely.
+    torch.set_num_threads(1)
+    warmup.tensors()
     from llmq.judge import jail
 
     jail.isolation_level()  # the probe jail, and the read-only view, once, before the first check
@@ -151,6 +160,8 @@ class Worker:
         self.selector = selectors.DefaultSelector()
         self.inbuf = bytearray()
         self.nonces = Nonces()
+        self.spare: Spare | None = None  # a CPU-track check's processes made ahead, for the next check
+        self.spares_work = True  # False once one could not start: each check then starts its own
 
     def send(self, message: dict[str, Any]) -> None:
         from llmq.judge.wire import write_all
@@ -189,6 +200,8 @@ class Worker:
             job.deadline = time.monotonic() + harness.ANSWER_LOAD_S + request.timeout_s + GRACE_S
             # The sandbox first, from this clean process; the nonce after, so it never has it.
             gpu_track = job.payload.get("request", {}).get("track") == "gpu"
+            if not gpu_track and self.start_on_spare(job, request):
+                return
             try:
                 job.sandbox = link.start_sandbox(gpu=gpu_track and _has_cuda(), network=gpu_track)
             except Exception as exc:
@@ -223,6 +236,7 @@ class Worker:
         if job.sandbox is not None:  # the harness holds these now
             for fd in job.sandbox.fds | {nonce_r}:
                 os.close(fd)
+            job.sandbox.jail.status_fd = -1  # closed: jail.close() must not close the number again
         os.set_blocking(r, False)
         job.pid, job.fd = pid, r
         self.running[r] = job
@@ -256,25 +270,94 @@ class Worker:
     def end_sandbox(self, job: Job) -> None:
         """Kill the sandbox (its whole jail), collect it, remove its folder."""
         assert job.sandbox is not None
-        jail = job.sandbox.jail
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(jail.pid, signal.SIGKILL)
-        try:
-            _, _, usage = os.wait4(jail.pid, 0)
-            job.cpu_s += usage.ru_utime + usage.ru_stime  # the sandbox's processes it waited for
-        except ChildProcessError:
-            pass
-        jail.kill()  # the rest: its folder (limits only); idempotent
-        jail.close()  # its status pipe and the pidfd kill() opened: one leaked per job otherwise
+        job.cpu_s += _end(job.sandbox)
         job.sandbox = None
+
+    # -- the spare sandbox
+
+    def keep_a_spare(self) -> None:
+        """Make the next check's sandbox and harness now, while nothing waits: the jail is then
+        built (clone, new root, confinement) and both warmed up while the user reads a verdict
+        or types, not while they wait."""
+        if self.spare is not None or not self.spares_work or self.queue or len(self.running) >= self.max_jobs:
+            return
+        from llmq.judge import harness, link
+
+        try:
+            started = link.start_sandbox()
+        except Exception:
+            self.spares_work = False  # the check that needs one starts its own and says why it cannot
+            return
+        job_r, job_w = os.pipe()
+        verdict_r, verdict_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(job_w)
+                os.close(verdict_r)
+                harness.wait_for_job(started, job_r, verdict_w)
+            finally:
+                os._exit(70)
+        with contextlib.suppress(OSError):
+            os.setpgid(pid, pid)  # also done in the child: whichever runs first wins the race
+        os.close(job_r)
+        os.close(verdict_w)
+        self.spare = Spare(started, pid, job_w, verdict_r)
+
+    def start_on_spare(self, job: Job, request: Any) -> bool:
+        """Start a CPU-track check on the spare, if there is one still waiting untouched (its
+        supervisor has reported no end, its sandbox and its harness have said nothing)."""
+        spare, self.spare = self.spare, None
+        if spare is None:
+            return False
+        started = spare.started
+        if select.select([started.jail.status_fd, started.resp_r, spare.verdict_r], [], [], 0)[0]:
+            self.let_go(spare)
+            return False
+        from llmq.judge.wire import write_all
+
+        job.nonce = self.nonces.new()  # drawn now: no process forked before holds it
+        try:
+            self.nonces.send(job.nonce, spare.job_w)  # straight from the unforked page into the pipe
+            data = json.dumps(dataclasses.asdict(request)).encode()
+            write_all(spare.job_w, struct.pack("<Q", len(data)) + data)
+        except OSError:  # the harness went after we looked: this check starts afresh
+            self.forget_nonce(job)
+            self.let_go(spare)
+            return False
+        os.close(spare.job_w)
+        for fd in started.fds:  # the harness holds these
+            os.close(fd)
+        started.jail.status_fd = -1  # closed: jail.close() must not close the number again
+        job.sandbox = started
+        os.set_blocking(spare.verdict_r, False)
+        job.pid, job.fd = spare.harness, spare.verdict_r
+        self.running[job.fd] = job
+        self.selector.register(job.fd, selectors.EVENT_READ, job)
+        return True
+
+    def let_go(self, spare: Spare) -> None:
+        """End a spare that will not be used: its harness, its sandbox, the worker's descriptors."""
+        _killpg(spare.harness)  # not collected yet: the group is still the harness's own
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(spare.harness, signal.SIGKILL)
+        _end(spare.started)
+        for fd in (spare.job_w, spare.verdict_r, spare.started.req_w, spare.started.resp_r, spare.started.out_r):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(spare.harness, os.WNOHANG)  # else reap_orphans collects it
 
     def finished(self, job: Job) -> None:
         isolation = job.sandbox.isolation if job.sandbox is not None else "limits-only"
         try:
-            result = json.loads(bytes(job.buf))
+            result = json.loads(bytes(job.buf).split(b"\n", 1)[0])
         except ValueError:
             result = None
         genuine = isinstance(result, dict) and self.nonces.matches(job.nonce, result.get("nonce"))
+        if job.op == "check" and genuine and isinstance(result, dict) and isinstance(result.get("verdict"), dict):
+            self.deliver(job, result)
+            return
         status = self.reap(job, kill=False)  # the nonce is forgotten here
         if job.op == "check":
             if not job.buf:
@@ -300,6 +383,25 @@ class Worker:
         how = _how_ended(status)
         self.fail(job, "crash", f"the judge's describe process stopped without an answer ({how})")
 
+    def deliver(self, job: Job, result: dict[str, Any]) -> None:
+        """The harness's genuine verdict line: end the sandbox, send the verdict, then let the
+        harness (done, exiting) go; it is collected as it ends, off the client's path."""
+        self.selector.unregister(job.fd)
+        os.close(job.fd)
+        del self.running[job.fd]
+        if job.sandbox is not None:
+            self.end_sandbox(job)  # every process of the submission is gone before the verdict
+        self.forget_nonce(job)
+        harness_cpu = result.get("cpu_s")
+        if isinstance(harness_cpu, (int, float)):
+            job.cpu_s += float(harness_cpu)
+        verdict = result["verdict"]
+        verdict["cpu_s"] = round(job.cpu_s, 4)
+        self.send({"id": job.id, "verdict": verdict})
+        _killpg(job.pid)  # not collected yet, so the group is still the harness's own
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(job.pid, os.WNOHANG)  # else reap_orphans collects it
+
     def fail(self, job: Job, status: str, message: str, isolation: str = "limits-only") -> None:
         if job.op == "check":
             from llmq.judge.verdict import judge_failure
@@ -322,6 +424,7 @@ class Worker:
             self.reap_orphans()
             while self.queue and len(self.running) < self.max_jobs:
                 self.start(self.queue.popleft())
+            self.keep_a_spare()
             now = time.monotonic()
             for job in [j for j in self.running.values() if j.deadline <= now]:
                 isolation = job.sandbox.isolation if job.sandbox is not None else "limits-only"
@@ -342,6 +445,8 @@ class Worker:
         own = {job.pid for job in self.running.values()} | {
             job.sandbox.jail.pid for job in self.running.values() if job.sandbox is not None
         }
+        if self.spare is not None:
+            own |= {self.spare.started.jail.pid, self.spare.harness}
         while True:
             try:
                 info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
@@ -379,12 +484,36 @@ class Worker:
             return
         if chunk:
             job.buf += chunk
+            if job.op == "check" and b"\n" in job.buf:  # the harness's one line: act on it now
+                self.finished(job)
         else:
             self.finished(job)
 
     def shutdown(self) -> None:
         for job in list(self.running.values()):
             self.reap(job, kill=True)
+        if self.spare is not None:
+            self.let_go(self.spare)
+            self.spare = None
+
+
+def _end(started: Started) -> float:
+    """Kill a sandbox (its whole jail), collect it, remove its folder; the CPU seconds its
+    processes used (those its supervisor waited for)."""
+    jail = started.jail
+    cpu_s = 0.0
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(jail.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(jail.pid, signal.SIGKILL)  # one ended just after its start may not lead its group yet
+    try:
+        _, _, usage = os.wait4(jail.pid, 0)
+        cpu_s = usage.ru_utime + usage.ru_stime
+    except ChildProcessError:
+        pass
+    jail.kill()  # the rest: its folder (limits only); idempotent
+    jail.close()  # its status pipe and the pidfd kill() opened: one leaked per job otherwise
+    return cpu_s
 
 
 def _how_ended(status: int) -> str:

@@ -352,8 +352,10 @@ def test_the_worker_keeps_no_descriptor_per_check(judge: Judge) -> None:
     """`llmq verify` runs some 2000 checks on one worker: a descriptor kept per check (the jail's
     pidfd once was) ends in harnesses that crash on descriptors past 1023."""
     judge.check(GQA, GOOD, seed=1)
+    judge.ping()  # answered after the worker has started its spare sandbox for the next check
     pid = judge.worker_pid()
     before = len(os.listdir(f"/proc/{pid}/fd"))
     for seed in range(12):
         judge.check(GQA, SIG + "    return q.clone()\n", seed=seed)
+    judge.ping()
     assert len(os.listdir(f"/proc/{pid}/fd")) <= before + 1
