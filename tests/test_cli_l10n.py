@@ -117,35 +117,52 @@ def test_a_broken_bank_is_reported_in_chinese_with_its_file_and_line(tmp_path: P
     assert f"{tmp_path / 'mine' / 'questions' / 'demo.yaml'}:3: prompt: missing" in result.stderr
 
 
-def _solutions(folder: Path) -> tuple[Path, Path]:
-    """A passing solution (the reference, renamed) and a failing one for attention.sdpa."""
+def _solutions(folder: Path) -> tuple[Path, Path, Path]:
+    """A passing solution (the reference, renamed), a wrong one, and one that is right but
+    overwrites its input `v`, for attention.sdpa."""
     source = (bundled_root() / "answers" / "attention" / "sdpa.py").read_text(encoding="utf-8")
     start = source.index("def reference(")
     reference = source[start : source.index("\n\n\n", start)].replace("def reference(", "def scaled_dot_product_attention(")
-    good, bad = folder / "good.py", folder / "bad.py"
+    good, bad, inplace = folder / "good.py", folder / "bad.py", folder / "inplace.py"
     good.write_text(f"import math\n\nimport torch\n\n\n{reference}\n")
     bad.write_text("def scaled_dot_product_attention(q, k, v, mask=None, causal=False):\n    return v * 2\n")
-    return good, bad
+    inplace.write_text(
+        f"import math\n\nimport torch\n\n\n{reference.replace('def scaled_dot_product_attention(', 'def _right(')}\n\n\n"
+        "def scaled_dot_product_attention(q, k, v, mask=None, causal=False):\n"
+        "    out = _right(q, k, v, mask, causal)\n    v.add_(1.0)\n    return out\n"
+    )
+    return good, bad, inplace
 
 
-@pytest.mark.parametrize("which", ["pass", "fail"])
+@pytest.mark.parametrize("which", ["pass", "fail", "inplace"])
 def test_check_in_chinese_frames_the_verdict_in_chinese(tmp_path: Path, which: str) -> None:
-    good, bad = _solutions(tmp_path)
-    path = good if which == "pass" else bad
+    good, bad, inplace = _solutions(tmp_path)
+    path = {"pass": good, "fail": bad, "inplace": inplace}[which]
     text = _zh("check", "attention.sdpa", str(path), "--seed", "7", timeout=300)
     verdict = json.loads(_zh("check", "attention.sdpa", str(path), "--seed", "7", "--json", timeout=300).stdout)
     assert text.returncode == (0 if which == "pass" else 1), text.stdout + text.stderr
-    assert verdict["status"] == which, verdict  # JSON is never translated
+    assert verdict["status"] == ("pass" if which == "pass" else "fail"), verdict  # JSON is never translated
+    # The JSON keeps each check's English name; the Chinese titles travel beside them.
+    names = [c["name"] for c in verdict["checks"]]
+    assert "mask and causal together: a key must be allowed by both" in names, names
+    assert verdict["titles"]["zh"]["mask and causal together: a key must be allowed by both"] in text.stdout
+    assert all(not re.search(r"[\u4e00-\u9fff]", c["message"]) for c in verdict["checks"]), verdict
     assert "[PASS] 没有调用被禁止的函数" in text.stdout, text.stdout  # PASS/FAIL are kept, as in the JSON
     assert "沙箱：" in text.stdout and "随机种子 7" in text.stdout, text.stdout
-    if which == "fail":
+    if which != "pass":
         assert "可复现这次运行" in text.stdout, text.stdout
-    # The answer module's check titles and the judge's messages are the bank's English (kept in JSON
-    # as they are); everything around them is Chinese.
-    bank_text = [c["name"] for c in verdict["checks"]] + [
-        line.strip() for c in verdict["checks"] for line in (c["message"] + "\n" + c["detail"]).splitlines() if line.strip()
+    if which == "inplace":
+        assert "原地修改了输入 `v`" in text.stdout, text.stdout
+    # Check titles and the judge's messages are Chinese too. What stays English: the sdpa module's
+    # own labels of its boundary regimes ("one query, 9 keys, causal (decoding): <the judge's
+    # words>"), which answer modules do not translate yet.
+    labels = [
+        line.split(": ")[0]
+        for c in verdict["checks"]
+        for line in c["message"].splitlines()
+        if ": " in line and line.split(": ")[0] + "：" in text.stdout  # a label before translated words
     ]
-    assert english_runs(text.stdout + text.stderr, bank_text) == [], text.stdout
+    assert english_runs(text.stdout + text.stderr, labels) == [], text.stdout
 
 
 def test_verify_in_chinese(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

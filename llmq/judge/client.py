@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import llmq
 from llmq.defaults import CHECK_TIMEOUT_S
 from llmq.errors import LlmqError
+from llmq.judge.messages import translate
 from llmq.judge.verdict import Verdict, judge_failure
 from llmq.l10n import _
 
@@ -217,11 +218,11 @@ class Judge:
             elif "describe" in message:
                 pending._resolve(message["describe"])
             elif message.get("cancelled"):
-                pending._resolve(error=Cancelled(f"check {pending.id} was cancelled"))
+                pending._resolve(error=Cancelled(_("check {id} was cancelled").format(id=pending.id)))
             elif "pong" in message:
                 pending._resolve(message)
             else:
-                pending._resolve(error=JudgeUnavailable(str(message.get("error", message))))
+                pending._resolve(error=JudgeUnavailable(translate(str(message.get("error", message)))))
         proc.wait()
         self._worker_died(proc)
 
@@ -265,7 +266,7 @@ class Judge:
         pending = Pending(self, rid, message)
         with self._lock:
             if self._closing:
-                raise JudgeUnavailable("the judge is closed")
+                raise JudgeUnavailable(_("the judge is closed"))
             if self._proc is None or self._proc.poll() is not None and not self._pending:
                 self._spawn()
             self._pending[rid] = pending
@@ -312,7 +313,7 @@ class Judge:
         """Judge a submission (source text, or a Path to read) and wait for the verdict."""
         verdict = self.submit(exercise, source, seed=seed, **options).result()
         if not isinstance(verdict, Verdict):
-            raise JudgeUnavailable(f"the judge's worker answered a check with {str(verdict)[:200]}")
+            raise JudgeUnavailable(_("the judge's worker answered a check with {reply}").format(reply=str(verdict)[:200]))
         return verdict
 
     def submit_describe(self, answer_path: Path | str) -> Pending:
@@ -323,7 +324,7 @@ class Judge:
     def ping(self, timeout: float | None = 30.0) -> dict[str, Any]:
         reply = self._send({"op": "ping"}).result(timeout)
         if not isinstance(reply, dict):
-            raise JudgeUnavailable(f"the judge's worker answered a ping with {str(reply)[:200]}")
+            raise JudgeUnavailable(_("the judge's worker answered a ping with {reply}").format(reply=str(reply)[:200]))
         return reply
 
     def cancel(self, pending: Pending) -> None:
@@ -344,7 +345,7 @@ class Judge:
             pending = list(self._pending.values())
             self._pending.clear()
         for p in pending:
-            p._resolve(error=Cancelled("the judge was closed"))
+            p._resolve(error=Cancelled(_("the judge was closed")))
         if proc is None:
             return
         if not self.ready.is_set():  # still importing torch: it has no children, stop it now

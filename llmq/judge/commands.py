@@ -46,14 +46,16 @@ _PLAIN_MODULES = frozenset({"torch", "math", "typing", "functools", "itertools",
 _BUILTIN_TYPES = frozenset({"int", "float", "bool", "str", "list", "tuple", "dict", "set", "None", "object", "bytes"})
 
 
-def _static_plan(answer_path: Path) -> tuple[list[str], tuple[str, ...]] | None:
-    """The answer module's check titles (in file order) and FORBIDDEN list, read from its source
-    without running it; None when either is not written as plain literals."""
+def _static_plan(answer_path: Path) -> tuple[list[str], tuple[str, ...], dict[str, str]] | None:
+    """The answer module's check titles (in file order), FORBIDDEN list and Chinese titles (the
+    `zh=` of each check that has a literal one), read from its source without running it; None
+    when the first two are not written as plain literals."""
     try:
         tree = ast.parse(answer_path.read_text(encoding="utf-8"), filename=str(answer_path))
     except (OSError, SyntaxError, ValueError):
         return None  # the judge says what is wrong with the module
     titles: list[str] = []
+    zh: dict[str, str] = {}
     names: set[str] = set()
     forbidden: tuple[str, ...] | None = None
     for node in tree.body:
@@ -65,6 +67,9 @@ def _static_plan(answer_path: Path) -> tuple[list[str], tuple[str, ...]] | None:
                     if not isinstance(deco.args[0].value, str):
                         return None
                     titles.append(deco.args[0].value)
+                    for kw in deco.keywords:
+                        if kw.arg == "zh" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
+                            zh[deco.args[0].value] = kw.value.value
             names.add(node.name)
         targets = (
             node.targets
@@ -81,7 +86,7 @@ def _static_plan(answer_path: Path) -> tuple[list[str], tuple[str, ...]] | None:
                 return None
     if not titles:
         return None
-    return titles, forbidden if forbidden is not None else ()
+    return titles, forbidden if forbidden is not None else (), zh
 
 
 def _plain_annotation(node: ast.expr | None) -> bool:
@@ -139,9 +144,10 @@ def quick_verdict(exercise: ExerciseLike, source: str, filename: str, seed: int 
     plan = _static_plan(Path(exercise.answer_path))
     if plan is None:
         return None
-    titles, forbidden = plan
+    titles, forbidden, zh = plan
     loads = LOADS.format(function=exercise.function)
     verdict = Verdict(exercise=exercise.id, status="pass", seed=seed if seed is not None else random.randrange(2**31))
+    verdict.titles = {"zh": zh}
 
     def refused(status: str, results: list[CheckResult]) -> Verdict:
         verdict.status = status  # type: ignore[assignment]

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from llmq.l10n import N_, _
+from llmq.judge.messages import translate
+from llmq.l10n import N_, _, current_language
 
 Status = Literal["pass", "fail", "error", "timeout", "crash"]
 CheckStatus = Literal["pass", "fail", "skip"]
@@ -50,6 +51,9 @@ class Verdict:
     # system cannot isolate: resource limits only). A verdict that never ran a sandbox says the
     # least, "limits-only", so that it never claims more than held.
     isolation: Isolation = "limits-only"
+    # The answer module's check titles in other languages: {"zh": {English title: Chinese title}}.
+    # `checks[].name` stays English (CONTRACTS.md); the report and the app show these.
+    titles: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -71,6 +75,7 @@ class Verdict:
 NO_FORBIDDEN = N_("uses no forbidden call")
 LOADS = N_("solution loads and defines `{function}`")
 JUDGE_CHECK = N_("judge")  # the one check of a verdict the judge could not run
+ANSWER_LOADS = N_("answer module loads")  # harness.py: the answer module itself did not load
 _LOADS_PREFIX, _LOADS_SUFFIX = LOADS.split("{function}")
 
 
@@ -126,12 +131,22 @@ def isolation_text(verdict: Verdict) -> str:
     return _(ISOLATION_TEXT.get(verdict.isolation, ISOLATION_TEXT["limits-only"]))
 
 
-def check_title(name: str) -> str:
-    """A check's name as the report shows it: the judge's own checks translated (the loading
-    check names the function, which stays), an answer module's titles as the bank wrote them."""
+def check_title(name: str, verdict: Verdict | None = None) -> str:
+    """A check's name as the report shows it, in the interface's language: the judge's own checks
+    from the catalogue (the loading check names the function, which stays), an answer module's
+    from the titles its verdict carries (English where the module gave none)."""
     if name.startswith(_LOADS_PREFIX) and name.endswith(_LOADS_SUFFIX) and len(name) > len(LOADS) - len("{function}"):
         return _(LOADS).format(function=name[len(_LOADS_PREFIX) : len(name) - len(_LOADS_SUFFIX)])
-    return _(name) if name in (NO_FORBIDDEN, JUDGE_CHECK) else name
+    if name in (NO_FORBIDDEN, JUDGE_CHECK, ANSWER_LOADS):
+        return _(name)
+    if verdict is not None and current_language() in ("zh", "both"):
+        return verdict.titles.get("zh", {}).get(name) or name
+    return name
+
+
+def check_message(message: str) -> str:
+    """A check's message (the judge's English) in the interface's language."""
+    return translate(message)
 
 
 def render_text(verdict: Verdict, verbose: bool = False) -> str:
@@ -142,13 +157,13 @@ def render_text(verdict: Verdict, verbose: bool = False) -> str:
     lines = [f"{verdict.exercise}: {verdict.status.upper()}  {timing}"]
     for check in verdict.checks:
         mark = _(_MARKS["skip"]) if check.status == "skip" else _MARKS[check.status]
-        lines.append(f"  [{mark}] {check_title(check.name)}")
+        lines.append(f"  [{mark}] {check_title(check.name, verdict)}")
         if check.message and check.status != "pass":
-            lines.extend("        " + line for line in check.message.splitlines())
+            lines.extend("        " + line for line in check_message(check.message).splitlines())
             if verbose and check.detail:
                 lines.extend("        " + line for line in check.detail.splitlines())
         elif check.message:  # a passing check's notes
-            lines.extend("        " + _("note: {line}").format(line=line) for line in check.message.splitlines())
+            lines.extend("        " + _("note: {line}").format(line=line) for line in check_message(check.message).splitlines())
     if verdict.stdout:
         lines.append("  " + _("output of the solution:"))
         lines.extend("    | " + line for line in verdict.stdout.splitlines()[:40])

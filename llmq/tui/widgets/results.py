@@ -8,7 +8,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from llmq.judge.verdict import Verdict, check_title, isolation_text
+from llmq.judge.verdict import Verdict, check_message, check_title, isolation_text
 from llmq.l10n import N_, _, ngettext
 
 _STATUS_STYLE = {
@@ -46,11 +46,11 @@ def status_name(status: str) -> str:
 
 def _summary(verdict: Verdict) -> str:
     """The verdict's one line, in the interface's language: the first failing check (its title
-    translated where the judge wrote it; the judge's message as it is), or how many passed."""
+    and its message in the interface's language), or how many passed."""
     bad = next((c for c in verdict.checks if c.status == "fail"), None)
     if bad is not None:
-        first = bad.message.splitlines()[0] if bad.message else _("failed")
-        return f"{check_title(bad.name)}: {first}"
+        first = check_message(bad.message.splitlines()[0]) if bad.message else _("failed")
+        return f"{check_title(bad.name, verdict)}: {first}"
     if verdict.status == "pass":
         passed = sum(c.status == "pass" for c in verdict.checks)
         return ngettext("all {n} check passed", "all {n} checks passed", passed).format(n=passed)
@@ -70,10 +70,10 @@ def render_verdict(verdict: Verdict) -> Text:
     for check in verdict.checks:
         cstatus = check.status
         text.append(f"\n{_MARK.get(cstatus, '?')} ", style=_STATUS_STYLE.get(cstatus, ""))
-        text.append(check_title(check.name), style="bold" if cstatus != "pass" else "")
+        text.append(check_title(check.name, verdict), style="bold" if cstatus != "pass" else "")
         text.append(f"  {status_name(cstatus)}", style=_STATUS_STYLE.get(cstatus, ""))
         if check.message and cstatus != "pass":
-            for line in check.message.splitlines():
+            for line in check_message(check.message).splitlines():
                 text.append(f"\n    {line}")
     for note in verdict.notes:
         text.append(_("\nnote: {note}").format(note=note), style="italic")
