@@ -186,3 +186,13 @@ def test_an_answer_modules_label_stays_and_the_judges_words_after_it_are_transla
     text = messages.translate("one query, 9 keys, causal (decoding): wrong shape: got (2, 9, 4), expected (2, 1, 4)")
     assert text == "one query, 9 keys, causal (decoding)：形状错误：实际 (2, 9, 4)，期望 (2, 1, 4)", text
     assert messages.translate("an answer module's own sentence") == "an answer module's own sentence"
+
+
+def test_a_run_the_judge_could_not_finish_reads_in_chinese_in_the_report_and_the_app(zh: None) -> None:
+    from llmq.judge.verdict import judge_failure, render_text
+    from llmq.tui.widgets.results import render_verdict
+
+    verdict = judge_failure("norm.rms_norm", "crash", "the judge's worker died twice while checking this; it has been restarted")
+    for text in (render_text(verdict), render_verdict(verdict).plain):
+        assert "评测器的 worker 在检查这份代码时挂了两次" in text, text
+        assert english_runs(text) == [], text

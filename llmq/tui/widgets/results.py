@@ -54,7 +54,7 @@ def _summary(verdict: Verdict) -> str:
     if verdict.status == "pass":
         passed = sum(c.status == "pass" for c in verdict.checks)
         return ngettext("all {n} check passed", "all {n} checks passed", passed).format(n=passed)
-    return verdict.summary
+    return check_message(verdict.summary)
 
 
 def render_verdict(verdict: Verdict) -> Text:
