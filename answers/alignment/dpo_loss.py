@@ -46,7 +46,10 @@ def _call(ctx, args, beta):
     return ctx.call(*args, **kwargs), ctx.reference(*args, **kwargs)
 
 
-@check("matches the reference (batch 1 to 9, float32/float64, beta at its default and away from it)")
+@check(
+    "matches the reference (batch 1 to 9, float32/float64, beta at its default and away from it)",
+    zh="与参考实现一致（batch 1 到 9，float32/float64，beta 取默认值和非默认值）",
+)
 def matches_reference(ctx):
     dtype, b, beta = ctx.draw(st.tuples(st.sampled_from(DTYPES), st.integers(1, 9), st.sampled_from(BETAS)))
     pc, pr = _logps(ctx, b, dtype), _logps(ctx, b, dtype)
@@ -75,7 +78,11 @@ BOUNDARY_CASES = [
 ]
 
 
-@check("float64 input is computed in float64: log-probs of ~1e4 nats whose log-ratios cancel, within 1e-12", examples=3)
+@check(
+    "float64 input is computed in float64: log-probs of ~1e4 nats whose log-ratios cancel, within 1e-12",
+    zh="float64 输入全程用 float64 计算：约 1e4 nats 的 log-prob，log-ratio 相互抵消，误差在 1e-12 内",
+    examples=3,
+)
 def float64_precision(ctx):
     b, beta = ctx.draw(st.tuples(st.integers(1, 9), st.sampled_from([0.1, 0.5, 1.0])))
     z = (ctx.randn(b, dtype=torch.float64) * 3).tolist()
@@ -84,7 +91,11 @@ def float64_precision(ctx):
     ctx.assert_close(out, ctx.reference(*args, beta=beta), dtype=torch.float64, rtol=1e-12, atol=0.0)
 
 
-@check("boundary cases every run: one pair and several, margins 0, -1e4, -80, -60, +80, +1e4 (float32 and float64)", examples=1)
+@check(
+    "boundary cases every run: one pair and several, margins 0, -1e4, -80, -60, +80, +1e4 (float32 and float64)",
+    zh="每次都测的边界情况：一对和多对，margin 为 0、-1e4、-80、-60、+80、+1e4（float32 和 float64）",
+    examples=1,
+)
 def boundary_cases(ctx):
     for dtype in DTYPES:
         for z, beta, _why in BOUNDARY_CASES:
@@ -101,7 +112,10 @@ def boundary_cases(ctx):
             )
 
 
-@check("all margins zero (policy == reference) gives log(2), for any beta")
+@check(
+    "all margins zero (policy == reference) gives log(2), for any beta",
+    zh="所有 margin 为零（策略 == 参考模型）时得到 log(2)，与 beta 无关",
+)
 def zero_margin(ctx):
     dtype, b, beta = ctx.draw(st.tuples(st.sampled_from(DTYPES), st.integers(1, 9), st.sampled_from(BETAS)))
     pc, pr = _logps(ctx, b, dtype), _logps(ctx, b, dtype)
@@ -109,7 +123,10 @@ def zero_margin(ctx):
     ctx.assert_close(out, torch.tensor(math.log(2.0), dtype=torch.float64), dtype=dtype)
 
 
-@check("finite and right for margins up to 1e4 in magnitude: -log sigmoid(-1e4) is 1e4, not inf")
+@check(
+    "finite and right for margins up to 1e4 in magnitude: -log sigmoid(-1e4) is 1e4, not inf",
+    zh="margin 的绝对值大到 1e4 时仍有限且正确：-log sigmoid(-1e4) 是 1e4，不是 inf",
+)
 def large_margins(ctx):
     dtype, beta, z, large, where = ctx.draw(
         st.tuples(

@@ -64,7 +64,10 @@ def _close_pair(ctx, out, expected, dtype):
     ctx.assert_close(out[1], expected[1], dtype=dtype)
 
 
-@check("matches the reference (B 1 to 3, T 1 to 12, float32/float64, episode ends anywhere, gamma and lam at default and away)")
+@check(
+    "matches the reference (B 1 to 3, T 1 to 12, float32/float64, episode ends anywhere, gamma and lam at default and away)",
+    zh="与参考实现一致（B 1 到 3，T 1 到 12，float32/float64，episode 可在任意位置结束，gamma 和 lam 取默认值和非默认值）",
+)
 def matches_reference(ctx):
     dtype, (b, t), gl, p_done = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, GAMMA_LAM, st.sampled_from([0.0, 0.2, 0.5])))
     args = _rollout(ctx, dtype, b, t, p_done)
@@ -85,7 +88,11 @@ BOUNDARY_CASES = [
 ]
 
 
-@check("float64 input is computed in float64: values near 1e4, rewards of size 1, within 1e-11", examples=3)
+@check(
+    "float64 input is computed in float64: values near 1e4, rewards of size 1, within 1e-11",
+    zh="float64 输入全程用 float64 计算：价值在 1e4 附近，奖励大小为 1，误差在 1e-11 内",
+    examples=3,
+)
 def float64_precision(ctx):
     (b, t), p_done = ctx.draw(st.tuples(SIZES, st.sampled_from([0.0, 0.3])))
     rewards, values, dones = _rollout(ctx, torch.float64, b, t + 8, p_done)
@@ -99,6 +106,7 @@ def float64_precision(ctx):
 
 @check(
     "boundary cases every run: T = 1, episode ends at the first and last step, in a row, at every step, lam 0 and 1, T = 200",
+    zh="每次都测的边界情况：T = 1，episode 在第一步和最后一步结束、连续结束、每一步都结束，lam 为 0 和 1，T = 200",
     examples=1,
 )
 def boundary_cases(ctx):
@@ -110,7 +118,10 @@ def boundary_cases(ctx):
             _close_pair(ctx, out, expected, dtype)
 
 
-@check("an episode end cuts the rollout: the advantages before it do not depend on anything after it")
+@check(
+    "an episode end cuts the rollout: the advantages before it do not depend on anything after it",
+    zh="episode 结束会截断 rollout：它之前的优势不依赖于它之后的任何东西",
+)
 def cut_at_done(ctx):
     dtype, (b, t), gl = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, GAMMA_LAM))
     t = max(t, 2)
@@ -126,7 +137,10 @@ def cut_at_done(ctx):
     ctx.assert_close(again[0][:, : end + 1], out[0][:, : end + 1].double(), dtype=dtype)
 
 
-@check("lam = 0 gives the one-step TD errors; lam = 1 with no episode end gives the discounted return minus V")
+@check(
+    "lam = 0 gives the one-step TD errors; lam = 1 with no episode end gives the discounted return minus V",
+    zh="lam = 0 得到单步 TD 误差；lam = 1 且 episode 不结束时得到折扣回报减 V",
+)
 def lambda_limits(ctx):
     dtype, (b, t), gamma, one = ctx.draw(
         st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from([0.9, 0.99, 0.5]), st.booleans())

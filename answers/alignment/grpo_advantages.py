@@ -40,7 +40,10 @@ def _call(ctx, rewards, eps):
     return ctx.call(rewards, eps=eps), ctx.reference(rewards, eps=eps)
 
 
-@check("matches the reference (n_prompts 1 to 5, group 2 to 9, float32/float64, continuous rewards, eps at default and away)")
+@check(
+    "matches the reference (n_prompts 1 to 5, group 2 to 9, float32/float64, continuous rewards, eps at default and away)",
+    zh="与参考实现一致（n_prompts 1 到 5，组大小 2 到 9，float32/float64，连续奖励，eps 取默认值和非默认值）",
+)
 def matches_reference(ctx):
     dtype, (n, g), eps, shift = ctx.draw(
         st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from(EPS), st.sampled_from([0.0, 3.0, -2.0]))
@@ -63,7 +66,11 @@ BOUNDARY_CASES = [
 ]
 
 
-@check("float64 input is computed in float64: rewards near 1e4 with a spread of 1, within 1e-10", examples=3)
+@check(
+    "float64 input is computed in float64: rewards near 1e4 with a spread of 1, within 1e-10",
+    zh="float64 输入全程用 float64 计算：奖励在 1e4 附近、离散程度为 1，误差在 1e-10 内",
+    examples=3,
+)
 def float64_precision(ctx):
     n, g = ctx.draw(SIZES)
     rewards = 1e4 + ctx.randn(n, g, dtype=torch.float64)
@@ -73,6 +80,7 @@ def float64_precision(ctx):
 
 @check(
     "boundary cases every run: one prompt and several, G = 2 and 64, an all-equal group, spreads of 1e-6, rewards near 100",
+    zh="每次都测的边界情况：一个和多个 prompt，G = 2 和 64，组内全部相等，离散程度 1e-6，奖励在 100 附近",
     examples=1,
 )
 def boundary_cases(ctx):
@@ -87,7 +95,10 @@ def boundary_cases(ctx):
         ctx.assert_close(out, expected, dtype=dtype)
 
 
-@check("0/1 rewards (a verifier's): groups where every answer is right or every answer is wrong get advantage 0, not NaN")
+@check(
+    "0/1 rewards (a verifier's): groups where every answer is right or every answer is wrong get advantage 0, not NaN",
+    zh="0/1 奖励（verifier 给出的）：全对或全错的组优势为 0，而不是 NaN",
+)
 def binary_rewards(ctx):
     dtype, (n, g), eps = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from(EPS)))
     rewards = (ctx.rand(n, g) < ctx.draw(st.sampled_from([0.2, 0.5, 0.8]))).to(dtype)
@@ -98,7 +109,10 @@ def binary_rewards(ctx):
     ctx.assert_close(out, expected, dtype=dtype)
 
 
-@check("statistics per group: rescaling and shifting the other groups leaves group 0's advantages unchanged")
+@check(
+    "statistics per group: rescaling and shifting the other groups leaves group 0's advantages unchanged",
+    zh="按组统计：对其他组做缩放和平移，第 0 组的优势不变",
+)
 def rows_independent(ctx):
     dtype, (n, g) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES))
     n = max(n, 2)

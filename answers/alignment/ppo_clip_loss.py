@@ -69,7 +69,8 @@ def _call(ctx, args, mask, eps):
 
 
 @check(
-    "matches the reference (B 1 to 4, T 1 to 9, float32/float64, no mask / random / ragged masks, clip_eps at default and away)"
+    "matches the reference (B 1 to 4, T 1 to 9, float32/float64, no mask / random / ragged masks, clip_eps at default and away)",
+    zh="与参考实现一致（B 1 到 4，T 1 到 9，float32/float64，无 mask / 随机 / 长短不一的 mask，clip_eps 取默认值和非默认值）",
 )
 def matches_reference(ctx):
     dtype, (b, t), eps, kind = ctx.draw(
@@ -88,7 +89,11 @@ def _tokens(ctx, ratios, adv, dtype, level=3.0):
     return (logp_old + ratio.log()).to(dtype), logp_old.to(dtype), torch.tensor(adv, dtype=torch.float64)[None].to(dtype)
 
 
-@check("float64 input is computed in float64: 4096 tokens, within 1e-11", examples=2)
+@check(
+    "float64 input is computed in float64: 4096 tokens, within 1e-11",
+    zh="float64 输入全程用 float64 计算：4096 个 token，误差在 1e-11 内",
+    examples=2,
+)
 def float64_precision(ctx):
     kind = ctx.draw(st.sampled_from(["none", "random"]))
     args = _inputs(ctx, torch.float64, 2, 2048, spread=0.1)
@@ -99,6 +104,7 @@ def float64_precision(ctx):
 
 @check(
     "boundary cases every run: each clip case alone, one token, one sequence, ragged and single-token masks, log-probs near -110",
+    zh="每次都测的边界情况：每种 clip 情况单独出现，一个 token，一条序列，长短不一和单 token 的 mask，log-prob 在 -110 附近",
     examples=1,
 )
 def boundary_cases(ctx):
@@ -126,7 +132,10 @@ def boundary_cases(ctx):
         ctx.assert_close(out, expected, dtype=dtype)
 
 
-@check("every case of the min: ratio above 1 + eps and below 1 - eps, with positive and negative advantages")
+@check(
+    "every case of the min: ratio above 1 + eps and below 1 - eps, with positive and negative advantages",
+    zh="min 的每种情况：ratio 高于 1 + eps 和低于 1 - eps，优势为正和为负",
+)
 def clip_cases(ctx):
     dtype, eps, masked = ctx.draw(st.tuples(st.sampled_from(DTYPES), st.sampled_from(EPS), st.booleans()))
     e = 0.2 if eps == "default" else eps
@@ -141,7 +150,10 @@ def clip_cases(ctx):
     ctx.assert_close(out, expected, dtype=dtype)
 
 
-@check("with logp_new == logp_old (the first PPO epoch) the loss is minus the mean advantage over unmasked tokens")
+@check(
+    "with logp_new == logp_old (the first PPO epoch) the loss is minus the mean advantage over unmasked tokens",
+    zh="logp_new == logp_old 时（PPO 的第一个 epoch），损失是未被 mask 的 token 上优势均值的相反数",
+)
 def no_change(ctx):
     dtype, (b, t), kind = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from(["none", "random", "ragged"])))
     _, logp_old, adv = _inputs(ctx, dtype, b, t)
@@ -152,7 +164,10 @@ def no_change(ctx):
     ctx.assert_close(out, expected, dtype=dtype)
 
 
-@check("masked-out tokens do not matter: changing their log-probs and advantages leaves the loss unchanged")
+@check(
+    "masked-out tokens do not matter: changing their log-probs and advantages leaves the loss unchanged",
+    zh="被 mask 掉的 token 不影响结果：改变它们的 log-prob 和优势，损失不变",
+)
 def masked_ignored(ctx):
     dtype, (b, t) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES))
     logp_new, logp_old, adv = _inputs(ctx, dtype, b, t)

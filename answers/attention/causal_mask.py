@@ -27,7 +27,10 @@ def reference(lq, lk=None):
 SIZES = st.integers(1, 12)
 
 
-@check("matches the reference exactly (square and rectangular, Lq <= Lk and Lq > Lk, lk given and default)")
+@check(
+    "matches the reference exactly (square and rectangular, Lq <= Lk and Lq > Lk, lk given and default)",
+    zh="与参考实现完全一致（方阵和非方阵，Lq <= Lk 和 Lq > Lk，lk 给定和取默认值）",
+)
 def matches_reference(ctx):
     lq, lk, default = ctx.draw(st.tuples(SIZES, SIZES, st.booleans()))
     if default:
@@ -40,13 +43,20 @@ def matches_reference(ctx):
 REGIMES = [(1, 1), (1, 7), (4, 9), (5, 5), (9, 4), (7, 1), (6, None), (1, None)]
 
 
-@check("boundary regimes, every run: Lq < = > Lk, one query, one key, lk at its default", examples=1)
+@check(
+    "boundary regimes, every run: Lq < = > Lk, one query, one key, lk at its default",
+    zh="每次都测的边界情形：Lq < = > Lk，一个 query，一个 key，lk 取默认值",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for lq, lk in REGIMES:
         ctx.assert_equal(ctx.call(lq) if lk is None else ctx.call(lq, lk), reference(lq, lk))
 
 
-@check("decoding with a cache: the mask for the last Lq queries is the last Lq rows of the square (Lk, Lk) mask")
+@check(
+    "decoding with a cache: the mask for the last Lq queries is the last Lq rows of the square (Lk, Lk) mask",
+    zh="带 cache 解码：最后 Lq 个 query 的 mask 是 (Lk, Lk) 方阵 mask 的最后 Lq 行",
+)
 def bottom_right(ctx):
     lk, back = ctx.draw(st.tuples(st.integers(2, 12), st.integers(1, 11)))
     lq = min(back, lk - 1)
@@ -57,7 +67,10 @@ def bottom_right(ctx):
     ctx.assert_equal(tail, square[lk - lq :])
 
 
-@check("the last query sees every key, and a key row never has a gap (allowed keys form a prefix)")
+@check(
+    "the last query sees every key, and a key row never has a gap (allowed keys form a prefix)",
+    zh="最后一个 query 能看到所有 key，且每行允许的 key 没有空缺（允许的 key 构成一个前缀）",
+)
 def prefix_rows(ctx):
     lq, lk = ctx.draw(st.tuples(SIZES, SIZES))
     lq = min(lq, lk)  # every row has at least one key

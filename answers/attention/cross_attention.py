@@ -71,7 +71,10 @@ def _case(ctx, dtype, b, lq, lk, h, dh, scale=1.0):
     return x, memory, make_weights(ctx, d, dtype)
 
 
-@check("matches the reference (random shapes with Lq != Lk, float32/float64, mask given, None and default)")
+@check(
+    "matches the reference (random shapes with Lq != Lk, float32/float64, mask given, None and default)",
+    zh="与参考实现一致（随机形状，Lq != Lk，float32/float64，mask 给定、为 None 和取默认值）",
+)
 def matches_reference(ctx):
     dtype, shape, masked = ctx.draw(st.tuples(st.sampled_from(DTYPES), SHAPES, st.sampled_from(["mask", "none", "default"])))
     x, memory, weights = _case(ctx, dtype, *shape)
@@ -85,7 +88,7 @@ def matches_reference(ctx):
     ctx.assert_close(out, expected, dtype=dtype)
 
 
-@check("float64 input is computed in float64 (rtol 1e-10)", examples=2)
+@check("float64 input is computed in float64 (rtol 1e-10)", zh="float64 输入全程用 float64 计算（rtol 1e-10）", examples=2)
 def float64_precision(ctx):
     x, memory, weights = _case(ctx, torch.float64, 2, 5, 9, 2, 8, scale=3.0)
     mask = random_mask(ctx, 2, 9)
@@ -116,6 +119,7 @@ REGIMES = [
 @check(
     "boundary regimes, every run: Lq < Lk and Lq > Lk, one query, one key, 1 and 4 heads, padding at the end and "
     "in the middle, one real key, no mask, scores in the thousands",
+    zh="每次都测的边界情形：Lq < Lk 和 Lq > Lk，一个 query，一个 key，1 个和 4 个 head，padding 在末尾和中间，只有一个真实 key，没有 mask，分数为几千",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -132,7 +136,10 @@ def boundary_regimes(ctx):
             raise CheckFailed(f"{what}: {exc}") from None
 
 
-@check("padded keys are never attended: changing the memory at padded positions changes nothing")
+@check(
+    "padded keys are never attended: changing the memory at padded positions changes nothing",
+    zh="padding 的 key 永远不会被关注：改变 memory 中 padding 位置的内容，结果不变",
+)
 def padding_ignored(ctx):
     b, lq, lk, h, dh = ctx.draw(SHAPES)
     lk = max(lk, 2)
@@ -148,7 +155,10 @@ def padding_ignored(ctx):
     ctx.assert_close(after, before.double(), dtype=torch.float64, rtol=1e-12, atol=1e-12)
 
 
-@check("no order among keys: permuting the memory and its mask together changes nothing; each query is on its own")
+@check(
+    "no order among keys: permuting the memory and its mask together changes nothing; each query is on its own",
+    zh="key 之间没有顺序：把 memory 和它的 mask 一起置换，结果不变；每个 query 各自独立",
+)
 def permutations(ctx):
     b, lq, lk, h, dh = ctx.draw(SHAPES)
     lq, lk = max(lq, 2), max(lk, 2)

@@ -53,7 +53,10 @@ def _qkv(ctx, dtype, b, hkv, rep, t, d, scale=1.0):
     return q, k, v
 
 
-@check("matches the reference (random shapes, float32/float64/bfloat16, causal on, off and default)")
+@check(
+    "matches the reference (random shapes, float32/float64/bfloat16, causal on, off and default)",
+    zh="与参考实现一致（随机形状，float32/float64/bfloat16，causal 开、关和默认）",
+)
 def matches_reference(ctx):
     dtype, (b, hkv, rep, t, d), causal = ctx.draw(
         st.tuples(st.sampled_from(DTYPES), SHAPES, st.sampled_from(["default", True, False]))
@@ -92,7 +95,11 @@ def _regime_cases(ctx):
     return cases
 
 
-@check("float64 input is computed in float64 (rtol 1e-10, scores of a few hundred where float32 rounding shows)", examples=2)
+@check(
+    "float64 input is computed in float64 (rtol 1e-10, scores of a few hundred where float32 rounding shows)",
+    zh="float64 输入全程用 float64 计算（rtol 1e-10，分数为几百，float32 的舍入误差会显现）",
+    examples=2,
+)
 def float64_precision(ctx):
     causal = ctx.draw(st.booleans())
     q, k, v = _qkv(ctx, torch.float64, 1, 2, 2, 48, 16, scale=10.0)
@@ -100,7 +107,11 @@ def float64_precision(ctx):
     ctx.assert_close(out, ctx.reference(q, k, v, causal=causal), dtype=torch.float64, rtol=1e-10, atol=1e-10)
 
 
-@check("boundary regimes, every run: MQA and MHA, one token, head dim 1 and 5, 40 tokens, scores ~1e4 and below -1e4", examples=1)
+@check(
+    "boundary regimes, every run: MQA and MHA, one token, head dim 1 and 5, 40 tokens, scores ~1e4 and below -1e4",
+    zh="每次都测的边界情形：MQA 和 MHA，一个 token，head dim 为 1 和 5，40 个 token，分数约 1e4 和低于 -1e4",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for what, q, k, v, kwargs, dtype, rtol, atol in _regime_cases(ctx):
         out = ctx.call(q, k, v, **kwargs)
@@ -110,7 +121,10 @@ def boundary_regimes(ctx):
             raise CheckFailed(f"{what}: {exc}") from None
 
 
-@check("causal: changing future queries, keys and values leaves earlier outputs unchanged")
+@check(
+    "causal: changing future queries, keys and values leaves earlier outputs unchanged",
+    zh="因果性：改变未来的 query、key 和 value，之前的输出不变",
+)
 def causality(ctx):
     dtype, (b, hkv, rep, t, d), cut, default = ctx.draw(
         st.tuples(st.sampled_from([torch.float32, torch.float64]), SHAPES, st.integers(1, 8), st.booleans())
@@ -129,7 +143,10 @@ def causality(ctx):
     ctx.assert_close(after[:, :, :cut], before[:, :, :cut].double(), dtype=dtype)
 
 
-@check("GQA equals multi-head attention with each kv head repeated for its query group")
+@check(
+    "GQA equals multi-head attention with each kv head repeated for its query group",
+    zh="GQA 等价于把每个 kv head 按其 query 组复制后的多头注意力",
+)
 def equals_mha(ctx):
     dtype, (b, hkv, rep, t, d), causal = ctx.draw(
         st.tuples(st.sampled_from([torch.float32, torch.float64]), SHAPES, st.booleans())
@@ -144,7 +161,7 @@ def equals_mha(ctx):
     ctx.assert_close(grouped, mha.double(), dtype=dtype)
 
 
-@check("stable for large scores (no overflow in the softmax)", examples=6)
+@check("stable for large scores (no overflow in the softmax)", zh="分数很大时数值稳定（softmax 中不溢出）", examples=6)
 def large_scores(ctx):
     (b, hkv, rep, t, d), causal = ctx.draw(st.tuples(SHAPES, st.booleans()))
     q, k, v = _qkv(ctx, torch.float32, b, hkv, rep, t, d, scale=12.0)  # scores ~ N(0, 144^2)

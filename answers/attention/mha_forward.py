@@ -64,7 +64,10 @@ def _inputs(ctx, dtype, b, t, h, dh):
     return x, ws
 
 
-@check("matches the reference (random shapes, float32/float64/bfloat16, causal on, off and default)")
+@check(
+    "matches the reference (random shapes, float32/float64/bfloat16, causal on, off and default)",
+    zh="与参考实现一致（随机形状，float32/float64/bfloat16，causal 开、关和默认）",
+)
 def matches_reference(ctx):
     dtype, (b, t, h, dh), causal = ctx.draw(st.tuples(st.sampled_from(DTYPES), SHAPES, st.sampled_from(["default", True, False])))
     x, ws = _inputs(ctx, dtype, b, t, h, dh)
@@ -98,7 +101,11 @@ def _regime_cases(ctx):
     return cases
 
 
-@check("float64 input is computed in float64 (rtol 1e-10, scores of a few hundred where float32 rounding shows)", examples=2)
+@check(
+    "float64 input is computed in float64 (rtol 1e-10, scores of a few hundred where float32 rounding shows)",
+    zh="float64 输入全程用 float64 计算（rtol 1e-10，分数为几百，float32 的舍入误差会显现）",
+    examples=2,
+)
 def float64_precision(ctx):
     causal = ctx.draw(st.booleans())
     x, ws = _inputs(ctx, torch.float64, 1, 32, 2, 16)
@@ -107,7 +114,11 @@ def float64_precision(ctx):
     ctx.assert_close(out, ctx.reference(x, *ws, 2, causal=causal), dtype=torch.float64, rtol=1e-10, atol=1e-9)
 
 
-@check("boundary regimes, every run: one token, one head, head dim 1, D = 9, 16 tokens, scores ~1e3 and below -1e4", examples=1)
+@check(
+    "boundary regimes, every run: one token, one head, head dim 1, D = 9, 16 tokens, scores ~1e3 and below -1e4",
+    zh="每次都测的边界情形：一个 token，一个 head，head dim 为 1，D = 9，16 个 token，分数约 1e3 和低于 -1e4",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for what, x, ws, h, kwargs, dtype, rtol, atol in _regime_cases(ctx):
         out = ctx.call(x, *ws, h, **kwargs)
@@ -117,7 +128,7 @@ def boundary_regimes(ctx):
             raise CheckFailed(f"{what}: {exc}") from None
 
 
-@check("causal: changing later tokens leaves earlier outputs unchanged")
+@check("causal: changing later tokens leaves earlier outputs unchanged", zh="因果性：改变后面的 token，前面的输出不变")
 def causality(ctx):
     dtype, (b, t, h, dh), cut = ctx.draw(st.tuples(st.sampled_from([torch.float32, torch.float64]), SHAPES, st.integers(1, 6)))
     t = max(t, 2)
@@ -131,7 +142,10 @@ def causality(ctx):
     ctx.assert_close(after[:, :cut], before[:, :cut].double(), dtype=dtype)
 
 
-@check("without the mask, permuting the tokens permutes the outputs the same way")
+@check(
+    "without the mask, permuting the tokens permutes the outputs the same way",
+    zh="不加 mask 时，对 token 做置换，输出也按同样方式置换",
+)
 def permutation_equivariant(ctx):
     dtype, (b, t, h, dh) = ctx.draw(st.tuples(st.sampled_from([torch.float32, torch.float64]), SHAPES))
     x, ws = _inputs(ctx, dtype, b, t, h, dh)
@@ -142,7 +156,7 @@ def permutation_equivariant(ctx):
     ctx.assert_close(shuffled, out[:, perm].double(), dtype=dtype)
 
 
-@check("stable for large scores (no overflow in the softmax)", examples=5)
+@check("stable for large scores (no overflow in the softmax)", zh="分数很大时数值稳定（softmax 中不溢出）", examples=5)
 def large_scores(ctx):
     (b, t, h, dh), causal = ctx.draw(st.tuples(SHAPES, st.booleans()))
     x, ws = _inputs(ctx, torch.float32, b, t, h, dh)

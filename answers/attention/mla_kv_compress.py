@@ -73,7 +73,10 @@ def _close(ctx, name, actual, expected, dtype):
         raise CheckFailed(f"`{name}`: {exc}") from None
 
 
-@check("matches the explicit two-matmul form: the latent c_kv (B, T, d_c), keys and values per head (float32/float64/bfloat16)")
+@check(
+    "matches the explicit two-matmul form: the latent c_kv (B, T, d_c), keys and values per head (float32/float64/bfloat16)",
+    zh="与显式的两次矩阵乘形式一致：潜变量 c_kv (B, T, d_c)，每个 head 的 key 和 value（float32/float64/bfloat16）",
+)
 def matches_reference(ctx):
     dtype, shape = ctx.draw(st.tuples(st.sampled_from(DTYPES), SHAPES))
     args = _inputs(ctx, dtype, *shape)
@@ -96,7 +99,11 @@ REGIMES = [
 ]
 
 
-@check("float64 input is computed in float64 (rtol 1e-10, D = 512 where float32 rounding shows)", examples=2)
+@check(
+    "float64 input is computed in float64 (rtol 1e-10, D = 512 where float32 rounding shows)",
+    zh="float64 输入全程用 float64 计算（rtol 1e-10，D = 512，float32 的舍入误差会显现）",
+    examples=2,
+)
 def float64_precision(ctx):
     args = _inputs(ctx, torch.float64, 1, 3, 512, 8, 2, 4, 3)
     expected = ctx.reference(*args, 2)
@@ -108,7 +115,11 @@ def float64_precision(ctx):
             raise CheckFailed(f"`{name}`: {exc}") from None
 
 
-@check("boundary regimes, every run: one token, one head, d_c = 1, D = 1, dh != dv both ways", examples=1)
+@check(
+    "boundary regimes, every run: one token, one head, d_c = 1, D = 1, dh != dv both ways",
+    zh="每次都测的边界情形：一个 token，一个 head，d_c = 1，D = 1，dh != dv 两种方向",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for what, shape in REGIMES:
         args = _inputs(ctx, torch.float32, *shape)
@@ -123,7 +134,10 @@ def boundary_regimes(ctx):
             raise CheckFailed(f"{what}: {exc}") from None
 
 
-@check("the cached latent is enough: the returned k and v are the up-projections of the returned c_kv")
+@check(
+    "the cached latent is enough: the returned k and v are the up-projections of the returned c_kv",
+    zh="缓存的潜变量就够了：返回的 k 和 v 是返回的 c_kv 的上投影",
+)
 def latent_suffices(ctx):
     dtype, shape = ctx.draw(st.tuples(st.sampled_from([torch.float32, torch.float64]), SHAPES))
     h, w_dkv, w_uk, w_uv = _inputs(ctx, dtype, *shape)

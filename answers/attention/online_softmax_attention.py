@@ -76,7 +76,8 @@ def _kwargs(causal, block):
 
 
 @check(
-    "equals plain attention for block sizes 1 to 23 (dividing Lk or not), float32/float64/bfloat16, causal on, off and default"
+    "equals plain attention for block sizes 1 to 23 (dividing Lk or not), float32/float64/bfloat16, causal on, off and default",
+    zh="块大小为 1 到 23（整除 Lk 或不整除）时等于普通注意力，float32/float64/bfloat16，causal 开、关和默认",
 )
 def matches_reference(ctx):
     dtype, q, k, v, causal, block = _draw(ctx, DTYPES)
@@ -120,7 +121,11 @@ def _regime_cases(ctx):
     return cases
 
 
-@check("float64 input is computed in float64 (rtol 1e-10, scores of a few hundred where float32 rounding shows)", examples=2)
+@check(
+    "float64 input is computed in float64 (rtol 1e-10, scores of a few hundred where float32 rounding shows)",
+    zh="float64 输入全程用 float64 计算（rtol 1e-10，分数为几百，float32 的舍入误差会显现）",
+    examples=2,
+)
 def float64_precision(ctx):
     causal = ctx.draw(st.booleans())
     q = ctx.randn(2, 5, 16, dtype=torch.float64, scale=10.0)
@@ -132,6 +137,7 @@ def float64_precision(ctx):
 
 @check(
     "boundary regimes, every run: block 1, < Lk, = Lk, > Lk and 64 over 200 keys; Lq < = > Lk; growing, huge and very negative scores",
+    zh="每次都测的边界情形：块大小为 1、< Lk、= Lk、> Lk，以及 200 个 key 上的 64；Lq < = > Lk；递增、极大和极负的分数",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -143,14 +149,21 @@ def boundary_regimes(ctx):
             raise CheckFailed(f"{what}: {exc}") from None
 
 
-@check("block_size left at its default (64): equals plain attention for rows longer than one block", examples=4)
+@check(
+    "block_size left at its default (64): equals plain attention for rows longer than one block",
+    zh="block_size 取默认值（64）：比一个块长的行上等于普通注意力",
+    examples=4,
+)
 def default_block(ctx):
     dtype, lk, causal = ctx.draw(st.tuples(st.sampled_from([torch.float32, torch.float64]), st.integers(65, 150), st.booleans()))
     q, k, v = ctx.randn(1, 3, 2, dtype=dtype), ctx.randn(1, lk, 2, dtype=dtype), ctx.randn(1, lk, 3, dtype=dtype)
     ctx.assert_close(ctx.call(q, k, v, causal=causal), ctx.reference(q, k, v, causal=causal), dtype=dtype)
 
 
-@check("the result does not depend on the block size (block 1, a middle size and one block for the whole row)")
+@check(
+    "the result does not depend on the block size (block 1, a middle size and one block for the whole row)",
+    zh="结果与块大小无关（块大小 1、中间大小、整行一个块）",
+)
 def block_size_invariant(ctx):
     dtype, q, k, v, causal, block = _draw(ctx, [torch.float32, torch.float64])
     lk = k.shape[-2]
@@ -162,7 +175,11 @@ def block_size_invariant(ctx):
         ctx.assert_close(tiled, one_block.double(), dtype=dtype)
 
 
-@check("stable for large scores: the running max keeps exp() from overflowing", examples=6)
+@check(
+    "stable for large scores: the running max keeps exp() from overflowing",
+    zh="分数很大时数值稳定：running max 防止 exp() 溢出",
+    examples=6,
+)
 def large_scores(ctx):
     _, q, k, v, causal, block = _draw(ctx, [torch.float32], scale=12.0)  # scores ~ N(0, 144^2)
     kwargs = _kwargs(causal, block)

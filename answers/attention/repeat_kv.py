@@ -27,7 +27,10 @@ DTYPES = [torch.float32, torch.float64, torch.bfloat16]
 SIZES = st.tuples(st.integers(1, 2), st.integers(1, 4), st.integers(1, 5), st.sampled_from([1, 2, 3, 8]), st.integers(1, 4))
 
 
-@check("matches the reference exactly (random shapes, n_rep 1 to 4, float32/float64/bfloat16)")
+@check(
+    "matches the reference exactly (random shapes, n_rep 1 to 4, float32/float64/bfloat16)",
+    zh="与参考实现完全一致（随机形状，n_rep 1 到 4，float32/float64/bfloat16）",
+)
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
     b, hkv, t, d, n_rep = ctx.draw(SIZES)
@@ -48,7 +51,11 @@ REGIMES = [
 ]
 
 
-@check("boundary regimes, every run: n_rep 1 (a new tensor) and 8, one kv head, T = D = 1, float64 bits kept", examples=1)
+@check(
+    "boundary regimes, every run: n_rep 1 (a new tensor) and 8, one kv head, T = D = 1, float64 bits kept",
+    zh="每次都测的边界情形：n_rep 为 1（返回新张量）和 8，一个 kv head，T = D = 1，float64 的比特保持不变",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for what, shape, n_rep, dtype in REGIMES:
         x = ctx.randn(*shape, dtype=dtype)
@@ -59,7 +66,10 @@ def boundary_regimes(ctx):
             raise CheckFailed(f"{what}: {exc}") from None
 
 
-@check("output head h is input head h // n_rep (heads 0,0,1,1,... not 0,1,0,1,...)")
+@check(
+    "output head h is input head h // n_rep (heads 0,0,1,1,... not 0,1,0,1,...)",
+    zh="输出 head h 是输入 head h // n_rep（head 顺序为 0,0,1,1,…，不是 0,1,0,1,…）",
+)
 def head_mapping(ctx):
     b, hkv, t, d, _ = ctx.draw(SIZES)
     hkv = max(hkv, 2)

@@ -77,7 +77,10 @@ def _mask(ctx, kind, lead, lq, lk):
     return mask
 
 
-@check("matches the reference (random shapes, Lq != Lk, E != Ev, masks of several shapes, causal or not)")
+@check(
+    "matches the reference (random shapes, Lq != Lk, E != Ev, masks of several shapes, causal or not)",
+    zh="与参考实现一致（随机形状，Lq != Lk，E != Ev，多种形状的 mask，causal 与否）",
+)
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
     lead, lq, lk, e, ev = ctx.draw(SIZES)
@@ -128,7 +131,11 @@ def _regime_cases(ctx):
     return cases
 
 
-@check("float64 input is computed in float64 (rtol 1e-10, scores of a few hundred where float32 rounding shows)", examples=2)
+@check(
+    "float64 input is computed in float64 (rtol 1e-10, scores of a few hundred where float32 rounding shows)",
+    zh="float64 输入全程用 float64 计算（rtol 1e-10，分数为几百，float32 的舍入误差会显现）",
+    examples=2,
+)
 def float64_precision(ctx):
     # Scores ~N(0, 300^2) rounded to float32 move by ~1e-5, and so do the weights; float64
     # arithmetic in any order stays near 1e-13.
@@ -138,7 +145,11 @@ def float64_precision(ctx):
     ctx.assert_close(out, ctx.reference(q, k, v, causal=causal), dtype=torch.float64, rtol=1e-10, atol=1e-10)
 
 
-@check("boundary regimes, every run: Lq < = > Lk, one query, one key, E != Ev, 300 keys, magnitudes 1e-6 to 1e4", examples=1)
+@check(
+    "boundary regimes, every run: Lq < = > Lk, one query, one key, E != Ev, 300 keys, magnitudes 1e-6 to 1e4",
+    zh="每次都测的边界情形：Lq < = > Lk，一个 query，一个 key，E != Ev，300 个 key，数量级 1e-6 到 1e4",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for what, q, k, v, kwargs, dtype, rtol, atol in _regime_cases(ctx):
         out = ctx.call(q, k, v, **kwargs)
@@ -148,7 +159,10 @@ def boundary_regimes(ctx):
             raise CheckFailed(f"{what}: {exc}") from None
 
 
-@check("causal with fewer queries than keys (KV cache): aligned bottom-right, the last query sees every key")
+@check(
+    "causal with fewer queries than keys (KV cache): aligned bottom-right, the last query sees every key",
+    zh="query 比 key 少时的 causal（KV cache）：右下角对齐，最后一个 query 能看到所有 key",
+)
 def causal_bottom_right(ctx):
     dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
     lead, lq, lk, e, ev = ctx.draw(SIZES)
@@ -157,7 +171,7 @@ def causal_bottom_right(ctx):
     ctx.assert_close(ctx.call(q, k, v, causal=True), ctx.reference(q, k, v, causal=True), dtype=dtype)
 
 
-@check("mask and causal together: a key must be allowed by both")
+@check("mask and causal together: a key must be allowed by both", zh="mask 和 causal 同时使用：一个 key 必须同时被两者允许")
 def mask_and_causal(ctx):
     dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
     lead, lq, lk, e, ev = ctx.draw(SIZES)
@@ -169,7 +183,10 @@ def mask_and_causal(ctx):
     ctx.assert_close(out, ctx.reference(q, k, v, mask=mask, causal=True), dtype=dtype)
 
 
-@check("causal: changing future keys and values leaves the earlier queries' outputs unchanged")
+@check(
+    "causal: changing future keys and values leaves the earlier queries' outputs unchanged",
+    zh="因果性：改变未来的 key 和 value，前面 query 的输出不变",
+)
 def future_keys(ctx):
     dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
     lead, lq, lk, e, ev = ctx.draw(SIZES)
@@ -188,7 +205,7 @@ def future_keys(ctx):
     ctx.assert_close(after[..., :rows, :], before[..., :rows, :].double(), dtype=dtype)
 
 
-@check("stable for large scores (no overflow in the softmax)")
+@check("stable for large scores (no overflow in the softmax)", zh="分数很大时数值稳定（softmax 中不溢出）")
 def large_scores(ctx):
     lead, lq, lk, e, ev = ctx.draw(SIZES)
     causal = lq <= lk and ctx.draw(st.booleans())

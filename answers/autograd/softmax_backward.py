@@ -99,7 +99,10 @@ def _tol(dtype, dy):
 SHAPES = st.lists(st.sampled_from([1, 2, 3, 5, 8]), min_size=1, max_size=3)
 
 
-@check("matches autograd (random shapes incl. size 1, any dim, float32/float64, flat and peaked softmax)")
+@check(
+    "matches autograd (random shapes incl. size 1, any dim, float32/float64, flat and peaked softmax)",
+    zh="与 autograd 一致（随机形状，含大小为 1 的维度，任意 dim，float32/float64，平坦和尖峰的 softmax）",
+)
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
     shape = ctx.draw(SHAPES)
@@ -110,7 +113,11 @@ def matches_reference(ctx):
     ctx.assert_close(ctx.call(y, dy, **kw), _expected(ctx, y, dy, **kw), dtype=dtype, **_tol(dtype, dy))
 
 
-@check("float64 input is computed in float64 (rtol 1e-12: a float32 step fails)", examples=2)
+@check(
+    "float64 input is computed in float64 (rtol 1e-12: a float32 step fails)",
+    zh="float64 输入全程用 float64 计算（rtol 1e-12：有一步用 float32 就不通过）",
+    examples=2,
+)
 def float64_precision(ctx):
     y, dy = _inputs(ctx, torch.float64, (3, ctx.draw(st.sampled_from([33, 200]))), -1, 2.0)
     ctx.assert_close(ctx.call(y, dy), _expected(ctx, y, dy), dtype=torch.float64, rtol=FLOAT64_RTOL, atol=1e-15)
@@ -136,6 +143,7 @@ REGIMES = [
 @check(
     "boundary regimes, every run: N = 1, 1-D, 2-D over dim 0/1/-1, a square y, a middle dim, saturated rows, "
     "y with exact zeros, dy of 1e4 and 1e-4",
+    zh="每次都测的边界情形：N = 1，1-D，2-D 在 dim 0/1/-1 上，方阵 y，中间的 dim，饱和的行，含精确零的 y，dy 为 1e4 和 1e-4",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -149,7 +157,10 @@ def boundary_regimes(ctx):
         ctx.assert_close(ctx.call(y, dy), _expected(ctx, y, dy), dtype=dtype, **_tol(dtype, dy))
 
 
-@check("properties: dx sums to 0 along dim; adding a constant to dy along dim changes nothing")
+@check(
+    "properties: dx sums to 0 along dim; adding a constant to dy along dim changes nothing",
+    zh="性质：dx 沿 dim 求和为 0；dy 沿 dim 加上一个常数，结果不变",
+)
 def invariances(ctx):
     dtype = torch.float64
     shape = ctx.draw(st.lists(st.sampled_from([2, 3, 5]), min_size=1, max_size=3))
@@ -162,7 +173,11 @@ def invariances(ctx):
     ctx.assert_close(ctx.call(y, dy + shift, dim=dim), dx, dtype=dtype, rtol=1e-9, atol=1e-9)
 
 
-@check("computed by hand: works with autograd's engine switched off and returns no graph", examples=3)
+@check(
+    "computed by hand: works with autograd's engine switched off and returns no graph",
+    zh="手写实现：关闭 autograd 引擎也能运行，且不返回计算图",
+    examples=3,
+)
 def no_autograd(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
     y, dy = _inputs(ctx, dtype, (3, 5), -1)

@@ -62,7 +62,10 @@ def _bf16_atol(x, w_gate, w_up, w_down):
     return 3 * 2.0**-8 * float((terms @ w_down.double().abs()).max())
 
 
-@check("matches the reference (random shapes, D != H, float32/float64/bfloat16)")
+@check(
+    "matches the reference (random shapes, D != H, float32/float64/bfloat16)",
+    zh="与参考实现一致（随机形状，D != H，float32/float64/bfloat16）",
+)
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
     # Scale 3 puts gate pre-activations where silu, gelu and sigmoid gating visibly differ.
@@ -83,6 +86,7 @@ FLOAT64_TOL = 1e-12  # relative to the term scale: far below float32's rounding,
 
 @check(
     "float64 input is computed in float64 (errors below 1e-12 of the summed terms: a float32 step such as `.float()` fails)",
+    zh="float64 输入全程用 float64 计算（误差低于各项之和的 1e-12：有一步用 float32，例如 `.float()`，就不通过）",
     examples=2,
 )
 def float64_precision(ctx):
@@ -119,6 +123,7 @@ def _regime_inputs(ctx, dtype, lead, d, h, scale):
 
 @check(
     "boundary regimes, every run: 1-D and 3-D x; D = H = 1, D = H, D > H, H = 2048; gates in the hundreds and near -1000",
+    zh="每次都测的边界情形：1-D 和 3-D 的 x；D = H = 1，D = H，D > H，H = 2048；门控值为几百和接近 -1000",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -136,7 +141,10 @@ def boundary_regimes(ctx):
             ctx.assert_close(ctx.call(*args), ctx.reference(*args), dtype=dtype, atol=atol, rtol=PROPERTY_RTOL.get(dtype))
 
 
-@check("the gate is the silu branch: swapping w_gate and w_up changes the answer accordingly")
+@check(
+    "the gate is the silu branch: swapping w_gate and w_up changes the answer accordingly",
+    zh="门控是 silu 分支：交换 w_gate 和 w_up，结果相应改变",
+)
 def gate_is_silu_branch(ctx):
     # silu(a) * b != silu(b) * a: calling with the weights swapped must give the reference of the
     # swapped call, so a solution that applies silu to the up branch fails one of the two.
@@ -158,7 +166,11 @@ def gate_is_silu_branch(ctx):
     )
 
 
-@check("large pre-activations (|x @ w_gate| in the hundreds) in float32 stay finite and accurate", examples=10)
+@check(
+    "large pre-activations (|x @ w_gate| in the hundreds) in float32 stay finite and accurate",
+    zh="float32 下较大的激活前值（|x @ w_gate| 为几百）保持有限且准确",
+    examples=10,
+)
 def large_inputs(ctx):
     # silu(z) is ~0 for very negative z and ~z for large z: a sigmoid written as 1 / (1 + exp(-z))
     # is fine, exp(z) / (1 + exp(z)) gives inf / inf = NaN once z > 88. At least 16 gate values

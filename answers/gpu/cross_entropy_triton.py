@@ -69,6 +69,7 @@ def _inputs(ctx, dtype, n, c, scale, ignore_index):
 
 @check(
     "matches the reference (N 1-8 with ignored rows, C from 1 to 1500; float32/float64/float16; ignore_index default and not)",
+    zh="与参考实现一致（N 1-8，含被忽略的行，C 从 1 到 1500；float32/float64/float16；ignore_index 默认和非默认）",
     examples=10,
 )
 def matches_reference(ctx):
@@ -126,6 +127,7 @@ def _regime(ctx, n, c, ignore_index, kind, dtype=torch.float32):
 @check(
     "boundary regimes, every run: C = 1, 2, 63-65, 1000, 1024-1025, 4097, 32769; targets in the first and "
     "last class; the max in the last chunk, 300 above the rest; N = 1; all rows but one ignored; ignore_index 7",
+    zh="每次都测的边界情形：C = 1、2、63-65、1000、1024-1025、4097、32769；目标在第一类和最后一类；最大值在最后一个 chunk，比其余大 300；N = 1；只有一行未被忽略；ignore_index 7",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -141,7 +143,11 @@ def boundary_regimes(ctx):
 FLOAT64_RTOL = 1e-12  # far below float32's rounding (6e-8), far above float64's error over a row
 
 
-@check("float64 input is computed in float64 (rtol 1e-12: a float32 accumulator or .to(tl.float32) fails)", examples=1)
+@check(
+    "float64 input is computed in float64 (rtol 1e-12: a float32 accumulator or .to(tl.float32) fails)",
+    zh="float64 输入全程用 float64 计算（rtol 1e-12：float32 累加器或 .to(tl.float32) 会不通过）",
+    examples=1,
+)
 def float64_precision(ctx):
     for c in (100, 1025):  # one chunk, several
         logits = ctx.randn(3, c, dtype=torch.float64, scale=30.0)
@@ -150,7 +156,7 @@ def float64_precision(ctx):
         ctx.assert_close(out, ctx.reference(logits, targets), dtype=torch.float64, rtol=FLOAT64_RTOL, atol=0.0)
 
 
-@check("stable for float32 logits up to 1e4 in magnitude", examples=4)
+@check("stable for float32 logits up to 1e4 in magnitude", zh="float32 logits 绝对值大到 1e4 时数值稳定", examples=4)
 def large_logits(ctx):
     n, c, shift = ctx.draw(st.tuples(st.integers(1, 5), st.sampled_from([3, 100, 1025]), st.sampled_from([0.0, 9000.0, -9000.0])))
     logits = (ctx.randn(n, c, dtype=torch.float64, scale=300.0) + shift).clamp(-1e4, 1e4).float()
@@ -159,7 +165,11 @@ def large_logits(ctx):
     ctx.assert_close(out, ctx.reference(logits, targets), dtype=torch.float32)
 
 
-@check("speed on CUDA against torch eager (a note; without CUDA, says correctness only)", examples=1)
+@check(
+    "speed on CUDA against torch eager (a note; without CUDA, says correctness only)",
+    zh="在 CUDA 上与 torch eager 比速度（只是提示；没有 CUDA 时说明只检查了正确性）",
+    examples=1,
+)
 def speed(ctx):
     gpukit.note_timing(ctx)
 

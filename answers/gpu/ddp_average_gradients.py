@@ -94,7 +94,11 @@ def _compare(ctx, got_by_rank, expected, dtype):
                 raise type(exc)(f"rank {rank}, gradient of {name}: {exc}") from None
 
 
-@check("2 ranks, each with half the batch: every rank's gradients equal those of one process on the whole batch", examples=5)
+@check(
+    "2 ranks, each with half the batch: every rank's gradients equal those of one process on the whole batch",
+    zh="2 个 rank，各取一半 batch：每个 rank 的梯度等于单进程在整个 batch 上的梯度",
+    examples=5,
+)
 def equals_whole_batch(ctx):
     dtype, seed, (n, d_in, hidden, d_out) = ctx.draw(
         st.tuples(
@@ -107,7 +111,11 @@ def equals_whole_batch(ctx):
     _compare(ctx, got, _whole_batch_grads(seed, n, d_in, hidden, d_out), dtype)
 
 
-@check("where the ranks ran (a note: gloo on the CPU, or NCCL with a GPU per rank)", examples=1)
+@check(
+    "where the ranks ran (a note: gloo on the CPU, or NCCL with a GPU per rank)",
+    zh="各 rank 在哪里运行（只是提示：CPU 上的 gloo，或每个 rank 一块 GPU 的 NCCL）",
+    examples=1,
+)
 def device_note(ctx):
     gpukit.ranks_note(ctx)
 

@@ -61,6 +61,7 @@ def _qkv(ctx, dtype, b, h, t, d, scale=1.0):
 
 @check(
     "matches the reference (T around block sizes: 1 to 40; D 16 or 32; float32/float16, bfloat16 on CUDA; causal on, off, default)",
+    zh="与参考实现一致（T 在块大小附近：1 到 40；D 为 16 或 32；float32/float16，CUDA 上还有 bfloat16；causal 开、关、默认）",
     examples=8,
 )
 def matches_reference(ctx):
@@ -121,6 +122,7 @@ def _regime_qkv(ctx, shape, kind, dtype=torch.float32):
 @check(
     "boundary regimes, every run: T = 1, 5, 16, 17, 32, 33, 40, 65, causal and not; D = 16, 32, 64, 128; B*H = 1 and 6; "
     "scores growing along the keys; every score near -140; float16 (bfloat16 on CUDA)",
+    zh="每次都测的边界情形：T = 1、5、16、17、32、33、40、65，causal 与否；D = 16、32、64、128；B*H = 1 和 6；分数沿 key 递增；所有分数接近 -140；float16（CUDA 上 bfloat16）",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -133,7 +135,11 @@ def boundary_regimes(ctx):
         ctx.assert_close(gpukit.call_kernel(ctx, q, k, v, causal=True), ctx.reference(q, k, v, causal=True), dtype=half)
 
 
-@check("large scores (|q.k| / sqrt(D) up to ~50) over several key blocks: the running max and rescaling hold", examples=3)
+@check(
+    "large scores (|q.k| / sqrt(D) up to ~50) over several key blocks: the running max and rescaling hold",
+    zh="跨多个 key 块的大分数（|q.k| / sqrt(D) 最大约 50）：running max 和重缩放依然正确",
+    examples=3,
+)
 def large_scores(ctx):
     t, causal = ctx.draw(st.tuples(st.sampled_from([33, 40]), st.booleans()))
     q, k, v = _qkv(ctx, torch.float32, 1, 1, t, 16, scale=2.5)
@@ -142,7 +148,11 @@ def large_scores(ctx):
     ctx.assert_close(out, ctx.reference(q, k, v, causal=causal), dtype=torch.float32)
 
 
-@check("speed on CUDA against torch eager with materialised scores (a note; without CUDA, says correctness only)", examples=1)
+@check(
+    "speed on CUDA against torch eager with materialised scores (a note; without CUDA, says correctness only)",
+    zh="在 CUDA 上与显式计算分数矩阵的 torch eager 比速度（只是提示；没有 CUDA 时说明只检查了正确性）",
+    examples=1,
+)
 def speed(ctx):
     gpukit.note_timing(ctx)
 

@@ -67,6 +67,7 @@ def _ops(ctx, result, stage, n_micro):
 
 @check(
     "exactly the 1F1B order for every stage (stages 1-6, micro-batches 1-10, fewer micro-batches than stages included)",
+    zh="每个 stage 都严格遵循 1F1B 顺序（stage 1-6，微批次 1-10，包括微批次比 stage 少的情况）",
     examples=15,
 )
 def matches_reference(ctx):
@@ -76,7 +77,11 @@ def matches_reference(ctx):
     ctx.assert_equal(got, ctx.reference(n_stages, n_micro, stage))
 
 
-@check("all stages together run without deadlock; stage s keeps at most n_stages - s activations in flight", examples=10)
+@check(
+    "all stages together run without deadlock; stage s keeps at most n_stages - s activations in flight",
+    zh="所有 stage 一起运行不会死锁；stage s 同时在途的激活值最多 n_stages - s 份",
+    examples=10,
+)
 def runs_as_a_pipeline(ctx):
     n_stages, n_micro = ctx.draw(st.tuples(st.integers(2, 5), st.integers(1, 9)))
     schedules = [_ops(ctx, ctx.call(n_stages, n_micro, s), s, n_micro) for s in range(n_stages)]

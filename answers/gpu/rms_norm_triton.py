@@ -55,6 +55,7 @@ def _inputs(ctx, dtype, rows, d, scale):
 
 @check(
     "matches the reference (rows 1-6, D around powers of two; float32/float64/float16, bfloat16 on CUDA; small and large x; eps default and not)",
+    zh="与参考实现一致（1-6 行，D 在 2 的幂附近；float32/float64/float16，CUDA 上还有 bfloat16；x 大和小；eps 默认和非默认）",
     examples=10,
 )
 def matches_reference(ctx):
@@ -98,6 +99,7 @@ REGIMES = [
 @check(
     "boundary regimes, every run: D = 1, 3, 64, 127-129, 1000, 1024-1025, 4096-4097, 8192; a zero row; "
     "rows of 1e-6, 1e-3 and 1e4; eps default and not",
+    zh="每次都测的边界情形：D = 1、3、64、127-129、1000、1024-1025、4096-4097、8192；全零行；1e-6、1e-3 和 1e4 的行；eps 默认和非默认",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -115,7 +117,11 @@ def boundary_regimes(ctx):
 FLOAT64_RTOL = 1e-12  # far below float32's rounding (6e-8), far above float64's error over a row
 
 
-@check("float64 input is computed in float64 (rtol 1e-12: a float32 accumulator or .to(tl.float32) fails)", examples=1)
+@check(
+    "float64 input is computed in float64 (rtol 1e-12: a float32 accumulator or .to(tl.float32) fails)",
+    zh="float64 输入全程用 float64 计算（rtol 1e-12：float32 累加器或 .to(tl.float32) 会不通过）",
+    examples=1,
+)
 def float64_precision(ctx):
     # Rows of mixed magnitudes, one block and several: any float32 step shows at 1e-8.
     for d in (200, 1025):
@@ -125,7 +131,11 @@ def float64_precision(ctx):
         ctx.assert_close(out, ctx.reference(x, weight), dtype=torch.float64, rtol=FLOAT64_RTOL, atol=0.0)
 
 
-@check("float16 input with |x| ~ 300: squares summed in float32 (x^2 overflows float16)", examples=3)
+@check(
+    "float16 input with |x| ~ 300: squares summed in float32 (x^2 overflows float16)",
+    zh="|x| 约 300 的 float16 输入：平方和用 float32 累加（x^2 在 float16 下会溢出）",
+    examples=3,
+)
 def accumulates_in_float32(ctx):
     rows, d = ctx.draw(st.tuples(st.integers(1, 3), st.sampled_from([5, 64, 129])))
     x, weight = _inputs(ctx, torch.float16, rows, d, 300.0)
@@ -133,7 +143,11 @@ def accumulates_in_float32(ctx):
     ctx.assert_close(out, ctx.reference(x, weight), dtype=torch.float16)
 
 
-@check("a row of zeros gives zeros, not NaN (eps inside the square root)", examples=3)
+@check(
+    "a row of zeros gives zeros, not NaN (eps inside the square root)",
+    zh="全零行得到零，而不是 NaN（eps 在平方根里面）",
+    examples=3,
+)
 def zero_rows(ctx):
     rows, d = ctx.draw(st.tuples(st.integers(2, 4), st.sampled_from([3, 100, 257])))
     x, weight = _inputs(ctx, torch.float32, rows, d, 1.0)
@@ -142,7 +156,11 @@ def zero_rows(ctx):
     ctx.assert_close(out, ctx.reference(x, weight), dtype=torch.float32)
 
 
-@check("speed on CUDA against torch eager (a note; without CUDA, says correctness only)", examples=1)
+@check(
+    "speed on CUDA against torch eager (a note; without CUDA, says correctness only)",
+    zh="在 CUDA 上与 torch eager 比速度（只是提示；没有 CUDA 时说明只检查了正确性）",
+    examples=1,
+)
 def speed(ctx):
     gpukit.note_timing(ctx)
 

@@ -46,6 +46,7 @@ launch_driver = gpukit.kernel_driver("x", "positions", "theta")  # the reference
 
 @check(
     "matches the reference (B, H, T small, D even from 2 to 130; positions unsorted, not 0..T-1; theta default and not)",
+    zh="与参考实现一致（B、H、T 较小，D 为 2 到 130 的偶数；位置无序，不是 0..T-1；theta 默认和非默认）",
     examples=10,
 )
 def matches_reference(ctx):
@@ -83,6 +84,7 @@ REGIMES = [
 @check(
     "boundary regimes, every run: D/2 = 1, 2, 3, 4, 9, 32, 33, 65, 128, 129; T = 1 and more; B*H = 1 and more; "
     "positions with an offset; theta default, 500, 1e6; float16 (bfloat16 on CUDA)",
+    zh="每次都测的边界情形：D/2 = 1、2、3、4、9、32、33、65、128、129；T = 1 及更多；B*H = 1 及更多；带偏移的位置；theta 为默认、500、1e6；float16（CUDA 上 bfloat16）",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -105,6 +107,7 @@ FLOAT64_TOL = 1e-10
 
 @check(
     "float64 input is computed in float64 (positions up to 5000, tolerance 1e-10: float32 angles or a float32 frequency table fail)",
+    zh="float64 输入全程用 float64 计算（位置最大 5000，容差 1e-10：float32 的角度或 float32 的频率表会不通过）",
     examples=1,
 )
 def float64_precision(ctx):
@@ -115,7 +118,11 @@ def float64_precision(ctx):
         ctx.assert_close(out, ctx.reference(x, positions), dtype=torch.float64, rtol=FLOAT64_TOL, atol=FLOAT64_TOL)
 
 
-@check("position 0 leaves x unchanged; shifting every position by the same amount keeps q.k (relative position only)", examples=4)
+@check(
+    "position 0 leaves x unchanged; shifting every position by the same amount keeps q.k (relative position only)",
+    zh="位置 0 时 x 不变；所有位置平移同样的量，q.k 不变（只依赖相对位置）",
+    examples=4,
+)
 def relative_position(ctx):
     t, d, shift = ctx.draw(st.tuples(st.integers(2, 6), st.sampled_from([4, 8, 18]), st.integers(1, 50)))
     q = ctx.randn(1, 1, t, d, dtype=torch.float64)
@@ -130,7 +137,11 @@ def relative_position(ctx):
     ctx.assert_close(shifted, expected, dtype=torch.float64, rtol=1e-6, atol=1e-6)
 
 
-@check("speed on CUDA against torch eager (a note; without CUDA, says correctness only)", examples=1)
+@check(
+    "speed on CUDA against torch eager (a note; without CUDA, says correctness only)",
+    zh="在 CUDA 上与 torch eager 比速度（只是提示；没有 CUDA 时说明只检查了正确性）",
+    examples=1,
+)
 def speed(ctx):
     gpukit.note_timing(ctx)
 

@@ -51,6 +51,7 @@ launch_driver = gpukit.kernel_driver("x")  # the reference's parameter names
 
 @check(
     "matches the reference (rows 1-6, D around powers of two; float32/float64/float16, bfloat16 on CUDA; scales 0.1 to 10)",
+    zh="与参考实现一致（1-6 行，D 在 2 的幂附近；float32/float64/float16，CUDA 上还有 bfloat16；缩放 0.1 到 10）",
     examples=10,
 )
 def matches_reference(ctx):
@@ -85,6 +86,7 @@ REGIMES = [
 @check(
     "boundary regimes, every run: D = 1, 2, 64, 127-129, 1000, 1024-1025, 4096-4097, 8192; the row max in the "
     "last chunk, 300 above the rest; float16 (bfloat16 on CUDA)",
+    zh="每次都测的边界情形：D = 1、2、64、127-129、1000、1024-1025、4096-4097、8192；行最大值在最后一个 chunk，比其余大 300；float16（CUDA 上 bfloat16）",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -102,7 +104,11 @@ def boundary_regimes(ctx):
 FLOAT64_RTOL = 1e-12  # far below float32's rounding (6e-8), far above float64's error over a row
 
 
-@check("float64 input is computed in float64 (rtol 1e-12: a float32 accumulator or .to(tl.float32) fails)", examples=1)
+@check(
+    "float64 input is computed in float64 (rtol 1e-12: a float32 accumulator or .to(tl.float32) fails)",
+    zh="float64 输入全程用 float64 计算（rtol 1e-12：float32 累加器或 .to(tl.float32) 会不通过）",
+    examples=1,
+)
 def float64_precision(ctx):
     for d in (100, 1025):  # one block, several chunks
         x = ctx.randn(3, d, dtype=torch.float64, scale=10.0)
@@ -110,7 +116,11 @@ def float64_precision(ctx):
         ctx.assert_close(out, ctx.reference(x), dtype=torch.float64, rtol=FLOAT64_RTOL, atol=0.0)
 
 
-@check("stable for float32 inputs up to 1e4 in magnitude (subtract the row max), all-negative rows included", examples=4)
+@check(
+    "stable for float32 inputs up to 1e4 in magnitude (subtract the row max), all-negative rows included",
+    zh="float32 输入绝对值大到 1e4 时数值稳定（减去行最大值），包括全为负数的行",
+    examples=4,
+)
 def large_inputs(ctx):
     rows, d, shift = ctx.draw(
         st.tuples(st.integers(1, 4), st.sampled_from([3, 100, 129]), st.sampled_from([0.0, -9000.0, 9000.0]))
@@ -120,7 +130,11 @@ def large_inputs(ctx):
     ctx.assert_close(out, ctx.reference(x), dtype=torch.float32)
 
 
-@check("speed on CUDA against torch eager (a note; without CUDA, says correctness only)", examples=1)
+@check(
+    "speed on CUDA against torch eager (a note; without CUDA, says correctness only)",
+    zh="在 CUDA 上与 torch eager 比速度（只是提示；没有 CUDA 时说明只检查了正确性）",
+    examples=1,
+)
 def speed(ctx):
     gpukit.note_timing(ctx)
 

@@ -60,7 +60,11 @@ def _full_mlp(seed, n, d, h):
     return F.gelu(x @ w1 + b1) @ w2 + b2
 
 
-@check("2 ranks, each holding its shard (the rest NaN): every rank returns the full MLP's output", examples=6)
+@check(
+    "2 ranks, each holding its shard (the rest NaN): every rank returns the full MLP's output",
+    zh="2 个 rank，各持有自己的分片（其余为 NaN）：每个 rank 都返回完整 MLP 的输出",
+    examples=6,
+)
 def equals_full_mlp(ctx):
     dtype, seed, n, d, per = ctx.draw(
         st.tuples(
@@ -82,7 +86,11 @@ def equals_full_mlp(ctx):
             raise type(exc)(f"rank {rank}: {exc}") from None
 
 
-@check("where the ranks ran (a note: gloo on the CPU, or NCCL with a GPU per rank)", examples=1)
+@check(
+    "where the ranks ran (a note: gloo on the CPU, or NCCL with a GPU per rank)",
+    zh="各 rank 在哪里运行（只是提示：CPU 上的 gloo，或每个 rank 一块 GPU 的 NCCL）",
+    examples=1,
+)
 def device_note(ctx):
     gpukit.ranks_note(ctx)
 

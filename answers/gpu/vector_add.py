@@ -35,7 +35,11 @@ def reference(x, y):
 launch_driver = gpukit.kernel_driver("x", "y")  # the reference's parameter names
 
 
-@check("matches x + y (sizes 1 to 5000, not multiples of the block; float32/float64/float16, bfloat16 on CUDA)", examples=8)
+@check(
+    "matches x + y (sizes 1 to 5000, not multiples of the block; float32/float64/float16, bfloat16 on CUDA)",
+    zh="等于 x + y（大小 1 到 5000，不是块大小的倍数；float32/float64/float16，CUDA 上还有 bfloat16）",
+    examples=8,
+)
 def matches_reference(ctx):
     dtypes = [torch.float32, torch.float64, *gpukit.half_dtypes()]
     dtype, n = ctx.draw(st.tuples(st.sampled_from(dtypes), st.one_of(st.sampled_from(EDGE_SIZES), st.integers(1, 5000))))
@@ -44,7 +48,11 @@ def matches_reference(ctx):
     ctx.assert_close(out, ctx.reference(x, y), dtype=dtype)
 
 
-@check("every element, the last partial block included (x + y with distinct values)", examples=3)
+@check(
+    "every element, the last partial block included (x + y with distinct values)",
+    zh="每个元素都算到，包括最后一个不满的块（x + y 的值各不相同）",
+    examples=3,
+)
 def covers_every_element(ctx):
     n = ctx.draw(st.sampled_from([1025, 1500, 4099]))
     x = torch.arange(n, dtype=torch.float32)
@@ -62,6 +70,7 @@ FLOAT64_RTOL = 1e-12  # far below float32's rounding (6e-8); x + y in float64 is
 @check(
     "boundary regimes, every run: n = 1, 3, 127-129, 1000, 1024-1025, 4096-4097, 10000; float16 (bfloat16 on CUDA); "
     "float64 added in float64 (rtol 1e-12)",
+    zh="每次都测的边界情形：n = 1、3、127-129、1000、1024-1025、4096-4097、10000；float16（CUDA 上 bfloat16）；float64 用 float64 相加（rtol 1e-12）",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -75,7 +84,11 @@ def boundary_regimes(ctx):
             ctx.assert_close(out, ctx.reference(x, y), dtype=dtype)
 
 
-@check("speed on CUDA against torch eager (a note; without CUDA, says correctness only)", examples=1)
+@check(
+    "speed on CUDA against torch eager (a note; without CUDA, says correctness only)",
+    zh="在 CUDA 上与 torch eager 比速度（只是提示；没有 CUDA 时说明只检查了正确性）",
+    examples=1,
+)
 def speed(ctx):
     gpukit.note_timing(ctx)
 

@@ -103,7 +103,9 @@ def _judge(ctx, seed, n, steps, lr, dtype):
 
 
 @check(
-    "2 ranks, several steps: every rank's parameters equal unsharded Adam's; each rank keeps state for its shard only", examples=5
+    "2 ranks, several steps: every rank's parameters equal unsharded Adam's; each rank keeps state for its shard only",
+    zh="2 个 rank，多步：每个 rank 的参数等于不分片的 Adam 的结果；每个 rank 只保存自己分片的状态",
+    examples=5,
 )
 def equals_unsharded_adam(ctx):
     dtype, seed, n, steps, lr = ctx.draw(
@@ -118,13 +120,17 @@ def equals_unsharded_adam(ctx):
     _judge(ctx, seed, n, steps, lr, dtype)
 
 
-@check("an odd number of elements (the shards differ in size)", examples=2)
+@check("an odd number of elements (the shards differ in size)", zh="元素个数为奇数（各分片大小不同）", examples=2)
 def odd_sizes(ctx):
     seed, n = ctx.draw(st.tuples(st.integers(0, 10**6), st.sampled_from([21, 33, 47])))
     _judge(ctx, seed, n, 2, 1e-2, torch.float32)
 
 
-@check("where the ranks ran (a note: gloo on the CPU, or NCCL with a GPU per rank)", examples=1)
+@check(
+    "where the ranks ran (a note: gloo on the CPU, or NCCL with a GPU per rank)",
+    zh="各 rank 在哪里运行（只是提示：CPU 上的 gloo，或每个 rank 一块 GPU 的 NCCL）",
+    examples=1,
+)
 def device_note(ctx):
     gpukit.ranks_note(ctx)
 

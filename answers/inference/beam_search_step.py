@@ -62,7 +62,10 @@ def _compare(ctx, got, expected, dtype):
             raise CheckFailed(f"`{name}`: {exc}") from None
 
 
-@check("matches the reference exactly on inputs full of ties (multiples of 1/4: sums exact in every dtype)")
+@check(
+    "matches the reference exactly on inputs full of ties (multiples of 1/4: sums exact in every dtype)",
+    zh="在大量并列值的输入上与参考实现完全一致（1/4 的倍数：在每种 dtype 下求和都是精确的）",
+)
 def matches_with_ties(ctx):
     dtype, (b, k, v) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES))
     beam_scores = (-ctx.randint(0, 9, (b * k,))).to(dtype) / 4  # few distinct values: many ties
@@ -70,7 +73,10 @@ def matches_with_ties(ctx):
     _compare(ctx, ctx.call(beam_scores, log_probs, k), ctx.reference(beam_scores, log_probs, k), dtype)
 
 
-@check("matches the reference on real log-softmax outputs (float64), including the first step's scores (0, -1e9, ...)")
+@check(
+    "matches the reference on real log-softmax outputs (float64), including the first step's scores (0, -1e9, ...)",
+    zh="在真实的 log-softmax 输出（float64）上与参考实现一致，包括第一步的分数 (0, -1e9, ...)",
+)
 def matches_real(ctx):
     (b, k, v), first = ctx.draw(st.tuples(SIZES, st.booleans()))
     log_probs = torch.log_softmax(ctx.randn(b * k, v, dtype=torch.float64, scale=2.0), dim=-1)
@@ -94,7 +100,11 @@ BOUNDARY_SIZES = [
 ]
 
 
-@check("float64 scores are added in float64: beam scores near -1e3, exact sums", examples=2)
+@check(
+    "float64 scores are added in float64: beam scores near -1e3, exact sums",
+    zh="float64 的分数用 float64 相加：beam 分数在 -1e3 附近，求和精确",
+    examples=2,
+)
 def float64_precision(ctx):
     b, k, v = ctx.draw(SIZES)
     beam_scores = -1000 - ctx.rand(b * k, dtype=torch.float64) * 10
@@ -103,7 +113,9 @@ def float64_precision(ctx):
 
 
 @check(
-    "boundary cases every run: K = 1, V = 1, K > V, K = V, one and several batch items, V = 32000, ties, first step", examples=1
+    "boundary cases every run: K = 1, V = 1, K > V, K = V, one and several batch items, V = 32000, ties, first step",
+    zh="每次都测的边界情况：K = 1，V = 1，K > V，K = V，batch 中一个和多个样本，V = 32000，并列值，第一步",
+    examples=1,
 )
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -120,7 +132,10 @@ def boundary_cases(ctx):
                 _compare(ctx, ctx.call(beam_scores, log_probs, k), ctx.reference(beam_scores, log_probs, k), dtype)
 
 
-@check("every returned score is its parent beam's score plus that token's log-prob, best first within each batch item")
+@check(
+    "every returned score is its parent beam's score plus that token's log-prob, best first within each batch item",
+    zh="每个返回的分数等于其父 beam 的分数加上该 token 的 log-prob，在每个 batch 样本内按从好到差排列",
+)
 def consistent(ctx):
     (b, k, v) = ctx.draw(SIZES)
     beam_scores = -ctx.rand(b * k, dtype=torch.float64) * 5

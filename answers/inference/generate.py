@@ -167,7 +167,10 @@ def _judge(ctx, weights, prompt, max_new, kwargs, seed, with_generator, what="")
 TEMPERATURES = st.sampled_from(["default", 0.0, 0.5, 1.0, 1.7])
 
 
-@check("matches the reference (random prompts and vocabularies, greedy and sampled, EOS or none, defaults and not)")
+@check(
+    "matches the reference (random prompts and vocabularies, greedy and sampled, EOS or none, defaults and not)",
+    zh="与参考实现一致（随机的 prompt 和词表，贪心和采样，有无 EOS，默认值和非默认值）",
+)
 def matches_reference(ctx):
     t, v, max_new, temperature, eos, seed = ctx.draw(
         st.tuples(
@@ -195,6 +198,7 @@ def _greedy_tokens(ctx, weights, prompt, max_new):
 @check(
     "boundary regimes, every run: defaults, EOS first, third and in the prompt, max_new_tokens 0 and 1, "
     "a one-token prompt, sampling at temperature 0.5, 1 and 2, a sampled EOS",
+    zh="每次都测的边界情形：默认参数，EOS 在第一个、第三个和在 prompt 中，max_new_tokens 为 0 和 1，只有一个 token 的 prompt，温度 0.5、1 和 2 下采样，采样到 EOS",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -247,7 +251,10 @@ def _no_cache(weights, prompt, max_new, eos_id, temperature, generator):
     return torch.tensor(tokens, dtype=torch.int64)
 
 
-@check("equals decoding without a cache (the whole sequence recomputed every step), greedy and sampled")
+@check(
+    "equals decoding without a cache (the whole sequence recomputed every step), greedy and sampled",
+    zh="等于不用 cache 的解码（每步重新计算整个序列），贪心和采样都是",
+)
 def no_cache_property(ctx):
     t, max_new, temperature, seed = ctx.draw(
         st.tuples(st.integers(1, 5), st.integers(1, 9), st.sampled_from([0.0, 0.8, 1.5]), st.integers(0, 2**31 - 2))

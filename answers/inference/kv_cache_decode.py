@@ -67,7 +67,10 @@ def _compare(ctx, got, expected, dtype):
     _close(ctx, "out", out, expected[0], dtype)
 
 
-@check("matches the reference: output and both grown caches (cache 0 to 8 long, 1 to 3 new tokens, float32/float64/bfloat16)")
+@check(
+    "matches the reference: output and both grown caches (cache 0 to 8 long, 1 to 3 new tokens, float32/float64/bfloat16)",
+    zh="与参考实现一致：输出和两个增长后的 cache（cache 长 0 到 8，1 到 3 个新 token，float32/float64/bfloat16）",
+)
 def matches_reference(ctx):
     dtype, (b, h, d), p, s = ctx.draw(st.tuples(st.sampled_from(DTYPES), HEADS, st.integers(0, 8), st.sampled_from([1, 1, 2, 3])))
     q, k_new, v_new = (ctx.randn(b, h, s, d, dtype=dtype) for _ in range(3))
@@ -89,7 +92,11 @@ BOUNDARY_CASES = [
 ]
 
 
-@check("float64 input is computed in float64: a cache of 256 and scores of ~10, within 1e-11", examples=2)
+@check(
+    "float64 input is computed in float64: a cache of 256 and scores of ~10, within 1e-11",
+    zh="float64 输入全程用 float64 计算：cache 长 256，分数约 10，误差在 1e-11 内",
+    examples=2,
+)
 def float64_precision(ctx):
     b, h, s = ctx.draw(st.tuples(st.integers(1, 2), st.integers(1, 2), st.sampled_from([1, 3])))
     q, k_new = ctx.randn(b, h, s, 16, dtype=torch.float64, scale=1.5), ctx.randn(b, h, s, 16, dtype=torch.float64, scale=1.5)
@@ -102,6 +109,7 @@ def float64_precision(ctx):
 
 @check(
     "boundary cases every run: empty cache, S < P, S = P, S > P, one head, D = 1, P = 300, large scores (float32/float64/bfloat16)",
+    zh="每次都测的边界情况：空 cache，S < P，S = P，S > P，一个 head，D = 1，P = 300，大分数（float32/float64/bfloat16）",
     examples=1,
 )
 def boundary_cases(ctx):
@@ -120,7 +128,10 @@ def boundary_cases(ctx):
             _close(ctx, f"out ({why})", out, expected[0], dtype, **loose)
 
 
-@check("decoding a sequence step by step from an empty cache (one token or a chunk a step) equals full causal attention")
+@check(
+    "decoding a sequence step by step from an empty cache (one token or a chunk a step) equals full causal attention",
+    zh="从空 cache 开始逐步解码一个序列（每步一个 token 或一段）等于完整的因果注意力",
+)
 def loop_equals_full_attention(ctx):
     dtype, (b, h, d), steps = ctx.draw(
         st.tuples(
@@ -157,7 +168,7 @@ def loop_equals_full_attention(ctx):
     _close(ctx, "the outputs of every step, concatenated", torch.cat(outs, dim=2), full, dtype)
 
 
-@check("stable for large scores (no overflow in the softmax)", examples=5)
+@check("stable for large scores (no overflow in the softmax)", zh="分数很大时数值稳定（softmax 中不溢出）", examples=5)
 def large_scores(ctx):
     (b, h, d), p, s = ctx.draw(st.tuples(HEADS, st.integers(0, 8), st.sampled_from([1, 2])))
     q, k_new = ctx.randn(b, h, s, d, scale=12.0), ctx.randn(b, h, s, d, scale=12.0)

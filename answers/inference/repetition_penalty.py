@@ -46,7 +46,10 @@ def _inputs(ctx, dtype, b, v, length):
     return logits, ids
 
 
-@check("matches the reference (repeated ids, empty history, zeros, penalty at its default, above and below 1)")
+@check(
+    "matches the reference (repeated ids, empty history, zeros, penalty at its default, above and below 1)",
+    zh="与参考实现一致（重复的 id，空历史，零值，penalty 取默认值、大于 1 和小于 1）",
+)
 def matches_reference(ctx):
     dtype, (b, v, length, penalty) = ctx.draw(st.tuples(st.sampled_from(DTYPES), CASES))
     logits, ids = _inputs(ctx, dtype, b, v, length)
@@ -75,7 +78,11 @@ BOUNDARY_CASES = [
 ]
 
 
-@check("float64 logits are computed in float64: penalty 1.2 and 1.3 applied exactly (within 1e-12)", examples=2)
+@check(
+    "float64 logits are computed in float64: penalty 1.2 and 1.3 applied exactly (within 1e-12)",
+    zh="float64 logits 全程用 float64 计算：penalty 1.2 和 1.3 精确作用（误差在 1e-12 内）",
+    examples=2,
+)
 def float64_precision(ctx):
     penalty = ctx.draw(st.sampled_from(["default", 1.3]))
     logits = ctx.randn(2, 64, dtype=torch.float64, scale=50.0)
@@ -88,6 +95,7 @@ def float64_precision(ctx):
 
 @check(
     "boundary cases every run: empty and one-token histories, ids 0 and V - 1, V = 32000 with 300 ids, penalty 1 and below 1",
+    zh="每次都测的边界情况：空的和只有一个 token 的历史，id 为 0 和 V - 1，V = 32000 含 300 个 id，penalty 为 1 和小于 1",
     examples=1,
 )
 def boundary_cases(ctx):
@@ -101,7 +109,10 @@ def boundary_cases(ctx):
             ctx.assert_close(ctx.call(logits, ids, **kwargs), ctx.reference(logits, ids, **kwargs), dtype=dtype)
 
 
-@check("rows are independent: a logit is left exactly as it was unless its id occurs in that row's input_ids")
+@check(
+    "rows are independent: a logit is left exactly as it was unless its id occurs in that row's input_ids",
+    zh="各行相互独立：一个 logit 只有在其 id 出现在该行的 input_ids 中时才会改变，否则原样保留",
+)
 def untouched_elsewhere(ctx):
     dtype, (b, v, length, _) = ctx.draw(st.tuples(st.sampled_from(DTYPES), CASES))
     b, v, length = max(b, 2), max(v, 4), max(length, 1)
@@ -124,7 +135,9 @@ def untouched_elsewhere(ctx):
     ctx.assert_close(out, expected, dtype=dtype)
 
 
-@check("with penalty > 1 no logit ever goes up, whatever its sign", examples=8)
+@check(
+    "with penalty > 1 no logit ever goes up, whatever its sign", zh="penalty > 1 时，不论正负，没有任何 logit 会变大", examples=8
+)
 def never_raises(ctx):
     dtype, (b, v, length, _), penalty = ctx.draw(
         st.tuples(st.sampled_from([torch.float32, torch.float64]), CASES, st.sampled_from([1.1, 1.5, 3.0]))

@@ -78,7 +78,8 @@ def _named(ctx, name, compare):
 
 
 @check(
-    "matches the reference: accepted count and next-token distribution (float32/float64, drafts close to and far from the target)"
+    "matches the reference: accepted count and next-token distribution (float32/float64, drafts close to and far from the target)",
+    zh="与参考实现一致：接受的个数和下一个 token 的分布（float32/float64，draft 与 target 接近和相差较远）",
 )
 def matches_reference(ctx):
     dtype, (b, gamma, v), closeness = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from([0.1, 0.5, 2.0])))
@@ -118,7 +119,11 @@ BOUNDARY_CASES = [
 ]
 
 
-@check("float64 input is computed in float64: residuals over V = 4096 normalised within 1e-12", examples=2)
+@check(
+    "float64 input is computed in float64: residuals over V = 4096 normalised within 1e-12",
+    zh="float64 输入全程用 float64 计算：V = 4096 上的残差分布归一化误差在 1e-12 内",
+    examples=2,
+)
 def float64_precision(ctx):
     stops = ctx.draw(st.sampled_from([[0, 1], [2, 0], [1, 1]]))
     args = _forced(ctx, torch.float64, 2, 4096, stops)
@@ -130,6 +135,7 @@ def float64_precision(ctx):
 
 @check(
     "boundary cases every run: first, last and no draft rejected in one batch, G = 1, V = 1, V = 32000 (float32/float64)",
+    zh="每次都测的边界情况：同一 batch 中第一个、最后一个 draft 被拒和都不被拒，G = 1，V = 1，V = 32000（float32/float64）",
     examples=1,
 )
 def boundary_cases(ctx):
@@ -148,7 +154,8 @@ GRID = 200  # uniforms (m + 0.5) / GRID: each acceptance frequency is within 0.5
 
 
 @check(
-    "speculative sampling reproduces the target: P(accept x) q(x) + P(reject) dist = p, over a grid of uniforms (one draft token)"
+    "speculative sampling reproduces the target: P(accept x) q(x) + P(reject) dist = p, over a grid of uniforms (one draft token)",
+    zh="投机采样复现目标分布：P(accept x) q(x) + P(reject) dist = p，在一组均匀随机数网格上验证（一个 draft token）",
 )
 def reproduces_target(ctx):
     dtype, (_, _, v), closeness = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from([0.5, 2.0])))

@@ -70,7 +70,10 @@ def _batch(ctx, dtype, scale=2.0, n_range=(1, 9), c_choices=(1, 2, 3, 5, 8, 17))
     return logits, targets, kw
 
 
-@check("matches the reference (random N and C, some targets ignored, ignore_index default and not, float32/float64/bfloat16)")
+@check(
+    "matches the reference (random N and C, some targets ignored, ignore_index default and not, float32/float64/bfloat16)",
+    zh="与参考实现一致（随机的 N 和 C，部分目标被忽略，ignore_index 默认和非默认，float32/float64/bfloat16）",
+)
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
     logits, targets, kw = _batch(ctx, dtype)
@@ -80,7 +83,11 @@ def matches_reference(ctx):
 FLOAT64_RTOL = 1e-12  # far below float32's rounding, far above float64's error here
 
 
-@check("float64 logits are computed in float64 (rtol 1e-12: a float32 step such as `.float()` fails)", examples=2)
+@check(
+    "float64 logits are computed in float64 (rtol 1e-12: a float32 step such as `.float()` fails)",
+    zh="float64 logits 全程用 float64 计算（rtol 1e-12：有一步用 float32，例如 `.float()`，就不通过）",
+    examples=2,
+)
 def float64_precision(ctx):
     # Moderate rows (the vocabulary regime has its own check), many of them: any float32
     # rounding of the logits, the log-sum-exp or the mean shows at 1e-8.
@@ -121,6 +128,7 @@ def _regime_batches(ctx, dtype):
 
 @check(
     "boundary regimes, every run: C = 1, 2, 32768; one kept target; ignore_index -1 and 0; rows near +1e4 and -1e4 together",
+    zh="每次都测的边界情形：C = 1、2、32768；只保留一个目标；ignore_index 为 -1 和 0；接近 +1e4 和 -1e4 的行同时出现",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -135,7 +143,10 @@ def boundary_regimes(ctx):
             )
 
 
-@check("ignored targets do not count: the loss equals the loss over the kept rows alone")
+@check(
+    "ignored targets do not count: the loss equals the loss over the kept rows alone",
+    zh="被忽略的目标不计入：损失等于只在保留的行上计算的损失",
+)
 def ignored_rows_do_not_count(ctx):
     dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
     logits, targets, kw = _batch(ctx, dtype, n_range=(2, 9), c_choices=(2, 3, 5, 8))
@@ -151,7 +162,11 @@ def ignored_rows_do_not_count(ctx):
     ctx.assert_close(full, expected, dtype=dtype, rtol=PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype))
 
 
-@check("float32 logits up to 1e4 in magnitude: finite and accurate (log-sum-exp, not log(softmax))", examples=15)
+@check(
+    "float32 logits up to 1e4 in magnitude: finite and accurate (log-sum-exp, not log(softmax))",
+    zh="绝对值大到 1e4 的 float32 logits：有限且准确（用 log-sum-exp，而不是 log(softmax)）",
+    examples=15,
+)
 def large_logits(ctx):
     logits, targets, kw = _batch(ctx, torch.float32, c_choices=(2, 3, 5, 17))
     kind = ctx.draw(st.sampled_from(["spread", "offset"]))

@@ -68,7 +68,10 @@ def _logits(ctx, n, e, dtype, scale=2.0):
     return ctx.randn(n, e, dtype=torch.float64, scale=scale).to(dtype)
 
 
-@check("matches the reference: indices, weights and aux loss (N 1 to 9, E 1 to 9, k 1 to 4, float32/float64)")
+@check(
+    "matches the reference: indices, weights and aux loss (N 1 to 9, E 1 to 9, k 1 to 4, float32/float64)",
+    zh="与参考实现一致：索引、权重和辅助损失（N 1 到 9，E 1 到 9，k 1 到 4，float32/float64）",
+)
 def matches_reference(ctx):
     dtype, (n, e, k) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES))
     k = min(k, e)
@@ -87,7 +90,11 @@ BOUNDARY_CASES = [
 ]
 
 
-@check("float64 input is computed in float64: logits of ~30 over 512 tokens, within 1e-11", examples=2)
+@check(
+    "float64 input is computed in float64: logits of ~30 over 512 tokens, within 1e-11",
+    zh="float64 输入全程用 float64 计算：512 个 token 上约 30 的 logits，误差在 1e-11 内",
+    examples=2,
+)
 def float64_precision(ctx):
     e, k = ctx.draw(st.sampled_from([(8, 2), (16, 4)]))
     logits = _logits(ctx, 512, e, torch.float64, scale=30.0)
@@ -100,6 +107,7 @@ def float64_precision(ctx):
 
 @check(
     "boundary cases every run: E = 1, k = 1, k = E, one token, 64 experts with some never chosen, logits of a few hundred",
+    zh="每次都测的边界情况：E = 1，k = 1，k = E，一个 token，64 个专家且有的从未被选中，几百大小的 logits",
     examples=1,
 )
 def boundary_cases(ctx):
@@ -115,7 +123,10 @@ def boundary_cases(ctx):
                 raise CheckFailed(f"{why}: {exc}") from None
 
 
-@check("weights use the selected logits only: lowering the experts that were not chosen leaves them unchanged")
+@check(
+    "weights use the selected logits only: lowering the experts that were not chosen leaves them unchanged",
+    zh="权重只用被选中的 logits：调低没被选中的专家的 logits，权重不变",
+)
 def renormalised(ctx):
     dtype, (n, e, k), drop = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from([1.0, 5.0, 30.0])))
     e = max(e, 2)
@@ -129,7 +140,10 @@ def renormalised(ctx):
     ctx.assert_close(again[0], out[0].double(), dtype=dtype)
 
 
-@check("balanced routing gives aux loss 1; all tokens on the same experts give a larger one (E * P of those experts)")
+@check(
+    "balanced routing gives aux loss 1; all tokens on the same experts give a larger one (E * P of those experts)",
+    zh="均衡路由时辅助损失为 1；所有 token 都路由到同样的专家时损失更大（E * 这些专家的 P）",
+)
 def balance(ctx):
     dtype, e, k, rounds, collapse = ctx.draw(
         st.tuples(st.sampled_from(DTYPES), st.integers(2, 8), st.integers(1, 3), st.integers(1, 3), st.booleans())

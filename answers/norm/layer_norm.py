@@ -55,7 +55,10 @@ def _rows(ctx, dtype, offset, d=None):
     return (offset + ctx.randn(*lead, d, dtype=torch.float64) * scale).to(dtype)
 
 
-@check("matches the reference (random shapes, float32/float64/bfloat16, small and large inputs, eps default and not)")
+@check(
+    "matches the reference (random shapes, float32/float64/bfloat16, small and large inputs, eps default and not)",
+    zh="与参考实现一致（随机形状，float32/float64/bfloat16，输入小和大，eps 默认和非默认）",
+)
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
     x = _rows(ctx, dtype, offset=0.0)
@@ -70,6 +73,7 @@ FLOAT64_TOL = 1e-12
 
 @check(
     "float64 input is computed in float64 (rows near 100, rtol and atol 1e-12: a float32 step such as `.float()` fails)",
+    zh="float64 输入全程用 float64 计算（行值在 100 附近，rtol 和 atol 为 1e-12：有一步用 float32，例如 `.float()`，就不通过）",
     examples=2,
 )
 def float64_precision(ctx):
@@ -99,6 +103,7 @@ REGIMES = [
 
 @check(
     "boundary regimes, every run: D = 1, 7, 1000; 1-D and 3-D x; variance far below, near and above eps; rows near 100",
+    zh="每次都测的边界情形：D = 1、7、1000；1-D 和 3-D 的 x；方差远小于、接近和大于 eps；行值在 100 附近",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -118,7 +123,11 @@ def boundary_regimes(ctx):
             )
 
 
-@check("eps is added to the variance, inside the square root (rows whose variance is about eps)", examples=5)
+@check(
+    "eps is added to the variance, inside the square root (rows whose variance is about eps)",
+    zh="eps 加在方差上，位于平方根里面（方差约为 eps 的行）",
+    examples=5,
+)
 def eps_inside_sqrt(ctx):
     dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
     d = ctx.draw(st.sampled_from([8, 3, 17]))
@@ -134,7 +143,11 @@ def eps_inside_sqrt(ctx):
     )
 
 
-@check("rows far from zero (100 + noise) in float32: variance as the mean of squared deviations", examples=10)
+@check(
+    "rows far from zero (100 + noise) in float32: variance as the mean of squared deviations",
+    zh="float32 下远离零的行（100 + 噪声）：方差按偏差平方的均值计算",
+    examples=10,
+)
 def large_mean(ctx):
     # E[x^2] - E[x]^2 cancels catastrophically here: 1e4 - 1e4 in float32 leaves ~1e-3 of noise
     # where the variance is ~1. Each row's noise is standardised so no row is ill-conditioned.
@@ -147,7 +160,11 @@ def large_mean(ctx):
     ctx.assert_close(ctx.call(x, weight, bias), ctx.reference(x, weight, bias), dtype=torch.float32, atol=5e-5)
 
 
-@check("bfloat16 input: statistics in float32 (rows offset from zero), returned in bfloat16", examples=10)
+@check(
+    "bfloat16 input: statistics in float32 (rows offset from zero), returned in bfloat16",
+    zh="bfloat16 输入：统计量用 float32 计算（行值偏离零），以 bfloat16 返回",
+    examples=10,
+)
 def bf16_statistics(ctx):
     # In bfloat16 the mean of values near 16 is rounded to a multiple of 1/16; x - mean then
     # loses several percent of a unit spread. Computed in float32 it is exact.

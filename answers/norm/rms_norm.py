@@ -56,7 +56,10 @@ def _inputs(ctx, dtype, d=None):
     return x, weight
 
 
-@check("matches the reference (random shapes, float32/float64/bfloat16, small and large inputs, eps default and not)")
+@check(
+    "matches the reference (random shapes, float32/float64/bfloat16, small and large inputs, eps default and not)",
+    zh="与参考实现一致（随机形状，float32/float64/bfloat16，输入小和大，eps 默认和非默认）",
+)
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
     x, weight = _inputs(ctx, dtype)
@@ -68,7 +71,11 @@ def matches_reference(ctx):
 FLOAT64_RTOL = 1e-12
 
 
-@check("float64 input is computed in float64 (rtol 1e-12: a float32 step such as `.float()` fails)", examples=2)
+@check(
+    "float64 input is computed in float64 (rtol 1e-12: a float32 step such as `.float()` fails)",
+    zh="float64 输入全程用 float64 计算（rtol 1e-12：有一步用 float32，例如 `.float()`，就不通过）",
+    examples=2,
+)
 def float64_precision(ctx):
     # Rows shorter than a block (long rows have their own regime check), of mixed magnitudes:
     # any float32 rounding of x, the mean or the rsqrt shows at 1e-8.
@@ -95,6 +102,7 @@ REGIMES = [
 
 @check(
     "boundary regimes, every run: D = 1, 7, 1000; 1-D and 3-D x; rows of 1e-6, 1e-3 and 1e6; eps away from its default",
+    zh="每次都测的边界情形：D = 1、7、1000；1-D 和 3-D 的 x；1e-6、1e-3 和 1e6 的行；eps 取非默认值",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -111,7 +119,7 @@ def boundary_regimes(ctx):
             )
 
 
-@check("a row of zeros gives zeros, not NaN (eps inside the square root)")
+@check("a row of zeros gives zeros, not NaN (eps inside the square root)", zh="全零行得到零，而不是 NaN（eps 在平方根里面）")
 def zero_rows(ctx):
     # float32 and bfloat16 only: float64 precision has its own check above, so a float32 step on
     # float64 input is never reported under this title.
@@ -125,7 +133,11 @@ def zero_rows(ctx):
     ctx.assert_close(ctx.call(x, weight), ctx.reference(x, weight), dtype=dtype)
 
 
-@check("bfloat16 input: computed in float32, returned in bfloat16 (within two bf16 roundings)", examples=8)
+@check(
+    "bfloat16 input: computed in float32, returned in bfloat16 (within two bf16 roundings)",
+    zh="bfloat16 输入：用 float32 计算，以 bfloat16 返回（误差在两次 bf16 舍入内）",
+    examples=8,
+)
 def computes_in_float32(ctx):
     # Long rows: a computation done in bfloat16 throughout is off by more than two roundings
     # somewhere in a row of a few hundred elements with near certainty.

@@ -59,7 +59,10 @@ def _inputs(ctx, dtype, sizes, r, alpha, zero_b=False):
     return x, weight, lora_a, lora_b
 
 
-@check("matches the reference (random shapes incl. size 1 and odd sizes, r from 1 to 6, several alpha, float32/float64/bfloat16)")
+@check(
+    "matches the reference (random shapes incl. size 1 and odd sizes, r from 1 to 6, several alpha, float32/float64/bfloat16)",
+    zh="与参考实现一致（随机形状，含大小 1 和奇数大小，r 从 1 到 6，多个 alpha，float32/float64/bfloat16）",
+)
 def matches_reference(ctx):
     dtype, sizes, r, alpha = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.integers(1, 6), ALPHAS))
     alpha = r if alpha == "r" else alpha
@@ -81,6 +84,7 @@ FLOAT64_TOL = 1e-12  # relative to the term scale: far below float32's rounding,
 
 @check(
     "float64 input is computed in float64 (errors below 1e-12 of the summed terms: a float32 step such as `.float()` fails)",
+    zh="float64 输入全程用 float64 计算（误差低于各项之和的 1e-12：有一步用 float32，例如 `.float()`，就不通过）",
     examples=2,
 )
 def float64_precision(ctx):
@@ -106,7 +110,11 @@ REGIMES = [
 ]
 
 
-@check("boundary regimes, every run: alpha / r = 8/3, 1, 8; r = 1, r = in = out, r > in and out; 1-D and 3-D x", examples=1)
+@check(
+    "boundary regimes, every run: alpha / r = 8/3, 1, 8; r = 1, r = in = out, r > in and out; 1-D and 3-D x",
+    zh="每次都测的边界情形：alpha / r = 8/3、1、8；r = 1，r = in = out，r 大于 in 和 out；1-D 和 3-D 的 x",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for dtype in DTYPES:
         for lead, n_in, n_out, r, alpha in REGIMES:
@@ -117,7 +125,10 @@ def boundary_regimes(ctx):
             )
 
 
-@check("the update is scaled by alpha / r: with alpha != r it equals the merged layer x @ (W + (alpha/r) B A).T")
+@check(
+    "the update is scaled by alpha / r: with alpha != r it equals the merged layer x @ (W + (alpha/r) B A).T",
+    zh="更新按 alpha / r 缩放：alpha != r 时等于合并后的层 x @ (W + (alpha/r) B A).T",
+)
 def scaling(ctx):
     dtype, sizes, r, alpha = ctx.draw(
         st.tuples(st.sampled_from([torch.float32, torch.float64]), SIZES, st.integers(2, 6), st.sampled_from([1, 3, 7, 16, 0.5]))
@@ -129,7 +140,10 @@ def scaling(ctx):
     ctx.assert_close(out, x.double() @ merged.T, dtype=dtype, rtol=PROPERTY_RTOL.get(dtype), atol=PROPERTY_ATOL.get(dtype))
 
 
-@check("rank 1 works, and a zero lora_b (LoRA's initialisation) gives the base layer x @ weight.T")
+@check(
+    "rank 1 works, and a zero lora_b (LoRA's initialisation) gives the base layer x @ weight.T",
+    zh="rank 为 1 也能工作，lora_b 为零（LoRA 的初始化）时得到基础层 x @ weight.T",
+)
 def rank_one_and_zero_b(ctx):
     dtype, sizes, alpha, zero_b = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, ALPHAS, st.booleans()))
     alpha = 1 if alpha == "r" else alpha

@@ -51,7 +51,10 @@ def _adapter(ctx, dtype, n_out, n_in, r, alpha, b_scale=1.0):
     return weight, lora_a, lora_b
 
 
-@check("matches the reference (out, in from 1 to 9, r from 1 to 6, several alpha, float32/float64/bfloat16)")
+@check(
+    "matches the reference (out, in from 1 to 9, r from 1 to 6, several alpha, float32/float64/bfloat16)",
+    zh="与参考实现一致（out、in 从 1 到 9，r 从 1 到 6，多个 alpha，float32/float64/bfloat16）",
+)
 def matches_reference(ctx):
     dtype, (n_out, n_in, r, alpha) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES))
     alpha = r if alpha == "r" else alpha
@@ -65,6 +68,7 @@ FLOAT64_TOL = 1e-12  # relative to the term scale: far below float32's rounding,
 
 @check(
     "float64 input is computed in float64 (errors below 1e-12 of the summed terms: a float32 step such as `.float()` fails)",
+    zh="float64 输入全程用 float64 计算（误差低于各项之和的 1e-12：有一步用 float32，例如 `.float()`，就不通过）",
     examples=2,
 )
 def float64_precision(ctx):
@@ -97,7 +101,9 @@ REGIMES = [
 
 
 @check(
-    "boundary regimes, every run: alpha / r = 8/3, 1, 8; r = 1, square, r > out and in; out or in of 1; a zero lora_b", examples=1
+    "boundary regimes, every run: alpha / r = 8/3, 1, 8; r = 1, square, r > out and in; out or in of 1; a zero lora_b",
+    zh="每次都测的边界情形：alpha / r = 8/3、1、8；r = 1，方阵，r 大于 out 和 in；out 或 in 为 1；lora_b 为零",
+    examples=1,
 )
 def boundary_regimes(ctx):
     for dtype in DTYPES:
@@ -114,7 +120,10 @@ def boundary_regimes(ctx):
             )
 
 
-@check("the merged layer computes what the unmerged one does: x @ merged.T == x @ W.T + (alpha/r) (x @ A.T) @ B.T")
+@check(
+    "the merged layer computes what the unmerged one does: x @ merged.T == x @ W.T + (alpha/r) (x @ A.T) @ B.T",
+    zh="合并后的层与未合并的层计算结果相同：x @ merged.T == x @ W.T + (alpha/r) (x @ A.T) @ B.T",
+)
 def equals_lora_forward(ctx):
     dtype, (n_out, n_in, r, alpha), n_x = ctx.draw(
         st.tuples(st.sampled_from([torch.float32, torch.float64]), SIZES, st.integers(1, 5))
@@ -131,7 +140,10 @@ def equals_lora_forward(ctx):
     ctx.assert_close(x @ merged.double().T, unmerged, dtype=torch.float64, rtol=1e-5, atol=1e-5)
 
 
-@check("a zero lora_b (LoRA's initialisation) merges to the base weight, returned as a new tensor")
+@check(
+    "a zero lora_b (LoRA's initialisation) merges to the base weight, returned as a new tensor",
+    zh="lora_b 为零（LoRA 的初始化）时合并结果等于基础权重，以新张量返回",
+)
 def zero_b(ctx):
     dtype, (n_out, n_in, r, alpha) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES))
     alpha = r if alpha == "r" else alpha

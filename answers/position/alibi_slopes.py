@@ -39,7 +39,10 @@ def reference(n_heads):
     return torch.tensor(slopes, dtype=torch.float32)
 
 
-@check("matches the reference for n_heads from 1 to 128, powers of two and not")
+@check(
+    "matches the reference for n_heads from 1 to 128, powers of two and not",
+    zh="n_heads 从 1 到 128（2 的幂和非 2 的幂）时与参考实现一致",
+)
 def matches_reference(ctx):
     n = ctx.draw(st.one_of(st.sampled_from([1, 2, 6, 8, 12, 16, 24, 40]), st.integers(1, 128)))
     ctx.assert_close(ctx.call(n), ctx.reference(n), dtype=torch.float32)
@@ -48,7 +51,11 @@ def matches_reference(ctx):
 REGIMES = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 96, 127, 128, 129, 255, 257]
 
 
-@check("boundary regimes, every run: n = 1, powers of two, one above and one below them, up to 257", examples=1)
+@check(
+    "boundary regimes, every run: n = 1, powers of two, one above and one below them, up to 257",
+    zh="每次都测的边界情形：n = 1，2 的幂，比它们大一和小一的数，最大到 257",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for n in REGIMES:
         out = ctx.call(n)
@@ -58,7 +65,11 @@ def boundary_regimes(ctx):
             raise CheckFailed(f"n_heads = {n}: {exc}") from None
 
 
-@check("exact float32 values where every slope is a power of two (n = 1, 2, 4, 8 and 6: c = 4)", examples=5)
+@check(
+    "exact float32 values where every slope is a power of two (n = 1, 2, 4, 8 and 6: c = 4)",
+    zh="每个斜率都是 2 的幂时（n = 1、2、4、8 和 6：c = 4）float32 值精确",
+    examples=5,
+)
 def exact_powers(ctx):
     n = ctx.draw(st.sampled_from([1, 2, 4, 8, 6]))
     out = ctx.call(n)
@@ -68,7 +79,10 @@ def exact_powers(ctx):
         ctx.assert_close(out, ctx.reference(n), dtype=torch.float32)  # says what is wrong
 
 
-@check("non-powers of two (6, 12, 24, 48, 96): the 2c-head slopes fill in at even indices")
+@check(
+    "non-powers of two (6, 12, 24, 48, 96): the 2c-head slopes fill in at even indices",
+    zh="非 2 的幂（6、12、24、48、96）：2c 个 head 的斜率填在偶数下标处",
+)
 def non_powers_of_two(ctx):
     n = ctx.draw(st.sampled_from([3, 5, 6, 7, 12, 20, 24, 48, 96]))
     ctx.assert_close(ctx.call(n), ctx.reference(n), dtype=torch.float32)

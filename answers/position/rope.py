@@ -58,7 +58,10 @@ def _positions(ctx, t, high):
     return pos
 
 
-@check("matches the reference (random shapes, positions not starting at 0, theta default and not, float32/float64/bfloat16)")
+@check(
+    "matches the reference (random shapes, positions not starting at 0, theta default and not, float32/float64/bfloat16)",
+    zh="与参考实现一致（随机形状，位置不从 0 开始，theta 默认和非默认，float32/float64/bfloat16）",
+)
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
     x = _x(ctx, dtype)
@@ -78,7 +81,11 @@ REGIMES = [
 ]
 
 
-@check("float64 input is computed in float64, angles included (rtol 1e-9 at positions near 100000)", examples=2)
+@check(
+    "float64 input is computed in float64, angles included (rtol 1e-9 at positions near 100000)",
+    zh="float64 输入全程用 float64 计算，包括角度（位置在 100000 附近时 rtol 1e-9）",
+    examples=2,
+)
 def float64_precision(ctx):
     theta = ctx.draw(st.sampled_from([10000.0, 1e6]))
     x = ctx.randn(2, 8, 64, dtype=torch.float64)
@@ -89,6 +96,7 @@ def float64_precision(ctx):
 
 @check(
     "boundary regimes, every run: D = 2, 6, 10, one token, position 0 and 99999, unsorted positions, theta 100 and 5e5",
+    zh="每次都测的边界情形：D = 2、6、10，一个 token，位置 0 和 99999，无序的位置，theta 为 100 和 5e5",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -103,7 +111,11 @@ def boundary_regimes(ctx):
             raise CheckFailed(f"{what}: {exc}") from None
 
 
-@check("float64 at large positions (up to 100000): angles computed in float64", examples=10)
+@check(
+    "float64 at large positions (up to 100000): angles computed in float64",
+    zh="位置很大时（最大 100000）的 float64：角度用 float64 计算",
+    examples=10,
+)
 def large_positions(ctx):
     x = _x(ctx, torch.float64)
     positions = _positions(ctx, x.shape[-2], 100_000)
@@ -120,7 +132,7 @@ def _norms_match(ctx, x, out):
     return True
 
 
-@check("preserves the norm of every vector (a rotation)")
+@check("preserves the norm of every vector (a rotation)", zh="保持每个向量的范数（是一个旋转）")
 def preserves_norm(ctx):
     dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
     x = _x(ctx, dtype)
@@ -130,7 +142,10 @@ def preserves_norm(ctx):
         ctx.assert_close(out, ctx.reference(x, positions), dtype=dtype)  # says what is wrong
 
 
-@check("q.k after RoPE depends only on the offset: shifting both positions by s changes nothing")
+@check(
+    "q.k after RoPE depends only on the offset: shifting both positions by s changes nothing",
+    zh="RoPE 之后的 q.k 只依赖于相对偏移：两个位置同时平移 s，结果不变",
+)
 def relative_position(ctx):
     d = ctx.draw(st.sampled_from([2, 4, 6, 10, 16]))
     q = ctx.randn(1, d, dtype=torch.float64)

@@ -41,7 +41,10 @@ CASES = st.tuples(
 )
 
 
-@check("matches the exact table (T up to 64, several D, base and dtype at their defaults and away from them)")
+@check(
+    "matches the exact table (T up to 64, several D, base and dtype at their defaults and away from them)",
+    zh="与精确的表一致（T 最大 64，多个 D，base 和 dtype 取默认值和非默认值）",
+)
 def matches_reference(ctx):
     t, d, base, dtype = ctx.draw(CASES)
     kwargs = {}
@@ -66,7 +69,9 @@ REGIMES = [
 
 
 @check(
-    "a float64 table is computed in float64 (rtol 1e-10 over 4096 positions, where float32 angles are off by ~1e-4)", examples=2
+    "a float64 table is computed in float64 (rtol 1e-10 over 4096 positions, where float32 angles are off by ~1e-4)",
+    zh="float64 的表全程用 float64 计算（4096 个位置上 rtol 1e-10，float32 的角度会偏差约 1e-4）",
+    examples=2,
 )
 def float64_precision(ctx):
     base = ctx.draw(st.sampled_from([10000.0, 500000.0]))
@@ -75,7 +80,11 @@ def float64_precision(ctx):
     ctx.assert_close(out, expected, dtype=torch.float64, rtol=1e-10, atol=1e-10)
 
 
-@check("boundary regimes, every run: one position, one pair, D = 6 and 10, base 100 and 5e5, dtype default and not", examples=1)
+@check(
+    "boundary regimes, every run: one position, one pair, D = 6 and 10, base 100 and 5e5, dtype default and not",
+    zh="每次都测的边界情形：一个位置，一对维度，D = 6 和 10，base 为 100 和 5e5，dtype 默认和非默认",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for what, t, d, kwargs in REGIMES:
         out = ctx.call(t, d, **kwargs)
@@ -86,7 +95,10 @@ def boundary_regimes(ctx):
             raise CheckFailed(f"{what}: {exc}") from None
 
 
-@check("PE[p] . PE[p + k] depends only on the offset k: it equals the sum over pairs of cos(k * frequency)")
+@check(
+    "PE[p] . PE[p + k] depends only on the offset k: it equals the sum over pairs of cos(k * frequency)",
+    zh="PE[p] . PE[p + k] 只依赖于偏移 k：等于各对维度上 cos(k * frequency) 之和",
+)
 def relative_dot_products(ctx):
     t, d, base, _ = ctx.draw(CASES)
     t = max(t, 2)
@@ -102,7 +114,10 @@ def relative_dot_products(ctx):
         ctx.assert_close(got, expected, rtol=1e-9, atol=1e-9)
 
 
-@check("each (sin, cos) pair has norm 1, so every row has norm sqrt(D / 2)")
+@check(
+    "each (sin, cos) pair has norm 1, so every row has norm sqrt(D / 2)",
+    zh="每对 (sin, cos) 的范数为 1，所以每行的范数为 sqrt(D / 2)",
+)
 def row_norms(ctx):
     t, d, base, _ = ctx.draw(CASES)
     base = 10000.0 if base == "default" else base

@@ -114,7 +114,10 @@ def _judge(ctx, x, got):
     return q, scale, deq
 
 
-@check("matches the reference: q, scale and dequantized values (rows of 1 to 64, float32/float64/bfloat16/float16)")
+@check(
+    "matches the reference: q, scale and dequantized values (rows of 1 to 64, float32/float64/bfloat16/float16)",
+    zh="与参考实现一致：q、scale 和反量化后的值（1 到 64 行，float32/float64/bfloat16/float16）",
+)
 def matches_reference(ctx):
     dtype, (lead, d), spread = ctx.draw(st.tuples(st.sampled_from(DTYPES), SHAPES, st.sampled_from([1.0, 0.01, 300.0])))
     x = ctx.randn(*lead, d, dtype=dtype, scale=spread)
@@ -139,7 +142,11 @@ TIES = [127.0, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 126.5, -126.5, 3.5]
 TIES_Q = [127, 0, 2, 2, 0, -2, -2, 126, -126, 4]
 
 
-@check("float64 input is computed in float64: the scale within 1e-14 of max |x| / 127", examples=2)
+@check(
+    "float64 input is computed in float64: the scale within 1e-14 of max |x| / 127",
+    zh="float64 输入全程用 float64 计算：scale 与 max |x| / 127 的差在 1e-14 内",
+    examples=2,
+)
 def float64_precision(ctx):
     lead, d = ctx.draw(SHAPES)
     x = ctx.randn(*lead, max(d, 3), dtype=torch.float64, scale=1e3) + 0.1234567890123
@@ -149,6 +156,7 @@ def float64_precision(ctx):
 
 @check(
     "boundary cases every run: exact rounding ties, rows of 1e-7 and 1e4, float16 near 65504, bfloat16 near 1e38, D = 1 and 4096, a zero row",
+    zh="每次都测的边界情况：恰好在舍入中点的值，1e-7 和 1e4 的行，接近 65504 的 float16，接近 1e38 的 bfloat16，D = 1 和 4096，全零行",
     examples=1,
 )
 def boundary_cases(ctx):
@@ -181,7 +189,10 @@ def boundary_cases(ctx):
             _judge(ctx, x, ctx.run("roundtrip", x))
 
 
-@check("error bound: |x - dequantize(quantize(x))| <= scale / 2 for every element; rows far apart in size keep their own scale")
+@check(
+    "error bound: |x - dequantize(quantize(x))| <= scale / 2 for every element; rows far apart in size keep their own scale",
+    zh="误差界：每个元素都满足 |x - dequantize(quantize(x))| <= scale / 2；大小相差悬殊的行各自保留自己的 scale",
+)
 def error_bound(ctx):
     dtype, (lead, d) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SHAPES))
     rows = max(1, int(torch.tensor(lead).prod()) if lead else 1)
@@ -200,7 +211,10 @@ def error_bound(ctx):
         )
 
 
-@check("values on the grid (integer multiples k * scale, with some |k| = 127 in each row) come back exactly")
+@check(
+    "values on the grid (integer multiples k * scale, with some |k| = 127 in each row) come back exactly",
+    zh="网格上的值（scale 的整数倍 k * scale，每行都有 |k| = 127 的值）能精确还原",
+)
 def on_grid(ctx):
     dtype, (lead, d), e = ctx.draw(st.tuples(st.sampled_from(DTYPES), SHAPES, st.integers(-8, 2)))
     k = ctx.randint(-127, 128, (*lead, d))
@@ -212,7 +226,10 @@ def on_grid(ctx):
     ctx.assert_close(deq, x.to(torch.float64), dtype=_scale_dtype(dtype), rtol=0.0, atol=0.0)
 
 
-@check("all-zero rows quantize to zeros with a finite scale and dequantize to zeros (no NaN)")
+@check(
+    "all-zero rows quantize to zeros with a finite scale and dequantize to zeros (no NaN)",
+    zh="全零行量化为零，scale 有限，反量化后仍为零（没有 NaN）",
+)
 def zero_rows(ctx):
     dtype, (lead, d) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SHAPES))
     lead = lead or [2]

@@ -42,7 +42,10 @@ def _logits(ctx, shape, dtype, ties):
     return ctx.randn(*shape, dtype=dtype, scale=5.0)
 
 
-@check("matches the reference (random (..., V) shapes, float32/float64/bfloat16, with and without ties, k from 1 to beyond V)")
+@check(
+    "matches the reference (random (..., V) shapes, float32/float64/bfloat16, with and without ties, k from 1 to beyond V)",
+    zh="与参考实现一致（随机的 (..., V) 形状，float32/float64/bfloat16，有无并列值，k 从 1 到超过 V）",
+)
 def matches_reference(ctx):
     dtype, lead, v, k_offset, ties = ctx.draw(
         st.tuples(st.sampled_from(DTYPES), LEAD, st.integers(1, 17), st.integers(0, 18), st.booleans())
@@ -75,6 +78,7 @@ def _regime_cases(ctx, dtype):
 
 @check(
     "boundary regimes, every run: V = 1; k = 1, V - 1, V, V + 1; 1-D and 3-D logits; 32768 entries a row; ties, -inf inputs, float64 values float32 cannot tell apart",
+    zh="每次都测的边界情形：V = 1；k = 1、V - 1、V、V + 1；1-D 和 3-D 的 logits；每行 32768 个元素；并列值、-inf 输入、float32 区分不出的 float64 值",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -106,7 +110,10 @@ def _row_problem(row, out_row, k):
     return None
 
 
-@check("ties: every entry tied with the k-th largest stays, everything smaller becomes -inf (checked from the definition)")
+@check(
+    "ties: every entry tied with the k-th largest stays, everything smaller becomes -inf (checked from the definition)",
+    zh="并列值：与第 k 大的值并列的元素都保留，更小的都变成 -inf（按定义检查）",
+)
 def ties_kept(ctx):
     dtype, lead, v, k_offset = ctx.draw(st.tuples(st.sampled_from(DTYPES), LEAD, st.integers(2, 12), st.integers(0, 11)))
     k = 1 + k_offset % (v - 1)  # 1 .. V - 1
@@ -123,7 +130,7 @@ def ties_kept(ctx):
     ctx.assert_close(out, expected, dtype=dtype, **EXACT)
 
 
-@check("k >= V keeps every entry unchanged (and returns a new tensor)")
+@check("k >= V keeps every entry unchanged (and returns a new tensor)", zh="k >= V 时所有元素保持不变（并返回一个新张量）")
 def large_k_keeps_all(ctx):
     dtype, lead, v, extra = ctx.draw(
         st.tuples(st.sampled_from(DTYPES), LEAD, st.integers(1, 9), st.sampled_from([0, 1, 5, 1000]))

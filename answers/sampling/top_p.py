@@ -76,7 +76,10 @@ def _safe_p(p, logits, margin):
     return 1.0 if hi == 1.0 and hi - lo > margin else (lo + hi) / 2
 
 
-@check("matches the reference (random (..., V) shapes, float32/float64/bfloat16, p from near 0 to 1)")
+@check(
+    "matches the reference (random (..., V) shapes, float32/float64/bfloat16, p from near 0 to 1)",
+    zh="与参考实现一致（随机的 (..., V) 形状，float32/float64/bfloat16，p 从接近 0 到 1）",
+)
 def matches_reference(ctx):
     dtype, lead, v, scale, p = ctx.draw(st.tuples(st.sampled_from(DTYPES), LEAD, st.integers(1, 16), SCALES, P_DRAWN))
     logits = _logits(ctx, (*lead, v), dtype, scale)
@@ -117,6 +120,7 @@ def _regime_cases(ctx, dtype):
 
 @check(
     "boundary regimes, every run: p = 1, tiny p, V = 1, 1-D and 3-D logits, a 4096-token row whose nucleus holds ~1500 tokens",
+    zh="每次都测的边界情形：p = 1，极小的 p，V = 1，1-D 和 3-D 的 logits，一行 4096 个 token、nucleus 中约 1500 个 token",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -154,7 +158,8 @@ def _row_problem(row, out_row, p):
 
 
 @check(
-    "the kept set is the smallest most-probable set with mass >= p, the top token always stays, kept values unchanged (checked from the definition)"
+    "the kept set is the smallest most-probable set with mass >= p, the top token always stays, kept values unchanged (checked from the definition)",
+    zh="保留的集合是概率质量 >= p 的最小高概率集合，概率最高的 token 总是保留，保留的值不变（按定义检查）",
 )
 def smallest_set(ctx):
     dtype, lead, v, scale, p = ctx.draw(
@@ -176,7 +181,10 @@ def smallest_set(ctx):
     ctx.assert_close(out, expected, dtype=dtype, **EXACT)
 
 
-@check("a tiny p keeps only the most probable token; p = 1 keeps every token unchanged")
+@check(
+    "a tiny p keeps only the most probable token; p = 1 keeps every token unchanged",
+    zh="极小的 p 只保留概率最高的 token；p = 1 时所有 token 保持不变",
+)
 def extremes(ctx):
     dtype, lead, v, p = ctx.draw(
         st.tuples(st.sampled_from([torch.float32, torch.float64]), LEAD, st.integers(1, 16), st.sampled_from([1.0, 1e-6, 1e-3]))

@@ -52,7 +52,10 @@ def _shape_and_dim(ctx, min_ndim=1):
     return shape, kw
 
 
-@check("matches the reference (random shapes, any dim positive or negative, float32/float64/bfloat16)")
+@check(
+    "matches the reference (random shapes, any dim positive or negative, float32/float64/bfloat16)",
+    zh="与参考实现一致（随机形状，任意正负 dim，float32/float64/bfloat16）",
+)
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
     shape, kw = _shape_and_dim(ctx)
@@ -81,7 +84,11 @@ def _regime_cases(ctx):
     ]
 
 
-@check("float64 input is computed in float64 (rtol 1e-10; entries near 1000, where float32 rounding shows)", examples=2)
+@check(
+    "float64 input is computed in float64 (rtol 1e-10; entries near 1000, where float32 rounding shows)",
+    zh="float64 输入全程用 float64 计算（rtol 1e-10；元素在 1000 附近，float32 的舍入误差会显现）",
+    examples=2,
+)
 def float64_precision(ctx):
     # Entries ~1000 rounded to float32 move by up to 3e-5, so a float32 computation is off by
     # ~1e-5 relative; float64 arithmetic (max subtraction or logsumexp) stays near 1e-13.
@@ -89,7 +96,11 @@ def float64_precision(ctx):
     ctx.assert_close(ctx.call(x), ctx.reference(x), dtype=torch.float64, rtol=1e-10, atol=0.0)
 
 
-@check("boundary regimes, every run: size-1 dims, rows of 3, 200 and 32768 entries, magnitudes 1e-6, ~100 and +-1e4", examples=1)
+@check(
+    "boundary regimes, every run: size-1 dims, rows of 3, 200 and 32768 entries, magnitudes 1e-6, ~100 and +-1e4",
+    zh="每次都测的边界情形：大小为 1 的维度，每行 3、200 和 32768 个元素，数量级 1e-6、约 100 和 +-1e4",
+    examples=1,
+)
 def boundary_regimes(ctx):
     for what, x, kw, rtol in _regime_cases(ctx):
         out = ctx.call(x, **kw)
@@ -99,7 +110,7 @@ def boundary_regimes(ctx):
             raise CheckFailed(f"{what}: {exc}") from None
 
 
-@check("sums to 1 along the given dim, every entry in [0, 1]")
+@check("sums to 1 along the given dim, every entry in [0, 1]", zh="沿给定的 dim 求和为 1，每个元素都在 [0, 1] 内")
 def sums_to_one(ctx):
     dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
     shape, kw = _shape_and_dim(ctx, min_ndim=2)
@@ -114,7 +125,11 @@ def sums_to_one(ctx):
     ctx.assert_close(totals, torch.ones_like(totals), dtype=torch.float64, rtol=1e-5, atol=0.0)
 
 
-@check("float32 inputs of magnitude up to 1e4 (rows of very different scales, near-ties at +-1e4)", examples=15)
+@check(
+    "float32 inputs of magnitude up to 1e4 (rows of very different scales, near-ties at +-1e4)",
+    zh="绝对值大到 1e4 的 float32 输入（各行尺度差别很大，+-1e4 附近几乎并列）",
+    examples=15,
+)
 def large_inputs(ctx):
     shape, kw = _shape_and_dim(ctx)
     kind = ctx.draw(st.sampled_from(["spread", "offset"]))

@@ -102,7 +102,10 @@ def _as_ints(ctx, got):
     return list(got)
 
 
-@check("matches the reference (random texts with multi-byte characters, merges learned on the same or another text)")
+@check(
+    "matches the reference (random texts with multi-byte characters, merges learned on the same or another text)",
+    zh="与参考实现一致（含多字节字符的随机文本，merge 规则在同一文本或另一文本上学得）",
+)
 def matches_reference(ctx):
     text, other, n, seed, same = ctx.draw(st.tuples(TEXTS, TEXTS, st.integers(0, 12), st.integers(0, 2**16), st.booleans()))
     merges = _learned_merges(text if same else other + text[: len(text) // 2], n, seed)
@@ -110,7 +113,11 @@ def matches_reference(ctx):
     ctx.assert_equal(got, reference(text, merges))
 
 
-@check("worked examples: rank order, non-overlapping left-to-right replacement, merged ids merging again, UTF-8", examples=1)
+@check(
+    "worked examples: rank order, non-overlapping left-to-right replacement, merged ids merging again, UTF-8",
+    zh="手算的例子：rank 顺序，从左到右不重叠地替换，合并后的 id 再次合并，UTF-8",
+    examples=1,
+)
 def worked_examples(ctx):
     for text, merges, expected, why in WORKED:
         if reference(text, merges) != expected:
@@ -137,6 +144,7 @@ def _boundary_cases():
 
 @check(
     "boundary cases every run: empty text, one byte, merges that never occur, merges across spaces and characters, a run of 5, a long text",
+    zh="每次都测的边界情况：空文本，一个字节，从未出现的 merge，跨空格和字符的 merge，连续 5 个相同字符，长文本",
     examples=1,
 )
 def boundary_cases(ctx):
@@ -151,7 +159,10 @@ def boundary_cases(ctx):
         ctx.assert_equal(got, expected)
 
 
-@check("runs of one repeated character (odd and even lengths): occurrences are replaced left to right")
+@check(
+    "runs of one repeated character (odd and even lengths): occurrences are replaced left to right",
+    zh="同一字符的连续重复（奇数和偶数长度）：从左到右替换出现的位置",
+)
 def runs(ctx):
     char, k, tail, n, seed = ctx.draw(
         st.tuples(
@@ -168,7 +179,10 @@ def runs(ctx):
     ctx.assert_equal(got, reference(text, merges))
 
 
-@check("round trip: decoding the ids with the merges' vocabulary gives back the UTF-8 bytes; every id is a byte or a merge")
+@check(
+    "round trip: decoding the ids with the merges' vocabulary gives back the UTF-8 bytes; every id is a byte or a merge",
+    zh="往返：用 merge 的词表解码 id 得到原来的 UTF-8 字节；每个 id 要么是一个字节，要么是一次 merge",
+)
 def round_trip(ctx):
     text, n, seed = ctx.draw(st.tuples(TEXTS, st.integers(1, 12), st.integers(0, 2**16)))
     merges = _learned_merges(text + text[::-1], n, seed)

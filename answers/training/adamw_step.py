@@ -185,7 +185,8 @@ def _draw(ctx, n_steps):
 
 
 @check(
-    "equals torch.optim.AdamW over 1 to 5 steps from a fresh state (float32/float64, defaults and lr, betas, eps, weight_decay away from them)"
+    "equals torch.optim.AdamW over 1 to 5 steps from a fresh state (float32/float64, defaults and lr, betas, eps, weight_decay away from them)",
+    zh="从全新状态起 1 到 5 步都等于 torch.optim.AdamW（float32/float64，默认参数，以及 lr、betas、eps、weight_decay 取非默认值）",
 )
 def equals_torch(ctx):
     n_steps = ctx.draw(st.integers(1, 5))
@@ -201,7 +202,11 @@ FLOAT64_RTOL = 1e-12  # far below float32's rounding, far above float64's error 
 FLOAT64_ATOL = 1e-14  # for entries near zero after a subtraction (values are of order 1)
 
 
-@check("float64 state is computed in float64 (rtol 1e-12: a float32 step such as `.float()` fails)", examples=2)
+@check(
+    "float64 state is computed in float64 (rtol 1e-12: a float32 step such as `.float()` fails)",
+    zh="float64 的状态全程用 float64 计算（rtol 1e-12：有一步用 float32，例如 `.float()`，就不通过）",
+    examples=2,
+)
 def float64_precision(ctx):
     n = ctx.draw(st.sampled_from([64, 300]))
     shapes = [(n,), (3, 7)]
@@ -231,6 +236,7 @@ REGIMES = [
 
 @check(
     "boundary regimes, every run: step 1 and a resume at 1000; zero, eps-sized and 1e4 gradients; lr * weight_decay 0.5 and 0; 0-dim to 3-D and 5000-long parameters",
+    zh="每次都测的边界情形：第 1 步和从第 1000 步恢复；零梯度、eps 大小和 1e4 的梯度；lr * weight_decay 为 0.5 和 0；0 维到 3-D 以及长 5000 的参数",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -258,7 +264,11 @@ def boundary_regimes(ctx):
             )
 
 
-@check("the grads are left as they were (only params, exp_avgs and exp_avg_sqs change)", examples=1)
+@check(
+    "the grads are left as they were (only params, exp_avgs and exp_avg_sqs change)",
+    zh="梯度保持原样（只有 params、exp_avgs 和 exp_avg_sqs 会变）",
+    examples=1,
+)
 def grads_untouched(ctx):
     shapes = [(3,), (), (2, 4)]
     params = [ctx.randn(*s) for s in shapes]
@@ -273,7 +283,8 @@ def grads_untouched(ctx):
 
 
 @check(
-    "resumes mid-training: from a saved state at step 2 to 50, equals torch.optim.AdamW (bias corrections use the step number)"
+    "resumes mid-training: from a saved state at step 2 to 50, equals torch.optim.AdamW (bias corrections use the step number)",
+    zh="从训练中途恢复：从第 2 到 50 步保存的状态开始，等于 torch.optim.AdamW（偏差修正用的是步数）",
 )
 def resumes(ctx):
     start, n_steps = ctx.draw(st.tuples(st.sampled_from([2, 3, 10, 50]), st.integers(1, 2)))
@@ -294,7 +305,10 @@ def resumes(ctx):
     )
 
 
-@check("weight decay is decoupled: a zero gradient on a fresh state only shrinks the weights, p * (1 - lr * weight_decay)")
+@check(
+    "weight decay is decoupled: a zero gradient on a fresh state only shrinks the weights, p * (1 - lr * weight_decay)",
+    zh="权重衰减是解耦的：全新状态下梯度为零时只会缩小权重，p * (1 - lr * weight_decay)",
+)
 def decoupled_decay(ctx):
     dtype, shapes, wd, lr = ctx.draw(
         st.tuples(st.sampled_from(DTYPES), SHAPES, st.sampled_from([0.1, 0.5, 1.0]), st.sampled_from([0.01, 0.1]))

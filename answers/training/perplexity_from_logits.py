@@ -67,7 +67,10 @@ def _batch(ctx, dtype, n, c, ignore, scale=1.5):
     return logits, targets, ({} if ignore == "default" else {"ignore_index": value})
 
 
-@check("matches the reference (N 1 to 9, C up to 17, some targets ignored, ignore_index -100 / -1 / 0, float32/float64/bfloat16)")
+@check(
+    "matches the reference (N 1 to 9, C up to 17, some targets ignored, ignore_index -100 / -1 / 0, float32/float64/bfloat16)",
+    zh="与参考实现一致（N 1 到 9，C 最大 17，部分目标被忽略，ignore_index 为 -100 / -1 / 0，float32/float64/bfloat16）",
+)
 def matches_reference(ctx):
     dtype, (n, c), ignore = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, IGNORE))
     logits, targets, kw = _batch(ctx, dtype, n, c, ignore)
@@ -78,7 +81,11 @@ def matches_reference(ctx):
 FLOAT64_RTOL = 1e-12  # far below float32's rounding, far above float64's error here
 
 
-@check("float64 logits are computed in float64 (rtol 1e-12: a float32 step such as `.float()` fails)", examples=2)
+@check(
+    "float64 logits are computed in float64 (rtol 1e-12: a float32 step such as `.float()` fails)",
+    zh="float64 logits 全程用 float64 计算（rtol 1e-12：有一步用 float32，例如 `.float()`，就不通过）",
+    examples=2,
+)
 def float64_precision(ctx):
     # Moderate rows (the vocabulary regime has its own check), many of them: any float32
     # rounding of the logits, the log-sum-exp or the mean shows at 1e-8.
@@ -116,6 +123,7 @@ def _regime_batches(ctx, dtype):
 
 @check(
     "boundary regimes, every run: C = 1, 2, 32768; one kept position; ignore_index -1 and 0; rows near +1e4 and -1e4 together",
+    zh="每次都测的边界情形：C = 1、2、32768；只保留一个位置；ignore_index 为 -1 和 0；接近 +1e4 和 -1e4 的行同时出现",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -131,7 +139,8 @@ def boundary_regimes(ctx):
 
 
 @check(
-    "ignored positions do not count: changing their logits leaves the perplexity unchanged, and it equals the perplexity of the kept rows alone"
+    "ignored positions do not count: changing their logits leaves the perplexity unchanged, and it equals the perplexity of the kept rows alone",
+    zh="被忽略的位置不计入：改变它们的 logits 困惑度不变，且等于只在保留的行上计算的困惑度",
 )
 def ignored_do_not_count(ctx):
     dtype, (n, c), ignore = ctx.draw(st.tuples(st.sampled_from([torch.float32, torch.float64]), SIZES, IGNORE))
@@ -157,7 +166,10 @@ def ignored_do_not_count(ctx):
     )
 
 
-@check("uniform logits over C classes give perplexity C (the model is as unsure as a fair C-sided die)")
+@check(
+    "uniform logits over C classes give perplexity C (the model is as unsure as a fair C-sided die)",
+    zh="C 个类别上均匀的 logits 给出困惑度 C（模型的不确定程度与一个公平的 C 面骰子相同）",
+)
 def uniform_is_c(ctx):
     dtype, (n, c), level = ctx.draw(
         st.tuples(st.sampled_from([torch.float32, torch.float64]), SIZES, st.sampled_from([0.0, 3.0, -40.0]))
@@ -167,7 +179,11 @@ def uniform_is_c(ctx):
     ctx.assert_close(ctx.call(logits, targets), torch.tensor(float(c), dtype=torch.float64), dtype=dtype, rtol=1e-5)
 
 
-@check("stable for float32 logits up to 1e4 in magnitude: no overflow in the exponentials", examples=6)
+@check(
+    "stable for float32 logits up to 1e4 in magnitude: no overflow in the exponentials",
+    zh="绝对值大到 1e4 的 float32 logits 数值稳定：指数运算不溢出",
+    examples=6,
+)
 def large_logits(ctx):
     # float32 only: float64 logits far from 0 are `float64_precision`'s (rows offset by +-100).
     dtype, (n, c) = ctx.draw(st.tuples(st.just(torch.float32), SIZES))

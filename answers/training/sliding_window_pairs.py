@@ -57,7 +57,10 @@ def _matches_reference(ctx, ids, max_length, stride):
     ctx.assert_equal(targets, want_targets)
 
 
-@check("matches the reference (0 to 40 tokens, max_length 1 to 8, stride 1 to 10: overlapping, adjacent and gapped windows)")
+@check(
+    "matches the reference (0 to 40 tokens, max_length 1 to 8, stride 1 to 10: overlapping, adjacent and gapped windows)",
+    zh="与参考实现一致（0 到 40 个 token，max_length 1 到 8，stride 1 到 10：窗口重叠、相邻和有间隔）",
+)
 def matches_reference(ctx):
     n, max_length, stride = ctx.draw(CASES)
     ids = _tokens(ctx, n)
@@ -77,6 +80,7 @@ def _regime_cases():
 
 @check(
     "boundary regimes, every run: streams of 0, max_length and max_length + 1 tokens; the last window complete or one short; stride <, = and > max_length",
+    zh="每次都测的边界情形：0、max_length 和 max_length + 1 个 token 的序列；最后一个窗口完整或差一个 token；stride 小于、等于和大于 max_length",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -84,7 +88,10 @@ def boundary_regimes(ctx):
         _matches_reference(ctx, _tokens(ctx, n), max_length, stride)
 
 
-@check("the last window: kept when its target ends exactly at the last token, dropped when one token short")
+@check(
+    "the last window: kept when its target ends exactly at the last token, dropped when one token short",
+    zh="最后一个窗口：目标恰好结束于最后一个 token 时保留，差一个 token 时丢弃",
+)
 def last_window(ctx):
     k, max_length, stride, short = ctx.draw(st.tuples(st.integers(0, 4), st.integers(1, 8), st.integers(1, 6), st.booleans()))
     # len = k*stride + max_length + 1: window k's target ends at the last token; one fewer: it is incomplete
@@ -92,7 +99,10 @@ def last_window(ctx):
     _matches_reference(ctx, ids, max_length, stride)
 
 
-@check("no complete window (len(token_ids) <= max_length) gives two int64 tensors of shape (0, max_length)")
+@check(
+    "no complete window (len(token_ids) <= max_length) gives two int64 tensors of shape (0, max_length)",
+    zh="没有完整窗口时（len(token_ids) <= max_length）得到两个形状为 (0, max_length) 的 int64 张量",
+)
 def empty(ctx):
     max_length, stride = ctx.draw(st.tuples(st.integers(1, 8), st.integers(1, 4)))
     n = ctx.draw(st.integers(0, max_length))
@@ -100,7 +110,10 @@ def empty(ctx):
     _matches_reference(ctx, ids, max_length, stride)
 
 
-@check("targets are the inputs shifted by one: targets[i, :-1] == inputs[i, 1:], and every row is a slice of the stream")
+@check(
+    "targets are the inputs shifted by one: targets[i, :-1] == inputs[i, 1:], and every row is a slice of the stream",
+    zh="目标是输入错开一位：targets[i, :-1] == inputs[i, 1:]，且每一行都是序列的一段切片",
+)
 def shifted(ctx):
     n, max_length, stride = ctx.draw(CASES)
     ids = list(range(1000, 1000 + n))  # distinct ids: a row's values say where it was cut from

@@ -68,7 +68,10 @@ def _check_steps(ctx, steps, max_lr, w, t, min_lr):
             raise CheckFailed(f"{call}{f', min_lr={min_lr}' if kwargs else ''}): {exc}") from None
 
 
-@check("matches the reference at random steps before, during and after the schedule (min_lr at default and away)")
+@check(
+    "matches the reference at random steps before, during and after the schedule (min_lr at default and away)",
+    zh="在调度之前、之中和之后的随机步上与参考实现一致（min_lr 默认和非默认）",
+)
 def matches_reference(ctx):
     max_lr, w, span, min_lr = ctx.draw(SETTINGS)
     t = w + span
@@ -84,6 +87,7 @@ REGIME_SETTINGS = [
 
 @check(
     "boundary regimes, every run: W = 0, 1, 7; T - W = 1, 2, 50; min_lr 0 and not; steps 0, W - 1, W, W + 1, T - 1, T, T + 1, T + 50",
+    zh="每次都测的边界情形：W = 0、1、7；T - W = 1、2、50；min_lr 为 0 和非 0；步数 0、W - 1、W、W + 1、T - 1、T、T + 1、T + 50",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -93,7 +97,10 @@ def boundary_regimes(ctx):
         _check_steps(ctx, steps, max_lr, w, t, min_lr)
 
 
-@check("the boundaries: lr(0), lr(W - 1), lr(W) = max_lr, lr(W + 1), lr(T - 1), lr(T) = min_lr, lr(T + 1) = min_lr")
+@check(
+    "the boundaries: lr(0), lr(W - 1), lr(W) = max_lr, lr(W + 1), lr(T - 1), lr(T) = min_lr, lr(T + 1) = min_lr",
+    zh="边界点：lr(0)、lr(W - 1)、lr(W) = max_lr、lr(W + 1)、lr(T - 1)、lr(T) = min_lr、lr(T + 1) = min_lr",
+)
 def boundaries(ctx):
     max_lr, w, span, min_lr = ctx.draw(SETTINGS)
     t = w + span
@@ -101,7 +108,11 @@ def boundaries(ctx):
     _check_steps(ctx, steps, max_lr, w, t, min_lr)
 
 
-@check("shape: rises during warmup, never rises after it, stays within [min_lr, max_lr] from step W on", examples=5)
+@check(
+    "shape: rises during warmup, never rises after it, stays within [min_lr, max_lr] from step W on",
+    zh="形状：预热期间上升，之后不再上升，从第 W 步起保持在 [min_lr, max_lr] 内",
+    examples=5,
+)
 def monotone(ctx):
     max_lr, w, span, min_lr = ctx.draw(SETTINGS)
     span = min(span, 60)

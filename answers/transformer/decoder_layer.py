@@ -114,7 +114,10 @@ def _case(ctx, dtype, b, t, hkv, rep, dh, d, f, start=0, scale=1.0):
     return x, weights, hq, hkv, positions
 
 
-@check("matches the reference (random shapes, float32/float64, positions from 0 or later, eps and theta default and not)")
+@check(
+    "matches the reference (random shapes, float32/float64, positions from 0 or later, eps and theta default and not)",
+    zh="与参考实现一致（随机形状，float32/float64，位置从 0 或更后开始，eps 和 theta 默认和非默认）",
+)
 def matches_reference(ctx):
     dtype, shape, start, kw = ctx.draw(
         st.tuples(
@@ -129,7 +132,11 @@ def matches_reference(ctx):
     ctx.assert_close(out, ctx.reference(x, weights, hq, hkv, positions, **kw), dtype=dtype)
 
 
-@check("float64 input is computed in float64 (rtol 1e-10, positions near 3000 where float32 angles show)", examples=2)
+@check(
+    "float64 input is computed in float64 (rtol 1e-10, positions near 3000 where float32 angles show)",
+    zh="float64 输入全程用 float64 计算（rtol 1e-10，位置在 3000 附近，float32 的角度误差会显现）",
+    examples=2,
+)
 def float64_precision(ctx):
     start = ctx.draw(st.integers(2900, 3100))
     x, weights, hq, hkv, positions = _case(ctx, torch.float64, 1, 9, 2, 2, 8, 0, 10, start=start)
@@ -154,6 +161,7 @@ REGIMES = [
 
 @check(
     "boundary regimes, every run: GQA 4/2, MQA, MHA, one token, Dh = 2, positions with a gap, D != Hq*Dh, eps 0.1, theta 500",
+    zh="每次都测的边界情形：GQA 4/2，MQA，MHA，一个 token，Dh = 2，位置有间隔，D != Hq*Dh，eps 0.1，theta 500",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -168,7 +176,10 @@ def boundary_regimes(ctx):
             raise CheckFailed(f"{what}: {exc}") from None
 
 
-@check("RoPE is relative: adding the same number to every position leaves the output unchanged")
+@check(
+    "RoPE is relative: adding the same number to every position leaves the output unchanged",
+    zh="RoPE 只依赖相对位置：所有位置加上同一个数，输出不变",
+)
 def shift_invariance(ctx):
     shape, shift = ctx.draw(st.tuples(SHAPES, st.integers(1, 500)))
     x, weights, hq, hkv, positions = _case(ctx, torch.float64, *shape)
@@ -180,7 +191,10 @@ def shift_invariance(ctx):
     ctx.assert_close(after, before.double(), dtype=torch.float64, rtol=1e-9, atol=1e-9)
 
 
-@check("causal: changing later tokens leaves the outputs of earlier tokens unchanged")
+@check(
+    "causal: changing later tokens leaves the outputs of earlier tokens unchanged",
+    zh="因果性：改变后面的 token，前面 token 的输出不变",
+)
 def causality(ctx):
     shape, cut = ctx.draw(st.tuples(SHAPES, st.integers(1, 6)))
     b, t, *rest = shape

@@ -131,7 +131,8 @@ def _case(ctx, dtype, b, t, v, n_layers, hkv, rep, dh, f, tied, embed_scale=1.0)
 
 
 @check(
-    "matches the reference (random shapes, 0 to 3 layers, tied and untied heads, float32/float64, eps and theta default and not)"
+    "matches the reference (random shapes, 0 to 3 layers, tied and untied heads, float32/float64, eps and theta default and not)",
+    zh="与参考实现一致（随机形状，0 到 3 层，共享和不共享输出头，float32/float64，eps 和 theta 默认和非默认）",
 )
 def matches_reference(ctx):
     dtype, shape, kw = ctx.draw(
@@ -146,7 +147,7 @@ def matches_reference(ctx):
     ctx.assert_close(out, ctx.reference(tokens, weights, hq, hkv, **kw), dtype=dtype)
 
 
-@check("float64 input is computed in float64 (rtol 1e-10)", examples=2)
+@check("float64 input is computed in float64 (rtol 1e-10)", zh="float64 输入全程用 float64 计算（rtol 1e-10）", examples=2)
 def float64_precision(ctx):
     tied = ctx.draw(st.booleans())
     tokens, weights, hq, hkv = _case(ctx, torch.float64, 2, 8, 13, 2, 2, 2, 4, 12, tied)
@@ -167,6 +168,7 @@ REGIMES = [
 
 @check(
     "boundary regimes, every run: tied and untied heads with V != D, no layers, one and three layers, one token, eps 0.1",
+    zh="每次都测的边界情形：V != D 时共享和不共享输出头，没有层，一层和三层，一个 token，eps 0.1",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -179,7 +181,7 @@ def boundary_regimes(ctx):
             raise CheckFailed(f"{what}: {exc}") from None
 
 
-@check("a tied head equals an untied head holding embed.T")
+@check("a tied head equals an untied head holding embed.T", zh="共享的输出头等于持有 embed.T 的不共享输出头")
 def tied_equals_untied(ctx):
     shape = ctx.draw(SHAPES)
     tokens, weights, hq, hkv = _case(ctx, torch.float64, *shape[:-1], True)
@@ -189,7 +191,10 @@ def tied_equals_untied(ctx):
     ctx.assert_close(untied, tied.double(), dtype=torch.float64, rtol=1e-10, atol=1e-10)
 
 
-@check("causal: changing later tokens leaves the logits of earlier tokens unchanged")
+@check(
+    "causal: changing later tokens leaves the logits of earlier tokens unchanged",
+    zh="因果性：改变后面的 token，前面 token 的 logits 不变",
+)
 def causality(ctx):
     shape, cut = ctx.draw(st.tuples(SHAPES, st.integers(1, 5)))
     b, t, v, *rest = shape
