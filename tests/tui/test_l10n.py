@@ -6,6 +6,7 @@ screens and keys."""
 from __future__ import annotations
 
 import gettext
+import io
 import string
 from collections.abc import Callable
 from pathlib import Path
@@ -512,3 +513,21 @@ def test_the_keys_of_textuals_own_widgets_that_our_screens_show_are_translated()
     assert "Cursor line start" in descriptions  # the scan sees TextArea's keys
     missing = sorted(d for d in descriptions if not catalogue.get(d))
     assert not missing, "Textual's key descriptions not translated (add them to translated.TEXTUAL_KEYS):\n" + "\n".join(missing)
+
+
+def test_the_forecast_axis_reads_today_in_chinese_with_the_week_marks_in_place() -> None:
+    from rich.cells import cell_len
+    from rich.console import Console
+
+    from llmq.srs.stats import DayDue
+    from llmq.tui.screens.stats import forecast_text
+
+    days = [DayDue(date=f"2026-03-{i + 1:02d}", due=1) for i in range(30)]
+    axes = {}
+    for lang in ("en", "zh"):
+        set_language(lang)
+        console = Console(width=80, record=True, file=io.StringIO())
+        console.print(forecast_text(days))
+        axes[lang] = next(line for line in console.export_text().splitlines() if "+7" in line)
+    assert axes["zh"].lstrip().startswith("今天")
+    assert cell_len(axes["zh"][: axes["zh"].index("+7")]) == cell_len(axes["en"][: axes["en"].index("+7")])

@@ -53,8 +53,12 @@ def forecast_text(forecast: list[DayDue], height: int = 6) -> Text:
         text.append("\n")
     axis = [" "] * (len(forecast) * 2 + 8)
     for i in range(0, len(forecast), 7):
-        label = "today" if i == 0 else f"+{i}"
-        axis[i * 2 : i * 2 + len(label)] = list(label)
+        label = _("today") if i == 0 else f"+{i}"
+        at = i * 2
+        for char in label:  # by cells: a Chinese character takes two, so its second slot stays empty
+            width = cell_len(char)
+            axis[at : at + width] = [char] + [""] * (width - 1)
+            at += width
     text.append("     " + "".join(axis).rstrip() + "\n", style="dim")
     week = sum(d.due for d in forecast[:7])
     text.append(
