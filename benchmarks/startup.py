@@ -24,7 +24,7 @@ so both languages are measured the same way.
 Prints, per language, medians and 90th percentiles, the study/home ratio and the card changes by
 kind, with the load average before and after; then one JSON line with everything.
 
-    python benchmarks/startup.py [--runs 10] [--changes 15] [--read-ms 250] [--langs en,zh]
+    python benchmarks/startup.py [--runs 10] [--changes 15] [--read-ms 250] [--langs en,zh] [--compare DIR]
 """
 
 from __future__ import annotations
@@ -193,13 +193,17 @@ def study_run(env: dict[str, str], changes: int, read_s: float, *args: str) -> S
     return Study((float(first[0][1]) - start) * 1000, float(first[0][3]) * 1000, changed)
 
 
-def fresh_home(template: Path, root: Path, lang: str) -> dict[str, str]:
-    """LLMQ_HOME holding a copy of the warmed progress.db (each run starts from the same state)."""
+def fresh_home(template: Path, root: Path, lang: str, pythonpath: str | None = None) -> dict[str, str]:
+    """LLMQ_HOME holding a copy of the warmed progress.db (each run starts from the same state);
+    `pythonpath`: the llmq of another checkout (--compare)."""
     home = root / "run"
     if home.exists():
         shutil.rmtree(home)
     shutil.copytree(template, home)
-    return {**os.environ, "LLMQ_HOME": str(home), "LLMQ_LANG": lang}
+    env = {**os.environ, "LLMQ_HOME": str(home), "LLMQ_LANG": lang}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = pythonpath
+    return env
 
 
 def p90(xs: list[float]) -> float:
@@ -227,33 +231,46 @@ def main() -> None:
     parser.add_argument("--kind-changes", type=int, default=4, help="card changes in each `study --kind` run")
     parser.add_argument("--read-ms", type=float, default=250, help="pause between a card drawn and the next key")
     parser.add_argument("--langs", default="en,zh", help="interface languages (LLMQ_LANG), comma-separated")
+    parser.add_argument(
+        "--compare",
+        metavar="DIR",
+        help="also run the llmq of another checkout (e.g. a `git archive` of an older commit), interleaved",
+    )
     args = parser.parse_args()
     langs = [x.strip() for x in args.langs.split(",") if x.strip()]
     read_s = args.read_ms / 1000
+    trees: list[tuple[str, str | None]] = [("", None)]
+    if args.compare:
+        trees.append((f"{args.compare}: ", str(Path(args.compare).resolve())))
+    keys = [(label + lang, lang, path) for label, path in trees for lang in langs]
     load_before = os.getloadavg()
-    home: dict[str, list[tuple[float, float]]] = {lang: [] for lang in langs}
-    study: dict[str, list[Study]] = {lang: [] for lang in langs}
+    home: dict[str, list[tuple[float, float]]] = {key: [] for key, _, _ in keys}
+    study: dict[str, list[Study]] = {key: [] for key, _, _ in keys}
     minimal: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        template = root / "template"
-        template.mkdir()
-        # The template: progress.db synced with the bank and with the scheduler's settings saved, as
-        # after a first session (a study run that changes no card), no answers; warms the file cache.
-        study_run({**os.environ, "LLMQ_HOME": str(template), "LLMQ_LANG": "en"}, 0, 0.0)
-        for lang in langs:  # one untimed run of each child, for the same reason
-            study_run(fresh_home(template, root, lang), 1, 0.0)
-        ready(MINIMAL_CHILD, fresh_home(template, root, "en"))
+        templates: dict[str | None, Path] = {}
+        for n, (_, path) in enumerate(trees):
+            templates[path] = template = root / f"template{n}"
+            template.mkdir()
+            # progress.db synced with the bank and with the scheduler's settings saved, as after a
+            # first session (a study run that changes no card), no answers; warms the file cache.
+            study_run({**fresh_home(template, root, "en", path), "LLMQ_HOME": str(template)}, 0, 0.0)
+        for _, lang, path in keys:  # one untimed run of each child, for the same reason
+            study_run(fresh_home(templates[path], root, lang, path), 1, 0.0)
+        ready(MINIMAL_CHILD, fresh_home(templates[None], root, "en"))
         for round_ in range(args.runs):
-            minimal.append(ready(MINIMAL_CHILD, fresh_home(template, root, "en")))
-            for lang in langs:
-                home[lang].append(ready(HOME_CHILD, fresh_home(template, root, lang)))
-                study[lang].append(study_run(fresh_home(template, root, lang), args.changes, read_s))
+            minimal.append(ready(MINIMAL_CHILD, fresh_home(templates[None], root, "en")))
+            for key, lang, path in keys:
+                home[key].append(ready(HOME_CHILD, fresh_home(templates[path], root, lang, path)))
+                study[key].append(study_run(fresh_home(templates[path], root, lang, path), args.changes, read_s))
             # one kind a round, the languages taking turns: every kind's card changes are measured
             if args.kind_changes:
                 kind, lang = KINDS[round_ % len(KINDS)], langs[(round_ // len(KINDS)) % len(langs)]
-                run = study_run(fresh_home(template, root, lang), args.kind_changes, read_s, "--kind", kind)
-                study[lang].append(Study(math.nan, math.nan, run.changes))
+                for label, path in trees:
+                    env = fresh_home(templates[path], root, lang, path)
+                    run = study_run(env, args.kind_changes, read_s, "--kind", kind)
+                    study[label + lang].append(Study(math.nan, math.nan, run.changes))
     load_after = os.getloadavg()
     print(
         f"load average (1, 5, 15 min) before {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, "
@@ -271,16 +288,16 @@ def main() -> None:
         "minimal_ms": summary([ms for ms, _ in minimal]),
     }
     print(line("minimal Textual app", [ms for ms, _ in minimal], [cpu for _, cpu in minimal]))
-    for lang in langs:
-        home_ms, home_cpu = [ms for ms, _ in home[lang]], [cpu for _, cpu in home[lang]]
-        firsts = [s for s in study[lang] if not math.isnan(s.first_ms)]
+    for key, _, _ in keys:
+        home_ms, home_cpu = [ms for ms, _ in home[key]], [cpu for _, cpu in home[key]]
+        firsts = [s for s in study[key] if not math.isnan(s.first_ms)]
         first_ms, first_cpu = [s.first_ms for s in firsts], [s.first_cpu_ms for s in firsts]
-        changes = [c for s in study[lang] for c in s.changes]
+        changes = [c for s in study[key] for c in s.changes]
         change_ms, change_cpu = [ms for ms, _, _ in changes], [cpu for _, _, cpu in changes]
         ratio = statistics.median(first_ms) / statistics.median(home_ms)
         kinds = sorted({k for _, k, _ in changes})
         by_kind = {k: summary([ms for ms, kind, _ in changes if kind == k]) for k in kinds}
-        report[lang] = {
+        report[key] = {
             "home_ms": summary(home_ms),
             "home_cpu_ms": summary(home_cpu),
             "study_first_card_ms": summary(first_ms),
@@ -293,11 +310,11 @@ def main() -> None:
             "home_all_ms": [round(x) for x in home_ms],
             "study_all_ms": [round(x) for x in first_ms],
         }
-        print(line(f"[{lang}] home screen", home_ms, home_cpu))
-        print(line(f"[{lang}] study, first card", first_ms, first_cpu, f"   study/home {ratio:.3f} (target <= 1.2)"))
+        print(line(f"[{key}] home screen", home_ms, home_cpu))
+        print(line(f"[{key}] study, first card", first_ms, first_cpu, f"   study/home {ratio:.3f} (target <= 1.2)"))
         print(
             line(
-                f"[{lang}] card change",
+                f"[{key}] card change",
                 change_ms,
                 change_cpu,
                 f"   max {max(change_ms):.1f} ms, n={len(change_ms)} (target < 100)",
@@ -306,7 +323,7 @@ def main() -> None:
         for k in kinds:
             ms = [m for m, kind, _ in changes if kind == k]
             cpu = [c for _, kind, c in changes if kind == k]
-            print(line(f"[{lang}]   to a {k} card", ms, cpu, f"   n={len(ms)}"))
+            print(line(f"[{key}]   to a {k} card", ms, cpu, f"   n={len(ms)}"))
     print(json.dumps(report))
 
 
