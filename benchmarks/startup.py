@@ -6,23 +6,29 @@ Three times, each measured in a fresh Python process that runs the app headless 
 - home: `llmq` until the home screen shows the topics' counts and that frame is drawn;
 - study first card: `llmq study` until its first card is drawn and takes keys (issue 13: at most
   1.2x the home screen's time);
-- card change: in the same `llmq study` process, from the key `-` (bury: a saved event, one
-  fsync'd transaction as for an answer, and the next card, for any kind of card) reaching the app
-  until the next card is drawn and takes keys (issue 13: under 100 ms). A person reads a card
-  before the next key, so each key comes `--read-ms` after the card is drawn (the work a card
-  leaves behind, such as the judge warming up in the background, still overlaps, as it would).
+- card change: in the same `llmq study` process, the card's answer is shown (as space, a checked
+  answer or a passed check would show it), and after a pause for reading (`--read-ms`) the key 3
+  (Good) is delivered as the terminal would; timed from the key reaching the app until the next
+  card is drawn and takes keys (issue 13: under 100 ms). That is the answer saved (one fsync'd
+  transaction) and the next card shown. The work a card leaves behind (its footer, the judge
+  warming up in the background after the first card) still overlaps, as it would for a person.
+  Besides the mixed queue, each round runs `llmq study --kind K` for one of choice, numeric and
+  code in turn, so every kind's change is measured (reported by kind).
 
 Also a minimal Textual app (a Markdown, a TextArea, a footer) as a yardstick for the home screen.
 
-Every run starts from a copy of the same warmed progress.db (synced with the bank, no answers), so
-each study run meets the same cards, in the queue's own order (topics take turns; every kind of
-card comes up). The runs interleave - minimal, then home and study in each language, round after
+Every run starts from a copy of the same warmed progress.db (synced with the bank and the
+scheduler's settings, no answers), so each study run meets the same cards, in the queue's own
+order (topics take turns; every kind of card comes up). The runs interleave - minimal, then home and study in each language, round after
 round - so a change of load on the machine hits them all alike. Ready is detected by hooks on the
 screens' own "data shown" and "card drawn" steps (after the frame), never by words on the screen,
 so both languages are measured the same way.
 
 Prints, per language, medians and 90th percentiles, the study/home ratio and the card changes by
-kind, with the load average before and after; then one JSON line with everything.
+kind, with the load average before and after, and the CPU time each child used for the same span
+(the work done, which the machine's load moves far less than the wall time); then one JSON line
+with everything. `--compare DIR` runs another checkout's llmq (e.g. `git archive` of an older
+commit, unpacked) in the same rounds, for a before/after under the same load.
 
     python benchmarks/startup.py [--runs 10] [--changes 15] [--read-ms 250] [--langs en,zh] [--compare DIR]
 """
