@@ -288,9 +288,18 @@ class Worker:
         except Exception:
             self.spares_work = False  # the check that needs one starts its own and says why it cannot
             return
-        job_r, job_w = os.pipe()
-        verdict_r, verdict_w = os.pipe()
-        pid = os.fork()
+        fds: list[int] = []
+        try:
+            fds += os.pipe()
+            fds += os.pipe()
+            pid = os.fork()
+        except OSError:  # out of processes or descriptors: no spares; each check tries on its own
+            self.spares_work = False
+            _end(started)
+            for fd in (*fds, started.req_w, started.resp_r, started.out_r):
+                os.close(fd)
+            return
+        job_r, job_w, verdict_r, verdict_w = fds
         if pid == 0:
             try:
                 os.close(job_w)
