@@ -161,7 +161,7 @@ def render_text(verdict: Verdict, verbose: bool = False) -> str:
         if check.message and check.status != "pass":
             lines.extend("        " + line for line in check_message(check.message).splitlines())
             if verbose and check.detail:
-                lines.extend("        " + line for line in check.detail.splitlines())
+                lines.extend("        " + line for line in check_message(check.detail).splitlines())
         elif check.message:  # a passing check's notes
             lines.extend("        " + _("note: {line}").format(line=line) for line in check_message(check.message).splitlines())
     if verdict.stdout:

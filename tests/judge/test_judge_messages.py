@@ -196,3 +196,13 @@ def test_a_run_the_judge_could_not_finish_reads_in_chinese_in_the_report_and_the
     for text in (render_text(verdict), render_verdict(verdict).plain):
         assert "评测器的 worker 在检查这份代码时挂了两次" in text, text
         assert english_runs(text) == [], text
+
+
+def test_the_verbose_report_gives_what_hypothesis_drew_in_chinese(zh: None) -> None:
+    from llmq.judge.verdict import CheckResult, Verdict, render_text
+
+    ctx = _ctx(_Link(None))
+    ctx.drawn = [torch.float32, (2, 3), True]
+    check = CheckResult("matches the reference", "fail", "wrong shape: got (2, 3), expected (3, 2)", ctx.drawn_text())
+    text = render_text(Verdict("norm.rms_norm", "fail", [check]), verbose=True)
+    assert "抽到的取值（已收缩的样例）：float32, (2, 3), True" in text, text
