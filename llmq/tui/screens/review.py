@@ -324,7 +324,7 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
             self.view = self._view_for(r.question, r.instance, r.order)
             # Awaited: the card's own widgets exist before any key may act on it.
             await area.mount(self.view)
-            self.query_one(RatingBar).set_previews(r.shown.previews)
+            # (the rating bar gets this card's previews when it is shown: on_card_view_graded)
         # Keys wait until the card has been drawn: nothing acts on a card the user has not seen.
         self.call_after_refresh(self._card_drawn)
 
