@@ -134,7 +134,11 @@ def with_autograd_off(solution, q, k, v, dout, causal=False, scale=None):
     return _without_autograd(solution, q, k, v, dout, causal=causal, scale=scale)
 
 
-@check("computed by hand: runs with autograd's engine switched off and returns no autograd graph", examples=3)
+@check(
+    "computed by hand: runs with autograd's engine switched off and returns no autograd graph",
+    zh="手写实现：关闭 autograd 引擎也能运行，且不返回 autograd 计算图",
+    examples=3,
+)
 def no_autograd(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
     args = _inputs(ctx, dtype, (2,), 4, 4, 4, 4)
@@ -146,7 +150,10 @@ def no_autograd(ctx):
         ctx.fail("built an autograd graph (requires_grad tensors): compute the gradients by hand")
 
 
-@check("matches autograd (random shapes incl. T = 1 and D = 1, Tq != Tk, causal or not, scale default or given, float32/float64)")
+@check(
+    "matches autograd (random shapes incl. T = 1 and D = 1, Tq != Tk, causal or not, scale default or given, float32/float64)",
+    zh="与 autograd 一致（随机形状，含 T = 1 和 D = 1，Tq != Tk，causal 与否，scale 取默认值或给定值，float32/float64）",
+)
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
     lead = ctx.draw(st.lists(st.sampled_from([1, 2, 3]), max_size=2))
@@ -161,7 +168,11 @@ def matches_reference(ctx):
     _compare(ctx, ctx.call(*args, **kw), _expected(ctx, *args, **kw), dtype)
 
 
-@check("float64 input is computed in float64 (rtol 1e-12: a float32 step fails)", examples=2)
+@check(
+    "float64 input is computed in float64 (rtol 1e-12: a float32 step fails)",
+    zh="float64 输入全程用 float64 计算（rtol 1e-12：有一步用 float32 就不通过）",
+    examples=2,
+)
 def float64_precision(ctx):
     args = _inputs(ctx, torch.float64, (2,), 16, 16, 32, 16)
     kw = {"causal": ctx.draw(st.booleans())}
@@ -187,6 +198,7 @@ REGIMES = [
 @check(
     "boundary regimes, every run: T = 1, Tq != Tk, square, Dv != D, (2, 3) leading dims, causal T = 1/5/9, "
     "explicit scale, near one-hot and uniform rows",
+    zh="每次都测的边界情形：T = 1，Tq != Tk，方阵，Dv != D，前导维度 (2, 3)，causal 且 T = 1/5/9，显式给定 scale，接近 one-hot 和均匀的行",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -196,7 +208,10 @@ def boundary_regimes(ctx):
             _compare(ctx, ctx.call(*args, **kw), _expected(ctx, *args, **kw), dtype)
 
 
-@check("property: under the causal mask only the last query sees the last key, so its dk and dv equal that query's alone")
+@check(
+    "property: under the causal mask only the last query sees the last key, so its dk and dv equal that query's alone",
+    zh="性质：在因果掩码下只有最后一个 query 能看到最后一个 key，所以该 key 的 dk 和 dv 只来自这个 query",
+)
 def properties(ctx):
     t = ctx.draw(st.sampled_from([3, 6]))
     q, k, v, dout = _inputs(ctx, torch.float64, (2,), t, t, 4, 4)

@@ -124,7 +124,11 @@ def with_autograd_off(solution, logits, targets, ignore_index=-100):
     return _without_autograd(solution, logits, targets, ignore_index=ignore_index)
 
 
-@check("computed by hand: runs with autograd's engine switched off and returns no autograd graph", examples=3)
+@check(
+    "computed by hand: runs with autograd's engine switched off and returns no autograd graph",
+    zh="手写实现：关闭 autograd 引擎也能运行，且不返回 autograd 计算图",
+    examples=3,
+)
 def no_autograd(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
     logits, targets = _inputs(ctx, dtype, (5,), 4, n_ignored=1)
@@ -136,7 +140,10 @@ def no_autograd(ctx):
         ctx.fail("built an autograd graph (requires_grad tensors): compute the gradient by hand")
 
 
-@check("matches autograd (random shapes incl. one row, 2-D and 3-D logits, ignored rows, float32/float64)")
+@check(
+    "matches autograd (random shapes incl. one row, 2-D and 3-D logits, ignored rows, float32/float64)",
+    zh="与 autograd 一致（随机形状，含只有一行，2-D 和 3-D 的 logits，被忽略的行，float32/float64）",
+)
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
     lead = ctx.draw(st.lists(st.sampled_from([1, 2, 3, 5]), min_size=1, max_size=2))
@@ -146,7 +153,11 @@ def matches_reference(ctx):
     ctx.assert_close(ctx.call(logits, targets), want, dtype=dtype, **_tol(dtype, targets))
 
 
-@check("float64 input is computed in float64 (rtol 1e-12: a float32 step fails)", examples=2)
+@check(
+    "float64 input is computed in float64 (rtol 1e-12: a float32 step fails)",
+    zh="float64 输入全程用 float64 计算（rtol 1e-12：有一步用 float32 就不通过）",
+    examples=2,
+)
 def float64_precision(ctx):
     logits, targets = _inputs(ctx, torch.float64, (6,), 50, scale=3.0, n_ignored=2)
     want = _expected(ctx, logits, targets)
@@ -171,6 +182,7 @@ REGIMES = [
 @check(
     "boundary regimes, every run: one row, some and all-but-one rows ignored, C = 1, 2, 1000, ignore_index 0 and -1, "
     "logits of 1e4, (B, T, C) with uneven kept tokens, targets at class C - 1",
+    zh="每次都测的边界情形：只有一行，部分行和只剩一行未被忽略，C = 1、2、1000，ignore_index 为 0 和 -1，1e4 的 logits，保留 token 数不均的 (B, T, C)，目标为第 C - 1 类",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -187,7 +199,10 @@ def boundary_regimes(ctx):
         ctx.assert_close(ctx.call(logits, targets), want, dtype=dtype, **_tol(dtype, targets))
 
 
-@check("properties: each kept row sums to 0; adding a constant to a row of logits changes nothing")
+@check(
+    "properties: each kept row sums to 0; adding a constant to a row of logits changes nothing",
+    zh="性质：每个保留的行求和为 0；给一行 logits 加上一个常数，结果不变",
+)
 def invariances(ctx):
     lead = ctx.draw(st.lists(st.sampled_from([2, 3]), min_size=1, max_size=2))
     logits, targets = _inputs(ctx, torch.float64, lead, 4)

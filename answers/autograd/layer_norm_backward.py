@@ -126,7 +126,11 @@ def with_autograd_off(solution, x, weight, dy, eps=1e-5):
     return _without_autograd(solution, x, weight, dy, eps=eps)
 
 
-@check("computed by hand: runs with autograd's engine switched off and returns no autograd graph", examples=3)
+@check(
+    "computed by hand: runs with autograd's engine switched off and returns no autograd graph",
+    zh="手写实现：关闭 autograd 引擎也能运行，且不返回 autograd 计算图",
+    examples=3,
+)
 def no_autograd(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
     x, weight, dy = _inputs(ctx, dtype, (3, 5))
@@ -138,7 +142,10 @@ def no_autograd(ctx):
         ctx.fail("built an autograd graph (requires_grad tensors): compute the gradients by hand")
 
 
-@check("matches autograd (random shapes incl. size 1, float32/float64, small and large rows, eps default and not)")
+@check(
+    "matches autograd (random shapes incl. size 1, float32/float64, small and large rows, eps default and not)",
+    zh="与 autograd 一致（随机形状，含大小为 1 的维度，float32/float64，行值小和大，eps 默认和非默认）",
+)
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
     lead = ctx.draw(st.lists(st.sampled_from([1, 2, 3, 5]), max_size=2))
@@ -148,7 +155,11 @@ def matches_reference(ctx):
     _compare(ctx, ctx.call(x, weight, dy, **kw), _expected(ctx, x, weight, dy, **kw), dtype)
 
 
-@check("float64 input is computed in float64 (rtol 1e-12: a float32 step fails)", examples=2)
+@check(
+    "float64 input is computed in float64 (rtol 1e-12: a float32 step fails)",
+    zh="float64 输入全程用 float64 计算（rtol 1e-12：有一步用 float32 就不通过）",
+    examples=2,
+)
 def float64_precision(ctx):
     x, weight, dy = _inputs(ctx, torch.float64, (3, ctx.draw(st.sampled_from([33, 200]))), scale=2.0)
     _compare(ctx, ctx.call(x, weight, dy), _expected(ctx, x, weight, dy), torch.float64, rtol=FLOAT64_RTOL)
@@ -170,6 +181,7 @@ REGIMES = [
 
 @check(
     "boundary regimes, every run: D = 1, 2, 1000; 1-D, 2-D, 3-D x; rows of 1e-3, a constant row, rows of mean 100; eps 0.1",
+    zh="每次都测的边界情形：D = 1、2、1000；1-D、2-D、3-D 的 x；1e-3 的行，常数行，均值为 100 的行；eps 0.1",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -182,7 +194,10 @@ def boundary_regimes(ctx):
         _compare(ctx, ctx.call(x, weight, dy), _expected(ctx, x, weight, dy), dtype)
 
 
-@check("properties: each row of dx sums to 0; dbias is the sum of dy over the leading dims")
+@check(
+    "properties: each row of dx sums to 0; dbias is the sum of dy over the leading dims",
+    zh="性质：dx 的每一行求和为 0；dbias 是 dy 在前导维度上的和",
+)
 def properties(ctx):
     lead = ctx.draw(st.lists(st.sampled_from([1, 2, 3]), min_size=1, max_size=2))
     x, weight, dy = _inputs(ctx, torch.float64, (*lead, ctx.draw(st.sampled_from([3, 8]))))

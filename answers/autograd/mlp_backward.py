@@ -143,7 +143,11 @@ def with_autograd_off(solution, x, w1, b1, w2, b2, dy, activation="relu"):
     return _without_autograd(solution, x, w1, b1, w2, b2, dy, activation=activation)
 
 
-@check("computed by hand: runs with autograd's engine switched off and returns no autograd graph", examples=3)
+@check(
+    "computed by hand: runs with autograd's engine switched off and returns no autograd graph",
+    zh="手写实现：关闭 autograd 引擎也能运行，且不返回 autograd 计算图",
+    examples=3,
+)
 def no_autograd(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
     activation = ctx.draw(st.sampled_from(ACTIVATIONS))
@@ -156,7 +160,10 @@ def no_autograd(ctx):
         ctx.fail("built an autograd graph (requires_grad tensors): compute the gradients by hand")
 
 
-@check("matches autograd (random shapes incl. one row and width 1, 2-D and 3-D x, ReLU and GELU, float32/float64)")
+@check(
+    "matches autograd (random shapes incl. one row and width 1, 2-D and 3-D x, ReLU and GELU, float32/float64)",
+    zh="与 autograd 一致（随机形状，含只有一行和宽度为 1，2-D 和 3-D 的 x，ReLU 和 GELU，float32/float64）",
+)
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
     lead = ctx.draw(st.lists(st.sampled_from([1, 2, 3, 5]), min_size=1, max_size=2))
@@ -166,7 +173,11 @@ def matches_reference(ctx):
     _compare(ctx, ctx.call(*args, **kw), _expected(ctx, *args, **kw), dtype)
 
 
-@check("float64 input is computed in float64 (rtol 1e-12: a float32 step fails)", examples=2)
+@check(
+    "float64 input is computed in float64 (rtol 1e-12: a float32 step fails)",
+    zh="float64 输入全程用 float64 计算（rtol 1e-12：有一步用 float32 就不通过）",
+    examples=2,
+)
 def float64_precision(ctx):
     args = _inputs(ctx, torch.float64, (6,), 24, 40, 16)
     kw = {"activation": ctx.draw(st.sampled_from(ACTIVATIONS))}
@@ -189,6 +200,7 @@ REGIMES = [
 @check(
     "boundary regimes, every run, ReLU and GELU: h exactly 0, H == Dout, Din == H, one row, 3-D x, widths of 1, "
     "large and small |h|",
+    zh="每次都测的边界情形，ReLU 和 GELU 都测：h 恰好为 0，H == Dout，Din == H，只有一行，3-D 的 x，宽度为 1，|h| 大和小",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -206,7 +218,10 @@ def boundary_regimes(ctx):
             _compare(ctx, ctx.call(*args, **kw), _expected(ctx, *args, **kw), dtype)
 
 
-@check("property: the gradients of a batch are the sums of each row's own (dx row by row)")
+@check(
+    "property: the gradients of a batch are the sums of each row's own (dx row by row)",
+    zh="性质：一个 batch 的梯度等于每一行各自梯度之和（dx 按行对应）",
+)
 def rows_add_up(ctx):
     activation = ctx.draw(st.sampled_from(ACTIVATIONS))
     x, w1, b1, w2, b2, dy = _inputs(ctx, torch.float64, (3,), 4, 5, 2)
