@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Container
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Header, Static
+from textual.widgets import Footer, Header, Static
 
 from llmq.bank import Choice, Cloze, CodeExercise, Flashcard, Numeric, Question
 from llmq.l10n import N_, _, ngettext
@@ -23,7 +23,6 @@ from llmq.tui.translated import TranslatedBindings, kind_name, undid_message
 from llmq.tui.widgets.card_view import CardView
 from llmq.tui.widgets.flashcard import FlashcardView
 from llmq.tui.widgets.rating_bar import RatingBar
-from llmq.tui.widgets.steady_footer import SteadyFooter
 
 if TYPE_CHECKING:
     from llmq.bank.numeric import Instance
@@ -155,7 +154,7 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         yield Static(_("Review · {scope}").format(scope=scope), id="queue-counts")
         yield Container(Static(_("loading…"), classes="empty"), id="card-area")
         yield RatingBar(id="rating-bar")
-        yield SteadyFooter()  # rebuilt only when its keys change, not at every card
+        yield Footer()
 
     async def on_mount(self) -> None:
         self.query_one(RatingBar).display = False
