@@ -234,9 +234,8 @@ class Worker:
             os.setpgid(pid, pid)  # also done in the child: whichever runs first wins the race
         os.close(w)
         if job.sandbox is not None:  # the harness holds these now
-            for fd in job.sandbox.fds | {nonce_r}:
-                os.close(fd)
-            job.sandbox.jail.status_fd = -1  # closed: jail.close() must not close the number again
+            _hand_over(job.sandbox)
+            os.close(nonce_r)
         os.set_blocking(r, False)
         job.pid, job.fd = pid, r
         self.running[r] = job
@@ -335,9 +334,7 @@ class Worker:
             self.let_go(spare)
             return False
         os.close(spare.job_w)
-        for fd in started.fds:  # the harness holds these
-            os.close(fd)
-        started.jail.status_fd = -1  # closed: jail.close() must not close the number again
+        _hand_over(started)  # the harness holds these
         job.sandbox = started
         os.set_blocking(spare.verdict_r, False)
         job.pid, job.fd = spare.harness, spare.verdict_r
@@ -523,6 +520,17 @@ def _end(started: Started) -> float:
     jail.kill()  # the rest: its folder (limits only); idempotent
     jail.close()  # its status pipe and the pidfd kill() opened: one leaked per job otherwise
     return cpu_s
+
+
+def _hand_over(started: Started) -> None:
+    """Close the worker's copies of the descriptors its harness now holds, and mark the jail's
+    status descriptor closed. Without the mark, jail.close() at the job's end closed that number a
+    second time: with 3+ jobs it was by then another running check's verdict pipe (or sandbox
+    pipe), so that check lost its verdict and the worker died on the reused number (a job's fd
+    'already registered' / 'not registered'); "the judge's worker died twice while checking this"."""
+    for fd in started.fds:
+        os.close(fd)
+    started.jail.status_fd = -1
 
 
 def _how_ended(status: int) -> str:
