@@ -263,7 +263,6 @@ WRONG_ANSWERS = {
             "        top = best[torch.sort(flat[best], descending=True, stable=True).indices].tolist()\n",
         ),
     ),
-    "only the top K candidates: an EOS takes a slot and the beam shrinks": edited(_PLAIN, ("indices[: 2 * K]", "indices[:K]")),
     "an EOS ranked below the top K still becomes a hypothesis": edited(
         _PLAIN,
         ("                if rank < K:\n                    finish(", "                if True:\n                    finish("),

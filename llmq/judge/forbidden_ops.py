@@ -261,6 +261,43 @@ FAMILIES: tuple[Family, ...] = (
         aliases=("torch.optim._functional.adamw",),
     ),
     Family(names=("torch.optim._functional",)),
+    Family(
+        names=(F + "batch_norm", "torch.batch_norm", "torch.nn.BatchNorm1d", "torch.native_batch_norm"),
+        ops=(
+            "aten::batch_norm",
+            "aten::_batch_norm_impl_index",
+            "aten::native_batch_norm",
+            "aten::native_batch_norm.out",
+            "aten::_native_batch_norm_legit",
+            "aten::_native_batch_norm_legit.no_stats",
+            "aten::_native_batch_norm_legit_no_training",
+            "aten::_batch_norm_with_update",
+            "aten::_batch_norm_no_update",
+        ),
+        aliases=("torch.nn.modules.batchnorm.BatchNorm1d",),
+    ),
+    # F.dropout on the CPU decomposes into bernoulli_ and a multiply: torch.bernoulli's family
+    # (listed beside it by the dropout exercise) blocks that path at the dispatcher.
+    Family(
+        names=(F + "dropout", "torch.dropout", "torch.nn.Dropout", "torch.native_dropout"),
+        ops=("aten::dropout", "aten::native_dropout", "aten::native_dropout.out"),
+        aliases=("torch.nn.modules.dropout.Dropout",),
+    ),
+    Family(
+        names=("torch.bernoulli",),
+        ops=(
+            "aten::bernoulli",
+            "aten::bernoulli.p",
+            "aten::bernoulli.out",
+            "aten::bernoulli_.Tensor",
+            "aten::bernoulli_.float",
+        ),
+    ),
+    Family(names=("torch.quantize_per_channel",), ops=("aten::quantize_per_channel",)),
+    Family(
+        names=("torch.fake_quantize_per_channel_affine",),
+        ops=("aten::fake_quantize_per_channel_affine", "aten::fake_quantize_per_channel_affine_cachemask"),
+    ),
 )
 
 

@@ -621,6 +621,19 @@ NAME_CALLS: dict[str, tuple[str, str]] = {
     "torch.optim.adamw.adamw": ("fn()", "py"),
     "torch.optim._functional.adamw": ("fn()", "py"),
     "torch.optim._functional": ("fn.sgd()", "py"),
+    FN + "batch_norm": ("fn(x, None, None, training=True)", "op"),
+    "torch.batch_norm": ("fn(x, None, None, None, None, True, 0.1, 1e-5, False)", "op"),
+    "torch.nn.BatchNorm1d": ("fn(5)(x)", "op"),
+    "torch.nn.modules.batchnorm.BatchNorm1d": ("fn(5)(x)", "op"),
+    "torch.native_batch_norm": ("fn(x, None, None, None, None, True, 0.1, 1e-5)", "op"),
+    FN + "dropout": ("fn(x, 0.5, True)", "op"),
+    "torch.dropout": ("fn(x, 0.5, True)", "op"),
+    "torch.nn.Dropout": ("fn(0.5)(x)", "op"),
+    "torch.nn.modules.dropout.Dropout": ("fn(0.5)(x)", "op"),
+    "torch.native_dropout": ("fn(x, 0.5, True)", "op"),
+    "torch.bernoulli": ("fn(torch.full((3,), 0.5))", "op"),
+    "torch.quantize_per_channel": ("fn(x, torch.ones(3), torch.zeros(3, dtype=torch.long), 0, torch.quint8)", "op"),
+    "torch.fake_quantize_per_channel_affine": ("fn(x, torch.ones(3), torch.zeros(3, dtype=torch.int32), 0, 0, 255)", "op"),
 }
 
 
