@@ -41,6 +41,21 @@ def hypothesis_engine() -> None:
     exercise()
 
 
+def hypothesis_constants() -> None:
+    """Hypothesis mixes into its draws the constants written in the source of every "local"
+    module loaded (neither the standard library nor site-packages: llmq's own, the answer
+    module). It collects them at a process's first draw, parsing each such module; with no
+    storage folder to cache them in (harness.HYPOTHESIS_HOME) a forked harness parsed all of
+    llmq's again, about 100 ms of CPU a check. Collected here, in the worker after its imports, a
+    harness parses only what it loads itself (the answer module): the same constants, so the
+    same draws for a seed. A hypothesis without this collector (older, or renamed) skips it."""
+    from hypothesis.internal.conjecture import providers
+
+    collect = getattr(providers, "_get_local_constants", None)
+    if callable(collect):
+        collect()
+
+
 def tensors() -> None:
     """Common operators on small tensors, in the dtypes checks use, and the channel's encoding
     of them both ways. Call with torch set to one thread."""

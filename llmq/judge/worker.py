@@ -96,6 +96,7 @@ def warm() -> None:
 
     jail.isolation_level()  # the probe jail, and the read-only view, once, before the first check
     jail.view()
+    warmup.hypothesis_constants()  # last: every module a harness inherits is imported by now
     gc.collect()
     gc.freeze()  # keep the heap's pages shared with forked children (no refcount copy-on-write storms)
 
