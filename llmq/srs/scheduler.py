@@ -69,24 +69,30 @@ def _ms(dt: datetime) -> int:
     return (dt - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
 
 
+def fsrs_schedulers(settings: Settings) -> tuple[fsrs.Scheduler, fsrs.Scheduler]:
+    """The `fsrs` schedulers for cards and for code exercises (llmq optimize fits their weights
+    apart), configured by `settings`. Without fsrs's fuzz: llmq's own (seeded per card and
+    review, so that the log replays to the same state) is added by Scheduler."""
+    cards, code = (
+        fsrs.Scheduler(
+            parameters=parameters,
+            desired_retention=settings.desired_retention,
+            learning_steps=[timedelta(seconds=parse_step(s)) for s in settings.learning_steps],
+            relearning_steps=[timedelta(seconds=parse_step(s)) for s in settings.relearning_steps],
+            maximum_interval=settings.maximum_interval,
+            enable_fuzzing=False,
+        )
+        for parameters in (settings.parameters, settings.code_parameters)
+    )
+    return cards, code
+
+
 class Scheduler:
     """Computes outcomes for one scheduler configuration (a Settings)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        # Fuzz is ours (seeded per card and review) so that the log replays to the same state.
-        # Cards and code exercises each have their own weights (llmq optimize fits them apart).
-        self._fsrs, self._fsrs_code = (
-            fsrs.Scheduler(
-                parameters=parameters,
-                desired_retention=settings.desired_retention,
-                learning_steps=[timedelta(seconds=parse_step(s)) for s in settings.learning_steps],
-                relearning_steps=[timedelta(seconds=parse_step(s)) for s in settings.relearning_steps],
-                maximum_interval=settings.maximum_interval,
-                enable_fuzzing=False,
-            )
-            for parameters in (settings.parameters, settings.code_parameters)
-        )
+        self._fsrs, self._fsrs_code = fsrs_schedulers(settings)
 
     def outcomes(self, card_key: int, state: CardState, at_ms: int, card_kind: str = "") -> dict[Rating, AnswerOutcome]:
         """What each button would do, computed once for the interval previews and the answer.

@@ -10,6 +10,7 @@ from llmq.store.db import DB_NAME
 from llmq.store.errors import StoreError
 from llmq.store.history_queries import HistoryEvent
 from llmq.store.migrations import SCHEMA_VERSION
+from llmq.store.pace_queries import AnswerTimes
 from llmq.store.queue_queries import DueWindow, QueueCounts, QueueFilter, QueueName, ReviewsDone
 from llmq.store.reviews import LogEntry
 from llmq.store.stats_queries import AnswerCounts, CardSummary, CodeProgress, ReviewBucket
@@ -26,6 +27,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "STATE_NAMES",
     "AnswerCounts",
+    "AnswerTimes",
     "Applied",
     "BackupRowsRefused",
     "BankCard",

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from llmq.datadir import data_dir
-from llmq.store import backup_queries, cards, history_queries, queue_queries, reviews, stats_queries, submissions
+from llmq.store import backup_queries, cards, history_queries, pace_queries, queue_queries, reviews, stats_queries, submissions
 from llmq.store.backup_queries import ReviewRow, TableRows
 from llmq.store.cards import BankCard, CardState, StoredCard
 from llmq.store.db import DB_NAME, as_store_error, connect, write
 from llmq.store.errors import StoreError
 from llmq.store.history_queries import HistoryEvent
+from llmq.store.pace_queries import AnswerTimes
 from llmq.store.queue_queries import DueWindow, QueueFilter, QueueName, ReviewsDone
 from llmq.store.reviews import LogEntry
 from llmq.store.stats_queries import AnswerCounts, CardSummary, CodeProgress, ReviewBucket
@@ -247,6 +248,12 @@ class Store:
     def code_progress(self) -> CodeProgress:
         with self._reading() as conn:
             return stats_queries.code_progress(conn)
+
+    def answer_times(self, cap_ms: int, code_cap_ms: int) -> list[AnswerTimes]:
+        """Standing answers with a duration, and their capped total time, by code exercise or card
+        and by first answer or later (what `llmq plan` measures minutes per card from)."""
+        with self._reading() as conn:
+            return pace_queries.answer_times(conn, cap_ms, code_cap_ms)
 
     def code_status(self) -> dict[str, CodeStatus]:
         """Each exercise that has submissions: how many, and whether one passed."""

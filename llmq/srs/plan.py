@@ -1,0 +1,278 @@
+"""Readiness for an interview on a given date (`llmq plan`, the stats screen's readiness section).
+
+Per topic and overall: the expected share of cards recalled on the date if the user keeps to the
+schedule (the reviews of the cards already studied, when due; cards never studied count as not
+recalled), and what a daily plan within the minutes given raises it to. The recall figures are
+FSRS's retrievability on the date (llmq.srs.forecast); the minutes come from the user's own pace
+(llmq.srs.pace).
+
+The plan, day by day until the date: the reviews the schedule holds (always kept), then new cards
+spread evenly over the days left, while the day's minutes allow (cards before code exercises, as
+they cost far less per card; the topic that stands lowest goes first), as long as the reviews they
+bring later still fit each later day. A plan's day lists the code exercises to redo (studied ones that come due) and the new
+ones to attempt. Suspended cards are left out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from llmq.srs.daytime import DayClock
+from llmq.srs.forecast import NewCardOutlook, Span, card_outlook, is_new, new_card_outlook
+from llmq.srs.pace import Pace, measure_pace
+from llmq.srs.scheduler import fsrs_schedulers
+from llmq.srs.settings import load_settings
+from llmq.store import BankCard, Store, now_ms
+
+_FIT = 1e-9  # minutes: rounding room when a day's load is compared with its budget
+
+
+class PlanInputError(ValueError):
+    """A date in the past, or minutes per day that are not a positive number."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TopicReadiness:
+    topic: str
+    cards: int  # not suspended
+    studied: int
+    expected_recall: float  # on the date, keeping to the schedule
+    with_plan: float  # on the date, following the plan
+    new_planned: int  # new cards and exercises the plan starts in this topic
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanDay:
+    date: str  # ISO date of the study day
+    new: int  # new cards (not code) to start
+    reviews: int  # card reviews expected (learning steps included; code exercises not)
+    exercises: int  # code exercises: redo the due ones, attempt the new ones (listed in exercise_ids)
+    minutes: float  # expected minutes: reviews, new cards, exercises
+    exercise_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanWarning:
+    """`kind`: "too_close" (`count` cards and exercises would still be new on the date; about
+    `minutes` a day would start them all), "over_budget" (on `count` days the reviews due alone
+    take more than the minutes given), "new_limit" (the plan starts up to `count` new cards a day,
+    more than the daily limit `limit` in the settings lets through), "no_days" (the date is today)."""
+
+    kind: str
+    count: int = 0
+    minutes: float = 0.0
+    limit: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    date: str
+    days: int  # study days before the date (0: the date is today)
+    minutes_per_day: float
+    overall: float  # expected share recalled on the date, keeping to the schedule
+    overall_with_plan: float
+    topics: list[TopicReadiness]
+    daily: list[PlanDay]
+    redo: list[str]  # code exercises that come due before the date, soonest first
+    warnings: list[PlanWarning]
+    pace: Pace
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `llmq plan --json` object (CONTRACTS.md), with a few more fields."""
+        return asdict(self)
+
+
+@dataclass
+class _Topic:
+    cards: int = 0
+    studied: int = 0
+    recall: float = 0.0  # summed expected recall, keeping to the schedule
+    added: float = 0.0  # summed expected recall of the cards the plan starts
+    new_planned: int = 0
+    new_cards: list[str] = field(default_factory=list)  # not yet studied, in bank order
+    new_code: list[str] = field(default_factory=list)
+
+    def share(self) -> float:
+        return (self.recall + self.added) / self.cards if self.cards else 1.0
+
+
+def compute_plan(
+    store: Store,
+    target: date,
+    minutes_per_day: float,
+    bank: Iterable[BankCard] | None = None,
+    *,
+    at_ms: int | None = None,
+    clock: DayClock | None = None,
+) -> Plan:
+    """The plan for an interview on `target` with `minutes_per_day` of study a day, over the cards
+    of the current bank (`bank`; None: the bank last synced). Raises PlanInputError for a date in
+    the past or minutes that are not positive."""
+    if not minutes_per_day > 0:
+        raise PlanInputError(f"minutes per day must be more than 0, not {minutes_per_day}")
+    if bank is not None:
+        store.sync_bank(bank)
+    settings = load_settings(store)
+    now = now_ms() if at_ms is None else at_ms
+    clock = clock or DayClock(settings.day_starts_at)
+    today = clock.day_of(now)
+    days = (target - today).days
+    if days < 0:
+        raise PlanInputError(f"{target.isoformat()} is in the past (today is {today.isoformat()})")
+    span = Span(now_ms=now, day0_ms=clock.start_ms(today), days=days)
+    with store.snapshot():
+        cards = sorted((c for c in store.all_cards() if c.present and not c.state.suspended), key=lambda c: c.position)
+        pace = measure_pace(store)
+    schedulers = fsrs_schedulers(settings)
+
+    topics: dict[str, _Topic] = {}
+    load = [0.0] * days  # expected minutes on each day
+    card_reviews = [0.0] * days
+    exercise_ids: list[list[str]] = [[] for _ in range(days)]
+    redo: list[tuple[int, str]] = []
+    for c in cards:
+        t = topics.setdefault(c.topic, _Topic())
+        t.cards += 1
+        code = c.kind == "code"
+        if is_new(c.state):
+            (t.new_code if code else t.new_cards).append(c.qid)
+            continue
+        t.studied += 1
+        outlook = card_outlook(schedulers[code], c.key, c.state, span)
+        t.recall += outlook.recall
+        minutes = pace.review_minutes(code)
+        for d, n in enumerate(outlook.reviews):
+            load[d] += n * minutes
+            if not code:
+                card_reviews[d] += n
+        if code and days:
+            first = max(0, span.day(c.state.due_ms))
+            if first < days:
+                exercise_ids[first].append(c.qid)
+                redo.append((c.state.due_ms, c.qid))
+
+    over_budget = sum(1 for x in load if x > minutes_per_day + _FIT)
+    new_per_day = [0] * days
+    # A new card's forecast depends only on how many days it has before the date: one per weights.
+    outlooks = {code: new_card_outlook(schedulers[code], span) for code in (False, True)}
+    _plan_new_cards(topics, days, minutes_per_day, pace, load, card_reviews, new_per_day, exercise_ids, outlooks)
+
+    warnings: list[PlanWarning] = []
+    if days == 0:
+        warnings.append(PlanWarning(kind="no_days"))
+    left = sum(len(t.new_cards) + len(t.new_code) for t in topics.values())
+    if left and days:
+        warnings.append(PlanWarning(kind="too_close", count=left, minutes=_minutes_for_all(topics, days, load, pace, outlooks)))
+    if over_budget:
+        warnings.append(PlanWarning(kind="over_budget", count=over_budget))
+    if new_per_day and max(new_per_day) > settings.new_per_day:
+        warnings.append(PlanWarning(kind="new_limit", count=max(new_per_day), limit=settings.new_per_day))
+
+    total = sum(t.cards for t in topics.values())
+    return Plan(
+        date=target.isoformat(),
+        days=days,
+        minutes_per_day=minutes_per_day,
+        overall=round(sum(t.recall for t in topics.values()) / total, 4) if total else 0.0,
+        overall_with_plan=round(sum(t.recall + t.added for t in topics.values()) / total, 4) if total else 0.0,
+        topics=[
+            TopicReadiness(
+                topic=name,
+                cards=t.cards,
+                studied=t.studied,
+                expected_recall=round(t.recall / t.cards, 4) if t.cards else 0.0,
+                with_plan=round((t.recall + t.added) / t.cards, 4) if t.cards else 0.0,
+                new_planned=t.new_planned,
+            )
+            for name, t in topics.items()
+        ],
+        daily=[
+            PlanDay(
+                date=(today + timedelta(days=d)).isoformat(),
+                new=new_per_day[d],
+                reviews=round(card_reviews[d]),
+                exercises=len(exercise_ids[d]),
+                minutes=round(load[d], 1),
+                exercise_ids=exercise_ids[d],
+            )
+            for d in range(days)
+        ],
+        redo=[qid for _due, qid in sorted(redo)],
+        warnings=warnings,
+        pace=pace,
+    )
+
+
+def _plan_new_cards(
+    topics: dict[str, _Topic],
+    days: int,
+    minutes_per_day: float,
+    pace: Pace,
+    load: list[float],
+    card_reviews: list[float],
+    new_per_day: list[int],
+    exercise_ids: list[list[str]],
+    outlooks: dict[bool, NewCardOutlook],
+) -> None:
+    """Fill each day's remaining minutes with new cards, then new code exercises (see the module's
+    docstring). Updates the loads and counts in place and each topic's `added` recall."""
+    for d in range(days):
+        for code in (False, True):
+            outlook = outlooks[code]
+            # Spread evenly over the days left: starting them all on the first days would pile
+            # their reviews onto the same later days.
+            left = sum(len(t.new_code if code else t.new_cards) for t in topics.values())
+            for _ in range(-(-left // (days - d))):
+                waiting = [t for t in topics.values() if (t.new_code if code else t.new_cards)]
+                if not waiting or not _fits(d, code, outlook, days, minutes_per_day, pace, load):
+                    break
+                topic = min(waiting, key=_Topic.share)  # the topic that stands lowest goes first
+                qid = (topic.new_code if code else topic.new_cards).pop(0)
+                topic.added += outlook.recall[days - d]
+                topic.new_planned += 1
+                for k, n in enumerate(outlook.reviews[: days - d]):
+                    load[d + k] += _cost(k, n, code, pace)
+                    if not code:
+                        card_reviews[d + k] += n - (1 if k == 0 else 0)  # the first sight is counted as new
+                if code:
+                    exercise_ids[d].append(qid)
+                else:
+                    new_per_day[d] += 1
+
+
+def _cost(k: int, reviews: float, code: bool, pace: Pace) -> float:
+    """Minutes a card started on some day costs k days later (k = 0: its first sight and steps)."""
+    if k == 0:
+        return pace.first_minutes(code) + (reviews - 1) * pace.review_minutes(code)
+    return reviews * pace.review_minutes(code)
+
+
+def _fits(d: int, code: bool, outlook: NewCardOutlook, days: int, budget: float, pace: Pace, load: list[float]) -> bool:
+    """Whether a card started on day d fits that day's minutes and keeps every later day that is
+    within its minutes within them."""
+    for k, n in enumerate(outlook.reviews[: days - d]):
+        after = load[d + k] + _cost(k, n, code, pace)
+        if after > budget + _FIT and (k == 0 or load[d + k] <= budget + _FIT):
+            return False
+    return True
+
+
+def _minutes_for_all(
+    topics: dict[str, _Topic], days: int, load: list[float], pace: Pace, outlooks: dict[bool, NewCardOutlook]
+) -> float:
+    """About how many minutes a day would start, by the date, every card the plan leaves new: the
+    plan's own minutes plus each left card's cost if started halfway to the date, spread over
+    the days."""
+    middle = days // 2
+    extra = 0.0
+    first_day = 0.0  # and never less than the lightest day with one more left card's first day
+    for code, outlook in outlooks.items():
+        n = sum(len(t.new_code if code else t.new_cards) for t in topics.values())
+        if n:
+            extra += n * sum(_cost(k, r, code, pace) for k, r in enumerate(outlook.reviews[: days - middle]))
+            first_day = max(first_day, _cost(0, outlook.reviews[0], code, pace))
+    return float(math.ceil(max((sum(load) + extra) / days, min(load) + first_day)))
