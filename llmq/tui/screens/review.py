@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Container
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from llmq.bank import Choice, Cloze, CodeExercise, Flashcard, Numeric, Question
 from llmq.l10n import N_, _, ngettext
@@ -23,6 +23,7 @@ from llmq.tui.translated import TranslatedBindings, kind_name, undid_message
 from llmq.tui.widgets.card_view import CardView
 from llmq.tui.widgets.flashcard import FlashcardView
 from llmq.tui.widgets.rating_bar import RatingBar
+from llmq.tui.widgets.steady_footer import SteadyFooter
 
 if TYPE_CHECKING:
     from llmq.bank.numeric import Instance
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 
 STUDY_MORE = 10  # new cards that `+` lets through beyond today's limit
+# A card change slower than this shows the keys that work meanwhile (fewer: none acts on a card).
+SLOW_CHANGE_S = 0.3
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,10 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         self.view: CardView | None = None
         self.suggested: Rating | None = None
         self.busy = True  # a save or load is in flight: keys that change progress wait
+        # Between a key that changes cards and the next card drawn: the footer keeps the keys it
+        # shows (they are refused meanwhile) instead of being rebuilt twice for a moment's state.
+        self.changing = False
+        self._change = 0  # counts changes, so a slow change's timer knows it is still that one
         self._shown_at = 0.0
         # For each step `u` can take back, the numbers of the numeric card it was taken on, or the
         # order of the choice card's options (None for other cards): undo shows that card again
@@ -154,7 +161,7 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         yield Static(_("Review · {scope}").format(scope=scope), id="queue-counts")
         yield Container(Static(_("loading…"), classes="empty"), id="card-area")
         yield RatingBar(id="rating-bar")
-        yield Footer()
+        yield SteadyFooter()  # rebuilt only when its keys change, not mid-change
 
     async def on_mount(self) -> None:
         self.query_one(RatingBar).display = False
@@ -179,7 +186,11 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         if answer is not None or action in ("bury", "suspend"):
             self._undo_stack.append(self._as_shown())
         self.busy = True
-        self.refresh_bindings()
+        self.changing = True
+        self._change += 1
+        change = self._change
+        self.set_timer(SLOW_CHANGE_S, lambda: self._slow_change(change))
+        self.refresh_bindings()  # (the footer waits: see `changing`)
         self.run_worker(lambda: self._work(answer, action), thread=True, exclusive=True, exit_on_error=False, group="review")
 
     def _as_shown(self) -> Instance | ShownOrder | None:
@@ -200,7 +211,14 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
 
     def _unbusy(self) -> None:
         self.busy = False
+        self.changing = False
         self.refresh_bindings()
+
+    def _slow_change(self, change: int) -> None:
+        """The change is taking a while: the footer shows the keys that work meanwhile."""
+        if self.changing and change == self._change:
+            self.changing = False
+            self.refresh_bindings()
 
     def _next(self, answer: tuple[Shown, Rating, int] | None, action: str, first: FirstCard | None = None) -> NextCard:
         if self.study is None:
@@ -330,6 +348,7 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
     def _card_drawn(self) -> None:
         self._shown_at = time.monotonic()
         self.busy = False
+        self.changing = False
         self.refresh_bindings()
         # Only now: starting the judge's worker costs the UI a moment, never before the first card.
         self.call_after_refresh(self.llmq.start_judge)
