@@ -9,6 +9,7 @@ from llmq.store.cards import LEARNING, NEW, RELEARNING, REVIEW, STATE_NAMES, Ban
 from llmq.store.db import DB_NAME
 from llmq.store.errors import StoreError
 from llmq.store.history_queries import HistoryEvent
+from llmq.store.interviews import FollowupAnswer, InterviewLog, InterviewRound
 from llmq.store.migrations import SCHEMA_VERSION
 from llmq.store.pace_queries import AnswerTimes
 from llmq.store.queue_queries import DueWindow, QueueCounts, QueueFilter, QueueName, ReviewsDone
@@ -36,7 +37,10 @@ __all__ = [
     "CodeProgress",
     "CodeStatus",
     "DueWindow",
+    "FollowupAnswer",
     "HistoryEvent",
+    "InterviewLog",
+    "InterviewRound",
     "LogEntry",
     "QueueCounts",
     "QueueFilter",

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 # In the order they are written back: a review-log row needs its card and its configuration first.
-BACKUP_TABLES: tuple[str, ...] = ("configs", "cards", "review_log", "settings", "submissions")
+BACKUP_TABLES: tuple[str, ...] = ("configs", "cards", "review_log", "settings", "submissions", "interviews")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Callable
 
 from llmq.store.errors import StoreError
-from llmq.store.schema import APPLICATION_ID, V1, V2
+from llmq.store.schema import APPLICATION_ID, V1, V2, V3
 
 
 def _to_v1(conn: sqlite3.Connection) -> None:
@@ -21,6 +21,11 @@ def _to_v1(conn: sqlite3.Connection) -> None:
 
 def _to_v2(conn: sqlite3.Connection) -> None:
     for statement in _statements(V2):
+        conn.execute(statement)
+
+
+def _to_v3(conn: sqlite3.Connection) -> None:
+    for statement in _statements(V3):
         conn.execute(statement)
 
 
@@ -39,7 +44,7 @@ def _statements(script: str) -> list[str]:
 
 
 # MIGRATIONS[n] takes a database at version n to version n + 1.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_to_v1, _to_v2)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_to_v1, _to_v2, _to_v3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

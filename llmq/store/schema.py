@@ -96,3 +96,49 @@ V2 = """
 DROP INDEX review_log_by_time;
 CREATE INDEX review_log_by_time ON review_log (at_ms, kind, undone_ms, card, state_before, rating, duration_ms);
 """
+
+# v3: mock interview rounds (`llmq interview`, store/interviews.py). A row is written when the
+# round starts and updated as it goes; once ended (finished or abandoned) it is final, and it is
+# never deleted. While a round runs its counts only grow, and a first pass once written stays.
+V3 = """
+CREATE TABLE interviews (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    exercise        TEXT    NOT NULL,                    -- the bank's code exercise id
+    started_ms      INTEGER NOT NULL,
+    limit_s         INTEGER NOT NULL CHECK (limit_s > 0),
+    seed            INTEGER,                             -- the seed the exercise was picked with
+    topic           TEXT,                                -- the scope asked for (--topic, --track)
+    track           TEXT,
+    status          TEXT    NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'finished', 'abandoned')),
+    outcome         TEXT    CHECK (outcome IN ('passed', 'timed_out', 'gave_up')),
+    first_pass_ms   INTEGER,                             -- since started_ms: the passing run's start
+    coding_ms       INTEGER,                             -- since started_ms: when the coding ended
+    runs            INTEGER NOT NULL DEFAULT 0,
+    failed_runs     INTEGER NOT NULL DEFAULT 0,
+    unjudged_runs   INTEGER NOT NULL DEFAULT 0,
+    first_failed    TEXT    NOT NULL DEFAULT '[]',       -- JSON: the checks that failed first, by name
+    exercise_rating INTEGER CHECK (exercise_rating BETWEEN 1 AND 4),
+    followups       TEXT    NOT NULL DEFAULT '[]',       -- JSON: [[card id, rating or null], ...]
+    heartbeat_ms    INTEGER NOT NULL,                    -- the round's app was alive then
+    ended_ms        INTEGER,
+    CHECK ((outcome = 'passed') = (first_pass_ms IS NOT NULL) OR outcome IS NULL)
+) STRICT;
+CREATE INDEX interviews_by_start ON interviews (started_ms);
+
+CREATE TRIGGER interviews_no_delete BEFORE DELETE ON interviews
+BEGIN
+    SELECT RAISE(ABORT, 'mock interview rounds are kept: a round cannot be deleted');
+END;
+CREATE TRIGGER interviews_final_once_ended BEFORE UPDATE ON interviews
+WHEN OLD.status != 'running'
+  OR NEW.id IS NOT OLD.id OR NEW.exercise IS NOT OLD.exercise OR NEW.started_ms IS NOT OLD.started_ms
+  OR NEW.limit_s IS NOT OLD.limit_s OR NEW.seed IS NOT OLD.seed
+  OR NEW.topic IS NOT OLD.topic OR NEW.track IS NOT OLD.track
+  OR NEW.runs < OLD.runs OR NEW.failed_runs < OLD.failed_runs OR NEW.unjudged_runs < OLD.unjudged_runs
+  OR (OLD.first_pass_ms IS NOT NULL AND NEW.first_pass_ms IS NOT OLD.first_pass_ms)
+  OR (OLD.outcome IS NOT NULL AND NEW.outcome IS NOT OLD.outcome)
+  OR (OLD.first_failed != '[]' AND NEW.first_failed IS NOT OLD.first_failed)
+BEGIN
+    SELECT RAISE(ABORT, 'a mock interview round only grows while it runs and is final once ended');
+END;
+"""

@@ -21,6 +21,7 @@ from llmq.store.cards import BankCard, CardState, StoredCard
 from llmq.store.db import DB_NAME, as_store_error, connect, write
 from llmq.store.errors import StoreError
 from llmq.store.history_queries import HistoryEvent
+from llmq.store.interviews import InterviewLog
 from llmq.store.pace_queries import AnswerTimes
 from llmq.store.queue_queries import DueWindow, QueueFilter, QueueName, ReviewsDone
 from llmq.store.reviews import LogEntry
@@ -259,6 +260,12 @@ class Store:
         """Each exercise that has submissions: how many, and whether one passed."""
         with self._reading() as conn:
             return submissions.status_by_exercise(conn)
+
+    # -- mock interviews ------------------------------------------------------------------------
+    @property
+    def interviews(self) -> InterviewLog:
+        """The mock interview rounds (`llmq interview`): start one, record it as it goes, list them."""
+        return InterviewLog(self._writing, self._reading)
 
     # -- submissions ----------------------------------------------------------------------------
     def add_submission(self, exercise: str, code: str, verdict: dict[str, Any], at_ms: int | None = None) -> int:

@@ -29,6 +29,18 @@ SAMPLES: dict[int, tuple[list[str], str]] = {
         "SELECT c.qid, c.state, c.stability, r.rating, r.at_ms, r.duration_ms, s.code, s.status, t.value "
         "FROM cards c JOIN review_log r ON r.card = c.key JOIN submissions s ON s.exercise = c.qid, settings t",
     ),
+    2: (
+        [
+            "INSERT INTO cards (key, qid, topic, kind, position, state) VALUES (1, 'attention.gqa', 'attention', 'code', 0, 1)",
+            "INSERT INTO configs (id, json) VALUES (1, '{}')",
+            "INSERT INTO review_log (card, kind, rating, at_ms, duration_ms, state_before, state_after, before, "
+            "after, config, session) VALUES (1, 'review', 2, 1000, 900, 0, 1, '{}', '{}', 1, 's')",
+            "INSERT INTO submissions (exercise, at_ms, code, verdict, status) "
+            "VALUES ('attention.gqa', 800, 'def f(): ...', '{\"status\": \"fail\"}', 'fail')",
+        ],
+        "SELECT c.qid, r.rating, r.duration_ms, s.status FROM cards c JOIN review_log r ON r.card = c.key "
+        "JOIN submissions s ON s.exercise = c.qid",
+    ),
 }
 
 
