@@ -611,6 +611,60 @@ def cmd_app(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_interview(args: argparse.Namespace) -> int:
+    """`llmq interview`: a timed mock round in the app; `--history` lists the rounds played."""
+    chosen_lang(args)
+    from llmq.store import Store, now_ms
+
+    if args.history:
+        from llmq.srs.interview_report import history_line
+
+        with Store.open() as store:
+            rounds = store.interviews.rounds(now_ms())
+        if args.json:
+            print(json.dumps([r.to_dict() for r in rounds], ensure_ascii=False, indent=1))
+        elif not rounds:
+            print(_("No mock interview rounds yet: `llmq interview` starts one."))
+        else:
+            for r in rounds:
+                print(history_line(r))
+        return EXIT_OK
+    if args.json:
+        raise UsageError(_("--json goes with --history (the round itself is played in the app)"))
+    if not args.minutes > 0:
+        raise UsageError(_("--minutes must be more than 0 (got {minutes})").format(minutes=args.minutes))
+    import random
+
+    from llmq.srs.interview_pick import RoundPlan, in_scope, pick_exercise
+
+    bank = _load(args)
+    exercises = in_scope(bank.code_exercises(), args.topic, args.track)
+    if not exercises:
+        with_code = sorted({e.topic for e in bank.code_exercises(args.track)})
+        raise UsageError(
+            _("no {track} code exercise in topic {topic}{hint}; topics with {track} exercises: {topics}").format(
+                track=args.track,
+                topic=repr(args.topic),
+                hint=_closest(args.topic or "", with_code),
+                topics=", ".join(with_code),
+            )
+        )
+    with Store.open() as store:
+        states = {card.qid: card.state for card in store.all_cards()}
+    seed = args.seed if args.seed is not None else random.randrange(2**31)
+    pick = pick_exercise(exercises, states, bank.questions, seed)
+    assert pick is not None  # exercises is not empty
+    plan = RoundPlan(
+        pick.exercise.id, pick.followups, max(1, round(args.minutes * 60)), seed, topic=args.topic, track=args.track
+    )
+    from llmq.tui.preload import Preload
+
+    preload = Preload.start(bank)
+    from llmq.tui.interview_app import run_interview  # Textual only when the app is opened
+
+    return run_interview(bank, plan, preload)
+
+
 # --- the parser -------------------------------------------------------------------------------
 
 
@@ -676,6 +730,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--topic", help=_("only this topic (`llmq list` shows them; an unknown one exits 2 with the list)"))
     p.add_argument("--kind", choices=KINDS, help=_("only this kind of question: %(choices)s"))
     p.set_defaults(handler=cmd_app, study=True)
+
+    p = sub.add_parser(
+        "interview",
+        parents=[common],
+        help=_("a timed mock interview round: one exercise, follow-up questions, a report"),
+        description=_(
+            "A mock interview round in the app: a code exercise you have not mastered (weighted to what "
+            "interviews ask most), its task alone beside a blank editor (no hints, no reference) and a "
+            "countdown; run the checks as often as you like (each run is counted). At the first pass, or "
+            "when the time runs out, two to four follow-up questions, then a report. The exercise's card "
+            "is rated Easy (passed at the first run within half the time), Good (at the first run, later), "
+            "Hard (after failed runs) or Again (no pass); the follow-ups as in review. Every round is "
+            "saved; a round left before its report is saved as abandoned."
+        ),
+    )
+    p.add_argument("--minutes", type=float, default=30.0, help=_("the time for the code (default: %(default)g)"))
+    p.add_argument("--topic", help=_("only exercises of this topic"))
+    p.add_argument("--track", choices=TRACKS, default="cpu", help=_("only this track: %(choices)s (default: %(default)s)"))
+    p.add_argument("--seed", type=int, help=_("pick the exercise with this seed (the same progress and seed pick the same)"))
+    p.add_argument("--history", action="store_true", help=_("list the rounds played, newest first"))
+    p.add_argument("--json", action="store_true", help=_("with --history: the rounds as JSON"))
+    p.set_defaults(handler=cmd_interview)
 
     p = sub.add_parser(
         "check",

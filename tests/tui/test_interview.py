@@ -1,0 +1,189 @@
+"""A mock interview round played through in the app (Pilot): the task alone in a blank editor and a
+countdown, runs counted, the end at a pass or at the time limit, follow-up questions rated as in
+review, the report, and the round and the ratings saved. The judge is a fake that passes code
+with a `return` in it, and the clock is the test's, so nothing here waits on time."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from llmq.bank import Bank
+from llmq.judge.verdict import CheckResult, Verdict
+from llmq.srs.interview_pick import RoundPlan
+from llmq.store import Store
+from llmq.tui.interview_app import InterviewApp
+from llmq.tui.screens.interview import InterviewScreen
+from llmq.tui.screens.interview_followups import InterviewFollowupsScreen
+from llmq.tui.screens.interview_report import InterviewReportScreen
+from llmq.tui.widgets.code_editor import CodeEditor
+from llmq.tui.widgets.interview_panel import blank_stub
+
+from .conftest import TOPIC, screen_text, settle
+
+EXERCISE = f"{TOPIC}.gqa"
+FOLLOWUPS = (f"{TOPIC}.sqrt_dk", f"{TOPIC}.one_choice")
+FAILING = "the causal mask hides future keys"
+
+
+class _Pending:
+    def __init__(self, verdict: Verdict) -> None:
+        self.verdict = verdict
+
+    def result(self, timeout: float | None = None) -> Verdict:
+        return self.verdict
+
+    def cancel(self) -> None:
+        pass
+
+
+class FakeJudge:
+    """A pass for code with a `return` in it; otherwise one named check fails."""
+
+    def __init__(self) -> None:
+        self.sources: list[str] = []
+
+    def submit(self, exercise: Any, source: str) -> _Pending:
+        self.sources.append(source)
+        if "return" in source:
+            return _Pending(Verdict(exercise.id, "pass", [CheckResult("matches the reference", "pass")], isolation="full"))
+        checks = [CheckResult("solution loads", "pass"), CheckResult(FAILING, "fail", "differs at [0, 1]")]
+        return _Pending(Verdict(exercise.id, "fail", checks, isolation="full"))
+
+    def close(self) -> None:
+        pass
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 5000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _app(bank: Bank, judge: FakeJudge, clock: Clock, limit_s: int = 1800) -> InterviewApp:
+    exercise = replace(bank.questions[EXERCISE], followups=FOLLOWUPS)
+    bank = replace(bank, questions={**bank.questions, EXERCISE: exercise})
+    plan = RoundPlan(EXERCISE, FOLLOWUPS, limit_s, seed=7, track="cpu")
+    return InterviewApp(bank, plan, clock=clock, judge_factory=lambda: judge, warm_judge=False)
+
+
+async def _answer_followups(pilot: Any, app: InterviewApp) -> None:
+    """The flashcard: show the answer, rate Good; the choice: pick the right option, accept (Good)."""
+    assert isinstance(app.screen, InterviewFollowupsScreen)
+    text = screen_text(app)
+    assert "follow-up 1 of 2" in text and "Why are the scores" in text
+    await pilot.press("space")
+    await settle(pilot)
+    assert "1 Again ·" in screen_text(app)  # the review screen's rating bar with its previews
+    await pilot.press("3")
+    await settle(pilot)
+    assert "follow-up 2 of 2" in screen_text(app)
+    await pilot.press("1")  # picks the first option (the right one) on the choice card
+    await settle(pilot)
+    await pilot.press("enter")  # accepts the suggested rating (Good)
+    await settle(pilot, 5)
+
+
+def _round(home: Any) -> Any:
+    with Store.open(home / "progress.db") as store:
+        rounds = store.interviews.rounds(0)
+        ratings = {qid: [e.rating for _, e in store.standing_events(qid)] for qid in (EXERCISE, *FOLLOWUPS)}
+    assert len(rounds) == 1
+    return rounds[0], ratings
+
+
+async def test_a_round_that_passes(bank: Bank, _private_home: Any) -> None:
+    judge, clock = FakeJudge(), Clock()
+    app = _app(bank, judge, clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, InterviewScreen)
+        editor = screen.query_one(CodeEditor)
+        # the task alone: a blank editor (imports and the signature), no hint or reference key
+        assert editor.text == "import torch\n\n\ndef grouped_query_attention(q, k, v, causal=True):\n    "
+        text = screen_text(app)
+        assert "grouped_query_attention(q, k, v, causal=True)" in text and "30:00 left" in text
+        footer = text.rstrip().splitlines()[-1]
+        assert "Run checks" in footer and "Give up" in footer and "Hint" not in footer and "Reference" not in footer
+        await pilot.press("ctrl+r")  # the blank function: a failed run
+        await settle(pilot)
+        assert "1 run, 1 failed" in screen_text(app) and FAILING in screen_text(app)
+        clock.now += 61.5
+        screen.tick()
+        assert "28:59 left" in screen_text(app)
+        editor.insert("return q")
+        await pilot.press("ctrl+r")
+        await settle(pilot, 5)
+        await _answer_followups(pilot, app)
+        assert isinstance(app.screen, InterviewReportScreen)
+        report = screen_text(app)
+        assert "Time to the first pass: 01:01" in report
+        assert "Check runs: 2, 1 failed" in report
+        assert f"✗ {FAILING}" in report
+        assert "Exercise card rated Hard: passed after 1 failed run" in report
+        assert "Follow-up questions: 2 of 2 recalled" in report
+        assert f"write it once more in practice" in report
+    saved, ratings = _round(_private_home)
+    assert (saved.status, saved.outcome, saved.runs, saved.failed_runs) == ("finished", "passed", 2, 1)
+    assert saved.first_failed == (FAILING,) and saved.first_pass_ms == 61_500
+    assert [(f.qid, f.rating) for f in saved.followups] == [(FOLLOWUPS[0], 3), (FOLLOWUPS[1], 3)]
+    assert ratings == {EXERCISE: [2], FOLLOWUPS[0]: [3], FOLLOWUPS[1]: [3]}  # rated as in review
+
+
+async def test_a_round_that_runs_out_of_time(bank: Bank, _private_home: Any) -> None:
+    judge, clock = FakeJudge(), Clock()
+    app = _app(bank, judge, clock, limit_s=120)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, InterviewScreen) and "02:00 left" in screen_text(app)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        clock.now += 119.9
+        screen.tick()
+        assert "00:01 left" in screen_text(app)  # never shown as 00:00 while time is left
+        clock.now += 0.2
+        screen.tick()
+        await settle(pilot, 5)
+        await _answer_followups(pilot, app)
+        assert isinstance(app.screen, InterviewReportScreen)
+        report = screen_text(app)
+        assert "not passed: the time ran out (02:00)" in report
+        assert "Time to the first pass: none (no run passed)" in report
+        assert "Exercise card rated Again: no pass within the time" in report
+        assert "write it again in practice" in report
+    saved, ratings = _round(_private_home)
+    assert (saved.status, saved.outcome, saved.runs, saved.failed_runs, saved.first_pass_ms) == (
+        "finished",
+        "timed_out",
+        1,
+        1,
+        None,
+    )
+    assert ratings[EXERCISE] == [1]  # no pass: Again
+
+
+async def test_quitting_mid_round_saves_it_as_abandoned(bank: Bank, _private_home: Any) -> None:
+    judge, clock = FakeJudge(), Clock()
+    app = _app(bank, judge, clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        await pilot.press("ctrl+q")
+    saved, ratings = _round(_private_home)
+    assert (saved.status, saved.outcome, saved.runs, saved.failed_runs) == ("abandoned", None, 1, 1)
+    assert ratings[EXERCISE] == []  # nothing rated
+
+
+def test_blank_stub_keeps_imports_and_signatures_only() -> None:
+    stub = (
+        "import torch\nimport triton\n\n\n@triton.jit\ndef kernel(x_ptr,\n           n):\n"
+        '    """Doc."""\n    pass\n\n\ndef run(x):\n    """(N,) -> (N,)."""\n    raise NotImplementedError\n'
+    )
+    assert blank_stub(stub, "run") == (
+        "import torch\nimport triton\n\n\n@triton.jit\ndef kernel(x_ptr,\n           n):\n    \n\n\ndef run(x):\n    "
+    )
