@@ -23,9 +23,7 @@ T0 = 1_700_000_000_000
 
 def _start(store: Store, at_ms: int = T0) -> int:
     log = store.interviews
-    return log.start(
-        "attention.gqa", limit_s=1800, seed=3, topic=None, track="cpu", followups=["a.one", "a.two"], at_ms=at_ms
-    ).id
+    return log.start("attention.gqa", limit_s=1800, seed=3, topic=None, track="cpu", followups=["a.one", "a.two"], at_ms=at_ms).id
 
 
 def test_a_round_left_mid_way_is_kept_as_abandoned_with_what_it_had() -> None:

@@ -125,7 +125,7 @@ async def test_a_round_that_passes(bank: Bank, _private_home: Any) -> None:
         assert f"✗ {FAILING}" in report
         assert "Exercise card rated Hard: passed after 1 failed run" in report
         assert "Follow-up questions: 2 of 2 recalled" in report
-        assert f"write it once more in practice" in report
+        assert "write it once more in practice" in report
     saved, ratings = _round(_private_home)
     assert (saved.status, saved.outcome, saved.runs, saved.failed_runs) == ("finished", "passed", 2, 1)
     assert saved.first_failed == (FAILING,) and saved.first_pass_ms == 61_500
