@@ -53,6 +53,10 @@ def eager_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: b
     return (torch.softmax(scores, dim=-1) @ v.float()).to(q.dtype)
 
 
+def eager_reduction(x: torch.Tensor) -> torch.Tensor:
+    return x.float().sum()
+
+
 def eager_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, ignore_index: int = -100) -> torch.Tensor:
     return torch.nn.functional.cross_entropy(logits.float(), targets, ignore_index=ignore_index).to(logits.dtype)
 
@@ -120,9 +124,18 @@ def bytes_cross_entropy(n: int, c: int, dtype: torch.dtype = torch.bfloat16) -> 
     return n * c * _size(dtype) + 8 * n
 
 
+def inputs_reduction(n: int, *, device: str, generator: torch.Generator, dtype: torch.dtype = torch.float32) -> tuple:
+    return (_randn((n,), dtype, device, generator),)
+
+
+def bytes_reduction(n: int, dtype: torch.dtype = torch.float32) -> int:
+    return n * _size(dtype)
+
+
 # exercise -> (eager baseline, input maker, bytes moved, the solution's function name, shapes to time)
 SPECS: dict[str, tuple[Callable[..., Any], Callable[..., tuple], Callable[..., int], str, list[tuple[int, ...]]]] = {
     "vector_add": (eager_vector_add, inputs_vector_add, bytes_vector_add, "vector_add", [(1 << 20,), (1 << 24,), (98_432_123,)]),
+    "reduction": (eager_reduction, inputs_reduction, bytes_reduction, "reduce_1d", [(1 << 20,), (1 << 24,), (98_432_123,)]),
     "rms_norm": (eager_rms_norm, inputs_rms_norm, bytes_rms_norm, "rms_norm", [(4096, 1024), (4096, 4096), (8192, 8192)]),
     "softmax": (eager_softmax, inputs_softmax, bytes_softmax, "softmax", [(4096, 1024), (4096, 4096), (4096, 8192)]),
     "rope": (eager_rope, inputs_rope, bytes_rope, "apply_rope", [(4, 32, 1024, 128), (8, 32, 4096, 128)]),
