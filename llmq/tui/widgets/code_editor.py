@@ -4,13 +4,36 @@ more after a line ending in ':'), selects all with ctrl+a, and gives the focus a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import events
 from textual.binding import Binding
+from textual.document._syntax_aware_document import SyntaxAwareDocument
 from textual.widgets import TextArea
 
 from llmq.l10n import N_
 
+if TYPE_CHECKING:
+    from tree_sitter import Language, Query
+
 INDENT = "    "
+
+# Textual (8.2) compiles the language's highlight query for every document it makes: each editor,
+# each `load_text` (a last attempt, a file from $EDITOR), each revealed reference, about 20 ms of
+# CPU each time, most of a code card's change. A compiled tree-sitter Query holds no state of a
+# document (each search makes its own cursor), so one per language and query serves them all.
+_compile_query = SyntaxAwareDocument.prepare_query
+_QUERIES: dict[tuple[Language, str], Query | None] = {}
+
+
+def _prepare_query_once(document: SyntaxAwareDocument, query: str) -> Query | None:
+    key = (document.language, query)
+    if key not in _QUERIES:
+        _QUERIES[key] = _compile_query(document, query)
+    return _QUERIES[key]
+
+
+SyntaxAwareDocument.prepare_query = _prepare_query_once  # type: ignore[method-assign,assignment]
 
 
 def next_line_indent(line_before_cursor: str) -> str:
