@@ -68,7 +68,9 @@ class ChoiceView(CardView, can_focus=True):
         yield Static(how, classes="hint-line")
         with Vertical(id="options"):
             for p in range(len(self.order)):
-                yield BankMarkdown(self._label(p), id=f"option-{p}", classes="option")
+                # drawn as _refresh_option would draw it (nothing is ticked yet): no second parse on mount
+                classes = "option cursor" if p == self.cursor else "option"
+                yield BankMarkdown(self._label(p), id=f"option-{p}", classes=classes)
 
     def _label(self, p: int, graded: bool = False) -> str:
         """The option at position p as shown: a box to tick when several are right; once graded,
@@ -85,7 +87,6 @@ class ChoiceView(CardView, can_focus=True):
 
     def on_mount(self) -> None:
         self.focus()
-        self._show_cursor()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.graded:
@@ -102,10 +103,6 @@ class ChoiceView(CardView, can_focus=True):
         option.set_class(self.order[p] in self.selected, "selected")
         option.set_class(p == self.cursor, "cursor")
         option.update(self._label(p))
-
-    def _show_cursor(self) -> None:
-        for p in range(len(self.order)):
-            self._refresh_option(p)
 
     def action_move(self, step: int) -> None:
         before = self.cursor
