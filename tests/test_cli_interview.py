@@ -53,3 +53,14 @@ def test_a_round_that_cannot_be_picked_is_a_usage_error() -> None:
     assert unknown.returncode == 2 and "did you mean attention?" in unknown.stderr
     zero = run_llmq("interview", "--minutes", "0", "--lang", "en")
     assert zero.returncode == 2 and "--minutes must be more than 0" in zero.stderr
+
+
+def test_interview_in_chinese_prints_no_english_sentence() -> None:
+    from tests.test_cli_l10n import ZH, english_runs
+
+    _two_rounds()
+    for args in (["interview", "--help"], ["interview", "--history"]):
+        result = run_llmq(*args, env=ZH)
+        assert result.returncode == 0, result.stderr
+        assert "模拟面试" in result.stdout or "追问" in result.stdout, result.stdout
+        assert english_runs(result.stdout + result.stderr) == [], result.stdout

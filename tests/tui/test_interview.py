@@ -187,3 +187,29 @@ def test_blank_stub_keeps_imports_and_signatures_only() -> None:
     assert blank_stub(stub, "run") == (
         "import torch\nimport triton\n\n\n@triton.jit\ndef kernel(x_ptr,\n           n):\n    \n\n\ndef run(x):\n    "
     )
+
+
+async def test_help_lists_the_round_keys_and_chinese_reads_chinese(bank: Bank) -> None:
+    from llmq.tui.screens.help import HelpScreen
+
+    app = _app(bank, FakeJudge(), Clock())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f1")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        await pilot.press("end")  # the help scrolls: the editor's own keys come first
+        await settle(pilot)
+        text += screen_text(app)
+        assert "mock interview round" in text
+        for key in ("Run checks", "Give up", "Leave", "$EDITOR"):
+            assert key in text
+        assert "Hint" not in text and "Reference" not in text
+    app = InterviewApp(
+        bank, RoundPlan(EXERCISE, FOLLOWUPS, 1800, seed=7), clock=Clock(), judge_factory=FakeJudge, warm_judge=False, lang="zh"
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "模拟面试 · 分组查询注意力" in text and "⏱ 剩余 30:00" in text and "放弃" in text

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 class InterviewReportScreen(TranslatedBindings, Screen[None]):
     HELP = N_("the round's report (saved: `llmq interview --history` lists every round)")
     BINDINGS = [
-        Binding("escape", "app.home", N_("Home"), id="report.home"),
+        Binding("escape", "app.home", N_("Back to the home screen"), id="report.home"),
         Binding("j,down", "scroll('down')", N_("Scroll down"), show=False),
         Binding("k,up", "scroll('up')", N_("Scroll up"), show=False),
     ]
