@@ -6,13 +6,16 @@ before the day is a branch: recalled with the card's retrievability at that mome
 Good), else forgotten (answered Again, then relearned). Same-day steps (learning, relearning)
 have a retrievability of 1 in FSRS, so they pass. The walk follows the `fsrs` package's
 scheduler (without fuzz) branch by branch and sums, weighted by each branch's probability,
-the retrievability on the day and the reviews done on each day before it. A branch less likely
-than `PRUNE` stops splitting and follows its recalls alone: what it leaves out weighs less than
-`PRUNE` per branch (tests/srs/test_plan.py compares the forecast with a simulation).
+the retrievability on the day and the reviews done on each day before it. Where the forgotten
+branch would be less likely than `PRUNE`, the review's outcome is drawn instead (recalled with
+probability r, from a generator seeded by the card): the sum stays an unbiased estimate of the
+expectation while the walk stays small, and the same card gives the same forecast every time
+(tests/srs/test_plan.py compares the forecast with a simulation of the schedule).
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -22,10 +25,13 @@ from llmq.srs.daytime import DAY_MS
 from llmq.srs.scheduler import _to_fsrs
 from llmq.store import NEW, CardState
 
-PRUNE = 1e-3  # a branch less likely than this follows its recalls only
-STUDY_HOUR_MS = (
-    8 * 3_600_000
-)  # into the study day (noon when it starts at 4 AM): when plan reviews and the date's recall are timed
+PRUNE = 1e-2  # a forgotten branch less likely than this is drawn, not followed
+# A new card's forecast is computed once and stands for every new card the plan starts: followed
+# further, so that one draw does not sway them all together.
+NEW_CARD_PRUNE = 1e-3
+# Into the study day (noon when it starts at 4 AM): when the date's recall is measured and a
+# card the plan starts is first studied.
+STUDY_HOUR_MS = 8 * 3_600_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 
@@ -84,9 +90,18 @@ def _utc(ms: int) -> datetime:
     return _EPOCH + timedelta(milliseconds=ms)
 
 
-def _walk(scheduler: fsrs.Scheduler, card: fsrs.Card, start_ms: int, span: Span, states: list[_State] | None = None) -> Outlook:
+def _walk(
+    scheduler: fsrs.Scheduler,
+    card: fsrs.Card,
+    start_ms: int,
+    span: Span,
+    seed: int,
+    prune: float = PRUNE,
+    states: list[_State] | None = None,
+) -> Outlook:
     """Follow `card` from `start_ms` (its first review: now, or when due) through every review
     before the date; see the module's docstring. `states` collects every state reached."""
+    rng = random.Random(seed)
     reviews = [0.0] * span.days
     recall = 0.0
     target = span.moment(span.days)
@@ -101,12 +116,15 @@ def _walk(scheduler: fsrs.Scheduler, card: fsrs.Card, start_ms: int, span: Span,
         reviews[span.day(at_ms)] += p
         at = _utc(at_ms)
         r = 1.0 if c.stability is None else scheduler.get_card_retrievability(c, at)
-        passed, _ = scheduler.review_card(c, fsrs.Rating.Good, review_datetime=at)
-        if r < 1.0 and p * (1.0 - r) >= PRUNE:
+        if r < 1.0 and p * (1.0 - r) >= prune:  # both branches
             failed, _ = scheduler.review_card(c, fsrs.Rating.Again, review_datetime=at)
             stack.append((failed, p * (1.0 - r), max(_ms(failed.due), at_ms)))
             p *= r
-        stack.append((passed, p, max(_ms(passed.due), at_ms)))
+            rating = fsrs.Rating.Good
+        else:  # one branch, drawn
+            rating = fsrs.Rating.Good if r >= 1.0 or rng.random() < r else fsrs.Rating.Again
+        after, _ = scheduler.review_card(c, rating, review_datetime=at)
+        stack.append((after, p, max(_ms(after.due), at_ms)))
     return Outlook(recall=recall, reviews=reviews)
 
 
@@ -114,7 +132,7 @@ def card_outlook(scheduler: fsrs.Scheduler, key: int, state: CardState, span: Sp
     """The forecast for a studied card (not new) from its saved state, following its schedule:
     first review when due (now if overdue)."""
     card = _to_fsrs(key, state, span.now_ms)
-    return _walk(scheduler, card, max(state.due_ms, span.now_ms), span)
+    return _walk(scheduler, card, max(state.due_ms, span.now_ms), span, seed=key)
 
 
 def new_card_outlook(scheduler: fsrs.Scheduler, span: Span) -> NewCardOutlook:
@@ -124,7 +142,7 @@ def new_card_outlook(scheduler: fsrs.Scheduler, span: Span) -> NewCardOutlook:
     start_ms = _ms(span.moment(0))
     card = fsrs.Card(card_id=1, state=fsrs.State.Learning, step=0, due=_utc(start_ms))
     states: list[_State] = []
-    outlook = _walk(scheduler, card, start_ms, span, states)
+    outlook = _walk(scheduler, card, start_ms, span, 0, NEW_CARD_PRUNE, states)
     recall = [0.0] * (span.days + 1)
     for c, p, reached_ms, next_ms in states:
         # This state is the card's on day h if it was reached before day h and its next review
