@@ -57,6 +57,10 @@ def eager_reduction(x: torch.Tensor) -> torch.Tensor:
     return x.float().sum()
 
 
+def eager_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return a @ b
+
+
 def eager_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, ignore_index: int = -100) -> torch.Tensor:
     return torch.nn.functional.cross_entropy(logits.float(), targets, ignore_index=ignore_index).to(logits.dtype)
 
@@ -132,10 +136,21 @@ def bytes_reduction(n: int, dtype: torch.dtype = torch.float32) -> int:
     return n * _size(dtype)
 
 
+def inputs_matmul(
+    m: int, n: int, k: int, *, device: str, generator: torch.Generator, dtype: torch.dtype = torch.bfloat16
+) -> tuple:
+    return _randn((m, k), dtype, device, generator), _randn((k, n), dtype, device, generator)
+
+
+def bytes_matmul(m: int, n: int, k: int, dtype: torch.dtype = torch.bfloat16) -> int:
+    return (m * k + k * n + m * n) * _size(dtype)
+
+
 # exercise -> (eager baseline, input maker, bytes moved, the solution's function name, shapes to time)
 SPECS: dict[str, tuple[Callable[..., Any], Callable[..., tuple], Callable[..., int], str, list[tuple[int, ...]]]] = {
     "vector_add": (eager_vector_add, inputs_vector_add, bytes_vector_add, "vector_add", [(1 << 20,), (1 << 24,), (98_432_123,)]),
     "reduction": (eager_reduction, inputs_reduction, bytes_reduction, "reduce_1d", [(1 << 20,), (1 << 24,), (98_432_123,)]),
+    "matmul": (eager_matmul, inputs_matmul, bytes_matmul, "matmul", [(4096, 4096, 4096), (8192, 8192, 8192)]),
     "rms_norm": (eager_rms_norm, inputs_rms_norm, bytes_rms_norm, "rms_norm", [(4096, 1024), (4096, 4096), (8192, 8192)]),
     "softmax": (eager_softmax, inputs_softmax, bytes_softmax, "softmax", [(4096, 1024), (4096, 4096), (4096, 8192)]),
     "rope": (eager_rope, inputs_rope, bytes_rope, "apply_rope", [(4, 32, 1024, 128), (8, 32, 4096, 128)]),
