@@ -654,9 +654,7 @@ def cmd_interview(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else random.randrange(2**31)
     pick = pick_exercise(exercises, states, bank.questions, seed)
     assert pick is not None  # exercises is not empty
-    plan = RoundPlan(
-        pick.exercise.id, pick.followups, max(1, round(args.minutes * 60)), seed, topic=args.topic, track=args.track
-    )
+    plan = RoundPlan(pick.exercise.id, pick.followups, max(1, round(args.minutes * 60)), seed, topic=args.topic, track=args.track)
     from llmq.tui.preload import Preload
 
     preload = Preload.start(bank)

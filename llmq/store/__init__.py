@@ -9,7 +9,7 @@ from llmq.store.cards import LEARNING, NEW, RELEARNING, REVIEW, STATE_NAMES, Ban
 from llmq.store.db import DB_NAME
 from llmq.store.errors import StoreError
 from llmq.store.history_queries import HistoryEvent
-from llmq.store.interviews import FollowupAnswer, InterviewLog, InterviewRound
+from llmq.store.interviews import HEARTBEAT_S, FollowupAnswer, InterviewLog, InterviewRound, Outcome
 from llmq.store.migrations import SCHEMA_VERSION
 from llmq.store.pace_queries import AnswerTimes
 from llmq.store.queue_queries import DueWindow, QueueCounts, QueueFilter, QueueName, ReviewsDone
@@ -21,6 +21,7 @@ from llmq.store.submissions import CodeStatus, Submission
 __all__ = [
     "BACKUP_TABLES",
     "DB_NAME",
+    "HEARTBEAT_S",
     "LEARNING",
     "NEW",
     "RELEARNING",
@@ -42,6 +43,7 @@ __all__ = [
     "InterviewLog",
     "InterviewRound",
     "LogEntry",
+    "Outcome",
     "QueueCounts",
     "QueueFilter",
     "QueueName",

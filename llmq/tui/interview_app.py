@@ -11,7 +11,7 @@ from typing import Any
 
 from llmq.bank import Bank
 from llmq.srs.interview_pick import RoundPlan
-from llmq.store.interviews import HEARTBEAT_S
+from llmq.store import HEARTBEAT_S
 from llmq.tui.app import LlmqApp, exit_status
 from llmq.tui.interview_recorder import RoundRecorder
 from llmq.tui.preload import Preload

@@ -22,8 +22,7 @@ from llmq.l10n import N_, _, ngettext
 from llmq.srs.interview_pick import RoundPlan
 from llmq.srs.interview_rating import exercise_rating
 from llmq.srs.interview_report import clock_text
-from llmq.store import InterviewRound, now_ms
-from llmq.store.interviews import Outcome
+from llmq.store import InterviewRound, Outcome, now_ms
 from llmq.tui.errors import ReportsWorkerErrors, guarded
 from llmq.tui.interview_recorder import RoundSaved, RoundSaveFailed
 from llmq.tui.translated import TranslatedBindings
