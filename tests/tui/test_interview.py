@@ -5,6 +5,7 @@ with a `return` in it, and the clock is the test's, so nothing here waits on tim
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from typing import Any
 
@@ -213,3 +214,61 @@ async def test_help_lists_the_round_keys_and_chinese_reads_chinese(bank: Bank) -
         await settle(pilot)
         text = screen_text(app)
         assert "模拟面试 · 分组查询注意力" in text and "⏱ 剩余 30:00" in text and "放弃" in text
+
+
+class _Held(_Pending):
+    """A run that answers only when the test lets it."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict)
+        self.go = threading.Event()
+
+    def result(self, timeout: float | None = None) -> Verdict:
+        self.go.wait(30)
+        return self.verdict
+
+
+async def test_a_run_started_in_time_counts_after_the_time_is_up(bank: Bank, _private_home: Any) -> None:
+    judge, clock = FakeJudge(), Clock()
+    held = _Held(Verdict(EXERCISE, "pass", [CheckResult("matches the reference", "pass")], isolation="full"))
+    judge.submit = lambda exercise, source: held  # type: ignore[method-assign]
+    app = _app(bank, judge, clock, limit_s=60)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, InterviewScreen)
+        clock.now += 59
+        await pilot.press("ctrl+r")  # at 00:59 of 01:00
+        await pilot.pause()
+        clock.now += 5
+        screen.tick()
+        await pilot.pause()
+        assert screen.query_one(CodeEditor).read_only and screen.outcome is None  # locked, waiting for the run
+        held.go.set()
+        await settle(pilot, 5)
+        assert isinstance(app.screen, InterviewFollowupsScreen)
+    saved, ratings = _round(_private_home)
+    assert (saved.outcome, saved.first_pass_ms, saved.failed_runs) == ("passed", 59_000, 0)
+    assert ratings[EXERCISE] == [3]  # first run, after half the time: Good
+
+
+async def test_giving_up_and_leaving(bank: Bank, _private_home: Any) -> None:
+    app = _app(bank, FakeJudge(), Clock())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f10")
+        await settle(pilot)
+        assert "Give up this exercise?" in screen_text(app)
+        await pilot.press("y")
+        await settle(pilot, 5)
+        assert isinstance(app.screen, InterviewFollowupsScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "Leave the mock interview?" in screen_text(app)
+        await pilot.press("y")
+        await settle(pilot, 5)
+        assert "TUI test bank" in screen_text(app)  # home
+    saved, ratings = _round(_private_home)
+    assert (saved.status, saved.outcome, saved.runs, saved.exercise_rating) == ("abandoned", "gave_up", 0, 1)
+    assert [f.rating for f in saved.followups] == [None, None]
+    assert ratings == {EXERCISE: [1], FOLLOWUPS[0]: [], FOLLOWUPS[1]: []}
