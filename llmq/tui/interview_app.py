@@ -4,7 +4,10 @@ has not reached its report is saved as abandoned before the store closes."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
+import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +34,12 @@ class InterviewApp(LlmqApp):
 
         self.push_screen(InterviewScreen(self.plan, self.clock))
         self.set_interval(HEARTBEAT_S, self.recorder.heartbeat)
+        # kill, kill -INT and a closed terminal quit as ctrl+q does, so the round is saved as
+        # abandoned at once (a SIGKILL cannot be caught: its round reads abandoned once stale).
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.exit)
 
     def on_unmount(self) -> None:
         # Runs before LlmqApp's, which closes the store.

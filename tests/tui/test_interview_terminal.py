@@ -115,3 +115,28 @@ def test_a_whole_round_in_a_real_terminal(test_bank_dir: Path, tmp_path: Path) -
         assert [f.rating for f in saved.followups] == [3, 2]
         assert [e.rating for _, e in store.standing_events("tuitest.gqa")] == [2]
         assert [e.rating for _, e in store.standing_events("tuitest.sqrt_dk")] == [3]
+
+
+def test_closing_the_terminal_mid_round_saves_it_as_abandoned(test_bank_dir: Path, tmp_path: Path) -> None:
+    """The terminal goes away (tmux kills the session: SIGHUP) while the round runs: the round is
+    saved as abandoned at once, with the run it had."""
+    if not LLMQ.exists():
+        pytest.skip("the llmq script is not installed in this environment")
+    command = (
+        f"env -u COLUMNS -u LINES LLMQ_HOME={tmp_path} LLMQ_LANG=en TERM=xterm-256color {LLMQ} "
+        f"interview --bank {test_bank_dir} --topic tuitest --minutes 20"
+    )
+    term = Terminal(command, 120, 40)
+    try:
+        term.wait_for("Run checks")  # the round's row is written
+        term.tmux("kill-session", "-t", term.name)
+        deadline = time.monotonic() + 20
+        status = "running"
+        while status == "running" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            with Store.open(tmp_path / "progress.db") as store:
+                (saved,) = store.interviews.rounds(0)  # as stored: no staleness applied at time 0
+                status = saved.status
+        assert status == "abandoned" and saved.ended_ms is not None
+    finally:
+        term.close()
