@@ -14,6 +14,7 @@ from llmq.judge.verdict import CheckResult, Verdict
 from llmq.srs.interview_pick import RoundPlan
 from llmq.store import Store
 from llmq.tui.interview_app import InterviewApp
+from llmq.tui.screens.help import HelpScreen
 from llmq.tui.screens.interview import InterviewScreen
 from llmq.tui.screens.interview_followups import InterviewFollowupsScreen
 from llmq.tui.screens.interview_report import InterviewReportScreen
@@ -63,11 +64,11 @@ class Clock:
         return self.now
 
 
-def _app(bank: Bank, judge: FakeJudge, clock: Clock, limit_s: int = 1800) -> InterviewApp:
+def _app(bank: Bank, judge: FakeJudge, clock: Clock, limit_s: int = 1800, lang: str | None = None) -> InterviewApp:
     exercise = replace(bank.questions[EXERCISE], followups=FOLLOWUPS)
     bank = replace(bank, questions={**bank.questions, EXERCISE: exercise})
     plan = RoundPlan(EXERCISE, FOLLOWUPS, limit_s, seed=7, track="cpu")
-    return InterviewApp(bank, plan, clock=clock, judge_factory=lambda: judge, warm_judge=False)
+    return InterviewApp(bank, plan, clock=clock, judge_factory=lambda: judge, warm_judge=False, lang=lang)
 
 
 async def _answer_followups(pilot: Any, app: InterviewApp) -> None:
@@ -172,6 +173,19 @@ async def test_quitting_mid_round_saves_it_as_abandoned(bank: Bank, _private_hom
     app = _app(bank, judge, clock)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
+        await pilot.press("f1")  # the help lists the round's keys (and no hint or reference key)
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        await pilot.press("end")  # the help scrolls: the editor's own keys come first
+        await settle(pilot)
+        text += screen_text(app)
+        assert "mock interview round" in text
+        for key in ("Run checks", "Give up", "Leave", "$EDITOR"):
+            assert key in text
+        assert "Hint" not in text and "Reference" not in text
+        await pilot.press("escape")
+        await settle(pilot)
         await pilot.press("ctrl+r")
         await settle(pilot)
         await pilot.press("ctrl+q")
@@ -188,32 +202,6 @@ def test_blank_stub_keeps_imports_and_signatures_only() -> None:
     assert blank_stub(stub, "run") == (
         "import torch\nimport triton\n\n\n@triton.jit\ndef kernel(x_ptr,\n           n):\n    \n\n\ndef run(x):\n    "
     )
-
-
-async def test_help_lists_the_round_keys_and_chinese_reads_chinese(bank: Bank) -> None:
-    from llmq.tui.screens.help import HelpScreen
-
-    app = _app(bank, FakeJudge(), Clock())
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await pilot.press("f1")
-        await settle(pilot)
-        assert isinstance(app.screen, HelpScreen)
-        text = screen_text(app)
-        await pilot.press("end")  # the help scrolls: the editor's own keys come first
-        await settle(pilot)
-        text += screen_text(app)
-        assert "mock interview round" in text
-        for key in ("Run checks", "Give up", "Leave", "$EDITOR"):
-            assert key in text
-        assert "Hint" not in text and "Reference" not in text
-    app = InterviewApp(
-        bank, RoundPlan(EXERCISE, FOLLOWUPS, 1800, seed=7), clock=Clock(), judge_factory=FakeJudge, warm_judge=False, lang="zh"
-    )
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        text = screen_text(app)
-        assert "模拟面试 · 分组查询注意力" in text and "⏱ 剩余 30:00" in text and "放弃" in text
 
 
 class _Held(_Pending):
@@ -252,22 +240,24 @@ async def test_a_run_started_in_time_counts_after_the_time_is_up(bank: Bank, _pr
     assert ratings[EXERCISE] == [3]  # first run, after half the time: Good
 
 
-async def test_giving_up_and_leaving(bank: Bank, _private_home: Any) -> None:
-    app = _app(bank, FakeJudge(), Clock())
+async def test_giving_up_and_leaving_in_chinese(bank: Bank, _private_home: Any) -> None:
+    app = _app(bank, FakeJudge(), Clock(), lang="zh")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
+        text = screen_text(app)
+        assert "模拟面试 · 分组查询注意力" in text and "⏱ 剩余 30:00" in text and "放弃" in text
         await pilot.press("f10")
         await settle(pilot)
-        assert "Give up this exercise?" in screen_text(app)
+        assert "放弃这道题？" in screen_text(app)
         await pilot.press("y")
         await settle(pilot, 5)
-        assert isinstance(app.screen, InterviewFollowupsScreen)
+        assert isinstance(app.screen, InterviewFollowupsScreen) and "追问 1/2" in screen_text(app)
         await pilot.press("escape")
         await settle(pilot)
-        assert "Leave the mock interview?" in screen_text(app)
+        assert "离开这轮模拟面试？" in screen_text(app)
         await pilot.press("y")
         await settle(pilot, 5)
-        assert "TUI test bank" in screen_text(app)  # home
+        assert "TUI 测试题库" in screen_text(app)  # home
     saved, ratings = _round(_private_home)
     assert (saved.status, saved.outcome, saved.runs, saved.exercise_rating) == ("abandoned", "gave_up", 0, 1)
     assert [f.rating for f in saved.followups] == [None, None]
