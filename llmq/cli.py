@@ -443,6 +443,56 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    lang = chosen_lang(args)
+    from llmq.srs.plan_date import DEFAULT_MINUTES, parse_date, save_plan, saved_plan
+
+    minutes = args.minutes_per_day
+    if minutes is not None and not minutes > 0:
+        raise UsageError(_("--minutes-per-day must be a number of minutes above 0, not {value}").format(value=f"{minutes:g}"))
+    target = None
+    if args.date is not None:
+        try:
+            target = parse_date(args.date)
+        except ValueError:
+            raise UsageError(
+                _("--date {value} is not a date: write it as YYYY-MM-DD, e.g. {example}").format(
+                    value=repr(args.date), example="2027-03-15"
+                )
+            ) from None
+    bank = _load(args)
+    from llmq.srs.daytime import DayClock
+    from llmq.srs.plan import compute_plan
+    from llmq.srs.plan_report import format_plan
+    from llmq.srs.settings import load_settings
+    from llmq.store import Store, now_ms
+
+    with Store.open() as store:
+        saved = saved_plan(store)
+        if target is None:
+            if saved is None:
+                raise UsageError(_("give the interview's date: llmq plan --date YYYY-MM-DD"))
+            target = saved.date
+        if minutes is None:
+            minutes = saved.minutes_per_day if saved is not None else DEFAULT_MINUTES
+        today = DayClock(load_settings(store).day_starts_at).day_of(now_ms())
+        if target < today:
+            raise UsageError(
+                _("--date {date} is in the past (today is {today}); give the interview's date").format(
+                    date=target.isoformat(), today=today.isoformat()
+                )
+            )
+        plan = compute_plan(store, target, minutes, bank.questions.values())
+        save_plan(store, target, minutes)  # once the plan is made: bad input changes nothing
+    if args.json:
+        print(json.dumps(plan.to_dict(), ensure_ascii=False, indent=1))
+        return EXIT_OK
+    shown = "zh" if lang == "both" else lang
+    print(format_plan(plan, {name: topic.title_in(shown) for name, topic in bank.topics.items()}))
+    print("\n" + _("Saved: the stats screen shows this readiness until the next `llmq plan --date`."))
+    return EXIT_OK
+
+
 EXPORT_FORMATS = ("apkg", "json", "revlog")
 _FORMAT_OF_SUFFIX = {".apkg": "apkg", ".json": "json", ".csv": "revlog"}
 
@@ -854,6 +904,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--apply", action="store_true", help=_("save each set's fitted weights that beat the defaults"))
     p.add_argument("--json", action="store_true", help=_("print the results as JSON"))
     p.set_defaults(handler=cmd_optimize)
+
+    p = sub.add_parser(
+        "plan",
+        parents=[common],
+        help=_("readiness for an interview on a date, and a daily plan to raise it"),
+        description=_(
+            "Forecast, per topic and overall, the share of your cards you would recall on the interview's date "
+            "(FSRS's predicted recall, after the reviews your schedule holds before then; cards never studied "
+            "count as not recalled), and plan each day until then within the minutes given: the reviews, how "
+            "many new cards, which exercises to redo. The date and minutes are saved: the stats screen shows "
+            "the same readiness."
+        ),
+    )
+    p.add_argument("--date", metavar="YYYY-MM-DD", help=_("the interview's date (default: the one saved last)"))
+    p.add_argument(
+        "--minutes-per-day",
+        type=float,
+        metavar="N",
+        help=_("minutes of study a day (default: the number saved last, else 30)"),
+    )
+    p.add_argument("--json", action="store_true", help=_("print the plan as JSON"))
+    p.set_defaults(handler=cmd_plan)
 
     p = sub.add_parser(
         "export",

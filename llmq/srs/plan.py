@@ -52,7 +52,8 @@ class PlanDay:
     reviews: int  # card reviews expected (learning steps included; code exercises not)
     exercises: int  # code exercises: redo the due ones, attempt the new ones (listed in exercise_ids)
     minutes: float  # expected minutes: reviews, new cards, exercises
-    exercise_ids: list[str] = field(default_factory=list)
+    exercise_ids: list[str] = field(default_factory=list)  # to redo (studied, due that day), then new ones
+    new_exercise_ids: list[str] = field(default_factory=list)  # those of exercise_ids attempted for the first time
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -173,6 +174,7 @@ def compute_plan(
         warnings.append(PlanWarning(kind="new_limit", count=max(new_per_day), limit=settings.new_per_day))
 
     total = sum(t.cards for t in topics.values())
+    first_attempts = {c.qid for c in cards if c.kind == "code" and is_new(c.state)}
     return Plan(
         date=target.isoformat(),
         days=days,
@@ -198,6 +200,7 @@ def compute_plan(
                 exercises=len(exercise_ids[d]),
                 minutes=round(load[d], 1),
                 exercise_ids=exercise_ids[d],
+                new_exercise_ids=[x for x in exercise_ids[d] if x in first_attempts],
             )
             for d in range(days)
         ],

@@ -18,6 +18,7 @@ from llmq.store import STATE_NAMES, CodeStatus, Store, StoredCard, Submission, n
 if TYPE_CHECKING:  # the scheduler (fsrs) and stats load when first used, not at start-up
     from llmq.judge.verdict import Verdict
     from llmq.srs import Rating, Stats, Study
+    from llmq.srs.plan import Plan
     from llmq.srs.study import Undone
 
 
@@ -188,6 +189,20 @@ class Progress:
         from llmq.srs import compute_stats
 
         return compute_stats(self.store)
+
+    def readiness(self) -> Plan | None:
+        """The plan for the interview date `llmq plan --date` saved (with its minutes a day), or None
+        when no date is saved or it has passed."""
+        from llmq.srs.plan import PlanInputError, compute_plan
+        from llmq.srs.plan_date import saved_plan
+
+        saved = saved_plan(self.store)
+        if saved is None:
+            return None
+        try:
+            return compute_plan(self.store, saved.date, saved.minutes_per_day)
+        except PlanInputError:  # the date has passed
+            return None
 
     def optimizer_offer(self) -> list[tuple[str, int]]:
         """Sets of weights ("cards", "code") with enough reviews for `llmq optimize` and none fitted

@@ -25,6 +25,7 @@ SOURCES: dict[str, tuple[str, ...] | None] = {
     "bank/errors.py": None,
     "store/errors.py": None,
     "srs/report.py": None,
+    "srs/plan_report.py": None,
     "tui/plain.py": None,
     "srs/optimize.py": None,
     "decks/importer.py": None,

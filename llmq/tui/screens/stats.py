@@ -1,6 +1,7 @@
-"""Stats: review heatmap, due forecast from today, retention against the target, mastery per topic
-(every topic on its own labelled row), code solved. Every number on screen is a field of
-`llmq stats --json` (the same Stats record)."""
+"""Stats: readiness for the interview date once one is saved (`llmq plan --date`), review heatmap,
+due forecast from today, retention against the target, mastery per topic (every topic on its own
+labelled row), code solved. Every number on screen is a field of `llmq stats --json` (the same
+Stats record), or of `llmq plan --json` for the readiness section (the same Plan record)."""
 
 from __future__ import annotations
 
@@ -18,12 +19,14 @@ from textual.widgets import Footer, Header, Static
 from llmq.l10n import N_, _
 from llmq.srs import Stats
 from llmq.tui.errors import ReportsWorkerErrors, guarded
+from llmq.tui.screens.stats_readiness import readiness_view
 from llmq.tui.translated import TranslatedBindings
 from llmq.tui.widgets.heatmap import Heatmap
 from llmq.tui.widgets.reading import ReadingScroll
 
 if TYPE_CHECKING:
     from llmq.srs import DayDue, Retention, TopicStats
+    from llmq.srs.plan import Plan
     from llmq.tui.app import LlmqApp
 
 _BLOCKS = " ▁▂▃▄▅▆▇█"
@@ -125,15 +128,22 @@ class StatsScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
     BINDINGS = [Binding("escape", "app.pop_screen", N_("Back"), id="stats.back")]
 
     class Loaded(Message):
-        def __init__(self, stats: Stats, fsrs_offer: list[tuple[str, int]]) -> None:
+        def __init__(self, stats: Stats, fsrs_offer: list[tuple[str, int]], readiness: Plan | None = None) -> None:
             self.stats = stats
             self.fsrs_offer = fsrs_offer  # (set of weights, reviews) that `llmq optimize` could fit
+            self.readiness = readiness  # the plan for the date `llmq plan --date` saved, if any
             super().__init__()
 
     def compose(self) -> ComposeResult:
         yield Header()
         with ReadingScroll(id="stats-body"):
             yield Static(_("loading…"), id="stats-summary")
+            for part in (
+                Static(_("Interview readiness"), id="readiness-title", classes="section-title"),
+                Static("", id="readiness", classes="stats-part"),
+            ):
+                part.display = False  # shown once `llmq plan --date` has saved a date
+                yield part
             yield Static(_("Reviews per day"), classes="section-title")
             yield Heatmap(id="heatmap")
             yield Static(_("Due from today"), classes="section-title")
@@ -155,7 +165,7 @@ class StatsScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
 
     def _load(self) -> None:
         progress = cast("LlmqApp", self.app).progress()
-        self.post_message(self.Loaded(progress.stats(), progress.optimizer_offer()))
+        self.post_message(self.Loaded(progress.stats(), progress.optimizer_offer(), progress.readiness()))
 
     @guarded
     def on_stats_screen_loaded(self, message: Loaded) -> None:
@@ -181,6 +191,10 @@ class StatsScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
             offer.display = True
         app = cast("LlmqApp", self.app)
         titles = {name: topic.title_in(app.card_lang) for name, topic in app.bank.topics.items()}
+        if message.readiness is not None:
+            self.query_one("#readiness", Static).update(readiness_view(message.readiness, titles))
+            for part in ("#readiness-title", "#readiness"):
+                self.query_one(part).display = True
         self.query_one("#mastery", Static).update(mastery_table(s.topics, titles))
         c = s.code
         self.query_one("#code", Static).update(
