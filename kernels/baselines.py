@@ -61,6 +61,13 @@ def eager_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return a @ b
 
 
+def eager_fused_add_rms_norm(
+    x: torch.Tensor, residual: torch.Tensor, weight: torch.Tensor, eps: float = 1e-6
+) -> tuple[torch.Tensor, torch.Tensor]:
+    h = x + residual
+    return eager_rms_norm(h, weight, eps), h
+
+
 def eager_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, ignore_index: int = -100) -> torch.Tensor:
     return torch.nn.functional.cross_entropy(logits.float(), targets, ignore_index=ignore_index).to(logits.dtype)
 
@@ -146,12 +153,29 @@ def bytes_matmul(m: int, n: int, k: int, dtype: torch.dtype = torch.bfloat16) ->
     return (m * k + k * n + m * n) * _size(dtype)
 
 
+def inputs_fused_add_rms_norm(
+    rows: int, d: int, *, device: str, generator: torch.Generator, dtype: torch.dtype = torch.bfloat16
+) -> tuple:
+    return tuple(_randn(shape, dtype, device, generator) for shape in ((rows, d), (rows, d), (d,)))
+
+
+def bytes_fused_add_rms_norm(rows: int, d: int, dtype: torch.dtype = torch.bfloat16) -> int:
+    return (4 * rows * d + d) * _size(dtype)  # read x and residual, write out and the new residual
+
+
 # exercise -> (eager baseline, input maker, bytes moved, the solution's function name, shapes to time)
 SPECS: dict[str, tuple[Callable[..., Any], Callable[..., tuple], Callable[..., int], str, list[tuple[int, ...]]]] = {
     "vector_add": (eager_vector_add, inputs_vector_add, bytes_vector_add, "vector_add", [(1 << 20,), (1 << 24,), (98_432_123,)]),
     "reduction": (eager_reduction, inputs_reduction, bytes_reduction, "reduce_1d", [(1 << 20,), (1 << 24,), (98_432_123,)]),
     "matmul": (eager_matmul, inputs_matmul, bytes_matmul, "matmul", [(4096, 4096, 4096), (8192, 8192, 8192)]),
     "rms_norm": (eager_rms_norm, inputs_rms_norm, bytes_rms_norm, "rms_norm", [(4096, 1024), (4096, 4096), (8192, 8192)]),
+    "fused_residual_rms_norm": (
+        eager_fused_add_rms_norm,
+        inputs_fused_add_rms_norm,
+        bytes_fused_add_rms_norm,
+        "fused_add_rms_norm",
+        [(4096, 4096), (8192, 8192)],
+    ),
     "softmax": (eager_softmax, inputs_softmax, bytes_softmax, "softmax", [(4096, 1024), (4096, 4096), (4096, 8192)]),
     "rope": (eager_rope, inputs_rope, bytes_rope, "apply_rope", [(4, 32, 1024, 128), (8, 32, 4096, 128)]),
     "flash_attention": (
