@@ -77,12 +77,13 @@ def load(conn: sqlite3.Connection, tables: dict[str, TableRows]) -> None:
 
 
 def holds_progress(conn: sqlite3.Connection) -> bool:
-    """Whether the database holds anything a person made: answers, actions, submissions, settings
-    (cards that were only synced from the bank are not progress)."""
+    """Whether the database holds anything a person made: answers, actions, submissions, settings,
+    mock interview rounds (cards that were only synced from the bank are not progress)."""
     return bool(
         conn.execute(
             "SELECT EXISTS (SELECT 1 FROM review_log) OR EXISTS (SELECT 1 FROM submissions) "
-            "OR EXISTS (SELECT 1 FROM settings) OR EXISTS (SELECT 1 FROM cards WHERE state != 0 OR reps != 0 "
+            "OR EXISTS (SELECT 1 FROM settings) OR EXISTS (SELECT 1 FROM interviews) "
+            "OR EXISTS (SELECT 1 FROM cards WHERE state != 0 OR reps != 0 "
             "OR suspended != 0 OR buried_until_ms != 0 OR tags != '')"
         ).fetchone()[0]
     )

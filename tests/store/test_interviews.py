@@ -108,3 +108,21 @@ def test_the_exercise_rating_rule() -> None:
     assert exercise_rating(True, 900_000, 1800, 0) == Rating.Easy  # first run, within half the time
     assert exercise_rating(True, 900_001, 1800, 0) == Rating.Good
     assert exercise_rating(True, 60_000, 1800, 1) == Rating.Hard  # after a failed run
+
+
+def test_rounds_go_through_a_backup_and_a_home_with_one_is_not_overwritten(_private_home: Path, tmp_path: Path) -> None:
+    from llmq.export.backup import restore_file, write_backup
+    from llmq.export.errors import ExportError
+
+    with Store.open() as store:
+        rid = _start(store)
+        store.interviews.record_run(rid, passed=False, failed_checks=["shape"], started_ms=1000, at_ms=T0 + 1000)
+        store.interviews.abandon(rid, T0 + 2000)
+        write_backup(store, _private_home, tmp_path / "backup.json")
+    with pytest.raises(ExportError, match="already holds progress"):  # a round alone is progress
+        restore_file(tmp_path / "backup.json", _private_home)
+    elsewhere = tmp_path / "other-home"
+    restore_file(tmp_path / "backup.json", elsewhere)
+    with Store.open(elsewhere / "progress.db") as store:
+        (back,) = store.interviews.rounds(T0)
+    assert (back.exercise, back.status, back.failed_runs, back.first_failed) == ("attention.gqa", "abandoned", 1, ("shape",))
