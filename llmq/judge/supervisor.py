@@ -261,6 +261,16 @@ class Supervisor:
             self.reap()
             if self.child_status is not None:
                 return _exit_line(self.child_status)
+            if self.budget is None and self.budget_fd >= 0 and pidfd is not None:
+                # Before lock() the body runs only the judge's own code (a spare sandbox may wait
+                # minutes for its check): nothing to measure, so no rounds, just wait for the
+                # budget or the body's end. Each round costs a read of /proc per process.
+                with contextlib.suppress(InterruptedError):
+                    if self.budget_fd in select.select([pidfd, self.budget_fd], [], [])[0]:
+                        self.read_budget()
+                        if self.setup_error is not None:
+                            return ending("setup", error=self.setup_error)
+                continue
             started = time.monotonic()
             spent = time.thread_time()
             line = self.check()
