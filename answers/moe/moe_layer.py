@@ -177,8 +177,11 @@ def boundary_regimes(ctx):
     for dtype in DTYPES:
         for why, b, t, d, e, h, k, with_shared, adjust in REGIMES:
             args = _draw_inputs(ctx, dtype, b, t, d, e, h, k, with_shared, adjust=adjust)
+            # float32 logits of ~100 are rounded by ~1e-5 in any correct solution, which moves the
+            # weights by as much: looser there (an overflow gives NaN, caught at any tolerance)
+            tol = {"rtol": 1e-3, "atol": 1e-4} if adjust is _huge and dtype == torch.float32 else {}
             try:
-                _compare(ctx, args, k, dtype)
+                _compare(ctx, args, k, dtype, **tol)
             except CheckFailed as exc:
                 raise CheckFailed(f"{why}: {exc}") from None
 
