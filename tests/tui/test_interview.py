@@ -79,6 +79,11 @@ async def _answer_followups(pilot: Any, app: InterviewApp) -> None:
     await pilot.press("space")
     await settle(pilot)
     assert "1 Again ·" in screen_text(app)  # the review screen's rating bar with its previews
+    await pilot.press("l")  # the card in Chinese, in place, and back
+    await settle(pilot)
+    assert "为什么要除以 sqrt(d_k)？" in screen_text(app)
+    await pilot.press("l")
+    await settle(pilot)
     await pilot.press("3")
     await settle(pilot)
     assert "follow-up 2 of 2" in screen_text(app)

@@ -71,6 +71,8 @@ class InterviewFollowupsScreen(TranslatedBindings, ReportsWorkerErrors, Screen[N
         Binding("3", "rate(3)", N_("Good"), id="followup.good"),
         Binding("4", "rate(4)", N_("Easy"), id="followup.easy"),
         Binding("escape", "leave", N_("Leave"), id="followup.leave"),
+        # plain l where no input has the focus; ctrl+l also from a numeric card's input (as in review)
+        Binding("l,ctrl+l", "flip_language", N_("中/EN"), id="followup.language", key_display="l"),
     ]
 
     class Loaded(Message):
@@ -169,7 +171,7 @@ class InterviewFollowupsScreen(TranslatedBindings, ReportsWorkerErrors, Screen[N
 
     # -- keys -----------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("leave",):
+        if action in ("leave", "flip_language"):
             return True
         if self.busy:
             return False
@@ -178,6 +180,21 @@ class InterviewFollowupsScreen(TranslatedBindings, ReportsWorkerErrors, Screen[N
         if action == "show":
             return isinstance(self.view, FlashcardView) and self.suggested is None
         return True
+
+    def action_flip_language(self) -> None:
+        """The card in the other language (Chinese <-> English): a flashcard in place, any other
+        from the next card on; later cards and rounds follow."""
+        app = self.llmq
+        app.card_lang = "en" if app.card_lang == "zh" else "zh"
+        app.remember_language()
+        if self.asked is None or self.view is None:
+            return
+        question = app.bank.questions.get(self.asked.shown.qid)
+        localized = question.localized(app.card_lang) if question is not None else None
+        if isinstance(self.view, FlashcardView) and isinstance(localized, (Flashcard, Cloze)):
+            self.view.show_in(localized)  # a revealed answer stays revealed
+        else:
+            self.notify(_("The next card is shown in the other language."), title=_("Language"))
 
     def action_show(self) -> None:
         if self.view is not None and not self.busy and self.suggested is None:
