@@ -29,6 +29,8 @@ from llmq.srs.settings import load_settings
 from llmq.store import BankCard, Store, now_ms
 
 _FIT = 1e-9  # minutes: rounding room when a day's load is compared with its budget
+MAX_DAYS = 3 * 365  # a date further ahead is refused: the forecast's work grows with the days
+MAX_MINUTES = 24 * 60
 
 
 class PlanInputError(ValueError):
@@ -112,9 +114,9 @@ def compute_plan(
 ) -> Plan:
     """The plan for an interview on `target` with `minutes_per_day` of study a day, over the cards
     of the current bank (`bank`; None: the bank last synced). Raises PlanInputError for a date in
-    the past or minutes that are not positive."""
-    if not minutes_per_day > 0:
-        raise PlanInputError(f"minutes per day must be more than 0, not {minutes_per_day}")
+    the past or more than MAX_DAYS ahead, or minutes that are not positive or more than a day's."""
+    if not 0 < minutes_per_day <= MAX_MINUTES:
+        raise PlanInputError(f"minutes per day must be more than 0 and at most {MAX_MINUTES}, not {minutes_per_day}")
     if bank is not None:
         store.sync_bank(bank)
     settings = load_settings(store)
@@ -122,8 +124,8 @@ def compute_plan(
     clock = clock or DayClock(settings.day_starts_at)
     today = clock.day_of(now)
     days = (target - today).days
-    if days < 0:
-        raise PlanInputError(f"{target.isoformat()} is in the past (today is {today.isoformat()})")
+    if not 0 <= days <= MAX_DAYS:
+        raise PlanInputError(f"{target.isoformat()} is not between today ({today.isoformat()}) and {MAX_DAYS} days from it")
     span = Span(now_ms=now, day0_ms=clock.start_ms(today), days=days)
     with store.snapshot():
         cards = sorted((c for c in store.all_cards() if c.present and not c.state.suspended), key=lambda c: c.position)

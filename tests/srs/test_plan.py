@@ -14,7 +14,7 @@ import pytest
 from llmq.srs.daytime import DAY_MS, DayClock
 from llmq.srs.forecast import Span, card_outlook, new_card_outlook
 from llmq.srs.pace import DEFAULT_S, measure_pace
-from llmq.srs.plan import PlanInputError, compute_plan
+from llmq.srs.plan import MAX_DAYS, PlanInputError, compute_plan
 from llmq.srs.plan_date import parse_date, save_plan, saved_plan
 from llmq.srs.scheduler import Rating, Scheduler, _to_fsrs, fsrs_schedulers
 from llmq.srs.settings import Settings
@@ -148,7 +148,16 @@ def test_the_date_today_plans_nothing_and_says_so(user: Store) -> None:
     assert [w.kind for w in plan.warnings] == ["no_days"]
 
 
-@pytest.mark.parametrize(("target", "minutes"), [(TODAY - timedelta(days=1), 30), (TODAY + timedelta(days=5), 0)])
+@pytest.mark.parametrize(
+    ("target", "minutes"),
+    [
+        (TODAY - timedelta(days=1), 30),
+        (TODAY + timedelta(days=MAX_DAYS + 1), 30),
+        (TODAY + timedelta(days=5), 0),
+        (TODAY + timedelta(days=5), 24 * 60 + 1),
+        (TODAY + timedelta(days=5), float("nan")),
+    ],
+)
 def test_bad_input_is_refused(user: Store, target: date, minutes: float) -> None:
     with pytest.raises(PlanInputError):
         compute_plan(user, target, minutes, at_ms=NOW, clock=CLOCK)
