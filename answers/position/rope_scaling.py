@@ -86,8 +86,12 @@ def _positions(ctx, t, high):
     return pos
 
 
-def _compare(ctx, positions, head_dim, method, factor, dtype, rtol=None, atol=None, **kw):
-    got = ctx.call(positions, head_dim, method, factor, dtype=dtype, **kw)
+def _compare(ctx, positions, head_dim, method, factor, dtype, rtol=None, atol=None, default_dtype=False, **kw):
+    """`default_dtype`: float32 asked for by leaving `dtype` at its default."""
+    if default_dtype and dtype == torch.float32:
+        got = ctx.call(positions, head_dim, method, factor, **kw)
+    else:
+        got = ctx.call(positions, head_dim, method, factor, dtype=dtype, **kw)
     want = ctx.reference(positions, head_dim, method, factor, dtype=torch.float64, **kw)  # compared in `dtype`
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         what = f"a {type(got).__name__} of length {len(got)}" if isinstance(got, (tuple, list)) else type(got).__name__
@@ -100,13 +104,13 @@ def _compare(ctx, positions, head_dim, method, factor, dtype, rtol=None, atol=No
 
 
 @check(
-    "matches the reference: pi, ntk and yarn tables (head_dim 4-64, factor 1-8, theta and original_max_len varied, float32/float64)",
-    zh="与参考实现一致：pi、ntk 和 yarn 的表（head_dim 4-64，factor 1-8，theta 和 original_max_len 取不同值，float32/float64）",
+    "matches the reference: pi, ntk and yarn tables (head_dim 4-64, factor 1-8, theta and original_max_len varied, float32/float64/bfloat16)",
+    zh="与参考实现一致：pi、ntk 和 yarn 的表（head_dim 4-64，factor 1-8，theta 和 original_max_len 取不同值，float32/float64/bfloat16）",
 )
 def matches_reference(ctx):
-    dtype, method, d, factor, theta, length, betas, t = ctx.draw(
+    dtype, method, d, factor, theta, length, betas, t, default_dtype = ctx.draw(
         st.tuples(
-            st.sampled_from(DTYPES),
+            st.sampled_from([*DTYPES, torch.bfloat16]),
             st.sampled_from(METHODS),
             st.sampled_from([4, 6, 8, 16, 64]),
             st.sampled_from([1.0, 2.0, 2.5, 4.0, 8.0]),
@@ -114,13 +118,14 @@ def matches_reference(ctx):
             st.sampled_from([64, 512, 4096]),
             st.sampled_from([None, (16.0, 2.0)]),
             st.integers(1, 6),
+            st.booleans(),
         )
     )
-    positions = _positions(ctx, t, 64 if dtype == torch.float32 else 20000)
+    positions = _positions(ctx, t, 20000 if dtype == torch.float64 else 64)
     kw = {"theta": theta, "original_max_len": length}
     if betas is not None:
         kw.update(beta_fast=betas[0], beta_slow=betas[1])
-    _compare(ctx, positions, d, method, factor, dtype, **kw)
+    _compare(ctx, positions, d, method, factor, dtype, default_dtype=default_dtype, **kw)
 
 
 # (why, method, head_dim, factor, positions, keyword arguments)
