@@ -445,16 +445,11 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     lang = chosen_lang(args)
-    from llmq.srs.plan import MAX_DAYS, MAX_MINUTES, compute_plan
     from llmq.srs.plan_date import DEFAULT_MINUTES, parse_date, save_plan, saved_plan
 
     minutes = args.minutes_per_day
-    if minutes is not None and not 0 < minutes <= MAX_MINUTES:
-        raise UsageError(
-            _("--minutes-per-day must be a number of minutes above 0 and at most {most}, not {value}").format(
-                most=MAX_MINUTES, value=f"{minutes:g}"
-            )
-        )
+    if minutes is not None and not minutes > 0:
+        raise UsageError(_("--minutes-per-day must be a number of minutes above 0, not {value}").format(value=f"{minutes:g}"))
     target = None
     if args.date is not None:
         try:
@@ -467,6 +462,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             ) from None
     bank = _load(args)
     from llmq.srs.daytime import DayClock
+    from llmq.srs.plan import compute_plan
     from llmq.srs.plan_report import format_plan
     from llmq.srs.settings import load_settings
     from llmq.store import Store, now_ms
@@ -484,12 +480,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
             raise UsageError(
                 _("--date {date} is in the past (today is {today}); give the interview's date").format(
                     date=target.isoformat(), today=today.isoformat()
-                )
-            )
-        if (target - today).days > MAX_DAYS:
-            raise UsageError(
-                _("--date {date} is more than {days} days away; plan for a date within three years").format(
-                    date=target.isoformat(), days=MAX_DAYS
                 )
             )
         plan = compute_plan(store, target, minutes, bank.questions.values())
@@ -698,23 +688,24 @@ def cmd_interview(args: argparse.Namespace) -> int:
     from llmq.srs.interview_pick import RoundPlan, in_scope, pick_exercise
 
     bank = _load(args)
-    exercises = in_scope(bank.code_exercises(), args.topic, args.track)
+    # No --track: the CPU track, or every track of the --topic asked for (the GPU topic's are all GPU).
+    track = args.track or (None if args.topic else "cpu")
+    exercises = in_scope(bank.code_exercises(), args.topic, track)
     if not exercises:
-        with_code = sorted({e.topic for e in bank.code_exercises(args.track)})
-        raise UsageError(
-            _("no {track} code exercise in topic {topic}{hint}; topics with {track} exercises: {topics}").format(
-                track=args.track,
-                topic=repr(args.topic),
-                hint=_closest(args.topic or "", with_code),
-                topics=", ".join(with_code),
-            )
+        with_code = sorted({e.topic for e in bank.code_exercises(track)})
+        said = (
+            _("no code exercise in topic {topic}{hint}; topics with exercises: {topics}")
+            if track is None
+            else _("no {track} code exercise in topic {topic}{hint}; topics with {track} exercises: {topics}")
         )
+        hint = _closest(args.topic or "", with_code)
+        raise UsageError(said.format(track=track, topic=repr(args.topic), hint=hint, topics=", ".join(with_code)))
     with Store.open() as store:
         states = {card.qid: card.state for card in store.all_cards()}
     seed = args.seed if args.seed is not None else random.randrange(2**31)
     pick = pick_exercise(exercises, states, bank.questions, seed)
     assert pick is not None  # exercises is not empty
-    plan = RoundPlan(pick.exercise.id, pick.followups, max(1, round(args.minutes * 60)), seed, topic=args.topic, track=args.track)
+    plan = RoundPlan(pick.exercise.id, pick.followups, max(1, round(args.minutes * 60)), seed, topic=args.topic, track=track)
     from llmq.tui.preload import Preload
 
     preload = Preload.start(bank)
@@ -805,7 +796,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--minutes", type=float, default=30.0, help=_("the time for the code (default: %(default)g)"))
     p.add_argument("--topic", help=_("only exercises of this topic"))
-    p.add_argument("--track", choices=TRACKS, default="cpu", help=_("only this track: %(choices)s (default: %(default)s)"))
+    p.add_argument(
+        "--track", choices=TRACKS, help=_("only this track: %(choices)s (default: cpu, or every track of the --topic given)")
+    )
     p.add_argument("--seed", type=int, help=_("pick the exercise with this seed (the same progress and seed pick the same)"))
     p.add_argument("--history", action="store_true", help=_("list the rounds played, newest first"))
     p.add_argument("--json", action="store_true", help=_("with --history: the rounds as JSON"))

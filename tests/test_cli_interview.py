@@ -51,6 +51,8 @@ def test_history_lists_the_rounds_newest_first(_private_home: Path) -> None:
 def test_a_round_that_cannot_be_picked_is_a_usage_error() -> None:
     unknown = run_llmq("interview", "--topic", "atention", "--lang", "en")
     assert unknown.returncode == 2 and "did you mean attention?" in unknown.stderr
+    gpu_only = run_llmq("interview", "--topic", "gpu", "--track", "cpu", "--lang", "en")
+    assert gpu_only.returncode == 2 and "no cpu code exercise in topic 'gpu'" in gpu_only.stderr
     zero = run_llmq("interview", "--minutes", "0", "--lang", "en")
     assert zero.returncode == 2 and "--minutes must be more than 0" in zero.stderr
 
