@@ -5,16 +5,20 @@ refused with exit 2 and nothing saved."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from llmq.bank import load_bank
 from llmq.cli import main
+from llmq.srs.daytime import DayClock
 from llmq.srs.plan_date import saved_plan
-from llmq.store import Store
+from llmq.store import Store, now_ms
 from tests.conftest import run_llmq
 from tests.srs.synthetic_user import study
+
+# The study day, as llmq counts it (it starts at 4 AM): between midnight and 4 it is yesterday's date.
+TODAY = DayClock().day_of(now_ms())
 
 
 @pytest.fixture
@@ -22,11 +26,11 @@ def synthetic_user() -> None:
     """Two months of study of the bundled bank, two new cards a day, ending yesterday."""
     bank = list(load_bank(()).questions.values())
     with Store.open() as store:
-        study(store, bank, first_day=date.today() - timedelta(days=61), days=60, new_per_day=2, seed=5)
+        study(store, bank, first_day=TODAY - timedelta(days=61), days=60, new_per_day=2, seed=5)
 
 
 def _in(days: int) -> str:
-    return (date.today() + timedelta(days=days)).isoformat()
+    return (TODAY + timedelta(days=days)).isoformat()
 
 
 def test_json_has_the_contracts_shape_and_the_date_is_saved(synthetic_user: None) -> None:
@@ -65,7 +69,7 @@ def test_text_in_english_and_chinese(synthetic_user: None) -> None:
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["--date", (date.today() - timedelta(days=1)).isoformat()], "is in the past"),
+        (["--date", _in(-1)], "is in the past"),
         (["--date", "2027-13-01"], "is not a date: write it as YYYY-MM-DD"),
         (["--date", "next friday"], "is not a date"),
         (

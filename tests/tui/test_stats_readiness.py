@@ -4,13 +4,14 @@ date, the expected recall overall and per topic, and today's plan, as `llmq plan
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from llmq.bank import Bank
+from llmq.srs.daytime import DayClock
 from llmq.srs.plan import compute_plan
 from llmq.srs.plan_date import save_plan
-from llmq.store import Store
+from llmq.store import Store, now_ms
 from llmq.tui.screens.stats import StatsScreen
 from tests.srs.synthetic_user import study
 
@@ -31,9 +32,10 @@ async def test_no_readiness_until_a_date_is_saved(make_app: Callable[..., Any]) 
 
 
 async def test_readiness_once_a_date_is_saved(make_app: Callable[..., Any], bank: Bank) -> None:
-    target = date.today() + timedelta(days=12)
+    today = DayClock().day_of(now_ms())  # the study day (from 4 AM), as the screen counts it
+    target = today + timedelta(days=12)
     with Store.open() as store:
-        study(store, list(bank.questions.values()), first_day=date.today() - timedelta(days=21), days=20, new_per_day=1)
+        study(store, list(bank.questions.values()), first_day=today - timedelta(days=21), days=20, new_per_day=1)
         save_plan(store, target, 15)
         plan = compute_plan(store, target, 15)
     text = await _stats_text(make_app())
