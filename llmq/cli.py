@@ -445,11 +445,16 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     lang = chosen_lang(args)
+    from llmq.srs.plan import MAX_DAYS, MAX_MINUTES, compute_plan
     from llmq.srs.plan_date import DEFAULT_MINUTES, parse_date, save_plan, saved_plan
 
     minutes = args.minutes_per_day
-    if minutes is not None and not minutes > 0:
-        raise UsageError(_("--minutes-per-day must be a number of minutes above 0, not {value}").format(value=f"{minutes:g}"))
+    if minutes is not None and not 0 < minutes <= MAX_MINUTES:
+        raise UsageError(
+            _("--minutes-per-day must be a number of minutes above 0 and at most {most}, not {value}").format(
+                most=MAX_MINUTES, value=f"{minutes:g}"
+            )
+        )
     target = None
     if args.date is not None:
         try:
@@ -462,7 +467,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
             ) from None
     bank = _load(args)
     from llmq.srs.daytime import DayClock
-    from llmq.srs.plan import compute_plan
     from llmq.srs.plan_report import format_plan
     from llmq.srs.settings import load_settings
     from llmq.store import Store, now_ms
@@ -480,6 +484,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
             raise UsageError(
                 _("--date {date} is in the past (today is {today}); give the interview's date").format(
                     date=target.isoformat(), today=today.isoformat()
+                )
+            )
+        if (target - today).days > MAX_DAYS:
+            raise UsageError(
+                _("--date {date} is more than {days} days away; plan for a date within three years").format(
+                    date=target.isoformat(), days=MAX_DAYS
                 )
             )
         plan = compute_plan(store, target, minutes, bank.questions.values())
