@@ -84,5 +84,8 @@ class RoundRecorder:
         """At quit: finish the writes asked, then a round short of its report is saved as abandoned."""
         self._pool.shutdown(wait=True)
         if self.round_id is not None and not self.ended:
-            self._progress().store.interviews.abandon(self.round_id, now_ms())
+            try:
+                self._progress().store.interviews.abandon(self.round_id, now_ms())
+            except Exception:  # the store failed at quit: the row, still marked running, reads
+                return  # as abandoned once its heartbeat is stale, so nothing is lost
             self.ended = True
