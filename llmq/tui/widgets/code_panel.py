@@ -83,22 +83,22 @@ class CodePanel(ReportsWorkerErrors, CardView):
     def compose(self) -> ComposeResult:
         # The editor and the results take most of the room; the task, hints and reference sit in
         # a pane of their own that scrolls (f3 hides it, f11 maximises the editor or the results).
-        with Horizontal():
-            with ReadingScroll(id="task-pane"):
-                yield Static(self.exercise.title, classes="card-title")
-                yield BankMarkdown(self.exercise.task, classes="prompt")
-                yield Vertical(id="hints")
-                yield Vertical(id="reference")
-            with Vertical(id="work-pane"):
-                yield CodeEditor(self.exercise.stub, id="editor")
-                with Horizontal(id="check-status"):
-                    yield Static(_("ctrl+r or f5: run the checks"), id="status-line")
-                    yield ProgressBar(total=self.exercise.timeout_s, show_eta=False, id="check-progress")
-                with ReadingScroll(id="results-scroll"):
-                    yield ResultsPanel(id="results")
+        # The panel lays the two panes side by side itself (no container between: each level of
+        # containers is drawn in full at every card change). The check's progress bar is built
+        # when a check first runs.
+        with ReadingScroll(id="task-pane"):
+            yield Static(self.exercise.title, classes="card-title")
+            yield BankMarkdown(self.exercise.task, classes="prompt")
+            yield Vertical(id="hints")
+            yield Vertical(id="reference")
+        with Vertical(id="work-pane"):
+            yield CodeEditor(self.exercise.stub, id="editor")
+            with Horizontal(id="check-status"):
+                yield Static(_("ctrl+r or f5: run the checks"), id="status-line")
+            with ReadingScroll(id="results-scroll"):
+                yield ResultsPanel(id="results")
 
     def on_mount(self) -> None:
-        self.query_one("#check-progress").display = False
         self.editor.focus()
         self.run_worker(self._load_attempt, thread=True, exit_on_error=False, group="load")
 
@@ -158,7 +158,11 @@ class CodePanel(ReportsWorkerErrors, CardView):
         run = self._run
         self._started = time.monotonic()
         self.query_one("#results", ResultsPanel).show_note(_("running the checks…"))
-        bar = self.query_one("#check-progress", ProgressBar)
+        bars = self.query("#check-progress").results(ProgressBar)
+        bar = next(bars, None)
+        if bar is None:  # the first check on this card
+            bar = ProgressBar(total=self.exercise.timeout_s, show_eta=False, id="check-progress")
+            self.query_one("#check-status").mount(bar)
         bar.update(progress=0)
         bar.display = True
         self._ticker = self.set_interval(0.1, self._tick)
