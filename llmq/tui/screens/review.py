@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 STUDY_MORE = 10  # new cards that `+` lets through beyond today's limit
 # A card change slower than this shows the keys that work meanwhile (fewer: none acts on a card).
-SLOW_CHANGE_S = 0.3
+SLOW_CHANGE_S = 1.0
 
 
 @dataclass(frozen=True)
