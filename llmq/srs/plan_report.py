@@ -59,11 +59,14 @@ def day_text(day: PlanDay) -> str:
     if not day.exercises:
         return _("{new}, {reviews}, about {minutes} min").format(new=new, reviews=reviews, minutes=minutes)
     exercises = ngettext("{count} exercise", "{count} exercises", day.exercises).format(count=day.exercises)
-    redo = [x for x in day.exercise_ids if x not in day.new_exercise_ids]
-    which = [_("redo {ids}").format(ids=", ".join(redo))] if redo else []
-    which += [_("new {ids}").format(ids=", ".join(day.new_exercise_ids))] if day.new_exercise_ids else []
+    redo = ", ".join(x for x in day.exercise_ids if x not in day.new_exercise_ids)
+    first = ", ".join(day.new_exercise_ids)
+    if redo and first:
+        which = _("redo {redo}; new {new}").format(redo=redo, new=first)
+    else:
+        which = _("redo {ids}").format(ids=redo) if redo else _("new {ids}").format(ids=first)
     return _("{new}, {reviews}, {exercises} ({which}), about {minutes} min").format(
-        new=new, reviews=reviews, exercises=exercises, which="; ".join(which), minutes=minutes
+        new=new, reviews=reviews, exercises=exercises, which=which, minutes=minutes
     )
 
 
@@ -81,7 +84,7 @@ def warning_text(w: PlanWarning, plan: Plan) -> str:
             w.count,
         ).format(count=w.count, date=plan.date, minutes=f"{plan.minutes_per_day:g}")
         if w.minutes > plan.minutes_per_day:
-            text += " " + _("About {minutes} minutes a day would.").format(minutes=f"{w.minutes:.0f}")
+            text += _(" About {minutes} minutes a day would.").format(minutes=f"{w.minutes:.0f}")
         return text
     if w.kind == "over_budget":
         return ngettext(
