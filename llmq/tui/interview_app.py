@@ -14,7 +14,6 @@ from typing import Any
 
 from llmq.bank import Bank
 from llmq.srs.interview_pick import RoundPlan
-from llmq.store import HEARTBEAT_S
 from llmq.tui.app import LlmqApp, exit_status
 from llmq.tui.interview_recorder import RoundRecorder
 from llmq.tui.preload import Preload
@@ -33,7 +32,7 @@ class InterviewApp(LlmqApp):
         from llmq.tui.screens.interview import InterviewScreen
 
         self.push_screen(InterviewScreen(self.plan, self.clock))
-        self.set_interval(HEARTBEAT_S, self.recorder.heartbeat)
+        self.recorder.start_heartbeat()
         # kill, kill -INT and a closed terminal quit as ctrl+q does, so the round is saved as
         # abandoned at once (a SIGKILL cannot be caught: its round reads abandoned once stale).
         loop = asyncio.get_running_loop()

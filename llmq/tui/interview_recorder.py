@@ -9,6 +9,8 @@ for the writes asked so far, then marks a round that has not reached its report 
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 from textual.message_pump import MessagePump
 
-from llmq.store import InterviewRound, now_ms
+from llmq.store import HEARTBEAT_S, InterviewRound, now_ms
 
 if TYPE_CHECKING:
     from llmq.tui.progress_facade import Progress
@@ -50,6 +52,7 @@ class RoundRecorder:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmq-interview")
         self.round_id: int | None = None
         self.ended = False  # finished or abandoned: nothing more to write
+        self._stop = threading.Event()
 
     def submit(self, what: str, job: Job, reply_to: MessagePump) -> None:
         """Run `job` after the writes asked before it; `reply_to` gets RoundSaved or RoundSaveFailed."""
@@ -66,10 +69,20 @@ class RoundRecorder:
 
         self._pool.submit(run)
 
+    def start_heartbeat(self, every_s: float = HEARTBEAT_S) -> None:
+        """Beat on a thread of its own: the event loop stands still while $EDITOR has the terminal
+        (app.suspend), and a round being written in vim is alive all the same."""
+
+        def beat() -> None:
+            while not self._stop.wait(every_s):
+                self.heartbeat()
+
+        threading.Thread(target=beat, name="llmq-interview-heartbeat", daemon=True).start()
+
     def heartbeat(self) -> None:
         """The round's app is alive (a killed app's round reads as abandoned once this stops)."""
         round_id = self.round_id
-        if round_id is None or self.ended:
+        if round_id is None or self.ended or self._stop.is_set():
             return
 
         def run() -> None:
@@ -78,10 +91,12 @@ class RoundRecorder:
             except Exception:  # a missed heartbeat costs nothing; the next one or the next write tells
                 return
 
-        self._pool.submit(run)
+        with contextlib.suppress(RuntimeError):  # the pool closed meanwhile (quitting)
+            self._pool.submit(run)
 
     def close(self) -> None:
         """At quit: finish the writes asked, then a round short of its report is saved as abandoned."""
+        self._stop.set()
         self._pool.shutdown(wait=True)
         if self.round_id is not None and not self.ended:
             try:

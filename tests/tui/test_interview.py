@@ -267,3 +267,49 @@ async def test_giving_up_and_leaving_in_chinese(bank: Bank, _private_home: Any) 
     assert (saved.status, saved.outcome, saved.runs, saved.exercise_rating) == ("abandoned", "gave_up", 0, 1)
     assert [f.rating for f in saved.followups] == [None, None]
     assert ratings == {EXERCISE: [1], FOLLOWUPS[0]: [], FOLLOWUPS[1]: []}
+
+
+def test_the_heartbeat_beats_off_the_event_loop_and_close_abandons(_private_home: Any) -> None:
+    """The recorder's heartbeat runs on its own thread (the event loop stands still while $EDITOR
+    has the terminal), and closing it saves a round short of its report as abandoned."""
+    import time
+
+    from llmq.store import now_ms
+    from llmq.tui.interview_recorder import RoundRecorder
+
+    class Inbox:
+        def __init__(self) -> None:
+            self.messages: list[Any] = []
+
+        def post_message(self, message: Any) -> bool:
+            self.messages.append(message)
+            return True
+
+    class Opened:
+        def __init__(self) -> None:
+            self.store = Store.open()
+
+    progress = Opened()
+    recorder = RoundRecorder(lambda: progress)  # type: ignore[arg-type, return-value]
+    inbox = Inbox()
+    start = now_ms() - 60_000
+    recorder.submit(
+        "start",
+        lambda p: (
+            p.store.interviews.start(EXERCISE, limit_s=60, seed=1, topic=None, track=None, followups=[], at_ms=start),
+            None,
+        ),
+        inbox,  # type: ignore[arg-type]
+    )
+    recorder.start_heartbeat(every_s=0.02)
+    deadline = time.monotonic() + 20
+    beat = start
+    while beat == start and time.monotonic() < deadline:  # waits on the beat itself, not on a time
+        time.sleep(0.02)
+        (r,) = progress.store.interviews.rounds(0)
+        beat = r.heartbeat_ms
+    assert beat > start
+    recorder.close()
+    (r,) = progress.store.interviews.rounds(0)
+    assert r.status == "abandoned" and [m.what for m in inbox.messages] == ["start"]
+    progress.store.close()
