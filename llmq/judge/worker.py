@@ -94,6 +94,7 @@ def warm() -> None:
     warmup.tensors()
     from llmq.judge import jail
 
+    jail.sweep_stale_folders()  # limits-only folders left by a worker that was killed outright
     jail.isolation_level()  # the probe jail, and the read-only view, once, before the first check
     jail.view()
     warmup.hypothesis_constants()  # last: every module a harness inherits is imported by now
@@ -209,10 +210,8 @@ class Worker:
                 self.fail(job, "crash", f"the judge could not start a sandbox: {exc}")
                 return
             job.nonce = self.nonces.new()
-            nonce_r, nonce_w = os.pipe()
-            self.nonces.send(job.nonce, nonce_w)  # straight from the unforked page into the pipe
-            os.close(nonce_w)
             sandbox = job.sandbox
+            nonce_r = -1
 
             def body(w: int) -> None:
                 harness.main(request, sandbox, nonce_r, w)
@@ -223,8 +222,21 @@ class Worker:
             def body(w: int) -> None:
                 _describe_child(job.payload.get("answer_path", ""), w)
 
-        r, w = os.pipe()
-        pid = os.fork()
+        opened: list[int] = []
+        try:
+            if job.sandbox is not None:
+                nonce_r, nonce_w = os.pipe()
+                opened += (nonce_r, nonce_w)
+                self.nonces.send(job.nonce, nonce_w)  # straight from the unforked page into the pipe
+                os.close(opened.pop())
+            r, w = os.pipe()
+            opened += (r, w)
+            pid = os.fork()
+        except OSError as exc:  # out of descriptors or processes: this job fails, the worker goes on
+            for fd in opened:
+                os.close(fd)
+            self.abandon(job, exc)
+            return
         if pid == 0:
             try:
                 os.close(r)
@@ -241,6 +253,25 @@ class Worker:
         job.pid, job.fd = pid, r
         self.running[r] = job
         self.selector.register(r, selectors.EVENT_READ, job)
+
+    def abandon(self, job: Job, exc: OSError) -> None:
+        """A job whose harness (or describe process) could not be started: its sandbox ended, its
+        descriptors closed, its nonce forgotten, and a verdict (or error) that says why."""
+        isolation = job.sandbox.isolation if job.sandbox is not None else "limits-only"
+        if job.sandbox is not None:
+            started = job.sandbox
+            self.end_sandbox(job)
+            for fd in (started.req_w, started.resp_r, started.out_r):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.forget_nonce(job)
+        what = "the check's harness" if job.op == "check" else "the describe process"
+        self.fail(
+            job,
+            "crash",
+            f"the judge could not start {what}: {exc} (too many processes or open files on this machine?)",
+            isolation,
+        )
 
     def reap(self, job: Job, kill: bool) -> int:
         """Finish a child: kill its group if asked (and always its leftovers and its sandbox), wait."""
@@ -569,9 +600,13 @@ def _become_subreaper() -> None:
 
 def _describe_child(answer_path: str, fd: int) -> None:
     from llmq.judge import harness
+    from llmq.judge.limits import close_fds_except
     from llmq.judge.wire import write_all
 
     os.setpgid(0, 0)
+    # Forked from the worker, it holds every descriptor the worker holds: the spare's job and
+    # verdict pipes, the running checks' sandbox channels. The answer module it loads needs none.
+    close_fds_except({fd})
     try:
         result = harness.describe(answer_path)
     except BaseException as exc:

@@ -48,7 +48,7 @@ from llmq.judge.jail.handle import (
 )
 from llmq.judge.jail.inside import lock
 from llmq.judge.jail.levels import guarantees, isolation_level, why_limits_only
-from llmq.judge.jail.starting import start
+from llmq.judge.jail.starting import start, sweep_stale_folders
 from llmq.judge.jail.visible import View, view
 
 __all__ = [
@@ -68,6 +68,7 @@ __all__ = [
     "lock",
     "start",
     "supervisor",
+    "sweep_stale_folders",
     "view",
     "why_limits_only",
 ]

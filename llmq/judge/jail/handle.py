@@ -91,7 +91,10 @@ class Jail:
                     signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
                 else:
                     os.kill(self.pid, signal.SIGKILL)
-        if os.getpid() == self.parent:
+        if os.getpid() == self.parent and reaped is not True:
+            # Not when the pidfd says it was collected already (our own wait4, a subreaper's
+            # loop): its number is free then, maybe another child's, and waiting on it would block
+            # on that child and steal its exit status.
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(self.pid, 0)
         if self.folder:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import shutil
 import signal
 import tempfile
 from collections.abc import Callable, Sequence
@@ -112,12 +113,20 @@ def _start_limits_only(body: Callable[[], None], keep_fds: Sequence[int], spec: 
     if _arch():
         seccomp.build(_arch(), spec.network, False)  # cached: the body only installs it
         _readable(view())  # cached too: the body only opens them
-    folder = tempfile.mkdtemp(prefix="llmq-jail-")
-    if identity == "nobody":
-        os.chown(folder, NOBODY, NOBODY)
-    status_r, status_w = os.pipe()
     me = os.getpid()
-    pid = os.fork()
+    folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{me}-")
+    fds: list[int] = []
+    try:
+        if identity == "nobody":
+            os.chown(folder, NOBODY, NOBODY)
+        fds += os.pipe()
+        status_r, status_w = fds
+        pid = os.fork()
+    except BaseException:  # out of descriptors or processes: nothing of this jail stays
+        for fd in fds:
+            os.close(fd)
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     if pid == 0:
         try:
             os.setsid()
@@ -129,6 +138,42 @@ def _start_limits_only(body: Callable[[], None], keep_fds: Sequence[int], spec: 
         os._exit(70)
     os.close(status_w)
     return Jail(pid, LIMITS_ONLY, status_r, folder, me)
+
+
+FOLDER_PREFIX = "llmq-jail-"  # then the pid of the process that started the jail, "-", random
+
+
+def sweep_stale_folders() -> list[str]:
+    """Remove the limits-only folders in the temporary folder whose starter is gone (a worker
+    killed outright cannot remove its idle spare's folder); returns the paths removed. A folder
+    whose starter still runs, or that belongs to another user, is left alone."""
+    removed: list[str] = []
+    parent = tempfile.gettempdir()
+    try:
+        names = [n for n in os.listdir(parent) if n.startswith(FOLDER_PREFIX)]
+    except OSError:
+        return removed
+    for name in names:
+        starter = name[len(FOLDER_PREFIX) :].split("-", 1)[0]
+        if not starter.isdigit() or _alive(int(starter)):
+            continue  # an older llmq's folder (no pid in its name), or one in use
+        path = os.path.join(parent, name)
+        with contextlib.suppress(OSError):
+            if os.lstat(path).st_uid != os.geteuid() and os.geteuid() != 0:
+                continue
+            shutil.rmtree(path)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's: it exists
+    return True
 
 
 def _setup_failed(status_w: int, exc: BaseException) -> None:
