@@ -69,9 +69,15 @@ class InterviewPanel(CodePanel):
         self._pressed = 0.0
 
     def on_mount(self) -> None:
+        # Once laid out: moved before the editor has its width, the cursor scrolls it sideways.
+        self.call_after_refresh(self._cursor_to_body)
+
+    def _cursor_to_body(self) -> None:
+        """The cursor in the (last) function's empty body, ready to type; the view at the left edge."""
         editor = self.editor
         last = editor.document.line_count - 1
-        editor.move_cursor((last, len(editor.document.get_line(last))))  # in the body, ready to type
+        editor.move_cursor((last, len(editor.document.get_line(last))))
+        editor.scroll_to(x=0, animate=False)
 
     def _load_attempt(self) -> None:
         """A round starts blank: the last attempt is not loaded."""
