@@ -111,6 +111,7 @@ async def test_a_round_that_passes(bank: Bank, _private_home: Any) -> None:
         editor = screen.query_one(CodeEditor)
         # the task alone: a blank editor (imports and the signature), no hint or reference key
         assert editor.text == "import torch\n\n\ndef grouped_query_attention(q, k, v, causal=True):\n    "
+        assert editor.cursor_location == (4, 4) and editor.scroll_x == 0  # in the body, ready to type
         text = screen_text(app)
         assert "grouped_query_attention(q, k, v, causal=True)" in text and "30:00 left" in text
         footer = text.rstrip().splitlines()[-1]
