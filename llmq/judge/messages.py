@@ -116,6 +116,7 @@ TEMPLATES: tuple[str, ...] = (
     N_("unexpected reply while loading: {kind}"),
     N_("{error} (a bank bug; please report)"),
     N_("the judge could not start a sandbox: {error}"),
+    N_("the judge could not start the check's harness: {error} (out of processes or open files?)"),
     N_("the judge's harness stopped without a verdict ({how}): the solution may have killed it, or this is a bug in llmq"),
     N_("the verdict channel carried something that is not the harness's verdict"),
     N_("the judge's describe process stopped without an answer ({how})"),

@@ -266,12 +266,7 @@ class Worker:
                     os.close(fd)
         self.forget_nonce(job)
         what = "the check's harness" if job.op == "check" else "the describe process"
-        self.fail(
-            job,
-            "crash",
-            f"the judge could not start {what}: {exc} (too many processes or open files on this machine?)",
-            isolation,
-        )
+        self.fail(job, "crash", f"the judge could not start {what}: {exc} (out of processes or open files?)", isolation)
 
     def reap(self, job: Job, kill: bool) -> int:
         """Finish a child: kill its group if asked (and always its leftovers and its sandbox), wait."""

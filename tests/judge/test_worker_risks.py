@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from llmq.judge import jail, link
+from llmq import l10n
+from llmq.judge import jail, link, messages
 from llmq.judge import worker as worker_mod
 from llmq.judge.worker import Job, Nonces, Worker
 from tests.judge.conftest import GQA
@@ -81,7 +82,13 @@ def test_a_harness_that_cannot_be_forked_fails_its_check_and_leaves_nothing(monk
         monkeypatch.setattr(worker_mod, "os", os)
     (reply,) = _lines(out_r)
     assert reply["id"] == 1 and reply["verdict"]["status"] == "crash"
-    assert "could not start the check's harness" in json.dumps(reply["verdict"])
+    said = "\n".join(c["message"] for c in reply["verdict"]["checks"])
+    assert "the judge could not start the check's harness: [Errno 11]" in said, said
+    l10n.set_language("zh")
+    try:
+        assert "评测器无法启动本次检查的 harness" in messages.translate(said), messages.translate(said)
+    finally:
+        l10n.set_language("en")
     assert not worker.running and len(worker.nonces.free) == Nonces.SLOTS
     (sandbox,) = started
     assert not os.path.exists(f"/proc/{sandbox.jail.pid}"), "the check's sandbox outlived its failed start"
