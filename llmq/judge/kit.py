@@ -10,7 +10,7 @@ import functools
 import hashlib
 import inspect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -75,15 +75,26 @@ class CheckSpec:
     fn: Callable[[Ctx], None]
     examples: int | None = None  # hypothesis examples for this check; None: the judge's default
     title_zh: str = ""  # the title in Chinese; "" shows the English one
+    teaches: tuple[str, ...] = ()  # ids of the bank's cards that teach what this check tests
 
 
-def check(title: str, examples: int | None = None, *, zh: str = "") -> Callable[[Callable[[Ctx], None]], Callable[[Ctx], None]]:
+def check(
+    title: str, examples: int | None = None, *, zh: str = "", teaches: Sequence[str] = ()
+) -> Callable[[Callable[[Ctx], None]], Callable[[Ctx], None]]:
     """Mark a function of one `ctx` as a check; `title` is what the report shows, `zh` the same
     title in Chinese (the bundled bank gives one for every check; verdicts keep the English as the
-    check's name and carry the Chinese beside it)."""
+    check's name and carry the Chinese beside it). `teaches` names the bank's cards (flashcard,
+    choice, numeric or cloze ids) that teach what the check tests: when it fails they become due
+    now and the verdict names them (`llmq verify` proves each id is a card of the bank)."""
+    if isinstance(teaches, str):  # teaches="a.b" would otherwise read as the ids "a", ".", "b"
+        raise TypeError(f"check {title!r}: teaches= takes a list of card ids, e.g. teaches=[{teaches!r}]")
+    ids = tuple(teaches)
+    for card_id in ids:
+        if not isinstance(card_id, str) or not card_id:
+            raise TypeError(f"check {title!r}: teaches= holds {card_id!r}; each entry is a card id (a non-empty string)")
 
     def mark(fn: Callable[[Ctx], None]) -> Callable[[Ctx], None]:
-        fn.__llmq_check__ = CheckSpec(title, fn, examples, zh)  # type: ignore[attr-defined]
+        fn.__llmq_check__ = CheckSpec(title, fn, examples, zh, ids)  # type: ignore[attr-defined]
         return fn
 
     return mark
