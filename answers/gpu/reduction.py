@@ -91,9 +91,9 @@ SIZES = [1, 3, 127, 128, 129, 1000, 1023, 1024, 1025, 2048, 4097, 20000, 140001]
 
 @check(
     "boundary regimes, every run: n = 1, 3, 127-129, 1000, 1023-1025, 2048, 4097, 20000, 140001; sums of small integers "
-    "(exact); max of all-negative values, the maximum first and last",
+    "(exact); max of all-negative values, the maximum first and last (n up to 4097)",
     zh="每次都测的边界情形：n = 1、3、127-129、1000、1023-1025、2048、4097、20000、140001；小整数求和（结果精确）；"
-    "全为负数时的 max，最大值在第一个和最后一个元素",
+    "全为负数时的 max，最大值在第一个和最后一个元素（n 最大到 4097）",
     examples=1,
 )
 def boundary_regimes(ctx):
@@ -101,6 +101,8 @@ def boundary_regimes(ctx):
     for n in SIZES:
         ints = ctx.randint(1, 8, (n,)).to(torch.float32)  # sums below 2**24: exact in float32 in any order
         _judge(ctx, ints, "sum", f"sum of {n} integers in 1..7")
+        if n > 5000:
+            continue  # the masks and the first block's max show at every size below; the interpreter is slow
         negative = -ctx.rand(n) - 1.0  # in (-2, -1]: 0 is never the answer
         negative[-1] = -0.5
         _judge(ctx, negative, "max", f"max of {n} negative values, the largest last")
