@@ -9,7 +9,9 @@ gpu; both by default) and prints one JSON line per track:
   judge_seconds           the judge's own time, all submissions together (over `seconds`: the
                           cores the run used at once)
   cpu_seconds             user + system CPU of the command and everything it started
-  cores                   os.cpu_count(): verify runs that many submissions at a time (up to 4)
+  cores                   os.cpu_count()
+  workers, jobs           the judge workers verify used, and the submissions judged at once on
+                          them all (verify.parallelism: two per core, two per worker, at most 8)
   load_before, load_after the 1-minute load average before and after (others' work on a shared
                           machine slows the run: compare figures taken at similar loads)
 The issue's budgets on a 2-core machine: cpu under 180 s, gpu under 480 s.
@@ -64,6 +66,8 @@ def run(track: str) -> dict[str, object]:
         return figures
     exercises = report.get("exercises", [])
     per_exercise = [1 + e.get("wrong_answers_total", 0) + e.get("alternatives_total", 0) for e in exercises]
+    figures["workers"] = report.get("workers")
+    figures["jobs"] = report.get("jobs")
     figures["exercises"] = len(exercises)
     figures["submissions"] = sum(per_exercise) * SEEDS_PER_TRACK[track]
     figures["judge_seconds"] = round(sum(e.get("run_s", 0.0) for e in exercises), 1)

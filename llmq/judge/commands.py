@@ -16,7 +16,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TextIO
 
@@ -24,7 +24,7 @@ from llmq.exit_codes import EXIT_FAIL, EXIT_OK
 from llmq.judge import forbidden as forbidden_mod
 from llmq.judge.client import Cancelled, ExerciseLike, Judge, Pending, read_source
 from llmq.judge.verdict import LOADS, NO_FORBIDDEN, CheckResult, Verdict, finish, missing_function, render_text
-from llmq.judge.verify import render_verify_report, verify
+from llmq.judge.verify import parallelism, render_verify_report, verify
 from llmq.l10n import _
 
 WATCH_POLL_S = 0.2
@@ -261,12 +261,14 @@ def verify_exercises(
     out: TextIO | None = None,
     jobs: int | None = None,
 ) -> int:
-    """The judge's half of `llmq verify`: 0 when everything holds, 1 otherwise. Runs as many
-    submissions at a time as there are cores (up to 4)."""
+    """The judge's half of `llmq verify`: 0 when everything holds, 1 otherwise. Runs two
+    submissions at a time per core on as many workers as verify.parallelism says; `jobs` given:
+    that many at a time on one worker."""
     out = out or sys.stdout
-    jobs = jobs or max(1, min(4, os.cpu_count() or 1))
-    with Judge(jobs=jobs) as judge:
-        report = verify(exercises, judge, bank_errors=bank_errors)
+    workers, per_worker = (1, jobs) if jobs else parallelism(os.cpu_count())
+    with ExitStack() as stack:
+        judges = [stack.enter_context(Judge(jobs=per_worker)) for _ in range(workers)]
+        report = verify(exercises, judges, bank_errors=bank_errors)
     if as_json:
         out.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=1) + "\n")
     else:

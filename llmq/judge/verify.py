@@ -1,13 +1,14 @@
 """`llmq verify`, the judge's half: every reference passes its checks, every known-wrong answer
-fails them, every alternative correct answer passes them. Runs through the warm worker, several
+fails them, every alternative correct answer passes them. Runs through warm workers, several
 submissions at a time; never imports torch itself. An answer module that cannot be loaded is a
 bank error naming it, never a traceback or a hang of verify.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -19,6 +20,22 @@ from llmq.l10n import N_, _, ngettext
 # wrong answer must be caught under every one, the reference and alternatives pass under every one.
 VERIFY_SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4)
 GPU_VERIFY_SEEDS = 2  # the GPU track's runs are slow: its exercises use the first two seeds
+
+# How many submissions run at once. A bank answer's run is short (a wrong answer ~0.1 s of CPU), and
+# much of its time is waiting: for its sandbox to start, to load and to be killed, and for the worker
+# that starts and ends sandboxes one at a time. With one run per core the cores idled about half of
+# `llmq verify --track cpu` (336 s for ~345 CPU-s on two cores); so two runs per core, on one worker
+# per two runs (a worker's own serial start/end work then overlaps too). Capped: each worker holds
+# torch in memory (~250 MB), and each run a sandbox.
+RUNS_PER_CORE = 2
+JOBS_PER_WORKER = 2
+MAX_RUNS = 8
+
+
+def parallelism(cores: int | None) -> tuple[int, int]:
+    """(workers, jobs per worker) for `llmq verify` on a machine with `cores` cores."""
+    runs = max(JOBS_PER_WORKER, min(MAX_RUNS, RUNS_PER_CORE * (cores or 1)))
+    return runs // JOBS_PER_WORKER, JOBS_PER_WORKER
 
 
 @dataclass
@@ -45,6 +62,8 @@ class VerifyReport:
     exercises: list[ExerciseReport]
     bank_errors: list[str]
     elapsed_s: float = 0.0
+    workers: int = 1  # judge workers used
+    jobs: int = 1  # submissions judged at once, all workers together
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -133,12 +152,13 @@ def _seed_list(seeds: Iterable[int]) -> str:
 
 def verify(
     exercises: Iterable[ExerciseLike],
-    judge: Judge,
+    judge: Judge | Sequence[Judge],
     bank_errors: Iterable[str] = (),
     seeds: tuple[int, ...] = VERIFY_SEEDS,
 ) -> VerifyReport:
     """Judge every bank-provided submission of every exercise under every seed (GPU track: the
-    first two); collect what does not hold.
+    first two) on `judge` (or spread over several judges, each its own worker); collect what does
+    not hold.
 
     A wrong answer caught under some seeds only is a bank error naming the exercise, the answer
     and the seeds it passes under: its checks catch it by luck. An answer module that cannot be
@@ -146,9 +166,13 @@ def verify(
     exercise is reported as failing, and verify goes on with the rest.
     """
     started = time.monotonic()
+    judges = list(judge) if isinstance(judge, Sequence) else [judge]
+    if not judges:
+        raise ValueError("verify() needs at least one judge")
+    turns = itertools.cycle(judges)  # taken in turn: every worker gets long runs first, short ones last
     errors = list(bank_errors)
     exercises = list(exercises)
-    described = [(ex, judge.submit_describe(ex.answer_path)) for ex in exercises]  # in parallel
+    described = [(ex, next(turns).submit_describe(ex.answer_path)) for ex in exercises]  # in parallel
     reports: list[ExerciseReport] = []
     plans: list[tuple[ExerciseLike, dict[str, Any]]] = []
     for ex, pending in described:
@@ -172,7 +196,7 @@ def verify(
     queued: dict[tuple[int, str, str, int], Pending] = {}
     for i, kind, name, s in keys:
         quick = kind != "reference"  # bank answers stop at their first failing check, unshrunk
-        queued[(i, kind, name, s)] = judge.submit(
+        queued[(i, kind, name, s)] = next(turns).submit(
             plans[i][0], submission=kind, name=name, seed=s, shrink=not quick, stop_on_failure=quick
         )
     runs: list[tuple[ExerciseLike, dict[str, Any], Runs, list[tuple[str, Runs]], list[tuple[str, Runs]]]] = []
@@ -192,6 +216,8 @@ def verify(
         exercises=reports,
         bank_errors=errors,
         elapsed_s=round(time.monotonic() - started, 2),
+        workers=len(judges),
+        jobs=sum(getattr(j, "jobs", 1) for j in judges),
     )
 
 
@@ -277,5 +303,10 @@ def render_verify_report(report: VerifyReport) -> str:
     errors = len(report.bank_errors)
     if errors:
         held += ngettext(", {count} bank error", ", {count} bank errors", errors).format(count=errors)
-    lines.append(f"{'OK' if report.ok else 'FAILED'}: {held} ({report.elapsed_s:.1f} s)")
+    timing = ngettext(
+        "{seconds} s, {jobs} submissions at a time on {workers} worker",
+        "{seconds} s, {jobs} submissions at a time on {workers} workers",
+        report.workers,
+    ).format(seconds=f"{report.elapsed_s:.1f}", jobs=report.jobs, workers=report.workers)
+    lines.append(f"{'OK' if report.ok else 'FAILED'}: {held} ({timing})")
     return "\n".join(lines)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from llmq.judge.verdict import CheckResult, Verdict
-from llmq.judge.verify import verify
+from llmq.judge.verify import parallelism, render_verify_report, verify
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,13 @@ class _Done:
 class _RecordingJudge:
     """Records the order of submissions; every wrong answer named "lucky" passes under seed 1 only."""
 
-    def __init__(self) -> None:
+    def __init__(self, jobs: int = 2) -> None:
+        self.jobs = jobs
         self.queued: list[tuple[str, str, str, int]] = []
+        self.described: list[Path] = []
 
     def submit_describe(self, answer_path: Path) -> _Done:
+        self.described.append(answer_path)
         return _Done({"checks": ["matches"], "wrong_answers": ["w1", "lucky"], "alternatives": ["a1"], "problems": []})
 
     def submit(self, exercise: _Exercise, *args: Any, **kwargs: Any) -> _Done:
@@ -75,3 +78,31 @@ def test_the_longest_runs_are_queued_first_and_the_report_keeps_bank_order(tmp_p
         f"(caught under {seeds}); make a check cover its regime every run"
         for ex, seeds in (("cpu.a", "seeds 0, 2"), ("gpu.b", "seed 0"), ("cpu.c", "seeds 0, 2"))
     ]
+
+
+def test_several_workers_share_the_runs_each_run_once_and_the_report_says_how_many(tmp_path: Path) -> None:
+    exercises = [_Exercise(f"cpu.{name}", tmp_path / f"{name}.py") for name in "abcd"]
+    judges = [_RecordingJudge(jobs=2), _RecordingJudge(jobs=2)]
+    report = verify(exercises, judges, seeds=(0, 1, 2))  # type: ignore[arg-type]
+
+    first, second = (set(j.queued) for j in judges)
+    assert not first & second  # no run judged twice
+    assert len(first | second) == len(judges[0].queued) + len(judges[1].queued) == 4 * 4 * 3
+    assert abs(len(first) - len(second)) <= 1  # taken in turn
+    # each worker gets long runs (references, alternatives) as well as short ones (wrong answers)
+    for judge in judges:
+        assert {kind for _, kind, _, _ in judge.queued} == {"reference", "wrong", "alternative"}
+    assert sorted(judges[0].described + judges[1].described) == sorted(ex.answer_path for ex in exercises)
+    assert (report.workers, report.jobs) == (2, 4)
+    assert [ex.id for ex in report.exercises] == ["cpu.a", "cpu.b", "cpu.c", "cpu.d"]
+    last = render_verify_report(report).splitlines()[-1]
+    assert last.startswith("FAILED: 0 of 4 exercises hold, 4 bank errors (")  # each has a "lucky" wrong answer
+    assert last.endswith(" s, 4 submissions at a time on 2 workers)")
+
+
+def test_two_runs_per_core_two_per_worker_at_most_eight() -> None:
+    assert parallelism(2) == (2, 2)  # this project's 2-core machine: 4 runs on 2 workers
+    assert parallelism(1) == (1, 2)
+    assert parallelism(None) == (1, 2)  # os.cpu_count() may not know
+    assert parallelism(3) == (3, 2)
+    assert parallelism(64) == (4, 2)
