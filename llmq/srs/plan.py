@@ -26,7 +26,7 @@ from llmq.srs.forecast import NewCardOutlook, Span, card_outlook, is_new, new_ca
 from llmq.srs.pace import Pace, measure_pace
 from llmq.srs.scheduler import fsrs_schedulers
 from llmq.srs.settings import load_settings
-from llmq.store import BankCard, Store, now_ms
+from llmq.store import BankCard, Store, StoredCard, now_ms
 
 _FIT = 1e-9  # minutes: rounding room when a day's load is compared with its budget
 MAX_DAYS = 3 * 365  # a date further ahead is refused: the forecast's work grows with the days
@@ -103,6 +103,20 @@ class _Topic:
         return (self.recall + self.added) / self.cards if self.cards else 1.0
 
 
+@dataclass
+class _Days:
+    """The plan's days as it is made (index = day)."""
+
+    load: list[float]  # expected minutes
+    card_reviews: list[float]  # expected reviews of cards (not code); a first sight counts as new
+    new: list[int]  # new cards started
+    exercise_ids: list[list[str]]  # exercises to redo (due that day) or to attempt
+
+    @classmethod
+    def empty(cls, days: int) -> _Days:
+        return cls([0.0] * days, [0.0] * days, [0] * days, [[] for _ in range(days)])
+
+
 def compute_plan(
     store: Store,
     target: date,
@@ -133,47 +147,30 @@ def compute_plan(
     schedulers = fsrs_schedulers(settings)
 
     topics: dict[str, _Topic] = {}
-    load = [0.0] * days  # expected minutes on each day
-    card_reviews = [0.0] * days
-    exercise_ids: list[list[str]] = [[] for _ in range(days)]
-    redo: list[tuple[int, str]] = []
     for c in cards:
         t = topics.setdefault(c.topic, _Topic())
         t.cards += 1
-        code = c.kind == "code"
         if is_new(c.state):
-            (t.new_code if code else t.new_cards).append(c.qid)
-            continue
-        t.studied += 1
-        outlook = card_outlook(schedulers[code], c.key, c.state, span)
-        t.recall += outlook.recall
-        minutes = pace.review_minutes(code)
-        for d, n in enumerate(outlook.reviews):
-            load[d] += n * minutes
-            if not code:
-                card_reviews[d] += n
-        if code and days:
-            first = max(0, span.day(c.state.due_ms))
-            if first < days:
-                exercise_ids[first].append(c.qid)
-                redo.append((c.state.due_ms, c.qid))
-
-    over_budget = sum(1 for x in load if x > minutes_per_day + _FIT)
-    new_per_day = [0] * days
+            (t.new_code if c.kind == "code" else t.new_cards).append(c.qid)
+    plan_days = _Days.empty(days)
+    redo = _forecast_studied(cards, topics, plan_days, span, schedulers, pace)
+    over_budget = sum(1 for x in plan_days.load if x > minutes_per_day + _FIT)
     # A new card's forecast depends only on how many days it has before the date: one per weights.
     outlooks = {code: new_card_outlook(schedulers[code], span) for code in (False, True)}
-    _plan_new_cards(topics, days, minutes_per_day, pace, load, card_reviews, new_per_day, exercise_ids, outlooks)
+    _plan_new_cards(topics, plan_days, minutes_per_day, pace, outlooks)
 
     warnings: list[PlanWarning] = []
     if days == 0:
         warnings.append(PlanWarning(kind="no_days"))
     left = sum(len(t.new_cards) + len(t.new_code) for t in topics.values())
     if left and days:
-        warnings.append(PlanWarning(kind="too_close", count=left, minutes=_minutes_for_all(topics, days, load, pace, outlooks)))
+        warnings.append(
+            PlanWarning(kind="too_close", count=left, minutes=_minutes_for_all(topics, plan_days.load, pace, outlooks))
+        )
     if over_budget:
         warnings.append(PlanWarning(kind="over_budget", count=over_budget))
-    if new_per_day and max(new_per_day) > settings.new_per_day:
-        warnings.append(PlanWarning(kind="new_limit", count=max(new_per_day), limit=settings.new_per_day))
+    if days and max(plan_days.new) > settings.new_per_day:
+        warnings.append(PlanWarning(kind="new_limit", count=max(plan_days.new), limit=settings.new_per_day))
 
     total = sum(t.cards for t in topics.values())
     first_attempts = {c.qid for c in cards if c.kind == "code" and is_new(c.state)}
@@ -197,34 +194,54 @@ def compute_plan(
         daily=[
             PlanDay(
                 date=(today + timedelta(days=d)).isoformat(),
-                new=new_per_day[d],
-                reviews=round(card_reviews[d]),
-                exercises=len(exercise_ids[d]),
-                minutes=round(load[d], 1),
-                exercise_ids=exercise_ids[d],
-                new_exercise_ids=[x for x in exercise_ids[d] if x in first_attempts],
+                new=plan_days.new[d],
+                reviews=round(plan_days.card_reviews[d]),
+                exercises=len(plan_days.exercise_ids[d]),
+                minutes=round(plan_days.load[d], 1),
+                exercise_ids=plan_days.exercise_ids[d],
+                new_exercise_ids=[x for x in plan_days.exercise_ids[d] if x in first_attempts],
             )
             for d in range(days)
         ],
-        redo=[qid for _due, qid in sorted(redo)],
+        redo=redo,
         warnings=warnings,
         pace=pace,
     )
 
 
+def _forecast_studied(
+    cards: list[StoredCard], topics: dict[str, _Topic], plan_days: _Days, span: Span, schedulers: tuple[Any, Any], pace: Pace
+) -> list[str]:
+    """Each studied card's forecast: its expected recall into its topic, its expected reviews into
+    the days; an exercise is listed on the day it comes due. Returns the exercises due before the
+    date, soonest first."""
+    redo: list[tuple[int, str]] = []
+    for c in cards:
+        if is_new(c.state):
+            continue
+        code = c.kind == "code"
+        t = topics[c.topic]
+        t.studied += 1
+        outlook = card_outlook(schedulers[code], c.key, c.state, span)
+        t.recall += outlook.recall
+        minutes = pace.review_minutes(code)
+        for d, n in enumerate(outlook.reviews):
+            plan_days.load[d] += n * minutes
+            if not code:
+                plan_days.card_reviews[d] += n
+        first = max(0, span.day(c.state.due_ms))
+        if code and first < span.days:
+            plan_days.exercise_ids[first].append(c.qid)
+            redo.append((c.state.due_ms, c.qid))
+    return [qid for _due, qid in sorted(redo)]
+
+
 def _plan_new_cards(
-    topics: dict[str, _Topic],
-    days: int,
-    minutes_per_day: float,
-    pace: Pace,
-    load: list[float],
-    card_reviews: list[float],
-    new_per_day: list[int],
-    exercise_ids: list[list[str]],
-    outlooks: dict[bool, NewCardOutlook],
+    topics: dict[str, _Topic], plan_days: _Days, minutes_per_day: float, pace: Pace, outlooks: dict[bool, NewCardOutlook]
 ) -> None:
     """Fill each day's remaining minutes with new cards, then new code exercises (see the module's
-    docstring). Updates the loads and counts in place and each topic's `added` recall."""
+    docstring). Updates the days in place and each topic's `added` recall."""
+    days = len(plan_days.load)
     for d in range(days):
         for code in (False, True):
             outlook = outlooks[code]
@@ -233,20 +250,20 @@ def _plan_new_cards(
             left = sum(len(t.new_code if code else t.new_cards) for t in topics.values())
             for _ in range(-(-left // (days - d))):
                 waiting = [t for t in topics.values() if (t.new_code if code else t.new_cards)]
-                if not waiting or not _fits(d, code, outlook, days, minutes_per_day, pace, load):
+                if not waiting or not _fits(d, code, outlook, minutes_per_day, pace, plan_days.load):
                     break
                 topic = min(waiting, key=_Topic.share)  # the topic that stands lowest goes first
                 qid = (topic.new_code if code else topic.new_cards).pop(0)
                 topic.added += outlook.recall[days - d]
                 topic.new_planned += 1
                 for k, n in enumerate(outlook.reviews[: days - d]):
-                    load[d + k] += _cost(k, n, code, pace)
+                    plan_days.load[d + k] += _cost(k, n, code, pace)
                     if not code:
-                        card_reviews[d + k] += n - (1 if k == 0 else 0)  # the first sight is counted as new
+                        plan_days.card_reviews[d + k] += n - (1 if k == 0 else 0)
                 if code:
-                    exercise_ids[d].append(qid)
+                    plan_days.exercise_ids[d].append(qid)
                 else:
-                    new_per_day[d] += 1
+                    plan_days.new[d] += 1
 
 
 def _cost(k: int, reviews: float, code: bool, pace: Pace) -> float:
@@ -256,22 +273,21 @@ def _cost(k: int, reviews: float, code: bool, pace: Pace) -> float:
     return reviews * pace.review_minutes(code)
 
 
-def _fits(d: int, code: bool, outlook: NewCardOutlook, days: int, budget: float, pace: Pace, load: list[float]) -> bool:
+def _fits(d: int, code: bool, outlook: NewCardOutlook, budget: float, pace: Pace, load: list[float]) -> bool:
     """Whether a card started on day d fits that day's minutes and keeps every later day that is
     within its minutes within them."""
-    for k, n in enumerate(outlook.reviews[: days - d]):
+    for k, n in enumerate(outlook.reviews[: len(load) - d]):
         after = load[d + k] + _cost(k, n, code, pace)
         if after > budget + _FIT and (k == 0 or load[d + k] <= budget + _FIT):
             return False
     return True
 
 
-def _minutes_for_all(
-    topics: dict[str, _Topic], days: int, load: list[float], pace: Pace, outlooks: dict[bool, NewCardOutlook]
-) -> float:
+def _minutes_for_all(topics: dict[str, _Topic], load: list[float], pace: Pace, outlooks: dict[bool, NewCardOutlook]) -> float:
     """About how many minutes a day would start, by the date, every card the plan leaves new: the
     plan's own minutes plus each left card's cost if started halfway to the date, spread over
     the days."""
+    days = len(load)
     middle = days // 2
     extra = 0.0
     first_day = 0.0  # and never less than the lightest day with one more left card's first day
