@@ -167,10 +167,12 @@ def run_check(spec: CheckSpec, request: Request, answer: answer_mod.AnswerModule
             exc = failures[-1]
         if isinstance(exc, SandboxGone):
             raise exc from None
+        # A wrong answer or an exception of the submission's: the cards that teach what this check
+        # tests go with it (not for a fault of the answer module's, or the judge's).
         if isinstance(exc, CheckFailed):
-            return "fail", CheckResult(spec.title, "fail", str(exc), exc.detail)
+            return "fail", CheckResult(spec.title, "fail", str(exc), exc.detail, teaches=list(spec.teaches))
         if isinstance(exc, SubmissionRaised):
-            return "error", CheckResult(spec.title, "fail", str(exc), exc.detail)
+            return "error", CheckResult(spec.title, "fail", str(exc), exc.detail, teaches=list(spec.teaches))
         if isinstance(exc, AnswerModuleBug):
             return "error", CheckResult(spec.title, "fail", f"the answer module is wrong (please report): {exc}", exc.detail)
         if isinstance(exc, hyp_errors.Unsatisfiable):
@@ -401,6 +403,7 @@ def describe(answer_path: str) -> dict[str, Any]:
     answer = load_answer(str(Path(answer_path)))
     return {
         "checks": [c.title for c in answer.checks],
+        "teaches": {c.title: list(c.teaches) for c in answer.checks if c.teaches},  # check title -> card ids
         "wrong_answers": list(answer.wrong_answers),
         "alternatives": list(answer.alternatives),
         "forbidden": list(answer.forbidden),

@@ -5,6 +5,7 @@ Pure Python on purpose: the command line and the app read verdicts without impor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -32,6 +33,9 @@ class CheckResult:
     # What hypothesis drew for the failing example (`drawn (shrunk example): ...`): in --json and
     # the --verbose text report; the plain report shows the input the submission was called with.
     detail: str = ""
+    # A failed check's `teaches=`: ids of the bank's cards that teach what it tests (the app makes
+    # them due now, the report names them). Empty for a passing or skipped check.
+    teaches: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -58,6 +62,11 @@ class Verdict:
     @property
     def passed(self) -> bool:
         return self.status == "pass"
+
+    @property
+    def taught(self) -> list[str]:
+        """The cards the failed checks teach, once each, in the order of the checks."""
+        return list(dict.fromkeys(i for c in self.checks if c.status == "fail" for i in c.teaches))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -149,10 +158,18 @@ def check_message(message: str) -> str:
     return translate(message)
 
 
-def render_text(verdict: Verdict, verbose: bool = False) -> str:
+def review_line(card_id: str, card_title: Callable[[str], str | None] | None = None) -> str:
+    """The line "review: <the card's title>" for a card a failed check teaches; its id where the title is
+    not known (`card_title` gives the title in the interface's language, or None)."""
+    title = card_title(card_id) if card_title is not None else None
+    return _("review: {card}").format(card=f"{title} ({card_id})" if title else card_id)
+
+
+def render_text(verdict: Verdict, verbose: bool = False, card_title: Callable[[str], str | None] | None = None) -> str:
     """The readable report of `llmq check` without --json: each check, its status, its message
     (the input, the errors, the first differing index), and at the end, once, the seed that
-    reproduces the run. `verbose` adds what hypothesis drew for each failing example."""
+    reproduces the run. `verbose` adds what hypothesis drew for each failing example. A failed
+    check's `teaches` cards are named under it ("review: ..."), by `card_title` where given."""
     timing = _("({elapsed} s, seed {seed})").format(elapsed=f"{verdict.elapsed_s:.2f}", seed=verdict.seed)
     lines = [f"{verdict.exercise}: {verdict.status.upper()}  {timing}"]
     for check in verdict.checks:
@@ -162,6 +179,8 @@ def render_text(verdict: Verdict, verbose: bool = False) -> str:
             lines.extend("        " + line for line in check_message(check.message).splitlines())
             if verbose and check.detail:
                 lines.extend("        " + line for line in check_message(check.detail).splitlines())
+            if check.status == "fail":
+                lines.extend("        " + review_line(card_id, card_title) for card_id in check.teaches)
         elif check.message:  # a passing check's notes
             lines.extend("        " + _("note: {line}").format(line=line) for line in check_message(check.message).splitlines())
     if verdict.stdout:
