@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from llmq.bank import deck_state, i18n, numeric, numeric_runner, yaml_lines
+from llmq.bank import teaches as teaches_mod
 from llmq.bank.errors import BankError, BankIssue
 from llmq.bank.model import (
     CLOZE_GAP_RE,
@@ -69,6 +70,8 @@ class _Collector:
         self.issues: list[BankIssue] = []
         # (file, line, exercise id, followups): checked once every question of every bank is read
         self.followups: list[tuple[Path, int, str, tuple[str, ...]]] = []
+        # (answer module, its checks' teaches=): checked, like followups, against the whole bank
+        self.teaches: list[tuple[Path, list[teaches_mod.Teaching]]] = []
 
     def add(self, file: Path, line: int, field: str, message: str) -> None:
         self.issues.append(BankIssue(file, line, field, message))
@@ -485,6 +488,11 @@ class _QuestionReader:
             return
         if "reference" not in _defined_functions(tree):
             self.err("id", f"answer module {path} defines no reference()")
+        found, unreadable = teaches_mod.read_teaches(tree)
+        for line, message in unreadable:
+            self.out.add(path, line, "teaches", message)
+        if found:
+            self.out.teaches.append((path, found))
 
 
 def _short(text: str) -> str:
@@ -508,6 +516,17 @@ def _check_followups(out: _Collector, questions: dict[str, Question]) -> None:
                     "followups",
                     f"{qid}: {card_id!r} is a code exercise; a follow-up is a card (flashcard, choice, numeric, cloze)",
                 )
+
+
+def _check_teaches(out: _Collector, questions: dict[str, Question]) -> None:
+    """Each check's teaches= names cards of the loaded banks (never a code exercise)."""
+    if not out.teaches:
+        return
+    kinds = {qid: q.kind for qid, q in questions.items()}
+    for path, found in out.teaches:
+        for teaching in found:
+            for message in teaches_mod.id_problems(teaching, kinds):
+                out.add(path, teaching.line, "teaches", message)
 
 
 def _defined_functions(tree: ast.Module) -> set[str]:
@@ -735,6 +754,7 @@ def load_and_validate(roots: list[Path]) -> Bank:
                     continue
                 questions[q.id] = q
     _check_followups(out, questions)
+    _check_teaches(out, questions)
     if out.issues:
         raise BankError(out.issues)
     # A topic exists when a question is in it; its title comes from the file declaring it.
