@@ -115,6 +115,7 @@ def _params(ctx, c, dtype):
 @check(
     "matches the reference, output and running statistics (random shapes, train and eval, float32/float64, momentum and eps default and not)",
     zh="输出和 running 统计量都与参考实现一致（随机形状，训练和推理，float32/float64，momentum 和 eps 默认和非默认）",
+    teaches=["norm.bn_train_eval", "norm.bn_vs_ln_axes"],
 )
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
@@ -148,6 +149,7 @@ REGIMES = [
     "boundary regimes, every run: n = 2 and 3, N = 1, C = 1, L = 1, variance about eps, mean 1000, momentum 0.01 and 1.0, eps 0.5, eval",
     zh="每次都测的边界情形：n = 2 和 3，N = 1，C = 1，L = 1，方差与 eps 同量级，均值 1000，momentum 0.01 和 1.0，eps 0.5，推理模式",
     examples=1,
+    teaches=["norm.bn_vs_ln_axes", "norm.bn_train_eval"],
 )
 def boundary_regimes(ctx):
     for dtype in DTYPES:
@@ -159,6 +161,7 @@ def boundary_regimes(ctx):
 @check(
     "a constant channel gives bias, not NaN (eps inside the square root), and its running variance shrinks toward 0",
     zh="常数通道输出 bias 而不是 NaN（eps 在平方根里面），其 running 方差向 0 收缩",
+    teaches=["norm.rmsnorm_eps"],
 )
 def constant_channel(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
@@ -171,6 +174,7 @@ def constant_channel(ctx):
 @check(
     "a training step then eval: eval uses the updated running statistics, whatever the eval batch",
     zh="训练一步再推理：推理用更新后的 running 统计量，与推理 batch 无关",
+    teaches=["norm.bn_train_eval"],
 )
 def train_then_eval(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))

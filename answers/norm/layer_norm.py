@@ -58,6 +58,7 @@ def _rows(ctx, dtype, offset, d=None):
 @check(
     "matches the reference (random shapes, float32/float64/bfloat16, small and large inputs, eps default and not)",
     zh="与参考实现一致（随机形状，float32/float64/bfloat16，输入小和大，eps 默认和非默认）",
+    teaches=["norm.layernorm_impl", "norm.bn_vs_ln_axes"],
 )
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
@@ -105,6 +106,7 @@ REGIMES = [
     "boundary regimes, every run: D = 1, 7, 1000; 1-D and 3-D x; variance far below, near and above eps; rows near 100",
     zh="每次都测的边界情形：D = 1、7、1000；1-D 和 3-D 的 x；方差远小于、接近和大于 eps；行值在 100 附近",
     examples=1,
+    teaches=["norm.layernorm_impl"],
 )
 def boundary_regimes(ctx):
     for dtype in (torch.float32, torch.float64):
@@ -127,6 +129,7 @@ def boundary_regimes(ctx):
     "eps is added to the variance, inside the square root (rows whose variance is about eps)",
     zh="eps 加在方差上，位于平方根里面（方差约为 eps 的行）",
     examples=5,
+    teaches=["norm.layernorm_impl", "norm.rmsnorm_eps"],
 )
 def eps_inside_sqrt(ctx):
     dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
@@ -147,6 +150,7 @@ def eps_inside_sqrt(ctx):
     "rows far from zero (100 + noise) in float32: variance as the mean of squared deviations",
     zh="float32 下远离零的行（100 + 噪声）：方差按偏差平方的均值计算",
     examples=10,
+    teaches=["norm.layernorm_impl"],
 )
 def large_mean(ctx):
     # E[x^2] - E[x]^2 cancels catastrophically here: 1e4 - 1e4 in float32 leaves ~1e-3 of noise
@@ -164,6 +168,7 @@ def large_mean(ctx):
     "bfloat16 input: statistics in float32 (rows offset from zero), returned in bfloat16",
     zh="bfloat16 输入：统计量用 float32 计算（行值偏离零），以 bfloat16 返回",
     examples=10,
+    teaches=["norm.rmsnorm_fp32"],
 )
 def bf16_statistics(ctx):
     # In bfloat16 the mean of values near 16 is rounded to a multiple of 1/16; x - mean then

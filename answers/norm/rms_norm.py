@@ -59,6 +59,7 @@ def _inputs(ctx, dtype, d=None):
 @check(
     "matches the reference (random shapes, float32/float64/bfloat16, small and large inputs, eps default and not)",
     zh="与参考实现一致（随机形状，float32/float64/bfloat16，输入小和大，eps 默认和非默认）",
+    teaches=["norm.rmsnorm", "norm.rmsnorm_eps"],
 )
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
@@ -104,6 +105,7 @@ REGIMES = [
     "boundary regimes, every run: D = 1, 7, 1000; 1-D and 3-D x; rows of 1e-6, 1e-3 and 1e6; eps away from its default",
     zh="每次都测的边界情形：D = 1、7、1000；1-D 和 3-D 的 x；1e-6、1e-3 和 1e6 的行；eps 取非默认值",
     examples=1,
+    teaches=["norm.rmsnorm_eps", "norm.rmsnorm"],
 )
 def boundary_regimes(ctx):
     for dtype in (torch.float32, torch.float64):
@@ -119,7 +121,11 @@ def boundary_regimes(ctx):
             )
 
 
-@check("a row of zeros gives zeros, not NaN (eps inside the square root)", zh="全零行得到零，而不是 NaN（eps 在平方根里面）")
+@check(
+    "a row of zeros gives zeros, not NaN (eps inside the square root)",
+    zh="全零行得到零，而不是 NaN（eps 在平方根里面）",
+    teaches=["norm.rmsnorm_eps"],
+)
 def zero_rows(ctx):
     # float32 and bfloat16 only: float64 precision has its own check above, so a float32 step on
     # float64 input is never reported under this title.
@@ -137,6 +143,7 @@ def zero_rows(ctx):
     "bfloat16 input: computed in float32, returned in bfloat16 (within two bf16 roundings)",
     zh="bfloat16 输入：用 float32 计算，以 bfloat16 返回（误差在两次 bf16 舍入内）",
     examples=8,
+    teaches=["norm.rmsnorm_fp32"],
 )
 def computes_in_float32(ctx):
     # Long rows: a computation done in bfloat16 throughout is off by more than two roundings
