@@ -12,8 +12,11 @@ Three times, each measured in a fresh Python process that runs the app headless 
   card is drawn and takes keys (issue 13: under 100 ms). That is the answer saved (one fsync'd
   transaction) and the next card shown. The work a card leaves behind (its footer, the judge
   warming up in the background after the first card) still overlaps, as it would for a person.
-  Besides the mixed queue, each round runs `llmq study --kind K` for one of choice, numeric and
-  code in turn, so every kind's change is measured (reported by kind).
+  Besides the mixed queue, each round runs `llmq study --kind K` for one of flashcard, choice,
+  numeric, code and cloze in turn, so every kind's change is measured (reported by the kind of the
+  card a change brings). Cloze cards come only from imported decks: their runs use a copy of the
+  progress store with a small deck of cloze notes imported (`llmq import`, hashcards format), so
+  the other runs' queues stay the bundled bank's.
 
 Also a minimal Textual app (a Markdown, a TextArea, a footer) as a yardstick for the home screen.
 
@@ -115,7 +118,8 @@ def instrument(tui):
 
     def drawn(screen):
         now, cpu = time.time(), time.process_time()
-        kind = type(screen.view).__name__.removesuffix("View") if screen.view is not None else "none"
+        question = screen.llmq.bank.questions.get(screen.shown.qid) if screen.shown is not None else None
+        kind = question.kind if question is not None and screen.view is not None else "none"
         if state["pressed"] is None:
             print("first", now, kind, cpu, flush=True)
         else:
@@ -227,14 +231,33 @@ def line(label: str, xs: list[float], cpu: list[float] | None = None, extra: str
     return text + extra
 
 
-KINDS = ("choice", "numeric", "code")  # `llmq study --kind K`: each kind's changes, on top of the mixed queue
+# `llmq study --kind K`: each kind's changes, on top of the mixed queue
+KINDS = ("flashcard", "choice", "numeric", "code", "cloze")
+
+# A deck of cloze notes for the cloze runs (hashcards: `C:` lines, gaps in brackets; 3 cards a line).
+CLOZE_NOTES = "\n".join(
+    f"C: Note {n}: the [softmax] of the logits gives [probabilities] that sum to [one], row {n}.\n" for n in range(12)
+)
+
+
+def import_cloze_deck(home: Path, pythonpath: str | None) -> bool:
+    """Import CLOZE_NOTES as a deck into `home`; False if that llmq cannot (an older checkout)."""
+    notes = home / "cloze-notes.md"
+    notes.write_text(CLOZE_NOTES, encoding="utf-8")
+    env = {**os.environ, "LLMQ_HOME": str(home), "LLMQ_LANG": "en"}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = pythonpath
+    command = [sys.executable, "-m", "llmq", "import", str(notes), "--format", "hashcards", "--deck", "bench"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    notes.unlink()
+    return done.returncode == 0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="rounds; each runs every child once (at least 10)")
     parser.add_argument("--changes", type=int, default=15, help="card changes timed in each study run")
-    parser.add_argument("--kind-changes", type=int, default=4, help="card changes in each `study --kind` run")
+    parser.add_argument("--kind-changes", type=int, default=6, help="card changes in each `study --kind` run")
     parser.add_argument("--read-ms", type=float, default=250, help="pause between a card drawn and the next key")
     parser.add_argument("--langs", default="en,zh", help="interface languages (LLMQ_LANG), comma-separated")
     parser.add_argument(
@@ -256,12 +279,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         templates: dict[str | None, Path] = {}
+        cloze_templates: dict[str | None, Path | None] = {}
         for n, (_, path) in enumerate(trees):
             templates[path] = template = root / f"template{n}"
             template.mkdir()
             # progress.db synced with the bank and with the scheduler's settings saved, as after a
             # first session (a study run that changes no card), no answers; warms the file cache.
             study_run({**fresh_home(template, root, "en", path), "LLMQ_HOME": str(template)}, 0, 0.0)
+            cloze = root / f"cloze-template{n}"
+            shutil.copytree(template, cloze)
+            cloze_templates[path] = cloze if import_cloze_deck(cloze, path) else None
+            if cloze_templates[path] is not None:
+                study_run({**fresh_home(cloze, root, "en", path), "LLMQ_HOME": str(cloze)}, 0, 0.0, "--kind", "cloze")
         for _, lang, path in keys:  # one untimed run of each child, for the same reason
             study_run(fresh_home(templates[path], root, lang, path), 1, 0.0)
         ready(MINIMAL_CHILD, fresh_home(templates[None], root, "en"))
@@ -274,7 +303,10 @@ def main() -> None:
             if args.kind_changes:
                 kind, lang = KINDS[round_ % len(KINDS)], langs[(round_ // len(KINDS)) % len(langs)]
                 for label, path in trees:
-                    env = fresh_home(templates[path], root, lang, path)
+                    template = cloze_templates[path] if kind == "cloze" else templates[path]
+                    if template is None:
+                        continue  # that llmq cannot import a deck of cloze notes
+                    env = fresh_home(template, root, lang, path)
                     run = study_run(env, args.kind_changes, read_s, "--kind", kind)
                     study[label + lang].append(Study(math.nan, math.nan, run.changes))
     load_after = os.getloadavg()
