@@ -30,6 +30,7 @@ SIZES = st.integers(1, 12)
 @check(
     "matches the reference exactly (square and rectangular, Lq <= Lk and Lq > Lk, lk given and default)",
     zh="与参考实现完全一致（方阵和非方阵，Lq <= Lk 和 Lq > Lk，lk 给定和取默认值）",
+    teaches=["attention.sdpa_is_causal_decode"],
 )
 def matches_reference(ctx):
     lq, lk, default = ctx.draw(st.tuples(SIZES, SIZES, st.booleans()))
@@ -47,6 +48,7 @@ REGIMES = [(1, 1), (1, 7), (4, 9), (5, 5), (9, 4), (7, 1), (6, None), (1, None)]
     "boundary regimes, every run: Lq < = > Lk, one query, one key, lk at its default",
     zh="每次都测的边界情形：Lq < = > Lk，一个 query，一个 key，lk 取默认值",
     examples=1,
+    teaches=["attention.sdpa_is_causal_decode"],
 )
 def boundary_regimes(ctx):
     for lq, lk in REGIMES:
@@ -56,6 +58,7 @@ def boundary_regimes(ctx):
 @check(
     "decoding with a cache: the mask for the last Lq queries is the last Lq rows of the square (Lk, Lk) mask",
     zh="带 cache 解码：最后 Lq 个 query 的 mask 是 (Lk, Lk) 方阵 mask 的最后 Lq 行",
+    teaches=["attention.sdpa_is_causal_decode"],
 )
 def bottom_right(ctx):
     lk, back = ctx.draw(st.tuples(st.integers(2, 12), st.integers(1, 11)))
@@ -70,6 +73,7 @@ def bottom_right(ctx):
 @check(
     "the last query sees every key, and a key row never has a gap (allowed keys form a prefix)",
     zh="最后一个 query 能看到所有 key，且每行允许的 key 没有空缺（允许的 key 构成一个前缀）",
+    teaches=["attention.sdpa_is_causal_decode"],
 )
 def prefix_rows(ctx):
     lq, lk = ctx.draw(st.tuples(SIZES, SIZES))

@@ -74,6 +74,7 @@ def _case(ctx, dtype, b, lq, lk, h, dh, scale=1.0):
 @check(
     "matches the reference (random shapes with Lq != Lk, float32/float64, mask given, None and default)",
     zh="与参考实现一致（随机形状，Lq != Lk，float32/float64，mask 给定、为 None 和取默认值）",
+    teaches=["transformer.cross_attention", "attention.mask_placement_choice"],
 )
 def matches_reference(ctx):
     dtype, shape, masked = ctx.draw(st.tuples(st.sampled_from(DTYPES), SHAPES, st.sampled_from(["mask", "none", "default"])))
@@ -121,6 +122,7 @@ REGIMES = [
     "in the middle, one real key, no mask, scores in the thousands",
     zh="每次都测的边界情形：Lq < Lk 和 Lq > Lk，一个 query，一个 key，1 个和 4 个 head，padding 在末尾和中间，只有一个真实 key，没有 mask，分数为几千",
     examples=1,
+    teaches=["attention.mask_placement_choice"],
 )
 def boundary_regimes(ctx):
     for what, (b, lq, lk, h, dh), rows, scale in REGIMES:
@@ -139,6 +141,7 @@ def boundary_regimes(ctx):
 @check(
     "padded keys are never attended: changing the memory at padded positions changes nothing",
     zh="padding 的 key 永远不会被关注：改变 memory 中 padding 位置的内容，结果不变",
+    teaches=["attention.mask_placement_choice"],
 )
 def padding_ignored(ctx):
     b, lq, lk, h, dh = ctx.draw(SHAPES)
@@ -158,6 +161,7 @@ def padding_ignored(ctx):
 @check(
     "no order among keys: permuting the memory and its mask together changes nothing; each query is on its own",
     zh="key 之间没有顺序：把 memory 和它的 mask 一起置换，结果不变；每个 query 各自独立",
+    teaches=["transformer.cross_attention"],
 )
 def permutations(ctx):
     b, lq, lk, h, dh = ctx.draw(SHAPES)

@@ -56,6 +56,7 @@ def _qkv(ctx, dtype, b, hkv, rep, t, d, scale=1.0):
 @check(
     "matches the reference (random shapes, float32/float64/bfloat16, causal on, off and default)",
     zh="与参考实现一致（随机形状，float32/float64/bfloat16，causal 开、关和默认）",
+    teaches=["attention.mqa_gqa_kv_heads"],
 )
 def matches_reference(ctx):
     dtype, (b, hkv, rep, t, d), causal = ctx.draw(
@@ -111,6 +112,7 @@ def float64_precision(ctx):
     "boundary regimes, every run: MQA and MHA, one token, head dim 1 and 5, 40 tokens, scores ~1e4 and below -1e4",
     zh="每次都测的边界情形：MQA 和 MHA，一个 token，head dim 为 1 和 5，40 个 token，分数约 1e4 和低于 -1e4",
     examples=1,
+    teaches=["attention.mqa_gqa_kv_heads"],
 )
 def boundary_regimes(ctx):
     for what, q, k, v, kwargs, dtype, rtol, atol in _regime_cases(ctx):
@@ -124,6 +126,7 @@ def boundary_regimes(ctx):
 @check(
     "causal: changing future queries, keys and values leaves earlier outputs unchanged",
     zh="因果性：改变未来的 query、key 和 value，之前的输出不变",
+    teaches=["attention.causal_mask_before_softmax"],
 )
 def causality(ctx):
     dtype, (b, hkv, rep, t, d), cut, default = ctx.draw(
@@ -146,6 +149,7 @@ def causality(ctx):
 @check(
     "GQA equals multi-head attention with each kv head repeated for its query group",
     zh="GQA 等价于把每个 kv head 按其 query 组复制后的多头注意力",
+    teaches=["attention.mqa_gqa_kv_heads"],
 )
 def equals_mha(ctx):
     dtype, (b, hkv, rep, t, d), causal = ctx.draw(

@@ -67,6 +67,7 @@ def _inputs(ctx, dtype, b, t, h, dh):
 @check(
     "matches the reference (random shapes, float32/float64/bfloat16, causal on, off and default)",
     zh="与参考实现一致（随机形状，float32/float64/bfloat16，causal 开、关和默认）",
+    teaches=["attention.head_split_reshape", "attention.why_sqrt_dk"],
 )
 def matches_reference(ctx):
     dtype, (b, t, h, dh), causal = ctx.draw(st.tuples(st.sampled_from(DTYPES), SHAPES, st.sampled_from(["default", True, False])))
@@ -118,6 +119,7 @@ def float64_precision(ctx):
     "boundary regimes, every run: one token, one head, head dim 1, D = 9, 16 tokens, scores ~1e3 and below -1e4",
     zh="每次都测的边界情形：一个 token，一个 head，head dim 为 1，D = 9，16 个 token，分数约 1e3 和低于 -1e4",
     examples=1,
+    teaches=["attention.head_split_reshape"],
 )
 def boundary_regimes(ctx):
     for what, x, ws, h, kwargs, dtype, rtol, atol in _regime_cases(ctx):
@@ -128,7 +130,11 @@ def boundary_regimes(ctx):
             raise CheckFailed(f"{what}: {exc}") from None
 
 
-@check("causal: changing later tokens leaves earlier outputs unchanged", zh="因果性：改变后面的 token，前面的输出不变")
+@check(
+    "causal: changing later tokens leaves earlier outputs unchanged",
+    zh="因果性：改变后面的 token，前面的输出不变",
+    teaches=["attention.causal_mask_before_softmax"],
+)
 def causality(ctx):
     dtype, (b, t, h, dh), cut = ctx.draw(st.tuples(st.sampled_from([torch.float32, torch.float64]), SHAPES, st.integers(1, 6)))
     t = max(t, 2)
@@ -145,6 +151,7 @@ def causality(ctx):
 @check(
     "without the mask, permuting the tokens permutes the outputs the same way",
     zh="不加 mask 时，对 token 做置换，输出也按同样方式置换",
+    teaches=["attention.head_split_reshape"],
 )
 def permutation_equivariant(ctx):
     dtype, (b, t, h, dh) = ctx.draw(st.tuples(st.sampled_from([torch.float32, torch.float64]), SHAPES))

@@ -129,6 +129,7 @@ def _compare(ctx, args, heads, dtype, rtol=None, atol=None, **kw):
 @check(
     "matches the reference: out and the absorbed query q_latent (random shapes, d_v != d_n, theta default and not, float32/float64)",
     zh="与参考实现一致：out 和吸收后的 query q_latent（随机形状，d_v != d_n，theta 默认和非默认，float32/float64）",
+    teaches=["attention.mla_inference_absorb", "attention.mla_decoupled_rope"],
 )
 def matches_reference(ctx):
     dtype, shape, theta = ctx.draw(st.tuples(st.sampled_from(DTYPES), SHAPES, st.sampled_from([None, 500.0])))
@@ -154,6 +155,7 @@ REGIMES = [
     "boundary regimes, every run: one token, one head, d_r = 2, d_n = d_c, d_v != d_n, d_c = 1, scores of a few thousand",
     zh="每次都测的边界情形：一个 token，一个 head，d_r = 2，d_n = d_c，d_v != d_n，d_c = 1，几千大小的分数",
     examples=1,
+    teaches=["attention.mla_inference_absorb", "attention.mla_decoupled_rope"],
 )
 def boundary_regimes(ctx):
     for why, shape, scale, dtypes in REGIMES:
@@ -178,6 +180,7 @@ def float64_precision(ctx):
     "equals the unabsorbed form: out as with explicit keys [c_kv W_UK ; k_rope] and values c_kv W_UV, and q_latent . c_kv = q_nope . k_nope",
     zh="与不吸收的形式相等：out 与显式 key [c_kv W_UK ; k_rope]、value c_kv W_UV 算出的相同，且 q_latent · c_kv = q_nope · k_nope",
     examples=4,
+    teaches=["attention.mla_inference_absorb"],
 )
 def same_as_unabsorbed(ctx):
     shape = ctx.draw(SHAPES)

@@ -76,6 +76,7 @@ def _close(ctx, name, actual, expected, dtype):
 @check(
     "matches the explicit two-matmul form: the latent c_kv (B, T, d_c), keys and values per head (float32/float64/bfloat16)",
     zh="与显式的两次矩阵乘形式一致：潜变量 c_kv (B, T, d_c)，每个 head 的 key 和 value（float32/float64/bfloat16）",
+    teaches=["attention.mla_idea"],
 )
 def matches_reference(ctx):
     dtype, shape = ctx.draw(st.tuples(st.sampled_from(DTYPES), SHAPES))
@@ -119,6 +120,7 @@ def float64_precision(ctx):
     "boundary regimes, every run: one token, one head, d_c = 1, D = 1, dh != dv both ways",
     zh="每次都测的边界情形：一个 token，一个 head，d_c = 1，D = 1，dh != dv 两种方向",
     examples=1,
+    teaches=["attention.mla_idea"],
 )
 def boundary_regimes(ctx):
     for what, shape in REGIMES:
@@ -137,6 +139,7 @@ def boundary_regimes(ctx):
 @check(
     "the cached latent is enough: the returned k and v are the up-projections of the returned c_kv",
     zh="缓存的潜变量就够了：返回的 k 和 v 是返回的 c_kv 的上投影",
+    teaches=["attention.mla_idea"],
 )
 def latent_suffices(ctx):
     dtype, shape = ctx.draw(st.tuples(st.sampled_from([torch.float32, torch.float64]), SHAPES))

@@ -78,6 +78,7 @@ def _kwargs(causal, block):
 @check(
     "equals plain attention for block sizes 1 to 23 (dividing Lk or not), float32/float64/bfloat16, causal on, off and default",
     zh="块大小为 1 到 23（整除 Lk 或不整除）时等于普通注意力，float32/float64/bfloat16，causal 开、关和默认",
+    teaches=["attention.flash_online_softmax"],
 )
 def matches_reference(ctx):
     dtype, q, k, v, causal, block = _draw(ctx, DTYPES)
@@ -139,6 +140,7 @@ def float64_precision(ctx):
     "boundary regimes, every run: block 1, < Lk, = Lk, > Lk and 64 over 200 keys; Lq < = > Lk; growing, huge and very negative scores",
     zh="每次都测的边界情形：块大小为 1、< Lk、= Lk、> Lk，以及 200 个 key 上的 64；Lq < = > Lk；递增、极大和极负的分数",
     examples=1,
+    teaches=["attention.flash_online_softmax", "attention.sdpa_is_causal_decode"],
 )
 def boundary_regimes(ctx):
     for what, q, k, v, kwargs, dtype, rtol, atol in _regime_cases(ctx):
@@ -153,6 +155,7 @@ def boundary_regimes(ctx):
     "block_size left at its default (64): equals plain attention for rows longer than one block",
     zh="block_size 取默认值（64）：比一个块长的行上等于普通注意力",
     examples=4,
+    teaches=["attention.flash_online_softmax"],
 )
 def default_block(ctx):
     dtype, lk, causal = ctx.draw(st.tuples(st.sampled_from([torch.float32, torch.float64]), st.integers(65, 150), st.booleans()))
@@ -163,6 +166,7 @@ def default_block(ctx):
 @check(
     "the result does not depend on the block size (block 1, a middle size and one block for the whole row)",
     zh="结果与块大小无关（块大小 1、中间大小、整行一个块）",
+    teaches=["attention.flash_online_softmax"],
 )
 def block_size_invariant(ctx):
     dtype, q, k, v, causal, block = _draw(ctx, [torch.float32, torch.float64])
@@ -179,6 +183,7 @@ def block_size_invariant(ctx):
     "stable for large scores: the running max keeps exp() from overflowing",
     zh="分数很大时数值稳定：running max 防止 exp() 溢出",
     examples=6,
+    teaches=["attention.flash_online_softmax"],
 )
 def large_scores(ctx):
     _, q, k, v, causal, block = _draw(ctx, [torch.float32], scale=12.0)  # scores ~ N(0, 144^2)

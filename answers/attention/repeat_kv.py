@@ -30,6 +30,7 @@ SIZES = st.tuples(st.integers(1, 2), st.integers(1, 4), st.integers(1, 5), st.sa
 @check(
     "matches the reference exactly (random shapes, n_rep 1 to 4, float32/float64/bfloat16)",
     zh="与参考实现完全一致（随机形状，n_rep 1 到 4，float32/float64/bfloat16）",
+    teaches=["attention.mqa_gqa_kv_heads"],
 )
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
@@ -55,6 +56,7 @@ REGIMES = [
     "boundary regimes, every run: n_rep 1 (a new tensor) and 8, one kv head, T = D = 1, float64 bits kept",
     zh="每次都测的边界情形：n_rep 为 1（返回新张量）和 8，一个 kv head，T = D = 1，float64 的比特保持不变",
     examples=1,
+    teaches=["attention.mqa_gqa_kv_heads"],
 )
 def boundary_regimes(ctx):
     for what, shape, n_rep, dtype in REGIMES:
@@ -69,6 +71,7 @@ def boundary_regimes(ctx):
 @check(
     "output head h is input head h // n_rep (heads 0,0,1,1,... not 0,1,0,1,...)",
     zh="输出 head h 是输入 head h // n_rep（head 顺序为 0,0,1,1,…，不是 0,1,0,1,…）",
+    teaches=["attention.mqa_gqa_kv_heads"],
 )
 def head_mapping(ctx):
     b, hkv, t, d, _ = ctx.draw(SIZES)

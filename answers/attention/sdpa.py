@@ -80,6 +80,7 @@ def _mask(ctx, kind, lead, lq, lk):
 @check(
     "matches the reference (random shapes, Lq != Lk, E != Ev, masks of several shapes, causal or not)",
     zh="与参考实现一致（随机形状，Lq != Lk，E != Ev，多种形状的 mask，causal 与否）",
+    teaches=["attention.why_sqrt_dk", "attention.causal_mask_before_softmax"],
 )
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
@@ -149,6 +150,7 @@ def float64_precision(ctx):
     "boundary regimes, every run: Lq < = > Lk, one query, one key, E != Ev, 300 keys, magnitudes 1e-6 to 1e4",
     zh="每次都测的边界情形：Lq < = > Lk，一个 query，一个 key，E != Ev，300 个 key，数量级 1e-6 到 1e4",
     examples=1,
+    teaches=["attention.sdpa_is_causal_decode"],
 )
 def boundary_regimes(ctx):
     for what, q, k, v, kwargs, dtype, rtol, atol in _regime_cases(ctx):
@@ -162,6 +164,7 @@ def boundary_regimes(ctx):
 @check(
     "causal with fewer queries than keys (KV cache): aligned bottom-right, the last query sees every key",
     zh="query 比 key 少时的 causal（KV cache）：右下角对齐，最后一个 query 能看到所有 key",
+    teaches=["attention.sdpa_is_causal_decode"],
 )
 def causal_bottom_right(ctx):
     dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
@@ -171,7 +174,11 @@ def causal_bottom_right(ctx):
     ctx.assert_close(ctx.call(q, k, v, causal=True), ctx.reference(q, k, v, causal=True), dtype=dtype)
 
 
-@check("mask and causal together: a key must be allowed by both", zh="mask 和 causal 同时使用：一个 key 必须同时被两者允许")
+@check(
+    "mask and causal together: a key must be allowed by both",
+    zh="mask 和 causal 同时使用：一个 key 必须同时被两者允许",
+    teaches=["attention.mask_placement_choice", "attention.causal_mask_before_softmax"],
+)
 def mask_and_causal(ctx):
     dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
     lead, lq, lk, e, ev = ctx.draw(SIZES)
@@ -186,6 +193,7 @@ def mask_and_causal(ctx):
 @check(
     "causal: changing future keys and values leaves the earlier queries' outputs unchanged",
     zh="因果性：改变未来的 key 和 value，前面 query 的输出不变",
+    teaches=["attention.causal_mask_before_softmax"],
 )
 def future_keys(ctx):
     dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))

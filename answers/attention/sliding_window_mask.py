@@ -32,6 +32,7 @@ CASES = st.tuples(st.integers(1, 12), st.integers(1, 12), st.integers(1, 14), st
 @check(
     "matches the reference exactly (window 1 to past Lk, Lq <= Lk and Lq > Lk, lk given and default)",
     zh="与参考实现完全一致（窗口从 1 到超过 Lk，Lq <= Lk 和 Lq > Lk，lk 给定和取默认值）",
+    teaches=["attention.sliding_window_mistral", "attention.sdpa_is_causal_decode"],
 )
 def matches_reference(ctx):
     lq, lk, window, default = ctx.draw(CASES)
@@ -65,6 +66,7 @@ REGIMES = [
     "boundary regimes, every run: window < = > Lq and Lk, window 1, Lq < = > Lk, one query, one key",
     zh="每次都测的边界情形：窗口 < = > Lq 和 Lk，窗口为 1，Lq < = > Lk，一个 query，一个 key",
     examples=1,
+    teaches=["attention.sliding_window_mistral", "attention.sdpa_is_causal_decode"],
 )
 def boundary_regimes(ctx):
     for lq, lk, window in REGIMES:
@@ -75,6 +77,7 @@ def boundary_regimes(ctx):
 @check(
     "each query sees exactly min(window, p + 1) keys, ending at its own position p = i + Lk - Lq",
     zh="每个 query 恰好看到 min(window, p + 1) 个 key，结束于它自己的位置 p = i + Lk - Lq",
+    teaches=["attention.sliding_window_mistral"],
 )
 def window_counts(ctx):
     lq, lk, window, _ = ctx.draw(CASES)
@@ -90,7 +93,11 @@ def window_counts(ctx):
             ctx.fail(f"query {i} (position {p}, window {window}) sees keys {seen}; expected keys {want}")
 
 
-@check("a window at least Lk wide is the plain causal mask", zh="宽度至少为 Lk 的窗口就是普通的因果掩码")
+@check(
+    "a window at least Lk wide is the plain causal mask",
+    zh="宽度至少为 Lk 的窗口就是普通的因果掩码",
+    teaches=["attention.sliding_window_mistral"],
+)
 def wide_window_is_causal(ctx):
     lq, lk, extra, _ = ctx.draw(CASES)
     lq = min(lq, lk)
