@@ -53,6 +53,7 @@ def _compare(ctx, args, dtype, rtol=None, atol=None):
 @check(
     "matches the reference (batch 1 to 9, float32/float64, with and without a margin)",
     zh="与参考实现一致（batch 1 到 9，float32/float64，有无 margin）",
+    teaches=["alignment.reward_model_loss"],
 )
 def matches_reference(ctx):
     dtype, b, with_margin = ctx.draw(st.tuples(st.sampled_from(DTYPES), st.integers(1, 9), st.booleans()))
@@ -81,6 +82,7 @@ BOUNDARY_CASES = [
     "boundary cases every run: one pair and several, z of 0, -1e4, -120, +-80, +1e4, margins that change the sign, float64 rewards near 1e6 (float32 and float64)",
     zh="每次都测的边界情况：一对和多对，z 为 0、-1e4、-120、+-80、+1e4，改变符号的 margin，接近 1e6 的 float64 奖励（float32 和 float64）",
     examples=1,
+    teaches=["alignment.reward_model_loss"],
 )
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -95,6 +97,7 @@ def boundary_cases(ctx):
 @check(
     "adding the same constant to every reward leaves the loss unchanged (only differences count)",
     zh="给所有奖励加同一个常数，损失不变（只有差值起作用）",
+    teaches=["alignment.reward_model_loss"],
 )
 def shift_invariance(ctx):
     b, shift = ctx.draw(st.tuples(st.integers(1, 6), st.sampled_from([-7.0, 3.5, 100.0])))

@@ -49,6 +49,7 @@ def _call(ctx, args, beta):
 @check(
     "matches the reference (batch 1 to 9, float32/float64, beta at its default and away from it)",
     zh="与参考实现一致（batch 1 到 9，float32/float64，beta 取默认值和非默认值）",
+    teaches=["alignment.dpo_derivation", "alignment.dpo_pitfalls"],
 )
 def matches_reference(ctx):
     dtype, b, beta = ctx.draw(st.tuples(st.sampled_from(DTYPES), st.integers(1, 9), st.sampled_from(BETAS)))
@@ -95,6 +96,7 @@ def float64_precision(ctx):
     "boundary cases every run: one pair and several, margins 0, -1e4, -80, -60, +80, +1e4 (float32 and float64)",
     zh="每次都测的边界情况：一对和多对，margin 为 0、-1e4、-80、-60、+80、+1e4（float32 和 float64）",
     examples=1,
+    teaches=["alignment.dpo_derivation"],
 )
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -115,6 +117,7 @@ def boundary_cases(ctx):
 @check(
     "all margins zero (policy == reference) gives log(2), for any beta",
     zh="所有 margin 为零（策略 == 参考模型）时得到 log(2)，与 beta 无关",
+    teaches=["alignment.dpo_derivation"],
 )
 def zero_margin(ctx):
     dtype, b, beta = ctx.draw(st.tuples(st.sampled_from(DTYPES), st.integers(1, 9), st.sampled_from(BETAS)))

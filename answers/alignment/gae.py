@@ -67,6 +67,7 @@ def _close_pair(ctx, out, expected, dtype):
 @check(
     "matches the reference (B 1 to 3, T 1 to 12, float32/float64, episode ends anywhere, gamma and lam at default and away)",
     zh="与参考实现一致（B 1 到 3，T 1 到 12，float32/float64，episode 可在任意位置结束，gamma 和 lam 取默认值和非默认值）",
+    teaches=["alignment.gae_advantage"],
 )
 def matches_reference(ctx):
     dtype, (b, t), gl, p_done = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, GAMMA_LAM, st.sampled_from([0.0, 0.2, 0.5])))
@@ -108,6 +109,7 @@ def float64_precision(ctx):
     "boundary cases every run: T = 1, episode ends at the first and last step, in a row, at every step, lam 0 and 1, T = 200",
     zh="每次都测的边界情况：T = 1，episode 在第一步和最后一步结束、连续结束、每一步都结束，lam 为 0 和 1，T = 200",
     examples=1,
+    teaches=["alignment.gae_advantage", "alignment.gae_lambda_choice"],
 )
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -140,6 +142,7 @@ def cut_at_done(ctx):
 @check(
     "lam = 0 gives the one-step TD errors; lam = 1 with no episode end gives the discounted return minus V",
     zh="lam = 0 得到单步 TD 误差；lam = 1 且 episode 不结束时得到折扣回报减 V",
+    teaches=["alignment.gae_lambda_choice", "alignment.gae_advantage"],
 )
 def lambda_limits(ctx):
     dtype, (b, t), gamma, one = ctx.draw(

@@ -43,6 +43,7 @@ def _call(ctx, rewards, eps):
 @check(
     "matches the reference (n_prompts 1 to 5, group 2 to 9, float32/float64, continuous rewards, eps at default and away)",
     zh="与参考实现一致（n_prompts 1 到 5，组大小 2 到 9，float32/float64，连续奖励，eps 取默认值和非默认值）",
+    teaches=["alignment.grpo_advantage"],
 )
 def matches_reference(ctx):
     dtype, (n, g), eps, shift = ctx.draw(
@@ -82,6 +83,7 @@ def float64_precision(ctx):
     "boundary cases every run: one prompt and several, G = 2 and 64, an all-equal group, spreads of 1e-6, rewards near 100",
     zh="每次都测的边界情况：一个和多个 prompt，G = 2 和 64，组内全部相等，离散程度 1e-6，奖励在 100 附近",
     examples=1,
+    teaches=["alignment.grpo_advantage", "alignment.grpo_group_advantage"],
 )
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -98,6 +100,7 @@ def boundary_cases(ctx):
 @check(
     "0/1 rewards (a verifier's): groups where every answer is right or every answer is wrong get advantage 0, not NaN",
     zh="0/1 奖励（verifier 给出的）：全对或全错的组优势为 0，而不是 NaN",
+    teaches=["alignment.grpo_group_advantage", "alignment.dapo"],
 )
 def binary_rewards(ctx):
     dtype, (n, g), eps = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from(EPS)))
@@ -112,6 +115,7 @@ def binary_rewards(ctx):
 @check(
     "statistics per group: rescaling and shifting the other groups leaves group 0's advantages unchanged",
     zh="按组统计：对其他组做缩放和平移，第 0 组的优势不变",
+    teaches=["alignment.grpo_advantage"],
 )
 def rows_independent(ctx):
     dtype, (n, g) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES))

@@ -90,6 +90,7 @@ def _compare(ctx, args, g, kwargs, dtype):
 @check(
     "matches the reference (1 to 3 prompts, G 2 to 5, T 1 to 9, random masks, float32/float64, clip_eps, beta and token_level at defaults and away)",
     zh="与参考实现一致（1 到 3 个 prompt，G 为 2 到 5，T 为 1 到 9，随机 mask，float32/float64，clip_eps、beta、token_level 取默认值和非默认值）",
+    teaches=["alignment.grpo_loss", "alignment.grpo_kl_choice", "alignment.dapo"],
 )
 def matches_reference(ctx):
     dtype, n, g, t, clip_eps, beta, level = ctx.draw(
@@ -120,6 +121,7 @@ def _clip_cases(dtype):
     "boundary cases every run: one and three groups at different reward levels, an all-equal group, ragged and all-True masks at both token_level values, each clip case, beta 0, a far reference",
     zh="每次都测的边界情况：一组和三组（奖励水平不同）、组内奖励全相等、参差不齐的 mask 和全 True 的 mask（token_level 两种取值）、每种 clip 情况、beta 为 0、参考模型相差很远",
     examples=1,
+    teaches=["alignment.grpo_loss", "alignment.ppo_clipped_loss", "alignment.dapo"],
 )
 def boundary_cases(ctx):
     for dtype in DTYPES:

@@ -66,6 +66,7 @@ def _compare(ctx, args, dtype, rtol=None, atol=None):
 @check(
     "matches the reference (B 1 to 4, V 1 to 50, N 1 to 9 samples, float32/float64)",
     zh="与参考实现一致（B 为 1 到 4，V 为 1 到 50，N 为 1 到 9 个样本，float32/float64）",
+    teaches=["alignment.grpo_kl_choice", "alignment.k3_kl_value"],
 )
 def matches_reference(ctx):
     dtype, b, v, n, shift = ctx.draw(
@@ -92,6 +93,7 @@ def _fixed_log_r(ctx, dtype, log_r):
     "boundary cases every run: V = 1, N = 1, p == q, logits spread over 200 nats, log-ratios of +-20 and 1e-4 (float32 and float64)",
     zh="每次都测的边界情况：V = 1、N = 1、p == q、logits 跨度 200 nats、log-ratio 为 +-20 和 1e-4（float32 和 float64）",
     examples=1,
+    teaches=["alignment.k3_kl_value"],
 )
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -109,6 +111,7 @@ def boundary_cases(ctx):
     "k1 and k3 estimate KL(p || q): averaged over 20000 samples from p they come within 4 standard errors of the exact value",
     zh="k1 和 k3 估计的是 KL(p || q)：对 p 的 20000 个样本取平均，与精确值相差在 4 个标准误以内",
     examples=3,
+    teaches=["alignment.grpo_kl_choice"],
 )
 def unbiased(ctx):
     v = ctx.draw(st.integers(2, 12))

@@ -71,6 +71,7 @@ def _call(ctx, args, mask, eps):
 @check(
     "matches the reference (B 1 to 4, T 1 to 9, float32/float64, no mask / random / ragged masks, clip_eps at default and away)",
     zh="与参考实现一致（B 1 到 4，T 1 到 9，float32/float64，无 mask / 随机 / 长短不一的 mask，clip_eps 取默认值和非默认值）",
+    teaches=["alignment.ppo_clipped_loss"],
 )
 def matches_reference(ctx):
     dtype, (b, t), eps, kind = ctx.draw(
@@ -106,6 +107,7 @@ def float64_precision(ctx):
     "boundary cases every run: each clip case alone, one token, one sequence, ragged and single-token masks, log-probs near -110",
     zh="每次都测的边界情况：每种 clip 情况单独出现，一个 token，一条序列，长短不一和单 token 的 mask，log-prob 在 -110 附近",
     examples=1,
+    teaches=["alignment.ppo_clipped_loss"],
 )
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -135,6 +137,7 @@ def boundary_cases(ctx):
 @check(
     "every case of the min: ratio above 1 + eps and below 1 - eps, with positive and negative advantages",
     zh="min 的每种情况：ratio 高于 1 + eps 和低于 1 - eps，优势为正和为负",
+    teaches=["alignment.ppo_clipped_loss"],
 )
 def clip_cases(ctx):
     dtype, eps, masked = ctx.draw(st.tuples(st.sampled_from(DTYPES), st.sampled_from(EPS), st.booleans()))
@@ -153,6 +156,7 @@ def clip_cases(ctx):
 @check(
     "with logp_new == logp_old (the first PPO epoch) the loss is minus the mean advantage over unmasked tokens",
     zh="logp_new == logp_old 时（PPO 的第一个 epoch），损失是未被 mask 的 token 上优势均值的相反数",
+    teaches=["alignment.ppo_clipped_loss"],
 )
 def no_change(ctx):
     dtype, (b, t), kind = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from(["none", "random", "ragged"])))
