@@ -211,6 +211,7 @@ def boundary_regimes(ctx):
 @check(
     "property: under the causal mask only the last query sees the last key, so its dk and dv equal that query's alone",
     zh="性质：在因果掩码下只有最后一个 query 能看到最后一个 key，所以该 key 的 dk 和 dv 只来自这个 query",
+    teaches=["attention.causal_mask_before_softmax"],
 )
 def properties(ctx):
     t = ctx.draw(st.sampled_from([3, 6]))

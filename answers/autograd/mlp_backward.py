@@ -163,6 +163,7 @@ def no_autograd(ctx):
 @check(
     "matches autograd (random shapes incl. one row and width 1, 2-D and 3-D x, ReLU and GELU, float32/float64)",
     zh="与 autograd 一致（随机形状，含只有一行和宽度为 1，2-D 和 3-D 的 x，ReLU 和 GELU，float32/float64）",
+    teaches=["ffn.gelu"],
 )
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))

@@ -65,6 +65,7 @@ def _bf16_atol(x, w_gate, w_up, w_down):
 @check(
     "matches the reference (random shapes, D != H, float32/float64/bfloat16)",
     zh="与参考实现一致（随机形状，D != H，float32/float64/bfloat16）",
+    teaches=["ffn.swiglu_definition", "ffn.llama_mlp_code"],
 )
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
@@ -125,6 +126,7 @@ def _regime_inputs(ctx, dtype, lead, d, h, scale):
     "boundary regimes, every run: 1-D and 3-D x; D = H = 1, D = H, D > H, H = 2048; gates in the hundreds and near -1000",
     zh="每次都测的边界情形：1-D 和 3-D 的 x；D = H = 1，D = H，D > H，H = 2048；门控值为几百和接近 -1000",
     examples=1,
+    teaches=["ffn.swiglu_definition"],
 )
 def boundary_regimes(ctx):
     for dtype in DTYPES:
@@ -144,6 +146,7 @@ def boundary_regimes(ctx):
 @check(
     "the gate is the silu branch: swapping w_gate and w_up changes the answer accordingly",
     zh="门控是 silu 分支：交换 w_gate 和 w_up，结果相应改变",
+    teaches=["ffn.llama_mlp_code", "ffn.swiglu_definition"],
 )
 def gate_is_silu_branch(ctx):
     # silu(a) * b != silu(b) * a: calling with the weights swapped must give the reference of the

@@ -67,6 +67,7 @@ def _x(ctx, dtype):
 @check(
     "matches the reference element for element (random shapes incl. 0-d and size 1, p, train and eval, float32/float64)",
     zh="与参考实现逐元素一致（随机形状，包括 0 维和大小为 1 的维，随机 p，训练和推理，float32/float64）",
+    teaches=["regularization.dropout_conventions"],
 )
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
@@ -93,6 +94,7 @@ REGIMES = [
     "boundary regimes, every run: p = 0 and 1 in training, p = 0.999, a 0-d x, size-1 dims, eval at p = 0.5 and 1",
     zh="每次都测的边界情形：训练时 p = 0 和 1，p = 0.999，0 维的 x，大小为 1 的维，推理时 p = 0.5 和 1",
     examples=1,
+    teaches=["regularization.dropout_conventions"],
 )
 def boundary_regimes(ctx):
     for dtype in DTYPES:
@@ -105,6 +107,7 @@ def boundary_regimes(ctx):
     "inverted scaling keeps the expectation: the mean of dropout(ones) is 1 within 5 standard errors",
     zh="inverted 缩放保持期望：dropout(ones) 的均值在 5 个标准误差内等于 1",
     examples=5,
+    teaches=["regularization.dropout_conventions"],
 )
 def keeps_expectation(ctx):
     p = ctx.draw(st.sampled_from([0.1, 0.3, 0.5, 0.7]))
