@@ -120,6 +120,7 @@ def _judge(ctx, weights, prompt, k, max_new, eos_id, kwargs, what=""):
 @check(
     "matches the reference (random vocabularies, prompts, beam widths, EOS likelihood, length penalties)",
     zh="与参考实现一致（随机的词表、prompt、beam 宽度、EOS 出现的概率、长度惩罚）",
+    teaches=["inference.beam_search", "inference.beam_length_penalty"],
 )
 def matches_reference(ctx):
     vocab, t, k, max_new, eos_bias, alpha = ctx.draw(
@@ -145,6 +146,7 @@ def matches_reference(ctx):
     zh="每次都测的边界情形：EOS 从不出现、第一步就出现和在搜索中途出现，K = 1，V = 2，max_new_tokens = 1，"
     "只有一个 token 的 prompt，length_penalty 为 0、1、2 和 -0.5",
     examples=1,
+    teaches=["inference.beam_length_penalty", "inference.beam_search"],
 )
 def boundary_regimes(ctx):
     ctx.draw(st.just(0))
@@ -171,6 +173,7 @@ def boundary_regimes(ctx):
 @check(
     "K = 1 without EOS is greedy decoding; hypotheses come best first, each scored sum / n ** length_penalty",
     zh="K = 1 且没有 EOS 时就是贪心解码；假设按分数从高到低排列，每个的分数是 sum / n ** length_penalty",
+    teaches=["inference.beam_length_penalty", "inference.greedy_search"],
 )
 def greedy_and_scores(ctx):
     vocab, t, max_new, alpha = ctx.draw(

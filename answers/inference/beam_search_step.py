@@ -65,6 +65,7 @@ def _compare(ctx, got, expected, dtype):
 @check(
     "matches the reference exactly on inputs full of ties (multiples of 1/4: sums exact in every dtype)",
     zh="在大量并列值的输入上与参考实现完全一致（1/4 的倍数：在每种 dtype 下求和都是精确的）",
+    teaches=["inference.beam_search"],
 )
 def matches_with_ties(ctx):
     dtype, (b, k, v) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES))
@@ -76,6 +77,7 @@ def matches_with_ties(ctx):
 @check(
     "matches the reference on real log-softmax outputs (float64), including the first step's scores (0, -1e9, ...)",
     zh="在真实的 log-softmax 输出（float64）上与参考实现一致，包括第一步的分数 (0, -1e9, ...)",
+    teaches=["inference.beam_search"],
 )
 def matches_real(ctx):
     (b, k, v), first = ctx.draw(st.tuples(SIZES, st.booleans()))
@@ -116,6 +118,7 @@ def float64_precision(ctx):
     "boundary cases every run: K = 1, V = 1, K > V, K = V, one and several batch items, V = 32000, ties, first step",
     zh="每次都测的边界情况：K = 1，V = 1，K > V，K = V，batch 中一个和多个样本，V = 32000，并列值，第一步",
     examples=1,
+    teaches=["inference.beam_search"],
 )
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -135,6 +138,7 @@ def boundary_cases(ctx):
 @check(
     "every returned score is its parent beam's score plus that token's log-prob, best first within each batch item",
     zh="每个返回的分数等于其父 beam 的分数加上该 token 的 log-prob，在每个 batch 样本内按从好到差排列",
+    teaches=["inference.beam_search"],
 )
 def consistent(ctx):
     (b, k, v) = ctx.draw(SIZES)

@@ -170,6 +170,7 @@ TEMPERATURES = st.sampled_from(["default", 0.0, 0.5, 1.0, 1.7])
 @check(
     "matches the reference (random prompts and vocabularies, greedy and sampled, EOS or none, defaults and not)",
     zh="与参考实现一致（随机的 prompt 和词表，贪心和采样，有无 EOS，默认值和非默认值）",
+    teaches=["inference.kv_cache_pitfalls", "inference.max_new_tokens"],
 )
 def matches_reference(ctx):
     t, v, max_new, temperature, eos, seed = ctx.draw(
@@ -200,6 +201,7 @@ def _greedy_tokens(ctx, weights, prompt, max_new):
     "a one-token prompt, sampling at temperature 0.5, 1 and 2, a sampled EOS",
     zh="每次都测的边界情形：默认参数，EOS 在第一个、第三个和在 prompt 中，max_new_tokens 为 0 和 1，只有一个 token 的 prompt，温度 0.5、1 和 2 下采样，采样到 EOS",
     examples=1,
+    teaches=["inference.max_new_tokens", "inference.temperature"],
 )
 def boundary_regimes(ctx):
     seed = ctx.draw(st.integers(0, 2**31 - 2))
@@ -254,6 +256,7 @@ def _no_cache(weights, prompt, max_new, eos_id, temperature, generator):
 @check(
     "equals decoding without a cache (the whole sequence recomputed every step), greedy and sampled",
     zh="等于不用 cache 的解码（每步重新计算整个序列），贪心和采样都是",
+    teaches=["inference.kv_cache_what", "inference.kv_cache_pitfalls"],
 )
 def no_cache_property(ctx):
     t, max_new, temperature, seed = ctx.draw(

@@ -70,6 +70,7 @@ def _compare(ctx, got, expected, dtype):
 @check(
     "matches the reference: output and both grown caches (cache 0 to 8 long, 1 to 3 new tokens, float32/float64/bfloat16)",
     zh="与参考实现一致：输出和两个增长后的 cache（cache 长 0 到 8，1 到 3 个新 token，float32/float64/bfloat16）",
+    teaches=["inference.kv_cache_what", "inference.kv_cache_pitfalls"],
 )
 def matches_reference(ctx):
     dtype, (b, h, d), p, s = ctx.draw(st.tuples(st.sampled_from(DTYPES), HEADS, st.integers(0, 8), st.sampled_from([1, 1, 2, 3])))
@@ -111,6 +112,7 @@ def float64_precision(ctx):
     "boundary cases every run: empty cache, S < P, S = P, S > P, one head, D = 1, P = 300, large scores (float32/float64/bfloat16)",
     zh="每次都测的边界情况：空 cache，S < P，S = P，S > P，一个 head，D = 1，P = 300，大分数（float32/float64/bfloat16）",
     examples=1,
+    teaches=["inference.kv_cache_pitfalls", "attention.sdpa_is_causal_decode"],
 )
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -131,6 +133,7 @@ def boundary_cases(ctx):
 @check(
     "decoding a sequence step by step from an empty cache (one token or a chunk a step) equals full causal attention",
     zh="从空 cache 开始逐步解码一个序列（每步一个 token 或一段）等于完整的因果注意力",
+    teaches=["inference.kv_cache_what", "inference.kv_cache_pitfalls"],
 )
 def loop_equals_full_attention(ctx):
     dtype, (b, h, d), steps = ctx.draw(

@@ -49,6 +49,7 @@ def _inputs(ctx, dtype, b, v, length):
 @check(
     "matches the reference (repeated ids, empty history, zeros, penalty at its default, above and below 1)",
     zh="与参考实现一致（重复的 id，空历史，零值，penalty 取默认值、大于 1 和小于 1）",
+    teaches=["inference.repetition_penalty_hf", "inference.repetition_penalty_sign"],
 )
 def matches_reference(ctx):
     dtype, (b, v, length, penalty) = ctx.draw(st.tuples(st.sampled_from(DTYPES), CASES))
@@ -97,6 +98,7 @@ def float64_precision(ctx):
     "boundary cases every run: empty and one-token histories, ids 0 and V - 1, V = 32000 with 300 ids, penalty 1 and below 1",
     zh="每次都测的边界情况：空的和只有一个 token 的历史，id 为 0 和 V - 1，V = 32000 含 300 个 id，penalty 为 1 和小于 1",
     examples=1,
+    teaches=["inference.repetition_penalty_hf"],
 )
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -112,6 +114,7 @@ def boundary_cases(ctx):
 @check(
     "rows are independent: a logit is left exactly as it was unless its id occurs in that row's input_ids",
     zh="各行相互独立：一个 logit 只有在其 id 出现在该行的 input_ids 中时才会改变，否则原样保留",
+    teaches=["inference.repetition_penalty_hf"],
 )
 def untouched_elsewhere(ctx):
     dtype, (b, v, length, _) = ctx.draw(st.tuples(st.sampled_from(DTYPES), CASES))
@@ -136,7 +139,10 @@ def untouched_elsewhere(ctx):
 
 
 @check(
-    "with penalty > 1 no logit ever goes up, whatever its sign", zh="penalty > 1 时，不论正负，没有任何 logit 会变大", examples=8
+    "with penalty > 1 no logit ever goes up, whatever its sign",
+    zh="penalty > 1 时，不论正负，没有任何 logit 会变大",
+    examples=8,
+    teaches=["inference.repetition_penalty_sign"],
 )
 def never_raises(ctx):
     dtype, (b, v, length, _), penalty = ctx.draw(

@@ -80,6 +80,7 @@ def _named(ctx, name, compare):
 @check(
     "matches the reference: accepted count and next-token distribution (float32/float64, drafts close to and far from the target)",
     zh="与参考实现一致：接受的个数和下一个 token 的分布（float32/float64，draft 与 target 接近和相差较远）",
+    teaches=["inference.speculative_acceptance"],
 )
 def matches_reference(ctx):
     dtype, (b, gamma, v), closeness = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from([0.1, 0.5, 2.0])))
@@ -137,6 +138,7 @@ def float64_precision(ctx):
     "boundary cases every run: first, last and no draft rejected in one batch, G = 1, V = 1, V = 32000 (float32/float64)",
     zh="每次都测的边界情况：同一 batch 中第一个、最后一个 draft 被拒和都不被拒，G = 1，V = 1，V = 32000（float32/float64）",
     examples=1,
+    teaches=["inference.speculative_acceptance"],
 )
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -156,6 +158,7 @@ GRID = 200  # uniforms (m + 0.5) / GRID: each acceptance frequency is within 0.5
 @check(
     "speculative sampling reproduces the target: P(accept x) q(x) + P(reject) dist = p, over a grid of uniforms (one draft token)",
     zh="投机采样复现目标分布：P(accept x) q(x) + P(reject) dist = p，在一组均匀随机数网格上验证（一个 draft token）",
+    teaches=["inference.speculative_acceptance"],
 )
 def reproduces_target(ctx):
     dtype, (_, _, v), closeness = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from([0.5, 2.0])))

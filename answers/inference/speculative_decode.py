@@ -116,6 +116,7 @@ def _judge(ctx, target_table, draft_table, prompt, gamma, max_new, seed, what=""
 @check(
     "matches the reference token for token (random vocabularies, prompts, gamma, lengths, drafts near and far from the target)",
     zh="与参考实现逐个 token 一致（随机的词表、prompt、gamma、生成长度，draft 与 target 接近和相差较远）",
+    teaches=["inference.speculative_decoding", "inference.speculative_acceptance"],
 )
 def matches_reference(ctx):
     vocab, t, gamma, max_new, distance, seed = ctx.draw(
@@ -139,6 +140,7 @@ def matches_reference(ctx):
     zh="每次都测的边界情形：draft 等于 target（每轮都有 bonus token），相差很远的 draft（很早就被拒），gamma = 1，"
     "gamma > max_new_tokens，max_new_tokens 为 0 和 1，只有一个 token 的 prompt，V = 2",
     examples=1,
+    teaches=["inference.speculative_decoding", "inference.speculative_acceptance"],
 )
 def boundary_regimes(ctx):
     seed = ctx.draw(st.integers(0, 2**31 - 2))
@@ -162,6 +164,7 @@ def boundary_regimes(ctx):
 @check(
     "verifies with one target pass a round (the target's calls counted)",
     zh="每一轮只用一次 target 前向来验证（统计 target 的调用次数）",
+    teaches=["inference.speculative_decoding"],
 )
 def one_target_pass(ctx):
     gamma, distance, seed = ctx.draw(st.tuples(st.integers(2, 5), st.sampled_from([0.0, 0.5, 2.0]), st.integers(0, 2**31 - 2)))
@@ -183,6 +186,7 @@ TOLERANCE = 0.035  # about 5 standard deviations of a frequency estimated from 4
     "the output follows the target's distribution: frequencies of the first two tokens over 4000 runs (exact probabilities, V = 3)",
     zh="输出服从 target 的分布：4000 次运行中前两个 token 的频率与精确概率比较（V = 3）",
     examples=2,
+    teaches=["inference.speculative_acceptance", "inference.speculative_decoding"],
 )
 def reproduces_target(ctx):
     gamma, seed = ctx.draw(st.tuples(st.integers(1, 3), st.integers(0, 2**31 - 2)))

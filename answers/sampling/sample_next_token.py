@@ -117,6 +117,7 @@ DTYPES = [torch.float32, torch.float64]
 @check(
     "matches the reference draw for draw (random (V,) and (B, V) logits, histories, temperature, top-k, top-p, penalty; float32/float64)",
     zh="与参考实现逐个抽样一致（随机的 (V,) 和 (B, V) logits、历史 token、温度、top-k、top-p、重复惩罚；float32/float64）",
+    teaches=["inference.repetition_penalty_hf", "inference.top_p_hf_implementation", "inference.temperature"],
 )
 def matches_reference(ctx):
     dtype, batch, v, n, temperature, top_k, top_p, penalty, seed = ctx.draw(
@@ -227,6 +228,7 @@ def _regime_cases(ctx):
     "每行各自的和为空的历史，top_k 为 1/3/大于 V，极小的 top-p 和质量很大的跨界 token，温度在 top-p 之前，"
     "惩罚在 top-k 之前，1e4 量级的 logits（每种复制成 300 行，float32/float64）",
     examples=1,
+    teaches=["inference.repetition_penalty_sign", "inference.top_p_hf_implementation", "inference.top_k"],
 )
 def boundary_regimes(ctx):
     seed = ctx.draw(st.integers(0, 2**31 - 2))
@@ -242,6 +244,7 @@ def boundary_regimes(ctx):
 @check(
     "temperature 0 is the argmax of the penalised logits and draws nothing; top_k = 1 and a tiny top_p give it too",
     zh="温度 0 就是惩罚后 logits 的 argmax，不做抽样；top_k = 1 和极小的 top_p 也给出同样结果",
+    teaches=["inference.temperature"],
 )
 def greedy_agrees(ctx):
     dtype, batch, v, penalty = ctx.draw(

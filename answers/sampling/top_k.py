@@ -45,6 +45,7 @@ def _logits(ctx, shape, dtype, ties):
 @check(
     "matches the reference (random (..., V) shapes, float32/float64/bfloat16, with and without ties, k from 1 to beyond V)",
     zh="与参考实现一致（随机的 (..., V) 形状，float32/float64/bfloat16，有无并列值，k 从 1 到超过 V）",
+    teaches=["inference.top_k"],
 )
 def matches_reference(ctx):
     dtype, lead, v, k_offset, ties = ctx.draw(
@@ -80,6 +81,7 @@ def _regime_cases(ctx, dtype):
     "boundary regimes, every run: V = 1; k = 1, V - 1, V, V + 1; 1-D and 3-D logits; 32768 entries a row; ties, -inf inputs, float64 values float32 cannot tell apart",
     zh="每次都测的边界情形：V = 1；k = 1、V - 1、V、V + 1；1-D 和 3-D 的 logits；每行 32768 个元素；并列值、-inf 输入、float32 区分不出的 float64 值",
     examples=1,
+    teaches=["inference.top_k"],
 )
 def boundary_regimes(ctx):
     for dtype in DTYPES:

@@ -79,6 +79,7 @@ def _safe_p(p, logits, margin):
 @check(
     "matches the reference (random (..., V) shapes, float32/float64/bfloat16, p from near 0 to 1)",
     zh="与参考实现一致（随机的 (..., V) 形状，float32/float64/bfloat16，p 从接近 0 到 1）",
+    teaches=["inference.top_p", "inference.top_p_hf_implementation"],
 )
 def matches_reference(ctx):
     dtype, lead, v, scale, p = ctx.draw(st.tuples(st.sampled_from(DTYPES), LEAD, st.integers(1, 16), SCALES, P_DRAWN))
@@ -122,6 +123,7 @@ def _regime_cases(ctx, dtype):
     "boundary regimes, every run: p = 1, tiny p, V = 1, 1-D and 3-D logits, a 4096-token row whose nucleus holds ~1500 tokens",
     zh="每次都测的边界情形：p = 1，极小的 p，V = 1，1-D 和 3-D 的 logits，一行 4096 个 token、nucleus 中约 1500 个 token",
     examples=1,
+    teaches=["inference.top_p_hf_implementation"],
 )
 def boundary_regimes(ctx):
     for dtype in DTYPES:
@@ -160,6 +162,7 @@ def _row_problem(row, out_row, p):
 @check(
     "the kept set is the smallest most-probable set with mass >= p, the top token always stays, kept values unchanged (checked from the definition)",
     zh="保留的集合是概率质量 >= p 的最小高概率集合，概率最高的 token 总是保留，保留的值不变（按定义检查）",
+    teaches=["inference.top_p", "inference.top_p_choice"],
 )
 def smallest_set(ctx):
     dtype, lead, v, scale, p = ctx.draw(
@@ -184,6 +187,7 @@ def smallest_set(ctx):
 @check(
     "a tiny p keeps only the most probable token; p = 1 keeps every token unchanged",
     zh="极小的 p 只保留概率最高的 token；p = 1 时所有 token 保持不变",
+    teaches=["inference.top_p_hf_implementation"],
 )
 def extremes(ctx):
     dtype, lead, v, p = ctx.draw(
