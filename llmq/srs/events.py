@@ -18,7 +18,8 @@ def scheduler_for(config_json: str) -> Scheduler:
 
 
 def apply_manual(kind: str, state: CardState, at_ms: int, settings: Settings) -> CardState:
-    """Anki's manual actions: bury until the next day starts, suspend, and forget ("reset")."""
+    """Anki's manual actions: bury until the next day starts, suspend, and forget ("reset"); and
+    "due": a failed check teaches this card, so it is to be studied now (`make_due` in study.py)."""
     match kind:
         case "bury":
             return replace(state, buried_until_ms=DayClock(settings.day_starts_at).next_day_start_ms(at_ms))
@@ -30,6 +31,13 @@ def apply_manual(kind: str, state: CardState, at_ms: int, settings: Settings) ->
             return replace(state, suspended=False)
         case "reset":  # back to new; the flags and tags are the user's and stay
             return CardState(suspended=state.suspended, buried_until_ms=state.buried_until_ms, tags=state.tags)
+        case "due":
+            # A studied card is due now (its memory state stays: FSRS takes the early review as it
+            # comes). A new card stays new, with no memory state made up, and its due time set marks
+            # it asked for: it comes first among today's new cards (queue_queries). A buried card
+            # comes back today; a suspended one stays suspended (the user's choice).
+            due = at_ms if state.due_ms == 0 else min(state.due_ms, at_ms)
+            return replace(state, due_ms=due, buried_until_ms=0)
     raise ValueError(f"unknown action {kind!r}")
 
 

@@ -61,7 +61,8 @@ def rule_reason(r: InterviewRound) -> str:
 
 def review_next(r: InterviewRound, title_of: Callable[[str], str]) -> list[str]:
     """What to study after this round, most urgent first: the exercise when it did not pass or
-    passed hard, then the follow-ups rated Again, then those rated Hard."""
+    passed hard, the cards its failed checks teach (made due now), then the follow-ups rated
+    Again, then those rated Hard."""
     out: list[str] = []
     if r.exercise_rating in (None, Rating.Again) or not r.passed:
         out.append(
@@ -71,6 +72,10 @@ def review_next(r: InterviewRound, title_of: Callable[[str], str]) -> list[str]:
         )
     elif r.exercise_rating == Rating.Hard:
         out.append(_("{title} ({id}): write it once more in practice").format(title=title_of(r.exercise), id=r.exercise))
+    for qid in r.taught:
+        out.append(
+            _("{title} ({id}): a failed check teaches it; due now in your review queue").format(title=title_of(qid), id=qid)
+        )
     for wanted in (Rating.Again, Rating.Hard):
         for f in r.followups:
             if f.rating == wanted:

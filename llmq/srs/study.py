@@ -195,3 +195,14 @@ class Study:
     def reset(self, qid: str) -> CardState:
         """Forget the card: it becomes new again (its history stays in the log)."""
         return self._act("reset", qid)
+
+    def make_due(self, qids: Iterable[str]) -> list[str]:
+        """Cards a failed check teaches: each becomes due now, one logged "due" event each (undo
+        takes it back). A studied card is due at once; a new one comes first among today's new
+        cards (events.apply_manual). Ids with no card in the store are skipped; returns those made due."""
+        done: list[str] = []
+        for qid in dict.fromkeys(qids):
+            if self.store.card(qid) is not None:
+                self._act("due", qid)
+                done.append(qid)
+        return done

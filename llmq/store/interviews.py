@@ -27,7 +27,7 @@ STALE_MS = 120_000
 
 _COLUMNS = (
     "id, exercise, started_ms, limit_s, seed, topic, track, status, outcome, first_pass_ms, coding_ms, runs, "
-    "failed_runs, unjudged_runs, first_failed, exercise_rating, followups, heartbeat_ms, ended_ms"
+    "failed_runs, unjudged_runs, first_failed, exercise_rating, followups, heartbeat_ms, ended_ms, taught"
 )
 
 
@@ -60,6 +60,7 @@ class InterviewRound:
     followups: tuple[FollowupAnswer, ...]
     heartbeat_ms: int
     ended_ms: int | None
+    taught: tuple[str, ...] = ()  # cards the failed checks' `teaches=` named (made due now), first met first
 
     @property
     def passed(self) -> bool:
@@ -86,6 +87,7 @@ class InterviewRound:
             "exercise_rating": self.exercise_rating,
             "followups": [{"id": f.qid, "rating": f.rating} for f in self.followups],
             "ended_ms": self.ended_ms,
+            "taught": list(self.taught),
         }
 
 
@@ -110,6 +112,7 @@ def _round(row: tuple[Any, ...], now_ms: int | None = None) -> InterviewRound:
         followups,
         heartbeat_ms,
         ended_ms,
+        taught,
     ) = row
     if status == "running" and now_ms is not None and now_ms - heartbeat_ms > STALE_MS:
         status, ended_ms = "abandoned", heartbeat_ms  # its app stopped without a word
@@ -133,6 +136,7 @@ def _round(row: tuple[Any, ...], now_ms: int | None = None) -> InterviewRound:
         followups=tuple(FollowupAnswer(qid=q, rating=r) for q, r in json.loads(followups)),
         heartbeat_ms=heartbeat_ms,
         ended_ms=ended_ms,
+        taught=tuple(json.loads(taught)),
     )
 
 
@@ -173,27 +177,42 @@ class InterviewLog:
         return self._update(round_id, "heartbeat_ms = max(heartbeat_ms, ?)", (at_ms,))
 
     def record_run(
-        self, round_id: int, *, passed: bool | None, failed_checks: Sequence[str], started_ms: int, at_ms: int
+        self,
+        round_id: int,
+        *,
+        passed: bool | None,
+        failed_checks: Sequence[str],
+        started_ms: int,
+        at_ms: int,
+        taught: Sequence[str] = (),
     ) -> InterviewRound | None:
         """One check run: `passed` None when the judge could not run it; `started_ms` when it was
-        started, since the round began; `failed_checks` the names of its checks that failed."""
+        started, since the round began; `failed_checks` the names of its checks that failed;
+        `taught` the cards those checks teach (added to the round's, once each)."""
         failed = passed is False
-        return self._update(
-            round_id,
-            "runs = runs + 1, failed_runs = failed_runs + ?, unjudged_runs = unjudged_runs + ?, "
-            "first_pass_ms = CASE WHEN ? AND first_pass_ms IS NULL THEN ? ELSE first_pass_ms END, "
-            "first_failed = CASE WHEN ? AND first_failed = '[]' THEN ? ELSE first_failed END, "
-            "heartbeat_ms = max(heartbeat_ms, ?)",
-            (
-                int(failed),
-                int(passed is None),
-                int(bool(passed)),
-                started_ms,
-                int(failed),
-                json.dumps(list(failed_checks)),
-                at_ms,
-            ),
-        )
+        with self._writing() as conn:
+            row = conn.execute("SELECT taught FROM interviews WHERE id = ? AND status = 'running'", (round_id,)).fetchone()
+            if row is None:
+                return None
+            cards = json.dumps(list(dict.fromkeys([*json.loads(row[0]), *taught])))
+            conn.execute(
+                "UPDATE interviews SET runs = runs + 1, failed_runs = failed_runs + ?, unjudged_runs = unjudged_runs + ?, "
+                "first_pass_ms = CASE WHEN ? AND first_pass_ms IS NULL THEN ? ELSE first_pass_ms END, "
+                "first_failed = CASE WHEN ? AND first_failed = '[]' THEN ? ELSE first_failed END, "
+                "taught = ?, heartbeat_ms = max(heartbeat_ms, ?) WHERE id = ?",
+                (
+                    int(failed),
+                    int(passed is None),
+                    int(bool(passed)),
+                    started_ms,
+                    int(failed),
+                    json.dumps(list(failed_checks)),
+                    cards,
+                    at_ms,
+                    round_id,
+                ),
+            )
+            return _read(conn, round_id)
 
     def end_coding(self, round_id: int, *, outcome: Outcome, rating: int, coding_ms: int, at_ms: int) -> InterviewRound | None:
         """The coding part is over: how it ended, when (since the start), and the exercise card's rating."""

@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Callable
 
 from llmq.store.errors import StoreError
-from llmq.store.schema import APPLICATION_ID, V1, V2, V3
+from llmq.store.schema import APPLICATION_ID, V1, V2, V3, V4
 
 
 def _to_v1(conn: sqlite3.Connection) -> None:
@@ -29,6 +29,11 @@ def _to_v3(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _to_v4(conn: sqlite3.Connection) -> None:
+    for statement in _statements(V4):
+        conn.execute(statement)
+
+
 def _statements(script: str) -> list[str]:
     """Split a script into statements (executescript would commit our transaction)."""
     out: list[str] = []
@@ -44,7 +49,7 @@ def _statements(script: str) -> list[str]:
 
 
 # MIGRATIONS[n] takes a database at version n to version n + 1.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_to_v1, _to_v2, _to_v3)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_to_v1, _to_v2, _to_v3, _to_v4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

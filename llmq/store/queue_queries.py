@@ -13,8 +13,9 @@ from typing import Literal
 
 from llmq.store.cards import CARD_COLUMNS, LEARNING, NEW, RELEARNING, REVIEW, StoredCard, card_from_row
 
-# learning: learning cards due now; review: reviews due today; new: never answered;
-# ahead: learning cards due within the learn-ahead limit (shown when nothing else is left).
+# learning: learning cards due now; review: reviews due today; new: never answered (those a failed
+# check made due, whose due_ms is set, first); ahead: learning cards due within the learn-ahead
+# limit (shown when nothing else is left).
 QueueName = Literal["learning", "review", "new", "ahead"]
 
 
@@ -81,7 +82,7 @@ def _condition(queue: QueueName, w: DueWindow) -> tuple[str, list[object], str]:
         case "review":
             return f"state = {REVIEW} AND due_ms < ?", [w.tomorrow_ms], "due_ms, position"
         case "new":
-            return f"state = {NEW}", [], "position"
+            return f"state = {NEW}", [], "due_ms = 0, due_ms, position"
         case "ahead":
             return learning, [max(w.tomorrow_ms, w.ahead_ms + 1), w.ahead_ms], "due_ms"
     raise ValueError(f"unknown queue {queue!r}")
@@ -100,7 +101,7 @@ def first_card(conn: sqlite3.Connection, queue: QueueName, flt: QueueFilter, w: 
             f"AND r.state_before = {NEW} GROUP BY c.topic) "
             f"SELECT {CARD_COLUMNS} FROM (SELECT cards.*, row_number() OVER (PARTITION BY cards.topic "
             f"ORDER BY position) + coalesce((SELECT n FROM met WHERE met.topic = cards.topic), 0) AS turn "
-            f"FROM cards WHERE {cond} AND {where}) ORDER BY turn, position LIMIT 1",
+            f"FROM cards WHERE {cond} AND {where}) ORDER BY due_ms = 0, due_ms, turn, position LIMIT 1",
             [w.today_ms, *args, *fargs],
         ).fetchone()
     else:

@@ -6,8 +6,9 @@ from __future__ import annotations
 APPLICATION_ID = 0x6C6C6D71  # "llmq"
 
 # Kinds of rows in the review log. Only "review" rows are reviews; the others are the manual
-# actions (Anki's bury, suspend, forget) kept in the same log so undo and rebuild see them in order.
-EVENT_KINDS: tuple[str, ...] = ("review", "bury", "unbury", "suspend", "unsuspend", "reset")
+# actions (Anki's bury, suspend, forget) kept in the same log so undo and rebuild see them in order,
+# and "due" (v4): a failed check made the cards that teach it due now (srs/events.py).
+EVENT_KINDS: tuple[str, ...] = ("review", "bury", "unbury", "suspend", "unsuspend", "reset", "due")
 
 V1 = """
 CREATE TABLE cards (
@@ -141,4 +142,54 @@ WHEN OLD.status != 'running'
 BEGIN
     SELECT RAISE(ABORT, 'a mock interview round only grows while it runs and is final once ended');
 END;
+"""
+
+# v4: the review log takes a new kind of event, "due" (a failed check's `teaches=` cards made due
+# now). SQLite cannot change a CHECK constraint in place: the table is copied into one with the
+# new constraint (ids, and so AUTOINCREMENT's sequence, kept), the old one dropped (its triggers go
+# with it and fire no more), and the indexes and append-only triggers made again as they were.
+# Mock interview rounds keep the cards their failed checks taught.
+V4 = """
+CREATE TABLE review_log_v4 (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    card         INTEGER NOT NULL REFERENCES cards (key),
+    kind         TEXT    NOT NULL CHECK (kind IN ('review', 'bury', 'unbury', 'suspend', 'unsuspend', 'reset', 'due')),
+    rating       INTEGER CHECK (rating BETWEEN 1 AND 4),
+    at_ms        INTEGER NOT NULL,
+    duration_ms  INTEGER NOT NULL DEFAULT 0,
+    state_before INTEGER NOT NULL,
+    state_after  INTEGER NOT NULL,
+    before       TEXT    NOT NULL,
+    after        TEXT    NOT NULL,
+    config       INTEGER NOT NULL REFERENCES configs (id),
+    session      TEXT    NOT NULL,
+    undone_ms    INTEGER,
+    CHECK ((kind = 'review') = (rating IS NOT NULL))
+) STRICT;
+INSERT INTO review_log_v4 (id, card, kind, rating, at_ms, duration_ms, state_before, state_after, before, after,
+    config, session, undone_ms)
+SELECT id, card, kind, rating, at_ms, duration_ms, state_before, state_after, before, after, config, session, undone_ms
+FROM review_log ORDER BY id;
+DROP TABLE review_log;
+ALTER TABLE review_log_v4 RENAME TO review_log;
+CREATE INDEX review_log_by_card ON review_log (card, id);
+CREATE INDEX review_log_by_time ON review_log (at_ms, kind, undone_ms, card, state_before, rating, duration_ms);
+CREATE TRIGGER review_log_no_delete BEFORE DELETE ON review_log
+BEGIN
+    SELECT RAISE(ABORT, 'the review log is append-only');
+END;
+CREATE TRIGGER review_log_only_undo BEFORE UPDATE ON review_log
+WHEN OLD.undone_ms IS NOT NULL OR NEW.undone_ms IS NULL
+  OR NEW.id IS NOT OLD.id OR NEW.card IS NOT OLD.card OR NEW.kind IS NOT OLD.kind
+  OR NEW.rating IS NOT OLD.rating OR NEW.at_ms IS NOT OLD.at_ms
+  OR NEW.duration_ms IS NOT OLD.duration_ms OR NEW.before IS NOT OLD.before
+  OR NEW.after IS NOT OLD.after OR NEW.config IS NOT OLD.config
+  OR NEW.session IS NOT OLD.session OR NEW.state_before IS NOT OLD.state_before
+  OR NEW.state_after IS NOT OLD.state_after
+BEGIN
+    SELECT RAISE(ABORT, 'the review log is append-only: a row can only be marked undone, once');
+END;
+-- The cards that the round's failed checks teach (JSON ids, in the order first met): its report
+-- lists them under "review next". Grows while the round runs, final once it ends, as the rest.
+ALTER TABLE interviews ADD COLUMN taught TEXT NOT NULL DEFAULT '[]';
 """

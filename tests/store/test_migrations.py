@@ -41,6 +41,19 @@ SAMPLES: dict[int, tuple[list[str], str]] = {
         "SELECT c.qid, r.rating, r.duration_ms, s.status FROM cards c JOIN review_log r ON r.card = c.key "
         "JOIN submissions s ON s.exercise = c.qid",
     ),
+    3: (  # v4 copies the review log into a table that takes "due" events: every row, undone ones too
+        [
+            "INSERT INTO cards (key, qid, topic, kind, position, state) VALUES (1, 'norm.rmsnorm_eps', 'norm', 'flashcard', 0, 2)",
+            "INSERT INTO configs (id, json) VALUES (1, '{}')",
+            "INSERT INTO review_log (card, kind, rating, at_ms, duration_ms, state_before, state_after, before, "
+            "after, config, session) VALUES (1, 'review', 3, 1000, 900, 0, 1, '{}', '{}', 1, 's')",
+            "INSERT INTO review_log (card, kind, rating, at_ms, duration_ms, state_before, state_after, before, "
+            "after, config, session, undone_ms) VALUES (1, 'bury', NULL, 2000, 0, 1, 1, '{}', '{}', 1, 's', 2500)",
+            "INSERT INTO interviews (exercise, started_ms, limit_s, heartbeat_ms) VALUES ('norm.rms_norm', 5, 60, 5)",
+        ],
+        "SELECT r.id, c.qid, r.kind, r.rating, r.at_ms, r.undone_ms, i.exercise FROM review_log r "
+        "JOIN cards c ON c.key = r.card, interviews i ORDER BY r.id",
+    ),
 }
 
 
@@ -116,3 +129,26 @@ def test_processes_creating_the_database_at_once(tmp_path: Path) -> None:
         conn = sqlite3.connect(home / DB_NAME)
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         conn.close()
+
+
+def test_v4_log_takes_due_events_and_stays_append_only(_private_home: Path) -> None:
+    """After the copy, "due" rows are accepted, ids go on from the old ones, and the log's
+    triggers hold as before."""
+    path = _private_home / DB_NAME
+    _database_at(path, 3).close()
+    with Store.open() as store:
+        conn = store._conn
+        conn.execute(
+            "INSERT INTO review_log (card, kind, rating, at_ms, duration_ms, state_before, state_after, before, "
+            "after, config, session) VALUES (1, 'due', NULL, 3000, 0, 2, 2, '{}', '{}', 1, 't')"
+        )
+        assert [r[0] for r in conn.execute("SELECT id FROM review_log ORDER BY id")] == [1, 2, 3]
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute("DELETE FROM review_log WHERE id = 3")
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute("UPDATE review_log SET at_ms = 1 WHERE id = 3")
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute(
+                "INSERT INTO review_log (card, kind, rating, at_ms, duration_ms, state_before, state_after, before, "
+                "after, config, session) VALUES (1, 'nonsense', NULL, 3000, 0, 2, 2, '{}', '{}', 1, 't')"
+            )
