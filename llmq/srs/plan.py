@@ -15,6 +15,7 @@ ones to attempt. Suspended cards are left out.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -60,8 +61,8 @@ class PlanDay:
 
 @dataclass(frozen=True, kw_only=True)
 class PlanWarning:
-    """`kind`: "too_close" (`count` cards and exercises would still be new on the date; about
-    `minutes` a day would start them all), "over_budget" (on `count` days the reviews due alone
+    """`kind`: "too_close" (`count` cards and exercises would still be new on the date; with
+    `minutes` a day the plan would start them all, 0: not even with a whole day), "over_budget" (on `count` days the reviews due alone
     take more than the minutes given), "new_limit" (the plan starts up to `count` new cards a day,
     more than the daily limit `limit` in the settings lets through), "no_days" (the date is today)."""
 
@@ -157,6 +158,7 @@ def compute_plan(
     over_budget = sum(1 for x in plan_days.load if x > minutes_per_day + _FIT)
     # A new card's forecast depends only on how many days it has before the date: one per weights.
     outlooks = {code: new_card_outlook(schedulers[code], span) for code in (False, True)}
+    before = copy.deepcopy((topics, plan_days))  # for the warning's minutes, planned again
     _plan_new_cards(topics, plan_days, minutes_per_day, pace, outlooks)
 
     warnings: list[PlanWarning] = []
@@ -165,7 +167,7 @@ def compute_plan(
     left = sum(len(t.new_cards) + len(t.new_code) for t in topics.values())
     if left and days:
         warnings.append(
-            PlanWarning(kind="too_close", count=left, minutes=_minutes_for_all(topics, plan_days.load, pace, outlooks))
+            PlanWarning(kind="too_close", count=left, minutes=_minutes_for_all(*before, minutes_per_day, pace, outlooks))
         )
     if over_budget:
         warnings.append(PlanWarning(kind="over_budget", count=over_budget))
@@ -242,24 +244,27 @@ def _plan_new_cards(
     """Fill each day's remaining minutes with new cards, then new code exercises (see the module's
     docstring). Updates the days in place and each topic's `added` recall."""
     days = len(plan_days.load)
+    # minutes a card started on some day costs k days later, and its card reviews then
+    costs = {code: [_cost(k, n, code, pace) for k, n in enumerate(o.reviews)] for code, o in outlooks.items()}
+    reviews = [n - (1 if k == 0 else 0) for k, n in enumerate(outlooks[False].reviews)]  # the first sight counts as new
     for d in range(days):
         for code in (False, True):
-            outlook = outlooks[code]
+            outlook, cost = outlooks[code], costs[code]
             # Spread evenly over the days left: starting them all on the first days would pile
             # their reviews onto the same later days.
             left = sum(len(t.new_code if code else t.new_cards) for t in topics.values())
             for _ in range(-(-left // (days - d))):
                 waiting = [t for t in topics.values() if (t.new_code if code else t.new_cards)]
-                if not waiting or not _fits(d, code, outlook, minutes_per_day, pace, plan_days.load):
+                if not waiting or not _fits(d, cost, minutes_per_day, plan_days.load):
                     break
                 topic = min(waiting, key=_Topic.share)  # the topic that stands lowest goes first
                 qid = (topic.new_code if code else topic.new_cards).pop(0)
                 topic.added += outlook.recall[days - d]
                 topic.new_planned += 1
-                for k, n in enumerate(outlook.reviews[: days - d]):
-                    plan_days.load[d + k] += _cost(k, n, code, pace)
+                for k in range(days - d):
+                    plan_days.load[d + k] += cost[k]
                     if not code:
-                        plan_days.card_reviews[d + k] += n - (1 if k == 0 else 0)
+                        plan_days.card_reviews[d + k] += reviews[k]
                 if code:
                     plan_days.exercise_ids[d].append(qid)
                 else:
@@ -273,27 +278,33 @@ def _cost(k: int, reviews: float, code: bool, pace: Pace) -> float:
     return reviews * pace.review_minutes(code)
 
 
-def _fits(d: int, code: bool, outlook: NewCardOutlook, budget: float, pace: Pace, load: list[float]) -> bool:
-    """Whether a card started on day d fits that day's minutes and keeps every later day that is
-    within its minutes within them."""
-    for k, n in enumerate(outlook.reviews[: len(load) - d]):
-        after = load[d + k] + _cost(k, n, code, pace)
-        if after > budget + _FIT and (k == 0 or load[d + k] <= budget + _FIT):
-            return False
-    return True
+def _fits(d: int, cost: list[float], budget: float, load: list[float]) -> bool:
+    """Whether a card started on day d (costing `cost[k]` minutes k days later) fits that day's
+    minutes and keeps every later day that is within its minutes within them."""
+    limit = budget + _FIT
+    if load[d] + cost[0] > limit:
+        return False
+    return all(load[d + k] + cost[k] <= limit or load[d + k] > limit for k in range(1, len(load) - d))
 
 
-def _minutes_for_all(topics: dict[str, _Topic], load: list[float], pace: Pace, outlooks: dict[bool, NewCardOutlook]) -> float:
-    """About how many minutes a day would start, by the date, every card the plan leaves new: the
-    plan's own minutes plus each left card's cost if started halfway to the date, spread over
-    the days."""
-    days = len(load)
-    middle = days // 2
-    extra = 0.0
-    first_day = 0.0  # and never less than the lightest day with one more left card's first day
-    for code, outlook in outlooks.items():
-        n = sum(len(t.new_code if code else t.new_cards) for t in topics.values())
-        if n:
-            extra += n * sum(_cost(k, r, code, pace) for k, r in enumerate(outlook.reviews[: days - middle]))
-            first_day = max(first_day, _cost(0, outlook.reviews[0], code, pace))
-    return float(math.ceil(max((sum(load) + extra) / days, min(load) + first_day)))
+def _minutes_for_all(
+    topics: dict[str, _Topic], plan_days: _Days, given: float, pace: Pace, outlooks: dict[bool, NewCardOutlook]
+) -> float:
+    """Whole minutes a day, within 5% of the fewest, with which the plan starts every card by the
+    date (found by planning again from `topics` and `plan_days` as they were before the new cards:
+    doubling, then halving the gap), or 0 when not even a whole day's minutes would."""
+
+    def leaves_new(minutes: float) -> bool:
+        left, days = copy.deepcopy((topics, plan_days))
+        _plan_new_cards(left, days, minutes, pace, outlooks)
+        return any(t.new_cards or t.new_code for t in left.values())
+
+    low, high = math.floor(given), max(1, math.ceil(given)) * 2
+    while leaves_new(high):
+        if high >= MAX_MINUTES:
+            return 0.0
+        low, high = high, min(high * 2, MAX_MINUTES)
+    while high - low > max(1, high // 20):  # to 5%: the figure is an estimate of expectations
+        middle = (low + high) // 2
+        low, high = (middle, high) if leaves_new(middle) else (low, middle)
+    return float(high)

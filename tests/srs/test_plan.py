@@ -137,6 +137,10 @@ def test_too_close_a_date_warns_and_says_what_it_would_take(user: Store) -> None
     plan = compute_plan(user, TODAY + timedelta(days=3), 5, at_ms=NOW, clock=CLOCK)
     warning = next(w for w in plan.warnings if w.kind == "too_close")
     assert warning.count > 0 and warning.minutes > 5
+    # the minutes it names are enough: planned with them, every card is started by the date
+    enough = compute_plan(user, TODAY + timedelta(days=3), warning.minutes, at_ms=NOW, clock=CLOCK)
+    assert not [w for w in enough.warnings if w.kind == "too_close"]
+    assert sum(t.new_planned for t in enough.topics) == sum(t.cards - t.studied for t in enough.topics)
     roomy = compute_plan(user, TODAY + timedelta(days=60), 240, at_ms=NOW, clock=CLOCK)
     assert not [w for w in roomy.warnings if w.kind == "too_close"]
     assert roomy.overall_with_plan > plan.overall_with_plan
