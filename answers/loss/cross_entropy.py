@@ -73,6 +73,7 @@ def _batch(ctx, dtype, scale=2.0, n_range=(1, 9), c_choices=(1, 2, 3, 5, 8, 17))
 @check(
     "matches the reference (random N and C, some targets ignored, ignore_index default and not, float32/float64/bfloat16)",
     zh="与参考实现一致（随机的 N 和 C，部分目标被忽略，ignore_index 默认和非默认，float32/float64/bfloat16）",
+    teaches=["training.ignore_index_masking"],
 )
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
@@ -130,6 +131,7 @@ def _regime_batches(ctx, dtype):
     "boundary regimes, every run: C = 1, 2, 32768; one kept target; ignore_index -1 and 0; rows near +1e4 and -1e4 together",
     zh="每次都测的边界情形：C = 1、2、32768；只保留一个目标；ignore_index 为 -1 和 0；接近 +1e4 和 -1e4 的行同时出现",
     examples=1,
+    teaches=["training.ignore_index_masking"],
 )
 def boundary_regimes(ctx):
     for dtype in (torch.float32, torch.float64):
@@ -146,6 +148,7 @@ def boundary_regimes(ctx):
 @check(
     "ignored targets do not count: the loss equals the loss over the kept rows alone",
     zh="被忽略的目标不计入：损失等于只在保留的行上计算的损失",
+    teaches=["training.ignore_index_masking"],
 )
 def ignored_rows_do_not_count(ctx):
     dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))

@@ -52,6 +52,7 @@ def _compare(ctx, a, b, kwargs, dtype):
 @check(
     "matches the reference (N 1 to 9, D 1 to 16, float32/float64, temperature and symmetric at defaults and away)",
     zh="与参考实现一致（N 为 1 到 9，D 为 1 到 16，float32/float64，temperature 和 symmetric 取默认值和非默认值）",
+    teaches=["applications.contrastive_embedding_training", "models.clip_contrastive"],
 )
 def matches_reference(ctx):
     dtype, n, d, temp, sym, scale = ctx.draw(
@@ -85,6 +86,7 @@ BOUNDARY_CASES = [
     "boundary cases every run: N = 1 and 2, D = 1, rows of norm 1e3 and 1e-3, a == b at temperature 0.01, symmetric off and on (float32 and float64)",
     zh="每次都测的边界情况：N = 1 和 2、D = 1、范数为 1e3 和 1e-3 的行、temperature 0.01 下 a == b、symmetric 关和开（float32 和 float64）",
     examples=1,
+    teaches=["models.clip_contrastive", "applications.contrastive_embedding_training"],
 )
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -97,6 +99,7 @@ def boundary_cases(ctx):
 @check(
     "the loss does not change when rows of a or b are rescaled (it works on cosine similarities)",
     zh="对 a 或 b 的行做缩放，损失不变（只依赖余弦相似度）",
+    teaches=["models.clip_contrastive"],
 )
 def scale_invariance(ctx):
     n, d, sym = ctx.draw(st.tuples(st.integers(2, 6), st.integers(2, 8), st.booleans()))

@@ -63,6 +63,7 @@ def _compare(ctx, logits, labels, dtype):
 @check(
     "matches the reference (B 1 to 4, T 2 to 10, V 2 to 40, random prompt, answer and padding lengths, float32/float64)",
     zh="与参考实现一致（B 为 1 到 4，T 为 2 到 10，V 为 2 到 40，随机的 prompt、回答和 padding 长度，float32/float64）",
+    teaches=["training.causal_lm_targets", "training.ignore_index_masking"],
 )
 def matches_reference(ctx):
     dtype, b, t, v = ctx.draw(st.tuples(st.sampled_from(DTYPES), st.integers(1, 4), st.integers(2, 10), st.integers(2, 40)))
@@ -84,6 +85,7 @@ BOUNDARY_CASES = [
     "boundary cases every run: B = 1 and T = 2, rows without a prompt, padding after the answer, an all -100 row, answers of 1 and 6 tokens, logits of 1e4 (float32 and float64)",
     zh="每次都测的边界情况：B = 1 且 T = 2、没有 prompt 的行、回答后的 padding、全为 -100 的行、1 个和 6 个 token 的回答、1e4 量级的 logits（float32 和 float64）",
     examples=1,
+    teaches=["training.ignore_index_masking", "training.label_mask_choice"],
 )
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -98,6 +100,7 @@ def boundary_cases(ctx):
 @check(
     "the logits at the last position and at prompt and padding positions do not change the loss (only positions whose next label is kept count)",
     zh="最后一个位置、prompt 和 padding 位置上的 logits 不影响损失（只有下一个 label 被保留的位置才计入）",
+    teaches=["training.causal_lm_targets", "training.ignore_index_masking"],
 )
 def unused_positions(ctx):
     b, t = ctx.draw(st.tuples(st.integers(1, 3), st.integers(2, 8)))

@@ -47,6 +47,7 @@ PUBLISHED = [
 @check(
     "matches the formula for random sizes (1s and odd sizes included), bytes_per_element at its default and 1, 4; an int",
     zh="随机大小下与公式一致（包括 1 和奇数大小），bytes_per_element 取默认值和 1、4；结果为 int",
+    teaches=["inference.kv_cache_size"],
 )
 def matches_reference(ctx):
     *args, bpe = ctx.draw(
@@ -67,6 +68,7 @@ def matches_reference(ctx):
     "published sizes: OPT-13B (vLLM paper), Llama-2-7B (MHA) and Llama-2-70B (GQA, 8 kv heads), fp16",
     zh="公开的规模：OPT-13B（vLLM 论文）、Llama-2-7B（MHA）和 Llama-2-70B（GQA，8 个 kv head），fp16",
     examples=1,
+    teaches=["inference.kv_cache_size", "inference.kv_gqa_choice"],
 )
 def published(ctx):
     for args, expected, where in PUBLISHED:
@@ -84,6 +86,7 @@ def published(ctx):
     "boundary cases every run: all sizes 1, one layer, one kv head, 1 and 4 bytes, totals past 2**31 and 2**53; an int",
     zh="每次都测的边界情况：所有大小为 1，一层，一个 kv head，1 和 4 字节，总数超过 2**31 和 2**53；结果为 int",
     examples=1,
+    teaches=["inference.kv_cache_size"],
 )
 def boundary_cases(ctx):
     for args, kwargs, why in BOUNDARY_CASES:

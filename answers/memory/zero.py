@@ -51,6 +51,7 @@ def _printed(value_gb, printed):
 @check(
     "matches the formulas for random Ψ, N and stage, with k at its default and away from 12",
     zh="随机的 Ψ、N 和 stage 下与公式一致，k 取默认值和非 12 的值",
+    teaches=["distributed.zero_16_bytes_mixed_precision", "distributed.zero_stage_shards_choice", "memory.zero_stage_gb"],
 )
 def matches_reference(ctx):
     psi, n, stage, k = ctx.draw(
@@ -69,6 +70,7 @@ def matches_reference(ctx):
     "reproduces Table 1 of the ZeRO paper: Ψ = 7.5B at N_d = 1, 4, 16, 64, 1024, stages 0-3, default k",
     zh="复现 ZeRO 论文的 Table 1：Ψ = 7.5B，N_d = 1、4、16、64、1024，stage 0-3，默认 k",
     examples=1,
+    teaches=["memory.zero_stage_gb", "distributed.zero_16_bytes_mixed_precision"],
 )
 def paper_table_1(ctx):
     psi = 7_500_000_000
@@ -100,6 +102,7 @@ BOUNDARY_CASES = [
     "boundary cases every run: one GPU at every stage, N not dividing Ψ, fractional k and k = 0, float Ψ",
     zh="每次都测的边界情况：每个 stage 下只有一块 GPU，N 不整除 Ψ，k 为小数和 k = 0，Ψ 为 float",
     examples=1,
+    teaches=["distributed.zero_stage_shards_choice"],
 )
 def boundary_cases(ctx):
     for psi, n, stage, kwargs, why in BOUNDARY_CASES:

@@ -123,6 +123,7 @@ def _compare(ctx, args, k, dtype, rtol=None, atol=None):
 @check(
     "matches the reference: output and aux loss (B 1-2, T 1-5, E 1-6, k 1-3, shared expert or not, float32/float64)",
     zh="与参考实现一致：输出和辅助损失（B 1-2，T 1-5，E 1-6，k 1-3，有无共享专家，float32/float64）",
+    teaches=["moe.softmax_topk_order", "moe.load_balancing_loss", "moe.shared_experts"],
 )
 def matches_reference(ctx):
     dtype, b, t, d, e, h, k, with_shared = ctx.draw(
@@ -172,6 +173,7 @@ REGIMES = [
     "boundary regimes, every run: k = 1, k = E, E = 1, one token, experts never chosen, router logits past exp's overflow, a shared expert",
     zh="每次都测的边界情形：k = 1，k = E，E = 1，一个 token，有专家从未被选中，超过 exp 溢出点的路由 logits，有共享专家",
     examples=1,
+    teaches=["moe.softmax_topk_order", "moe.load_balancing_loss"],
 )
 def boundary_regimes(ctx):
     for dtype in DTYPES:
@@ -201,6 +203,7 @@ def float64_precision(ctx):
     "tokens are routed on their own: shuffling the tokens shuffles the output the same way and keeps the aux loss",
     zh="每个 token 独立路由：打乱 token 顺序，输出按同样方式打乱，辅助损失不变",
     examples=5,
+    teaches=["moe.what_is"],
 )
 def token_order(ctx):
     k = ctx.draw(st.integers(1, 3))

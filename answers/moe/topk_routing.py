@@ -71,6 +71,7 @@ def _logits(ctx, n, e, dtype, scale=2.0):
 @check(
     "matches the reference: indices, weights and aux loss (N 1 to 9, E 1 to 9, k 1 to 4, float32/float64)",
     zh="与参考实现一致：索引、权重和辅助损失（N 1 到 9，E 1 到 9，k 1 到 4，float32/float64）",
+    teaches=["moe.softmax_topk_order", "moe.load_balancing_loss"],
 )
 def matches_reference(ctx):
     dtype, (n, e, k) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES))
@@ -109,6 +110,7 @@ def float64_precision(ctx):
     "boundary cases every run: E = 1, k = 1, k = E, one token, 64 experts with some never chosen, logits of a few hundred",
     zh="每次都测的边界情况：E = 1，k = 1，k = E，一个 token，64 个专家且有的从未被选中，几百大小的 logits",
     examples=1,
+    teaches=["moe.softmax_topk_order", "moe.load_balancing_loss"],
 )
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -126,6 +128,7 @@ def boundary_cases(ctx):
 @check(
     "weights use the selected logits only: lowering the experts that were not chosen leaves them unchanged",
     zh="权重只用被选中的 logits：调低没被选中的专家的 logits，权重不变",
+    teaches=["moe.softmax_topk_order"],
 )
 def renormalised(ctx):
     dtype, (n, e, k), drop = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.sampled_from([1.0, 5.0, 30.0])))
@@ -143,6 +146,7 @@ def renormalised(ctx):
 @check(
     "balanced routing gives aux loss 1; all tokens on the same experts give a larger one (E * P of those experts)",
     zh="均衡路由时辅助损失为 1；所有 token 都路由到同样的专家时损失更大（E * 这些专家的 P）",
+    teaches=["moe.load_balancing_loss"],
 )
 def balance(ctx):
     dtype, e, k, rounds, collapse = ctx.draw(

@@ -41,6 +41,7 @@ PUBLISHED = [
 @check(
     "matches the formula for random configs (MHA, GQA, MQA; sizes 1 and odd), tie_embeddings default, True, False; an int",
     zh="随机配置下与公式一致（MHA、GQA、MQA；大小为 1 和奇数），tie_embeddings 为默认、True、False；结果为 int",
+    teaches=["params.llama_count", "attention.mha_param_count", "norm.ln_param_count"],
 )
 def matches_reference(ctx):
     vocab, n_layers, n_kv, group, head_dim, ffn, tied = ctx.draw(
@@ -64,6 +65,7 @@ def matches_reference(ctx):
     "published counts: Llama-2-7B 6,738,415,616, 13B, 70B 68,976,648,192 (GQA), TinyLlama-1.1B, Llama-3.2-1B (tied)",
     zh="公开的参数量：Llama-2-7B 6,738,415,616、13B、70B 68,976,648,192（GQA）、TinyLlama-1.1B、Llama-3.2-1B（共享 embedding）",
     examples=1,
+    teaches=["params.llama_count", "attention.mha_param_count"],
 )
 def published(ctx):
     for config, tied, expected, name in PUBLISHED:
@@ -90,6 +92,7 @@ BOUNDARY_CONFIGS = [
     "boundary configs every run: MHA, GQA, MQA, one layer, one head, tied and untied, past 2**31; an int",
     zh="每次都测的边界配置：MHA、GQA、MQA，一层，一个 head，共享和不共享 embedding，超过 2**31；结果为 int",
     examples=1,
+    teaches=["attention.mha_param_count", "transformer.embedding_scale_tying"],
 )
 def boundary_configs(ctx):
     for config, kwargs, why in BOUNDARY_CONFIGS:

@@ -62,6 +62,7 @@ def _inputs(ctx, dtype, sizes, r, alpha, zero_b=False):
 @check(
     "matches the reference (random shapes incl. size 1 and odd sizes, r from 1 to 6, several alpha, float32/float64/bfloat16)",
     zh="与参考实现一致（随机形状，含大小 1 和奇数大小，r 从 1 到 6，多个 alpha，float32/float64/bfloat16）",
+    teaches=["peft.lora_formulation", "peft.lora_alpha_scaling"],
 )
 def matches_reference(ctx):
     dtype, sizes, r, alpha = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, st.integers(1, 6), ALPHAS))
@@ -114,6 +115,7 @@ REGIMES = [
     "boundary regimes, every run: alpha / r = 8/3, 1, 8; r = 1, r = in = out, r > in and out; 1-D and 3-D x",
     zh="每次都测的边界情形：alpha / r = 8/3、1、8；r = 1，r = in = out，r 大于 in 和 out；1-D 和 3-D 的 x",
     examples=1,
+    teaches=["peft.lora_alpha_scaling", "peft.lora_formulation"],
 )
 def boundary_regimes(ctx):
     for dtype in DTYPES:
@@ -128,6 +130,7 @@ def boundary_regimes(ctx):
 @check(
     "the update is scaled by alpha / r: with alpha != r it equals the merged layer x @ (W + (alpha/r) B A).T",
     zh="更新按 alpha / r 缩放：alpha != r 时等于合并后的层 x @ (W + (alpha/r) B A).T",
+    teaches=["peft.lora_alpha_scaling", "peft.lora_formulation"],
 )
 def scaling(ctx):
     dtype, sizes, r, alpha = ctx.draw(
@@ -143,6 +146,7 @@ def scaling(ctx):
 @check(
     "rank 1 works, and a zero lora_b (LoRA's initialisation) gives the base layer x @ weight.T",
     zh="rank 为 1 也能工作，lora_b 为零（LoRA 的初始化）时得到基础层 x @ weight.T",
+    teaches=["peft.lora_b_zero_init"],
 )
 def rank_one_and_zero_b(ctx):
     dtype, sizes, alpha, zero_b = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, ALPHAS, st.booleans()))

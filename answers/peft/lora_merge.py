@@ -54,6 +54,7 @@ def _adapter(ctx, dtype, n_out, n_in, r, alpha, b_scale=1.0):
 @check(
     "matches the reference (out, in from 1 to 9, r from 1 to 6, several alpha, float32/float64/bfloat16)",
     zh="与参考实现一致（out、in 从 1 到 9，r 从 1 到 6，多个 alpha，float32/float64/bfloat16）",
+    teaches=["peft.lora_formulation", "peft.lora_alpha_scaling"],
 )
 def matches_reference(ctx):
     dtype, (n_out, n_in, r, alpha) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES))
@@ -104,6 +105,7 @@ REGIMES = [
     "boundary regimes, every run: alpha / r = 8/3, 1, 8; r = 1, square, r > out and in; out or in of 1; a zero lora_b",
     zh="每次都测的边界情形：alpha / r = 8/3、1、8；r = 1，方阵，r 大于 out 和 in；out 或 in 为 1；lora_b 为零",
     examples=1,
+    teaches=["peft.lora_alpha_scaling", "peft.lora_formulation"],
 )
 def boundary_regimes(ctx):
     for dtype in DTYPES:
@@ -123,6 +125,7 @@ def boundary_regimes(ctx):
 @check(
     "the merged layer computes what the unmerged one does: x @ merged.T == x @ W.T + (alpha/r) (x @ A.T) @ B.T",
     zh="合并后的层与未合并的层计算结果相同：x @ merged.T == x @ W.T + (alpha/r) (x @ A.T) @ B.T",
+    teaches=["peft.lora_formulation"],
 )
 def equals_lora_forward(ctx):
     dtype, (n_out, n_in, r, alpha), n_x = ctx.draw(
@@ -143,6 +146,7 @@ def equals_lora_forward(ctx):
 @check(
     "a zero lora_b (LoRA's initialisation) merges to the base weight, returned as a new tensor",
     zh="lora_b 为零（LoRA 的初始化）时合并结果等于基础权重，以新张量返回",
+    teaches=["peft.lora_b_zero_init"],
 )
 def zero_b(ctx):
     dtype, (n_out, n_in, r, alpha) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES))
