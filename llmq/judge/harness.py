@@ -46,6 +46,7 @@ configuration.set_hypothesis_home_dir(HYPOTHESIS_HOME)
 
 DEFAULT_EXAMPLES = 10  # hypothesis examples per check unless the check says otherwise
 ANSWER_LOAD_S = 10.0  # an answer module that takes longer to import is a bank bug
+PRELOAD_S = 2.0  # a spare harness's guess that takes longer is given up (the check loads it)
 # The harness's own address space on top of what it maps at the fork: references, inputs, and at
 # most one reply frame (wire.MAX_FRAME) decoded; a forged frame cannot grow it past this.
 HARNESS_MEMORY_BYTES = 3 * limits_mod.GIB
@@ -191,14 +192,52 @@ def run_check(spec: CheckSpec, request: Request, answer: answer_mod.AnswerModule
     return "pass", CheckResult(spec.title, "pass", "\n".join(dict.fromkeys(stats.notes)))  # ctx.note()s, once each
 
 
-def judge(request: Request, started: Started) -> Verdict:
+@dataclass
+class Preloaded:
+    """An answer module a spare harness loaded while it waited, on the guess that the next check
+    is of the same exercise as the last (`llmq check --watch`, the app's editor, `llmq verify`
+    running an exercise's reference, wrong answers and alternatives in a row); with what a check
+    of it derives from the file: the reference as a solution file, the driver bundle."""
+
+    path: str
+    text: bytes  # the file as it was loaded: a check uses this only while the file still reads so
+    answer: answer_mod.AnswerModule
+    function: str
+    reference: str
+    bundle: answer_mod.DriverBundle
+
+    def serves(self, request: Request) -> bool:
+        if request.answer_path != self.path:
+            return False
+        try:
+            return Path(self.path).read_bytes() == self.text
+        except OSError:
+            return False
+
+
+def preload(path: str, function: str) -> Preloaded | None:
+    """Load an answer module ahead of its check; None if anything goes wrong (the check then loads
+    it itself and reports what went wrong, as always)."""
+    try:
+        text = Path(path).read_bytes()
+        answer = load_answer(path, PRELOAD_S)  # a slow one is left to its check (and its limit)
+        if Path(path).read_bytes() != text:
+            return None
+        reference = answer_mod.submission_source(answer, "reference", "", function)
+        bundle = answer_mod.driver_bundle(answer, ship_timing_files=device_mod.cuda_usable())
+    except Exception:
+        return None
+    return Preloaded(path, text, answer, function, reference, bundle)
+
+
+def judge(request: Request, started: Started, preloaded: Preloaded | None = None) -> Verdict:
     """The whole run for one submission, in the sandbox `started` (waiting for "prepare"). Never
     raises for anything the submission does. Kills the sandbox before it returns."""
     started_at = time.monotonic()
     isolation: Isolation = "full" if started.isolation == "full" else "limits-only"
     verdict = Verdict(exercise=request.exercise, status="pass", seed=request.seed, isolation=isolation)
     try:
-        return _judge(request, started, verdict, started_at)
+        return _judge(request, started, verdict, started_at, preloaded if preloaded and preloaded.serves(request) else None)
     finally:
         started.kill()
 
@@ -209,21 +248,22 @@ def _bank_error(verdict: Verdict, title: str, message: str, started_at: float) -
     return _finish(verdict, started_at)
 
 
-def _judge(request: Request, started: Started, verdict: Verdict, started_at: float) -> Verdict:
+def _judge(request: Request, started: Started, verdict: Verdict, started_at: float, preloaded: Preloaded | None) -> Verdict:
     try:
-        answer = load_answer(request.answer_path)
+        answer = preloaded.answer if preloaded else load_answer(request.answer_path)
     except TimeoutError as exc:
         return _bank_error(verdict, "answer module loads", str(exc), started_at)
     except Exception as exc:
         message = f"{request.answer_path}: {type(exc).__name__}: {exc} (a bank bug; please report)"
         return _bank_error(verdict, "answer module loads", message, started_at)
     try:
-        source = (
-            request.source
-            if request.submission == "source"
-            else answer_mod.submission_source(answer, request.submission, request.name, request.function)
-        )
-        bundle = answer_mod.driver_bundle(answer, ship_timing_files=device_mod.cuda_usable())
+        if request.submission == "source":
+            source = request.source
+        elif request.submission == "reference" and preloaded and preloaded.function == request.function:
+            source = preloaded.reference
+        else:
+            source = answer_mod.submission_source(answer, request.submission, request.name, request.function)
+        bundle = preloaded.bundle if preloaded else answer_mod.driver_bundle(answer, ship_timing_files=device_mod.cuda_usable())
     except Exception as exc:
         return _bank_error(verdict, "answer module loads", f"{type(exc).__name__}: {exc} (a bank bug; please report)", started_at)
     memory = device_mod.sandbox_memory_bytes(answer.module, request.memory_bytes)  # GPU track: more, or none on CUDA
@@ -329,8 +369,8 @@ def _enter(keep: set[int]) -> None:
     os.chdir("/")
 
 
-def _judge_and_reply(request: Request, started: Started, nonce: str, verdict_fd: int) -> None:
-    verdict = judge(request, started)
+def _judge_and_reply(request: Request, started: Started, nonce: str, verdict_fd: int, preloaded: Preloaded | None = None) -> None:
+    verdict = judge(request, started, preloaded)
     usage = resource.getrusage(resource.RUSAGE_SELF)  # the worker acts on the line before we exit
     line = {"nonce": nonce, "verdict": verdict.to_dict(), "cpu_s": usage.ru_utime + usage.ru_stime}
     wire.write_all(verdict_fd, json.dumps(line).encode() + b"\n")
@@ -354,13 +394,14 @@ def main(request: Request, started: Started, nonce_fd: int, verdict_fd: int) -> 
     os._exit(code)
 
 
-def wait_for_job(started: Started, job_fd: int, verdict_fd: int) -> None:
+def wait_for_job(started: Started, job_fd: int, verdict_fd: int, guess: tuple[str, str] | None = None) -> None:
     """Entry point of a spare harness, forked by the worker with its spare sandbox while no check
-    waits; never returns. It gets ready (its setup, and warmup's first-use costs unless the job
-    has come), then reads its one job on `job_fd`: the nonce (16 bytes), then the request as
-    JSON in a frame (8-byte length first: other children of the worker may hold the pipe's other
-    end, so no end of file marks the end). From there on it is `main`. End of file before a job:
-    the spare was not needed."""
+    waits; never returns. It gets ready (its setup; the answer module of `guess`, the (answer
+    path, function) of the worker's last check; warmup's first-use costs; each unless the job has
+    come), then reads its one job on `job_fd`: the nonce (16 bytes), then the request as JSON in
+    a frame (8-byte length first: other children of the worker may hold the pipe's other end, so
+    no end of file marks the end). From there on it is `main`. End of file before a job: the
+    spare was not needed."""
     code = 0
     try:
         _enter({verdict_fd, job_fd} | started.fds)
@@ -368,6 +409,7 @@ def wait_for_job(started: Started, job_fd: int, verdict_fd: int) -> None:
         def job_waiting() -> bool:
             return bool(select.select([job_fd], [], [], 0)[0])
 
+        preloaded = preload(*guess) if guess and not job_waiting() else None
         if not job_waiting():  # each warm-up runs whole (hypothesis's runs cannot be cut short)
             warmup.hypothesis_engine()
         if not job_waiting():
@@ -376,7 +418,7 @@ def wait_for_job(started: Started, job_fd: int, verdict_fd: int) -> None:
         (size,) = struct.unpack("<Q", wire.read_exact(job_fd, 8))
         request = Request.from_dict(json.loads(wire.read_exact(job_fd, size)))
         os.close(job_fd)
-        _judge_and_reply(request, started, nonce, verdict_fd)
+        _judge_and_reply(request, started, nonce, verdict_fd, preloaded)
     except EOFError:
         pass  # no job came: the worker let this spare go
     except BaseException:

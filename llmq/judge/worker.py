@@ -17,7 +17,9 @@ It exits when its client goes (end of file on stdin, or its parent process gone)
 
 Speed: while no check waits, it keeps a spare ready: a CPU-track sandbox (its jail built, waiting
 for "prepare") and its harness (forked, set up, waiting for its job on a pipe), both warmed up
-(warmup.py) while the user reads or types. A check takes the spare, writes the nonce (drawn only
+(warmup.py) while the user reads or types; the harness also loads the answer module of the last
+check, on the guess that the next is of the same exercise (harness.preload; the sandbox was forked
+before, and a changed file is loaded afresh). A check takes the spare, writes the nonce (drawn only
 now) and the request into the harness's pipe, and the next spare is made once it is done. A spare
 serves exactly one check; it is started from this clean process like any other. The verdict line
 is acted on when it arrives: the sandbox is ended (every process of it gone), the verdict sent,
@@ -164,6 +166,7 @@ class Worker:
         self.nonces = Nonces()
         self.spare: Spare | None = None  # a CPU-track check's processes made ahead, for the next check
         self.spares_work = True  # False once one could not start: each check then starts its own
+        self.last_cpu_check: tuple[str, str] | None = None  # (answer path, function): the spare's guess
 
     def send(self, message: dict[str, Any]) -> None:
         from llmq.judge.wire import write_all
@@ -202,6 +205,8 @@ class Worker:
             job.deadline = time.monotonic() + harness.ANSWER_LOAD_S + request.timeout_s + GRACE_S
             # The sandbox first, from this clean process; the nonce after, so it never has it.
             gpu_track = job.payload.get("request", {}).get("track") == "gpu"
+            if not gpu_track:
+                self.last_cpu_check = (request.answer_path, request.function)
             if not gpu_track and self.start_on_spare(job, request):
                 return
             try:
@@ -330,7 +335,7 @@ class Worker:
             try:
                 os.close(job_w)
                 os.close(verdict_r)
-                harness.wait_for_job(started, job_r, verdict_w)
+                harness.wait_for_job(started, job_r, verdict_w, self.last_cpu_check)
             finally:
                 os._exit(70)
         with contextlib.suppress(OSError):
