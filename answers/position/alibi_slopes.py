@@ -42,6 +42,7 @@ def reference(n_heads):
 @check(
     "matches the reference for n_heads from 1 to 128, powers of two and not",
     zh="n_heads 从 1 到 128（2 的幂和非 2 的幂）时与参考实现一致",
+    teaches=["position.alibi"],
 )
 def matches_reference(ctx):
     n = ctx.draw(st.one_of(st.sampled_from([1, 2, 6, 8, 12, 16, 24, 40]), st.integers(1, 128)))
@@ -55,6 +56,7 @@ REGIMES = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 9
     "boundary regimes, every run: n = 1, powers of two, one above and one below them, up to 257",
     zh="每次都测的边界情形：n = 1，2 的幂，比它们大一和小一的数，最大到 257",
     examples=1,
+    teaches=["position.alibi"],
 )
 def boundary_regimes(ctx):
     for n in REGIMES:
@@ -69,6 +71,7 @@ def boundary_regimes(ctx):
     "exact float32 values where every slope is a power of two (n = 1, 2, 4, 8 and 6: c = 4)",
     zh="每个斜率都是 2 的幂时（n = 1、2、4、8 和 6：c = 4）float32 值精确",
     examples=5,
+    teaches=["position.alibi"],
 )
 def exact_powers(ctx):
     n = ctx.draw(st.sampled_from([1, 2, 4, 8, 6]))

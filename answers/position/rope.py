@@ -61,6 +61,7 @@ def _positions(ctx, t, high):
 @check(
     "matches the reference (random shapes, positions not starting at 0, theta default and not, float32/float64/bfloat16)",
     zh="与参考实现一致（随机形状，位置不从 0 开始，theta 默认和非默认，float32/float64/bfloat16）",
+    teaches=["position.rope_general", "position.rope_layouts"],
 )
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
@@ -98,6 +99,7 @@ def float64_precision(ctx):
     "boundary regimes, every run: D = 2, 6, 10, one token, position 0 and 99999, unsorted positions, theta 100 and 5e5",
     zh="每次都测的边界情形：D = 2、6、10，一个 token，位置 0 和 99999，无序的位置，theta 为 100 和 5e5",
     examples=1,
+    teaches=["position.rope_general"],
 )
 def boundary_regimes(ctx):
     for what, shape, positions, theta, dtype in REGIMES:
@@ -132,7 +134,11 @@ def _norms_match(ctx, x, out):
     return True
 
 
-@check("preserves the norm of every vector (a rotation)", zh="保持每个向量的范数（是一个旋转）")
+@check(
+    "preserves the norm of every vector (a rotation)",
+    zh="保持每个向量的范数（是一个旋转）",
+    teaches=["position.rope_2d", "position.rope_general"],
+)
 def preserves_norm(ctx):
     dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
     x = _x(ctx, dtype)
@@ -145,6 +151,7 @@ def preserves_norm(ctx):
 @check(
     "q.k after RoPE depends only on the offset: shifting both positions by s changes nothing",
     zh="RoPE 之后的 q.k 只依赖于相对偏移：两个位置同时平移 s，结果不变",
+    teaches=["position.rope_2d", "position.rope_choice_properties"],
 )
 def relative_position(ctx):
     d = ctx.draw(st.sampled_from([2, 4, 6, 10, 16]))

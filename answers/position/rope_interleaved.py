@@ -76,6 +76,7 @@ def _positions(ctx, t, high):
 @check(
     "matches the reference (random shapes, positions not starting at 0, theta default and not, float32/float64/bfloat16)",
     zh="与参考实现一致（随机形状，位置不从 0 开始，theta 默认和非默认，float32/float64/bfloat16）",
+    teaches=["position.rope_layouts", "position.rope_general"],
 )
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
@@ -101,6 +102,7 @@ REGIMES = [
     "boundary regimes, every run: D = 2, 4, 6, 10, one token, position 0 and 99999, unsorted positions, theta 100 and 5e5",
     zh="每次都测的边界情形：D = 2、4、6、10，一个 token，位置 0 和 99999，无序的位置，theta 为 100 和 5e5",
     examples=1,
+    teaches=["position.rope_layouts"],
 )
 def boundary_regimes(ctx):
     for what, shape, positions, theta, dtype in REGIMES:
@@ -130,6 +132,7 @@ def float64_precision(ctx):
 @check(
     "the rotate-half layout up to a permutation: q.k scores equal rotate-half RoPE's on columns permuted [0, 2, 4, ..., 1, 3, 5, ...]",
     zh="与 rotate-half 布局只差一个置换：把列按 [0, 2, 4, ..., 1, 3, 5, ...] 重排后，q.k 分数与 rotate-half RoPE 的相同",
+    teaches=["position.rope_layouts", "position.rope_layout_fix_choice"],
 )
 def same_scores_as_rotate_half(ctx):
     d = ctx.draw(st.sampled_from([4, 6, 10, 16]))

@@ -106,6 +106,7 @@ def _compare(ctx, positions, head_dim, method, factor, dtype, rtol=None, atol=No
 @check(
     "matches the reference: pi, ntk and yarn tables (head_dim 4-64, factor 1-8, theta and original_max_len varied, float32/float64/bfloat16)",
     zh="与参考实现一致：pi、ntk 和 yarn 的表（head_dim 4-64，factor 1-8，theta 和 original_max_len 取不同值，float32/float64/bfloat16）",
+    teaches=["position.position_interpolation", "position.pi_weakness_ntk", "position.yarn_dynamic"],
 )
 def matches_reference(ctx):
     dtype, method, d, factor, theta, length, betas, t, default_dtype = ctx.draw(
@@ -159,6 +160,7 @@ REGIMES = [
     "boundary regimes, every run: factor 1, head_dim 4 and 6, the YaRN ramp clamped at head_dim - 1, positions below original_max_len",
     zh="每次都测的边界情形：factor 为 1，head_dim 为 4 和 6，YaRN 的 ramp 上界截断在 head_dim - 1，位置都小于 original_max_len",
     examples=1,
+    teaches=["position.yarn_dynamic"],
 )
 def boundary_regimes(ctx):
     for dtype in DTYPES:
@@ -184,6 +186,7 @@ def float64_precision(ctx):
     "position interpolation at position s * p gives plain RoPE's angles at p",
     zh="位置插值在位置 s * p 处的角度等于普通 RoPE 在位置 p 处的角度",
     examples=3,
+    teaches=["position.position_interpolation"],
 )
 def interpolation_divides_positions(ctx):
     factor = ctx.draw(st.sampled_from([2.0, 4.0, 8.0]))

@@ -44,6 +44,7 @@ CASES = st.tuples(
 @check(
     "matches the exact table (T up to 64, several D, base and dtype at their defaults and away from them)",
     zh="与精确的表一致（T 最大 64，多个 D，base 和 dtype 取默认值和非默认值）",
+    teaches=["position.sinusoidal_formula"],
 )
 def matches_reference(ctx):
     t, d, base, dtype = ctx.draw(CASES)
@@ -84,6 +85,7 @@ def float64_precision(ctx):
     "boundary regimes, every run: one position, one pair, D = 6 and 10, base 100 and 5e5, dtype default and not",
     zh="每次都测的边界情形：一个位置，一对维度，D = 6 和 10，base 为 100 和 5e5，dtype 默认和非默认",
     examples=1,
+    teaches=["position.sinusoidal_formula"],
 )
 def boundary_regimes(ctx):
     for what, t, d, kwargs in REGIMES:
@@ -98,6 +100,7 @@ def boundary_regimes(ctx):
 @check(
     "PE[p] . PE[p + k] depends only on the offset k: it equals the sum over pairs of cos(k * frequency)",
     zh="PE[p] . PE[p + k] 只依赖于偏移 k：等于各对维度上 cos(k * frequency) 之和",
+    teaches=["position.sinusoidal_dot_limits", "position.sinusoidal_relative_rotation"],
 )
 def relative_dot_products(ctx):
     t, d, base, _ = ctx.draw(CASES)
@@ -117,6 +120,7 @@ def relative_dot_products(ctx):
 @check(
     "each (sin, cos) pair has norm 1, so every row has norm sqrt(D / 2)",
     zh="每对 (sin, cos) 的范数为 1，所以每行的范数为 sqrt(D / 2)",
+    teaches=["position.sinusoidal_formula"],
 )
 def row_norms(ctx):
     t, d, base, _ = ctx.draw(CASES)

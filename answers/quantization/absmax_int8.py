@@ -117,6 +117,7 @@ def _judge(ctx, x, got):
 @check(
     "matches the reference: q, scale and dequantized values (rows of 1 to 64, float32/float64/bfloat16/float16)",
     zh="与参考实现一致：q、scale 和反量化后的值（1 到 64 行，float32/float64/bfloat16/float16）",
+    teaches=["quantization.absmax", "quantization.granularity"],
 )
 def matches_reference(ctx):
     dtype, (lead, d), spread = ctx.draw(st.tuples(st.sampled_from(DTYPES), SHAPES, st.sampled_from([1.0, 0.01, 300.0])))
@@ -158,6 +159,7 @@ def float64_precision(ctx):
     "boundary cases every run: exact rounding ties, rows of 1e-7 and 1e4, float16 near 65504, bfloat16 near 1e38, D = 1 and 4096, a zero row",
     zh="每次都测的边界情况：恰好在舍入中点的值，1e-7 和 1e4 的行，接近 65504 的 float16，接近 1e38 的 bfloat16，D = 1 和 4096，全零行",
     examples=1,
+    teaches=["quantization.absmax", "quantization.number_formats"],
 )
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -192,6 +194,7 @@ def boundary_cases(ctx):
 @check(
     "error bound: |x - dequantize(quantize(x))| <= scale / 2 for every element; rows far apart in size keep their own scale",
     zh="误差界：每个元素都满足 |x - dequantize(quantize(x))| <= scale / 2；大小相差悬殊的行各自保留自己的 scale",
+    teaches=["quantization.absmax", "quantization.absmax_error_choice"],
 )
 def error_bound(ctx):
     dtype, (lead, d) = ctx.draw(st.tuples(st.sampled_from(DTYPES), SHAPES))
@@ -214,6 +217,7 @@ def error_bound(ctx):
 @check(
     "values on the grid (integer multiples k * scale, with some |k| = 127 in each row) come back exactly",
     zh="网格上的值（scale 的整数倍 k * scale，每行都有 |k| = 127 的值）能精确还原",
+    teaches=["quantization.absmax"],
 )
 def on_grid(ctx):
     dtype, (lead, d), e = ctx.draw(st.tuples(st.sampled_from(DTYPES), SHAPES, st.integers(-8, 2)))

@@ -86,6 +86,7 @@ DTYPES = [torch.float32, torch.float64]
 @check(
     "matches the reference (random (C, K) incl. 1, float32/float64, rows centred and shifted)",
     zh="与参考实现一致（随机的 (C, K)，包括 1，float32/float64，行的中心在 0 附近和偏移的）",
+    teaches=["quantization.zero_point"],
 )
 def matches_reference(ctx):
     dtype, c, k, shift, spread = ctx.draw(
@@ -144,6 +145,7 @@ def _regime_cases(ctx):
     zh="每次都测的边界情形：q 和 zero point 恰好在 .5 上的舍入，全正和全负的行，全零和常数行，K = 1，C = 1，方阵，"
     "1e-6 的行和 1e3 的行放在一起（float32/float64）",
     examples=1,
+    teaches=["quantization.zero_point"],
 )
 def boundary_regimes(ctx):
     ctx.draw(st.just(0))
@@ -156,6 +158,7 @@ def boundary_regimes(ctx):
 @check(
     "a value on the grid comes back exactly, and 0 is exact in every row",
     zh="落在量化网格上的值能精确还原，每一行的 0 都能精确表示",
+    teaches=["quantization.zero_point"],
 )
 def zero_is_exact(ctx):
     dtype, c, k = ctx.draw(st.tuples(st.sampled_from(DTYPES), st.integers(1, 5), st.integers(2, 20)))

@@ -176,6 +176,7 @@ def _draw_shape(ctx):
     "quantize_int4 matches the reference: the codes unpacked low nibble first, scales, round trip "
     "(random (out, in), group_size 2-32 and the default 128, 1-4 groups, float32/float64)",
     zh="quantize_int4 与参考实现一致：按低半字节在前解包的码、scales、往返误差（随机的 (out, in)，group_size 2-32 和默认的 128，1-4 个组，float32/float64）",
+    teaches=["quantization.granularity", "quantization.absmax"],
 )
 def quantize_matches_reference(ctx):
     dtype, rows, cols, g, spread = _draw_shape(ctx)
@@ -214,6 +215,7 @@ def _quantize_cases(ctx):
     zh="quantize_int4 每次都测的边界情形：恰好在 .5 上的舍入，每行只有一个组，in == 2，同一行里 1e-3/1/1e3 的组，"
     "绝对值最大的是负数，全零的组，默认 group_size（float32/float64）",
     examples=1,
+    teaches=["quantization.granularity"],
 )
 def quantize_regimes(ctx):
     ctx.draw(st.just(0))
@@ -231,6 +233,7 @@ def _matmul_expected(x, packed, scales, g):
     "int4_matmul matches x @ w_hat.T on random bytes (every code 0-15) and scales "
     "(x of 1-3 dims, group_size 2-32 and 128, float32/float64)",
     zh="int4_matmul 在随机字节（0-15 每个码都有）和随机 scales 上等于 x @ w_hat.T（x 为 1-3 维，group_size 2-32 和 128，float32/float64）",
+    teaches=["quantization.weight_only_vs_w8a8"],
 )
 def matmul_matches_reference(ctx):
     dtype, rows, cols, g, _ = _draw_shape(ctx)
@@ -248,6 +251,7 @@ def matmul_matches_reference(ctx):
     zh="int4_matmul 每次都测的边界情形：全部 256 种字节，一个组和多个不同 scale 的组，in == 2，只有一行的 x，"
     "float64 全程用 float64 计算（rtol 1e-10）",
     examples=1,
+    teaches=["quantization.granularity"],
 )
 def matmul_regimes(ctx):
     ctx.draw(st.just(0))
@@ -276,6 +280,7 @@ def matmul_regimes(ctx):
 @check(
     "values on the grid (k * scale, with |k| = 7 in each group) come back exactly through int4_matmul(I, ...)",
     zh="网格上的值（k * scale，每组都有 |k| = 7）经 int4_matmul(I, ...) 能精确还原",
+    teaches=["quantization.granularity"],
 )
 def on_grid(ctx):
     dtype, rows, cols, g, _ = _draw_shape(ctx)

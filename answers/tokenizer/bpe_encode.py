@@ -105,6 +105,7 @@ def _as_ints(ctx, got):
 @check(
     "matches the reference (random texts with multi-byte characters, merges learned on the same or another text)",
     zh="与参考实现一致（含多字节字符的随机文本，merge 规则在同一文本或另一文本上学得）",
+    teaches=["tokenizer.bpe_encoding_merges"],
 )
 def matches_reference(ctx):
     text, other, n, seed, same = ctx.draw(st.tuples(TEXTS, TEXTS, st.integers(0, 12), st.integers(0, 2**16), st.booleans()))
@@ -117,6 +118,7 @@ def matches_reference(ctx):
     "worked examples: rank order, non-overlapping left-to-right replacement, merged ids merging again, UTF-8",
     zh="手算的例子：rank 顺序，从左到右不重叠地替换，合并后的 id 再次合并，UTF-8",
     examples=1,
+    teaches=["tokenizer.bpe_encoding_merges", "tokenizer.byte_level_bpe"],
 )
 def worked_examples(ctx):
     for text, merges, expected, why in WORKED:
@@ -146,6 +148,7 @@ def _boundary_cases():
     "boundary cases every run: empty text, one byte, merges that never occur, merges across spaces and characters, a run of 5, a long text",
     zh="每次都测的边界情况：空文本，一个字节，从未出现的 merge，跨空格和字符的 merge，连续 5 个相同字符，长文本",
     examples=1,
+    teaches=["tokenizer.bpe_encoding_merges"],
 )
 def boundary_cases(ctx):
     for text, merges, why in _boundary_cases():
@@ -182,6 +185,7 @@ def runs(ctx):
 @check(
     "round trip: decoding the ids with the merges' vocabulary gives back the UTF-8 bytes; every id is a byte or a merge",
     zh="往返：用 merge 的词表解码 id 得到原来的 UTF-8 字节；每个 id 要么是一个字节，要么是一次 merge",
+    teaches=["tokenizer.byte_level_bpe"],
 )
 def round_trip(ctx):
     text, n, seed = ctx.draw(st.tuples(TEXTS, st.integers(1, 12), st.integers(0, 2**16)))

@@ -53,6 +53,7 @@ ALPHABETS = ["ab", "abc ", "aab", "zyx", "ab中", "é😀 a", "的的是"]
 @check(
     "matches the reference on random texts (ASCII and multi-byte UTF-8, many repeats and ties), 0 to 12 merges",
     zh="在随机文本上与参考实现一致（ASCII 和多字节 UTF-8，大量重复和并列），0 到 12 次 merge",
+    teaches=["tokenizer.bpe_training", "tokenizer.byte_level_bpe"],
 )
 def matches_reference(ctx):
     alphabet, lengths, picks, n = ctx.draw(
@@ -95,6 +96,7 @@ WORKED = [
     "worked examples: overlapping counts, ties to the smallest pair, non-overlapping left-to-right replacement, early stop, UTF-8",
     zh="手算的例子：重叠计数，并列时取最小的 pair，从左到右不重叠地替换，提前停止，UTF-8",
     examples=1,
+    teaches=["tokenizer.bpe_training"],
 )
 def worked_examples(ctx):
     for text, n, expected, why in WORKED:
@@ -128,6 +130,7 @@ BOUNDARY_CASES = [
     "boundary cases every run: n_merges = 0, ties between merged ids and bytes, re-merged ids, UTF-8, a text of 3000 bytes",
     zh="每次都测的边界情况：n_merges = 0，合并后的 id 与字节并列，再次合并的 id，UTF-8，3000 字节的文本",
     examples=1,
+    teaches=["tokenizer.bpe_training"],
 )
 def boundary_cases(ctx):
     for text, n, why in BOUNDARY_CASES:
