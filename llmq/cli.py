@@ -397,8 +397,19 @@ def cmd_check(args: argparse.Namespace) -> int:
             why = _os_error(exc) if isinstance(exc, OSError) else exc
             raise UsageError(_("cannot read {file}: {why}").format(file=args.file, why=why)) from None
         run = watch_file if args.watch else check_file
+
+        def card_title(qid: str) -> str | None:
+            # A failed check names the cards that teach it ("review: ..."), titled in the interface's
+            # language (set from --lang before parsing; read here without opening progress.db:
+            # `llmq check` keeps no progress, so it makes nothing due, it only names them).
+            from llmq.l10n import current_language
+
+            return _list_title(bank.questions[qid], current_language()) if qid in bank.questions else None
+
         try:
-            code = run(exercise, path, as_json=args.json, seed=args.seed, judge=judge, verbose=args.verbose)
+            code = run(
+                exercise, path, as_json=args.json, seed=args.seed, judge=judge, verbose=args.verbose, card_title=card_title
+            )
         except (SourceRefused, UnicodeDecodeError) as exc:  # --watch: the file became one we refuse
             raise UsageError(f"{path}: {exc}" if isinstance(exc, UnicodeDecodeError) else str(exc)) from None
     if code == EXIT_OK and not args.json and not args.watch and exercise.followups:

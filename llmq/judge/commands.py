@@ -28,13 +28,16 @@ from llmq.judge.verify import parallelism, render_verify_report, verify
 from llmq.l10n import _
 
 WATCH_POLL_S = 0.2
+CardTitle = Callable[[str], str | None]  # a bank card's title in the chosen language, for "review: ..."
 
 
-def _print_verdict(verdict: Verdict, as_json: bool, out: TextIO, verbose: bool = False) -> None:
+def _print_verdict(
+    verdict: Verdict, as_json: bool, out: TextIO, verbose: bool = False, card_title: CardTitle | None = None
+) -> None:
     if as_json:
         out.write(json.dumps(verdict.to_dict(), ensure_ascii=False) + "\n")
     else:
-        out.write(render_text(verdict, verbose=verbose) + "\n")
+        out.write(render_text(verdict, verbose=verbose, card_title=card_title) + "\n")
     out.flush()
 
 
@@ -191,6 +194,7 @@ def check_file(
     out: TextIO | None = None,
     judge: Judge | None = None,
     verbose: bool = False,
+    card_title: CardTitle | None = None,
 ) -> int:
     """Judge FILE once: 0 when every check passed, 1 otherwise (CONTRACTS.md exit codes). A file
     the judge would refuse unrun is answered here, without starting (or waiting for) the worker."""
@@ -200,7 +204,7 @@ def check_file(
     if verdict is None:
         with _judge(judge) as running:
             verdict = running.check(exercise, path, seed=seed)
-    _print_verdict(verdict, as_json, out, verbose)
+    _print_verdict(verdict, as_json, out, verbose, card_title)
     return EXIT_OK if verdict.passed else EXIT_FAIL
 
 
@@ -221,6 +225,7 @@ def watch_file(
     keep_going: Callable[[], bool] = lambda: True,
     judge: Judge | None = None,
     verbose: bool = False,
+    card_title: CardTitle | None = None,
 ) -> int:
     """Judge FILE now and again each time it is saved, until Ctrl-C (or `keep_going` says stop).
     A save during a check cancels it and starts over. Returns the last verdict's exit code."""
@@ -236,7 +241,7 @@ def watch_file(
             if pending is not None and pending.done():
                 try:
                     verdict = pending.result()
-                    _print_verdict(verdict, as_json, out, verbose)
+                    _print_verdict(verdict, as_json, out, verbose, card_title)
                     code = EXIT_OK if verdict.passed else EXIT_FAIL
                 except Cancelled:
                     pass

@@ -114,6 +114,13 @@ class Progress:
         study.answer(shown, rating, duration_ms)
         return shown.previews[rating.name]
 
+    def make_due(self, qids: list[str]) -> list[str]:
+        """The cards a failed check teaches become due now (a logged "due" event each, in a study
+        session of their own, so the browser's undo does not take them back); returns those made due."""
+        if not qids:
+            return []
+        return self.study().make_due(qids)
+
     def act(self, action: str, qid: str) -> None:
         """A manual action from the browser: suspend, unsuspend, reset, bury, unbury."""
         if action not in ("suspend", "unsuspend", "reset", "bury", "unbury"):

@@ -176,6 +176,7 @@ class InterviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         started_ms = int((message.started - self.started) * 1000)
         passed = verdict.passed if verdict is not None else None
         failed: list[str] = []
+        taught = verdict.taught if verdict is not None else []  # made due by the panel already
         if verdict is not None:
             for check in verdict.checks:
                 self.check_titles[check.name] = check_title(check.name, verdict)
@@ -189,7 +190,12 @@ class InterviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
             "run",
             lambda progress: (
                 progress.store.interviews.record_run(
-                    self._round_id(), passed=passed, failed_checks=failed, started_ms=started_ms, at_ms=now_ms()
+                    self._round_id(),
+                    passed=passed,
+                    failed_checks=failed,
+                    started_ms=started_ms,
+                    at_ms=now_ms(),
+                    taught=taught,
                 ),
                 None,
             ),

@@ -46,11 +46,12 @@ class CodePanel(ReportsWorkerErrors, CardView):
     ]
 
     class CheckFinished(Message):
-        def __init__(self, run: int, verdict: Verdict | None, source: str, ran: bool = True) -> None:
+        def __init__(self, run: int, verdict: Verdict | None, source: str, ran: bool = True, due: tuple[str, ...] = ()) -> None:
             self.run = run  # which press of ctrl+r this answers
             self.verdict = verdict  # None: cancelled, or the check could not run (`ran` False)
             self.source = source
             self.ran = ran
+            self.due = due  # the cards the failed checks teach, made due now
             super().__init__()
 
     class AttemptLoaded(Message):
@@ -149,6 +150,11 @@ class CodePanel(ReportsWorkerErrors, CardView):
             return not self.revealed
         return True
 
+    def card_title(self, qid: str) -> str | None:
+        """A bank card's title in the card language (None: not in the bank)."""
+        q = self.llmq.bank.questions.get(qid)
+        return str(q.text("title", self.llmq.card_lang)) if q is not None else None
+
     def action_run_checks(self) -> None:
         if self.running:
             return
@@ -183,9 +189,12 @@ class CodePanel(ReportsWorkerErrors, CardView):
         """In a thread: judge, save the submission, report by message."""
         try:
             verdict = self.llmq.judge.check(self.exercise, source)
+            due: tuple[str, ...] = ()
             if verdict is not None:
-                self.llmq.progress().save_submission(self.exercise.id, source, verdict)
-            self.post_message(self.CheckFinished(run, verdict, source))
+                progress = self.llmq.progress()
+                progress.save_submission(self.exercise.id, source, verdict)
+                due = tuple(progress.make_due(verdict.taught))  # a failure teaches the cards behind it
+            self.post_message(self.CheckFinished(run, verdict, source, due=due))
         except BaseException:
             self.post_message(self.CheckFinished(run, None, source, ran=False))
             raise  # the app's worker error handler says what went wrong
@@ -215,7 +224,7 @@ class CodePanel(ReportsWorkerErrors, CardView):
             results.show_note(_("cancelled"))
             status.update(_("check cancelled · ctrl+r or f5: run again"))
             return
-        results.show_verdict(message.verdict)
+        results.show_verdict(message.verdict, self.card_title, message.due)
         passed = message.verdict.passed
         status.update(
             _("all checks pass")

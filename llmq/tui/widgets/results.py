@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from rich.text import Text
 from textual.widgets import Static
 
-from llmq.judge.verdict import Verdict, check_message, check_title, isolation_text
+from llmq.judge.verdict import Verdict, check_message, check_title, isolation_text, review_line
 from llmq.l10n import N_, _, ngettext
 
 _STATUS_STYLE = {
@@ -57,8 +59,10 @@ def _summary(verdict: Verdict) -> str:
     return check_message(verdict.summary)
 
 
-def render_verdict(verdict: Verdict) -> Text:
-    """Readable text for the judge's verdict: status, time, seed, summary, each check, notes, output."""
+def render_verdict(verdict: Verdict, card_title: Callable[[str], str | None] | None = None, due: Sequence[str] = ()) -> Text:
+    """Readable text for the judge's verdict: status, time, seed, summary, each check, notes, output.
+    A failed check's `teaches` cards are named under it ("review: ..."), by `card_title`; `due`:
+    those the app made due now (said once, after the checks)."""
     status = verdict.status
     text = Text()
     text.append(_(_HEADING[status]) if status in _HEADING else status.upper(), style=_STATUS_STYLE.get(status, "bold"))
@@ -75,6 +79,19 @@ def render_verdict(verdict: Verdict) -> Text:
         if check.message and cstatus != "pass":
             for line in check_message(check.message).splitlines():
                 text.append(f"\n    {line}")
+        if cstatus == "fail":
+            for card_id in check.teaches:
+                text.append(f"\n    → {review_line(card_id, card_title)}", style="bold cyan")
+    if due:
+        text.append(
+            "\n"
+            + ngettext(
+                "{n} card it teaches is due now in your review queue",
+                "{n} cards they teach are due now in your review queue",
+                len(due),
+            ).format(n=len(due)),
+            style="cyan",
+        )
     for note in verdict.notes:
         text.append(_("\nnote: {note}").format(note=note), style="italic")
     text.append(f"\n{isolation_text(verdict)}", style="dim" if verdict.isolation == "full" else "bold yellow")
@@ -89,8 +106,10 @@ class ResultsPanel(Static):
     """Empty until a check has run; then the verdict. Also shows 'running…', 'cancelled', and a
     check that could not run at all."""
 
-    def show_verdict(self, verdict: Verdict) -> None:
-        self.update(render_verdict(verdict))
+    def show_verdict(
+        self, verdict: Verdict, card_title: Callable[[str], str | None] | None = None, due: Sequence[str] = ()
+    ) -> None:
+        self.update(render_verdict(verdict, card_title, due))
         self.set_class(verdict.passed, "passed")
         self.set_class(not verdict.passed, "failed")
 
