@@ -187,6 +187,7 @@ def _draw(ctx, n_steps):
 @check(
     "equals torch.optim.AdamW over 1 to 5 steps from a fresh state (float32/float64, defaults and lr, betas, eps, weight_decay away from them)",
     zh="从全新状态起 1 到 5 步都等于 torch.optim.AdamW（float32/float64，默认参数，以及 lr、betas、eps、weight_decay 取非默认值）",
+    teaches=["training.adamw_decoupled", "training.adam_bias_correction", "training.adam_update"],
 )
 def equals_torch(ctx):
     n_steps = ctx.draw(st.integers(1, 5))
@@ -238,6 +239,7 @@ REGIMES = [
     "boundary regimes, every run: step 1 and a resume at 1000; zero, eps-sized and 1e4 gradients; lr * weight_decay 0.5 and 0; 0-dim to 3-D and 5000-long parameters",
     zh="每次都测的边界情形：第 1 步和从第 1000 步恢复；零梯度、eps 大小和 1e4 的梯度；lr * weight_decay 为 0.5 和 0；0 维到 3-D 以及长 5000 的参数",
     examples=1,
+    teaches=["training.adam_bias_correction", "training.adam_update"],
 )
 def boundary_regimes(ctx):
     for dtype in DTYPES:
@@ -285,6 +287,7 @@ def grads_untouched(ctx):
 @check(
     "resumes mid-training: from a saved state at step 2 to 50, equals torch.optim.AdamW (bias corrections use the step number)",
     zh="从训练中途恢复：从第 2 到 50 步保存的状态开始，等于 torch.optim.AdamW（偏差修正用的是步数）",
+    teaches=["training.adam_bias_correction"],
 )
 def resumes(ctx):
     start, n_steps = ctx.draw(st.tuples(st.sampled_from([2, 3, 10, 50]), st.integers(1, 2)))
@@ -308,6 +311,7 @@ def resumes(ctx):
 @check(
     "weight decay is decoupled: a zero gradient on a fresh state only shrinks the weights, p * (1 - lr * weight_decay)",
     zh="权重衰减是解耦的：全新状态下梯度为零时只会缩小权重，p * (1 - lr * weight_decay)",
+    teaches=["training.adamw_decoupled", "training.adamw_choice"],
 )
 def decoupled_decay(ctx):
     dtype, shapes, wd, lr = ctx.draw(

@@ -99,6 +99,7 @@ def _compare(ctx, got, grads, max_norm, dtype, rtol=None, atol=None):
 @check(
     "matches the reference: returned norm and clipped grads (1 to 4 tensors, 0-dim to 3-dim, float32/float64, norms below and above max_norm)",
     zh="与参考实现一致：返回的范数和裁剪后的梯度（1 到 4 个张量，0 维到 3 维，float32/float64，范数低于和高于 max_norm）",
+    teaches=["training.grad_clipping"],
 )
 def matches_reference(ctx):
     dtype, shapes, max_norm, level = ctx.draw(
@@ -149,6 +150,7 @@ def _regime_cases(ctx, dtype):
     "boundary regimes, every run: total equal to max_norm, inside the 1e-6 band, zero; one 0-dim tensor; 18 tensors of mixed ranks; a tensor of 5000",
     zh="每次都测的边界情形：总范数等于 max_norm、在 1e-6 的区间内、为零；一个 0 维张量；18 个不同维数的张量；一个长 5000 的张量",
     examples=1,
+    teaches=["training.grad_clipping"],
 )
 def boundary_regimes(ctx):
     for dtype in DTYPES:
@@ -162,6 +164,7 @@ def boundary_regimes(ctx):
     "the norm is global: one large and one small tensor are scaled by the same factor",
     zh="范数是全局的：一个大张量和一个小张量按同一个因子缩放",
     examples=8,
+    teaches=["training.grad_clipping"],
 )
 def global_norm(ctx):
     dtype, shapes, max_norm = ctx.draw(st.tuples(st.sampled_from(DTYPES), SHAPES, MAX_NORMS))
@@ -174,6 +177,7 @@ def global_norm(ctx):
 @check(
     "equals torch.nn.utils.clip_grad_norm_ on the same gradients, including its 1e-6 (float64, total norm 2)",
     zh="在相同梯度上等于 torch.nn.utils.clip_grad_norm_，包括它的 1e-6（float64，总范数 2）",
+    teaches=["training.grad_clipping"],
 )
 def equals_torch(ctx):
     shapes, ratio = ctx.draw(st.tuples(SHAPES, st.sampled_from([1.5, 2.0, 4.0, 0.5])))

@@ -91,6 +91,7 @@ _SHAPES = st.lists(st.lists(st.integers(1, 5), min_size=1, max_size=3), min_size
 @check(
     "matches the reference (1 to 4 grads of random shapes, float16/float32/float64, finite or with an inf/NaN anywhere, growth settings at defaults and away)",
     zh="与参考实现一致（1 到 4 个随机形状的梯度，float16/float32/float64，全部有限或任意位置有 inf/NaN，增长参数取默认值和非默认值）",
+    teaches=["training.dynamic_loss_scaling"],
 )
 def matches_reference(ctx):
     dtype, shapes, scale_exp, interval, poison, settings = ctx.draw(
@@ -121,6 +122,7 @@ def matches_reference(ctx):
     "boundary cases every run: an inf or NaN only in the last grad, NaN without inf, an overflow when the next step would grow, growth at exactly growth_interval steps, growth_interval 1 and 2000, float16/float32/float64",
     zh="每次都测的边界情况：inf 或 NaN 只出现在最后一个梯度、只有 NaN 没有 inf、在下一步本该增长时溢出、恰好 growth_interval 步时增长、growth_interval 为 1 和 2000、float16/float32/float64",
     examples=1,
+    teaches=["training.dynamic_loss_scaling"],
 )
 def boundary_cases(ctx):
     for dtype in DTYPES:

@@ -80,6 +80,7 @@ def _compare(ctx, documents, block_size, eos_id=EOS, pad_id=None):
 @check(
     "matches the reference (1 to 6 documents of 1 to 20 tokens, block_size 1 to 16, pad_id at its default and away)",
     zh="与参考实现一致（1 到 6 个文档，每个 1 到 20 个 token，block_size 为 1 到 16，pad_id 取默认值和非默认值）",
+    teaches=["training.sequence_packing"],
 )
 def matches_reference(ctx):
     lengths, block_size, pad = ctx.draw(
@@ -111,6 +112,7 @@ BOUNDARY_CASES = [
     "boundary cases every run: documents filling a block exactly, EOS opening a block, a document over three blocks, block_size 1 and 2, a mostly padded block",
     zh="每次都测的边界情况：文档刚好填满一个 block、EOS 落在新 block 开头、一个文档跨三个 block、block_size 为 1 和 2、几乎全是 padding 的 block",
     examples=1,
+    teaches=["training.sequence_packing"],
 )
 def boundary_cases(ctx):
     for lengths, block_size, _why in BOUNDARY_CASES:
@@ -121,6 +123,7 @@ def boundary_cases(ctx):
 @check(
     "the mask is the per-segment causal mask rebuilt from the returned position ids (a new segment exactly where the position is 0)",
     zh="掩码等于由返回的 position ids 重建的逐段因果掩码（position 为 0 处恰好开始一个新段）",
+    teaches=["training.sequence_packing"],
 )
 def mask_from_positions(ctx):
     lengths, block_size = ctx.draw(st.tuples(st.lists(st.integers(1, 12), min_size=1, max_size=5), st.integers(2, 12)))

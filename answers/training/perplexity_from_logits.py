@@ -70,6 +70,7 @@ def _batch(ctx, dtype, n, c, ignore, scale=1.5):
 @check(
     "matches the reference (N 1 to 9, C up to 17, some targets ignored, ignore_index -100 / -1 / 0, float32/float64/bfloat16)",
     zh="与参考实现一致（N 1 到 9，C 最大 17，部分目标被忽略，ignore_index 为 -100 / -1 / 0，float32/float64/bfloat16）",
+    teaches=["training.perplexity", "training.ignore_index_masking"],
 )
 def matches_reference(ctx):
     dtype, (n, c), ignore = ctx.draw(st.tuples(st.sampled_from(DTYPES), SIZES, IGNORE))
@@ -125,6 +126,7 @@ def _regime_batches(ctx, dtype):
     "boundary regimes, every run: C = 1, 2, 32768; one kept position; ignore_index -1 and 0; rows near +1e4 and -1e4 together",
     zh="每次都测的边界情形：C = 1、2、32768；只保留一个位置；ignore_index 为 -1 和 0；接近 +1e4 和 -1e4 的行同时出现",
     examples=1,
+    teaches=["training.ignore_index_masking", "training.perplexity"],
 )
 def boundary_regimes(ctx):
     for dtype in (torch.float32, torch.float64):
@@ -141,6 +143,7 @@ def boundary_regimes(ctx):
 @check(
     "ignored positions do not count: changing their logits leaves the perplexity unchanged, and it equals the perplexity of the kept rows alone",
     zh="被忽略的位置不计入：改变它们的 logits 困惑度不变，且等于只在保留的行上计算的困惑度",
+    teaches=["training.ignore_index_masking", "training.perplexity"],
 )
 def ignored_do_not_count(ctx):
     dtype, (n, c), ignore = ctx.draw(st.tuples(st.sampled_from([torch.float32, torch.float64]), SIZES, IGNORE))
@@ -169,6 +172,7 @@ def ignored_do_not_count(ctx):
 @check(
     "uniform logits over C classes give perplexity C (the model is as unsure as a fair C-sided die)",
     zh="C 个类别上均匀的 logits 给出困惑度 C（模型的不确定程度与一个公平的 C 面骰子相同）",
+    teaches=["training.initial_loss_check", "training.perplexity"],
 )
 def uniform_is_c(ctx):
     dtype, (n, c), level = ctx.draw(

@@ -60,6 +60,7 @@ def _matches_reference(ctx, ids, max_length, stride):
 @check(
     "matches the reference (0 to 40 tokens, max_length 1 to 8, stride 1 to 10: overlapping, adjacent and gapped windows)",
     zh="与参考实现一致（0 到 40 个 token，max_length 1 到 8，stride 1 到 10：窗口重叠、相邻和有间隔）",
+    teaches=["training.causal_lm_targets"],
 )
 def matches_reference(ctx):
     n, max_length, stride = ctx.draw(CASES)
@@ -82,6 +83,7 @@ def _regime_cases():
     "boundary regimes, every run: streams of 0, max_length and max_length + 1 tokens; the last window complete or one short; stride <, = and > max_length",
     zh="每次都测的边界情形：0、max_length 和 max_length + 1 个 token 的序列；最后一个窗口完整或差一个 token；stride 小于、等于和大于 max_length",
     examples=1,
+    teaches=["training.causal_lm_targets"],
 )
 def boundary_regimes(ctx):
     for n, max_length, stride in _regime_cases():
@@ -113,6 +115,7 @@ def empty(ctx):
 @check(
     "targets are the inputs shifted by one: targets[i, :-1] == inputs[i, 1:], and every row is a slice of the stream",
     zh="目标是输入错开一位：targets[i, :-1] == inputs[i, 1:]，且每一行都是序列的一段切片",
+    teaches=["training.causal_lm_targets"],
 )
 def shifted(ctx):
     n, max_length, stride = ctx.draw(CASES)

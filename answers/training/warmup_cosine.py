@@ -71,6 +71,7 @@ def _check_steps(ctx, steps, max_lr, w, t, min_lr):
 @check(
     "matches the reference at random steps before, during and after the schedule (min_lr at default and away)",
     zh="在调度之前、之中和之后的随机步上与参考实现一致（min_lr 默认和非默认）",
+    teaches=["training.cosine_decay"],
 )
 def matches_reference(ctx):
     max_lr, w, span, min_lr = ctx.draw(SETTINGS)
@@ -89,6 +90,7 @@ REGIME_SETTINGS = [
     "boundary regimes, every run: W = 0, 1, 7; T - W = 1, 2, 50; min_lr 0 and not; steps 0, W - 1, W, W + 1, T - 1, T, T + 1, T + 50",
     zh="每次都测的边界情形：W = 0、1、7；T - W = 1、2、50；min_lr 为 0 和非 0；步数 0、W - 1、W、W + 1、T - 1、T、T + 1、T + 50",
     examples=1,
+    teaches=["training.cosine_decay"],
 )
 def boundary_regimes(ctx):
     for max_lr, w, span, min_lr in REGIME_SETTINGS:
@@ -100,6 +102,7 @@ def boundary_regimes(ctx):
 @check(
     "the boundaries: lr(0), lr(W - 1), lr(W) = max_lr, lr(W + 1), lr(T - 1), lr(T) = min_lr, lr(T + 1) = min_lr",
     zh="边界点：lr(0)、lr(W - 1)、lr(W) = max_lr、lr(W + 1)、lr(T - 1)、lr(T) = min_lr、lr(T + 1) = min_lr",
+    teaches=["training.cosine_decay"],
 )
 def boundaries(ctx):
     max_lr, w, span, min_lr = ctx.draw(SETTINGS)
@@ -112,6 +115,7 @@ def boundaries(ctx):
     "shape: rises during warmup, never rises after it, stays within [min_lr, max_lr] from step W on",
     zh="形状：预热期间上升，之后不再上升，从第 W 步起保持在 [min_lr, max_lr] 内",
     examples=5,
+    teaches=["training.cosine_decay"],
 )
 def monotone(ctx):
     max_lr, w, span, min_lr = ctx.draw(SETTINGS)

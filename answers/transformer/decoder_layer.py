@@ -117,6 +117,7 @@ def _case(ctx, dtype, b, t, hkv, rep, dh, d, f, start=0, scale=1.0):
 @check(
     "matches the reference (random shapes, float32/float64, positions from 0 or later, eps and theta default and not)",
     zh="与参考实现一致（随机形状，float32/float64，位置从 0 或更后开始，eps 和 theta 默认和非默认）",
+    teaches=["norm.post_vs_pre", "ffn.llama_mlp_code", "position.rope_where"],
 )
 def matches_reference(ctx):
     dtype, shape, start, kw = ctx.draw(
@@ -163,6 +164,7 @@ REGIMES = [
     "boundary regimes, every run: GQA 4/2, MQA, MHA, one token, Dh = 2, positions with a gap, D != Hq*Dh, eps 0.1, theta 500",
     zh="每次都测的边界情形：GQA 4/2，MQA，MHA，一个 token，Dh = 2，位置有间隔，D != Hq*Dh，eps 0.1，theta 500",
     examples=1,
+    teaches=["attention.mqa_gqa_kv_heads", "position.rope_where"],
 )
 def boundary_regimes(ctx):
     for what, (b, t, hkv, rep, dh, d, f), positions, kw, scale in REGIMES:
@@ -179,6 +181,7 @@ def boundary_regimes(ctx):
 @check(
     "RoPE is relative: adding the same number to every position leaves the output unchanged",
     zh="RoPE 只依赖相对位置：所有位置加上同一个数，输出不变",
+    teaches=["position.rope_2d"],
 )
 def shift_invariance(ctx):
     shape, shift = ctx.draw(st.tuples(SHAPES, st.integers(1, 500)))
@@ -194,6 +197,7 @@ def shift_invariance(ctx):
 @check(
     "causal: changing later tokens leaves the outputs of earlier tokens unchanged",
     zh="因果性：改变后面的 token，前面 token 的输出不变",
+    teaches=["attention.causal_mask_before_softmax"],
 )
 def causality(ctx):
     shape, cut = ctx.draw(st.tuples(SHAPES, st.integers(1, 6)))

@@ -56,6 +56,7 @@ def _inputs(ctx, dtype, shape, vocab, dim, low_ids):
 @check(
     "equals weight[ids] exactly (ids of any shape incl. 0-d and size 1, float32/float64/bfloat16 weights)",
     zh="精确等于 weight[ids]（任意形状的 ids，包括 0 维和大小为 1，float32/float64/bfloat16 的权重）",
+    teaches=["transformer.embedding_one_hot"],
 )
 def matches_lookup(ctx):
     dtype, shape, vocab, dim, low_ids = ctx.draw(CASES)
@@ -84,6 +85,7 @@ REGIMES = [
     "boundary regimes, every run: 0-d and empty ids, V = 1 and 32768, D = 1, largest id present or absent, float64 bits",
     zh="每次都测的边界情形：0 维和空的 ids，V = 1 和 32768，D = 1，最大的 id 出现或不出现，float64 的比特",
     examples=1,
+    teaches=["transformer.embedding_one_hot"],
 )
 def boundary_regimes(ctx):
     for what, ids, vocab, dim, dtype in REGIMES:

@@ -133,6 +133,7 @@ def _case(ctx, dtype, b, t, v, n_layers, hkv, rep, dh, f, tied, embed_scale=1.0)
 @check(
     "matches the reference (random shapes, 0 to 3 layers, tied and untied heads, float32/float64, eps and theta default and not)",
     zh="与参考实现一致（随机形状，0 到 3 层，共享和不共享输出头，float32/float64，eps 和 theta 默认和非默认）",
+    teaches=["norm.pre_ln_final_norm", "transformer.embedding_scale_tying", "norm.post_vs_pre"],
 )
 def matches_reference(ctx):
     dtype, shape, kw = ctx.draw(
@@ -170,6 +171,7 @@ REGIMES = [
     "boundary regimes, every run: tied and untied heads with V != D, no layers, one and three layers, one token, eps 0.1",
     zh="每次都测的边界情形：V != D 时共享和不共享输出头，没有层，一层和三层，一个 token，eps 0.1",
     examples=1,
+    teaches=["transformer.embedding_scale_tying", "norm.pre_ln_final_norm"],
 )
 def boundary_regimes(ctx):
     for what, shape, kw, scale in REGIMES:
@@ -181,7 +183,11 @@ def boundary_regimes(ctx):
             raise CheckFailed(f"{what}: {exc}") from None
 
 
-@check("a tied head equals an untied head holding embed.T", zh="共享的输出头等于持有 embed.T 的不共享输出头")
+@check(
+    "a tied head equals an untied head holding embed.T",
+    zh="共享的输出头等于持有 embed.T 的不共享输出头",
+    teaches=["transformer.embedding_scale_tying"],
+)
 def tied_equals_untied(ctx):
     shape = ctx.draw(SHAPES)
     tokens, weights, hq, hkv = _case(ctx, torch.float64, *shape[:-1], True)
@@ -194,6 +200,7 @@ def tied_equals_untied(ctx):
 @check(
     "causal: changing later tokens leaves the logits of earlier tokens unchanged",
     zh="因果性：改变后面的 token，前面 token 的 logits 不变",
+    teaches=["attention.causal_mask_before_softmax"],
 )
 def causality(ctx):
     shape, cut = ctx.draw(st.tuples(SHAPES, st.integers(1, 5)))
