@@ -85,3 +85,65 @@ def test_every_teaches_of_the_bundled_bank_names_a_card() -> None:
                 if q is None or q.kind not in CARD_KINDS:
                     wrong.append(f"{path}:{teaching.line} check {teaching.check}: {card_id}")
     assert wrong == [], "\n".join(wrong)
+
+
+# --- the command line: `llmq check` names the cards, `llmq verify` reports a wrong id ------------
+
+TEACHING_MODULE = """\
+from llmq.judge.kit import check
+
+
+def reference(x):
+    return 2 * x
+
+
+@check("doubles a number", zh="把数翻倍", teaches=["demo.card"])
+def doubles(ctx):
+    ctx.assert_equal(ctx.call(3), 6)
+"""
+
+
+def test_check_names_the_taught_card_in_text_and_json_and_keeps_no_progress(tmp_path: Path) -> None:
+    import json
+
+    from tests.conftest import run_llmq
+
+    root = write_bank(tmp_path / "mine")
+    (root / "answers" / "demo" / "code.py").write_text(TEACHING_MODULE)
+    wrong = tmp_path / "wrong.py"
+    wrong.write_text("def double(x):\n    return 3 * x\n")
+    home = tmp_path / "home"
+    env = {"LLMQ_HOME": str(home)}
+    bank = ["--bank", str(root)]
+
+    done = run_llmq("check", "demo.code", str(wrong), "--lang", "en", *bank, env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "        review: A card (demo.card)" in done.stdout.splitlines(), done.stdout
+
+    done = run_llmq("check", "demo.code", str(wrong), "--json", *bank, env=env)
+    failed = [c for c in json.loads(done.stdout)["checks"] if c["status"] == "fail"]
+    assert [(c["name"], c["teaches"]) for c in failed] == [("doubles a number", ["demo.card"])]
+
+    done = run_llmq("check", "demo.code", str(wrong), "--lang", "zh", *bank, env=env)
+    assert "复习：A card (demo.card)" in done.stdout, done.stdout  # the card has no Chinese title: English
+    assert not (home / "progress.db").exists()  # `llmq check` names the card; it keeps no progress
+
+    wrong.write_text("def double(x):\n    return 2 * x\n")
+    done = run_llmq("check", "demo.code", str(wrong), "--lang", "en", *bank, env=env)
+    assert done.returncode == 0 and "review:" not in done.stdout, done.stdout
+
+
+def test_verify_reports_a_wrong_teaches_as_a_bank_error_naming_where(tmp_path: Path) -> None:
+    import json
+
+    from tests.conftest import run_llmq
+
+    root = write_bank(tmp_path / "mine")
+    module = root / "answers" / "demo" / "code.py"
+    module.write_text(TEACHING_MODULE.replace('teaches=["demo.card"]', 'teaches=["demo.crad"]'))
+    done = run_llmq("verify", "--json", "--bank", str(root), env={"LLMQ_HOME": str(tmp_path / "home")})
+    assert done.returncode == 1
+    errors = json.loads(done.stdout)["bank_errors"]
+    assert any(e.startswith(f"{module}:8: teaches: check doubles: teaches 'demo.crad', which is no question") for e in errors), (
+        errors
+    )
