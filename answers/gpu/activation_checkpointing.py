@@ -89,6 +89,7 @@ def _expected(seed, n_blocks, b, d, x_grad):
     "same output and gradients as the plain forward (parameters, and x when it requires grad); at most half the saved activations",
     zh="输出和梯度与普通前向相同（参数的梯度，x 需要梯度时也包括 x）；保存的激活值最多一半",
     examples=5,
+    teaches=["distributed.activation_checkpointing"],
 )
 def equal_gradients_less_memory(ctx):
     dtype, seed, n_blocks, b, d, x_grad = ctx.draw(

@@ -66,6 +66,7 @@ NAMES = ["0.weight", "0.bias", "2.weight", "2.bias"]
     "after several steps: the float32 masters move by what float32 SGD gives, the model holds them rounded to bfloat16, grads cleared",
     zh="多步之后：float32 主权重的变化等于 float32 SGD 给出的结果，模型持有它们舍入到 bfloat16 的值，梯度已清空",
     examples=5,
+    teaches=["training.mixed_precision_fp16", "training.bf16_vs_fp16"],
 )
 def matches_fp32_training(ctx):
     seed, (n, d_in, hidden), steps, loss_scale = ctx.draw(

@@ -71,6 +71,7 @@ def _inputs(ctx, dtype, n, c, scale, ignore_index):
     "matches the reference (N 1-8 with ignored rows, C from 1 to 1500; float32/float64/float16; ignore_index default and not)",
     zh="与参考实现一致（N 1-8，含被忽略的行，C 从 1 到 1500；float32/float64/float16；ignore_index 默认和非默认）",
     examples=10,
+    teaches=["training.ignore_index_masking"],
 )
 def matches_reference(ctx):
     dtype, n, c, scale, ignore = ctx.draw(
@@ -129,6 +130,7 @@ def _regime(ctx, n, c, ignore_index, kind, dtype=torch.float32):
     "last class; the max in the last chunk, 300 above the rest; N = 1; all rows but one ignored; ignore_index 7",
     zh="每次都测的边界情形：C = 1、2、63-65、1000、1024-1025、4097、32769；目标在第一类和最后一类；最大值在最后一个 chunk，比其余大 300；N = 1；只有一行未被忽略；ignore_index 7",
     examples=1,
+    teaches=["attention.flash_online_softmax", "training.ignore_index_masking"],
 )
 def boundary_regimes(ctx):
     for n, c, ignore_index, kind in REGIMES:
@@ -156,7 +158,12 @@ def float64_precision(ctx):
         ctx.assert_close(out, ctx.reference(logits, targets), dtype=torch.float64, rtol=FLOAT64_RTOL, atol=0.0)
 
 
-@check("stable for float32 logits up to 1e4 in magnitude", zh="float32 logits 绝对值大到 1e4 时数值稳定", examples=4)
+@check(
+    "stable for float32 logits up to 1e4 in magnitude",
+    zh="float32 logits 绝对值大到 1e4 时数值稳定",
+    examples=4,
+    teaches=["attention.flash_online_softmax"],
+)
 def large_logits(ctx):
     n, c, shift = ctx.draw(st.tuples(st.integers(1, 5), st.sampled_from([3, 100, 1025]), st.sampled_from([0.0, 9000.0, -9000.0])))
     logits = (ctx.randn(n, c, dtype=torch.float64, scale=300.0) + shift).clamp(-1e4, 1e4).float()

@@ -98,6 +98,7 @@ def _compare(ctx, got_by_rank, expected, dtype):
     "2 ranks, each with half the batch: every rank's gradients equal those of one process on the whole batch",
     zh="2 个 rank，各取一半 batch：每个 rank 的梯度等于单进程在整个 batch 上的梯度",
     examples=5,
+    teaches=["distributed.dp_vs_ddp"],
 )
 def equals_whole_batch(ctx):
     dtype, seed, (n, d_in, hidden, d_out) = ctx.draw(

@@ -63,6 +63,7 @@ def _qkv(ctx, dtype, b, h, t, d, scale=1.0):
     "matches the reference (T around block sizes: 1 to 40; D 16 or 32; float32/float16, bfloat16 on CUDA; causal on, off, default)",
     zh="与参考实现一致（T 在块大小附近：1 到 40；D 为 16 或 32；float32/float16，CUDA 上还有 bfloat16；causal 开、关、默认）",
     examples=8,
+    teaches=["attention.flash_online_softmax", "attention.flash_causal_skip"],
 )
 def matches_reference(ctx):
     dtypes = [torch.float32, *gpukit.half_dtypes()]
@@ -124,6 +125,7 @@ def _regime_qkv(ctx, shape, kind, dtype=torch.float32):
     "scores growing along the keys; every score near -140; float16 (bfloat16 on CUDA)",
     zh="每次都测的边界情形：T = 1、5、16、17、32、33、40、65，causal 与否；D = 16、32、64、128；B*H = 1 和 6；分数沿 key 递增；所有分数接近 -140；float16（CUDA 上 bfloat16）",
     examples=1,
+    teaches=["attention.flash_online_softmax", "attention.flash_causal_skip"],
 )
 def boundary_regimes(ctx):
     for shape, causal, kind in REGIMES:
@@ -139,6 +141,7 @@ def boundary_regimes(ctx):
     "large scores (|q.k| / sqrt(D) up to ~50) over several key blocks: the running max and rescaling hold",
     zh="跨多个 key 块的大分数（|q.k| / sqrt(D) 最大约 50）：running max 和重缩放依然正确",
     examples=3,
+    teaches=["attention.flash_online_softmax"],
 )
 def large_scores(ctx):
     t, causal = ctx.draw(st.tuples(st.sampled_from([33, 40]), st.booleans()))

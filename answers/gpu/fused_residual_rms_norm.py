@@ -80,6 +80,7 @@ def _judge(ctx, x, residual, weight, what="", **kwargs):
     "bfloat16 on CUDA; eps default and not)",
     zh="与参考实现一致：out 和新的 residual（1-4 行，D 在 2 的幂附近；float32/float64/float16，CUDA 上还有 bfloat16；eps 默认和非默认）",
     examples=8,
+    teaches=["norm.rmsnorm", "norm.rmsnorm_eps"],
 )
 def matches_reference(ctx):
     dtypes = [torch.float32, torch.float64, *gpukit.half_dtypes()]
@@ -119,6 +120,7 @@ REGIME_SHAPES = [
     zh="每次都测的边界情形：D = 1、3、64、127-129、1000、1024-1025、4096-4097、8192；某一行 x = -residual；"
     "x 和 residual 几乎抵消；1e-6 的行；eps 1e-2",
     examples=1,
+    teaches=["norm.rmsnorm_eps"],
 )
 def boundary_regimes(ctx):
     ctx.draw(st.just(0))
@@ -156,6 +158,7 @@ def float64_precision(ctx):
     "float16 x and residual of ~300: squares summed in float32 (h^2 overflows float16)",
     zh="约 300 的 float16 x 和 residual：平方和用 float32 累加（h^2 在 float16 下会溢出）",
     examples=1,
+    teaches=["norm.rmsnorm_fp32", "training.mixed_precision_fp16"],
 )
 def accumulates_in_float32(ctx):
     ctx.draw(st.just(0))

@@ -115,6 +115,7 @@ def _judge(ctx, dtype, seed, n, n_micro, d_in, hidden, d_out):
     "equals one SGD step on the whole batch: gradients, parameters, one optimizer.step(), micro-batch forwards",
     zh="等于在整个 batch 上做一步 SGD：梯度、参数、一次 optimizer.step()、微批次的前向",
     examples=6,
+    teaches=["training.grad_accum_loss_normalization"],
 )
 def equals_one_big_batch(ctx):
     dtype, seed, n, n_micro, (d_in, hidden, d_out) = ctx.draw(
@@ -129,7 +130,12 @@ def equals_one_big_batch(ctx):
     _judge(ctx, dtype, seed, n, min(n_micro, n), d_in, hidden, d_out)
 
 
-@check("micro-batches of different sizes (the batch does not divide evenly)", zh="不同大小的微批次（batch 不能整除）", examples=3)
+@check(
+    "micro-batches of different sizes (the batch does not divide evenly)",
+    zh="不同大小的微批次（batch 不能整除）",
+    examples=3,
+    teaches=["training.grad_accum_loss_normalization"],
+)
 def uneven_micro_batches(ctx):
     seed, (n, n_micro) = ctx.draw(st.tuples(st.integers(0, 10**6), st.sampled_from([(5, 2), (7, 3), (10, 4), (3, 2)])))
     _judge(ctx, torch.float64, seed, n, n_micro, 3, 4, 2)

@@ -112,6 +112,7 @@ def float64_precision(ctx):
     "float16 tiles are accumulated in float32: a first K tile of 1024 and 4080 small products after it",
     zh="float16 的 tile 用 float32 累加：第一个 K tile 贡献 1024，后面还有 4080 个小乘积",
     examples=1,
+    teaches=["training.mixed_precision_fp16"],
 )
 def accumulates_in_float32(ctx):
     ctx.draw(st.just(0))

@@ -69,6 +69,7 @@ def _ops(ctx, result, stage, n_micro):
     "exactly the 1F1B order for every stage (stages 1-6, micro-batches 1-10, fewer micro-batches than stages included)",
     zh="每个 stage 都严格遵循 1F1B 顺序（stage 1-6，微批次 1-10，包括微批次比 stage 少的情况）",
     examples=15,
+    teaches=["distributed.one_f_one_b"],
 )
 def matches_reference(ctx):
     n_stages, n_micro = ctx.draw(st.tuples(st.integers(1, 6), st.integers(1, 10)))
@@ -81,6 +82,7 @@ def matches_reference(ctx):
     "all stages together run without deadlock; stage s keeps at most n_stages - s activations in flight",
     zh="所有 stage 一起运行不会死锁；stage s 同时在途的激活值最多 n_stages - s 份",
     examples=10,
+    teaches=["distributed.one_f_one_b"],
 )
 def runs_as_a_pipeline(ctx):
     n_stages, n_micro = ctx.draw(st.tuples(st.integers(2, 5), st.integers(1, 9)))

@@ -128,6 +128,7 @@ def float64_precision(ctx):
     "float16 input is accumulated in float32: values of ~60 summed past 65504, integers past 2048",
     zh="float16 输入用 float32 累加：约 60 的值加起来超过 65504，整数加起来超过 2048",
     examples=1,
+    teaches=["training.mixed_precision_fp16"],
 )
 def accumulates_in_float32(ctx):
     ctx.draw(st.just(0))

@@ -57,6 +57,7 @@ def _inputs(ctx, dtype, rows, d, scale):
     "matches the reference (rows 1-6, D around powers of two; float32/float64/float16, bfloat16 on CUDA; small and large x; eps default and not)",
     zh="与参考实现一致（1-6 行，D 在 2 的幂附近；float32/float64/float16，CUDA 上还有 bfloat16；x 大和小；eps 默认和非默认）",
     examples=10,
+    teaches=["norm.rmsnorm", "norm.rmsnorm_eps"],
 )
 def matches_reference(ctx):
     dtypes = [torch.float32, torch.float64, *gpukit.half_dtypes()]
@@ -101,6 +102,7 @@ REGIMES = [
     "rows of 1e-6, 1e-3 and 1e4; eps default and not",
     zh="每次都测的边界情形：D = 1、3、64、127-129、1000、1024-1025、4096-4097、8192；全零行；1e-6、1e-3 和 1e4 的行；eps 默认和非默认",
     examples=1,
+    teaches=["norm.rmsnorm_eps"],
 )
 def boundary_regimes(ctx):
     for rows, d, scale, kwargs, zero in REGIMES:
@@ -135,6 +137,7 @@ def float64_precision(ctx):
     "float16 input with |x| ~ 300: squares summed in float32 (x^2 overflows float16)",
     zh="|x| 约 300 的 float16 输入：平方和用 float32 累加（x^2 在 float16 下会溢出）",
     examples=3,
+    teaches=["norm.rmsnorm_fp32"],
 )
 def accumulates_in_float32(ctx):
     rows, d = ctx.draw(st.tuples(st.integers(1, 3), st.sampled_from([5, 64, 129])))
@@ -147,6 +150,7 @@ def accumulates_in_float32(ctx):
     "a row of zeros gives zeros, not NaN (eps inside the square root)",
     zh="全零行得到零，而不是 NaN（eps 在平方根里面）",
     examples=3,
+    teaches=["norm.rmsnorm_eps", "norm.rmsnorm_eps_choice"],
 )
 def zero_rows(ctx):
     rows, d = ctx.draw(st.tuples(st.integers(2, 4), st.sampled_from([3, 100, 257])))

@@ -48,6 +48,7 @@ launch_driver = gpukit.kernel_driver("x", "positions", "theta")  # the reference
     "matches the reference (B, H, T small, D even from 2 to 130; positions unsorted, not 0..T-1; theta default and not)",
     zh="与参考实现一致（B、H、T 较小，D 为 2 到 130 的偶数；位置无序，不是 0..T-1；theta 默认和非默认）",
     examples=10,
+    teaches=["position.rope_general", "position.rope_layouts"],
 )
 def matches_reference(ctx):
     dtypes = [torch.float32, torch.float64, *gpukit.half_dtypes()]
@@ -86,6 +87,7 @@ REGIMES = [
     "positions with an offset; theta default, 500, 1e6; float16 (bfloat16 on CUDA)",
     zh="每次都测的边界情形：D/2 = 1、2、3、4、9、32、33、65、128、129；T = 1 及更多；B*H = 1 及更多；带偏移的位置；theta 为默认、500、1e6；float16（CUDA 上 bfloat16）",
     examples=1,
+    teaches=["position.rope_general"],
 )
 def boundary_regimes(ctx):
     for (b, h, t, d), theta in REGIMES:
@@ -122,6 +124,7 @@ def float64_precision(ctx):
     "position 0 leaves x unchanged; shifting every position by the same amount keeps q.k (relative position only)",
     zh="位置 0 时 x 不变；所有位置平移同样的量，q.k 不变（只依赖相对位置）",
     examples=4,
+    teaches=["position.rope_2d"],
 )
 def relative_position(ctx):
     t, d, shift = ctx.draw(st.tuples(st.integers(2, 6), st.sampled_from([4, 8, 18]), st.integers(1, 50)))

@@ -88,6 +88,7 @@ REGIMES = [
     "last chunk, 300 above the rest; float16 (bfloat16 on CUDA)",
     zh="每次都测的边界情形：D = 1、2、64、127-129、1000、1024-1025、4096-4097、8192；行最大值在最后一个 chunk，比其余大 300；float16（CUDA 上 bfloat16）",
     examples=1,
+    teaches=["attention.flash_online_softmax"],
 )
 def boundary_regimes(ctx):
     for rows, d, max_last in REGIMES:
@@ -120,6 +121,7 @@ def float64_precision(ctx):
     "stable for float32 inputs up to 1e4 in magnitude (subtract the row max), all-negative rows included",
     zh="float32 输入绝对值大到 1e4 时数值稳定（减去行最大值），包括全为负数的行",
     examples=4,
+    teaches=["attention.flash_online_softmax"],
 )
 def large_inputs(ctx):
     rows, d, shift = ctx.draw(

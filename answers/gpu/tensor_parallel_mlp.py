@@ -64,6 +64,7 @@ def _full_mlp(seed, n, d, h):
     "2 ranks, each holding its shard (the rest NaN): every rank returns the full MLP's output",
     zh="2 个 rank，各持有自己的分片（其余为 NaN）：每个 rank 都返回完整 MLP 的输出",
     examples=6,
+    teaches=["distributed.megatron_mlp_split", "distributed.megatron_f_g_operators"],
 )
 def equals_full_mlp(ctx):
     dtype, seed, n, d, per = ctx.draw(

@@ -106,6 +106,7 @@ def _judge(ctx, seed, n, steps, lr, dtype):
     "2 ranks, several steps: every rank's parameters equal unsharded Adam's; each rank keeps state for its shard only",
     zh="2 个 rank，多步：每个 rank 的参数等于不分片的 Adam 的结果；每个 rank 只保存自己分片的状态",
     examples=5,
+    teaches=["distributed.zero1_os", "training.adam_update"],
 )
 def equals_unsharded_adam(ctx):
     dtype, seed, n, steps, lr = ctx.draw(
