@@ -169,10 +169,19 @@ Minimal().run(headless=True, size=(120, 40))
 """
 
 
+# This checkout: its llmq is the one measured unless --compare names another.
+HERE = Path(__file__).resolve().parent.parent
+
+
 def child(code: str, env: dict[str, str], *args: str) -> tuple[float, list[list[str]]]:
-    """Run one child; (its start time, the words of each line it printed)."""
+    """Run one child; (its start time, the words of each line it printed). It runs in the folder of
+    the llmq it measures: `python -c` puts the current folder first on sys.path, before
+    PYTHONPATH, so a child started elsewhere (in this checkout) would import this checkout's llmq
+    even for --compare."""
     start = time.time()
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=300, cwd=env["PYTHONPATH"]
+    )
     if out.returncode != 0:
         raise SystemExit(f"a benchmark child failed (status {out.returncode}):\n{out.stderr[-3000:]}")
     return start, [line.split() for line in out.stdout.splitlines() if line.strip()]
@@ -210,10 +219,7 @@ def fresh_home(template: Path, root: Path, lang: str, pythonpath: str | None = N
     if home.exists():
         shutil.rmtree(home)
     shutil.copytree(template, home)
-    env = {**os.environ, "LLMQ_HOME": str(home), "LLMQ_LANG": lang}
-    if pythonpath is not None:
-        env["PYTHONPATH"] = pythonpath
-    return env
+    return {**os.environ, "LLMQ_HOME": str(home), "LLMQ_LANG": lang, "PYTHONPATH": pythonpath or str(HERE)}
 
 
 def p90(xs: list[float]) -> float:
@@ -240,15 +246,22 @@ CLOZE_NOTES = "\n".join(
 )
 
 
+def check_measured(env: dict[str, str]) -> None:
+    """Stop unless a child with `env` imports the llmq it is meant to measure (its checkout)."""
+    code = "import llmq; print(llmq.__file__)"
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=env["PYTHONPATH"])
+    expected = Path(env["PYTHONPATH"]).resolve()
+    if found.returncode != 0 or not Path(found.stdout.strip()).resolve().is_relative_to(expected):
+        raise SystemExit(f"a child would measure {found.stdout.strip() or found.stderr[-500:]}, not the llmq in {expected}")
+
+
 def import_cloze_deck(home: Path, pythonpath: str | None) -> bool:
     """Import CLOZE_NOTES as a deck into `home`; False if that llmq cannot (an older checkout)."""
     notes = home / "cloze-notes.md"
     notes.write_text(CLOZE_NOTES, encoding="utf-8")
-    env = {**os.environ, "LLMQ_HOME": str(home), "LLMQ_LANG": "en"}
-    if pythonpath is not None:
-        env["PYTHONPATH"] = pythonpath
+    env = {**os.environ, "LLMQ_HOME": str(home), "LLMQ_LANG": "en", "PYTHONPATH": pythonpath or str(HERE)}
     command = [sys.executable, "-m", "llmq", "import", str(notes), "--format", "hashcards", "--deck", "bench"]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, cwd=env["PYTHONPATH"])
     notes.unlink()
     return done.returncode == 0
 
@@ -283,6 +296,7 @@ def main() -> None:
         for n, (_, path) in enumerate(trees):
             templates[path] = template = root / f"template{n}"
             template.mkdir()
+            check_measured(fresh_home(template, root, "en", path))
             # progress.db synced with the bank and with the scheduler's settings saved, as after a
             # first session (a study run that changes no card), no answers; warms the file cache.
             study_run({**fresh_home(template, root, "en", path), "LLMQ_HOME": str(template)}, 0, 0.0)
