@@ -71,7 +71,6 @@ def boundary_regimes(ctx):
 @check(
     "output head h is input head h // n_rep (heads 0,0,1,1,... not 0,1,0,1,...)",
     zh="输出 head h 是输入 head h // n_rep（head 顺序为 0,0,1,1,…，不是 0,1,0,1,…）",
-    teaches=["attention.mqa_gqa_kv_heads"],
 )
 def head_mapping(ctx):
     b, hkv, t, d, _ = ctx.draw(SIZES)
