@@ -3,6 +3,9 @@
 Tests write only inside an LLMQ_HOME of their own. A session-wide one is set before any test
 module is imported (some load the bank at import time, and session fixtures run before a test's
 own home exists), and each test then gets a fresh one on top of it.
+
+Each pytest process (each xdist worker under `make test`'s `-n 2`) also gets a TMPDIR of its own,
+so a test that looks for what a check left in TMPDIR sees its own process's files only.
 """
 
 from __future__ import annotations
@@ -17,15 +20,27 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-# The session's LLMQ_HOME, and what LLMQ_HOME / LLMQ_BANK were before the run (restored after).
+# The session's LLMQ_HOME and TMPDIR, and what the variables in _SAVED were before the run
+# (restored after).
 _session_home_key = pytest.StashKey[str]()
+_session_tmp_key = pytest.StashKey[str]()
 _saved_env_key = pytest.StashKey[dict[str, str | None]]()
+_SAVED = ("LLMQ_HOME", "LLMQ_BANK", "TMPDIR", "PYTEST_DEBUG_TEMPROOT")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Runs before collection imports any test module, so the bank's cache and anything else a
     module-level load or a session fixture writes lands in this folder, never the user's."""
-    config.stash[_saved_env_key] = {name: os.environ.get(name) for name in ("LLMQ_HOME", "LLMQ_BANK")}
+    config.stash[_saved_env_key] = {name: os.environ.get(name) for name in _SAVED}
+    # pytest's own tmp_path folders stay where they were (kept for the last 3 runs, for a look
+    # after a failure): this TMPDIR is removed at the end.
+    os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", tempfile.gettempdir())
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    tmp = tempfile.mkdtemp(prefix=f"llmq-test-tmp-{worker}-")
+    os.chmod(tmp, 0o1777)  # like /tmp: the judge's fallback, as root, runs submissions as nobody in it
+    config.stash[_session_tmp_key] = tmp
+    os.environ["TMPDIR"] = tmp  # for the subprocesses the tests start
+    tempfile.tempdir = None  # and for this process: gettempdir() reads TMPDIR again
     home = tempfile.mkdtemp(prefix="llmq-test-session-home-")
     config.stash[_session_home_key] = home
     os.environ["LLMQ_HOME"] = home
@@ -38,9 +53,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
-    home = config.stash.get(_session_home_key, None)
-    if home is not None:
-        shutil.rmtree(home, ignore_errors=True)
+    tempfile.tempdir = None
+    for key in (_session_home_key, _session_tmp_key):
+        folder = config.stash.get(key, None)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -679,6 +679,7 @@ def test_two_hundred_forks_die_with_the_verdict(scene: Scene, level: str) -> Non
     assert_next_check_is_normal(scene, level)
 
 
+@pytest.mark.xdist_group("gigabytes")  # one at a time under xdist: each fills memory or disk against a time limit
 @pytest.mark.slow  # gigabytes of memory
 @pytest.mark.parametrize("level", LEVELS)
 def test_memory_is_limited_across_forks(scene: Scene, level: str) -> None:
@@ -694,6 +695,7 @@ def test_memory_is_limited_across_forks(scene: Scene, level: str) -> None:
     assert_next_check_is_normal(scene, level)
 
 
+@pytest.mark.xdist_group("gigabytes")  # one at a time under xdist: each fills memory or disk against a time limit
 @pytest.mark.slow  # a gigabyte of disk
 @pytest.mark.parametrize("level", LEVELS)
 def test_a_disk_quota_holds_and_the_folder_is_removed(scene: Scene, level: str) -> None:
@@ -713,6 +715,7 @@ def test_a_disk_quota_holds_and_the_folder_is_removed(scene: Scene, level: str) 
 FRAME_COST = {"oversize_frame": 128 * MIB, "frame_bomb": 256 * MIB}
 
 
+@pytest.mark.xdist_group("gigabytes")  # one at a time under xdist: each fills memory or disk against a time limit
 @pytest.mark.parametrize(
     "attack", ["oversize_frame", pytest.param("frame_bomb", marks=pytest.mark.slow)]
 )  # slow: GiB if it works

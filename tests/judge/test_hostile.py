@@ -163,6 +163,7 @@ def test_an_exception_traceback_shows_the_users_lines_only(judge: Judge) -> None
     assert "site-packages" not in message
 
 
+@pytest.mark.xdist_group("gigabytes")  # one at a time under xdist: each fills memory or disk against a time limit
 def test_a_solution_may_use_a_gigabyte(judge: Judge) -> None:
     """The address-space limit is 2 GiB on top of what torch already maps: 1 GiB of real use fits."""
     big = "import torch\n_scratch = torch.ones(256 * 2**20)  # 1 GiB, touched\nassert float(_scratch[-1]) == 1.0\n" + GOOD
@@ -266,6 +267,7 @@ def test_a_fork_tree_is_stopped_as_a_whole(judge: Judge) -> None:
     assert judge.check(GQA, GOOD, seed=2).status == "pass"
 
 
+@pytest.mark.xdist_group("gigabytes")  # one at a time under xdist: each fills memory or disk against a time limit
 @pytest.mark.slow  # touches close to 3 GiB
 def test_memory_is_limited_across_the_submissions_processes(judge: Judge) -> None:
     verdict = judge.check(GQA, MEMORY_ACROSS_FORKS, seed=1, timeout_s=60.0)
