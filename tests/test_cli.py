@@ -77,10 +77,17 @@ def _code_exercise_ids(track: str | None = None) -> list[str]:
     return [row["id"] for row in json.loads(result.stdout)]
 
 
+# The whole bank is judged by these two tests and tests/judge/test_bank_answers.py: under xdist
+# (`make test`) they share one worker, so no two of them run at once (each keeps both cores busy).
+# The timeouts only catch a hang: the other worker's tests share the cores meanwhile.
+WHOLE_BANK = pytest.mark.xdist_group("whole_bank")
+
+
+@WHOLE_BANK
 @pytest.mark.slow  # judges every submission of the CPU track under five seeds (about 5 min)
 def test_verify_json_passes_on_the_bundled_bank() -> None:
     # The CPU track; the text test below judges the GPU track, so the bank is judged once in all.
-    result = run_llmq("verify", "--json", "--track", "cpu", timeout=600)
+    result = run_llmq("verify", "--json", "--track", "cpu", timeout=1200)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     report = json.loads(result.stdout)
     assert report["ok"] is True and report["bank_errors"] == []
@@ -91,9 +98,10 @@ def test_verify_json_passes_on_the_bundled_bank() -> None:
         assert ex["alternatives_total"] >= 1 and ex["alternatives_passed"] == ex["alternatives_total"], ex
 
 
+@WHOLE_BANK
 @pytest.mark.slow  # the GPU track's text report (the JSON test above judges the CPU track)
 def test_verify_text_says_every_exercise_holds() -> None:
-    result = run_llmq("verify", "--track", "gpu", timeout=600)
+    result = run_llmq("verify", "--track", "gpu", timeout=1200)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     n = len(_code_exercise_ids("gpu"))
     lines = result.stdout.splitlines()

@@ -119,8 +119,9 @@ def _describe(verdict: Any) -> str:
 
 @pytest.mark.slow  # about 430 submissions: 30 s on two idle cores, minutes on busy ones
 # One xdist worker takes them all (`make test` runs `-n 2 --dist loadgroup`): bank_verdicts queues
-# every selected case on its process's judge, so a second worker would judge the bank again.
-@pytest.mark.xdist_group("bank_answers")
+# every selected case on its process's judge, so a second worker would judge the bank again. The
+# group is shared with tests/test_cli.py's `llmq verify` runs: one whole-bank judging at a time.
+@pytest.mark.xdist_group("whole_bank")
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_bank_submission(case: Case, bank_verdicts: Queued) -> None:
     verdict = bank_verdicts.verdict(case)
