@@ -697,8 +697,12 @@ def cmd_interview(args: argparse.Namespace) -> int:
         elif not rounds:
             print(_("No mock interview rounds yet: `llmq interview` starts one."))
         else:
+            from llmq.judge.check_titles import shown_titles
+
+            bank = _load(args)  # the checks' titles in the interface's language, from the answer modules
             for r in rounds:
-                print(history_line(r))
+                exercise = bank.questions.get(r.exercise)
+                print(history_line(r, shown_titles(r.first_failed, getattr(exercise, "answer_path", None))))
         return EXIT_OK
     if args.json:
         raise UsageError(_("--json goes with --history (the round itself is played in the app)"))

@@ -124,3 +124,28 @@ class RoundPlan:
     seed: int
     topic: str | None = None
     track: str | None = None
+
+
+def default_track(topic: str | None) -> str | None:
+    """The track a round draws from when none is asked: the CPU track, or every track of the topic
+    asked for (the GPU topic's exercises are all GPU)."""
+    return None if topic else "cpu"
+
+
+def plan_round(
+    exercises: Sequence[CodeExercise],
+    states: Mapping[str, CardState],
+    questions: Mapping[str, Question],
+    *,
+    minutes: float,
+    seed: int,
+    topic: str | None = None,
+    track: str | None = None,
+) -> RoundPlan | None:
+    """The round `llmq interview` or the app's "mock interview" starts: an exercise of the topic
+    and track drawn (None when there is none), its follow-ups, the time in whole seconds (at
+    least one)."""
+    pick = pick_exercise(in_scope(exercises, topic, track), states, questions, seed)
+    if pick is None:
+        return None
+    return RoundPlan(pick.exercise.id, pick.followups, max(1, round(minutes * 60)), seed, topic=topic, track=track)

@@ -8,6 +8,8 @@ it was rated Hard or better, and shares are written as counts ("2 of 3"), never 
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
@@ -18,12 +20,63 @@ from llmq.store import InterviewRound
 
 RATING_NAMES = {1: N_("Again"), 2: N_("Hard"), 3: N_("Good"), 4: N_("Easy")}
 STATUS_NAMES = {"running": N_("running"), "finished": N_("finished"), "abandoned": N_("abandoned")}
+# A run the judge ended before any check failed is recorded by the verdict's status in place of a check.
+RUN_STATUS_NAMES = {"error": N_("the run ended in an error"), "timeout": N_("the run timed out"), "crash": N_("the run crashed")}
+
+# What a line may break around: a run of spaces, one CJK character (Chinese breaks between any
+# two), or a run of anything else (a word, a number, an id).
+_TOKENS = re.compile(
+    r"\s+|[\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]|[^\s\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]+"
+)
 
 
 def clock_text(ms: int) -> str:
     """Minutes and seconds, cut (not rounded) to the second: 1799.9 s is 29:59."""
     minutes, seconds = divmod(max(0, ms) // 1000, 60)
     return f"{minutes:02d}:{seconds:02d}"
+
+
+# Chinese punctuation that never starts a line: the character before it starts the line instead.
+_NO_LINE_START = frozenset("，。、；：）」』！？")
+
+
+def cells(text: str) -> int:
+    """Terminal columns `text` takes: wide (CJK) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def hanging(lead: str, text: str, width: int | None) -> list[str]:
+    """`lead` (e.g. "  • ") then `text`, wrapped to `width` columns with every further line
+    indented to where the text starts (a hanging indent); one line when `width` is None."""
+    if width is None:
+        return [lead + text]
+    indent = " " * cells(lead)
+    room = max(10, width - cells(lead))
+    lines: list[str] = []
+    line = ""
+    for token in _TOKENS.findall(text):
+        if token.isspace():
+            line += " " if line else ""
+            continue
+        while cells(token) > room:  # longer than a whole line (a long id): cut it
+            cut = len(token)
+            while cells(token[:cut]) > room - cells(line):
+                cut -= 1
+            if cut == 0:
+                lines.append(line.rstrip())
+                line = ""
+                continue
+            lines.append(line + token[:cut])
+            line, token = "", token[cut:]
+        if line.strip() and cells(line + token) > room:
+            if token in _NO_LINE_START and len(line.strip()) > 1:  # the character before goes down with it
+                line, token = line[:-1], line[-1] + token
+            lines.append(line.rstrip())
+            line = token
+        else:
+            line += token
+    lines.append(line.rstrip())
+    return [(lead if i == 0 else indent) + text_line for i, text_line in enumerate(lines)]
 
 
 def rating_name(rating: int | None) -> str:
@@ -72,7 +125,10 @@ def review_next(r: InterviewRound, title_of: Callable[[str], str]) -> list[str]:
         )
     elif r.exercise_rating == Rating.Hard:
         out.append(_("{title} ({id}): write it once more in practice").format(title=title_of(r.exercise), id=r.exercise))
+    answered = {f.qid for f in r.followups if f.rating is not None}
     for qid in r.taught:
+        if qid in answered:  # asked as a follow-up after the failed run: its rating stands (below if low)
+            continue
         out.append(
             _("{title} ({id}): a failed check teaches it; due now in your review queue").format(title=title_of(qid), id=qid)
         )
@@ -90,24 +146,44 @@ def review_next(r: InterviewRound, title_of: Callable[[str], str]) -> list[str]:
     return out
 
 
-def report_text(r: InterviewRound, title_of: Callable[[str], str], check_titles: Mapping[str, str] | None = None) -> str:
-    """The whole report. `title_of` names a question in the card language; `check_titles` shows
-    check names translated where the judge's verdict gave a translation."""
-    titles = check_titles or {}
-    lines = [
-        _("Mock interview: {title} ({id})").format(title=title_of(r.exercise), id=r.exercise),
+def check_name(name: str, check_titles: Mapping[str, str]) -> str:
+    """A check that failed first, as the report names it (its title in the interface's language)."""
+    shown = check_titles.get(name, name)
+    return _(RUN_STATUS_NAMES[name]) if name in RUN_STATUS_NAMES and shown == name else shown
+
+
+def report_text(
+    r: InterviewRound,
+    title_of: Callable[[str], str],
+    check_titles: Mapping[str, str] | None = None,
+    width: int | None = None,
+) -> str:
+    """The whole report. `title_of` names a question in the card language; `check_titles` names
+    the checks in the interface's language (llmq.judge.check_titles); `width`: lines are wrapped
+    to it, a list's items with a hanging indent (None: not wrapped)."""
+    return "\n".join(_report_lines(r, title_of, check_titles or {}, width))
+
+
+def _report_lines(r: InterviewRound, title_of: Callable[[str], str], titles: Mapping[str, str], width: int | None) -> list[str]:
+    lines: list[str] = []
+
+    def say(text: str, lead: str = "") -> None:
+        lines.extend(hanging(lead, text, width))
+
+    say(_("Mock interview: {title} ({id})").format(title=title_of(r.exercise), id=r.exercise))
+    say(
         _("Started {start:%Y-%m-%d %H:%M} · time limit {limit} · {status}").format(
             start=datetime.fromtimestamp(r.started_ms / 1000),
             limit=clock_text(r.limit_s * 1000),
             status=_(STATUS_NAMES[r.status]),
-        ),
-        "",
-        _("Result: {result}").format(result=result_line(r)),
-    ]
+        )
+    )
+    lines.append("")
+    say(_("Result: {result}").format(result=result_line(r)))
     if r.first_pass_ms is not None:
-        lines.append(_("Time to the first pass: {time}").format(time=clock_text(r.first_pass_ms)))
+        say(_("Time to the first pass: {time}").format(time=clock_text(r.first_pass_ms)))
     else:
-        lines.append(_("Time to the first pass: none (no run passed)"))
+        say(_("Time to the first pass: none (no run passed)"))
     runs = ngettext("Check runs: {runs}, {failed} failed", "Check runs: {runs}, {failed} failed", r.runs).format(
         runs=r.runs, failed=r.failed_runs
     )
@@ -117,31 +193,38 @@ def report_text(r: InterviewRound, title_of: Callable[[str], str], check_titles:
             " ({n} could not be run by the judge: not counted as failed)",
             r.unjudged_runs,
         ).format(n=r.unjudged_runs)
-    lines.append(runs)
+    say(runs)
     if r.first_failed:
-        lines.append(_("Checks that failed first:"))
-        lines += [f"  ✗ {titles.get(name, name)}" for name in r.first_failed]
+        say(_("Checks that failed first:"))
+        for name in r.first_failed:
+            say(check_name(name, titles), "  ✗ ")
     elif r.runs:
-        lines.append(_("Checks that failed first: none (no run failed)"))
+        say(_("Checks that failed first: none (no run failed)"))
     if r.exercise_rating is not None:
-        lines.append(_("Exercise card rated {rating}: {why}").format(rating=rating_name(r.exercise_rating), why=rule_reason(r)))
+        say(_("Exercise card rated {rating}: {why}").format(rating=rating_name(r.exercise_rating), why=rule_reason(r)))
     else:
-        lines.append(_("Exercise card: not rated (the round ended before the coding did)"))
+        say(_("Exercise card: not rated (the round ended before the coding did)"))
     if r.followups:
         answered = [f for f in r.followups if f.rating is not None]
         kept = sum(recalled(f.rating) for f in answered)
-        lines += ["", _("Follow-up questions: {recalled} of {asked} recalled").format(recalled=kept, asked=len(answered))]
+        lines.append("")
+        say(_("Follow-up questions: {recalled} of {asked} recalled").format(recalled=kept, asked=len(answered)))
         for f in r.followups:
             mark = "✓" if recalled(f.rating) else ("✗" if f.rating is not None else "·")
-            lines.append(f"  {mark} {rating_name(f.rating)}  {title_of(f.qid)} ({f.qid})")
+            say(f"{rating_name(f.rating)}  {title_of(f.qid)} ({f.qid})", f"  {mark} ")
     todo = review_next(r, title_of)
-    lines += ["", _("Review next:")]
-    lines += [f"  • {line}" for line in todo] or ["  " + _("nothing from this round: every answer was recalled")]
-    return "\n".join(lines)
+    lines.append("")
+    say(_("Review next:"))
+    for line in todo:
+        say(line, "  • ")
+    if not todo:
+        say(_("nothing from this round: every answer was recalled"), "  ")
+    return lines
 
 
-def history_line(r: InterviewRound) -> str:
-    """One past round in a line (`llmq interview --history`)."""
+def history_line(r: InterviewRound, check_titles: Mapping[str, str] | None = None) -> str:
+    """One past round in a line (`llmq interview --history`), and under it the checks that failed
+    first, one a line, named as `check_titles` says (the interface's language), when a run failed."""
     start = datetime.fromtimestamp(r.started_ms / 1000)
     if r.passed and r.first_pass_ms is not None:
         result = _("passed at {time}").format(time=clock_text(r.first_pass_ms))
@@ -163,4 +246,8 @@ def history_line(r: InterviewRound) -> str:
     ]
     if r.status == "abandoned" and r.outcome is not None:
         parts.append(_(STATUS_NAMES[r.status]))
-    return "  ".join(parts)
+    lines = ["  ".join(parts)]
+    if r.first_failed:
+        lines.append("    " + _("Checks that failed first:"))
+        lines += [f"      ✗ {check_name(name, check_titles or {})}" for name in r.first_failed]
+    return "\n".join(lines)

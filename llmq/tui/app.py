@@ -24,6 +24,8 @@ from llmq.tui.preload import FirstCard, Preload
 from llmq.tui.screens.home import HomeScreen
 
 if TYPE_CHECKING:
+    from llmq.srs.interview_pick import RoundPlan
+    from llmq.tui.interview_recorder import RoundRecorder
     from llmq.tui.progress_facade import HomeData, Progress
 
 
@@ -69,6 +71,7 @@ class LlmqApp(App[int]):
         self._preload = preload if preload is not None else Preload.start(bank, study=self.study_args)
         self._study_first = False
         self.crash: tuple[BaseException, Path | None] | None = None  # an unhandled error and its log
+        self.recorder: RoundRecorder | None = None  # the writer of the last mock interview round started
 
     def remember_language(self) -> None:
         """Save the language cards are now shown in, for the next start (in a thread: it writes
@@ -204,6 +207,17 @@ class LlmqApp(App[int]):
 
         return system_commands(self, screen)
 
+    def action_interview(self, topic: str = "") -> None:
+        """Choose and start a mock interview round (llmq/tui/interview_app.py)."""
+        from llmq.tui.interview_app import open_round_setup
+
+        open_round_setup(self, topic or None)
+
+    def start_round(self, plan: RoundPlan, clock: Callable[[], float] | None = None) -> None:
+        from llmq.tui.interview_app import start_round
+
+        start_round(self, plan, clock)
+
     def action_browse(self) -> None:
         from llmq.tui.screens.browse import BrowseScreen
 
@@ -232,7 +246,11 @@ class LlmqApp(App[int]):
         super()._handle_exception(error)
 
     def on_unmount(self) -> None:
-        self._stop_services()
+        try:
+            if self.recorder is not None:  # before the store closes: a round short of its report is saved abandoned
+                self.recorder.close()
+        finally:
+            self._stop_services()
 
     def _stop_services(self) -> None:
         # Quitting stops the judge's worker process; the store is closed after the last write.

@@ -73,6 +73,15 @@ class LlmqCommandPalette(CommandPalette):
         self._no_matches_timer = self.set_timer(self._NO_MATCHES_COUNTDOWN, show_no_matches)
 
 
+def _home_topic(app: LlmqApp) -> str:
+    """The topic highlighted on the home screen when the palette was opened over it, else ""."""
+    from llmq.tui.screens.home import HomeScreen
+
+    below = [s for s in app.screen_stack if not isinstance(s, CommandPalette)]
+    home = below[-1] if below else None
+    return (home.highlighted_topic() or "") if isinstance(home, HomeScreen) else ""
+
+
 class Command(NamedTuple):
     text: str  # what the palette shows and matches first
     help: str
@@ -89,6 +98,11 @@ class LlmqCommands(Provider):
         commands = [
             Command(_("Review: all due and new cards"), _("Start the review queue"), app.action_review),
             Command(_("Practise code"), _("The code exercises with their solved state"), app.action_practice),
+            Command(
+                _("Mock interview…"),
+                _("A timed round: one exercise, follow-up questions, a report (choose minutes, topic, track)"),
+                partial(app.action_interview, _home_topic(app)),
+            ),
             Command(_("Browse questions"), _("Search every question; suspend, unsuspend, reset"), app.action_browse),
             Command(_("Stats"), _("Heatmap, forecast, retention, mastery"), app.action_stats),
             Command(_("Home screen"), _("Back to the home screen"), app.action_home),

@@ -13,6 +13,7 @@ from llmq.bank import Bank
 from llmq.judge.verdict import CheckResult, Verdict
 from llmq.srs.interview_pick import RoundPlan
 from llmq.store import Store
+from llmq.tui.app import LlmqApp
 from llmq.tui.interview_app import InterviewApp
 from llmq.tui.screens.help import HelpScreen
 from llmq.tui.screens.interview import InterviewScreen
@@ -71,7 +72,7 @@ def _app(bank: Bank, judge: FakeJudge, clock: Clock, limit_s: int = 1800, lang: 
     return InterviewApp(bank, plan, clock=clock, judge_factory=lambda: judge, warm_judge=False, lang=lang)
 
 
-async def _answer_followups(pilot: Any, app: InterviewApp) -> None:
+async def _answer_followups(pilot: Any, app: LlmqApp) -> None:
     """The flashcard: show the answer, rate Good; the choice: pick the right option, accept (Good)."""
     assert isinstance(app.screen, InterviewFollowupsScreen)
     text = screen_text(app)
@@ -314,3 +315,79 @@ def test_the_heartbeat_beats_off_the_event_loop_and_close_abandons(_private_home
     (r,) = progress.store.interviews.rounds(0)
     assert r.status == "abandoned" and [m.what for m in inbox.messages] == ["start"]
     progress.store.close()
+
+
+async def test_a_round_started_from_home_returns_home_with_the_counts_updated(bank: Bank, _private_home: Any) -> None:
+    """`i` on the home screen (shown in its footer) opens the round's choices with the highlighted
+    topic; enter draws the exercise and starts the round; the report's escape goes home, where the
+    exercise and the follow-ups now count as reviewed today."""
+    from llmq.tui.screens.home import HomeScreen
+    from llmq.tui.screens.interview_setup import InterviewSetupScreen
+
+    judge = FakeJudge()
+    exercise = replace(bank.questions[EXERCISE], followups=FOLLOWUPS)
+    bank = replace(bank, questions={**bank.questions, EXERCISE: exercise})
+    app = LlmqApp(bank, judge_factory=lambda: judge, warm_judge=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        home = app.screen
+        assert isinstance(home, HomeScreen)
+        assert "i Mock interview" in screen_text(app).rstrip().splitlines()[-1]  # the footer
+        assert "Today: 0 reviewed" in screen_text(app)
+        await pilot.press("i")
+        await settle(pilot)
+        setup = app.screen
+        assert isinstance(setup, InterviewSetupScreen)
+        text = screen_text(app)
+        assert "minutes" in text and "30" in text and "TUI" in text  # the highlighted topic is chosen
+        await pilot.press("enter")
+        await settle(pilot, 5)
+        screen = app.screen
+        assert isinstance(screen, InterviewScreen) and screen.plan.exercise == EXERCISE
+        assert "Grouped-query attention" in screen_text(app) and " left" in screen_text(app)  # a real clock: 29:5x
+        await pilot.press("ctrl+r")  # the blank function fails
+        await settle(pilot)
+        screen.query_one(CodeEditor).insert("return q")
+        await pilot.press("ctrl+r")
+        await settle(pilot, 5)
+        await _answer_followups(pilot, app)
+        assert isinstance(app.screen, InterviewReportScreen)
+        assert "Check runs: 2, 1 failed" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot, 5)
+        back: Any = app.screen
+        assert back is home
+        assert "Today: 3 reviewed" in screen_text(app)  # the exercise and both follow-ups
+    saved, ratings = _round(_private_home)
+    assert (saved.status, saved.outcome, saved.runs, saved.failed_runs, saved.topic) == ("finished", "passed", 2, 1, TOPIC)
+    assert ratings[EXERCISE] == [2]
+
+
+async def test_the_palette_starts_a_round_and_a_bad_minutes_value_is_said(bank: Bank, _private_home: Any) -> None:
+    from textual.widgets import Input
+
+    from llmq.tui.screens.interview_setup import InterviewSetupScreen
+
+    app = LlmqApp(bank, judge_factory=FakeJudge, warm_judge=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"mock interview")
+        await settle(pilot, 5)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, InterviewSetupScreen)
+        minutes = app.screen.query_one("#setup-minutes", Input)
+        assert minutes.value == "30" and minutes.has_focus
+        await pilot.press("end", "backspace", "backspace", "0")
+        await settle(pilot)
+        assert minutes.value == "0"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, InterviewSetupScreen) and "must be a number above 0" in screen_text(app)
+        assert minutes.has_focus
+        await pilot.press("backspace", "1", "enter")
+        await settle(pilot, 5)
+        assert isinstance(app.screen, InterviewScreen) and "00:5" in screen_text(app)  # of one minute, on a real clock
+        assert app.screen.plan.limit_s == 60

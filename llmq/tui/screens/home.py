@@ -25,6 +25,7 @@ class HomeScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
         Binding("r", "app.review", N_("Review all"), id="home.review"),
         Binding("enter", "review_topic", N_("Review topic"), id="home.review_topic"),
         Binding("c", "app.practice", N_("Practise code"), id="home.practice"),
+        Binding("i", "interview", N_("Mock interview"), id="home.interview"),
         Binding("b", "app.browse", N_("Browse"), id="home.browse"),
         Binding("s", "app.stats", N_("Stats"), id="home.stats"),
         Binding("q", "app.quit", N_("Quit"), id="home.quit"),
@@ -51,7 +52,10 @@ class HomeScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
             table.add_row(topic.title_in(self.llmq.card_lang), "…", "…", "…", key=name)
         yield table
         yield Static(
-            _("r review all · enter review the topic · c practise code · b browse · s stats · ctrl+p every command · ? help"),
+            _(
+                "r review all · enter review the topic · c practise code · i mock interview · b browse · s stats · "
+                "ctrl+p every command · ? help"
+            ),
             id="home-help",
         )
         yield Footer()
@@ -105,6 +109,16 @@ class HomeScreen(TranslatedBindings, ReportsWorkerErrors, ReloadsOnReturn):
             code_total=len(code),
             limits=limits,
         )
+
+    def highlighted_topic(self) -> str | None:
+        """The topic of the table's highlighted row (None before the table has rows)."""
+        table = self.query_one("#topics", DataTable)
+        if table.row_count == 0:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def action_interview(self) -> None:
+        self.llmq.action_interview(self.highlighted_topic() or "")
 
     def action_review_topic(self) -> None:
         table = self.query_one("#topics", DataTable)

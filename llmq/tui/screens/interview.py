@@ -29,7 +29,8 @@ from llmq.tui.translated import TranslatedBindings
 from llmq.tui.widgets.interview_panel import InterviewPanel
 
 if TYPE_CHECKING:
-    from llmq.tui.interview_app import InterviewApp
+    from llmq.tui.app import LlmqApp
+    from llmq.tui.interview_recorder import RoundRecorder
     from llmq.tui.progress_facade import Progress
 
 WARN_S = 5 * 60  # the countdown turns to a warning colour this long before the end
@@ -70,8 +71,16 @@ class InterviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         self._ticker: Timer | None = None
 
     @property
-    def llmq(self) -> InterviewApp:
-        return cast("InterviewApp", self.app)
+    def llmq(self) -> LlmqApp:
+        return cast("LlmqApp", self.app)
+
+    @property
+    def recorder(self) -> RoundRecorder:
+        """The round's writer (the app made it when the round started)."""
+        recorder = self.llmq.recorder
+        if recorder is None:
+            raise RuntimeError("a mock interview screen without its round's writer")
+        return recorder
 
     def _exercise(self) -> CodeExercise:
         exercise = self.llmq.bank.questions[self.plan.exercise].localized(self.llmq.card_lang)
@@ -89,7 +98,7 @@ class InterviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
     def on_mount(self) -> None:
         self.started = self.clock()
         plan = self.plan
-        self.llmq.recorder.submit(
+        self.recorder.submit(
             "start",
             lambda progress: (
                 progress.store.interviews.start(
@@ -154,6 +163,8 @@ class InterviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
                 self._no_longer_running()
                 return
             self.app.switch_screen(InterviewFollowupsScreen(message.round, self.check_titles))
+            # The coding screen is gone at once: say how it ended where the follow-ups are.
+            self.app.notify(self._ended_line(), title=_("Mock interview"), timeout=6)
         elif message.what == "abandoned":
             self.llmq.go_back()
 
@@ -186,7 +197,7 @@ class InterviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         if passed and self.first_pass_s is None:
             self.first_pass_s = message.started - self.started
         self._show_counts()
-        self.llmq.recorder.submit(
+        self.recorder.submit(
             "run",
             lambda progress: (
                 progress.store.interviews.record_run(
@@ -207,7 +218,7 @@ class InterviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
             self._end("timed_out")
 
     def _round_id(self) -> int:
-        round_id = self.llmq.recorder.round_id
+        round_id = self.recorder.round_id
         if round_id is None:  # the start is always written first (one writer, in order)
             raise RuntimeError("the round's row was not written")
         return round_id
@@ -235,18 +246,21 @@ class InterviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
                 progress.answer_now(exercise, rating, coding_ms)  # the card is rated as in review
             return ended, None
 
-        self.llmq.recorder.submit("coding-ended", save, self)
-        line = {
+        self.recorder.submit("coding-ended", save, self)
+        self.query_one("#interview-clock", Static).update(self._ended_line())
+
+    def _ended_line(self) -> str:
+        return {
             "passed": _("All checks pass: the coding is done."),
             "timed_out": _("Time is up: no run passed."),
             "gave_up": _("Given up: no run passed."),
-        }[outcome]
-        self.query_one("#interview-clock", Static).update(line)
+            None: "",
+        }[self.outcome]
 
     # -- keys -----------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "give_up":
-            return not self.over and self.llmq.recorder.round_id is not None
+            return not self.over and self.recorder.round_id is not None
         return True
 
     def action_give_up(self) -> None:
@@ -292,7 +306,7 @@ class InterviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
             self._ticker.stop()
         self.over = self.left = True  # nothing more is recorded from this screen
         self.query_one(InterviewPanel).stop_coding()
-        self.llmq.recorder.submit(
+        self.recorder.submit(
             "abandoned", lambda progress: (progress.store.interviews.abandon(self._round_id(), now_ms()), None), self
         )
 

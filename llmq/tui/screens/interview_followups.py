@@ -29,7 +29,8 @@ from llmq.tui.widgets.rating_bar import RatingBar
 if TYPE_CHECKING:
     from llmq.bank.numeric import Instance
     from llmq.srs import Shown, Study
-    from llmq.tui.interview_app import InterviewApp
+    from llmq.tui.app import LlmqApp
+    from llmq.tui.interview_recorder import RoundRecorder
     from llmq.tui.progress_facade import Progress
 
 
@@ -93,8 +94,16 @@ class InterviewFollowupsScreen(TranslatedBindings, ReportsWorkerErrors, Screen[N
         self._shown_at = 0.0
 
     @property
-    def llmq(self) -> InterviewApp:
-        return cast("InterviewApp", self.app)
+    def llmq(self) -> LlmqApp:
+        return cast("LlmqApp", self.app)
+
+    @property
+    def recorder(self) -> RoundRecorder:
+        """The round's writer (the app made it when the round started)."""
+        recorder = self.llmq.recorder
+        if recorder is None:
+            raise RuntimeError("a mock interview screen without its round's writer")
+        return recorder
 
     @property
     def qids(self) -> list[str]:
@@ -214,7 +223,7 @@ class InterviewFollowupsScreen(TranslatedBindings, ReportsWorkerErrors, Screen[N
         self.busy = True
         self.refresh_bindings()
         duration = int((time.monotonic() - self._shown_at) * 1000)
-        recorder = self.llmq.recorder
+        recorder = self.recorder
 
         def save(progress: Progress) -> tuple[InterviewRound | None, int]:
             study.answer(asked.shown, Rating(rating), duration)  # as the review queue saves an answer
@@ -225,7 +234,7 @@ class InterviewFollowupsScreen(TranslatedBindings, ReportsWorkerErrors, Screen[N
         recorder.submit("followup", save, self)
 
     def _finish(self) -> None:
-        recorder = self.llmq.recorder
+        recorder = self.recorder
 
         def save(progress: Progress) -> tuple[InterviewRound | None, None]:
             round_id = recorder.round_id
@@ -258,8 +267,8 @@ class InterviewFollowupsScreen(TranslatedBindings, ReportsWorkerErrors, Screen[N
         def answered(yes: bool | None) -> None:
             if yes:
                 self.busy = True
-                recorder = self.llmq.recorder
-                self.llmq.recorder.submit(
+                recorder = self.recorder
+                self.recorder.submit(
                     "abandoned",
                     lambda progress: (progress.store.interviews.abandon(recorder.round_id or 0, now_ms()), None),
                     self,
