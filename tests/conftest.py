@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from llmq.l10n import set_language
+
 REPO = Path(__file__).resolve().parent.parent
 # The session's LLMQ_HOME and TMPDIR, and what the variables in _SAVED were before the run
 # (restored after).
@@ -66,6 +68,9 @@ def _private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     home = tmp_path_factory.mktemp("llmq_home")
     monkeypatch.setenv("LLMQ_HOME", str(home))
     monkeypatch.delenv("LLMQ_BANK", raising=False)
+    # The interface language is process-wide: a test that switched to Chinese must not decide the
+    # language of the next one (which test runs next differs between runs and xdist workers).
+    set_language("en")
     return home
 
 
