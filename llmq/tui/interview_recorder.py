@@ -13,14 +13,16 @@ import contextlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.message_pump import MessagePump
 
 from llmq.store import HEARTBEAT_S, InterviewRound, now_ms
 
 if TYPE_CHECKING:
+    from llmq.tui.app import LlmqApp
     from llmq.tui.progress_facade import Progress
 
 
@@ -104,3 +106,19 @@ class RoundRecorder:
             except Exception:  # the store failed at quit: the row, still marked running, reads
                 return  # as abandoned once its heartbeat is stale, so nothing is lost
             self.ended = True
+
+
+class OfTheRound(DOMNode):
+    """Mixin for the round's screens (coding, follow-ups): the app, and the round's writer it made
+    when the round started (llmq/tui/interview_app.py)."""
+
+    @property
+    def llmq(self) -> LlmqApp:
+        return cast("LlmqApp", self.app)
+
+    @property
+    def recorder(self) -> RoundRecorder:
+        recorder = self.llmq.recorder
+        if recorder is None:
+            raise RuntimeError("a mock interview screen without its round's writer")
+        return recorder

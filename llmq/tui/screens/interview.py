@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -24,19 +24,17 @@ from llmq.srs.interview_rating import exercise_rating
 from llmq.srs.interview_report import clock_text
 from llmq.store import InterviewRound, Outcome, now_ms
 from llmq.tui.errors import ReportsWorkerErrors, guarded
-from llmq.tui.interview_recorder import RoundSaved, RoundSaveFailed
+from llmq.tui.interview_recorder import OfTheRound, RoundSaved, RoundSaveFailed
 from llmq.tui.translated import TranslatedBindings
 from llmq.tui.widgets.interview_panel import InterviewPanel
 
 if TYPE_CHECKING:
-    from llmq.tui.app import LlmqApp
-    from llmq.tui.interview_recorder import RoundRecorder
     from llmq.tui.progress_facade import Progress
 
 WARN_S = 5 * 60  # the countdown turns to a warning colour this long before the end
 
 
-class InterviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
+class InterviewScreen(TranslatedBindings, ReportsWorkerErrors, OfTheRound, Screen[None]):
     HELP = N_(
         "a mock interview round: write the function from the task alone (no hints, no reference) before "
         "the time runs out; run the checks as often as you like, each run is counted; then follow-up "
@@ -69,18 +67,6 @@ class InterviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         self.left = False  # the user left the round (saved as abandoned)
         self.check_titles: dict[str, str] = {}  # check name -> its title in the interface's language
         self._ticker: Timer | None = None
-
-    @property
-    def llmq(self) -> LlmqApp:
-        return cast("LlmqApp", self.app)
-
-    @property
-    def recorder(self) -> RoundRecorder:
-        """The round's writer (the app made it when the round started)."""
-        recorder = self.llmq.recorder
-        if recorder is None:
-            raise RuntimeError("a mock interview screen without its round's writer")
-        return recorder
 
     def _exercise(self) -> CodeExercise:
         exercise = self.llmq.bank.questions[self.plan.exercise].localized(self.llmq.card_lang)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,7 +20,7 @@ from llmq.l10n import N_, _
 from llmq.srs import Rating
 from llmq.store import InterviewRound, now_ms
 from llmq.tui.errors import ReportsWorkerErrors, guarded
-from llmq.tui.interview_recorder import RoundSaved, RoundSaveFailed
+from llmq.tui.interview_recorder import OfTheRound, RoundSaved, RoundSaveFailed
 from llmq.tui.translated import TranslatedBindings
 from llmq.tui.widgets.card_view import CardView
 from llmq.tui.widgets.flashcard import FlashcardView
@@ -29,8 +29,6 @@ from llmq.tui.widgets.rating_bar import RatingBar
 if TYPE_CHECKING:
     from llmq.bank.numeric import Instance
     from llmq.srs import Shown, Study
-    from llmq.tui.app import LlmqApp
-    from llmq.tui.interview_recorder import RoundRecorder
     from llmq.tui.progress_facade import Progress
 
 
@@ -59,7 +57,7 @@ def card_view(question: Question, instance: Instance | None) -> CardView:
     raise TypeError(f"a {question.kind} card cannot be a follow-up question")
 
 
-class InterviewFollowupsScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
+class InterviewFollowupsScreen(TranslatedBindings, ReportsWorkerErrors, OfTheRound, Screen[None]):
     HELP = N_(
         "the round's follow-up questions, asked as in review: answer, show the answer, then rate "
         "1-4; each rating is saved as a review of that card"
@@ -92,18 +90,6 @@ class InterviewFollowupsScreen(TranslatedBindings, ReportsWorkerErrors, Screen[N
         self.busy = True
         self._study: Study | None = None
         self._shown_at = 0.0
-
-    @property
-    def llmq(self) -> LlmqApp:
-        return cast("LlmqApp", self.app)
-
-    @property
-    def recorder(self) -> RoundRecorder:
-        """The round's writer (the app made it when the round started)."""
-        recorder = self.llmq.recorder
-        if recorder is None:
-            raise RuntimeError("a mock interview screen without its round's writer")
-        return recorder
 
     @property
     def qids(self) -> list[str]:
