@@ -8,6 +8,8 @@ gpu; both by default) and prints one JSON line per track:
   exercises, submissions  how many exercises, and bank submissions judged (every seed counted)
   judge_seconds           the judge's own time, all submissions together (over `seconds`: the
                           cores the run used at once)
+  judge_cpu_seconds       CPU time of the submissions' harness and sandbox processes
+  heaviest                the five exercises with the most judge CPU time, with their seconds
   cpu_seconds             user + system CPU of the command and everything it started
   cores                   os.cpu_count()
   workers, jobs           the judge workers verify used, and the submissions judged at once on
@@ -71,6 +73,9 @@ def run(track: str) -> dict[str, object]:
     figures["exercises"] = len(exercises)
     figures["submissions"] = sum(per_exercise) * SEEDS_PER_TRACK[track]
     figures["judge_seconds"] = round(sum(e.get("run_s", 0.0) for e in exercises), 1)
+    figures["judge_cpu_seconds"] = round(sum(e.get("cpu_s", 0.0) for e in exercises), 1)
+    heaviest = sorted(exercises, key=lambda e: -e.get("cpu_s", 0.0))[:5]
+    figures["heaviest"] = {e.get("id", "?"): round(e.get("cpu_s", 0.0), 1) for e in heaviest}
     for problem in [p for e in exercises for p in e.get("problems", [])] + report.get("bank_errors", []):
         print(f"{track}: {problem}", file=sys.stderr)
     return figures

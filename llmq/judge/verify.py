@@ -50,6 +50,7 @@ class ExerciseReport:
     alternatives_total: int = 0
     problems: list[str] = field(default_factory=list)
     run_s: float = 0.0  # the judge's time on this exercise, all its submissions together
+    cpu_s: float = 0.0  # CPU time of their harness and sandbox processes (what a busy machine cannot hide)
 
     @property
     def ok(self) -> bool:
@@ -237,6 +238,7 @@ def _judged(
     alt_verdicts = [(name, [(s, _verdict(p, ex.id)) for s, p in runs]) for name, runs in alternatives]
     every = [v for _, v in ref_verdicts] + [v for _, vs in wrong_verdicts + alt_verdicts for _, v in vs]
     report.run_s = round(sum(v.elapsed_s for v in every), 2)
+    report.cpu_s = round(sum(v.cpu_s for v in every), 2)
     report.wrong_answers_total = len(wrong)
     report.alternatives_total = len(alternatives)
     fault = next((f for f in (_module_fault(v) for _, v in ref_verdicts) if f is not None), None)

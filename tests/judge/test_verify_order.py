@@ -49,7 +49,7 @@ class _RecordingJudge:
         self.queued.append((exercise.id, kind, name, seed))
         passes = kind != "wrong" or (name == "lucky" and seed == 1)
         check = CheckResult("matches", "pass" if passes else "fail", "")
-        return _Done(Verdict(exercise.id, "pass" if passes else "fail", [check], seed=seed))
+        return _Done(Verdict(exercise.id, "pass" if passes else "fail", [check], seed=seed, cpu_s=0.25))
 
 
 def test_the_longest_runs_are_queued_first_and_the_report_keeps_bank_order(tmp_path: Path) -> None:
@@ -95,6 +95,7 @@ def test_several_workers_share_the_runs_each_run_once_and_the_report_says_how_ma
     assert sorted(judges[0].described + judges[1].described) == sorted(ex.answer_path for ex in exercises)
     assert (report.workers, report.jobs) == (2, 4)
     assert [ex.id for ex in report.exercises] == ["cpu.a", "cpu.b", "cpu.c", "cpu.d"]
+    assert [ex.cpu_s for ex in report.exercises] == [4 * 3 * 0.25] * 4  # each exercise's own 12 runs' CPU
     last = render_verify_report(report).splitlines()[-1]
     assert last.startswith("FAILED: 0 of 4 exercises hold, 4 bank errors (")  # each has a "lucky" wrong answer
     assert last.endswith(" s, 4 submissions at a time on 2 workers)")
