@@ -129,6 +129,7 @@ def zero_margin(ctx):
 @check(
     "finite and right for margins up to 1e4 in magnitude: -log sigmoid(-1e4) is 1e4, not inf",
     zh="margin 的绝对值大到 1e4 时仍有限且正确：-log sigmoid(-1e4) 是 1e4，不是 inf",
+    teaches=["softmax.stable_softmax"],
 )
 def large_margins(ctx):
     dtype, beta, z, large, where = ctx.draw(

@@ -165,7 +165,12 @@ def equals_mha(ctx):
     ctx.assert_close(grouped, mha.double(), dtype=dtype)
 
 
-@check("stable for large scores (no overflow in the softmax)", zh="分数很大时数值稳定（softmax 中不溢出）", examples=6)
+@check(
+    "stable for large scores (no overflow in the softmax)",
+    zh="分数很大时数值稳定（softmax 中不溢出）",
+    examples=6,
+    teaches=["softmax.stable_softmax"],
+)
 def large_scores(ctx):
     (b, hkv, rep, t, d), causal = ctx.draw(st.tuples(SHAPES, st.booleans()))
     q, k, v = _qkv(ctx, torch.float32, b, hkv, rep, t, d, scale=12.0)  # scores ~ N(0, 144^2)

@@ -163,7 +163,12 @@ def permutation_equivariant(ctx):
     ctx.assert_close(shuffled, out[:, perm].double(), dtype=dtype)
 
 
-@check("stable for large scores (no overflow in the softmax)", zh="分数很大时数值稳定（softmax 中不溢出）", examples=5)
+@check(
+    "stable for large scores (no overflow in the softmax)",
+    zh="分数很大时数值稳定（softmax 中不溢出）",
+    examples=5,
+    teaches=["softmax.stable_softmax"],
+)
 def large_scores(ctx):
     (b, t, h, dh), causal = ctx.draw(st.tuples(SHAPES, st.booleans()))
     x, ws = _inputs(ctx, torch.float32, b, t, h, dh)

@@ -213,7 +213,11 @@ def future_keys(ctx):
     ctx.assert_close(after[..., :rows, :], before[..., :rows, :].double(), dtype=dtype)
 
 
-@check("stable for large scores (no overflow in the softmax)", zh="分数很大时数值稳定（softmax 中不溢出）")
+@check(
+    "stable for large scores (no overflow in the softmax)",
+    zh="分数很大时数值稳定（softmax 中不溢出）",
+    teaches=["softmax.stable_softmax"],
+)
 def large_scores(ctx):
     lead, lq, lk, e, ev = ctx.draw(SIZES)
     causal = lq <= lk and ctx.draw(st.booleans())

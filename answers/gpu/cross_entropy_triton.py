@@ -162,7 +162,7 @@ def float64_precision(ctx):
     "stable for float32 logits up to 1e4 in magnitude",
     zh="float32 logits 绝对值大到 1e4 时数值稳定",
     examples=4,
-    teaches=["attention.flash_online_softmax"],
+    teaches=["attention.flash_online_softmax", "softmax.stable_softmax"],
 )
 def large_logits(ctx):
     n, c, shift = ctx.draw(st.tuples(st.integers(1, 5), st.sampled_from([3, 100, 1025]), st.sampled_from([0.0, 9000.0, -9000.0])))

@@ -53,6 +53,7 @@ launch_driver = gpukit.kernel_driver("x")  # the reference's parameter names
     "matches the reference (rows 1-6, D around powers of two; float32/float64/float16, bfloat16 on CUDA; scales 0.1 to 10)",
     zh="与参考实现一致（1-6 行，D 在 2 的幂附近；float32/float64/float16，CUDA 上还有 bfloat16；缩放 0.1 到 10）",
     examples=10,
+    teaches=["softmax.stable_softmax"],
 )
 def matches_reference(ctx):
     dtypes = [torch.float32, torch.float64, *gpukit.half_dtypes()]

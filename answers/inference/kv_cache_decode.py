@@ -171,7 +171,12 @@ def loop_equals_full_attention(ctx):
     _close(ctx, "the outputs of every step, concatenated", torch.cat(outs, dim=2), full, dtype)
 
 
-@check("stable for large scores (no overflow in the softmax)", zh="分数很大时数值稳定（softmax 中不溢出）", examples=5)
+@check(
+    "stable for large scores (no overflow in the softmax)",
+    zh="分数很大时数值稳定（softmax 中不溢出）",
+    examples=5,
+    teaches=["softmax.stable_softmax"],
+)
 def large_scores(ctx):
     (b, h, d), p, s = ctx.draw(st.tuples(HEADS, st.integers(0, 8), st.sampled_from([1, 2])))
     q, k_new = ctx.randn(b, h, s, d, scale=12.0), ctx.randn(b, h, s, d, scale=12.0)

@@ -169,6 +169,7 @@ def ignored_rows_do_not_count(ctx):
     "float32 logits up to 1e4 in magnitude: finite and accurate (log-sum-exp, not log(softmax))",
     zh="绝对值大到 1e4 的 float32 logits：有限且准确（用 log-sum-exp，而不是 log(softmax)）",
     examples=15,
+    teaches=["softmax.stable_softmax"],
 )
 def large_logits(ctx):
     logits, targets, kw = _batch(ctx, torch.float32, c_choices=(2, 3, 5, 17))

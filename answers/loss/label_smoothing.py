@@ -96,6 +96,7 @@ BOUNDARY_CASES = [
     "boundary cases every run: C = 1 and 2, eps 0, 1 and the default, ignore_index 0, every row but one ignored, logits of 1e4 (float32 and float64)",
     zh="每次都测的边界情况：C = 1 和 2，eps 为 0、1 和默认值，ignore_index 为 0，只保留一行，1e4 量级的 logits（float32 和 float64）",
     examples=1,
+    teaches=["softmax.stable_softmax"],
 )
 def boundary_cases(ctx):
     for dtype in DTYPES:

@@ -55,6 +55,7 @@ def _shape_and_dim(ctx, min_ndim=1):
 @check(
     "matches the reference (random shapes, any dim positive or negative, float32/float64/bfloat16)",
     zh="与参考实现一致（随机形状，任意正负 dim，float32/float64/bfloat16）",
+    teaches=["softmax.stable_softmax"],
 )
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
@@ -100,6 +101,7 @@ def float64_precision(ctx):
     "boundary regimes, every run: size-1 dims, rows of 3, 200 and 32768 entries, magnitudes 1e-6, ~100 and +-1e4",
     zh="每次都测的边界情形：大小为 1 的维度，每行 3、200 和 32768 个元素，数量级 1e-6、约 100 和 +-1e4",
     examples=1,
+    teaches=["softmax.stable_softmax"],
 )
 def boundary_regimes(ctx):
     for what, x, kw, rtol in _regime_cases(ctx):
@@ -110,7 +112,11 @@ def boundary_regimes(ctx):
             raise CheckFailed(f"{what}: {exc}") from None
 
 
-@check("sums to 1 along the given dim, every entry in [0, 1]", zh="沿给定的 dim 求和为 1，每个元素都在 [0, 1] 内")
+@check(
+    "sums to 1 along the given dim, every entry in [0, 1]",
+    zh="沿给定的 dim 求和为 1，每个元素都在 [0, 1] 内",
+    teaches=["softmax.stable_softmax"],
+)
 def sums_to_one(ctx):
     dtype = ctx.draw(st.sampled_from([torch.float32, torch.float64]))
     shape, kw = _shape_and_dim(ctx, min_ndim=2)
@@ -129,6 +135,7 @@ def sums_to_one(ctx):
     "float32 inputs of magnitude up to 1e4 (rows of very different scales, near-ties at +-1e4)",
     zh="绝对值大到 1e4 的 float32 输入（各行尺度差别很大，+-1e4 附近几乎并列）",
     examples=15,
+    teaches=["softmax.stable_softmax"],
 )
 def large_inputs(ctx):
     shape, kw = _shape_and_dim(ctx)

@@ -187,6 +187,7 @@ def uniform_is_c(ctx):
     "stable for float32 logits up to 1e4 in magnitude: no overflow in the exponentials",
     zh="绝对值大到 1e4 的 float32 logits 数值稳定：指数运算不溢出",
     examples=6,
+    teaches=["softmax.stable_softmax"],
 )
 def large_logits(ctx):
     # float32 only: float64 logits far from 0 are `float64_precision`'s (rows offset by +-100).
