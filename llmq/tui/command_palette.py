@@ -102,6 +102,7 @@ class LlmqCommands(Provider):
                 _("Mock interview…"),
                 _("A timed round: one exercise, follow-up questions, a report (choose minutes, topic, track)"),
                 partial(app.action_interview, _home_topic(app)),
+                "mock interview llmq interview",  # found by the English words in any language
             ),
             Command(_("Browse questions"), _("Search every question; suspend, unsuspend, reset"), app.action_browse),
             Command(_("Stats"), _("Heatmap, forecast, retention, mastery"), app.action_stats),

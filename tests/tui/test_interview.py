@@ -27,6 +27,7 @@ from .conftest import TOPIC, screen_text, settle
 EXERCISE = f"{TOPIC}.gqa"
 FOLLOWUPS = (f"{TOPIC}.sqrt_dk", f"{TOPIC}.one_choice")
 FAILING = "the causal mask hides future keys"
+LONG_FAILING = FAILING + ": changing a later query, key or value leaves every earlier output exactly as it was"
 
 
 class _Pending:
@@ -43,14 +44,15 @@ class _Pending:
 class FakeJudge:
     """A pass for code with a `return` in it; otherwise one named check fails."""
 
-    def __init__(self) -> None:
+    def __init__(self, failing: str = FAILING) -> None:
         self.sources: list[str] = []
+        self.failing = failing
 
     def submit(self, exercise: Any, source: str) -> _Pending:
         self.sources.append(source)
         if "return" in source:
             return _Pending(Verdict(exercise.id, "pass", [CheckResult("matches the reference", "pass")], isolation="full"))
-        checks = [CheckResult("solution loads", "pass"), CheckResult(FAILING, "fail", "differs at [0, 1]")]
+        checks = [CheckResult("solution loads", "pass"), CheckResult(self.failing, "fail", "differs at [0, 1]")]
         return _Pending(Verdict(exercise.id, "fail", checks, isolation="full"))
 
     def close(self) -> None:
@@ -324,7 +326,7 @@ async def test_a_round_started_from_home_returns_home_with_the_counts_updated(ba
     from llmq.tui.screens.home import HomeScreen
     from llmq.tui.screens.interview_setup import InterviewSetupScreen
 
-    judge = FakeJudge()
+    judge = FakeJudge(LONG_FAILING)
     exercise = replace(bank.questions[EXERCISE], followups=FOLLOWUPS)
     bank = replace(bank, questions={**bank.questions, EXERCISE: exercise})
     app = LlmqApp(bank, judge_factory=lambda: judge, warm_judge=False)
@@ -352,7 +354,15 @@ async def test_a_round_started_from_home_returns_home_with_the_counts_updated(ba
         await settle(pilot, 5)
         await _answer_followups(pilot, app)
         assert isinstance(app.screen, InterviewReportScreen)
-        assert "Check runs: 2, 1 failed" in screen_text(app)
+        report = screen_text(app).splitlines()
+        assert "  Check runs: 2, 1 failed" in [line.rstrip() for line in report]
+        # at 80 columns the long check name wraps under its own text, not under the mark
+        at = next(i for i, line in enumerate(report) if line.startswith("    ✗ the causal mask hides future keys"))
+        assert report[at + 1].startswith("      ") and report[at + 1][6] != " "
+        assert (
+            LONG_FAILING.split()
+            == " ".join(line.strip() for line in report[at : at + 3]).removeprefix("✗ ").split()[: len(LONG_FAILING.split())]
+        )
         await pilot.press("escape")
         await settle(pilot, 5)
         back: Any = app.screen
@@ -364,7 +374,7 @@ async def test_a_round_started_from_home_returns_home_with_the_counts_updated(ba
 
 
 async def test_the_palette_starts_a_round_and_a_bad_minutes_value_is_said(bank: Bank, _private_home: Any) -> None:
-    from textual.widgets import Input
+    from textual.widgets import Input, Select
 
     from llmq.tui.screens.interview_setup import InterviewSetupScreen
 
@@ -380,6 +390,13 @@ async def test_the_palette_starts_a_round_and_a_bad_minutes_value_is_said(bank: 
         assert isinstance(app.screen, InterviewSetupScreen)
         minutes = app.screen.query_one("#setup-minutes", Input)
         assert minutes.value == "30" and minutes.has_focus
+        await pilot.press("tab", "enter")  # enter on the topic select opens its list: no round yet
+        await settle(pilot)
+        topic = app.screen.query_one("#setup-topic", Select)
+        assert isinstance(app.screen, InterviewSetupScreen) and topic.expanded
+        await pilot.press("escape", "shift+tab")
+        await settle(pilot)
+        assert isinstance(app.screen, InterviewSetupScreen) and minutes.has_focus
         await pilot.press("end", "backspace", "backspace", "0")
         await settle(pilot)
         assert minutes.value == "0"
@@ -389,5 +406,6 @@ async def test_the_palette_starts_a_round_and_a_bad_minutes_value_is_said(bank: 
         assert minutes.has_focus
         await pilot.press("backspace", "1", "enter")
         await settle(pilot, 5)
-        assert isinstance(app.screen, InterviewScreen) and "00:5" in screen_text(app)  # of one minute, on a real clock
+        shown = screen_text(app)
+        assert isinstance(app.screen, InterviewScreen) and ("01:00 left" in shown or "00:5" in shown)  # a real clock
         assert app.screen.plan.limit_s == 60

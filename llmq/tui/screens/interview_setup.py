@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Select, Static
+from textual.widgets import Button, Input, Select, Static
 
 from llmq.l10n import N_, _
 from llmq.srs.interview_pick import default_track, plan_round
@@ -45,7 +45,7 @@ class InterviewSetupScreen(TranslatedBindings, ReportsWorkerErrors, ModalScreen[
     #setup-minutes { width: 12; }
     #setup-topic, #setup-track { width: 1fr; }
     #setup-error { color: $error; height: auto; }
-    #setup-keys { color: $text-muted; margin-top: 1; }
+    #setup-keys { color: $text-muted; width: 1fr; padding: 1 0 0 0; }
     """
 
     def __init__(self, topic: str | None = None) -> None:
@@ -87,7 +87,9 @@ class InterviewSetupScreen(TranslatedBindings, ReportsWorkerErrors, ModalScreen[
             yield Static(
                 _("One exercise you have not mastered, a blank editor and a countdown, then follow-up questions and a report."),
             )
-            yield Static(_("enter: start · escape: cancel · tab: next field"), id="setup-keys")
+            with Horizontal(classes="setup-row"):
+                yield Static(_("enter: start · escape: cancel · tab: next field"), id="setup-keys")
+                yield Button(_("Start the round"), variant="primary", id="setup-start")
 
     def on_mount(self) -> None:
         self.query_one("#setup-minutes", Input).focus()
@@ -100,9 +102,15 @@ class InterviewSetupScreen(TranslatedBindings, ReportsWorkerErrors, ModalScreen[
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "start":
-            # enter on an open select list picks the option, not the round
-            return not self.starting and not any(s.expanded for s in self.query(Select))
+            # enter on a select opens its list, or picks the option there: not the round
+            focused = self.focused
+            on_select = focused is not None and any(focused in s.walk_children() or focused is s for s in self.query(Select))
+            return not self.starting and not on_select
         return True
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_start()
 
     def _error(self, text: str) -> None:
         self.query_one("#setup-error", Static).update(text)
