@@ -83,6 +83,7 @@ BOUNDARY_CASES = [
     "float64 input is computed in float64: log-probs of ~1e4 nats whose log-ratios cancel, within 1e-12",
     zh="float64 输入全程用 float64 计算：约 1e4 nats 的 log-prob，log-ratio 相互抵消，误差在 1e-12 内",
     examples=3,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     b, beta = ctx.draw(st.tuples(st.integers(1, 9), st.sampled_from([0.1, 0.5, 1.0])))

@@ -93,6 +93,7 @@ BOUNDARY_CASES = [
     "float64 input is computed in float64: values near 1e4, rewards of size 1, within 1e-11",
     zh="float64 输入全程用 float64 计算：价值在 1e4 附近，奖励大小为 1，误差在 1e-11 内",
     examples=3,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     (b, t), p_done = ctx.draw(st.tuples(SIZES, st.sampled_from([0.0, 0.3])))

@@ -71,6 +71,7 @@ BOUNDARY_CASES = [
     "float64 input is computed in float64: rewards near 1e4 with a spread of 1, within 1e-10",
     zh="float64 输入全程用 float64 计算：奖励在 1e4 附近、离散程度为 1，误差在 1e-10 内",
     examples=3,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     n, g = ctx.draw(SIZES)

@@ -94,6 +94,7 @@ def _tokens(ctx, ratios, adv, dtype, level=3.0):
     "float64 input is computed in float64: 4096 tokens, within 1e-11",
     zh="float64 输入全程用 float64 计算：4096 个 token，误差在 1e-11 内",
     examples=2,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     kind = ctx.draw(st.sampled_from(["none", "random"]))

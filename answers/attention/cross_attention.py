@@ -89,7 +89,12 @@ def matches_reference(ctx):
     ctx.assert_close(out, expected, dtype=dtype)
 
 
-@check("float64 input is computed in float64 (rtol 1e-10)", zh="float64 输入全程用 float64 计算（rtol 1e-10）", examples=2)
+@check(
+    "float64 input is computed in float64 (rtol 1e-10)",
+    zh="float64 输入全程用 float64 计算（rtol 1e-10）",
+    examples=2,
+    teaches=["training.float64_compute"],
+)
 def float64_precision(ctx):
     x, memory, weights = _case(ctx, torch.float64, 2, 5, 9, 2, 8, scale=3.0)
     mask = random_mask(ctx, 2, 9)

@@ -170,6 +170,7 @@ def boundary_regimes(ctx):
     "float64 input is computed in float64 (T = 24, D = 64, within 1e-10)",
     zh="float64 输入全程用 float64 计算（T = 24，D = 64，误差在 1e-10 内）",
     examples=1,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     args = _inputs(ctx, torch.float64, 1, 24, 64, 16, 2, 8, 8, 8, scale=3.0)

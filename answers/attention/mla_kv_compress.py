@@ -104,6 +104,7 @@ REGIMES = [
     "float64 input is computed in float64 (rtol 1e-10, D = 512 where float32 rounding shows)",
     zh="float64 输入全程用 float64 计算（rtol 1e-10，D = 512，float32 的舍入误差会显现）",
     examples=2,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     args = _inputs(ctx, torch.float64, 1, 3, 512, 8, 2, 4, 3)

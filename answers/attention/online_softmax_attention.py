@@ -126,6 +126,7 @@ def _regime_cases(ctx):
     "float64 input is computed in float64 (rtol 1e-10, scores of a few hundred where float32 rounding shows)",
     zh="float64 输入全程用 float64 计算（rtol 1e-10，分数为几百，float32 的舍入误差会显现）",
     examples=2,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     causal = ctx.draw(st.booleans())

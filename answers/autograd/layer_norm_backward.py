@@ -159,6 +159,7 @@ def matches_reference(ctx):
     "float64 input is computed in float64 (rtol 1e-12: a float32 step fails)",
     zh="float64 输入全程用 float64 计算（rtol 1e-12：有一步用 float32 就不通过）",
     examples=2,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     x, weight, dy = _inputs(ctx, torch.float64, (3, ctx.draw(st.sampled_from([33, 200]))), scale=2.0)

@@ -89,6 +89,7 @@ FLOAT64_TOL = 1e-12  # relative to the term scale: far below float32's rounding,
     "float64 input is computed in float64 (errors below 1e-12 of the summed terms: a float32 step such as `.float()` fails)",
     zh="float64 输入全程用 float64 计算（误差低于各项之和的 1e-12：有一步用 float32，例如 `.float()`，就不通过）",
     examples=2,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     d, h = ctx.draw(st.sampled_from([(64, 256), (96, 160)]))

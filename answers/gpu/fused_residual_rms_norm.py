@@ -145,6 +145,7 @@ def boundary_regimes(ctx):
     "float64 input is computed in float64 (rtol 1e-12: a float32 accumulator or .to(tl.float32) fails)",
     zh="float64 输入全程用 float64 计算（rtol 1e-12：float32 累加器或 .to(tl.float32) 会不通过）",
     examples=1,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     ctx.draw(st.just(0))

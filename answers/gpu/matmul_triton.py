@@ -100,6 +100,7 @@ def boundary_regimes(ctx):
     "float64 input is multiplied in float64 (rtol 1e-10: float32 tiles or a float32 accumulator fail)",
     zh="float64 输入用 float64 相乘（rtol 1e-10：float32 的 tile 或 float32 累加器会不通过）",
     examples=1,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     ctx.draw(st.just(0))

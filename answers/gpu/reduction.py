@@ -116,6 +116,7 @@ def boundary_regimes(ctx):
     "float64 input is summed in float64 (within 1e-12 * sum |x|: a float32 accumulator fails)",
     zh="float64 输入用 float64 求和（误差在 1e-12 * sum |x| 以内：float32 累加器会不通过）",
     examples=1,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     ctx.draw(st.just(0))

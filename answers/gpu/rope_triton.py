@@ -111,6 +111,7 @@ FLOAT64_TOL = 1e-10
     "float64 input is computed in float64 (positions up to 5000, tolerance 1e-10: float32 angles or a float32 frequency table fail)",
     zh="float64 输入全程用 float64 计算（位置最大 5000，容差 1e-10：float32 的角度或 float32 的频率表会不通过）",
     examples=1,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     for b, h, t, d in ((1, 2, 4, 18), (2, 1, 3, 64)):

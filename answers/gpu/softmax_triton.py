@@ -110,6 +110,7 @@ FLOAT64_RTOL = 1e-12  # far below float32's rounding (6e-8), far above float64's
     "float64 input is computed in float64 (rtol 1e-12: a float32 accumulator or .to(tl.float32) fails)",
     zh="float64 输入全程用 float64 计算（rtol 1e-12：float32 累加器或 .to(tl.float32) 会不通过）",
     examples=1,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     for d in (100, 1025):  # one block, several chunks

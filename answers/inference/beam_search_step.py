@@ -106,6 +106,7 @@ BOUNDARY_SIZES = [
     "float64 scores are added in float64: beam scores near -1e3, exact sums",
     zh="float64 的分数用 float64 相加：beam 分数在 -1e3 附近，求和精确",
     examples=2,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     b, k, v = ctx.draw(SIZES)

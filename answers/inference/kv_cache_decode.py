@@ -97,6 +97,7 @@ BOUNDARY_CASES = [
     "float64 input is computed in float64: a cache of 256 and scores of ~10, within 1e-11",
     zh="float64 输入全程用 float64 计算：cache 长 256，分数约 10，误差在 1e-11 内",
     examples=2,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     b, h, s = ctx.draw(st.tuples(st.integers(1, 2), st.integers(1, 2), st.sampled_from([1, 3])))

@@ -83,6 +83,7 @@ BOUNDARY_CASES = [
     "float64 logits are computed in float64: penalty 1.2 and 1.3 applied exactly (within 1e-12)",
     zh="float64 logits 全程用 float64 计算：penalty 1.2 和 1.3 精确作用（误差在 1e-12 内）",
     examples=2,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     penalty = ctx.draw(st.sampled_from(["default", 1.3]))

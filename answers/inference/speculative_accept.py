@@ -124,6 +124,7 @@ BOUNDARY_CASES = [
     "float64 input is computed in float64: residuals over V = 4096 normalised within 1e-12",
     zh="float64 输入全程用 float64 计算：V = 4096 上的残差分布归一化误差在 1e-12 内",
     examples=2,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     stops = ctx.draw(st.sampled_from([[0, 1], [2, 0], [1, 1]]))

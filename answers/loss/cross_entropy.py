@@ -88,6 +88,7 @@ FLOAT64_RTOL = 1e-12  # far below float32's rounding, far above float64's error 
     "float64 logits are computed in float64 (rtol 1e-12: a float32 step such as `.float()` fails)",
     zh="float64 logits 全程用 float64 计算（rtol 1e-12：有一步用 float32，例如 `.float()`，就不通过）",
     examples=2,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     # Moderate rows (the vocabulary regime has its own check), many of them: any float32

@@ -63,6 +63,7 @@ def _compare(ctx, logits, targets, kwargs, dtype):
 @check(
     "matches the reference (N 1 to 9, C 1 to 17, float32/float64, eps and ignore_index at defaults and away)",
     zh="与参考实现一致（N 为 1 到 9，C 为 1 到 17，float32/float64，eps 和 ignore_index 取默认值和非默认值）",
+    teaches=["loss.label_smoothing_targets"],
 )
 def matches_reference(ctx):
     dtype, n, c, eps, ignore = ctx.draw(
@@ -96,7 +97,7 @@ BOUNDARY_CASES = [
     "boundary cases every run: C = 1 and 2, eps 0, 1 and the default, ignore_index 0, every row but one ignored, logits of 1e4 (float32 and float64)",
     zh="每次都测的边界情况：C = 1 和 2，eps 为 0、1 和默认值，ignore_index 为 0，只保留一行，1e4 量级的 logits（float32 和 float64）",
     examples=1,
-    teaches=["softmax.stable_softmax"],
+    teaches=["loss.label_smoothing_targets", "softmax.stable_softmax"],
 )
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -110,6 +111,7 @@ def boundary_cases(ctx):
 @check(
     "equals torch.nn.CrossEntropyLoss(label_smoothing=eps, ignore_index=...) and, at eps = 0, the plain cross-entropy",
     zh="等于 torch.nn.CrossEntropyLoss(label_smoothing=eps, ignore_index=...)；eps = 0 时等于普通交叉熵",
+    teaches=["loss.label_smoothing_targets"],
 )
 def matches_pytorch(ctx):
     n, c, eps = ctx.draw(st.tuples(st.integers(1, 8), st.sampled_from([2, 3, 10]), st.sampled_from([0.0, 0.1, 0.3])))

@@ -192,6 +192,7 @@ def boundary_regimes(ctx):
     "float64 input is computed in float64: 128 tokens, 8 experts, within 1e-11",
     zh="float64 输入全程用 float64 计算：128 个 token，8 个专家，误差在 1e-11 内",
     examples=1,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     k = ctx.draw(st.sampled_from([2, 3]))

@@ -95,6 +95,7 @@ BOUNDARY_CASES = [
     "float64 input is computed in float64: logits of ~30 over 512 tokens, within 1e-11",
     zh="float64 输入全程用 float64 计算：512 个 token 上约 30 的 logits，误差在 1e-11 内",
     examples=2,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     e, k = ctx.draw(st.sampled_from([(8, 2), (16, 4)]))

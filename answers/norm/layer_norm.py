@@ -76,6 +76,7 @@ FLOAT64_TOL = 1e-12
     "float64 input is computed in float64 (rows near 100, rtol and atol 1e-12: a float32 step such as `.float()` fails)",
     zh="float64 输入全程用 float64 计算（行值在 100 附近，rtol 和 atol 为 1e-12：有一步用 float32，例如 `.float()`，就不通过）",
     examples=2,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     # Rows shorter than a block: long rows have their own regime check.

@@ -120,6 +120,7 @@ def boundary_regimes(ctx):
     "float64 input is computed in float64, angles included (rtol 1e-9 at positions near 100000)",
     zh="float64 输入全程用 float64 计算，包括角度（位置在 100000 附近时 rtol 1e-9）",
     examples=2,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     theta = ctx.draw(st.sampled_from([10000.0, 1e6]))

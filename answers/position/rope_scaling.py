@@ -175,6 +175,7 @@ def boundary_regimes(ctx):
     "float64 tables are computed in float64: positions near 100000, within 1e-9",
     zh="float64 的表全程用 float64 计算：位置在 100000 附近，误差在 1e-9 内",
     examples=1,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     positions = torch.tensor([99999, 0, 65536, 77777, 12345, 99998])

@@ -73,6 +73,7 @@ REGIMES = [
     "a float64 table is computed in float64 (rtol 1e-10 over 4096 positions, where float32 angles are off by ~1e-4)",
     zh="float64 的表全程用 float64 计算（4096 个位置上 rtol 1e-10，float32 的角度会偏差约 1e-4）",
     examples=2,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     base = ctx.draw(st.sampled_from([10000.0, 500000.0]))

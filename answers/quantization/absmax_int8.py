@@ -147,6 +147,7 @@ TIES_Q = [127, 0, 2, 2, 0, -2, -2, 126, -126, 4]
     "float64 input is computed in float64: the scale within 1e-14 of max |x| / 127",
     zh="float64 输入全程用 float64 计算：scale 与 max |x| / 127 的差在 1e-14 内",
     examples=2,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     lead, d = ctx.draw(SHAPES)

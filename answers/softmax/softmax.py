@@ -89,6 +89,7 @@ def _regime_cases(ctx):
     "float64 input is computed in float64 (rtol 1e-10; entries near 1000, where float32 rounding shows)",
     zh="float64 输入全程用 float64 计算（rtol 1e-10；元素在 1000 附近，float32 的舍入误差会显现）",
     examples=2,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     # Entries ~1000 rounded to float32 move by up to 3e-5, so a float32 computation is off by

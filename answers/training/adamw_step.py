@@ -207,6 +207,7 @@ FLOAT64_ATOL = 1e-14  # for entries near zero after a subtraction (values are of
     "float64 state is computed in float64 (rtol 1e-12: a float32 step such as `.float()` fails)",
     zh="float64 的状态全程用 float64 计算（rtol 1e-12：有一步用 float32，例如 `.float()`，就不通过）",
     examples=2,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     n = ctx.draw(st.sampled_from([64, 300]))

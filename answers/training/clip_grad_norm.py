@@ -116,6 +116,7 @@ FLOAT64_RTOL = 1e-12  # far below float32's rounding, far above float64's error 
     "float64 gradients are computed in float64 (rtol 1e-12: a float32 step such as `.float()` fails)",
     zh="float64 的梯度全程用 float64 计算（rtol 1e-12：有一步用 float32，例如 `.float()`，就不通过）",
     examples=2,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     n = ctx.draw(st.sampled_from([300, 1000]))

@@ -137,6 +137,7 @@ def matches_reference(ctx):
     "float64 input is computed in float64 (rtol 1e-10, positions near 3000 where float32 angles show)",
     zh="float64 输入全程用 float64 计算（rtol 1e-10，位置在 3000 附近，float32 的角度误差会显现）",
     examples=2,
+    teaches=["training.float64_compute"],
 )
 def float64_precision(ctx):
     start = ctx.draw(st.integers(2900, 3100))

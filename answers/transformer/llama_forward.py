@@ -148,7 +148,12 @@ def matches_reference(ctx):
     ctx.assert_close(out, ctx.reference(tokens, weights, hq, hkv, **kw), dtype=dtype)
 
 
-@check("float64 input is computed in float64 (rtol 1e-10)", zh="float64 输入全程用 float64 计算（rtol 1e-10）", examples=2)
+@check(
+    "float64 input is computed in float64 (rtol 1e-10)",
+    zh="float64 输入全程用 float64 计算（rtol 1e-10）",
+    examples=2,
+    teaches=["training.float64_compute"],
+)
 def float64_precision(ctx):
     tied = ctx.draw(st.booleans())
     tokens, weights, hq, hkv = _case(ctx, torch.float64, 2, 8, 13, 2, 2, 2, 4, 12, tied)
