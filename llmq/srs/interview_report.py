@@ -211,7 +211,10 @@ def _report_lines(r: InterviewRound, title_of: Callable[[str], str], titles: Map
         say(_("Follow-up questions: {recalled} of {asked} recalled").format(recalled=kept, asked=len(answered)))
         for f in r.followups:
             mark = "✓" if recalled(f.rating) else ("✗" if f.rating is not None else "·")
-            say(f"{rating_name(f.rating)}  {title_of(f.qid)} ({f.qid})", f"  {mark} ")
+            say(
+                _("{rating}  {title} ({id})").format(rating=rating_name(f.rating), title=title_of(f.qid), id=f.qid),
+                f"  {mark} ",
+            )
     todo = review_next(r, title_of)
     lines.append("")
     say(_("Review next:"))

@@ -368,9 +368,16 @@ async def test_a_round_started_from_home_returns_home_with_the_counts_updated(ba
         back: Any = app.screen
         assert back is home
         assert "Today: 3 reviewed" in screen_text(app)  # the exercise and both follow-ups
-    saved, ratings = _round(_private_home)
-    assert (saved.status, saved.outcome, saved.runs, saved.failed_runs, saved.topic) == ("finished", "passed", 2, 1, TOPIC)
-    assert ratings[EXERCISE] == [2]
+        await pilot.press("i", "enter")  # a second round in the same app, left by quitting
+        await settle(pilot, 5)
+        assert isinstance(app.screen, InterviewScreen)
+        await pilot.press("ctrl+q")
+    with Store.open(_private_home / "progress.db") as store:
+        second, first = store.interviews.rounds(0)
+        ratings = [e.rating for _, e in store.standing_events(EXERCISE)]
+    assert (first.status, first.outcome, first.runs, first.failed_runs, first.topic) == ("finished", "passed", 2, 1, TOPIC)
+    assert (second.status, second.runs) == ("abandoned", 0)
+    assert ratings == [2]
 
 
 async def test_the_palette_starts_a_round_and_a_bad_minutes_value_is_said(bank: Bank, _private_home: Any) -> None:
