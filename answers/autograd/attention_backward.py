@@ -153,6 +153,7 @@ def no_autograd(ctx):
 @check(
     "matches autograd (random shapes incl. T = 1 and D = 1, Tq != Tk, causal or not, scale default or given, float32/float64)",
     zh="与 autograd 一致（随机形状，含 T = 1 和 D = 1，Tq != Tk，causal 与否，scale 取默认值或给定值，float32/float64）",
+    teaches=["autograd.softmax_vjp"],
 )
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
@@ -201,6 +202,7 @@ REGIMES = [
     "explicit scale, near one-hot and uniform rows",
     zh="每次都测的边界情形：T = 1，Tq != Tk，方阵，Dv != D，前导维度 (2, 3)，causal 且 T = 1/5/9，显式给定 scale，接近 one-hot 和均匀的行",
     examples=1,
+    teaches=["autograd.softmax_vjp"],
 )
 def boundary_regimes(ctx):
     for dtype in DTYPES:

@@ -143,7 +143,7 @@ def no_autograd(ctx):
 @check(
     "matches autograd (random shapes incl. one row, 2-D and 3-D logits, ignored rows, float32/float64)",
     zh="与 autograd 一致（随机形状，含只有一行，2-D 和 3-D 的 logits，被忽略的行，float32/float64）",
-    teaches=["training.ignore_index_masking"],
+    teaches=["autograd.cross_entropy_grad", "training.ignore_index_masking"],
 )
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
@@ -186,7 +186,7 @@ REGIMES = [
     "logits of 1e4, (B, T, C) with uneven kept tokens, targets at class C - 1",
     zh="每次都测的边界情形：只有一行，部分行和只剩一行未被忽略，C = 1、2、1000，ignore_index 为 0 和 -1，1e4 的 logits，保留 token 数不均的 (B, T, C)，目标为第 C - 1 类",
     examples=1,
-    teaches=["training.ignore_index_masking"],
+    teaches=["autograd.cross_entropy_grad", "training.ignore_index_masking", "softmax.stable_softmax"],
 )
 def boundary_regimes(ctx):
     for dtype in DTYPES:
@@ -205,6 +205,7 @@ def boundary_regimes(ctx):
 @check(
     "properties: each kept row sums to 0; adding a constant to a row of logits changes nothing",
     zh="性质：每个保留的行求和为 0；给一行 logits 加上一个常数，结果不变",
+    teaches=["autograd.cross_entropy_grad"],
 )
 def invariances(ctx):
     lead = ctx.draw(st.lists(st.sampled_from([2, 3]), min_size=1, max_size=2))

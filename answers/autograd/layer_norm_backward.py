@@ -145,6 +145,7 @@ def no_autograd(ctx):
 @check(
     "matches autograd (random shapes incl. size 1, float32/float64, small and large rows, eps default and not)",
     zh="与 autograd 一致（随机形状，含大小为 1 的维度，float32/float64，行值小和大，eps 默认和非默认）",
+    teaches=["autograd.layer_norm_backward_formula"],
 )
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
@@ -184,6 +185,7 @@ REGIMES = [
     "boundary regimes, every run: D = 1, 2, 1000; 1-D, 2-D, 3-D x; rows of 1e-3, a constant row, rows of mean 100; eps 0.1",
     zh="每次都测的边界情形：D = 1、2、1000；1-D、2-D、3-D 的 x；1e-3 的行，常数行，均值为 100 的行；eps 0.1",
     examples=1,
+    teaches=["autograd.layer_norm_backward_formula"],
 )
 def boundary_regimes(ctx):
     for dtype in DTYPES:
@@ -198,6 +200,7 @@ def boundary_regimes(ctx):
 @check(
     "properties: each row of dx sums to 0; dbias is the sum of dy over the leading dims",
     zh="性质：dx 的每一行求和为 0；dbias 是 dy 在前导维度上的和",
+    teaches=["autograd.layer_norm_backward_formula"],
 )
 def properties(ctx):
     lead = ctx.draw(st.lists(st.sampled_from([1, 2, 3]), min_size=1, max_size=2))

@@ -124,6 +124,7 @@ def no_autograd(ctx):
 @check(
     "matches autograd (random shapes incl. size 1, any dim, float32/float64, flat and peaked softmax)",
     zh="与 autograd 一致（随机形状，含大小为 1 的维度，任意 dim，float32/float64，平坦和尖峰的 softmax）",
+    teaches=["autograd.softmax_vjp"],
 )
 def matches_reference(ctx):
     dtype = ctx.draw(st.sampled_from(DTYPES))
@@ -168,6 +169,7 @@ REGIMES = [
     "y with exact zeros, dy of 1e4 and 1e-4",
     zh="每次都测的边界情形：N = 1，1-D，2-D 在 dim 0/1/-1 上，方阵 y，中间的 dim，饱和的行，含精确零的 y，dy 为 1e4 和 1e-4",
     examples=1,
+    teaches=["autograd.softmax_vjp"],
 )
 def boundary_regimes(ctx):
     for dtype in DTYPES:
@@ -183,6 +185,7 @@ def boundary_regimes(ctx):
 @check(
     "properties: dx sums to 0 along dim; adding a constant to dy along dim changes nothing",
     zh="性质：dx 沿 dim 求和为 0；dy 沿 dim 加上一个常数，结果不变",
+    teaches=["autograd.softmax_vjp"],
 )
 def invariances(ctx):
     dtype = torch.float64
