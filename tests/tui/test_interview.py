@@ -254,7 +254,7 @@ async def test_giving_up_and_leaving_in_chinese(bank: Bank, _private_home: Any) 
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         text = screen_text(app)
-        assert "模拟面试 · 分组查询注意力" in text and "⏱ 剩余 30:00" in text and "放弃" in text
+        assert "模拟面试 · 运行 0 次，失败 0 次 · 分组查询注意力" in text and "⏱ 剩余 30:00" in text and "放弃" in text
         await pilot.press("f10")
         await settle(pilot)
         assert "放弃这道题？" in screen_text(app)

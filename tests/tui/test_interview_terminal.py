@@ -69,7 +69,7 @@ def test_a_whole_round_in_a_real_terminal(test_bank_dir: Path, tmp_path: Path) -
     )
     term = Terminal(command, 140, 40)
     try:
-        screen = term.wait_for("Mock interview · Grouped-query attention · 0 runs, 0 failed")
+        screen = term.wait_for("Mock interview · 0 runs, 0 failed · Grouped-query attention")
         assert "20:00 left" in screen or "19:5" in screen  # the countdown is on screen
         assert "raise NotImplementedError" not in screen and "Hint" not in screen  # a blank editor, no hints
         term.wait_for("Run checks")  # the round's row is written: runs may start

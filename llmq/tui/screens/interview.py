@@ -47,7 +47,7 @@ class InterviewScreen(TranslatedBindings, ReportsWorkerErrors, OfTheRound, Scree
     ]
     DEFAULT_CSS = """
     #interview-bar { height: auto; padding: 0 1; }
-    #interview-title { width: 1fr; color: $text-muted; }
+    #interview-title { width: 1fr; height: 1; text-wrap: nowrap; text-overflow: ellipsis; color: $text-muted; }
     #interview-clock { width: auto; text-style: bold; }
     #interview-clock.warning { color: $warning; }
     #interview-clock.over { color: $error; }
@@ -131,7 +131,8 @@ class InterviewScreen(TranslatedBindings, ReportsWorkerErrors, OfTheRound, Scree
         runs = ngettext("{runs} run, {failed} failed", "{runs} runs, {failed} failed", self.runs).format(
             runs=self.runs, failed=self.failed_runs
         )
-        self.query_one("#interview-title", Static).update(_("Mock interview · {title} · {runs}").format(title=title, runs=runs))
+        # The counts before the title: on a narrow terminal the line is cut at its end, never wrapped.
+        self.query_one("#interview-title", Static).update(_("Mock interview · {runs} · {title}").format(title=title, runs=runs))
 
     # -- the round's record ---------------------------------------------------------------------
     @guarded
