@@ -710,11 +710,11 @@ def cmd_interview(args: argparse.Namespace) -> int:
         raise UsageError(_("--minutes must be more than 0 (got {minutes})").format(minutes=args.minutes))
     import random
 
-    from llmq.srs.interview_pick import RoundPlan, in_scope, pick_exercise
+    from llmq.srs.interview_pick import default_track, in_scope, plan_round
 
     bank = _load(args)
     # No --track: the CPU track, or every track of the --topic asked for (the GPU topic's are all GPU).
-    track = args.track or (None if args.topic else "cpu")
+    track = args.track or default_track(args.topic)
     exercises = in_scope(bank.code_exercises(), args.topic, track)
     if not exercises:
         with_code = sorted({e.topic for e in bank.code_exercises(track)})
@@ -728,9 +728,9 @@ def cmd_interview(args: argparse.Namespace) -> int:
     with Store.open() as store:
         states = {card.qid: card.state for card in store.all_cards()}
     seed = args.seed if args.seed is not None else random.randrange(2**31)
-    pick = pick_exercise(exercises, states, bank.questions, seed)
-    assert pick is not None  # exercises is not empty
-    plan = RoundPlan(pick.exercise.id, pick.followups, max(1, round(args.minutes * 60)), seed, topic=args.topic, track=track)
+    # The draw the app's "mock interview" makes too (llmq/tui/screens/interview_setup.py).
+    plan = plan_round(exercises, states, bank.questions, minutes=args.minutes, seed=seed, topic=args.topic, track=track)
+    assert plan is not None  # exercises is not empty
     from llmq.tui.preload import Preload
 
     preload = Preload.start(bank)

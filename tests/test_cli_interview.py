@@ -10,13 +10,16 @@ from llmq.store import Store, now_ms
 
 from .conftest import run_llmq
 
+# A check of attention.gqa's answer module (its zh= title is shown in Chinese).
+GQA_CHECK = "causal: changing future queries, keys and values leaves earlier outputs unchanged"
+
 
 def _two_rounds() -> None:
     t0 = now_ms() - 3_600_000
     with Store.open() as store:
         log = store.interviews
         first = log.start("attention.gqa", limit_s=1800, seed=4, topic=None, track="cpu", followups=["x.a", "x.b"], at_ms=t0)
-        log.record_run(first.id, passed=False, failed_checks=["causal mask"], started_ms=60_000, at_ms=t0 + 61_000)
+        log.record_run(first.id, passed=False, failed_checks=[GQA_CHECK], started_ms=60_000, at_ms=t0 + 61_000)
         log.record_run(first.id, passed=True, failed_checks=[], started_ms=754_000, at_ms=t0 + 755_000)
         log.end_coding(first.id, outcome="passed", rating=2, coding_ms=755_000, at_ms=t0 + 755_000)
         log.record_followup(first.id, "x.a", 3, t0 + 800_000)
@@ -33,7 +36,8 @@ def test_history_lists_the_rounds_newest_first(_private_home: Path) -> None:
     done = run_llmq("interview", "--history", "--lang", "en")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 4  # the second round's line, then the check that failed first
+    assert lines[2:] == ["    Checks that failed first:", f"      ✗ {GQA_CHECK}"]
     assert lines[0].startswith("#2 ") and "position.rope" in lines[0] and "abandoned" in lines[0]
     assert "attention.gqa" in lines[1] and "passed at 12:34" in lines[1] and "runs 2 (1 failed)" in lines[1]
     assert "follow-ups 1/2" in lines[1]
@@ -44,7 +48,7 @@ def test_history_lists_the_rounds_newest_first(_private_home: Path) -> None:
         (2, "abandoned", None, False),
         (1, "finished", "passed", True),
     ]
-    assert rounds[1]["first_failed"] == ["causal mask"] and rounds[1]["first_pass_ms"] == 754_000
+    assert rounds[1]["first_failed"] == [GQA_CHECK] and rounds[1]["first_pass_ms"] == 754_000
     assert rounds[1]["followups"] == [{"id": "x.a", "rating": 3}, {"id": "x.b", "rating": 1}]
 
 
@@ -66,3 +70,4 @@ def test_interview_in_chinese_prints_no_english_sentence() -> None:
         assert result.returncode == 0, result.stderr
         assert "模拟面试" in result.stdout or "追问" in result.stdout, result.stdout
         assert english_runs(result.stdout + result.stderr) == [], result.stdout
+    assert "✗ 因果性：改变未来的 query、key 和 value，之前的输出不变" in result.stdout  # the check's zh= title
