@@ -67,6 +67,7 @@ def _compare(ctx, args, mask, kwargs, dtype):
 @check(
     "matches the reference (B 1 to 4, T 1 to 9, float32/float64, random, ragged or no mask, clip_eps at its default and away)",
     zh="与参考实现一致（B 为 1 到 4，T 为 1 到 9，float32/float64，随机、参差不齐或没有 mask，clip_eps 取默认值和非默认值）",
+    teaches=["alignment.ppo_value_clipping"],
 )
 def matches_reference(ctx):
     dtype, b, t, eps, kind = ctx.draw(
@@ -100,6 +101,7 @@ def _clip_cases(dtype):
     "boundary cases every run: each clip case, one token, rows of 1, 5 and 9 tokens, no mask, all-True and one-token masks, clip_eps 10, returns near 1e3 (float32 and float64)",
     zh="每次都测的边界情况：每种 clip 情况、只有一个 token、1、5、9 个 token 的行、没有 mask、全 True 和只留一个 token 的 mask、clip_eps 为 10、接近 1e3 的 return（float32 和 float64）",
     examples=1,
+    teaches=["alignment.ppo_value_clipping"],
 )
 def boundary_cases(ctx):
     for dtype in DTYPES:
@@ -119,6 +121,7 @@ def boundary_cases(ctx):
 @check(
     "with values equal to old_values (the first epoch on a batch) the loss is 0.5 * the masked mean of (values - returns)^2",
     zh="values 等于 old_values 时（一个 batch 上的第一轮），损失等于 0.5 * (values - returns)^2 的带 mask 均值",
+    teaches=["alignment.ppo_value_clipping"],
 )
 def unclipped_when_unmoved(ctx):
     b, t = ctx.draw(st.tuples(st.integers(1, 4), st.integers(1, 8)))

@@ -130,7 +130,7 @@ def _regime(ctx, n, c, ignore_index, kind, dtype=torch.float32):
     "last class; the max in the last chunk, 300 above the rest; N = 1; all rows but one ignored; ignore_index 7",
     zh="每次都测的边界情形：C = 1、2、63-65、1000、1024-1025、4097、32769；目标在第一类和最后一类；最大值在最后一个 chunk，比其余大 300；N = 1；只有一行未被忽略；ignore_index 7",
     examples=1,
-    teaches=["attention.flash_online_softmax", "training.ignore_index_masking"],
+    teaches=["attention.flash_online_softmax", "training.ignore_index_masking", "gpu.triton_masking"],
 )
 def boundary_regimes(ctx):
     for n, c, ignore_index, kind in REGIMES:

@@ -125,7 +125,7 @@ def _regime_qkv(ctx, shape, kind, dtype=torch.float32):
     "scores growing along the keys; every score near -140; float16 (bfloat16 on CUDA)",
     zh="每次都测的边界情形：T = 1、5、16、17、32、33、40、65，causal 与否；D = 16、32、64、128；B*H = 1 和 6；分数沿 key 递增；所有分数接近 -140；float16（CUDA 上 bfloat16）",
     examples=1,
-    teaches=["attention.flash_online_softmax", "attention.flash_causal_skip"],
+    teaches=["attention.flash_online_softmax", "attention.flash_causal_skip", "gpu.triton_masking"],
 )
 def boundary_regimes(ctx):
     for shape, causal, kind in REGIMES:

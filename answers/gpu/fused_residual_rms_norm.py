@@ -120,7 +120,7 @@ REGIME_SHAPES = [
     zh="每次都测的边界情形：D = 1、3、64、127-129、1000、1024-1025、4096-4097、8192；某一行 x = -residual；"
     "x 和 residual 几乎抵消；1e-6 的行；eps 1e-2",
     examples=1,
-    teaches=["norm.rmsnorm_eps"],
+    teaches=["norm.rmsnorm_eps", "gpu.triton_masking"],
 )
 def boundary_regimes(ctx):
     ctx.draw(st.just(0))

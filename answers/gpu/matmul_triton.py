@@ -56,6 +56,7 @@ def _judge(ctx, a, b, what=""):
     "matches a @ b (M, N, K from 1 to 100, around 16/32/64; float32/float64/float16, bfloat16 on CUDA)",
     zh="等于 a @ b（M、N、K 取 1 到 100，在 16/32/64 附近；float32/float64/float16，CUDA 上还有 bfloat16）",
     examples=6,
+    teaches=["gpu.triton_masking"],
 )
 def matches_reference(ctx):
     dtypes = [torch.float32, torch.float64, *gpukit.half_dtypes()]
@@ -87,6 +88,7 @@ SHAPES = [
     zh="每次都测的边界情形：K = 1、3、7、16、17、32、48、64、65、129、300（小于、等于、大于 BLOCK_K）；"
     "M 和 N 取 1、3、16、17、32、33、64、65、130；float16 测一个形状（CUDA 上还有 bfloat16）",
     examples=1,
+    teaches=["gpu.triton_masking"],
 )
 def boundary_regimes(ctx):
     ctx.draw(st.just(0))

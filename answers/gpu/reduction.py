@@ -70,6 +70,7 @@ EDGE_SIZES = [1, 2, 3, 63, 64, 65, 127, 128, 129, 1000, 1023, 1024, 1025, 2049, 
     "matches the reference: sum and max, op default and given (n 1 to 6000, float32/float64/float16, bfloat16 on CUDA)",
     zh="与参考实现一致：sum 和 max，op 默认和显式给出（n 为 1 到 6000，float32/float64/float16，CUDA 上还有 bfloat16）",
     examples=8,
+    teaches=["gpu.triton_masking"],
 )
 def matches_reference(ctx):
     dtypes = [torch.float32, torch.float64, *gpukit.half_dtypes()]
@@ -95,6 +96,7 @@ SIZES = [1, 3, 127, 128, 129, 1000, 1023, 1024, 1025, 2048, 4097, 20000, 140001]
     zh="每次都测的边界情形：n = 1、3、127-129、1000、1023-1025、2048、4097、20000、140001；小整数求和（结果精确）；"
     "全为负数时的 max，最大值在第一个和最后一个元素（n 最大到 4097）",
     examples=1,
+    teaches=["gpu.triton_masking"],
 )
 def boundary_regimes(ctx):
     ctx.draw(st.just(0))

@@ -102,7 +102,7 @@ REGIMES = [
     "rows of 1e-6, 1e-3 and 1e4; eps default and not",
     zh="每次都测的边界情形：D = 1、3、64、127-129、1000、1024-1025、4096-4097、8192；全零行；1e-6、1e-3 和 1e4 的行；eps 默认和非默认",
     examples=1,
-    teaches=["norm.rmsnorm_eps"],
+    teaches=["norm.rmsnorm_eps", "gpu.triton_masking"],
 )
 def boundary_regimes(ctx):
     for rows, d, scale, kwargs, zero in REGIMES:

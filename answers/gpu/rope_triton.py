@@ -87,7 +87,7 @@ REGIMES = [
     "positions with an offset; theta default, 500, 1e6; float16 (bfloat16 on CUDA)",
     zh="每次都测的边界情形：D/2 = 1、2、3、4、9、32、33、65、128、129；T = 1 及更多；B*H = 1 及更多；带偏移的位置；theta 为默认、500、1e6；float16（CUDA 上 bfloat16）",
     examples=1,
-    teaches=["position.rope_general"],
+    teaches=["position.rope_general", "gpu.triton_masking"],
 )
 def boundary_regimes(ctx):
     for (b, h, t, d), theta in REGIMES:

@@ -89,7 +89,7 @@ REGIMES = [
     "last chunk, 300 above the rest; float16 (bfloat16 on CUDA)",
     zh="每次都测的边界情形：D = 1、2、64、127-129、1000、1024-1025、4096-4097、8192；行最大值在最后一个 chunk，比其余大 300；float16（CUDA 上 bfloat16）",
     examples=1,
-    teaches=["attention.flash_online_softmax"],
+    teaches=["attention.flash_online_softmax", "gpu.triton_masking"],
 )
 def boundary_regimes(ctx):
     for rows, d, max_last in REGIMES:

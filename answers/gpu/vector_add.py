@@ -39,6 +39,7 @@ launch_driver = gpukit.kernel_driver("x", "y")  # the reference's parameter name
     "matches x + y (sizes 1 to 5000, not multiples of the block; float32/float64/float16, bfloat16 on CUDA)",
     zh="等于 x + y（大小 1 到 5000，不是块大小的倍数；float32/float64/float16，CUDA 上还有 bfloat16）",
     examples=8,
+    teaches=["gpu.triton_masking"],
 )
 def matches_reference(ctx):
     dtypes = [torch.float32, torch.float64, *gpukit.half_dtypes()]
@@ -52,6 +53,7 @@ def matches_reference(ctx):
     "every element, the last partial block included (x + y with distinct values)",
     zh="每个元素都算到，包括最后一个不满的块（x + y 的值各不相同）",
     examples=3,
+    teaches=["gpu.triton_masking"],
 )
 def covers_every_element(ctx):
     n = ctx.draw(st.sampled_from([1025, 1500, 4099]))
@@ -72,6 +74,7 @@ FLOAT64_RTOL = 1e-12  # far below float32's rounding (6e-8); x + y in float64 is
     "float64 added in float64 (rtol 1e-12)",
     zh="每次都测的边界情形：n = 1、3、127-129、1000、1024-1025、4096-4097、10000；float16（CUDA 上 bfloat16）；float64 用 float64 相加（rtol 1e-12）",
     examples=1,
+    teaches=["gpu.triton_masking"],
 )
 def boundary_regimes(ctx):
     cases = [(n, torch.float32) for n in SIZES] + [(1025, half) for half in gpukit.half_dtypes()] + [(1000, torch.float64)]
