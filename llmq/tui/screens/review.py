@@ -108,13 +108,18 @@ class ReviewScreen(TranslatedBindings, ReportsWorkerErrors, Screen[None]):
         Binding("3", "rate(3)", N_("Good"), id="review.good"),
         Binding("4", "rate(4)", N_("Easy"), id="review.easy"),
         Binding("escape", "back", N_("Back"), id="review.back"),
-        # ctrl+z too: it reaches the screen while the numeric card's input has the focus
         Binding("plus", "study_more", N_("More new cards"), id="review.more"),
-        Binding("u,ctrl+z", "undo", N_("Undo"), id="review.undo", key_display="u"),
+        # ctrl+z too: it reaches the screen while the numeric card's input has the focus (where u
+        # is typed, so the footer shows ctrl+z then, as with l and ctrl+l below)
+        Binding("u", "undo", N_("Undo"), id="review.undo"),
+        Binding("ctrl+z", "undo", N_("Undo"), id="review.undo", key_display="ctrl+z"),
         Binding("minus", "bury", N_("Bury"), id="review.bury"),
         Binding("exclamation_mark", "suspend", N_("Suspend"), id="review.suspend"),
-        # plain l where no input has the focus; ctrl+l also from the numeric card's input
-        Binding("l,ctrl+l", "flip_language", N_("中/EN"), id="review.language", key_display="l"),
+        # l where no input has the focus; ctrl+l also from the numeric card's input and the code
+        # editor, where l is typed. Two bindings, each shown as its own key: Textual drops the l
+        # from the footer and help where the focused widget takes it, and ctrl+l is shown then.
+        Binding("l", "flip_language", N_("中/EN"), id="review.language"),
+        Binding("ctrl+l", "flip_language", N_("中/EN"), id="review.language", key_display="ctrl+l"),
         # Reading a long answer: the card scrolls (the keys are listed in the help, not the footer).
         Binding("j,down", "scroll('down')", N_("Scroll down"), show=False),
         Binding("k,up", "scroll('up')", N_("Scroll up"), show=False),
