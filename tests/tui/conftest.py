@@ -122,6 +122,20 @@ async def settle(pilot: Pilot[Any], rounds: int = 3) -> None:
         await pilot.pause()
 
 
+def hold_cursor_still(app: App[Any]) -> None:
+    """Stop the focused editor's cursor blinking, drawn, as the snapshots show it: a blinking
+    cursor (every 0.5 s) made a shot depend on how long the test took. Not `cursor_blink = False`:
+    set during the blink's off phase, Textual 8.2 redraws the cursor's line from its line cache,
+    whose key is the same for "blink off" and "blink on, cursor hidden", so the cursor stays
+    undrawn. Pausing the timer with the cursor visible keeps the recorded state (blink on, shown);
+    the timer's callback runs on this event loop, so no toggle can come after the pause."""
+    from textual.widgets import TextArea
+
+    for editor in app.screen.query(TextArea):
+        if editor.has_focus and not editor.read_only:
+            editor._pause_blink(visible=True)
+
+
 def screen_text(app: App[Any]) -> str:
     """The screen as plain text: what a person would read."""
     width, height = app.size

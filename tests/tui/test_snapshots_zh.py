@@ -16,7 +16,7 @@ from llmq.tui.screens.review import ReviewScreen
 from llmq.tui.screens.stats import StatsScreen
 from tests.store.helpers import local_ms
 
-from .conftest import TOPIC, settle
+from .conftest import TOPIC, hold_cursor_still, settle
 
 SIZE = (80, 24)
 
@@ -44,6 +44,7 @@ def test_code_exercise_with_a_hint_zh(snap_compare: Any, make_app: Callable[...,
         await settle(pilot)
         await pilot.press("ctrl+t")
         await settle(pilot)
+        hold_cursor_still(pilot.app)
 
     assert snap_compare(make_app(lang="zh"), terminal_size=SIZE, run_before=run_before)
 
