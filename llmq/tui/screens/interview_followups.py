@@ -71,7 +71,9 @@ class InterviewFollowupsScreen(TranslatedBindings, ReportsWorkerErrors, OfTheRou
         Binding("4", "rate(4)", N_("Easy"), id="followup.easy"),
         Binding("escape", "leave", N_("Leave"), id="followup.leave"),
         # plain l where no input has the focus; ctrl+l also from a numeric card's input (as in review)
-        Binding("l,ctrl+l", "flip_language", N_("中/EN"), id="followup.language", key_display="l"),
+        Binding("l", "flip_language", N_("中/EN"), id="followup.language"),
+        # its own binding, so the footer shows "ctrl+l" where an input takes the plain l
+        Binding("ctrl+l", "flip_language", N_("中/EN"), id="followup.language", key_display="ctrl+l"),
     ]
 
     class Loaded(Message):
