@@ -149,6 +149,10 @@ _STRUCTURAL = {
     "middle",
     "begin",
     "end",
+    # rendered as their argument (operatorname) or as nothing by design (style switches)
+    "operatorname",
+    "textstyle",
+    "displaystyle",
     *(size + side for size in ("big", "Big", "bigg", "Bigg") for side in ("", "l", "r", "m")),
 }
 

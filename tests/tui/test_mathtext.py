@@ -9,7 +9,7 @@ import pytest
 
 from llmq.bank import load_bank
 from llmq.tui.latex_check import latex_issues
-from llmq.tui.mathtext import latex_to_text, render_math
+from llmq.tui.mathtext import latex_to_text, render_math, unknown_macros
 from tests.bank.sample_bank import TOPIC_YAML, write_bank
 
 
@@ -17,6 +17,8 @@ from tests.bank.sample_bank import TOPIC_YAML, write_bank
     ("latex", "shown"),
     [
         (r"\binom{n}{k}", "C(n, k)"),
+        (r"y = \operatorname{softmax}(x)", "y = softmax(x)"),
+        (r"\tfrac1K\textstyle\sum_k p_k", "1/K∑_k p_k"),
         (r"\binom{K}{2}", "C(K, 2)"),  # was "K2"
         (r"\tbinom{16}{2} = 120", "C(16, 2) = 120"),
         (r"1 - \binom{n-c}{k} \big/ \binom{n}{k}", "1 - C(n-c, k)/ C(n, k)"),
@@ -39,6 +41,12 @@ from tests.bank.sample_bank import TOPIC_YAML, write_bank
 )
 def test_math_reads_as_text(latex: str, shown: str) -> None:
     assert latex_to_text(latex) == shown
+
+
+def test_operator_names_and_style_switches_are_known() -> None:
+    """They render (as their argument, or as nothing), so verify must not call them raw LaTeX."""
+    assert unknown_macros(r"\operatorname{lse}(z) + \textstyle\sum_k x_k + \displaystyle y") == []
+    assert unknown_macros(r"\foo{x}") == ["\\foo"]
 
 
 def test_binomials_in_the_bundled_bank_read_as_text() -> None:
