@@ -250,9 +250,9 @@ class LlmqApp(App[int]):
             if self.recorder is not None:  # before the store closes: a round short of its report is saved abandoned
                 self.recorder.close()
         finally:
-            self._stop_services()
+            self.stop_services()
 
-    def _stop_services(self) -> None:
+    def stop_services(self) -> None:
         # Quitting stops the judge's worker process; the store is closed after the last write.
         try:
             self.judge.close()

@@ -2,14 +2,15 @@
 started from the home screen or the command palette (`i`, "Mock interview…").
 
 The app owns the round's writer (RoundRecorder): a heartbeat while the round runs, and at quit
-(ctrl+q, the terminal closing, kill, kill -INT) a round that has not reached its report is saved
-as abandoned before the store closes (LlmqApp.on_unmount)."""
+(ctrl+q, kill, kill -INT) a round that has not reached its report is saved as abandoned before
+the store closes (LlmqApp.on_unmount); a closed terminal (SIGHUP) saves it and exits at once."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import gc
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -61,9 +62,21 @@ def start_round(app: LlmqApp, plan: RoundPlan, clock: Callable[[], float] | None
     # kill, kill -INT and a closed terminal quit as ctrl+q does, so the round is saved as
     # abandoned at once (a SIGKILL cannot be caught: its round reads abandoned once stale).
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    for sig, handler in ((signal.SIGTERM, app.exit), (signal.SIGINT, app.exit), (signal.SIGHUP, lambda: _terminal_gone(app))):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, app.exit)
+            loop.add_signal_handler(sig, handler)
+
+
+def _terminal_gone(app: LlmqApp) -> None:
+    """SIGHUP: the terminal is gone. Textual's orderly exit would write to it and wait forever
+    (its output thread dies at the first failed write, then the queue to it fills), leaving the
+    process behind; so save the round as abandoned, close the judge and the store, and leave."""
+    try:
+        if app.recorder is not None:
+            app.recorder.close()
+        app.stop_services()
+    finally:
+        os._exit(128 + signal.SIGHUP)
 
 
 class InterviewApp(LlmqApp):

@@ -138,5 +138,23 @@ def test_closing_the_terminal_mid_round_saves_it_as_abandoned(test_bank_dir: Pat
                 (saved,) = store.interviews.rounds(0)  # as stored: no staleness applied at time 0
                 status = saved.status
         assert status == "abandoned" and saved.ended_ms is not None
+        # and the app is gone, not left waiting on the terminal that closed
+        while _apps_of(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _apps_of(tmp_path) == [], "llmq interview still runs after its terminal closed"
     finally:
         term.close()
+
+
+def _apps_of(home: Path) -> list[int]:
+    """The pids of processes started with LLMQ_HOME=home (this test's llmq)."""
+    marker = f"LLMQ_HOME={home}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if marker in (proc / "environ").read_bytes().split(b"\0"):
+                    found.append(int(proc.name))
+            except OSError:  # gone meanwhile, or not ours to read
+                continue
+    return found
