@@ -26,7 +26,7 @@ KEPT = [
     re.compile(r"`[^`\n]*`"),  # code spans: byte-identical to the English
     re.compile(r"\bllmq(?: [a-z]+)+"),  # a command line: `llmq check`, `用法：llmq list`
     re.compile(r"(?:/[\w.\-]+)+"),  # a file's path
-    re.compile(r"\b(?:online softmax|logit soft-capping|KV cache|ALiBi|FlashAttention)\b"),
+    re.compile(r"\b(?:online softmax|logit soft-capping|KV cache|ALiBi|FlashAttention|log-softmax|log-sigmoid)\b"),
 ]
 
 
@@ -194,7 +194,7 @@ def test_verify_in_chinese(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
     out = capsys.readouterr().out
     assert re.search(r"题库无误：共 \d+ 道题，分属 \d+ 个主题", out), out
     assert "参考答案通过，错误答案识别出 6/6，其他写法通过 1/1（1.5 秒）" in out
-    assert "FAILED: 2 道练习中 1 道无误，1 处题库错误 (3.5 s)" in out
+    assert "FAILED: 2 道练习中 1 道无误，1 处题库错误 (3.5 秒，1 个 worker 同时判 1 份提交)" in out
     assert english_runs(out, ["a made-up bank error"]) == [], out
 
 
