@@ -20,7 +20,7 @@ import stat
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -78,12 +78,29 @@ class Pending:
         self.message = message
         self.attempts = 1
         self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[Pending], None]] = []
         self._value: Any = None
         self._error: BaseException | None = None
+        # A series (submit with `seeds`) resolves to a list of verdicts, one per seed judged.
+        self.series = bool(message.get("request", {}).get("seeds"))
 
     def _resolve(self, value: Any = None, error: BaseException | None = None) -> None:
         self._value, self._error = value, error
-        self._done.set()
+        with self._lock:
+            self._done.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for fn in callbacks:
+            fn(self)
+
+    def add_done_callback(self, fn: Callable[[Pending], None]) -> None:
+        """Call `fn(self)` once the answer is in (at once if it is): on the judge's reader
+        thread, so `fn` must be quick and must not raise."""
+        with self._lock:
+            if not self._done.is_set():
+                self._callbacks.append(fn)
+                return
+        fn(self)
 
     def done(self) -> bool:
         return self._done.is_set()
@@ -214,7 +231,8 @@ class Judge:
             if pending is None:
                 continue
             if "verdict" in message:
-                pending._resolve(Verdict.from_dict(message["verdict"]))
+                verdicts = [Verdict.from_dict(v) for v in [message["verdict"], *message.get("series", [])]]
+                pending._resolve(verdicts if pending.series else verdicts[0])
             elif "describe" in message:
                 pending._resolve(message["describe"])
             elif message.get("cancelled"):
@@ -243,14 +261,13 @@ class Judge:
         for p in give_up:
             request = p.message.get("request", {})
             exercise = request.get("exercise", "?")
-            p._resolve(
-                judge_failure(
-                    exercise,
-                    "crash",
-                    "the judge's worker died twice while checking this; it has been restarted",
-                    request.get("seed", 0),
-                )
+            verdict = judge_failure(
+                exercise,
+                "crash",
+                "the judge's worker died twice while checking this; it has been restarted",
+                request.get("seed", 0),
             )
+            p._resolve([verdict] if p.series else verdict)
 
     def _write(self, message: dict[str, Any]) -> None:
         assert self._proc is not None and self._proc.stdin is not None
@@ -288,9 +305,13 @@ class Judge:
         submission: str = "source",
         name: str = "",
         filename: str | None = None,
+        seeds: Sequence[int] = (),
     ) -> Pending:
         """Queue a check; returns at once. `submission` other than "source" judges a bank answer:
-        "reference", or "wrong"/"alternative" with `name` (for `llmq verify`)."""
+        "reference", or "wrong"/"alternative" with `name` (for `llmq verify`). With `seeds`, a
+        series: judged under each seed in turn in one sandbox, and the result is a list of
+        verdicts in the order of `seeds`, shorter when the sandbox could not go on (it ended, or
+        the submission did not load): the seeds left are the caller's to judge again."""
         text, default_name = read_source(source) if submission == "source" else ("", "solution.py")
         request = {
             "exercise": exercise.id,
@@ -298,7 +319,7 @@ class Judge:
             "function": exercise.function,
             "source": text,
             "filename": filename or default_name,
-            "seed": seed if seed is not None else random.randrange(2**31),
+            "seed": seeds[0] if seeds else seed if seed is not None else random.randrange(2**31),
             "timeout_s": timeout_s if timeout_s is not None else float(exercise.timeout_s or CHECK_TIMEOUT_S),
             "examples": examples,
             "shrink": shrink,
@@ -307,6 +328,8 @@ class Judge:
             "name": name,
             "track": getattr(exercise, "track", "cpu"),
         }
+        if seeds:
+            request["seeds"] = list(seeds)
         return self._send({"op": "check", "request": request})
 
     def check(self, exercise: ExerciseLike, source: str | Path, seed: int | None = None, **options: Any) -> Verdict:

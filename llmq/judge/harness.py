@@ -16,7 +16,7 @@ import signal
 import struct
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,15 @@ class Request:
     submission: str = "source"  # source | reference | wrong | alternative
     name: str = ""  # which wrong answer or alternative
     track: str = "cpu"  # "gpu": the sandbox may need the GPU and, without full isolation, sockets (gloo)
+    # `llmq verify`: judge under each of these seeds in turn, in one sandbox (one start, one
+    # prepare, one kill instead of one each); the submission is loaded afresh for every seed, and
+    # each seed has the whole `timeout_s`. Empty: `seed` only.
+    seeds: list[int] = field(default_factory=list)
+
+    @property
+    def series(self) -> list[int]:
+        """The seeds to judge under, in order."""
+        return list(self.seeds) or [self.seed]
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Request:
@@ -230,25 +239,29 @@ def preload(path: str, function: str) -> Preloaded | None:
     return Preloaded(path, text, answer, function, reference, bundle)
 
 
-def judge(request: Request, started: Started, preloaded: Preloaded | None = None) -> Verdict:
-    """The whole run for one submission, in the sandbox `started` (waiting for "prepare"). Never
-    raises for anything the submission does. Kills the sandbox before it returns."""
-    started_at = time.monotonic()
-    isolation: Isolation = "full" if started.isolation == "full" else "limits-only"
-    verdict = Verdict(exercise=request.exercise, status="pass", seed=request.seed, isolation=isolation)
+def judge(request: Request, started: Started, preloaded: Preloaded | None = None) -> list[Verdict]:
+    """The whole run for one submission, in the sandbox `started` (waiting for "prepare"): one
+    verdict per seed of `request.series`, in order, and fewer when the sandbox could not go on
+    (it ended: a timeout, a crash, the memory limit) or the submission could not be loaded; the
+    caller judges the seeds left in sandboxes of their own. Never raises for anything the
+    submission does. Kills the sandbox before it returns."""
     try:
-        return _judge(request, started, verdict, started_at, preloaded if preloaded and preloaded.serves(request) else None)
+        return _judge(request, started, preloaded if preloaded and preloaded.serves(request) else None)
     finally:
         started.kill()
 
 
-def _bank_error(verdict: Verdict, title: str, message: str, started_at: float) -> Verdict:
+def _bank_error(verdict: Verdict, title: str, message: str, started_at: float) -> list[Verdict]:
     verdict.status = "error"
     verdict.checks.append(CheckResult(title, "fail", message))
-    return _finish(verdict, started_at)
+    return [_finish(verdict, started_at)]
 
 
-def _judge(request: Request, started: Started, verdict: Verdict, started_at: float, preloaded: Preloaded | None) -> Verdict:
+def _judge(request: Request, started: Started, preloaded: Preloaded | None) -> list[Verdict]:
+    started_at = time.monotonic()
+    isolation: Isolation = "full" if started.isolation == "full" else "limits-only"
+    seeds = request.series
+    verdict = Verdict(exercise=request.exercise, status="pass", seed=seeds[0], isolation=isolation)
     try:
         answer = preloaded.answer if preloaded else load_answer(request.answer_path)
     except TimeoutError as exc:
@@ -273,28 +286,30 @@ def _judge(request: Request, started: Started, verdict: Verdict, started_at: flo
     verdict.titles = {"zh": {c.title: c.title_zh for c in answer.checks if c.title_zh}}
     deadline = time.monotonic() + request.timeout_s  # the submission's time starts here
 
-    def skip_rest() -> None:
+    def skip_rest(verdict: Verdict) -> None:
         done = len(verdict.checks)
         verdict.checks.extend(CheckResult(t, "skip", "") for t in titles[done:])
 
+    # Whatever fails before the sandbox runs anything fails alike under every seed: one verdict.
     try:
         compile(source, request.filename, "exec")
     except SyntaxError as exc:
         verdict.status = "error"
         verdict.checks.append(CheckResult(NO_FORBIDDEN, "skip", ""))
         verdict.checks.append(CheckResult(titles[1], "fail", sandbox_mod.trimmed_traceback(exc, request.filename)))
-        skip_rest()
-        return _finish(verdict, started_at)
+        skip_rest(verdict)
+        return [_finish(verdict, started_at)]
     found = forbidden_mod.scan(source, answer.forbidden)
     if found:
         verdict.status = "fail"
         verdict.checks.append(CheckResult(NO_FORBIDDEN, "fail", "\n".join(f.message() for f in found)))
-        skip_rest()
-        return _finish(verdict, started_at)
-    verdict.checks.append(CheckResult(NO_FORBIDDEN, "pass", ""))
+        skip_rest(verdict)
+        return [_finish(verdict, started_at)]
 
-    limits = limits_mod.Limits(timeout_s=request.timeout_s, memory_bytes=memory)
+    # The sandbox's CPU limit covers every seed of the series; each seed has its own deadline.
+    limits = limits_mod.Limits(timeout_s=request.timeout_s * len(seeds), memory_bytes=memory)
     box = SandboxProcess(started, request.timeout_s, deadline, memory)
+    verdicts: list[Verdict] = []
     try:
         box.prepare(
             {
@@ -308,13 +323,52 @@ def _judge(request: Request, started: Started, verdict: Verdict, started_at: flo
                 "file_bytes": limits.file_bytes,
             }
         )
+        for index, current in enumerate(seeds):
+            if index:
+                verdict = Verdict(exercise=request.exercise, status="pass", seed=current, isolation=isolation)
+                verdict.titles = verdicts[0].titles
+                started_at = time.monotonic()
+                box.deadline = started_at + request.timeout_s
+            verdicts.append(verdict)
+            verdict.checks.append(CheckResult(NO_FORBIDDEN, "pass", ""))
+            printed = box.output.mark()
+            going_on = _run_seed(replace(request, seed=current, seeds=[]), answer, box, verdict, titles[1], source)
+            verdict.stdout = box.output.text(since=printed)
+            skip_rest(verdict)
+            _finish(verdict, started_at)
+            if not going_on:
+                break
+    except (AnswerModuleBug, SandboxGone) as exc:  # while being prepared: nothing was judged
+        box.close()
+        verdict.checks.append(CheckResult(NO_FORBIDDEN, "pass", ""))
+        if isinstance(exc, AnswerModuleBug):  # its drivers do not run
+            verdict.status = "error"
+            verdict.checks.append(CheckResult(titles[1], "fail", f"the answer module is wrong (please report): {exc}"))
+        else:
+            verdict.status = worst(verdict.status, exc.status)  # type: ignore[assignment]
+            verdict.checks.append(CheckResult(titles[1], "fail", exc.message))
+        verdict.stdout = box.output.text()
+        skip_rest(verdict)
+        verdicts = [_finish(verdict, started_at)]
+    finally:
+        box.close()
+    return verdicts
+
+
+def _run_seed(
+    request: Request, answer: answer_mod.AnswerModule, box: SandboxProcess, verdict: Verdict, loads: str, source: str
+) -> bool:
+    """Load the submission (afresh: its module's globals start over) and run the checks under
+    `request.seed`, filling `verdict`. Whether the sandbox can judge another seed: not after it
+    ended, nor when the submission does not load."""
+    titles = [NO_FORBIDDEN, loads] + [c.title for c in answer.checks]
+    try:
         reply = box.load(source, request.filename, request.function)
         if reply[0] != "loaded":
             verdict.status = "error"
-            verdict.checks.append(CheckResult(titles[1], "fail", _load_message(reply, request)))
-            skip_rest()
-            return _finish(verdict, started_at)
-        verdict.checks.append(CheckResult(titles[1], "pass", ""))
+            verdict.checks.append(CheckResult(loads, "fail", _load_message(reply, request)))
+            return False
+        verdict.checks.append(CheckResult(loads, "pass", ""))
         for spec in answer.checks:
             status, result = run_check(spec, request, answer, box)
             verdict.checks.append(result)
@@ -325,16 +379,14 @@ def _judge(request: Request, started: Started, verdict: Verdict, started_at: flo
                 break
     except AnswerModuleBug as exc:
         verdict.status = "error"
-        verdict.checks.append(CheckResult(titles[1], "fail", f"the answer module is wrong (please report): {exc}"))
+        verdict.checks.append(CheckResult(loads, "fail", f"the answer module is wrong (please report): {exc}"))
+        return False
     except SandboxGone as gone:
         verdict.status = worst(verdict.status, gone.status)  # type: ignore[assignment]
         name = titles[len(verdict.checks)] if len(verdict.checks) < len(titles) else "judge"
         verdict.checks.append(CheckResult(name, "fail", gone.message))
-    finally:
-        box.close()
-        verdict.stdout = box.output.text()
-    skip_rest()
-    return _finish(verdict, started_at)
+        return False
+    return True
 
 
 def _load_message(reply: tuple[Any, ...], request: Request) -> str:
@@ -370,9 +422,11 @@ def _enter(keep: set[int]) -> None:
 
 
 def _judge_and_reply(request: Request, started: Started, nonce: str, verdict_fd: int, preloaded: Preloaded | None = None) -> None:
-    verdict = judge(request, started, preloaded)
+    first, *more = judge(request, started, preloaded)
     usage = resource.getrusage(resource.RUSAGE_SELF)  # the worker acts on the line before we exit
-    line = {"nonce": nonce, "verdict": verdict.to_dict(), "cpu_s": usage.ru_utime + usage.ru_stime}
+    line = {"nonce": nonce, "verdict": first.to_dict(), "cpu_s": usage.ru_utime + usage.ru_stime}
+    if more:  # a series (Request.seeds): the verdicts of the seeds after the first
+        line["series"] = [v.to_dict() for v in more]
     wire.write_all(verdict_fd, json.dumps(line).encode() + b"\n")
 
 
@@ -434,7 +488,7 @@ def judge_here(request: Request) -> Verdict:
     before the answer module loads, then run the checks as the harness does."""
     started = start_sandbox(network=request.track == "gpu")
     try:
-        return judge(request, started)
+        return judge(request, started)[0]
     finally:
         started.kill()  # this process started it: also collects it
         started.jail.close()

@@ -54,8 +54,12 @@ class CapturedOutput:
         if room > 0:
             self.data += chunk[:room]
 
-    def text(self) -> str:
-        text = self.data.decode("utf-8", errors="replace")
+    def mark(self) -> int:
+        """Where the output kept so far ends: `text(since=mark)` is what came after."""
+        return len(self.data)
+
+    def text(self, since: int = 0) -> str:
+        text = self.data[since:].decode("utf-8", errors="replace")
         if self.total > self.cap:
             text += f"\n{OUTPUT_CUT_NOTE} ({self.total} bytes printed)"
         return text

@@ -7,8 +7,9 @@ bank error naming it, never a traceback or a hang of verify.
 from __future__ import annotations
 
 import itertools
+import queue
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -81,15 +82,18 @@ DESCRIBE_WAIT_S = 180.0
 _PLAN_KEYS = ("checks", "wrong_answers", "alternatives", "problems")
 
 
-def _verdict(pending: Pending, exercise: str) -> Verdict:
-    """The verdict, or one saying why there is none: verify never stops at one exercise's trouble."""
+def _series(pending: Pending, exercise: str, seeds: tuple[int, ...]) -> dict[int, Verdict]:
+    """The verdicts of a series by seed: the seeds it judged, in order (Judge.submit with
+    `seeds`); at least the first, with a verdict saying why when the judge gave none."""
     try:
         value = pending.result()
     except Exception as exc:  # noqa: BLE001 - the worker gave up, was closed, or answered an error
-        return judge_failure(exercise, "crash", f"no verdict from the judge: {type(exc).__name__}: {exc}")
-    if isinstance(value, Verdict):
-        return value
-    return judge_failure(exercise, "crash", f"the judge answered {type(value).__name__}, not a verdict")
+        return {seeds[0]: judge_failure(exercise, "crash", f"no verdict from the judge: {type(exc).__name__}: {exc}")}
+    values = value if isinstance(value, list) else [value]
+    judged = {s: v for s, v in zip(seeds, values) if isinstance(v, Verdict)}
+    if seeds[0] not in judged:
+        judged[seeds[0]] = judge_failure(exercise, "crash", f"the judge answered {type(value).__name__}, not verdicts")
+    return judged
 
 
 def _module_fault(verdict: Verdict) -> str | None:
@@ -120,7 +124,7 @@ def _describe(ex: ExerciseLike, pending: Pending) -> tuple[dict[str, Any] | None
     return plan, None
 
 
-Runs = list[tuple[int, Pending]]  # (seed, the verdict to come)
+Runs = list[tuple[int, Verdict]]  # (seed, its verdict)
 
 
 def _seeds_for(ex: ExerciseLike, seeds: tuple[int, ...]) -> tuple[int, ...]:
@@ -146,6 +150,27 @@ def _queue_rank(ex: ExerciseLike, kind: str) -> int:
     return {(True, True): 0, (True, False): 1, (False, True): 2, (False, False): 3}[(gpu, full)]
 
 
+def _dispatch(judges: list[Judge], runs: list[Callable[[Judge], Pending]]) -> list[Pending]:
+    """Start every run, in order, on whichever judge has a slot free: each judge holds as many as
+    it runs at once plus one waiting (so its worker never waits for us), and the next run goes
+    where one finished. Runs vary from milliseconds to a minute, so handing them all out at the
+    start would leave one worker busy while the other has none left. Returns the runs' pendings,
+    in order, without waiting for the last ones."""
+    free: queue.SimpleQueue[Judge] = queue.SimpleQueue()
+    slots = {id(j): getattr(j, "jobs", 1) + 1 for j in judges}
+    for turn in range(max(slots.values())):
+        for j in judges:  # interleaved: the first runs go to every judge in turn
+            if turn < slots[id(j)]:
+                free.put(j)
+    started = []
+    for start in runs:
+        j = free.get()
+        pending = start(j)
+        pending.add_done_callback(lambda _done, j=j: free.put(j))  # type: ignore[misc]
+        started.append(pending)
+    return started
+
+
 def _seed_list(seeds: Iterable[int]) -> str:
     found = sorted(seeds)
     return f"seed{'s' if len(found) != 1 else ''} {', '.join(str(s) for s in found)}"
@@ -160,6 +185,10 @@ def verify(
     """Judge every bank-provided submission of every exercise under every seed (GPU track: the
     first two) on `judge` (or spread over several judges, each its own worker); collect what does
     not hold.
+
+    Each submission's seeds are judged as one series, in one sandbox, the submission loaded
+    afresh for each seed (Judge.submit with `seeds`); each seed's verdict is the one a run of its
+    own would give (tests/judge/test_series.py), and `llmq check --seed N` reproduces it.
 
     A wrong answer caught under some seeds only is a bank error naming the exercise, the answer
     and the seeds it passes under: its checks catch it by luck. An answer module that cannot be
@@ -185,30 +214,29 @@ def verify(
             plans.append((ex, plan))
     # Queue everything first so the worker keeps all its slots busy, the longest runs first (see
     # _queue_rank): short runs then fill the last slots, and no core idles behind one long run.
+    # Each submission goes as one series (all its seeds in one sandbox: one start, one prepare,
+    # one kill); the seeds a series could not judge (its sandbox ended) go again one by one.
     keys = sorted(
-        (
-            (i, kind, name, s)
-            for i, (ex, plan) in enumerate(plans)
-            for kind, name in _submissions(plan)
-            for s in _seeds_for(ex, seeds)
-        ),
+        ((i, kind, name) for i, (ex, plan) in enumerate(plans) for kind, name in _submissions(plan)),
         key=lambda key: (_queue_rank(plans[key[0]][0], key[1]), key[0]),  # stable: bank order within a rank
     )
-    queued: dict[tuple[int, str, str, int], Pending] = {}
-    for i, kind, name, s in keys:
-        quick = kind != "reference"  # bank answers stop at their first failing check, unshrunk
-        queued[(i, kind, name, s)] = next(turns).submit(
-            plans[i][0], submission=kind, name=name, seed=s, shrink=not quick, stop_on_failure=quick
-        )
-    runs: list[tuple[ExerciseLike, dict[str, Any], Runs, list[tuple[str, Runs]], list[tuple[str, Runs]]]] = []
-    for i, (ex, plan) in enumerate(plans):
-        own = _seeds_for(ex, seeds)
-        reference = [(s, queued[(i, "reference", "", s)]) for s in own]
-        wrong = [(name, [(s, queued[(i, "wrong", name, s)]) for s in own]) for name in plan["wrong_answers"]]
-        alternatives = [(name, [(s, queued[(i, "alternative", name, s)]) for s in own]) for name in plan["alternatives"]]
-        runs.append((ex, plan, reference, wrong, alternatives))
 
-    for ex, plan, reference, wrong, alternatives in runs:
+    def run(kind: str, name: str, ex: ExerciseLike, series: tuple[int, ...]) -> Callable[[Judge], Pending]:
+        quick = kind != "reference"  # bank answers stop at their first failing check, unshrunk
+        return lambda j: j.submit(ex, submission=kind, name=name, seeds=series, shrink=not quick, stop_on_failure=quick)
+
+    own = {i: _seeds_for(ex, seeds) for i, (ex, _) in enumerate(plans)}
+    queued = _dispatch(judges, [run(kind, name, plans[i][0], own[i]) for i, kind, name in keys])
+    judged = {key: _series(pending, plans[key[0]][0].id, own[key[0]]) for key, pending in zip(keys, queued)}
+    again = [(key, s) for key in keys for s in own[key[0]] if s not in judged[key]]
+    retried = _dispatch(judges, [run(key[1], key[2], plans[key[0]][0], (s,)) for key, s in again])
+    for (key, s), pending in zip(again, retried):
+        judged[key][s] = _series(pending, plans[key[0]][0].id, (s,))[s]
+
+    for i, (ex, plan) in enumerate(plans):
+        reference = [(s, judged[(i, "reference", "")][s]) for s in own[i]]
+        wrong = [(name, [(s, judged[(i, "wrong", name)][s]) for s in own[i]]) for name in plan["wrong_answers"]]
+        alternatives = [(name, [(s, judged[(i, "alternative", name)][s]) for s in own[i]]) for name in plan["alternatives"]]
         reports.append(_judged(ex, plan, reference, wrong, alternatives, errors))
     order = {ex.id: i for i, ex in enumerate(exercises)}
     reports.sort(key=lambda r: order.get(r.id, len(order)))
@@ -233,25 +261,22 @@ def _judged(
     """One exercise's report from its verdicts (every seed of every submission); adds bank errors
     (a module that does not load, a wrong answer caught under some seeds only) to `errors`."""
     report = ExerciseReport(id=ex.id, reference="fail", problems=[str(p) for p in plan["problems"]])
-    ref_verdicts = [(s, _verdict(p, ex.id)) for s, p in reference]
-    wrong_verdicts = [(name, [(s, _verdict(p, ex.id)) for s, p in runs]) for name, runs in wrong]
-    alt_verdicts = [(name, [(s, _verdict(p, ex.id)) for s, p in runs]) for name, runs in alternatives]
-    every = [v for _, v in ref_verdicts] + [v for _, vs in wrong_verdicts + alt_verdicts for _, v in vs]
+    every = [v for _, v in reference] + [v for _, vs in wrong + alternatives for _, v in vs]
     report.run_s = round(sum(v.elapsed_s for v in every), 2)
     report.cpu_s = round(sum(v.cpu_s for v in every), 2)
     report.wrong_answers_total = len(wrong)
     report.alternatives_total = len(alternatives)
-    fault = next((f for f in (_module_fault(v) for _, v in ref_verdicts) if f is not None), None)
+    fault = next((f for f in (_module_fault(v) for _, v in reference) if f is not None), None)
     if fault is not None:
         error = f"{ex.id}: {fault}"
         errors.append(error)
         report.problems.append(error)
         return report
-    failed = [(s, v) for s, v in ref_verdicts if not v.passed]
+    failed = [(s, v) for s, v in reference if not v.passed]
     report.reference = "fail" if failed else "pass"
     for s, v in failed:
         report.problems.append(f"{ex.id}: the reference does not pass its own checks under seed {s}: {v.status}: {v.summary}")
-    for name, verdicts in wrong_verdicts:
+    for name, verdicts in wrong:
         unjudged = next((f for f in (_module_fault(v) for _, v in verdicts) if f is not None), None)
         passes = [s for s, v in verdicts if v.passed]
         if unjudged is not None:
@@ -268,7 +293,7 @@ def _judged(
             report.problems.append(error)
         else:
             report.wrong_answers_caught += 1
-    for name, verdicts in alt_verdicts:
+    for name, verdicts in alternatives:
         failing = [(s, v) for s, v in verdicts if not v.passed]
         if not failing:
             report.alternatives_passed += 1

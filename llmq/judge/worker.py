@@ -2,6 +2,7 @@
 
 It imports torch, numpy and hypothesis once, then serves JSON lines on stdin/stdout:
   {"op": "check", "id": 1, "request": {...harness.Request...}}  -> {"id": 1, "verdict": {...}}
+      a request with "seeds" (a series, `llmq verify`)          -> {"id": 1, "verdict": {...}, "series": [...]}
   {"op": "describe", "id": 2, "answer_path": "..."}             -> {"id": 2, "describe": {...}}
   {"op": "cancel", "id": 1}                                     -> {"id": 1, "cancelled": true}
   {"op": "ping", "id": 3}                                       -> {"id": 3, "pong": true}
@@ -202,7 +203,7 @@ class Worker:
 
         if job.op == "check":
             request = harness.Request.from_dict(job.payload.get("request", {}))
-            job.deadline = time.monotonic() + harness.ANSWER_LOAD_S + request.timeout_s + GRACE_S
+            job.deadline = time.monotonic() + harness.ANSWER_LOAD_S + request.timeout_s * len(request.series) + GRACE_S
             # The sandbox first, from this clean process; the nonce after, so it never has it.
             gpu_track = job.payload.get("request", {}).get("track") == "gpu"
             if not gpu_track:
@@ -434,8 +435,10 @@ class Worker:
         if isinstance(harness_cpu, (int, float)):
             job.cpu_s += float(harness_cpu)
         verdict = result["verdict"]
-        verdict["cpu_s"] = round(job.cpu_s, 4)
-        self.send({"id": job.id, "verdict": verdict})
+        series = [v for v in result.get("series", []) if isinstance(v, dict)]
+        for each in [verdict, *series]:  # a series shares one sandbox: its CPU time, evenly
+            each["cpu_s"] = round(job.cpu_s / (1 + len(series)), 4)
+        self.send({"id": job.id, "verdict": verdict, **({"series": series} if series else {})})
         _killpg(job.pid)  # not collected yet, so the group is still the harness's own
         with contextlib.suppress(ChildProcessError):
             os.waitpid(job.pid, os.WNOHANG)  # else reap_orphans collects it

@@ -25,6 +25,9 @@ class _Done:
             raise self.error
         return self.value
 
+    def add_done_callback(self, fn: Any) -> None:
+        fn(self)
+
     def cancel(self) -> None:
         self.cancelled = True
 
@@ -44,9 +47,9 @@ class _FakeJudge:
     def submit(self, exercise: ExerciseRef, *args: Any, **kwargs: Any) -> _Done:
         if exercise.answer_path == self.breaks:
             message = f"{self.breaks}: did not finish loading within 10 s (a bank bug; please report)"
-            return _Done(Verdict(exercise.id, "error", [CheckResult(MODULE_LOADS_CHECK, "fail", message)]))
+            return _Done([Verdict(exercise.id, "error", [CheckResult(MODULE_LOADS_CHECK, "fail", message)])])
         passed = kwargs.get("submission") == "reference"
-        return _Done(Verdict(exercise.id, "pass" if passed else "fail"))
+        return _Done([Verdict(exercise.id, "pass" if passed else "fail", seed=s) for s in kwargs["seeds"]])
 
 
 def test_modules_that_hang_or_break_at_import_are_bank_errors_naming_them(tmp_path: Path) -> None:
@@ -101,10 +104,13 @@ class _LuckyJudge(_FakeJudge):
         )
 
     def submit(self, exercise: ExerciseRef, *args: Any, **kwargs: Any) -> _Done:
-        self.seeds.append(kwargs["seed"])
-        lucky = kwargs.get("name") == "w1" and kwargs["seed"] == 3
-        passed = kwargs.get("submission") in ("reference", "alternative") or lucky
-        return _Done(Verdict(exercise.id, "pass" if passed else "fail"))
+        verdicts = []
+        for seed in kwargs["seeds"]:
+            self.seeds.append(seed)
+            lucky = kwargs.get("name") == "w1" and seed == 3
+            passed = kwargs.get("submission") in ("reference", "alternative") or lucky
+            verdicts.append(Verdict(exercise.id, "pass" if passed else "fail", seed=seed))
+        return _Done(verdicts)
 
 
 def test_a_wrong_answer_caught_under_some_seeds_only_is_a_bank_error_naming_it(tmp_path: Path) -> None:

@@ -28,6 +28,9 @@ class _Done:
     def result(self, timeout: float | None = None) -> Any:
         return self.value
 
+    def add_done_callback(self, fn: Any) -> None:
+        fn(self)
+
     def cancel(self) -> None:
         pass
 
@@ -39,17 +42,23 @@ class _RecordingJudge:
         self.jobs = jobs
         self.queued: list[tuple[str, str, str, int]] = []
         self.described: list[Path] = []
+        self.series: list[int] = []  # how many seeds each submit asked for
 
     def submit_describe(self, answer_path: Path) -> _Done:
         self.described.append(answer_path)
         return _Done({"checks": ["matches"], "wrong_answers": ["w1", "lucky"], "alternatives": ["a1"], "problems": []})
 
     def submit(self, exercise: _Exercise, *args: Any, **kwargs: Any) -> _Done:
-        kind, name, seed = kwargs["submission"], kwargs.get("name", ""), kwargs["seed"]
-        self.queued.append((exercise.id, kind, name, seed))
-        passes = kind != "wrong" or (name == "lucky" and seed == 1)
-        check = CheckResult("matches", "pass" if passes else "fail", "")
-        return _Done(Verdict(exercise.id, "pass" if passes else "fail", [check], seed=seed, cpu_s=0.25))
+        """A series: one verdict per seed, in order (Judge.submit with `seeds`)."""
+        kind, name, seeds = kwargs["submission"], kwargs.get("name", ""), kwargs["seeds"]
+        self.series.append(len(seeds))
+        verdicts = []
+        for seed in seeds:
+            self.queued.append((exercise.id, kind, name, seed))
+            passes = kind != "wrong" or (name == "lucky" and seed == 1)
+            check = CheckResult("matches", "pass" if passes else "fail", "")
+            verdicts.append(Verdict(exercise.id, "pass" if passes else "fail", [check], seed=seed, cpu_s=0.25))
+        return _Done(verdicts)
 
 
 def test_the_longest_runs_are_queued_first_and_the_report_keeps_bank_order(tmp_path: Path) -> None:
@@ -68,6 +77,7 @@ def test_the_longest_runs_are_queued_first_and_the_report_keeps_bank_order(tmp_p
     assert [k[0] for k in kinds[-12:]] == ["cpu.a"] * 6 + ["cpu.c"] * 6  # in bank order
     assert {s for ex, _, _, s in judge.queued if ex == "gpu.b"} == {0, 1}  # the GPU track's two seeds
     assert len(judge.queued) == 2 * 4 * 3 + 4 * 2  # every submission once
+    assert sorted(judge.series) == [2] * 4 + [3] * 8  # each submission as one series of its seeds
 
     assert [ex.id for ex in report.exercises] == ["cpu.a", "gpu.b", "cpu.c"]
     for ex in report.exercises:  # each answer judged on its own verdicts, not another's
@@ -88,10 +98,11 @@ def test_several_workers_share_the_runs_each_run_once_and_the_report_says_how_ma
     first, second = (set(j.queued) for j in judges)
     assert not first & second  # no run judged twice
     assert len(first | second) == len(judges[0].queued) + len(judges[1].queued) == 4 * 4 * 3
-    assert abs(len(first) - len(second)) <= 1  # taken in turn
+    assert abs(len(first) - len(second)) <= 3  # each run where one just finished: here, in turn
     # each worker gets long runs (references, alternatives) as well as short ones (wrong answers)
     for judge in judges:
-        assert {kind for _, kind, _, _ in judge.queued} == {"reference", "wrong", "alternative"}
+        kinds = {kind for _, kind, _, _ in judge.queued}
+        assert "wrong" in kinds and kinds & {"reference", "alternative"}
     assert sorted(judges[0].described + judges[1].described) == sorted(ex.answer_path for ex in exercises)
     assert (report.workers, report.jobs) == (2, 4)
     assert [ex.id for ex in report.exercises] == ["cpu.a", "cpu.b", "cpu.c", "cpu.d"]
@@ -99,6 +110,59 @@ def test_several_workers_share_the_runs_each_run_once_and_the_report_says_how_ma
     last = render_verify_report(report).splitlines()[-1]
     assert last.startswith("FAILED: 0 of 4 exercises hold, 4 bank errors (")  # each has a "lucky" wrong answer
     assert last.endswith(" s, 4 submissions at a time on 2 workers)")
+
+
+class _Held(_Done):
+    """A run that is still going when verify hands out the next ones (it never says it is done)."""
+
+    def add_done_callback(self, fn: Any) -> None:
+        pass
+
+
+class _StuckJudge(_RecordingJudge):
+    """A worker busy with long runs for the whole of verify's handing out."""
+
+    def submit(self, exercise: _Exercise, *args: Any, **kwargs: Any) -> _Done:
+        return _Held(super().submit(exercise, *args, **kwargs).value)
+
+
+def test_runs_go_where_a_slot_is_free_not_to_a_busy_worker(tmp_path: Path) -> None:
+    exercises = [_Exercise(f"cpu.{name}", tmp_path / f"{name}.py") for name in "abcd"]
+    busy, idle = _StuckJudge(jobs=2), _RecordingJudge(jobs=2)
+    report = verify(exercises, [busy, idle], seeds=(0, 1, 2))  # type: ignore[arg-type]
+    assert len(busy.series) == 2 + 1  # its two slots and one run waiting, no more
+    assert len(busy.series) + len(idle.series) == 4 * 4  # every submission once, as one series
+    assert [ex.id for ex in report.exercises] == ["cpu.a", "cpu.b", "cpu.c", "cpu.d"]
+    assert all(ex.reference == "pass" and ex.wrong_answers_caught == 1 for ex in report.exercises)
+
+
+class _CutShort:
+    """A judge whose series stop after their first seed (as when a sandbox ends), and which
+    judges single seeds as asked."""
+
+    jobs = 2
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, tuple[int, ...]]] = []
+
+    def submit_describe(self, answer_path: Path) -> Any:
+        return _Done({"checks": ["matches"], "wrong_answers": ["w1"], "alternatives": [], "problems": []})
+
+    def submit(self, exercise: Any, *args: Any, **kwargs: Any) -> Any:
+        seeds = tuple(kwargs["seeds"])
+        self.asked.append((kwargs["submission"], seeds))
+        passes = kwargs["submission"] == "reference"
+        return _Done([Verdict(exercise.id, "pass" if passes else "fail", seed=seeds[0])])
+
+
+def test_verify_judges_the_seeds_a_series_left_one_by_one(tmp_path: Path) -> None:
+    judge = _CutShort()
+    report = verify([_Exercise("t.cut", tmp_path / "cut.py")], judge, seeds=(0, 1, 2))  # type: ignore[arg-type]
+    assert sorted(judge.asked) == sorted(
+        [("reference", (0, 1, 2)), ("wrong", (0, 1, 2))] + [(kind, (s,)) for kind in ("reference", "wrong") for s in (1, 2)]
+    )
+    (ex,) = report.exercises
+    assert report.ok and ex.reference == "pass" and ex.wrong_answers_caught == 1
 
 
 def test_two_runs_per_core_two_per_worker_at_most_eight() -> None:
