@@ -77,7 +77,7 @@ def _texts(alphabet, max_size):
     return st.lists(st.sampled_from(alphabet), max_size=max_size).map("".join)
 
 
-# and runs of one letter, where overlapping occurrences make the replacement order matter
+# Texts of ALPHABET, and runs of a's (texts of "ab"), where overlapping occurrences make the replacement order matter
 TEXTS = st.one_of(_texts(ALPHABET, 24), _texts("ab", 16))
 
 
