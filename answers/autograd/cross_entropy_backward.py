@@ -244,7 +244,7 @@ WRONG_ANSWERS = {
         ("(d / keep.sum())", "(d / keep.numel())"),
     ),
     "no max subtraction: exp(1e4) overflows to inf and the gradient is NaN": edited(
-        _BASE, ("z = z - z.amax(dim=-1, keepdim=True)\n", "")
+        _BASE, ("z = z - z.amax(dim=-1, keepdim=True)\n    ", "")
     ),
     "the gradient of the summed loss (the mean's 1 / n_valid missing)": edited(_BASE, ("(d / keep.sum())", "d")),
     "sign error: onehot - softmax": edited(_BASE, ("d = (p - onehot)", "d = (onehot - p)")),

@@ -88,6 +88,13 @@ def problems(answer: AnswerModule) -> list[str]:
         )
     if not answer.alternatives:
         found.append(f"{where}: ALTERNATIVES is empty; at least one correct answer written differently is required")
+    # A wrong answer that does not compile "fails" without a check ever running: it tests nothing.
+    for table, entries in (("WRONG_ANSWERS", answer.wrong_answers), ("ALTERNATIVES", answer.alternatives)):
+        for name, source in entries.items():
+            try:
+                compile(source, "solution.py", "exec")
+            except SyntaxError as exc:
+                found.append(f"{where}: {table} entry {name!r} is not valid Python (line {exc.lineno}: {exc.msg})")
     return found
 
 

@@ -56,6 +56,15 @@ def test_no_wrong_answers_and_no_alternative_are_both_reported(tmp_path: Path) -
     ]
 
 
+def test_a_wrong_answer_or_alternative_that_does_not_compile_is_reported(tmp_path: Path) -> None:
+    # An edit that leaves an indented line behind: "caught" by its syntax error, no check run.
+    broken = {"misindented": "def double(x):\n    y = x\n        return 2 * y\n"}
+    path = write_module(tmp_path, MIN_WRONG_ANSWERS, alternatives={**ALTERNATIVE, **broken})
+    assert problems(load(path)) == [f"{path}: ALTERNATIVES entry 'misindented' is not valid Python (line 3: unexpected indent)"]
+    path.write_text(path.read_text().replace("WRONG_ANSWERS = {", f"WRONG_ANSWERS = {{**{broken!r}, ", 1))
+    assert f"{path}: WRONG_ANSWERS entry 'misindented' is not valid Python (line 3: unexpected indent)" in problems(load(path))
+
+
 def test_the_minimum_is_six() -> None:
     """Issue 12: six wrong answers per exercise (docs/answer-modules.md tells writers so)."""
     assert MIN_WRONG_ANSWERS == 6
