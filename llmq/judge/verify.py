@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from llmq.judge.client import ExerciseLike, Judge, Pending
-from llmq.judge.verdict import Verdict, judge_failure
+from llmq.judge.verdict import LOADS, Verdict, judge_failure
 from llmq.l10n import N_, _, ngettext
 
 # Each bank submission is judged under each of these seeds (fixed, so a run is reproducible): a
@@ -102,6 +102,15 @@ def _module_fault(verdict: Verdict) -> str | None:
         if check.name == MODULE_LOADS_CHECK and check.status == "fail":
             return check.message or verdict.summary or "the answer module did not load"
     return None
+
+
+def _load_failure(verdict: Verdict, function: str) -> str | None:
+    """The first line of the message when the submission itself did not load (a syntax error, no
+    such function, raised at import), else None."""
+    failed = next((c for c in verdict.checks if c.status == "fail"), None)
+    if failed is None or failed.name != LOADS.format(function=function):
+        return None
+    return (failed.message.strip().splitlines() or ["it did not load"])[-1]
 
 
 def _describe(ex: ExerciseLike, pending: Pending) -> tuple[dict[str, Any] | None, str | None]:
@@ -279,8 +288,15 @@ def _judged(
     for name, verdicts in wrong:
         unjudged = next((f for f in (_module_fault(v) for _, v in verdicts) if f is not None), None)
         passes = [s for s, v in verdicts if v.passed]
+        unloadable = next((f for f in (_load_failure(v, ex.function) for _, v in verdicts) if f is not None), None)
         if unjudged is not None:
             report.problems.append(f"{ex.id}: wrong answer {name!r} was not judged: {unjudged}")
+        elif unloadable is not None:
+            error = (
+                f"{ex.id}: wrong answer {name!r} does not load, so it fails with no check run (it tests nothing): {unloadable}"
+            )
+            errors.append(error)
+            report.problems.append(error)
         elif len(passes) == len(verdicts):
             report.problems.append(f"{ex.id}: wrong answer {name!r} passes every check (the checks are too weak)")
         elif passes:

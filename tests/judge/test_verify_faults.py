@@ -10,7 +10,7 @@ from typing import Any
 
 from llmq.judge.client import ExerciseRef, JudgeUnavailable
 from llmq.judge.commands import verify_exercises
-from llmq.judge.verdict import CheckResult, Verdict
+from llmq.judge.verdict import LOADS, CheckResult, Verdict
 from llmq.judge.verify import MODULE_LOADS_CHECK, render_verify_report, verify
 
 
@@ -130,3 +130,26 @@ def test_the_gpu_track_runs_two_seeds(tmp_path: Path) -> None:
     gpu = type("GpuRef", (), {"id": ref.id, "answer_path": ref.answer_path, "function": "f", "timeout_s": 10.0, "track": "gpu"})()
     report = verify([gpu], judge)  # type: ignore[arg-type, list-item]
     assert sorted(set(judge.seeds)) == [0, 1] and report.ok  # seed 3, w1's lucky one, is not among them
+
+
+class _UnloadableJudge(_LuckyJudge):
+    """Wrong answer "w2" does not load (a syntax error): every seed "fails" before any check runs."""
+
+    def submit(self, exercise: ExerciseRef, *args: Any, **kwargs: Any) -> _Done:
+        if kwargs.get("name") != "w2":
+            return super().submit(exercise, *args, **kwargs)
+        loads = CheckResult(
+            LOADS.format(function="f"), "fail", '  File "solution.py", line 7\nIndentationError: unexpected indent'
+        )
+        return _Done([Verdict(exercise.id, "error", [loads], seed=s) for s in kwargs["seeds"]])
+
+
+def test_a_wrong_answer_that_does_not_load_is_a_bank_error_not_a_catch(tmp_path: Path) -> None:
+    report = verify([ExerciseRef("t.unloadable", tmp_path / "u.py", "f")], _UnloadableJudge(), seeds=(0, 1))  # type: ignore[arg-type]
+    assert report.ok is False
+    assert report.bank_errors == [
+        "t.unloadable: wrong answer 'w2' does not load, so it fails with no check run (it tests nothing): "
+        "IndentationError: unexpected indent"
+    ]
+    (ex,) = report.exercises
+    assert ex.wrong_answers_caught == 1 and ex.wrong_answers_total == 2  # w1 (lucky under seed 3 only) counts, w2 does not
