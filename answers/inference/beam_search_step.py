@@ -246,7 +246,9 @@ def beam_search_step(beam_scores, log_probs, num_beams):
 }
 
 ALTERNATIVES = {
-    "Python: sort each batch item's candidates by (-score, candidate index)": """
+    "Python: the K smallest (-score, candidate index) pairs of each batch item (heapq.nsmallest)": """
+import heapq
+
 import torch
 
 def beam_search_step(beam_scores, log_probs, num_beams):
@@ -255,7 +257,7 @@ def beam_search_step(beam_scores, log_probs, num_beams):
     scores, parents, tokens = [], [], []
     for b in range(rows // num_beams):
         block = total[b * num_beams:(b + 1) * num_beams].reshape(-1).tolist()
-        best = sorted(range(len(block)), key=lambda c: (-block[c], c))[:num_beams]
+        best = [c for _, c in heapq.nsmallest(num_beams, zip([-x for x in block], range(len(block))))]
         for c in best:
             parents.append(b * num_beams + c // vocab)
             tokens.append(c % vocab)
