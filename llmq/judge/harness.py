@@ -170,6 +170,11 @@ def run_check(spec: CheckSpec, request: Request, answer: answer_mod.AnswerModule
     except SandboxGone:
         raise
     except BaseException as raw:
+        if box.dead is not None:
+            # The sandbox ended (or the deadline passed between examples) while hypothesis ran:
+            # that is the outcome, whatever hypothesis made of it (an example that stops before
+            # its first draw reads to it as FlakyStrategyDefinition).
+            raise box.dead from None
         exc = _unwrap(raw)
         if failures and not isinstance(exc, (CheckFailed, SubmissionRaised, AnswerModuleBug)):
             # Shrinking was cut short (or hypothesis complained about the cut): the last failure
@@ -290,7 +295,8 @@ def _judge(request: Request, started: Started, preloaded: Preloaded | None) -> l
         done = len(verdict.checks)
         verdict.checks.extend(CheckResult(t, "skip", "") for t in titles[done:])
 
-    # Whatever fails before the sandbox runs anything fails alike under every seed: one verdict.
+    # Whatever fails before the sandbox runs anything fails alike under every seed (nothing drawn
+    # or called): the same verdict for each.
     try:
         compile(source, request.filename, "exec")
     except SyntaxError as exc:
@@ -298,13 +304,13 @@ def _judge(request: Request, started: Started, preloaded: Preloaded | None) -> l
         verdict.checks.append(CheckResult(NO_FORBIDDEN, "skip", ""))
         verdict.checks.append(CheckResult(titles[1], "fail", sandbox_mod.trimmed_traceback(exc, request.filename)))
         skip_rest(verdict)
-        return [_finish(verdict, started_at)]
+        return _every_seed(_finish(verdict, started_at), seeds)
     found = forbidden_mod.scan(source, answer.forbidden)
     if found:
         verdict.status = "fail"
         verdict.checks.append(CheckResult(NO_FORBIDDEN, "fail", "\n".join(f.message() for f in found)))
         skip_rest(verdict)
-        return [_finish(verdict, started_at)]
+        return _every_seed(_finish(verdict, started_at), seeds)
 
     # The sandbox's CPU limit covers every seed of the series; each seed has its own deadline.
     limits = limits_mod.Limits(timeout_s=request.timeout_s * len(seeds), memory_bytes=memory)
@@ -353,6 +359,10 @@ def _judge(request: Request, started: Started, preloaded: Preloaded | None) -> l
     finally:
         box.close()
     return verdicts
+
+
+def _every_seed(verdict: Verdict, seeds: list[int]) -> list[Verdict]:
+    return [replace(verdict, seed=s) for s in seeds]
 
 
 def _run_seed(
