@@ -46,3 +46,19 @@ def test_a_series_stops_where_its_sandbox_ends(judge: Judge) -> None:
     assert [v.seed for v in series] == [0, 1]  # seed 2 was not judged: no verdict claims it was
     assert series[0].status == "pass"
     assert series[1].status == "crash" and "exit" in series[1].summary
+
+
+def test_a_series_refused_before_it_runs_has_the_same_verdict_under_every_seed(judge: Judge) -> None:
+    forbidden = GOOD.replace(
+        "torch.softmax(", "torch.nn.functional.scaled_dot_product_attention(q, k, v) if False else torch.softmax(", 1
+    )
+    for source, status in ((GOOD.replace("def ", "def def ", 1), "error"), (forbidden, "fail")):
+        series = judge.submit(GQA, source, seeds=(0, 1, 2)).result()
+        alone = judge.submit(GQA, source, seed=1).result()
+        assert [v.seed for v in series] == [0, 1, 2]  # nothing left for verify to judge again
+        assert [v.status for v in series] == [status] * 3 and alone.status == status
+        assert _outline(series[1]) == _outline(alone)
+        failed = next(c for c in alone.checks if c.status == "fail")
+        assert failed.name == (
+            "uses no forbidden call" if status == "fail" else "solution loads and defines `grouped_query_attention`"
+        )
