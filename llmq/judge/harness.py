@@ -434,7 +434,8 @@ def _enter(keep: set[int]) -> None:
 def _judge_and_reply(request: Request, started: Started, nonce: str, verdict_fd: int, preloaded: Preloaded | None = None) -> None:
     first, *more = judge(request, started, preloaded)
     usage = resource.getrusage(resource.RUSAGE_SELF)  # the worker acts on the line before we exit
-    line = {"nonce": nonce, "verdict": first.to_dict(), "cpu_s": usage.ru_utime + usage.ru_stime}
+    # Ours, and the sandbox's processes as judge() read them when it killed them.
+    line = {"nonce": nonce, "verdict": first.to_dict(), "cpu_s": usage.ru_utime + usage.ru_stime + started.cpu_s}
     if more:  # a series (Request.seeds): the verdicts of the seeds after the first
         line["series"] = [v.to_dict() for v in more]
     wire.write_all(verdict_fd, json.dumps(line).encode() + b"\n")

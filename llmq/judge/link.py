@@ -74,6 +74,10 @@ class Started:
     req_w: int
     resp_r: int
     out_r: int
+    # CPU seconds of the sandbox's processes under its supervisor, read at the first kill(): they
+    # end with the jail and are collected by nobody who counts them (orphans of the worker).
+    cpu_s: float = 0.0
+    killed: bool = False
 
     @property
     def isolation(self) -> str:
@@ -85,7 +89,49 @@ class Started:
 
     def kill(self) -> None:
         """Every process of the submission goes, and its folder (any holder of the handle may)."""
+        if not self.killed:
+            self.killed = True
+            self.cpu_s = descendants_cpu_s(self.jail.pid)
         self.jail.kill()
+
+    def kill_cpu_s(self) -> float:
+        """kill(), then the CPU seconds counted at the first kill in this process."""
+        self.kill()
+        return self.cpu_s
+
+
+_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def descendants_cpu_s(pid: int) -> float:
+    """CPU seconds of the processes under `pid` that are still there (running or not yet
+    collected), each with the CPU of the children it collected itself (Linux /proc; 0 elsewhere)."""
+    total, todo, seen = 0.0, [pid], {pid}
+    while todo:
+        parent = todo.pop()
+        try:
+            threads = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for tid in threads:
+            try:
+                with open(f"/proc/{parent}/task/{tid}/children") as listed:
+                    children = [int(c) for c in listed.read().split()]
+            except (OSError, ValueError):
+                continue
+            for child in children:
+                if child in seen:
+                    continue
+                seen.add(child)
+                todo.append(child)
+                try:
+                    with open(f"/proc/{child}/stat") as stat:
+                        # after "pid (name) ": utime, stime, cutime, cstime are fields 12-15
+                        fields = stat.read().rsplit(")", 1)[1].split()
+                    total += sum(int(f) for f in fields[11:15]) / _TICKS_PER_S
+                except (OSError, IndexError, ValueError):
+                    continue
+    return total
 
 
 def start_sandbox(gpu: bool = False, network: bool = False) -> Started:

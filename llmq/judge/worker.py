@@ -299,10 +299,11 @@ class Worker:
             self.nonces.release(job.nonce)
             job.nonce = -1
 
-    def end_sandbox(self, job: Job) -> None:
-        """Kill the sandbox (its whole jail), collect it, remove its folder."""
+    def end_sandbox(self, job: Job, counted: bool = False) -> None:
+        """Kill the sandbox (its whole jail), collect it, remove its folder. `counted`: the
+        harness's verdict line already counts the CPU of the sandbox's processes."""
         assert job.sandbox is not None
-        job.cpu_s += _end(job.sandbox)
+        job.cpu_s += _end(job.sandbox, counted)
         job.sandbox = None
 
     # -- the spare sandbox
@@ -429,7 +430,7 @@ class Worker:
         os.close(job.fd)
         del self.running[job.fd]
         if job.sandbox is not None:
-            self.end_sandbox(job)  # every process of the submission is gone before the verdict
+            self.end_sandbox(job, counted=True)  # every process of the submission is gone before the verdict
         self.forget_nonce(job)
         harness_cpu = result.get("cpu_s")
         if isinstance(harness_cpu, (int, float)):
@@ -538,18 +539,21 @@ class Worker:
             self.spare = None
 
 
-def _end(started: Started) -> float:
+def _end(started: Started, counted: bool = False) -> float:
     """Kill a sandbox (its whole jail), collect it, remove its folder; the CPU seconds its
-    processes used (those its supervisor waited for)."""
+    processes used: its supervisor's and what that collected (wait4), and, unless `counted`
+    elsewhere (the harness that killed them says in its verdict line), the processes still
+    under the supervisor, read before the kill (Started.kill)."""
     jail = started.jail
-    cpu_s = 0.0
+    sandbox_cpu_s = started.kill_cpu_s()  # killed ones may linger a moment: count them once only
+    cpu_s = 0.0 if counted else sandbox_cpu_s
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(jail.pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(jail.pid, signal.SIGKILL)  # one ended just after its start may not lead its group yet
     try:
         _, _, usage = os.wait4(jail.pid, 0)
-        cpu_s = usage.ru_utime + usage.ru_stime
+        cpu_s += usage.ru_utime + usage.ru_stime
     except ChildProcessError:
         pass
     jail.kill()  # the rest: its folder (limits only); idempotent
