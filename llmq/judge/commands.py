@@ -155,6 +155,7 @@ def quick_verdict(exercise: ExerciseLike, source: str, filename: str, seed: int 
     def refused(status: str, results: list[CheckResult]) -> Verdict:
         verdict.status = status  # type: ignore[assignment]
         verdict.checks = results
+        verdict.ran = False
         done = {c.name for c in results}
         verdict.checks += [CheckResult(t, "skip", "") for t in [NO_FORBIDDEN, loads, *titles] if t not in done]
         return finish(verdict, time.monotonic() - started)

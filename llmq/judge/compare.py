@@ -268,12 +268,13 @@ def state_change(before: ArgState, after: ArgState) -> str | None:
     if before.grad != after.grad:
         if before.grad is None and after.grad is not None:
             found.append(
-                f"its .grad was None, now a {after.grad[0]} tensor of shape {after.grad[1]}: a backward() reached an input"
+                f"its .grad was None, now a {after.grad[0]} tensor of shape {after.grad[1]}: a backward() reached the input, "
+                "or the solution set its .grad"
             )
         elif after.grad is None:
             found.append("its .grad was cleared")
         else:
-            found.append("its .grad changed: a backward() accumulated into it")
+            found.append("its .grad changed: a backward() accumulated into it, or the solution wrote to it")
     if before.storage != after.storage:
         if before.storage[0] != after.storage[0]:
             found.append("its storage was replaced: a `.set_()` or `.data = ...` on an input")

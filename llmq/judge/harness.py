@@ -362,6 +362,8 @@ def _judge(request: Request, started: Started, preloaded: Preloaded | None) -> l
 
 
 def _every_seed(verdict: Verdict, seeds: list[int]) -> list[Verdict]:
+    """A verdict reached before the solution ran (nothing drawn or called), for each seed."""
+    verdict.ran = False
     return [replace(verdict, seed=s) for s in seeds]
 
 

@@ -73,9 +73,11 @@ TEMPLATES: tuple[str, ...] = (
     ),
     N_("a `.half()`/`.bfloat16()`, an autocast region, or a table built in half precision"),
     N_("requires_grad was {before}, now {after}: a `requires_grad_()` on an input"),
-    N_("its .grad was None, now a {dtype} tensor of shape {shape}: a backward() reached an input"),
+    N_(
+        "its .grad was None, now a {dtype} tensor of shape {shape}: a backward() reached the input, or the solution set its .grad"
+    ),
     N_("its .grad was cleared"),
-    N_("its .grad changed: a backward() accumulated into it"),
+    N_("its .grad changed: a backward() accumulated into it, or the solution wrote to it"),
     N_("its storage was replaced: a `.set_()` or `.data = ...` on an input"),
     N_("its storage was resized from {before} to {after} bytes: a `.resize_()` on an input"),
     # link.py: the sandbox's answers and ends

@@ -55,6 +55,9 @@ class Verdict:
     # system cannot isolate: resource limits only). A verdict that never ran a sandbox says the
     # least, "limits-only", so that it never claims more than held.
     isolation: Isolation = "limits-only"
+    # False: refused before the solution ran at all (a syntax error, a forbidden call, no such
+    # function), so no sandbox held anything; the report says that instead of the isolation.
+    ran: bool = True
     # The answer module's check titles in other languages: {"zh": {English title: Chinese title}}.
     # `checks[].name` stays English (CONTRACTS.md); the report and the app show these.
     titles: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -132,11 +135,14 @@ ISOLATION_TEXT = {
     "full": N_("sandbox: full isolation (namespaces, seccomp)"),
     "limits-only": N_("sandbox: limits only — this system cannot isolate; the submission could read your files"),
 }
+NOT_RUN_TEXT = N_("sandbox: not used — the solution was refused before it ran")
 
 
 def isolation_text(verdict: Verdict) -> str:
     """One line saying how the submission was isolated (the report and the app say it once), in
     the interface's language."""
+    if not verdict.ran:
+        return _(NOT_RUN_TEXT)
     return _(ISOLATION_TEXT.get(verdict.isolation, ISOLATION_TEXT["limits-only"]))
 
 

@@ -196,6 +196,12 @@ def test_broken_files_are_answered_without_starting_the_worker(
     assert verdict["status"] == status and verdict["seed"] == 4
     (bad,) = [c for c in verdict["checks"] if c["status"] == "fail"]
     assert bad["name"] == failing and words in bad["message"]
+    assert verdict["ran"] is False and verdict["isolation"] == "limits-only"  # the JSON never claims more
+    text = io.StringIO()
+    commands.check_file(GQA, solution, seed=4, out=text)
+    # The report says no sandbox was needed, not that this system cannot isolate (it can).
+    assert "sandbox: not used — the solution was refused before it ran" in text.getvalue()
+    assert "cannot isolate" not in text.getvalue()
 
 
 @pytest.mark.parametrize("kind", sorted(BROKEN))
@@ -208,6 +214,8 @@ def test_the_quick_answer_is_the_judges_answer(kind: str, judge) -> None:
     assert quick is not None
     assert (quick.status, quick.summary) == (slow.status, slow.summary)
     assert [(c.name, c.status, c.message) for c in quick.checks] == [(c.name, c.status, c.message) for c in slow.checks]
+    # The judge loads the module in the sandbox to find a missing function; the others never run.
+    assert slow.ran is (kind == "missing function") and quick.ran is False
 
 
 def test_a_file_that_may_run_code_at_load_is_left_to_the_judge() -> None:

@@ -136,7 +136,7 @@ def test_how_an_argument_changed_reads_in_chinese(zh: None) -> None:
     assert "requires_grad_()" in text, text
     for how in [
         "its .grad was cleared",
-        "its .grad changed: a backward() accumulated into it",
+        "its .grad changed: a backward() accumulated into it, or the solution wrote to it",
         "its storage was replaced: a `.set_()` or `.data = ...` on an input",
         "its storage was resized from 12 to 24 bytes: a `.resize_()` on an input",
         "it was replaced",

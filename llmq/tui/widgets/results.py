@@ -94,7 +94,7 @@ def render_verdict(verdict: Verdict, card_title: Callable[[str], str | None] | N
         )
     for note in verdict.notes:
         text.append(_("\nnote: {note}").format(note=note), style="italic")
-    text.append(f"\n{isolation_text(verdict)}", style="dim" if verdict.isolation == "full" else "bold yellow")
+    text.append(f"\n{isolation_text(verdict)}", style="dim" if verdict.isolation == "full" or not verdict.ran else "bold yellow")
     if verdict.stdout:
         text.append("\n" + _("output:"), style="dim")
         for line in verdict.stdout.splitlines()[:20]:
