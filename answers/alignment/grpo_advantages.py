@@ -68,19 +68,6 @@ BOUNDARY_CASES = [
 
 
 @check(
-    "float64 input is computed in float64: rewards near 1e4 with a spread of 1, within 1e-10",
-    zh="float64 输入全程用 float64 计算：奖励在 1e4 附近、离散程度为 1，误差在 1e-10 内",
-    examples=3,
-    teaches=["training.float64_compute"],
-)
-def float64_precision(ctx):
-    n, g = ctx.draw(SIZES)
-    rewards = 1e4 + ctx.randn(n, g, dtype=torch.float64)
-    out, expected = _call(ctx, rewards, "default")
-    ctx.assert_close(out, expected, dtype=torch.float64, rtol=1e-10, atol=1e-10)
-
-
-@check(
     "boundary cases every run: one prompt and several, G = 2 and 64, an all-equal group, spreads of 1e-6, rewards near 100",
     zh="每次都测的边界情况：一个和多个 prompt，G = 2 和 64，组内全部相等，离散程度 1e-6，奖励在 100 附近",
     examples=1,
@@ -96,6 +83,19 @@ def boundary_cases(ctx):
         rewards = torch.tensor([[1.0, 1.0, 1.0], [0.0, 1.0, 1.0]], dtype=dtype)  # all-equal and mixed groups
         out, expected = _call(ctx, rewards, "default")
         ctx.assert_close(out, expected, dtype=dtype)
+
+
+@check(
+    "float64 input is computed in float64: rewards near 1e4 with a spread of 1, within 1e-10",
+    zh="float64 输入全程用 float64 计算：奖励在 1e4 附近、离散程度为 1，误差在 1e-10 内",
+    examples=3,
+    teaches=["training.float64_compute"],
+)
+def float64_precision(ctx):
+    n, g = ctx.draw(SIZES)
+    rewards = 1e4 + ctx.randn(n, g, dtype=torch.float64)
+    out, expected = _call(ctx, rewards, "default")
+    ctx.assert_close(out, expected, dtype=torch.float64, rtol=1e-10, atol=1e-10)
 
 
 @check(
