@@ -89,21 +89,6 @@ def matches_reference(ctx):
     ctx.assert_close(out, expected, dtype=dtype)
 
 
-@check(
-    "float64 input is computed in float64 (rtol 1e-10)",
-    zh="float64 输入全程用 float64 计算（rtol 1e-10）",
-    examples=2,
-    teaches=["training.float64_compute"],
-)
-def float64_precision(ctx):
-    x, memory, weights = _case(ctx, torch.float64, 2, 5, 9, 2, 8, scale=3.0)
-    mask = random_mask(ctx, 2, 9)
-    out = ctx.call(x, memory, weights, 2, key_padding_mask=mask)
-    ctx.assert_close(
-        out, ctx.reference(x, memory, weights, 2, key_padding_mask=mask), dtype=torch.float64, rtol=1e-10, atol=1e-10
-    )
-
-
 def _mask(rows):
     return torch.tensor([[c == "1" for c in row] for row in rows])
 
@@ -141,6 +126,21 @@ def boundary_regimes(ctx):
             ctx.assert_close(out, ctx.reference(x, memory, weights, h, **kw), dtype=torch.float32, **tol)
         except CheckFailed as exc:
             raise CheckFailed(f"{what}: {exc}") from None
+
+
+@check(
+    "float64 input is computed in float64 (rtol 1e-10)",
+    zh="float64 输入全程用 float64 计算（rtol 1e-10）",
+    examples=2,
+    teaches=["training.float64_compute"],
+)
+def float64_precision(ctx):
+    x, memory, weights = _case(ctx, torch.float64, 2, 5, 9, 2, 8, scale=3.0)
+    mask = random_mask(ctx, 2, 9)
+    out = ctx.call(x, memory, weights, 2, key_padding_mask=mask)
+    ctx.assert_close(
+        out, ctx.reference(x, memory, weights, 2, key_padding_mask=mask), dtype=torch.float64, rtol=1e-10, atol=1e-10
+    )
 
 
 @check(
