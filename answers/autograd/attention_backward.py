@@ -173,18 +173,6 @@ def matches_reference(ctx):
     _compare(ctx, ctx.call(*args, **kw), _expected(ctx, *args, **kw), dtype)
 
 
-@check(
-    "float64 input is computed in float64 (rtol 1e-12: a float32 step fails)",
-    zh="float64 输入全程用 float64 计算（rtol 1e-12：有一步用 float32 就不通过）",
-    examples=2,
-    teaches=["training.float64_compute"],
-)
-def float64_precision(ctx):
-    args = _inputs(ctx, torch.float64, (2,), 16, 16, 32, 16)
-    kw = {"causal": ctx.draw(st.booleans())}
-    _compare(ctx, ctx.call(*args, **kw), _expected(ctx, *args, **kw), torch.float64, rtol=FLOAT64_RTOL)
-
-
 # (leading dims, Tq, Tk, D, Dv, scale of q and k, keyword arguments): every regime of the docstring.
 REGIMES = [
     ((), 1, 1, 1, 1, 1.0, {}),  # one query, one key: P = 1
@@ -213,6 +201,18 @@ def boundary_regimes(ctx):
         for lead, tq, tk, d, dv, scale, kw in REGIMES:
             args = _inputs(ctx, dtype, lead, tq, tk, d, dv, scale)
             _compare(ctx, ctx.call(*args, **kw), _expected(ctx, *args, **kw), dtype)
+
+
+@check(
+    "float64 input is computed in float64 (rtol 1e-12: a float32 step fails)",
+    zh="float64 输入全程用 float64 计算（rtol 1e-12：有一步用 float32 就不通过）",
+    examples=2,
+    teaches=["training.float64_compute"],
+)
+def float64_precision(ctx):
+    args = _inputs(ctx, torch.float64, (2,), 16, 16, 32, 16)
+    kw = {"causal": ctx.draw(st.booleans())}
+    _compare(ctx, ctx.call(*args, **kw), _expected(ctx, *args, **kw), torch.float64, rtol=FLOAT64_RTOL)
 
 
 @check(
