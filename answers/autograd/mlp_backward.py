@@ -178,18 +178,6 @@ def matches_reference(ctx):
     _compare(ctx, ctx.call(*args, **kw), _expected(ctx, *args, **kw), dtype)
 
 
-@check(
-    "float64 input is computed in float64 (rtol 1e-12: a float32 step fails)",
-    zh="float64 输入全程用 float64 计算（rtol 1e-12：有一步用 float32 就不通过）",
-    examples=2,
-    teaches=["training.float64_compute"],
-)
-def float64_precision(ctx):
-    args = _inputs(ctx, torch.float64, (6,), 24, 40, 16)
-    kw = {"activation": ctx.draw(st.sampled_from(ACTIVATIONS))}
-    _compare(ctx, ctx.call(*args, **kw), _expected(ctx, *args, **kw), torch.float64, rtol=FLOAT64_RTOL)
-
-
 # (leading dims, Din, H, Dout, scale of x): every regime of the module docstring, both activations.
 REGIMES = [
     ((1,), 3, 5, 2, 1.0),  # one row
@@ -222,6 +210,18 @@ def boundary_regimes(ctx):
             b1[::2] = 0
             args = (x, w1, b1, w2, b2, dy)
             _compare(ctx, ctx.call(*args, **kw), _expected(ctx, *args, **kw), dtype)
+
+
+@check(
+    "float64 input is computed in float64 (rtol 1e-12: a float32 step fails)",
+    zh="float64 输入全程用 float64 计算（rtol 1e-12：有一步用 float32 就不通过）",
+    examples=2,
+    teaches=["training.float64_compute"],
+)
+def float64_precision(ctx):
+    args = _inputs(ctx, torch.float64, (6,), 24, 40, 16)
+    kw = {"activation": ctx.draw(st.sampled_from(ACTIVATIONS))}
+    _compare(ctx, ctx.call(*args, **kw), _expected(ctx, *args, **kw), torch.float64, rtol=FLOAT64_RTOL)
 
 
 @check(
