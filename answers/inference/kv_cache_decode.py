@@ -94,22 +94,6 @@ BOUNDARY_CASES = [
 
 
 @check(
-    "float64 input is computed in float64: a cache of 256 and scores of ~10, within 1e-11",
-    zh="float64 输入全程用 float64 计算：cache 长 256，分数约 10，误差在 1e-11 内",
-    examples=2,
-    teaches=["training.float64_compute"],
-)
-def float64_precision(ctx):
-    b, h, s = ctx.draw(st.tuples(st.integers(1, 2), st.integers(1, 2), st.sampled_from([1, 3])))
-    q, k_new = ctx.randn(b, h, s, 16, dtype=torch.float64, scale=1.5), ctx.randn(b, h, s, 16, dtype=torch.float64, scale=1.5)
-    k_cache = ctx.randn(b, h, 256, 16, dtype=torch.float64, scale=1.5)
-    v_new, v_cache = ctx.randn(b, h, s, 16, dtype=torch.float64), ctx.randn(b, h, 256, 16, dtype=torch.float64)
-    expected = ctx.reference(q, k_new, v_new, k_cache, v_cache)
-    out, _, _ = _unpack(ctx, ctx.call(q, k_new, v_new, k_cache, v_cache), expected)
-    _close(ctx, "out", out, expected[0], torch.float64, rtol=1e-11, atol=1e-12)
-
-
-@check(
     "boundary cases every run: empty cache, S < P, S = P, S > P, one head, D = 1, P = 300, large scores (float32/float64/bfloat16)",
     zh="每次都测的边界情况：空 cache，S < P，S = P，S > P，一个 head，D = 1，P = 300，大分数（float32/float64/bfloat16）",
     examples=1,
@@ -129,6 +113,22 @@ def boundary_cases(ctx):
             # float32 rounding of scores of a few hundred moves the weights a little
             loose = {"rtol": 1e-3, "atol": 1e-3} if scale > 1 and dtype == torch.float32 else {}
             _close(ctx, f"out ({why})", out, expected[0], dtype, **loose)
+
+
+@check(
+    "float64 input is computed in float64: a cache of 256 and scores of ~10, within 1e-11",
+    zh="float64 输入全程用 float64 计算：cache 长 256，分数约 10，误差在 1e-11 内",
+    examples=2,
+    teaches=["training.float64_compute"],
+)
+def float64_precision(ctx):
+    b, h, s = ctx.draw(st.tuples(st.integers(1, 2), st.integers(1, 2), st.sampled_from([1, 3])))
+    q, k_new = ctx.randn(b, h, s, 16, dtype=torch.float64, scale=1.5), ctx.randn(b, h, s, 16, dtype=torch.float64, scale=1.5)
+    k_cache = ctx.randn(b, h, 256, 16, dtype=torch.float64, scale=1.5)
+    v_new, v_cache = ctx.randn(b, h, s, 16, dtype=torch.float64), ctx.randn(b, h, 256, 16, dtype=torch.float64)
+    expected = ctx.reference(q, k_new, v_new, k_cache, v_cache)
+    out, _, _ = _unpack(ctx, ctx.call(q, k_new, v_new, k_cache, v_cache), expected)
+    _close(ctx, "out", out, expected[0], torch.float64, rtol=1e-11, atol=1e-12)
 
 
 @check(
