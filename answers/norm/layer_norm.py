@@ -72,21 +72,6 @@ def matches_reference(ctx):
 FLOAT64_TOL = 1e-12
 
 
-@check(
-    "float64 input is computed in float64 (rows near 100, rtol and atol 1e-12: a float32 step such as `.float()` fails)",
-    zh="float64 输入全程用 float64 计算（行值在 100 附近，rtol 和 atol 为 1e-12：有一步用 float32，例如 `.float()`，就不通过）",
-    examples=2,
-    teaches=["training.float64_compute"],
-)
-def float64_precision(ctx):
-    # Rows shorter than a block: long rows have their own regime check.
-    d = ctx.draw(st.sampled_from([200, 77]))
-    x = 100.0 + ctx.randn(3, d, dtype=torch.float64)
-    weight, bias = _params(ctx, d, torch.float64)
-    out = ctx.call(x, weight, bias)
-    ctx.assert_close(out, ctx.reference(x, weight, bias), dtype=torch.float64, rtol=FLOAT64_TOL, atol=FLOAT64_TOL)
-
-
 # (shape of x, offset, spread, keyword arguments): every regime of the module docstring.
 REGIMES = [
     ((1,), 0.0, 1.0, {}),  # D = 1, 1-D x: variance 0, the output is the bias
@@ -124,6 +109,21 @@ def boundary_regimes(ctx):
                 atol=atol,
                 rtol=PROPERTY_RTOL.get(dtype),
             )
+
+
+@check(
+    "float64 input is computed in float64 (rows near 100, rtol and atol 1e-12: a float32 step such as `.float()` fails)",
+    zh="float64 输入全程用 float64 计算（行值在 100 附近，rtol 和 atol 为 1e-12：有一步用 float32，例如 `.float()`，就不通过）",
+    examples=2,
+    teaches=["training.float64_compute"],
+)
+def float64_precision(ctx):
+    # Rows shorter than a block: long rows have their own regime check.
+    d = ctx.draw(st.sampled_from([200, 77]))
+    x = 100.0 + ctx.randn(3, d, dtype=torch.float64)
+    weight, bias = _params(ctx, d, torch.float64)
+    out = ctx.call(x, weight, bias)
+    ctx.assert_close(out, ctx.reference(x, weight, bias), dtype=torch.float64, rtol=FLOAT64_TOL, atol=FLOAT64_TOL)
 
 
 @check(
