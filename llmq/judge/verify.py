@@ -22,12 +22,12 @@ from llmq.l10n import N_, _, ngettext
 VERIFY_SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4)
 GPU_VERIFY_SEEDS = 2  # the GPU track's runs are slow: its exercises use the first two seeds
 
-# How many submissions run at once. A bank answer's run is short (a wrong answer ~0.1 s of CPU), and
-# much of its time is waiting: for its sandbox to start, to load and to be killed, and for the worker
-# that starts and ends sandboxes one at a time. With one run per core the cores idled about half of
-# `llmq verify --track cpu` (336 s for ~345 CPU-s on two cores); so two runs per core, on one worker
-# per two runs (a worker's own serial start/end work then overlaps too). Capped: each worker holds
-# torch in memory (~250 MB), and each run a sandbox.
+# How many submissions run at once. A bank answer's run is short (a wrong answer's series of five
+# seeds ~0.1-0.2 s of CPU), and part of its time is waiting: for its sandbox to start, to load and
+# to be killed, and for the worker that starts and ends sandboxes one at a time. With one run per
+# core the cores idled about half of `llmq verify --track cpu` (before series: 336 s for ~345 CPU-s
+# on two cores); so two runs per core, on one worker per two runs (a worker's own serial start/end
+# work then overlaps too). Capped: each worker holds torch in memory (~250 MB), and each run a sandbox.
 RUNS_PER_CORE = 2
 JOBS_PER_WORKER = 2
 MAX_RUNS = 8
