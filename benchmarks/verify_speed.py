@@ -13,7 +13,7 @@ gpu; both by default) and prints one JSON line per track:
   cpu_seconds             user + system CPU of the command and everything it started
   cores                   os.cpu_count()
   workers, jobs           the judge workers verify used, and the submissions judged at once on
-                          them all (verify.parallelism: two per core, two per worker, at most 8)
+                          them all (verify.parallelism: one per core, each on its own worker, at most 8)
   load_before, load_after the 1-minute load average before and after (others' work on a shared
                           machine slows the run: compare figures taken at similar loads)
 The issue's budgets on a 2-core machine: cpu under 180 s, gpu under 480 s.

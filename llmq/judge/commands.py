@@ -267,9 +267,9 @@ def verify_exercises(
     out: TextIO | None = None,
     jobs: int | None = None,
 ) -> int:
-    """The judge's half of `llmq verify`: 0 when everything holds, 1 otherwise. Runs two
-    submissions at a time per core on as many workers as verify.parallelism says; `jobs` given:
-    that many at a time on one worker."""
+    """The judge's half of `llmq verify`: 0 when everything holds, 1 otherwise. Runs as many
+    submissions at a time, on as many workers, as verify.parallelism says (one per core); `jobs`
+    given: that many at a time on one worker."""
     out = out or sys.stdout
     workers, per_worker = (1, jobs) if jobs else parallelism(os.cpu_count())
     with ExitStack() as stack:

@@ -22,14 +22,16 @@ from llmq.l10n import N_, _, ngettext
 VERIFY_SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4)
 GPU_VERIFY_SEEDS = 2  # the GPU track's runs are slow: its exercises use the first two seeds
 
-# How many submissions run at once. A bank answer's run is short (a wrong answer's series of five
-# seeds ~0.1-0.2 s of CPU), and part of its time is waiting: for its sandbox to start, to load and
-# to be killed, and for the worker that starts and ends sandboxes one at a time. With one run per
-# core the cores idled about half of `llmq verify --track cpu` (before series: 336 s for ~345 CPU-s
-# on two cores); so two runs per core, on one worker per two runs (a worker's own serial start/end
-# work then overlaps too). Capped: each worker holds torch in memory (~250 MB), and each run a sandbox.
-RUNS_PER_CORE = 2
-JOBS_PER_WORKER = 2
+# How many submissions run at once: one per core, each on a worker of its own (a worker starts and
+# ends sandboxes one at a time; two workers do that work side by side). Before series, runs were
+# short and much of their time was waiting for a sandbox to start or end, and two per core paid
+# (336 s -> 272 s). With series, a run waits little, and a second run per core only competes for
+# the core: `llmq verify --track cpu` on this 2-core machine, quiet, took 79.7-81.8 s with 2
+# workers x 1, 80.8 s with 1 x 2, 88.8 s with 2 x 2 and 100.1 s with 3 x 2 (the GPU track under
+# TRITON_INTERPRET: 43.5 s with 2 x 1, 45.9 s with 2 x 2). Capped: each worker holds torch in
+# memory (~250 MB), and each run a sandbox.
+RUNS_PER_CORE = 1
+JOBS_PER_WORKER = 1
 MAX_RUNS = 8
 
 

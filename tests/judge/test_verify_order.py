@@ -165,9 +165,9 @@ def test_verify_judges_the_seeds_a_series_left_one_by_one(tmp_path: Path) -> Non
     assert report.ok and ex.reference == "pass" and ex.wrong_answers_caught == 1
 
 
-def test_two_runs_per_core_two_per_worker_at_most_eight() -> None:
-    assert parallelism(2) == (2, 2)  # this project's 2-core machine: 4 runs on 2 workers
-    assert parallelism(1) == (1, 2)
-    assert parallelism(None) == (1, 2)  # os.cpu_count() may not know
-    assert parallelism(3) == (3, 2)
-    assert parallelism(64) == (4, 2)
+def test_one_run_per_core_each_on_a_worker_of_its_own_at_most_eight() -> None:
+    assert parallelism(2) == (2, 1)  # this project's 2-core machine: 2 runs on 2 workers
+    assert parallelism(1) == (1, 1)
+    assert parallelism(None) == (1, 1)  # os.cpu_count() may not know
+    assert parallelism(3) == (3, 1)
+    assert parallelism(64) == (8, 1)
