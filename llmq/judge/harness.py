@@ -337,8 +337,9 @@ def _judge(request: Request, started: Started, preloaded: Preloaded | None) -> l
                 box.deadline = started_at + request.timeout_s
             verdicts.append(verdict)
             verdict.checks.append(CheckResult(NO_FORBIDDEN, "pass", ""))
-            printed = box.output.mark()
+            printed = box.printed()  # what this seed prints is its own
             going_on = _run_seed(replace(request, seed=current, seeds=[]), answer, box, verdict, titles[1], source)
+            box.printed()
             verdict.stdout = box.output.text(since=printed)
             skip_rest(verdict)
             _finish(verdict, started_at)

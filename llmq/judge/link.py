@@ -292,6 +292,12 @@ class SandboxProcess:
         self.dead = SandboxGone(status, message)
         raise self.dead
 
+    def printed(self) -> int:
+        """How much output is kept so far, once what is waiting in the pipe is read: the sandbox
+        flushes before each reply, so everything printed before the last reply is counted."""
+        self._drain_output()
+        return self.output.mark()
+
     def _drain_output(self) -> None:
         try:
             while chunk := os.read(self.out_r, 1 << 20):

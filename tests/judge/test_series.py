@@ -32,6 +32,16 @@ def test_the_submission_is_loaded_afresh_for_each_seed(judge: Judge) -> None:
     assert [v.stdout.count("module loaded") for v in series] == [1, 1, 1]  # each seed its own load, its own output
 
 
+def test_each_seed_keeps_what_it_printed(judge: Judge) -> None:
+    chatty = GOOD.replace("def grouped_query_attention(", "def _gqa(", 1) + (
+        "\n\ndef grouped_query_attention(*args, **kwargs):\n    print('called')\n    return _gqa(*args, **kwargs)\n"
+    )
+    series = judge.submit(GQA, chatty, seeds=(0, 1, 2), shrink=False).result()
+    alone = [judge.submit(GQA, chatty, seed=s, shrink=False).result() for s in (0, 1, 2)]
+    counts = [v.stdout.count("called") for v in series]
+    assert counts == [v.stdout.count("called") for v in alone] and min(counts) > 0
+
+
 # Ends its sandbox at its second load (the builtins module outlives a reload; the sandbox does not).
 ENDS_AT_SECOND_LOAD = (
     "import builtins, os\n"
