@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import strategies as st
 
-from llmq.judge.kit import AnswerModuleBug, check, edited, sandboxed
+from llmq.judge.kit import AnswerModuleBug, check, edited, sandboxed, vjp
 
 NAMES = ("dx", "dw1", "db1", "dw2", "db2")
 ACTIVATIONS = ("relu", "gelu_tanh")
@@ -58,17 +58,13 @@ def reference(x, w1, b1, w2, b2, dy, activation="relu"):
 
 
 def _autograd(x, w1, b1, w2, b2, dy, activation="relu"):
-    """torch.autograd through the forward (F.relu, F.gelu tanh) on float64 clones (harness only).
-    It differentiates the scalar sum(out * dy), whose gradient with respect to out is dy
-    exactly: the same vector-Jacobian product as grad_outputs=dy, without the symbolic-shapes
-    (sympy) import torch.autograd.grad makes for a grad_outputs tensor, 0.2-0.3 s of CPU in each
-    freshly forked harness."""
+    """torch.autograd through the forward (F.relu, F.gelu tanh) on float64 clones (harness only)."""
     with torch.enable_grad():
         leaves = [t.detach().double().requires_grad_(True) for t in (x, w1, b1, w2, b2)]
         xx, ww1, bb1, ww2, bb2 = leaves
         h = xx @ ww1 + bb1
         a = F.relu(h) if activation == "relu" else F.gelu(h, approximate="tanh")
-        return torch.autograd.grad(((a @ ww2 + bb2) * dy.detach().double()).sum(), leaves)
+        return vjp(a @ ww2 + bb2, leaves, dy.detach().double())
 
 
 def _expected(ctx, *args, **kw):
