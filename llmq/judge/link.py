@@ -94,11 +94,6 @@ class Started:
             self.cpu_s = descendants_cpu_s(self.jail.pid)
         self.jail.kill()
 
-    def kill_cpu_s(self) -> float:
-        """kill(), then the CPU seconds counted at the first kill in this process."""
-        self.kill()
-        return self.cpu_s
-
 
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 

@@ -545,8 +545,8 @@ def _end(started: Started, counted: bool = False) -> float:
     elsewhere (the harness that killed them says in its verdict line), the processes still
     under the supervisor, read before the kill (Started.kill)."""
     jail = started.jail
-    sandbox_cpu_s = started.kill_cpu_s()  # killed ones may linger a moment: count them once only
-    cpu_s = 0.0 if counted else sandbox_cpu_s
+    started.kill()  # reads what is still under the supervisor (processes killed by the harness may linger)
+    cpu_s = 0.0 if counted else started.cpu_s
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(jail.pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError, PermissionError):
